@@ -1,0 +1,244 @@
+// Package rule holds the privacy rules that ent/schema/policy.go composes into
+// each entity's policy. Read rules are filters: they add a WHERE clause keyed
+// on the viewer to every query, so node(id:), nested edges and subscriptions
+// can only load what the viewer may see. Write rules check who is acting;
+// business rules (a pending application, a manager's role) live in the domain
+// packages that call ent.
+package rule
+
+import (
+	"context"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/conversation"
+	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/friendship"
+	"github.com/parley-im/parley/ent/group"
+	"github.com/parley-im/parley/ent/groupmember"
+	"github.com/parley-im/parley/ent/predicate"
+	"github.com/parley-im/parley/ent/privacy"
+	"github.com/parley-im/parley/ent/project"
+	"github.com/parley-im/parley/ent/projectinvite"
+	"github.com/parley-im/parley/ent/projectmember"
+	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/viewer"
+)
+
+// AllowIfSystem lets internal work through (see viewer.SystemContext).
+func AllowIfSystem() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if v := viewerOf(ctx); v != nil && v.System {
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
+}
+
+// DenyIfNoViewer refuses anonymous requests; it comes first in every policy
+// that has no public part.
+func DenyIfNoViewer() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if v := viewerOf(ctx); v == nil || v.UserID == 0 {
+			return privacy.Denyf("viewer is not signed in")
+		}
+		return privacy.Skip
+	})
+}
+
+// AllowIfAdmin lets administrators through.
+func AllowIfAdmin() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if v := viewerOf(ctx); v != nil && v.Admin {
+			return privacy.Allow
+		}
+		return privacy.Skip
+	})
+}
+
+// AllowReads makes an entity's rows public (user profiles, group and room
+// cards): the fields that must stay private are not in the GraphQL type.
+func AllowReads() privacy.QueryRule {
+	return privacy.QueryRuleFunc(func(context.Context, ent.Query) error { return privacy.Allow })
+}
+
+// DenyAll closes what no rule before it opened.
+func DenyAll() privacy.QueryMutationRule { return privacy.AlwaysDenyRule() }
+
+// FilterBy builds a rule that restricts queries, updates and deletes of one
+// entity to the rows that apply selects for the viewer uid. F is the entity's
+// generated filter type (for example *ent.MessageFilter).
+func FilterBy[F privacy.Filter](apply func(f F, uid int)) privacy.QueryMutationRule {
+	return privacy.FilterFunc(func(ctx context.Context, f privacy.Filter) error {
+		tf, ok := f.(F)
+		if !ok {
+			return privacy.Denyf("unexpected filter type %T", f)
+		}
+		apply(tf, viewerOf(ctx).UserID)
+		return privacy.Skip
+	})
+}
+
+// OnCreate applies rule to create mutations only.
+func OnCreate(rule privacy.MutationRule) privacy.MutationRule {
+	return privacy.OnMutationOperation(rule, ent.OpCreate)
+}
+
+// OnChange applies rule to updates and deletes only.
+func OnChange(rule privacy.MutationRule) privacy.MutationRule {
+	return privacy.OnMutationOperation(rule, ent.OpUpdate|ent.OpUpdateOne|ent.OpDelete|ent.OpDeleteOne)
+}
+
+// IDGetter reads an int field that a mutation sets.
+type IDGetter func(m ent.Mutation) (int, bool)
+
+// Field reads the int column name from a mutation.
+func Field(name string) IDGetter {
+	return func(m ent.Mutation) (int, bool) {
+		v, ok := m.Field(name)
+		id, isInt := v.(int)
+		return id, ok && isInt
+	}
+}
+
+// Check decides whether viewer uid may create m, whose field (read by the
+// rule's IDGetter) holds id. Checks look rows up as the system, so that what
+// the viewer cannot see does not change the answer.
+type Check func(ctx context.Context, m ent.Mutation, uid, id int) (bool, error)
+
+// AllowCreateIf lets a create through when check approves it, and denies it
+// otherwise.
+func AllowCreateIf(field IDGetter, check Check) privacy.MutationRule {
+	return OnCreate(privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+		id, ok := field(m)
+		if !ok {
+			return privacy.Denyf("%s create without its owner", m.Type())
+		}
+		allowed, err := check(viewer.SystemContext(ctx), m, viewerOf(ctx).UserID, id)
+		switch {
+		case err != nil:
+			return err
+		case allowed:
+			return privacy.Allow
+		}
+		return privacy.Denyf("viewer may not create %s", m.Type())
+	}))
+}
+
+// IsViewer approves a create whose field is the viewer himself.
+func IsViewer(_ context.Context, _ ent.Mutation, uid, id int) (bool, error) { return uid == id, nil }
+
+// IsActiveConversationMember approves the viewer's writes into a conversation
+// he belongs to, and into any room (rooms are public).
+func IsActiveConversationMember(ctx context.Context, m ent.Mutation, uid, conversationID int) (bool, error) {
+	return clientOf(m).Conversation.Query().
+		Where(conversation.ID(conversationID), VisibleConversation(uid)).
+		Exist(ctx)
+}
+
+// IsConversationMemberOrJoining approves adding a member to a conversation:
+// active members add others; a user adds himself to a room, to a group's
+// conversation once he is in the group, or to a conversation he just opened.
+func IsConversationMemberOrJoining(ctx context.Context, m ent.Mutation, uid, conversationID int) (bool, error) {
+	c := clientOf(m)
+	if member, _ := Field("user_id")(m); member != uid {
+		return IsActiveConversationMember(ctx, m, uid, conversationID)
+	}
+	return c.Conversation.Query().Where(conversation.ID(conversationID), conversation.Or(
+		conversation.KindEQ(conversation.KindRoom),
+		conversation.HasGroupWith(group.HasMembersWith(groupmember.UserID(uid))),
+		conversation.Not(conversation.HasMembers()),
+	)).Exist(ctx)
+}
+
+// IsGroupMemberOrJoining approves adding a member to a group: members add
+// others (invites; approving an application is a manager's, checked by the
+// domain), a user adds himself to an open group or to the group he owns.
+func IsGroupMemberOrJoining(ctx context.Context, m ent.Mutation, uid, groupID int) (bool, error) {
+	c := clientOf(m)
+	if member, _ := Field("user_id")(m); member != uid {
+		return c.GroupMember.Query().
+			Where(groupmember.GroupID(groupID), groupmember.UserID(uid)).Exist(ctx)
+	}
+	return c.Group.Query().Where(group.ID(groupID), group.Or(
+		group.JoinModeEQ(group.JoinModeOpen),
+		group.OwnerID(uid),
+	)).Exist(ctx)
+}
+
+// IsProjectOwner approves the owner's writes into his project.
+func IsProjectOwner(ctx context.Context, m ent.Mutation, uid, projectID int) (bool, error) {
+	return clientOf(m).Project.Query().Where(project.ID(projectID), project.OwnerID(uid)).Exist(ctx)
+}
+
+// IsProjectOwnerOrInvited approves adding a project member: the owner adds
+// anyone (himself at creation), an invitee adds himself on accepting.
+func IsProjectOwnerOrInvited(ctx context.Context, m ent.Mutation, uid, projectID int) (bool, error) {
+	if owner, err := IsProjectOwner(ctx, m, uid, projectID); owner || err != nil {
+		return owner, err
+	}
+	if member, _ := Field("user_id")(m); member != uid {
+		return false, nil
+	}
+	return clientOf(m).ProjectInvite.Query().Where(
+		projectinvite.ProjectID(projectID), projectinvite.InviteeID(uid),
+		projectinvite.StatusIn(projectinvite.StatusPending, projectinvite.StatusAccepted),
+	).Exist(ctx)
+}
+
+// IsProjectWriter approves the writes of a project's owner and annotators.
+func IsProjectWriter(ctx context.Context, m ent.Mutation, uid, projectID int) (bool, error) {
+	return clientOf(m).ProjectMember.Query().
+		Where(ProjectWriter(uid), projectmember.ProjectID(projectID)).
+		Exist(ctx)
+}
+
+// IsTextWriter approves mentions in the texts of projects the viewer writes.
+func IsTextWriter(ctx context.Context, m ent.Mutation, uid, textID int) (bool, error) {
+	return clientOf(m).Text.Query().
+		Where(text.ID(textID), text.HasProjectWith(project.HasMembersWith(ProjectWriter(uid)))).
+		Exist(ctx)
+}
+
+// VisibleConversation selects the rooms and the conversations uid is an
+// active member of.
+func VisibleConversation(uid int) predicate.Conversation {
+	return conversation.Or(
+		conversation.KindEQ(conversation.KindRoom),
+		conversation.HasMembersWith(conversationmember.UserID(uid), conversationmember.Active(true)),
+	)
+}
+
+// ManagedGroupMember selects uid's memberships as owner or manager.
+func ManagedGroupMember(uid int) predicate.GroupMember {
+	return groupmember.And(groupmember.UserID(uid),
+		groupmember.RoleIn(groupmember.RoleOwner, groupmember.RoleManager))
+}
+
+// ProjectWriter selects uid's memberships that may write.
+func ProjectWriter(uid int) predicate.ProjectMember {
+	return projectmember.And(projectmember.UserID(uid),
+		projectmember.RoleIn(projectmember.RoleOwner, projectmember.RoleAnnotator))
+}
+
+// mutationClient is implemented by every generated mutation.
+type mutationClient interface{ Client() *ent.Client }
+
+func clientOf(m ent.Mutation) *ent.Client { return m.(mutationClient).Client() }
+
+func viewerOf(ctx context.Context) *viewer.Viewer { return viewer.FromContext(ctx) }
+
+// CanSeeContact reports whether the viewer of ctx may see the email and phone
+// of user id: himself, his friends and admins. Strangers never see them,
+// whatever path reads the user.
+func CanSeeContact(ctx context.Context, c *ent.Client, id int) (bool, error) {
+	v := viewerOf(ctx)
+	switch {
+	case v == nil:
+		return false, nil
+	case v.System || v.Admin || v.UserID == id:
+		return true, nil
+	}
+	return c.Friendship.Query().
+		Where(friendship.UserID(v.UserID), friendship.FriendID(id)).
+		Exist(viewer.SystemContext(ctx))
+}

@@ -1,0 +1,308 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Project is a textMark annotation project: texts, entities, relation types
+// and relations, shared with collaborators by role.
+type Project struct{ ent.Schema }
+
+// Fields of the Project.
+func (Project) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(64).Annotations(entgql.OrderField("NAME")),
+		field.Int("owner_id"),
+	}
+}
+
+// Edges of the Project.
+func (Project) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("owner", User.Type).Field("owner_id").Unique().Required(),
+		edge.To("members", ProjectMember.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("invites", ProjectInvite.Type).
+			Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("texts", Text.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("entities", Entity.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("relation_types", RelationType.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("relations", Relation.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Indexes of the Project.
+func (Project) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("owner_id", "name").Unique()}
+}
+
+// Mixin of the Project.
+func (Project) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the Project.
+func (Project) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// ProjectMember gives a user a role in a project: the owner manages members,
+// annotators write, viewers read.
+type ProjectMember struct{ ent.Schema }
+
+// Fields of the ProjectMember.
+func (ProjectMember) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("project_id").Immutable(),
+		field.Int("user_id").Immutable(),
+		field.Enum("role").Values("owner", "annotator", "viewer").Default("annotator"),
+	}
+}
+
+// Edges of the ProjectMember.
+func (ProjectMember) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("members").Field("project_id").Unique().Required().Immutable(),
+		edge.From("user", User.Type).Ref("project_memberships").Field("user_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the ProjectMember.
+func (ProjectMember) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("project_id", "user_id").Unique()}
+}
+
+// Mixin of the ProjectMember.
+func (ProjectMember) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the ProjectMember.
+func (ProjectMember) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// ProjectInvite is the owner's invitation of a friend into a project, accepted
+// or refused by the invitee.
+type ProjectInvite struct{ ent.Schema }
+
+// Fields of the ProjectInvite.
+func (ProjectInvite) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("project_id").Immutable(),
+		field.Int("inviter_id").Immutable(),
+		field.Int("invitee_id").Immutable(),
+		field.Enum("role").Values("annotator", "viewer").Default("annotator"),
+		field.Enum("status").Values("pending", "accepted", "refused").Default("pending"),
+	}
+}
+
+// Edges of the ProjectInvite.
+func (ProjectInvite) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("invites").Field("project_id").Unique().Required().Immutable(),
+		edge.To("inviter", User.Type).Field("inviter_id").Unique().Required().Immutable(),
+		edge.To("invitee", User.Type).Field("invitee_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the ProjectInvite.
+func (ProjectInvite) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("invitee_id", "status")}
+}
+
+// Mixin of the ProjectInvite.
+func (ProjectInvite) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Text is one document of a project, the thing annotators mark up.
+type Text struct{ ent.Schema }
+
+// Fields of the Text.
+func (Text) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("project_id").Immutable(),
+		field.String("name").NotEmpty().MaxLen(128).Annotations(entgql.OrderField("NAME")),
+		field.Text("content").MaxLen(1 << 20).Annotations(entgql.Skip(entgql.SkipWhereInput)),
+		field.Int("creator_id").Immutable(),
+	}
+}
+
+// Edges of the Text.
+func (Text) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("texts").Field("project_id").Unique().Required().Immutable(),
+		edge.To("creator", User.Type).Field("creator_id").Unique().Required().Immutable(),
+		edge.To("mentions", Mention.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Mixin of the Text.
+func (Text) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the Text.
+func (Text) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Entity is a node of the project's knowledge graph.
+type Entity struct{ ent.Schema }
+
+// Fields of the Entity.
+func (Entity) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("project_id").Immutable(),
+		field.String("name").NotEmpty().MaxLen(128).Annotations(entgql.OrderField("NAME")),
+		field.String("name_key").MaxLen(128).Annotations(entgql.Skip()).
+			Comment("Case-folded name: names are unique per project regardless of case."),
+		field.String("label").Default("").MaxLen(64).Comment("Entity type, e.g. PER or ORG, for relation constraints."),
+		field.Int("creator_id").Immutable(),
+	}
+}
+
+// Edges of the Entity.
+func (Entity) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("entities").Field("project_id").Unique().Required().Immutable(),
+		edge.To("creator", User.Type).Field("creator_id").Unique().Required().Immutable(),
+		edge.To("mentions", Mention.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("outgoing", Relation.Type).
+			Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("incoming", Relation.Type).
+			Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Indexes of the Entity.
+func (Entity) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("project_id", "name_key").Unique()}
+}
+
+// Mixin of the Entity.
+func (Entity) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the Entity.
+func (Entity) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Mention is a span [start, end) of a text that refers to an entity, as a
+// span annotation of doccano or brat.
+type Mention struct{ ent.Schema }
+
+// Fields of the Mention.
+func (Mention) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("text_id").Immutable(),
+		field.Int("entity_id").Immutable(),
+		field.Int("start").NonNegative().Immutable(),
+		field.Int("end").Positive().Immutable(),
+		field.Int("creator_id").Immutable(),
+	}
+}
+
+// Edges of the Mention.
+func (Mention) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("text", Text.Type).Ref("mentions").Field("text_id").Unique().Required().Immutable(),
+		edge.From("entity", Entity.Type).Ref("mentions").Field("entity_id").Unique().Required().Immutable(),
+		edge.To("creator", User.Type).Field("creator_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the Mention.
+func (Mention) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("text_id", "start", "end", "entity_id").Unique()}
+}
+
+// Mixin of the Mention.
+func (Mention) Mixin() []ent.Mixin { return []ent.Mixin{CreatedMixin{}} }
+
+// Annotations of the Mention.
+func (Mention) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// RelationType is a kind of edge of the knowledge graph, with optional
+// brat-style constraints on the labels of its ends.
+type RelationType struct{ ent.Schema }
+
+// Fields of the RelationType.
+func (RelationType) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("project_id").Immutable(),
+		field.String("name").NotEmpty().MaxLen(64).Annotations(entgql.OrderField("NAME")),
+		field.Strings("source_labels").Optional(),
+		field.Strings("target_labels").Optional(),
+		field.Bool("symmetric").Default(false),
+		field.Int("creator_id").Immutable(),
+	}
+}
+
+// Edges of the RelationType.
+func (RelationType) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("relation_types").Field("project_id").Unique().Required().Immutable(),
+		edge.To("creator", User.Type).Field("creator_id").Unique().Required().Immutable(),
+		edge.To("relations", Relation.Type).Annotations(entgql.Skip()),
+	}
+}
+
+// Indexes of the RelationType.
+func (RelationType) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("project_id", "name").Unique()}
+}
+
+// Mixin of the RelationType.
+func (RelationType) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the RelationType.
+func (RelationType) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Relation is a typed, directed edge between two entities of one project; at
+// most one per ordered pair, as the seed says.
+type Relation struct{ ent.Schema }
+
+// Fields of the Relation.
+func (Relation) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("project_id").Immutable(),
+		field.Int("type_id"),
+		field.Int("source_id").Immutable(),
+		field.Int("target_id").Immutable(),
+		field.Int("creator_id").Immutable(),
+	}
+}
+
+// Edges of the Relation.
+func (Relation) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("project", Project.Type).Ref("relations").Field("project_id").Unique().Required().Immutable(),
+		edge.From("type", RelationType.Type).Ref("relations").Field("type_id").Unique().Required(),
+		edge.From("source", Entity.Type).Ref("outgoing").Field("source_id").Unique().Required().Immutable(),
+		edge.From("target", Entity.Type).Ref("incoming").Field("target_id").Unique().Required().Immutable(),
+		edge.To("creator", User.Type).Field("creator_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the Relation.
+func (Relation) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("source_id", "target_id").Unique()}
+}
+
+// Mixin of the Relation.
+func (Relation) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the Relation.
+func (Relation) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

@@ -1,0 +1,343 @@
+package schema
+
+// This file is the one place where Parley decides who may read and write each
+// entity. Every query and mutation of the ent client passes through these
+// policies, whatever path reached it: a resolver, node(id:), a nested edge or
+// a subscription. Read policies filter rows by the viewer; write policies
+// check the acting viewer. Business rules (a pending application, a manager's
+// role, a mute) live in the domain packages, which run inside these bounds.
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/entql"
+
+	gen "github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/conversation"
+	"github.com/parley-im/parley/ent/privacy"
+	"github.com/parley-im/parley/ent/project"
+	"github.com/parley-im/parley/ent/projectmember"
+	"github.com/parley-im/parley/ent/rule"
+	"github.com/parley-im/parley/ent/text"
+)
+
+// readPolicy is "signed in, then filtered".
+func readPolicy(filter privacy.QueryMutationRule) privacy.QueryPolicy {
+	return privacy.QueryPolicy{rule.AllowIfSystem(), rule.DenyIfNoViewer(), filter, privacy.AlwaysAllowRule()}
+}
+
+// writePolicy is "signed in, creates checked, updates and deletes filtered".
+func writePolicy(create privacy.MutationRule, change privacy.QueryMutationRule) privacy.MutationPolicy {
+	return privacy.MutationPolicy{rule.AllowIfSystem(), rule.DenyIfNoViewer(), create, change, privacy.AlwaysAllowRule()}
+}
+
+// publicReads is for cards anyone may see, signed in or not.
+func publicReads() privacy.QueryPolicy {
+	return privacy.QueryPolicy{rule.AllowReads()}
+}
+
+// Policy of the User: profiles are public (contact fields are not in the
+// GraphQL type); a user edits himself, admins edit anyone, members open
+// sub-users.
+func (User) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: publicReads(),
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(), rule.AllowIfAdmin(),
+			rule.AllowCreateIf(rule.Field("parent_id"), rule.IsViewer),
+			rule.FilterBy(func(f *gen.UserFilter, uid int) { f.WhereID(entql.IntEQ(uid)) }),
+			privacy.AlwaysAllowRule(),
+		},
+	}
+}
+
+// Policy of the Session: a user sees and revokes his own devices; sessions
+// are opened by the sign-in code only.
+func (Session) Policy() ent.Policy {
+	mine := rule.FilterBy(func(f *gen.SessionFilter, uid int) { f.WhereUserID(entql.IntEQ(uid)) })
+	return privacy.Policy{
+		Query:    readPolicy(mine),
+		Mutation: writePolicy(rule.OnCreate(privacy.AlwaysDenyRule()), mine),
+	}
+}
+
+// Policy of the Friendship: each side reads and edits his own row; either
+// side may create or delete the pair.
+func (Friendship) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: readPolicy(rule.FilterBy(func(f *gen.FriendshipFilter, uid int) { f.WhereUserID(entql.IntEQ(uid)) })),
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(), rule.AllowIfAdmin(),
+			rule.AllowCreateIf(rule.Field("user_id"), rule.IsViewer),
+			rule.FilterBy(func(f *gen.FriendshipFilter, uid int) {
+				f.Where(entql.Or(entql.FieldEQ("user_id", uid), entql.FieldEQ("friend_id", uid)))
+			}),
+			privacy.AlwaysAllowRule(),
+		},
+	}
+}
+
+// Policy of the Notice: the sender and the recipient read it; the recipient
+// operates it.
+func (Notice) Policy() ent.Policy {
+	both := rule.FilterBy(func(f *gen.NoticeFilter, uid int) {
+		f.Where(entql.Or(entql.FieldEQ("to_id", uid), entql.FieldEQ("from_id", uid)))
+	})
+	return privacy.Policy{
+		Query:    readPolicy(both),
+		Mutation: writePolicy(rule.AllowCreateIf(rule.Field("from_id"), rule.IsViewer), both),
+	}
+}
+
+// Policy of the Group: group cards are public (seed 000 shows group info
+// without login); its owner and managers edit it.
+func (Group) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: publicReads(),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsViewer),
+			rule.FilterBy(func(f *gen.GroupFilter, uid int) { f.WhereHasMembersWith(rule.ManagedGroupMember(uid)) }),
+		),
+	}
+}
+
+// Policy of the GroupMember: member lists are public like the group card; a
+// member joins or edits himself, other members invite, managers manage.
+func (GroupMember) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: publicReads(),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("group_id"), rule.IsGroupMemberOrJoining),
+			rule.FilterBy(func(f *gen.GroupMemberFilter, uid int) {
+				f.Where(entql.Or(
+					entql.FieldEQ("user_id", uid),
+					entql.HasEdgeWith("group", entql.HasEdgeWith("members",
+						entql.FieldEQ("user_id", uid), entql.FieldIn("role", "owner", "manager"))),
+				))
+			}),
+		),
+	}
+}
+
+// Policy of the Room: rooms are public; the owner edits and deletes his.
+func (Room) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: publicReads(),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsViewer),
+			rule.FilterBy(func(f *gen.RoomFilter, uid int) { f.WhereOwnerID(entql.IntEQ(uid)) }),
+		),
+	}
+}
+
+// Policy of the Conversation: rooms and the conversations the viewer is an
+// active member of.
+func (Conversation) Policy() ent.Policy {
+	visible := rule.FilterBy(func(f *gen.ConversationFilter, uid int) { f.Where(visibleConversation(uid)) })
+	return privacy.Policy{
+		Query:    readPolicy(visible),
+		Mutation: writePolicy(rule.OnCreate(privacy.AlwaysAllowRule()), visible),
+	}
+}
+
+// Policy of the ConversationMember: the member rows of visible conversations;
+// members add others (invites) and update each other's list state on send.
+func (ConversationMember) Policy() ent.Policy {
+	inVisible := rule.FilterBy(func(f *gen.ConversationMemberFilter, uid int) {
+		f.Where(entql.HasEdgeWith("conversation", visibleConversation(uid)))
+	})
+	return privacy.Policy{
+		Query: readPolicy(inVisible),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("conversation_id"), rule.IsConversationMemberOrJoining),
+			inVisible,
+		),
+	}
+}
+
+// Policy of the Message: messages of visible conversations that the viewer
+// did not delete for himself; a member sends as himself.
+func (Message) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: readPolicy(rule.FilterBy(func(f *gen.MessageFilter, uid int) {
+			f.Where(entql.HasEdgeWith("conversation", visibleConversation(uid)))
+			f.Where(entql.Not(entql.HasEdgeWith("hidden_for", entql.FieldEQ("id", uid))))
+		})),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("conversation_id"), rule.IsActiveConversationMember),
+			rule.FilterBy(func(f *gen.MessageFilter, uid int) {
+				f.Where(entql.HasEdgeWith("conversation", visibleConversation(uid)))
+			}),
+		),
+	}
+}
+
+// Policy of the File: public files (avatars), the viewer's own, and the files
+// sent in conversations he can see.
+func (File) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			rule.AllowIfSystem(),
+			rule.FilterBy(func(f *gen.FileFilter, uid int) {
+				f.Where(entql.Or(
+					entql.FieldEQ("public", true),
+					entql.FieldEQ("owner_id", uid),
+					entql.HasEdgeWith("conversation", visibleConversation(uid)),
+				))
+			}),
+			privacy.AlwaysAllowRule(),
+		},
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsViewer),
+			rule.FilterBy(func(f *gen.FileFilter, uid int) { f.WhereOwnerID(entql.IntEQ(uid)) }),
+		),
+	}
+}
+
+// Policy of the CannedReply: private to its owner.
+func (CannedReply) Policy() ent.Policy {
+	mine := rule.FilterBy(func(f *gen.CannedReplyFilter, uid int) { f.WhereOwnerID(entql.IntEQ(uid)) })
+	return privacy.Policy{
+		Query:    readPolicy(mine),
+		Mutation: writePolicy(rule.AllowCreateIf(rule.Field("owner_id"), rule.IsViewer), mine),
+	}
+}
+
+// Policy of the Setting: public settings for everyone, the rest for admins;
+// only admins write.
+func (Setting) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			rule.AllowIfSystem(), rule.AllowIfAdmin(),
+			rule.FilterBy(func(f *gen.SettingFilter, _ int) { f.WherePublic(entql.BoolEQ(true)) }),
+			privacy.AlwaysAllowRule(),
+		},
+		Mutation: privacy.MutationPolicy{rule.AllowIfSystem(), rule.AllowIfAdmin(), privacy.AlwaysDenyRule()},
+	}
+}
+
+// Policy of the VerificationCode: internal only.
+func (VerificationCode) Policy() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+	}
+}
+
+// Policy of the Event: the log is written by domain code inside the viewer's
+// transaction and read only by the hub, whose subscribers reload every
+// subject through their own viewer.
+func (Event) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
+			rule.OnCreate(privacy.AlwaysAllowRule()), privacy.AlwaysDenyRule(),
+		},
+	}
+}
+
+// Policy of the Project: its members read it; its owner edits and deletes it.
+func (Project) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: readPolicy(rule.FilterBy(func(f *gen.ProjectFilter, uid int) {
+			f.WhereHasMembersWith(projectmember.UserID(uid))
+		})),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsViewer),
+			rule.FilterBy(func(f *gen.ProjectFilter, uid int) { f.WhereOwnerID(entql.IntEQ(uid)) }),
+		),
+	}
+}
+
+// Policy of the ProjectMember: members see each other; the owner adds and
+// manages members, an invitee adds himself on accepting, a member leaves.
+func (ProjectMember) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: readPolicy(rule.FilterBy(func(f *gen.ProjectMemberFilter, uid int) {
+			f.WhereHasProjectWith(project.HasMembersWith(projectmember.UserID(uid)))
+		})),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("project_id"), rule.IsProjectOwnerOrInvited),
+			rule.FilterBy(func(f *gen.ProjectMemberFilter, uid int) {
+				f.Where(entql.Or(
+					entql.FieldEQ("user_id", uid),
+					entql.HasEdgeWith("project", entql.FieldEQ("owner_id", uid)),
+				))
+			}),
+		),
+	}
+}
+
+// Policy of the ProjectInvite: the invitee and the project's owner.
+func (ProjectInvite) Policy() ent.Policy {
+	involved := rule.FilterBy(func(f *gen.ProjectInviteFilter, uid int) {
+		f.Where(entql.Or(
+			entql.FieldEQ("invitee_id", uid),
+			entql.HasEdgeWith("project", entql.FieldEQ("owner_id", uid)),
+		))
+	})
+	return privacy.Policy{
+		Query:    readPolicy(involved),
+		Mutation: writePolicy(rule.AllowCreateIf(rule.Field("project_id"), rule.IsProjectOwner), involved),
+	}
+}
+
+// projectContent is the policy of everything inside a project: members read,
+// owners and annotators write.
+func projectContent[F privacy.Filter](byProject func(F, entql.P)) ent.Policy {
+	return privacy.Policy{
+		Query: readPolicy(rule.FilterBy(func(f F, uid int) {
+			byProject(f, entql.HasEdgeWith("members", entql.FieldEQ("user_id", uid)))
+		})),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("project_id"), rule.IsProjectWriter),
+			rule.FilterBy(func(f F, uid int) {
+				byProject(f, entql.HasEdgeWith("members",
+					entql.FieldEQ("user_id", uid), entql.FieldIn("role", "owner", "annotator")))
+			}),
+		),
+	}
+}
+
+// Policy of the Text.
+func (Text) Policy() ent.Policy {
+	return projectContent(func(f *gen.TextFilter, p entql.P) { f.Where(entql.HasEdgeWith("project", p)) })
+}
+
+// Policy of the Entity.
+func (Entity) Policy() ent.Policy {
+	return projectContent(func(f *gen.EntityFilter, p entql.P) { f.Where(entql.HasEdgeWith("project", p)) })
+}
+
+// Policy of the RelationType.
+func (RelationType) Policy() ent.Policy {
+	return projectContent(func(f *gen.RelationTypeFilter, p entql.P) { f.Where(entql.HasEdgeWith("project", p)) })
+}
+
+// Policy of the Relation.
+func (Relation) Policy() ent.Policy {
+	return projectContent(func(f *gen.RelationFilter, p entql.P) { f.Where(entql.HasEdgeWith("project", p)) })
+}
+
+// Policy of the Mention: a mention belongs to its text's project.
+func (Mention) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: readPolicy(rule.FilterBy(func(f *gen.MentionFilter, uid int) {
+			f.WhereHasTextWith(text.HasProjectWith(project.HasMembersWith(projectmember.UserID(uid))))
+		})),
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("text_id"), rule.IsTextWriter),
+			rule.FilterBy(func(f *gen.MentionFilter, uid int) {
+				f.WhereHasTextWith(text.HasProjectWith(project.HasMembersWith(rule.ProjectWriter(uid))))
+			}),
+		),
+	}
+}
+
+// visibleConversation is rule.VisibleConversation for entql filters.
+func visibleConversation(uid int) entql.P {
+	return entql.Or(
+		entql.FieldEQ("kind", conversation.KindRoom.String()),
+		entql.HasEdgeWith("members", entql.FieldEQ("user_id", uid), entql.FieldEQ("active", true)),
+	)
+}

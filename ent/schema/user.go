@@ -1,0 +1,199 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// User is one account. The five seed apps keyed users by email, phone, uid or
+// user id; Parley unifies them: a unique username to sign in with, optional
+// unique email and phone, and a numeric public id (the seed's "nid").
+type User struct{ ent.Schema }
+
+// Fields of the User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("username").NotEmpty().MaxLen(32).Unique().
+			Annotations(entgql.OrderField("USERNAME")),
+		field.String("nickname").MaxLen(64).Default("").
+			Annotations(entgql.OrderField("NICKNAME")),
+		// email and phone are exposed through resolvers that hide them from strangers.
+		field.String("email").Optional().Nillable().Unique().MaxLen(254).
+			Annotations(entgql.Skip()),
+		field.String("phone").Optional().Nillable().Unique().MaxLen(20).
+			Annotations(entgql.Skip()),
+		field.String("password_hash").Sensitive().
+			Annotations(entgql.Skip()),
+		field.String("avatar").Default("").MaxLen(1024),
+		field.String("sign").Default("").MaxLen(256).
+			Comment("Bio, the seeds' sign/desc/userdetail."),
+		field.Enum("sex").Values("unknown", "male", "female").Default("unknown"),
+		field.String("location").Default("").MaxLen(128),
+		field.Int64("public_id").Unique().Immutable().
+			Comment("Numeric id shown to people (the seed's nid)."),
+		field.Bool("is_member").Default(false).
+			Comment("Paid membership: members may open sub-users."),
+		field.Enum("role").Values("user", "admin").Default("user"),
+		field.Enum("account_state").Values("normal", "disabled").Default("normal"),
+		field.Time("last_seen_at").Optional().Nillable().
+			Comment("When the user's last live connection closed (the seed's logout timestamp)."),
+		field.Int("parent_id").Optional().Nillable().Immutable().
+			Annotations(entgql.Skip()),
+	}
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("sub_users", User.Type).Annotations(entgql.Skip()).
+			From("parent").Field("parent_id").Unique().Immutable().
+			Annotations(entgql.Skip()),
+		edge.To("friendships", Friendship.Type).
+			Annotations(entgql.Skip()),
+		edge.To("sessions", Session.Type).
+			Annotations(entgql.Skip()),
+		edge.To("group_memberships", GroupMember.Type).
+			Annotations(entgql.Skip()),
+		edge.To("conversation_memberships", ConversationMember.Type).
+			Annotations(entgql.Skip()),
+		edge.To("project_memberships", ProjectMember.Type).
+			Annotations(entgql.Skip()),
+		edge.To("canned_replies", CannedReply.Type).
+			Annotations(entgql.Skip()),
+		edge.To("files", File.Type).
+			Annotations(entgql.Skip()),
+	}
+}
+
+// Mixin of the User.
+func (User) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the User.
+func (User) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Indexes of the User.
+func (User) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("nickname")}
+}
+
+// Session is one signed-in device. Access and refresh tokens name their
+// session, so that logout revokes exactly that device and a password change
+// revokes them all, without a token blocklist.
+type Session struct{ ent.Schema }
+
+// Fields of the Session.
+func (Session) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("user_id").Immutable(),
+		field.Int("refresh_generation").Default(0).
+			Comment("Bumped by every refresh; an older refresh token is a replay and revokes the session."),
+		field.Time("expires_at"),
+		field.Time("revoked_at").Optional().Nillable(),
+		field.String("user_agent").Default("").MaxLen(256),
+		field.String("ip").Default("").MaxLen(64),
+	}
+}
+
+// Edges of the Session.
+func (Session) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("user", User.Type).Ref("sessions").Field("user_id").Unique().Required().Immutable(),
+	}
+}
+
+// Mixin of the Session.
+func (Session) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the Session.
+func (Session) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip()}
+}
+
+// Friendship is one side of a friendship: two rows per pair, so that each side
+// keeps its own remark and pin.
+type Friendship struct{ ent.Schema }
+
+// Fields of the Friendship.
+func (Friendship) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("user_id").Immutable(),
+		field.Int("friend_id").Immutable(),
+		field.String("remark").Default("").MaxLen(64),
+		field.Bool("pinned").Default(false),
+	}
+}
+
+// Edges of the Friendship.
+func (Friendship) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("user", User.Type).Ref("friendships").Field("user_id").Unique().Required().Immutable(),
+		edge.To("friend", User.Type).Field("friend_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the Friendship.
+func (Friendship) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id", "friend_id").Unique()}
+}
+
+// Mixin of the Friendship.
+func (Friendship) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the Friendship.
+func (Friendship) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Notice is one item of a user's inbox: friend applications and acceptances,
+// group applications and invitations, project invites and system notices.
+// Requests carry an operation state so that the recipient acts once.
+type Notice struct{ ent.Schema }
+
+// Fields of the Notice.
+func (Notice) Fields() []ent.Field {
+	return []ent.Field{
+		field.Enum("type").Values(
+			"friend_apply", "friend_accepted", "friend_added", "friend_deleted",
+			"group_apply", "group_invited", "group_kicked", "group_dissolved",
+			"project_invite", "system",
+		),
+		field.Int("from_id").Optional().Nillable().Immutable(),
+		field.Int("to_id").Immutable(),
+		field.Int("group_id").Optional().Nillable(),
+		field.Int("project_id").Optional().Nillable(),
+		field.String("postscript").Default("").MaxLen(256),
+		field.JSON("data", map[string]any{}).Optional().
+			Annotations(entgql.Skip()),
+		field.Enum("operation").Values("not_operated", "agreed", "refused", "none").Default("none"),
+		field.Bool("read").Default(false),
+	}
+}
+
+// Edges of the Notice.
+func (Notice) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("from", User.Type).Field("from_id").Unique().Immutable(),
+		edge.To("to", User.Type).Field("to_id").Unique().Required().Immutable(),
+		edge.To("group", Group.Type).Field("group_id").Unique(),
+		edge.To("project", Project.Type).Field("project_id").Unique(),
+	}
+}
+
+// Indexes of the Notice.
+func (Notice) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("to_id", "type", "operation")}
+}
+
+// Mixin of the Notice.
+func (Notice) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the Notice.
+func (Notice) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}

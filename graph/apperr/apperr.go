@@ -1,0 +1,123 @@
+// Package apperr gives every failure a client can act on one shape: a stable
+// extensions.code (Apollo's codes), a machine-readable reason and the input
+// field at fault. Domain code returns *Error; the presenter turns anything
+// else into INTERNAL_SERVER_ERROR without detail, logged with a request id.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is the GraphQL extensions.code of an error.
+type Code string
+
+// The codes Parley returns.
+const (
+	Unauthenticated Code = "UNAUTHENTICATED"
+	Forbidden       Code = "FORBIDDEN"
+	BadUserInput    Code = "BAD_USER_INPUT"
+	NotFound        Code = "NOT_FOUND"
+	Conflict        Code = "CONFLICT"
+	RateLimited     Code = "RATE_LIMITED"
+	Internal        Code = "INTERNAL_SERVER_ERROR"
+)
+
+// Reasons name the exact rule a request broke; seed 001's error list (S1-03)
+// maps one to one onto them. Clients switch on the reason, people read the
+// message.
+const (
+	ReasonRequired         = "REQUIRED"
+	ReasonTooLong          = "TOO_LONG"
+	ReasonInvalid          = "INVALID"
+	ReasonUsernameRequired = "USERNAME_REQUIRED"
+	ReasonPasswordRequired = "PASSWORD_REQUIRED"
+	ReasonPhoneRequired    = "PHONE_REQUIRED"
+	ReasonAvatarRequired   = "AVATAR_REQUIRED"
+	ReasonUserRequired     = "USER_REQUIRED"
+	ReasonUsernameTaken    = "USERNAME_TAKEN"
+	ReasonPhoneTaken       = "PHONE_TAKEN"
+	ReasonEmailTaken       = "EMAIL_TAKEN"
+	ReasonPhoneInvalid     = "PHONE_INVALID"
+	ReasonPhoneLength      = "PHONE_LENGTH"
+	ReasonEmailInvalid     = "EMAIL_INVALID"
+	ReasonPasswordTooShort = "PASSWORD_TOO_SHORT"
+	ReasonPasswordTooLong  = "PASSWORD_TOO_LONG"
+	ReasonUsernameLength   = "USERNAME_LENGTH"
+	ReasonUsernameIllegal  = "USERNAME_ILLEGAL"
+	ReasonFileInvalid      = "FILE_INVALID"
+	ReasonWrongPassword    = "WRONG_PASSWORD"
+	ReasonAlreadySignedIn  = "ALREADY_SIGNED_IN"
+	ReasonAccountDisabled  = "ACCOUNT_DISABLED"
+	ReasonTokenInvalid     = "TOKEN_INVALID"
+	ReasonTokenExpired     = "TOKEN_EXPIRED"
+	ReasonSessionRevoked   = "SESSION_REVOKED"
+	ReasonSignInRequired   = "SIGN_IN_REQUIRED"
+	ReasonTooManyAttempts  = "TOO_MANY_ATTEMPTS"
+	ReasonNotAllowed       = "NOT_ALLOWED"
+	ReasonNotFound         = "NOT_FOUND"
+	ReasonDuplicate        = "DUPLICATE"
+)
+
+// Error is a failure the client caused or may act on.
+type Error struct {
+	Code    Code
+	Reason  string
+	Field   string // the input field at fault, as a GraphQL path like "input.password"
+	Message string
+	Err     error // the cause, kept for logs, never shown
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Extensions returns the error's GraphQL extensions.
+func (e *Error) Extensions() map[string]any {
+	ext := map[string]any{"code": string(e.Code)}
+	if e.Reason != "" {
+		ext["reason"] = e.Reason
+	}
+	if e.Field != "" {
+		ext["field"] = e.Field
+	}
+	return ext
+}
+
+// New returns an Error with a formatted message.
+func New(code Code, reason, field, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Input reports a bad input field.
+func Input(reason, field, format string, args ...any) *Error {
+	return New(BadUserInput, reason, field, format, args...)
+}
+
+// Missing reports an object that does not exist or that the viewer may not
+// see: the two are deliberately indistinguishable.
+func Missing(what string) *Error {
+	return New(NotFound, ReasonNotFound, "", "%s not found", what)
+}
+
+// Deny reports an action the viewer may not take on an object he can see.
+func Deny(reason, format string, args ...any) *Error {
+	return New(Forbidden, reason, "", format, args...)
+}
+
+// SignIn reports a request that needs a signed-in viewer.
+func SignIn() *Error {
+	return New(Unauthenticated, ReasonSignInRequired, "", "sign in first")
+}
+
+// As returns the *Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

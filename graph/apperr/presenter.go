@@ -1,0 +1,99 @@
+package apperr
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/privacy"
+)
+
+// Presenter is gqlgen's error presenter. Known errors keep their message and
+// gain their code; ent's not-found and privacy denials become NOT_FOUND and
+// FORBIDDEN; anything else is logged with the request id and hidden.
+func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		if _, ok := gqlErr.Extensions["code"]; ok && asApp(err) == nil {
+			return gqlErr // gqlgen's own parse and validation errors
+		}
+		app := Classify(err)
+		if app.Code == Internal {
+			reqID := middleware.GetReqID(ctx)
+			log.ErrorContext(ctx, "internal error", "request_id", reqID, "path", gqlErr.Path.String(), "err", err)
+			app = &Error{Code: Internal, Message: "internal server error (request " + reqID + ")"}
+		}
+		gqlErr.Message = app.Message
+		gqlErr.Extensions = app.Extensions()
+		return gqlErr
+	}
+}
+
+// Classify maps any error to an *Error.
+func Classify(err error) *Error {
+	if app := asApp(err); app != nil {
+		return app
+	}
+	switch {
+	case ent.IsNotFound(err):
+		return Missing("object")
+	case errors.Is(err, privacy.Deny):
+		return Deny(ReasonNotAllowed, "not allowed")
+	case ent.IsConstraintError(err):
+		return New(Conflict, ReasonDuplicate, "", "conflicts with existing data")
+	case errors.Is(err, context.DeadlineExceeded):
+		return New(Internal, "TIMEOUT", "", "request timed out")
+	}
+	return &Error{Code: Internal, Message: "internal server error", Err: err}
+}
+
+func asApp(err error) *Error {
+	if e, ok := As(err); ok {
+		return e
+	}
+	return nil
+}
+
+// Recover turns a resolver panic into a logged internal error, so that one
+// bad request never takes the server down.
+func Recover(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "request_id", middleware.GetReqID(ctx), "panic", p)
+		return errors.New("panic in resolver")
+	}
+}
+
+// HideUncoded is a response interceptor for errors that bypass the presenter
+// (gqlgen and entgql build some responses directly, such as a failed
+// commit): a message without a code is replaced, so no SQL or driver detail
+// reaches the client.
+func HideUncoded(log *slog.Logger) graphql.ResponseInterceptor {
+	return hideUncoded{log}
+}
+
+type hideUncoded struct{ log *slog.Logger }
+
+func (hideUncoded) ExtensionName() string                  { return "HideUncodedErrors" }
+func (hideUncoded) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (h hideUncoded) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	rsp := next(ctx)
+	if rsp == nil {
+		return nil
+	}
+	for _, e := range rsp.Errors {
+		if _, ok := e.Extensions["code"]; ok {
+			continue
+		}
+		reqID := middleware.GetReqID(ctx)
+		h.log.ErrorContext(ctx, "uncoded error", "request_id", reqID, "err", e.Message)
+		e.Message = "internal server error (request " + reqID + ")"
+		e.Extensions = map[string]any{"code": string(Internal)}
+	}
+	return rsp
+}

@@ -1,0 +1,33 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/rule"
+	"github.com/parley-im/parley/graph/auth"
+)
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func authPayload(s *auth.Session) *AuthPayload {
+	if s == nil {
+		return nil
+	}
+	return &AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresAt: s.ExpiresAt, User: s.User}
+}
+
+// contact returns an email or phone of u when the viewer may see it.
+func (r *Resolver) contact(ctx context.Context, u *ent.User, value *string) (*string, error) {
+	ok, err := rule.CanSeeContact(ctx, r.db(ctx), u.ID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return value, nil
+}

@@ -1,0 +1,477 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// HubOptions tunes a Hub; zero values take the defaults.
+type HubOptions struct {
+	// PollInterval is how often the hub tails the log without being
+	// signalled, a safety net for lost notifications. Default 2s.
+	PollInterval time.Duration
+	// Buffer is the per-subscription queue length; a subscription that falls
+	// this far behind is ended with ErrSlowConsumer. Default 256.
+	Buffer int
+	// BatchSize is the page size for reading the log. Default 500.
+	BatchSize int
+	// MaxReplay is the most stored events a resuming subscription is sent
+	// before it goes live; beyond it the subscription ends with
+	// ErrResumeTooOld. Default 10000.
+	MaxReplay int
+	// Logger receives source errors. Default: discard.
+	Logger *slog.Logger
+}
+
+func (o HubOptions) withDefaults() HubOptions {
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 256
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.MaxReplay <= 0 {
+		o.MaxReplay = 10000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Hub tails the event log of one server process and fans events out to its
+// subscriptions. It is woken by its Bus and polls as a safety net, so every
+// committed event reaches every matching subscription exactly once, in ID
+// order, however notifications fare.
+//
+// Dispatch never waits for a subscriber: each subscription has a bounded
+// queue and is ended with ErrSlowConsumer when it overflows. Subscriptions are
+// indexed by topic, so an event costs O(subscriptions on its topic).
+type Hub struct {
+	src     Source
+	bus     Bus
+	opts    HubOptions
+	started atomic.Bool
+	ready   chan struct{} // closed once position is initialised
+	done    chan struct{} // closed when Run has returned
+
+	// mu guards the fields below and the hub-owned fields of every
+	// Subscription. Dispatching a batch and advancing position happen under
+	// one lock hold, which is what lets Subscribe split a resume into
+	// "stored up to position" and "live after it" without gap or overlap.
+	mu       sync.Mutex
+	position int64 // every event with ID <= position has been dispatched
+	byTopic  map[string]map[*Subscription]struct{}
+	subs     map[*Subscription]struct{}
+	closed   bool
+}
+
+// NewHub returns a Hub reading src and woken by bus; call Run to start it.
+// The hub does not own bus: close it after Run has returned.
+func NewHub(src Source, bus Bus, opts HubOptions) *Hub {
+	return &Hub{
+		src:     src,
+		bus:     bus,
+		opts:    opts.withDefaults(),
+		ready:   make(chan struct{}),
+		done:    make(chan struct{}),
+		byTopic: make(map[string]map[*Subscription]struct{}),
+		subs:    make(map[*Subscription]struct{}),
+	}
+}
+
+// Run starts at the current head of the log and dispatches events until ctx
+// is done (then it returns nil) or the bus is closed. Either way it ends all
+// subscriptions with ErrHubClosed. Run may be called once.
+func (h *Hub) Run(ctx context.Context) error {
+	if !h.started.CompareAndSwap(false, true) {
+		return errors.New("realtime: run: hub already started")
+	}
+	defer h.shutdown()
+
+	head, err := h.src.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("realtime: run: %w", err)
+	}
+	h.mu.Lock()
+	h.position = head
+	h.mu.Unlock()
+	close(h.ready)
+
+	ticker := time.NewTicker(h.opts.PollInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case s, ok := <-h.bus.Signals():
+			if !ok {
+				return fmt.Errorf("realtime: run: %w", ErrBusClosed)
+			}
+			h.handle(ctx, s)
+		case <-ticker.C:
+			h.catchUp(ctx)
+		}
+	}
+}
+
+// handle acts on one bus signal. Run's goroutine is the only writer of
+// position, so it may read it without the lock.
+func (h *Hub) handle(ctx context.Context, s Signal) {
+	if s.Ephemeral != nil {
+		e := *s.Ephemeral
+		e.ID = 0
+		h.dispatch([]Event{e})
+	}
+	if s.Head == -1 || s.Head > h.position {
+		h.catchUp(ctx)
+	}
+}
+
+// catchUp tails the log from position until it is exhausted. Errors are
+// logged and retried on the next signal or tick.
+func (h *Hub) catchUp(ctx context.Context) {
+	for {
+		events, err := h.src.After(ctx, h.position, h.opts.BatchSize)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.opts.Logger.Warn("realtime: tailing the event log", "after", h.position, "err", err)
+			}
+			return
+		}
+		h.dispatch(events)
+		if len(events) < h.opts.BatchSize {
+			return
+		}
+	}
+}
+
+// dispatch delivers events, in order, to the subscriptions on their topics
+// and advances position past the stored ones (ephemeral events have ID 0).
+func (h *Hub) dispatch(events []Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ev := range events {
+		for s := range h.byTopic[ev.Topic] {
+			h.deliverLocked(s, ev)
+		}
+		if ev.ID != 0 {
+			h.position = ev.ID
+		}
+	}
+}
+
+// deliverLocked queues ev for s without blocking: while s replays, live
+// events are held back to follow the replay; afterwards they go straight into
+// its channel. Either way, a full queue ends s with ErrSlowConsumer.
+func (h *Hub) deliverLocked(s *Subscription, ev Event) {
+	if ev.ID != 0 && ev.ID <= s.after {
+		return // the client resumed from a cursor ahead of this hub: it has ev
+	}
+	if s.replaying {
+		if len(s.held) < h.opts.Buffer {
+			s.held = append(s.held, ev)
+			return
+		}
+	} else {
+		select {
+		case s.out <- ev:
+			return
+		default:
+		}
+	}
+	h.dropLocked(s, ErrSlowConsumer)
+}
+
+// shutdown ends every subscription and refuses new ones.
+func (h *Hub) shutdown() {
+	h.mu.Lock()
+	h.closed = true
+	for s := range h.subs {
+		h.dropLocked(s, ErrHubClosed)
+	}
+	h.mu.Unlock()
+	close(h.done)
+}
+
+// Notify tells every hub on the bus that the log head is now at least head.
+// The writer calls it after committing.
+func (h *Hub) Notify(ctx context.Context, head int64) error {
+	if err := h.bus.Publish(ctx, Signal{Head: head}); err != nil {
+		return fmt.Errorf("realtime: notify: %w", err)
+	}
+	return nil
+}
+
+// PublishEphemeral sends e, which is not stored, to the live subscriptions on
+// its topic on every hub on the bus (this one included). Its ID is ignored.
+// Delivery is best effort.
+func (h *Hub) PublishEphemeral(ctx context.Context, e Event) error {
+	e.ID = 0
+	if err := h.bus.Publish(ctx, Signal{Ephemeral: &e}); err != nil {
+		return fmt.Errorf("realtime: publish ephemeral: %w", err)
+	}
+	return nil
+}
+
+// Stats is a snapshot of a Hub for metrics.
+type Stats struct {
+	Subscriptions int   // live and replaying subscriptions
+	Topics        int   // distinct topics subscribed to
+	Position      int64 // highest event id dispatched
+}
+
+// Stats returns a snapshot of the hub.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return Stats{Subscriptions: len(h.subs), Topics: len(h.byTopic), Position: h.position}
+}
+
+// Subscribe starts a subscription to the events whose Topic is in topics. It
+// waits for Run to have initialised the hub.
+//
+// With after > 0, a resume cursor (the last event id the client saw), the
+// subscription first delivers every stored event on its topics with
+// ID > after, then live events, with no gap and no duplicate. It registers for
+// live dispatch (holding live events back) at the hub's current position P
+// before replaying (after, P] from the Source in its own goroutine, then
+// releases the held events, which all have IDs > P. With after == 0 it is
+// live only.
+//
+// The subscription ends when ctx is done, on Close, or with one of the errors
+// described on Subscription.Err.
+func (h *Hub) Subscribe(ctx context.Context, topics []string, after int64) (*Subscription, error) {
+	if after < 0 {
+		return nil, fmt.Errorf("realtime: subscribe: negative cursor %d", after)
+	}
+	select {
+	case <-h.ready:
+	case <-h.done:
+		return nil, fmt.Errorf("realtime: subscribe: %w", ErrHubClosed)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("realtime: subscribe: %w", ctx.Err())
+	}
+
+	s := &Subscription{
+		hub:    h,
+		out:    make(chan Event, h.opts.Buffer),
+		after:  after,
+		topics: make(map[string]struct{}, len(topics)),
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, fmt.Errorf("realtime: subscribe: %w", ErrHubClosed)
+	}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.stopWatch = context.AfterFunc(s.ctx, func() { h.drop(s, nil) })
+	h.subs[s] = struct{}{}
+	for _, t := range topics {
+		h.addTopicLocked(s, t)
+	}
+	if upto := h.position; after < upto {
+		s.replaying = true
+		go s.replay(slices.Collect(maps.Keys(s.topics)), after, upto)
+	}
+	return s, nil
+}
+
+func (h *Hub) addTopicLocked(s *Subscription, topic string) {
+	if _, ok := s.topics[topic]; ok {
+		return
+	}
+	s.topics[topic] = struct{}{}
+	subs := h.byTopic[topic]
+	if subs == nil {
+		subs = make(map[*Subscription]struct{})
+		h.byTopic[topic] = subs
+	}
+	subs[s] = struct{}{}
+}
+
+func (h *Hub) removeTopicLocked(s *Subscription, topic string) {
+	delete(s.topics, topic)
+	subs := h.byTopic[topic]
+	delete(subs, s)
+	if len(subs) == 0 {
+		delete(h.byTopic, topic)
+	}
+}
+
+// drop ends s for reason; see dropLocked.
+func (h *Hub) drop(s *Subscription, reason error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dropLocked(s, reason)
+}
+
+// dropLocked ends s, keeping the first reason given, and unregisters it. C is
+// closed here unless the replay goroutine is running: it owns C until it
+// hands s over to dispatch, so it closes C itself.
+func (h *Hub) dropLocked(s *Subscription, reason error) {
+	if s.ended {
+		return
+	}
+	s.ended = true
+	s.err = reason
+	for t := range s.topics {
+		h.removeTopicLocked(s, t)
+	}
+	delete(h.subs, s)
+	s.stopWatch()
+	s.cancel()
+	s.held = nil
+	if !s.replaying {
+		close(s.out)
+	}
+}
+
+// fetchReplay reads the stored events on topics in (after, upto]. It reads
+// them all before any is sent so that a too-old cursor is refused with
+// ErrResumeTooOld up front instead of after a partial replay.
+func (h *Hub) fetchReplay(ctx context.Context, topics []string, after, upto int64) ([]Event, error) {
+	var events []Event
+	for after < upto {
+		page, err := h.src.Replay(ctx, topics, after, upto, h.opts.BatchSize)
+		if err != nil {
+			return nil, fmt.Errorf("realtime: replay: %w", err)
+		}
+		events = append(events, page...)
+		if len(events) > h.opts.MaxReplay {
+			return nil, ErrResumeTooOld
+		}
+		if len(page) < h.opts.BatchSize {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	return events, nil
+}
+
+// nextHeld is called by the replay goroutine once it has sent everything it
+// had. It returns the live events held back meanwhile. When there are none
+// left, the replay is over (done): s is handed to direct dispatch, or, if s
+// has ended meanwhile, C is closed.
+func (h *Hub) nextHeld(s *Subscription) (held []Event, done bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s.ended {
+		close(s.out)
+		return nil, true
+	}
+	held, s.held = s.held, nil
+	if len(held) == 0 {
+		s.replaying = false
+		return nil, true
+	}
+	return held, false
+}
+
+// endReplay ends s after its replay failed and closes C. A failure caused by
+// the subscription's context (cancelled, or s already dropped) is no error of
+// the subscription's.
+func (h *Hub) endReplay(s *Subscription, err error) {
+	if s.ctx.Err() != nil {
+		err = nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dropLocked(s, err)
+	close(s.out)
+}
+
+// Subscription is a stream of events on a changeable set of topics, created
+// by Hub.Subscribe.
+type Subscription struct {
+	hub       *Hub
+	out       chan Event
+	after     int64           // resume cursor; 0 for live only
+	ctx       context.Context // done when the subscription ends; bounds the replay
+	cancel    context.CancelFunc
+	stopWatch func() bool // stops watching the caller's ctx
+
+	// Guarded by hub.mu.
+	topics    map[string]struct{}
+	replaying bool    // the replay goroutine owns out
+	held      []Event // live events waiting for the replay to finish
+	ended     bool
+	err       error
+}
+
+// C returns the events, in ID order (ephemeral ones, with ID 0, interleaved).
+// It is closed when the subscription ends; Err then says why.
+func (s *Subscription) C() <-chan Event { return s.out }
+
+// Err returns why the subscription ended: nil for ctx cancellation or Close,
+// ErrSlowConsumer or ErrHubClosed (the client resumes from its cursor),
+// ErrResumeTooOld (the client refetches), or an error from the Source during
+// replay. It is nil while the subscription is running.
+func (s *Subscription) Err() error {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.err
+}
+
+// AddTopic adds topic to the subscription, e.g. when the user joined a group.
+// Events on it are delivered from the next dispatch on; earlier ones are not
+// replayed.
+func (s *Subscription) AddTopic(topic string) {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if !s.ended {
+		s.hub.addTopicLocked(s, topic)
+	}
+}
+
+// RemoveTopic removes topic from the subscription. Events on it already
+// queued are still delivered.
+func (s *Subscription) RemoveTopic(topic string) {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if !s.ended {
+		s.hub.removeTopicLocked(s, topic)
+	}
+}
+
+// Close ends the subscription; Err stays nil. It is idempotent.
+func (s *Subscription) Close() { s.hub.drop(s, nil) }
+
+// replay runs in its own goroutine so that reading the log never holds up the
+// hub: it sends the stored events in (after, upto], then the live events held
+// back meanwhile, until none are left and dispatch can take over.
+func (s *Subscription) replay(topics []string, after, upto int64) {
+	events, err := s.hub.fetchReplay(s.ctx, topics, after, upto)
+	for err == nil {
+		if err = s.send(events); err != nil {
+			break
+		}
+		var done bool
+		if events, done = s.hub.nextHeld(s); done {
+			return
+		}
+	}
+	s.hub.endReplay(s, err)
+}
+
+// send blocks until events are in C or the subscription ends.
+func (s *Subscription) send(events []Event) error {
+	for _, ev := range events {
+		select {
+		case s.out <- ev:
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,507 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeSource is an in-memory event log with dense increasing ids.
+type fakeSource struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (f *fakeSource) Append(topic string) Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ev := Event{
+		ID:      int64(len(f.events) + 1),
+		Topic:   topic,
+		Kind:    "message.created",
+		Payload: json.RawMessage(`{}`),
+	}
+	f.events = append(f.events, ev)
+	return ev
+}
+
+func (f *fakeSource) Head(context.Context) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return int64(len(f.events)), nil
+}
+
+func (f *fakeSource) After(_ context.Context, after int64, limit int) ([]Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rest := f.events[f.index(after):]
+	return slices.Clone(rest[:min(limit, len(rest))]), nil
+}
+
+func (f *fakeSource) Replay(_ context.Context, topics []string, after, upto int64, limit int) ([]Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Event
+	for _, ev := range f.events[f.index(after):] {
+		if ev.ID > upto || len(out) == limit {
+			break
+		}
+		if slices.Contains(topics, ev.Topic) {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+// index returns the position of the first event with ID > after.
+func (f *fakeSource) index(after int64) int {
+	return sort.Search(len(f.events), func(i int) bool { return f.events[i].ID > after })
+}
+
+// expected returns the ids of the stored events on topics with ID > after.
+func (f *fakeSource) expected(topics []string, after int64) []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []int64
+	for _, ev := range f.events[f.index(after):] {
+		if slices.Contains(topics, ev.Topic) {
+			ids = append(ids, ev.ID)
+		}
+	}
+	return ids
+}
+
+// startHub runs a hub over src and a LocalBus until the test ends.
+func startHub(t *testing.T, src Source, opts HubOptions) *Hub {
+	t.Helper()
+	bus := NewLocalBus()
+	hub := NewHub(src, bus, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- hub.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-errc)
+		assert.NoError(t, bus.Close())
+	})
+	return hub
+}
+
+// write appends an event and notifies the hub, as the writer does after commit.
+func write(t *testing.T, src *fakeSource, hub *Hub, topic string) Event {
+	t.Helper()
+	ev := src.Append(topic)
+	require.NoError(t, hub.Notify(context.Background(), ev.ID))
+	return ev
+}
+
+func subscribe(t *testing.T, hub *Hub, topics []string, after int64) *Subscription {
+	t.Helper()
+	sub, err := hub.Subscribe(context.Background(), topics, after)
+	require.NoError(t, err)
+	t.Cleanup(sub.Close)
+	return sub
+}
+
+// receive reads n events from sub, failing after a timeout.
+func receive(t *testing.T, sub *Subscription, n int) []Event {
+	t.Helper()
+	var got []Event
+	timeout := time.After(5 * time.Second)
+	for len(got) < n {
+		select {
+		case ev, ok := <-sub.C():
+			require.True(t, ok, "subscription ended after %d of %d events: %v", len(got), n, sub.Err())
+			got = append(got, ev)
+		case <-timeout:
+			require.FailNow(t, "timed out", "got %d of %d events", len(got), n)
+		}
+	}
+	return got
+}
+
+// waitEnded drains sub until C is closed and returns Err.
+func waitEnded(t *testing.T, sub *Subscription) error {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-sub.C():
+			if !ok {
+				return sub.Err()
+			}
+		case <-timeout:
+			require.FailNow(t, "subscription did not end")
+		}
+	}
+}
+
+func ids(events []Event) []int64 {
+	out := make([]int64, len(events))
+	for i, ev := range events {
+		out[i] = ev.ID
+	}
+	return out
+}
+
+// assertNothing checks that no event is pending on sub.
+func assertNothing(t *testing.T, sub *Subscription) {
+	t.Helper()
+	select {
+	case ev := <-sub.C():
+		assert.Failf(t, "unexpected event", "%+v", ev)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestHubDeliversMatchingTopicsInOrder(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	a := subscribe(t, hub, []string{"conversation:1", "user:7"}, 0)
+	b := subscribe(t, hub, []string{"conversation:2"}, 0)
+
+	var want []int64
+	for i := range 30 {
+		ev := write(t, src, hub, []string{"conversation:1", "conversation:2", "user:7"}[i%3])
+		if ev.Topic != "conversation:2" {
+			want = append(want, ev.ID)
+		}
+	}
+	assert.Equal(t, want, ids(receive(t, a, 20)))
+	for _, ev := range receive(t, b, 10) {
+		assert.Equal(t, "conversation:2", ev.Topic)
+	}
+	assertNothing(t, a)
+	assert.Equal(t, Stats{Subscriptions: 2, Topics: 3, Position: 30}, hub.Stats())
+}
+
+func TestHubPollsWithoutSignals(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: 10 * time.Millisecond})
+	sub := subscribe(t, hub, []string{"room:3"}, 0)
+	ev := src.Append("room:3") // no Notify: a lost notification
+	assert.Equal(t, []int64{ev.ID}, ids(receive(t, sub, 1)))
+}
+
+func TestHubTailsInBatches(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, BatchSize: 7, Buffer: 100})
+	sub := subscribe(t, hub, []string{"room:3"}, 0)
+	for range 50 {
+		src.Append("room:3")
+	}
+	require.NoError(t, hub.Notify(context.Background(), 50))
+	assert.Equal(t, src.expected([]string{"room:3"}, 0), ids(receive(t, sub, 50)))
+}
+
+func TestHubEphemeralEvents(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	on := subscribe(t, hub, []string{"conversation:1"}, 0)
+	off := subscribe(t, hub, []string{"conversation:2"}, 0)
+
+	typing := Event{ID: 99, Topic: "conversation:1", Kind: "typing", Payload: json.RawMessage(`{"user":7}`)}
+	require.NoError(t, hub.PublishEphemeral(context.Background(), typing))
+	got := receive(t, on, 1)[0]
+	typing.ID = 0
+	assert.Equal(t, typing, got)
+	assertNothing(t, off)
+	assert.Zero(t, hub.Stats().Position)
+}
+
+func TestHubResumeReplaysThenGoesLive(t *testing.T) {
+	src := &fakeSource{}
+	for i := range 40 {
+		src.Append([]string{"a", "b"}[i%2])
+	}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, BatchSize: 3})
+	sub := subscribe(t, hub, []string{"a"}, 10)
+	for i := range 10 {
+		write(t, src, hub, []string{"a", "b"}[i%2])
+	}
+	want := src.expected([]string{"a"}, 10)
+	assert.Len(t, want, 20)
+	assert.Equal(t, want, ids(receive(t, sub, len(want))))
+	assertNothing(t, sub)
+}
+
+// TestHubResumeRace resumes many subscriptions at random cursors while a
+// writer appends: each must see exactly the stored events after its cursor,
+// in order, with no gap and no duplicate.
+func TestHubResumeRace(t *testing.T) {
+	topics := []string{"t0", "t1", "t2", "t3"}
+	for round := range 15 {
+		t.Run(fmt.Sprint(round), func(t *testing.T) {
+			src := &fakeSource{}
+			for i := range 100 {
+				src.Append(topics[i%len(topics)])
+			}
+			hub := startHub(t, src, HubOptions{PollInterval: 5 * time.Millisecond, BatchSize: 16, Buffer: 2000})
+
+			const total = 600
+			writerDone := make(chan struct{})
+			go func() {
+				defer close(writerDone)
+				for i := range total - 100 {
+					ev := src.Append(topics[rand.IntN(len(topics))])
+					if i%3 != 0 { // some notifications are "lost"
+						_ = hub.Notify(context.Background(), ev.ID)
+					}
+					if i%50 == 0 {
+						time.Sleep(time.Millisecond)
+					}
+				}
+			}()
+
+			type resumed struct {
+				sub    *Subscription
+				topics []string
+				after  int64
+			}
+			subs := make([]resumed, 50)
+			for i := range subs {
+				head, _ := src.Head(context.Background())
+				r := resumed{topics: []string{topics[rand.IntN(4)], topics[rand.IntN(4)]}, after: 1 + rand.Int64N(head)}
+				r.sub = subscribe(t, hub, r.topics, r.after)
+				subs[i] = r
+				if i%10 == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			<-writerDone
+			require.NoError(t, hub.Notify(context.Background(), total))
+
+			var wg sync.WaitGroup
+			for _, r := range subs {
+				wg.Go(func() {
+					want := src.expected(r.topics, r.after)
+					assert.Equal(t, want, ids(receive(t, r.sub, len(want))), "after %d on %v", r.after, r.topics)
+					assertNothing(t, r.sub)
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// TestHubResumeAheadOfHub resumes from a cursor this hub has not reached yet
+// (the client came from a faster instance): nothing at or before it is sent.
+func TestHubResumeAheadOfHub(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	for range 5 {
+		src.Append("a") // committed, but the hub has not been told
+	}
+	sub := subscribe(t, hub, []string{"a"}, 3)
+	ev := write(t, src, hub, "a")
+	assert.Equal(t, []int64{4, 5, ev.ID}, ids(receive(t, sub, 3)))
+}
+
+func TestHubResumeTooOld(t *testing.T) {
+	src := &fakeSource{}
+	for range 20 {
+		src.Append("a")
+	}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, MaxReplay: 10, BatchSize: 4})
+
+	old := subscribe(t, hub, []string{"a"}, 9) // 11 to replay
+	select {
+	case ev, ok := <-old.C():
+		require.False(t, ok, "got %+v", ev)
+	case <-time.After(5 * time.Second):
+		require.FailNow(t, "subscription did not end")
+	}
+	assert.ErrorIs(t, old.Err(), ErrResumeTooOld)
+
+	recent := subscribe(t, hub, []string{"a"}, 10) // exactly 10
+	assert.Equal(t, src.expected([]string{"a"}, 10), ids(receive(t, recent, 10)))
+	assert.NoError(t, recent.Err())
+	assert.Equal(t, 1, hub.Stats().Subscriptions)
+}
+
+func TestSubscriptionTopicsChangeWhileLive(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	sub := subscribe(t, hub, []string{"user:7"}, 0)
+
+	a := write(t, src, hub, "user:7")
+	assert.Equal(t, []int64{a.ID}, ids(receive(t, sub, 1)))
+
+	sub.AddTopic("conversation:42") // the user joined a group
+	b := write(t, src, hub, "conversation:42")
+	assert.Equal(t, []int64{b.ID}, ids(receive(t, sub, 1)))
+
+	sub.RemoveTopic("user:7")
+	write(t, src, hub, "user:7")
+	c := write(t, src, hub, "conversation:42")
+	assert.Equal(t, []int64{c.ID}, ids(receive(t, sub, 1)))
+	assert.Equal(t, 1, hub.Stats().Topics)
+}
+
+func TestSubscriptionTopicsChangeConcurrently(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Millisecond, Buffer: 10000})
+	sub := subscribe(t, hub, nil, 0)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			topic := fmt.Sprint("t", i)
+			for range 200 {
+				sub.AddTopic(topic)
+				src.Append(topic)
+				sub.RemoveTopic(topic)
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, hub.Notify(context.Background(), 800))
+	var last int64
+	for {
+		select {
+		case ev := <-sub.C():
+			assert.Greater(t, ev.ID, last)
+			last = ev.ID
+			continue
+		case <-time.After(50 * time.Millisecond):
+		}
+		break
+	}
+	assert.Zero(t, hub.Stats().Topics)
+	assert.NoError(t, sub.Err())
+}
+
+func TestHubSlowConsumerDoesNotBlock(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, Buffer: 8})
+	slow := subscribe(t, hub, []string{"a"}, 0) // never reads
+	fast := subscribe(t, hub, []string{"a"}, 0)
+
+	const n = 200
+	got := make(chan []Event)
+	go func() { got <- receive(t, fast, n) }()
+	start := time.Now()
+	for range n {
+		write(t, src, hub, "a")
+	}
+	assert.Less(t, time.Since(start), time.Second, "the writer was held up")
+	assert.Equal(t, src.expected([]string{"a"}, 0), ids(<-got))
+
+	assert.ErrorIs(t, waitEnded(t, slow), ErrSlowConsumer)
+	assert.Equal(t, 1, hub.Stats().Subscriptions)
+}
+
+// TestHubSlowConsumerWhileReplaying overflows the queue of live events held
+// back behind a replay the client is not reading.
+func TestHubSlowConsumerWhileReplaying(t *testing.T) {
+	src := &fakeSource{}
+	for range 20 {
+		src.Append("a")
+	}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, Buffer: 4})
+	sub := subscribe(t, hub, []string{"a"}, 1)
+	for range 10 {
+		write(t, src, hub, "a")
+	}
+	require.Eventually(t, func() bool { return hub.Stats().Subscriptions == 0 }, 5*time.Second, time.Millisecond)
+	assert.ErrorIs(t, waitEnded(t, sub), ErrSlowConsumer)
+}
+
+func TestSubscriptionEndsWithContext(t *testing.T) {
+	src := &fakeSource{}
+	for range 20 {
+		src.Append("a")
+	}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, Buffer: 4})
+
+	for _, after := range []int64{0, 1} { // live, and stuck replaying to a reader that does not read
+		ctx, cancel := context.WithCancel(context.Background())
+		sub, err := hub.Subscribe(ctx, []string{"a"}, after)
+		require.NoError(t, err)
+		require.Equal(t, 1, hub.Stats().Subscriptions)
+		cancel()
+		assert.NoError(t, waitEnded(t, sub))
+		assert.Equal(t, Stats{Position: 20}, hub.Stats())
+	}
+
+	sub := subscribe(t, hub, []string{"a"}, 0)
+	sub.Close()
+	sub.Close()
+	assert.NoError(t, waitEnded(t, sub))
+	assert.Zero(t, hub.Stats().Subscriptions)
+}
+
+func TestHubClose(t *testing.T) {
+	src := &fakeSource{}
+	for range 20 {
+		src.Append("a")
+	}
+	bus := NewLocalBus()
+	defer bus.Close()
+	hub := NewHub(src, bus, HubOptions{PollInterval: time.Hour, Buffer: 4})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := make(chan error)
+	go func() { // subscribing before Run waits for it
+		_, err := hub.Subscribe(context.Background(), []string{"a"}, 0)
+		waiting <- err
+	}()
+	errc := make(chan error)
+	go func() { errc <- hub.Run(ctx) }()
+	require.NoError(t, <-waiting)
+
+	live := subscribe(t, hub, []string{"a"}, 0)
+	replaying := subscribe(t, hub, []string{"a"}, 1)
+	cancel()
+	require.NoError(t, <-errc)
+
+	assert.ErrorIs(t, waitEnded(t, live), ErrHubClosed)
+	assert.ErrorIs(t, waitEnded(t, replaying), ErrHubClosed)
+	_, err := hub.Subscribe(context.Background(), []string{"a"}, 0)
+	assert.ErrorIs(t, err, ErrHubClosed)
+	assert.Error(t, hub.Run(context.Background()), "second Run")
+}
+
+func TestHubStopsWhenBusCloses(t *testing.T) {
+	bus := NewLocalBus()
+	hub := NewHub(&fakeSource{}, bus, HubOptions{})
+	errc := make(chan error)
+	go func() { errc <- hub.Run(context.Background()) }()
+	sub := subscribe(t, hub, []string{"a"}, 0)
+	require.NoError(t, bus.Close())
+	assert.ErrorIs(t, <-errc, ErrBusClosed)
+	assert.ErrorIs(t, waitEnded(t, sub), ErrHubClosed)
+}
+
+// failingSource fails every read.
+type failingSource struct{ fakeSource }
+
+var errDown = errors.New("database down")
+
+func (f *failingSource) Replay(context.Context, []string, int64, int64, int) ([]Event, error) {
+	return nil, errDown
+}
+
+func TestSubscriptionReplayError(t *testing.T) {
+	src := &failingSource{}
+	src.Append("a")
+	src.Append("a")
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	sub := subscribe(t, hub, []string{"a"}, 1)
+	assert.ErrorIs(t, waitEnded(t, sub), errDown)
+	assert.Zero(t, hub.Stats().Subscriptions)
+}
