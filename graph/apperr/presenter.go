@@ -72,7 +72,10 @@ func Recover(log *slog.Logger) graphql.RecoverFunc {
 // (gqlgen and entgql build some responses directly, such as a failed
 // commit): a message without a code is replaced, so no SQL or driver detail
 // reaches the client.
-func HideUncoded(log *slog.Logger) graphql.ResponseInterceptor {
+func HideUncoded(log *slog.Logger) interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} {
 	return hideUncoded{log}
 }
 

@@ -1,0 +1,294 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"database/sql"
+	"encoding/json"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/cors"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph"
+	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/graph/auth"
+	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/limits"
+	"github.com/parley-im/parley/graph/messaging"
+	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/graph/wsgorilla"
+)
+
+// App is one running Parley instance.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	Client  *ent.Client
+	db      *sql.DB
+	bus     realtime.Bus
+	Hub     *realtime.Hub
+	Auth    *auth.Service
+	handler http.Handler
+
+	stop     context.CancelFunc // ends the hub and every live connection
+	baseCtx  context.Context
+	hubDone  chan struct{}
+	closeOne sync.Once
+}
+
+// New opens the database, migrates it, starts the event hub and builds the
+// handlers.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	client, db, postgres, err := openDB(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.AccessTTL, cfg.RefreshTTL)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	var bus realtime.Bus = realtime.NewLocalBus()
+	if postgres {
+		if bus, err = realtime.NewPGBus(db, cfg.DatabaseURL, "parley_events", log); err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
+	events := eventlog.New(client, postgres, nil)
+	hub := realtime.NewHub(events.Source(), bus, realtime.HubOptions{
+		PollInterval: cfg.HubPollInterval, Buffer: cfg.SubscriptionBuffer, Logger: log,
+	})
+	events.SetNotifier(hub)
+
+	base, stop := context.WithCancel(context.Background())
+	a := &App{
+		cfg: cfg, log: log, Client: client, db: db, bus: bus, Hub: hub,
+		Auth: auth.NewService(client, tokens, auth.Options{
+			BcryptCost: cfg.BcryptCost, Postgres: postgres,
+			AccountBurst: cfg.LoginBurst, RefillEvery: cfg.LoginRefill,
+		}),
+		stop: stop, baseCtx: base, hubDone: make(chan struct{}),
+	}
+	go func() {
+		defer close(a.hubDone)
+		if err := hub.Run(base); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("event hub stopped", "err", err)
+		}
+	}()
+	a.handler = a.routes(&graph.Resolver{
+		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events), Hub: hub, Log: log,
+	})
+	return a, nil
+}
+
+// Handler is the HTTP handler of the whole API.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// BaseContext is the context every connection derives from; Close cancels it
+// so that WebSocket connections end when the server stops.
+func (a *App) BaseContext() context.Context {
+	return transport.WithWebsocketCloseCode(a.baseCtx, 1001)
+}
+
+// Close ends live connections and subscriptions, then the database.
+func (a *App) Close() error {
+	a.closeOne.Do(func() {
+		a.stop()
+		<-a.hubDone
+		a.bus.Close()
+		a.Client.Close()
+	})
+	return nil
+}
+
+// Ready reports whether the database answers and the bus is connected.
+func (a *App) Ready(ctx context.Context) error {
+	if err := a.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if !a.bus.Healthy() {
+		return errors.New("event bus: disconnected")
+	}
+	return nil
+}
+
+func (a *App) routes(resolver *graph.Resolver) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.Recoverer)
+	r.Use(cors.Handler(cors.Options{
+		AllowOriginFunc: func(r *http.Request, origin string) bool {
+			return wsgorilla.OriginAllowed(a.cfg.AllowedOrigins, r)
+		},
+		AllowedMethods:   []string{"GET", "POST", "OPTIONS"},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "Apollo-Require-Preflight", "X-Apollo-Operation-Name"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	}))
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.Ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready"))
+	})
+	r.Get("/", playground.Handler("Parley", "/query"))
+	r.With(a.limitBody, a.authenticate).Handle("/query", a.graphqlServer(resolver))
+	return r
+}
+
+func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: resolver}))
+	srv.AddTransport(transport.Websocket{
+		Implementation:        wsgorilla.Implementation{AllowedOrigins: a.cfg.AllowedOrigins},
+		InitFunc:              a.websocketInit,
+		KeepAlivePingInterval: a.cfg.KeepAlive,
+		PingPongInterval:      a.cfg.KeepAlive,
+		InitTimeout:           10 * time.Second,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if a.cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(limits.Limits{MaxDepth: a.cfg.MaxDepth, MaxCost: a.cfg.MaxCost})
+	srv.Use(apperr.HideUncoded(a.log))
+	srv.Use(entgql.Transactioner{TxOpener: a.Client})
+	srv.AroundOperations(a.capSubscriptions)
+	srv.SetErrorPresenter(apperr.Presenter(a.log))
+	srv.SetRecoverFunc(apperr.Recover(a.log))
+	return srv
+}
+
+// limitBody bounds request bodies and gives plain HTTP requests a deadline
+// (WebSocket connections live as long as they are open).
+func (a *App) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		}
+		if !isWebsocket(r) && a.cfg.RequestTimeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isWebsocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// authenticate puts the viewer of a bearer token in the request context. A
+// request without a token is anonymous; one with a bad token is refused, so
+// that a client never mistakes a failed sign-in for an anonymous answer.
+func (a *App) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := graph.WithClientInfo(r.Context(), auth.Client{IP: clientIP(r), UserAgent: r.UserAgent()})
+		if raw, ok := bearer(r.Header.Get("Authorization")); ok {
+			v, err := a.Auth.Authenticate(ctx, raw)
+			if err != nil {
+				writeError(w, http.StatusUnauthorized, apperr.Classify(err))
+				return
+			}
+			ctx = viewer.NewContext(ctx, v)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// websocketInit authenticates a WebSocket connection from its
+// connection_init payload ({"Authorization": "Bearer ..."} or
+// {"authToken": "..."}); a bad token closes the connection with 4403.
+func (a *App) websocketInit(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	raw, ok := bearer(p.Authorization())
+	if !ok {
+		if t, isString := p["authToken"].(string); isString && t != "" {
+			raw, ok = t, true
+		}
+	}
+	ctx = context.WithValue(ctx, subscriptionsKey{}, new(atomic.Int64))
+	if !ok {
+		return ctx, nil, nil
+	}
+	v, err := a.Auth.Authenticate(ctx, raw)
+	if err != nil {
+		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("forbidden: " + apperr.Classify(err).Message)
+	}
+	return viewer.NewContext(ctx, v), nil, nil
+}
+
+type subscriptionsKey struct{}
+
+// capSubscriptions bounds the subscriptions one WebSocket connection holds.
+func (a *App) capSubscriptions(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	count, _ := ctx.Value(subscriptionsKey{}).(*atomic.Int64)
+	if count == nil || oc.Operation == nil || oc.Operation.Operation != "subscription" {
+		return next(ctx)
+	}
+	if count.Add(1) > int64(a.cfg.MaxSubscriptions) {
+		count.Add(-1)
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+			Message:    fmt.Sprintf("at most %d subscriptions per connection", a.cfg.MaxSubscriptions),
+			Extensions: map[string]any{"code": string(apperr.RateLimited), "reason": "TOO_MANY_SUBSCRIPTIONS"},
+		}}})
+	}
+	h := next(ctx)
+	var once sync.Once
+	return func(ctx context.Context) *graphql.Response {
+		rsp := h(ctx)
+		if rsp == nil {
+			once.Do(func() { count.Add(-1) })
+		}
+		return rsp
+	}
+}
+
+func bearer(h string) (string, bool) {
+	const prefix = "bearer "
+	if len(h) > len(prefix) && strings.EqualFold(h[:len(prefix)], prefix) {
+		return strings.TrimSpace(h[len(prefix):]), true
+	}
+	return "", false
+}
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+func writeError(w http.ResponseWriter, status int, e *apperr.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": e.Message, "extensions": e.Extensions()}}})
+	w.Write(body)
+}

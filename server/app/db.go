@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // PostgreSQL, the production database
+	"modernc.org/sqlite"
+
+	"github.com/parley-im/parley/ent"
+	_ "github.com/parley-im/parley/ent/runtime" // policies and defaults
+)
+
+func init() {
+	// ent's SQLite dialect is named "sqlite3"; modernc's pure-Go driver
+	// registers as "sqlite", so it is registered under ent's name too.
+	sql.Register("sqlite3", &sqlite.Driver{})
+}
+
+// openDB opens and migrates the database: PostgreSQL when url is set,
+// embedded SQLite under dataDir otherwise.
+func openDB(ctx context.Context, url, dataDir string) (*ent.Client, *sql.DB, bool, error) {
+	dialect, driver, dsn := "postgres", "postgres", url
+	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		if url != "" {
+			return nil, nil, false, fmt.Errorf("app: DATABASE_URL must be a postgres:// URL, got %q", url)
+		}
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, nil, false, fmt.Errorf("app: data dir: %w", err)
+		}
+		dialect, driver = "sqlite3", "sqlite3"
+		dsn = "file:" + filepath.Join(dataDir, "parley.db") +
+			"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("app: open database: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, nil, false, fmt.Errorf("app: reach database: %w", err)
+	}
+	if dialect == "postgres" {
+		db.SetMaxOpenConns(40)
+		db.SetMaxIdleConns(20)
+	}
+	client := ent.NewClient(ent.Driver(entsql.OpenDB(dialect, db)))
+	if err := client.Schema.Create(ctx); err != nil {
+		client.Close()
+		return nil, nil, false, fmt.Errorf("app: migrate: %w", err)
+	}
+	return client, db, dialect == "postgres", nil
+}

@@ -1,0 +1,167 @@
+// Command server runs Parley: go run ./server. With no configuration it
+// serves on :8080 with embedded SQLite under ./data; DATABASE_URL switches to
+// PostgreSQL. Every setting is an environment variable and a flag (README).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parley-im/parley/server/app"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("server stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	cfg, err := configure(os.Args[1:])
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return a.BaseContext() },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("parley listening", "addr", cfg.Addr, "postgres", cfg.DatabaseURL != "")
+
+	select {
+	case err := <-errc:
+		a.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	a.Close() // ends subscriptions (stream.closed SHUTDOWN) and WebSocket connections (1001)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// configure reads the environment, then flags (flags win).
+func configure(args []string) (app.Config, error) {
+	cfg := app.Defaults()
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", env("PARLEY_ADDR", cfg.Addr), "listen address")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL; empty for embedded SQLite")
+	fs.StringVar(&cfg.DataDir, "data-dir", env("PARLEY_DATA_DIR", cfg.DataDir), "directory for SQLite and the dev JWT secret")
+	fs.StringVar(&cfg.UploadDir, "upload-dir", env("PARLEY_UPLOAD_DIR", cfg.UploadDir), "directory for uploaded files")
+	secret := fs.String("jwt-secret", env("PARLEY_JWT_SECRET", ""), "JWT HS256 secret (32+ bytes); required in production")
+	origins := fs.String("allowed-origins", env("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed for CORS and WebSocket")
+	fs.BoolVar(&cfg.Production, "production", envBool("PARLEY_PRODUCTION", false), "production mode: secret required, introspection off by default")
+	introspection := fs.String("introspection", env("PARLEY_INTROSPECTION", ""), "true/false; default on in development, off in production")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", envInt("PARLEY_MAX_BODY_BYTES", cfg.MaxBodyBytes), "largest request body")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", envDuration("PARLEY_REQUEST_TIMEOUT", cfg.RequestTimeout), "deadline of one HTTP request")
+	maxDepth := fs.Int64("max-depth", envInt("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
+	maxCost := fs.Int64("max-cost", envInt("PARLEY_MAX_COST", int64(cfg.MaxCost)), "costliest query (first/last multiply)")
+	maxSubs := fs.Int64("max-subscriptions", envInt("PARLEY_MAX_SUBSCRIPTIONS", int64(cfg.MaxSubscriptions)), "subscriptions per WebSocket connection")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*maxDepth), int(*maxCost), int(*maxSubs)
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
+		}
+	}
+	if *introspection != "" {
+		cfg.Introspection = *introspection == "true"
+	} else {
+		cfg.Introspection = !cfg.Production
+	}
+	switch {
+	case *secret != "":
+		cfg.JWTSecret = []byte(*secret)
+	case cfg.Production:
+		return cfg, errors.New("PARLEY_JWT_SECRET is required in production")
+	default:
+		s, err := devSecret(cfg.DataDir)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.JWTSecret = s
+	}
+	return cfg, nil
+}
+
+// devSecret returns the development JWT secret, generated on first start and
+// kept beside the data so that tokens survive restarts.
+func devSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "jwt-secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	buf := make([]byte, 32)
+	rand.Read(buf)
+	secret := []byte(hex.EncodeToString(buf))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.WriteFile(path, secret, 0o600); err != nil {
+		return nil, fmt.Errorf("write dev secret: %w", err)
+	}
+	return secret, nil
+}
+
+func env(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(k string, def bool) bool {
+	b, err := strconv.ParseBool(env(k, strconv.FormatBool(def)))
+	if err != nil {
+		return def
+	}
+	return b
+}
+
+func envInt(k string, def int64) int64 {
+	n, err := strconv.ParseInt(env(k, strconv.FormatInt(def, 10)), 10, 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func envDuration(k string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(env(k, def.String()))
+	if err != nil {
+		return def
+	}
+	return d
+}
