@@ -41,7 +41,6 @@ var (
 // Service is the account service.
 type Service struct {
 	client     *ent.Client
-	postgres   bool
 	tokens     *Tokens
 	bcryptCost int
 	perAccount *Limiter
@@ -53,8 +52,6 @@ type Service struct {
 type Options struct {
 	// BcryptCost is bcrypt's work factor; tests lower it to bcrypt.MinCost.
 	BcryptCost int
-	// Postgres enables row locks (SQLite serialises writers by itself).
-	Postgres bool
 	// Sign-in attempts allowed per account and per address, as a burst that
 	// refills one attempt per interval.
 	AccountBurst, AddressBurst int
@@ -77,7 +74,7 @@ func NewService(client *ent.Client, tokens *Tokens, o Options) *Service {
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("timing-equaliser"), o.BcryptCost)
 	return &Service{
-		client: client, postgres: o.Postgres, tokens: tokens, bcryptCost: o.BcryptCost,
+		client: client, tokens: tokens, bcryptCost: o.BcryptCost,
 		perAccount: NewLimiter(o.RefillEvery, o.AccountBurst),
 		perAddress: NewLimiter(o.RefillEvery, o.AddressBurst),
 		dummyHash:  dummy,
@@ -370,35 +367,35 @@ func (s *Service) RevokeAll(ctx context.Context, userID int) error {
 
 // Refresh trades a refresh token for a new pair. Each refresh token works
 // once: presenting an older one means it was stolen, so the session ends.
+// It runs outside the request transaction (see server/app) so that this
+// revocation stands although the request fails; the generation bump is one
+// conditional UPDATE, so two racing refreshes cannot both win.
 func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
 	c, err := s.tokens.Verify(raw, kindRefresh)
 	if err != nil {
 		return nil, tokenError(err)
 	}
 	sys := viewer.SystemContext(ctx)
-	db := s.db(ctx)
-	q := db.Session.Query().Where(session.ID(c.SessionID)).WithUser()
-	if s.postgres {
-		q = q.ForUpdate() // two refreshes racing: the second sees the bumped generation
-	}
-	sess, err := q.Only(sys)
+	sess, err := s.client.Session.Query().Where(session.ID(c.SessionID)).WithUser().Only(sys)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, fmt.Errorf("auth: refresh: %w", err)
 	}
 	if err := sessionUsable(sess); err != nil {
 		return nil, err
 	}
-	if c.Generation != sess.RefreshGeneration {
-		if err := db.Session.UpdateOne(sess).SetRevokedAt(time.Now()).Exec(sys); err != nil {
+	n, err := s.client.Session.Update().
+		Where(session.ID(sess.ID), session.RefreshGeneration(c.Generation), session.RevokedAtIsNil()).
+		AddRefreshGeneration(1).SetExpiresAt(time.Now().Add(s.tokens.RefreshTTL)).Save(sys)
+	if err != nil {
+		return nil, fmt.Errorf("auth: refresh: %w", err)
+	}
+	if n == 0 {
+		if err := s.client.Session.UpdateOne(sess).SetRevokedAt(time.Now()).Exec(sys); err != nil {
 			return nil, fmt.Errorf("auth: revoke replayed session: %w", err)
 		}
 		return nil, apperr.New(apperr.Unauthenticated, apperr.ReasonSessionRevoked, "", "refresh token was already used: sign in again")
 	}
-	sess, err = db.Session.UpdateOne(sess).AddRefreshGeneration(1).
-		SetExpiresAt(time.Now().Add(s.tokens.RefreshTTL)).Save(sys)
-	if err != nil {
-		return nil, fmt.Errorf("auth: refresh: %w", err)
-	}
+	sess.RefreshGeneration = c.Generation + 1
 	return s.issue(sess.Edges.User, sess)
 }
 

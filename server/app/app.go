@@ -85,7 +85,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{
 		cfg: cfg, log: log, Client: client, db: db, bus: bus, Hub: hub,
 		Auth: auth.NewService(client, tokens, auth.Options{
-			BcryptCost: cfg.BcryptCost, Postgres: postgres,
+			BcryptCost: cfg.BcryptCost,
 			AccountBurst: cfg.LoginBurst, RefillEvery: cfg.LoginRefill,
 		}),
 		stop: stop, baseCtx: base, hubDone: make(chan struct{}),
@@ -177,7 +177,9 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(limits.Limits{MaxDepth: a.cfg.MaxDepth, MaxCost: a.cfg.MaxCost})
 	srv.Use(apperr.HideUncoded(a.log))
-	srv.Use(entgql.Transactioner{TxOpener: a.Client})
+	// Every mutation runs in one transaction, except refreshToken, whose
+	// replay detection must commit its revocation although it fails.
+	srv.Use(entgql.Transactioner{TxOpener: a.Client, SkipTxFunc: entgql.SkipIfHasFields("refreshToken")})
 	srv.AroundOperations(a.capSubscriptions)
 	srv.SetErrorPresenter(apperr.Presenter(a.log))
 	srv.SetRecoverFunc(apperr.Recover(a.log))
