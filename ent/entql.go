@@ -141,6 +141,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			event.FieldActorID:   {Type: field.TypeInt, Column: event.FieldActorID},
 			event.FieldSubjectID: {Type: field.TypeInt, Column: event.FieldSubjectID},
 			event.FieldPayload:   {Type: field.TypeBytes, Column: event.FieldPayload},
+			event.FieldJoinTopic: {Type: field.TypeString, Column: event.FieldJoinTopic},
 		},
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
@@ -1905,6 +1906,11 @@ func (f *EventFilter) WhereSubjectID(p entql.IntP) {
 // WherePayload applies the entql []byte predicate on the payload field.
 func (f *EventFilter) WherePayload(p entql.BytesP) {
 	f.Where(p.Field(event.FieldPayload))
+}
+
+// WhereJoinTopic applies the entql string predicate on the join_topic field.
+func (f *EventFilter) WhereJoinTopic(p entql.StringP) {
+	f.Where(p.Field(event.FieldJoinTopic))
 }
 
 // addPredicate implements the predicateAdder interface.

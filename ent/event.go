@@ -28,7 +28,9 @@ type Event struct {
 	// SubjectID holds the value of the "subject_id" field.
 	SubjectID *int `json:"subject_id,omitempty"`
 	// Payload holds the value of the "payload" field.
-	Payload      []byte `json:"payload,omitempty"`
+	Payload []byte `json:"payload,omitempty"`
+	// A topic that subscribers of this event join from here on (see realtime.Event.Join).
+	JoinTopic    string `json:"join_topic,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -41,7 +43,7 @@ func (*Event) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case event.FieldID, event.FieldActorID, event.FieldSubjectID:
 			values[i] = new(sql.NullInt64)
-		case event.FieldTopic, event.FieldKind:
+		case event.FieldTopic, event.FieldKind, event.FieldJoinTopic:
 			values[i] = new(sql.NullString)
 		case event.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -104,6 +106,12 @@ func (_m *Event) assignValues(columns []string, values []any) error {
 			} else if value != nil {
 				_m.Payload = *value
 			}
+		case event.FieldJoinTopic:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field join_topic", values[i])
+			} else if value.Valid {
+				_m.JoinTopic = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -161,6 +169,9 @@ func (_m *Event) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("payload=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Payload))
+	builder.WriteString(", ")
+	builder.WriteString("join_topic=")
+	builder.WriteString(_m.JoinTopic)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -82,6 +82,20 @@ func (_c *EventCreate) SetPayload(v []byte) *EventCreate {
 	return _c
 }
 
+// SetJoinTopic sets the "join_topic" field.
+func (_c *EventCreate) SetJoinTopic(v string) *EventCreate {
+	_c.mutation.SetJoinTopic(v)
+	return _c
+}
+
+// SetNillableJoinTopic sets the "join_topic" field if the given value is not nil.
+func (_c *EventCreate) SetNillableJoinTopic(v *string) *EventCreate {
+	if v != nil {
+		_c.SetJoinTopic(*v)
+	}
+	return _c
+}
+
 // Mutation returns the EventMutation object of the builder.
 func (_c *EventCreate) Mutation() *EventMutation {
 	return _c.mutation
@@ -150,6 +164,11 @@ func (_c *EventCreate) check() error {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Event.kind": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.JoinTopic(); ok {
+		if err := event.JoinTopicValidator(v); err != nil {
+			return &ValidationError{Name: "join_topic", err: fmt.Errorf(`ent: validator failed for field "Event.join_topic": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -200,6 +219,10 @@ func (_c *EventCreate) createSpec() (*Event, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Payload(); ok {
 		_spec.SetField(event.FieldPayload, field.TypeBytes, value)
 		_node.Payload = value
+	}
+	if value, ok := _c.mutation.JoinTopic(); ok {
+		_spec.SetField(event.FieldJoinTopic, field.TypeString, value)
+		_node.JoinTopic = value
 	}
 	return _node, _spec
 }
@@ -281,6 +304,9 @@ func (u *EventUpsertOne) UpdateNewValues() *EventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Payload(); exists {
 			s.SetIgnore(event.FieldPayload)
+		}
+		if _, exists := u.create.mutation.JoinTopic(); exists {
+			s.SetIgnore(event.FieldJoinTopic)
 		}
 	}))
 	return u
@@ -506,6 +532,9 @@ func (u *EventUpsertBulk) UpdateNewValues() *EventUpsertBulk {
 			}
 			if _, exists := b.mutation.Payload(); exists {
 				s.SetIgnore(event.FieldPayload)
+			}
+			if _, exists := b.mutation.JoinTopic(); exists {
+				s.SetIgnore(event.FieldJoinTopic)
 			}
 		}
 	}))

@@ -4103,6 +4103,7 @@ type EventMutation struct {
 	subject_id    *int
 	addsubject_id *int
 	payload       *[]byte
+	join_topic    *string
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*Event, error)
@@ -4504,6 +4505,55 @@ func (m *EventMutation) ResetPayload() {
 	delete(m.clearedFields, event.FieldPayload)
 }
 
+// SetJoinTopic sets the "join_topic" field.
+func (m *EventMutation) SetJoinTopic(s string) {
+	m.join_topic = &s
+}
+
+// JoinTopic returns the value of the "join_topic" field in the mutation.
+func (m *EventMutation) JoinTopic() (r string, exists bool) {
+	v := m.join_topic
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJoinTopic returns the old "join_topic" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldJoinTopic(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJoinTopic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJoinTopic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJoinTopic: %w", err)
+	}
+	return oldValue.JoinTopic, nil
+}
+
+// ClearJoinTopic clears the value of the "join_topic" field.
+func (m *EventMutation) ClearJoinTopic() {
+	m.join_topic = nil
+	m.clearedFields[event.FieldJoinTopic] = struct{}{}
+}
+
+// JoinTopicCleared returns if the "join_topic" field was cleared in this mutation.
+func (m *EventMutation) JoinTopicCleared() bool {
+	_, ok := m.clearedFields[event.FieldJoinTopic]
+	return ok
+}
+
+// ResetJoinTopic resets all changes to the "join_topic" field.
+func (m *EventMutation) ResetJoinTopic() {
+	m.join_topic = nil
+	delete(m.clearedFields, event.FieldJoinTopic)
+}
+
 // Where appends a list predicates to the EventMutation builder.
 func (m *EventMutation) Where(ps ...predicate.Event) {
 	m.predicates = append(m.predicates, ps...)
@@ -4538,7 +4588,7 @@ func (m *EventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EventMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.created_at != nil {
 		fields = append(fields, event.FieldCreatedAt)
 	}
@@ -4556,6 +4606,9 @@ func (m *EventMutation) Fields() []string {
 	}
 	if m.payload != nil {
 		fields = append(fields, event.FieldPayload)
+	}
+	if m.join_topic != nil {
+		fields = append(fields, event.FieldJoinTopic)
 	}
 	return fields
 }
@@ -4577,6 +4630,8 @@ func (m *EventMutation) Field(name string) (ent.Value, bool) {
 		return m.SubjectID()
 	case event.FieldPayload:
 		return m.Payload()
+	case event.FieldJoinTopic:
+		return m.JoinTopic()
 	}
 	return nil, false
 }
@@ -4598,6 +4653,8 @@ func (m *EventMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldSubjectID(ctx)
 	case event.FieldPayload:
 		return m.OldPayload(ctx)
+	case event.FieldJoinTopic:
+		return m.OldJoinTopic(ctx)
 	}
 	return nil, fmt.Errorf("unknown Event field %s", name)
 }
@@ -4648,6 +4705,13 @@ func (m *EventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPayload(v)
+		return nil
+	case event.FieldJoinTopic:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJoinTopic(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Event field %s", name)
@@ -4715,6 +4779,9 @@ func (m *EventMutation) ClearedFields() []string {
 	if m.FieldCleared(event.FieldPayload) {
 		fields = append(fields, event.FieldPayload)
 	}
+	if m.FieldCleared(event.FieldJoinTopic) {
+		fields = append(fields, event.FieldJoinTopic)
+	}
 	return fields
 }
 
@@ -4737,6 +4804,9 @@ func (m *EventMutation) ClearField(name string) error {
 		return nil
 	case event.FieldPayload:
 		m.ClearPayload()
+		return nil
+	case event.FieldJoinTopic:
+		m.ClearJoinTopic()
 		return nil
 	}
 	return fmt.Errorf("unknown Event nullable field %s", name)
@@ -4763,6 +4833,9 @@ func (m *EventMutation) ResetField(name string) error {
 		return nil
 	case event.FieldPayload:
 		m.ResetPayload()
+		return nil
+	case event.FieldJoinTopic:
+		m.ResetJoinTopic()
 		return nil
 	}
 	return fmt.Errorf("unknown Event field %s", name)

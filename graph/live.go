@@ -32,6 +32,13 @@ func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent
 	if err != nil {
 		return nil, err
 	}
+	if cursor == 0 {
+		// Live only: start at the committed head, so that nothing committed
+		// before the subscription is delivered as if it were new.
+		if cursor, err = r.Events.Head(ctx); err != nil {
+			return nil, err
+		}
+	}
 	topics, err := messaging.Topics(ctx, r.Client, v.UserID)
 	if err != nil {
 		return nil, err
@@ -41,11 +48,13 @@ func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent
 		return nil, err
 	}
 	out := make(chan *LiveEvent)
+	r.streams.Add(1)
 	go r.pump(ctx, v, sub, out)
 	return out, nil
 }
 
 func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, sub *realtime.Subscription, out chan<- *LiveEvent) {
+	defer r.streams.Done()
 	defer close(out)
 	defer sub.Close()
 	checked := time.Now()
@@ -89,9 +98,6 @@ func (r *Resolver) present(ctx context.Context, v *viewer.Viewer, sub *realtime.
 	var node ent.Noder
 	switch ev.Kind {
 	case messaging.KindMemberJoined:
-		if ev.Topic == eventlog.UserTopic(v.UserID) {
-			sub.AddTopic(eventlog.ConversationTopic(p.Subject))
-		}
 		node, err = r.Client.Conversation.Get(ctx, p.Subject)
 	case messaging.KindMessageCreated:
 		node, err = r.Client.Message.Get(ctx, p.Subject)

@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/graph/auth"
@@ -16,7 +18,22 @@ type Resolver struct {
 	Auth      *auth.Service
 	Messaging *messaging.Service
 	Hub       *realtime.Hub
+	Events    realtime.Source
 	Log       *slog.Logger
+
+	streams sync.WaitGroup // live subscription pumps, for a clean shutdown
+}
+
+// WaitStreams waits until every subscription stream has handed over its last
+// event, or timeout passes; the server calls it after stopping the hub and
+// before closing connections, so clients receive the stream.closed event.
+func (r *Resolver) WaitStreams(timeout time.Duration) {
+	done := make(chan struct{})
+	go func() { r.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
 }
 
 // db returns the client of the request's transaction (mutations run in one,

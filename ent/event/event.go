@@ -26,6 +26,8 @@ const (
 	FieldSubjectID = "subject_id"
 	// FieldPayload holds the string denoting the payload field in the database.
 	FieldPayload = "payload"
+	// FieldJoinTopic holds the string denoting the join_topic field in the database.
+	FieldJoinTopic = "join_topic"
 	// Table holds the table name of the event in the database.
 	Table = "events"
 )
@@ -39,6 +41,7 @@ var Columns = []string{
 	FieldActorID,
 	FieldSubjectID,
 	FieldPayload,
+	FieldJoinTopic,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -65,6 +68,8 @@ var (
 	TopicValidator func(string) error
 	// KindValidator is a validator for the "kind" field. It is called by the builders before save.
 	KindValidator func(string) error
+	// JoinTopicValidator is a validator for the "join_topic" field. It is called by the builders before save.
+	JoinTopicValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Event queries.
@@ -98,4 +103,9 @@ func ByActorID(opts ...sql.OrderTermOption) OrderOption {
 // BySubjectID orders the results by the subject_id field.
 func BySubjectID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSubjectID, opts...).ToFunc()
+}
+
+// ByJoinTopic orders the results by the join_topic field.
+func ByJoinTopic(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldJoinTopic, opts...).ToFunc()
 }

@@ -84,6 +84,11 @@ func Payload(v []byte) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldPayload, v))
 }
 
+// JoinTopic applies equality check predicate on the "join_topic" field. It's identical to JoinTopicEQ.
+func JoinTopic(v string) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldJoinTopic, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldCreatedAt, v))
@@ -402,6 +407,81 @@ func PayloadIsNil() predicate.Event {
 // PayloadNotNil applies the NotNil predicate on the "payload" field.
 func PayloadNotNil() predicate.Event {
 	return predicate.Event(sql.FieldNotNull(FieldPayload))
+}
+
+// JoinTopicEQ applies the EQ predicate on the "join_topic" field.
+func JoinTopicEQ(v string) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldJoinTopic, v))
+}
+
+// JoinTopicNEQ applies the NEQ predicate on the "join_topic" field.
+func JoinTopicNEQ(v string) predicate.Event {
+	return predicate.Event(sql.FieldNEQ(FieldJoinTopic, v))
+}
+
+// JoinTopicIn applies the In predicate on the "join_topic" field.
+func JoinTopicIn(vs ...string) predicate.Event {
+	return predicate.Event(sql.FieldIn(FieldJoinTopic, vs...))
+}
+
+// JoinTopicNotIn applies the NotIn predicate on the "join_topic" field.
+func JoinTopicNotIn(vs ...string) predicate.Event {
+	return predicate.Event(sql.FieldNotIn(FieldJoinTopic, vs...))
+}
+
+// JoinTopicGT applies the GT predicate on the "join_topic" field.
+func JoinTopicGT(v string) predicate.Event {
+	return predicate.Event(sql.FieldGT(FieldJoinTopic, v))
+}
+
+// JoinTopicGTE applies the GTE predicate on the "join_topic" field.
+func JoinTopicGTE(v string) predicate.Event {
+	return predicate.Event(sql.FieldGTE(FieldJoinTopic, v))
+}
+
+// JoinTopicLT applies the LT predicate on the "join_topic" field.
+func JoinTopicLT(v string) predicate.Event {
+	return predicate.Event(sql.FieldLT(FieldJoinTopic, v))
+}
+
+// JoinTopicLTE applies the LTE predicate on the "join_topic" field.
+func JoinTopicLTE(v string) predicate.Event {
+	return predicate.Event(sql.FieldLTE(FieldJoinTopic, v))
+}
+
+// JoinTopicContains applies the Contains predicate on the "join_topic" field.
+func JoinTopicContains(v string) predicate.Event {
+	return predicate.Event(sql.FieldContains(FieldJoinTopic, v))
+}
+
+// JoinTopicHasPrefix applies the HasPrefix predicate on the "join_topic" field.
+func JoinTopicHasPrefix(v string) predicate.Event {
+	return predicate.Event(sql.FieldHasPrefix(FieldJoinTopic, v))
+}
+
+// JoinTopicHasSuffix applies the HasSuffix predicate on the "join_topic" field.
+func JoinTopicHasSuffix(v string) predicate.Event {
+	return predicate.Event(sql.FieldHasSuffix(FieldJoinTopic, v))
+}
+
+// JoinTopicIsNil applies the IsNil predicate on the "join_topic" field.
+func JoinTopicIsNil() predicate.Event {
+	return predicate.Event(sql.FieldIsNull(FieldJoinTopic))
+}
+
+// JoinTopicNotNil applies the NotNil predicate on the "join_topic" field.
+func JoinTopicNotNil() predicate.Event {
+	return predicate.Event(sql.FieldNotNull(FieldJoinTopic))
+}
+
+// JoinTopicEqualFold applies the EqualFold predicate on the "join_topic" field.
+func JoinTopicEqualFold(v string) predicate.Event {
+	return predicate.Event(sql.FieldEqualFold(FieldJoinTopic, v))
+}
+
+// JoinTopicContainsFold applies the ContainsFold predicate on the "join_topic" field.
+func JoinTopicContainsFold(v string) predicate.Event {
+	return predicate.Event(sql.FieldContainsFold(FieldJoinTopic, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -8,6 +8,7 @@ package rule
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
@@ -34,12 +35,16 @@ func AllowIfSystem() privacy.QueryMutationRule {
 	})
 }
 
+// ErrNoViewer is the denial of an anonymous request; the API answers it
+// with UNAUTHENTICATED, whether or not the object exists.
+var ErrNoViewer = fmt.Errorf("%w: viewer is not signed in", privacy.Deny)
+
 // DenyIfNoViewer refuses anonymous requests; it comes first in every policy
 // that has no public part.
 func DenyIfNoViewer() privacy.QueryMutationRule {
 	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
 		if v := viewerOf(ctx); v == nil || v.UserID == 0 {
-			return privacy.Denyf("viewer is not signed in")
+			return ErrNoViewer
 		}
 		return privacy.Skip
 	})

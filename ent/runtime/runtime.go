@@ -271,6 +271,10 @@ func init() {
 	eventDescKind := eventFields[1].Descriptor()
 	// event.KindValidator is a validator for the "kind" field. It is called by the builders before save.
 	event.KindValidator = eventDescKind.Validators[0].(func(string) error)
+	// eventDescJoinTopic is the schema descriptor for join_topic field.
+	eventDescJoinTopic := eventFields[5].Descriptor()
+	// event.JoinTopicValidator is a validator for the "join_topic" field. It is called by the builders before save.
+	event.JoinTopicValidator = eventDescJoinTopic.Validators[0].(func(string) error)
 	fileMixin := schema.File{}.Mixin()
 	file.Policy = privacy.NewPolicies(schema.File{})
 	file.Hooks[0] = func(next ent.Mutator) ent.Mutator {

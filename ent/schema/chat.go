@@ -299,6 +299,8 @@ func (Event) Fields() []ent.Field {
 		field.Int("actor_id").Optional().Nillable().Immutable(),
 		field.Int("subject_id").Optional().Nillable().Immutable(),
 		field.Bytes("payload").Optional().Immutable(),
+		field.String("join_topic").Optional().MaxLen(64).Immutable().
+			Comment("A topic that subscribers of this event join from here on (see realtime.Event.Join)."),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/privacy"
+	"github.com/parley-im/parley/ent/rule"
 )
 
 // Presenter is gqlgen's error presenter. Known errors keep their message and
@@ -40,6 +41,8 @@ func Classify(err error) *Error {
 		return app
 	}
 	switch {
+	case errors.Is(err, rule.ErrNoViewer):
+		return SignIn()
 	case ent.IsNotFound(err):
 		return Missing("object")
 	case errors.Is(err, privacy.Deny):

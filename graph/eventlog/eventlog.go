@@ -30,6 +30,9 @@ type Record struct {
 	Actor   int // the user who acted, 0 for the system
 	Subject int // the id of the node the event is about (a message, a notice...)
 	Data    any // small extra data, JSON-encoded
+	// Join makes the subscribers of Topic join this topic from this event
+	// on (realtime.Event.Join): "you joined conversation 9".
+	Join string
 }
 
 // Payload is the JSON payload of a stored event, as realtime delivers it.
@@ -99,6 +102,9 @@ func (l *Log) Append(ctx context.Context, records ...Record) error {
 		if r.Subject != 0 {
 			b.SetSubjectID(r.Subject)
 		}
+		if r.Join != "" {
+			b.SetJoinTopic(r.Join)
+		}
 		builders[i] = b
 	}
 	created, err := tx.Event.CreateBulk(builders...).Save(sys)
@@ -163,7 +169,7 @@ func (s source) Replay(ctx context.Context, topics []string, after, upto int64, 
 func toEvents(rows []*ent.Event) []realtime.Event {
 	out := make([]realtime.Event, len(rows))
 	for i, r := range rows {
-		out[i] = realtime.Event{ID: int64(r.ID), Topic: r.Topic, Kind: r.Kind, Payload: r.Payload}
+		out[i] = realtime.Event{ID: int64(r.ID), Topic: r.Topic, Kind: r.Kind, Payload: r.Payload, Join: r.JoinTopic}
 	}
 	return out
 }

@@ -103,9 +103,10 @@ func (s *Service) openDirect(ctx context.Context, db *ent.Client, a, b int) (*en
 			return nil, fmt.Errorf("messaging: add member: %w", err)
 		}
 	}
+	join := eventlog.ConversationTopic(conv.ID)
 	records := []eventlog.Record{
-		{Topic: eventlog.UserTopic(a), Kind: KindMemberJoined, Actor: a, Subject: conv.ID},
-		{Topic: eventlog.UserTopic(b), Kind: KindMemberJoined, Actor: a, Subject: conv.ID},
+		{Topic: eventlog.UserTopic(a), Kind: KindMemberJoined, Actor: a, Subject: conv.ID, Join: join},
+		{Topic: eventlog.UserTopic(b), Kind: KindMemberJoined, Actor: a, Subject: conv.ID, Join: join},
 	}
 	return conv, s.log.Append(ctx, records...)
 }

@@ -164,6 +164,9 @@ func (h *Hub) dispatch(events []Event) {
 	for _, ev := range events {
 		for s := range h.byTopic[ev.Topic] {
 			h.deliverLocked(s, ev)
+			if ev.Join != "" && !s.ended {
+				h.addTopicLocked(s, ev.Join) // safe: a new topic's set, not this one's
+			}
 		}
 		if ev.ID != 0 {
 			h.position = ev.ID
@@ -339,31 +342,63 @@ func (h *Hub) dropLocked(s *Subscription, reason error) {
 
 // fetchReplay reads the stored events on topics in (after, upto]. It reads
 // them all before any is sent so that a too-old cursor is refused with
-// ErrResumeTooOld up front instead of after a partial replay.
-func (h *Hub) fetchReplay(ctx context.Context, topics []string, after, upto int64) ([]Event, error) {
+// ErrResumeTooOld up front instead of after a partial replay. It follows
+// joins: after an event that joins a topic, it reads on with that topic too,
+// and returns the topics joined.
+func (h *Hub) fetchReplay(ctx context.Context, topics []string, after, upto int64) ([]Event, []string, error) {
+	set := make(map[string]bool, len(topics))
+	for _, t := range topics {
+		set[t] = true
+	}
 	var events []Event
+	var joined []string
 	for after < upto {
-		page, err := h.src.Replay(ctx, topics, after, upto, h.opts.BatchSize)
+		page, err := h.src.Replay(ctx, slices.Collect(maps.Keys(set)), after, upto, h.opts.BatchSize)
 		if err != nil {
-			return nil, fmt.Errorf("realtime: replay: %w", err)
+			return nil, nil, fmt.Errorf("realtime: replay: %w", err)
 		}
-		events = append(events, page...)
-		if len(events) > h.opts.MaxReplay {
-			return nil, ErrResumeTooOld
-		}
-		if len(page) < h.opts.BatchSize {
+		if len(page) == 0 {
 			break
 		}
-		after = page[len(page)-1].ID
+		cut := len(page)
+		for i, ev := range page {
+			if ev.Join != "" && !set[ev.Join] {
+				set[ev.Join] = true
+				joined = append(joined, ev.Join)
+				cut = i + 1 // re-read from here with the new topic
+				break
+			}
+		}
+		events = append(events, page[:cut]...)
+		if len(events) > h.opts.MaxReplay {
+			return nil, nil, ErrResumeTooOld
+		}
+		if cut == len(page) && len(page) < h.opts.BatchSize {
+			break
+		}
+		after = page[cut-1].ID
 	}
-	return events, nil
+	return events, joined, nil
+}
+
+// join registers topics a replay joined for live dispatch and returns
+// the position from which dispatch will deliver them.
+func (h *Hub) join(s *Subscription, topics []string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !s.ended {
+		for _, t := range topics {
+			h.addTopicLocked(s, t)
+		}
+	}
+	return h.position
 }
 
 // nextHeld is called by the replay goroutine once it has sent everything it
 // had. It returns the live events held back meanwhile. When there are none
-// left, the replay is over (done): s is handed to direct dispatch, or, if s
+// left and the caller has no more to send, the replay is over (done): s is handed to direct dispatch, or, if s
 // has ended meanwhile, C is closed.
-func (h *Hub) nextHeld(s *Subscription) (held []Event, done bool) {
+func (h *Hub) nextHeld(s *Subscription, more bool) (held []Event, done bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s.ended {
@@ -371,7 +406,7 @@ func (h *Hub) nextHeld(s *Subscription) (held []Event, done bool) {
 		return nil, true
 	}
 	held, s.held = s.held, nil
-	if len(held) == 0 {
+	if len(held) == 0 && !more {
 		s.replaying = false
 		return nil, true
 	}
@@ -449,19 +484,51 @@ func (s *Subscription) Close() { s.hub.drop(s, nil) }
 
 // replay runs in its own goroutine so that reading the log never holds up the
 // hub: it sends the stored events in (after, upto], then the live events held
-// back meanwhile, until none are left and dispatch can take over.
+// back meanwhile, until none are left and dispatch can take over. Topics the
+// replay joined were not registered while dispatch passed (upto, P]: their
+// events there are read from the log and merged, by id, with the held ones.
 func (s *Subscription) replay(topics []string, after, upto int64) {
-	events, err := s.hub.fetchReplay(s.ctx, topics, after, upto)
+	events, joined, err := s.hub.fetchReplay(s.ctx, topics, after, upto)
+	var gap []Event
+	if err == nil && len(joined) > 0 {
+		if p := s.hub.join(s, joined); p > upto {
+			gap, _, err = s.hub.fetchReplay(s.ctx, joined, upto, p)
+		}
+	}
 	for err == nil {
 		if err = s.send(events); err != nil {
 			break
 		}
-		var done bool
-		if events, done = s.hub.nextHeld(s); done {
+		held, done := s.hub.nextHeld(s, len(gap) > 0)
+		if done {
 			return
 		}
+		events, gap = mergeByID(held, gap), nil
 	}
 	s.hub.endReplay(s, err)
+}
+
+// mergeByID merges two id-ordered lists, dropping duplicates; ephemeral
+// events (id 0) keep their place in a.
+func mergeByID(a, b []Event) []Event {
+	out := make([]Event, 0, len(a)+len(b))
+	var last int64
+	for len(a) > 0 || len(b) > 0 {
+		var ev Event
+		if len(b) == 0 || (len(a) > 0 && (a[0].ID == 0 || a[0].ID <= b[0].ID)) {
+			ev, a = a[0], a[1:]
+		} else {
+			ev, b = b[0], b[1:]
+		}
+		if ev.ID != 0 && ev.ID <= last {
+			continue
+		}
+		if ev.ID != 0 {
+			last = ev.ID
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 // send blocks until events are in C or the subscription ends.

@@ -86,7 +86,8 @@ func (f *fakeSource) expected(topics []string, after int64) []int64 {
 	return ids
 }
 
-// startHub runs a hub over src and a LocalBus until the test ends.
+// startHub runs a hub over src and a LocalBus until the test ends. The hub
+// has read the head of src when it returns.
 func startHub(t *testing.T, src Source, opts HubOptions) *Hub {
 	t.Helper()
 	bus := NewLocalBus()
@@ -99,6 +100,7 @@ func startHub(t *testing.T, src Source, opts HubOptions) *Hub {
 		assert.NoError(t, <-errc)
 		assert.NoError(t, bus.Close())
 	})
+	<-hub.ready
 	return hub
 }
 
@@ -121,18 +123,28 @@ func subscribe(t *testing.T, hub *Hub, topics []string, after int64) *Subscripti
 // receive reads n events from sub, failing after a timeout.
 func receive(t *testing.T, sub *Subscription, n int) []Event {
 	t.Helper()
+	got, err := collect(sub, n)
+	require.NoError(t, err)
+	return got
+}
+
+// collect reads n events from sub; unlike receive, it may run outside the
+// test goroutine.
+func collect(sub *Subscription, n int) ([]Event, error) {
 	var got []Event
 	timeout := time.After(5 * time.Second)
 	for len(got) < n {
 		select {
 		case ev, ok := <-sub.C():
-			require.True(t, ok, "subscription ended after %d of %d events: %v", len(got), n, sub.Err())
+			if !ok {
+				return got, fmt.Errorf("subscription ended after %d of %d events: %w", len(got), n, sub.Err())
+			}
 			got = append(got, ev)
 		case <-timeout:
-			require.FailNow(t, "timed out", "got %d of %d events", len(got), n)
+			return got, fmt.Errorf("timed out after %d of %d events", len(got), n)
 		}
 	}
-	return got
+	return got, nil
 }
 
 // waitEnded drains sub until C is closed and returns Err.
@@ -152,9 +164,9 @@ func waitEnded(t *testing.T, sub *Subscription) error {
 }
 
 func ids(events []Event) []int64 {
-	out := make([]int64, len(events))
-	for i, ev := range events {
-		out[i] = ev.ID
+	var out []int64
+	for _, ev := range events {
+		out = append(out, ev.ID)
 	}
 	return out
 }
@@ -290,7 +302,9 @@ func TestHubResumeRace(t *testing.T) {
 			for _, r := range subs {
 				wg.Go(func() {
 					want := src.expected(r.topics, r.after)
-					assert.Equal(t, want, ids(receive(t, r.sub, len(want))), "after %d on %v", r.after, r.topics)
+					got, err := collect(r.sub, len(want))
+					assert.NoError(t, err)
+					assert.Equal(t, want, ids(got), "after %d on %v", r.after, r.topics)
 					assertNothing(t, r.sub)
 				})
 			}
@@ -387,21 +401,22 @@ func TestSubscriptionTopicsChangeConcurrently(t *testing.T) {
 
 func TestHubSlowConsumerDoesNotBlock(t *testing.T) {
 	src := &fakeSource{}
-	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, Buffer: 8})
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, Buffer: 32})
 	slow := subscribe(t, hub, []string{"a"}, 0) // never reads
 	fast := subscribe(t, hub, []string{"a"}, 0)
 
-	const n = 200
-	got := make(chan []Event)
-	go func() { got <- receive(t, fast, n) }()
 	start := time.Now()
-	for range n {
-		write(t, src, hub, "a")
+	for range 10 {
+		var want []int64
+		for range 20 {
+			want = append(want, write(t, src, hub, "a").ID)
+		}
+		assert.Equal(t, want, ids(receive(t, fast, len(want))))
 	}
-	assert.Less(t, time.Since(start), time.Second, "the writer was held up")
-	assert.Equal(t, src.expected([]string{"a"}, 0), ids(<-got))
+	assert.Less(t, time.Since(start), 2*time.Second, "the writer or the hub was held up")
 
 	assert.ErrorIs(t, waitEnded(t, slow), ErrSlowConsumer)
+	assert.NoError(t, fast.Err())
 	assert.Equal(t, 1, hub.Stats().Subscriptions)
 }
 
@@ -504,4 +519,18 @@ func TestSubscriptionReplayError(t *testing.T) {
 	sub := subscribe(t, hub, []string{"a"}, 1)
 	assert.ErrorIs(t, waitEnded(t, sub), errDown)
 	assert.Zero(t, hub.Stats().Subscriptions)
+}
+
+// downSource cannot even tell its head.
+type downSource struct{ fakeSource }
+
+func (d *downSource) Head(context.Context) (int64, error) { return 0, errDown }
+
+func TestHubRunFailsWithoutHead(t *testing.T) {
+	bus := NewLocalBus()
+	defer bus.Close()
+	hub := NewHub(&downSource{}, bus, HubOptions{})
+	assert.ErrorIs(t, hub.Run(context.Background()), errDown)
+	_, err := hub.Subscribe(context.Background(), []string{"a"}, 0)
+	assert.ErrorIs(t, err, ErrHubClosed)
 }

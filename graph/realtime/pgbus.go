@@ -56,7 +56,8 @@ type PGBus struct {
 // NewPGBus connects a listener to dsn and LISTENs on channel; db is used to
 // publish. It fails if the first connection attempt fails (a misconfigured
 // DSN should stop the server from starting), then reconnects on its own for
-// the rest of its life. logger may be nil.
+// the rest of its life; set connect_timeout in dsn to bound that first
+// attempt. logger may be nil.
 func NewPGBus(db *sql.DB, dsn string, channel string, logger *slog.Logger) (*PGBus, error) {
 	if channel == "" || len(channel) > maxChannelName {
 		return nil, fmt.Errorf("realtime: new pg bus: channel name must be 1 to %d bytes, got %q", maxChannelName, channel)

@@ -42,6 +42,11 @@ type Event struct {
 	Topic   string          // e.g. "conversation:42", "user:7", "room:3", "project:9"
 	Kind    string          // e.g. "message.created"
 	Payload json.RawMessage // small
+	// Join, when set, is a topic that every subscription receiving this
+	// event also subscribes to, from this event on: a user's stream carries
+	// "you joined conversation 9" and from then on conversation 9's events.
+	// The hub applies it in log order, so nothing after it is missed.
+	Join string `json:",omitempty"`
 }
 
 // Source reads the committed event log. It is implemented elsewhere on ent

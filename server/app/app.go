@@ -50,7 +50,9 @@ type App struct {
 	Auth    *auth.Service
 	handler http.Handler
 
-	stop     context.CancelFunc // ends the hub and every live connection
+	resolver *graph.Resolver
+	stopHub  context.CancelFunc
+	stop     context.CancelFunc // ends every live connection
 	baseCtx  context.Context
 	hubDone  chan struct{}
 	closeOne sync.Once
@@ -81,24 +83,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	})
 	events.SetNotifier(hub)
 
+	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())
 	a := &App{
 		cfg: cfg, log: log, Client: client, db: db, bus: bus, Hub: hub,
 		Auth: auth.NewService(client, tokens, auth.Options{
-			BcryptCost: cfg.BcryptCost,
+			BcryptCost:   cfg.BcryptCost,
 			AccountBurst: cfg.LoginBurst, RefillEvery: cfg.LoginRefill,
 		}),
-		stop: stop, baseCtx: base, hubDone: make(chan struct{}),
+		stopHub: stopHub, stop: stop, baseCtx: base, hubDone: make(chan struct{}),
 	}
 	go func() {
 		defer close(a.hubDone)
-		if err := hub.Run(base); err != nil && !errors.Is(err, context.Canceled) {
+		if err := hub.Run(hubCtx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("event hub stopped", "err", err)
 		}
 	}()
-	a.handler = a.routes(&graph.Resolver{
-		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events), Hub: hub, Log: log,
-	})
+	a.resolver = &graph.Resolver{
+		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events), Hub: hub, Events: events.Source(), Log: log,
+	}
+	a.handler = a.routes(a.resolver)
 	return a, nil
 }
 
@@ -111,11 +115,15 @@ func (a *App) BaseContext() context.Context {
 	return transport.WithWebsocketCloseCode(a.baseCtx, 1001)
 }
 
-// Close ends live connections and subscriptions, then the database.
+// Close ends subscriptions (each gets a stream.closed event with reason
+// SHUTDOWN), then live connections (close code 1001), then the database.
 func (a *App) Close() error {
 	a.closeOne.Do(func() {
-		a.stop()
+		a.stopHub()
 		<-a.hubDone
+		a.resolver.WaitStreams(2 * time.Second)
+		time.Sleep(50 * time.Millisecond) // let gqlgen write the last frames
+		a.stop()
 		a.bus.Close()
 		a.Client.Close()
 	})

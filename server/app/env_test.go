@@ -311,3 +311,32 @@ func (c *wsClient) nextMessage() liveEvent {
 		}
 	}
 }
+
+// waitSubscriptions waits until the hub holds n subscriptions: a client
+// cannot know when the server has registered its subscribe message, and a
+// live-only subscription misses what commits before that.
+func (s *server) waitSubscriptions(n int) {
+	s.t.Helper()
+	require.Eventually(s.t, func() bool { return s.app.Hub.Stats().Subscriptions >= n },
+		5*time.Second, 5*time.Millisecond)
+}
+
+// errorCode reads the error a subscribe got, in either shape gqlgen sends
+// (an "error" message, or a "next" with errors), and returns its code.
+func (c *wsClient) errorCode() string {
+	c.t.Helper()
+	var msg struct {
+		Type    string
+		Payload json.RawMessage
+	}
+	require.NoError(c.t, c.read(&msg))
+	var list []gqlError
+	if json.Unmarshal(msg.Payload, &list) != nil {
+		var rsp struct{ Errors []gqlError }
+		require.NoError(c.t, json.Unmarshal(msg.Payload, &rsp))
+		list = rsp.Errors
+	}
+	require.NotEmpty(c.t, list, "expected an error, got %s %s", msg.Type, msg.Payload)
+	code, _ := list[0].Extensions["code"].(string)
+	return code
+}
