@@ -84,7 +84,7 @@ func HideUncoded(log *slog.Logger) interface {
 
 type hideUncoded struct{ log *slog.Logger }
 
-func (hideUncoded) ExtensionName() string                  { return "HideUncodedErrors" }
+func (hideUncoded) ExtensionName() string                   { return "HideUncodedErrors" }
 func (hideUncoded) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (h hideUncoded) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
