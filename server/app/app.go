@@ -179,6 +179,7 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(a.cfg.MaxTokens)
 	if a.cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}

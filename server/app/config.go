@@ -25,6 +25,7 @@ type Config struct {
 	MaxBodyBytes       int64
 	RequestTimeout     time.Duration
 	MaxDepth, MaxCost  int
+	MaxTokens          int // gqlparser's limit on a query's tokens
 	MaxSubscriptions   int // per WebSocket connection
 	KeepAlive          time.Duration
 	AccessTTL          time.Duration
@@ -47,6 +48,7 @@ func Defaults() Config {
 		RequestTimeout:     15 * time.Second,
 		MaxDepth:           12,
 		MaxCost:            20000,
+		MaxTokens:          15000,
 		MaxSubscriptions:   32,
 		KeepAlive:          15 * time.Second,
 		AccessTTL:          15 * time.Minute,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	entsql "entgo.io/ent/dialect/sql"
 	_ "github.com/lib/pq" // PostgreSQL, the production database
@@ -21,6 +22,11 @@ func init() {
 	// registers as "sqlite", so it is registered under ent's name too.
 	sql.Register("sqlite3", &sqlite.Driver{})
 }
+
+// migrateMu serialises migrations within a process: ent's migration writes
+// to package-level table descriptors, so two Apps in one process (tests, or
+// an embedding program) must not migrate at once.
+var migrateMu sync.Mutex
 
 // openDB opens and migrates the database: PostgreSQL when url is set,
 // embedded SQLite under dataDir otherwise.
@@ -50,7 +56,10 @@ func openDB(ctx context.Context, url, dataDir string) (*ent.Client, *sql.DB, boo
 		db.SetMaxIdleConns(20)
 	}
 	client := ent.NewClient(ent.Driver(entsql.OpenDB(dialect, db)))
-	if err := client.Schema.Create(ctx); err != nil {
+	migrateMu.Lock()
+	err = client.Schema.Create(ctx)
+	migrateMu.Unlock()
+	if err != nil {
 		client.Close()
 		return nil, nil, false, fmt.Errorf("app: migrate: %w", err)
 	}
