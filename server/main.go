@@ -90,6 +90,9 @@ func configure(args []string) (app.Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	if len(badEnv) > 0 {
+		return cfg, fmt.Errorf("invalid environment: %s", strings.Join(badEnv, ", "))
+	}
 	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*maxDepth), int(*maxCost), int(*maxSubs)
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -142,26 +145,29 @@ func env(k, def string) string {
 	return def
 }
 
-func envBool(k string, def bool) bool {
-	b, err := strconv.ParseBool(env(k, strconv.FormatBool(def)))
-	if err != nil {
+// badEnv collects environment values that do not parse, so that start-up
+// fails with all of them named instead of running on a default silently.
+var badEnv []string
+
+func parsed[T any](k string, def T, parse func(string) (T, error)) T {
+	raw, ok := os.LookupEnv(k)
+	if !ok {
 		return def
 	}
-	return b
+	v, err := parse(raw)
+	if err != nil {
+		badEnv = append(badEnv, fmt.Sprintf("%s=%q", k, raw))
+		return def
+	}
+	return v
 }
 
+func envBool(k string, def bool) bool { return parsed(k, def, strconv.ParseBool) }
+
 func envInt(k string, def int64) int64 {
-	n, err := strconv.ParseInt(env(k, strconv.FormatInt(def, 10)), 10, 64)
-	if err != nil {
-		return def
-	}
-	return n
+	return parsed(k, def, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) })
 }
 
 func envDuration(k string, def time.Duration) time.Duration {
-	d, err := time.ParseDuration(env(k, def.String()))
-	if err != nil {
-		return def
-	}
-	return d
+	return parsed(k, def, time.ParseDuration)
 }
