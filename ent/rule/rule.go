@@ -10,6 +10,8 @@ import (
 	"context"
 	"fmt"
 
+	"entgo.io/ent/entql"
+
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
@@ -78,7 +80,7 @@ func FilterBy[F privacy.Filter](apply func(f F, uid int)) privacy.QueryMutationR
 		if !ok {
 			return privacy.Denyf("unexpected filter type %T", f)
 		}
-		apply(tf, viewerOf(ctx).UserID)
+		apply(tf, viewer.UserID(ctx)) // 0 for anonymous reads of public entities
 		return privacy.Skip
 	})
 }
@@ -118,7 +120,7 @@ func AllowCreateIf(field IDGetter, check Check) privacy.MutationRule {
 		if !ok {
 			return privacy.Denyf("%s create without its owner", m.Type())
 		}
-		allowed, err := check(viewer.SystemContext(ctx), m, viewerOf(ctx).UserID, id)
+		allowed, err := check(viewer.SystemContext(ctx), m, viewer.UserID(ctx), id)
 		switch {
 		case err != nil:
 			return err
@@ -210,6 +212,15 @@ func VisibleConversation(uid int) predicate.Conversation {
 	return conversation.Or(
 		conversation.KindEQ(conversation.KindRoom),
 		conversation.HasMembersWith(conversationmember.UserID(uid), conversationmember.Active(true)),
+	)
+}
+
+// VisibleConversationP is VisibleConversation for entql filters, which the
+// policies of entities reached through a conversation use.
+func VisibleConversationP(uid int) entql.P {
+	return entql.Or(
+		entql.FieldEQ("kind", conversation.KindRoom.String()),
+		entql.HasEdgeWith("members", entql.FieldEQ("user_id", uid), entql.FieldEQ("active", true)),
 	)
 }
 

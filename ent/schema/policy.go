@@ -12,7 +12,6 @@ import (
 	"entgo.io/ent/entql"
 
 	gen "github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectmember"
@@ -132,7 +131,7 @@ func (Room) Policy() ent.Policy {
 // Policy of the Conversation: rooms and the conversations the viewer is an
 // active member of.
 func (Conversation) Policy() ent.Policy {
-	visible := rule.FilterBy(func(f *gen.ConversationFilter, uid int) { f.Where(visibleConversation(uid)) })
+	visible := rule.FilterBy(func(f *gen.ConversationFilter, uid int) { f.Where(rule.VisibleConversationP(uid)) })
 	return privacy.Policy{
 		Query:    readPolicy(visible),
 		Mutation: writePolicy(rule.OnCreate(privacy.AlwaysAllowRule()), visible),
@@ -143,7 +142,7 @@ func (Conversation) Policy() ent.Policy {
 // members add others (invites) and update each other's list state on send.
 func (ConversationMember) Policy() ent.Policy {
 	inVisible := rule.FilterBy(func(f *gen.ConversationMemberFilter, uid int) {
-		f.Where(entql.HasEdgeWith("conversation", visibleConversation(uid)))
+		f.Where(entql.HasEdgeWith("conversation", rule.VisibleConversationP(uid)))
 	})
 	return privacy.Policy{
 		Query: readPolicy(inVisible),
@@ -159,13 +158,13 @@ func (ConversationMember) Policy() ent.Policy {
 func (Message) Policy() ent.Policy {
 	return privacy.Policy{
 		Query: readPolicy(rule.FilterBy(func(f *gen.MessageFilter, uid int) {
-			f.Where(entql.HasEdgeWith("conversation", visibleConversation(uid)))
+			f.Where(entql.HasEdgeWith("conversation", rule.VisibleConversationP(uid)))
 			f.Where(entql.Not(entql.HasEdgeWith("hidden_for", entql.FieldEQ("id", uid))))
 		})),
 		Mutation: writePolicy(
 			rule.AllowCreateIf(rule.Field("conversation_id"), rule.IsActiveConversationMember),
 			rule.FilterBy(func(f *gen.MessageFilter, uid int) {
-				f.Where(entql.HasEdgeWith("conversation", visibleConversation(uid)))
+				f.Where(entql.HasEdgeWith("conversation", rule.VisibleConversationP(uid)))
 			}),
 		),
 	}
@@ -181,7 +180,7 @@ func (File) Policy() ent.Policy {
 				f.Where(entql.Or(
 					entql.FieldEQ("public", true),
 					entql.FieldEQ("owner_id", uid),
-					entql.HasEdgeWith("conversation", visibleConversation(uid)),
+					entql.HasEdgeWith("conversation", rule.VisibleConversationP(uid)),
 				))
 			}),
 			privacy.AlwaysAllowRule(),
@@ -332,12 +331,4 @@ func (Mention) Policy() ent.Policy {
 			}),
 		),
 	}
-}
-
-// visibleConversation is rule.VisibleConversation for entql filters.
-func visibleConversation(uid int) entql.P {
-	return entql.Or(
-		entql.FieldEQ("kind", conversation.KindRoom.String()),
-		entql.HasEdgeWith("members", entql.FieldEQ("user_id", uid), entql.FieldEQ("active", true)),
-	)
 }

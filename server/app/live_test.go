@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/ent/viewer"
 )
 
 // TestPrivacyThroughNode: whatever path reads a private object, a stranger
@@ -210,5 +213,23 @@ func TestShutdownClosesStreams(t *testing.T) {
 			}
 			require.Equal(t, "next", typ)
 		}
+	})
+}
+
+// TestAnonymousPolicies: policies whose reads are partly public filter an
+// anonymous viewer instead of failing: only public settings and files.
+func TestAnonymousPolicies(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newServer(t, b)
+		sys := viewer.SystemContext(context.Background())
+		require.NoError(t, s.app.Client.Setting.Create().SetKey("app_name").SetValue("Parley").Exec(sys))
+		require.NoError(t, s.app.Client.Setting.Create().SetKey("sms_secret").SetValue("x").SetPublic(false).Exec(sys))
+		settings, err := s.app.Client.Setting.Query().All(context.Background())
+		require.NoError(t, err)
+		require.Len(t, settings, 1)
+		require.Equal(t, "app_name", settings[0].Key)
+		files, err := s.app.Client.File.Query().All(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, files)
 	})
 }
