@@ -27,6 +27,7 @@ import (
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/notice"
+	"github.com/parley-im/parley/ent/presence"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
@@ -71,6 +72,8 @@ type Client struct {
 	Message *MessageClient
 	// Notice is the client for interacting with the Notice builders.
 	Notice *NoticeClient
+	// Presence is the client for interacting with the Presence builders.
+	Presence *PresenceClient
 	// Project is the client for interacting with the Project builders.
 	Project *ProjectClient
 	// ProjectInvite is the client for interacting with the ProjectInvite builders.
@@ -116,6 +119,7 @@ func (c *Client) init() {
 	c.Mention = NewMentionClient(c.config)
 	c.Message = NewMessageClient(c.config)
 	c.Notice = NewNoticeClient(c.config)
+	c.Presence = NewPresenceClient(c.config)
 	c.Project = NewProjectClient(c.config)
 	c.ProjectInvite = NewProjectInviteClient(c.config)
 	c.ProjectMember = NewProjectMemberClient(c.config)
@@ -231,6 +235,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Mention:            NewMentionClient(cfg),
 		Message:            NewMessageClient(cfg),
 		Notice:             NewNoticeClient(cfg),
+		Presence:           NewPresenceClient(cfg),
 		Project:            NewProjectClient(cfg),
 		ProjectInvite:      NewProjectInviteClient(cfg),
 		ProjectMember:      NewProjectMemberClient(cfg),
@@ -273,6 +278,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Mention:            NewMentionClient(cfg),
 		Message:            NewMessageClient(cfg),
 		Notice:             NewNoticeClient(cfg),
+		Presence:           NewPresenceClient(cfg),
 		Project:            NewProjectClient(cfg),
 		ProjectInvite:      NewProjectInviteClient(cfg),
 		ProjectMember:      NewProjectMemberClient(cfg),
@@ -315,8 +321,9 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.CannedReply, c.Conversation, c.ConversationMember, c.Entity, c.Event, c.File,
 		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.Notice,
-		c.Project, c.ProjectInvite, c.ProjectMember, c.Relation, c.RelationType,
-		c.Room, c.Session, c.Setting, c.Text, c.User, c.VerificationCode,
+		c.Presence, c.Project, c.ProjectInvite, c.ProjectMember, c.Relation,
+		c.RelationType, c.Room, c.Session, c.Setting, c.Text, c.User,
+		c.VerificationCode,
 	} {
 		n.Use(hooks...)
 	}
@@ -328,8 +335,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.CannedReply, c.Conversation, c.ConversationMember, c.Entity, c.Event, c.File,
 		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.Notice,
-		c.Project, c.ProjectInvite, c.ProjectMember, c.Relation, c.RelationType,
-		c.Room, c.Session, c.Setting, c.Text, c.User, c.VerificationCode,
+		c.Presence, c.Project, c.ProjectInvite, c.ProjectMember, c.Relation,
+		c.RelationType, c.Room, c.Session, c.Setting, c.Text, c.User,
+		c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -362,6 +370,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Message.mutate(ctx, m)
 	case *NoticeMutation:
 		return c.Notice.mutate(ctx, m)
+	case *PresenceMutation:
+		return c.Presence.mutate(ctx, m)
 	case *ProjectMutation:
 		return c.Project.mutate(ctx, m)
 	case *ProjectInviteMutation:
@@ -2509,6 +2519,140 @@ func (c *NoticeClient) mutate(ctx context.Context, m *NoticeMutation) (Value, er
 	}
 }
 
+// PresenceClient is a client for the Presence schema.
+type PresenceClient struct {
+	config
+}
+
+// NewPresenceClient returns a client for the Presence from the given config.
+func NewPresenceClient(c config) *PresenceClient {
+	return &PresenceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `presence.Hooks(f(g(h())))`.
+func (c *PresenceClient) Use(hooks ...Hook) {
+	c.hooks.Presence = append(c.hooks.Presence, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `presence.Intercept(f(g(h())))`.
+func (c *PresenceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Presence = append(c.inters.Presence, interceptors...)
+}
+
+// Create returns a builder for creating a Presence entity.
+func (c *PresenceClient) Create() *PresenceCreate {
+	mutation := newPresenceMutation(c.config, OpCreate)
+	return &PresenceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Presence entities.
+func (c *PresenceClient) CreateBulk(builders ...*PresenceCreate) *PresenceCreateBulk {
+	return &PresenceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PresenceClient) MapCreateBulk(slice any, setFunc func(*PresenceCreate, int)) *PresenceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PresenceCreateBulk{err: fmt.Errorf("calling to PresenceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PresenceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PresenceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Presence.
+func (c *PresenceClient) Update() *PresenceUpdate {
+	mutation := newPresenceMutation(c.config, OpUpdate)
+	return &PresenceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PresenceClient) UpdateOne(_m *Presence) *PresenceUpdateOne {
+	mutation := newPresenceMutation(c.config, OpUpdateOne, withPresence(_m))
+	return &PresenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PresenceClient) UpdateOneID(id int) *PresenceUpdateOne {
+	mutation := newPresenceMutation(c.config, OpUpdateOne, withPresenceID(id))
+	return &PresenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Presence.
+func (c *PresenceClient) Delete() *PresenceDelete {
+	mutation := newPresenceMutation(c.config, OpDelete)
+	return &PresenceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PresenceClient) DeleteOne(_m *Presence) *PresenceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PresenceClient) DeleteOneID(id int) *PresenceDeleteOne {
+	builder := c.Delete().Where(presence.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PresenceDeleteOne{builder}
+}
+
+// Query returns a query builder for Presence.
+func (c *PresenceClient) Query() *PresenceQuery {
+	return &PresenceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePresence},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Presence entity by its id.
+func (c *PresenceClient) Get(ctx context.Context, id int) (*Presence, error) {
+	return c.Query().Where(presence.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PresenceClient) GetX(ctx context.Context, id int) *Presence {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PresenceClient) Hooks() []Hook {
+	hooks := c.hooks.Presence
+	return append(hooks[:len(hooks):len(hooks)], presence.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PresenceClient) Interceptors() []Interceptor {
+	return c.inters.Presence
+}
+
+func (c *PresenceClient) mutate(ctx context.Context, m *PresenceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PresenceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PresenceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PresenceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PresenceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Presence mutation op: %q", m.Op())
+	}
+}
+
 // ProjectClient is a client for the Project schema.
 type ProjectClient struct {
 	config
@@ -4547,13 +4691,13 @@ func (c *VerificationCodeClient) mutate(ctx context.Context, m *VerificationCode
 type (
 	hooks struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
-		Group, GroupMember, Mention, Message, Notice, Project, ProjectInvite,
+		Group, GroupMember, Mention, Message, Notice, Presence, Project, ProjectInvite,
 		ProjectMember, Relation, RelationType, Room, Session, Setting, Text, User,
 		VerificationCode []ent.Hook
 	}
 	inters struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
-		Group, GroupMember, Mention, Message, Notice, Project, ProjectInvite,
+		Group, GroupMember, Mention, Message, Notice, Presence, Project, ProjectInvite,
 		ProjectMember, Relation, RelationType, Room, Session, Setting, Text, User,
 		VerificationCode []ent.Interceptor
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/notice"
+	"github.com/parley-im/parley/ent/presence"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
@@ -107,6 +108,7 @@ func checkColumn(t, c string) error {
 			mention.Table:            mention.ValidColumn,
 			message.Table:            message.ValidColumn,
 			notice.Table:             notice.ValidColumn,
+			presence.Table:           presence.ValidColumn,
 			project.Table:            project.ValidColumn,
 			projectinvite.Table:      projectinvite.ValidColumn,
 			projectmember.Table:      projectmember.ValidColumn,

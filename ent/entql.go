@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/predicate"
+	"github.com/parley-im/parley/ent/presence"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
@@ -36,7 +37,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 23)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 24)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cannedreply.Table,
@@ -299,6 +300,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   presence.Table,
+			Columns: presence.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: presence.FieldID,
+			},
+		},
+		Type: "Presence",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			presence.FieldUserID:      {Type: field.TypeInt, Column: presence.FieldUserID},
+			presence.FieldInstance:    {Type: field.TypeString, Column: presence.FieldInstance},
+			presence.FieldConnections: {Type: field.TypeInt, Column: presence.FieldConnections},
+			presence.FieldSeenAt:      {Type: field.TypeTime, Column: presence.FieldSeenAt},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -314,7 +332,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldOwnerID:   {Type: field.TypeInt, Column: project.FieldOwnerID},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   projectinvite.Table,
 			Columns: projectinvite.Columns,
@@ -334,7 +352,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			projectinvite.FieldStatus:    {Type: field.TypeEnum, Column: projectinvite.FieldStatus},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   projectmember.Table,
 			Columns: projectmember.Columns,
@@ -352,7 +370,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			projectmember.FieldRole:      {Type: field.TypeEnum, Column: projectmember.FieldRole},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   relation.Table,
 			Columns: relation.Columns,
@@ -372,7 +390,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			relation.FieldCreatorID: {Type: field.TypeInt, Column: relation.FieldCreatorID},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   relationtype.Table,
 			Columns: relationtype.Columns,
@@ -393,7 +411,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			relationtype.FieldCreatorID:    {Type: field.TypeInt, Column: relationtype.FieldCreatorID},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   room.Table,
 			Columns: room.Columns,
@@ -413,7 +431,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			room.FieldConversationID: {Type: field.TypeInt, Column: room.FieldConversationID},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -434,7 +452,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldIP:                {Type: field.TypeString, Column: session.FieldIP},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -452,7 +470,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldPublic:    {Type: field.TypeBool, Column: setting.FieldPublic},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   text.Table,
 			Columns: text.Columns,
@@ -471,7 +489,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			text.FieldCreatorID: {Type: field.TypeInt, Column: text.FieldCreatorID},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -501,7 +519,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldParentID:     {Type: field.TypeInt, Column: user.FieldParentID},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -2784,6 +2802,66 @@ func (f *NoticeFilter) WhereHasProjectWith(preds ...predicate.Project) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *PresenceQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PresenceQuery builder.
+func (_q *PresenceQuery) Filter() *PresenceFilter {
+	return &PresenceFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PresenceMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PresenceMutation builder.
+func (m *PresenceMutation) Filter() *PresenceFilter {
+	return &PresenceFilter{config: m.config, predicateAdder: m}
+}
+
+// PresenceFilter provides a generic filtering capability at runtime for PresenceQuery.
+type PresenceFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PresenceFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PresenceFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(presence.FieldID))
+}
+
+// WhereUserID applies the entql int predicate on the user_id field.
+func (f *PresenceFilter) WhereUserID(p entql.IntP) {
+	f.Where(p.Field(presence.FieldUserID))
+}
+
+// WhereInstance applies the entql string predicate on the instance field.
+func (f *PresenceFilter) WhereInstance(p entql.StringP) {
+	f.Where(p.Field(presence.FieldInstance))
+}
+
+// WhereConnections applies the entql int predicate on the connections field.
+func (f *PresenceFilter) WhereConnections(p entql.IntP) {
+	f.Where(p.Field(presence.FieldConnections))
+}
+
+// WhereSeenAt applies the entql time.Time predicate on the seen_at field.
+func (f *PresenceFilter) WhereSeenAt(p entql.TimeP) {
+	f.Where(p.Field(presence.FieldSeenAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ProjectQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2812,7 +2890,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2970,7 +3048,7 @@ type ProjectInviteFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectInviteFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3087,7 +3165,7 @@ type ProjectMemberFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectMemberFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3180,7 +3258,7 @@ type RelationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RelationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3325,7 +3403,7 @@ type RelationTypeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RelationTypeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3447,7 +3525,7 @@ type RoomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3550,7 +3628,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3644,7 +3722,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3709,7 +3787,7 @@ type TextFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TextFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3821,7 +3899,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4072,7 +4150,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -38,6 +38,8 @@ type Tx struct {
 	Message *MessageClient
 	// Notice is the client for interacting with the Notice builders.
 	Notice *NoticeClient
+	// Presence is the client for interacting with the Presence builders.
+	Presence *PresenceClient
 	// Project is the client for interacting with the Project builders.
 	Project *ProjectClient
 	// ProjectInvite is the client for interacting with the ProjectInvite builders.
@@ -203,6 +205,7 @@ func (tx *Tx) init() {
 	tx.Mention = NewMentionClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
 	tx.Notice = NewNoticeClient(tx.config)
+	tx.Presence = NewPresenceClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)
 	tx.ProjectInvite = NewProjectInviteClient(tx.config)
 	tx.ProjectMember = NewProjectMemberClient(tx.config)

@@ -45,7 +45,7 @@ type User struct {
 	IsMember bool `json:"is_member,omitempty"`
 	// Role holds the value of the "role" field.
 	Role user.Role `json:"role,omitempty"`
-	// AccountState holds the value of the "account_state" field.
+	// Deleted accounts stay as an anonymous husk so that conversations keep their sender.
 	AccountState user.AccountState `json:"account_state,omitempty"`
 	// When the user's last live connection closed (the seed's logout timestamp).
 	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`

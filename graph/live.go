@@ -2,11 +2,12 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"strconv"
 	"time"
 
-	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/eventlog"
@@ -20,10 +21,38 @@ const (
 	authRecheck      = 2 * time.Second
 )
 
+// Stream describes one subscription field over the hub: which topics it
+// listens to, which kinds it keeps and what must stay true while it runs.
+// Every subscription of the API is a Stream, so replay, resume, per-event
+// authorization and shutdown work the same way everywhere.
+type Stream struct {
+	// Topics returns the topics to listen to for viewer uid.
+	Topics func(ctx context.Context, uid int) ([]string, error)
+	// Keep filters events by kind; nil keeps every kind.
+	Keep func(kind string) bool
+	// Guard is checked before each event is delivered (and when
+	// subscribing); an error ends the stream, e.g. when the viewer is no
+	// longer a member of the project he watches.
+	Guard func(ctx context.Context) error
+	// Follow, when set, is told every event before filtering, so that the
+	// stream can add topics (presence of a new friend).
+	Follow func(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload)
+}
+
 // events streams the viewer's events: a replay from the resume cursor, then
 // live ones. Each event's node is reloaded as the viewer, so privacy decides
 // delivery event by event: a member who was removed stops receiving at once.
 func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent, error) {
+	return r.Subscribe(ctx, after, Stream{
+		Topics: func(ctx context.Context, uid int) ([]string, error) {
+			return messaging.Topics(ctx, r.Client, uid)
+		},
+	})
+}
+
+// Subscribe starts the stream s for the signed-in viewer from the resume
+// cursor after (nil: live events only).
+func (r *Resolver) Subscribe(ctx context.Context, after *string, s Stream) (<-chan *LiveEvent, error) {
 	v := viewer.FromContext(ctx)
 	if v == nil || v.UserID == 0 {
 		return nil, apperr.SignIn()
@@ -32,6 +61,11 @@ func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent
 	if err != nil {
 		return nil, err
 	}
+	if s.Guard != nil {
+		if err := s.Guard(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if cursor == 0 {
 		// Live only: start at the committed head, so that nothing committed
 		// before the subscription is delivered as if it were new.
@@ -39,7 +73,7 @@ func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent
 			return nil, err
 		}
 	}
-	topics, err := messaging.Topics(ctx, r.Client, v.UserID)
+	topics, err := s.Topics(ctx, v.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +83,11 @@ func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent
 	}
 	out := make(chan *LiveEvent)
 	r.streams.Add(1)
-	go r.pump(ctx, v, sub, out)
+	go r.pump(ctx, v, s, sub, out)
 	return out, nil
 }
 
-func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, sub *realtime.Subscription, out chan<- *LiveEvent) {
+func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *realtime.Subscription, out chan<- *LiveEvent) {
 	defer r.streams.Done()
 	defer close(out)
 	defer sub.Close()
@@ -66,10 +100,31 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, sub *realtime.Sub
 			}
 			checked = time.Now()
 		}
-		live := r.present(ctx, v, sub, ev)
 		if ev.ID != 0 {
 			last = ev.ID
 		}
+		p, err := eventlog.Decode(ev)
+		if err != nil {
+			r.Log.ErrorContext(ctx, "undecodable event", "id", ev.ID, "err", err)
+			continue
+		}
+		if s.Follow != nil {
+			s.Follow(ctx, sub, ev, p)
+		}
+		if s.Keep != nil && !s.Keep(ev.Kind) {
+			continue
+		}
+		if s.Guard != nil {
+			if err := s.Guard(ctx); err != nil {
+				reason := "FORBIDDEN"
+				select {
+				case out <- &LiveEvent{Cursor: strconv.FormatInt(last, 10), Kind: KindStreamClosed, Reason: &reason}:
+				case <-ctx.Done():
+				}
+				return
+			}
+		}
+		live := r.present(ctx, ev, p)
 		if live == nil {
 			continue
 		}
@@ -88,28 +143,35 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, sub *realtime.Sub
 }
 
 // present turns a stored event into what the viewer receives, or nil when he
-// may not see its subject.
-func (r *Resolver) present(ctx context.Context, v *viewer.Viewer, sub *realtime.Subscription, ev realtime.Event) *LiveEvent {
-	p, err := eventlog.Decode(ev)
-	if err != nil {
-		r.Log.ErrorContext(ctx, "undecodable event", "id", ev.ID, "err", err)
-		return nil
+// may not see its subject. Deletions (kinds ending in ".deleted") are
+// delivered without a node: the subject is gone, and the stream's topics and
+// guard already decided that the viewer may know.
+func (r *Resolver) present(ctx context.Context, ev realtime.Event, p eventlog.Payload) *LiveEvent {
+	live := &LiveEvent{Cursor: strconv.FormatInt(ev.ID, 10), Kind: ev.Kind}
+	if p.Subject != 0 {
+		live.SubjectID = &p.Subject
 	}
-	var node ent.Noder
+	if len(p.Data) > 0 {
+		if err := json.Unmarshal(p.Data, &live.Data); err != nil {
+			r.Log.ErrorContext(ctx, "undecodable event data", "id", ev.ID, "err", err)
+		}
+	}
+	if strings.HasSuffix(ev.Kind, ".deleted") || p.Subject == 0 {
+		return live
+	}
+	var err error
 	switch ev.Kind {
 	case messaging.KindMemberJoined:
-		node, err = r.Client.Conversation.Get(ctx, p.Subject)
+		live.Node, err = r.Client.Conversation.Get(ctx, p.Subject)
 	case messaging.KindMessageCreated:
-		node, err = r.Client.Message.Get(ctx, p.Subject)
+		live.Node, err = r.Client.Message.Get(ctx, p.Subject)
 	default:
-		if p.Subject != 0 {
-			node, err = r.Client.Noder(ctx, p.Subject)
-		}
+		live.Node, err = r.Client.Noder(ctx, p.Subject)
 	}
 	if err != nil {
 		return nil // not found for this viewer: privacy filtered it out
 	}
-	return &LiveEvent{Cursor: strconv.FormatInt(ev.ID, 10), Kind: ev.Kind, Node: node}
+	return live
 }
 
 func parseCursor(after *string) (int64, error) {

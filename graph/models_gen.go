@@ -3,10 +3,29 @@
 package graph
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/cannedreply"
+	"github.com/parley-im/parley/ent/user"
+	"github.com/parley-im/parley/graph/settings"
 )
+
+type AdminUpdateUserInput struct {
+	AccountState *user.AccountState `json:"accountState,omitempty"`
+	IsMember     *bool              `json:"isMember,omitempty"`
+}
+
+type ApplyFriendInput struct {
+	// The user to befriend: give userId, or username, email or phone.
+	UserID     *int    `json:"userId,omitempty"`
+	Login      *string `json:"login,omitempty"`
+	Postscript *string `json:"postscript,omitempty"`
+}
 
 type AuthPayload struct {
 	// Bearer token for the Authorization header and the WebSocket connection_init payload.
@@ -15,6 +34,75 @@ type AuthPayload struct {
 	// When the access token expires.
 	ExpiresAt time.Time `json:"expiresAt"`
 	User      *ent.User `json:"user"`
+}
+
+// Canned replies of one type.
+type CannedReplyGroup struct {
+	Type    cannedreply.Type   `json:"type"`
+	Replies []*ent.CannedReply `json:"replies"`
+}
+
+type CannedReplyInput struct {
+	Type      cannedreply.Type `json:"type"`
+	Title     string           `json:"title"`
+	Keyword   *string          `json:"keyword,omitempty"`
+	Content   string           `json:"content"`
+	Visible   *bool            `json:"visible,omitempty"`
+	Weight    *int             `json:"weight,omitempty"`
+	IsDefault *bool            `json:"isDefault,omitempty"`
+}
+
+type CannedReplyPatch struct {
+	Title     *string `json:"title,omitempty"`
+	Keyword   *string `json:"keyword,omitempty"`
+	Content   *string `json:"content,omitempty"`
+	Visible   *bool   `json:"visible,omitempty"`
+	Weight    *int    `json:"weight,omitempty"`
+	IsDefault *bool   `json:"isDefault,omitempty"`
+}
+
+type ChangePasswordInput struct {
+	// My current password; or give code instead.
+	OldPassword *string `json:"oldPassword,omitempty"`
+	// An SMS code of purpose reset sent to my phone.
+	Code        *string `json:"code,omitempty"`
+	NewPassword string  `json:"newPassword"`
+}
+
+// One person of the contact book or of the stranger list.
+type Contact struct {
+	User *ent.User `json:"user"`
+	// My remark for him; empty for strangers and friends without one.
+	Remark string `json:"remark"`
+	// What the list shows: the remark, else the nickname, else the username.
+	DisplayName string `json:"displayName"`
+	Pinned      bool   `json:"pinned"`
+}
+
+// A letter of the contact book and its people.
+type ContactSection struct {
+	// A to Z, or # for names that start with anything else.
+	Initial  string     `json:"initial"`
+	Contacts []*Contact `json:"contacts"`
+}
+
+type CreateUserInput struct {
+	Username string  `json:"username"`
+	Password string  `json:"password"`
+	Nickname *string `json:"nickname,omitempty"`
+	Avatar   *string `json:"avatar,omitempty"`
+	Sign     *string `json:"sign,omitempty"`
+}
+
+type Home struct {
+	Me                        *ent.User         `json:"me"`
+	UnhandledApplicationCount int               `json:"unhandledApplicationCount"`
+	ContactBook               []*ContactSection `json:"contactBook"`
+	// My groups, by name.
+	Groups []*ent.Group `json:"groups"`
+	// My conversations, pinned first then by last activity (the first 50).
+	Conversations []*ent.Conversation `json:"conversations"`
+	Settings      *settings.Settings  `json:"settings"`
 }
 
 // An event of the viewer's stream. The node is reloaded for the viewer when the
@@ -26,6 +114,11 @@ type LiveEvent struct {
 	Kind string `json:"kind"`
 	// The node the event is about (a Message, a Conversation...).
 	Node ent.Noder `json:"node,omitempty"`
+	// The id of the node the event is about; for deletions (kinds ending in
+	// .deleted) the node is gone and this is all that is left.
+	SubjectID *int `json:"subjectId,omitempty"`
+	// Small extra data of some kinds (an online count, who is typing).
+	Data map[string]any `json:"data,omitempty"`
 	// Set on the last event of a stream the server ends (kind stream.closed):
 	// SLOW_CONSUMER, RESUME_TOO_OLD or SHUTDOWN. Resubscribe with the cursor.
 	Reason *string `json:"reason,omitempty"`
@@ -35,6 +128,13 @@ type LoginInput struct {
 	// Username, email or phone.
 	Login    string `json:"login"`
 	Password string `json:"password"`
+}
+
+type PresenceEvent struct {
+	User   *ent.User `json:"user"`
+	Online bool      `json:"online"`
+	// When the user's last connection closed, once he is offline.
+	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
 }
 
 type RegisterInput struct {
@@ -50,6 +150,13 @@ type RegisterInput struct {
 	Location *string `json:"location,omitempty"`
 }
 
+type ResetPasswordInput struct {
+	Phone       string `json:"phone"`
+	Code        string `json:"code"`
+	Username    string `json:"username"`
+	NewPassword string `json:"newPassword"`
+}
+
 type SendMessageInput struct {
 	// The recipient's user id.
 	To   int    `json:"to"`
@@ -58,5 +165,94 @@ type SendMessageInput struct {
 	ClientID *string `json:"clientId,omitempty"`
 }
 
+type SendVerificationCodeInput struct {
+	Phone   string              `json:"phone"`
+	Purpose VerificationPurpose `json:"purpose"`
+}
+
 type Subscription struct {
+}
+
+type UpdateFriendInput struct {
+	Remark *string `json:"remark,omitempty"`
+	Pinned *bool   `json:"pinned,omitempty"`
+}
+
+type UpdateProfileInput struct {
+	Username *string `json:"username,omitempty"`
+	Nickname *string `json:"nickname,omitempty"`
+	// An avatar URL, as uploads return it.
+	Avatar   *string   `json:"avatar,omitempty"`
+	Sign     *string   `json:"sign,omitempty"`
+	Sex      *user.Sex `json:"sex,omitempty"`
+	Location *string   `json:"location,omitempty"`
+	Email    *string   `json:"email,omitempty"`
+	Phone    *string   `json:"phone,omitempty"`
+}
+
+type VerificationCodePayload struct {
+	// When the code stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// When the next code for this phone may be asked for.
+	ResendAfter time.Time `json:"resendAfter"`
+}
+
+type VerificationPurpose string
+
+const (
+	// Registering with a phone (S2-03).
+	VerificationPurposeRegister VerificationPurpose = "register"
+	// Forgot the password: reset it without signing in (S2-02).
+	VerificationPurposeForget VerificationPurpose = "forget"
+	// Signed in: change the password with a code instead of the old one (S2-08).
+	VerificationPurposeReset VerificationPurpose = "reset"
+)
+
+var AllVerificationPurpose = []VerificationPurpose{
+	VerificationPurposeRegister,
+	VerificationPurposeForget,
+	VerificationPurposeReset,
+}
+
+func (e VerificationPurpose) IsValid() bool {
+	switch e {
+	case VerificationPurposeRegister, VerificationPurposeForget, VerificationPurposeReset:
+		return true
+	}
+	return false
+}
+
+func (e VerificationPurpose) String() string {
+	return string(e)
+}
+
+func (e *VerificationPurpose) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = VerificationPurpose(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid VerificationPurpose", str)
+	}
+	return nil
+}
+
+func (e VerificationPurpose) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *VerificationPurpose) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e VerificationPurpose) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -153,6 +153,18 @@ func (f NoticeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.NoticeMutation", m)
 }
 
+// The PresenceFunc type is an adapter to allow the use of ordinary
+// function as Presence mutator.
+type PresenceFunc func(context.Context, *ent.PresenceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PresenceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PresenceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PresenceMutation", m)
+}
+
 // The ProjectFunc type is an adapter to allow the use of ordinary
 // function as Project mutator.
 type ProjectFunc func(context.Context, *ent.ProjectMutation) (ent.Value, error)

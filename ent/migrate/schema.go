@@ -478,6 +478,32 @@ var (
 			},
 		},
 	}
+	// PresencesColumns holds the columns for the "presences" table.
+	PresencesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "instance", Type: field.TypeString, Size: 64},
+		{Name: "connections", Type: field.TypeInt, Default: 0},
+		{Name: "seen_at", Type: field.TypeTime},
+	}
+	// PresencesTable holds the schema information for the "presences" table.
+	PresencesTable = &schema.Table{
+		Name:       "presences",
+		Columns:    PresencesColumns,
+		PrimaryKey: []*schema.Column{PresencesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "presence_user_id_instance",
+				Unique:  true,
+				Columns: []*schema.Column{PresencesColumns[1], PresencesColumns[2]},
+			},
+			{
+				Name:    "presence_seen_at",
+				Unique:  false,
+				Columns: []*schema.Column{PresencesColumns[4]},
+			},
+		},
+	}
 	// ProjectsColumns holds the columns for the "projects" table.
 	ProjectsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -801,7 +827,7 @@ var (
 		{Name: "public_id", Type: field.TypeInt64, Unique: true},
 		{Name: "is_member", Type: field.TypeBool, Default: false},
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"user", "admin"}, Default: "user"},
-		{Name: "account_state", Type: field.TypeEnum, Enums: []string{"normal", "disabled"}, Default: "normal"},
+		{Name: "account_state", Type: field.TypeEnum, Enums: []string{"normal", "disabled", "deleted"}, Default: "normal"},
 		{Name: "last_seen_at", Type: field.TypeTime, Nullable: true},
 		{Name: "message_hidden_for", Type: field.TypeInt, Nullable: true},
 		{Name: "parent_id", Type: field.TypeInt, Nullable: true},
@@ -872,6 +898,7 @@ var (
 		MentionsTable,
 		MessagesTable,
 		NoticesTable,
+		PresencesTable,
 		ProjectsTable,
 		ProjectInvitesTable,
 		ProjectMembersTable,
@@ -945,6 +972,9 @@ func init() {
 	NoticesTable.ForeignKeys[3].RefTable = ProjectsTable
 	NoticesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
+	}
+	PresencesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(98784247808),
 	}
 	ProjectsTable.ForeignKeys[0].RefTable = UsersTable
 	ProjectsTable.Annotation = &entsql.Annotation{

@@ -42,6 +42,9 @@ type Message func(*sql.Selector)
 // Notice is the predicate function for notice builders.
 type Notice func(*sql.Selector)
 
+// Presence is the predicate function for presence builders.
+type Presence func(*sql.Selector)
+
 // Project is the predicate function for project builders.
 type Project func(*sql.Selector)
 

@@ -399,6 +399,30 @@ func (f NoticeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.NoticeMutation", m)
 }
 
+// The PresenceQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type PresenceQueryRuleFunc func(context.Context, *ent.PresenceQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f PresenceQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.PresenceQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.PresenceQuery", q)
+}
+
+// The PresenceMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type PresenceMutationRuleFunc func(context.Context, *ent.PresenceMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f PresenceMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.PresenceMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PresenceMutation", m)
+}
+
 // The ProjectQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ProjectQueryRuleFunc func(context.Context, *ent.ProjectQuery) error
@@ -722,6 +746,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.NoticeQuery:
 		return q.Filter(), nil
+	case *ent.PresenceQuery:
+		return q.Filter(), nil
 	case *ent.ProjectQuery:
 		return q.Filter(), nil
 	case *ent.ProjectInviteQuery:
@@ -774,6 +800,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.MessageMutation:
 		return m.Filter(), nil
 	case *ent.NoticeMutation:
+		return m.Filter(), nil
+	case *ent.PresenceMutation:
 		return m.Filter(), nil
 	case *ent.ProjectMutation:
 		return m.Filter(), nil

@@ -18,6 +18,7 @@ import (
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/notice"
+	"github.com/parley-im/parley/ent/presence"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
@@ -527,6 +528,25 @@ func init() {
 	noticeDescRead := noticeFields[8].Descriptor()
 	// notice.DefaultRead holds the default value on creation for the read field.
 	notice.DefaultRead = noticeDescRead.Default.(bool)
+	presence.Policy = privacy.NewPolicies(schema.Presence{})
+	presence.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := presence.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	presenceFields := schema.Presence{}.Fields()
+	_ = presenceFields
+	// presenceDescInstance is the schema descriptor for instance field.
+	presenceDescInstance := presenceFields[1].Descriptor()
+	// presence.InstanceValidator is a validator for the "instance" field. It is called by the builders before save.
+	presence.InstanceValidator = presenceDescInstance.Validators[0].(func(string) error)
+	// presenceDescConnections is the schema descriptor for connections field.
+	presenceDescConnections := presenceFields[2].Descriptor()
+	// presence.DefaultConnections holds the default value on creation for the connections field.
+	presence.DefaultConnections = presenceDescConnections.Default.(int)
 	projectMixin := schema.Project{}.Mixin()
 	project.Policy = privacy.NewPolicies(schema.Project{})
 	project.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -222,6 +222,14 @@ func (VerificationCode) Policy() ent.Policy {
 	}
 }
 
+// Policy of the Presence: internal bookkeeping of the presence tracker.
+func (Presence) Policy() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+	}
+}
+
 // Policy of the Event: the log is written by domain code inside the viewer's
 // transaction and read only by the hub, whose subscribers reload every
 // subject through their own viewer.

@@ -38,7 +38,8 @@ func (User) Fields() []ent.Field {
 		field.Bool("is_member").Default(false).
 			Comment("Paid membership: members may open sub-users."),
 		field.Enum("role").Values("user", "admin").Default("user"),
-		field.Enum("account_state").Values("normal", "disabled").Default("normal"),
+		field.Enum("account_state").Values("normal", "disabled", "deleted").Default("normal").
+			Comment("Deleted accounts stay as an anonymous husk so that conversations keep their sender."),
 		field.Time("last_seen_at").Optional().Nillable().
 			Comment("When the user's last live connection closed (the seed's logout timestamp)."),
 		field.Int("parent_id").Optional().Nillable().Immutable().
@@ -196,4 +197,33 @@ func (Notice) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 // Annotations of the Notice.
 func (Notice) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Presence counts one server instance's live connections of a user. A user is
+// online while any instance holds a fresh row; instances refresh their rows
+// while they run, so the rows of a crashed instance go stale and its users
+// fall offline after the TTL.
+type Presence struct{ ent.Schema }
+
+// Fields of the Presence.
+func (Presence) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("user_id").Immutable(),
+		field.String("instance").MaxLen(64).Immutable(),
+		field.Int("connections").Default(0),
+		field.Time("seen_at"),
+	}
+}
+
+// Indexes of the Presence.
+func (Presence) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("user_id", "instance").Unique(),
+		index.Fields("seen_at"),
+	}
+}
+
+// Annotations of the Presence.
+func (Presence) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip()}
 }

@@ -277,6 +277,7 @@ const DefaultAccountState = AccountStateNormal
 const (
 	AccountStateNormal   AccountState = "normal"
 	AccountStateDisabled AccountState = "disabled"
+	AccountStateDeleted  AccountState = "deleted"
 )
 
 func (as AccountState) String() string {
@@ -286,7 +287,7 @@ func (as AccountState) String() string {
 // AccountStateValidator is a validator for the "account_state" field enum values. It is called by the builders before save.
 func AccountStateValidator(as AccountState) error {
 	switch as {
-	case AccountStateNormal, AccountStateDisabled:
+	case AccountStateNormal, AccountStateDisabled, AccountStateDeleted:
 		return nil
 	default:
 		return fmt.Errorf("user: invalid enum value for account_state field: %q", as)
