@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parley-im/parley/ent/viewer"
