@@ -699,8 +699,8 @@ type QueryResolver interface {
 }
 type SubscriptionResolver interface {
 	Events(ctx context.Context, after *string) (<-chan *LiveEvent, error)
-	Notices(ctx context.Context, after *string) (<-chan *LiveEvent, error)
 	Presence(ctx context.Context) (<-chan *PresenceEvent, error)
+	Notices(ctx context.Context, after *string) (<-chan *LiveEvent, error)
 }
 type SystemSettingsResolver interface {
 	DirtyWords(ctx context.Context, obj *settings.Settings) ([]string, error)
@@ -708,9 +708,9 @@ type SystemSettingsResolver interface {
 type UserResolver interface {
 	Email(ctx context.Context, obj *ent.User) (*string, error)
 	Phone(ctx context.Context, obj *ent.User) (*string, error)
+	Online(ctx context.Context, obj *ent.User) (bool, error)
 	IsFriend(ctx context.Context, obj *ent.User) (bool, error)
 	Remark(ctx context.Context, obj *ent.User) (*string, error)
-	Online(ctx context.Context, obj *ent.User) (bool, error)
 	FriendCount(ctx context.Context, obj *ent.User) (int, error)
 	UnhandledApplicationCount(ctx context.Context, obj *ent.User) (*int, error)
 }
@@ -3548,7 +3548,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "ent.graphqls" "social.graphqls"
+//go:embed "ent.graphqls" "presence.graphqls" "social.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3684,6 +3684,7 @@ extend type Message {
 }
 `, BuiltIn: false},
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
+	{Name: "presence.graphqls", Input: sourceData("presence.graphqls"), BuiltIn: false},
 	{Name: "social.graphqls", Input: sourceData("social.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4628,12 +4629,12 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_email(ctx, field)
 	case "phone":
 		return ec.fieldContext_User_phone(ctx, field)
+	case "online":
+		return ec.fieldContext_User_online(ctx, field)
 	case "isFriend":
 		return ec.fieldContext_User_isFriend(ctx, field)
 	case "remark":
 		return ec.fieldContext_User_remark(ctx, field)
-	case "online":
-		return ec.fieldContext_User_online(ctx, field)
 	case "friendCount":
 		return ec.fieldContext_User_friendCount(ctx, field)
 	case "unhandledApplicationCount":
@@ -15398,6 +15399,38 @@ func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_presence(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_presence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().Presence(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PresenceEvent) graphql.Marshaler {
+			return ec.marshalNPresenceEvent2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚐPresenceEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_presence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PresenceEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_notices(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -15438,38 +15471,6 @@ func (ec *executionContext) fieldContext_Subscription_notices(ctx context.Contex
 	if fc.Args, err = ec.field_Subscription_notices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Subscription_presence(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
-	return graphql.ResolveFieldStream(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Subscription_presence(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Subscription().Presence(ctx)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *PresenceEvent) graphql.Marshaler {
-			return ec.marshalNPresenceEvent2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚐPresenceEvent(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Subscription_presence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Subscription",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PresenceEvent(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -16782,6 +16783,29 @@ func (ec *executionContext) fieldContext_User_phone(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
+func (ec *executionContext) _User_online(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_online(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Online(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_online(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _User_isFriend(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16826,29 +16850,6 @@ func (ec *executionContext) _User_remark(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_User_remark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, true, true, "String")
-}
-
-func (ec *executionContext) _User_online(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_online(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().Online(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_User_online(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _User_friendCount(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -23651,10 +23652,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "events":
 		return ec._Subscription_events(ctx, fields[0])
-	case "notices":
-		return ec._Subscription_notices(ctx, fields[0])
 	case "presence":
 		return ec._Subscription_presence(ctx, fields[0])
+	case "notices":
+		return ec._Subscription_notices(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -24059,6 +24060,12 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_phone(ctx, field, obj)
 				})
+		case "online":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_online(ctx, field, obj)
+				})
 		case "isFriend":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -24070,12 +24077,6 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_remark(ctx, field, obj)
-				})
-		case "online":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._User_online(ctx, field, obj)
 				})
 		case "friendCount":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

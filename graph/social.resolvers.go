@@ -165,11 +165,6 @@ func (r *subscriptionResolver) Notices(ctx context.Context, after *string) (<-ch
 	panic(fmt.Errorf("not implemented: Notices - notices"))
 }
 
-// Presence is the resolver for the presence field.
-func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEvent, error) {
-	panic(fmt.Errorf("not implemented: Presence - presence"))
-}
-
 // DirtyWords is the resolver for the dirtyWords field.
 func (r *systemSettingsResolver) DirtyWords(ctx context.Context, obj *settings.Settings) ([]string, error) {
 	panic(fmt.Errorf("not implemented: DirtyWords - dirtyWords"))
@@ -183,11 +178,6 @@ func (r *userResolver) IsFriend(ctx context.Context, obj *ent.User) (bool, error
 // Remark is the resolver for the remark field.
 func (r *userResolver) Remark(ctx context.Context, obj *ent.User) (*string, error) {
 	panic(fmt.Errorf("not implemented: Remark - remark"))
-}
-
-// Online is the resolver for the online field.
-func (r *userResolver) Online(ctx context.Context, obj *ent.User) (bool, error) {
-	panic(fmt.Errorf("not implemented: Online - online"))
 }
 
 // FriendCount is the resolver for the friendCount field.
