@@ -27,7 +27,7 @@ type Entity struct {
 	ProjectID int `json:"project_id,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
-	// Case-folded name: names are unique per project regardless of case.
+	// Folded name: names are unique per project regardless of case.
 	NameKey string `json:"name_key,omitempty"`
 	// Entity type, e.g. PER or ORG, for relation constraints.
 	Label string `json:"label,omitempty"`

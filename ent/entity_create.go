@@ -227,11 +227,6 @@ func (_c *EntityCreate) check() error {
 	if _, ok := _c.mutation.NameKey(); !ok {
 		return &ValidationError{Name: "name_key", err: errors.New(`ent: missing required field "Entity.name_key"`)}
 	}
-	if v, ok := _c.mutation.NameKey(); ok {
-		if err := entity.NameKeyValidator(v); err != nil {
-			return &ValidationError{Name: "name_key", err: fmt.Errorf(`ent: validator failed for field "Entity.name_key": %w`, err)}
-		}
-	}
 	if _, ok := _c.mutation.Label(); !ok {
 		return &ValidationError{Name: "label", err: errors.New(`ent: missing required field "Entity.label"`)}
 	}

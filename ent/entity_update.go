@@ -241,11 +241,6 @@ func (_u *EntityUpdate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Entity.name": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.NameKey(); ok {
-		if err := entity.NameKeyValidator(v); err != nil {
-			return &ValidationError{Name: "name_key", err: fmt.Errorf(`ent: validator failed for field "Entity.name_key": %w`, err)}
-		}
-	}
 	if v, ok := _u.mutation.Label(); ok {
 		if err := entity.LabelValidator(v); err != nil {
 			return &ValidationError{Name: "label", err: fmt.Errorf(`ent: validator failed for field "Entity.label": %w`, err)}
@@ -668,11 +663,6 @@ func (_u *EntityUpdateOne) check() error {
 	if v, ok := _u.mutation.Name(); ok {
 		if err := entity.NameValidator(v); err != nil {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Entity.name": %w`, err)}
-		}
-	}
-	if v, ok := _u.mutation.NameKey(); ok {
-		if err := entity.NameKeyValidator(v); err != nil {
-			return &ValidationError{Name: "name_key", err: fmt.Errorf(`ent: validator failed for field "Entity.name_key": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.Label(); ok {

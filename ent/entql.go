@@ -329,6 +329,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldCreatedAt: {Type: field.TypeTime, Column: project.FieldCreatedAt},
 			project.FieldUpdatedAt: {Type: field.TypeTime, Column: project.FieldUpdatedAt},
 			project.FieldName:      {Type: field.TypeString, Column: project.FieldName},
+			project.FieldNameKey:   {Type: field.TypeString, Column: project.FieldNameKey},
 			project.FieldOwnerID:   {Type: field.TypeInt, Column: project.FieldOwnerID},
 		},
 	}
@@ -405,6 +406,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			relationtype.FieldUpdatedAt:    {Type: field.TypeTime, Column: relationtype.FieldUpdatedAt},
 			relationtype.FieldProjectID:    {Type: field.TypeInt, Column: relationtype.FieldProjectID},
 			relationtype.FieldName:         {Type: field.TypeString, Column: relationtype.FieldName},
+			relationtype.FieldNameKey:      {Type: field.TypeString, Column: relationtype.FieldNameKey},
 			relationtype.FieldSourceLabels: {Type: field.TypeJSON, Column: relationtype.FieldSourceLabels},
 			relationtype.FieldTargetLabels: {Type: field.TypeJSON, Column: relationtype.FieldTargetLabels},
 			relationtype.FieldSymmetric:    {Type: field.TypeBool, Column: relationtype.FieldSymmetric},
@@ -486,6 +488,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			text.FieldProjectID: {Type: field.TypeInt, Column: text.FieldProjectID},
 			text.FieldName:      {Type: field.TypeString, Column: text.FieldName},
 			text.FieldContent:   {Type: field.TypeString, Column: text.FieldContent},
+			text.FieldLength:    {Type: field.TypeInt, Column: text.FieldLength},
 			text.FieldCreatorID: {Type: field.TypeInt, Column: text.FieldCreatorID},
 		},
 	}
@@ -2916,6 +2919,11 @@ func (f *ProjectFilter) WhereName(p entql.StringP) {
 	f.Where(p.Field(project.FieldName))
 }
 
+// WhereNameKey applies the entql string predicate on the name_key field.
+func (f *ProjectFilter) WhereNameKey(p entql.StringP) {
+	f.Where(p.Field(project.FieldNameKey))
+}
+
 // WhereOwnerID applies the entql int predicate on the owner_id field.
 func (f *ProjectFilter) WhereOwnerID(p entql.IntP) {
 	f.Where(p.Field(project.FieldOwnerID))
@@ -3434,6 +3442,11 @@ func (f *RelationTypeFilter) WhereName(p entql.StringP) {
 	f.Where(p.Field(relationtype.FieldName))
 }
 
+// WhereNameKey applies the entql string predicate on the name_key field.
+func (f *RelationTypeFilter) WhereNameKey(p entql.StringP) {
+	f.Where(p.Field(relationtype.FieldNameKey))
+}
+
 // WhereSourceLabels applies the entql json.RawMessage predicate on the source_labels field.
 func (f *RelationTypeFilter) WhereSourceLabels(p entql.BytesP) {
 	f.Where(p.Field(relationtype.FieldSourceLabels))
@@ -3821,6 +3834,11 @@ func (f *TextFilter) WhereName(p entql.StringP) {
 // WhereContent applies the entql string predicate on the content field.
 func (f *TextFilter) WhereContent(p entql.StringP) {
 	f.Where(p.Field(text.FieldContent))
+}
+
+// WhereLength applies the entql int predicate on the length field.
+func (f *TextFilter) WhereLength(p entql.IntP) {
+	f.Where(p.Field(text.FieldLength))
 }
 
 // WhereCreatorID applies the entql int predicate on the creator_id field.

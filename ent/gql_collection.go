@@ -3601,6 +3601,11 @@ func (_q *TextQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, text.FieldContent)
 				fieldSeen[text.FieldContent] = struct{}{}
 			}
+		case "length":
+			if _, ok := fieldSeen[text.FieldLength]; !ok {
+				selectedFields = append(selectedFields, text.FieldLength)
+				fieldSeen[text.FieldLength] = struct{}{}
+			}
 		case "creatorID":
 			if _, ok := fieldSeen[text.FieldCreatorID]; !ok {
 				selectedFields = append(selectedFields, text.FieldCreatorID)

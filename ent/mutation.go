@@ -12186,6 +12186,7 @@ type ProjectMutation struct {
 	created_at            *time.Time
 	updated_at            *time.Time
 	name                  *string
+	name_key              *string
 	clearedFields         map[string]struct{}
 	owner                 *int
 	clearedowner          bool
@@ -12416,6 +12417,42 @@ func (m *ProjectMutation) OldName(ctx context.Context) (v string, err error) {
 // ResetName resets all changes to the "name" field.
 func (m *ProjectMutation) ResetName() {
 	m.name = nil
+}
+
+// SetNameKey sets the "name_key" field.
+func (m *ProjectMutation) SetNameKey(s string) {
+	m.name_key = &s
+}
+
+// NameKey returns the value of the "name_key" field in the mutation.
+func (m *ProjectMutation) NameKey() (r string, exists bool) {
+	v := m.name_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameKey returns the old "name_key" field's value of the Project entity.
+// If the Project object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProjectMutation) OldNameKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameKey: %w", err)
+	}
+	return oldValue.NameKey, nil
+}
+
+// ResetNameKey resets all changes to the "name_key" field.
+func (m *ProjectMutation) ResetNameKey() {
+	m.name_key = nil
 }
 
 // SetOwnerID sets the "owner_id" field.
@@ -12839,7 +12876,7 @@ func (m *ProjectMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProjectMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 5)
 	if m.created_at != nil {
 		fields = append(fields, project.FieldCreatedAt)
 	}
@@ -12848,6 +12885,9 @@ func (m *ProjectMutation) Fields() []string {
 	}
 	if m.name != nil {
 		fields = append(fields, project.FieldName)
+	}
+	if m.name_key != nil {
+		fields = append(fields, project.FieldNameKey)
 	}
 	if m.owner != nil {
 		fields = append(fields, project.FieldOwnerID)
@@ -12866,6 +12906,8 @@ func (m *ProjectMutation) Field(name string) (ent.Value, bool) {
 		return m.UpdatedAt()
 	case project.FieldName:
 		return m.Name()
+	case project.FieldNameKey:
+		return m.NameKey()
 	case project.FieldOwnerID:
 		return m.OwnerID()
 	}
@@ -12883,6 +12925,8 @@ func (m *ProjectMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldUpdatedAt(ctx)
 	case project.FieldName:
 		return m.OldName(ctx)
+	case project.FieldNameKey:
+		return m.OldNameKey(ctx)
 	case project.FieldOwnerID:
 		return m.OldOwnerID(ctx)
 	}
@@ -12914,6 +12958,13 @@ func (m *ProjectMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetName(v)
+		return nil
+	case project.FieldNameKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameKey(v)
 		return nil
 	case project.FieldOwnerID:
 		v, ok := value.(int)
@@ -12982,6 +13033,9 @@ func (m *ProjectMutation) ResetField(name string) error {
 		return nil
 	case project.FieldName:
 		m.ResetName()
+		return nil
+	case project.FieldNameKey:
+		m.ResetNameKey()
 		return nil
 	case project.FieldOwnerID:
 		m.ResetOwnerID()
@@ -15566,6 +15620,7 @@ type RelationTypeMutation struct {
 	created_at          *time.Time
 	updated_at          *time.Time
 	name                *string
+	name_key            *string
 	source_labels       *[]string
 	appendsource_labels []string
 	target_labels       *[]string
@@ -15824,6 +15879,42 @@ func (m *RelationTypeMutation) OldName(ctx context.Context) (v string, err error
 // ResetName resets all changes to the "name" field.
 func (m *RelationTypeMutation) ResetName() {
 	m.name = nil
+}
+
+// SetNameKey sets the "name_key" field.
+func (m *RelationTypeMutation) SetNameKey(s string) {
+	m.name_key = &s
+}
+
+// NameKey returns the value of the "name_key" field in the mutation.
+func (m *RelationTypeMutation) NameKey() (r string, exists bool) {
+	v := m.name_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNameKey returns the old "name_key" field's value of the RelationType entity.
+// If the RelationType object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RelationTypeMutation) OldNameKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNameKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNameKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNameKey: %w", err)
+	}
+	return oldValue.NameKey, nil
+}
+
+// ResetNameKey resets all changes to the "name_key" field.
+func (m *RelationTypeMutation) ResetNameKey() {
+	m.name_key = nil
 }
 
 // SetSourceLabels sets the "source_labels" field.
@@ -16170,7 +16261,7 @@ func (m *RelationTypeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RelationTypeMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.created_at != nil {
 		fields = append(fields, relationtype.FieldCreatedAt)
 	}
@@ -16182,6 +16273,9 @@ func (m *RelationTypeMutation) Fields() []string {
 	}
 	if m.name != nil {
 		fields = append(fields, relationtype.FieldName)
+	}
+	if m.name_key != nil {
+		fields = append(fields, relationtype.FieldNameKey)
 	}
 	if m.source_labels != nil {
 		fields = append(fields, relationtype.FieldSourceLabels)
@@ -16211,6 +16305,8 @@ func (m *RelationTypeMutation) Field(name string) (ent.Value, bool) {
 		return m.ProjectID()
 	case relationtype.FieldName:
 		return m.Name()
+	case relationtype.FieldNameKey:
+		return m.NameKey()
 	case relationtype.FieldSourceLabels:
 		return m.SourceLabels()
 	case relationtype.FieldTargetLabels:
@@ -16236,6 +16332,8 @@ func (m *RelationTypeMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldProjectID(ctx)
 	case relationtype.FieldName:
 		return m.OldName(ctx)
+	case relationtype.FieldNameKey:
+		return m.OldNameKey(ctx)
 	case relationtype.FieldSourceLabels:
 		return m.OldSourceLabels(ctx)
 	case relationtype.FieldTargetLabels:
@@ -16280,6 +16378,13 @@ func (m *RelationTypeMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetName(v)
+		return nil
+	case relationtype.FieldNameKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNameKey(v)
 		return nil
 	case relationtype.FieldSourceLabels:
 		v, ok := value.([]string)
@@ -16387,6 +16492,9 @@ func (m *RelationTypeMutation) ResetField(name string) error {
 		return nil
 	case relationtype.FieldName:
 		m.ResetName()
+		return nil
+	case relationtype.FieldNameKey:
+		m.ResetNameKey()
 		return nil
 	case relationtype.FieldSourceLabels:
 		m.ResetSourceLabels()
@@ -18645,6 +18753,8 @@ type TextMutation struct {
 	updated_at      *time.Time
 	name            *string
 	content         *string
+	length          *int
+	addlength       *int
 	clearedFields   map[string]struct{}
 	project         *int
 	clearedproject  bool
@@ -18936,6 +19046,62 @@ func (m *TextMutation) ResetContent() {
 	m.content = nil
 }
 
+// SetLength sets the "length" field.
+func (m *TextMutation) SetLength(i int) {
+	m.length = &i
+	m.addlength = nil
+}
+
+// Length returns the value of the "length" field in the mutation.
+func (m *TextMutation) Length() (r int, exists bool) {
+	v := m.length
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLength returns the old "length" field's value of the Text entity.
+// If the Text object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TextMutation) OldLength(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLength is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLength requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLength: %w", err)
+	}
+	return oldValue.Length, nil
+}
+
+// AddLength adds i to the "length" field.
+func (m *TextMutation) AddLength(i int) {
+	if m.addlength != nil {
+		*m.addlength += i
+	} else {
+		m.addlength = &i
+	}
+}
+
+// AddedLength returns the value that was added to the "length" field in this mutation.
+func (m *TextMutation) AddedLength() (r int, exists bool) {
+	v := m.addlength
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLength resets all changes to the "length" field.
+func (m *TextMutation) ResetLength() {
+	m.length = nil
+	m.addlength = nil
+}
+
 // SetCreatorID sets the "creator_id" field.
 func (m *TextMutation) SetCreatorID(i int) {
 	m.creator = &i
@@ -19114,7 +19280,7 @@ func (m *TextMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TextMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.created_at != nil {
 		fields = append(fields, text.FieldCreatedAt)
 	}
@@ -19129,6 +19295,9 @@ func (m *TextMutation) Fields() []string {
 	}
 	if m.content != nil {
 		fields = append(fields, text.FieldContent)
+	}
+	if m.length != nil {
+		fields = append(fields, text.FieldLength)
 	}
 	if m.creator != nil {
 		fields = append(fields, text.FieldCreatorID)
@@ -19151,6 +19320,8 @@ func (m *TextMutation) Field(name string) (ent.Value, bool) {
 		return m.Name()
 	case text.FieldContent:
 		return m.Content()
+	case text.FieldLength:
+		return m.Length()
 	case text.FieldCreatorID:
 		return m.CreatorID()
 	}
@@ -19172,6 +19343,8 @@ func (m *TextMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldName(ctx)
 	case text.FieldContent:
 		return m.OldContent(ctx)
+	case text.FieldLength:
+		return m.OldLength(ctx)
 	case text.FieldCreatorID:
 		return m.OldCreatorID(ctx)
 	}
@@ -19218,6 +19391,13 @@ func (m *TextMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetContent(v)
 		return nil
+	case text.FieldLength:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLength(v)
+		return nil
 	case text.FieldCreatorID:
 		v, ok := value.(int)
 		if !ok {
@@ -19233,6 +19413,9 @@ func (m *TextMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *TextMutation) AddedFields() []string {
 	var fields []string
+	if m.addlength != nil {
+		fields = append(fields, text.FieldLength)
+	}
 	return fields
 }
 
@@ -19241,6 +19424,8 @@ func (m *TextMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *TextMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case text.FieldLength:
+		return m.AddedLength()
 	}
 	return nil, false
 }
@@ -19250,6 +19435,13 @@ func (m *TextMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *TextMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case text.FieldLength:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLength(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Text numeric field %s", name)
 }
@@ -19291,6 +19483,9 @@ func (m *TextMutation) ResetField(name string) error {
 		return nil
 	case text.FieldContent:
 		m.ResetContent()
+		return nil
+	case text.FieldLength:
+		m.ResetLength()
 		return nil
 	case text.FieldCreatorID:
 		m.ResetCreatorID()

@@ -63,6 +63,12 @@ func (_c *ProjectCreate) SetName(v string) *ProjectCreate {
 	return _c
 }
 
+// SetNameKey sets the "name_key" field.
+func (_c *ProjectCreate) SetNameKey(v string) *ProjectCreate {
+	_c.mutation.SetNameKey(v)
+	return _c
+}
+
 // SetOwnerID sets the "owner_id" field.
 func (_c *ProjectCreate) SetOwnerID(v int) *ProjectCreate {
 	_c.mutation.SetOwnerID(v)
@@ -234,6 +240,9 @@ func (_c *ProjectCreate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Project.name": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.NameKey(); !ok {
+		return &ValidationError{Name: "name_key", err: errors.New(`ent: missing required field "Project.name_key"`)}
+	}
 	if _, ok := _c.mutation.OwnerID(); !ok {
 		return &ValidationError{Name: "owner_id", err: errors.New(`ent: missing required field "Project.owner_id"`)}
 	}
@@ -278,6 +287,10 @@ func (_c *ProjectCreate) createSpec() (*Project, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Name(); ok {
 		_spec.SetField(project.FieldName, field.TypeString, value)
 		_node.Name = value
+	}
+	if value, ok := _c.mutation.NameKey(); ok {
+		_spec.SetField(project.FieldNameKey, field.TypeString, value)
+		_node.NameKey = value
 	}
 	if nodes := _c.mutation.OwnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -468,6 +481,18 @@ func (u *ProjectUpsert) UpdateName() *ProjectUpsert {
 	return u
 }
 
+// SetNameKey sets the "name_key" field.
+func (u *ProjectUpsert) SetNameKey(v string) *ProjectUpsert {
+	u.Set(project.FieldNameKey, v)
+	return u
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *ProjectUpsert) UpdateNameKey() *ProjectUpsert {
+	u.SetExcluded(project.FieldNameKey)
+	return u
+}
+
 // SetOwnerID sets the "owner_id" field.
 func (u *ProjectUpsert) SetOwnerID(v int) *ProjectUpsert {
 	u.Set(project.FieldOwnerID, v)
@@ -550,6 +575,20 @@ func (u *ProjectUpsertOne) SetName(v string) *ProjectUpsertOne {
 func (u *ProjectUpsertOne) UpdateName() *ProjectUpsertOne {
 	return u.Update(func(s *ProjectUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetNameKey sets the "name_key" field.
+func (u *ProjectUpsertOne) SetNameKey(v string) *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetNameKey(v)
+	})
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *ProjectUpsertOne) UpdateNameKey() *ProjectUpsertOne {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdateNameKey()
 	})
 }
 
@@ -803,6 +842,20 @@ func (u *ProjectUpsertBulk) SetName(v string) *ProjectUpsertBulk {
 func (u *ProjectUpsertBulk) UpdateName() *ProjectUpsertBulk {
 	return u.Update(func(s *ProjectUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetNameKey sets the "name_key" field.
+func (u *ProjectUpsertBulk) SetNameKey(v string) *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.SetNameKey(v)
+	})
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *ProjectUpsertBulk) UpdateNameKey() *ProjectUpsertBulk {
+	return u.Update(func(s *ProjectUpsert) {
+		s.UpdateNameKey()
 	})
 }
 

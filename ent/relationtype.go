@@ -28,6 +28,8 @@ type RelationType struct {
 	ProjectID int `json:"project_id,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
+	// Folded name: relation type names are unique per project regardless of case.
+	NameKey string `json:"name_key,omitempty"`
 	// SourceLabels holds the value of the "source_labels" field.
 	SourceLabels []string `json:"source_labels,omitempty"`
 	// TargetLabels holds the value of the "target_labels" field.
@@ -101,7 +103,7 @@ func (*RelationType) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case relationtype.FieldID, relationtype.FieldProjectID, relationtype.FieldCreatorID:
 			values[i] = new(sql.NullInt64)
-		case relationtype.FieldName:
+		case relationtype.FieldName, relationtype.FieldNameKey:
 			values[i] = new(sql.NullString)
 		case relationtype.FieldCreatedAt, relationtype.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -149,6 +151,12 @@ func (_m *RelationType) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field name", values[i])
 			} else if value.Valid {
 				_m.Name = value.String
+			}
+		case relationtype.FieldNameKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field name_key", values[i])
+			} else if value.Valid {
+				_m.NameKey = value.String
 			}
 		case relationtype.FieldSourceLabels:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -240,6 +248,9 @@ func (_m *RelationType) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("name=")
 	builder.WriteString(_m.Name)
+	builder.WriteString(", ")
+	builder.WriteString("name_key=")
+	builder.WriteString(_m.NameKey)
 	builder.WriteString(", ")
 	builder.WriteString("source_labels=")
 	builder.WriteString(fmt.Sprintf("%v", _m.SourceLabels))

@@ -65,6 +65,12 @@ func (_c *RelationTypeCreate) SetName(v string) *RelationTypeCreate {
 	return _c
 }
 
+// SetNameKey sets the "name_key" field.
+func (_c *RelationTypeCreate) SetNameKey(v string) *RelationTypeCreate {
+	_c.mutation.SetNameKey(v)
+	return _c
+}
+
 // SetSourceLabels sets the "source_labels" field.
 func (_c *RelationTypeCreate) SetSourceLabels(v []string) *RelationTypeCreate {
 	_c.mutation.SetSourceLabels(v)
@@ -199,6 +205,9 @@ func (_c *RelationTypeCreate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "RelationType.name": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.NameKey(); !ok {
+		return &ValidationError{Name: "name_key", err: errors.New(`ent: missing required field "RelationType.name_key"`)}
+	}
 	if _, ok := _c.mutation.Symmetric(); !ok {
 		return &ValidationError{Name: "symmetric", err: errors.New(`ent: missing required field "RelationType.symmetric"`)}
 	}
@@ -249,6 +258,10 @@ func (_c *RelationTypeCreate) createSpec() (*RelationType, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.Name(); ok {
 		_spec.SetField(relationtype.FieldName, field.TypeString, value)
 		_node.Name = value
+	}
+	if value, ok := _c.mutation.NameKey(); ok {
+		_spec.SetField(relationtype.FieldNameKey, field.TypeString, value)
+		_node.NameKey = value
 	}
 	if value, ok := _c.mutation.SourceLabels(); ok {
 		_spec.SetField(relationtype.FieldSourceLabels, field.TypeJSON, value)
@@ -388,6 +401,18 @@ func (u *RelationTypeUpsert) UpdateName() *RelationTypeUpsert {
 	return u
 }
 
+// SetNameKey sets the "name_key" field.
+func (u *RelationTypeUpsert) SetNameKey(v string) *RelationTypeUpsert {
+	u.Set(relationtype.FieldNameKey, v)
+	return u
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *RelationTypeUpsert) UpdateNameKey() *RelationTypeUpsert {
+	u.SetExcluded(relationtype.FieldNameKey)
+	return u
+}
+
 // SetSourceLabels sets the "source_labels" field.
 func (u *RelationTypeUpsert) SetSourceLabels(v []string) *RelationTypeUpsert {
 	u.Set(relationtype.FieldSourceLabels, v)
@@ -512,6 +537,20 @@ func (u *RelationTypeUpsertOne) SetName(v string) *RelationTypeUpsertOne {
 func (u *RelationTypeUpsertOne) UpdateName() *RelationTypeUpsertOne {
 	return u.Update(func(s *RelationTypeUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetNameKey sets the "name_key" field.
+func (u *RelationTypeUpsertOne) SetNameKey(v string) *RelationTypeUpsertOne {
+	return u.Update(func(s *RelationTypeUpsert) {
+		s.SetNameKey(v)
+	})
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *RelationTypeUpsertOne) UpdateNameKey() *RelationTypeUpsertOne {
+	return u.Update(func(s *RelationTypeUpsert) {
+		s.UpdateNameKey()
 	})
 }
 
@@ -813,6 +852,20 @@ func (u *RelationTypeUpsertBulk) SetName(v string) *RelationTypeUpsertBulk {
 func (u *RelationTypeUpsertBulk) UpdateName() *RelationTypeUpsertBulk {
 	return u.Update(func(s *RelationTypeUpsert) {
 		s.UpdateName()
+	})
+}
+
+// SetNameKey sets the "name_key" field.
+func (u *RelationTypeUpsertBulk) SetNameKey(v string) *RelationTypeUpsertBulk {
+	return u.Update(func(s *RelationTypeUpsert) {
+		s.SetNameKey(v)
+	})
+}
+
+// UpdateNameKey sets the "name_key" field to the value that was provided on create.
+func (u *RelationTypeUpsertBulk) UpdateNameKey() *RelationTypeUpsertBulk {
+	return u.Update(func(s *RelationTypeUpsert) {
+		s.UpdateNameKey()
 	})
 }
 

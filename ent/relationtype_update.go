@@ -51,6 +51,20 @@ func (_u *RelationTypeUpdate) SetNillableName(v *string) *RelationTypeUpdate {
 	return _u
 }
 
+// SetNameKey sets the "name_key" field.
+func (_u *RelationTypeUpdate) SetNameKey(v string) *RelationTypeUpdate {
+	_u.mutation.SetNameKey(v)
+	return _u
+}
+
+// SetNillableNameKey sets the "name_key" field if the given value is not nil.
+func (_u *RelationTypeUpdate) SetNillableNameKey(v *string) *RelationTypeUpdate {
+	if v != nil {
+		_u.SetNameKey(*v)
+	}
+	return _u
+}
+
 // SetSourceLabels sets the "source_labels" field.
 func (_u *RelationTypeUpdate) SetSourceLabels(v []string) *RelationTypeUpdate {
 	_u.mutation.SetSourceLabels(v)
@@ -224,6 +238,9 @@ func (_u *RelationTypeUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(relationtype.FieldName, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.NameKey(); ok {
+		_spec.SetField(relationtype.FieldNameKey, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.SourceLabels(); ok {
 		_spec.SetField(relationtype.FieldSourceLabels, field.TypeJSON, value)
 	}
@@ -332,6 +349,20 @@ func (_u *RelationTypeUpdateOne) SetName(v string) *RelationTypeUpdateOne {
 func (_u *RelationTypeUpdateOne) SetNillableName(v *string) *RelationTypeUpdateOne {
 	if v != nil {
 		_u.SetName(*v)
+	}
+	return _u
+}
+
+// SetNameKey sets the "name_key" field.
+func (_u *RelationTypeUpdateOne) SetNameKey(v string) *RelationTypeUpdateOne {
+	_u.mutation.SetNameKey(v)
+	return _u
+}
+
+// SetNillableNameKey sets the "name_key" field if the given value is not nil.
+func (_u *RelationTypeUpdateOne) SetNillableNameKey(v *string) *RelationTypeUpdateOne {
+	if v != nil {
+		_u.SetNameKey(*v)
 	}
 	return _u
 }
@@ -538,6 +569,9 @@ func (_u *RelationTypeUpdateOne) sqlSave(ctx context.Context) (_node *RelationTy
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(relationtype.FieldName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.NameKey(); ok {
+		_spec.SetField(relationtype.FieldNameKey, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.SourceLabels(); ok {
 		_spec.SetField(relationtype.FieldSourceLabels, field.TypeJSON, value)

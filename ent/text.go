@@ -29,6 +29,8 @@ type Text struct {
 	Name string `json:"name,omitempty"`
 	// Content holds the value of the "content" field.
 	Content string `json:"content,omitempty"`
+	// The content's length in characters (Unicode code points), the unit of mention offsets.
+	Length int `json:"length,omitempty"`
 	// CreatorID holds the value of the "creator_id" field.
 	CreatorID int `json:"creator_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -90,7 +92,7 @@ func (*Text) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case text.FieldID, text.FieldProjectID, text.FieldCreatorID:
+		case text.FieldID, text.FieldProjectID, text.FieldLength, text.FieldCreatorID:
 			values[i] = new(sql.NullInt64)
 		case text.FieldName, text.FieldContent:
 			values[i] = new(sql.NullString)
@@ -146,6 +148,12 @@ func (_m *Text) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field content", values[i])
 			} else if value.Valid {
 				_m.Content = value.String
+			}
+		case text.FieldLength:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field length", values[i])
+			} else if value.Valid {
+				_m.Length = int(value.Int64)
 			}
 		case text.FieldCreatorID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -218,6 +226,9 @@ func (_m *Text) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("content=")
 	builder.WriteString(_m.Content)
+	builder.WriteString(", ")
+	builder.WriteString("length=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Length))
 	builder.WriteString(", ")
 	builder.WriteString("creator_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.CreatorID))

@@ -71,6 +71,20 @@ func (_c *TextCreate) SetContent(v string) *TextCreate {
 	return _c
 }
 
+// SetLength sets the "length" field.
+func (_c *TextCreate) SetLength(v int) *TextCreate {
+	_c.mutation.SetLength(v)
+	return _c
+}
+
+// SetNillableLength sets the "length" field if the given value is not nil.
+func (_c *TextCreate) SetNillableLength(v *int) *TextCreate {
+	if v != nil {
+		_c.SetLength(*v)
+	}
+	return _c
+}
+
 // SetCreatorID sets the "creator_id" field.
 func (_c *TextCreate) SetCreatorID(v int) *TextCreate {
 	_c.mutation.SetCreatorID(v)
@@ -153,6 +167,10 @@ func (_c *TextCreate) defaults() error {
 		v := text.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.Length(); !ok {
+		v := text.DefaultLength
+		_c.mutation.SetLength(v)
+	}
 	return nil
 }
 
@@ -181,6 +199,14 @@ func (_c *TextCreate) check() error {
 	if v, ok := _c.mutation.Content(); ok {
 		if err := text.ContentValidator(v); err != nil {
 			return &ValidationError{Name: "content", err: fmt.Errorf(`ent: validator failed for field "Text.content": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Length(); !ok {
+		return &ValidationError{Name: "length", err: errors.New(`ent: missing required field "Text.length"`)}
+	}
+	if v, ok := _c.mutation.Length(); ok {
+		if err := text.LengthValidator(v); err != nil {
+			return &ValidationError{Name: "length", err: fmt.Errorf(`ent: validator failed for field "Text.length": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.CreatorID(); !ok {
@@ -234,6 +260,10 @@ func (_c *TextCreate) createSpec() (*Text, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Content(); ok {
 		_spec.SetField(text.FieldContent, field.TypeString, value)
 		_node.Content = value
+	}
+	if value, ok := _c.mutation.Length(); ok {
+		_spec.SetField(text.FieldLength, field.TypeInt, value)
+		_node.Length = value
 	}
 	if nodes := _c.mutation.ProjectIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -361,18 +391,6 @@ func (u *TextUpsert) UpdateName() *TextUpsert {
 	return u
 }
 
-// SetContent sets the "content" field.
-func (u *TextUpsert) SetContent(v string) *TextUpsert {
-	u.Set(text.FieldContent, v)
-	return u
-}
-
-// UpdateContent sets the "content" field to the value that was provided on create.
-func (u *TextUpsert) UpdateContent() *TextUpsert {
-	u.SetExcluded(text.FieldContent)
-	return u
-}
-
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -389,6 +407,12 @@ func (u *TextUpsertOne) UpdateNewValues() *TextUpsertOne {
 		}
 		if _, exists := u.create.mutation.ProjectID(); exists {
 			s.SetIgnore(text.FieldProjectID)
+		}
+		if _, exists := u.create.mutation.Content(); exists {
+			s.SetIgnore(text.FieldContent)
+		}
+		if _, exists := u.create.mutation.Length(); exists {
+			s.SetIgnore(text.FieldLength)
 		}
 		if _, exists := u.create.mutation.CreatorID(); exists {
 			s.SetIgnore(text.FieldCreatorID)
@@ -449,20 +473,6 @@ func (u *TextUpsertOne) SetName(v string) *TextUpsertOne {
 func (u *TextUpsertOne) UpdateName() *TextUpsertOne {
 	return u.Update(func(s *TextUpsert) {
 		s.UpdateName()
-	})
-}
-
-// SetContent sets the "content" field.
-func (u *TextUpsertOne) SetContent(v string) *TextUpsertOne {
-	return u.Update(func(s *TextUpsert) {
-		s.SetContent(v)
-	})
-}
-
-// UpdateContent sets the "content" field to the value that was provided on create.
-func (u *TextUpsertOne) UpdateContent() *TextUpsertOne {
-	return u.Update(func(s *TextUpsert) {
-		s.UpdateContent()
 	})
 }
 
@@ -648,6 +658,12 @@ func (u *TextUpsertBulk) UpdateNewValues() *TextUpsertBulk {
 			if _, exists := b.mutation.ProjectID(); exists {
 				s.SetIgnore(text.FieldProjectID)
 			}
+			if _, exists := b.mutation.Content(); exists {
+				s.SetIgnore(text.FieldContent)
+			}
+			if _, exists := b.mutation.Length(); exists {
+				s.SetIgnore(text.FieldLength)
+			}
 			if _, exists := b.mutation.CreatorID(); exists {
 				s.SetIgnore(text.FieldCreatorID)
 			}
@@ -708,20 +724,6 @@ func (u *TextUpsertBulk) SetName(v string) *TextUpsertBulk {
 func (u *TextUpsertBulk) UpdateName() *TextUpsertBulk {
 	return u.Update(func(s *TextUpsert) {
 		s.UpdateName()
-	})
-}
-
-// SetContent sets the "content" field.
-func (u *TextUpsertBulk) SetContent(v string) *TextUpsertBulk {
-	return u.Update(func(s *TextUpsert) {
-		s.SetContent(v)
-	})
-}
-
-// UpdateContent sets the "content" field to the value that was provided on create.
-func (u *TextUpsertBulk) UpdateContent() *TextUpsertBulk {
-	return u.Update(func(s *TextUpsert) {
-		s.UpdateContent()
 	})
 }
 

@@ -50,20 +50,6 @@ func (_u *TextUpdate) SetNillableName(v *string) *TextUpdate {
 	return _u
 }
 
-// SetContent sets the "content" field.
-func (_u *TextUpdate) SetContent(v string) *TextUpdate {
-	_u.mutation.SetContent(v)
-	return _u
-}
-
-// SetNillableContent sets the "content" field if the given value is not nil.
-func (_u *TextUpdate) SetNillableContent(v *string) *TextUpdate {
-	if v != nil {
-		_u.SetContent(*v)
-	}
-	return _u
-}
-
 // AddMentionIDs adds the "mentions" edge to the Mention entity by IDs.
 func (_u *TextUpdate) AddMentionIDs(ids ...int) *TextUpdate {
 	_u.mutation.AddMentionIDs(ids...)
@@ -154,11 +140,6 @@ func (_u *TextUpdate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Text.name": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.Content(); ok {
-		if err := text.ContentValidator(v); err != nil {
-			return &ValidationError{Name: "content", err: fmt.Errorf(`ent: validator failed for field "Text.content": %w`, err)}
-		}
-	}
 	if _u.mutation.ProjectCleared() && len(_u.mutation.ProjectIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Text.project"`)
 	}
@@ -191,9 +172,6 @@ func (_u *TextUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(text.FieldName, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.Content(); ok {
-		_spec.SetField(text.FieldContent, field.TypeString, value)
 	}
 	if _u.mutation.MentionsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -278,20 +256,6 @@ func (_u *TextUpdateOne) SetName(v string) *TextUpdateOne {
 func (_u *TextUpdateOne) SetNillableName(v *string) *TextUpdateOne {
 	if v != nil {
 		_u.SetName(*v)
-	}
-	return _u
-}
-
-// SetContent sets the "content" field.
-func (_u *TextUpdateOne) SetContent(v string) *TextUpdateOne {
-	_u.mutation.SetContent(v)
-	return _u
-}
-
-// SetNillableContent sets the "content" field if the given value is not nil.
-func (_u *TextUpdateOne) SetNillableContent(v *string) *TextUpdateOne {
-	if v != nil {
-		_u.SetContent(*v)
 	}
 	return _u
 }
@@ -399,11 +363,6 @@ func (_u *TextUpdateOne) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Text.name": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.Content(); ok {
-		if err := text.ContentValidator(v); err != nil {
-			return &ValidationError{Name: "content", err: fmt.Errorf(`ent: validator failed for field "Text.content": %w`, err)}
-		}
-	}
 	if _u.mutation.ProjectCleared() && len(_u.mutation.ProjectIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Text.project"`)
 	}
@@ -453,9 +412,6 @@ func (_u *TextUpdateOne) sqlSave(ctx context.Context) (_node *Text, err error) {
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(text.FieldName, field.TypeString, value)
-	}
-	if value, ok := _u.mutation.Content(); ok {
-		_spec.SetField(text.FieldContent, field.TypeString, value)
 	}
 	if _u.mutation.MentionsCleared() {
 		edge := &sqlgraph.EdgeSpec{

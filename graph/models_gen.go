@@ -3,16 +3,14 @@
 package graph
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"strconv"
 	"time"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/cannedreply"
 	"github.com/parley-im/parley/ent/user"
+	"github.com/parley-im/parley/ent/verificationcode"
 	"github.com/parley-im/parley/graph/settings"
+	"github.com/parley-im/parley/graph/social"
 )
 
 type AdminUpdateUserInput struct {
@@ -34,12 +32,6 @@ type AuthPayload struct {
 	// When the access token expires.
 	ExpiresAt time.Time `json:"expiresAt"`
 	User      *ent.User `json:"user"`
-}
-
-// Canned replies of one type.
-type CannedReplyGroup struct {
-	Type    cannedreply.Type   `json:"type"`
-	Replies []*ent.CannedReply `json:"replies"`
 }
 
 type CannedReplyInput struct {
@@ -69,23 +61,6 @@ type ChangePasswordInput struct {
 	NewPassword string  `json:"newPassword"`
 }
 
-// One person of the contact book or of the stranger list.
-type Contact struct {
-	User *ent.User `json:"user"`
-	// My remark for him; empty for strangers and friends without one.
-	Remark string `json:"remark"`
-	// What the list shows: the remark, else the nickname, else the username.
-	DisplayName string `json:"displayName"`
-	Pinned      bool   `json:"pinned"`
-}
-
-// A letter of the contact book and its people.
-type ContactSection struct {
-	// A to Z, or # for names that start with anything else.
-	Initial  string     `json:"initial"`
-	Contacts []*Contact `json:"contacts"`
-}
-
 type CreateUserInput struct {
 	Username string  `json:"username"`
 	Password string  `json:"password"`
@@ -97,7 +72,7 @@ type CreateUserInput struct {
 type Home struct {
 	Me                        *ent.User         `json:"me"`
 	UnhandledApplicationCount int               `json:"unhandledApplicationCount"`
-	ContactBook               []*ContactSection `json:"contactBook"`
+	ContactBook               []*social.Section `json:"contactBook"`
 	// My groups, by name.
 	Groups []*ent.Group `json:"groups"`
 	// My conversations, pinned first then by last activity (the first 50).
@@ -148,6 +123,9 @@ type RegisterInput struct {
 	Nickname *string `json:"nickname,omitempty"`
 	Sign     *string `json:"sign,omitempty"`
 	Location *string `json:"location,omitempty"`
+	// The SMS code sent to phone with sendVerificationCode(purpose: register)
+	// (S2-03); required when the registerCaptcha setting is on.
+	Code *string `json:"code,omitempty"`
 }
 
 type ResetPasswordInput struct {
@@ -166,8 +144,8 @@ type SendMessageInput struct {
 }
 
 type SendVerificationCodeInput struct {
-	Phone   string              `json:"phone"`
-	Purpose VerificationPurpose `json:"purpose"`
+	Phone   string                   `json:"phone"`
+	Purpose verificationcode.Purpose `json:"purpose"`
 }
 
 type Subscription struct {
@@ -195,64 +173,4 @@ type VerificationCodePayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// When the next code for this phone may be asked for.
 	ResendAfter time.Time `json:"resendAfter"`
-}
-
-type VerificationPurpose string
-
-const (
-	// Registering with a phone (S2-03).
-	VerificationPurposeRegister VerificationPurpose = "register"
-	// Forgot the password: reset it without signing in (S2-02).
-	VerificationPurposeForget VerificationPurpose = "forget"
-	// Signed in: change the password with a code instead of the old one (S2-08).
-	VerificationPurposeReset VerificationPurpose = "reset"
-)
-
-var AllVerificationPurpose = []VerificationPurpose{
-	VerificationPurposeRegister,
-	VerificationPurposeForget,
-	VerificationPurposeReset,
-}
-
-func (e VerificationPurpose) IsValid() bool {
-	switch e {
-	case VerificationPurposeRegister, VerificationPurposeForget, VerificationPurposeReset:
-		return true
-	}
-	return false
-}
-
-func (e VerificationPurpose) String() string {
-	return string(e)
-}
-
-func (e *VerificationPurpose) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = VerificationPurpose(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid VerificationPurpose", str)
-	}
-	return nil
-}
-
-func (e VerificationPurpose) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *VerificationPurpose) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e VerificationPurpose) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
 }

@@ -7,17 +7,126 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
+	"strings"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/presence"
+	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/graph/social"
 )
 
 // Presence is the resolver for the presence field.
 func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEvent, error) {
-	panic(fmt.Errorf("not implemented: Presence - presence"))
+	uid := viewer.UserID(ctx)
+	// Friends added while the stream runs: their current state is sent
+	// before any later event, so the client need not ask for it.
+	added := make(chan int, 64)
+	live, err := r.Subscribe(ctx, nil, Stream{
+		Topics: func(ctx context.Context, uid int) ([]string, error) {
+			return presence.Topics(ctx, r.Client, uid)
+		},
+		Keep: func(kind string) bool { return kind == presence.KindOnline || kind == presence.KindOffline },
+		Follow: func(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload) {
+			switch {
+			case ev.Kind == social.KindFriendAdded:
+				if f := presence.Friend(ctx, r.Client, uid, p); f != 0 {
+					sub.AddTopic(eventlog.PresenceTopic(f))
+					select {
+					case added <- f:
+					default: // the client is far behind; he can read friend.online
+					}
+				}
+			case ev.Kind == social.KindFriendDeleted:
+				if f := presence.Friend(ctx, r.Client, uid, p); f != 0 {
+					sub.RemoveTopic(eventlog.PresenceTopic(f))
+				}
+			case ev.Join != "" && !strings.HasPrefix(ev.Join, "presence:"):
+				// The hub joined this stream to a conversation the viewer
+				// entered (member.joined on his user topic); presence
+				// does not follow conversations.
+				sub.RemoveTopic(ev.Join)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	state := func(id int) *PresenceEvent {
+		u, err := r.Client.User.Get(ctx, id)
+		if err != nil {
+			return nil
+		}
+		online, err := r.Resolver.Presence.Online(ctx, id) // r.Presence is this method
+		if err != nil {
+			return nil
+		}
+		e := &PresenceEvent{User: u, Online: online}
+		if !online {
+			e.LastSeenAt = u.LastSeenAt
+		}
+		return e
+	}
+	out := make(chan *PresenceEvent)
+	r.streams.Add(1)
+	go func() {
+		defer r.streams.Done()
+		defer close(out)
+		send := func(e *PresenceEvent) bool {
+			if e == nil {
+				return true
+			}
+			select {
+			case out <- e:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for {
+			select {
+			case id := <-added:
+				if !send(state(id)) {
+					return
+				}
+			case ev, ok := <-live:
+				if !ok {
+					return // the stream ended (stream.closed carries no presence)
+				}
+				for drained := false; !drained; { // friends added before ev come first
+					select {
+					case id := <-added:
+						if !send(state(id)) {
+							return
+						}
+					default:
+						drained = true
+					}
+				}
+				u, isUser := ev.Node.(*ent.User)
+				if !isUser || u == nil {
+					continue
+				}
+				var d presence.Data
+				raw, _ := json.Marshal(ev.Data)
+				if json.Unmarshal(raw, &d) != nil {
+					continue
+				}
+				if !send(&PresenceEvent{User: u, Online: d.Online, LastSeenAt: d.LastSeenAt}) {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }
 
 // Online is the resolver for the online field.
 func (r *userResolver) Online(ctx context.Context, obj *ent.User) (bool, error) {
-	panic(fmt.Errorf("not implemented: Online - online"))
+	if r.Presence == nil {
+		return false, nil
+	}
+	return r.Presence.Online(ctx, obj.ID)
 }

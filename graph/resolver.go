@@ -7,9 +7,15 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/graph/annotation"
 	"github.com/parley-im/parley/graph/auth"
+	"github.com/parley-im/parley/graph/files"
 	"github.com/parley-im/parley/graph/messaging"
+	"github.com/parley-im/parley/graph/notice"
+	"github.com/parley-im/parley/graph/presence"
 	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/graph/settings"
+	"github.com/parley-im/parley/graph/social"
 )
 
 // Resolver is the resolver root: the services resolvers delegate to.
@@ -17,9 +23,19 @@ type Resolver struct {
 	Client    *ent.Client
 	Auth      *auth.Service
 	Messaging *messaging.Service
+	Social    *social.Service
+	Inbox     *notice.Service
+	Toggles   *settings.Service
+	Presence  *presence.Tracker
 	Hub       *realtime.Hub
 	Events    realtime.Source
 	Log       *slog.Logger
+
+	// Annotation holds the rules of annotation projects (issue 5).
+	Annotation *annotation.Service
+
+	// Files stores uploads and signs their URLs (issue 4, graph/files).
+	Files *files.Service
 
 	streams sync.WaitGroup // live subscription pumps, for a clean shutdown
 }

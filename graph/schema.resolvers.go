@@ -25,6 +25,7 @@ func (r *mutationResolver) Register(ctx context.Context, input RegisterInput) (*
 		Username: input.Username, Password: input.Password,
 		Email: input.Email, Phone: input.Phone,
 		Nickname: deref(input.Nickname), Sign: deref(input.Sign), Location: deref(input.Location),
+		Code: deref(input.Code),
 	}, clientInfo(ctx))
 	return authPayload(s), err
 }

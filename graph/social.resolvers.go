@@ -7,187 +7,259 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"strings"
 
 	"entgo.io/contrib/entgql"
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/notice"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/auth"
+	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/settings"
+	"github.com/parley-im/parley/graph/social"
 )
 
 // SendVerificationCode is the resolver for the sendVerificationCode field.
 func (r *mutationResolver) SendVerificationCode(ctx context.Context, input SendVerificationCodeInput) (*VerificationCodePayload, error) {
-	panic(fmt.Errorf("not implemented: SendVerificationCode - sendVerificationCode"))
+	issued, err := r.Auth.SendCode(ctx, input.Phone, input.Purpose, clientInfo(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &VerificationCodePayload{ExpiresAt: issued.ExpiresAt, ResendAfter: issued.ResendAfter}, nil
 }
 
 // ResetPassword is the resolver for the resetPassword field.
 func (r *mutationResolver) ResetPassword(ctx context.Context, input ResetPasswordInput) (bool, error) {
-	panic(fmt.Errorf("not implemented: ResetPassword - resetPassword"))
+	err := r.Auth.ResetPassword(ctx, input.Phone, input.Code, input.Username, input.NewPassword)
+	return err == nil, err
 }
 
 // ChangePassword is the resolver for the changePassword field.
 func (r *mutationResolver) ChangePassword(ctx context.Context, input ChangePasswordInput) (*AuthPayload, error) {
-	panic(fmt.Errorf("not implemented: ChangePassword - changePassword"))
+	s, err := r.Auth.ChangePassword(ctx, auth.PasswordChange{
+		OldPassword: deref(input.OldPassword), Code: deref(input.Code), NewPassword: input.NewPassword,
+	}, clientInfo(ctx))
+	return authPayload(s), err
 }
 
 // UpdateProfile is the resolver for the updateProfile field.
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input UpdateProfileInput) (*ent.User, error) {
-	panic(fmt.Errorf("not implemented: UpdateProfile - updateProfile"))
+	return r.Social.UpdateProfile(ctx, social.Profile{
+		Username: input.Username, Nickname: input.Nickname, Avatar: input.Avatar, Sign: input.Sign,
+		Location: input.Location, Email: input.Email, Phone: input.Phone, Sex: input.Sex,
+	})
 }
 
 // DeleteAccount is the resolver for the deleteAccount field.
 func (r *mutationResolver) DeleteAccount(ctx context.Context, password string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteAccount - deleteAccount"))
+	err := r.Social.DeleteAccount(ctx, password, r.Auth)
+	return err == nil, err
 }
 
 // UpdateUser is the resolver for the updateUser field.
 func (r *mutationResolver) UpdateUser(ctx context.Context, id int, input AdminUpdateUserInput) (*ent.User, error) {
-	panic(fmt.Errorf("not implemented: UpdateUser - updateUser"))
+	return r.Social.AdminUpdate(ctx, id, social.AdminPatch{AccountState: input.AccountState, IsMember: input.IsMember}, r.Auth.RevokeAll)
 }
 
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input CreateUserInput) (*ent.User, error) {
-	panic(fmt.Errorf("not implemented: CreateUser - createUser"))
+	return r.Social.CreateUser(ctx, auth.Registration{
+		Username: input.Username, Password: input.Password, Nickname: deref(input.Nickname), Sign: deref(input.Sign),
+	}, deref(input.Avatar), r.Auth)
 }
 
 // ApplyFriend is the resolver for the applyFriend field.
 func (r *mutationResolver) ApplyFriend(ctx context.Context, input ApplyFriendInput) (*ent.Notice, error) {
-	panic(fmt.Errorf("not implemented: ApplyFriend - applyFriend"))
+	return r.Social.Apply(ctx, social.Target{UserID: deref(input.UserID), Login: deref(input.Login)}, deref(input.Postscript))
 }
 
 // AcceptFriendApplication is the resolver for the acceptFriendApplication field.
 func (r *mutationResolver) AcceptFriendApplication(ctx context.Context, id int) (*ent.Friendship, error) {
-	panic(fmt.Errorf("not implemented: AcceptFriendApplication - acceptFriendApplication"))
+	return r.Social.Accept(ctx, id)
 }
 
 // RefuseFriendApplication is the resolver for the refuseFriendApplication field.
 func (r *mutationResolver) RefuseFriendApplication(ctx context.Context, id int) (*ent.Notice, error) {
-	panic(fmt.Errorf("not implemented: RefuseFriendApplication - refuseFriendApplication"))
+	return r.Social.Refuse(ctx, id)
 }
 
 // AddFriend is the resolver for the addFriend field.
 func (r *mutationResolver) AddFriend(ctx context.Context, userID int, friendID int) (*ent.Friendship, error) {
-	panic(fmt.Errorf("not implemented: AddFriend - addFriend"))
+	return r.Social.AddDirect(ctx, userID, friendID)
 }
 
 // UpdateFriend is the resolver for the updateFriend field.
 func (r *mutationResolver) UpdateFriend(ctx context.Context, userID int, input UpdateFriendInput) (*ent.Friendship, error) {
-	panic(fmt.Errorf("not implemented: UpdateFriend - updateFriend"))
+	return r.Social.UpdateFriend(ctx, userID, social.FriendPatch{Remark: input.Remark, Pinned: input.Pinned})
 }
 
 // DeleteFriend is the resolver for the deleteFriend field.
 func (r *mutationResolver) DeleteFriend(ctx context.Context, userID int) (int, error) {
-	panic(fmt.Errorf("not implemented: DeleteFriend - deleteFriend"))
+	return userID, r.Social.DeleteFriend(ctx, userID)
 }
 
 // MarkNoticesRead is the resolver for the markNoticesRead field.
 func (r *mutationResolver) MarkNoticesRead(ctx context.Context, ids []int) (int, error) {
-	panic(fmt.Errorf("not implemented: MarkNoticesRead - markNoticesRead"))
+	return r.Inbox.MarkRead(ctx, ids)
 }
 
 // UpdateSettings is the resolver for the updateSettings field.
 func (r *mutationResolver) UpdateSettings(ctx context.Context, input settings.Patch) (*settings.Settings, error) {
-	panic(fmt.Errorf("not implemented: UpdateSettings - updateSettings"))
+	return r.Toggles.Update(ctx, input)
 }
 
 // CreateCannedReply is the resolver for the createCannedReply field.
 func (r *mutationResolver) CreateCannedReply(ctx context.Context, input CannedReplyInput) (*ent.CannedReply, error) {
-	panic(fmt.Errorf("not implemented: CreateCannedReply - createCannedReply"))
+	return r.Social.CreateCanned(ctx, social.Canned{
+		Type: &input.Type, Title: &input.Title, Keyword: input.Keyword, Body: &input.Content,
+		Visible: input.Visible, Weight: input.Weight, IsDefault: input.IsDefault,
+	})
 }
 
 // UpdateCannedReply is the resolver for the updateCannedReply field.
 func (r *mutationResolver) UpdateCannedReply(ctx context.Context, id int, input CannedReplyPatch) (*ent.CannedReply, error) {
-	panic(fmt.Errorf("not implemented: UpdateCannedReply - updateCannedReply"))
+	return r.Social.UpdateCanned(ctx, id, social.Canned{
+		Title: input.Title, Keyword: input.Keyword, Body: input.Content,
+		Visible: input.Visible, Weight: input.Weight, IsDefault: input.IsDefault,
+	})
 }
 
 // DeleteCannedReply is the resolver for the deleteCannedReply field.
 func (r *mutationResolver) DeleteCannedReply(ctx context.Context, id int) (int, error) {
-	panic(fmt.Errorf("not implemented: DeleteCannedReply - deleteCannedReply"))
+	return id, r.Social.DeleteCanned(ctx, id)
 }
 
 // User is the resolver for the user field.
 func (r *queryResolver) User(ctx context.Context, id *int, username *string) (*ent.User, error) {
-	panic(fmt.Errorf("not implemented: User - user"))
+	return r.Social.User(ctx, deref(id), deref(username))
 }
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, ids []int) ([]*ent.User, error) {
-	panic(fmt.Errorf("not implemented: Users - users"))
+	return r.Social.Users(ctx, ids)
 }
 
 // SearchUsers is the resolver for the searchUsers field.
 func (r *queryResolver) SearchUsers(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error) {
-	panic(fmt.Errorf("not implemented: SearchUsers - searchUsers"))
+	return r.Social.Search(ctx, query, after, first, before, last)
 }
 
 // Friends is the resolver for the friends field.
 func (r *queryResolver) Friends(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.FriendshipConnection, error) {
-	panic(fmt.Errorf("not implemented: Friends - friends"))
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	return r.db(ctx).Friendship.Query().
+		Where(friendship.UserID(viewer.UserID(ctx))).
+		Paginate(ctx, after, first, before, last,
+			ent.WithFriendshipOrder(&ent.FriendshipOrder{Direction: entgql.OrderDirectionAsc, Field: ent.FriendshipOrderFieldCreatedAt}))
 }
 
 // ContactBook is the resolver for the contactBook field.
-func (r *queryResolver) ContactBook(ctx context.Context) ([]*ContactSection, error) {
-	panic(fmt.Errorf("not implemented: ContactBook - contactBook"))
+func (r *queryResolver) ContactBook(ctx context.Context) ([]*social.Section, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	return r.Social.ContactBook(ctx)
 }
 
 // Strangers is the resolver for the strangers field.
-func (r *queryResolver) Strangers(ctx context.Context) ([]*ContactSection, error) {
-	panic(fmt.Errorf("not implemented: Strangers - strangers"))
+func (r *queryResolver) Strangers(ctx context.Context) ([]*social.Section, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	return r.Social.Strangers(ctx)
 }
 
 // FriendApplications is the resolver for the friendApplications field.
 func (r *queryResolver) FriendApplications(ctx context.Context, operation *notice.Operation, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoticeConnection, error) {
-	panic(fmt.Errorf("not implemented: FriendApplications - friendApplications"))
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	q := r.db(ctx).Notice.Query().Where(notice.ToID(viewer.UserID(ctx)), notice.TypeEQ(notice.TypeFriendApply))
+	if operation != nil {
+		q.Where(notice.OperationEQ(*operation))
+	}
+	return q.Paginate(ctx, after, first, before, last, newestNotices)
 }
 
 // Notices is the resolver for the notices field.
 func (r *queryResolver) Notices(ctx context.Context, unreadOnly *bool, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoticeConnection, error) {
-	panic(fmt.Errorf("not implemented: Notices - notices"))
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	q := r.db(ctx).Notice.Query().Where(notice.ToID(viewer.UserID(ctx)))
+	if deref(unreadOnly) {
+		q.Where(notice.Read(false))
+	}
+	return q.Paginate(ctx, after, first, before, last, newestNotices)
 }
 
 // Settings is the resolver for the settings field.
 func (r *queryResolver) Settings(ctx context.Context) (*settings.Settings, error) {
-	panic(fmt.Errorf("not implemented: Settings - settings"))
+	return r.Toggles.Get(ctx)
 }
 
 // CannedReplies is the resolver for the cannedReplies field.
-func (r *queryResolver) CannedReplies(ctx context.Context) ([]*CannedReplyGroup, error) {
-	panic(fmt.Errorf("not implemented: CannedReplies - cannedReplies"))
+func (r *queryResolver) CannedReplies(ctx context.Context) ([]*social.CannedGroup, error) {
+	if err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	return r.Social.CannedReplies(ctx)
 }
 
 // Home is the resolver for the home field.
 func (r *queryResolver) Home(ctx context.Context) (*Home, error) {
-	panic(fmt.Errorf("not implemented: Home - home"))
+	return r.home(ctx)
 }
 
 // Notices is the resolver for the notices field.
 func (r *subscriptionResolver) Notices(ctx context.Context, after *string) (<-chan *LiveEvent, error) {
-	panic(fmt.Errorf("not implemented: Notices - notices"))
+	return r.Subscribe(ctx, after, Stream{
+		Topics: func(_ context.Context, uid int) ([]string, error) { return []string{eventlog.UserTopic(uid)}, nil },
+		Keep:   func(kind string) bool { return strings.HasPrefix(kind, "notice.") },
+	})
 }
 
 // DirtyWords is the resolver for the dirtyWords field.
 func (r *systemSettingsResolver) DirtyWords(ctx context.Context, obj *settings.Settings) ([]string, error) {
-	panic(fmt.Errorf("not implemented: DirtyWords - dirtyWords"))
+	if v := viewer.FromContext(ctx); v == nil || !v.Admin {
+		return nil, nil
+	}
+	return obj.DirtyWords, nil
 }
 
 // IsFriend is the resolver for the isFriend field.
 func (r *userResolver) IsFriend(ctx context.Context, obj *ent.User) (bool, error) {
-	panic(fmt.Errorf("not implemented: IsFriend - isFriend"))
+	uid := viewer.UserID(ctx)
+	if uid == 0 || uid == obj.ID {
+		return false, nil
+	}
+	return r.Social.AreFriends(ctx, uid, obj.ID)
 }
 
 // Remark is the resolver for the remark field.
 func (r *userResolver) Remark(ctx context.Context, obj *ent.User) (*string, error) {
-	panic(fmt.Errorf("not implemented: Remark - remark"))
+	f, err := r.friendship(ctx, obj.ID)
+	if f == nil || err != nil {
+		return nil, err
+	}
+	return &f.Remark, nil
 }
 
 // FriendCount is the resolver for the friendCount field.
 func (r *userResolver) FriendCount(ctx context.Context, obj *ent.User) (int, error) {
-	panic(fmt.Errorf("not implemented: FriendCount - friendCount"))
+	return r.db(ctx).Friendship.Query().Where(friendship.UserID(obj.ID)).Count(viewer.SystemContext(ctx))
 }
 
 // UnhandledApplicationCount is the resolver for the unhandledApplicationCount field.
 func (r *userResolver) UnhandledApplicationCount(ctx context.Context, obj *ent.User) (*int, error) {
-	panic(fmt.Errorf("not implemented: UnhandledApplicationCount - unhandledApplicationCount"))
+	if viewer.UserID(ctx) != obj.ID {
+		return nil, nil
+	}
+	n, err := r.Social.UnhandledApplications(ctx, obj.ID)
+	return &n, err
 }
 
 // SystemSettings returns SystemSettingsResolver implementation.

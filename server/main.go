@@ -86,7 +86,17 @@ func configure(args []string) (app.Config, error) {
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", envDuration("PARLEY_REQUEST_TIMEOUT", cfg.RequestTimeout), "deadline of one HTTP request")
 	maxDepth := fs.Int64("max-depth", envInt("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
 	maxCost := fs.Int64("max-cost", envInt("PARLEY_MAX_COST", int64(cfg.MaxCost)), "costliest query (first/last multiply)")
+	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", envDuration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
+	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", env("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
 	maxSubs := fs.Int64("max-subscriptions", envInt("PARLEY_MAX_SUBSCRIPTIONS", int64(cfg.MaxSubscriptions)), "subscriptions per WebSocket connection")
+	fs.StringVar(&cfg.StorageURL, "storage-url", env("PARLEY_STORAGE_URL", ""), "bucket URL for uploads (s3://, gs://, mem://, file://); empty for -upload-dir")
+	fs.Int64Var(&cfg.MaxAvatarBytes, "max-avatar-bytes", envInt("PARLEY_MAX_AVATAR_BYTES", cfg.MaxAvatarBytes), "largest avatar upload")
+	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", envInt("PARLEY_MAX_IMAGE_BYTES", cfg.MaxImageBytes), "largest image upload")
+	fs.Int64Var(&cfg.MaxVoiceBytes, "max-voice-bytes", envInt("PARLEY_MAX_VOICE_BYTES", cfg.MaxVoiceBytes), "largest voice upload")
+	fs.Int64Var(&cfg.MaxFileBytes, "max-file-bytes", envInt("PARLEY_MAX_FILE_BYTES", cfg.MaxFileBytes), "largest file upload")
+	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", envInt("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
+	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", envDuration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
+	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", envDuration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -94,6 +104,9 @@ func configure(args []string) (app.Config, error) {
 		return cfg, fmt.Errorf("invalid environment: %s", strings.Join(badEnv, ", "))
 	}
 	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*maxDepth), int(*maxCost), int(*maxSubs)
+	if err := app.CheckFiles(cfg); err != nil {
+		return cfg, err
+	}
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)

@@ -116,8 +116,6 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// NameValidator is a validator for the "name" field. It is called by the builders before save.
 	NameValidator func(string) error
-	// NameKeyValidator is a validator for the "name_key" field. It is called by the builders before save.
-	NameKeyValidator func(string) error
 	// DefaultLabel holds the default value on creation for the "label" field.
 	DefaultLabel string
 	// LabelValidator is a validator for the "label" field. It is called by the builders before save.

@@ -114,7 +114,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "name", Type: field.TypeString, Size: 128},
-		{Name: "name_key", Type: field.TypeString, Size: 128},
+		{Name: "name_key", Type: field.TypeString},
 		{Name: "label", Type: field.TypeString, Size: 64, Default: ""},
 		{Name: "creator_id", Type: field.TypeInt},
 		{Name: "project_id", Type: field.TypeInt},
@@ -369,6 +369,11 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{MentionsColumns[6], MentionsColumns[2], MentionsColumns[3], MentionsColumns[4]},
 			},
+			{
+				Name:    "mention_entity_id",
+				Unique:  false,
+				Columns: []*schema.Column{MentionsColumns[4]},
+			},
 		},
 	}
 	// MessagesColumns holds the columns for the "messages" table.
@@ -510,6 +515,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "name", Type: field.TypeString, Size: 64},
+		{Name: "name_key", Type: field.TypeString},
 		{Name: "owner_id", Type: field.TypeInt},
 	}
 	// ProjectsTable holds the schema information for the "projects" table.
@@ -520,16 +526,16 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "projects_users_owner",
-				Columns:    []*schema.Column{ProjectsColumns[4]},
+				Columns:    []*schema.Column{ProjectsColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "project_owner_id_name",
+				Name:    "project_owner_id_name_key",
 				Unique:  true,
-				Columns: []*schema.Column{ProjectsColumns[4], ProjectsColumns[3]},
+				Columns: []*schema.Column{ProjectsColumns[5], ProjectsColumns[4]},
 			},
 		},
 	}
@@ -575,6 +581,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ProjectInvitesColumns[7], ProjectInvitesColumns[4]},
 			},
+			{
+				Name:    "projectinvite_project_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProjectInvitesColumns[5]},
+			},
 		},
 	}
 	// ProjectMembersColumns holds the columns for the "project_members" table.
@@ -610,6 +621,11 @@ var (
 				Name:    "projectmember_project_id_user_id",
 				Unique:  true,
 				Columns: []*schema.Column{ProjectMembersColumns[4], ProjectMembersColumns[5]},
+			},
+			{
+				Name:    "projectmember_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProjectMembersColumns[5]},
 			},
 		},
 	}
@@ -667,6 +683,21 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{RelationsColumns[3], RelationsColumns[4]},
 			},
+			{
+				Name:    "relation_target_id",
+				Unique:  false,
+				Columns: []*schema.Column{RelationsColumns[4]},
+			},
+			{
+				Name:    "relation_type_id",
+				Unique:  false,
+				Columns: []*schema.Column{RelationsColumns[7]},
+			},
+			{
+				Name:    "relation_project_id",
+				Unique:  false,
+				Columns: []*schema.Column{RelationsColumns[5]},
+			},
 		},
 	}
 	// RelationTypesColumns holds the columns for the "relation_types" table.
@@ -675,6 +706,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "name", Type: field.TypeString, Size: 64},
+		{Name: "name_key", Type: field.TypeString},
 		{Name: "source_labels", Type: field.TypeJSON, Nullable: true},
 		{Name: "target_labels", Type: field.TypeJSON, Nullable: true},
 		{Name: "symmetric", Type: field.TypeBool, Default: false},
@@ -689,22 +721,22 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "relation_types_projects_relation_types",
-				Columns:    []*schema.Column{RelationTypesColumns[7]},
+				Columns:    []*schema.Column{RelationTypesColumns[8]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "relation_types_users_creator",
-				Columns:    []*schema.Column{RelationTypesColumns[8]},
+				Columns:    []*schema.Column{RelationTypesColumns[9]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 		},
 		Indexes: []*schema.Index{
 			{
-				Name:    "relationtype_project_id_name",
+				Name:    "relationtype_project_id_name_key",
 				Unique:  true,
-				Columns: []*schema.Column{RelationTypesColumns[7], RelationTypesColumns[3]},
+				Columns: []*schema.Column{RelationTypesColumns[8], RelationTypesColumns[4]},
 			},
 		},
 	}
@@ -787,6 +819,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "name", Type: field.TypeString, Size: 128},
 		{Name: "content", Type: field.TypeString, Size: 1048576},
+		{Name: "length", Type: field.TypeInt, Default: 0},
 		{Name: "project_id", Type: field.TypeInt},
 		{Name: "creator_id", Type: field.TypeInt},
 	}
@@ -798,15 +831,22 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "texts_projects_texts",
-				Columns:    []*schema.Column{TextsColumns[5]},
+				Columns:    []*schema.Column{TextsColumns[6]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "texts_users_creator",
-				Columns:    []*schema.Column{TextsColumns[6]},
+				Columns:    []*schema.Column{TextsColumns[7]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "text_project_id",
+				Unique:  false,
+				Columns: []*schema.Column{TextsColumns[6]},
 			},
 		},
 	}

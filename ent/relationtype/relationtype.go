@@ -23,6 +23,8 @@ const (
 	FieldProjectID = "project_id"
 	// FieldName holds the string denoting the name field in the database.
 	FieldName = "name"
+	// FieldNameKey holds the string denoting the name_key field in the database.
+	FieldNameKey = "name_key"
 	// FieldSourceLabels holds the string denoting the source_labels field in the database.
 	FieldSourceLabels = "source_labels"
 	// FieldTargetLabels holds the string denoting the target_labels field in the database.
@@ -69,6 +71,7 @@ var Columns = []string{
 	FieldUpdatedAt,
 	FieldProjectID,
 	FieldName,
+	FieldNameKey,
 	FieldSourceLabels,
 	FieldTargetLabels,
 	FieldSymmetric,
@@ -131,6 +134,11 @@ func ByProjectID(opts ...sql.OrderTermOption) OrderOption {
 // ByName orders the results by the name field.
 func ByName(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldName, opts...).ToFunc()
+}
+
+// ByNameKey orders the results by the name_key field.
+func ByNameKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNameKey, opts...).ToFunc()
 }
 
 // BySymmetric orders the results by the symmetric field.

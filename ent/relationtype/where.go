@@ -75,6 +75,11 @@ func Name(v string) predicate.RelationType {
 	return predicate.RelationType(sql.FieldEQ(FieldName, v))
 }
 
+// NameKey applies equality check predicate on the "name_key" field. It's identical to NameKeyEQ.
+func NameKey(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldEQ(FieldNameKey, v))
+}
+
 // Symmetric applies equality check predicate on the "symmetric" field. It's identical to SymmetricEQ.
 func Symmetric(v bool) predicate.RelationType {
 	return predicate.RelationType(sql.FieldEQ(FieldSymmetric, v))
@@ -248,6 +253,71 @@ func NameEqualFold(v string) predicate.RelationType {
 // NameContainsFold applies the ContainsFold predicate on the "name" field.
 func NameContainsFold(v string) predicate.RelationType {
 	return predicate.RelationType(sql.FieldContainsFold(FieldName, v))
+}
+
+// NameKeyEQ applies the EQ predicate on the "name_key" field.
+func NameKeyEQ(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldEQ(FieldNameKey, v))
+}
+
+// NameKeyNEQ applies the NEQ predicate on the "name_key" field.
+func NameKeyNEQ(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldNEQ(FieldNameKey, v))
+}
+
+// NameKeyIn applies the In predicate on the "name_key" field.
+func NameKeyIn(vs ...string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldIn(FieldNameKey, vs...))
+}
+
+// NameKeyNotIn applies the NotIn predicate on the "name_key" field.
+func NameKeyNotIn(vs ...string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldNotIn(FieldNameKey, vs...))
+}
+
+// NameKeyGT applies the GT predicate on the "name_key" field.
+func NameKeyGT(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldGT(FieldNameKey, v))
+}
+
+// NameKeyGTE applies the GTE predicate on the "name_key" field.
+func NameKeyGTE(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldGTE(FieldNameKey, v))
+}
+
+// NameKeyLT applies the LT predicate on the "name_key" field.
+func NameKeyLT(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldLT(FieldNameKey, v))
+}
+
+// NameKeyLTE applies the LTE predicate on the "name_key" field.
+func NameKeyLTE(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldLTE(FieldNameKey, v))
+}
+
+// NameKeyContains applies the Contains predicate on the "name_key" field.
+func NameKeyContains(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldContains(FieldNameKey, v))
+}
+
+// NameKeyHasPrefix applies the HasPrefix predicate on the "name_key" field.
+func NameKeyHasPrefix(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldHasPrefix(FieldNameKey, v))
+}
+
+// NameKeyHasSuffix applies the HasSuffix predicate on the "name_key" field.
+func NameKeyHasSuffix(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldHasSuffix(FieldNameKey, v))
+}
+
+// NameKeyEqualFold applies the EqualFold predicate on the "name_key" field.
+func NameKeyEqualFold(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldEqualFold(FieldNameKey, v))
+}
+
+// NameKeyContainsFold applies the ContainsFold predicate on the "name_key" field.
+func NameKeyContainsFold(v string) predicate.RelationType {
+	return predicate.RelationType(sql.FieldContainsFold(FieldNameKey, v))
 }
 
 // SourceLabelsIsNil applies the IsNil predicate on the "source_labels" field.

@@ -18,6 +18,7 @@ import (
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/group"
 	"github.com/parley-im/parley/ent/groupmember"
+	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/project"
@@ -172,13 +173,38 @@ func IsGroupMemberOrJoining(ctx context.Context, m ent.Mutation, uid, groupID in
 	)).Exist(ctx)
 }
 
+// IsConsentedFriendship approves a friendship row between the viewer and
+// another user once one of them agreed to the other's friend application,
+// so that no code path can make someone a friend (and see his contact
+// fields) without his consent.
+func IsConsentedFriendship(ctx context.Context, m ent.Mutation, uid, userID int) (bool, error) {
+	friendID, _ := Field("friend_id")(m)
+	other := friendID
+	switch uid {
+	case userID:
+	case friendID:
+		other = userID
+	default:
+		return false, nil
+	}
+	return clientOf(m).Notice.Query().Where(
+		notice.TypeEQ(notice.TypeFriendApply), notice.OperationEQ(notice.OperationAgreed),
+		notice.Or(
+			notice.And(notice.FromID(uid), notice.ToID(other)),
+			notice.And(notice.FromID(other), notice.ToID(uid)),
+		),
+	).Exist(ctx)
+}
+
 // IsProjectOwner approves the owner's writes into his project.
 func IsProjectOwner(ctx context.Context, m ent.Mutation, uid, projectID int) (bool, error) {
 	return clientOf(m).Project.Query().Where(project.ID(projectID), project.OwnerID(uid)).Exist(ctx)
 }
 
 // IsProjectOwnerOrInvited approves adding a project member: the owner adds
-// anyone (himself at creation), an invitee adds himself on accepting.
+// anyone (himself at creation), an invitee adds himself on accepting, with
+// the role of his pending invite and no other. The domain adds the member
+// before it marks the invite accepted, so an invite lets its invitee in once.
 func IsProjectOwnerOrInvited(ctx context.Context, m ent.Mutation, uid, projectID int) (bool, error) {
 	if owner, err := IsProjectOwner(ctx, m, uid, projectID); owner || err != nil {
 		return owner, err
@@ -186,9 +212,15 @@ func IsProjectOwnerOrInvited(ctx context.Context, m ent.Mutation, uid, projectID
 	if member, _ := Field("user_id")(m); member != uid {
 		return false, nil
 	}
+	role, _ := m.Field("role")
+	r, ok := role.(projectmember.Role)
+	if !ok {
+		return false, nil
+	}
 	return clientOf(m).ProjectInvite.Query().Where(
 		projectinvite.ProjectID(projectID), projectinvite.InviteeID(uid),
-		projectinvite.StatusIn(projectinvite.StatusPending, projectinvite.StatusAccepted),
+		projectinvite.StatusEQ(projectinvite.StatusPending),
+		projectinvite.RoleEQ(projectinvite.Role(r)),
 	).Exist(ctx)
 }
 

@@ -236,10 +236,6 @@ func init() {
 			return nil
 		}
 	}()
-	// entityDescNameKey is the schema descriptor for name_key field.
-	entityDescNameKey := entityFields[2].Descriptor()
-	// entity.NameKeyValidator is a validator for the "name_key" field. It is called by the builders before save.
-	entity.NameKeyValidator = entityDescNameKey.Validators[0].(func(string) error)
 	// entityDescLabel is the schema descriptor for label field.
 	entityDescLabel := entityFields[3].Descriptor()
 	// entity.DefaultLabel holds the default value on creation for the label field.
@@ -704,7 +700,7 @@ func init() {
 		}
 	}()
 	// relationtypeDescSymmetric is the schema descriptor for symmetric field.
-	relationtypeDescSymmetric := relationtypeFields[4].Descriptor()
+	relationtypeDescSymmetric := relationtypeFields[5].Descriptor()
 	// relationtype.DefaultSymmetric holds the default value on creation for the symmetric field.
 	relationtype.DefaultSymmetric = relationtypeDescSymmetric.Default.(bool)
 	roomMixin := schema.Room{}.Mixin()
@@ -899,6 +895,12 @@ func init() {
 	textDescContent := textFields[2].Descriptor()
 	// text.ContentValidator is a validator for the "content" field. It is called by the builders before save.
 	text.ContentValidator = textDescContent.Validators[0].(func(string) error)
+	// textDescLength is the schema descriptor for length field.
+	textDescLength := textFields[3].Descriptor()
+	// text.DefaultLength holds the default value on creation for the length field.
+	text.DefaultLength = textDescLength.Default.(int)
+	// text.LengthValidator is a validator for the "length" field. It is called by the builders before save.
+	text.LengthValidator = textDescLength.Validators[0].(func(int) error)
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {

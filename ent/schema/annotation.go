@@ -12,12 +12,20 @@ import (
 
 // Project is a textMark annotation project: texts, entities, relation types
 // and relations, shared with collaborators by role.
+//
+// Names that must be unique (a project per owner, an entity and a relation
+// type per project) are compared by their name_key, which graph/annotation
+// computes (annotation.NameKey): NFKC, case-folded, whitespace collapsed. A
+// unique index on the key backs the domain's check up. Lengths are counted
+// in characters (runes), as users count them.
 type Project struct{ ent.Schema }
 
 // Fields of the Project.
 func (Project) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(64).Annotations(entgql.OrderField("NAME")),
+		field.String("name").NotEmpty().MaxRuneLen(64).Annotations(entgql.OrderField("NAME")),
+		field.String("name_key").Annotations(entgql.Skip()).
+			Comment("Folded name: project names are unique per owner regardless of case."),
 		field.Int("owner_id"),
 	}
 }
@@ -43,7 +51,7 @@ func (Project) Edges() []ent.Edge {
 
 // Indexes of the Project.
 func (Project) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("owner_id", "name").Unique()}
+	return []ent.Index{index.Fields("owner_id", "name_key").Unique()}
 }
 
 // Mixin of the Project.
@@ -77,7 +85,10 @@ func (ProjectMember) Edges() []ent.Edge {
 
 // Indexes of the ProjectMember.
 func (ProjectMember) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("project_id", "user_id").Unique()}
+	return []ent.Index{
+		index.Fields("project_id", "user_id").Unique(),
+		index.Fields("user_id"), // "my projects"
+	}
 }
 
 // Mixin of the ProjectMember.
@@ -114,21 +125,31 @@ func (ProjectInvite) Edges() []ent.Edge {
 
 // Indexes of the ProjectInvite.
 func (ProjectInvite) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("invitee_id", "status")}
+	return []ent.Index{index.Fields("invitee_id", "status"), index.Fields("project_id")}
 }
 
 // Mixin of the ProjectInvite.
 func (ProjectInvite) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 
-// Text is one document of a project, the thing annotators mark up.
+// Annotations of the ProjectInvite.
+func (ProjectInvite) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Text is one document of a project, the thing annotators mark up. Its
+// content never changes once added, so that the offsets of its mentions stay
+// valid; its length is stored so that spans are checked, and lists show it,
+// without loading the content.
 type Text struct{ ent.Schema }
 
 // Fields of the Text.
 func (Text) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("project_id").Immutable(),
-		field.String("name").NotEmpty().MaxLen(128).Annotations(entgql.OrderField("NAME")),
-		field.Text("content").MaxLen(1 << 20).Annotations(entgql.Skip(entgql.SkipWhereInput)),
+		field.String("name").NotEmpty().MaxRuneLen(128).Annotations(entgql.OrderField("NAME")),
+		field.Text("content").MaxLen(1 << 20).Immutable().Annotations(entgql.Skip(entgql.SkipWhereInput)),
+		field.Int("length").NonNegative().Default(0).Immutable().
+			Comment("The content's length in characters (Unicode code points), the unit of mention offsets."),
 		field.Int("creator_id").Immutable(),
 	}
 }
@@ -141,6 +162,11 @@ func (Text) Edges() []ent.Edge {
 		edge.To("mentions", Mention.Type).
 			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
 	}
+}
+
+// Indexes of the Text.
+func (Text) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("project_id")}
 }
 
 // Mixin of the Text.
@@ -158,10 +184,10 @@ type Entity struct{ ent.Schema }
 func (Entity) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("project_id").Immutable(),
-		field.String("name").NotEmpty().MaxLen(128).Annotations(entgql.OrderField("NAME")),
-		field.String("name_key").MaxLen(128).Annotations(entgql.Skip()).
-			Comment("Case-folded name: names are unique per project regardless of case."),
-		field.String("label").Default("").MaxLen(64).Comment("Entity type, e.g. PER or ORG, for relation constraints."),
+		field.String("name").NotEmpty().MaxRuneLen(128).Annotations(entgql.OrderField("NAME")),
+		field.String("name_key").Annotations(entgql.Skip()).
+			Comment("Folded name: names are unique per project regardless of case."),
+		field.String("label").Default("").MaxRuneLen(64).Comment("Entity type, e.g. PER or ORG, for relation constraints."),
 		field.Int("creator_id").Immutable(),
 	}
 }
@@ -219,7 +245,10 @@ func (Mention) Edges() []ent.Edge {
 
 // Indexes of the Mention.
 func (Mention) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("text_id", "start", "end", "entity_id").Unique()}
+	return []ent.Index{
+		index.Fields("text_id", "start", "end", "entity_id").Unique(),
+		index.Fields("entity_id"),
+	}
 }
 
 // Mixin of the Mention.
@@ -238,7 +267,9 @@ type RelationType struct{ ent.Schema }
 func (RelationType) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("project_id").Immutable(),
-		field.String("name").NotEmpty().MaxLen(64).Annotations(entgql.OrderField("NAME")),
+		field.String("name").NotEmpty().MaxRuneLen(64).Annotations(entgql.OrderField("NAME")),
+		field.String("name_key").Annotations(entgql.Skip()).
+			Comment("Folded name: relation type names are unique per project regardless of case."),
 		field.Strings("source_labels").Optional(),
 		field.Strings("target_labels").Optional(),
 		field.Bool("symmetric").Default(false),
@@ -257,7 +288,7 @@ func (RelationType) Edges() []ent.Edge {
 
 // Indexes of the RelationType.
 func (RelationType) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("project_id", "name").Unique()}
+	return []ent.Index{index.Fields("project_id", "name_key").Unique()}
 }
 
 // Mixin of the RelationType.
@@ -296,7 +327,12 @@ func (Relation) Edges() []ent.Edge {
 
 // Indexes of the Relation.
 func (Relation) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("source_id", "target_id").Unique()}
+	return []ent.Index{
+		index.Fields("source_id", "target_id").Unique(),
+		index.Fields("target_id"),
+		index.Fields("type_id"),
+		index.Fields("project_id"),
+	}
 }
 
 // Mixin of the Relation.

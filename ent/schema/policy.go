@@ -14,6 +14,7 @@ import (
 	gen "github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/project"
+	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/text"
@@ -59,14 +60,17 @@ func (Session) Policy() ent.Policy {
 	}
 }
 
-// Policy of the Friendship: each side reads and edits his own row; either
-// side may create or delete the pair.
+// Policy of the Friendship: each side reads and edits his own row; a pair
+// is created only with consent (an agreed application between the two) or
+// by an admin, and either side may delete it.
 func (Friendship) Policy() ent.Policy {
+	mine := rule.FilterBy(func(f *gen.FriendshipFilter, uid int) { f.WhereUserID(entql.IntEQ(uid)) })
 	return privacy.Policy{
-		Query: readPolicy(rule.FilterBy(func(f *gen.FriendshipFilter, uid int) { f.WhereUserID(entql.IntEQ(uid)) })),
+		Query: readPolicy(mine),
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(), rule.DenyIfNoViewer(), rule.AllowIfAdmin(),
-			rule.AllowCreateIf(rule.Field("user_id"), rule.IsViewer),
+			rule.AllowCreateIf(rule.Field("user_id"), rule.IsConsentedFriendship),
+			privacy.OnMutationOperation(mine, gen.OpUpdate|gen.OpUpdateOne),
 			rule.FilterBy(func(f *gen.FriendshipFilter, uid int) {
 				f.Where(entql.Or(entql.FieldEQ("user_id", uid), entql.FieldEQ("friend_id", uid)))
 			}),
@@ -243,11 +247,17 @@ func (Event) Policy() ent.Policy {
 	}
 }
 
-// Policy of the Project: its members read it; its owner edits and deletes it.
+// Policy of the Project: its members read it, and so does a user invited
+// into it while the invite is pending (he must see what he is asked to join;
+// the project's contents stay members-only); its owner edits and deletes it.
 func (Project) Policy() ent.Policy {
 	return privacy.Policy{
 		Query: readPolicy(rule.FilterBy(func(f *gen.ProjectFilter, uid int) {
-			f.WhereHasMembersWith(projectmember.UserID(uid))
+			f.Where(entql.Or(
+				entql.HasEdgeWith("members", entql.FieldEQ("user_id", uid)),
+				entql.HasEdgeWith("invites", entql.FieldEQ("invitee_id", uid),
+					entql.FieldEQ("status", projectinvite.StatusPending.String())),
+			))
 		})),
 		Mutation: writePolicy(
 			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsViewer),
@@ -257,21 +267,25 @@ func (Project) Policy() ent.Policy {
 }
 
 // Policy of the ProjectMember: members see each other; the owner adds and
-// manages members, an invitee adds himself on accepting, a member leaves.
+// manages members (only he changes roles), an invitee adds himself with the
+// role he was invited to, a member leaves (deletes his own row).
 func (ProjectMember) Policy() ent.Policy {
+	ownedProject := func(uid int) entql.P { return entql.HasEdgeWith("project", entql.FieldEQ("owner_id", uid)) }
 	return privacy.Policy{
 		Query: readPolicy(rule.FilterBy(func(f *gen.ProjectMemberFilter, uid int) {
 			f.WhereHasProjectWith(project.HasMembersWith(projectmember.UserID(uid)))
 		})),
-		Mutation: writePolicy(
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
 			rule.AllowCreateIf(rule.Field("project_id"), rule.IsProjectOwnerOrInvited),
-			rule.FilterBy(func(f *gen.ProjectMemberFilter, uid int) {
-				f.Where(entql.Or(
-					entql.FieldEQ("user_id", uid),
-					entql.HasEdgeWith("project", entql.FieldEQ("owner_id", uid)),
-				))
-			}),
-		),
+			privacy.OnMutationOperation(rule.FilterBy(func(f *gen.ProjectMemberFilter, uid int) {
+				f.Where(ownedProject(uid))
+			}), gen.OpUpdate|gen.OpUpdateOne),
+			privacy.OnMutationOperation(rule.FilterBy(func(f *gen.ProjectMemberFilter, uid int) {
+				f.Where(entql.Or(entql.FieldEQ("user_id", uid), ownedProject(uid)))
+			}), gen.OpDelete|gen.OpDeleteOne),
+			privacy.AlwaysAllowRule(),
+		},
 	}
 }
 

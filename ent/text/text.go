@@ -25,6 +25,8 @@ const (
 	FieldName = "name"
 	// FieldContent holds the string denoting the content field in the database.
 	FieldContent = "content"
+	// FieldLength holds the string denoting the length field in the database.
+	FieldLength = "length"
 	// FieldCreatorID holds the string denoting the creator_id field in the database.
 	FieldCreatorID = "creator_id"
 	// EdgeProject holds the string denoting the project edge name in mutations.
@@ -66,6 +68,7 @@ var Columns = []string{
 	FieldProjectID,
 	FieldName,
 	FieldContent,
+	FieldLength,
 	FieldCreatorID,
 }
 
@@ -97,6 +100,10 @@ var (
 	NameValidator func(string) error
 	// ContentValidator is a validator for the "content" field. It is called by the builders before save.
 	ContentValidator func(string) error
+	// DefaultLength holds the default value on creation for the "length" field.
+	DefaultLength int
+	// LengthValidator is a validator for the "length" field. It is called by the builders before save.
+	LengthValidator func(int) error
 )
 
 // OrderOption defines the ordering options for the Text queries.
@@ -130,6 +137,11 @@ func ByName(opts ...sql.OrderTermOption) OrderOption {
 // ByContent orders the results by the content field.
 func ByContent(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldContent, opts...).ToFunc()
+}
+
+// ByLength orders the results by the length field.
+func ByLength(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLength, opts...).ToFunc()
 }
 
 // ByCreatorID orders the results by the creator_id field.

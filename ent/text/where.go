@@ -80,6 +80,11 @@ func Content(v string) predicate.Text {
 	return predicate.Text(sql.FieldEQ(FieldContent, v))
 }
 
+// Length applies equality check predicate on the "length" field. It's identical to LengthEQ.
+func Length(v int) predicate.Text {
+	return predicate.Text(sql.FieldEQ(FieldLength, v))
+}
+
 // CreatorID applies equality check predicate on the "creator_id" field. It's identical to CreatorIDEQ.
 func CreatorID(v int) predicate.Text {
 	return predicate.Text(sql.FieldEQ(FieldCreatorID, v))
@@ -313,6 +318,46 @@ func ContentEqualFold(v string) predicate.Text {
 // ContentContainsFold applies the ContainsFold predicate on the "content" field.
 func ContentContainsFold(v string) predicate.Text {
 	return predicate.Text(sql.FieldContainsFold(FieldContent, v))
+}
+
+// LengthEQ applies the EQ predicate on the "length" field.
+func LengthEQ(v int) predicate.Text {
+	return predicate.Text(sql.FieldEQ(FieldLength, v))
+}
+
+// LengthNEQ applies the NEQ predicate on the "length" field.
+func LengthNEQ(v int) predicate.Text {
+	return predicate.Text(sql.FieldNEQ(FieldLength, v))
+}
+
+// LengthIn applies the In predicate on the "length" field.
+func LengthIn(vs ...int) predicate.Text {
+	return predicate.Text(sql.FieldIn(FieldLength, vs...))
+}
+
+// LengthNotIn applies the NotIn predicate on the "length" field.
+func LengthNotIn(vs ...int) predicate.Text {
+	return predicate.Text(sql.FieldNotIn(FieldLength, vs...))
+}
+
+// LengthGT applies the GT predicate on the "length" field.
+func LengthGT(v int) predicate.Text {
+	return predicate.Text(sql.FieldGT(FieldLength, v))
+}
+
+// LengthGTE applies the GTE predicate on the "length" field.
+func LengthGTE(v int) predicate.Text {
+	return predicate.Text(sql.FieldGTE(FieldLength, v))
+}
+
+// LengthLT applies the LT predicate on the "length" field.
+func LengthLT(v int) predicate.Text {
+	return predicate.Text(sql.FieldLT(FieldLength, v))
+}
+
+// LengthLTE applies the LTE predicate on the "length" field.
+func LengthLTE(v int) predicate.Text {
+	return predicate.Text(sql.FieldLTE(FieldLength, v))
 }
 
 // CreatorIDEQ applies the EQ predicate on the "creator_id" field.

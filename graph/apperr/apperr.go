@@ -46,6 +46,7 @@ const (
 	ReasonUsernameLength   = "USERNAME_LENGTH"
 	ReasonUsernameIllegal  = "USERNAME_ILLEGAL"
 	ReasonFileInvalid      = "FILE_INVALID"
+	ReasonFileTooLarge     = "FILE_TOO_LARGE"
 	ReasonWrongPassword    = "WRONG_PASSWORD"
 	ReasonAlreadySignedIn  = "ALREADY_SIGNED_IN"
 	ReasonAccountDisabled  = "ACCOUNT_DISABLED"

@@ -22,6 +22,9 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/graph/settings"
+	"github.com/parley-im/parley/graph/txn"
+	"github.com/parley-im/parley/graph/verify"
 )
 
 // Limits of the account fields, documented in the schema.
@@ -41,6 +44,8 @@ var (
 // Service is the account service.
 type Service struct {
 	client     *ent.Client
+	settings   *settings.Service
+	codes      *verify.Service
 	tokens     *Tokens
 	bcryptCost int
 	perAccount *Limiter
@@ -56,6 +61,10 @@ type Options struct {
 	// refills one attempt per interval.
 	AccountBurst, AddressBurst int
 	RefillEvery                time.Duration
+	// Settings gate registration (the register and register_captcha
+	// switches); Codes checks SMS codes. Both optional in unit tests.
+	Settings *settings.Service
+	Codes    *verify.Service
 }
 
 // NewService returns the account service.
@@ -75,6 +84,7 @@ func NewService(client *ent.Client, tokens *Tokens, o Options) *Service {
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("timing-equaliser"), o.BcryptCost)
 	return &Service{
 		client: client, tokens: tokens, bcryptCost: o.BcryptCost,
+		settings: o.Settings, codes: o.Codes,
 		perAccount: NewLimiter(o.RefillEvery, o.AccountBurst),
 		perAddress: NewLimiter(o.RefillEvery, o.AddressBurst),
 		dummyHash:  dummy,
@@ -98,6 +108,9 @@ type Registration struct {
 	Username, Password       string
 	Email, Phone             *string
 	Nickname, Sign, Location string
+	// Code is the SMS code sent to Phone for registering (S2-03); required
+	// when the register_captcha setting is on.
+	Code string
 }
 
 // Session is a signed-in device: its tokens and user.
@@ -115,6 +128,38 @@ func (s *Service) Register(ctx context.Context, r Registration, from Client) (*S
 	if err := ValidateRegistration(&r); err != nil {
 		return nil, err
 	}
+	if s.settings != nil {
+		if err := s.settings.Require(ctx, settings.Register); err != nil {
+			return nil, err
+		}
+		captcha, err := s.settings.Enabled(ctx, settings.RegisterCaptcha)
+		if err != nil {
+			return nil, err
+		}
+		if captcha && (r.Phone == nil || r.Code == "") {
+			return nil, apperr.Input(verify.ReasonCodeRequired, "input.code", "registration needs a phone and the SMS code sent to it")
+		}
+	}
+	if r.Code != "" {
+		if r.Phone == nil {
+			return nil, apperr.Input(apperr.ReasonPhoneRequired, "input.phone", "the code was sent to a phone: give it")
+		}
+		// Checked before the transaction: a wrong code must count even
+		// though the registration fails.
+		if err := s.codes.Check(ctx, *r.Phone, verify.Register, r.Code); err != nil {
+			return nil, err
+		}
+	}
+	var out *Session
+	err := txn.Run(ctx, s.client, func(ctx context.Context) error {
+		var err error
+		out, err = s.register(ctx, r, from)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) register(ctx context.Context, r Registration, from Client) (*Session, error) {
 	sys := viewer.SystemContext(ctx)
 	db := s.db(ctx)
 	if err := s.checkTaken(sys, db, r.Username, r.Email, r.Phone); err != nil {
@@ -128,26 +173,51 @@ func (s *Service) Register(ctx context.Context, r Registration, from Client) (*S
 	if nickname == "" {
 		nickname = r.Username
 	}
-	var u *ent.User
-	for attempt := 0; ; attempt++ {
-		u, err = db.User.Create().
-			SetUsername(r.Username).SetNickname(nickname).SetPasswordHash(string(hash)).
-			SetNillableEmail(r.Email).SetNillablePhone(r.Phone).
-			SetSign(r.Sign).SetLocation(r.Location).SetPublicID(randomPublicID()).
-			Save(sys)
-		if err == nil || !ent.IsConstraintError(err) || attempt == 3 {
-			break
-		}
-		// A concurrent registration won the name, or the random public id
-		// collided: report the first, retry the second.
-		if taken := s.checkTaken(sys, s.client, r.Username, r.Email, r.Phone); taken != nil {
-			return nil, taken
-		}
+	u, err := db.User.Create().
+		SetUsername(r.Username).SetNickname(nickname).SetPasswordHash(string(hash)).
+		SetNillableEmail(r.Email).SetNillablePhone(r.Phone).
+		SetSign(r.Sign).SetLocation(r.Location).SetPublicID(randomPublicID()).
+		Save(sys)
+	if ent.IsConstraintError(err) {
+		// A concurrent registration won the name (the check above saw none).
+		return nil, apperr.New(apperr.Conflict, apperr.ReasonUsernameTaken, "input.username", "username, email or phone was just taken: try again")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: register: %w", err)
 	}
 	return s.openSession(ctx, u, from)
+}
+
+// CreateAccount creates an account for someone else without signing it in:
+// an admin's new user, or a member's sub-user (parentID). It runs as the
+// viewer, so the User policy decides whether he may.
+func (s *Service) CreateAccount(ctx context.Context, r Registration, avatar string, parentID int) (*ent.User, error) {
+	if err := ValidateRegistration(&r); err != nil {
+		return nil, err
+	}
+	db := s.db(ctx)
+	if err := s.checkTaken(viewer.SystemContext(ctx), db, r.Username, r.Email, r.Phone); err != nil {
+		return nil, err
+	}
+	hash, err := s.hash(r.Password)
+	if err != nil {
+		return nil, err
+	}
+	nickname := r.Nickname
+	if nickname == "" {
+		nickname = r.Username
+	}
+	create := db.User.Create().
+		SetUsername(r.Username).SetNickname(nickname).SetPasswordHash(string(hash)).
+		SetSign(r.Sign).SetAvatar(avatar).SetPublicID(randomPublicID())
+	if parentID != 0 {
+		create.SetParentID(parentID)
+	}
+	u, err := create.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("auth: create account: %w", err)
+	}
+	return u, nil
 }
 
 // ValidateRegistration applies the account field rules, normalising r.
@@ -303,7 +373,7 @@ func (s *Service) Login(ctx context.Context, login, password string, from Client
 		return nil, fmt.Errorf("auth: login: %w", err)
 	case !CheckPassword(u, password):
 		return nil, wrongPassword()
-	case u.AccountState == user.AccountStateDisabled:
+	case u.AccountState != user.AccountStateNormal:
 		return nil, disabled()
 	}
 	return s.openSession(ctx, u, from)
@@ -420,7 +490,7 @@ func sessionUsable(sess *ent.Session) error {
 	switch {
 	case sess == nil || sess.RevokedAt != nil || time.Now().After(sess.ExpiresAt):
 		return apperr.New(apperr.Unauthenticated, apperr.ReasonSessionRevoked, "", "session ended: sign in again")
-	case sess.Edges.User.AccountState == user.AccountStateDisabled:
+	case sess.Edges.User.AccountState != user.AccountStateNormal:
 		return disabled()
 	}
 	return nil

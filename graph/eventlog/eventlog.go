@@ -22,6 +22,7 @@ func UserTopic(id int) string         { return fmt.Sprintf("user:%d", id) }
 func ConversationTopic(id int) string { return fmt.Sprintf("conversation:%d", id) }
 func RoomTopic(id int) string         { return fmt.Sprintf("room:%d", id) }
 func ProjectTopic(id int) string      { return fmt.Sprintf("project:%d", id) }
+func PresenceTopic(id int) string     { return fmt.Sprintf("presence:%d", id) }
 
 // Record is an event to append.
 type Record struct {

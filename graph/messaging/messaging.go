@@ -19,6 +19,7 @@ import (
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/settings"
 )
 
 // Limits of a message.
@@ -33,13 +34,29 @@ const (
 	KindMemberJoined   = "member.joined"
 )
 
+// ReasonStrangerChatOff refuses a message to a non-friend while the
+// stranger_chat setting is off.
+const ReasonStrangerChatOff = "STRANGER_CHAT_DISABLED"
+
+// People answers the social questions messaging rules depend on (the social
+// service implements it).
+type People interface {
+	AreFriends(ctx context.Context, a, b int) (bool, error)
+	// Welcome returns owner's default welcome reply, or nil.
+	Welcome(ctx context.Context, owner int) (*ent.CannedReply, error)
+}
+
 // Service is the messaging service.
 type Service struct {
-	log *eventlog.Log
+	log      *eventlog.Log
+	people   People
+	settings *settings.Service
 }
 
 // NewService returns the messaging service.
-func NewService(log *eventlog.Log) *Service { return &Service{log: log} }
+func NewService(log *eventlog.Log, people People, settings *settings.Service) *Service {
+	return &Service{log: log, people: people, settings: settings}
+}
 
 // SendText sends a text message to another user, opening their direct
 // conversation on first contact. A retried send with the same clientID
@@ -75,32 +92,68 @@ func (s *Service) SendText(ctx context.Context, toUserID int, text, clientID str
 	} else if err != nil {
 		return nil, fmt.Errorf("messaging: find recipient: %w", err)
 	}
-	conv, err := s.openDirect(ctx, db, me, to.ID)
+	if err := s.settings.Require(ctx, settings.PrivateChat); err != nil {
+		return nil, err
+	}
+	friends, err := s.people.AreFriends(ctx, me, to.ID)
 	if err != nil {
 		return nil, err
 	}
-	parts := []schematype.MessagePart{{Category: "text", Content: text}}
+	if !friends {
+		if on, err := s.settings.Enabled(ctx, settings.StrangerChat); err != nil {
+			return nil, err
+		} else if !on {
+			return nil, apperr.Deny(ReasonStrangerChatOff, "chatting with people who are not your friends is turned off")
+		}
+	}
+	conv, opened, err := s.openDirect(ctx, db, me, to.ID)
+	if err != nil {
+		return nil, err
+	}
+	if opened && !friends {
+		if err := s.welcome(ctx, db, conv.ID, to.ID); err != nil {
+			return nil, err
+		}
+	}
+	masked, err := s.settings.Mask(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	parts := []schematype.MessagePart{{Category: "text", Content: masked}}
 	return s.append(ctx, db, conv.ID, me, message.KindText, parts, clientID)
 }
 
+// welcome sends owner's default welcome reply as the first message of a
+// conversation a stranger just opened with him (S2-38). It is written as the
+// system on the owner's behalf: he did not act, his settings did.
+func (s *Service) welcome(ctx context.Context, db *ent.Client, convID, owner int) error {
+	w, err := s.people.Welcome(ctx, owner)
+	if err != nil || w == nil {
+		return err
+	}
+	parts := []schematype.MessagePart{{Category: "text", Content: w.Content}}
+	_, err = s.append(viewer.SystemContext(ctx), db, convID, owner, message.KindText, parts, "")
+	return err
+}
+
 // openDirect returns the direct conversation of two users, creating it and
-// its two member rows on first contact.
-func (s *Service) openDirect(ctx context.Context, db *ent.Client, a, b int) (*ent.Conversation, error) {
+// its two member rows on first contact (opened is then true).
+func (s *Service) openDirect(ctx context.Context, db *ent.Client, a, b int) (conv *ent.Conversation, opened bool, err error) {
 	key := directKey(a, b)
-	conv, err := db.Conversation.Query().Where(conversation.DirectKey(key)).Only(viewer.SystemContext(ctx))
+	conv, err = db.Conversation.Query().Where(conversation.DirectKey(key)).Only(viewer.SystemContext(ctx))
 	switch {
 	case err == nil:
-		return conv, nil
+		return conv, false, nil
 	case !ent.IsNotFound(err):
-		return nil, fmt.Errorf("messaging: find conversation: %w", err)
+		return nil, false, fmt.Errorf("messaging: find conversation: %w", err)
 	}
 	conv, err = db.Conversation.Create().SetKind(conversation.KindDirect).SetDirectKey(key).Save(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("messaging: open conversation: %w", err)
+		return nil, false, fmt.Errorf("messaging: open conversation: %w", err)
 	}
 	for _, uid := range []int{a, b} {
 		if err := db.ConversationMember.Create().SetConversationID(conv.ID).SetUserID(uid).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("messaging: add member: %w", err)
+			return nil, false, fmt.Errorf("messaging: add member: %w", err)
 		}
 	}
 	join := eventlog.ConversationTopic(conv.ID)
@@ -108,7 +161,7 @@ func (s *Service) openDirect(ctx context.Context, db *ent.Client, a, b int) (*en
 		{Topic: eventlog.UserTopic(a), Kind: KindMemberJoined, Actor: a, Subject: conv.ID, Join: join},
 		{Topic: eventlog.UserTopic(b), Kind: KindMemberJoined, Actor: a, Subject: conv.ID, Join: join},
 	}
-	return conv, s.log.Append(ctx, records...)
+	return conv, true, s.log.Append(ctx, records...)
 }
 
 func directKey(a, b int) string {

@@ -30,12 +30,19 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph"
+	"github.com/parley-im/parley/graph/annotation"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/auth"
 	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/files"
 	"github.com/parley-im/parley/graph/limits"
 	"github.com/parley-im/parley/graph/messaging"
+	"github.com/parley-im/parley/graph/notice"
+	"github.com/parley-im/parley/graph/presence"
 	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/graph/settings"
+	"github.com/parley-im/parley/graph/social"
+	"github.com/parley-im/parley/graph/verify"
 	"github.com/parley-im/parley/graph/wsgorilla"
 )
 
@@ -48,6 +55,7 @@ type App struct {
 	bus     realtime.Bus
 	Hub     *realtime.Hub
 	Auth    *auth.Service
+	Files   *files.Service
 	handler http.Handler
 
 	resolver *graph.Resolver
@@ -61,7 +69,7 @@ type App struct {
 // New opens the database, migrates it, starts the event hub and builds the
 // handlers.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	client, db, postgres, err := openDB(ctx, cfg.DatabaseURL, cfg.DataDir)
+	client, db, postgres, err := openDB(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -83,13 +91,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	})
 	events.SetNotifier(hub)
 
+	settingsSvc := settings.NewService(client)
+	notices := notice.NewService(events)
+	people := social.NewService(client, events, notices, settingsSvc)
+	uploads, err := newFiles(ctx, cfg, client, log)
+	if err != nil {
+		bus.Close()
+		client.Close()
+		return nil, err
+	}
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())
 	a := &App{
-		cfg: cfg, log: log, Client: client, db: db, bus: bus, Hub: hub,
+		cfg: cfg, log: log, Client: client, db: db, bus: bus, Hub: hub, Files: uploads,
 		Auth: auth.NewService(client, tokens, auth.Options{
 			BcryptCost:   cfg.BcryptCost,
 			AccountBurst: cfg.LoginBurst, RefillEvery: cfg.LoginRefill,
+			Settings: settingsSvc, Codes: verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
 		}),
 		stopHub: stopHub, stop: stop, baseCtx: base, hubDone: make(chan struct{}),
 	}
@@ -99,11 +117,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			log.Error("event hub stopped", "err", err)
 		}
 	}()
+	tracker := presence.New(client, hub, presence.Options{TTL: cfg.PresenceTTL, Postgres: postgres, NotifyChannel: "parley_events", Logger: log})
+	tracker.Start()
 	a.resolver = &graph.Resolver{
-		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events), Hub: hub, Events: events.Source(), Log: log,
+		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events, people, settingsSvc),
+		Hub: hub, Events: events.Source(), Log: log,
+		Social: people, Inbox: notices, Toggles: settingsSvc,
+		Annotation: annotation.NewService(client, events),
+
+		Presence: tracker,
+		Files:    uploads,
 	}
 	a.handler = a.routes(a.resolver)
 	return a, nil
+}
+
+// codeSender picks where SMS codes go: the configured sender (tests), an
+// SMS gateway's webhook, or the log in development.
+func codeSender(cfg Config, log *slog.Logger) verify.Sender {
+	switch {
+	case cfg.CodeSender != nil:
+		return cfg.CodeSender
+	case cfg.SMSWebhook != "":
+		return verify.NewWebhookSender(cfg.SMSWebhook)
+	}
+	return verify.LogSender{Log: log}
 }
 
 // Handler is the HTTP handler of the whole API.
@@ -119,6 +157,7 @@ func (a *App) BaseContext() context.Context {
 // SHUTDOWN), then live connections (close code 1001), then the database.
 func (a *App) Close() error {
 	a.closeOne.Do(func() {
+		a.resolver.Presence.Close() // offline events go out while the bus is up
 		a.stopHub()
 		<-a.hubDone
 		a.resolver.WaitStreams(2 * time.Second)
@@ -126,6 +165,7 @@ func (a *App) Close() error {
 		a.stop()
 		a.bus.Close()
 		a.Client.Close()
+		a.Files.Close()
 	})
 	return nil
 }
@@ -162,7 +202,9 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 		w.Write([]byte("ready"))
 	})
 	r.Get("/", playground.Handler("Parley", "/query"))
-	r.With(a.limitBody, a.authenticate).Handle("/query", a.graphqlServer(resolver))
+	r.With(a.uploadGuard, a.limitBody, a.authenticate).Handle("/query", a.graphqlServer(resolver))
+	a.fileRoutes(r)
+	a.exportRoutes(r) // export.go
 	return r
 }
 
@@ -171,13 +213,15 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv.AddTransport(transport.Websocket{
 		Implementation:        wsgorilla.Implementation{AllowedOrigins: a.cfg.AllowedOrigins},
 		InitFunc:              a.websocketInit,
+		CloseFunc:             a.websocketClose,
 		KeepAlivePingInterval: a.cfg.KeepAlive,
 		PingPongInterval:      a.cfg.KeepAlive,
 		InitTimeout:           10 * time.Second,
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	// Uploads (GraphQL multipart request spec): files.go.
+	srv.AddTransport(a.multipartTransport())
+	srv.AddTransport(httpTransport{}) // GET and POST as the GraphQL-over-HTTP spec asks: httpspec.go
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(a.cfg.MaxTokens)
 	if a.cfg.Introspection {
@@ -186,9 +230,15 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(limits.Limits{MaxDepth: a.cfg.MaxDepth, MaxCost: a.cfg.MaxCost})
 	srv.Use(apperr.HideUncoded(a.log))
-	// Every mutation runs in one transaction, except refreshToken, whose
-	// replay detection must commit its revocation although it fails.
-	srv.Use(entgql.Transactioner{TxOpener: a.Client, SkipTxFunc: entgql.SkipIfHasFields("refreshToken")})
+	// Every mutation runs in one transaction, except those with a step that
+	// must commit although the request fails: refreshToken's replay
+	// detection and the counted attempts of SMS codes. They run their own
+	// transactions (graph/txn) after that step. uploadFile needs none for
+	// its one insert, and must not hold SQLite's write lock while it decodes
+	// an image.
+	srv.Use(entgql.Transactioner{TxOpener: a.Client, SkipTxFunc: entgql.SkipIfHasFields(
+		"refreshToken", "register", "resetPassword", "changePassword", "uploadFile",
+	)})
 	srv.AroundOperations(a.capSubscriptions)
 	srv.SetErrorPresenter(apperr.Presenter(a.log))
 	srv.SetRecoverFunc(apperr.Recover(a.log))
@@ -200,10 +250,10 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 func (a *App) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, a.bodyLimit(r)) // files.go
 		}
-		if !isWebsocket(r) && a.cfg.RequestTimeout > 0 {
-			ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+		if timeout := a.requestTimeout(r); !isWebsocket(r) && timeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
 			defer cancel()
 			r = r.WithContext(ctx)
 		}
@@ -251,7 +301,20 @@ func (a *App) websocketInit(ctx context.Context, p transport.InitPayload) (conte
 	if err != nil {
 		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("forbidden: " + apperr.Classify(err).Message)
 	}
-	return viewer.NewContext(ctx, v), nil, nil
+	release := a.resolver.Presence.Connect(v.UserID)
+	return context.WithValue(viewer.NewContext(ctx, v), presenceKey{}, release), nil, nil
+}
+
+// presenceKey carries the presence release of an authenticated connection.
+type presenceKey struct{}
+
+// websocketClose ends the connection's presence. gqlgen calls it once per
+// connection, with the context websocketInit returned if it succeeded; a
+// connection refused or never authenticated has no release to call.
+func (a *App) websocketClose(ctx context.Context, _ int) {
+	if release, ok := ctx.Value(presenceKey{}).(func()); ok {
+		release()
+	}
 }
 
 type subscriptionsKey struct{}

@@ -4,7 +4,11 @@
 package app
 
 import (
+	"context"
 	"time"
+
+	"github.com/parley-im/parley/graph/files"
+	"github.com/parley-im/parley/graph/verify"
 )
 
 // Config is the server's configuration (see the README's table).
@@ -18,7 +22,7 @@ type Config struct {
 	// kept in DataDir in development.
 	JWTSecret      []byte
 	AllowedOrigins []string
-	UploadDir      string
+	UploadDir      string // uploaded files, when StorageURL is empty
 	Production     bool
 	Introspection  bool
 
@@ -35,6 +39,31 @@ type Config struct {
 	LoginRefill        time.Duration
 	HubPollInterval    time.Duration
 	SubscriptionBuffer int
+	PresenceTTL        time.Duration // presence rows not refreshed for this long are stale
+
+	// SMSWebhook is the URL of an SMS gateway that receives each
+	// verification code as JSON; empty logs codes instead (development).
+	SMSWebhook string
+	// CodeSender overrides SMSWebhook (tests record the codes).
+	CodeSender verify.Sender
+	Codes      verify.Options
+
+	// TraceSQL, when set, is called with every SQL statement the ent client
+	// runs and its context (tests count the statements of one request).
+	TraceSQL func(ctx context.Context, args ...any)
+
+	// Files (graph/files). StorageURL is a gocloud.dev/blob bucket URL
+	// (s3://, gs://, mem://, file://); empty stores under UploadDir.
+	StorageURL string
+	// The largest upload of each kind, in bytes.
+	MaxAvatarBytes, MaxImageBytes, MaxVoiceBytes, MaxFileBytes int64
+	// MaxImagePixels bounds width × height of an uploaded image.
+	MaxImagePixels int64
+	// FileURLTTL is how long a private file's signed URL lasts, at least
+	// (at most twice as long).
+	FileURLTTL time.Duration
+	// UploadTimeout replaces RequestTimeout for multipart requests.
+	UploadTimeout time.Duration
 }
 
 // Defaults returns the development configuration.
@@ -57,5 +86,13 @@ func Defaults() Config {
 		LoginRefill:        30 * time.Second,
 		HubPollInterval:    2 * time.Second,
 		SubscriptionBuffer: 256,
+		MaxAvatarBytes:     files.DefaultMaxAvatarBytes,
+		MaxImageBytes:      files.DefaultMaxImageBytes,
+		MaxVoiceBytes:      files.DefaultMaxVoiceBytes,
+		MaxFileBytes:       files.DefaultMaxFileBytes,
+		MaxImagePixels:     files.DefaultMaxPixels,
+		FileURLTTL:         files.DefaultURLTTL,
+		UploadTimeout:      5 * time.Minute,
+		PresenceTTL:        45 * time.Second,
 	}
 }

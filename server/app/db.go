@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"database/sql"
+	entdialect "entgo.io/ent/dialect"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,7 +31,7 @@ var migrateMu sync.Mutex
 
 // openDB opens and migrates the database: PostgreSQL when url is set,
 // embedded SQLite under dataDir otherwise.
-func openDB(ctx context.Context, url, dataDir string) (*ent.Client, *sql.DB, bool, error) {
+func openDB(ctx context.Context, url, dataDir string, trace func(context.Context, ...any)) (*ent.Client, *sql.DB, bool, error) {
 	dialect, driver, dsn := "postgres", "postgres", url
 	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
 		if url != "" {
@@ -55,7 +56,11 @@ func openDB(ctx context.Context, url, dataDir string) (*ent.Client, *sql.DB, boo
 		db.SetMaxOpenConns(40)
 		db.SetMaxIdleConns(20)
 	}
-	client := ent.NewClient(ent.Driver(entsql.OpenDB(dialect, db)))
+	var drv entdialect.Driver = entsql.OpenDB(dialect, db)
+	if trace != nil {
+		drv = entdialect.DebugWithContext(drv, trace)
+	}
+	client := ent.NewClient(ent.Driver(drv))
 	migrateMu.Lock()
 	err = client.Schema.Create(ctx)
 	migrateMu.Unlock()

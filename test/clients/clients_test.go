@@ -15,14 +15,17 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -183,7 +186,10 @@ func startServer(t *testing.T, dbURL string) string {
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	srv := httptest.NewUnstartedServer(a.Handler())
+	mux := http.NewServeMux()
+	mux.Handle("/", a.Handler())
+	mux.Handle("GET /test/subscriptions", waitSubscriptions(a))
+	srv := httptest.NewUnstartedServer(mux)
 	srv.Config.BaseContext = func(net.Listener) context.Context { return a.BaseContext() }
 	srv.Start()
 	t.Cleanup(func() {
@@ -191,6 +197,34 @@ func startServer(t *testing.T, dbURL string) string {
 		srv.Close()
 	})
 	return srv.URL
+}
+
+// waitSubscriptions serves GET /test/subscriptions?atLeast=N next to the
+// API, for the scripts only: it answers once the app's hub holds at least N
+// subscriptions (504 after 10 s). A client cannot otherwise know when the
+// server has registered its subscription, and a live-only subscription
+// misses what commits before that; server/app's tests wait the same way.
+func waitSubscriptions(a *app.App) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.URL.Query().Get("atLeast"))
+		if err != nil {
+			http.Error(w, "atLeast must be a number", http.StatusBadRequest)
+			return
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := a.Hub.Stats().Subscriptions
+			if got >= n {
+				fmt.Fprintln(w, got)
+				return
+			}
+			if time.Now().After(deadline) || r.Context().Err() != nil {
+				http.Error(w, fmt.Sprintf("%d subscriptions, want %d", got, n), http.StatusGatewayTimeout)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 }
 
 // runScript runs `node script baseURL` in this folder and fails the test,

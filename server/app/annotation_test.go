@@ -1,0 +1,402 @@
+package app_test
+
+// Tests of issue 5, annotation projects (seeds S4-01..S4-07, S4-11..S4-13),
+// through the real HTTP and WebSocket handlers on every backend. This file
+// holds the kit the annotation_*_test.go files share, and the tests of
+// projects, members and invites.
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// annKit is a server with the annotation helpers. Its methods fail the test
+// when a step that should succeed does not.
+type annKit struct{ *server }
+
+func newAnnKit(t *testing.T, b backend) annKit { return annKit{newServer(t, b)} }
+
+// fails runs a request that must fail with code and reason.
+func (k annKit) fails(token, query string, vars map[string]any, code, reason string) response {
+	k.t.Helper()
+	r := k.do(token, query, vars)
+	require.NotEmpty(k.t, r.Errors, "expected %s/%s from %s %v", code, reason, query, vars)
+	require.Equal(k.t, code, r.code(), "%s %v: %+v", query, vars, r.Errors)
+	require.Equal(k.t, reason, r.reason(), "%s %v: %+v", query, vars, r.Errors)
+	return r
+}
+
+// id runs a mutation that must succeed and returns data.<field>.id (or
+// data.<field> when it is an ID itself).
+func (k annKit) id(token, query string, vars map[string]any) string {
+	k.t.Helper()
+	var out map[string]json.RawMessage
+	k.ok(token, query, vars, &out)
+	require.Len(k.t, out, 1)
+	for _, raw := range out {
+		var node struct{ ID string }
+		if json.Unmarshal(raw, &node) == nil && node.ID != "" {
+			return node.ID
+		}
+		var id string
+		require.NoError(k.t, json.Unmarshal(raw, &id))
+		return id
+	}
+	return ""
+}
+
+const (
+	annCreateProject = `mutation($name: String!) { createProject(input: {name: $name}) { id name myRole owner { id } } }`
+	annRenameProject = `mutation($id: ID!, $name: String!) { renameProject(id: $id, name: $name) { id name } }`
+	annDeleteProject = `mutation($id: ID!) { deleteProject(id: $id) }`
+	annLeaveProject  = `mutation($id: ID!) { leaveProject(id: $id) }`
+	annInvite        = `mutation($p: ID!, $u: ID!, $role: ProjectInviteRole) { inviteToProject(input: {projectId: $p, userId: $u, role: $role}) { id role status project { id name } invitee { id } } }`
+	annAccept        = `mutation($id: ID!) { acceptProjectInvite(id: $id) { id role user { id } project { id } } }`
+	annRefuse        = `mutation($id: ID!) { refuseProjectInvite(id: $id) { id status } }`
+	annSetRole       = `mutation($p: ID!, $u: ID!, $role: ProjectInviteRole!) { setProjectMemberRole(projectId: $p, userId: $u, role: $role) { id role } }`
+	annRemoveMember  = `mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) }`
+	annProjects      = `query($owned: Boolean) { projects(owned: $owned, first: 50, orderBy: {field: NAME}) { totalCount edges { node { id name myRole owner { id } } } } }`
+	annInvites       = `query($p: ID, $status: ProjectInviteStatus) { projectInvites(projectId: $p, status: $status, first: 50) { totalCount edges { node { id role status project { id name } inviter { id } } } } }`
+
+	annAddText    = `mutation($p: ID!, $name: String!, $content: String!) { addText(input: {projectId: $p, name: $name, content: $content}) { id name length creator { id } } }`
+	annRenameText = `mutation($id: ID!, $name: String!) { renameText(id: $id, name: $name) { id name } }`
+	annDeleteText = `mutation($id: ID!) { deleteText(id: $id) }`
+
+	annAddEntity     = `mutation($p: ID!, $name: String!, $label: String) { addEntity(input: {projectId: $p, name: $name, label: $label}) { id name label creator { id } } }`
+	annRenameEntity  = `mutation($id: ID!, $name: String!) { renameEntity(id: $id, name: $name) { id name } }`
+	annRelabelEntity = `mutation($id: ID!, $label: String!) { relabelEntity(id: $id, label: $label) { id label } }`
+	annDeleteEntity  = `mutation($id: ID!) { deleteEntity(id: $id) }`
+
+	annAddMention    = `mutation($t: ID!, $e: ID!, $start: Int!, $end: Int!) { addMention(input: {textId: $t, entityId: $e, start: $start, end: $end}) { id start end } }`
+	annDeleteMention = `mutation($id: ID!) { deleteMention(id: $id) }`
+
+	annAddType    = `mutation($p: ID!, $name: String!, $src: [String!], $tgt: [String!], $sym: Boolean) { addRelationType(input: {projectId: $p, name: $name, sourceLabels: $src, targetLabels: $tgt, symmetric: $sym}) { id name sourceLabels targetLabels symmetric } }`
+	annRenameType = `mutation($id: ID!, $name: String!) { renameRelationType(id: $id, name: $name) { id name } }`
+	annDeleteType = `mutation($id: ID!) { deleteRelationType(id: $id) }`
+
+	annAddRelation    = `mutation($type: ID!, $s: ID!, $t: ID!) { addRelation(input: {typeId: $type, sourceId: $s, targetId: $t}) { id } }`
+	annRetypeRelation = `mutation($id: ID!, $type: ID!) { changeRelationType(id: $id, typeId: $type) { id type { id } } }`
+	annDeleteRelation = `mutation($id: ID!) { deleteRelation(id: $id) }`
+
+	annImport = `mutation($p: ID!, $data: String!) { importGraph(projectId: $p, data: $data) { entitiesCreated relationTypesCreated relationsCreated skippedCount skipped { kind index name reason } } }`
+)
+
+// project creates a project owned by owner.
+func (k annKit) project(owner account, name string) string {
+	k.t.Helper()
+	return k.id(owner.Token, annCreateProject, map[string]any{"name": name})
+}
+
+// befriend makes a and b friends through the social API, unless they are
+// already.
+func (k annKit) befriend(a, b account) {
+	k.t.Helper()
+	r := k.do(a.Token, `mutation($u: ID!) { applyFriend(input: {userId: $u}) { id } }`, map[string]any{"u": b.ID})
+	if r.reason() == "ALREADY_FRIENDS" {
+		return
+	}
+	require.Empty(k.t, r.Errors)
+	var n struct{ ApplyFriend struct{ ID string } }
+	require.NoError(k.t, json.Unmarshal(r.Data, &n))
+	k.ok(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": n.ApplyFriend.ID}, nil)
+}
+
+// join makes member a member of project with role: friends, invited,
+// accepted.
+func (k annKit) join(owner account, project string, member account, role string) {
+	k.t.Helper()
+	k.befriend(owner, member)
+	invite := k.id(owner.Token, annInvite, map[string]any{"p": project, "u": member.ID, "role": role})
+	k.ok(member.Token, annAccept, map[string]any{"id": invite}, nil)
+}
+
+func (k annKit) entity(who account, project, name, label string) string {
+	k.t.Helper()
+	return k.id(who.Token, annAddEntity, map[string]any{"p": project, "name": name, "label": label})
+}
+
+func (k annKit) text(who account, project, name, content string) string {
+	k.t.Helper()
+	return k.id(who.Token, annAddText, map[string]any{"p": project, "name": name, "content": content})
+}
+
+func (k annKit) relationType(who account, project, name string, src, tgt []string, symmetric bool) string {
+	k.t.Helper()
+	return k.id(who.Token, annAddType, map[string]any{"p": project, "name": name, "src": src, "tgt": tgt, "sym": symmetric})
+}
+
+func (k annKit) relation(who account, typ, source, target string) string {
+	k.t.Helper()
+	return k.id(who.Token, annAddRelation, map[string]any{"type": typ, "s": source, "t": target})
+}
+
+type annProjectNode struct {
+	ID, Name string
+	MyRole   *string
+	Owner    struct{ ID string }
+}
+
+// projects lists who's projects (owned: nil for all).
+func (k annKit) projects(who account, owned any) []annProjectNode {
+	k.t.Helper()
+	var out struct {
+		Projects struct {
+			TotalCount int
+			Edges      []struct{ Node annProjectNode }
+		}
+	}
+	k.ok(who.Token, annProjects, map[string]any{"owned": owned}, &out)
+	nodes := []annProjectNode{}
+	for _, e := range out.Projects.Edges {
+		nodes = append(nodes, e.Node)
+	}
+	require.Equal(k.t, out.Projects.TotalCount, len(nodes))
+	return nodes
+}
+
+func annNames(nodes []annProjectNode) []string {
+	names := []string{}
+	for _, n := range nodes {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
+// TestAnnotationProjects: create, rename, delete and list projects (S4-01),
+// with the name rule (unique per owner, regardless of case), input rules
+// and who may do what.
+func TestAnnotationProjects(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		k := newAnnKit(t, b)
+		alice, bob := k.register("alice", nil), k.register("bob", nil)
+
+		var created struct {
+			CreateProject struct {
+				ID, Name, MyRole string
+				Owner            struct{ ID string }
+			}
+		}
+		k.ok(alice.Token, annCreateProject, map[string]any{"name": "  知识图谱  "}, &created)
+		require.Equal(t, "知识图谱", created.CreateProject.Name, "names are trimmed")
+		require.Equal(t, "owner", created.CreateProject.MyRole)
+		require.Equal(t, alice.ID, created.CreateProject.Owner.ID)
+		kg := created.CreateProject.ID
+		trees := k.project(alice, "Trees")
+		k.project(bob, "Trees") // unique per owner only
+
+		for _, c := range []struct {
+			name, code, reason string
+		}{
+			{"trees", "CONFLICT", "PROJECT_NAME_TAKEN"},
+			{" TREES ", "CONFLICT", "PROJECT_NAME_TAKEN"},
+			{"ｔｒｅｅｓ", "CONFLICT", "PROJECT_NAME_TAKEN"}, // full-width forms fold too
+			{"", "BAD_USER_INPUT", "REQUIRED"},
+			{"   ", "BAD_USER_INPUT", "REQUIRED"},
+			{strings.Repeat("项", 65), "BAD_USER_INPUT", "TOO_LONG"},
+			{"a\tb", "BAD_USER_INPUT", "INVALID"},
+		} {
+			r := k.fails(alice.Token, annCreateProject, map[string]any{"name": c.name}, c.code, c.reason)
+			if c.code == "BAD_USER_INPUT" {
+				require.Equal(t, "input.name", r.ext("field"))
+			}
+		}
+		k.project(alice, strings.Repeat("项", 64)) // the limit counts characters, not bytes
+		k.fails("", annCreateProject, map[string]any{"name": "anon"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+
+		// Rename: the same rules; a change of case of its own name is fine.
+		k.ok(alice.Token, annRenameProject, map[string]any{"id": trees, "name": "TREES"}, nil)
+		k.fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": "知识图谱"}, "CONFLICT", "PROJECT_NAME_TAKEN")
+		k.fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": ""}, "BAD_USER_INPUT", "REQUIRED")
+		k.fails(bob.Token, annRenameProject, map[string]any{"id": trees, "name": "mine"}, "NOT_FOUND", "NOT_FOUND")
+
+		// Lists: mine, and the ones I take part in (S4-12).
+		carol := k.register("carol", nil)
+		k.join(alice, kg, carol, "annotator")
+		require.ElementsMatch(t, []string{"知识图谱", "TREES", strings.Repeat("项", 64)}, annNames(k.projects(alice, nil)))
+		require.Empty(t, k.projects(alice, false))
+		require.Empty(t, k.projects(carol, true))
+		joined := k.projects(carol, false)
+		require.Equal(t, []string{"知识图谱"}, annNames(joined))
+		require.Equal(t, "annotator", *joined[0].MyRole)
+		require.Equal(t, alice.ID, joined[0].Owner.ID)
+
+		// Only the owner renames and deletes; a stranger cannot tell it exists.
+		k.fails(carol.Token, annRenameProject, map[string]any{"id": kg, "name": "x"}, "FORBIDDEN", "OWNER_ONLY")
+		k.fails(carol.Token, annDeleteProject, map[string]any{"id": kg}, "FORBIDDEN", "OWNER_ONLY")
+		k.fails(bob.Token, annDeleteProject, map[string]any{"id": kg}, "NOT_FOUND", "NOT_FOUND")
+		k.fails(bob.Token, annDeleteProject, map[string]any{"id": "4294967296999"}, "NOT_FOUND", "NOT_FOUND")
+
+		// Delete: everything in it goes, in one transaction (see
+		// TestAnnotationCascades); the name is free again.
+		require.Equal(t, kg, k.id(alice.Token, annDeleteProject, map[string]any{"id": kg}))
+		require.Empty(t, k.projects(carol, nil))
+		require.Equal(t, "NOT_FOUND", k.do(alice.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": kg}).code())
+		k.project(alice, "知识图谱")
+	})
+}
+
+// TestAnnotationInvites: the owner invites friends only; the invitee gets a
+// notice live, lists his invites, accepts or refuses (S4-11); members leave
+// (S4-12); the owner changes roles and removes members.
+func TestAnnotationInvites(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		k := newAnnKit(t, b)
+		alice, bob, carol, dave := k.register("alice", nil), k.register("bob", nil), k.register("carol", nil), k.register("dave", nil)
+		p := k.project(alice, "KG")
+
+		// Friends only; the invitee must exist and not be a member yet.
+		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID}, "FORBIDDEN", "NOT_FRIEND")
+		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": "90194313999"}, "NOT_FOUND", "NOT_FOUND")
+		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": alice.ID}, "CONFLICT", "ALREADY_MEMBER")
+		k.fails(bob.Token, annInvite, map[string]any{"p": p, "u": carol.ID}, "NOT_FOUND", "NOT_FOUND")
+
+		// The invitee's events stream carries the notice live.
+		k.befriend(alice, bob)
+		ws := k.mustDial(bob.Token)
+		ws.subscribe("1", `subscription { events { kind node { id ... on Notice { type operation project { id name } } } } }`, nil)
+		k.waitSubscriptions(1)
+		var inv struct {
+			InviteToProject struct {
+				ID, Role, Status string
+				Project          struct{ ID, Name string }
+			}
+		}
+		k.ok(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID, "role": "viewer"}, &inv)
+		require.Equal(t, "viewer", inv.InviteToProject.Role)
+		require.Equal(t, "pending", inv.InviteToProject.Status)
+		invite := inv.InviteToProject.ID
+		var msg struct {
+			Payload struct {
+				Data struct {
+					Events struct {
+						Kind string
+						Node struct {
+							ID, Type, Operation string
+							Project             struct{ ID, Name string }
+						}
+					}
+				}
+			}
+		}
+		for msg.Payload.Data.Events.Node.Type != "project_invite" {
+			require.NoError(t, ws.read(&msg))
+		}
+		ev := msg.Payload.Data.Events
+		require.Equal(t, "notice.created", ev.Kind)
+		require.Equal(t, "not_operated", ev.Node.Operation)
+		require.Equal(t, "KG", ev.Node.Project.Name, "the invitee sees the project he is invited into")
+
+		// Inviting again while pending changes the role, not the count.
+		require.Equal(t, invite, k.id(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID, "role": "annotator"}))
+		type inviteList struct {
+			ProjectInvites struct {
+				TotalCount int
+				Edges      []struct {
+					Node struct {
+						ID, Role, Status string
+						Project          struct{ ID, Name string }
+						Inviter          struct{ ID string }
+					}
+				}
+			}
+		}
+		var mine inviteList
+		k.ok(bob.Token, annInvites, nil, &mine)
+		require.Equal(t, 1, mine.ProjectInvites.TotalCount)
+		got := mine.ProjectInvites.Edges[0].Node
+		require.Equal(t, "annotator", got.Role)
+		require.Equal(t, "KG", got.Project.Name)
+		require.Equal(t, alice.ID, got.Inviter.ID)
+
+		// The invitee sees the project's card, not its contents, until he joins.
+		var card struct {
+			Node struct {
+				Name   string
+				MyRole *string
+			}
+		}
+		k.ok(bob.Token, `query($id: ID!) { node(id: $id) { ... on Project { name myRole } } }`, map[string]any{"id": p}, &card)
+		require.Equal(t, "KG", card.Node.Name)
+		require.Nil(t, card.Node.MyRole)
+		k.fails(bob.Token, `query($p: ID!) { entities(projectId: $p) { totalCount } }`, map[string]any{"p": p}, "NOT_FOUND", "NOT_FOUND")
+
+		// Only the invitee answers, once.
+		k.fails(alice.Token, annAccept, map[string]any{"id": invite}, "FORBIDDEN", "INVITEE_ONLY")
+		k.fails(carol.Token, annAccept, map[string]any{"id": invite}, "NOT_FOUND", "NOT_FOUND")
+		var member struct {
+			AcceptProjectInvite struct {
+				Role string
+				User struct{ ID string }
+			}
+		}
+		k.ok(bob.Token, annAccept, map[string]any{"id": invite}, &member)
+		require.Equal(t, "annotator", member.AcceptProjectInvite.Role)
+		require.Equal(t, bob.ID, member.AcceptProjectInvite.User.ID)
+		k.fails(bob.Token, annAccept, map[string]any{"id": invite}, "CONFLICT", "INVITE_NOT_PENDING")
+		k.fails(bob.Token, annRefuse, map[string]any{"id": invite}, "CONFLICT", "INVITE_NOT_PENDING")
+		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID}, "CONFLICT", "ALREADY_MEMBER")
+		var accepted inviteList
+		k.ok(bob.Token, annInvites, map[string]any{"status": "accepted"}, &accepted)
+		require.Equal(t, 1, accepted.ProjectInvites.TotalCount)
+		var notices struct {
+			Notices struct {
+				Edges []struct {
+					Node struct{ Type, Operation string }
+				}
+			}
+		}
+		k.ok(bob.Token, `{ notices(first: 10) { edges { node { type operation } } } }`, nil, &notices)
+		settled := 0
+		for _, e := range notices.Notices.Edges {
+			if e.Node.Type == "project_invite" {
+				require.Equal(t, "agreed", e.Node.Operation, "the invite's notice is settled")
+				settled++
+			}
+		}
+		require.Equal(t, 1, settled, "one notice per invite, renewed rather than repeated")
+
+		// Only the owner invites, even a friend of the inviter.
+		k.befriend(bob, dave)
+		k.fails(bob.Token, annInvite, map[string]any{"p": p, "u": dave.ID}, "FORBIDDEN", "OWNER_ONLY")
+
+		// Refusing.
+		k.befriend(alice, carol)
+		refused := k.id(alice.Token, annInvite, map[string]any{"p": p, "u": carol.ID})
+		var ref struct{ RefuseProjectInvite struct{ Status string } }
+		k.ok(carol.Token, annRefuse, map[string]any{"id": refused}, &ref)
+		require.Equal(t, "refused", ref.RefuseProjectInvite.Status)
+		require.Empty(t, k.projects(carol, nil))
+		var pending inviteList
+		k.ok(carol.Token, annInvites, nil, &pending)
+		require.Zero(t, pending.ProjectInvites.TotalCount)
+		var owners inviteList
+		k.ok(alice.Token, annInvites, map[string]any{"p": p, "status": "refused"}, &owners)
+		require.Equal(t, 1, owners.ProjectInvites.TotalCount, "the owner sees his project's invites")
+
+		// Roles: the owner changes them; his own is fixed; no one else may.
+		var role struct{ SetProjectMemberRole struct{ Role string } }
+		k.ok(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "viewer"}, &role)
+		require.Equal(t, "viewer", role.SetProjectMemberRole.Role)
+		k.fails(alice.Token, annSetRole, map[string]any{"p": p, "u": alice.ID, "role": "viewer"}, "FORBIDDEN", "OWNER_MEMBERSHIP_FIXED")
+		k.fails(bob.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "annotator"}, "FORBIDDEN", "OWNER_ONLY")
+		k.fails(alice.Token, annSetRole, map[string]any{"p": p, "u": carol.ID, "role": "viewer"}, "NOT_FOUND", "NOT_FOUND")
+		k.fails(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "owner"}, "GRAPHQL_VALIDATION_FAILED", "")
+
+		// Leaving and removing.
+		k.fails(alice.Token, annLeaveProject, map[string]any{"id": p}, "FORBIDDEN", "OWNER_CANNOT_LEAVE")
+		k.fails(alice.Token, annRemoveMember, map[string]any{"p": p, "u": alice.ID}, "FORBIDDEN", "OWNER_MEMBERSHIP_FIXED")
+		require.Equal(t, p, k.id(bob.Token, annLeaveProject, map[string]any{"id": p}))
+		require.Empty(t, k.projects(bob, nil))
+		k.fails(bob.Token, annLeaveProject, map[string]any{"id": p}, "NOT_FOUND", "NOT_FOUND")
+		k.join(alice, p, dave, "annotator")
+		k.fails(carol.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "NOT_FOUND", "NOT_FOUND")
+		k.join(alice, p, carol, "annotator")
+		k.fails(carol.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "FORBIDDEN", "OWNER_ONLY")
+		require.Equal(t, dave.ID, k.id(alice.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}))
+		require.Empty(t, k.projects(dave, nil))
+		k.fails(alice.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "NOT_FOUND", "NOT_FOUND")
+	})
+}

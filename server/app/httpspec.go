@@ -1,0 +1,246 @@
+package app
+
+// This file serves GraphQL over plain HTTP (POST with a JSON body, and GET)
+// as the GraphQL-over-HTTP specification asks
+// (https://graphql.github.io/graphql-over-http/draft/), checked by
+// graphql-http's audit in test/clients. gqlgen's own POST and GET transports
+// differ from it in a few places, listed on httpTransport.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/parley-im/parley/graph/apperr"
+)
+
+// Media types of a GraphQL response. The client picks one with Accept.
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+)
+
+// codeBadRequest is the extensions.code of a request that is not a GraphQL
+// request at all (a body that is not JSON, a query that is not a string...).
+// It is Apollo Server's code for the same failures.
+const codeBadRequest = "BAD_REQUEST"
+
+// httpTransport is the gqlgen transport for GET and for POST with a JSON body
+// (it replaces transport.GET and transport.POST). Successful requests behave
+// as with gqlgen's transports; failures follow the GraphQL-over-HTTP spec:
+//
+//   - A request that is not well-formed (a body that is not a JSON object;
+//     query, operationName, variables or extensions of the wrong type; no
+//     query and no persisted-query hash) gets 400 with a BAD_REQUEST error,
+//     and 413 when the body is too large. gqlgen answered 422 for some of
+//     these, and for others panicked inside entgql.Transactioner, which
+//     needs an operation context that a failed decode does not have.
+//   - A well-formed request that fails before execution (a parse,
+//     validation or variable-coercion error, an operation over the limits,
+//     an unknown persisted query) is a "request error": its response has no
+//     data entry. It gets 200 when the client accepts application/json, and
+//     400 when it asks for application/graphql-response+json. gqlgen
+//     answered 422 with application/json, and "data": null with both.
+//   - A subscription over plain HTTP is a request error too: subscriptions
+//     are served over WebSocket. gqlgen held the request until its deadline.
+//   - A mutation over GET gets 405 with Allow: POST. gqlgen answered 406.
+//
+// Everything else (the executor, extensions such as APQ and the limits, the
+// error presenter) is gqlgen's, reached through graphql.GraphExecutor.
+type httpTransport struct{}
+
+var _ graphql.Transport = httpTransport{}
+
+// Supports claims GET and POST application/json requests that are not
+// WebSocket upgrades.
+func (httpTransport) Supports(r *http.Request) bool {
+	if r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet:
+		return true
+	case http.MethodPost:
+		mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		return err == nil && mediaType == mediaJSON
+	}
+	return false
+}
+
+// Do reads the request's parameters, prepares the operation and runs it.
+func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	media := responseMediaType(r.Header.Get("Accept"))
+	w.Header().Set("Content-Type", media)
+
+	start := graphql.Now()
+	params, status, err := readParams(r)
+	if err != nil {
+		writeResponse(w, status, false, &graphql.Response{Errors: gqlerror.List{{
+			Message: err.Error(), Extensions: map[string]any{"code": codeBadRequest},
+		}}})
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+
+	ctx := r.Context()
+	opCtx, errs := exec.CreateOperationContext(ctx, params)
+	if errs == nil && opCtx.Operation.Operation == ast.Subscription {
+		errs = gqlerror.List{{
+			Message:    "subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws) at this path",
+			Extensions: map[string]any{"code": codeBadRequest},
+		}}
+	}
+	if errs != nil {
+		status := http.StatusOK
+		if media == mediaGraphQLResponse {
+			status = http.StatusBadRequest
+		}
+		writeResponse(w, status, false, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs))
+		return
+	}
+	if r.Method == http.MethodGet && opCtx.Operation.Operation != ast.Query {
+		// The spec's answer to an operation with side effects over GET.
+		w.Header().Set("Allow", http.MethodPost)
+		writeResponse(w, http.StatusMethodNotAllowed, false, &graphql.Response{Errors: gqlerror.List{{
+			Message: "GET carries queries only: send mutations with POST", Extensions: map[string]any{"code": codeBadRequest},
+		}}})
+		return
+	}
+
+	responses, ctx := exec.DispatchOperation(ctx, opCtx)
+	rsp := responses(ctx)
+	if rsp == nil {
+		// The request's deadline passed, or its client left, before the
+		// operation produced a response.
+		writeResponse(w, http.StatusServiceUnavailable, false, &graphql.Response{Errors: gqlerror.List{{
+			Message: "request timed out", Extensions: map[string]any{"code": string(apperr.Internal), "reason": "TIMEOUT"},
+		}}})
+		return
+	}
+	writeResponse(w, http.StatusOK, true, rsp)
+}
+
+// responseMediaType picks the response's media type from the Accept header
+// as gqlgen does: the first listed type Parley can produce wins (q-values
+// are ignored), */* and a missing header mean application/json, and an
+// Accept that lists neither gets application/graphql-response+json.
+func responseMediaType(accept string) string {
+	if accept == "" {
+		return mediaJSON
+	}
+	for part := range strings.SplitSeq(accept, ",") {
+		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mediaType {
+		case "*/*", "application/*", mediaJSON:
+			return mediaJSON
+		case mediaGraphQLResponse:
+			return mediaGraphQLResponse
+		}
+	}
+	return mediaGraphQLResponse
+}
+
+// readParams reads a request's GraphQL parameters: the JSON body of a POST,
+// the URL parameters of a GET. A request that is not well-formed returns an
+// error saying why and its HTTP status.
+func readParams(r *http.Request) (*graphql.RawParams, int, error) {
+	if r.Method == http.MethodGet {
+		return readGetParams(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", tooLarge.Limit)
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("could not read the request body: %v", err)
+	}
+	// Pointers tell a missing or null parameter from an empty one; the typed
+	// fields make encoding/json refuse parameters of the wrong type.
+	var in struct {
+		Query         *string        `json:"query"`
+		OperationName *string        `json:"operationName"`
+		Variables     map[string]any `json:"variables"`
+		Extensions    map[string]any `json:"extensions"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // as gqlgen does: graph/limits reads first/last as json.Number
+	if err := dec.Decode(&in); err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("the body is not a GraphQL request (a JSON object with a string query): %v", err)
+	}
+	if dec.More() {
+		return nil, http.StatusBadRequest, errors.New("the body has data after its JSON object")
+	}
+	p := &graphql.RawParams{Variables: in.Variables, Extensions: in.Extensions}
+	if in.OperationName != nil {
+		p.OperationName = *in.OperationName
+	}
+	if in.Query != nil {
+		p.Query = *in.Query
+	}
+	if in.Query == nil && p.Extensions["persistedQuery"] == nil {
+		return nil, http.StatusBadRequest, errors.New("the request has no query")
+	}
+	return p, 0, nil
+}
+
+// readGetParams reads query, operationName and the JSON-encoded variables
+// and extensions from a GET request's URL.
+func readGetParams(r *http.Request) (*graphql.RawParams, int, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("the URL's parameters do not parse: %v", err)
+	}
+	p := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
+	for name, into := range map[string]*map[string]any{"variables": &p.Variables, "extensions": &p.Extensions} {
+		raw := q.Get(name)
+		if raw == "" {
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(into); err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("the %s parameter is not a JSON object: %v", name, err)
+		}
+	}
+	if !q.Has("query") && p.Extensions["persistedQuery"] == nil {
+		return nil, http.StatusBadRequest, errors.New("the request has no query parameter")
+	}
+	return p, 0, nil
+}
+
+// writeResponse writes one GraphQL response with status. A response to a
+// request that failed before execution must not have a data entry, while an
+// executed one always has it (null when a non-null root field failed), so
+// executed says which of the two the response is.
+func writeResponse(w http.ResponseWriter, status int, executed bool, rsp *graphql.Response) {
+	var body []byte
+	var err error
+	if executed {
+		body, err = json.Marshal(rsp)
+	} else {
+		body, err = json.Marshal(struct {
+			Errors     gqlerror.List  `json:"errors"`
+			Extensions map[string]any `json:"extensions,omitempty"`
+		}{rsp.Errors, rsp.Extensions})
+	}
+	if err != nil {
+		// Resolvers return values the generated code marshals; this is a bug.
+		panic(fmt.Errorf("app: marshal GraphQL response: %w", err))
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,879 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/ent/user"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/verify"
+)
+
+// socialServer is a server whose SMS codes land in a recorder and whose SQL
+// statements issued for requests are counted.
+type socialServer struct {
+	*server
+	codes      *verify.Recorder
+	statements atomic.Int64
+}
+
+func newSocialServer(t *testing.T, b backend) *socialServer {
+	cfg := testConfig(t, b.url(t))
+	s := &socialServer{codes: &verify.Recorder{}}
+	cfg.CodeSender = s.codes
+	cfg.TraceSQL = func(ctx context.Context, _ ...any) {
+		if middleware.GetReqID(ctx) != "" {
+			s.statements.Add(1)
+		}
+	}
+	s.server = start(t, cfg)
+	return s
+}
+
+// admin makes a an administrator (there is no API to become one).
+func (s *server) admin(a account) {
+	s.t.Helper()
+	var id int
+	fmt.Sscan(a.ID, &id)
+	require.NoError(s.t, s.app.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).
+		Exec(viewer.SystemContext(context.Background())))
+}
+
+const applyMutation = `mutation($in: ApplyFriendInput!) { applyFriend(input: $in) { id postscript operation type from { id } to { id } } }`
+
+type noticeOut struct {
+	ID, Postscript, Operation, Type string
+	From, To                        struct{ ID string }
+}
+
+// apply sends a friend application from a to b.
+func (s *server) apply(a, b account, ps string) noticeOut {
+	s.t.Helper()
+	var out struct{ ApplyFriend noticeOut }
+	s.ok(a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": b.ID, "postscript": ps}}, &out)
+	return out.ApplyFriend
+}
+
+// befriend makes a and b friends through the API.
+func (s *server) befriend(a, b account) {
+	s.t.Helper()
+	n := s.apply(a, b, "hi")
+	s.ok(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": n.ID}, nil)
+}
+
+func (s *server) friendIDs(a account) []string {
+	s.t.Helper()
+	var out struct {
+		Friends struct {
+			Edges []struct {
+				Node struct{ Friend struct{ ID string } }
+			}
+		}
+	}
+	s.ok(a.Token, `{ friends(first: 50) { edges { node { friend { id } } } } }`, nil, &out)
+	ids := []string{}
+	for _, e := range out.Friends.Edges {
+		ids = append(ids, e.Node.Friend.ID)
+	}
+	return ids
+}
+
+func (s *server) settings(admin account, in map[string]any) {
+	s.t.Helper()
+	s.ok(admin.Token, `mutation($in: SettingsInput!) { updateSettings(input: $in) { appName } }`, map[string]any{"in": in}, nil)
+}
+
+// noticeEvent is one event of the notices subscription.
+type noticeEvent struct {
+	Cursor string
+	Kind   string
+	Node   *struct {
+		ID, Postscript, Operation, Type string
+	}
+}
+
+const noticesSubscription = `subscription($after: String) { notices(after: $after) { cursor kind node { id ... on Notice { postscript operation type } } } }`
+
+func (c *wsClient) nextNotice() noticeEvent {
+	c.t.Helper()
+	var msg struct {
+		Type    string
+		Payload struct {
+			Data   struct{ Notices noticeEvent }
+			Errors []gqlError
+		}
+	}
+	require.NoError(c.t, c.read(&msg))
+	require.Equal(c.t, "next", msg.Type, "%+v", msg.Payload.Errors)
+	return msg.Payload.Data.Notices
+}
+
+func TestFriendApplicationFlow(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		alice := s.register("alice", map[string]any{"email": "alice@example.com"})
+		bob := s.register("bob", nil)
+
+		ws := s.mustDial(bob.Token)
+		ws.subscribe("n", noticesSubscription, nil)
+		s.waitSubscriptions(1)
+
+		// Apply: bob is told live.
+		first := s.apply(alice, bob, "I am Alice")
+		require.Equal(t, "not_operated", first.Operation)
+		require.Equal(t, "friend_apply", first.Type)
+		ev := ws.nextNotice()
+		require.Equal(t, "notice.created", ev.Kind)
+		require.Equal(t, first.ID, ev.Node.ID)
+		require.Equal(t, "I am Alice", ev.Node.Postscript)
+
+		// Applying again renews the pending application instead of stacking.
+		again := s.apply(alice, bob, "it is me again")
+		require.Equal(t, first.ID, again.ID)
+		ev = ws.nextNotice()
+		require.Equal(t, "notice.updated", ev.Kind)
+		require.Equal(t, "it is me again", ev.Node.Postscript)
+
+		var pending struct {
+			Me                 struct{ UnhandledApplicationCount *int }
+			FriendApplications struct {
+				TotalCount int
+				Edges      []struct {
+					Node struct {
+						ID, Postscript string
+						From           struct{ Username string }
+					}
+				}
+			}
+		}
+		s.ok(bob.Token, `{ me { unhandledApplicationCount } friendApplications(operation: not_operated, first: 10) { totalCount edges { node { id postscript from { username } } } } }`, nil, &pending)
+		require.Equal(t, 1, *pending.Me.UnhandledApplicationCount)
+		require.Equal(t, 1, pending.FriendApplications.TotalCount)
+		require.Equal(t, "alice", pending.FriendApplications.Edges[0].Node.From.Username)
+		// The count is the viewer's own: it reads null on someone else.
+		var other struct {
+			User struct{ UnhandledApplicationCount *int }
+		}
+		s.ok(alice.Token, `query($id: ID!) { user(id: $id) { unhandledApplicationCount } }`, map[string]any{"id": bob.ID}, &other)
+		require.Nil(t, other.User.UnhandledApplicationCount)
+
+		// Before they are friends bob cannot see alice's email.
+		var card struct {
+			User struct {
+				Email    *string
+				IsFriend bool
+				Remark   *string
+			}
+		}
+		s.ok(bob.Token, `query($id: ID!) { user(id: $id) { email isFriend remark } }`, map[string]any{"id": alice.ID}, &card)
+		require.Nil(t, card.User.Email)
+		require.False(t, card.User.IsFriend)
+
+		// Alice watches her own notices from here, resuming later.
+		aws := s.mustDial(alice.Token)
+		aws.subscribe("n", noticesSubscription, nil)
+		s.waitSubscriptions(2)
+
+		var accepted struct {
+			AcceptFriendApplication struct {
+				Friend struct{ ID string }
+				Remark string
+			}
+		}
+		s.ok(bob.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { friend { id } remark } }`, map[string]any{"id": first.ID}, &accepted)
+		require.Equal(t, alice.ID, accepted.AcceptFriendApplication.Friend.ID)
+
+		// Alice sees her application agreed, then an acceptance notice.
+		ev = aws.nextNotice()
+		require.Equal(t, "notice.updated", ev.Kind)
+		require.Equal(t, "agreed", ev.Node.Operation)
+		ev = aws.nextNotice()
+		require.Equal(t, "notice.created", ev.Kind)
+		require.Equal(t, "friend_accepted", ev.Node.Type)
+
+		require.Equal(t, []string{bob.ID}, s.friendIDs(alice))
+		require.Equal(t, []string{alice.ID}, s.friendIDs(bob))
+		s.ok(bob.Token, `query($id: ID!) { user(id: $id) { email isFriend remark } }`, map[string]any{"id": alice.ID}, &card)
+		require.Equal(t, "alice@example.com", *card.User.Email)
+		require.True(t, card.User.IsFriend)
+		require.Equal(t, "", *card.User.Remark)
+
+		// Handled once only; friends do not apply again.
+		r := s.do(bob.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": first.ID})
+		require.Equal(t, "CONFLICT", r.code())
+		require.Equal(t, "ALREADY_HANDLED", r.reason())
+		r = s.do(alice.Token, applyMutation, map[string]any{"in": map[string]any{"userId": bob.ID}})
+		require.Equal(t, "ALREADY_FRIENDS", r.reason())
+
+		// Remark and pin are bob's own.
+		var upd struct {
+			UpdateFriend struct {
+				Remark string
+				Pinned bool
+			}
+		}
+		s.ok(bob.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Ally", pinned: true}) { remark pinned } }`, map[string]any{"id": alice.ID}, &upd)
+		require.Equal(t, "Ally", upd.UpdateFriend.Remark)
+		require.True(t, upd.UpdateFriend.Pinned)
+		var count struct {
+			User struct {
+				FriendCount int
+				Remark      *string
+			}
+		}
+		s.ok(alice.Token, `query($id: ID!) { user(id: $id) { friendCount remark } }`, map[string]any{"id": bob.ID}, &count)
+		require.Equal(t, 1, count.User.FriendCount)
+		require.Equal(t, "", *count.User.Remark)
+
+		// Resume: alice's stream replays what she missed.
+		var resumed struct{ Cursor string }
+		resumed.Cursor = ev.Cursor
+		aws.conn.Close()
+		third := s.register("carol", nil)
+		n := s.apply(third, alice, "hello from carol")
+		aws2 := s.mustDial(alice.Token)
+		aws2.subscribe("n", noticesSubscription, map[string]any{"after": resumed.Cursor})
+		ev = aws2.nextNotice()
+		require.Equal(t, n.ID, ev.Node.ID)
+
+		// Delete: both sides lose the friendship.
+		var del struct{ DeleteFriend string }
+		s.ok(alice.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": bob.ID}, &del)
+		require.Equal(t, bob.ID, del.DeleteFriend)
+		require.Empty(t, s.friendIDs(alice))
+		require.Empty(t, s.friendIDs(bob))
+		r = s.do(alice.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": bob.ID})
+		require.Equal(t, "NOT_FRIENDS", r.reason())
+	})
+}
+
+func TestFriendRules(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		root := s.register("root", nil)
+		s.admin(root)
+		a := s.register("anna", map[string]any{"phone": "+8613800000001"})
+		bo := s.register("boris", nil)
+		c := s.register("chen", nil)
+		d := s.register("dora", nil)
+		s.ok(root.Token, `mutation($id: ID!) { updateUser(id: $id, input: {accountState: disabled}) { accountState } }`, map[string]any{"id": d.ID}, nil)
+
+		toBoris := s.apply(a, bo, "")
+		cases := []struct {
+			name, token, query string
+			vars               map[string]any
+			code, reason       string
+		}{
+			{"anonymous", "", applyMutation, map[string]any{"in": map[string]any{"userId": bo.ID}}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED"},
+			{"self", a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": a.ID}}, "BAD_USER_INPUT", "CANNOT_FRIEND_SELF"},
+			{"nobody", a.Token, applyMutation, map[string]any{"in": map[string]any{}}, "BAD_USER_INPUT", "USER_REQUIRED"},
+			{"unknown user", a.Token, applyMutation, map[string]any{"in": map[string]any{"login": "nobody_here"}}, "NOT_FOUND", "NOT_FOUND"},
+			{"disabled user", a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": d.ID}}, "FORBIDDEN", "USER_DISABLED"},
+			{"postscript too long", a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": c.ID, "postscript": strings.Repeat("x", 257)}}, "BAD_USER_INPUT", "TOO_LONG"},
+			{"accept another's application", c.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": toBoris.ID}, "NOT_FOUND", "NOT_FOUND"},
+			{"applicant accepts his own", a.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": toBoris.ID}, "NOT_FOUND", "NOT_FOUND"},
+			{"refuse another's application", c.Token, `mutation($id: ID!) { refuseFriendApplication(id: $id) { id } }`, map[string]any{"id": toBoris.ID}, "NOT_FOUND", "NOT_FOUND"},
+			{"bad id", bo.Token, `mutation { acceptFriendApplication(id: "zz") { id } }`, nil, "BAD_USER_INPUT", ""},
+			{"remark a stranger", a.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "x"}) { id } }`, map[string]any{"id": c.ID}, "NOT_FOUND", "NOT_FRIENDS"},
+			{"remark too long", a.Token, `mutation($id: ID!, $r: String) { updateFriend(userId: $id, input: {remark: $r}) { id } }`, nil, "", ""},
+			{"delete a stranger", a.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": c.ID}, "NOT_FOUND", "NOT_FRIENDS"},
+			{"direct add by non-admin", a.Token, `mutation($a: ID!, $b: ID!) { addFriend(userId: $a, friendId: $b) { id } }`, map[string]any{"a": a.ID, "b": c.ID}, "FORBIDDEN", "NOT_ALLOWED"},
+			{"friends of anonymous", "", `{ friends(first: 5) { totalCount } }`, nil, "UNAUTHENTICATED", "SIGN_IN_REQUIRED"},
+		}
+		for _, tc := range cases {
+			if tc.code == "" {
+				continue // covered below with a friend
+			}
+			r := s.do(tc.token, tc.query, tc.vars)
+			require.Equal(t, tc.code, r.code(), "%s: %+v", tc.name, r.Errors)
+			if tc.reason != "" {
+				require.Equal(t, tc.reason, r.reason(), tc.name)
+			}
+		}
+
+		// Refused applications are settled; the applicant may ask again.
+		var refused struct{ RefuseFriendApplication struct{ Operation string } }
+		s.ok(bo.Token, `mutation($id: ID!) { refuseFriendApplication(id: $id) { operation } }`, map[string]any{"id": toBoris.ID}, &refused)
+		require.Equal(t, "refused", refused.RefuseFriendApplication.Operation)
+		r := s.do(bo.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": toBoris.ID})
+		require.Equal(t, "ALREADY_HANDLED", r.reason())
+		renewed := s.apply(a, bo, "please")
+		require.NotEqual(t, toBoris.ID, renewed.ID)
+
+		// Applying back to someone who applied first makes friends at once.
+		s.apply(bo, a, "")
+		require.Equal(t, []string{bo.ID}, s.friendIDs(a))
+
+		r = s.do(a.Token, `mutation($id: ID!, $r: String) { updateFriend(userId: $id, input: {remark: $r}) { id } }`, map[string]any{"id": bo.ID, "r": strings.Repeat("r", 65)})
+		require.Equal(t, "BAD_USER_INPUT", r.code(), "%+v", r.Errors)
+
+		// Find by login: username, or phone exactly.
+		var byPhone struct{ ApplyFriend noticeOut }
+		s.ok(c.Token, applyMutation, map[string]any{"in": map[string]any{"login": "+8613800000001"}}, &byPhone)
+		require.Equal(t, a.ID, byPhone.ApplyFriend.To.ID)
+
+		// Admins add directly; both are told by a notice.
+		s.ok(root.Token, `mutation($a: ID!, $b: ID!) { addFriend(userId: $a, friendId: $b) { id } }`, map[string]any{"a": c.ID, "b": bo.ID}, nil)
+		require.Contains(t, s.friendIDs(c), bo.ID)
+		var inbox struct {
+			Notices struct {
+				Edges []struct{ Node struct{ Type string } }
+			}
+		}
+		s.ok(c.Token, `{ notices(first: 5) { edges { node { type } } } }`, nil, &inbox)
+		require.Equal(t, "friend_added", inbox.Notices.Edges[0].Node.Type)
+
+		// The add-friend switch is enforced.
+		s.settings(root, map[string]any{"addFriend": false})
+		r = s.do(d.Token, applyMutation, map[string]any{"in": map[string]any{"userId": a.ID}})
+		require.Equal(t, "UNAUTHENTICATED", r.code()) // disabled accounts are signed out
+		r = s.do(c.Token, applyMutation, map[string]any{"in": map[string]any{"userId": a.ID}})
+		require.Equal(t, "FORBIDDEN", r.code())
+		require.Equal(t, "FEATURE_DISABLED", r.reason())
+
+		var read struct{ MarkNoticesRead int }
+		s.ok(c.Token, `mutation { markNoticesRead }`, nil, &read)
+		require.Positive(t, read.MarkNoticesRead)
+		var unread struct{ Notices struct{ TotalCount int } }
+		s.ok(c.Token, `{ notices(unreadOnly: true) { totalCount } }`, nil, &unread)
+		require.Zero(t, unread.Notices.TotalCount)
+	})
+}
+
+func TestContactBookAndStrangers(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		me := s.register("myself", nil)
+		for _, f := range []struct{ name, nick string }{
+			{"cat", "猫猫"}, {"mouse", "小老鼠"}, {"ali", "alice"}, {"bob", "Bob"}, {"num", "123"}, {"zed", "Zed"},
+		} {
+			u := s.register(f.name, map[string]any{"nickname": f.nick})
+			s.befriend(u, me)
+		}
+		// A remark wins over the nickname: Zed is filed under A as "Aaron".
+		var zed struct{ User struct{ ID string } }
+		s.ok(me.Token, `{ user(username: "zed") { id } }`, nil, &zed)
+		s.ok(me.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Aaron"}) { id } }`, map[string]any{"id": zed.User.ID}, nil)
+
+		stranger := s.register("visitor", map[string]any{"nickname": "访客"})
+		s.send(stranger, me, "hello?")
+
+		var out struct {
+			ContactBook []struct {
+				Initial  string
+				Contacts []struct{ DisplayName, Remark string }
+			}
+			Strangers []struct {
+				Initial  string
+				Contacts []struct {
+					DisplayName string
+					User        struct{ Username string }
+				}
+			}
+		}
+		s.ok(me.Token, `{ contactBook { initial contacts { displayName remark } } strangers { initial contacts { displayName user { username } } } }`, nil, &out)
+		got := map[string][]string{}
+		var order []string
+		for _, sec := range out.ContactBook {
+			order = append(order, sec.Initial)
+			for _, c := range sec.Contacts {
+				got[sec.Initial] = append(got[sec.Initial], c.DisplayName)
+			}
+		}
+		require.Equal(t, []string{"A", "B", "M", "X", "#"}, order)
+		require.Equal(t, []string{"Aaron", "alice"}, got["A"])
+		require.Equal(t, []string{"猫猫"}, got["M"])
+		require.Equal(t, []string{"小老鼠"}, got["X"])
+		require.Equal(t, []string{"123"}, got["#"])
+		require.Len(t, out.Strangers, 1)
+		require.Equal(t, "F", out.Strangers[0].Initial)
+		require.Equal(t, "visitor", out.Strangers[0].Contacts[0].User.Username)
+	})
+}
+
+func TestProfileAndUsers(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		a := s.register("amy", map[string]any{"phone": "13800000002", "email": "amy@example.com", "nickname": "Amy Pond"})
+		other := s.register("rory", nil)
+
+		const update = `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { username nickname sign sex location avatar } }`
+		for _, tc := range []struct {
+			name         string
+			in           map[string]any
+			code, reason string
+		}{
+			{"taken username", map[string]any{"username": "Rory"}, "CONFLICT", "USERNAME_TAKEN"},
+			{"illegal username", map[string]any{"username": "1amy"}, "BAD_USER_INPUT", "USERNAME_ILLEGAL"},
+			{"short username", map[string]any{"username": "ab"}, "BAD_USER_INPUT", "USERNAME_LENGTH"},
+			{"long nickname", map[string]any{"nickname": strings.Repeat("n", 65)}, "BAD_USER_INPUT", "TOO_LONG"},
+			{"long sign", map[string]any{"sign": strings.Repeat("s", 257)}, "BAD_USER_INPUT", "TOO_LONG"},
+			{"bad avatar", map[string]any{"avatar": "javascript:alert(1)"}, "BAD_USER_INPUT", "INVALID"},
+			{"bad email", map[string]any{"email": "not-an-email"}, "BAD_USER_INPUT", "EMAIL_INVALID"},
+			{"bad phone", map[string]any{"phone": "12ab"}, "BAD_USER_INPUT", "PHONE_INVALID"},
+			{"bad sex", map[string]any{"sex": "other"}, "GRAPHQL_VALIDATION_FAILED", ""},
+		} {
+			r := s.do(a.Token, update, map[string]any{"in": tc.in})
+			require.Equal(t, tc.code, r.code(), "%s: %+v", tc.name, r.Errors)
+			if tc.reason != "" {
+				require.Equal(t, tc.reason, r.reason(), tc.name)
+			}
+		}
+		r := s.do("", update, map[string]any{"in": map[string]any{"nickname": "x"}})
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+
+		var out struct {
+			UpdateProfile struct{ Username, Nickname, Sign, Sex, Location, Avatar string }
+		}
+		s.ok(a.Token, update, map[string]any{"in": map[string]any{
+			"username": "amelia", "nickname": "Amelia", "sign": "raggedy doctor", "sex": "female",
+			"location": "Leadworth", "avatar": "/files/1/a.png",
+		}}, &out)
+		require.Equal(t, "amelia", out.UpdateProfile.Username)
+		require.Equal(t, "female", out.UpdateProfile.Sex)
+		// The old name is free and signs nobody in; the new one does.
+		r = s.do("", `mutation { login(input: {login: "amy", password: "password1"}) { accessToken } }`, nil)
+		require.Equal(t, "WRONG_PASSWORD", r.reason())
+		s.ok("", `mutation { login(input: {login: "amelia", password: "password1"}) { accessToken } }`, nil, nil)
+
+		// Lookups.
+		var one struct {
+			User *struct {
+				ID, Nickname string
+				Email, Phone *string
+			}
+			Users []*struct{ ID string }
+		}
+		s.ok(other.Token, `query($ids: [ID!]!) { user(username: "AMELIA") { id nickname email phone } users(ids: $ids) { id } }`,
+			map[string]any{"ids": []string{other.ID, "999999", a.ID}}, &one)
+		require.Equal(t, a.ID, one.User.ID)
+		require.Nil(t, one.User.Email, "strangers never see contact fields")
+		require.Nil(t, one.User.Phone)
+		require.Len(t, one.Users, 3)
+		require.Equal(t, other.ID, one.Users[0].ID)
+		require.Nil(t, one.Users[1])
+		require.Equal(t, a.ID, one.Users[2].ID)
+		r = s.do(other.Token, `query($id: ID!) { user(id: $id, username: "x") { id } }`, map[string]any{"id": a.ID})
+		require.Equal(t, "BAD_USER_INPUT", r.code())
+		many := make([]string, 101)
+		for i := range many {
+			many[i] = a.ID
+		}
+		r = s.do(other.Token, `query($ids: [ID!]!) { users(ids: $ids) { id } }`, map[string]any{"ids": many})
+		require.Equal(t, "TOO_MANY_IDS", r.reason())
+
+		// Search: part of a name, or exactly a phone or email.
+		search := func(q string) []string {
+			var res struct {
+				SearchUsers struct {
+					Edges []struct {
+						Node struct {
+							Username string
+							Phone    *string
+						}
+					}
+				}
+			}
+			s.ok(other.Token, `query($q: String!) { searchUsers(query: $q, first: 10) { edges { node { username phone } } } }`, map[string]any{"q": q}, &res)
+			var names []string
+			for _, e := range res.SearchUsers.Edges {
+				require.Nil(t, e.Node.Phone)
+				names = append(names, e.Node.Username)
+			}
+			return names
+		}
+		require.Equal(t, []string{"amelia"}, search("meli"))
+		require.Equal(t, []string{"amelia"}, search("13800000002"))
+		require.Empty(t, search("1380000"))
+		require.Equal(t, []string{"amelia"}, search("AMY@example.com"))
+		r = s.do(other.Token, `{ searchUsers(query: " ") { totalCount } }`, nil)
+		require.Equal(t, "QUERY_TOO_SHORT", r.reason())
+		r = s.do(other.Token, `query($q: String!) { searchUsers(query: $q) { totalCount } }`, map[string]any{"q": strings.Repeat("q", 65)})
+		require.Equal(t, "TOO_LONG", r.reason())
+	})
+}
+
+func TestPasswordsAndCodes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		const phone = "+8613900000003"
+		a := s.register("pat", map[string]any{"phone": phone})
+		const change = `mutation($in: ChangePasswordInput!) { changePassword(input: $in) { accessToken } }`
+
+		for _, tc := range []struct {
+			name         string
+			in           map[string]any
+			code, reason string
+		}{
+			{"neither", map[string]any{"newPassword": "password2"}, "BAD_USER_INPUT", "REQUIRED"},
+			{"wrong old", map[string]any{"oldPassword": "nope-nope", "newPassword": "password2"}, "BAD_USER_INPUT", "WRONG_PASSWORD"},
+			{"same", map[string]any{"oldPassword": "password1", "newPassword": "password1"}, "BAD_USER_INPUT", "PASSWORD_UNCHANGED"},
+			{"short", map[string]any{"oldPassword": "password1", "newPassword": "short"}, "BAD_USER_INPUT", "PASSWORD_TOO_SHORT"},
+			{"long", map[string]any{"oldPassword": "password1", "newPassword": strings.Repeat("p", 73)}, "BAD_USER_INPUT", "PASSWORD_TOO_LONG"},
+			{"no code sent", map[string]any{"code": "123456", "newPassword": "password2"}, "BAD_USER_INPUT", "CODE_INVALID"},
+		} {
+			r := s.do(a.Token, change, map[string]any{"in": tc.in})
+			require.Equal(t, tc.code, r.code(), "%s: %+v", tc.name, r.Errors)
+			require.Equal(t, tc.reason, r.reason(), tc.name)
+		}
+		r := s.do("", change, map[string]any{"in": map[string]any{"oldPassword": "password1", "newPassword": "password2"}})
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+
+		// With the old password: every other session ends, this one goes on
+		// with the returned token.
+		var out struct{ ChangePassword struct{ AccessToken string } }
+		s.ok(a.Token, change, map[string]any{"in": map[string]any{"oldPassword": "password1", "newPassword": "password2"}}, &out)
+		r = s.do(a.Token, `{ me { id } }`, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+		token := out.ChangePassword.AccessToken
+		s.ok(token, `{ me { id } }`, nil, nil)
+
+		// With an SMS code of purpose reset, sent to the account's own phone.
+		const send = `mutation($p: String!, $purpose: VerificationPurpose!) { sendVerificationCode(input: {phone: $p, purpose: $purpose}) { expiresAt resendAfter } }`
+		r = s.do(token, send, map[string]any{"p": "+8613900000999", "purpose": "reset"})
+		require.Equal(t, "PHONE_MISMATCH", r.reason())
+		s.ok(token, send, map[string]any{"p": phone, "purpose": "reset"}, nil)
+		code := s.codes.Last(phone)
+		require.Len(t, code, 6)
+		r = s.do(token, send, map[string]any{"p": phone, "purpose": "reset"})
+		require.Equal(t, "RATE_LIMITED", r.code())
+		require.Equal(t, "RESEND_TOO_SOON", r.reason())
+		wrong := fmt.Sprintf("%06d", (atoi(code)+1)%1000000)
+		r = s.do(token, change, map[string]any{"in": map[string]any{"code": wrong, "newPassword": "password3"}})
+		require.Equal(t, "CODE_INVALID", r.reason())
+		s.ok(token, change, map[string]any{"in": map[string]any{"code": code, "newPassword": "password3"}}, &out)
+		token = out.ChangePassword.AccessToken
+		r = s.do(token, change, map[string]any{"in": map[string]any{"code": code, "newPassword": "password4"}})
+		require.Equal(t, "CODE_INVALID", r.reason(), "a code works once")
+
+		// Forgot the password: a code of purpose forget, no sign-in.
+		s.ok("", send, map[string]any{"p": phone, "purpose": "forget"}, nil)
+		code = s.codes.Last(phone)
+		const reset = `mutation($in: ResetPasswordInput!) { resetPassword(input: $in) }`
+		// Wrong guesses are counted although each request fails; the fifth
+		// kills the code.
+		for i := 0; i < 5; i++ {
+			r = s.do("", reset, map[string]any{"in": map[string]any{"phone": phone, "code": wrong, "username": "pat", "newPassword": "password5"}})
+			require.Equal(t, "CODE_INVALID", r.reason())
+		}
+		r = s.do("", reset, map[string]any{"in": map[string]any{"phone": phone, "code": code, "username": "pat", "newPassword": "password5"}})
+		require.Equal(t, "CODE_TOO_MANY_ATTEMPTS", r.reason())
+
+		// An unknown phone gets the same answer and no SMS.
+		s.ok("", send, map[string]any{"p": "+8613900000777", "purpose": "forget"}, nil)
+		require.Empty(t, s.codes.Last("+8613900000777"))
+		r = s.do("", send, map[string]any{"p": "12", "purpose": "forget"})
+		require.Equal(t, "PHONE_LENGTH", r.reason())
+		r = s.do("", send, map[string]any{"p": phone, "purpose": "register"})
+		require.Equal(t, "PHONE_TAKEN", r.reason())
+	})
+}
+
+func atoi(s string) int {
+	var n int
+	fmt.Sscan(s, &n)
+	return n
+}
+
+func TestRegistrationSwitches(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		root := s.register("root", nil)
+		s.admin(root)
+
+		s.settings(root, map[string]any{"registerCaptcha": true})
+		in := map[string]any{"username": "newbie", "password": "password1", "phone": "+8613700000004"}
+		r := s.do("", registerMutation, map[string]any{"in": in})
+		require.Equal(t, "CODE_REQUIRED", r.reason())
+		s.ok("", `mutation { sendVerificationCode(input: {phone: "+8613700000004", purpose: register}) { expiresAt } }`, nil, nil)
+		in["code"] = "000000"
+		if s.codes.Last("+8613700000004") == "000000" {
+			in["code"] = "000001"
+		}
+		r = s.do("", registerMutation, map[string]any{"in": in})
+		require.Equal(t, "CODE_INVALID", r.reason())
+		in["code"] = s.codes.Last("+8613700000004")
+		s.ok("", registerMutation, map[string]any{"in": in}, nil)
+
+		s.settings(root, map[string]any{"register": false})
+		r = s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "late", "password": "password1"}})
+		require.Equal(t, "FEATURE_DISABLED", r.reason())
+	})
+}
+
+func TestAdminAndSubUsers(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		root := s.register("root", nil)
+		s.admin(root)
+		m := s.register("member", nil)
+		plain := s.register("plain", nil)
+
+		const updateUser = `mutation($id: ID!, $in: AdminUpdateUserInput!) { updateUser(id: $id, input: $in) { accountState isMember } }`
+		r := s.do(plain.Token, updateUser, map[string]any{"id": m.ID, "in": map[string]any{"isMember": true}})
+		require.Equal(t, "FORBIDDEN", r.code())
+		r = s.do(root.Token, updateUser, map[string]any{"id": root.ID, "in": map[string]any{"accountState": "disabled"}})
+		require.Equal(t, "CANNOT_CHANGE_SELF", r.reason())
+		r = s.do(root.Token, updateUser, map[string]any{"id": "424242", "in": map[string]any{"isMember": true}})
+		require.Equal(t, "NOT_FOUND", r.code())
+		s.ok(root.Token, updateUser, map[string]any{"id": m.ID, "in": map[string]any{"isMember": true}}, nil)
+
+		const create = `mutation($in: CreateUserInput!) { createUser(input: $in) { id username nickname } }`
+		r = s.do(plain.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "password1"}})
+		require.Equal(t, "MEMBERS_ONLY", r.reason())
+		r = s.do(m.Token, create, map[string]any{"in": map[string]any{"username": "plain", "password": "password1"}})
+		require.Equal(t, "USERNAME_TAKEN", r.reason())
+		r = s.do(m.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "short"}})
+		require.Equal(t, "PASSWORD_TOO_SHORT", r.reason())
+		var kid struct {
+			CreateUser struct{ ID, Username, Nickname string }
+		}
+		s.ok(m.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "password1", "nickname": "Kiddo", "sign": "hi"}}, &kid)
+		require.Equal(t, "Kiddo", kid.CreateUser.Nickname)
+		s.ok("", `mutation { login(input: {login: "kid", password: "password1"}) { accessToken } }`, nil, nil)
+		s.ok(root.Token, create, map[string]any{"in": map[string]any{"username": "staff", "password": "password1"}}, nil)
+
+		// Disabling signs the user out everywhere and bars him.
+		s.ok(root.Token, updateUser, map[string]any{"id": plain.ID, "in": map[string]any{"accountState": "disabled"}}, nil)
+		r = s.do(plain.Token, `{ me { id } }`, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+		r = s.do("", `mutation { login(input: {login: "plain", password: "password1"}) { accessToken } }`, nil)
+		require.Equal(t, "ACCOUNT_DISABLED", r.reason())
+		r = s.do(m.Token, applyMutation, map[string]any{"in": map[string]any{"userId": plain.ID}})
+		require.Equal(t, "USER_DISABLED", r.reason())
+		s.ok(root.Token, updateUser, map[string]any{"id": plain.ID, "in": map[string]any{"accountState": "normal"}}, nil)
+		s.ok("", `mutation { login(input: {login: "plain", password: "password1"}) { accessToken } }`, nil, nil)
+	})
+}
+
+func TestSettingsQuery(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		root := s.register("root", nil)
+		s.admin(root)
+		u := s.register("user", nil)
+
+		var out struct {
+			Settings struct {
+				AppName    string
+				Register   bool
+				Emoji      bool
+				DirtyWords []string
+			}
+		}
+		s.ok("", `{ settings { appName register emoji dirtyWords } }`, nil, &out)
+		require.Equal(t, "Parley", out.Settings.AppName)
+		require.True(t, out.Settings.Register)
+		require.Nil(t, out.Settings.DirtyWords)
+
+		r := s.do(u.Token, `mutation { updateSettings(input: {emoji: false}) { emoji } }`, nil)
+		require.Equal(t, "FORBIDDEN", r.code(), "%+v", r.Errors)
+		r = s.do(root.Token, `mutation($n: String!) { updateSettings(input: {appName: $n}) { appName } }`, map[string]any{"n": strings.Repeat("a", 257)})
+		require.Equal(t, "TOO_LONG", r.reason())
+		s.settings(root, map[string]any{"appName": "Pop IM", "emoji": false, "dirtyWords": []string{"darn", "Heck", "darn"}})
+		s.ok(u.Token, `{ settings { appName register emoji dirtyWords } }`, nil, &out)
+		require.Equal(t, "Pop IM", out.Settings.AppName)
+		require.False(t, out.Settings.Emoji)
+		require.Nil(t, out.Settings.DirtyWords)
+		s.ok(root.Token, `{ settings { appName register emoji dirtyWords } }`, nil, &out)
+		require.Equal(t, []string{"darn", "Heck"}, out.Settings.DirtyWords)
+
+		// The dirty-word list masks message text; stranger chat can be off.
+		friend := s.register("friend", nil)
+		s.befriend(u, friend)
+		msg := s.send(u, friend, "well DARN it, heck")
+		require.Equal(t, "well **** it, ****", msg.Text)
+		s.settings(root, map[string]any{"strangerChat": false})
+		stranger := s.register("stranger", nil)
+		r = s.do(stranger.Token, sendMutation, map[string]any{"to": u.ID, "text": "hi"})
+		require.Equal(t, "STRANGER_CHAT_DISABLED", r.reason())
+		s.send(friend, u, "friends still chat")
+		s.settings(root, map[string]any{"privateChat": false})
+		r = s.do(friend.Token, sendMutation, map[string]any{"to": u.ID, "text": "hi"})
+		require.Equal(t, "FEATURE_DISABLED", r.reason())
+	})
+}
+
+func TestCannedReplies(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		owner := s.register("shop", nil)
+		other := s.register("rival", nil)
+		const create = `mutation($in: CannedReplyInput!) { createCannedReply(input: $in) { id type title isDefault weight } }`
+		mk := func(in map[string]any) string {
+			var out struct{ CreateCannedReply struct{ ID string } }
+			s.ok(owner.Token, create, map[string]any{"in": in}, &out)
+			return out.CreateCannedReply.ID
+		}
+		for _, tc := range []struct {
+			name   string
+			in     map[string]any
+			reason string
+		}{
+			{"no title", map[string]any{"type": "faq", "title": " ", "content": "c"}, "REQUIRED"},
+			{"no content", map[string]any{"type": "faq", "title": "t", "content": ""}, "REQUIRED"},
+			{"long title", map[string]any{"type": "faq", "title": strings.Repeat("t", 129), "content": "c"}, "TOO_LONG"},
+			{"long content", map[string]any{"type": "faq", "title": "t", "content": strings.Repeat("c", 4097)}, "TOO_LONG"},
+			{"hidden default", map[string]any{"type": "welcome", "title": "t", "content": "c", "isDefault": true, "visible": false}, "DEFAULT_MUST_BE_VISIBLE"},
+			{"weight", map[string]any{"type": "faq", "title": "t", "content": "c", "weight": 2000000}, "INVALID"},
+		} {
+			r := s.do(owner.Token, create, map[string]any{"in": tc.in})
+			require.Equal(t, tc.reason, r.reason(), tc.name)
+		}
+		r := s.do("", create, map[string]any{"in": map[string]any{"type": "faq", "title": "t", "content": "c"}})
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+
+		hello := mk(map[string]any{"type": "welcome", "title": "Hello", "content": "Welcome to the shop!", "isDefault": true})
+		hi := mk(map[string]any{"type": "welcome", "title": "Hi", "content": "Hi there", "isDefault": true})
+		mk(map[string]any{"type": "quick_reply", "title": "Thanks", "content": "Thank you", "weight": 1})
+		mk(map[string]any{"type": "quick_reply", "title": "Bye", "content": "Bye", "weight": 5})
+
+		var list struct {
+			CannedReplies []struct {
+				Type    string
+				Replies []struct {
+					ID, Title string
+					IsDefault bool
+				}
+			}
+		}
+		s.ok(owner.Token, `{ cannedReplies { type replies { id title isDefault } } }`, nil, &list)
+		require.Equal(t, "welcome", list.CannedReplies[0].Type)
+		defaults := 0
+		for _, r := range list.CannedReplies[0].Replies {
+			if r.IsDefault {
+				defaults++
+				require.Equal(t, hi, r.ID, "the newest default wins")
+			}
+		}
+		require.Equal(t, 1, defaults)
+		require.Equal(t, "Bye", list.CannedReplies[1].Replies[0].Title, "higher weight first")
+		require.Empty(t, list.CannedReplies[2].Replies)
+
+		// Someone else's reply does not exist for him.
+		r = s.do(other.Token, `mutation($id: ID!) { updateCannedReply(id: $id, input: {title: "x"}) { id } }`, map[string]any{"id": hello})
+		require.Equal(t, "NOT_FOUND", r.code())
+		r = s.do(other.Token, `mutation($id: ID!) { deleteCannedReply(id: $id) }`, map[string]any{"id": hello})
+		require.Equal(t, "NOT_FOUND", r.code())
+		r = s.do(other.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": hello})
+		require.Equal(t, "null", string(mustField(t, r.Data, "node")))
+
+		s.ok(owner.Token, `mutation($id: ID!) { updateCannedReply(id: $id, input: {isDefault: true, content: "Welcome, stranger!"}) { id } }`, map[string]any{"id": hello}, nil)
+		// A stranger's first message is preceded by the default welcome.
+		var first struct {
+			SendMessage struct{ Conversation struct{ ID string } }
+		}
+		s.ok(other.Token, sendMutation, map[string]any{"to": owner.ID, "text": "is it open?"}, &first)
+		conv := first.SendMessage.Conversation.ID
+		var hist struct {
+			Node struct {
+				Messages struct {
+					Edges []struct {
+						Node struct {
+							Seq    int
+							Text   string
+							Sender struct{ ID string }
+						}
+					}
+				}
+			}
+		}
+		s.ok(owner.Token, `query($id: ID!) { node(id: $id) { ... on Conversation { messages(first: 10, orderBy: {field: SEQ}) { edges { node { seq text sender { id } } } } } } }`, map[string]any{"id": conv}, &hist)
+		require.Len(t, hist.Node.Messages.Edges, 2)
+		require.Equal(t, "Welcome, stranger!", hist.Node.Messages.Edges[0].Node.Text)
+		require.Equal(t, owner.ID, hist.Node.Messages.Edges[0].Node.Sender.ID)
+		require.Equal(t, "is it open?", hist.Node.Messages.Edges[1].Node.Text)
+
+		var del struct{ DeleteCannedReply string }
+		s.ok(owner.Token, `mutation($id: ID!) { deleteCannedReply(id: $id) }`, map[string]any{"id": hello}, &del)
+		require.Equal(t, hello, del.DeleteCannedReply)
+	})
+}
+
+func mustField(t *testing.T, data json.RawMessage, key string) json.RawMessage {
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(data, &m))
+	return m[key]
+}
+
+func TestDeleteAccount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		leaver := s.register("leaver", map[string]any{"phone": "+8613600000005"})
+		friend := s.register("friend", nil)
+		s.befriend(leaver, friend)
+		msg := s.send(leaver, friend, "goodbye")
+
+		r := s.do(leaver.Token, `mutation { deleteAccount(password: "wrong-one") }`, nil)
+		require.Equal(t, "WRONG_PASSWORD", r.reason())
+		r = s.do("", `mutation { deleteAccount(password: "password1") }`, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+		s.ok(leaver.Token, `mutation { deleteAccount(password: "password1") }`, nil, nil)
+
+		r = s.do(leaver.Token, `{ me { id } }`, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+		require.Empty(t, s.friendIDs(friend))
+		var out struct {
+			User *struct{ ID string }
+			Node struct {
+				Text   string
+				Sender struct{ AccountState string }
+			}
+		}
+		s.ok(friend.Token, `query($m: ID!) { user(username: "leaver") { id } node(id: $m) { ... on Message { text sender { accountState } } } }`, map[string]any{"m": msg.ID}, &out)
+		require.Nil(t, out.User)
+		require.Equal(t, "", out.Node.Text)
+		require.Equal(t, "deleted", out.Node.Sender.AccountState)
+		// The name and phone are free again.
+		s.register("leaver", map[string]any{"phone": "+8613600000005"})
+	})
+}
+
+func TestHomeQueryCount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		me := s.register("myself", nil)
+		const home = `{ home { unhandledApplicationCount me { id nickname } contactBook { initial contacts { displayName user { id nickname avatar } } } groups { id name } conversations { id kind } settings { appName emoji } } }`
+		measure := func() int64 {
+			s.statements.Store(0)
+			s.ok(me.Token, home, nil, nil)
+			return s.statements.Load()
+		}
+		friend := s.register("friend0", nil)
+		s.befriend(friend, me)
+		s.send(friend, me, "hi")
+		few := measure()
+		for i := 1; i < 8; i++ {
+			f := s.register(fmt.Sprintf("friend%d", i), nil)
+			s.befriend(f, me)
+			s.send(f, me, "hi")
+		}
+		stranger := s.register("someone", nil)
+		s.apply(stranger, me, "")
+		many := measure()
+		require.Equal(t, few, many, "home must not issue a query per friend or conversation")
+		require.LessOrEqual(t, many, int64(10))
+
+		var out struct {
+			Home struct {
+				UnhandledApplicationCount int
+				ContactBook               []struct {
+					Contacts []struct{ DisplayName string }
+				}
+				Conversations []struct{ ID string }
+			}
+		}
+		s.ok(me.Token, home, nil, &out)
+		require.Equal(t, 1, out.Home.UnhandledApplicationCount)
+		require.Len(t, out.Home.Conversations, 8)
+		r := s.do("", home, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+	})
+}
