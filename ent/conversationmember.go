@@ -39,6 +39,8 @@ type ConversationMember struct {
 	Pinned bool `json:"pinned,omitempty"`
 	// State holds the value of the "state" field.
 	State conversationmember.State `json:"state,omitempty"`
+	// When the conversation last had a message, copied here so that a user's list sorts on one table.
+	LastActivityAt *time.Time `json:"last_activity_at,omitempty"`
 	// Deleted from my conversation list.
 	Removed bool `json:"removed,omitempty"`
 	// False once the member left or was removed.
@@ -95,7 +97,7 @@ func (*ConversationMember) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case conversationmember.FieldState:
 			values[i] = new(sql.NullString)
-		case conversationmember.FieldCreatedAt, conversationmember.FieldUpdatedAt, conversationmember.FieldLastReadAt:
+		case conversationmember.FieldCreatedAt, conversationmember.FieldUpdatedAt, conversationmember.FieldLastReadAt, conversationmember.FieldLastActivityAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -178,6 +180,13 @@ func (_m *ConversationMember) assignValues(columns []string, values []any) error
 				return fmt.Errorf("unexpected type %T for field state", values[i])
 			} else if value.Valid {
 				_m.State = conversationmember.State(value.String)
+			}
+		case conversationmember.FieldLastActivityAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field last_activity_at", values[i])
+			} else if value.Valid {
+				_m.LastActivityAt = new(time.Time)
+				*_m.LastActivityAt = value.Time
 			}
 		case conversationmember.FieldRemoved:
 			if value, ok := values[i].(*sql.NullBool); !ok {
@@ -268,6 +277,11 @@ func (_m *ConversationMember) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))
+	builder.WriteString(", ")
+	if v := _m.LastActivityAt; v != nil {
+		builder.WriteString("last_activity_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("removed=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Removed))

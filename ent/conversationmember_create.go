@@ -148,6 +148,20 @@ func (_c *ConversationMemberCreate) SetNillableState(v *conversationmember.State
 	return _c
 }
 
+// SetLastActivityAt sets the "last_activity_at" field.
+func (_c *ConversationMemberCreate) SetLastActivityAt(v time.Time) *ConversationMemberCreate {
+	_c.mutation.SetLastActivityAt(v)
+	return _c
+}
+
+// SetNillableLastActivityAt sets the "last_activity_at" field if the given value is not nil.
+func (_c *ConversationMemberCreate) SetNillableLastActivityAt(v *time.Time) *ConversationMemberCreate {
+	if v != nil {
+		_c.SetLastActivityAt(*v)
+	}
+	return _c
+}
+
 // SetRemoved sets the "removed" field.
 func (_c *ConversationMemberCreate) SetRemoved(v bool) *ConversationMemberCreate {
 	_c.mutation.SetRemoved(v)
@@ -373,6 +387,10 @@ func (_c *ConversationMemberCreate) createSpec() (*ConversationMember, *sqlgraph
 		_spec.SetField(conversationmember.FieldState, field.TypeEnum, value)
 		_node.State = value
 	}
+	if value, ok := _c.mutation.LastActivityAt(); ok {
+		_spec.SetField(conversationmember.FieldLastActivityAt, field.TypeTime, value)
+		_node.LastActivityAt = &value
+	}
 	if value, ok := _c.mutation.Removed(); ok {
 		_spec.SetField(conversationmember.FieldRemoved, field.TypeBool, value)
 		_node.Removed = value
@@ -575,6 +593,24 @@ func (u *ConversationMemberUpsert) UpdateState() *ConversationMemberUpsert {
 	return u
 }
 
+// SetLastActivityAt sets the "last_activity_at" field.
+func (u *ConversationMemberUpsert) SetLastActivityAt(v time.Time) *ConversationMemberUpsert {
+	u.Set(conversationmember.FieldLastActivityAt, v)
+	return u
+}
+
+// UpdateLastActivityAt sets the "last_activity_at" field to the value that was provided on create.
+func (u *ConversationMemberUpsert) UpdateLastActivityAt() *ConversationMemberUpsert {
+	u.SetExcluded(conversationmember.FieldLastActivityAt)
+	return u
+}
+
+// ClearLastActivityAt clears the value of the "last_activity_at" field.
+func (u *ConversationMemberUpsert) ClearLastActivityAt() *ConversationMemberUpsert {
+	u.SetNull(conversationmember.FieldLastActivityAt)
+	return u
+}
+
 // SetRemoved sets the "removed" field.
 func (u *ConversationMemberUpsert) SetRemoved(v bool) *ConversationMemberUpsert {
 	u.Set(conversationmember.FieldRemoved, v)
@@ -773,6 +809,27 @@ func (u *ConversationMemberUpsertOne) SetState(v conversationmember.State) *Conv
 func (u *ConversationMemberUpsertOne) UpdateState() *ConversationMemberUpsertOne {
 	return u.Update(func(s *ConversationMemberUpsert) {
 		s.UpdateState()
+	})
+}
+
+// SetLastActivityAt sets the "last_activity_at" field.
+func (u *ConversationMemberUpsertOne) SetLastActivityAt(v time.Time) *ConversationMemberUpsertOne {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.SetLastActivityAt(v)
+	})
+}
+
+// UpdateLastActivityAt sets the "last_activity_at" field to the value that was provided on create.
+func (u *ConversationMemberUpsertOne) UpdateLastActivityAt() *ConversationMemberUpsertOne {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.UpdateLastActivityAt()
+	})
+}
+
+// ClearLastActivityAt clears the value of the "last_activity_at" field.
+func (u *ConversationMemberUpsertOne) ClearLastActivityAt() *ConversationMemberUpsertOne {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.ClearLastActivityAt()
 	})
 }
 
@@ -1144,6 +1201,27 @@ func (u *ConversationMemberUpsertBulk) SetState(v conversationmember.State) *Con
 func (u *ConversationMemberUpsertBulk) UpdateState() *ConversationMemberUpsertBulk {
 	return u.Update(func(s *ConversationMemberUpsert) {
 		s.UpdateState()
+	})
+}
+
+// SetLastActivityAt sets the "last_activity_at" field.
+func (u *ConversationMemberUpsertBulk) SetLastActivityAt(v time.Time) *ConversationMemberUpsertBulk {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.SetLastActivityAt(v)
+	})
+}
+
+// UpdateLastActivityAt sets the "last_activity_at" field to the value that was provided on create.
+func (u *ConversationMemberUpsertBulk) UpdateLastActivityAt() *ConversationMemberUpsertBulk {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.UpdateLastActivityAt()
+	})
+}
+
+// ClearLastActivityAt clears the value of the "last_activity_at" field.
+func (u *ConversationMemberUpsertBulk) ClearLastActivityAt() *ConversationMemberUpsertBulk {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.ClearLastActivityAt()
 	})
 }
 

@@ -146,6 +146,26 @@ func (_u *ConversationMemberUpdate) SetNillableState(v *conversationmember.State
 	return _u
 }
 
+// SetLastActivityAt sets the "last_activity_at" field.
+func (_u *ConversationMemberUpdate) SetLastActivityAt(v time.Time) *ConversationMemberUpdate {
+	_u.mutation.SetLastActivityAt(v)
+	return _u
+}
+
+// SetNillableLastActivityAt sets the "last_activity_at" field if the given value is not nil.
+func (_u *ConversationMemberUpdate) SetNillableLastActivityAt(v *time.Time) *ConversationMemberUpdate {
+	if v != nil {
+		_u.SetLastActivityAt(*v)
+	}
+	return _u
+}
+
+// ClearLastActivityAt clears the value of the "last_activity_at" field.
+func (_u *ConversationMemberUpdate) ClearLastActivityAt() *ConversationMemberUpdate {
+	_u.mutation.ClearLastActivityAt()
+	return _u
+}
+
 // SetRemoved sets the "removed" field.
 func (_u *ConversationMemberUpdate) SetRemoved(v bool) *ConversationMemberUpdate {
 	_u.mutation.SetRemoved(v)
@@ -287,6 +307,12 @@ func (_u *ConversationMemberUpdate) sqlSave(ctx context.Context) (_node int, err
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(conversationmember.FieldState, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.LastActivityAt(); ok {
+		_spec.SetField(conversationmember.FieldLastActivityAt, field.TypeTime, value)
+	}
+	if _u.mutation.LastActivityAtCleared() {
+		_spec.ClearField(conversationmember.FieldLastActivityAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.Removed(); ok {
 		_spec.SetField(conversationmember.FieldRemoved, field.TypeBool, value)
@@ -430,6 +456,26 @@ func (_u *ConversationMemberUpdateOne) SetNillableState(v *conversationmember.St
 	if v != nil {
 		_u.SetState(*v)
 	}
+	return _u
+}
+
+// SetLastActivityAt sets the "last_activity_at" field.
+func (_u *ConversationMemberUpdateOne) SetLastActivityAt(v time.Time) *ConversationMemberUpdateOne {
+	_u.mutation.SetLastActivityAt(v)
+	return _u
+}
+
+// SetNillableLastActivityAt sets the "last_activity_at" field if the given value is not nil.
+func (_u *ConversationMemberUpdateOne) SetNillableLastActivityAt(v *time.Time) *ConversationMemberUpdateOne {
+	if v != nil {
+		_u.SetLastActivityAt(*v)
+	}
+	return _u
+}
+
+// ClearLastActivityAt clears the value of the "last_activity_at" field.
+func (_u *ConversationMemberUpdateOne) ClearLastActivityAt() *ConversationMemberUpdateOne {
+	_u.mutation.ClearLastActivityAt()
 	return _u
 }
 
@@ -604,6 +650,12 @@ func (_u *ConversationMemberUpdateOne) sqlSave(ctx context.Context) (_node *Conv
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(conversationmember.FieldState, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.LastActivityAt(); ok {
+		_spec.SetField(conversationmember.FieldLastActivityAt, field.TypeTime, value)
+	}
+	if _u.mutation.LastActivityAtCleared() {
+		_spec.ClearField(conversationmember.FieldLastActivityAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.Removed(); ok {
 		_spec.SetField(conversationmember.FieldRemoved, field.TypeBool, value)

@@ -101,6 +101,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			conversationmember.FieldLastReadAt:     {Type: field.TypeTime, Column: conversationmember.FieldLastReadAt},
 			conversationmember.FieldPinned:         {Type: field.TypeBool, Column: conversationmember.FieldPinned},
 			conversationmember.FieldState:          {Type: field.TypeEnum, Column: conversationmember.FieldState},
+			conversationmember.FieldLastActivityAt: {Type: field.TypeTime, Column: conversationmember.FieldLastActivityAt},
 			conversationmember.FieldRemoved:        {Type: field.TypeBool, Column: conversationmember.FieldRemoved},
 			conversationmember.FieldActive:         {Type: field.TypeBool, Column: conversationmember.FieldActive},
 		},
@@ -1674,6 +1675,11 @@ func (f *ConversationMemberFilter) WherePinned(p entql.BoolP) {
 // WhereState applies the entql string predicate on the state field.
 func (f *ConversationMemberFilter) WhereState(p entql.StringP) {
 	f.Where(p.Field(conversationmember.FieldState))
+}
+
+// WhereLastActivityAt applies the entql time.Time predicate on the last_activity_at field.
+func (f *ConversationMemberFilter) WhereLastActivityAt(p entql.TimeP) {
+	f.Where(p.Field(conversationmember.FieldLastActivityAt))
 }
 
 // WhereRemoved applies the entql bool predicate on the removed field.

@@ -584,6 +584,11 @@ func (_q *ConversationMemberQuery) collectField(ctx context.Context, oneNode boo
 				selectedFields = append(selectedFields, conversationmember.FieldState)
 				fieldSeen[conversationmember.FieldState] = struct{}{}
 			}
+		case "lastActivityAt":
+			if _, ok := fieldSeen[conversationmember.FieldLastActivityAt]; !ok {
+				selectedFields = append(selectedFields, conversationmember.FieldLastActivityAt)
+				fieldSeen[conversationmember.FieldLastActivityAt] = struct{}{}
+			}
 		case "removed":
 			if _, ok := fieldSeen[conversationmember.FieldRemoved]; !ok {
 				selectedFields = append(selectedFields, conversationmember.FieldRemoved)
@@ -631,24 +636,30 @@ func newConversationMemberPaginateArgs(rv map[string]any) *conversationmemberPag
 	}
 	if v, ok := rv[orderByField]; ok {
 		switch v := v.(type) {
-		case map[string]any:
-			var (
-				err1, err2 error
-				order      = &ConversationMemberOrder{Field: &ConversationMemberOrderField{}, Direction: entgql.OrderDirectionAsc}
-			)
-			if d, ok := v[directionField]; ok {
-				err1 = order.Direction.UnmarshalGQL(d)
+		case []*ConversationMemberOrder:
+			args.opts = append(args.opts, WithConversationMemberOrder(v))
+		case []any:
+			var orders []*ConversationMemberOrder
+			for i := range v {
+				mv, ok := v[i].(map[string]any)
+				if !ok {
+					continue
+				}
+				var (
+					err1, err2 error
+					order      = &ConversationMemberOrder{Field: &ConversationMemberOrderField{}, Direction: entgql.OrderDirectionAsc}
+				)
+				if d, ok := mv[directionField]; ok {
+					err1 = order.Direction.UnmarshalGQL(d)
+				}
+				if f, ok := mv[fieldField]; ok {
+					err2 = order.Field.UnmarshalGQL(f)
+				}
+				if err1 == nil && err2 == nil {
+					orders = append(orders, order)
+				}
 			}
-			if f, ok := v[fieldField]; ok {
-				err2 = order.Field.UnmarshalGQL(f)
-			}
-			if err1 == nil && err2 == nil {
-				args.opts = append(args.opts, WithConversationMemberOrder(order))
-			}
-		case *ConversationMemberOrder:
-			if v != nil {
-				args.opts = append(args.opts, WithConversationMemberOrder(v))
-			}
+			args.opts = append(args.opts, WithConversationMemberOrder(orders))
 		}
 	}
 	return args

@@ -17,7 +17,7 @@ func (_m *CannedReply) Owner(ctx context.Context) (*User, error) {
 }
 
 func (_m *Conversation) Members(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ConversationMemberOrder,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy []*ConversationMemberOrder,
 ) (*ConversationMemberConnection, error) {
 	opts := []ConversationMemberPaginateOption{
 		WithConversationMemberOrder(orderBy),

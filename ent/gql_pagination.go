@@ -835,19 +835,14 @@ func (c *ConversationMemberConnection) build(nodes []*ConversationMember, pager 
 type ConversationMemberPaginateOption func(*conversationmemberPager) error
 
 // WithConversationMemberOrder configures pagination ordering.
-func WithConversationMemberOrder(order *ConversationMemberOrder) ConversationMemberPaginateOption {
-	if order == nil {
-		order = DefaultConversationMemberOrder
-	}
-	o := *order
+func WithConversationMemberOrder(order []*ConversationMemberOrder) ConversationMemberPaginateOption {
 	return func(pager *conversationmemberPager) error {
-		if err := o.Direction.Validate(); err != nil {
-			return err
+		for _, o := range order {
+			if err := o.Direction.Validate(); err != nil {
+				return err
+			}
 		}
-		if o.Field == nil {
-			o.Field = DefaultConversationMemberOrder.Field
-		}
-		pager.order = &o
+		pager.order = append(pager.order, order...)
 		return nil
 	}
 }
@@ -865,7 +860,7 @@ func WithConversationMemberFilter(filter func(*ConversationMemberQuery) (*Conver
 
 type conversationmemberPager struct {
 	reverse bool
-	order   *ConversationMemberOrder
+	order   []*ConversationMemberOrder
 	filter  func(*ConversationMemberQuery) (*ConversationMemberQuery, error)
 }
 
@@ -876,8 +871,10 @@ func newConversationMemberPager(opts []ConversationMemberPaginateOption, reverse
 			return nil, err
 		}
 	}
-	if pager.order == nil {
-		pager.order = DefaultConversationMemberOrder
+	for i, o := range pager.order {
+		if i > 0 && o.Field == pager.order[i-1].Field {
+			return nil, fmt.Errorf("duplicate order direction %q", o.Direction)
+		}
 	}
 	return pager, nil
 }
@@ -890,48 +887,87 @@ func (p *conversationmemberPager) applyFilter(query *ConversationMemberQuery) (*
 }
 
 func (p *conversationmemberPager) toCursor(_m *ConversationMember) Cursor {
-	return p.order.Field.toCursor(_m)
+	cs_ := make([]any, 0, len(p.order))
+	for _, o_ := range p.order {
+		cs_ = append(cs_, o_.Field.toCursor(_m).Value)
+	}
+	return Cursor{ID: _m.ID, Value: cs_}
 }
 
 func (p *conversationmemberPager) applyCursors(query *ConversationMemberQuery, after, before *Cursor) (*ConversationMemberQuery, error) {
-	direction := p.order.Direction
+	idDirection := entgql.OrderDirectionAsc
 	if p.reverse {
-		direction = direction.Reverse()
+		idDirection = entgql.OrderDirectionDesc
 	}
-	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultConversationMemberOrder.Field.column, p.order.Field.column, direction) {
+	fields, directions := make([]string, 0, len(p.order)), make([]OrderDirection, 0, len(p.order))
+	for _, o := range p.order {
+		fields = append(fields, o.Field.column)
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		directions = append(directions, direction)
+	}
+	predicates, err := entgql.MultiCursorsPredicate(after, before, &entgql.MultiCursorsOptions{
+		FieldID:     DefaultConversationMemberOrder.Field.column,
+		DirectionID: idDirection,
+		Fields:      fields,
+		Directions:  directions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, predicate := range predicates {
 		query = query.Where(predicate)
 	}
 	return query, nil
 }
 
 func (p *conversationmemberPager) applyOrder(query *ConversationMemberQuery) *ConversationMemberQuery {
-	direction := p.order.Direction
-	if p.reverse {
-		direction = direction.Reverse()
+	var defaultOrdered bool
+	for _, o := range p.order {
+		direction := o.Direction
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		query = query.Order(o.Field.toTerm(direction.OrderTermOption()))
+		if o.Field.column == DefaultConversationMemberOrder.Field.column {
+			defaultOrdered = true
+		}
+		if len(query.ctx.Fields) > 0 {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
 	}
-	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
-	if p.order.Field != DefaultConversationMemberOrder.Field {
+	if !defaultOrdered {
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
 		query = query.Order(DefaultConversationMemberOrder.Field.toTerm(direction.OrderTermOption()))
-	}
-	if len(query.ctx.Fields) > 0 {
-		query.ctx.AppendFieldOnce(p.order.Field.column)
 	}
 	return query
 }
 
 func (p *conversationmemberPager) orderExpr(query *ConversationMemberQuery) sql.Querier {
-	direction := p.order.Direction
-	if p.reverse {
-		direction = direction.Reverse()
-	}
 	if len(query.ctx.Fields) > 0 {
-		query.ctx.AppendFieldOnce(p.order.Field.column)
+		for _, o := range p.order {
+			query.ctx.AppendFieldOnce(o.Field.column)
+		}
 	}
 	return sql.ExprFunc(func(b *sql.Builder) {
-		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
-		if p.order.Field != DefaultConversationMemberOrder.Field {
-			b.Comma().Ident(DefaultConversationMemberOrder.Field.column).Pad().WriteString(string(direction))
+		for _, o := range p.order {
+			direction := o.Direction
+			if p.reverse {
+				direction = direction.Reverse()
+			}
+			b.Ident(o.Field.column).Pad().WriteString(string(direction))
+			b.Comma()
 		}
+		direction := entgql.OrderDirectionAsc
+		if p.reverse {
+			direction = direction.Reverse()
+		}
+		b.Ident(DefaultConversationMemberOrder.Field.column).Pad().WriteString(string(direction))
 	})
 }
 
@@ -1017,6 +1053,34 @@ var (
 			}
 		},
 	}
+	// ConversationMemberOrderFieldPinned orders ConversationMember by pinned.
+	ConversationMemberOrderFieldPinned = &ConversationMemberOrderField{
+		Value: func(_m *ConversationMember) (ent.Value, error) {
+			return _m.Pinned, nil
+		},
+		column: conversationmember.FieldPinned,
+		toTerm: conversationmember.ByPinned,
+		toCursor: func(_m *ConversationMember) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Pinned,
+			}
+		},
+	}
+	// ConversationMemberOrderFieldLastActivityAt orders ConversationMember by last_activity_at.
+	ConversationMemberOrderFieldLastActivityAt = &ConversationMemberOrderField{
+		Value: func(_m *ConversationMember) (ent.Value, error) {
+			return _m.LastActivityAt, nil
+		},
+		column: conversationmember.FieldLastActivityAt,
+		toTerm: conversationmember.ByLastActivityAt,
+		toCursor: func(_m *ConversationMember) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.LastActivityAt,
+			}
+		},
+	}
 )
 
 // String implement fmt.Stringer interface.
@@ -1027,6 +1091,10 @@ func (f ConversationMemberOrderField) String() string {
 		str = "CREATED_AT"
 	case ConversationMemberOrderFieldUpdatedAt.column:
 		str = "UPDATED_AT"
+	case ConversationMemberOrderFieldPinned.column:
+		str = "PINNED"
+	case ConversationMemberOrderFieldLastActivityAt.column:
+		str = "LAST_ACTIVITY_AT"
 	}
 	return str
 }
@@ -1047,6 +1115,10 @@ func (f *ConversationMemberOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *ConversationMemberOrderFieldCreatedAt
 	case "UPDATED_AT":
 		*f = *ConversationMemberOrderFieldUpdatedAt
+	case "PINNED":
+		*f = *ConversationMemberOrderFieldPinned
+	case "LAST_ACTIVITY_AT":
+		*f = *ConversationMemberOrderFieldLastActivityAt
 	default:
 		return fmt.Errorf("%s is not a valid ConversationMemberOrderField", str)
 	}

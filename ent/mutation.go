@@ -1960,6 +1960,7 @@ type ConversationMemberMutation struct {
 	last_read_at        *time.Time
 	pinned              *bool
 	state               *conversationmember.State
+	last_activity_at    *time.Time
 	removed             *bool
 	active              *bool
 	clearedFields       map[string]struct{}
@@ -2503,6 +2504,55 @@ func (m *ConversationMemberMutation) ResetState() {
 	m.state = nil
 }
 
+// SetLastActivityAt sets the "last_activity_at" field.
+func (m *ConversationMemberMutation) SetLastActivityAt(t time.Time) {
+	m.last_activity_at = &t
+}
+
+// LastActivityAt returns the value of the "last_activity_at" field in the mutation.
+func (m *ConversationMemberMutation) LastActivityAt() (r time.Time, exists bool) {
+	v := m.last_activity_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastActivityAt returns the old "last_activity_at" field's value of the ConversationMember entity.
+// If the ConversationMember object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMemberMutation) OldLastActivityAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastActivityAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastActivityAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastActivityAt: %w", err)
+	}
+	return oldValue.LastActivityAt, nil
+}
+
+// ClearLastActivityAt clears the value of the "last_activity_at" field.
+func (m *ConversationMemberMutation) ClearLastActivityAt() {
+	m.last_activity_at = nil
+	m.clearedFields[conversationmember.FieldLastActivityAt] = struct{}{}
+}
+
+// LastActivityAtCleared returns if the "last_activity_at" field was cleared in this mutation.
+func (m *ConversationMemberMutation) LastActivityAtCleared() bool {
+	_, ok := m.clearedFields[conversationmember.FieldLastActivityAt]
+	return ok
+}
+
+// ResetLastActivityAt resets all changes to the "last_activity_at" field.
+func (m *ConversationMemberMutation) ResetLastActivityAt() {
+	m.last_activity_at = nil
+	delete(m.clearedFields, conversationmember.FieldLastActivityAt)
+}
+
 // SetRemoved sets the "removed" field.
 func (m *ConversationMemberMutation) SetRemoved(b bool) {
 	m.removed = &b
@@ -2663,7 +2713,7 @@ func (m *ConversationMemberMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMemberMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.created_at != nil {
 		fields = append(fields, conversationmember.FieldCreatedAt)
 	}
@@ -2693,6 +2743,9 @@ func (m *ConversationMemberMutation) Fields() []string {
 	}
 	if m.state != nil {
 		fields = append(fields, conversationmember.FieldState)
+	}
+	if m.last_activity_at != nil {
+		fields = append(fields, conversationmember.FieldLastActivityAt)
 	}
 	if m.removed != nil {
 		fields = append(fields, conversationmember.FieldRemoved)
@@ -2728,6 +2781,8 @@ func (m *ConversationMemberMutation) Field(name string) (ent.Value, bool) {
 		return m.Pinned()
 	case conversationmember.FieldState:
 		return m.State()
+	case conversationmember.FieldLastActivityAt:
+		return m.LastActivityAt()
 	case conversationmember.FieldRemoved:
 		return m.Removed()
 	case conversationmember.FieldActive:
@@ -2761,6 +2816,8 @@ func (m *ConversationMemberMutation) OldField(ctx context.Context, name string) 
 		return m.OldPinned(ctx)
 	case conversationmember.FieldState:
 		return m.OldState(ctx)
+	case conversationmember.FieldLastActivityAt:
+		return m.OldLastActivityAt(ctx)
 	case conversationmember.FieldRemoved:
 		return m.OldRemoved(ctx)
 	case conversationmember.FieldActive:
@@ -2843,6 +2900,13 @@ func (m *ConversationMemberMutation) SetField(name string, value ent.Value) erro
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetState(v)
+		return nil
+	case conversationmember.FieldLastActivityAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastActivityAt(v)
 		return nil
 	case conversationmember.FieldRemoved:
 		v, ok := value.(bool)
@@ -2930,6 +2994,9 @@ func (m *ConversationMemberMutation) ClearedFields() []string {
 	if m.FieldCleared(conversationmember.FieldLastReadAt) {
 		fields = append(fields, conversationmember.FieldLastReadAt)
 	}
+	if m.FieldCleared(conversationmember.FieldLastActivityAt) {
+		fields = append(fields, conversationmember.FieldLastActivityAt)
+	}
 	return fields
 }
 
@@ -2946,6 +3013,9 @@ func (m *ConversationMemberMutation) ClearField(name string) error {
 	switch name {
 	case conversationmember.FieldLastReadAt:
 		m.ClearLastReadAt()
+		return nil
+	case conversationmember.FieldLastActivityAt:
+		m.ClearLastActivityAt()
 		return nil
 	}
 	return fmt.Errorf("unknown ConversationMember nullable field %s", name)
@@ -2984,6 +3054,9 @@ func (m *ConversationMemberMutation) ResetField(name string) error {
 		return nil
 	case conversationmember.FieldState:
 		m.ResetState()
+		return nil
+	case conversationmember.FieldLastActivityAt:
+		m.ResetLastActivityAt()
 		return nil
 	case conversationmember.FieldRemoved:
 		m.ResetRemoved()

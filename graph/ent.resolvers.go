@@ -21,6 +21,14 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	return r.db(ctx).Noders(ctx, ids)
 }
 
+// Conversation returns ConversationResolver implementation.
+func (r *Resolver) Conversation() ConversationResolver { return &conversationResolver{r} }
+
+// ConversationMember returns ConversationMemberResolver implementation.
+func (r *Resolver) ConversationMember() ConversationMemberResolver {
+	return &conversationMemberResolver{r}
+}
+
 // File returns FileResolver implementation.
 func (r *Resolver) File() FileResolver { return &fileResolver{r} }
 
@@ -37,9 +45,11 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
-	fileResolver    struct{ *Resolver }
-	messageResolver struct{ *Resolver }
-	projectResolver struct{ *Resolver }
-	queryResolver   struct{ *Resolver }
-	userResolver    struct{ *Resolver }
+	conversationResolver       struct{ *Resolver }
+	conversationMemberResolver struct{ *Resolver }
+	fileResolver               struct{ *Resolver }
+	messageResolver            struct{ *Resolver }
+	projectResolver            struct{ *Resolver }
+	queryResolver              struct{ *Resolver }
+	userResolver               struct{ *Resolver }
 )

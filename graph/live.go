@@ -43,9 +43,17 @@ type Stream struct {
 // live ones. Each event's node is reloaded as the viewer, so privacy decides
 // delivery event by event: a member who was removed stops receiving at once.
 func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent, error) {
+	uid := viewer.UserID(ctx)
 	return r.Subscribe(ctx, after, Stream{
 		Topics: func(ctx context.Context, uid int) ([]string, error) {
 			return messaging.Topics(ctx, r.Client, uid)
+		},
+		// Leaving a conversation drops its topic (joins add theirs in the
+		// hub, in log order); privacy would filter its events anyway.
+		Follow: func(_ context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload) {
+			if ev.Kind == messaging.KindMemberLeft && ev.Topic == eventlog.UserTopic(uid) {
+				sub.RemoveTopic(eventlog.ConversationTopic(p.Subject))
+			}
 		},
 	})
 }
@@ -159,16 +167,14 @@ func (r *Resolver) present(ctx context.Context, ev realtime.Event, p eventlog.Pa
 	if strings.HasSuffix(ev.Kind, ".deleted") || p.Subject == 0 {
 		return live
 	}
-	var err error
-	switch ev.Kind {
-	case messaging.KindMemberJoined:
-		live.Node, err = r.Client.Conversation.Get(ctx, p.Subject)
-	case messaging.KindMessageCreated:
-		live.Node, err = r.Client.Message.Get(ctx, p.Subject)
+	node, err := r.Client.Noder(ctx, p.Subject)
+	switch {
+	case err == nil:
+		live.Node = node
+	case ev.Kind == messaging.KindMemberLeft:
+		// The member who left can no longer see the conversation; he is
+		// still told, by its id.
 	default:
-		live.Node, err = r.Client.Noder(ctx, p.Subject)
-	}
-	if err != nil {
 		return nil // not found for this viewer: privacy filtered it out
 	}
 	return live

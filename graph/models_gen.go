@@ -3,10 +3,16 @@
 package graph
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/cannedreply"
+	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
 	"github.com/parley-im/parley/graph/settings"
@@ -105,6 +111,25 @@ type LoginInput struct {
 	Password string `json:"password"`
 }
 
+type MessagePart struct {
+	Category MessagePartCategory `json:"category"`
+	Content  string              `json:"content"`
+	URL      *string             `json:"url,omitempty"`
+	Name     *string             `json:"name,omitempty"`
+	Size     *int                `json:"size,omitempty"`
+	File     *ent.File           `json:"file,omitempty"`
+}
+
+type MessagePartInput struct {
+	Category MessagePartCategory `json:"category"`
+	// Text, emoji codes, or a link's label.
+	Content *string `json:"content,omitempty"`
+	// An uploaded file of mine (image, voice, file parts).
+	FileID *int `json:"fileId,omitempty"`
+	// A link's http(s) URL.
+	URL *string `json:"url,omitempty"`
+}
+
 type PresenceEvent struct {
 	User   *ent.User `json:"user"`
 	Online bool      `json:"online"`
@@ -135,6 +160,25 @@ type ResetPasswordInput struct {
 	NewPassword string `json:"newPassword"`
 }
 
+type SendInput struct {
+	// A user: the direct conversation with him (opened on first contact).
+	To      *int `json:"to,omitempty"`
+	GroupID *int `json:"groupId,omitempty"`
+	RoomID  *int `json:"roomId,omitempty"`
+	// A conversation I am an active member of.
+	ConversationID *int `json:"conversationId,omitempty"`
+	// Shorthand for one part: a text, or emoji only when it holds nothing but
+	// codes like [表情12].
+	Text *string `json:"text,omitempty"`
+	// Several parts in one message (S1-08); give text or parts.
+	Parts []*MessagePartInput `json:"parts,omitempty"`
+	Type  *message.Type       `json:"type,omitempty"`
+	// An earlier message of the same conversation to quote.
+	QuoteID *int `json:"quoteId,omitempty"`
+	// Idempotency key chosen by the client (at most 64 bytes).
+	ClientID *string `json:"clientId,omitempty"`
+}
+
 type SendMessageInput struct {
 	// The recipient's user id.
 	To   int    `json:"to"`
@@ -149,6 +193,11 @@ type SendVerificationCodeInput struct {
 }
 
 type Subscription struct {
+}
+
+type UpdateConversationInput struct {
+	Pinned *bool                     `json:"pinned,omitempty"`
+	State  *conversationmember.State `json:"state,omitempty"`
 }
 
 type UpdateFriendInput struct {
@@ -173,4 +222,67 @@ type VerificationCodePayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// When the next code for this phone may be asked for.
 	ResendAfter time.Time `json:"resendAfter"`
+}
+
+type MessagePartCategory string
+
+const (
+	MessagePartCategoryText  MessagePartCategory = "text"
+	MessagePartCategoryEmoji MessagePartCategory = "emoji"
+	MessagePartCategoryImage MessagePartCategory = "image"
+	MessagePartCategoryVoice MessagePartCategory = "voice"
+	MessagePartCategoryFile  MessagePartCategory = "file"
+	MessagePartCategoryLink  MessagePartCategory = "link"
+)
+
+var AllMessagePartCategory = []MessagePartCategory{
+	MessagePartCategoryText,
+	MessagePartCategoryEmoji,
+	MessagePartCategoryImage,
+	MessagePartCategoryVoice,
+	MessagePartCategoryFile,
+	MessagePartCategoryLink,
+}
+
+func (e MessagePartCategory) IsValid() bool {
+	switch e {
+	case MessagePartCategoryText, MessagePartCategoryEmoji, MessagePartCategoryImage, MessagePartCategoryVoice, MessagePartCategoryFile, MessagePartCategoryLink:
+		return true
+	}
+	return false
+}
+
+func (e MessagePartCategory) String() string {
+	return string(e)
+}
+
+func (e *MessagePartCategory) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MessagePartCategory(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MessagePartCategory", str)
+	}
+	return nil
+}
+
+func (e MessagePartCategory) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MessagePartCategory) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MessagePartCategory) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

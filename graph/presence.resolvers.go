@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
@@ -24,15 +25,33 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 	// Friends added while the stream runs: their current state is sent
 	// before any later event, so the client need not ask for it.
 	added := make(chan int, 64)
+	// The friends followed, as of the event the pump is at: an event of a
+	// friend removed after it was queued is dropped.
+	var mu sync.Mutex
+	friends := map[int]bool{}
+	follow := func(id int, on bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if on {
+			friends[id] = true
+		} else {
+			delete(friends, id)
+		}
+	}
 	live, err := r.Subscribe(ctx, nil, Stream{
 		Topics: func(ctx context.Context, uid int) ([]string, error) {
-			return presence.Topics(ctx, r.Client, uid)
+			topics, ids, err := presence.Topics(ctx, r.Client, uid)
+			for _, id := range ids {
+				follow(id, true)
+			}
+			return topics, err
 		},
 		Keep: func(kind string) bool { return kind == presence.KindOnline || kind == presence.KindOffline },
 		Follow: func(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload) {
 			switch {
 			case ev.Kind == social.KindFriendAdded:
 				if f := presence.Friend(ctx, r.Client, uid, p); f != 0 {
+					follow(f, true)
 					sub.AddTopic(eventlog.PresenceTopic(f))
 					select {
 					case added <- f:
@@ -41,6 +60,7 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 				}
 			case ev.Kind == social.KindFriendDeleted:
 				if f := presence.Friend(ctx, r.Client, uid, p); f != 0 {
+					follow(f, false)
 					sub.RemoveTopic(eventlog.PresenceTopic(f))
 				}
 			case ev.Join != "" && !strings.HasPrefix(ev.Join, "presence:"):
@@ -107,6 +127,12 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 				}
 				u, isUser := ev.Node.(*ent.User)
 				if !isUser || u == nil {
+					continue
+				}
+				mu.Lock()
+				friend := friends[u.ID]
+				mu.Unlock()
+				if !friend {
 					continue
 				}
 				var d presence.Data

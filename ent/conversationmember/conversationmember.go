@@ -38,6 +38,8 @@ const (
 	FieldPinned = "pinned"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
+	// FieldLastActivityAt holds the string denoting the last_activity_at field in the database.
+	FieldLastActivityAt = "last_activity_at"
 	// FieldRemoved holds the string denoting the removed field in the database.
 	FieldRemoved = "removed"
 	// FieldActive holds the string denoting the active field in the database.
@@ -77,6 +79,7 @@ var Columns = []string{
 	FieldLastReadAt,
 	FieldPinned,
 	FieldState,
+	FieldLastActivityAt,
 	FieldRemoved,
 	FieldActive,
 }
@@ -201,6 +204,11 @@ func ByPinned(opts ...sql.OrderTermOption) OrderOption {
 // ByState orders the results by the state field.
 func ByState(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldState, opts...).ToFunc()
+}
+
+// ByLastActivityAt orders the results by the last_activity_at field.
+func ByLastActivityAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastActivityAt, opts...).ToFunc()
 }
 
 // ByRemoved orders the results by the removed field.

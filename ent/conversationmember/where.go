@@ -100,6 +100,11 @@ func Pinned(v bool) predicate.ConversationMember {
 	return predicate.ConversationMember(sql.FieldEQ(FieldPinned, v))
 }
 
+// LastActivityAt applies equality check predicate on the "last_activity_at" field. It's identical to LastActivityAtEQ.
+func LastActivityAt(v time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldEQ(FieldLastActivityAt, v))
+}
+
 // Removed applies equality check predicate on the "removed" field. It's identical to RemovedEQ.
 func Removed(v bool) predicate.ConversationMember {
 	return predicate.ConversationMember(sql.FieldEQ(FieldRemoved, v))
@@ -428,6 +433,56 @@ func StateIn(vs ...State) predicate.ConversationMember {
 // StateNotIn applies the NotIn predicate on the "state" field.
 func StateNotIn(vs ...State) predicate.ConversationMember {
 	return predicate.ConversationMember(sql.FieldNotIn(FieldState, vs...))
+}
+
+// LastActivityAtEQ applies the EQ predicate on the "last_activity_at" field.
+func LastActivityAtEQ(v time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldEQ(FieldLastActivityAt, v))
+}
+
+// LastActivityAtNEQ applies the NEQ predicate on the "last_activity_at" field.
+func LastActivityAtNEQ(v time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldNEQ(FieldLastActivityAt, v))
+}
+
+// LastActivityAtIn applies the In predicate on the "last_activity_at" field.
+func LastActivityAtIn(vs ...time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldIn(FieldLastActivityAt, vs...))
+}
+
+// LastActivityAtNotIn applies the NotIn predicate on the "last_activity_at" field.
+func LastActivityAtNotIn(vs ...time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldNotIn(FieldLastActivityAt, vs...))
+}
+
+// LastActivityAtGT applies the GT predicate on the "last_activity_at" field.
+func LastActivityAtGT(v time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldGT(FieldLastActivityAt, v))
+}
+
+// LastActivityAtGTE applies the GTE predicate on the "last_activity_at" field.
+func LastActivityAtGTE(v time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldGTE(FieldLastActivityAt, v))
+}
+
+// LastActivityAtLT applies the LT predicate on the "last_activity_at" field.
+func LastActivityAtLT(v time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldLT(FieldLastActivityAt, v))
+}
+
+// LastActivityAtLTE applies the LTE predicate on the "last_activity_at" field.
+func LastActivityAtLTE(v time.Time) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldLTE(FieldLastActivityAt, v))
+}
+
+// LastActivityAtIsNil applies the IsNil predicate on the "last_activity_at" field.
+func LastActivityAtIsNil() predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldIsNull(FieldLastActivityAt))
+}
+
+// LastActivityAtNotNil applies the NotNil predicate on the "last_activity_at" field.
+func LastActivityAtNotNil() predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldNotNull(FieldLastActivityAt))
 }
 
 // RemovedEQ applies the EQ predicate on the "removed" field.

@@ -71,6 +71,7 @@ var (
 		{Name: "last_read_at", Type: field.TypeTime, Nullable: true},
 		{Name: "pinned", Type: field.TypeBool, Default: false},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"chatting", "hidden"}, Default: "chatting"},
+		{Name: "last_activity_at", Type: field.TypeTime, Nullable: true},
 		{Name: "removed", Type: field.TypeBool, Default: false},
 		{Name: "active", Type: field.TypeBool, Default: true},
 		{Name: "conversation_id", Type: field.TypeInt},
@@ -84,13 +85,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversation_members_conversations_members",
-				Columns:    []*schema.Column{ConversationMembersColumns[11]},
+				Columns:    []*schema.Column{ConversationMembersColumns[12]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "conversation_members_users_conversation_memberships",
-				Columns:    []*schema.Column{ConversationMembersColumns[12]},
+				Columns:    []*schema.Column{ConversationMembersColumns[13]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -99,12 +100,12 @@ var (
 			{
 				Name:    "conversationmember_conversation_id_user_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversationMembersColumns[11], ConversationMembersColumns[12]},
+				Columns: []*schema.Column{ConversationMembersColumns[12], ConversationMembersColumns[13]},
 			},
 			{
-				Name:    "conversationmember_user_id_active",
+				Name:    "conversationmember_user_id_active_pinned_last_activity_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationMembersColumns[12], ConversationMembersColumns[10]},
+				Columns: []*schema.Column{ConversationMembersColumns[13], ConversationMembersColumns[11], ConversationMembersColumns[7], ConversationMembersColumns[9]},
 			},
 		},
 	}

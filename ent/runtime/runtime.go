@@ -187,11 +187,11 @@ func init() {
 	// conversationmember.DefaultPinned holds the default value on creation for the pinned field.
 	conversationmember.DefaultPinned = conversationmemberDescPinned.Default.(bool)
 	// conversationmemberDescRemoved is the schema descriptor for removed field.
-	conversationmemberDescRemoved := conversationmemberFields[8].Descriptor()
+	conversationmemberDescRemoved := conversationmemberFields[9].Descriptor()
 	// conversationmember.DefaultRemoved holds the default value on creation for the removed field.
 	conversationmember.DefaultRemoved = conversationmemberDescRemoved.Default.(bool)
 	// conversationmemberDescActive is the schema descriptor for active field.
-	conversationmemberDescActive := conversationmemberFields[9].Descriptor()
+	conversationmemberDescActive := conversationmemberFields[10].Descriptor()
 	// conversationmember.DefaultActive holds the default value on creation for the active field.
 	conversationmember.DefaultActive = conversationmemberDescActive.Default.(bool)
 	entityMixin := schema.Entity{}.Mixin()

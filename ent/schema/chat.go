@@ -172,8 +172,11 @@ func (ConversationMember) Fields() []ent.Field {
 		field.Int64("delivered_seq").Default(0),
 		field.Int64("cleared_seq").Default(0).Comment("History up to this seq was cleared by the member."),
 		field.Time("last_read_at").Optional().Nillable(),
-		field.Bool("pinned").Default(false),
+		field.Bool("pinned").Default(false).Annotations(entgql.OrderField("PINNED")),
 		field.Enum("state").Values("chatting", "hidden").Default("chatting"),
+		field.Time("last_activity_at").Optional().Nillable().
+			Annotations(entgql.OrderField("LAST_ACTIVITY_AT")).
+			Comment("When the conversation last had a message, copied here so that a user's list sorts on one table."),
 		field.Bool("removed").Default(false).Comment("Deleted from my conversation list."),
 		field.Bool("active").Default(true).Comment("False once the member left or was removed."),
 	}
@@ -191,7 +194,7 @@ func (ConversationMember) Edges() []ent.Edge {
 func (ConversationMember) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("conversation_id", "user_id").Unique(),
-		index.Fields("user_id", "active"),
+		index.Fields("user_id", "active", "pinned", "last_activity_at"),
 	}
 }
 
@@ -200,7 +203,7 @@ func (ConversationMember) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} 
 
 // Annotations of the ConversationMember.
 func (ConversationMember) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{entgql.RelayConnection(), entgql.MultiOrder()}
 }
 
 // Message is one message of a conversation, numbered by seq within it.

@@ -48,6 +48,8 @@ type importItem struct {
 	Label  string     `json:"label"`
 	Source *importEnd `json:"source"`
 	Target *importEnd `json:"target"`
+	// Symmetric (relations.json) applies when the import creates the type.
+	Symmetric bool `json:"symmetric"`
 }
 
 // importEnd is a relation's end: an entity name (relations.json) or an
@@ -117,7 +119,7 @@ func parseImport(data string) (entities, relations []importItem, err error) {
 // mutation's) and reports what it created and skipped (S4-13). Entities and
 // relation types are matched by NameKey: an entity that exists is skipped
 // (ENTITY_NAME_TAKEN), but a relation's ends and type are reused when they
-// exist and created when they do not (types without constraints). Items that
+// exist and created when they do not (types without label constraints). Items that
 // break a rule are skipped with the rule's reason; a refusal of the policy
 // (a viewer-role member) fails the whole import. Subscribers get one
 // project.imported event with the counts, not one event per item.
@@ -219,7 +221,7 @@ func (r *importRun) relation(ctx context.Context, it importItem) error {
 	if err != nil {
 		return err
 	}
-	rt, err := r.relationType(ctx, typeName)
+	rt, err := r.relationType(ctx, typeName, it.Symmetric)
 	if err != nil {
 		return err
 	}
@@ -269,8 +271,9 @@ func (r *importRun) end(ctx context.Context, end *importEnd, field string) (*ent
 	return r.newEntity(ctx, name, label)
 }
 
-// relationType finds a type by NameKey, or creates it without constraints.
-func (r *importRun) relationType(ctx context.Context, name string) (*ent.RelationType, error) {
+// relationType finds a type by NameKey, or creates it without label
+// constraints, symmetric as the item says.
+func (r *importRun) relationType(ctx context.Context, name string, symmetric bool) (*ent.RelationType, error) {
 	key := NameKey(name)
 	if rt, ok := r.types[key]; ok {
 		return rt, nil
@@ -278,7 +281,7 @@ func (r *importRun) relationType(ctx context.Context, name string) (*ent.Relatio
 	rt, err := r.db.RelationType.Query().
 		Where(relationtype.ProjectID(r.projectID), relationtype.NameKey(key)).Only(ctx)
 	if ent.IsNotFound(err) {
-		if rt, err = r.s.createRelationType(ctx, r.db, r.projectID, name, nil, nil, false, "name"); err == nil {
+		if rt, err = r.s.createRelationType(ctx, r.db, r.projectID, name, nil, nil, symmetric, "name"); err == nil {
 			r.report.RelationTypesCreated++
 		}
 	}

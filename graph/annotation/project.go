@@ -2,6 +2,7 @@ package annotation
 
 import (
 	"context"
+	"strconv"
 
 	"entgo.io/contrib/entgql"
 
@@ -194,7 +195,17 @@ func (s *Service) dropMember(ctx context.Context, db *ent.Client, p *ent.Project
 	if err := db.ProjectMember.DeleteOneID(m.ID).Exec(ctx); err != nil {
 		return denied(err, ReasonOwnerOnly, "remove member")
 	}
-	return s.log.Append(ctx, record(ctx, p.ID, KindMemberDeleted, m.ID, map[string]any{"userId": userID, "why": why}))
+	return s.log.Append(ctx, record(ctx, p.ID, KindMemberDeleted, m.ID, memberData(userID, why)))
+}
+
+// memberData is the data of a member event: whose membership changed (as an
+// ID string, like every id of the API) and, for a deletion, why.
+func memberData(userID int, why string) map[string]any {
+	data := map[string]any{"userId": strconv.Itoa(userID)}
+	if why != "" {
+		data["why"] = why
+	}
+	return data
 }
 
 func member(ctx context.Context, db *ent.Client, projectID, userID int) (*ent.ProjectMember, error) {
@@ -227,7 +238,7 @@ func (s *Service) SetMemberRole(ctx context.Context, projectID, userID int, role
 	if err != nil {
 		return nil, denied(err, ReasonOwnerOnly, "set role")
 	}
-	return m, s.log.Append(ctx, record(ctx, p.ID, KindMemberUpdated, m.ID, map[string]any{"userId": userID}))
+	return m, s.log.Append(ctx, record(ctx, p.ID, KindMemberUpdated, m.ID, memberData(userID, "")))
 }
 
 // Invites selects project invites, newest first by the caller's order: with
@@ -372,7 +383,7 @@ func (s *Service) AcceptInvite(ctx context.Context, id int) (*ent.ProjectMember,
 	if err := s.settle(ctx, db, inv, projectinvite.StatusAccepted, notice.OperationAgreed); err != nil {
 		return nil, err
 	}
-	return m, s.log.Append(ctx, record(ctx, inv.ProjectID, KindMemberCreated, m.ID, map[string]any{"userId": m.UserID}))
+	return m, s.log.Append(ctx, record(ctx, inv.ProjectID, KindMemberCreated, m.ID, memberData(m.UserID, "")))
 }
 
 // RefuseInvite refuses an invite the viewer received (S4-11).

@@ -11,22 +11,22 @@ import (
 	"github.com/parley-im/parley/graph/eventlog"
 )
 
-// Topics returns the topics of uid's presence stream: each friend's presence
-// topic, and uid's own user topic, which carries friend.added and
-// friend.deleted so that the stream follows his friend list. ctx is uid's:
-// the Friendship policy shows him his own rows only.
-func Topics(ctx context.Context, client *ent.Client, uid int) ([]string, error) {
-	friends, err := client.Friendship.Query().Where(friendship.UserID(uid)).
+// Topics returns the topics of uid's presence stream, and his friends: each
+// friend's presence topic, and uid's own user topic, which carries
+// friend.added and friend.deleted so that the stream follows his friend
+// list. ctx is uid's: the Friendship policy shows him his own rows only.
+func Topics(ctx context.Context, client *ent.Client, uid int) (topics []string, friends []int, err error) {
+	friends, err = client.Friendship.Query().Where(friendship.UserID(uid)).
 		Select(friendship.FieldFriendID).Ints(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("presence: friends: %w", err)
+		return nil, nil, fmt.Errorf("presence: friends: %w", err)
 	}
-	topics := make([]string, 0, len(friends)+1)
+	topics = make([]string, 0, len(friends)+1)
 	topics = append(topics, eventlog.UserTopic(uid))
 	for _, f := range friends {
 		topics = append(topics, eventlog.PresenceTopic(f))
 	}
-	return topics, nil
+	return topics, friends, nil
 }
 
 // Friend returns the other user of a friend.added or friend.deleted event

@@ -58,6 +58,10 @@ const (
 	lockSpace = 0x50726573 // "Pres"
 )
 
+// now is the time stamped on rows and events, to the microsecond that
+// PostgreSQL keeps, so that an event's lastSeenAt equals the stored one.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
 // Data is the payload data of a presence event.
 type Data struct {
 	Online bool `json:"online"`
@@ -265,13 +269,13 @@ func (t *Tracker) sync(ctx context.Context, uid int, u *user) {
 // other instance holds a fresh row.
 func (t *Tracker) goOnline(ctx context.Context, uid, conns int) error {
 	return t.transition(ctx, uid, func(ctx context.Context, tx *ent.Tx) (*Data, error) {
-		now := time.Now().UTC()
-		elsewhere, err := t.fresh(ctx, tx, uid, t.opts.Instance, now)
+		at := now()
+		elsewhere, err := t.fresh(ctx, tx, uid, t.opts.Instance, at)
 		if err != nil {
 			return nil, err
 		}
 		err = tx.Presence.Create().
-			SetUserID(uid).SetInstance(t.opts.Instance).SetConnections(conns).SetSeenAt(now).
+			SetUserID(uid).SetInstance(t.opts.Instance).SetConnections(conns).SetSeenAt(at).
 			OnConflictColumns(presence.FieldUserID, presence.FieldInstance).UpdateNewValues().
 			Exec(ctx)
 		if err != nil || elsewhere {
@@ -286,24 +290,24 @@ func (t *Tracker) goOnline(ctx context.Context, uid, conns int) error {
 // offline. A row already gone was swept by another instance, which told.
 func (t *Tracker) goOffline(ctx context.Context, uid int) error {
 	return t.transition(ctx, uid, func(ctx context.Context, tx *ent.Tx) (*Data, error) {
-		now := time.Now().UTC()
+		at := now()
 		n, err := tx.Presence.Delete().
 			Where(presence.UserID(uid), presence.Instance(t.opts.Instance)).Exec(ctx)
 		if err != nil || n == 0 {
 			return nil, err
 		}
-		elsewhere, err := t.fresh(ctx, tx, uid, t.opts.Instance, now)
+		elsewhere, err := t.fresh(ctx, tx, uid, t.opts.Instance, at)
 		if err != nil || elsewhere {
 			return nil, err
 		}
-		return lastSeen(ctx, tx, uid, now)
+		return lastSeen(ctx, tx, uid, at)
 	})
 }
 
 // fresh reports whether uid has a fresh row on an instance other than
 // except (empty: any instance).
-func (t *Tracker) fresh(ctx context.Context, tx *ent.Tx, uid int, except string, now time.Time) (bool, error) {
-	q := tx.Presence.Query().Where(presence.UserID(uid), presence.SeenAtGT(now.Add(-t.opts.TTL)))
+func (t *Tracker) fresh(ctx context.Context, tx *ent.Tx, uid int, except string, at time.Time) (bool, error) {
+	q := tx.Presence.Query().Where(presence.UserID(uid), presence.SeenAtGT(at.Add(-t.opts.TTL)))
 	if except != "" {
 		q.Where(presence.InstanceNEQ(except))
 	}
@@ -410,7 +414,7 @@ func (t *Tracker) OnlineAmong(ctx context.Context, uids []int) (map[int]bool, er
 
 func (t *Tracker) fetchOnline(ctx context.Context, uids []int) (map[int]bool, error) {
 	ids, err := t.client.Presence.Query().
-		Where(presence.UserIDIn(uids...), presence.SeenAtGT(time.Now().UTC().Add(-t.opts.TTL))).
+		Where(presence.UserIDIn(uids...), presence.SeenAtGT(now().Add(-t.opts.TTL))).
 		Select(presence.FieldUserID).Ints(viewer.SystemContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("presence: online: %w", err)
@@ -488,7 +492,7 @@ func (t *Tracker) refresh(ctx context.Context) {
 	}
 	t.mu.Unlock()
 	n, err := t.client.Presence.Update().Where(presence.Instance(t.opts.Instance)).
-		SetSeenAt(time.Now().UTC()).Save(ctx)
+		SetSeenAt(now()).Save(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			t.log.Warn("presence heartbeat failed", "err", err)
@@ -547,7 +551,7 @@ func (t *Tracker) sweep(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		cutoff := time.Now().UTC().Add(-t.opts.TTL)
+		cutoff := now().Add(-t.opts.TTL)
 		qctx, cancel := context.WithTimeout(viewer.SystemContext(ctx), writeTimeout)
 		rows, err := t.client.Presence.Query().
 			Where(presence.InstanceNEQ(t.opts.Instance), presence.SeenAtLT(cutoff)).
@@ -584,7 +588,7 @@ func (t *Tracker) sweepRow(ctx context.Context, row *ent.Presence, cutoff time.T
 		if err != nil || n == 0 {
 			return nil, err // refreshed meanwhile, or swept by another instance
 		}
-		if online, err := t.fresh(ctx, tx, uid, "", time.Now().UTC()); err != nil || online {
+		if online, err := t.fresh(ctx, tx, uid, "", now()); err != nil || online {
 			return nil, err
 		}
 		// The last moment the crashed instance vouched for the connection.

@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	tracker := presence.New(client, hub, presence.Options{TTL: cfg.PresenceTTL, Postgres: postgres, NotifyChannel: "parley_events", Logger: log})
 	tracker.Start()
 	a.resolver = &graph.Resolver{
-		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events, people, settingsSvc),
+		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events, people, settingsSvc, uploads, hub, messaging.Options{RevokeWindow: cfg.RevokeWindow}),
 		Hub: hub, Events: events.Source(), Log: log,
 		Social: people, Inbox: notices, Toggles: settingsSvc,
 		Annotation: annotation.NewService(client, events),

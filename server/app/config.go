@@ -48,6 +48,9 @@ type Config struct {
 	CodeSender verify.Sender
 	Codes      verify.Options
 
+	// RevokeWindow is how long a sender may revoke his message.
+	RevokeWindow time.Duration
+
 	// TraceSQL, when set, is called with every SQL statement the ent client
 	// runs and its context (tests count the statements of one request).
 	TraceSQL func(ctx context.Context, args ...any)
@@ -86,6 +89,7 @@ func Defaults() Config {
 		LoginRefill:        30 * time.Second,
 		HubPollInterval:    2 * time.Second,
 		SubscriptionBuffer: 256,
+		RevokeWindow:       2 * time.Minute,
 		MaxAvatarBytes:     files.DefaultMaxAvatarBytes,
 		MaxImageBytes:      files.DefaultMaxImageBytes,
 		MaxVoiceBytes:      files.DefaultMaxVoiceBytes,

@@ -1,0 +1,134 @@
+package app_test
+
+// Tests of live collaboration: the projectChanges subscription.
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const annChanges = `subscription($p: ID!, $after: String) { projectChanges(projectId: $p, after: $after) {
+	cursor kind subjectId reason data
+	node { __typename id ... on Text { name } ... on Entity { name } ... on RelationType { name } ... on Relation { type { name } } ... on ProjectMember { role } }
+} }`
+
+// annChange is one event of projectChanges.
+type annChange struct {
+	Cursor, Kind string
+	SubjectID    *string
+	Reason       *string
+	Data         map[string]any
+	Node         *struct {
+		Typename string `json:"__typename"`
+		ID, Name string
+		Role     string
+		Type     struct{ Name string }
+	}
+}
+
+// change reads the next message of c: an event, or the end of the stream.
+func (k annKit) change(c *wsClient) (annChange, string) {
+	k.t.Helper()
+	var msg struct {
+		Type    string
+		Payload struct {
+			Data   struct{ ProjectChanges annChange }
+			Errors []gqlError
+		}
+	}
+	require.NoError(k.t, c.read(&msg))
+	require.Empty(k.t, msg.Payload.Errors)
+	return msg.Payload.Data.ProjectChanges, msg.Type
+}
+
+// expect reads the next events of c and checks their kinds.
+func (k annKit) expect(c *wsClient, kinds ...string) []annChange {
+	k.t.Helper()
+	var got []annChange
+	for _, kind := range kinds {
+		ev, typ := k.change(c)
+		require.Equal(k.t, "next", typ)
+		require.Equal(k.t, kind, ev.Kind, "after %d events: %+v", len(got), ev)
+		got = append(got, ev)
+	}
+	return got
+}
+
+// TestAnnotationLive: a second member sees each change as it happens, with
+// its node (deletions with subjectId and no node); a stream resumes from a
+// cursor; a removed member's stream ends; strangers cannot subscribe.
+func TestAnnotationLive(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		k := newAnnKit(t, b)
+		alice, bob, carol, dave := k.register("alice", nil), k.register("bob", nil), k.register("carol", nil), k.register("dave", nil)
+		p := k.project(alice, "KG")
+		k.join(alice, p, bob, "annotator")
+		k.join(alice, p, carol, "viewer")
+
+		bobWS, carolWS := k.mustDial(bob.Token), k.mustDial(carol.Token)
+		bobWS.subscribe("1", annChanges, map[string]any{"p": p})
+		carolWS.subscribe("1", annChanges, map[string]any{"p": p})
+		k.waitSubscriptions(2)
+
+		doc := k.text(alice, p, "doc", "张三和李四")
+		zhang, li := k.entity(alice, p, "张三", ""), k.entity(alice, p, "李四", "")
+		k.ok(alice.Token, annRenameEntity, map[string]any{"id": zhang, "name": "张三丰"}, nil)
+		knows := k.relationType(alice, p, "knows", nil, nil, false)
+		rel := k.relation(alice, knows, zhang, li)
+		k.id(alice.Token, annAddMention, map[string]any{"t": doc, "e": li, "start": 3, "end": 5})
+		k.id(alice.Token, annDeleteRelation, map[string]any{"id": rel})
+
+		got := k.expect(bobWS, "text.created", "entity.created", "entity.created", "entity.renamed",
+			"relation_type.created", "relation.created", "mention.created", "relation.deleted")
+		require.Equal(t, "Text", got[0].Node.Typename)
+		require.Equal(t, doc, got[0].Node.ID)
+		require.Equal(t, "doc", got[0].Node.Name)
+		require.Equal(t, "张三丰", got[3].Node.Name, "the node is loaded when delivered")
+		require.Equal(t, "knows", got[5].Node.Type.Name)
+		require.Nil(t, got[7].Node, "a deletion has no node")
+		require.Equal(t, rel, *got[7].SubjectID)
+		cursor := got[7].Cursor
+		k.expect(carolWS, "text.created", "entity.created", "entity.created", "entity.renamed",
+			"relation_type.created", "relation.created", "mention.created", "relation.deleted")
+
+		// Resume: what happened while bob was away, then live again.
+		bobWS.conn.Close()
+		k.ok(alice.Token, annRenameText, map[string]any{"id": doc, "name": "新闻"}, nil)
+		k.id(alice.Token, annDeleteEntity, map[string]any{"id": li}) // its mention goes too
+		bobWS = k.mustDial(bob.Token)
+		bobWS.subscribe("2", annChanges, map[string]any{"p": p, "after": cursor})
+		got = k.expect(bobWS, "text.renamed", "mention.deleted", "entity.deleted")
+		require.Equal(t, "新闻", got[0].Node.Name)
+		require.Equal(t, li, *got[2].SubjectID)
+		k.expect(carolWS, "text.renamed", "mention.deleted", "entity.deleted")
+
+		// Membership changes are events too; the removed member's stream
+		// ends instead of carrying them.
+		k.ok(alice.Token, annSetRole, map[string]any{"p": p, "u": carol.ID, "role": "annotator"}, nil)
+		require.Equal(t, "annotator", k.expect(bobWS, "project_member.updated")[0].Node.Role)
+		k.expect(carolWS, "project_member.updated")
+		k.id(alice.Token, annRemoveMember, map[string]any{"p": p, "u": carol.ID})
+		removed := k.expect(bobWS, "project_member.deleted")[0]
+		require.Equal(t, carol.ID, removed.Data["userId"].(string))
+		require.Equal(t, "removed", removed.Data["why"])
+		closed := k.expect(carolWS, "stream.closed")[0]
+		require.Equal(t, "FORBIDDEN", *closed.Reason)
+		_, typ := k.change(carolWS)
+		require.Equal(t, "complete", typ)
+		k.entity(alice, p, "王五", "")
+		k.expect(bobWS, "entity.created")
+
+		// Only members subscribe; a stranger cannot tell the project exists.
+		daveWS := k.mustDial(dave.Token)
+		daveWS.subscribe("1", annChanges, map[string]any{"p": p})
+		require.Equal(t, "NOT_FOUND", daveWS.errorCode())
+		carolWS.subscribe("2", annChanges, map[string]any{"p": p})
+		require.Equal(t, "NOT_FOUND", carolWS.errorCode())
+
+		// The project's deletion reaches its members, then nothing follows.
+		k.id(alice.Token, annDeleteProject, map[string]any{"id": p})
+		gone := k.expect(bobWS, "project.deleted")[0]
+		require.Equal(t, p, *gone.SubjectID)
+	})
+}

@@ -1,0 +1,582 @@
+package app_test
+
+// Files and QR codes through the real server (issue 4: S0-17, S1-06, S2-33,
+// S2-34, S3-03): uploads as GraphQL multipart requests, downloads by signed
+// URL and by bearer token, headers, settings, QR codes, and S3 storage.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/files"
+	"github.com/parley-im/parley/server/app"
+)
+
+// pngImage and jpegImage encode a w×h test picture.
+func pngImage(w, h int) []byte {
+	var b bytes.Buffer
+	png.Encode(&b, picture(w, h))
+	return b.Bytes()
+}
+
+func jpegImage(w, h int) []byte {
+	var b bytes.Buffer
+	jpeg.Encode(&b, picture(w, h), nil)
+	return b.Bytes()
+}
+
+func picture(w, h int) image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for x := range w {
+		img.Set(x, x%h, color.RGBA{R: uint8(x), A: 255})
+	}
+	return img
+}
+
+// oggVoice starts like an Ogg Opus recording, which is all sniffing reads.
+var oggVoice = append([]byte("OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00OpusHead"), bytes.Repeat([]byte{1}, 200)...)
+
+const uploadMutation = `mutation($file: Upload!, $kind: FileKind!) {
+  uploadFile(file: $file, kind: $kind) { id name kind contentType size sha256 public url humanSize owner { id } }
+}`
+
+type uploaded struct {
+	ID, Name, Kind, ContentType, Sha256, URL, HumanSize string
+	Size                                                int64
+	Public                                              bool
+	Owner                                               struct{ ID string }
+}
+
+// multipartUpload builds the request of the GraphQL multipart request spec:
+// an operations part, a map part, then the file.
+func (s *server) multipartUpload(token, kind, name string, data []byte, header http.Header) *http.Request {
+	s.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	ops, _ := json.Marshal(map[string]any{"query": uploadMutation, "variables": map[string]any{"file": nil, "kind": kind}})
+	mw.WriteField("operations", string(ops))
+	mw.WriteField("map", `{"0": ["variables.file"]}`)
+	part, err := mw.CreateFormFile("0", name)
+	require.NoError(s.t, err)
+	part.Write(data)
+	require.NoError(s.t, mw.Close())
+	req, _ := http.NewRequest("POST", s.srv.URL+"/query", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Apollo-Require-Preflight", "true")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return req
+}
+
+// tryUpload sends an upload and decodes the GraphQL response.
+func (s *server) tryUpload(token, kind, name string, data []byte, header http.Header) (response, uploaded) {
+	s.t.Helper()
+	res, err := http.DefaultClient.Do(s.multipartUpload(token, kind, name, data, header))
+	require.NoError(s.t, err)
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var r response
+	require.NoError(s.t, json.Unmarshal(raw, &r), string(raw))
+	r.Status = res.StatusCode
+	var out struct{ UploadFile uploaded }
+	if len(r.Data) > 0 {
+		json.Unmarshal(r.Data, &out)
+	}
+	return r, out.UploadFile
+}
+
+// upload sends an upload that must succeed.
+func (s *server) upload(token, kind, name string, data []byte) uploaded {
+	s.t.Helper()
+	r, f := s.tryUpload(token, kind, name, data, nil)
+	require.Empty(s.t, r.Errors, "upload %s %q", kind, name)
+	return f
+}
+
+// get fetches a path of the server, with a bearer token unless it is empty.
+func (s *server) get(path, token string, header http.Header) (*http.Response, []byte) {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.srv.URL+path, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, body
+}
+
+// errorOf decodes the {"errors":[...]} body of a refused HTTP request.
+func errorOf(t *testing.T, body []byte) gqlError {
+	t.Helper()
+	var r response
+	require.NoError(t, json.Unmarshal(body, &r), string(body))
+	require.NotEmpty(t, r.Errors, string(body))
+	return r.Errors[0]
+}
+
+func sum(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+func TestUploadKinds(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newServer(t, b)
+		alice := s.register("alice", nil)
+		face, photo, pdf := pngImage(64, 64), jpegImage(320, 200), []byte("%PDF-1.4\n% minutes of the meeting\n")
+
+		for _, c := range []struct {
+			kind, name  string
+			data        []byte
+			contentType string
+			public      bool
+		}{
+			{"avatar", "me.png", face, "image/png", true},
+			{"image", "holiday.jpg", photo, "image/jpeg", false},
+			{"voice", "", oggVoice, "audio/ogg", false},
+			{"file", "minutes.pdf", pdf, "application/pdf", false},
+		} {
+			f := s.upload(alice.Token, c.kind, c.name, c.data)
+			require.Equal(t, c.kind, f.Kind)
+			require.Equal(t, c.contentType, f.ContentType)
+			require.Equal(t, int64(len(c.data)), f.Size)
+			require.Equal(t, sum(c.data), f.Sha256, "S1-06: the content's checksum")
+			require.Equal(t, c.public, f.Public)
+			require.Equal(t, alice.ID, f.Owner.ID)
+			require.Equal(t, files.HumanSize(int64(len(c.data))), f.HumanSize, "S2-33: human size")
+			if c.name != "" {
+				require.Equal(t, c.name, f.Name, "the original name is kept")
+			} else {
+				require.Equal(t, "voice.ogg", f.Name)
+			}
+			require.True(t, strings.HasPrefix(f.URL, "/files/"+f.ID+"/"), f.URL)
+			require.Equal(t, !c.public, strings.Contains(f.URL, "?t="), "private URLs are signed: %s", f.URL)
+
+			res, body := s.get(f.URL, "", nil) // as an <img src>: no header
+			require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", f.URL, body)
+			require.Equal(t, c.data, body)
+		}
+	})
+}
+
+func TestUploadRefusals(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.MaxImageBytes, cfg.MaxAvatarBytes = 64<<10, 64<<10
+		cfg.MaxVoiceBytes, cfg.MaxFileBytes = 128<<10, 256<<10
+		cfg.MaxImagePixels = 1_000_000
+		s := start(t, cfg)
+		alice := s.register("alice", nil)
+
+		r, _ := s.tryUpload(alice.Token, "image", "notes.png", []byte("just some text, not an image"), nil)
+		require.Equal(t, "BAD_USER_INPUT", r.code())
+		require.Equal(t, "FILE_INVALID", r.reason())
+		require.Equal(t, "file", r.ext("field"))
+
+		r, _ = s.tryUpload(alice.Token, "avatar", "page.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), nil)
+		require.Equal(t, "FILE_INVALID", r.reason(), "SVG can carry script")
+
+		r, _ = s.tryUpload(alice.Token, "voice", "song.png", pngImage(8, 8), nil)
+		require.Equal(t, "FILE_INVALID", r.reason(), "voice must be audio")
+
+		r, _ = s.tryUpload(alice.Token, "image", "huge.png", pngImage(2000, 1000), nil)
+		require.Equal(t, "FILE_TOO_LARGE", r.reason(), "two megapixels over a one-megapixel limit")
+
+		big := append(pngImage(8, 8), make([]byte, 100<<10)...)
+		r, _ = s.tryUpload(alice.Token, "image", "big.png", big, nil)
+		require.Equal(t, "BAD_USER_INPUT", r.code())
+		require.Equal(t, "FILE_TOO_LARGE", r.reason(), "over the image limit")
+		s.upload(alice.Token, "file", "big.png", big) // a file may be that large
+
+		res, err := http.DefaultClient.Do(s.multipartUpload(alice.Token, "file", "huge.bin", make([]byte, 2<<20), nil))
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode, "over every limit: refused unread")
+		require.Equal(t, "FILE_TOO_LARGE", errorOf(t, body).Extensions["reason"])
+
+		req := s.multipartUpload(alice.Token, "image", "a.png", pngImage(8, 8), nil)
+		req.Header.Del("Apollo-Require-Preflight")
+		res, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, "CSRF guard")
+		e := errorOf(t, body)
+		require.Equal(t, "BAD_USER_INPUT", e.Extensions["code"])
+		require.Equal(t, "CSRF_PREFLIGHT_REQUIRED", e.Extensions["reason"])
+
+		r, f := s.tryUpload(alice.Token, "image", "a.png", pngImage(8, 8),
+			http.Header{"Apollo-Require-Preflight": nil, "X-Apollo-Operation-Name": {"Upload"}})
+		require.Empty(t, r.Errors, "X-Apollo-Operation-Name is enough")
+		require.Equal(t, "image/png", f.ContentType)
+
+		r, _ = s.tryUpload("", "image", "a.png", pngImage(8, 8), nil)
+		require.Equal(t, "UNAUTHENTICATED", r.code(), "anonymous upload")
+
+		// Plain JSON bodies keep their own, smaller limit.
+		huge := `{"query":"{ me { id } }","variables":{"pad":"` + strings.Repeat("x", int(cfg.MaxBodyBytes)) + `"}}`
+		req, _ = http.NewRequest("POST", s.srv.URL+"/query", strings.NewReader(huge))
+		req.Header.Set("Content-Type", "application/json")
+		res, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NotEqual(t, http.StatusOK, res.StatusCode, "a JSON body over -max-body-bytes: %s", body)
+	})
+}
+
+// blobs counts the stored objects of a local upload directory.
+func blobs(t *testing.T, dir string) int {
+	n := 0
+	require.NoError(t, filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	}))
+	return n
+}
+
+func TestUploadDedupe(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		s := start(t, cfg)
+		alice, bob := s.register("alice", nil), s.register("bob", nil)
+		img := pngImage(32, 32)
+
+		first := s.upload(alice.Token, "image", "one.png", img)
+		second := s.upload(alice.Token, "image", "two.png", img)
+		require.Equal(t, first.ID, second.ID, "same owner, content and kind: the same File")
+		require.Equal(t, "one.png", second.Name)
+
+		avatar := s.upload(alice.Token, "avatar", "one.png", img)
+		theirs := s.upload(bob.Token, "image", "one.png", img)
+		require.NotEqual(t, first.ID, avatar.ID, "another kind")
+		require.NotEqual(t, first.ID, theirs.ID, "another owner")
+		require.Equal(t, 1, blobs(t, cfg.UploadDir), "the bytes are stored once")
+
+		s.upload(alice.Token, "image", "other.png", pngImage(33, 32))
+		require.Equal(t, 2, blobs(t, cfg.UploadDir))
+	})
+}
+
+func TestFileAccess(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		s := start(t, cfg)
+		alice, bob, carol := s.register("alice", nil), s.register("bob", nil), s.register("carol", nil)
+		data := jpegImage(40, 30)
+		f := s.upload(alice.Token, "image", "private.jpg", data)
+		plain := strings.Split(f.URL, "?")[0]
+
+		res, body := s.get(f.URL, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, "signed URL, no header")
+		require.Equal(t, data, body)
+		res, _ = s.get(plain, alice.Token, nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, "bearer token of the owner")
+		res, body = s.get(plain, bob.Token, nil)
+		require.Equal(t, http.StatusNotFound, res.StatusCode, "a stranger: as if it did not exist")
+		require.Equal(t, "NOT_FOUND", errorOf(t, body).Extensions["code"])
+		res, _ = s.get(plain, "", nil)
+		require.Equal(t, http.StatusNotFound, res.StatusCode, "anonymous")
+		res, _ = s.get("/files/999999999/x.jpg", alice.Token, nil)
+		require.Equal(t, http.StatusNotFound, res.StatusCode, "missing")
+
+		// A forged or tampered token is no token: 404 for anyone else.
+		u, _ := url.Parse(f.URL)
+		tok := u.Query().Get("t")
+		parts := strings.Split(tok, ".")
+		for _, bad := range []string{tok[:len(tok)-2] + "xx", parts[0] + "." + strconv.Itoa(42) + "." + parts[2], "garbage"} {
+			res, _ = s.get(plain+"?t="+url.QueryEscape(bad), "", nil)
+			require.Equal(t, http.StatusNotFound, res.StatusCode, "token %q", bad)
+		}
+		// A token for one file does not open another.
+		other := s.upload(alice.Token, "image", "other.png", pngImage(9, 9))
+		res, _ = s.get(strings.Split(other.URL, "?")[0]+"?t="+tok, "", nil)
+		require.Equal(t, http.StatusNotFound, res.StatusCode)
+
+		// An authentic but expired token: 403 URL_EXPIRED, so that the
+		// client fetches the url again.
+		id, _ := strconv.Atoi(f.ID)
+		aliceID, _ := strconv.Atoi(alice.ID)
+		past := files.NewSigner(cfg.JWTSecret, time.Minute, func() time.Time { return time.Now().Add(-time.Hour) })
+		res, body = s.get(plain+"?t="+past.Token(id, aliceID), "", nil)
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		require.Equal(t, "URL_EXPIRED", errorOf(t, body).Extensions["reason"])
+		res, _ = s.get(plain+"?t="+past.Token(id, aliceID), alice.Token, nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, "a bearer token still opens it")
+
+		// Attach (what messaging calls when a message carries the file)
+		// lets the conversation's members read it, and only them.
+		var sent struct {
+			SendMessage struct{ Conversation struct{ ID string } }
+		}
+		s.ok(alice.Token, `mutation($to: ID!) { sendMessage(input: {to: $to, text: "look"}) { conversation { id } } }`,
+			map[string]any{"to": bob.ID}, &sent)
+		conv, _ := strconv.Atoi(sent.SendMessage.Conversation.ID)
+		ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: aliceID})
+		attached, err := s.app.Files.Attach(ctx, id, conv)
+		require.NoError(t, err)
+		require.Equal(t, id, attached.ID)
+
+		res, _ = s.get(plain, bob.Token, nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, "bob is a member now")
+		var seen struct {
+			Node struct{ URL, Name string }
+		}
+		s.ok(bob.Token, `query($id: ID!) { node(id: $id) { ... on File { url name } } }`, map[string]any{"id": f.ID}, &seen)
+		require.NotEqual(t, f.URL, seen.Node.URL, "bob's URL is signed for bob")
+		res, body = s.get(seen.Node.URL, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Equal(t, data, body)
+		res, _ = s.get(plain, carol.Token, nil)
+		require.Equal(t, http.StatusNotFound, res.StatusCode, "carol is not")
+
+		bobID, _ := strconv.Atoi(bob.ID)
+		_, err = s.app.Files.Attach(viewer.NewContext(context.Background(), &viewer.Viewer{UserID: bobID}), id, conv)
+		require.Error(t, err, "only the owner attaches")
+	})
+}
+
+func TestFileHeaders(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newServer(t, b)
+		alice := s.register("alice", nil)
+
+		// A document with a Chinese name: downloaded, never rendered.
+		doc := []byte("<html><body><script>alert(document.cookie)</script></body></html>")
+		f := s.upload(alice.Token, "file", "会议纪要.html", doc)
+		res, body := s.get(f.URL, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Equal(t, doc, body)
+		require.Equal(t, "application/octet-stream", res.Header.Get("Content-Type"), "never served as HTML")
+		require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
+		require.Contains(t, res.Header.Get("Content-Security-Policy"), "sandbox")
+		disposition, params, err := mime.ParseMediaType(res.Header.Get("Content-Disposition"))
+		require.NoError(t, err)
+		require.Equal(t, "attachment", disposition)
+		require.Equal(t, "会议纪要.html", params["filename"], "RFC 6266 filename*: %s", res.Header.Get("Content-Disposition"))
+		require.Contains(t, res.Header.Get("Content-Disposition"), `filename=____.html;`, "with an ASCII fallback")
+		etag := res.Header.Get("ETag")
+		require.Equal(t, `"`+sum(doc)+`"`, etag)
+		require.Equal(t, "private, no-cache", res.Header.Get("Cache-Control"))
+
+		res, body = s.get(f.URL, "", http.Header{"If-None-Match": {etag}})
+		require.Equal(t, http.StatusNotModified, res.StatusCode)
+		require.Empty(t, body)
+		res, body = s.get(f.URL, "", http.Header{"Range": {"bytes=6-11"}})
+		require.Equal(t, http.StatusPartialContent, res.StatusCode)
+		require.Equal(t, "<body>", string(body))
+
+		// An image is shown inline as itself.
+		img := pngImage(16, 16)
+		pic := s.upload(alice.Token, "image", "图片.png", img)
+		res, _ = s.get(pic.URL, "", nil)
+		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
+		disposition, params, _ = mime.ParseMediaType(res.Header.Get("Content-Disposition"))
+		require.Equal(t, "inline", disposition)
+		require.Equal(t, "图片.png", params["filename"])
+
+		// A public avatar (S3-03): anyone reads it, and caches it for good.
+		avatar := s.upload(alice.Token, "avatar", "me.png", img)
+		require.NotContains(t, avatar.URL, "?t=")
+		res, body = s.get(avatar.URL, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, "anonymous reads a public avatar")
+		require.Equal(t, img, body)
+		require.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
+		_, err = png.Decode(bytes.NewReader(body))
+		require.NoError(t, err, "downloaded as an image")
+	})
+}
+
+func TestUploadSettings(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newServer(t, b)
+		root, alice := s.register("root", nil), s.register("alice", nil)
+		s.admin(root)
+		root = s.relogin("root")
+
+		s.settings(root, map[string]any{"uploadImage": false})
+		for _, kind := range []string{"image", "avatar"} {
+			r, _ := s.tryUpload(alice.Token, kind, "a.png", pngImage(8, 8), nil)
+			require.Equal(t, "FORBIDDEN", r.code(), kind)
+			require.Equal(t, "FEATURE_DISABLED", r.reason(), kind)
+		}
+		s.upload(alice.Token, "file", "a.pdf", []byte("%PDF-1.4 still fine"))
+
+		s.settings(root, map[string]any{"uploadImage": true, "uploadFile": false, "voice": false})
+		s.upload(alice.Token, "image", "a.png", pngImage(8, 8))
+		r, _ := s.tryUpload(alice.Token, "file", "b.pdf", []byte("%PDF-1.4 refused"), nil)
+		require.Equal(t, "FEATURE_DISABLED", r.reason())
+		r, _ = s.tryUpload(alice.Token, "voice", "v.ogg", oggVoice, nil)
+		require.Equal(t, "FEATURE_DISABLED", r.reason())
+	})
+}
+
+// relogin signs name in again, so that the new token carries a changed role.
+func (s *server) relogin(name string) account {
+	s.t.Helper()
+	var out struct {
+		Login struct {
+			AccessToken string
+			User        struct{ ID string }
+		}
+	}
+	s.ok("", `mutation($l: String!) { login(input: {login: $l, password: "password1"}) { accessToken user { id } } }`,
+		map[string]any{"l": name}, &out)
+	return account{ID: out.Login.User.ID, Token: out.Login.AccessToken}
+}
+
+func TestQRCode(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newServer(t, b)
+
+		res, body := s.get("/qr?content="+url.QueryEscape("https://parley.example/g/42")+"&size=200", "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
+		require.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
+		img, err := png.Decode(bytes.NewReader(body))
+		require.NoError(t, err)
+		require.Equal(t, image.Rect(0, 0, 200, 200), img.Bounds())
+
+		res, _ = s.get("/qr?content=hello", "", http.Header{"If-None-Match": {res.Header.Get("ETag")}})
+		require.Equal(t, http.StatusOK, res.StatusCode, "another size, another ETag")
+		res2, _ := s.get("/qr?content=hello", "", http.Header{"If-None-Match": {res.Header.Get("ETag")}})
+		require.Equal(t, http.StatusNotModified, res2.StatusCode)
+
+		_, body = s.get("/qr?content=hello", "", nil)
+		img, err = png.Decode(bytes.NewReader(body))
+		require.NoError(t, err)
+		require.Equal(t, files.QRSizeDefault, img.Bounds().Dx(), "default size")
+
+		res, _ = s.get("/qr?content="+strings.Repeat("a", files.QRContentMax), "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, "the longest content")
+
+		for q, reason := range map[string]string{
+			"":          "REQUIRED",
+			"?size=100": "REQUIRED",
+			"?content=" + strings.Repeat("a", files.QRContentMax+1): "TOO_LONG",
+			"?content=x&size=63":   "INVALID",
+			"?content=x&size=1025": "INVALID",
+			"?content=x&size=big":  "INVALID",
+		} {
+			res, body := s.get("/qr"+q, "", nil)
+			require.Equal(t, http.StatusBadRequest, res.StatusCode, q)
+			require.Equal(t, reason, errorOf(t, body).Extensions["reason"], q)
+		}
+	})
+}
+
+func TestFriendQRCode(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newServer(t, b)
+		root, alice, bob := s.register("root", nil), s.register("alice", nil), s.register("bob", nil)
+
+		var me struct {
+			Me struct {
+				PublicID    json.Number
+				FriendQrUrl *string
+			}
+		}
+		s.ok(alice.Token, `{ me { publicID friendQrUrl } }`, nil, &me)
+		require.NotNil(t, me.Me.FriendQrUrl)
+		link := *me.Me.FriendQrUrl
+		u, err := url.Parse(link)
+		require.NoError(t, err)
+		require.Equal(t, "/qr", u.Path)
+		require.Equal(t, files.FriendLinkPrefix+me.Me.PublicID.String(), u.Query().Get("content"))
+		res, body := s.get(link, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		_, err = png.Decode(bytes.NewReader(body))
+		require.NoError(t, err)
+
+		var other struct {
+			Node struct{ FriendQrUrl *string }
+		}
+		s.ok(alice.Token, `query($id: ID!) { node(id: $id) { ... on User { friendQrUrl } } }`, map[string]any{"id": bob.ID}, &other)
+		require.Nil(t, other.Node.FriendQrUrl, "only for the viewer himself")
+
+		s.admin(root)
+		s.settings(s.relogin("root"), map[string]any{"qrFriend": false})
+		s.ok(alice.Token, `{ me { publicID friendQrUrl } }`, nil, &me)
+		require.Nil(t, me.Me.FriendQrUrl, "null while friend QR codes are off")
+	})
+}
+
+func TestFileStorageS3(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		backend, endpoint := fakeS3(t, "parley-files")
+		cfg := testConfig(t, b.url(t))
+		cfg.StorageURL = "s3://parley-files?" + url.Values{
+			"endpoint": {endpoint}, "region": {"us-east-1"}, "use_path_style": {"true"}, "anonymous": {"true"},
+		}.Encode()
+		s := start(t, cfg)
+		alice := s.register("alice", nil)
+		img := jpegImage(120, 80)
+
+		f := s.upload(alice.Token, "image", "s3.jpg", img)
+		again := s.upload(alice.Token, "avatar", "s3.jpg", img)
+		require.NotEqual(t, f.ID, again.ID)
+		keys := backend.keys("parley-files")
+		require.Equal(t, []string{"sha256/" + f.Sha256[:2] + "/" + f.Sha256}, keys, "one object for one content")
+
+		res, body := s.get(f.URL, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+		require.Equal(t, img, body)
+		res, body = s.get(f.URL, "", http.Header{"Range": {"bytes=0-1"}})
+		require.Equal(t, http.StatusPartialContent, res.StatusCode)
+		require.Equal(t, img[:2], body, "ranges read from S3")
+		require.Equal(t, 0, blobs(t, cfg.UploadDir), "nothing on local disk")
+	})
+}
+
+// TestFileConfig: settings the server cannot run with stop it at start-up
+// (server/main.go calls CheckFiles; app.New refuses them too).
+func TestFileConfig(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, app.CheckFiles(app.Defaults()))
+	for want, change := range map[string]func(*app.Config){
+		"PARLEY_STORAGE_URL":      func(c *app.Config) { c.StorageURL = "ftp://files.example" },
+		"PARLEY_MAX_VOICE_BYTES":  func(c *app.Config) { c.MaxVoiceBytes = 0 },
+		"PARLEY_MAX_IMAGE_PIXELS": func(c *app.Config) { c.MaxImagePixels = -1 },
+		"PARLEY_FILE_URL_TTL":     func(c *app.Config) { c.FileURLTTL = time.Second },
+	} {
+		cfg := testConfig(t, "")
+		change(&cfg)
+		require.ErrorContains(t, app.CheckFiles(cfg), want)
+		_, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+		require.ErrorContains(t, err, want)
+	}
+}

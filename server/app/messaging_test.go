@@ -1,0 +1,468 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+const sendInput = `mutation($in: SendInput!) { send(input: $in) { id seq kind type text preview mine conversation { id } quote { id text } parts { category content url name size } } }`
+
+type sentMessage struct {
+	ID, Kind, Type, Text, Preview string
+	Seq                           int
+	Mine                          bool
+	Conversation                  struct{ ID string }
+	Quote                         *struct{ ID, Text string }
+	Parts                         []struct {
+		Category, Content string
+		URL, Name         *string
+		Size              *int
+	}
+}
+
+func (s *server) sendIn(from account, in map[string]any) sentMessage {
+	s.t.Helper()
+	var out struct{ Send sentMessage }
+	s.ok(from.Token, sendInput, map[string]any{"in": in}, &out)
+	return out.Send
+}
+
+type listEntry struct {
+	UnreadCount  int
+	Title        string
+	Pinned       bool
+	State        string
+	Conversation struct{ ID, Kind string }
+	LastMessage  *struct{ Text string }
+	Peer         *struct{ ID string }
+}
+
+func (s *server) conversationList(a account, extra string) []listEntry {
+	s.t.Helper()
+	var out struct {
+		Conversations struct{ Edges []struct{ Node listEntry } }
+	}
+	s.ok(a.Token, `{ conversations(first: 20`+extra+`) { edges { node { unreadCount title pinned state conversation { id kind } lastMessage { text } peer { id } } } } }`, nil, &out)
+	var list []listEntry
+	for _, e := range out.Conversations.Edges {
+		list = append(list, e.Node)
+	}
+	return list
+}
+
+func titles(l []listEntry) []string {
+	var out []string
+	for _, e := range l {
+		out = append(out, e.Title)
+	}
+	return out
+}
+
+func TestConversationListAndReceipts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		ann := s.register("ann", map[string]any{"nickname": "Ann"})
+		ben := s.register("ben", map[string]any{"nickname": "Ben"})
+		cat := s.register("cat", map[string]any{"nickname": "Cat"})
+		s.befriend(ann, ben)
+
+		toBen := s.sendIn(ann, map[string]any{"to": ben.ID, "text": "one"})
+		s.sendIn(ann, map[string]any{"to": ben.ID, "text": "two"})
+		time.Sleep(5 * time.Millisecond)
+		toCat := s.sendIn(ann, map[string]any{"to": cat.ID, "text": "hello cat"})
+		require.True(t, toBen.Mine)
+
+		// Last activity first; unread counts are per member; my own
+		// messages are read.
+		list := s.conversationList(ann, "")
+		require.Equal(t, []string{"Cat", "Ben"}, titles(list))
+		require.Zero(t, list[0].UnreadCount)
+		benList := s.conversationList(ben, "")
+		require.Equal(t, []string{"Ann"}, titles(benList))
+		require.Equal(t, 2, benList[0].UnreadCount)
+		require.Equal(t, "two", benList[0].LastMessage.Text)
+		require.Equal(t, ann.ID, benList[0].Peer.ID)
+
+		// A remark names the conversation; pinned ones come first.
+		s.ok(ann.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Benny"}) { id } }`, map[string]any{"id": ben.ID}, nil)
+		s.ok(ann.Token, `mutation($c: ID!) { updateConversation(conversationId: $c, input: {pinned: true}) { pinned } }`, map[string]any{"c": toBen.Conversation.ID}, nil)
+		require.Equal(t, []string{"Benny", "Cat"}, titles(s.conversationList(ann, "")))
+
+		// Receipts: delivered, then read, visible to the sender only.
+		receipt := func() (delivered, read *bool) {
+			var out struct {
+				Node struct{ Delivered, Read *bool }
+			}
+			s.ok(ann.Token, `query($id: ID!) { node(id: $id) { ... on Message { delivered read } } }`, map[string]any{"id": toBen.ID}, &out)
+			return out.Node.Delivered, out.Node.Read
+		}
+		d, r := receipt()
+		require.False(t, *d)
+		require.False(t, *r)
+		s.ok(ben.Token, `mutation($c: ID!) { markDelivered(conversationId: $c, seq: 2) { deliveredSeq } }`, map[string]any{"c": toBen.Conversation.ID}, nil)
+		d, r = receipt()
+		require.True(t, *d)
+		require.False(t, *r)
+		var marked struct {
+			MarkRead struct{ ReadSeq, UnreadCount int }
+		}
+		s.ok(ben.Token, `mutation($c: ID!) { markRead(conversationId: $c) { readSeq unreadCount } }`, map[string]any{"c": toBen.Conversation.ID}, &marked)
+		require.Equal(t, 2, marked.MarkRead.ReadSeq)
+		require.Zero(t, marked.MarkRead.UnreadCount)
+		_, r = receipt()
+		require.True(t, *r)
+		var theirs struct{ Node struct{ Delivered *bool } }
+		s.ok(ben.Token, `query($id: ID!) { node(id: $id) { ... on Message { delivered } } }`, map[string]any{"id": toBen.ID}, &theirs)
+		require.Nil(t, theirs.Node.Delivered, "receipts are the sender's")
+
+		for _, tc := range []struct {
+			name, query string
+			vars        map[string]any
+			reason      string
+		}{
+			{"seq beyond", `mutation($c: ID!) { markRead(conversationId: $c, seq: 99) { id } }`, map[string]any{"c": toBen.Conversation.ID}, "SEQ_INVALID"},
+			{"delivered zero", `mutation($c: ID!) { markDelivered(conversationId: $c, seq: 0) { id } }`, map[string]any{"c": toBen.Conversation.ID}, "SEQ_INVALID"},
+			{"not mine", `mutation($c: ID!) { markRead(conversationId: $c) { id } }`, map[string]any{"c": toCat.Conversation.ID}, "NOT_FOUND"},
+			{"not mine to pin", `mutation($c: ID!) { updateConversation(conversationId: $c, input: {pinned: true}) { id } }`, map[string]any{"c": toCat.Conversation.ID}, "NOT_FOUND"},
+		} {
+			res := s.do(ben.Token, tc.query, tc.vars)
+			require.Equal(t, tc.reason, res.reason(), tc.name)
+		}
+
+		// Removing from the list lasts until the next message (S2-36).
+		s.ok(cat.Token, `mutation($c: ID!) { removeConversation(conversationId: $c) }`, map[string]any{"c": toCat.Conversation.ID}, nil)
+		require.Empty(t, s.conversationList(cat, ""))
+		s.sendIn(ann, map[string]any{"to": cat.ID, "text": "still there?"})
+		require.Equal(t, []string{"Ann"}, titles(s.conversationList(cat, "")))
+
+		// Hidden conversations are filtered by state.
+		s.ok(cat.Token, `mutation($c: ID!) { updateConversation(conversationId: $c, input: {state: hidden}) { state } }`, map[string]any{"c": toCat.Conversation.ID}, nil)
+		require.Empty(t, s.conversationList(cat, ", state: chatting"))
+		require.Len(t, s.conversationList(cat, ", state: hidden"), 1)
+
+		// Clearing history hides what came before from me only.
+		s.ok(cat.Token, `mutation($c: ID!) { clearHistory(conversationId: $c) { clearedSeq } }`, map[string]any{"c": toCat.Conversation.ID}, nil)
+		require.Empty(t, s.history(cat, toCat.Conversation.ID, "last: 10"))
+		require.Len(t, s.history(ann, toCat.Conversation.ID, "last: 10"), 2)
+
+		var direct struct{ DirectConversation *struct{ ID string } }
+		s.ok(ben.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": ann.ID}, &direct)
+		require.Equal(t, toBen.Conversation.ID, direct.DirectConversation.ID)
+		s.ok(ben.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": cat.ID}, &direct)
+		require.Nil(t, direct.DirectConversation)
+	})
+}
+
+type historyItem struct {
+	ID, Text string
+	Seq      int
+	Sender   struct{ ID string }
+}
+
+func (s *server) history(a account, conv, args string) []historyItem {
+	s.t.Helper()
+	var out struct {
+		Messages struct{ Edges []struct{ Node historyItem } }
+	}
+	s.ok(a.Token, `query($c: ID!) { messages(conversationId: $c, `+args+`) { edges { node { id seq text sender { id } } } } }`, map[string]any{"c": conv}, &out)
+	var items []historyItem
+	for _, e := range out.Messages.Edges {
+		items = append(items, e.Node)
+	}
+	return items
+}
+
+func seqs(items []historyItem) []int {
+	var out []int
+	for _, i := range items {
+		out = append(out, i.Seq)
+	}
+	return out
+}
+
+func TestHistoryPaging(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		a := s.register("alpha", nil)
+		z := s.register("zulu", nil)
+		stranger := s.register("xray", nil)
+		var conv string
+		for i := 1; i <= 7; i++ {
+			conv = s.sendIn(a, map[string]any{"to": z.ID, "text": fmt.Sprintf("m%d", i)}).Conversation.ID
+		}
+		var page struct {
+			Messages struct {
+				Edges []struct {
+					Cursor string
+					Node   historyItem
+				}
+				PageInfo struct {
+					HasPreviousPage bool
+					StartCursor     string
+				}
+			}
+		}
+		s.ok(z.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { edges { cursor node { id seq text } } pageInfo { hasPreviousPage startCursor } } }`, map[string]any{"c": conv}, &page)
+		require.Len(t, page.Messages.Edges, 3)
+		require.Equal(t, 5, page.Messages.Edges[0].Node.Seq)
+		require.True(t, page.Messages.PageInfo.HasPreviousPage)
+		older := s.history(z, conv, fmt.Sprintf("last: 3, before: %q", page.Messages.PageInfo.StartCursor))
+		require.Equal(t, []int{2, 3, 4}, seqs(older))
+		require.Equal(t, []int{1, 2}, seqs(s.history(z, conv, "first: 2")))
+
+		r := s.do(stranger.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": conv})
+		require.Equal(t, "NOT_FOUND", r.code())
+		r = s.do("", `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": conv})
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+		r = s.do(stranger.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": "abc"})
+		require.Equal(t, "INVALID_ID", r.reason())
+		r = s.do(stranger.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": page.Messages.Edges[0].Node.ID})
+		require.Equal(t, "NOT_FOUND", r.code(), "a hidden message is as missing as a deleted one")
+	})
+}
+
+func TestSendForms(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		root := s.register("root", nil)
+		s.admin(root)
+		a := s.register("sender", nil)
+		z := s.register("receiver", nil)
+		other := s.register("other", nil)
+
+		first := s.sendIn(a, map[string]any{"to": z.ID, "text": "first"})
+		otherConv := s.sendIn(a, map[string]any{"to": other.ID, "text": "elsewhere"})
+
+		emoji := s.sendIn(a, map[string]any{"to": z.ID, "text": "[表情12][表情3]"})
+		require.Equal(t, "emoji", emoji.Kind)
+		mixed := s.sendIn(a, map[string]any{"to": z.ID, "type": "topic", "quoteId": first.ID, "parts": []map[string]any{
+			{"category": "text", "content": "see"},
+			{"category": "link", "content": "Parley", "url": "https://example.com/parley"},
+		}})
+		require.Equal(t, "mixed", mixed.Kind)
+		require.Equal(t, "topic", mixed.Type)
+		require.Equal(t, "see [link] Parley", mixed.Preview)
+		require.Equal(t, first.ID, mixed.Quote.ID)
+		require.Equal(t, "https://example.com/parley", *mixed.Parts[1].URL)
+
+		img := s.upload(a.Token, "image", "猫.png", pngImage(8, 8))
+		pic := s.sendIn(a, map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "image", "fileId": img.ID}}})
+		require.Equal(t, "image", pic.Kind)
+		require.Equal(t, "[image]", pic.Preview)
+		require.Equal(t, "猫.png", *pic.Parts[0].Name)
+		// The recipient may now fetch the image; a stranger may not.
+		var seen struct {
+			Node struct{ Parts []struct{ URL string } }
+		}
+		s.ok(z.Token, `query($id: ID!) { node(id: $id) { ... on Message { parts { url } } } }`, map[string]any{"id": pic.ID}, &seen)
+		res, _ := s.get(seen.Node.Parts[0].URL, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		res, _ = s.get("/files/"+img.ID+"/x.png", other.Token, nil)
+		require.Equal(t, http.StatusNotFound, res.StatusCode)
+		doc := s.upload(a.Token, "file", "report.pdf", []byte("%PDF-1.4 hello"))
+		s.sendIn(a, map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "file", "fileId": doc.ID}}})
+		theirs := s.upload(other.Token, "image", "x.png", pngImage(4, 4))
+
+		long := strings.Repeat("x", 4001)
+		for _, tc := range []struct {
+			name   string
+			in     map[string]any
+			reason string
+		}{
+			{"no target", map[string]any{"text": "hi"}, "TARGET_REQUIRED"},
+			{"two targets", map[string]any{"to": z.ID, "conversationId": first.Conversation.ID, "text": "hi"}, "TARGET_REQUIRED"},
+			{"no content", map[string]any{"to": z.ID}, "REQUIRED"},
+			{"blank", map[string]any{"to": z.ID, "text": "   "}, "REQUIRED"},
+			{"text and parts", map[string]any{"to": z.ID, "text": "a", "parts": []map[string]any{{"category": "text", "content": "b"}}}, "INVALID"},
+			{"too long", map[string]any{"to": z.ID, "text": long}, "TOO_LONG"},
+			{"system type", map[string]any{"to": z.ID, "text": "x", "type": "system"}, "SYSTEM_TYPE_RESERVED"},
+			{"foreign quote", map[string]any{"to": z.ID, "text": "x", "quoteId": otherConv.ID}, "QUOTE_INVALID"},
+			{"bad link", map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "link", "url": "javascript:alert(1)"}}}, "LINK_INVALID"},
+			{"image without file", map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "image"}}}, "FILE_INVALID"},
+			{"someone else's file", map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "image", "fileId": theirs.ID}}}, "NOT_FOUND"},
+			{"file as image", map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "image", "fileId": doc.ID}}}, "FILE_INVALID"},
+			{"bad emoji", map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "emoji", "content": "smile"}}}, "INVALID"},
+			{"too many parts", map[string]any{"to": z.ID, "parts": manyParts(11)}, "TOO_MANY_PARTS"},
+			{"long client id", map[string]any{"to": z.ID, "text": "x", "clientId": strings.Repeat("c", 65)}, "TOO_LONG"},
+			{"unknown user", map[string]any{"to": "987654", "text": "x"}, "NOT_FOUND"},
+			{"not my conversation", map[string]any{"conversationId": otherConv.Conversation.ID, "text": "x"}, ""},
+		} {
+			token := a.Token
+			if tc.reason == "" {
+				token, tc.reason = z.Token, "NOT_FOUND"
+			}
+			r := s.do(token, sendInput, map[string]any{"in": tc.in})
+			require.Equal(t, tc.reason, r.reason(), "%s: %+v", tc.name, r.Errors)
+		}
+		r := s.do("", sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "x"}})
+		require.Equal(t, "UNAUTHENTICATED", r.code())
+
+		s.settings(root, map[string]any{"emoji": false, "voice": false})
+		r = s.do(a.Token, sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "[表情1]"}})
+		require.Equal(t, "FEATURE_DISABLED", r.reason())
+	})
+}
+
+func manyParts(n int) []map[string]any {
+	out := make([]map[string]any, n)
+	for i := range out {
+		out[i] = map[string]any{"category": "text", "content": "p"}
+	}
+	return out
+}
+
+func TestRevokeAndDelete(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.RevokeWindow = time.Hour
+		s := start(t, cfg)
+		a := s.register("writer", nil)
+		z := s.register("reader", nil)
+		m1 := s.sendIn(a, map[string]any{"to": z.ID, "text": "oops"})
+		conv := m1.Conversation.ID
+		m2 := s.sendIn(a, map[string]any{"to": z.ID, "text": "keep"})
+		m3 := s.sendIn(z, map[string]any{"to": a.ID, "text": "reply"})
+
+		ws := s.mustDial(z.Token)
+		ws.subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind subjectId node { id ... on Message { text revokedAt } } } }`, map[string]any{"c": conv})
+		s.waitSubscriptions(1)
+
+		r := s.do(z.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m1.ID})
+		require.Equal(t, "NOT_SENDER", r.reason())
+		var rev struct {
+			RevokeMessage struct {
+				Text, Preview string
+				RevokedAt     *string
+			}
+		}
+		s.ok(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { text preview revokedAt } }`, map[string]any{"id": m1.ID}, &rev)
+		require.Empty(t, rev.RevokeMessage.Text)
+		require.Equal(t, "[revoked]", rev.RevokeMessage.Preview)
+		require.NotNil(t, rev.RevokeMessage.RevokedAt)
+
+		var ev struct {
+			Kind      string
+			SubjectID *string
+			Node      *struct {
+				ID, Text  string
+				RevokedAt *string
+			}
+		}
+		next := func() {
+			var msg struct {
+				Type    string
+				Payload struct {
+					Data struct {
+						ConversationEvents struct {
+							Kind      string
+							SubjectID *string
+							Node      *struct {
+								ID, Text  string
+								RevokedAt *string
+							}
+						}
+					}
+				}
+			}
+			require.NoError(t, ws.read(&msg))
+			require.Equal(t, "next", msg.Type)
+			ev = msg.Payload.Data.ConversationEvents
+		}
+		next()
+		require.Equal(t, "message.revoked", ev.Kind)
+		require.Equal(t, m1.ID, ev.Node.ID)
+		require.NotNil(t, ev.Node.RevokedAt)
+
+		// Revoked messages keep their place in the history.
+		require.Equal(t, []int{1, 2, 3}, seqs(s.history(z, conv, "last: 10")))
+
+		// For me only: gone from my history, still in the other's.
+		s.ok(z.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m2.ID}, nil)
+		require.Equal(t, []int{1, 3}, seqs(s.history(z, conv, "last: 10")))
+		require.Equal(t, []int{1, 2, 3}, seqs(s.history(a, conv, "last: 10")))
+
+		// For everyone: the sender only.
+		r = s.do(z.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m2.ID})
+		require.Equal(t, "NOT_FOUND", r.code(), "deleted for me: it no longer exists for me")
+		r = s.do(a.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m3.ID})
+		require.Equal(t, "NOT_SENDER", r.reason())
+		s.ok(z.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m3.ID}, nil)
+		next()
+		require.Equal(t, "message.deleted", ev.Kind)
+		require.Equal(t, m3.ID, *ev.SubjectID)
+		require.Nil(t, ev.Node)
+		require.Equal(t, []int{1, 2}, seqs(s.history(a, conv, "last: 10")))
+		r = s.do(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m3.ID})
+		require.Equal(t, "NOT_FOUND", r.code())
+
+		// Typing is live only.
+		s.ok(a.Token, `mutation($c: ID!) { typing(conversationId: $c) }`, map[string]any{"c": conv}, nil)
+		next()
+		require.Equal(t, "typing", ev.Kind)
+		require.Equal(t, a.ID, *ev.SubjectID)
+		outsider := s.register("outsider", nil)
+		r = s.do(outsider.Token, `mutation($c: ID!) { typing(conversationId: $c) }`, map[string]any{"c": conv})
+		require.Equal(t, "NOT_FOUND", r.code())
+		ows := s.mustDial(outsider.Token)
+		ows.subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind } }`, map[string]any{"c": conv})
+		require.Equal(t, "NOT_FOUND", ows.errorCode())
+	})
+}
+
+func TestRevokeWindow(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.RevokeWindow = time.Millisecond
+		s := start(t, cfg)
+		a := s.register("slowpoke", nil)
+		z := s.register("reader", nil)
+		m := s.sendIn(a, map[string]any{"to": z.ID, "text": "too late"})
+		time.Sleep(10 * time.Millisecond)
+		r := s.do(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m.ID})
+		require.Equal(t, "REVOKE_WINDOW_PASSED", r.reason())
+	})
+}
+
+// TestConcurrentRetries sends one message several times at once with the
+// same client id: one message, one seq, every caller gets it.
+func TestConcurrentRetries(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		a := s.register("eager", nil)
+		z := s.register("reader", nil)
+		s.sendIn(a, map[string]any{"to": z.ID, "text": "open"})
+		const n = 6
+		ids := make([]string, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				var out struct{ Send sentMessage }
+				r := s.do(a.Token, sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "once", "clientId": "retry-1"}})
+				if len(r.Errors) == 0 {
+					_ = jsonUnmarshal(r.Data, &out)
+					ids[i] = out.Send.ID
+				} else {
+					ids[i] = r.code() + " " + r.Errors[0].Message
+				}
+			}(i)
+		}
+		wg.Wait()
+		for _, id := range ids {
+			require.Equal(t, ids[0], id)
+		}
+		s.sendIn(a, map[string]any{"to": z.ID, "text": "after"})
+		conv := s.sendIn(a, map[string]any{"to": z.ID, "text": "last"}).Conversation.ID
+		require.Equal(t, []int{1, 2, 3, 4}, seqs(s.history(z, conv, "last: 10")), "no gap, no duplicate")
+	})
+}
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -1,0 +1,297 @@
+package app_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	neturl "net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/ent/presence"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/server/app"
+)
+
+const presenceSubscription = `subscription { presence { user { id username } online lastSeenAt } }`
+
+// presenceEvent is one event of the presence subscription.
+type presenceEvent struct {
+	User       struct{ ID, Username string }
+	Online     bool
+	LastSeenAt *time.Time
+}
+
+// nextPresence returns the next presence event.
+func (c *wsClient) nextPresence() presenceEvent {
+	c.t.Helper()
+	var msg struct {
+		Type    string
+		Payload struct {
+			Data   struct{ Presence *presenceEvent }
+			Errors []gqlError
+		}
+	}
+	require.NoError(c.t, c.read(&msg))
+	require.Equal(c.t, "next", msg.Type, "%+v", msg)
+	require.Empty(c.t, msg.Payload.Errors)
+	require.NotNil(c.t, msg.Payload.Data.Presence)
+	return *msg.Payload.Data.Presence
+}
+
+// expectPresence reads the next presence event and checks whose and which.
+func (c *wsClient) expectPresence(who account, online bool) presenceEvent {
+	c.t.Helper()
+	ev := c.nextPresence()
+	require.Equal(c.t, who.ID, ev.User.ID, "presence of %s expected, got %+v", who.ID, ev)
+	require.Equal(c.t, online, ev.Online, "%+v", ev)
+	return ev
+}
+
+// presenceURL is b's database for a presence test. On PostgreSQL it is a
+// database of its own, not a schema: NOTIFY channels are per database, and
+// presence events carry data (user ids, which every test's schema numbers
+// alike), so a test sharing the database would hear the others' users.
+func presenceURL(t *testing.T, b backend) string {
+	if b.name != "postgres" {
+		return b.url(t)
+	}
+	return freshDatabase(t, os.Getenv("TEST_DATABASE_URL"))
+}
+
+// freshDatabase creates a database for one test and returns its URL.
+func freshDatabase(t *testing.T, base string) string {
+	t.Helper()
+	db, err := sql.Open("postgres", base)
+	require.NoError(t, err)
+	defer db.Close()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "presence_" + hex.EncodeToString(b)
+	_, err = db.Exec("CREATE DATABASE " + name)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		db, err := sql.Open("postgres", base)
+		if err == nil {
+			db.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+			db.Close()
+		}
+	})
+	u, err := neturl.Parse(base)
+	require.NoError(t, err)
+	u.Path = "/" + name
+	return u.String()
+}
+
+func presenceTestConfig(t *testing.T, url string) app.Config {
+	cfg := testConfig(t, url)
+	cfg.PresenceTTL = time.Second
+	return cfg
+}
+
+// friends makes a and b friends through the API.
+func (s *server) friends(a, b account) {
+	s.t.Helper()
+	var out struct{ ApplyFriend struct{ ID string } }
+	s.ok(a.Token, `mutation($id: ID) { applyFriend(input: {userId: $id}) { id } }`, map[string]any{"id": b.ID}, &out)
+	s.ok(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": out.ApplyFriend.ID}, nil)
+}
+
+type userPresence struct {
+	Online     bool
+	LastSeenAt *time.Time
+}
+
+// presenceOf reads u's online and lastSeenAt fields as viewer.
+func (s *server) presenceOf(viewer account, u account) userPresence {
+	s.t.Helper()
+	var out struct{ Node userPresence }
+	s.ok(viewer.Token, `query($id: ID!) { node(id: $id) { ... on User { online lastSeenAt } } }`, map[string]any{"id": u.ID}, &out)
+	return out.Node
+}
+
+// connections returns the connection count of uid's presence rows.
+func (s *server) connections(u account) int {
+	s.t.Helper()
+	var id int
+	fmt.Sscan(u.ID, &id)
+	rows, err := s.app.Client.Presence.Query().Where(presence.UserID(id)).All(viewer.SystemContext(context.Background()))
+	require.NoError(s.t, err)
+	n := 0
+	for _, r := range rows {
+		n += r.Connections
+	}
+	return n
+}
+
+// TestPresence: a friend's connections come and go; his friends see him go
+// online with his first connection and offline, with lastSeenAt, after his
+// last. Other connections, strangers, anonymous and refused connections
+// change nothing (S2-05).
+func TestPresence(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
+		alice, bob, carol, dave := s.register("alice", nil), s.register("bob", nil), s.register("carol", nil), s.register("dave", nil)
+		s.friends(alice, bob)
+		s.friends(dave, bob)
+
+		ws := s.mustDial(bob.Token)
+		ws.subscribe("1", presenceSubscription, nil)
+		s.waitSubscriptions(1)
+
+		// Strangers, anonymous and refused connections say nothing to bob.
+		s.mustDial(carol.Token)
+		anon, err := s.dial(nil)
+		require.NoError(t, err)
+		anon.conn.Close()
+		_, err = s.dial(map[string]any{"Authorization": "Bearer forged.token.here"})
+		var ce *websocket.CloseError
+		require.ErrorAs(t, err, &ce)
+
+		require.False(t, s.presenceOf(bob, alice).Online)
+		a1 := s.mustDial(alice.Token)
+		ev := ws.expectPresence(alice, true)
+		require.Equal(t, "alice", ev.User.Username)
+		require.Nil(t, ev.LastSeenAt)
+		require.True(t, s.presenceOf(bob, alice).Online)
+		require.True(t, s.presenceOf(carol, alice).Online, "the field is public, like lastSeenAt")
+
+		// A second connection, then closing the first: no event. Dave going
+		// online afterwards proves nothing came in between.
+		a2 := s.mustDial(alice.Token)
+		require.Eventually(t, func() bool { return s.connections(alice) == 2 }, 5*time.Second, 10*time.Millisecond)
+		a1.conn.Close()
+		require.Eventually(t, func() bool { return s.connections(alice) == 1 }, 5*time.Second, 10*time.Millisecond)
+		s.mustDial(dave.Token)
+		ws.expectPresence(dave, true)
+		require.True(t, s.presenceOf(bob, alice).Online)
+
+		before := time.Now()
+		a2.conn.Close()
+		ev = ws.expectPresence(alice, false)
+		require.NotNil(t, ev.LastSeenAt)
+		require.WithinDuration(t, before, *ev.LastSeenAt, 5*time.Second)
+		got := s.presenceOf(bob, alice)
+		require.False(t, got.Online)
+		require.NotNil(t, got.LastSeenAt)
+		require.True(t, ev.LastSeenAt.Equal(*got.LastSeenAt), "%v != %v", ev.LastSeenAt, got.LastSeenAt)
+		require.Zero(t, s.connections(alice))
+
+		// Anonymous subscribers are refused.
+		anon, err = s.dial(nil)
+		require.NoError(t, err)
+		anon.subscribe("1", presenceSubscription, nil)
+		require.Equal(t, "UNAUTHENTICATED", anon.errorCode())
+	})
+}
+
+// TestPresenceFollowsFriendships: a friendship made while bob is subscribed
+// adds the new friend's presence to his stream, starting with the friend's
+// current state; an ended one removes it.
+func TestPresenceFollowsFriendships(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
+		alice, bob, dave := s.register("alice", nil), s.register("bob", nil), s.register("dave", nil)
+		s.friends(dave, bob)
+		ws := s.mustDial(bob.Token)
+		ws.subscribe("1", presenceSubscription, nil)
+		s.waitSubscriptions(1)
+
+		a1 := s.mustDial(alice.Token) // a stranger still: nothing
+		s.friends(alice, bob)
+		ws.expectPresence(alice, true) // her state when she became a friend
+		a1.conn.Close()
+		ws.expectPresence(alice, false)
+		a1 = s.mustDial(alice.Token)
+		ws.expectPresence(alice, true)
+
+		// Unfriended: her going offline no longer reaches bob. Dave's
+		// online, after it, proves that nothing came in between.
+		s.ok(bob.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": alice.ID}, nil)
+		a1.conn.Close()
+		require.Eventually(t, func() bool { return s.connections(alice) == 0 }, 5*time.Second, 10*time.Millisecond)
+		s.mustDial(dave.Token)
+		ws.expectPresence(dave, true)
+	})
+}
+
+// TestPresenceCrashedInstance: the rows of an instance that stopped without
+// closing go stale after the TTL; a running instance sweeps them and tells
+// the users' friends they went offline at the last heartbeat.
+func TestPresenceCrashedInstance(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
+		alice, bob := s.register("alice", nil), s.register("bob", nil)
+		s.friends(alice, bob)
+		ws := s.mustDial(bob.Token)
+		ws.subscribe("1", presenceSubscription, nil)
+		s.waitSubscriptions(1)
+
+		var id int
+		fmt.Sscan(alice.ID, &id)
+		seen := time.Now().UTC().Truncate(time.Millisecond)
+		require.NoError(t, s.app.Client.Presence.Create().SetUserID(id).SetInstance("crashed").
+			SetConnections(1).SetSeenAt(seen).Exec(viewer.SystemContext(context.Background())))
+		require.True(t, s.presenceOf(bob, alice).Online)
+
+		ev := ws.expectPresence(alice, false)
+		require.True(t, seen.Equal(*ev.LastSeenAt), "%v != %v", seen, ev.LastSeenAt)
+		require.GreaterOrEqual(t, time.Since(seen), time.Second, "not before the TTL")
+		got := s.presenceOf(bob, alice)
+		require.False(t, got.Online)
+		require.True(t, seen.Equal(*got.LastSeenAt))
+		require.Zero(t, s.connections(alice))
+	})
+}
+
+// TestPresenceTwoInstances: two instances on one PostgreSQL database share
+// presence: a user connected to one is online as seen from the other, his
+// friend subscribed on the other hears of him, and a connection on each
+// counts once.
+func TestPresenceTwoInstances(t *testing.T) {
+	t.Parallel()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+	}
+	url := freshDatabase(t, base)
+	one := start(t, presenceTestConfig(t, url))
+	cfg := presenceTestConfig(t, url)
+	cfg.HubPollInterval = time.Hour // only a NOTIFY can wake instance two in time
+	two := start(t, cfg)
+
+	alice, bob, dave := one.register("alice", nil), one.register("bob", nil), one.register("dave", nil)
+	one.friends(alice, bob)
+	one.friends(dave, bob)
+	ws := two.mustDial(bob.Token)
+	ws.subscribe("1", presenceSubscription, nil)
+	two.waitSubscriptions(1)
+
+	a1 := one.mustDial(alice.Token)
+	ws.expectPresence(alice, true)
+	require.True(t, two.presenceOf(bob, alice).Online, "seen from instance two")
+
+	// One connection on each instance: closing either alone says nothing.
+	a2 := two.mustDial(alice.Token)
+	require.Eventually(t, func() bool { return one.connections(alice) == 2 }, 5*time.Second, 10*time.Millisecond)
+	a1.conn.Close()
+	require.Eventually(t, func() bool { return one.connections(alice) == 1 }, 5*time.Second, 10*time.Millisecond)
+	one.mustDial(dave.Token)
+	ws.expectPresence(dave, true)
+	require.True(t, one.presenceOf(bob, alice).Online)
+
+	a2.conn.Close()
+	ev := ws.expectPresence(alice, false)
+	require.NotNil(t, ev.LastSeenAt)
+	require.False(t, one.presenceOf(bob, alice).Online)
+
+	// Instance one shuts down: its users go offline at once, not after the TTL.
+	one.app.Close()
+	ws.expectPresence(dave, false)
+}
