@@ -28,6 +28,9 @@ func (Group) Fields() []ent.Field {
 		field.Enum("join_mode").Values("open", "approval", "invite_only").Default("approval"),
 		field.Bool("mute_all").Default(false),
 		field.Int("member_count").Default(0),
+		field.String("join_secret").Optional().Sensitive().MaxLen(64).
+			Annotations(entgql.Skip()).
+			Comment("Key of the group's join links (rule.GroupJoinToken); never shown. Set at creation."),
 	}
 }
 
@@ -62,7 +65,9 @@ func (GroupMember) Fields() []ent.Field {
 		field.Int("group_id").Immutable(),
 		field.Int("user_id").Immutable(),
 		field.Enum("role").Values("owner", "manager", "member").Default("member"),
-		field.String("remark").Default("").MaxLen(64),
+		field.String("remark").Default("").MaxLen(64).
+			Annotations(entgql.Skip()).
+			Comment("The member's own name for the group (S2-23); private to him (GroupMember.remark resolves it)."),
 		field.String("alias").Default("").MaxLen(64).Comment("Display name inside the group."),
 		field.Time("muted_until").Optional().Nillable(),
 	}

@@ -90,9 +90,11 @@ type Service struct {
 // which the URL-signing key is derived (see NewSigner). It takes ownership
 // of bucket: Close closes it.
 func New(client *ent.Client, bucket *blob.Bucket, secret []byte, opts Options) *Service {
-	if opts.MaxBytes == nil {
-		opts.MaxBytes = map[file.Kind]int64{}
+	limits := make(map[file.Kind]int64, 4)
+	for kind, n := range opts.MaxBytes {
+		limits[kind] = n
 	}
+	opts.MaxBytes = limits
 	for kind, def := range map[file.Kind]int64{
 		file.KindAvatar: DefaultMaxAvatarBytes, file.KindImage: DefaultMaxImageBytes,
 		file.KindVoice: DefaultMaxVoiceBytes, file.KindFile: DefaultMaxFileBytes,

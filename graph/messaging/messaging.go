@@ -45,7 +45,6 @@ const (
 	ReasonNotMember       = "NOT_A_MEMBER"
 	ReasonMuted           = "MUTED"
 	ReasonMutedAll        = "MUTED_ALL"
-	ReasonSenderDisabled  = "SENDER_DISABLED"
 	ReasonTargetRequired  = "TARGET_REQUIRED"
 	ReasonQuoteInvalid    = "QUOTE_INVALID"
 	ReasonFileInvalid     = "FILE_INVALID"

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// api talks GraphQL over HTTP to one server.
+type api struct {
+	base string // http://host:port
+	http *http.Client
+}
+
+func newAPI(base string, conns int) *api {
+	tr := &http.Transport{
+		Proxy:               nil,
+		MaxIdleConns:        conns * 2,
+		MaxIdleConnsPerHost: conns * 2,
+		IdleConnTimeout:     90 * time.Second,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	}
+	return &api{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// gqlError is one error of a GraphQL response.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+func (e gqlError) Error() string {
+	if r, _ := e.Extensions["reason"].(string); r != "" {
+		return fmt.Sprintf("%s (%s)", e.Message, r)
+	}
+	return e.Message
+}
+
+// do posts one operation to path (normally /query) and decodes data into out.
+func (a *api) do(ctx context.Context, path, token, query string, vars map[string]any, out any) error {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, err := http.NewRequestWithContext(ctx, "POST", a.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := a.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []gqlError      `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("HTTP %d: %.200s", res.StatusCode, raw)
+	}
+	if len(r.Errors) > 0 {
+		return r.Errors[0]
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %.200s", res.StatusCode, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(r.Data, out)
+	}
+	return nil
+}
+
+func (a *api) query(ctx context.Context, token, query string, vars map[string]any, out any) error {
+	return a.do(ctx, "/query", token, query, vars, out)
+}
+
+// user is an account the tool created.
+type user struct {
+	ID    string // global id, as the API gives it
+	Name  string
+	Token string
+}
+
+const registerMutation = `mutation($in: RegisterInput!) { register(input: $in) { accessToken user { id } } }`
+
+func (a *api) register(ctx context.Context, name string) (user, error) {
+	var out struct {
+		Register struct {
+			AccessToken string
+			User        struct{ ID string }
+		}
+	}
+	err := a.query(ctx, "", registerMutation, map[string]any{"in": map[string]any{"username": name, "password": "load-password-1"}}, &out)
+	return user{ID: out.Register.User.ID, Name: name, Token: out.Register.AccessToken}, err
+}
+
+// registerMany registers n users named prefix_i with some parallelism; the
+// order of the result is the order of i.
+func (a *api) registerMany(ctx context.Context, prefix string, n, parallel int) ([]user, error) {
+	users := make([]user, n)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				u, err := a.register(ctx, fmt.Sprintf("%s_%d", prefix, i))
+				if err != nil {
+					select {
+					case errc <- fmt.Errorf("register %s_%d: %w", prefix, i, err):
+					default:
+					}
+					continue
+				}
+				users[i] = u
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return nil, err
+	default:
+	}
+	return users, nil
+}
+
+const sendMessageMutation = `mutation($to: ID!, $text: String!, $cid: String) { sendMessage(input: {to: $to, text: $text, clientId: $cid}) { id seq } }`
+
+type sentMessage struct {
+	ID  string
+	Seq int
+}
+
+func (a *api) sendMessage(ctx context.Context, from user, to, text, clientID string) (sentMessage, error) {
+	var out struct{ SendMessage sentMessage }
+	vars := map[string]any{"to": to, "text": text}
+	if clientID != "" {
+		vars["cid"] = clientID
+	}
+	err := a.query(ctx, from.Token, sendMessageMutation, vars, &out)
+	return out.SendMessage, err
+}
+
+const sendGroupMutation = `mutation($g: ID!, $text: String!) { send(input: {groupId: $g, text: $text}) { id seq } }`
+
+func (a *api) sendGroup(ctx context.Context, from user, groupID, text string) (sentMessage, error) {
+	var out struct{ Send sentMessage }
+	err := a.query(ctx, from.Token, sendGroupMutation, map[string]any{"g": groupID, "text": text}, &out)
+	return out.Send, err
+}
+
+// hasField reports whether the root type (Query, Mutation) has a field,
+// through introspection, to find out which API a server offers.
+func (a *api) hasField(ctx context.Context, root, field string) bool {
+	var out struct {
+		Type *struct{ Fields []struct{ Name string } } `json:"__type"`
+	}
+	if err := a.query(ctx, "", `query($n: String!) { __type(name: $n) { fields { name } } }`, map[string]any{"n": root}, &out); err != nil || out.Type == nil {
+		return false
+	}
+	for _, f := range out.Type.Fields {
+		if f.Name == field {
+			return true
+		}
+	}
+	return false
+}
+
+// eventsSubscription is what every subscriber of the tool listens to.
+const eventsSubscription = `subscription { events { cursor kind node { id ... on Message { seq text } } } }`
+
+// event is one delivered event.
+type event struct {
+	Cursor string
+	Kind   string
+	Node   *struct {
+		ID   string
+		Seq  int
+		Text string
+	}
+}
+
+// subscriber is one graphql-transport-ws connection with the events
+// subscription. Its reader answers pings and hands events to onEvent (called
+// on the reader goroutine, so it must be quick).
+type subscriber struct {
+	conn    *websocket.Conn
+	writeMu sync.Mutex
+	done    chan struct{}
+	err     error
+}
+
+// wsDialer dials from a given local address when set (several 127.0.0.x
+// sources multiply the ephemeral ports available for one server port).
+func wsDialer(local net.Addr) *websocket.Dialer {
+	nd := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: local}
+	return &websocket.Dialer{
+		Subprotocols:     []string{"graphql-transport-ws"},
+		NetDialContext:   nd.DialContext,
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  1024,
+	}
+}
+
+// subscribe opens a connection as token, subscribes to events and returns
+// once the server has acknowledged the connection. The server registers the
+// subscription shortly after; callers that need it live wait (waitLive).
+func subscribe(ctx context.Context, d *websocket.Dialer, base, token, query string, onEvent func(event)) (*subscriber, error) {
+	u := "ws" + strings.TrimPrefix(base, "http") + "/query"
+	conn, _, err := d.DialContext(ctx, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &subscriber{conn: conn, done: make(chan struct{})}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	for {
+		var m struct{ Type string }
+		if err := conn.ReadJSON(&m); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("connection_init: %w", err)
+		}
+		if m.Type == "connection_ack" {
+			break
+		}
+		if m.Type != "ping" && m.Type != "pong" && m.Type != "ka" {
+			conn.Close()
+			return nil, fmt.Errorf("connection_init: got %q", m.Type)
+		}
+	}
+	conn.SetReadDeadline(time.Time{})
+	if err := conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query}}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go s.read(onEvent)
+	return s, nil
+}
+
+func (s *subscriber) read(onEvent func(event)) {
+	defer close(s.done)
+	for {
+		_, raw, err := s.conn.ReadMessage()
+		if err != nil {
+			s.err = err
+			return
+		}
+		var m struct {
+			Type    string
+			Payload json.RawMessage
+		}
+		if json.Unmarshal(raw, &m) != nil {
+			continue
+		}
+		switch m.Type {
+		case "ping":
+			s.writeMu.Lock()
+			s.conn.WriteJSON(map[string]any{"type": "pong"})
+			s.writeMu.Unlock()
+		case "next":
+			var p struct {
+				Data struct {
+					Events event
+				}
+				Errors []gqlError
+			}
+			if json.Unmarshal(m.Payload, &p) == nil && len(p.Errors) == 0 && onEvent != nil {
+				onEvent(p.Data.Events)
+			}
+		case "error", "complete":
+			s.err = fmt.Errorf("subscription ended: %s %s", m.Type, m.Payload)
+			return
+		}
+	}
+}
+
+func (s *subscriber) Close() {
+	s.writeMu.Lock()
+	s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	s.writeMu.Unlock()
+	s.conn.Close()
+	<-s.done
+}
+
+var errTimeout = errors.New("timed out")
