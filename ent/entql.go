@@ -209,6 +209,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			group.FieldJoinMode:       {Type: field.TypeEnum, Column: group.FieldJoinMode},
 			group.FieldMuteAll:        {Type: field.TypeBool, Column: group.FieldMuteAll},
 			group.FieldMemberCount:    {Type: field.TypeInt, Column: group.FieldMemberCount},
+			group.FieldJoinSecret:     {Type: field.TypeString, Column: group.FieldJoinSecret},
 		},
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
@@ -2244,6 +2245,11 @@ func (f *GroupFilter) WhereMuteAll(p entql.BoolP) {
 // WhereMemberCount applies the entql int predicate on the member_count field.
 func (f *GroupFilter) WhereMemberCount(p entql.IntP) {
 	f.Where(p.Field(group.FieldMemberCount))
+}
+
+// WhereJoinSecret applies the entql string predicate on the join_secret field.
+func (f *GroupFilter) WhereJoinSecret(p entql.StringP) {
+	f.Where(p.Field(group.FieldJoinSecret))
 }
 
 // WhereHasOwner applies a predicate to check if query has an edge owner.

@@ -1513,11 +1513,6 @@ func (_q *GroupMemberQuery) collectField(ctx context.Context, oneNode bool, opCt
 				selectedFields = append(selectedFields, groupmember.FieldRole)
 				fieldSeen[groupmember.FieldRole] = struct{}{}
 			}
-		case "remark":
-			if _, ok := fieldSeen[groupmember.FieldRemark]; !ok {
-				selectedFields = append(selectedFields, groupmember.FieldRemark)
-				fieldSeen[groupmember.FieldRemark] = struct{}{}
-			}
 		case "alias":
 			if _, ok := fieldSeen[groupmember.FieldAlias]; !ok {
 				selectedFields = append(selectedFields, groupmember.FieldAlias)

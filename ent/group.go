@@ -39,6 +39,8 @@ type Group struct {
 	MuteAll bool `json:"mute_all,omitempty"`
 	// MemberCount holds the value of the "member_count" field.
 	MemberCount int `json:"member_count,omitempty"`
+	// Key of the group's join links (rule.GroupJoinToken); never shown. Set at creation.
+	JoinSecret string `json:"-"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the GroupQuery when eager-loading is set.
 	Edges        GroupEdges `json:"edges"`
@@ -102,7 +104,7 @@ func (*Group) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case group.FieldID, group.FieldOwnerID, group.FieldConversationID, group.FieldMemberCount:
 			values[i] = new(sql.NullInt64)
-		case group.FieldName, group.FieldAvatar, group.FieldNotice, group.FieldJoinMode:
+		case group.FieldName, group.FieldAvatar, group.FieldNotice, group.FieldJoinMode, group.FieldJoinSecret:
 			values[i] = new(sql.NullString)
 		case group.FieldCreatedAt, group.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -187,6 +189,12 @@ func (_m *Group) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.MemberCount = int(value.Int64)
 			}
+		case group.FieldJoinSecret:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field join_secret", values[i])
+			} else if value.Valid {
+				_m.JoinSecret = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -267,6 +275,8 @@ func (_m *Group) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("member_count=")
 	builder.WriteString(fmt.Sprintf("%v", _m.MemberCount))
+	builder.WriteString(", ")
+	builder.WriteString("join_secret=<sensitive>")
 	builder.WriteByte(')')
 	return builder.String()
 }

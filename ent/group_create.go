@@ -141,6 +141,20 @@ func (_c *GroupCreate) SetNillableMemberCount(v *int) *GroupCreate {
 	return _c
 }
 
+// SetJoinSecret sets the "join_secret" field.
+func (_c *GroupCreate) SetJoinSecret(v string) *GroupCreate {
+	_c.mutation.SetJoinSecret(v)
+	return _c
+}
+
+// SetNillableJoinSecret sets the "join_secret" field if the given value is not nil.
+func (_c *GroupCreate) SetNillableJoinSecret(v *string) *GroupCreate {
+	if v != nil {
+		_c.SetJoinSecret(*v)
+	}
+	return _c
+}
+
 // SetOwner sets the "owner" edge to the User entity.
 func (_c *GroupCreate) SetOwner(v *User) *GroupCreate {
 	return _c.SetOwnerID(v.ID)
@@ -292,6 +306,11 @@ func (_c *GroupCreate) check() error {
 	if _, ok := _c.mutation.MemberCount(); !ok {
 		return &ValidationError{Name: "member_count", err: errors.New(`ent: missing required field "Group.member_count"`)}
 	}
+	if v, ok := _c.mutation.JoinSecret(); ok {
+		if err := group.JoinSecretValidator(v); err != nil {
+			return &ValidationError{Name: "join_secret", err: fmt.Errorf(`ent: validator failed for field "Group.join_secret": %w`, err)}
+		}
+	}
 	if len(_c.mutation.OwnerIDs()) == 0 {
 		return &ValidationError{Name: "owner", err: errors.New(`ent: missing required edge "Group.owner"`)}
 	}
@@ -356,6 +375,10 @@ func (_c *GroupCreate) createSpec() (*Group, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.MemberCount(); ok {
 		_spec.SetField(group.FieldMemberCount, field.TypeInt, value)
 		_node.MemberCount = value
+	}
+	if value, ok := _c.mutation.JoinSecret(); ok {
+		_spec.SetField(group.FieldJoinSecret, field.TypeString, value)
+		_node.JoinSecret = value
 	}
 	if nodes := _c.mutation.OwnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -561,6 +584,24 @@ func (u *GroupUpsert) AddMemberCount(v int) *GroupUpsert {
 	return u
 }
 
+// SetJoinSecret sets the "join_secret" field.
+func (u *GroupUpsert) SetJoinSecret(v string) *GroupUpsert {
+	u.Set(group.FieldJoinSecret, v)
+	return u
+}
+
+// UpdateJoinSecret sets the "join_secret" field to the value that was provided on create.
+func (u *GroupUpsert) UpdateJoinSecret() *GroupUpsert {
+	u.SetExcluded(group.FieldJoinSecret)
+	return u
+}
+
+// ClearJoinSecret clears the value of the "join_secret" field.
+func (u *GroupUpsert) ClearJoinSecret() *GroupUpsert {
+	u.SetNull(group.FieldJoinSecret)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -725,6 +766,27 @@ func (u *GroupUpsertOne) AddMemberCount(v int) *GroupUpsertOne {
 func (u *GroupUpsertOne) UpdateMemberCount() *GroupUpsertOne {
 	return u.Update(func(s *GroupUpsert) {
 		s.UpdateMemberCount()
+	})
+}
+
+// SetJoinSecret sets the "join_secret" field.
+func (u *GroupUpsertOne) SetJoinSecret(v string) *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetJoinSecret(v)
+	})
+}
+
+// UpdateJoinSecret sets the "join_secret" field to the value that was provided on create.
+func (u *GroupUpsertOne) UpdateJoinSecret() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdateJoinSecret()
+	})
+}
+
+// ClearJoinSecret clears the value of the "join_secret" field.
+func (u *GroupUpsertOne) ClearJoinSecret() *GroupUpsertOne {
+	return u.Update(func(s *GroupUpsert) {
+		s.ClearJoinSecret()
 	})
 }
 
@@ -1058,6 +1120,27 @@ func (u *GroupUpsertBulk) AddMemberCount(v int) *GroupUpsertBulk {
 func (u *GroupUpsertBulk) UpdateMemberCount() *GroupUpsertBulk {
 	return u.Update(func(s *GroupUpsert) {
 		s.UpdateMemberCount()
+	})
+}
+
+// SetJoinSecret sets the "join_secret" field.
+func (u *GroupUpsertBulk) SetJoinSecret(v string) *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.SetJoinSecret(v)
+	})
+}
+
+// UpdateJoinSecret sets the "join_secret" field to the value that was provided on create.
+func (u *GroupUpsertBulk) UpdateJoinSecret() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.UpdateJoinSecret()
+	})
+}
+
+// ClearJoinSecret clears the value of the "join_secret" field.
+func (u *GroupUpsertBulk) ClearJoinSecret() *GroupUpsertBulk {
+	return u.Update(func(s *GroupUpsert) {
+		s.ClearJoinSecret()
 	})
 }
 

@@ -142,6 +142,26 @@ func (_u *GroupUpdate) AddMemberCount(v int) *GroupUpdate {
 	return _u
 }
 
+// SetJoinSecret sets the "join_secret" field.
+func (_u *GroupUpdate) SetJoinSecret(v string) *GroupUpdate {
+	_u.mutation.SetJoinSecret(v)
+	return _u
+}
+
+// SetNillableJoinSecret sets the "join_secret" field if the given value is not nil.
+func (_u *GroupUpdate) SetNillableJoinSecret(v *string) *GroupUpdate {
+	if v != nil {
+		_u.SetJoinSecret(*v)
+	}
+	return _u
+}
+
+// ClearJoinSecret clears the value of the "join_secret" field.
+func (_u *GroupUpdate) ClearJoinSecret() *GroupUpdate {
+	_u.mutation.ClearJoinSecret()
+	return _u
+}
+
 // SetOwner sets the "owner" edge to the User entity.
 func (_u *GroupUpdate) SetOwner(v *User) *GroupUpdate {
 	return _u.SetOwnerID(v.ID)
@@ -258,6 +278,11 @@ func (_u *GroupUpdate) check() error {
 			return &ValidationError{Name: "join_mode", err: fmt.Errorf(`ent: validator failed for field "Group.join_mode": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.JoinSecret(); ok {
+		if err := group.JoinSecretValidator(v); err != nil {
+			return &ValidationError{Name: "join_secret", err: fmt.Errorf(`ent: validator failed for field "Group.join_secret": %w`, err)}
+		}
+	}
 	if _u.mutation.OwnerCleared() && len(_u.mutation.OwnerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Group.owner"`)
 	}
@@ -308,6 +333,12 @@ func (_u *GroupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedMemberCount(); ok {
 		_spec.AddField(group.FieldMemberCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.JoinSecret(); ok {
+		_spec.SetField(group.FieldJoinSecret, field.TypeString, value)
+	}
+	if _u.mutation.JoinSecretCleared() {
+		_spec.ClearField(group.FieldJoinSecret, field.TypeString)
 	}
 	if _u.mutation.OwnerCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -516,6 +547,26 @@ func (_u *GroupUpdateOne) AddMemberCount(v int) *GroupUpdateOne {
 	return _u
 }
 
+// SetJoinSecret sets the "join_secret" field.
+func (_u *GroupUpdateOne) SetJoinSecret(v string) *GroupUpdateOne {
+	_u.mutation.SetJoinSecret(v)
+	return _u
+}
+
+// SetNillableJoinSecret sets the "join_secret" field if the given value is not nil.
+func (_u *GroupUpdateOne) SetNillableJoinSecret(v *string) *GroupUpdateOne {
+	if v != nil {
+		_u.SetJoinSecret(*v)
+	}
+	return _u
+}
+
+// ClearJoinSecret clears the value of the "join_secret" field.
+func (_u *GroupUpdateOne) ClearJoinSecret() *GroupUpdateOne {
+	_u.mutation.ClearJoinSecret()
+	return _u
+}
+
 // SetOwner sets the "owner" edge to the User entity.
 func (_u *GroupUpdateOne) SetOwner(v *User) *GroupUpdateOne {
 	return _u.SetOwnerID(v.ID)
@@ -645,6 +696,11 @@ func (_u *GroupUpdateOne) check() error {
 			return &ValidationError{Name: "join_mode", err: fmt.Errorf(`ent: validator failed for field "Group.join_mode": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.JoinSecret(); ok {
+		if err := group.JoinSecretValidator(v); err != nil {
+			return &ValidationError{Name: "join_secret", err: fmt.Errorf(`ent: validator failed for field "Group.join_secret": %w`, err)}
+		}
+	}
 	if _u.mutation.OwnerCleared() && len(_u.mutation.OwnerIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Group.owner"`)
 	}
@@ -712,6 +768,12 @@ func (_u *GroupUpdateOne) sqlSave(ctx context.Context) (_node *Group, err error)
 	}
 	if value, ok := _u.mutation.AddedMemberCount(); ok {
 		_spec.AddField(group.FieldMemberCount, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.JoinSecret(); ok {
+		_spec.SetField(group.FieldJoinSecret, field.TypeString, value)
+	}
+	if _u.mutation.JoinSecretCleared() {
+		_spec.ClearField(group.FieldJoinSecret, field.TypeString)
 	}
 	if _u.mutation.OwnerCleared() {
 		edge := &sqlgraph.EdgeSpec{

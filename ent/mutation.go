@@ -6648,6 +6648,7 @@ type GroupMutation struct {
 	mute_all            *bool
 	member_count        *int
 	addmember_count     *int
+	join_secret         *string
 	clearedFields       map[string]struct{}
 	owner               *int
 	clearedowner        bool
@@ -7139,6 +7140,55 @@ func (m *GroupMutation) ResetMemberCount() {
 	m.addmember_count = nil
 }
 
+// SetJoinSecret sets the "join_secret" field.
+func (m *GroupMutation) SetJoinSecret(s string) {
+	m.join_secret = &s
+}
+
+// JoinSecret returns the value of the "join_secret" field in the mutation.
+func (m *GroupMutation) JoinSecret() (r string, exists bool) {
+	v := m.join_secret
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJoinSecret returns the old "join_secret" field's value of the Group entity.
+// If the Group object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupMutation) OldJoinSecret(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJoinSecret is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJoinSecret requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJoinSecret: %w", err)
+	}
+	return oldValue.JoinSecret, nil
+}
+
+// ClearJoinSecret clears the value of the "join_secret" field.
+func (m *GroupMutation) ClearJoinSecret() {
+	m.join_secret = nil
+	m.clearedFields[group.FieldJoinSecret] = struct{}{}
+}
+
+// JoinSecretCleared returns if the "join_secret" field was cleared in this mutation.
+func (m *GroupMutation) JoinSecretCleared() bool {
+	_, ok := m.clearedFields[group.FieldJoinSecret]
+	return ok
+}
+
+// ResetJoinSecret resets all changes to the "join_secret" field.
+func (m *GroupMutation) ResetJoinSecret() {
+	m.join_secret = nil
+	delete(m.clearedFields, group.FieldJoinSecret)
+}
+
 // ClearOwner clears the "owner" edge to the User entity.
 func (m *GroupMutation) ClearOwner() {
 	m.clearedowner = true
@@ -7281,7 +7331,7 @@ func (m *GroupMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *GroupMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 11)
 	if m.created_at != nil {
 		fields = append(fields, group.FieldCreatedAt)
 	}
@@ -7312,6 +7362,9 @@ func (m *GroupMutation) Fields() []string {
 	if m.member_count != nil {
 		fields = append(fields, group.FieldMemberCount)
 	}
+	if m.join_secret != nil {
+		fields = append(fields, group.FieldJoinSecret)
+	}
 	return fields
 }
 
@@ -7340,6 +7393,8 @@ func (m *GroupMutation) Field(name string) (ent.Value, bool) {
 		return m.MuteAll()
 	case group.FieldMemberCount:
 		return m.MemberCount()
+	case group.FieldJoinSecret:
+		return m.JoinSecret()
 	}
 	return nil, false
 }
@@ -7369,6 +7424,8 @@ func (m *GroupMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldMuteAll(ctx)
 	case group.FieldMemberCount:
 		return m.OldMemberCount(ctx)
+	case group.FieldJoinSecret:
+		return m.OldJoinSecret(ctx)
 	}
 	return nil, fmt.Errorf("unknown Group field %s", name)
 }
@@ -7448,6 +7505,13 @@ func (m *GroupMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMemberCount(v)
 		return nil
+	case group.FieldJoinSecret:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJoinSecret(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Group field %s", name)
 }
@@ -7492,7 +7556,11 @@ func (m *GroupMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *GroupMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(group.FieldJoinSecret) {
+		fields = append(fields, group.FieldJoinSecret)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -7505,6 +7573,11 @@ func (m *GroupMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *GroupMutation) ClearField(name string) error {
+	switch name {
+	case group.FieldJoinSecret:
+		m.ClearJoinSecret()
+		return nil
+	}
 	return fmt.Errorf("unknown Group nullable field %s", name)
 }
 
@@ -7541,6 +7614,9 @@ func (m *GroupMutation) ResetField(name string) error {
 		return nil
 	case group.FieldMemberCount:
 		m.ResetMemberCount()
+		return nil
+	case group.FieldJoinSecret:
+		m.ResetJoinSecret()
 		return nil
 	}
 	return fmt.Errorf("unknown Group field %s", name)

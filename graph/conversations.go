@@ -4,11 +4,11 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
+	"github.com/vikstrous/dataloadgen"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
-	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
@@ -17,13 +17,32 @@ import (
 // lastMessage returns the newest message of a conversation the viewer can
 // see (deleted ones left out), or nil.
 func (r *Resolver) lastMessage(ctx context.Context, convID int) (*ent.Message, error) {
-	m, err := r.db(ctx).Message.Query().
-		Where(message.ConversationID(convID), message.DeletedAtIsNil()).
-		Order(ent.Desc(message.FieldSeq)).First(ctx)
+	query := func() (*ent.Message, error) {
+		return r.db(ctx).Message.Query().
+			Where(message.ConversationID(convID), message.DeletedAtIsNil()).
+			Order(ent.Desc(message.FieldSeq)).First(ctx)
+	}
+	m, err := load(ctx, func(l *loaders) *dataloadgen.Loader[int, *ent.Message] { return l.lastMessage }, query, convID)
+	if m != nil || err != nil {
+		return m, err
+	}
+	// The batch found none visible: the newest may be hidden for the
+	// viewer, or there is no message at all.
+	c, err := r.conversation(ctx, convID)
+	if c == nil || c.LastSeq == 0 || err != nil {
+		return nil, err
+	}
+	m, err = query()
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}
 	return m, err
+}
+
+// conversation loads a conversation the viewer can see, or nil.
+func (r *Resolver) conversation(ctx context.Context, id int) (*ent.Conversation, error) {
+	return load(ctx, func(l *loaders) *dataloadgen.Loader[int, *ent.Conversation] { return l.conversation },
+		func() (*ent.Conversation, error) { return r.db(ctx).Conversation.Get(ctx, id) }, id)
 }
 
 // myMembership returns the viewer's row of a conversation, or nil.
@@ -41,7 +60,11 @@ func (r *Resolver) myMembership(ctx context.Context, convID int) (*ent.Conversat
 // eager-loaded edge: entgql's field collection loads only the columns the
 // query asked for, and the resolvers here need others (last_seq).
 func (r *Resolver) conversationOf(ctx context.Context, m *ent.ConversationMember) (*ent.Conversation, error) {
-	return r.db(ctx).Conversation.Get(ctx, m.ConversationID)
+	c, err := r.conversation(ctx, m.ConversationID)
+	if c == nil && err == nil {
+		return nil, apperr.Missing("conversation")
+	}
+	return c, err
 }
 
 // peer returns the other person of a direct conversation, nil otherwise.
@@ -49,16 +72,15 @@ func (r *Resolver) peer(ctx context.Context, c *ent.Conversation) (*ent.User, er
 	if c.Kind != conversation.KindDirect {
 		return nil, nil
 	}
-	m, err := r.db(ctx).ConversationMember.Query().Where(
-		conversationmember.ConversationID(c.ID), conversationmember.UserIDNEQ(viewer.UserID(ctx)),
-	).WithUser().First(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return m.Edges.User, nil
+	return load(ctx, func(l *loaders) *dataloadgen.Loader[int, *ent.User] { return l.peer }, func() (*ent.User, error) {
+		m, err := r.db(ctx).ConversationMember.Query().Where(
+			conversationmember.ConversationID(c.ID), conversationmember.UserIDNEQ(viewer.UserID(ctx)),
+		).WithUser().First(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return m.Edges.User, nil
+	}, c.ID)
 }
 
 // face returns what a list shows for a conversation: the group's or room's
@@ -66,14 +88,16 @@ func (r *Resolver) peer(ctx context.Context, c *ent.Conversation) (*ent.User, er
 func (r *Resolver) face(ctx context.Context, c *ent.Conversation) (title, avatar string, err error) {
 	switch c.Kind {
 	case conversation.KindGroup:
-		g, err := c.QueryGroup().Only(ctx)
-		if err != nil {
+		g, err := load(ctx, func(l *loaders) *dataloadgen.Loader[int, *ent.Group] { return l.group },
+			func() (*ent.Group, error) { return c.QueryGroup().Only(ctx) }, c.ID)
+		if g == nil || err != nil {
 			return "", "", err
 		}
 		return g.Name, g.Avatar, nil
 	case conversation.KindRoom:
-		rm, err := c.QueryRoom().Only(ctx)
-		if err != nil {
+		rm, err := load(ctx, func(l *loaders) *dataloadgen.Loader[int, *ent.Room] { return l.room },
+			func() (*ent.Room, error) { return c.QueryRoom().Only(ctx) }, c.ID)
+		if rm == nil || err != nil {
 			return "", "", err
 		}
 		return rm.Name, rm.Avatar, nil
@@ -86,9 +110,11 @@ func (r *Resolver) face(ctx context.Context, c *ent.Conversation) (title, avatar
 	if title == "" {
 		title = p.Username
 	}
-	f, err := r.db(ctx).Friendship.Query().
-		Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendID(p.ID)).Only(ctx)
-	if err == nil && f.Remark != "" {
+	f, err := r.friendship(ctx, p.ID)
+	if err != nil {
+		return "", "", err
+	}
+	if f != nil && f.Remark != "" {
 		title = f.Remark
 	}
 	return title, p.Avatar, nil

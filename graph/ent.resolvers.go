@@ -32,6 +32,12 @@ func (r *Resolver) ConversationMember() ConversationMemberResolver {
 // File returns FileResolver implementation.
 func (r *Resolver) File() FileResolver { return &fileResolver{r} }
 
+// Group returns GroupResolver implementation.
+func (r *Resolver) Group() GroupResolver { return &groupResolver{r} }
+
+// GroupMember returns GroupMemberResolver implementation.
+func (r *Resolver) GroupMember() GroupMemberResolver { return &groupMemberResolver{r} }
+
 // Message returns MessageResolver implementation.
 func (r *Resolver) Message() MessageResolver { return &messageResolver{r} }
 
@@ -41,6 +47,9 @@ func (r *Resolver) Project() ProjectResolver { return &projectResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Room returns RoomResolver implementation.
+func (r *Resolver) Room() RoomResolver { return &roomResolver{r} }
+
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
@@ -48,8 +57,11 @@ type (
 	conversationResolver       struct{ *Resolver }
 	conversationMemberResolver struct{ *Resolver }
 	fileResolver               struct{ *Resolver }
+	groupResolver              struct{ *Resolver }
+	groupMemberResolver        struct{ *Resolver }
 	messageResolver            struct{ *Resolver }
 	projectResolver            struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
+	roomResolver               struct{ *Resolver }
 	userResolver               struct{ *Resolver }
 )

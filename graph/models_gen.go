@@ -12,6 +12,7 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/cannedreply"
 	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/group"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
@@ -67,12 +68,57 @@ type ChangePasswordInput struct {
 	NewPassword string  `json:"newPassword"`
 }
 
+type CreateGroupInput struct {
+	// 1 to 64 characters; omitted or blank: named after the first members.
+	Name *string `json:"name,omitempty"`
+	// The announcement, at most 1024 characters.
+	Notice *string `json:"notice,omitempty"`
+	// approval when omitted.
+	JoinMode *group.JoinMode `json:"joinMode,omitempty"`
+	// Friends of mine to add (at most 100).
+	MemberIds []int `json:"memberIds,omitempty"`
+	// An avatar I uploaded (uploadFile with kind avatar).
+	AvatarFileID *int `json:"avatarFileId,omitempty"`
+}
+
+type CreateRoomInput struct {
+	// 1 to 64 characters, unique.
+	Name string `json:"name"`
+	// At most 1024 characters.
+	Detail *string `json:"detail,omitempty"`
+	// An avatar I uploaded (uploadFile with kind avatar).
+	AvatarFileID *int `json:"avatarFileId,omitempty"`
+}
+
 type CreateUserInput struct {
 	Username string  `json:"username"`
 	Password string  `json:"password"`
 	Nickname *string `json:"nickname,omitempty"`
 	Avatar   *string `json:"avatar,omitempty"`
 	Sign     *string `json:"sign,omitempty"`
+}
+
+type GroupApplication struct {
+	Group *ent.Group `json:"group"`
+	// True when the group was open and I joined at once; false while the application waits.
+	Joined bool `json:"joined"`
+}
+
+type GroupJoinLink struct {
+	// parley://group/<id>?t=<token>: what the QR code holds.
+	URL string `json:"url"`
+	// The token joinGroup takes.
+	Token string `json:"token"`
+	// The QR code PNG of url, under /qr.
+	QRURL     string    `json:"qrUrl"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+type GroupMembershipInput struct {
+	// My remark for the group, at most 64 characters; only I see it.
+	Remark *string `json:"remark,omitempty"`
+	// My name in the group, at most 64 characters; empty for my nickname.
+	Alias *string `json:"alias,omitempty"`
 }
 
 type Home struct {
@@ -205,6 +251,15 @@ type UpdateFriendInput struct {
 	Pinned *bool   `json:"pinned,omitempty"`
 }
 
+type UpdateGroupInput struct {
+	Name         *string         `json:"name,omitempty"`
+	Notice       *string         `json:"notice,omitempty"`
+	JoinMode     *group.JoinMode `json:"joinMode,omitempty"`
+	AvatarFileID *int            `json:"avatarFileId,omitempty"`
+	// Removes the avatar (clients then draw one from avatarSources).
+	ClearAvatar *bool `json:"clearAvatar,omitempty"`
+}
+
 type UpdateProfileInput struct {
 	Username *string `json:"username,omitempty"`
 	Nickname *string `json:"nickname,omitempty"`
@@ -215,6 +270,13 @@ type UpdateProfileInput struct {
 	Location *string   `json:"location,omitempty"`
 	Email    *string   `json:"email,omitempty"`
 	Phone    *string   `json:"phone,omitempty"`
+}
+
+type UpdateRoomInput struct {
+	Name         *string `json:"name,omitempty"`
+	Detail       *string `json:"detail,omitempty"`
+	AvatarFileID *int    `json:"avatarFileId,omitempty"`
+	ClearAvatar  *bool   `json:"clearAvatar,omitempty"`
 }
 
 type VerificationCodePayload struct {

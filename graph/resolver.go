@@ -10,10 +10,12 @@ import (
 	"github.com/parley-im/parley/graph/annotation"
 	"github.com/parley-im/parley/graph/auth"
 	"github.com/parley-im/parley/graph/files"
+	"github.com/parley-im/parley/graph/group"
 	"github.com/parley-im/parley/graph/messaging"
 	"github.com/parley-im/parley/graph/notice"
 	"github.com/parley-im/parley/graph/presence"
 	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/graph/room"
 	"github.com/parley-im/parley/graph/settings"
 	"github.com/parley-im/parley/graph/social"
 )
@@ -36,6 +38,11 @@ type Resolver struct {
 
 	// Files stores uploads and signs their URLs (issue 4, graph/files).
 	Files *files.Service
+
+	// Groups holds the rules of chat groups (issue 4, graph/group).
+	Groups *group.Service
+	// Rooms holds the rules of public rooms (issue 4, graph/room).
+	Rooms *room.Service
 
 	streams sync.WaitGroup // live subscription pumps, for a clean shutdown
 }

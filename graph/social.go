@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
+	"github.com/vikstrous/dataloadgen"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversationmember"
@@ -31,11 +32,10 @@ func (r *Resolver) friendship(ctx context.Context, uid int) (*ent.Friendship, er
 	if me == 0 || me == uid {
 		return nil, nil
 	}
-	f, err := r.db(ctx).Friendship.Query().Where(friendship.UserID(me), friendship.FriendID(uid)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	return f, err
+	return load(ctx, func(l *loaders) *dataloadgen.Loader[int, *ent.Friendship] { return l.friendship },
+		func() (*ent.Friendship, error) {
+			return r.db(ctx).Friendship.Query().Where(friendship.UserID(me), friendship.FriendID(uid)).Only(ctx)
+		}, uid)
 }
 
 // homeConversations is how many conversations the home screen lists.

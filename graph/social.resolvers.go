@@ -232,11 +232,8 @@ func (r *systemSettingsResolver) DirtyWords(ctx context.Context, obj *settings.S
 
 // IsFriend is the resolver for the isFriend field.
 func (r *userResolver) IsFriend(ctx context.Context, obj *ent.User) (bool, error) {
-	uid := viewer.UserID(ctx)
-	if uid == 0 || uid == obj.ID {
-		return false, nil
-	}
-	return r.Social.AreFriends(ctx, uid, obj.ID)
+	f, err := r.friendship(ctx, obj.ID)
+	return f != nil, err
 }
 
 // Remark is the resolver for the remark field.

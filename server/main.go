@@ -25,18 +25,23 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
-		log.Error("server stopped", "err", err)
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	if err := run(); err != nil {
+		slog.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger) error {
+func run() error {
 	cfg, err := configure(os.Args[1:])
 	if err != nil {
 		return err
 	}
+	log, err := app.NewLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel, cfg.Production) // -log-format, -log-level
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -44,6 +49,12 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	ops, err := app.ServeOps(a, cfg, log) // -metrics-addr, -pprof-addr
+	if err != nil {
+		a.Close()
+		return err
+	}
+	defer ops.Close(context.Background())
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           a.Handler(),
@@ -98,6 +109,10 @@ func configure(args []string) (app.Config, error) {
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", envInt("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
 	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", envDuration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
 	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", envDuration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("PARLEY_METRICS_ADDR", ""), "listen address of Prometheus /metrics; empty: off")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", env("PARLEY_PPROF_ADDR", ""), "listen address of /debug/pprof/ (a bare port binds 127.0.0.1); empty: off")
+	fs.StringVar(&cfg.LogFormat, "log-format", env("PARLEY_LOG_FORMAT", ""), "json or text; default json in production, text in development")
+	fs.StringVar(&cfg.LogLevel, "log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

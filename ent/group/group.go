@@ -38,6 +38,8 @@ const (
 	FieldMuteAll = "mute_all"
 	// FieldMemberCount holds the string denoting the member_count field in the database.
 	FieldMemberCount = "member_count"
+	// FieldJoinSecret holds the string denoting the join_secret field in the database.
+	FieldJoinSecret = "join_secret"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
 	EdgeOwner = "owner"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
@@ -82,6 +84,7 @@ var Columns = []string{
 	FieldJoinMode,
 	FieldMuteAll,
 	FieldMemberCount,
+	FieldJoinSecret,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -122,6 +125,8 @@ var (
 	DefaultMuteAll bool
 	// DefaultMemberCount holds the default value on creation for the "member_count" field.
 	DefaultMemberCount int
+	// JoinSecretValidator is a validator for the "join_secret" field. It is called by the builders before save.
+	JoinSecretValidator func(string) error
 )
 
 // JoinMode defines the type for the "join_mode" enum field.
@@ -207,6 +212,11 @@ func ByMuteAll(opts ...sql.OrderTermOption) OrderOption {
 // ByMemberCount orders the results by the member_count field.
 func ByMemberCount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMemberCount, opts...).ToFunc()
+}
+
+// ByJoinSecret orders the results by the join_secret field.
+func ByJoinSecret(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldJoinSecret, opts...).ToFunc()
 }
 
 // ByOwnerField orders the results by owner field.

@@ -100,6 +100,11 @@ func MemberCount(v int) predicate.Group {
 	return predicate.Group(sql.FieldEQ(FieldMemberCount, v))
 }
 
+// JoinSecret applies equality check predicate on the "join_secret" field. It's identical to JoinSecretEQ.
+func JoinSecret(v string) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldJoinSecret, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Group {
 	return predicate.Group(sql.FieldEQ(FieldCreatedAt, v))
@@ -483,6 +488,81 @@ func MemberCountLT(v int) predicate.Group {
 // MemberCountLTE applies the LTE predicate on the "member_count" field.
 func MemberCountLTE(v int) predicate.Group {
 	return predicate.Group(sql.FieldLTE(FieldMemberCount, v))
+}
+
+// JoinSecretEQ applies the EQ predicate on the "join_secret" field.
+func JoinSecretEQ(v string) predicate.Group {
+	return predicate.Group(sql.FieldEQ(FieldJoinSecret, v))
+}
+
+// JoinSecretNEQ applies the NEQ predicate on the "join_secret" field.
+func JoinSecretNEQ(v string) predicate.Group {
+	return predicate.Group(sql.FieldNEQ(FieldJoinSecret, v))
+}
+
+// JoinSecretIn applies the In predicate on the "join_secret" field.
+func JoinSecretIn(vs ...string) predicate.Group {
+	return predicate.Group(sql.FieldIn(FieldJoinSecret, vs...))
+}
+
+// JoinSecretNotIn applies the NotIn predicate on the "join_secret" field.
+func JoinSecretNotIn(vs ...string) predicate.Group {
+	return predicate.Group(sql.FieldNotIn(FieldJoinSecret, vs...))
+}
+
+// JoinSecretGT applies the GT predicate on the "join_secret" field.
+func JoinSecretGT(v string) predicate.Group {
+	return predicate.Group(sql.FieldGT(FieldJoinSecret, v))
+}
+
+// JoinSecretGTE applies the GTE predicate on the "join_secret" field.
+func JoinSecretGTE(v string) predicate.Group {
+	return predicate.Group(sql.FieldGTE(FieldJoinSecret, v))
+}
+
+// JoinSecretLT applies the LT predicate on the "join_secret" field.
+func JoinSecretLT(v string) predicate.Group {
+	return predicate.Group(sql.FieldLT(FieldJoinSecret, v))
+}
+
+// JoinSecretLTE applies the LTE predicate on the "join_secret" field.
+func JoinSecretLTE(v string) predicate.Group {
+	return predicate.Group(sql.FieldLTE(FieldJoinSecret, v))
+}
+
+// JoinSecretContains applies the Contains predicate on the "join_secret" field.
+func JoinSecretContains(v string) predicate.Group {
+	return predicate.Group(sql.FieldContains(FieldJoinSecret, v))
+}
+
+// JoinSecretHasPrefix applies the HasPrefix predicate on the "join_secret" field.
+func JoinSecretHasPrefix(v string) predicate.Group {
+	return predicate.Group(sql.FieldHasPrefix(FieldJoinSecret, v))
+}
+
+// JoinSecretHasSuffix applies the HasSuffix predicate on the "join_secret" field.
+func JoinSecretHasSuffix(v string) predicate.Group {
+	return predicate.Group(sql.FieldHasSuffix(FieldJoinSecret, v))
+}
+
+// JoinSecretIsNil applies the IsNil predicate on the "join_secret" field.
+func JoinSecretIsNil() predicate.Group {
+	return predicate.Group(sql.FieldIsNull(FieldJoinSecret))
+}
+
+// JoinSecretNotNil applies the NotNil predicate on the "join_secret" field.
+func JoinSecretNotNil() predicate.Group {
+	return predicate.Group(sql.FieldNotNull(FieldJoinSecret))
+}
+
+// JoinSecretEqualFold applies the EqualFold predicate on the "join_secret" field.
+func JoinSecretEqualFold(v string) predicate.Group {
+	return predicate.Group(sql.FieldEqualFold(FieldJoinSecret, v))
+}
+
+// JoinSecretContainsFold applies the ContainsFold predicate on the "join_secret" field.
+func JoinSecretContainsFold(v string) predicate.Group {
+	return predicate.Group(sql.FieldContainsFold(FieldJoinSecret, v))
 }
 
 // HasOwner applies the HasEdge predicate on the "owner" edge.

@@ -260,6 +260,7 @@ var (
 		{Name: "join_mode", Type: field.TypeEnum, Enums: []string{"open", "approval", "invite_only"}, Default: "approval"},
 		{Name: "mute_all", Type: field.TypeBool, Default: false},
 		{Name: "member_count", Type: field.TypeInt, Default: 0},
+		{Name: "join_secret", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "conversation_id", Type: field.TypeInt, Unique: true},
 		{Name: "owner_id", Type: field.TypeInt},
 	}
@@ -271,13 +272,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "groups_conversations_group",
-				Columns:    []*schema.Column{GroupsColumns[9]},
+				Columns:    []*schema.Column{GroupsColumns[10]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "groups_users_owner",
-				Columns:    []*schema.Column{GroupsColumns[10]},
+				Columns:    []*schema.Column{GroupsColumns[11]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},

@@ -406,6 +406,10 @@ func init() {
 	groupDescMemberCount := groupFields[7].Descriptor()
 	// group.DefaultMemberCount holds the default value on creation for the member_count field.
 	group.DefaultMemberCount = groupDescMemberCount.Default.(int)
+	// groupDescJoinSecret is the schema descriptor for join_secret field.
+	groupDescJoinSecret := groupFields[8].Descriptor()
+	// group.JoinSecretValidator is a validator for the "join_secret" field. It is called by the builders before save.
+	group.JoinSecretValidator = groupDescJoinSecret.Validators[0].(func(string) error)
 	groupmemberMixin := schema.GroupMember{}.Mixin()
 	groupmember.Policy = privacy.NewPolicies(schema.GroupMember{})
 	groupmember.Hooks[0] = func(next ent.Mutator) ent.Mutator {

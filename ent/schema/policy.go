@@ -92,41 +92,46 @@ func (Notice) Policy() ent.Policy {
 }
 
 // Policy of the Group: group cards are public (seed 000 shows group info
-// without login); its owner and managers edit it.
+// without login). The viewer creates a group he owns, on a fresh group
+// conversation; the owner and managers edit it; only the owner hands it over
+// or dissolves it (rule.GroupWrites).
 func (Group) Policy() ent.Policy {
 	return privacy.Policy{
-		Query: publicReads(),
-		Mutation: writePolicy(
-			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsViewer),
-			rule.FilterBy(func(f *gen.GroupFilter, uid int) { f.WhereHasMembersWith(rule.ManagedGroupMember(uid)) }),
-		),
+		Query:    publicReads(),
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
+			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsNewGroup),
+			rule.GroupWrites(), privacy.AlwaysAllowRule(),
+		},
 	}
 }
 
-// Policy of the GroupMember: member lists are public like the group card; a
-// member joins or edits himself, other members invite, managers manage.
+// Policy of the GroupMember: member lists are public like the group card.
+// Rows start as plain members: the owner's own at creation, the owner and
+// managers add anyone, members invite unless the group is invite-only, a
+// user joins an open group or with a valid join link
+// (rule.IsGroupMemberOrJoining). Changes are checked field by field
+// (rule.GroupMemberWrites): remark and alias are the member's own, roles the
+// owner's, mutes and removals reach the rows below the viewer, and anyone
+// leaves.
 func (GroupMember) Policy() ent.Policy {
 	return privacy.Policy{
 		Query: publicReads(),
-		Mutation: writePolicy(
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
 			rule.AllowCreateIf(rule.Field("group_id"), rule.IsGroupMemberOrJoining),
-			rule.FilterBy(func(f *gen.GroupMemberFilter, uid int) {
-				f.Where(entql.Or(
-					entql.FieldEQ("user_id", uid),
-					entql.HasEdgeWith("group", entql.HasEdgeWith("members",
-						entql.FieldEQ("user_id", uid), entql.FieldIn("role", "owner", "manager"))),
-				))
-			}),
-		),
+			rule.GroupMemberWrites(), privacy.AlwaysAllowRule(),
+		},
 	}
 }
 
-// Policy of the Room: rooms are public; the owner edits and deletes his.
+// Policy of the Room: rooms are public; the viewer creates a room he owns
+// on a fresh room conversation; the owner edits and deletes his.
 func (Room) Policy() ent.Policy {
 	return privacy.Policy{
 		Query: publicReads(),
 		Mutation: writePolicy(
-			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsViewer),
+			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsNewRoom),
 			rule.FilterBy(func(f *gen.RoomFilter, uid int) { f.WhereOwnerID(entql.IntEQ(uid)) }),
 		),
 	}

@@ -210,6 +210,7 @@ func denied(err error, reason, op string) error {
 var reasonText = map[string]string{
 	ReasonReadOnlyRole: "your role in this project is viewer: you may read, not write",
 	ReasonOwnerOnly:    "only the project's owner may do this",
+	ReasonInviteeOnly:  "only the invited user answers an invite",
 }
 
 // conflict reports a uniqueness or state conflict.

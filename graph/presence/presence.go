@@ -399,7 +399,10 @@ func event(uid int, d Data) (*realtime.Event, error) {
 func (t *Tracker) Online(ctx context.Context, uid int) (bool, error) {
 	t.mu.Lock()
 	u := t.users[uid]
-	local := u != nil && u.stored > 0
+	// Connected here and written: online. (A user whose last connection
+	// here just closed has conns 0 while his row is being deleted: the
+	// database answers, and it is what his offline event followed.)
+	local := u != nil && u.conns > 0 && u.stored > 0
 	t.mu.Unlock()
 	if local {
 		return true, nil

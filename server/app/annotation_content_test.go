@@ -422,6 +422,8 @@ func TestAnnotationRoles(t *testing.T) {
 		knows := k.relationType(alice, p, "knows", nil, nil, false)
 		rel := k.relation(alice, knows, zhang, li)
 		mention := k.id(alice.Token, annAddMention, map[string]any{"t": doc, "e": zhang, "start": 0, "end": 2})
+		daves := k.project(dave, "dave's") // a member elsewhere is a stranger here
+		k.entity(dave, daves, "张三", "PER")
 
 		writes := []struct {
 			name  string
@@ -487,9 +489,8 @@ func TestAnnotationRoles(t *testing.T) {
 		require.Contains(t, string(r.Data), dave.ID)
 		require.NotContains(t, string(r.Data), doc)
 		require.NotContains(t, string(r.Data), zhang)
-		// Nor through a nested edge of something he can see: his own user.
-		var projects struct{ Projects struct{ TotalCount int } }
-		k.ok(dave.Token, `{ projects { totalCount } }`, nil, &projects)
-		require.Zero(t, projects.Projects.TotalCount)
+		require.Equal(t, []string{"dave's"}, annNames(k.projects(dave, nil)))
+		// Nor by putting his own objects together with hers.
+		k.fails(dave.Token, annAddMention, map[string]any{"t": doc, "e": k.entity(dave, daves, "李四", ""), "start": 0, "end": 1}, "NOT_FOUND", "NOT_FOUND")
 	})
 }

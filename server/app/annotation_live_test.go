@@ -77,20 +77,25 @@ func TestAnnotationLive(t *testing.T) {
 		knows := k.relationType(alice, p, "knows", nil, nil, false)
 		rel := k.relation(alice, knows, zhang, li)
 		k.id(alice.Token, annAddMention, map[string]any{"t": doc, "e": li, "start": 3, "end": 5})
-		k.id(alice.Token, annDeleteRelation, map[string]any{"id": rel})
 
-		got := k.expect(bobWS, "text.created", "entity.created", "entity.created", "entity.renamed",
-			"relation_type.created", "relation.created", "mention.created", "relation.deleted")
+		// Each node is reloaded as the subscriber when delivered (an event
+		// whose node is gone by then is skipped), so read them before the
+		// next deletion.
+		created := []string{"text.created", "entity.created", "entity.created", "entity.renamed",
+			"relation_type.created", "relation.created", "mention.created"}
+		got := k.expect(bobWS, created...)
 		require.Equal(t, "Text", got[0].Node.Typename)
 		require.Equal(t, doc, got[0].Node.ID)
 		require.Equal(t, "doc", got[0].Node.Name)
-		require.Equal(t, "张三丰", got[3].Node.Name, "the node is loaded when delivered")
+		require.Equal(t, "张三丰", got[3].Node.Name)
 		require.Equal(t, "knows", got[5].Node.Type.Name)
-		require.Nil(t, got[7].Node, "a deletion has no node")
-		require.Equal(t, rel, *got[7].SubjectID)
-		cursor := got[7].Cursor
-		k.expect(carolWS, "text.created", "entity.created", "entity.created", "entity.renamed",
-			"relation_type.created", "relation.created", "mention.created", "relation.deleted")
+		k.expect(carolWS, created...)
+		k.id(alice.Token, annDeleteRelation, map[string]any{"id": rel})
+		deleted := k.expect(bobWS, "relation.deleted")[0]
+		require.Nil(t, deleted.Node, "a deletion has no node")
+		require.Equal(t, rel, *deleted.SubjectID)
+		cursor := deleted.Cursor
+		k.expect(carolWS, "relation.deleted")
 
 		// Resume: what happened while bob was away, then live again.
 		bobWS.conn.Close()

@@ -57,6 +57,7 @@ type App struct {
 	Auth    *auth.Service
 	Files   *files.Service
 	handler http.Handler
+	metrics *metrics // metrics.go
 
 	resolver *graph.Resolver
 	stopHub  context.CancelFunc
@@ -182,8 +183,9 @@ func (a *App) Ready(ctx context.Context) error {
 }
 
 func (a *App) routes(resolver *graph.Resolver) http.Handler {
+	a.metrics = newMetrics(a)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.Recoverer)
+	r.Use(middleware.RequestID, a.accessLog, middleware.Recoverer) // accessLog: logging.go
 	r.Use(cors.Handler(cors.Options{
 		AllowOriginFunc: func(r *http.Request, origin string) bool {
 			return wsgorilla.OriginAllowed(a.cfg.AllowedOrigins, r)
@@ -211,12 +213,12 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: resolver}))
 	srv.AddTransport(transport.Websocket{
-		Implementation:        wsgorilla.Implementation{AllowedOrigins: a.cfg.AllowedOrigins},
+		Implementation:        wsSpec{inner: wsgorilla.Implementation{AllowedOrigins: a.cfg.AllowedOrigins}, metrics: a.metrics}, // wsspec.go
 		InitFunc:              a.websocketInit,
 		CloseFunc:             a.websocketClose,
 		KeepAlivePingInterval: a.cfg.KeepAlive,
 		PingPongInterval:      a.cfg.KeepAlive,
-		InitTimeout:           10 * time.Second,
+		InitTimeout:           a.cfg.WSInitTimeout,
 	})
 	srv.AddTransport(transport.Options{})
 	// Uploads (GraphQL multipart request spec): files.go.
@@ -227,6 +229,7 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	if a.cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
+	srv.Use(operationMetrics{a.metrics}) // metrics.go
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(limits.Limits{MaxDepth: a.cfg.MaxDepth, MaxCost: a.cfg.MaxCost})
 	srv.Use(apperr.HideUncoded(a.log))
@@ -240,6 +243,7 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 		"refreshToken", "register", "resetPassword", "changePassword", "uploadFile",
 	)})
 	srv.AroundOperations(a.capSubscriptions)
+	srv.AroundOperations(resolver.WithLoaders)
 	srv.SetErrorPresenter(apperr.Presenter(a.log))
 	srv.SetRecoverFunc(apperr.Recover(a.log))
 	return srv

@@ -67,6 +67,16 @@ type Config struct {
 	FileURLTTL time.Duration
 	// UploadTimeout replaces RequestTimeout for multipart requests.
 	UploadTimeout time.Duration
+
+	// Operations (ops.go, logging.go). MetricsAddr and PprofAddr are the
+	// listeners of /metrics and /debug/pprof/, off when empty. LogFormat is
+	// json or text (empty: json in production, text otherwise), LogLevel
+	// debug, info, warn or error.
+	MetricsAddr, PprofAddr string
+	LogFormat, LogLevel    string
+	// WSInitTimeout is how long a WebSocket may wait before connection_init
+	// (then 4408).
+	WSInitTimeout time.Duration
 }
 
 // Defaults returns the development configuration.
@@ -98,5 +108,6 @@ func Defaults() Config {
 		FileURLTTL:         files.DefaultURLTTL,
 		UploadTimeout:      5 * time.Minute,
 		PresenceTTL:        45 * time.Second,
+		WSInitTimeout:      10 * time.Second,
 	}
 }

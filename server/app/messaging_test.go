@@ -466,3 +466,34 @@ func TestConcurrentRetries(t *testing.T) {
 }
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// TestConversationListQueryCount checks that a conversation list costs a
+// fixed number of SQL statements however long it is: its per-item fields are
+// batched by the request's loaders.
+func TestConversationListQueryCount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		me := s.register("listener", nil)
+		const list = `{ conversations(first: 50) { edges { node { title avatar unreadCount lastMessage { text preview } peer { id nickname isFriend remark } conversation { id kind } } } } }`
+		measure := func() int64 {
+			s.statements.Store(0)
+			s.ok(me.Token, list, nil, nil)
+			return s.statements.Load()
+		}
+		talk := func(i int) {
+			u := s.register(fmt.Sprintf("talker%d", i), nil)
+			if i%2 == 0 {
+				s.befriend(u, me)
+			}
+			s.sendIn(u, map[string]any{"to": me.ID, "text": fmt.Sprintf("hi %d", i)})
+		}
+		talk(0)
+		talk(1)
+		few := measure()
+		for i := 2; i < 9; i++ {
+			talk(i)
+		}
+		require.Equal(t, few, measure())
+		require.Len(t, s.conversationList(me, ""), 9)
+	})
+}

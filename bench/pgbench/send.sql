@@ -1,0 +1,48 @@
+-- The statements Parley runs for one sendMessage(input: {to, text, clientId})
+-- on an open direct conversation, in order, as traced with
+-- `go run ./server/load -scenarios trace` (ent's SQL, columns and all).
+-- Used by the load tool's send and latency scenarios as the database-only
+-- bound of a send. Each pgbench client plays one sender/peer pair:
+--   -D u0=<id of sender 0>  (sender i = u0+2i, its peer = u0+2i+1)
+--   -D s0=<id of sender 0's session> (sender i's session = s0+2i)
+--   -D c0=<id of pair 0's conversation> (pair i's = c0+i)
+--   -D tag=<unique run tag> (client ids are tag-client-random)
+-- Statements are counted by the load tool against a traced send: one per
+-- line ending with ";" or "\gset".
+\set me :u0 + 2 * :client_id
+\set peer :me + 1
+\set sess :s0 + 2 * :client_id
+\set conv :c0 + :client_id
+\set r random(1, 1000000000000000)
+-- authenticate: the session and its user (outside the transaction)
+SELECT "sessions"."id", "sessions"."created_at", "sessions"."updated_at", "sessions"."user_id", "sessions"."refresh_generation", "sessions"."expires_at", "sessions"."revoked_at", "sessions"."user_agent", "sessions"."ip" FROM "sessions" WHERE "sessions"."id" = :sess LIMIT 2;
+SELECT "users"."id", "users"."created_at", "users"."updated_at", "users"."username", "users"."nickname", "users"."email", "users"."phone", "users"."password_hash", "users"."avatar", "users"."sign", "users"."sex", "users"."location", "users"."public_id", "users"."is_member", "users"."role", "users"."account_state", "users"."last_seen_at", "users"."parent_id" FROM "users" WHERE "users"."id" IN (:me);
+BEGIN;
+-- settings.Require(private chat)
+SELECT "settings"."id", "settings"."created_at", "settings"."updated_at", "settings"."key", "settings"."value", "settings"."public" FROM "settings";
+-- retried: an earlier send with this client id?
+SELECT "messages"."id", "messages"."created_at", "messages"."conversation_id", "messages"."sender_id", "messages"."seq", "messages"."kind", "messages"."type", "messages"."parts", "messages"."quote_id", "messages"."client_id", "messages"."revoked_at", "messages"."deleted_at" FROM "messages" WHERE "messages"."sender_id" = :me AND "messages"."client_id" = concat(:tag::text, '-', :client_id::text, '-', :r::text) LIMIT 2;
+-- the recipient
+SELECT "users"."id", "users"."created_at", "users"."updated_at", "users"."username", "users"."nickname", "users"."email", "users"."phone", "users"."password_hash", "users"."avatar", "users"."sign", "users"."sex", "users"."location", "users"."public_id", "users"."is_member", "users"."role", "users"."account_state", "users"."last_seen_at", "users"."parent_id" FROM "users" WHERE "users"."id" = :peer AND "users"."account_state" <> 'deleted' LIMIT 2;
+-- settings.Require(private chat) again, friendship, settings.Enabled(stranger chat)
+SELECT "settings"."id", "settings"."created_at", "settings"."updated_at", "settings"."key", "settings"."value", "settings"."public" FROM "settings";
+SELECT "friendships"."id" FROM "friendships" WHERE "friendships"."user_id" = :me AND "friendships"."friend_id" = :peer LIMIT 1;
+SELECT "settings"."id", "settings"."created_at", "settings"."updated_at", "settings"."key", "settings"."value", "settings"."public" FROM "settings";
+-- the direct conversation
+SELECT "conversations"."id", "conversations"."created_at", "conversations"."updated_at", "conversations"."kind", "conversations"."direct_key", "conversations"."last_seq", "conversations"."last_message_at" FROM "conversations" WHERE "conversations"."direct_key" = concat(least(:me, :peer)::text, ':', greatest(:me, :peer)::text) LIMIT 2;
+-- number the message (locks the conversation row until commit)
+UPDATE "conversations" SET "updated_at" = now(), "last_message_at" = now(), "last_seq" = COALESCE("conversations"."last_seq", 0) + 1 WHERE "id" = :conv;
+SELECT "id", "created_at", "updated_at", "kind", "direct_key", "last_seq", "last_message_at" FROM "conversations" WHERE "id" = :conv \gset
+-- retried again, under the lock
+SELECT "messages"."id", "messages"."created_at", "messages"."conversation_id", "messages"."sender_id", "messages"."seq", "messages"."kind", "messages"."type", "messages"."parts", "messages"."quote_id", "messages"."client_id", "messages"."revoked_at", "messages"."deleted_at" FROM "messages" WHERE "messages"."sender_id" = :me AND "messages"."client_id" = concat(:tag::text, '-', :client_id::text, '-', :r::text) LIMIT 2;
+-- the Message create policy: the conversation is visible to the sender
+SELECT "conversations"."id" FROM "conversations" WHERE "conversations"."id" = :conv AND ("conversations"."kind" = 'room' OR EXISTS (SELECT "conversation_members"."conversation_id" FROM "conversation_members" WHERE ("conversations"."id" = "conversation_members"."conversation_id" AND "conversation_members"."user_id" = :me) AND "conversation_members"."active")) LIMIT 1;
+INSERT INTO "messages" ("created_at", "seq", "kind", "type", "parts", "client_id", "conversation_id", "sender_id") VALUES (now(), :last_seq, 'text', 'normal', '[{"category":"text","content":"load message 1234"}]', concat(:tag::text, '-', :client_id::text, '-', :r::text), :conv, :me) RETURNING "id" \gset msg_
+UPDATE "conversation_members" SET "updated_at" = now(), "last_activity_at" = now(), "removed" = false WHERE "conversation_members"."conversation_id" = :conv AND "conversation_members"."active";
+UPDATE "conversation_members" SET "updated_at" = now(), "read_seq" = :last_seq, "delivered_seq" = :last_seq, "last_read_at" = now() WHERE "conversation_members"."conversation_id" = :conv AND "conversation_members"."user_id" = :me;
+-- the event log: ordered appends, then the event
+SELECT pg_advisory_xact_lock(88379461756281);
+INSERT INTO "events" ("actor_id", "created_at", "kind", "payload", "subject_id", "topic") VALUES (:me, now(), 'message.created', convert_to(concat('{"actor":', :me::text, ',"subject":', :msg_id::text, '}'), 'UTF8'), :msg_id, concat('conversation:', :conv::text)) RETURNING "id" \gset ev_
+COMMIT;
+-- after the commit: wake every instance (realtime.PGBus.Publish)
+SELECT pg_notify('parley_events', concat('{"h":', :ev_id::text, '}'));

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// postgraphileQuery is the same page through PostGraphile's reflection of
+// the same tables: the conversation's last 50 messages by seq, each with its
+// sender (users by sender_id) and its quote (messages by quote_id) with the
+// quote's sender. PostGraphile returns the parts JSON, from which Parley
+// computes text; it applies no privacy rules (it runs as the database owner),
+// Parley applies its policies to every row.
+const postgraphileQuery = `query($c: BigInt!) {
+  conversationById(id: $c) {
+    messagesByConversationId(last: 50, orderBy: SEQ_ASC, condition: {deletedAt: null}) {
+      edges { node {
+        id seq createdAt parts
+        userBySenderId { id username nickname avatar }
+        messageByQuoteId { id seq parts userBySenderId { id username nickname } }
+      } }
+    }
+  }
+}`
+
+// historyScenario: -readers clients read the same history page in a closed
+// loop for -duration, from Parley, from PostGraphile 4 on the same tables,
+// and as the SQL Parley runs for it through pgbench (the bound).
+func historyScenario(ctx context.Context, e *env) error {
+	cli := newAPI(e.base, e.opt.readers)
+	alice, err := cli.register(ctx, "hist_alice")
+	if err != nil {
+		return err
+	}
+	bob, err := cli.register(ctx, "hist_bob")
+	if err != nil {
+		return err
+	}
+	// A conversation of -history-len messages; every third quotes the one
+	// five before it.
+	var ids []string
+	for i := 0; i < e.opt.historyLen; i++ {
+		from, to := alice, bob
+		if i%2 == 1 {
+			from, to = bob, alice
+		}
+		quote := ""
+		if i%3 == 2 && i >= 5 {
+			quote = ids[i-5]
+		}
+		m, err := cli.sendQuote(ctx, from, to.ID, fmt.Sprintf("history message %d, a line of ordinary chat text", i), quote)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, m.ID)
+	}
+	conv, err := directConversation(ctx, cli, alice, bob.ID)
+	if err != nil {
+		return err
+	}
+	var page historyResult
+	if err := cli.query(ctx, alice.Token, historyQuery, map[string]any{"c": conv}, &page); err != nil {
+		return err
+	}
+	if n := len(page.Messages.Edges); n != 50 {
+		return fmt.Errorf("parley's page has %d messages, want 50", n)
+	}
+
+	parley := func() (float64, error) {
+		return closedLoop(ctx, e.opt.readers, e.opt.warmup, e.opt.duration, func() error {
+			return cli.query(ctx, alice.Token, historyQuery, map[string]any{"c": conv}, nil)
+		})
+	}
+	var pg func() (float64, error)
+	if e.opt.postgraph != "" {
+		pgl, stop, err := startPostGraphile(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		pgc := newAPI(pgl, e.opt.readers)
+		var out struct {
+			ConversationByID struct {
+				MessagesByConversationID struct {
+					Edges []struct {
+						Node struct {
+							ID               string
+							UserBySenderID   *struct{ Username string }
+							MessageByQuoteID *struct{ ID string }
+						}
+					}
+				}
+			}
+		}
+		if err := pgc.do(ctx, "/graphql", "", postgraphileQuery, map[string]any{"c": conv}, &out); err != nil {
+			return fmt.Errorf("postgraphile: %w", err)
+		}
+		edges := out.ConversationByID.MessagesByConversationID.Edges
+		quotes := 0
+		for _, ed := range edges {
+			if ed.Node.MessageByQuoteID != nil {
+				quotes++
+			}
+		}
+		if len(edges) != 50 || edges[49].Node.ID != page.Messages.Edges[49].Node.ID || quotes == 0 {
+			return fmt.Errorf("postgraphile's page differs: %d messages, %d quotes", len(edges), quotes)
+		}
+		pg = func() (float64, error) {
+			return closedLoop(ctx, e.opt.readers, e.opt.warmup, e.opt.duration, func() error {
+				return pgc.do(ctx, "/graphql", "", postgraphileQuery, map[string]any{"c": conv}, nil)
+			})
+		}
+	}
+	script := filepath.Join(e.opt.benchDir, "history.sql")
+	vars, err := historyVars(ctx, e, alice, conv)
+	if err != nil {
+		return err
+	}
+	var bestP, bestG, bestB float64
+	for r := 0; r < e.opt.repeat; r++ {
+		p, err := parley()
+		if err != nil {
+			return fmt.Errorf("parley: %w", err)
+		}
+		bestP = max(bestP, p)
+		if pg != nil {
+			g, err := pg()
+			if err != nil {
+				return fmt.Errorf("postgraphile: %w", err)
+			}
+			bestG = max(bestG, g)
+		}
+		b, err := e.pgbench(ctx, pgbenchRun{script: script, vars: vars, clients: e.opt.readers, duration: e.opt.duration})
+		if err != nil {
+			return err
+		}
+		bestB = max(bestB, b.tps)
+		fmt.Fprintf(os.Stderr, "   round %d: parley %.0f/s, postgraphile %.0f/s, pgbench %.0f tps\n", r+1, p, bestG, b.tps)
+	}
+	fig := fmt.Sprintf("history page (50 messages, sender, quote), %d readers", e.opt.readers)
+	if pg != nil {
+		ratio := bestP / bestG
+		e.report.add(row{scenario: "history", figure: fig, value: fmt.Sprintf("%.0f pages/s", bestP),
+			baseline: fmt.Sprintf("PostGraphile 4 (%d workers) %.0f pages/s", e.opt.pgWorkers, bestG),
+			ratio:    ratio, ratioOf: "parley/postgraphile", goal: "≥ 2", met: boolp(ratio >= 2)})
+	}
+	e.report.add(row{scenario: "history", figure: fig + ", bound", value: fmt.Sprintf("%.0f pages/s", bestP),
+		baseline: fmt.Sprintf("pgbench history.sql %.0f tps", bestB),
+		ratio:    bestP / bestB, ratioOf: "parley/pgbench", goal: "(bound)"})
+	return nil
+}
+
+// closedLoop runs f from n goroutines, back to back: warm-up, then d
+// measured. It returns the measured calls per second.
+func closedLoop(ctx context.Context, n int, warmup, d time.Duration, f func() error) (float64, error) {
+	var (
+		count    atomic.Int64
+		firstErr atomic.Value
+		wg       sync.WaitGroup
+	)
+	measureFrom := time.Now().Add(warmup)
+	end := measureFrom.Add(d)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if t0.After(end) {
+					return
+				}
+				if err := f(); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				if t0.After(measureFrom) && time.Now().Before(end) {
+					count.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(count.Load()) / d.Seconds(), nil
+}
+
+// historyVars are the -D variables of bench/pgbench/history.sql: the
+// reader's session and id, the conversation and the ids of the page's
+// senders and quotes as Parley asks for them.
+func historyVars(ctx context.Context, e *env, reader user, conv string) (map[string]string, error) {
+	conn := e.db
+	if conn == nil {
+		return nil, fmt.Errorf("history's pgbench needs the in-process server's schema")
+	}
+	var sess int64
+	if err := conn.db.QueryRowContext(ctx, `SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1`, reader.ID).Scan(&sess); err != nil {
+		return nil, err
+	}
+	return map[string]string{"me": reader.ID, "sess": strconv.FormatInt(sess, 10), "conv": conv}, nil
+}
+
+// startPostGraphile runs the pinned PostGraphile 4 on the run's schema and
+// returns its base URL. It installs the package (npm ci) when
+// node_modules is missing or older than the lock file.
+func startPostGraphile(ctx context.Context, e *env) (string, func(), error) {
+	dir := e.opt.postgraph
+	if err := npmCI(ctx, dir); err != nil {
+		return "", nil, err
+	}
+	conn, _, err := libpqURL(e.dbURL)
+	if err != nil {
+		return "", nil, err
+	}
+	schema := "public"
+	if e.db != nil {
+		schema = e.db.name
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	args := []string{filepath.Join("node_modules", "postgraphile", "cli.js"),
+		"-c", conn, "--schema", schema, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--disable-query-log", "--disable-graphiql"}
+	if e.opt.pgWorkers > 1 {
+		args = append(args, "--cluster-workers", strconv.Itoa(e.opt.pgWorkers))
+	}
+	cmd := exec.Command("node", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NODE_ENV=production")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its cluster workers stop with it
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("node postgraphile: %w", err)
+	}
+	var logMu sync.Mutex
+	var logLines []string
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			logMu.Lock()
+			logLines = append(logLines, sc.Text())
+			logMu.Unlock()
+		}
+	}()
+	stop := func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	probe := newAPI(base, 1)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := probe.do(ctx, "/graphql", "", `{ __typename }`, nil, nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			logMu.Lock()
+			defer logMu.Unlock()
+			return "", nil, fmt.Errorf("postgraphile did not start: %v\n%s", err, strings.Join(logLines, "\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// With several workers, wait until each answers (they start one by one).
+	time.Sleep(time.Duration(e.opt.pgWorkers) * 500 * time.Millisecond)
+	return base, stop, nil
+}
+
+// npmCI installs dir's pinned packages when node_modules is missing or
+// older than package-lock.json.
+func npmCI(ctx context.Context, dir string) error {
+	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		return fmt.Errorf("postgraphile: %w", err)
+	}
+	if inst, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err == nil && !inst.ModTime().Before(lock.ModTime()) {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm ci in %s: %v\n%s", dir, err, out)
+	}
+	return nil
+}

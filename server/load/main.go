@@ -1,0 +1,223 @@
+// Command load drives a Parley server over real HTTP and WebSocket and
+// prints a report of figures, each beside a baseline measured in the same
+// run (docs/PERFORMANCE.md):
+//
+//	go run ./server/load -database-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+//
+// By default it starts the server in-process on a fresh schema of that
+// database (so it can profile it with -cpuprofile and trace its SQL), creates
+// its own users through the API and drops the schema at the end. With -url
+// it drives a server that is already running instead; -database-url must
+// then be the database that server uses (pgbench and seeding need it).
+// The idle-connections scenario always measures a server in its own process:
+// it builds ./server and runs it, unless -url and -pid name one.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the command's flags.
+type options struct {
+	url, databaseURL string
+	pid              int
+	scenarios        string
+	keep             bool
+	cpuProfile       string
+	serverBin        string
+
+	duration   time.Duration
+	senders    int
+	rate       int
+	pairs      int
+	groupSize  int
+	rounds     int
+	conns      int
+	idleUsers  int
+	readers    int
+	pgbench    string
+	postgraph  string
+	pgWorkers  int
+	benchDir   string
+	repeat     int
+	warmup     time.Duration
+	historyLen int
+}
+
+// env is what scenarios share: the server under test and its database.
+type env struct {
+	opt    options
+	db     *schemaDB   // nil with -url
+	dbURL  string      // the server's database
+	base   string      // the server's base URL
+	proc   *inProcess  // nil with -url
+	trace  *sqlTrace   // in-process only
+	report *report
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.url, "url", "", "base URL of a running server (http://host:port); empty starts one in-process")
+	flag.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"PostgreSQL URL: without -url a fresh schema is made in this database; with -url, the server's own database")
+	flag.IntVar(&o.pid, "pid", 0, "with -url: the server's process id, for the idle scenario's RSS")
+	flag.StringVar(&o.scenarios, "scenarios", "send,latency,fanout,history,idle", "comma-separated: send, latency, fanout, history, idle, trace")
+	flag.BoolVar(&o.keep, "keep", false, "keep the scratch schema")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process server (and this tool) to this file")
+	flag.StringVar(&o.serverBin, "server-bin", "", "server binary for the idle scenario; empty builds ./server")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed run")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each timed run")
+	flag.IntVar(&o.senders, "senders", 16, "send: concurrent senders (and pgbench clients)")
+	flag.IntVar(&o.rate, "rate", 500, "latency: messages per second")
+	flag.IntVar(&o.pairs, "pairs", 50, "latency: sender/receiver pairs")
+	flag.IntVar(&o.groupSize, "group-size", 1000, "fanout: members, all subscribed")
+	flag.IntVar(&o.rounds, "rounds", 30, "fanout: messages sent, one at a time")
+	flag.IntVar(&o.conns, "conns", 10000, "idle: subscriptions")
+	flag.IntVar(&o.idleUsers, "idle-users", 0, "idle: distinct users (0: one per connection)")
+	flag.IntVar(&o.readers, "readers", 8, "history: concurrent readers (and pgbench clients)")
+	flag.IntVar(&o.historyLen, "history-len", 200, "history: messages in the conversation read")
+	flag.StringVar(&o.pgbench, "pgbench", findPgbench(), "pgbench binary")
+	flag.StringVar(&o.postgraph, "postgraphile", "bench/postgraphile", "folder with the pinned PostGraphile 4 (npm ci is run there if needed); empty skips it")
+	flag.IntVar(&o.pgWorkers, "postgraphile-workers", 2, "history: PostGraphile cluster workers (2 matches Parley's use of both cores)")
+	flag.StringVar(&o.benchDir, "bench-dir", "bench/pgbench", "folder with the pgbench scripts")
+	flag.IntVar(&o.repeat, "repeat", 1, "send and history: run each side this many times, alternating, and keep the best")
+	wsFloor := flag.String("ws-floor", "", "internal: serve the bare WebSocket server of the idle scenario on this address")
+	flag.Parse()
+	if *wsFloor != "" {
+		raiseFileLimit()
+		if err := runFloor(*wsFloor); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	raiseFileLimit()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	e := &env{opt: o, report: newReport()}
+	if root, err := moduleRoot(); err == nil {
+		if err := os.Chdir(root); err != nil {
+			return err
+		}
+	}
+	if o.url == "" {
+		db, err := newSchema(ctx, o.databaseURL, o.keep)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		e.db, e.dbURL = db, db.url
+		e.trace = &sqlTrace{}
+		p, err := startInProcess(ctx, db.url, randomSecret(), e.trace)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		e.proc, e.base = p, p.base
+		fmt.Fprintf(os.Stderr, "in-process server at %s on schema %s\n", p.base, db.name)
+	} else {
+		e.base, e.dbURL = strings.TrimRight(o.url, "/"), o.databaseURL
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Fprintf(os.Stderr, "load average at start: %s\n", loadAvg())
+	for _, name := range strings.Split(o.scenarios, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		start := time.Now()
+		fmt.Fprintf(os.Stderr, "== %s\n", name)
+		var err error
+		switch name {
+		case "trace":
+			err = traceScenario(ctx, e, os.Stdout)
+		case "send":
+			err = sendScenario(ctx, e)
+		case "latency":
+			err = latencyScenario(ctx, e)
+		case "fanout":
+			err = fanoutScenario(ctx, e)
+		case "history":
+			err = historyScenario(ctx, e)
+		case "idle":
+			err = idleScenario(ctx, e)
+		default:
+			err = fmt.Errorf("unknown scenario %q", name)
+		}
+		if err != nil {
+			e.report.fail(name, err)
+			fmt.Fprintf(os.Stderr, "%s failed: %v\n", name, err)
+		}
+		fmt.Fprintf(os.Stderr, "   %s took %s (load average now %s)\n", name, time.Since(start).Round(time.Millisecond), loadAvg())
+	}
+	e.report.print(os.Stdout)
+	if e.report.failedAny() {
+		return fmt.Errorf("some scenarios failed")
+	}
+	return nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// raiseFileLimit lifts the open-file limit as far as allowed: 10,000
+// WebSocket connections need as many descriptors on each side, and a
+// spawned server inherits the limit.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
+		return
+	}
+	want := l
+	want.Cur, want.Max = max(l.Max, 65536), max(l.Max, 65536)
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
+		return
+	}
+	l.Cur = l.Max
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+}
