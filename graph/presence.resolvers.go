@@ -94,10 +94,18 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 	go func() {
 		defer r.streams.Done()
 		defer close(out)
-		send := func(e *PresenceEvent) bool {
+		// The state last sent per user: a repeat is dropped. Ephemeral
+		// events may arrive twice in effect (a new friend's state, then an
+		// event of his already in flight), and the stream carries changes.
+		sent := map[int]bool{}
+		send := func(e *PresenceEvent, always bool) bool {
 			if e == nil {
 				return true
 			}
+			if was, ok := sent[e.User.ID]; ok && was == e.Online && !always {
+				return true
+			}
+			sent[e.User.ID] = e.Online
 			select {
 			case out <- e:
 				return true
@@ -108,7 +116,7 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 		for {
 			select {
 			case id := <-added:
-				if !send(state(id)) {
+				if !send(state(id), true) {
 					return
 				}
 			case ev, ok := <-live:
@@ -118,7 +126,7 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 				for drained := false; !drained; { // friends added before ev come first
 					select {
 					case id := <-added:
-						if !send(state(id)) {
+						if !send(state(id), true) {
 							return
 						}
 					default:
@@ -140,7 +148,7 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 				if json.Unmarshal(raw, &d) != nil {
 					continue
 				}
-				if !send(&PresenceEvent{User: u, Online: d.Online, LastSeenAt: d.LastSeenAt}) {
+				if !send(&PresenceEvent{User: u, Online: d.Online, LastSeenAt: d.LastSeenAt}, false) {
 					return
 				}
 			}

@@ -211,6 +211,23 @@ func mayInvite(ctx context.Context, c *ent.Client, g *ent.Group, uid int) (bool,
 		Exist(ctx)
 }
 
+// DenyFieldsUnlessAdmin refuses a mutation that sets any of fields unless
+// the viewer is an admin: a user edits his own profile, but never his role,
+// account state or membership.
+func DenyFieldsUnlessAdmin(fields ...string) privacy.MutationRule {
+	return privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+		if v := viewerOf(ctx); v != nil && v.Admin {
+			return privacy.Skip
+		}
+		for _, f := range fields {
+			if _, set := m.Field(f); set {
+				return privacy.Denyf("only admins change %s", f)
+			}
+		}
+		return privacy.Skip
+	})
+}
+
 // IsConsentedFriendship approves a friendship row between the viewer and
 // another user once one of them agreed to the other's friend application,
 // so that no code path can make someone a friend (and see his contact

@@ -19,10 +19,12 @@ type Group struct{ ent.Schema }
 // Fields of the Group.
 func (Group) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(64).
+		// Lengths are checked in characters by graph/group (a name has at
+		// most 64); ent's MaxLen counts bytes, so it allows 4 per character.
+		field.String("name").NotEmpty().MaxLen(256).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("avatar").Default("").MaxLen(1024),
-		field.String("notice").Default("").MaxLen(1024).Comment("Group announcement."),
+		field.String("notice").Default("").MaxLen(4096).Comment("Group announcement."),
 		field.Int("owner_id"),
 		field.Int("conversation_id").Unique().Immutable().Annotations(entgql.Skip()),
 		field.Enum("join_mode").Values("open", "approval", "invite_only").Default("approval"),
@@ -65,10 +67,10 @@ func (GroupMember) Fields() []ent.Field {
 		field.Int("group_id").Immutable(),
 		field.Int("user_id").Immutable(),
 		field.Enum("role").Values("owner", "manager", "member").Default("member"),
-		field.String("remark").Default("").MaxLen(64).
+		field.String("remark").Default("").MaxLen(256).
 			Annotations(entgql.Skip()).
 			Comment("The member's own name for the group (S2-23); private to him (GroupMember.remark resolves it)."),
-		field.String("alias").Default("").MaxLen(64).Comment("Display name inside the group."),
+		field.String("alias").Default("").MaxLen(256).Comment("Display name inside the group."),
 		field.Time("muted_until").Optional().Nillable(),
 	}
 }
@@ -100,9 +102,11 @@ type Room struct{ ent.Schema }
 // Fields of the Room.
 func (Room) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(64).Unique().
+		// Lengths are checked in characters by graph/room (a name has at
+		// most 64, a detail 1024); ent's MaxLen counts bytes.
+		field.String("name").NotEmpty().MaxLen(256).Unique().
 			Annotations(entgql.OrderField("NAME")),
-		field.String("detail").Default("").MaxLen(1024),
+		field.String("detail").Default("").MaxLen(4096),
 		field.String("avatar").Default("").MaxLen(1024),
 		field.Int("owner_id"),
 		field.Int("conversation_id").Unique().Immutable().Annotations(entgql.Skip()),

@@ -43,6 +43,7 @@ func (User) Policy() ent.Policy {
 		Query: publicReads(),
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(), rule.DenyIfNoViewer(), rule.AllowIfAdmin(),
+			privacy.OnMutationOperation(rule.DenyFieldsUnlessAdmin("role", "account_state", "is_member"), gen.OpUpdate|gen.OpUpdateOne),
 			rule.AllowCreateIf(rule.Field("parent_id"), rule.IsViewer),
 			rule.FilterBy(func(f *gen.UserFilter, uid int) { f.WhereID(entql.IntEQ(uid)) }),
 			privacy.AlwaysAllowRule(),

@@ -9,6 +9,7 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/entity"
 	"github.com/parley-im/parley/ent/relationtype"
+	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
 )
 
@@ -19,6 +20,7 @@ const (
 	ImportMaxBytes  = 512 << 10
 	ImportMaxItems  = 5000
 	importMaxListed = 100 // skipped items listed in the report
+	importBatch     = 500 // entity items checked and inserted at a time
 )
 
 // ImportReport is what an import did.
@@ -138,10 +140,10 @@ func (s *Service) Import(ctx context.Context, projectID int, data string) (*Impo
 	}
 	run := &importRun{
 		s: s, db: db, projectID: p.ID, report: &ImportReport{Skipped: []*ImportSkip{}},
-		entities: map[string]*ent.Entity{}, types: map[string]*ent.RelationType{},
+		byKey: map[string]*ent.Entity{}, typesByKey: map[string]*ent.RelationType{},
 	}
-	for _, it := range entities {
-		if err := run.skip("entity", it, run.entity(ctx, it)); err != nil {
+	for start := 0; start < len(entities); start += importBatch {
+		if err := run.entities(ctx, entities[start:min(start+importBatch, len(entities))]); err != nil {
 			return nil, err
 		}
 	}
@@ -163,12 +165,12 @@ func (s *Service) Import(ctx context.Context, projectID int, data string) (*Impo
 // importRun is one import's state: the report and the entities and types
 // already found or created, by NameKey.
 type importRun struct {
-	s         *Service
-	db        *ent.Client
-	projectID int
-	report    *ImportReport
-	entities  map[string]*ent.Entity
-	types     map[string]*ent.RelationType
+	s          *Service
+	db         *ent.Client
+	projectID  int
+	report     *ImportReport
+	byKey      map[string]*ent.Entity // entities found or created, by NameKey
+	typesByKey map[string]*ent.RelationType
 }
 
 // skip records an item that broke a rule (BAD_USER_INPUT or CONFLICT) and
@@ -189,17 +191,62 @@ func (r *importRun) skip(kind string, it importItem, err error) error {
 	return nil
 }
 
-func (r *importRun) entity(ctx context.Context, it importItem) error {
-	name, err := cleanName(it.Name, "name", EntityNameMax)
+// entities imports a batch of entity items with one query for the names
+// that exist and one INSERT, instead of a check and an insert per item.
+// Each item is checked by the rules of addEntity, in order.
+func (r *importRun) entities(ctx context.Context, batch []importItem) error {
+	type row struct {
+		name, label, key string
+		err              error
+	}
+	rows := make([]row, len(batch))
+	var keys []string
+	for i, it := range batch {
+		name, err := cleanName(it.Name, "name", EntityNameMax)
+		label := ""
+		if err == nil {
+			label, err = cleanLabel(it.Label, "label")
+		}
+		rows[i] = row{name: name, label: label, key: NameKey(name), err: err}
+		if err == nil {
+			keys = append(keys, rows[i].key)
+		}
+	}
+	existing, err := r.db.Entity.Query().
+		Where(entity.ProjectID(r.projectID), entity.NameKeyIn(keys...)).All(ctx)
 	if err != nil {
 		return err
 	}
-	label, err := cleanLabel(it.Label, "label")
-	if err != nil {
-		return err
+	for _, e := range existing {
+		r.byKey[e.NameKey] = e
 	}
-	_, err = r.newEntity(ctx, name, label)
-	return err
+	var creates []*ent.EntityCreate
+	for i, row := range rows {
+		if _, taken := r.byKey[row.key]; taken && row.err == nil {
+			row.err = conflict(ReasonEntityNameTaken, "name", "the project already has an entity named %q", row.name)
+		}
+		if row.err != nil {
+			if err := r.skip("entity", batch[i], row.err); err != nil {
+				return err
+			}
+			continue
+		}
+		r.byKey[row.key] = nil // taken by this batch; set once created
+		creates = append(creates, r.db.Entity.Create().SetProjectID(r.projectID).SetName(row.name).
+			SetNameKey(row.key).SetLabel(row.label).SetCreatorID(viewer.UserID(ctx)))
+	}
+	if len(creates) == 0 {
+		return nil
+	}
+	created, err := r.db.Entity.CreateBulk(creates...).Save(ctx)
+	if err != nil {
+		return saved(err, "import entities", ReasonReadOnlyRole, ReasonEntityNameTaken, "data")
+	}
+	for _, e := range created {
+		r.byKey[e.NameKey] = e
+	}
+	r.report.EntitiesCreated += len(created)
+	return nil
 }
 
 func (r *importRun) newEntity(ctx context.Context, name, label string) (*ent.Entity, error) {
@@ -207,7 +254,7 @@ func (r *importRun) newEntity(ctx context.Context, name, label string) (*ent.Ent
 	if err != nil {
 		return nil, err
 	}
-	r.entities[e.NameKey] = e
+	r.byKey[e.NameKey] = e
 	r.report.EntitiesCreated++
 	return e, nil
 }
@@ -253,13 +300,13 @@ func (r *importRun) end(ctx context.Context, end *importEnd, field string) (*ent
 		return nil, err
 	}
 	key := NameKey(name)
-	if e, ok := r.entities[key]; ok {
+	if e, ok := r.byKey[key]; ok {
 		return e, nil
 	}
 	e, err := r.db.Entity.Query().Where(entity.ProjectID(r.projectID), entity.NameKey(key)).Only(ctx)
 	switch {
 	case err == nil:
-		r.entities[key] = e
+		r.byKey[key] = e
 		return e, nil
 	case !ent.IsNotFound(err):
 		return nil, err
@@ -275,7 +322,7 @@ func (r *importRun) end(ctx context.Context, end *importEnd, field string) (*ent
 // constraints, symmetric as the item says.
 func (r *importRun) relationType(ctx context.Context, name string, symmetric bool) (*ent.RelationType, error) {
 	key := NameKey(name)
-	if rt, ok := r.types[key]; ok {
+	if rt, ok := r.typesByKey[key]; ok {
 		return rt, nil
 	}
 	rt, err := r.db.RelationType.Query().
@@ -288,6 +335,6 @@ func (r *importRun) relationType(ctx context.Context, name string, symmetric boo
 	if err != nil {
 		return nil, err
 	}
-	r.types[key] = rt
+	r.typesByKey[key] = rt
 	return rt, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/parley-im/parley/ent"
@@ -25,14 +26,58 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		app := Classify(err)
 		if app.Code == Internal {
+			if client := clientMistake(ctx, err, gqlErr); client != nil {
+				app = client
+			}
+		}
+		if app.Code == Internal {
 			reqID := middleware.GetReqID(ctx)
-			log.ErrorContext(ctx, "internal error", "request_id", reqID, "path", gqlErr.Path.String(), "err", err)
+			level := slog.LevelError
+			if errors.Is(err, context.Canceled) {
+				level = slog.LevelDebug // the client left: nobody reads the answer
+			}
+			log.Log(ctx, level, "internal error", "request_id", reqID, "path", gqlErr.Path.String(), "err", err)
 			app = &Error{Code: Internal, Message: "internal server error (request " + reqID + ")"}
 		}
 		gqlErr.Message = app.Message
 		gqlErr.Extensions = app.Extensions()
 		return gqlErr
 	}
+}
+
+// clientMistake recognises the uncoded errors GraphQL libraries raise about
+// the request itself (issue 6, hostile input), which would otherwise be
+// INTERNAL_SERVER_ERROR:
+//
+//   - an argument gqlgen failed to coerce, such as entgql's Cursor refusing
+//     a malformed Relay cursor: the field's arguments are still unset when
+//     gqlgen reports it (fieldContext_* in generated.go), before any resolver
+//     runs. BAD_USER_INPUT, reason INVALID, with the argument as field.
+//   - a *gqlerror.Error without a cause, which gqlgen and entgql write for
+//     clients (an APQ hash mismatch, first with last): BAD_REQUEST for the
+//     request, BAD_USER_INPUT INVALID for a field.
+func clientMistake(ctx context.Context, err error, presented *gqlerror.Error) *Error {
+	var gqlErr *gqlerror.Error
+	if !errors.As(err, &gqlErr) {
+		return nil
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc != nil && fc.Args == nil && len(fc.Field.Arguments) > 0 {
+		field := ""
+		if n := len(presented.Path); n > 0 {
+			if name, ok := presented.Path[n-1].(ast.PathName); ok {
+				field = string(name)
+			}
+		}
+		return Input(ReasonInvalid, field, "%s", gqlErr.Message)
+	}
+	if gqlErr.Err != nil {
+		return nil
+	}
+	if fc == nil {
+		return New("BAD_REQUEST", "", "", "%s", gqlErr.Message)
+	}
+	return Input(ReasonInvalid, "", "%s", gqlErr.Message)
 }
 
 // Classify maps any error to an *Error.

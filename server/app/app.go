@@ -35,11 +35,13 @@ import (
 	"github.com/parley-im/parley/graph/auth"
 	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/files"
+	"github.com/parley-im/parley/graph/group"
 	"github.com/parley-im/parley/graph/limits"
 	"github.com/parley-im/parley/graph/messaging"
 	"github.com/parley-im/parley/graph/notice"
 	"github.com/parley-im/parley/graph/presence"
 	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/graph/room"
 	"github.com/parley-im/parley/graph/settings"
 	"github.com/parley-im/parley/graph/social"
 	"github.com/parley-im/parley/graph/verify"
@@ -79,12 +81,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		client.Close()
 		return nil, err
 	}
-	var bus realtime.Bus = realtime.NewLocalBus()
+	var bus realtime.Bus
 	if postgres {
 		if bus, err = realtime.NewPGBus(db, cfg.DatabaseURL, "parley_events", log); err != nil {
 			client.Close()
 			return nil, err
 		}
+	} else {
+		bus = realtime.NewLocalBus() // only here: an unused one would leak its pump goroutine
 	}
 	events := eventlog.New(client, postgres, nil)
 	hub := realtime.NewHub(events.Source(), bus, realtime.HubOptions{
@@ -129,6 +133,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Presence: tracker,
 		Files:    uploads,
 	}
+	a.resolver.Groups = group.NewService(client, events, a.resolver.Messaging, notices, settingsSvc, people, uploads)
+	a.resolver.Rooms = room.NewService(client, events, a.resolver.Messaging, uploads, tracker)
 	a.handler = a.routes(a.resolver)
 	return a, nil
 }
@@ -221,8 +227,9 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 		InitTimeout:           a.cfg.WSInitTimeout,
 	})
 	srv.AddTransport(transport.Options{})
-	// Uploads (GraphQL multipart request spec): files.go.
-	srv.AddTransport(a.multipartTransport())
+	// Uploads (GraphQL multipart request spec): files.go; their refusals
+	// coded by codedTransport (httpspec.go).
+	srv.AddTransport(codedTransport{a.multipartTransport()})
 	srv.AddTransport(httpTransport{}) // GET and POST as the GraphQL-over-HTTP spec asks: httpspec.go
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(a.cfg.MaxTokens)

@@ -61,26 +61,37 @@ type httpTransport struct{}
 
 var _ graphql.Transport = httpTransport{}
 
-// Supports claims GET and POST application/json requests that are not
-// WebSocket upgrades.
+// Supports claims every request that is not a WebSocket upgrade. It is the
+// last transport: OPTIONS, HEAD and multipart uploads have theirs before
+// it, so what reaches it and is not GET or POST application/json gets 405
+// or 415 with a BAD_REQUEST error, where gqlgen answered 400 "transport not
+// supported" without a code.
 func (httpTransport) Supports(r *http.Request) bool {
-	if r.Header.Get("Upgrade") != "" {
-		return false
-	}
-	switch r.Method {
-	case http.MethodGet:
-		return true
-	case http.MethodPost:
-		mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		return err == nil && mediaType == mediaJSON
-	}
-	return false
+	return r.Header.Get("Upgrade") == ""
 }
 
 // Do reads the request's parameters, prepares the operation and runs it.
 func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	media := responseMediaType(r.Header.Get("Accept"))
 	w.Header().Set("Content-Type", media)
+
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		if mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mediaType != mediaJSON {
+			writeResponse(w, http.StatusUnsupportedMediaType, false, &graphql.Response{Errors: gqlerror.List{{
+				Message:    "POST a GraphQL request as application/json (uploads as multipart/form-data)",
+				Extensions: map[string]any{"code": codeBadRequest},
+			}}})
+			return
+		}
+	default:
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		writeResponse(w, http.StatusMethodNotAllowed, false, &graphql.Response{Errors: gqlerror.List{{
+			Message: "GraphQL is served by GET and POST", Extensions: map[string]any{"code": codeBadRequest},
+		}}})
+		return
+	}
 
 	start := graphql.Now()
 	params, status, err := readParams(r)
@@ -243,4 +254,90 @@ func writeResponse(w http.ResponseWriter, status int, executed bool, rsp *graphq
 	}
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// codedTransport gives the refusals of another gqlgen transport the shape of
+// httpTransport's (issue 6, hostile input). gqlgen's multipart transport
+// answers a malformed upload (operations or map that do not parse, a path
+// or file that is missing) with 422 or 200 and an error without
+// extensions.code, and its request errors (validation) with 422 and
+// "data": null. Such answers become 400 without a data entry, and errors
+// without a code get BAD_REQUEST; a body that passed its limit gets 413
+// FILE_TOO_LARGE, as uploadGuard answers a declared length over it.
+// Executed operations pass through unchanged. It buffers the answer, which
+// for an upload is a small JSON document.
+type codedTransport struct{ graphql.Transport }
+
+func (t codedTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	body := &limitSeen{ReadCloser: r.Body}
+	r.Body = body
+	cw := &heldWriter{ResponseWriter: w}
+	t.Transport.Do(cw, r, exec)
+
+	status := cw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	var rsp struct {
+		Data   json.RawMessage `json:"data"`
+		Errors gqlerror.List   `json:"errors"`
+	}
+	if json.Unmarshal(cw.buf.Bytes(), &rsp) != nil || len(rsp.Errors) == 0 {
+		w.WriteHeader(status)
+		w.Write(cw.buf.Bytes())
+		return
+	}
+	executed := len(rsp.Data) > 0 && !bytes.Equal(rsp.Data, []byte("null"))
+	uncoded := false
+	for _, e := range rsp.Errors {
+		if _, ok := e.Extensions["code"]; !ok {
+			uncoded = true
+			if e.Extensions == nil {
+				e.Extensions = map[string]any{}
+			}
+			e.Extensions["code"] = codeBadRequest
+		}
+	}
+	if executed || (!uncoded && status != http.StatusUnprocessableEntity) {
+		w.WriteHeader(status)
+		w.Write(cw.buf.Bytes())
+		return
+	}
+	if body.hit { // as uploadGuard answers a declared length over the limit
+		writeResponse(w, http.StatusRequestEntityTooLarge, false, &graphql.Response{Errors: gqlerror.List{{
+			Message:    "the request is larger than the upload limit",
+			Extensions: apperr.Input(apperr.ReasonFileTooLarge, "file", "").Extensions(),
+		}}})
+		return
+	}
+	writeResponse(w, http.StatusBadRequest, false, &graphql.Response{Errors: rsp.Errors})
+}
+
+// heldWriter holds a response's status and body until the transport is done.
+type heldWriter struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (h *heldWriter) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldWriter) Write(b []byte) (int, error) { return h.buf.Write(b) }
+
+// limitSeen notes when reading the body hit http.MaxBytesReader's limit.
+type limitSeen struct {
+	io.ReadCloser
+	hit bool
+}
+
+func (l *limitSeen) Read(p []byte) (int, error) {
+	n, err := l.ReadCloser.Read(p)
+	if tooLarge := (*http.MaxBytesError)(nil); err != nil && errors.As(err, &tooLarge) {
+		l.hit = true
+	}
+	return n, err
 }

@@ -130,17 +130,24 @@ func (m *metrics) handler() http.Handler {
 // on -metrics-addr).
 func (a *App) MetricsHandler() http.Handler { return a.metrics.handler() }
 
-// operationLabel is the label value of an operation's name: the name as
-// parsed from the document, never the raw operationName parameter, and at
-// most maxOperationNames distinct values.
-func (m *metrics) operationLabel(op *ast.OperationDefinition) string {
+var namePattern = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
+
+// operationLabel is the label value of an operation's name: the name parsed
+// from the document, or for a document that did not parse or validate the
+// operationName parameter if it is a GraphQL name; at most
+// maxOperationNames distinct values.
+func (m *metrics) operationLabel(op *ast.OperationDefinition, param string) string {
+	var name string
 	switch {
-	case op == nil:
-		return opNone
-	case op.Name == "":
+	case op != nil && op.Name == "":
 		return opAnonymous
+	case op != nil:
+		name = op.Name
+	case param != "" && namePattern.MatchString(param):
+		name = param
+	default:
+		return opNone
 	}
-	name := op.Name
 	if len(name) > maxOperationNameLen {
 		name = name[:maxOperationNameLen] // a GraphQL name is ASCII
 	}
@@ -200,7 +207,7 @@ func (operationMetrics) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (x operationMetrics) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
-	name, typ := x.m.operationLabel(oc.Operation), operationType(oc.Operation)
+	name, typ := x.m.operationLabel(oc.Operation, oc.OperationName), operationType(oc.Operation)
 	noteOperation(ctx, name, typ)
 	start := oc.Stats.Read.Start
 	if start.IsZero() {
@@ -266,12 +273,13 @@ func (x operationMetrics) InterceptResponse(ctx context.Context, next graphql.Re
 		return rsp
 	}
 	var op *ast.OperationDefinition
+	var param string
 	var start time.Time
 	if graphql.HasOperationContext(ctx) {
 		oc := graphql.GetOperationContext(ctx)
-		op, start = oc.Operation, oc.Stats.Read.Start
+		op, param, start = oc.Operation, oc.OperationName, oc.Stats.Read.Start
 	}
-	name, typ, code := x.m.operationLabel(op), operationType(op), outcome(rsp)
+	name, typ, code := x.m.operationLabel(op, param), operationType(op), outcome(rsp)
 	x.m.operations.WithLabelValues(name, typ, code).Inc()
 	if !start.IsZero() {
 		x.m.opDuration.WithLabelValues(name, typ).Observe(time.Since(start).Seconds())

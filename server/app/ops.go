@@ -20,7 +20,11 @@ import (
 // OpsServers are the metrics and pprof listeners ServeOps started.
 type OpsServers struct {
 	servers []*http.Server
+	addrs   []string
 }
+
+// Addrs are the addresses listened on, metrics first.
+func (o *OpsServers) Addrs() []string { return o.addrs }
 
 // ServeOps starts the listeners of cfg.MetricsAddr and cfg.PprofAddr, those
 // that are set. It fails at once if an address cannot be bound.
@@ -49,6 +53,7 @@ func (o *OpsServers) serve(name, addr string, h http.Handler, log *slog.Logger) 
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	o.servers = append(o.servers, srv)
+	o.addrs = append(o.addrs, ln.Addr().String())
 	log.Info(name+" listening", "addr", ln.Addr().String())
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

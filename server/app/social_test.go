@@ -877,3 +877,23 @@ func TestHomeQueryCount(t *testing.T) {
 		require.Equal(t, "UNAUTHENTICATED", r.code())
 	})
 }
+
+// TestUserPolicyGuardsPrivilegedFields proves, at the data layer, that no
+// code path acting for a user can raise his own role, state or membership.
+func TestUserPolicyGuardsPrivilegedFields(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		u := s.register("climber", nil)
+		var id int
+		fmt.Sscan(u.ID, &id)
+		ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: id})
+		for name, upd := range map[string]func() error{
+			"role":   func() error { return s.app.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).Exec(ctx) },
+			"state":  func() error { return s.app.Client.User.UpdateOneID(id).SetAccountState(user.AccountStateNormal).Exec(ctx) },
+			"member": func() error { return s.app.Client.User.UpdateOneID(id).SetIsMember(true).Exec(ctx) },
+		} {
+			require.Error(t, upd(), name)
+		}
+		require.NoError(t, s.app.Client.User.UpdateOneID(id).SetNickname("fine").Exec(ctx))
+	})
+}

@@ -123,7 +123,7 @@ func historyScenario(ctx context.Context, e *env) error {
 		}
 	}
 	script := filepath.Join(e.opt.benchDir, "history.sql")
-	vars, err := historyVars(ctx, e, alice, conv)
+	vars, err := historyVars(ctx, e, cli, alice, conv)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func historyScenario(ctx context.Context, e *env) error {
 			}
 			bestG = max(bestG, g)
 		}
-		b, err := e.pgbench(ctx, pgbenchRun{script: script, vars: vars, clients: e.opt.readers, duration: e.opt.duration})
+		b, err := e.pgbench(ctx, pgbenchRun{script: script, vars: vars, clients: e.opt.readers, duration: e.opt.duration, mode: "simple"})
 		if err != nil {
 			return err
 		}
@@ -198,18 +198,56 @@ func closedLoop(ctx context.Context, n int, warmup, d time.Duration, f func() er
 }
 
 // historyVars are the -D variables of bench/pgbench/history.sql: the
-// reader's session and id, the conversation and the ids of the page's
-// senders and quotes as Parley asks for them.
-func historyVars(ctx context.Context, e *env, reader user, conv string) (map[string]string, error) {
-	conn := e.db
-	if conn == nil {
-		return nil, fmt.Errorf("history's pgbench needs the in-process server's schema")
+// reader's session and id, the conversation, and the id lists of the
+// sender and quote queries, taken from a traced page so that pgbench sends
+// what ent sent.
+func historyVars(ctx context.Context, e *env, cli *api, reader user, conv string) (map[string]string, error) {
+	if e.db == nil || e.trace == nil {
+		return nil, fmt.Errorf("history's pgbench baseline needs the in-process server")
 	}
 	var sess int64
-	if err := conn.db.QueryRowContext(ctx, `SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1`, reader.ID).Scan(&sess); err != nil {
+	if err := e.db.db.QueryRowContext(ctx, `SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1`, reader.ID).Scan(&sess); err != nil {
 		return nil, err
 	}
-	return map[string]string{"me": reader.ID, "sess": strconv.FormatInt(sess, 10), "conv": conv}, nil
+	e.trace.start()
+	err := historyPage(ctx, cli, reader, conv)
+	stmts := e.trace.stop()
+	if err != nil {
+		return nil, err
+	}
+	var lists []string
+	for _, s := range stmts {
+		if background(s) || !strings.Contains(s, `."id" IN (`) || strings.Contains(s, `"sessions"`) {
+			continue
+		}
+		if ids := inList(s); ids != "" && !strings.Contains(s, `"password_hash"`) {
+			lists = append(lists, ids)
+		}
+	}
+	if len(lists) != 3 {
+		return nil, fmt.Errorf("expected 3 id lists (senders, quotes, their senders) in a traced page, got %d: update bench/pgbench/history.sql", len(lists))
+	}
+	return map[string]string{"me": reader.ID, "sess": strconv.FormatInt(sess, 10), "conv": conv,
+		"senders": lists[0], "quotes": lists[1], "quoteSenders": lists[2]}, nil
+}
+
+// inList returns the values bound to the first IN ($a, ..., $z) of a traced
+// statement, comma-separated.
+func inList(stmt string) string {
+	i := strings.Index(stmt, " IN (")
+	a := strings.Index(stmt, "args=[")
+	if i < 0 || a < 0 {
+		return ""
+	}
+	list := stmt[i+5:]
+	list = list[:strings.IndexByte(list, ')')]
+	n := len(strings.Split(list, ","))
+	first, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(strings.Split(list, ",")[0]), "$"))
+	args := strings.Fields(strings.TrimSuffix(stmt[a+6:], "]"))
+	if first < 1 || first-1+n > len(args) {
+		return ""
+	}
+	return strings.Join(args[first-1:first-1+n], ",")
 }
 
 // startPostGraphile runs the pinned PostGraphile 4 on the run's schema and

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -27,7 +28,7 @@ import (
 // measured the same way in the same run.
 func idleScenario(ctx context.Context, e *env) error {
 	n := e.opt.conns
-	var base string
+	var base, pprofBase string
 	var pid int
 	if e.opt.url != "" {
 		if e.opt.pid == 0 {
@@ -46,12 +47,16 @@ func idleScenario(ctx context.Context, e *env) error {
 				return err
 			}
 		}
-		sp, err := spawn(ctx, bin, e.dbURL, e.proc.secret)
+		pp, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		sp, err := spawn(ctx, bin, e.dbURL, e.proc.secret, "PARLEY_PPROF_ADDR="+pp)
 		if err != nil {
 			return err
 		}
 		defer sp.Close()
-		base, pid = sp.base, sp.cmd.Process.Pid
+		base, pid, pprofBase = sp.base, sp.cmd.Process.Pid, "http://"+pp
 	}
 	// Users are registered through the in-process server when there is one:
 	// it hashes with the cheapest bcrypt, while the spawned server runs the
@@ -72,7 +77,7 @@ func idleScenario(ctx context.Context, e *env) error {
 	}
 	fmt.Fprintf(os.Stderr, "   registered %d users in %s\n", nu, time.Since(t0).Round(time.Millisecond))
 
-	parley, err := holdConnections(ctx, base, pid, users, n, true)
+	parley, err := holdConnections(ctx, base, pid, pprofBase, users, n, true)
 	if err != nil {
 		return fmt.Errorf("parley: %w", err)
 	}
@@ -87,7 +92,7 @@ func idleScenario(ctx context.Context, e *env) error {
 		return err
 	}
 	defer floor.stop()
-	bare, err := holdConnections(ctx, floor.base, floor.pid, users, n, false)
+	bare, err := holdConnections(ctx, floor.base, floor.pid, "", users, n, false)
 	if err != nil {
 		return fmt.Errorf("bare gorilla server: %w", err)
 	}
@@ -101,6 +106,11 @@ func idleScenario(ctx context.Context, e *env) error {
 		ratio:    floorPer / per, ratioOf: "bare/parley",
 		goal:     "≤ 30 KB", met: boolp(per <= 30*1024 && n >= 10000),
 	})
+	if parley.heap1 > 0 {
+		k := float64(n - parley.warm)
+		e.report.note("idle: per connection, the server's Go heap in use after a forced GC grew %.1f KB, its goroutine stacks %.1f KB, and it ran %.1f more goroutines (pprof; heap profile saved to idle-heap.pprof)",
+			float64(parley.heap1-parley.heap0)/k/1024, float64(parley.stack1-parley.stack0)/k/1024, float64(parley.goroutines1-parley.goroutines0)/k)
+	}
 	e.report.note("idle: Parley held %d connections (%d subscriptions registered, sampled deliveries all arrived); connecting took %s", n, n, parley.connectTime.Round(time.Millisecond))
 	return nil
 }
@@ -110,6 +120,11 @@ type held struct {
 	subs        []*subscriber
 	warm        int
 	rss0, rss1  int64
+	// From the server's pprof, when it has one: the heap in use after a
+	// forced collection, and the goroutines.
+	heap0, heap1             int64
+	stack0, stack1           int64
+	goroutines0, goroutines1 int
 	connectTime time.Duration
 	mu          sync.Mutex
 	got         map[string]bool // texts received, for checkLive
@@ -143,7 +158,7 @@ func (h *held) close() {
 // holdConnections opens n connections to base (user i%len(users) on
 // connection i) from several loopback source addresses, and reads pid's
 // resident memory after a warm-up tenth and after all n.
-func holdConnections(ctx context.Context, base string, pid int, users []user, n int, record bool) (*held, error) {
+func holdConnections(ctx context.Context, base string, pid int, pprofBase string, users []user, n int, record bool) (*held, error) {
 	h := &held{subs: make([]*subscriber, n), warm: max(1, min(500, n/10)), got: map[string]bool{}}
 	onEvent := func(ev event) {
 		if record && ev.Node != nil {
@@ -194,6 +209,7 @@ func holdConnections(ctx context.Context, base string, pid int, users []user, n 
 		return nil, err
 	}
 	var err error
+	h.heap0, h.stack0, h.goroutines0 = collect(ctx, pprofBase)
 	if h.rss0, err = settledRSS(pid); err != nil {
 		h.close()
 		return nil, err
@@ -203,6 +219,10 @@ func holdConnections(ctx context.Context, base string, pid int, users []user, n 
 		return nil, err
 	}
 	h.connectTime = time.Since(start)
+	h.heap1, h.stack1, h.goroutines1 = collect(ctx, pprofBase)
+	if pprofBase != "" {
+		saveProfile(ctx, pprofBase+"/debug/pprof/heap", "idle-heap.pprof")
+	}
 	if h.rss1, err = settledRSS(pid); err != nil {
 		h.close()
 		return nil, err
@@ -360,4 +380,60 @@ func runFloor(addr string) error {
 			}
 		}
 	}))
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// collect forces a collection in the server through pprof's heap endpoint
+// (gc=1) and returns the heap in use and the goroutine count; zeros without
+// pprof.
+func collect(ctx context.Context, base string) (heap, stack int64, goroutines int) {
+	if base == "" {
+		return 0, 0, 0
+	}
+	get := func(path string) string {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return ""
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	for _, line := range strings.Split(get("/debug/pprof/heap?gc=1&debug=1"), "\n") {
+		if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
+			heap, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "# Stack = "); ok { // "inuse / sys"
+			stack, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+	}
+	first := strings.SplitN(get("/debug/pprof/goroutine?debug=1"), "\n", 2)[0]
+	if v, ok := strings.CutPrefix(first, "goroutine profile: total "); ok {
+		goroutines, _ = strconv.Atoi(strings.TrimSpace(v))
+	}
+	return heap, stack, goroutines
+}
+
+func saveProfile(ctx context.Context, url, file string) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return
+	}
+	defer res.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	io.Copy(f, res.Body)
 }

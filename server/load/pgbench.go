@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -56,6 +57,10 @@ type pgbenchRun struct {
 	duration time.Duration
 	rate     int  // -R, 0 for as fast as possible
 	logLat   bool // -l: per-transaction latencies
+	// mode is pgbench's -M: extended (the default here) sends each
+	// statement as lib/pq does, parsed and planned every time; simple
+	// substitutes variables as text.
+	mode string
 }
 
 type pgbenchResult struct {
@@ -80,7 +85,7 @@ func (e *env) pgbench(ctx context.Context, r pgbenchRun) (pgbenchResult, error) 
 	}
 	defer os.RemoveAll(dir)
 	args := []string{"-n", "-f", r.script, "-c", strconv.Itoa(r.clients), "-j", strconv.Itoa(min(r.clients, 2)),
-		"-T", strconv.Itoa(int(r.duration.Round(time.Second) / time.Second)), "-M", "prepared"}
+		"-T", strconv.Itoa(int(r.duration.Round(time.Second) / time.Second)), "-M", cmp.Or(r.mode, "extended")}
 	if r.rate > 0 {
 		args = append(args, "-R", strconv.Itoa(r.rate))
 	}

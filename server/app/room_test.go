@@ -1,0 +1,335 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/ent/viewer"
+)
+
+const rmFields = `id name detail avatar url onlineCount memberCount joined conversationId createdAt owner { username }`
+
+type rmOut struct {
+	ID, Name, Detail, Avatar, URL, ConversationID string
+	OnlineCount, MemberCount                      int
+	Joined                                        bool
+	CreatedAt                                     time.Time
+	Owner                                         struct{ Username string }
+}
+
+const (
+	rmCreate = `mutation($in: CreateRoomInput!) { createRoom(input: $in) { ` + rmFields + ` } }`
+	rmUpdate = `mutation($r: ID!, $in: UpdateRoomInput!) { updateRoom(id: $r, input: $in) { ` + rmFields + ` } }`
+	rmDelete = `mutation($r: ID!) { deleteRoom(id: $r) }`
+	rmJoin   = `mutation($r: ID!) { joinRoom(id: $r) { ` + rmFields + ` } }`
+	rmLeave  = `mutation($r: ID!) { leaveRoom(id: $r) { ` + rmFields + ` } }`
+	rmEvents = `subscription($r: ID!, $after: String) { roomEvents(roomId: $r, after: $after) { ` + grpEventFields + ` } }`
+)
+
+func (k grpKit) room(owner account, name, detail string) rmOut {
+	k.t.Helper()
+	var out struct{ CreateRoom rmOut }
+	k.ok(owner.Token, rmCreate, map[string]any{"in": map[string]any{"name": name, "detail": detail}}, &out)
+	return out.CreateRoom
+}
+
+// roomInfo reads a room by id as token (empty: anonymously).
+func (k grpKit) roomInfo(token, id string) *rmOut {
+	k.t.Helper()
+	var out struct{ Room *rmOut }
+	k.ok(token, `query($r: ID) { room(id: $r) { `+rmFields+` } }`, map[string]any{"r": id}, &out)
+	return out.Room
+}
+
+// online waits until a's presence reads online.
+func (k grpKit) online(a account) {
+	k.t.Helper()
+	require.Eventually(k.t, func() bool {
+		var out struct{ Node struct{ Online bool } }
+		k.ok(a.Token, `query($id: ID!) { node(id: $id) { ... on User { online } } }`, map[string]any{"id": a.ID}, &out)
+		return out.Node.Online
+	}, 5*time.Second, 10*time.Millisecond)
+}
+
+func rv(r rmOut, kv ...any) map[string]any {
+	vars := map[string]any{"r": r.ID}
+	for i := 0; i+1 < len(kv); i += 2 {
+		vars[kv[i].(string)] = kv[i+1]
+	}
+	return vars
+}
+
+// TestRoomCreateAndModify: any signed-in user creates a room (S3-02) with a
+// unique name; its info is public (S3-05); only its owner modifies it
+// (S3-09) and sets its avatar (S3-03).
+func TestRoomCreateAndModify(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		k := newGrpKit(t, b)
+		ann, bob := k.register("ann", nil), k.register("bob", nil)
+
+		r := k.room(ann, " testroom ", "哈哈哈")
+		require.Equal(t, "testroom", r.Name)
+		require.Equal(t, "哈哈哈", r.Detail)
+		require.Equal(t, "/rooms/"+r.ID, r.URL)
+		require.Equal(t, "ann", r.Owner.Username)
+		require.True(t, r.Joined, "the creator is in his room")
+		require.Equal(t, 1, r.MemberCount)
+
+		// Public info, by id or by name.
+		info := k.roomInfo("", r.ID)
+		require.Equal(t, "testroom", info.Name)
+		require.False(t, info.Joined)
+		var byName struct{ Room *struct{ ID string } }
+		k.ok("", `{ room(name: "TESTROOM") { id } }`, nil, &byName)
+		require.Equal(t, r.ID, byName.Room.ID)
+		k.ok("", `{ room(name: "nothing") { id } }`, nil, &byName)
+		require.Nil(t, byName.Room)
+		k.fails("", `{ room { id } }`, nil, "BAD_USER_INPUT", "ROOM_REQUIRED")
+		k.fails("", `query($r: ID) { room(id: $r, name: "x") { id } }`, map[string]any{"r": r.ID}, "BAD_USER_INPUT", "ROOM_REQUIRED")
+		require.Nil(t, k.roomInfo("", "999999"))
+
+		// The name is unique, whatever its case; a long Chinese name fits.
+		k.room(bob, "second", "")
+		k.room(bob, strings.Repeat("房", 64), "")
+		for _, c := range []struct {
+			name         string
+			who          account
+			in           map[string]any
+			code, reason string
+			field        string
+		}{
+			{"taken", bob, map[string]any{"name": "TestRoom"}, "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
+			{"blank", bob, map[string]any{"name": "  "}, "BAD_USER_INPUT", "REQUIRED", "input.name"},
+			{"too long", bob, map[string]any{"name": strings.Repeat("房", 65)}, "BAD_USER_INPUT", "TOO_LONG", "input.name"},
+			{"control characters", bob, map[string]any{"name": "a\tb"}, "BAD_USER_INPUT", "INVALID", "input.name"},
+			{"detail too long", bob, map[string]any{"name": "ok", "detail": strings.Repeat("x", 1025)}, "BAD_USER_INPUT", "TOO_LONG", "input.detail"},
+			{"bad avatar", bob, map[string]any{"name": "ok", "avatarFileId": "4294967999"}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
+			{"anonymous", account{}, map[string]any{"name": "ok"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				res := k.fails(c.who.Token, rmCreate, map[string]any{"in": c.in}, c.code, c.reason)
+				require.Equal(t, c.field, res.ext("field"))
+			})
+		}
+
+		// The owner modifies his room; the avatar is an upload of his.
+		avatar := k.upload(ann.Token, "avatar", "room.png", pngImage(16, 16))
+		var up struct{ UpdateRoom rmOut }
+		k.ok(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "TestRoom", "detail": "new", "avatarFileId": avatar.ID}), &up)
+		require.Equal(t, "TestRoom", up.UpdateRoom.Name)
+		require.Equal(t, "new", up.UpdateRoom.Detail)
+		require.Equal(t, avatar.URL, up.UpdateRoom.Avatar)
+		res, body := k.get(up.UpdateRoom.Avatar, "", nil)
+		require.Equal(t, 200, res.StatusCode, string(body))
+		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
+		k.ok(ann.Token, rmUpdate, rv(r, "in", map[string]any{"clearAvatar": true}), &up)
+		require.Equal(t, "", up.UpdateRoom.Avatar)
+
+		for _, c := range []struct {
+			name         string
+			who          account
+			in           map[string]any
+			code, reason string
+			field        string
+		}{
+			{"not the owner", bob, map[string]any{"detail": "mine"}, "FORBIDDEN", "NOT_ROOM_OWNER", ""},
+			{"anonymous", account{}, map[string]any{"detail": "mine"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
+			{"taken name", ann, map[string]any{"name": "SECOND"}, "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
+			{"blank name", ann, map[string]any{"name": ""}, "BAD_USER_INPUT", "REQUIRED", "input.name"},
+			{"someone else's avatar", ann, map[string]any{"avatarFileId": k.upload(bob.Token, "avatar", "b.png", pngImage(7, 7)).ID}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
+			{"avatar and clear", ann, map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}, "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				res := k.fails(c.who.Token, rmUpdate, rv(r, "in", c.in), c.code, c.reason)
+				require.Equal(t, c.field, res.ext("field"))
+			})
+		}
+		k.fails(ann.Token, rmUpdate, map[string]any{"r": "999999", "in": map[string]any{"detail": "x"}}, "NOT_FOUND", "NOT_FOUND")
+		k.fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
+		require.Equal(t, "TestRoom", k.roomInfo("", r.ID).Name)
+
+		// Listing, with a filter.
+		var list struct {
+			Rooms struct {
+				TotalCount int
+				Edges      []struct{ Node struct{ Name string } }
+			}
+		}
+		k.ok("", `{ rooms(first: 10) { totalCount edges { node { name } } } }`, nil, &list)
+		require.Equal(t, 3, list.Rooms.TotalCount)
+		k.ok("", `{ rooms(query: "SEC", first: 10) { totalCount edges { node { name } } } }`, nil, &list)
+		require.Equal(t, 1, list.Rooms.TotalCount)
+		require.Equal(t, "second", list.Rooms.Edges[0].Node.Name)
+	})
+}
+
+// TestRoomEvents: watchers see joins and leaves with the online count, and
+// messages (S3-10); members post, others are refused; the history pages
+// with senders (S3-06).
+func TestRoomEvents(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		k := newGrpKit(t, b)
+		ann, bob, cat := k.register("ann", nil), k.register("bob", map[string]any{"nickname": "Bob"}), k.register("cat", nil)
+		r := k.room(ann, "lobby", "")
+
+		// Ann watches her room; her connection makes her online.
+		aws := k.mustDial(ann.Token)
+		aws.subscribe("r", rmEvents, rv(r))
+		k.waitSubscriptions(1)
+		k.online(ann)
+		require.Equal(t, 1, k.roomInfo("", r.ID).OnlineCount)
+
+		// Bob, online, joins; cat, offline, joins.
+		bws := k.mustDial(bob.Token)
+		k.online(bob)
+		var joined struct{ JoinRoom rmOut }
+		k.ok(bob.Token, rmJoin, rv(r), &joined)
+		require.True(t, joined.JoinRoom.Joined)
+		require.Equal(t, 2, joined.JoinRoom.MemberCount)
+		ev, skipped := aws.until("roomEvents", "room.joined")
+		require.Empty(t, skipped)
+		require.Equal(t, "bob", ev.Node.Username)
+		require.Equal(t, "in", ev.Data["action"])
+		require.EqualValues(t, 2, ev.Data["onlineCount"])
+		require.EqualValues(t, 2, ev.Data["memberCount"])
+		k.ok(cat.Token, rmJoin, rv(r), nil)
+		ev, _ = aws.until("roomEvents", "room.joined")
+		require.Equal(t, "cat", ev.Node.Username)
+		require.EqualValues(t, 2, ev.Data["onlineCount"], "cat is not connected")
+		require.EqualValues(t, 3, ev.Data["memberCount"])
+		k.fails(cat.Token, rmJoin, rv(r), "CONFLICT", "ALREADY_MEMBER")
+		k.fails(cat.Token, rmJoin, map[string]any{"r": "999999"}, "NOT_FOUND", "NOT_FOUND")
+		k.fails("", rmJoin, rv(r), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+
+		// Messages reach watchers; outsiders may watch and read, not post.
+		dan := k.register("dan", nil)
+		res := k.do(dan.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": "hi"}})
+		require.Equal(t, "FORBIDDEN", res.code())
+		require.Equal(t, "NOT_A_MEMBER", res.reason())
+		for _, text := range []string{"666", "hello"} {
+			res := k.do(bob.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": text}})
+			require.Empty(t, res.Errors)
+			ev, _ := aws.until("roomEvents", "message.created")
+			require.Equal(t, text, ev.Node.Text)
+		}
+
+		// The history (S3-06): sender and time, with the online count.
+		var hist struct {
+			Room struct {
+				OnlineCount int
+				Messages    struct {
+					Edges []struct {
+						Node struct {
+							Text      string
+							CreatedAt time.Time
+							Sender    struct{ Username, Avatar string }
+						}
+					}
+				}
+			}
+		}
+		k.ok(dan.Token, `query($r: ID) { room(id: $r) { onlineCount messages(last: 10) { edges { node { text createdAt sender { username avatar } } } } } }`, rv(r), &hist)
+		require.Equal(t, 2, hist.Room.OnlineCount)
+		require.Len(t, hist.Room.Messages.Edges, 2)
+		require.Equal(t, "666", hist.Room.Messages.Edges[0].Node.Text)
+		require.Equal(t, "bob", hist.Room.Messages.Edges[0].Node.Sender.Username)
+		var viaConv struct {
+			Messages struct{ TotalCount int }
+		}
+		k.ok(dan.Token, `query($c: ID!) { messages(conversationId: $c, last: 10) { totalCount } }`, map[string]any{"c": r.ConversationID}, &viaConv)
+		require.Equal(t, 2, viaConv.Messages.TotalCount)
+		res = k.do("", `query($r: ID) { room(id: $r) { messages(last: 10) { totalCount } } }`, rv(r))
+		require.Equal(t, "UNAUTHENTICATED", res.code())
+
+		// Bob goes offline: the count follows on the next read.
+		bws.conn.Close()
+		require.Eventually(t, func() bool { return k.roomInfo("", r.ID).OnlineCount == 1 }, 5*time.Second, 20*time.Millisecond)
+
+		// Leaving: the event carries the new counts; leaving twice is refused.
+		var left struct{ LeaveRoom rmOut }
+		k.ok(cat.Token, rmLeave, rv(r), &left)
+		require.False(t, left.LeaveRoom.Joined)
+		ev, _ = aws.until("roomEvents", "room.left")
+		require.Equal(t, "cat", ev.Node.Username)
+		require.Equal(t, "out", ev.Data["action"])
+		require.EqualValues(t, 1, ev.Data["onlineCount"])
+		require.EqualValues(t, 2, ev.Data["memberCount"])
+		k.fails(cat.Token, rmLeave, rv(r), "FORBIDDEN", "NOT_ROOM_MEMBER")
+
+		// A renamed room tells its watchers.
+		k.ok(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "Lobby 2"}), nil)
+		ev, _ = aws.until("roomEvents", "room.updated")
+		require.Equal(t, "Lobby 2", ev.Node.Name)
+
+		// Resume from a cursor replays what was missed.
+		cursor := ev.Cursor
+		k.ok(cat.Token, rmJoin, rv(r), nil)
+		again := k.mustDial(ann.Token)
+		again.subscribe("r", rmEvents, rv(r, "after", cursor))
+		ev, _ = again.until("roomEvents", "room.joined")
+		require.Equal(t, "cat", ev.Node.Username)
+
+		// Watching needs sign-in and an existing room.
+		anon, err := k.dial(map[string]any{})
+		require.NoError(t, err)
+		anon.subscribe("r", rmEvents, rv(r))
+		require.Equal(t, "UNAUTHENTICATED", anon.errorCode())
+		none := k.mustDial(dan.Token)
+		none.subscribe("r", rmEvents, map[string]any{"r": "999999"})
+		require.Equal(t, "NOT_FOUND", none.errorCode())
+	})
+}
+
+// TestRoomDelete: only the owner deletes a room (S3-07); watchers get
+// room.deleted (S3-10 close) and their stream ends; its messages and
+// memberships are gone.
+func TestRoomDelete(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		k := newGrpKit(t, b)
+		ann, bob, cat := k.register("ann", nil), k.register("bob", nil), k.register("cat", nil)
+		r := k.room(ann, "doomed", "")
+		k.ok(bob.Token, rmJoin, rv(r), nil)
+		res := k.do(bob.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": "bye"}})
+		require.Empty(t, res.Errors)
+
+		watcher := k.mustDial(cat.Token) // not a member: watching only
+		watcher.subscribe("r", rmEvents, rv(r))
+		member := k.mustDial(bob.Token)
+		member.subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
+		k.waitSubscriptions(2)
+
+		k.fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
+		var out struct{ DeleteRoom string }
+		k.ok(ann.Token, rmDelete, rv(r), &out)
+		require.Equal(t, r.ID, out.DeleteRoom)
+
+		ev, typ := watcher.nextOf("roomEvents")
+		require.Equal(t, "next", typ)
+		require.Equal(t, "room.deleted", ev.Kind)
+		require.Equal(t, r.ID, *ev.SubjectID)
+		require.Equal(t, "close", ev.Data["action"])
+		require.Equal(t, "doomed", ev.Data["name"])
+		_, typ = watcher.nextOf("roomEvents")
+		require.Equal(t, "complete", typ, "the stream ends after room.deleted")
+		ev, _ = member.until("events", "room.deleted")
+		require.Equal(t, r.ID, *ev.SubjectID)
+
+		require.Nil(t, k.roomInfo("", r.ID))
+		res = k.do(bob.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { totalCount } }`, map[string]any{"c": r.ConversationID})
+		require.Equal(t, "NOT_FOUND", res.code())
+		sys := viewer.SystemContext(context.Background())
+		n, err := k.app.Client.Message.Query().Count(sys)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		n, err = k.app.Client.ConversationMember.Query().Count(sys)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		k.fails(ann.Token, rmDelete, rv(r), "NOT_FOUND", "NOT_FOUND")
+		// The name is free again.
+		k.room(bob, "doomed", "")
+	})
+}
