@@ -132,7 +132,7 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 				return
 			}
 		}
-		live := r.present(ctx, ev, p)
+		live := r.present(ctx, ev, p, s.Guard != nil)
 		if live == nil {
 			continue
 		}
@@ -154,7 +154,12 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 // may not see its subject. Deletions (kinds ending in ".deleted") are
 // delivered without a node: the subject is gone, and the stream's topics and
 // guard already decided that the viewer may know.
-func (r *Resolver) present(ctx context.Context, ev realtime.Event, p eventlog.Payload) *LiveEvent {
+//
+// On a guarded stream (one conversation, one project) the guard has already
+// decided that the viewer may follow the topic, so an event whose node is
+// gone by the time it is delivered (created, then deleted at once) still
+// arrives, with a null node: the client's replica stays in step.
+func (r *Resolver) present(ctx context.Context, ev realtime.Event, p eventlog.Payload, guarded bool) *LiveEvent {
 	live := &LiveEvent{Cursor: strconv.FormatInt(ev.ID, 10), Kind: ev.Kind}
 	if p.Subject != 0 {
 		live.SubjectID = &p.Subject
@@ -171,7 +176,7 @@ func (r *Resolver) present(ctx context.Context, ev realtime.Event, p eventlog.Pa
 	switch {
 	case err == nil:
 		live.Node = node
-	case ev.Kind == messaging.KindMemberLeft:
+	case ev.Kind == messaging.KindMemberLeft || guarded:
 		// The member who left can no longer see the conversation; he is
 		// still told, by its id.
 	default:

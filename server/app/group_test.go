@@ -889,6 +889,34 @@ func TestGroupMutes(t *testing.T) {
 		texts := k.texts(cat, g.ConversationID)
 		require.Contains(t, texts, "Bob muted everyone: only the owner and managers may post")
 		require.Contains(t, texts, "Ann unmuted everyone")
+
+		// An image to the group (S0-11): members fetch it, others do not.
+		img := k.upload(cat.Token, "image", "cat.png", pngImage(20, 20))
+		res := k.do(cat.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{
+			"groupId": g.ID, "parts": []map[string]any{{"category": "image", "fileId": img.ID}},
+		}})
+		require.Empty(t, res.Errors)
+		var hist struct {
+			Messages struct {
+				Edges []struct {
+					Node struct {
+						Sender struct{ Username string }
+						Parts  []struct{ Category, URL, Name string }
+					}
+				}
+			}
+		}
+		k.ok(ann.Token, `query($c: ID!) { messages(conversationId: $c, last: 1) { edges { node { sender { username } parts { category url name } } } } }`,
+			map[string]any{"c": g.ConversationID}, &hist)
+		part := hist.Messages.Edges[0].Node.Parts[0]
+		require.Equal(t, "cat", hist.Messages.Edges[0].Node.Sender.Username)
+		require.Equal(t, "image", part.Category)
+		require.Equal(t, "cat.png", part.Name)
+		got, _ := k.get(part.URL, "", nil)
+		require.Equal(t, 200, got.StatusCode)
+		outsider := k.register("outsider", nil)
+		got, _ = k.get(strings.Split(part.URL, "?")[0], outsider.Token, nil)
+		require.Equal(t, 404, got.StatusCode)
 	})
 }
 

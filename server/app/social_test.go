@@ -888,8 +888,10 @@ func TestUserPolicyGuardsPrivilegedFields(t *testing.T) {
 		fmt.Sscan(u.ID, &id)
 		ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: id})
 		for name, upd := range map[string]func() error{
-			"role":   func() error { return s.app.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).Exec(ctx) },
-			"state":  func() error { return s.app.Client.User.UpdateOneID(id).SetAccountState(user.AccountStateNormal).Exec(ctx) },
+			"role": func() error { return s.app.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).Exec(ctx) },
+			"state": func() error {
+				return s.app.Client.User.UpdateOneID(id).SetAccountState(user.AccountStateNormal).Exec(ctx)
+			},
 			"member": func() error { return s.app.Client.User.UpdateOneID(id).SetIsMember(true).Exec(ctx) },
 		} {
 			require.Error(t, upd(), name)

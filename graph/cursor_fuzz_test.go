@@ -1,0 +1,73 @@
+package graph
+
+import (
+	"bytes"
+	"strconv"
+	"testing"
+	"unicode/utf8"
+
+	"entgo.io/contrib/entgql"
+
+	"github.com/parley-im/parley/graph/apperr"
+)
+
+// FuzzStreamCursor checks the resume cursor of the event streams (events,
+// notices, conversationEvents, projectChanges: their after argument). It
+// never panics, accepts only non-negative decimal event ids, refuses
+// anything else with BAD_USER_INPUT INVALID on the after field, and an
+// accepted cursor formats back to a cursor that parses to the same id.
+func FuzzStreamCursor(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseCursor(&s)
+		if err != nil {
+			e, ok := apperr.As(err)
+			if !ok || e.Code != apperr.BadUserInput || e.Reason != apperr.ReasonInvalid || e.Field != "after" {
+				t.Fatalf("parseCursor(%q): %v", s, err)
+			}
+			return
+		}
+		if n < 0 {
+			t.Fatalf("parseCursor(%q) = %d", s, n)
+		}
+		if s == "" {
+			if n != 0 {
+				t.Fatalf("empty cursor = %d", n)
+			}
+			return
+		}
+		canonical := strconv.FormatInt(n, 10)
+		if again, err := parseCursor(&canonical); err != nil || again != n {
+			t.Fatalf("round trip of %q: %d, %v", s, again, err)
+		}
+	})
+}
+
+// FuzzRelayCursor checks entgql's Relay cursor, the after and before
+// arguments of every connection (friends, messages, searchUsers, texts...).
+// It never panics; a cursor it accepts marshals to a valid UTF-8 string
+// that reads back to the same cursor.
+func FuzzRelayCursor(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		var c entgql.Cursor[int]
+		if err := c.UnmarshalGQL(s); err != nil {
+			return // the presenter makes this BAD_USER_INPUT INVALID (apperr.clientMistake)
+		}
+		var buf bytes.Buffer
+		c.MarshalGQL(&buf)
+		quoted := buf.String()
+		if !utf8.ValidString(quoted) {
+			t.Fatalf("cursor %q marshals to invalid UTF-8", s)
+		}
+		plain, err := strconv.Unquote(quoted)
+		if err != nil {
+			t.Fatalf("cursor %q marshals to %s, not a string: %v", s, quoted, err)
+		}
+		var back entgql.Cursor[int]
+		if err := back.UnmarshalGQL(plain); err != nil {
+			t.Fatalf("cursor %q -> %q does not read back: %v", s, plain, err)
+		}
+		if back.ID != c.ID || (back.Value == nil) != (c.Value == nil) {
+			t.Fatalf("cursor %q -> %+v -> %+v", s, c, back)
+		}
+	})
+}
