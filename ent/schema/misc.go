@@ -18,9 +18,9 @@ func (CannedReply) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("owner_id").Immutable(),
 		field.Enum("type").Values("welcome", "quick_reply", "faq"),
-		field.String("title").NotEmpty().MaxLen(128),
-		field.String("keyword").Default("").MaxLen(64),
-		field.String("content").NotEmpty().MaxLen(4096),
+		field.String("title").NotEmpty().MaxRuneLen(128),
+		field.String("keyword").Default("").MaxRuneLen(64),
+		field.String("content").NotEmpty().MaxRuneLen(4096),
 		field.Bool("visible").Default(true),
 		field.Int("weight").Default(0).Annotations(entgql.OrderField("WEIGHT")),
 		field.Bool("is_default").Default(false),
@@ -50,7 +50,7 @@ type Setting struct{ ent.Schema }
 func (Setting) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("key").NotEmpty().MaxLen(64).Unique(),
-		field.String("value").MaxLen(65536).Default(""),
+		field.String("value").MaxRuneLen(65536).Default(""),
 		field.Bool("public").Default(true),
 	}
 }

@@ -98,7 +98,7 @@ func (Notice) Policy() ent.Policy {
 // or dissolves it (rule.GroupWrites).
 func (Group) Policy() ent.Policy {
 	return privacy.Policy{
-		Query:    publicReads(),
+		Query: publicReads(),
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
 			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsNewGroup),
@@ -142,9 +142,14 @@ func (Room) Policy() ent.Policy {
 // active member of.
 func (Conversation) Policy() ent.Policy {
 	visible := rule.FilterBy(func(f *gen.ConversationFilter, uid int) { f.Where(rule.VisibleConversationP(uid)) })
+	// Rooms are readable by everyone, but only their members' domain code
+	// (and the system, for numbering) changes a conversation.
+	member := rule.FilterBy(func(f *gen.ConversationFilter, uid int) {
+		f.Where(entql.HasEdgeWith("members", entql.FieldEQ("user_id", uid), entql.FieldEQ("active", true)))
+	})
 	return privacy.Policy{
 		Query:    readPolicy(visible),
-		Mutation: writePolicy(rule.OnCreate(privacy.AlwaysAllowRule()), visible),
+		Mutation: writePolicy(rule.OnCreate(privacy.AlwaysAllowRule()), member),
 	}
 }
 

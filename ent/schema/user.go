@@ -19,7 +19,7 @@ func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("username").NotEmpty().MaxLen(32).Unique().
 			Annotations(entgql.OrderField("USERNAME")),
-		field.String("nickname").MaxLen(64).Default("").
+		field.String("nickname").MaxRuneLen(64).Default("").
 			Annotations(entgql.OrderField("NICKNAME")),
 		// email and phone are exposed through resolvers that hide them from strangers.
 		field.String("email").Optional().Nillable().Unique().MaxLen(254).
@@ -28,11 +28,11 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.Skip()),
 		field.String("password_hash").Sensitive().
 			Annotations(entgql.Skip()),
-		field.String("avatar").Default("").MaxLen(1024),
-		field.String("sign").Default("").MaxLen(256).
+		field.String("avatar").Default("").MaxRuneLen(1024),
+		field.String("sign").Default("").MaxRuneLen(256).
 			Comment("Bio, the seeds' sign/desc/userdetail."),
 		field.Enum("sex").Values("unknown", "male", "female").Default("unknown"),
-		field.String("location").Default("").MaxLen(128),
+		field.String("location").Default("").MaxRuneLen(128),
 		field.Int64("public_id").Unique().Immutable().
 			Comment("Numeric id shown to people (the seed's nid)."),
 		field.Bool("is_member").Default(false).
@@ -125,7 +125,7 @@ func (Friendship) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("user_id").Immutable(),
 		field.Int("friend_id").Immutable(),
-		field.String("remark").Default("").MaxLen(64),
+		field.String("remark").Default("").MaxRuneLen(64),
 		field.Bool("pinned").Default(false),
 	}
 }
@@ -168,7 +168,7 @@ func (Notice) Fields() []ent.Field {
 		field.Int("to_id").Immutable(),
 		field.Int("group_id").Optional().Nillable(),
 		field.Int("project_id").Optional().Nillable(),
-		field.String("postscript").Default("").MaxLen(256),
+		field.String("postscript").Default("").MaxRuneLen(256),
 		field.JSON("data", map[string]any{}).Optional().
 			Annotations(entgql.Skip()),
 		field.Enum("operation").Values("not_operated", "agreed", "refused", "none").Default("none"),

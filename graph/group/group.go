@@ -32,15 +32,15 @@ import (
 // Reasons of the group rules; each refusal has its own.
 const (
 	// The viewer's standing (FORBIDDEN).
-	ReasonNotMember       = "NOT_GROUP_MEMBER"
-	ReasonNotManager      = "NOT_GROUP_MANAGER"
-	ReasonNotOwner        = "NOT_GROUP_OWNER"
+	ReasonNotMember        = "NOT_GROUP_MEMBER"
+	ReasonNotManager       = "NOT_GROUP_MANAGER"
+	ReasonNotOwner         = "NOT_GROUP_OWNER"
 	ReasonOwnerCannotLeave = "OWNER_CANNOT_LEAVE"
-	ReasonInviteOnly      = "INVITE_ONLY"
-	ReasonApprovalNeeded  = "APPROVAL_REQUIRED"
-	ReasonGroupFull       = "GROUP_FULL"
-	ReasonNotFriends      = "NOT_FRIENDS"
-	ReasonLinkRevoked     = "JOIN_LINK_REVOKED"
+	ReasonInviteOnly       = "INVITE_ONLY"
+	ReasonApprovalNeeded   = "APPROVAL_REQUIRED"
+	ReasonGroupFull        = "GROUP_FULL"
+	ReasonNotFriends       = "NOT_FRIENDS"
+	ReasonLinkRevoked      = "JOIN_LINK_REVOKED"
 
 	// What the viewer does to another member (FORBIDDEN).
 	ReasonCannotKickOwner   = "CANNOT_KICK_OWNER"
@@ -55,13 +55,13 @@ const (
 	ReasonAlreadyMember = "ALREADY_MEMBER"
 
 	// Input (BAD_USER_INPUT, with the field).
-	ReasonUserNotMember    = "USER_NOT_MEMBER"
-	ReasonTooManyMembers   = "TOO_MANY_MEMBERS"
-	ReasonTransferToSelf   = "CANNOT_TRANSFER_TO_SELF"
-	ReasonMuteTooLong      = "MUTE_TOO_LONG"
-	ReasonLinkInvalid      = "JOIN_LINK_INVALID"
-	ReasonLinkExpired      = "JOIN_LINK_EXPIRED"
-	ReasonQueryTooShort    = "QUERY_TOO_SHORT"
+	ReasonUserNotMember  = "USER_NOT_MEMBER"
+	ReasonTooManyMembers = "TOO_MANY_MEMBERS"
+	ReasonTransferToSelf = "CANNOT_TRANSFER_TO_SELF"
+	ReasonMuteTooLong    = "MUTE_TOO_LONG"
+	ReasonLinkInvalid    = "JOIN_LINK_INVALID"
+	ReasonLinkExpired    = "JOIN_LINK_EXPIRED"
+	ReasonQueryTooShort  = "QUERY_TOO_SHORT"
 )
 
 // Limits of groups.

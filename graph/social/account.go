@@ -5,18 +5,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/cannedreply"
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/friendship"
-	"github.com/parley-im/parley/ent/group"
-	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
-	"github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
@@ -28,14 +24,21 @@ import (
 // KindAccountDeleted tells a deleted user's devices and friends.
 const KindAccountDeleted = "user.deleted"
 
+// Departure is another domain's way of letting a user go before his
+// account is deleted (the group and room services implement it).
+type Departure interface {
+	Depart(ctx context.Context) error
+}
+
 // DeleteAccount deletes the viewer's account in one transaction (S3-08):
 //
-//   - rooms he owns are deleted with their messages and memberships (seed
-//     003: "rooms he owns go too");
+//   - the departures go first, as the user: rooms he owns are deleted with
+//     their messages and memberships (seed 003: "rooms he owns go too";
+//     watchers get room.deleted) and he leaves the others; each group he
+//     owns passes to its longest-standing manager, else its longest-standing
+//     member, one he is alone in is dissolved, and he leaves them all;
 //   - projects he owns are deleted with everything in them; he leaves the
 //     projects of others;
-//   - each group he owns passes to its longest-standing manager, else its
-//     longest-standing member; a group with no one left is deleted;
 //   - his messages everywhere are erased for everyone (content gone,
 //     deleted_at set) but keep their place, so conversations keep their
 //     numbering and every device converges;
@@ -44,7 +47,7 @@ const KindAccountDeleted = "user.deleted"
 //   - the user row stays as an anonymous husk (account state deleted,
 //     username freed, contact fields and password cleared), so that old
 //     messages still have a sender and ids are never reused.
-func (s *Service) DeleteAccount(ctx context.Context, password string, accounts *auth.Service) error {
+func (s *Service) DeleteAccount(ctx context.Context, password string, accounts *auth.Service, departures ...Departure) error {
 	db, err := tx(ctx)
 	if err != nil {
 		return err
@@ -64,6 +67,14 @@ func (s *Service) DeleteAccount(ctx context.Context, password string, accounts *
 	if !auth.CheckPassword(u, password) {
 		return apperr.Input(apperr.ReasonWrongPassword, "password", "the password is wrong")
 	}
+	// First the domains that have their own way of letting a member go
+	// (groups hand over, rooms close), acting as the user, so that everyone
+	// concerned gets the events and notices they would get otherwise.
+	for _, d := range departures {
+		if err := d.Depart(ctx); err != nil {
+			return fmt.Errorf("social: delete account: %w", err)
+		}
+	}
 	// The cleanup below crosses other people's rows (their groups, their
 	// friendships), which the account owner has every right to leave: it
 	// runs as the system once the password confirmed the owner.
@@ -71,7 +82,6 @@ func (s *Service) DeleteAccount(ctx context.Context, password string, accounts *
 		name string
 		run  func() error
 	}{
-		{"rooms", func() error { return s.deleteOwnedRooms(sys, db, me) }},
 		{"projects", func() error {
 			if _, err := db.Project.Delete().Where(project.OwnerID(me)).Exec(sys); err != nil {
 				return err
@@ -82,7 +92,6 @@ func (s *Service) DeleteAccount(ctx context.Context, password string, accounts *
 			_, err := db.ProjectMember.Delete().Where(projectmember.UserID(me)).Exec(sys)
 			return err
 		}},
-		{"groups", func() error { return s.handOverGroups(sys, db, me) }},
 		{"messages", func() error {
 			_, err := db.Message.Update().Where(message.SenderID(me), message.DeletedAtIsNil()).
 				SetDeletedAt(time.Now()).SetParts([]schematype.MessagePart{}).Save(sys)
@@ -129,63 +138,4 @@ func (s *Service) DeleteAccount(ctx context.Context, password string, accounts *
 		}
 	}
 	return nil
-}
-
-// deleteOwnedRooms deletes the rooms uid owns; their conversations cascade
-// to messages and memberships.
-func (s *Service) deleteOwnedRooms(ctx context.Context, db *ent.Client, uid int) error {
-	rooms, err := db.Room.Query().Where(room.OwnerID(uid)).All(ctx)
-	if err != nil {
-		return err
-	}
-	for _, r := range rooms {
-		if err := db.Room.DeleteOne(r).Exec(ctx); err != nil {
-			return err
-		}
-		if err := db.Conversation.DeleteOneID(r.ConversationID).Exec(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// handOverGroups passes the groups uid owns to their next manager or member,
-// deleting those he is alone in, and takes him out of every group.
-func (s *Service) handOverGroups(ctx context.Context, db *ent.Client, uid int) error {
-	owned, err := db.Group.Query().Where(group.OwnerID(uid)).All(ctx)
-	if err != nil {
-		return err
-	}
-	for _, g := range owned {
-		// Roles sort "manager" < "member": managers inherit first.
-		heir, err := db.GroupMember.Query().
-			Where(groupmember.GroupID(g.ID), groupmember.UserIDNEQ(uid)).
-			Order(ent.Asc(groupmember.FieldRole), ent.Asc(groupmember.FieldCreatedAt)).First(ctx)
-		switch {
-		case ent.IsNotFound(err):
-			if err := db.Group.DeleteOne(g).Exec(ctx); err != nil {
-				return err
-			}
-			if err := db.Conversation.DeleteOneID(g.ConversationID).Exec(ctx); err != nil {
-				return err
-			}
-			continue
-		case err != nil:
-			return err
-		}
-		if err := heir.Update().SetRole(groupmember.RoleOwner).Exec(ctx); err != nil {
-			return err
-		}
-		if err := g.Update().SetOwnerID(heir.UserID).Exec(ctx); err != nil {
-			return err
-		}
-	}
-	left, err := db.GroupMember.Query().Where(groupmember.UserID(uid)).Select(groupmember.FieldGroupID).Ints(ctx)
-	if err != nil || len(left) == 0 {
-		return err
-	}
-	if _, err := db.GroupMember.Delete().Where(groupmember.UserID(uid)).Exec(ctx); err != nil {
-		return err
-	}
-	return db.Group.Update().Where(group.IDIn(left...)).AddMemberCount(-1).Exec(ctx)
 }

@@ -81,9 +81,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		client.Close()
 		return nil, err
 	}
+	channel := "parley_events"
 	var bus realtime.Bus
 	if postgres {
-		if bus, err = realtime.NewPGBus(db, cfg.DatabaseURL, "parley_events", log); err != nil {
+		if channel, err = busChannel(ctx, db); err != nil {
+			client.Close()
+			return nil, err
+		}
+		if bus, err = realtime.NewPGBus(db, cfg.DatabaseURL, channel, log); err != nil {
 			client.Close()
 			return nil, err
 		}
@@ -122,7 +127,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			log.Error("event hub stopped", "err", err)
 		}
 	}()
-	tracker := presence.New(client, hub, presence.Options{TTL: cfg.PresenceTTL, Postgres: postgres, NotifyChannel: "parley_events", Logger: log})
+	tracker := presence.New(client, hub, presence.Options{TTL: cfg.PresenceTTL, Postgres: postgres, NotifyChannel: channel, Logger: log})
 	tracker.Start()
 	a.resolver = &graph.Resolver{
 		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events, people, settingsSvc, uploads, hub, messaging.Options{RevokeWindow: cfg.RevokeWindow}),
@@ -137,6 +142,30 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.resolver.Rooms = room.NewService(client, events, a.resolver.Messaging, uploads, tracker)
 	a.handler = a.routes(a.resolver)
 	return a, nil
+}
+
+// busChannel names the NOTIFY channel of this deployment. Channels are
+// shared by a whole database, so a deployment in its own schema (tests run
+// one per schema) gets its own channel; otherwise ephemeral events such as
+// typing and presence would reach the subscribers of another deployment.
+func busChannel(ctx context.Context, db *sql.DB) (string, error) {
+	var schema string
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return "", fmt.Errorf("app: current schema: %w", err)
+	}
+	if schema == "" || schema == "public" {
+		return "parley_events", nil
+	}
+	name := "parley_events_" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(schema))
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name, nil
 }
 
 // codeSender picks where SMS codes go: the configured sender (tests), an

@@ -428,6 +428,11 @@ func TestProfileAndUsers(t *testing.T) {
 		}
 		r := s.do("", update, map[string]any{"in": map[string]any{"nickname": "x"}})
 		require.Equal(t, "UNAUTHENTICATED", r.code())
+		// Limits count characters, not bytes: 64 Chinese characters fit.
+		long := map[string]any{"nickname": strings.Repeat("猫", 64), "sign": strings.Repeat("签", 256), "location": strings.Repeat("地", 128)}
+		s.ok(a.Token, update, map[string]any{"in": long}, nil)
+		var ps struct{ ApplyFriend noticeOut }
+		s.ok(a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": other.ID, "postscript": strings.Repeat("附", 256)}}, &ps)
 
 		var out struct {
 			UpdateProfile struct{ Username, Nickname, Sign, Sex, Location, Avatar string }
@@ -810,6 +815,13 @@ func TestDeleteAccount(t *testing.T) {
 		friend := s.register("friend", nil)
 		s.befriend(leaver, friend)
 		msg := s.send(leaver, friend, "goodbye")
+		// He owns a group with his friend in it, a room, and sits in a
+		// group someone else owns.
+		var g struct{ CreateGroup struct{ ID string } }
+		s.ok(leaver.Token, `mutation($m: ID!) { createGroup(input: {name: "his group", memberIds: [$m]}) { id } }`, map[string]any{"m": friend.ID}, &g)
+		var other struct{ CreateGroup struct{ ID string } }
+		s.ok(friend.Token, `mutation($m: ID!) { createGroup(input: {name: "their group", memberIds: [$m]}) { id } }`, map[string]any{"m": leaver.ID}, &other)
+		s.ok(leaver.Token, `mutation { createRoom(input: {name: "his room"}) { id } }`, nil, nil)
 
 		r := s.do(leaver.Token, `mutation { deleteAccount(password: "wrong-one") }`, nil)
 		require.Equal(t, "WRONG_PASSWORD", r.reason())
@@ -831,6 +843,21 @@ func TestDeleteAccount(t *testing.T) {
 		require.Nil(t, out.User)
 		require.Equal(t, "", out.Node.Text)
 		require.Equal(t, "deleted", out.Node.Sender.AccountState)
+		// His group passed to the friend; he left the other; his room is gone.
+		var after struct {
+			Group struct {
+				MemberCount int
+				Owner       struct{ ID string }
+			}
+			Other struct{ MemberCount int }
+			Room  *struct{ ID string }
+		}
+		s.ok(friend.Token, `query($g: ID!, $o: ID!) { group: group(id: $g) { memberCount owner { id } } other: group(id: $o) { memberCount } room(name: "his room") { id } }`,
+			map[string]any{"g": g.CreateGroup.ID, "o": other.CreateGroup.ID}, &after)
+		require.Equal(t, friend.ID, after.Group.Owner.ID)
+		require.Equal(t, 1, after.Group.MemberCount)
+		require.Equal(t, 1, after.Other.MemberCount)
+		require.Nil(t, after.Room)
 		// The name and phone are free again.
 		s.register("leaver", map[string]any{"phone": "+8613600000005"})
 	})

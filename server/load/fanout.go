@@ -48,7 +48,7 @@ func fanoutScenario(ctx context.Context, e *env) error {
 		value:    summary(big.last),
 		baseline: fmt.Sprintf("2-member group: %s", summary(small.last)),
 		ratio:    float64(base99) / float64(max(p99, 1)), ratioOf: "2-member p99/1,000-member p99",
-		goal:     "p99 ≤ 100 ms", met: boolp(p99 <= 100*time.Millisecond && len(users) >= 1000),
+		goal: "p99 ≤ 100 ms", met: boolp(p99 <= 100*time.Millisecond && len(users) >= 1000),
 	})
 	e.report.note("fanout: time to the first delivery %s; the group's send request alone %s", summary(big.first), summary(big.send))
 	return nil
@@ -215,4 +215,3 @@ func makeGroup(ctx context.Context, client *ent.Client, members []user, tag stri
 	}
 	return strconv.Itoa(g.ID), nil
 }
-

@@ -104,7 +104,7 @@ func idleScenario(ctx context.Context, e *env) error {
 		value:    fmt.Sprintf("%.1f KB (RSS %.0f → %.0f MB)", per/1024, float64(parley.rss0)/(1<<20), float64(parley.rss1)/(1<<20)),
 		baseline: fmt.Sprintf("bare gorilla/websocket server: %.1f KB", floorPer/1024),
 		ratio:    floorPer / per, ratioOf: "bare/parley",
-		goal:     "≤ 30 KB", met: boolp(per <= 30*1024 && n >= 10000),
+		goal: "≤ 30 KB", met: boolp(per <= 30*1024 && n >= 10000),
 	})
 	if parley.heap1 > 0 {
 		k := float64(n - parley.warm)
@@ -117,17 +117,17 @@ func idleScenario(ctx context.Context, e *env) error {
 
 // held is a set of open connections to one server process.
 type held struct {
-	subs        []*subscriber
-	warm        int
-	rss0, rss1  int64
+	subs       []*subscriber
+	warm       int
+	rss0, rss1 int64
 	// From the server's pprof, when it has one: the heap in use after a
 	// forced collection, and the goroutines.
 	heap0, heap1             int64
 	stack0, stack1           int64
 	goroutines0, goroutines1 int
-	connectTime time.Duration
-	mu          sync.Mutex
-	got         map[string]bool // texts received, for checkLive
+	connectTime              time.Duration
+	mu                       sync.Mutex
+	got                      map[string]bool // texts received, for checkLive
 }
 
 // perConn is the resident memory the server grew by per connection past the

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +37,7 @@ type options struct {
 
 	duration   time.Duration
 	senders    int
-	rate       int
+	rates      []int
 	pairs      int
 	groupSize  int
 	rounds     int
@@ -55,11 +56,11 @@ type options struct {
 // env is what scenarios share: the server under test and its database.
 type env struct {
 	opt    options
-	db     *schemaDB   // nil with -url
-	dbURL  string      // the server's database
-	base   string      // the server's base URL
-	proc   *inProcess  // nil with -url
-	trace  *sqlTrace   // in-process only
+	db     *schemaDB  // nil with -url
+	dbURL  string     // the server's database
+	base   string     // the server's base URL
+	proc   *inProcess // nil with -url
+	trace  *sqlTrace  // in-process only
 	report *report
 }
 
@@ -76,7 +77,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed run")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each timed run")
 	flag.IntVar(&o.senders, "senders", 16, "send: concurrent senders (and pgbench clients)")
-	flag.IntVar(&o.rate, "rate", 500, "latency: messages per second")
+	rates := flag.String("rate", "500,50", "latency: messages per second, a comma-separated list (the goal's rate, and one this machine sustains)")
 	flag.IntVar(&o.pairs, "pairs", 50, "latency: sender/receiver pairs")
 	flag.IntVar(&o.groupSize, "group-size", 1000, "fanout: members, all subscribed")
 	flag.IntVar(&o.rounds, "rounds", 30, "fanout: messages sent, one at a time")
@@ -91,6 +92,11 @@ func main() {
 	flag.IntVar(&o.repeat, "repeat", 1, "send and history: run each side this many times, alternating, and keep the best")
 	wsFloor := flag.String("ws-floor", "", "internal: serve the bare WebSocket server of the idle scenario on this address")
 	flag.Parse()
+	for _, r := range strings.Split(*rates, ",") {
+		if v, err := strconv.Atoi(strings.TrimSpace(r)); err == nil && v > 0 {
+			o.rates = append(o.rates, v)
+		}
+	}
 	if *wsFloor != "" {
 		raiseFileLimit()
 		if err := runFloor(*wsFloor); err != nil {

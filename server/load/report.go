@@ -51,7 +51,6 @@ func (r *report) fail(name string, err error) {
 	r.order = append(r.order, name)
 }
 
-
 func (r *report) failedAny() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
