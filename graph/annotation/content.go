@@ -133,12 +133,24 @@ func textHead(ctx context.Context, db *ent.Client, id int, field string) (*ent.T
 	return t, found(err, "text", field)
 }
 
+// checkFilter bounds a name filter: no name is longer than EntityNameMax,
+// so a longer filter can match nothing, and databases bound LIKE patterns.
+func checkFilter(name *string) error {
+	if name != nil && utf8.RuneCountInString(*name) > EntityNameMax {
+		return apperr.Input(apperr.ReasonTooLong, "name", "a name filter is at most %d characters", EntityNameMax)
+	}
+	return nil
+}
+
 // Entities selects a project's entities (S4-04): those whose name contains
 // name (by NameKey, so case-insensitively) and those created by creatorID,
 // when given.
 func (s *Service) Entities(ctx context.Context, projectID int, name *string, creatorID *int) (*ent.EntityQuery, error) {
 	p, err := s.Project(ctx, projectID)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFilter(name); err != nil {
 		return nil, err
 	}
 	q := s.reader(ctx).Entity.Query().Where(entity.ProjectID(p.ID))

@@ -66,6 +66,9 @@ func SymbolSize(degree int) float64 {
 // Graph returns a project's graph; nodes whose name contains name (by
 // NameKey) are selected.
 func (s *Service) Graph(ctx context.Context, projectID int, name *string) (*Graph, error) {
+	if err := checkFilter(name); err != nil {
+		return nil, err
+	}
 	db := s.reader(ctx)
 	p, err := memberProject(ctx, db, projectID, "projectId")
 	if err != nil {
@@ -89,6 +92,9 @@ func (s *Service) Graph(ctx context.Context, projectID int, name *string) (*Grap
 // Neighbourhood returns the entities at most hops relations away from one
 // entity, either way, and every relation between them.
 func (s *Service) Neighbourhood(ctx context.Context, entityID, hops int, name *string) (*Graph, error) {
+	if err := checkFilter(name); err != nil {
+		return nil, err
+	}
 	if hops < 1 || hops > MaxHops {
 		return nil, apperr.Input(ReasonHopsOutOfRange, "hops", "hops must be between 1 and %d", MaxHops)
 	}

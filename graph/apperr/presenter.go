@@ -58,7 +58,7 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 //     request, BAD_USER_INPUT INVALID for a field.
 func clientMistake(ctx context.Context, err error, presented *gqlerror.Error) *Error {
 	var gqlErr *gqlerror.Error
-	if !errors.As(err, &gqlErr) {
+	if !errors.As(err, &gqlErr) || errors.Is(err, errPanic) {
 		return nil
 	}
 	fc := graphql.GetFieldContext(ctx)
@@ -112,9 +112,12 @@ func asApp(err error) *Error {
 func Recover(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "request_id", middleware.GetReqID(ctx), "panic", p)
-		return errors.New("panic in resolver")
+		return errPanic
 	}
 }
+
+// errPanic is what a recovered panic becomes: always internal.
+var errPanic = errors.New("panic in resolver")
 
 // HideUncoded is a response interceptor for errors that bypass the presenter
 // (gqlgen and entgql build some responses directly, such as a failed

@@ -10,9 +10,8 @@ import (
 
 // FuzzMaskWords checks the dirty-word mask on any text and word: it never
 // panics, keeps the text's length in characters, only ever replaces
-// characters by '*', is idempotent, and leaves no dirty word behind
-// (case-insensitively) for the words and texts whose lower case keeps their
-// length.
+// characters by '*', is idempotent, and leaves no dirty word behind,
+// case-insensitively ("İ" and "ǅ" included: Go lower-cases rune by rune).
 func FuzzMaskWords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, word, word2 string) {
 		words := []string{word, word2}
@@ -36,13 +35,10 @@ func FuzzMaskWords(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q -> %q", text, out, again)
 		}
 		lower := strings.ToLower(out)
-		if utf8.RuneCountInString(lower) != len(got) {
-			return // the mask gives up on such texts (reported: a case-folding bypass)
-		}
 		for _, w := range words {
 			lw := strings.ToLower(w)
-			if lw == "" || strings.ContainsRune(lw, '*') || utf8.RuneCountInString(lw) != utf8.RuneCountInString(w) {
-				continue
+			if lw == "" || strings.ContainsRune(lw, '*') || !utf8.ValidString(w) {
+				continue // a word holding '*' can match what the mask wrote
 			}
 			if strings.Contains(lower, lw) {
 				t.Fatalf("MaskWords(%q, %q) = %q still holds %q", text, words, out, w)

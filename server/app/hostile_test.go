@@ -168,7 +168,12 @@ func runHostile(t *testing.T, b backend, corpus []hostileCase) {
 
 	all := append(append([]hostileCase{}, corpus...), generatedHostileCases(f)...)
 	ws := websocketHostileCases()
-	t.Logf("%d HTTP cases (%d from testdata), %d WebSocket cases", len(all), len(corpus), len(ws))
+	families := map[string]int{}
+	for _, c := range all {
+		family, _, _ := strings.Cut(c.Name, " ")
+		families[strings.TrimSuffix(family, ":")]++
+	}
+	t.Logf("%d HTTP cases (%d from testdata), %d WebSocket cases; by family %v", len(all), len(corpus), len(ws), families)
 	require.GreaterOrEqual(t, len(all)+len(ws), 200, "the corpus has at least 200 cases")
 
 	// Baselines, once the fixture is built and idle.
@@ -495,7 +500,9 @@ func judge(c hostileCase, status int, raw []byte, elapsed time.Duration) []strin
 			bad("leaks %q", m)
 		}
 	}
-	if elapsed > 10*time.Second {
+	// A hang guard, not a speed test: the race detector on a shared
+	// 2-core machine makes slow answers normal; only a stuck one is a bug.
+	if elapsed > 25*time.Second {
 		bad("took %v", elapsed)
 	}
 	return problems
@@ -596,9 +603,8 @@ func overlongFields() []overlongField {
 		{family: "updateSettings", field: "appName", as: "alice", query: `mutation($v: String!) { updateSettings(input: {appName: $v}) { appName } }`, reason: "TOO_LONG"},
 		{family: "searchUsers", field: "query", as: "alice", query: `query($v: String!) { searchUsers(query: $v, first: 5) { totalCount } }`, reason: "TOO_LONG"},
 		{family: "user", field: "username", query: `query($v: String!) { user(username: $v) { id } }`, noError: true},
-		{family: "entities", field: "name", as: "alice", query: `query($v: String!) { entities(projectId: "@PROJECT_ID@", name: $v) { totalCount } }`, noError: true,
-			knownBug: "graph/annotation: an entities name filter over SQLite's 50,000-byte LIKE pattern limit is an internal error", knownBugOn: "sqlite"},
-		{family: "graph", field: "name", as: "alice", query: `query($v: String!) { graph(projectId: "@PROJECT_ID@", name: $v) { truncated } }`, noError: true},
+		{family: "entities", field: "name", as: "alice", query: `query($v: String!) { entities(projectId: "@PROJECT_ID@", name: $v) { totalCount } }`, reason: "TOO_LONG"},
+		{family: "graph", field: "name", as: "alice", query: `query($v: String!) { graph(projectId: "@PROJECT_ID@", name: $v) { truncated } }`, reason: "TOO_LONG"},
 	}
 	return fields
 }

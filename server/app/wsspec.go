@@ -31,6 +31,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -235,25 +236,45 @@ func (c *specConn) WriteJSON(v any) error {
 	if !c.strict {
 		return c.inner.WriteJSON(v)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	var m struct {
-		Type string `json:"type"`
-		ID   string `json:"id"`
-	}
-	if json.Unmarshal(b, &m) == nil {
-		c.mu.Lock()
-		switch m.Type {
-		case "connection_ack":
-			c.acked = true
-		case "complete", "error":
-			delete(c.active, m.ID)
+	typ, id, ok := messageTypeID(v)
+	if !ok {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
 		}
-		c.mu.Unlock()
+		var m struct {
+			Type string `json:"type"`
+			ID   string `json:"id"`
+		}
+		json.Unmarshal(b, &m)
+		typ, id, v = m.Type, m.ID, json.RawMessage(b)
 	}
-	return c.inner.WriteJSON(json.RawMessage(b))
+	c.mu.Lock()
+	switch typ {
+	case "connection_ack":
+		c.acked = true
+	case "complete", "error":
+		delete(c.active, id)
+	}
+	c.mu.Unlock()
+	return c.inner.WriteJSON(v)
+}
+
+// messageTypeID reads the Type and ID fields of gqlgen's message struct
+// without encoding it: every event of every subscription passes here.
+func messageTypeID(v any) (typ, id string, ok bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return "", "", false
+	}
+	t, i := rv.FieldByName("Type"), rv.FieldByName("ID")
+	if !t.IsValid() || t.Kind() != reflect.String || !i.IsValid() || i.Kind() != reflect.String {
+		return "", "", false
+	}
+	return t.String(), i.String(), true
 }
 
 // WriteClose sends the first close frame only, with gqlgen's init timeout

@@ -148,7 +148,7 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 	}
 	e.report.add(x)
 	if pg.tps < 0.95*float64(rate) {
-		e.report.note("latency: at %d/s pgbench itself reached only %.0f tps: the rate is above what this database can commit, so latencies there measure a growing queue", rate, pg.tps)
+		e.report.note("latency: at %d/s pgbench itself reached only %.0f tps: the machine (the database and pgbench) did not keep up with that rate in this run, so its latencies there include a growing queue", rate, pg.tps)
 	}
 	sl := sendLat.snapshot()
 	e.report.note("latency at %d/s: the sendMessage request alone (HTTP round trip) took %s", rate, summary(sl))
