@@ -50,12 +50,14 @@ func fanoutScenario(ctx context.Context, e *env) error {
 		ratio:    float64(base99) / float64(max(p99, 1)), ratioOf: "2-member p99/1,000-member p99",
 		goal: "p99 ≤ 100 ms", met: boolp(p99 <= 100*time.Millisecond && len(users) >= 1000),
 	})
-	e.report.note("fanout: time to the first delivery %s; the group's send request alone %s", summary(big.first), summary(big.send))
+	e.report.note("fanout: time to the first delivery %s; from the first delivery to the last (the fan-out itself) %s; the group's send request alone %s",
+		summary(big.first), summary(big.spread), summary(big.send))
 	return nil
 }
 
 type fanoutResult struct {
 	first, last, send []time.Duration // sorted
+	spread            []time.Duration // last minus first delivery of a round, sorted
 }
 
 func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int, tag string) (fanoutResult, error) {
@@ -130,7 +132,7 @@ func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int
 	if err := waitLive(e, before+len(members)); err != nil {
 		return res, err
 	}
-	var first, last, send durations
+	var first, last, send, spread durations
 	for r := -2; r < rounds; r++ { // two unmeasured rounds warm up
 		text := fmt.Sprintf("fan-%s-%d", tag, r)
 		mu.Lock()
@@ -153,12 +155,16 @@ func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int
 			mu.Lock()
 			first.add(firstAt.Sub(t0))
 			last.add(lastAt.Sub(t0))
+			spread.add(lastAt.Sub(firstAt))
+			if e.opt.verbose {
+				fmt.Fprintf(os.Stderr, "   round %d: send %s, first %s, last %s\n", r, ms(sent), ms(firstAt.Sub(t0)), ms(lastAt.Sub(t0)))
+			}
 			mu.Unlock()
 			send.add(sent)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	res.first, res.last, res.send = first.snapshot(), last.snapshot(), send.snapshot()
+	res.first, res.last, res.send, res.spread = first.snapshot(), last.snapshot(), send.snapshot(), spread.snapshot()
 	fmt.Fprintf(os.Stderr, "   %d members: last delivery %s\n", len(members), summary(res.last))
 	return res, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,10 +109,10 @@ func idleScenario(ctx context.Context, e *env) error {
 	})
 	if parley.heap1 > 0 {
 		k := float64(n - parley.warm)
-		e.report.note("idle: per connection, the server's Go heap in use after a forced GC grew %.1f KB, its goroutine stacks %.1f KB, and it ran %.1f more goroutines (pprof; heap profile saved to idle-heap.pprof)",
-			float64(parley.heap1-parley.heap0)/k/1024, float64(parley.stack1-parley.stack0)/k/1024, float64(parley.goroutines1-parley.goroutines0)/k)
+		e.report.note("idle: per connection, the server's Go heap in use after a forced GC grew %.1f KB, its goroutine stacks %.1f KB, and it ran %.1f more goroutines (pprof; heap profile saved to %s)",
+			float64(parley.heap1-parley.heap0)/k/1024, float64(parley.stack1-parley.stack0)/k/1024, float64(parley.goroutines1-parley.goroutines0)/k, heapProfilePath)
 	}
-	e.report.note("idle: Parley held %d connections (%d subscriptions registered, sampled deliveries all arrived); connecting took %s", n, n, parley.connectTime.Round(time.Millisecond))
+	e.report.note("idle: Parley held %d connections, none closed while idle, and a message sent to every %d-th user arrived; connecting took %s", n, max(1, nu/50), parley.connectTime.Round(time.Millisecond))
 	return nil
 }
 
@@ -221,7 +222,7 @@ func holdConnections(ctx context.Context, base string, pid int, pprofBase string
 	h.connectTime = time.Since(start)
 	h.heap1, h.stack1, h.goroutines1 = collect(ctx, pprofBase)
 	if pprofBase != "" {
-		saveProfile(ctx, pprofBase+"/debug/pprof/heap", "idle-heap.pprof")
+		saveProfile(ctx, pprofBase+"/debug/pprof/heap", heapProfilePath)
 	}
 	if h.rss1, err = settledRSS(pid); err != nil {
 		h.close()
@@ -381,6 +382,10 @@ func runFloor(addr string) error {
 		}
 	}))
 }
+
+// heapProfilePath is where the idle scenario keeps the server's heap
+// profile with all connections open (go tool pprof -sample_index=inuse_space).
+var heapProfilePath = filepath.Join(os.TempDir(), "parley-idle-heap.pprof")
 
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

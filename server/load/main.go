@@ -51,6 +51,7 @@ type options struct {
 	repeat     int
 	warmup     time.Duration
 	historyLen int
+	verbose    bool
 }
 
 // env is what scenarios share: the server under test and its database.
@@ -90,6 +91,7 @@ func main() {
 	flag.IntVar(&o.pgWorkers, "postgraphile-workers", 2, "history: PostGraphile cluster workers (2 matches Parley's use of both cores)")
 	flag.StringVar(&o.benchDir, "bench-dir", "bench/pgbench", "folder with the pgbench scripts")
 	flag.IntVar(&o.repeat, "repeat", 1, "send and history: run each side this many times, alternating, and keep the best")
+	flag.BoolVar(&o.verbose, "v", false, "print each round of the fanout scenario")
 	wsFloor := flag.String("ws-floor", "", "internal: serve the bare WebSocket server of the idle scenario on this address")
 	flag.Parse()
 	for _, r := range strings.Split(*rates, ",") {

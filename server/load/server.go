@@ -89,6 +89,7 @@ func redact(u string) string {
 // inProcess is a Parley App served over real HTTP on a loopback port by this
 // process: its CPU profile and its SQL can be recorded.
 type inProcess struct {
+	dir    string
 	base   string
 	app    *app.App
 	srv    *http.Server
@@ -145,17 +146,19 @@ func startInProcess(ctx context.Context, dbURL string, secret []byte, trace *sql
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		a.Close()
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return a.BaseContext() }}
 	go srv.Serve(ln)
-	return &inProcess{base: "http://" + ln.Addr().String(), app: a, srv: srv, secret: secret}, nil
+	return &inProcess{dir: dir, base: "http://" + ln.Addr().String(), app: a, srv: srv, secret: secret}, nil
 }
 
 func (p *inProcess) Close() {
@@ -163,6 +166,7 @@ func (p *inProcess) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	p.srv.Shutdown(ctx)
+	os.RemoveAll(p.dir)
 }
 
 // spawned is a server binary run as a child process, so that its memory

@@ -297,6 +297,9 @@ func newCluster(t *testing.T) *pgCluster {
 		if err := os.Chown(dir, uid, gid); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := exec.LookPath("runuser"); err != nil {
+			t.Fatal("running as root, this test runs PostgreSQL as the postgres user with runuser (util-linux), which is missing: ", err)
+		}
 		c.asUser = "postgres"
 	}
 	_, portStr, _ := net.SplitHostPort(freeAddr(t))
