@@ -872,10 +872,10 @@ var schemaGraph = func() *sqlgraph.Schema {
 	graph.MustAddE(
 		"hidden_for",
 		&sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.O2M,
+			Rel:     sqlgraph.M2M,
 			Inverse: false,
 			Table:   message.HiddenForTable,
-			Columns: []string{message.HiddenForColumn},
+			Columns: message.HiddenForPrimaryKey,
 			Bidi:    false,
 		},
 		"Message",
@@ -1348,6 +1348,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"User",
 		"File",
+	)
+	graph.MustAddE(
+		"hidden_messages",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   user.HiddenMessagesTable,
+			Columns: user.HiddenMessagesPrimaryKey,
+			Bidi:    false,
+		},
+		"User",
+		"Message",
 	)
 	return graph
 }()
@@ -4145,6 +4157,20 @@ func (f *UserFilter) WhereHasFiles() {
 // WhereHasFilesWith applies a predicate to check if query has an edge files with a given conditions (other predicates).
 func (f *UserFilter) WhereHasFilesWith(preds ...predicate.File) {
 	f.Where(entql.HasEdgeWith("files", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasHiddenMessages applies a predicate to check if query has an edge hidden_messages.
+func (f *UserFilter) WhereHasHiddenMessages() {
+	f.Where(entql.HasEdge("hidden_messages"))
+}
+
+// WhereHasHiddenMessagesWith applies a predicate to check if query has an edge hidden_messages with a given conditions (other predicates).
+func (f *UserFilter) WhereHasHiddenMessagesWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("hidden_messages", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

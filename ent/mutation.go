@@ -19813,6 +19813,9 @@ type UserMutation struct {
 	files                           map[int]struct{}
 	removedfiles                    map[int]struct{}
 	clearedfiles                    bool
+	hidden_messages                 map[int]struct{}
+	removedhidden_messages          map[int]struct{}
+	clearedhidden_messages          bool
 	done                            bool
 	oldValue                        func(context.Context) (*User, error)
 	predicates                      []predicate.User
@@ -21059,6 +21062,60 @@ func (m *UserMutation) ResetFiles() {
 	m.removedfiles = nil
 }
 
+// AddHiddenMessageIDs adds the "hidden_messages" edge to the Message entity by ids.
+func (m *UserMutation) AddHiddenMessageIDs(ids ...int) {
+	if m.hidden_messages == nil {
+		m.hidden_messages = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.hidden_messages[ids[i]] = struct{}{}
+	}
+}
+
+// ClearHiddenMessages clears the "hidden_messages" edge to the Message entity.
+func (m *UserMutation) ClearHiddenMessages() {
+	m.clearedhidden_messages = true
+}
+
+// HiddenMessagesCleared reports if the "hidden_messages" edge to the Message entity was cleared.
+func (m *UserMutation) HiddenMessagesCleared() bool {
+	return m.clearedhidden_messages
+}
+
+// RemoveHiddenMessageIDs removes the "hidden_messages" edge to the Message entity by IDs.
+func (m *UserMutation) RemoveHiddenMessageIDs(ids ...int) {
+	if m.removedhidden_messages == nil {
+		m.removedhidden_messages = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.hidden_messages, ids[i])
+		m.removedhidden_messages[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedHiddenMessages returns the removed IDs of the "hidden_messages" edge to the Message entity.
+func (m *UserMutation) RemovedHiddenMessagesIDs() (ids []int) {
+	for id := range m.removedhidden_messages {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// HiddenMessagesIDs returns the "hidden_messages" edge IDs in the mutation.
+func (m *UserMutation) HiddenMessagesIDs() (ids []int) {
+	for id := range m.hidden_messages {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetHiddenMessages resets all changes to the "hidden_messages" edge.
+func (m *UserMutation) ResetHiddenMessages() {
+	m.hidden_messages = nil
+	m.clearedhidden_messages = false
+	m.removedhidden_messages = nil
+}
+
 // Where appends a list predicates to the UserMutation builder.
 func (m *UserMutation) Where(ps ...predicate.User) {
 	m.predicates = append(m.predicates, ps...)
@@ -21506,7 +21563,7 @@ func (m *UserMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.parent != nil {
 		edges = append(edges, user.EdgeParent)
 	}
@@ -21533,6 +21590,9 @@ func (m *UserMutation) AddedEdges() []string {
 	}
 	if m.files != nil {
 		edges = append(edges, user.EdgeFiles)
+	}
+	if m.hidden_messages != nil {
+		edges = append(edges, user.EdgeHiddenMessages)
 	}
 	return edges
 }
@@ -21593,13 +21653,19 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeHiddenMessages:
+		ids := make([]ent.Value, 0, len(m.hidden_messages))
+		for id := range m.hidden_messages {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.removedsub_users != nil {
 		edges = append(edges, user.EdgeSubUsers)
 	}
@@ -21623,6 +21689,9 @@ func (m *UserMutation) RemovedEdges() []string {
 	}
 	if m.removedfiles != nil {
 		edges = append(edges, user.EdgeFiles)
+	}
+	if m.removedhidden_messages != nil {
+		edges = append(edges, user.EdgeHiddenMessages)
 	}
 	return edges
 }
@@ -21679,13 +21748,19 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeHiddenMessages:
+		ids := make([]ent.Value, 0, len(m.removedhidden_messages))
+		for id := range m.removedhidden_messages {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 9)
+	edges := make([]string, 0, 10)
 	if m.clearedparent {
 		edges = append(edges, user.EdgeParent)
 	}
@@ -21713,6 +21788,9 @@ func (m *UserMutation) ClearedEdges() []string {
 	if m.clearedfiles {
 		edges = append(edges, user.EdgeFiles)
 	}
+	if m.clearedhidden_messages {
+		edges = append(edges, user.EdgeHiddenMessages)
+	}
 	return edges
 }
 
@@ -21738,6 +21816,8 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedcanned_replies
 	case user.EdgeFiles:
 		return m.clearedfiles
+	case user.EdgeHiddenMessages:
+		return m.clearedhidden_messages
 	}
 	return false
 }
@@ -21783,6 +21863,9 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeFiles:
 		m.ResetFiles()
+		return nil
+	case user.EdgeHiddenMessages:
+		m.ResetHiddenMessages()
 		return nil
 	}
 	return fmt.Errorf("unknown User edge %s", name)

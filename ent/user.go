@@ -53,9 +53,8 @@ type User struct {
 	ParentID *int `json:"parent_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
-	Edges              UserEdges `json:"edges"`
-	message_hidden_for *int
-	selectValues       sql.SelectValues
+	Edges        UserEdges `json:"edges"`
+	selectValues sql.SelectValues
 }
 
 // UserEdges holds the relations/edges for other nodes in the graph.
@@ -78,9 +77,11 @@ type UserEdges struct {
 	CannedReplies []*CannedReply `json:"canned_replies,omitempty"`
 	// Files holds the value of the files edge.
 	Files []*File `json:"files,omitempty"`
+	// HiddenMessages holds the value of the hidden_messages edge.
+	HiddenMessages []*Message `json:"hidden_messages,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [9]bool
+	loadedTypes [10]bool
 
 	namedSubUsers                map[string][]*User
 	namedFriendships             map[string][]*Friendship
@@ -90,6 +91,7 @@ type UserEdges struct {
 	namedProjectMemberships      map[string][]*ProjectMember
 	namedCannedReplies           map[string][]*CannedReply
 	namedFiles                   map[string][]*File
+	namedHiddenMessages          map[string][]*Message
 }
 
 // ParentOrErr returns the Parent value or an error if the edge
@@ -175,6 +177,15 @@ func (e UserEdges) FilesOrErr() ([]*File, error) {
 	return nil, &NotLoadedError{edge: "files"}
 }
 
+// HiddenMessagesOrErr returns the HiddenMessages value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) HiddenMessagesOrErr() ([]*Message, error) {
+	if e.loadedTypes[9] {
+		return e.HiddenMessages, nil
+	}
+	return nil, &NotLoadedError{edge: "hidden_messages"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -188,8 +199,6 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case user.FieldCreatedAt, user.FieldUpdatedAt, user.FieldLastSeenAt:
 			values[i] = new(sql.NullTime)
-		case user.ForeignKeys[0]: // message_hidden_for
-			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -317,13 +326,6 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.ParentID = new(int)
 				*_m.ParentID = int(value.Int64)
 			}
-		case user.ForeignKeys[0]:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for edge-field message_hidden_for", value)
-			} else if value.Valid {
-				_m.message_hidden_for = new(int)
-				*_m.message_hidden_for = int(value.Int64)
-			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -380,6 +382,11 @@ func (_m *User) QueryCannedReplies() *CannedReplyQuery {
 // QueryFiles queries the "files" edge of the User entity.
 func (_m *User) QueryFiles() *FileQuery {
 	return NewUserClient(_m.config).QueryFiles(_m)
+}
+
+// QueryHiddenMessages queries the "hidden_messages" edge of the User entity.
+func (_m *User) QueryHiddenMessages() *MessageQuery {
+	return NewUserClient(_m.config).QueryHiddenMessages(_m)
 }
 
 // Update returns a builder for updating this User.
@@ -655,6 +662,30 @@ func (_m *User) appendNamedFiles(name string, edges ...*File) {
 		_m.Edges.namedFiles[name] = []*File{}
 	} else {
 		_m.Edges.namedFiles[name] = append(_m.Edges.namedFiles[name], edges...)
+	}
+}
+
+// NamedHiddenMessages returns the HiddenMessages named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedHiddenMessages(name string) ([]*Message, error) {
+	if _m.Edges.namedHiddenMessages == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedHiddenMessages[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedHiddenMessages(name string, edges ...*Message) {
+	if _m.Edges.namedHiddenMessages == nil {
+		_m.Edges.namedHiddenMessages = make(map[string][]*Message)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedHiddenMessages[name] = []*Message{}
+	} else {
+		_m.Edges.namedHiddenMessages[name] = append(_m.Edges.namedHiddenMessages[name], edges...)
 	}
 }
 

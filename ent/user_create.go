@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley/ent/file"
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/groupmember"
+	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/projectmember"
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/user"
@@ -366,6 +367,21 @@ func (_c *UserCreate) AddFiles(v ...*File) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddFileIDs(ids...)
+}
+
+// AddHiddenMessageIDs adds the "hidden_messages" edge to the Message entity by IDs.
+func (_c *UserCreate) AddHiddenMessageIDs(ids ...int) *UserCreate {
+	_c.mutation.AddHiddenMessageIDs(ids...)
+	return _c
+}
+
+// AddHiddenMessages adds the "hidden_messages" edges to the Message entity.
+func (_c *UserCreate) AddHiddenMessages(v ...*Message) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddHiddenMessageIDs(ids...)
 }
 
 // Mutation returns the UserMutation object of the builder.
@@ -774,6 +790,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(file.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.HiddenMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   user.HiddenMessagesTable,
+			Columns: user.HiddenMessagesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

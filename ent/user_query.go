@@ -19,6 +19,7 @@ import (
 	"github.com/parley-im/parley/ent/file"
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/groupmember"
+	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/projectmember"
 	"github.com/parley-im/parley/ent/session"
@@ -41,7 +42,7 @@ type UserQuery struct {
 	withProjectMemberships           *ProjectMemberQuery
 	withCannedReplies                *CannedReplyQuery
 	withFiles                        *FileQuery
-	withFKs                          bool
+	withHiddenMessages               *MessageQuery
 	loadTotal                        []func(context.Context, []*User) error
 	modifiers                        []func(*sql.Selector)
 	withNamedSubUsers                map[string]*UserQuery
@@ -52,6 +53,7 @@ type UserQuery struct {
 	withNamedProjectMemberships      map[string]*ProjectMemberQuery
 	withNamedCannedReplies           map[string]*CannedReplyQuery
 	withNamedFiles                   map[string]*FileQuery
+	withNamedHiddenMessages          map[string]*MessageQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -286,6 +288,28 @@ func (_q *UserQuery) QueryFiles() *FileQuery {
 	return query
 }
 
+// QueryHiddenMessages chains the current query on the "hidden_messages" edge.
+func (_q *UserQuery) QueryHiddenMessages() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, user.HiddenMessagesTable, user.HiddenMessagesPrimaryKey...),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
 // First returns the first User entity from the query.
 // Returns a *NotFoundError when no User was found.
 func (_q *UserQuery) First(ctx context.Context) (*User, error) {
@@ -487,6 +511,7 @@ func (_q *UserQuery) Clone() *UserQuery {
 		withProjectMemberships:      _q.withProjectMemberships.Clone(),
 		withCannedReplies:           _q.withCannedReplies.Clone(),
 		withFiles:                   _q.withFiles.Clone(),
+		withHiddenMessages:          _q.withHiddenMessages.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -593,6 +618,17 @@ func (_q *UserQuery) WithFiles(opts ...func(*FileQuery)) *UserQuery {
 	return _q
 }
 
+// WithHiddenMessages tells the query-builder to eager-load the nodes that are connected to
+// the "hidden_messages" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithHiddenMessages(opts ...func(*MessageQuery)) *UserQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withHiddenMessages = query
+	return _q
+}
+
 // GroupBy is used to group vertices by one or more fields/columns.
 // It is often used with aggregate functions, like: count, max, mean, min, sum.
 //
@@ -676,9 +712,8 @@ func (_q *UserQuery) prepareQuery(ctx context.Context) error {
 func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, error) {
 	var (
 		nodes       = []*User{}
-		withFKs     = _q.withFKs
 		_spec       = _q.querySpec()
-		loadedTypes = [9]bool{
+		loadedTypes = [10]bool{
 			_q.withParent != nil,
 			_q.withSubUsers != nil,
 			_q.withFriendships != nil,
@@ -688,11 +723,9 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			_q.withProjectMemberships != nil,
 			_q.withCannedReplies != nil,
 			_q.withFiles != nil,
+			_q.withHiddenMessages != nil,
 		}
 	)
-	if withFKs {
-		_spec.Node.Columns = append(_spec.Node.Columns, user.ForeignKeys...)
-	}
 	_spec.ScanValues = func(columns []string) ([]any, error) {
 		return (*User).scanValues(nil, columns)
 	}
@@ -778,6 +811,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	if query := _q.withHiddenMessages; query != nil {
+		if err := _q.loadHiddenMessages(ctx, query, nodes,
+			func(n *User) { n.Edges.HiddenMessages = []*Message{} },
+			func(n *User, e *Message) { n.Edges.HiddenMessages = append(n.Edges.HiddenMessages, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedSubUsers {
 		if err := _q.loadSubUsers(ctx, query, nodes,
 			func(n *User) { n.appendNamedSubUsers(name) },
@@ -834,6 +874,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	for name, query := range _q.withNamedHiddenMessages {
+		if err := _q.loadHiddenMessages(ctx, query, nodes,
+			func(n *User) { n.appendNamedHiddenMessages(name) },
+			func(n *User, e *Message) { n.appendNamedHiddenMessages(name, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for i := range _q.loadTotal {
 		if err := _q.loadTotal[i](ctx, nodes); err != nil {
 			return nil, err
@@ -884,7 +931,6 @@ func (_q *UserQuery) loadSubUsers(ctx context.Context, query *UserQuery, nodes [
 			init(nodes[i])
 		}
 	}
-	query.withFKs = true
 	if len(query.ctx.Fields) > 0 {
 		query.ctx.AppendFieldOnce(user.FieldParentID)
 	}
@@ -1115,6 +1161,67 @@ func (_q *UserQuery) loadFiles(ctx context.Context, query *FileQuery, nodes []*U
 			return fmt.Errorf(`unexpected referenced foreign-key "owner_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadHiddenMessages(ctx context.Context, query *MessageQuery, nodes []*User, init func(*User), assign func(*User, *Message)) error {
+	edgeIDs := make([]driver.Value, len(nodes))
+	byID := make(map[int]*User)
+	nids := make(map[int]map[*User]struct{})
+	for i, node := range nodes {
+		edgeIDs[i] = node.ID
+		byID[node.ID] = node
+		if init != nil {
+			init(node)
+		}
+	}
+	query.Where(func(s *sql.Selector) {
+		joinT := sql.Table(user.HiddenMessagesTable)
+		s.Join(joinT).On(s.C(message.FieldID), joinT.C(user.HiddenMessagesPrimaryKey[0]))
+		s.Where(sql.InValues(joinT.C(user.HiddenMessagesPrimaryKey[1]), edgeIDs...))
+		columns := s.SelectedColumns()
+		s.Select(joinT.C(user.HiddenMessagesPrimaryKey[1]))
+		s.AppendSelect(columns...)
+		s.SetDistinct(false)
+	})
+	if err := query.prepareQuery(ctx); err != nil {
+		return err
+	}
+	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
+			assign := spec.Assign
+			values := spec.ScanValues
+			spec.ScanValues = func(columns []string) ([]any, error) {
+				values, err := values(columns[1:])
+				if err != nil {
+					return nil, err
+				}
+				return append([]any{new(sql.NullInt64)}, values...), nil
+			}
+			spec.Assign = func(columns []string, values []any) error {
+				outValue := int(values[0].(*sql.NullInt64).Int64)
+				inValue := int(values[1].(*sql.NullInt64).Int64)
+				if nids[inValue] == nil {
+					nids[inValue] = map[*User]struct{}{byID[outValue]: {}}
+					return assign(columns[1:], values[1:])
+				}
+				nids[inValue][byID[outValue]] = struct{}{}
+				return nil
+			}
+		})
+	})
+	neighbors, err := withInterceptors[[]*Message](ctx, query, qr, query.inters)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected "hidden_messages" node returned %v`, n.ID)
+		}
+		for kn := range nodes {
+			assign(kn, n)
+		}
 	}
 	return nil
 }
@@ -1350,6 +1457,20 @@ func (_q *UserQuery) WithNamedFiles(name string, opts ...func(*FileQuery)) *User
 		_q.withNamedFiles = make(map[string]*FileQuery)
 	}
 	_q.withNamedFiles[name] = query
+	return _q
+}
+
+// WithNamedHiddenMessages tells the query-builder to eager-load the nodes that are connected to the "hidden_messages"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedHiddenMessages(name string, opts ...func(*MessageQuery)) *UserQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedHiddenMessages == nil {
+		_q.withNamedHiddenMessages = make(map[string]*MessageQuery)
+	}
+	_q.withNamedHiddenMessages[name] = query
 	return _q
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley/ent/file"
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/groupmember"
+	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/projectmember"
 	"github.com/parley-im/parley/ent/session"
@@ -362,6 +363,21 @@ func (_u *UserUpdate) AddFiles(v ...*File) *UserUpdate {
 	return _u.AddFileIDs(ids...)
 }
 
+// AddHiddenMessageIDs adds the "hidden_messages" edge to the Message entity by IDs.
+func (_u *UserUpdate) AddHiddenMessageIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddHiddenMessageIDs(ids...)
+	return _u
+}
+
+// AddHiddenMessages adds the "hidden_messages" edges to the Message entity.
+func (_u *UserUpdate) AddHiddenMessages(v ...*Message) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddHiddenMessageIDs(ids...)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdate) Mutation() *UserMutation {
 	return _u.mutation
@@ -533,6 +549,27 @@ func (_u *UserUpdate) RemoveFiles(v ...*File) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveFileIDs(ids...)
+}
+
+// ClearHiddenMessages clears all "hidden_messages" edges to the Message entity.
+func (_u *UserUpdate) ClearHiddenMessages() *UserUpdate {
+	_u.mutation.ClearHiddenMessages()
+	return _u
+}
+
+// RemoveHiddenMessageIDs removes the "hidden_messages" edge to Message entities by IDs.
+func (_u *UserUpdate) RemoveHiddenMessageIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveHiddenMessageIDs(ids...)
+	return _u
+}
+
+// RemoveHiddenMessages removes "hidden_messages" edges to Message entities.
+func (_u *UserUpdate) RemoveHiddenMessages(v ...*Message) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveHiddenMessageIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -1061,6 +1098,51 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.HiddenMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   user.HiddenMessagesTable,
+			Columns: user.HiddenMessagesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedHiddenMessagesIDs(); len(nodes) > 0 && !_u.mutation.HiddenMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   user.HiddenMessagesTable,
+			Columns: user.HiddenMessagesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.HiddenMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   user.HiddenMessagesTable,
+			Columns: user.HiddenMessagesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -1409,6 +1491,21 @@ func (_u *UserUpdateOne) AddFiles(v ...*File) *UserUpdateOne {
 	return _u.AddFileIDs(ids...)
 }
 
+// AddHiddenMessageIDs adds the "hidden_messages" edge to the Message entity by IDs.
+func (_u *UserUpdateOne) AddHiddenMessageIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddHiddenMessageIDs(ids...)
+	return _u
+}
+
+// AddHiddenMessages adds the "hidden_messages" edges to the Message entity.
+func (_u *UserUpdateOne) AddHiddenMessages(v ...*Message) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddHiddenMessageIDs(ids...)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdateOne) Mutation() *UserMutation {
 	return _u.mutation
@@ -1580,6 +1677,27 @@ func (_u *UserUpdateOne) RemoveFiles(v ...*File) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveFileIDs(ids...)
+}
+
+// ClearHiddenMessages clears all "hidden_messages" edges to the Message entity.
+func (_u *UserUpdateOne) ClearHiddenMessages() *UserUpdateOne {
+	_u.mutation.ClearHiddenMessages()
+	return _u
+}
+
+// RemoveHiddenMessageIDs removes the "hidden_messages" edge to Message entities by IDs.
+func (_u *UserUpdateOne) RemoveHiddenMessageIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveHiddenMessageIDs(ids...)
+	return _u
+}
+
+// RemoveHiddenMessages removes "hidden_messages" edges to Message entities.
+func (_u *UserUpdateOne) RemoveHiddenMessages(v ...*Message) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveHiddenMessageIDs(ids...)
 }
 
 // Where appends a list predicates to the UserUpdate builder.
@@ -2131,6 +2249,51 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(file.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.HiddenMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   user.HiddenMessagesTable,
+			Columns: user.HiddenMessagesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedHiddenMessagesIDs(); len(nodes) > 0 && !_u.mutation.HiddenMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   user.HiddenMessagesTable,
+			Columns: user.HiddenMessagesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.HiddenMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   user.HiddenMessagesTable,
+			Columns: user.HiddenMessagesPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -68,13 +68,11 @@ const (
 	QuoteTable = "messages"
 	// QuoteColumn is the table column denoting the quote relation/edge.
 	QuoteColumn = "quote_id"
-	// HiddenForTable is the table that holds the hidden_for relation/edge.
-	HiddenForTable = "users"
+	// HiddenForTable is the table that holds the hidden_for relation/edge. The primary key declared below.
+	HiddenForTable = "message_hidden_for"
 	// HiddenForInverseTable is the table name for the User entity.
 	// It exists in this package in order to avoid circular dependency with the "user" package.
 	HiddenForInverseTable = "users"
-	// HiddenForColumn is the table column denoting the hidden_for relation/edge.
-	HiddenForColumn = "message_hidden_for"
 )
 
 // Columns holds all SQL columns for message fields.
@@ -92,6 +90,12 @@ var Columns = []string{
 	FieldRevokedAt,
 	FieldDeletedAt,
 }
+
+var (
+	// HiddenForPrimaryKey and HiddenForColumn2 are the table columns denoting the
+	// primary key for the hidden_for relation (M2M).
+	HiddenForPrimaryKey = []string{"message_id", "user_id"}
+)
 
 // ValidColumn reports if the column name is valid (part of the table columns).
 func ValidColumn(column string) bool {
@@ -294,7 +298,7 @@ func newHiddenForStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(HiddenForInverseTable, FieldID),
-		sqlgraph.Edge(sqlgraph.O2M, false, HiddenForTable, HiddenForColumn),
+		sqlgraph.Edge(sqlgraph.M2M, false, HiddenForTable, HiddenForPrimaryKey...),
 	)
 }
 

@@ -544,7 +544,7 @@ func HasHiddenFor() predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, HiddenForTable, HiddenForColumn),
+			sqlgraph.Edge(sqlgraph.M2M, false, HiddenForTable, HiddenForPrimaryKey...),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})

@@ -385,7 +385,7 @@ var (
 		{Name: "seq", Type: field.TypeInt64},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"text", "emoji", "image", "voice", "file", "link", "system", "mixed"}},
 		{Name: "type", Type: field.TypeEnum, Enums: []string{"normal", "system", "request", "topic", "announcement", "task", "link"}, Default: "normal"},
-		{Name: "parts", Type: field.TypeJSON},
+		{Name: "parts", Type: field.TypeJSON, SchemaType: map[string]string{"postgres": "text"}},
 		{Name: "client_id", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
@@ -438,7 +438,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "type", Type: field.TypeEnum, Enums: []string{"friend_apply", "friend_accepted", "friend_added", "friend_deleted", "group_apply", "group_invited", "group_kicked", "group_dissolved", "project_invite", "system"}},
 		{Name: "postscript", Type: field.TypeString, Size: 256, Default: ""},
-		{Name: "data", Type: field.TypeJSON, Nullable: true},
+		{Name: "data", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "text"}},
 		{Name: "operation", Type: field.TypeEnum, Enums: []string{"not_operated", "agreed", "refused", "none"}, Default: "none"},
 		{Name: "read", Type: field.TypeBool, Default: false},
 		{Name: "from_id", Type: field.TypeInt, Nullable: true},
@@ -709,8 +709,8 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "name", Type: field.TypeString, Size: 64},
 		{Name: "name_key", Type: field.TypeString},
-		{Name: "source_labels", Type: field.TypeJSON, Nullable: true},
-		{Name: "target_labels", Type: field.TypeJSON, Nullable: true},
+		{Name: "source_labels", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "text"}},
+		{Name: "target_labels", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "text"}},
 		{Name: "symmetric", Type: field.TypeBool, Default: false},
 		{Name: "project_id", Type: field.TypeInt},
 		{Name: "creator_id", Type: field.TypeInt},
@@ -871,7 +871,6 @@ var (
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"user", "admin"}, Default: "user"},
 		{Name: "account_state", Type: field.TypeEnum, Enums: []string{"normal", "disabled", "deleted"}, Default: "normal"},
 		{Name: "last_seen_at", Type: field.TypeTime, Nullable: true},
-		{Name: "message_hidden_for", Type: field.TypeInt, Nullable: true},
 		{Name: "parent_id", Type: field.TypeInt, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
@@ -881,14 +880,8 @@ var (
 		PrimaryKey: []*schema.Column{UsersColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "users_messages_hidden_for",
-				Columns:    []*schema.Column{UsersColumns[17]},
-				RefColumns: []*schema.Column{MessagesColumns[0]},
-				OnDelete:   schema.SetNull,
-			},
-			{
 				Symbol:     "users_users_sub_users",
-				Columns:    []*schema.Column{UsersColumns[18]},
+				Columns:    []*schema.Column{UsersColumns[17]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -926,6 +919,31 @@ var (
 			},
 		},
 	}
+	// MessageHiddenForColumns holds the columns for the "message_hidden_for" table.
+	MessageHiddenForColumns = []*schema.Column{
+		{Name: "message_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// MessageHiddenForTable holds the schema information for the "message_hidden_for" table.
+	MessageHiddenForTable = &schema.Table{
+		Name:       "message_hidden_for",
+		Columns:    MessageHiddenForColumns,
+		PrimaryKey: []*schema.Column{MessageHiddenForColumns[0], MessageHiddenForColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "message_hidden_for_message_id",
+				Columns:    []*schema.Column{MessageHiddenForColumns[0]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "message_hidden_for_user_id",
+				Columns:    []*schema.Column{MessageHiddenForColumns[1]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		CannedRepliesTable,
@@ -952,6 +970,7 @@ var (
 		TextsTable,
 		UsersTable,
 		VerificationCodesTable,
+		MessageHiddenForTable,
 	}
 )
 
@@ -1063,12 +1082,13 @@ func init() {
 	TextsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(85899345920),
 	}
-	UsersTable.ForeignKeys[0].RefTable = MessagesTable
-	UsersTable.ForeignKeys[1].RefTable = UsersTable
+	UsersTable.ForeignKeys[0].RefTable = UsersTable
 	UsersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(90194313216),
 	}
 	VerificationCodesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(94489280512),
 	}
+	MessageHiddenForTable.ForeignKeys[0].RefTable = MessagesTable
+	MessageHiddenForTable.ForeignKeys[1].RefTable = UsersTable
 }

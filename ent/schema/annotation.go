@@ -270,8 +270,8 @@ func (RelationType) Fields() []ent.Field {
 		field.String("name").NotEmpty().MaxRuneLen(64).Annotations(entgql.OrderField("NAME")),
 		field.String("name_key").Annotations(entgql.Skip()).
 			Comment("Folded name: relation type names are unique per project regardless of case."),
-		field.Strings("source_labels").Optional(),
-		field.Strings("target_labels").Optional(),
+		field.Strings("source_labels").Optional().SchemaType(jsonColumn), // see Message.parts
+		field.Strings("target_labels").Optional().SchemaType(jsonColumn),
 		field.Bool("symmetric").Default(false),
 		field.Int("creator_id").Immutable(),
 	}

@@ -3,6 +3,7 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/parley-im/parley/ent/schematype"
 )
+
+// jsonColumn stores a JSON field as text on PostgreSQL (see Message.parts).
+var jsonColumn = map[string]string{dialect.Postgres: "text"}
 
 // Group is a chat group: members with roles, its own conversation, join rules
 // and a mute-all switch.
@@ -226,7 +230,12 @@ func (Message) Fields() []ent.Field {
 		field.Int64("seq").Immutable().Annotations(entgql.OrderField("SEQ")),
 		field.Enum("kind").Values("text", "emoji", "image", "voice", "file", "link", "system", "mixed").Immutable(),
 		field.Enum("type").Values("normal", "system", "request", "topic", "announcement", "task", "link").Default("normal").Immutable(),
-		field.JSON("parts", []schematype.MessagePart{}).Annotations(entgql.Skip()),
+		// text, not jsonb, on PostgreSQL: the server sends []byte arguments
+		// in binary (lib/pq's binary_parameters, one round trip per
+		// statement), which text accepts and jsonb does not; json would, but
+		// it has no equality operator for ent's SELECT DISTINCT. Parts are
+		// never queried inside, so jsonb's operators buy nothing.
+		field.JSON("parts", []schematype.MessagePart{}).SchemaType(jsonColumn).Annotations(entgql.Skip()),
 		field.Int("quote_id").Optional().Nillable().Immutable(),
 		field.String("client_id").Optional().Nillable().MaxLen(64).Immutable().Annotations(entgql.Skip()).
 			Comment("Idempotency key chosen by the sending client."),

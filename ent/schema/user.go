@@ -67,6 +67,10 @@ func (User) Edges() []ent.Edge {
 			Annotations(entgql.Skip()),
 		edge.To("files", File.Type).
 			Annotations(entgql.Skip()),
+		// hidden_messages makes Message.hidden_for many-to-many: each user
+		// hides his own set of messages ("delete for me").
+		edge.From("hidden_messages", Message.Type).Ref("hidden_for").
+			Annotations(entgql.Skip()),
 	}
 }
 
@@ -169,7 +173,7 @@ func (Notice) Fields() []ent.Field {
 		field.Int("group_id").Optional().Nillable(),
 		field.Int("project_id").Optional().Nillable(),
 		field.String("postscript").Default("").MaxRuneLen(256),
-		field.JSON("data", map[string]any{}).Optional().
+		field.JSON("data", map[string]any{}).Optional().SchemaType(jsonColumn). // see Message.parts
 			Annotations(entgql.Skip()),
 		field.Enum("operation").Values("not_operated", "agreed", "refused", "none").Default("none"),
 		field.Bool("read").Default(false),

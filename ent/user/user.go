@@ -70,6 +70,8 @@ const (
 	EdgeCannedReplies = "canned_replies"
 	// EdgeFiles holds the string denoting the files edge name in mutations.
 	EdgeFiles = "files"
+	// EdgeHiddenMessages holds the string denoting the hidden_messages edge name in mutations.
+	EdgeHiddenMessages = "hidden_messages"
 	// Table holds the table name of the user in the database.
 	Table = "users"
 	// ParentTable is the table that holds the parent relation/edge.
@@ -129,6 +131,11 @@ const (
 	FilesInverseTable = "files"
 	// FilesColumn is the table column denoting the files relation/edge.
 	FilesColumn = "owner_id"
+	// HiddenMessagesTable is the table that holds the hidden_messages relation/edge. The primary key declared below.
+	HiddenMessagesTable = "message_hidden_for"
+	// HiddenMessagesInverseTable is the table name for the Message entity.
+	// It exists in this package in order to avoid circular dependency with the "message" package.
+	HiddenMessagesInverseTable = "messages"
 )
 
 // Columns holds all SQL columns for user fields.
@@ -153,21 +160,16 @@ var Columns = []string{
 	FieldParentID,
 }
 
-// ForeignKeys holds the SQL foreign-keys that are owned by the "users"
-// table and are not defined as standalone fields in the schema.
-var ForeignKeys = []string{
-	"message_hidden_for",
-}
+var (
+	// HiddenMessagesPrimaryKey and HiddenMessagesColumn2 are the table columns denoting the
+	// primary key for the hidden_messages relation (M2M).
+	HiddenMessagesPrimaryKey = []string{"message_id", "user_id"}
+)
 
 // ValidColumn reports if the column name is valid (part of the table columns).
 func ValidColumn(column string) bool {
 	for i := range Columns {
 		if column == Columns[i] {
-			return true
-		}
-	}
-	for i := range ForeignKeys {
-		if column == ForeignKeys[i] {
 			return true
 		}
 	}
@@ -505,6 +507,20 @@ func ByFiles(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newFilesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByHiddenMessagesCount orders the results by hidden_messages count.
+func ByHiddenMessagesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newHiddenMessagesStep(), opts...)
+	}
+}
+
+// ByHiddenMessages orders the results by hidden_messages terms.
+func ByHiddenMessages(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newHiddenMessagesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newParentStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -566,6 +582,13 @@ func newFilesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(FilesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, FilesTable, FilesColumn),
+	)
+}
+func newHiddenMessagesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(HiddenMessagesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2M, true, HiddenMessagesTable, HiddenMessagesPrimaryKey...),
 	)
 }
 

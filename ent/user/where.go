@@ -1142,6 +1142,29 @@ func HasFilesWith(preds ...predicate.File) predicate.User {
 	})
 }
 
+// HasHiddenMessages applies the HasEdge predicate on the "hidden_messages" edge.
+func HasHiddenMessages() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, HiddenMessagesTable, HiddenMessagesPrimaryKey...),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasHiddenMessagesWith applies the HasEdge predicate on the "hidden_messages" edge with a given conditions (other predicates).
+func HasHiddenMessagesWith(preds ...predicate.Message) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newHiddenMessagesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.User) predicate.User {
 	return predicate.User(sql.AndPredicates(predicates...))

@@ -387,6 +387,13 @@ func TestRevokeAndDelete(t *testing.T) {
 		s.ok(z.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m2.ID}, nil)
 		require.Equal(t, []int{1, 3}, seqs(s.history(z, conv, "last: 10")))
 		require.Equal(t, []int{1, 2, 3}, seqs(s.history(a, conv, "last: 10")))
+		// Each user hides his own set: a second message hidden for z keeps
+		// the first hidden, and a message can be hidden for both of them.
+		s.ok(z.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m1.ID}, nil)
+		require.Equal(t, []int{3}, seqs(s.history(z, conv, "last: 10")))
+		s.ok(a.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m1.ID}, nil)
+		require.Equal(t, []int{2, 3}, seqs(s.history(a, conv, "last: 10")))
+		require.Equal(t, []int{3}, seqs(s.history(z, conv, "last: 10")))
 
 		// For everyone: the sender only.
 		r = s.do(z.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m2.ID})
@@ -398,7 +405,7 @@ func TestRevokeAndDelete(t *testing.T) {
 		require.Equal(t, "message.deleted", ev.Kind)
 		require.Equal(t, m3.ID, *ev.SubjectID)
 		require.Nil(t, ev.Node)
-		require.Equal(t, []int{1, 2}, seqs(s.history(a, conv, "last: 10")))
+		require.Equal(t, []int{2}, seqs(s.history(a, conv, "last: 10")))
 		r = s.do(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m3.ID})
 		require.Equal(t, "NOT_FOUND", r.code())
 
