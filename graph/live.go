@@ -8,11 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/graph/auth"
 	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/messaging"
 	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/graph/social"
 )
 
 // Reasons a server ends a stream, sent on its last event.
@@ -42,6 +45,9 @@ type Stream struct {
 // events streams the viewer's events: a replay from the resume cursor, then
 // live ones. Each event's node is reloaded as the viewer, so privacy decides
 // delivery event by event: a member who was removed stops receiving at once.
+// New messages are the exception: they are loaded once for all the streams
+// that hold their conversation's topic (sharedMessages, which says why that
+// is the same decision).
 func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent, error) {
 	uid := viewer.UserID(ctx)
 	return r.Subscribe(ctx, after, Stream{
@@ -103,10 +109,22 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 	var last int64
 	for ev := range sub.C() {
 		if time.Since(checked) > authRecheck {
-			if err := r.Auth.StillSignedIn(ctx, v); err != nil {
+			err := r.stillSignedIn(ctx, v)
+			if auth.SignedOut(err) {
 				return // session revoked or account disabled: the stream ends
 			}
-			checked = time.Now()
+			if err == nil {
+				checked = time.Now()
+			}
+			// Any other error (the database unreachable for a moment; it is
+			// logged) says nothing about the viewer: the stream goes on, and
+			// the next event rechecks.
+		}
+		if ev.Kind == social.KindAccountDeleted && ev.Topic == eventlog.UserTopic(v.UserID) {
+			// His sessions went with his account: the next event's recheck
+			// ends the stream. This also keeps sharedMessages right, as the
+			// deletion leaves his direct conversations without a member.left.
+			checked = time.Time{}
 		}
 		if ev.ID != 0 {
 			last = ev.ID
@@ -132,7 +150,7 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 				return
 			}
 		}
-		live := r.present(ctx, ev, p, s.Guard != nil)
+		live := r.present(ctx, sub, ev, p, s.Guard != nil)
 		if live == nil {
 			continue
 		}
@@ -159,7 +177,7 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 // decided that the viewer may follow the topic, so an event whose node is
 // gone by the time it is delivered (created, then deleted at once) still
 // arrives, with a null node: the client's replica stays in step.
-func (r *Resolver) present(ctx context.Context, ev realtime.Event, p eventlog.Payload, guarded bool) *LiveEvent {
+func (r *Resolver) present(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload, guarded bool) *LiveEvent {
 	live := &LiveEvent{Cursor: strconv.FormatInt(ev.ID, 10), Kind: ev.Kind}
 	if p.Subject != 0 {
 		live.SubjectID = &p.Subject
@@ -172,7 +190,7 @@ func (r *Resolver) present(ctx context.Context, ev realtime.Event, p eventlog.Pa
 	if strings.HasSuffix(ev.Kind, ".deleted") || p.Subject == 0 {
 		return live
 	}
-	node, err := r.Client.Noder(ctx, p.Subject)
+	node, err := r.load(ctx, sub, ev, p)
 	switch {
 	case err == nil:
 		live.Node = node
@@ -183,6 +201,16 @@ func (r *Resolver) present(ctx context.Context, ev realtime.Event, p eventlog.Pa
 		return nil // not found for this viewer: privacy filtered it out
 	}
 	return live
+}
+
+// load returns the subject of ev as the viewer sees it: a new message from
+// sharedMessages when it may be shared with sub, anything else reloaded as
+// the viewer.
+func (r *Resolver) load(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload) (ent.Noder, error) {
+	if m := r.shared.message(ctx, r.Client, sub, ev, p.Subject); m != nil {
+		return m, nil
+	}
+	return r.Client.Noder(ctx, p.Subject)
 }
 
 func parseCursor(after *string) (int64, error) {

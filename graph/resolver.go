@@ -44,7 +44,9 @@ type Resolver struct {
 	// Rooms holds the rules of public rooms (issue 4, graph/room).
 	Rooms *room.Service
 
-	streams sync.WaitGroup // live subscription pumps, for a clean shutdown
+	streams  sync.WaitGroup  // live subscription pumps, for a clean shutdown
+	shared   sharedMessages  // liveshare.go: a new message loaded once for all its streams
+	rechecks sessionRechecks // liveshare.go: session rechecks batched across streams
 }
 
 // WaitStreams waits until every subscription stream has handed over its last

@@ -208,7 +208,7 @@ func entityNameFree(ctx context.Context, db *ent.Client, projectID, except int, 
 	case err != nil:
 		return err
 	case taken:
-		return conflict(ReasonEntityNameTaken, field, "the project already has an entity named %q", name)
+		return conflict(ReasonEntityNameTaken, field, "the project already has an entity named %q", apperr.Clip(name))
 	}
 	return nil
 }
@@ -267,7 +267,7 @@ func (s *Service) RelabelEntity(ctx context.Context, id int, label string) (*ent
 		}
 		if checkLabels(r.Edges.Type, &source, &target) != nil {
 			return nil, conflict(ReasonLabelBreaksRelation, "label",
-				"relation %q from %q to %q does not allow the label %q", r.Edges.Type.Name, source.Name, target.Name, label)
+				"relation %q from %q to %q does not allow the label %q", apperr.Clip(r.Edges.Type.Name), apperr.Clip(source.Name), apperr.Clip(target.Name), apperr.Clip(label))
 		}
 	}
 	e, err = db.Entity.UpdateOneID(e.ID).SetLabel(label).Save(ctx)

@@ -223,7 +223,7 @@ func (r *importRun) entities(ctx context.Context, batch []importItem) error {
 	var creates []*ent.EntityCreate
 	for i, row := range rows {
 		if _, taken := r.byKey[row.key]; taken && row.err == nil {
-			row.err = conflict(ReasonEntityNameTaken, "name", "the project already has an entity named %q", row.name)
+			row.err = conflict(ReasonEntityNameTaken, "name", "the project already has an entity named %q", apperr.Clip(row.name))
 		}
 		if row.err != nil {
 			if err := r.skip("entity", batch[i], row.err); err != nil {

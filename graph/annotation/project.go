@@ -100,7 +100,7 @@ func projectNameFree(ctx context.Context, db *ent.Client, owner, except int, nam
 	case err != nil:
 		return found(err, "project", field)
 	case taken:
-		return conflict(ReasonProjectNameTaken, field, "you already have a project named %q", name)
+		return conflict(ReasonProjectNameTaken, field, "you already have a project named %q", apperr.Clip(name))
 	}
 	return nil
 }

@@ -109,7 +109,7 @@ func relationTypeNameFree(ctx context.Context, db *ent.Client, projectID, except
 	case err != nil:
 		return err
 	case taken:
-		return conflict(ReasonRelationTypeNameTaken, field, "the project already has a relation type named %q", name)
+		return conflict(ReasonRelationTypeNameTaken, field, "the project already has a relation type named %q", apperr.Clip(name))
 	}
 	return nil
 }
@@ -155,7 +155,7 @@ func (s *Service) DeleteRelationType(ctx context.Context, id int) (int, error) {
 		return 0, err
 	}
 	if used > 0 {
-		return 0, conflict(ReasonRelationTypeInUse, "id", "%d relations use the type %q", used, rt.Name)
+		return 0, conflict(ReasonRelationTypeInUse, "id", "%d relations use the type %q", used, apperr.Clip(rt.Name))
 	}
 	if err := db.RelationType.DeleteOneID(rt.ID).Exec(ctx); err != nil {
 		return 0, denied(err, ReasonReadOnlyRole, "delete relation type")
@@ -250,10 +250,10 @@ func checkLabels(rt *ent.RelationType, source, target *ent.Entity) error {
 		return nil
 	case !allows(rt.SourceLabels, source.Label):
 		return apperr.Input(ReasonSourceLabelNotAllowed, "input.sourceId",
-			"%q does not allow a source labelled %q (allowed: %v)", rt.Name, source.Label, rt.SourceLabels)
+			"%q does not allow a source labelled %q (allowed: %v)", apperr.Clip(rt.Name), apperr.Clip(source.Label), rt.SourceLabels)
 	}
 	return apperr.Input(ReasonTargetLabelNotAllowed, "input.targetId",
-		"%q does not allow a target labelled %q (allowed: %v)", rt.Name, target.Label, rt.TargetLabels)
+		"%q does not allow a target labelled %q (allowed: %v)", apperr.Clip(rt.Name), apperr.Clip(target.Label), rt.TargetLabels)
 }
 
 // checkPair enforces "at most one relation per ordered pair" (the seed's
@@ -267,7 +267,7 @@ func checkPair(ctx context.Context, db *ent.Client, rt *ent.RelationType, source
 		return err
 	}
 	if taken {
-		return conflict(ReasonPairTaken, "input.targetId", "%q and %q already have a relation", source.Name, target.Name)
+		return conflict(ReasonPairTaken, "input.targetId", "%q and %q already have a relation", apperr.Clip(source.Name), apperr.Clip(target.Name))
 	}
 	reverse, err := db.Relation.Query().
 		Where(relation.SourceID(target.ID), relation.TargetID(source.ID), relation.IDNEQ(except)).
@@ -279,7 +279,7 @@ func checkPair(ctx context.Context, db *ent.Client, rt *ent.RelationType, source
 		return err
 	case rt.Symmetric || reverse.Edges.Type.Symmetric:
 		return conflict(ReasonReversePairTaken, "input.targetId",
-			"%q and %q already have a relation the other way, and a symmetric one holds both ways", source.Name, target.Name)
+			"%q and %q already have a relation the other way, and a symmetric one holds both ways", apperr.Clip(source.Name), apperr.Clip(target.Name))
 	}
 	return nil
 }

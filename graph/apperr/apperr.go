@@ -116,6 +116,26 @@ func SignIn() *Error {
 	return New(Unauthenticated, ReasonSignInRequired, "", "sign in first")
 }
 
+// EchoMax is how many characters of a client's input an error message may
+// quote back (Clip).
+const EchoMax = 64
+
+// Clip shortens input a client sent to at most EchoMax characters, with "…"
+// when something was cut, for quoting in an error message: a message names
+// what it refuses without reflecting a megabyte string back to the sender.
+// Quote the result with %q, which also escapes control characters and
+// invalid UTF-8.
+func Clip(input string) string {
+	n := 0
+	for i := range input {
+		if n == EchoMax {
+			return input[:i] + "…"
+		}
+		n++
+	}
+	return input
+}
+
 // As returns the *Error in err's chain, if any.
 func As(err error) (*Error, bool) {
 	var e *Error

@@ -232,7 +232,7 @@ func ValidateRegistration(r *Registration) error {
 	if r.Email != nil {
 		e := strings.ToLower(strings.TrimSpace(*r.Email))
 		if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e || len(e) > 254 {
-			return apperr.Input(apperr.ReasonEmailInvalid, "input.email", "email %q is not a valid address", e)
+			return apperr.Input(apperr.ReasonEmailInvalid, "input.email", "email %q is not a valid address", apperr.Clip(e))
 		}
 		r.Email = &e
 	}
@@ -300,7 +300,7 @@ func (s *Service) checkTaken(ctx context.Context, db *ent.Client, username strin
 	if ok, err := db.User.Query().Where(user.UsernameEqualFold(username)).Exist(ctx); err != nil {
 		return err
 	} else if ok {
-		return apperr.New(apperr.Conflict, apperr.ReasonUsernameTaken, "input.username", "username %q is taken", username)
+		return apperr.New(apperr.Conflict, apperr.ReasonUsernameTaken, "input.username", "username %q is taken", apperr.Clip(username))
 	}
 	if phone != nil {
 		if ok, err := db.User.Query().Where(user.Phone(*phone)).Exist(ctx); err != nil {
@@ -518,4 +518,39 @@ func (s *Service) StillSignedIn(ctx context.Context, v *viewer.Viewer) error {
 		return fmt.Errorf("auth: recheck session: %w", err)
 	}
 	return sessionUsable(sess)
+}
+
+// StillSignedInMany is StillSignedIn for many viewers at once, in one query
+// (and one for their users), for the live streams that recheck together
+// when a group message reaches them all. The answer at index i is viewer
+// i's, with StillSignedIn's meaning. err is set, and the answers are nil,
+// when the sessions could not be read: that says nothing about anyone.
+func (s *Service) StillSignedInMany(ctx context.Context, vs []*viewer.Viewer) (answers []error, err error) {
+	ids := make([]int, len(vs))
+	for i, v := range vs {
+		ids[i] = v.SessionID
+	}
+	rows, err := s.client.Session.Query().Where(session.IDIn(ids...)).WithUser().All(viewer.SystemContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("auth: recheck sessions: %w", err)
+	}
+	byID := make(map[int]*ent.Session, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	answers = make([]error, len(vs))
+	for i, v := range vs {
+		answers[i] = sessionUsable(byID[v.SessionID])
+	}
+	return answers, nil
+}
+
+// SignedOut reports whether err, from StillSignedIn or StillSignedInMany,
+// says that the viewer may no longer act: his session ended
+// (SESSION_REVOKED) or his account is disabled (ACCOUNT_DISABLED). Any other
+// error is a failure to find out, such as the database being unreachable
+// for a moment, and must not be taken for a sign-out.
+func SignedOut(err error) bool {
+	e, ok := apperr.As(err)
+	return ok && (e.Reason == apperr.ReasonSessionRevoked || e.Reason == apperr.ReasonAccountDisabled)
 }

@@ -3,9 +3,12 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-chi/jwtauth/v5"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
@@ -76,6 +79,9 @@ var (
 // Verify checks the signature (HS256 only: "alg: none" and other algorithms
 // fail), the expiry and the kind.
 func (t *Tokens) Verify(raw, kind string) (Claims, error) {
+	if !headerIsHS256(raw) {
+		return Claims{}, errBadToken
+	}
 	tok, err := jwtauth.VerifyToken(t.ja, raw)
 	if err != nil {
 		if errors.Is(jwtauth.ErrorReason(err), jwtauth.ErrExpired) {
@@ -95,6 +101,23 @@ func (t *Tokens) Verify(raw, kind string) (Claims, error) {
 		return Claims{}, errBadToken
 	}
 	return c, nil
+}
+
+// headerIsHS256 reports whether raw is one compact JWS whose protected
+// header names HS256. jwtauth verifies with jwt.WithKey(HS256, secret), and
+// jwx's static key provider then checks an HS256 signature whatever the
+// header's alg says: "none", HS512 or RS256 over an HS256 signature would
+// pass. A token must say what it is.
+func headerIsHS256(raw string) bool {
+	if strings.Count(raw, ".") != 2 {
+		return false
+	}
+	msg, err := jws.Parse([]byte(raw))
+	if err != nil {
+		return false
+	}
+	sigs := msg.Signatures()
+	return len(sigs) == 1 && sigs[0].ProtectedHeaders().Algorithm() == jwa.HS256
 }
 
 func claim[T any](tok jwt.Token, name string) (T, bool) {

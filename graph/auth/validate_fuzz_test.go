@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzValidateRegistration checks the account field rules on any input:
-// they never panic, refuse with BAD_USER_INPUT naming an input field, and
+// they never panic, refuse with BAD_USER_INPUT naming an input field (with a
+// message of bounded size, whatever the input's), and
 // what they accept is normalised (trimmed username of 3 to 32 characters,
 // lower-case email of at most 254 bytes, phone of 6 to 15 digits) and
 // accepted again unchanged.
@@ -27,6 +28,11 @@ func FuzzValidateRegistration(f *testing.F) {
 			e, ok := apperr.As(err)
 			if !ok || e.Code != apperr.BadUserInput || e.Reason == "" || !strings.HasPrefix(e.Field, "input.") {
 				t.Fatalf("ValidateRegistration: %v", err)
+			}
+			// Input is quoted clipped (apperr.Clip), each character at
+			// worst a 10-byte escape: the message never grows with it.
+			if len(e.Message) > 10*apperr.EchoMax+128 {
+				t.Fatalf("ValidateRegistration: a message of %d bytes echoes the input", len(e.Message))
 			}
 			return
 		}

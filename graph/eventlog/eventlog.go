@@ -53,15 +53,20 @@ type Log struct {
 	client   *ent.Client
 	postgres bool
 	notifier Notifier
+	source   realtime.Source
 }
 
-// New returns the event log of client. On PostgreSQL, appends take a
-// transaction-scoped advisory lock so that event ids become visible in
-// increasing order: a reader that saw id N never later finds an id below N,
-// which is what lets the hub tail the log by id alone. Append events last in
-// a transaction, so the lock is held only until commit.
+// New returns the event log of client. Appends take no lock, so on
+// PostgreSQL concurrent transactions commit their events out of id order;
+// the log's Source hands the hub only ids no in-flight transaction can still
+// precede (pgSource). Append events last in a transaction anyway: until it
+// commits, its events hold back the delivery of later ones.
 func New(client *ent.Client, postgres bool, n Notifier) *Log {
-	return &Log{client: client, postgres: postgres, notifier: n}
+	l := &Log{client: client, postgres: postgres, notifier: n, source: source{client}}
+	if postgres {
+		l.source = &pgSource{source: source{client}}
+	}
+	return l
 }
 
 // SetNotifier wires the hub in once it exists (the hub reads this log).
@@ -70,9 +75,6 @@ func (l *Log) SetNotifier(n Notifier) { l.notifier = n }
 // ErrNoTransaction is returned by Append outside a transaction: an event
 // must commit together with its change, or not at all.
 var ErrNoTransaction = errors.New("eventlog: append needs a transaction in the context")
-
-// eventLockKey is the advisory lock that orders appends on PostgreSQL.
-const eventLockKey = 0x5061726c6579 // "Parley"
 
 // Append writes events in the transaction of ctx and notifies the hub after
 // it commits.
@@ -86,7 +88,10 @@ func (l *Log) Append(ctx context.Context, records ...Record) error {
 	}
 	sys := viewer.SystemContext(ctx)
 	if l.postgres {
-		if _, err := tx.ExecContext(sys, "SELECT pg_advisory_xact_lock($1)", eventLockKey); err != nil {
+		// Shared, so appenders do not wait for each other; held before the
+		// ids are drawn, so that a reader seeing a gap in the ids can list
+		// the transactions that may still fill it (pgSource).
+		if _, err := tx.ExecContext(sys, "SELECT pg_advisory_xact_lock_shared($1)", appendLockKey); err != nil {
 			return fmt.Errorf("eventlog: lock: %w", err)
 		}
 	}
@@ -140,8 +145,9 @@ func encode(r Record) ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// Source returns the log as the realtime hub reads it.
-func (l *Log) Source() realtime.Source { return source{l.client} }
+// Source returns the log as the realtime hub reads it; it is stateful on
+// PostgreSQL, so every caller gets the same one.
+func (l *Log) Source() realtime.Source { return l.source }
 
 type source struct{ client *ent.Client }
 

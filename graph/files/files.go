@@ -163,7 +163,7 @@ func (s *Service) Upload(ctx context.Context, up graphql.Upload, kind file.Kind)
 	}
 	toggle, ok := toggles[kind]
 	if !ok {
-		return nil, apperr.Input(apperr.ReasonInvalid, "kind", "unknown file kind %q", kind)
+		return nil, apperr.Input(apperr.ReasonInvalid, "kind", "unknown file kind %q", apperr.Clip(string(kind)))
 	}
 	if err := s.settings.Require(ctx, toggle); err != nil {
 		return nil, err

@@ -71,8 +71,10 @@ const (
 	NoticeMax = 1024
 	RemarkMax = 64
 	AliasMax  = 64
-	// MembersMax is the most members a group holds, its owner included.
-	MembersMax = 500
+	// MembersMax is the most members a group holds, its owner included:
+	// QQ's large-group size. Fan-out to all of them is measured by the load
+	// tool's fanout scenario (docs/PERFORMANCE.md).
+	MembersMax = 2000
 	// AddMax is the most users one create or invite adds.
 	AddMax = 100
 	// DetailMembers is how many members the group detail shows (S2-22).

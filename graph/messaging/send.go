@@ -187,7 +187,7 @@ func (s *Service) parts(ctx context.Context, r Request) ([]schematype.MessagePar
 			}
 			part.URL, part.Content = u.String(), strings.TrimSpace(p.Content)
 		default:
-			return nil, "", apperr.Input(apperr.ReasonInvalid, field, "unknown part category %q", p.Category)
+			return nil, "", apperr.Input(apperr.ReasonInvalid, field, "unknown part category %q", apperr.Clip(p.Category))
 		}
 		out = append(out, part)
 	}

@@ -18,7 +18,8 @@ type HubOptions struct {
 	// signalled, a safety net for lost notifications. Default 2s.
 	PollInterval time.Duration
 	// Buffer is the per-subscription queue length; a subscription that falls
-	// this far behind is ended with ErrSlowConsumer. Default 256.
+	// this far behind is ended with ErrSlowConsumer. Default 256. Only a
+	// backlog is allocated: an idle subscription holds a channel of 8.
 	Buffer int
 	// BatchSize is the page size for reading the log. Default 500.
 	BatchSize int
@@ -110,6 +111,10 @@ func (h *Hub) Run(ctx context.Context) error {
 
 	ticker := time.NewTicker(h.opts.PollInterval)
 	defer ticker.Stop()
+	var (
+		settle  <-chan time.Time // armed while the source waits on a gap
+		backoff time.Duration
+	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -121,6 +126,20 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.handle(ctx, s)
 		case <-ticker.C:
 			h.catchUp(ctx)
+		case <-settle:
+			settle = nil
+			h.catchUp(ctx)
+		}
+		// A gap filled by a commit comes with a wake-up; one left by a
+		// rollback does not, so ask again soon, backing off while a long
+		// transaction holds it.
+		if st, ok := h.src.(Settler); ok && st.Unsettled() {
+			if settle == nil {
+				backoff = min(max(2*backoff, time.Millisecond), 100*time.Millisecond)
+				settle = time.After(backoff)
+			}
+		} else {
+			settle, backoff = nil, 0
 		}
 	}
 }
@@ -174,26 +193,96 @@ func (h *Hub) dispatch(events []Event) {
 	}
 }
 
+// chanSize is the capacity of a subscription's channel. An idle subscription
+// costs only this much queue; a backlog beyond it waits in held, so that the
+// queue still holds up to HubOptions.Buffer events.
+const chanSize = 8
+
 // deliverLocked queues ev for s without blocking: while s replays, live
-// events are held back to follow the replay; afterwards they go straight into
-// its channel. Either way, a full queue ends s with ErrSlowConsumer.
+// events are held back to follow the replay. Afterwards they go straight into
+// its small channel; when that is full, they overflow into held, and a flush
+// goroutine owns the channel and feeds it from held, in order, until held is
+// empty. A queue of Buffer events ends s with ErrSlowConsumer.
 func (h *Hub) deliverLocked(s *Subscription, ev Event) {
 	if ev.ID != 0 && ev.ID <= s.after {
 		return // the client resumed from a cursor ahead of this hub: it has ev
 	}
-	if s.replaying {
+	switch {
+	case s.replaying:
 		if len(s.held) < h.opts.Buffer {
 			s.held = append(s.held, ev)
 			return
 		}
-	} else {
+	case s.flushing:
+		// The queue is the channel, then held. Only the flush goroutine
+		// sends while it runs, so the channel can only have shrunk since it
+		// was read; the event it is sending may be counted twice.
+		if len(s.out)+len(s.held) < h.opts.Buffer {
+			s.held = append(s.held, ev)
+			return
+		}
+	default:
 		select {
 		case s.out <- ev:
 			return
 		default:
 		}
+		if cap(s.out) < h.opts.Buffer {
+			s.flushing = true
+			s.held = append(s.held, ev)
+			go s.flush()
+			return
+		}
 	}
 	h.dropLocked(s, ErrSlowConsumer)
+}
+
+// flush runs while s is flushing: it moves held into C, in order, waiting for
+// the reader without holding the hub's lock, and hands s back to direct
+// dispatch once held is empty. If s ends meanwhile, it closes C.
+func (s *Subscription) flush() {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		if s.ended {
+			close(s.out)
+			return
+		}
+	fill: // what fits without waiting
+		for len(s.held) > 0 {
+			select {
+			case s.out <- s.held[0]:
+				s.held = s.held[1:]
+			default:
+				break fill
+			}
+		}
+		if len(s.held) == 0 {
+			s.held, s.flushing = nil, false
+			return
+		}
+		// The channel is full: wait for the reader. ev stays first in held
+		// until it is sent, so dispatch appends behind it and counts it.
+		ev := s.held[0]
+		h.mu.Unlock()
+		sent := false
+		select {
+		case s.out <- ev:
+			sent = true
+		case <-s.ctx.Done():
+		}
+		h.mu.Lock()
+		switch {
+		case s.ended: // dropLocked discarded held
+		case sent:
+			s.held = s.held[1:]
+		default:
+			// The caller's ctx is done: end s now, as its AfterFunc is
+			// about to, rather than spin until it does.
+			h.dropLocked(s, nil)
+		}
+	}
 }
 
 // shutdown ends every subscription and refuses new ones.
@@ -268,7 +357,7 @@ func (h *Hub) Subscribe(ctx context.Context, topics []string, after int64) (*Sub
 
 	s := &Subscription{
 		hub:    h,
-		out:    make(chan Event, h.opts.Buffer),
+		out:    make(chan Event, min(h.opts.Buffer, chanSize)),
 		after:  after,
 		topics: make(map[string]struct{}, len(topics)),
 	}
@@ -278,7 +367,7 @@ func (h *Hub) Subscribe(ctx context.Context, topics []string, after int64) (*Sub
 		return nil, fmt.Errorf("realtime: subscribe: %w", ErrHubClosed)
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.stopWatch = context.AfterFunc(s.ctx, func() { h.drop(s, nil) })
+	s.stopWatch = context.AfterFunc(ctx, func() { h.drop(s, nil) })
 	h.subs[s] = struct{}{}
 	for _, t := range topics {
 		h.addTopicLocked(s, t)
@@ -320,8 +409,9 @@ func (h *Hub) drop(s *Subscription, reason error) {
 }
 
 // dropLocked ends s, keeping the first reason given, and unregisters it. C is
-// closed here unless the replay goroutine is running: it owns C until it
-// hands s over to dispatch, so it closes C itself.
+// closed here unless the replay or flush goroutine is running: it owns C until
+// it hands s over to dispatch, so it closes C itself. Events still held are
+// discarded: the client resumes from the last one it received.
 func (h *Hub) dropLocked(s *Subscription, reason error) {
 	if s.ended {
 		return
@@ -335,7 +425,7 @@ func (h *Hub) dropLocked(s *Subscription, reason error) {
 	s.stopWatch()
 	s.cancel()
 	s.held = nil
-	if !s.replaying {
+	if !s.replaying && !s.flushing {
 		close(s.out)
 	}
 }
@@ -439,13 +529,16 @@ type Subscription struct {
 	// Guarded by hub.mu.
 	topics    map[string]struct{}
 	replaying bool    // the replay goroutine owns out
-	held      []Event // live events waiting for the replay to finish
+	flushing  bool    // the flush goroutine owns out (never with replaying)
+	held      []Event // live events waiting for the goroutine that owns out
 	ended     bool
 	err       error
 }
 
 // C returns the events, in ID order (ephemeral ones, with ID 0, interleaved).
-// It is closed when the subscription ends; Err then says why.
+// It is closed when the subscription ends; Err then says why. The events
+// still in the channel then (at most 8) are delivered before it closes; the
+// rest of a backlog is not.
 func (s *Subscription) C() <-chan Event { return s.out }
 
 // Err returns why the subscription ended: nil for ctx cancellation or Close,
@@ -467,6 +560,17 @@ func (s *Subscription) AddTopic(topic string) {
 	if !s.ended {
 		s.hub.addTopicLocked(s, topic)
 	}
+}
+
+// Has reports whether the subscription listens to topic now: it was given
+// or joined it, and has not removed it or ended since. A consumer asks while
+// handling a queued event, so the answer reflects the removals it has made
+// up to that event.
+func (s *Subscription) Has(topic string) bool {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	_, ok := s.topics[topic]
+	return ok && !s.ended
 }
 
 // RemoveTopic removes topic from the subscription. Events on it already

@@ -534,3 +534,202 @@ func TestHubRunFailsWithoutHead(t *testing.T) {
 	_, err := hub.Subscribe(context.Background(), []string{"a"}, 0)
 	assert.ErrorIs(t, err, ErrHubClosed)
 }
+
+// queueState reads the hub-owned queue fields of sub.
+func queueState(hub *Hub, sub *Subscription) (flushing bool, held int) {
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	return sub.flushing, len(sub.held)
+}
+
+// waitPosition waits until the hub has dispatched every event up to id.
+func waitPosition(t *testing.T, hub *Hub, id int64) {
+	t.Helper()
+	require.Eventually(t, func() bool { return hub.Stats().Position >= id }, 5*time.Second, time.Millisecond)
+}
+
+func TestSubscriptionQueueIsSmallUntilNeeded(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	sub := subscribe(t, hub, []string{"a"}, 0)
+	assert.Equal(t, chanSize, cap(sub.out))
+	small := startHub(t, &fakeSource{}, HubOptions{PollInterval: time.Hour, Buffer: 3})
+	assert.Equal(t, 3, cap(subscribe(t, small, []string{"a"}, 0).out))
+}
+
+// TestSubscriptionOverflowKeepsOrder fills the channel and the overflow
+// behind it with a reader that does not read, then reads, then does it again:
+// every event arrives once, in order, and the subscription is handed back to
+// direct dispatch, its flush goroutine gone.
+func TestSubscriptionOverflowKeepsOrder(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, Buffer: 100})
+	sub := subscribe(t, hub, []string{"a", "b"}, 0)
+	before := goleak.IgnoreCurrent()
+
+	for round := range 3 {
+		var want []int64
+		for i := range 60 {
+			ev := write(t, src, hub, []string{"a", "b", "c"}[i%3])
+			if ev.Topic != "c" {
+				want = append(want, ev.ID)
+			}
+			if i == 20 { // ephemeral events keep their place
+				waitPosition(t, hub, ev.ID)
+				require.NoError(t, hub.PublishEphemeral(context.Background(), Event{Topic: "a", Kind: "typing"}))
+				want = append(want, 0)
+				require.Eventually(t, func() bool {
+					hub.mu.Lock()
+					defer hub.mu.Unlock()
+					return len(sub.out)+len(sub.held) == len(want)
+				}, 5*time.Second, time.Millisecond)
+			}
+		}
+		waitPosition(t, hub, int64(60*(round+1)))
+		flushing, held := queueState(hub, sub)
+		assert.True(t, flushing, "round %d", round)
+		assert.Equal(t, len(want)-chanSize, held, "round %d", round)
+
+		assert.Equal(t, want, ids(receive(t, sub, len(want))), "round %d", round)
+		assertNothing(t, sub)
+		flushing, held = queueState(hub, sub)
+		assert.False(t, flushing, "round %d", round)
+		assert.Zero(t, held, "round %d", round)
+		goleak.VerifyNone(t, before)
+	}
+
+	// Back to direct dispatch: straight into the channel.
+	ev := write(t, src, hub, "a")
+	waitPosition(t, hub, ev.ID)
+	flushing, _ := queueState(hub, sub)
+	assert.False(t, flushing)
+	assert.Equal(t, []int64{ev.ID}, ids(receive(t, sub, 1)))
+	assert.NoError(t, sub.Err())
+}
+
+// TestSubscriptionOverflowWhileReading reads slowly while writers overflow
+// the channel again and again: nothing is lost, duplicated or reordered.
+func TestSubscriptionOverflowWhileReading(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Millisecond, Buffer: 5000, BatchSize: 7})
+	sub := subscribe(t, hub, []string{"a"}, 0)
+	const total = 3000
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for i := range total / 3 {
+				ev := src.Append("a")
+				if i%2 == 0 {
+					_ = hub.Notify(context.Background(), ev.ID)
+				}
+			}
+		})
+	}
+	var got []Event
+	for len(got) < total {
+		batch, err := collect(sub, min(1+rand.IntN(40), total-len(got)))
+		require.NoError(t, err)
+		got = append(got, batch...)
+		if rand.IntN(4) == 0 {
+			time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+		}
+	}
+	wg.Wait()
+	assert.Equal(t, src.expected([]string{"a"}, 0), ids(got))
+	assertNothing(t, sub)
+	assert.NoError(t, sub.Err())
+}
+
+// TestSubscriptionOverflowSlowConsumerAtBuffer checks that the bound is
+// still Buffer events, channel and overflow together, and that the reader
+// then gets the channel's events, in order, before C closes.
+func TestSubscriptionOverflowSlowConsumerAtBuffer(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, Buffer: 20})
+	before := goleak.IgnoreCurrent()
+	sub := subscribe(t, hub, []string{"a"}, 0) // never reads, for now
+	for range 20 {
+		write(t, src, hub, "a")
+	}
+	waitPosition(t, hub, 20)
+	assert.Equal(t, 1, hub.Stats().Subscriptions, "20 events fit a Buffer of 20")
+	_, held := queueState(hub, sub)
+	assert.Equal(t, 20-chanSize, held)
+
+	write(t, src, hub, "a")
+	waitPosition(t, hub, 21)
+	assert.Zero(t, hub.Stats().Subscriptions, "the 21st does not")
+	var got []Event
+	for ev := range sub.C() {
+		got = append(got, ev)
+	}
+	assert.ErrorIs(t, sub.Err(), ErrSlowConsumer)
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8}, ids(got))
+	goleak.VerifyNone(t, before)
+}
+
+// TestSubscriptionEndsWhileFlushing ends subscriptions whose flush goroutine
+// waits on a reader that does not read, in each way a subscription ends: C
+// closes and the goroutine exits.
+func TestSubscriptionEndsWhileFlushing(t *testing.T) {
+	src := &fakeSource{}
+	bus := NewLocalBus()
+	defer bus.Close()
+	hub := NewHub(src, bus, HubOptions{PollInterval: time.Hour, Buffer: 50})
+	runCtx, stopHub := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- hub.Run(runCtx) }()
+	<-hub.ready
+	before := goleak.IgnoreCurrent()
+
+	closed, err := hub.Subscribe(context.Background(), []string{"a"}, 0)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancelled, err := hub.Subscribe(ctx, []string{"a"}, 0)
+	require.NoError(t, err)
+	shut, err := hub.Subscribe(context.Background(), []string{"a"}, 0)
+	require.NoError(t, err)
+	for range 20 {
+		write(t, src, hub, "a")
+	}
+	waitPosition(t, hub, 20)
+	for _, sub := range []*Subscription{closed, cancelled, shut} {
+		flushing, held := queueState(hub, sub)
+		require.True(t, flushing)
+		require.Equal(t, 20-chanSize, held)
+	}
+
+	closed.Close()
+	assert.NoError(t, waitEnded(t, closed))
+	cancel()
+	assert.NoError(t, waitEnded(t, cancelled))
+	stopHub()
+	require.NoError(t, <-errc)
+	assert.ErrorIs(t, waitEnded(t, shut), ErrHubClosed)
+	goleak.VerifyNone(t, before)
+}
+
+// TestSubscriptionOverflowAfterReplay overflows a resumed subscription right
+// after its replay: held events, replayed ones and the overflow keep one
+// order.
+func TestSubscriptionOverflowAfterReplay(t *testing.T) {
+	src := &fakeSource{}
+	for range 30 {
+		src.Append("a")
+	}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour, Buffer: 200, BatchSize: 4})
+	sub := subscribe(t, hub, []string{"a"}, 5)
+	for range 40 {
+		write(t, src, hub, "a")
+	}
+	waitPosition(t, hub, 70)
+	want := src.expected([]string{"a"}, 5)
+	got := receive(t, sub, 10)
+	for range 40 { // more overflow while the rest is still queued
+		write(t, src, hub, "a")
+	}
+	want = append(want, src.expected([]string{"a"}, 70)...)
+	got = append(got, receive(t, sub, len(want)-len(got))...)
+	assert.Equal(t, want, ids(got))
+	assertNothing(t, sub)
+}

@@ -52,9 +52,9 @@ type Event struct {
 // Source reads the committed event log. It is implemented elsewhere on ent
 // (SQLite and PostgreSQL) so that this package stays storage-agnostic.
 //
-// Event IDs are global and strictly increasing, and the writer makes them
-// visible in increasing order: a reader that has seen id N never later sees a
-// committed id < N. The hub relies on this to tail without gaps.
+// Event IDs are global and strictly increasing. Writers may commit them out
+// of order; After hides that: once it has returned id N, it never returns an
+// id < N. The hub relies on this to tail without gaps.
 type Source interface {
 	// Head returns the highest committed event id, 0 when empty.
 	Head(ctx context.Context) (int64, error)
@@ -64,6 +64,14 @@ type Source interface {
 	// Replay returns up to limit events with after < ID <= upto whose Topic
 	// is in topics, in ID order.
 	Replay(ctx context.Context, topics []string, after, upto int64, limit int) ([]Event, error)
+}
+
+// Settler is implemented by a Source whose After may stop short of the
+// visible head, at an id an in-flight transaction may still commit: the hub
+// then asks again soon instead of at its next poll, because a transaction
+// that rolled back sends no wake-up.
+type Settler interface {
+	Unsettled() bool
 }
 
 // Signal is what travels over a Bus: either "the log head is now at least

@@ -45,7 +45,7 @@ func UnmarshalID(v any) (int, error) {
 		err = fmt.Errorf("%T is not an id", v)
 	}
 	if err != nil || n <= 0 || n > 1<<53 {
-		return 0, apperr.Input(ReasonInvalidID, "", "%v is not a valid id", v)
+		return 0, apperr.Input(ReasonInvalidID, "", "%q is not a valid id", apperr.Clip(fmt.Sprint(v)))
 	}
 	return int(n), nil
 }

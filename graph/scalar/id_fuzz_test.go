@@ -13,7 +13,8 @@ import (
 // FuzzUnmarshalID checks the ID scalar on any client value: as a string, as
 // a JSON number (how variables arrive), as a float64 and as an int64. It
 // never panics, accepts only 1..2^53, refuses everything else with
-// BAD_USER_INPUT INVALID_ID, and what it accepts marshals back to the
+// BAD_USER_INPUT INVALID_ID (quoting at most a clipped prefix of the value),
+// and what it accepts marshals back to the
 // canonical decimal string, which reads back to the same id.
 func FuzzUnmarshalID(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, fl float64, n int64) {
@@ -23,6 +24,9 @@ func FuzzUnmarshalID(f *testing.F) {
 				e, ok := apperr.As(err)
 				if !ok || e.Code != apperr.BadUserInput || e.Reason != ReasonInvalidID {
 					t.Fatalf("UnmarshalID(%#v): %v is not INVALID_ID", v, err)
+				}
+				if len(e.Message) > 10*apperr.EchoMax+64 {
+					t.Fatalf("UnmarshalID: a message of %d bytes echoes the input", len(e.Message))
 				}
 				continue
 			}

@@ -157,7 +157,26 @@ func NewService(client *ent.Client) *Service { return &Service{client: client} }
 // Get returns every setting, defaults filled in. It reads as the system:
 // enforcement must see the private rows too; the GraphQL layer hides the
 // dirty words from non-admins.
+//
+// In a transaction (every mutation runs in one) the table is read once and
+// the result kept until the transaction ends or Update changes it, so the
+// checks of one request read it once and agree with each other.
 func (s *Service) Get(ctx context.Context) (*Settings, error) {
+	tx := memoTx(ctx)
+	if tx != nil {
+		if set, ok := recall(tx); ok {
+			return set, nil
+		}
+	}
+	set, err := s.load(ctx)
+	if err == nil && tx != nil {
+		remember(tx, set)
+	}
+	return set, err
+}
+
+// load reads every setting from the table.
+func (s *Service) load(ctx context.Context) (*Settings, error) {
 	rows, err := db(ctx, s.client).Setting.Query().All(viewer.SystemContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("settings: load: %w", err)
@@ -213,8 +232,16 @@ func (s *Service) Require(ctx context.Context, t Toggle) error {
 }
 
 // Update applies p as the viewer; the Setting policy lets only admins write.
+// The policy is asked first, before p is validated, so that a non-admin gets
+// FORBIDDEN and learns nothing of the limits.
 func (s *Service) Update(ctx context.Context, p Patch) (*Settings, error) {
 	c := db(ctx, s.client)
+	if setting.Policy != nil { // nil only without ent/runtime, when nothing is enforced
+		if err := setting.Policy.EvalMutation(ctx, c.Setting.Create().Mutation()); err != nil {
+			return nil, fmt.Errorf("settings: update: %w", err)
+		}
+	}
+	defer forget(ctx) // however it ends, the writes change what the transaction reads
 	set := func(key, value string, public bool) error {
 		return c.Setting.Create().SetKey(key).SetValue(value).SetPublic(public).
 			OnConflictColumns(setting.FieldKey).UpdateValue().Exec(ctx)
@@ -247,7 +274,7 @@ func (s *Service) Update(ctx context.Context, p Patch) (*Settings, error) {
 			return nil, fmt.Errorf("settings: update dirty words: %w", err)
 		}
 	}
-	return s.Get(ctx)
+	return s.load(ctx)
 }
 
 // Mask replaces every dirty word in text by asterisks, one per character,

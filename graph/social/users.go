@@ -112,7 +112,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p Profile) (*ent.User, erro
 			return nil, fmt.Errorf("social: check username: %w", err)
 		}
 		if taken {
-			return nil, apperr.New(apperr.Conflict, apperr.ReasonUsernameTaken, "input.username", "username %q is taken", name)
+			return nil, apperr.New(apperr.Conflict, apperr.ReasonUsernameTaken, "input.username", "username %q is taken", apperr.Clip(name))
 		}
 		upd.SetUsername(name)
 	}
@@ -151,7 +151,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p Profile) (*ent.User, erro
 			upd.ClearEmail()
 		} else {
 			if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e || len(e) > 254 {
-				return nil, apperr.Input(apperr.ReasonEmailInvalid, "input.email", "email %q is not a valid address", e)
+				return nil, apperr.Input(apperr.ReasonEmailInvalid, "input.email", "email %q is not a valid address", apperr.Clip(e))
 			}
 			if taken, err := db.User.Query().Where(user.Email(e), user.IDNEQ(me)).Exist(sys); err != nil {
 				return nil, fmt.Errorf("social: check email: %w", err)

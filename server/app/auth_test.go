@@ -147,3 +147,40 @@ func TestLoginRateLimit(t *testing.T) {
 		require.Equal(t, "TOO_MANY_ATTEMPTS", r.reason())
 	})
 }
+
+// TestErrorsClipEchoedInput: an error message quotes at most a short prefix
+// of what the client sent (apperr.Clip: 64 characters and "…"), so a
+// hostile client cannot have a huge input reflected back.
+func TestErrorsClipEchoedInput(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newServer(t, b)
+		alice := s.register("alice", nil)
+		huge := strings.Repeat("界", 200_000) + "@example.com" // 600 KB, under the body limit
+		want := `email "` + strings.Repeat("界", 64) + `…" is not a valid address`
+
+		short := func(r response) string {
+			t.Helper()
+			require.NotEmpty(t, r.Errors)
+			msg := r.Errors[0].Message
+			require.LessOrEqual(t, len(msg), 300, "a message of %d bytes: %.100q…", len(msg), msg)
+			return msg
+		}
+
+		r := s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "bob", "password": "password1", "email": huge}})
+		require.Equal(t, "EMAIL_INVALID", r.reason())
+		require.Equal(t, want, short(r))
+
+		r = s.do(alice.Token, `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { id } }`, map[string]any{"in": map[string]any{"email": huge}})
+		require.Equal(t, "EMAIL_INVALID", r.reason())
+		require.Equal(t, want, short(r))
+
+		// A short input is quoted whole, as before.
+		r = s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "bob", "password": "password1", "email": "not-an-email"}})
+		require.Equal(t, `email "not-an-email" is not a valid address`, r.Errors[0].Message)
+
+		// An ID argument is input too.
+		r = s.do(alice.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": strings.Repeat("9x", 100_000)})
+		require.Equal(t, "BAD_USER_INPUT", r.code(), "%+v", r.Errors)
+		require.Equal(t, `"`+strings.Repeat("9x", 32)+`…" is not a valid id`, short(r))
+	})
+}

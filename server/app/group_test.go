@@ -17,6 +17,7 @@ import (
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/group"
 )
 
 // grpKit is a server with the group helpers.
@@ -523,7 +524,7 @@ func TestGroupInvite(t *testing.T) {
 		// A full group takes nobody more.
 		var id int
 		fmt.Sscan(g.ID, &id)
-		require.NoError(t, k.app.Client.Group.UpdateOneID(id).SetMemberCount(500).Exec(viewer.SystemContext(context.Background())))
+		require.NoError(t, k.app.Client.Group.UpdateOneID(id).SetMemberCount(group.MembersMax).Exec(viewer.SystemContext(context.Background())))
 		k.fails(ann.Token, grpInvite, gv(g, "u", []string{cat.ID}), "FORBIDDEN", "GROUP_FULL")
 	})
 }

@@ -428,6 +428,10 @@ func (f *hostileFixture) runHTTP(t *testing.T, c hostileCase) []string {
 	return judge(c, res.StatusCode, raw, elapsed)
 }
 
+// maxErrorMessage bounds an error message: Parley's own messages are a
+// sentence, and quote client input through apperr.Clip.
+const maxErrorMessage = 512
+
 // judge compares an answer with the case's expectation.
 func judge(c hostileCase, status int, raw []byte, elapsed time.Duration) []string {
 	var errs []struct {
@@ -492,6 +496,11 @@ func judge(c hostileCase, status int, raw []byte, elapsed time.Duration) []strin
 		}
 		if ec, _ := e.Extensions["code"].(string); ec == "" {
 			bad("error without a code: %s", e.Message)
+		}
+		// A message quotes at most a short prefix of what the client sent
+		// (apperr.Clip): a megabyte input is never reflected back.
+		if len(e.Message) > maxErrorMessage {
+			bad("message of %d bytes reflects the request: %.120q…", len(e.Message), e.Message)
 		}
 	}
 	// Only error answers are scanned: data may echo what the client sent.
@@ -598,9 +607,10 @@ func overlongFields() []overlongField {
 		{family: "addRelationType", field: "sourceLabels", as: "alice", query: `mutation($v: String!) { addRelationType(input: {projectId: "@PROJECT_ID@", name: "r", sourceLabels: [$v]}) { id } }`, reason: "TOO_LONG"},
 		{family: "importGraph", field: "data", as: "alice", query: `mutation($v: String!) { importGraph(projectId: "@PROJECT_ID@", data: $v) { skippedCount } }`, reason: "IMPORT_TOO_LARGE",
 			small: &overlongField{reason: "IMPORT_INVALID"}}, // 5,000 x's are under 512 KiB, and not JSON
-		// Validation comes before the admin check here: a member learns the
-		// limit, nothing else.
-		{family: "updateSettings", field: "appName", as: "alice", query: `mutation($v: String!) { updateSettings(input: {appName: $v}) { appName } }`, reason: "TOO_LONG"},
+		// The admin check comes before validation: a member learns nothing
+		// of the limits.
+		{family: "updateSettings", field: "appName", as: "alice", query: `mutation($v: String!) { updateSettings(input: {appName: $v}) { appName } }`, code: "FORBIDDEN", reason: "NOT_ALLOWED"},
+		{family: "updateSettings", field: "dirtyWords", as: "alice", query: `mutation($v: String!) { updateSettings(input: {dirtyWords: [$v]}) { appName } }`, code: "FORBIDDEN", reason: "NOT_ALLOWED"},
 		{family: "searchUsers", field: "query", as: "alice", query: `query($v: String!) { searchUsers(query: $v, first: 5) { totalCount } }`, reason: "TOO_LONG"},
 		{family: "user", field: "username", query: `query($v: String!) { user(username: $v) { id } }`, noError: true},
 		{family: "entities", field: "name", as: "alice", query: `query($v: String!) { entities(projectId: "@PROJECT_ID@", name: $v) { totalCount } }`, reason: "TOO_LONG"},
@@ -663,13 +673,27 @@ func overlongCases() []hostileCase {
 // jwt signs claims with secret and the given header algorithm (HS256
 // signatures only; "none" leaves the signature empty).
 func jwt(alg string, claims map[string]any, secret []byte) string {
-	enc := base64.RawURLEncoding
-	header, _ := json.Marshal(map[string]any{"alg": alg, "typ": "JWT"})
-	payload, _ := json.Marshal(claims)
-	unsigned := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
 	if alg == "none" {
-		return unsigned + "."
+		return unsignedJWT(map[string]any{"alg": alg, "typ": "JWT"}, claims)
 	}
+	return hs256Under(map[string]any{"alg": alg, "typ": "JWT"}, claims, secret)
+}
+
+// unsignedJWT is header.payload. with an empty signature.
+func unsignedJWT(header, claims map[string]any) string {
+	enc := base64.RawURLEncoding
+	h, _ := json.Marshal(header)
+	payload, _ := json.Marshal(claims)
+	return enc.EncodeToString(h) + "." + enc.EncodeToString(payload) + "."
+}
+
+// hs256Under signs claims with HMAC-SHA256 and secret under any header,
+// whatever alg it names (or none).
+func hs256Under(header, claims map[string]any, secret []byte) string {
+	enc := base64.RawURLEncoding
+	h, _ := json.Marshal(header)
+	payload, _ := json.Marshal(claims)
+	unsigned := enc.EncodeToString(h) + "." + enc.EncodeToString(payload)
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(unsigned))
 	return unsigned + "." + enc.EncodeToString(mac.Sum(nil))
@@ -713,6 +737,27 @@ func tokenCases(f *hostileFixture) []hostileCase {
 		{"alg none", jwt("none", claims(nil), nil), "TOKEN_INVALID"},
 		{"alg NONE", jwt("NONE", claims(nil), nil), "TOKEN_INVALID"},
 		{"HS512 signature", hs512(claims(nil), f.secret), "TOKEN_INVALID"},
+		// The server accepts HS256 only and checks that the header says
+		// so: jwx verifies HS256 with the secret whatever the header's alg
+		// names, so a header naming another algorithm over a valid HS256
+		// signature (made with the secret) is refused by Parley itself.
+		{"alg none over an HS256 signature", hs256Under(map[string]any{"alg": "none", "typ": "JWT"}, claims(nil), f.secret), "TOKEN_INVALID"},
+		{"alg NONE over an HS256 signature", jwt("NONE", claims(nil), f.secret), "TOKEN_INVALID"},
+		{"alg HS512 header over an HS256 signature", jwt("HS512", claims(nil), f.secret), "TOKEN_INVALID"},
+		{"alg HS384 header over an HS256 signature", jwt("HS384", claims(nil), f.secret), "TOKEN_INVALID"},
+		{"alg RS256 header over an HS256 signature", jwt("RS256", claims(nil), f.secret), "TOKEN_INVALID"},
+		{"alg ES256 header over an HS256 signature", jwt("ES256", claims(nil), f.secret), "TOKEN_INVALID"},
+		{"alg hs256 (lower case) over an HS256 signature", jwt("hs256", claims(nil), f.secret), "TOKEN_INVALID"},
+		{"alg empty over an HS256 signature", jwt("", claims(nil), f.secret), "TOKEN_INVALID"},
+		{"no alg over an HS256 signature", hs256Under(map[string]any{"typ": "JWT"}, claims(nil), f.secret), "TOKEN_INVALID"},
+		{"alg HS512 unsigned", unsignedJWT(map[string]any{"alg": "HS512", "typ": "JWT"}, claims(nil)), "TOKEN_INVALID"},
+		{"alg RS256 unsigned", unsignedJWT(map[string]any{"alg": "RS256", "typ": "JWT"}, claims(nil)), "TOKEN_INVALID"},
+		{"alg HS256 unsigned", unsignedJWT(map[string]any{"alg": "HS256", "typ": "JWT"}, claims(nil)), "TOKEN_INVALID"},
+		{"issued token, header swapped to none", swapHeader(f.alice.Token, "none", true), "TOKEN_INVALID"},
+		{"issued token, header swapped to none, signature stripped", swapHeader(f.alice.Token, "none", false), "TOKEN_INVALID"},
+		{"issued token, header swapped to HS512", swapHeader(f.alice.Token, "HS512", true), "TOKEN_INVALID"},
+		{"issued token, header swapped to RS256", swapHeader(f.alice.Token, "RS256", true), "TOKEN_INVALID"},
+		{"JWS JSON serialization", jwsJSON(jwt("HS256", claims(nil), f.secret)), "TOKEN_INVALID"},
 		{"wrong secret", jwt("HS256", claims(nil), wrong), "TOKEN_INVALID"},
 		{"empty secret", jwt("HS256", claims(nil), []byte{}), "TOKEN_INVALID"},
 		{"expired", jwt("HS256", claims(map[string]any{"iat": now - 7200, "exp": now - 3600}), f.secret), "TOKEN_EXPIRED"},
@@ -746,11 +791,9 @@ func tokenCases(f *hostileFixture) []hostileCase {
 		return hostileCase{Name: "authorization " + name, Query: &q, Header: map[string]string{"Authorization": value}, Status: status, Code: code, Reason: reason}
 	}
 	out = append(out,
-		// The server verifies HS256 with its secret whatever the header's
-		// alg says: a header naming HS512 or RS256 over a valid HS256
-		// signature passes (it needs the secret), alg none never does.
-		hostileCase{Name: "token alg HS512 header over an HS256 signature", Query: &q, token: jwt("HS512", claims(nil), f.secret), Status: 200},
-		hostileCase{Name: "token alg RS256 header over an HS256 signature", Query: &q, token: jwt("RS256", claims(nil), f.secret), Status: 200},
+		// The control for the alg cases above: the same claims under an
+		// HS256 header pass.
+		hostileCase{Name: "token forged with the secret, alg HS256", Query: &q, token: jwt("HS256", claims(nil), f.secret), Status: 200},
 		header("bearer without a token", "Bearer", 200, "", ""),
 		header("bearer with spaces only", "Bearer    ", 200, "", ""),
 		header("basic scheme", "Basic YWxpY2U6cGFzc3dvcmQx", 200, "", ""),
@@ -760,6 +803,26 @@ func tokenCases(f *hostileFixture) []hostileCase {
 		hostileCase{Name: "authorization header of 2 MB", Query: &q, Header: map[string]string{"Authorization": "Bearer " + strings.Repeat("A", 2<<20)}, Status: 431},
 	)
 	return out
+}
+
+// swapHeader replaces an issued token's header by one naming alg, keeping
+// the original signature or dropping it.
+func swapHeader(token, alg string, keepSignature bool) string {
+	parts := strings.Split(token, ".")
+	h, _ := json.Marshal(map[string]any{"alg": alg, "typ": "JWT"})
+	sig := ""
+	if keepSignature {
+		sig = parts[2]
+	}
+	return base64.RawURLEncoding.EncodeToString(h) + "." + parts[1] + "." + sig
+}
+
+// jwsJSON rewrites a compact token in the flattened JWS JSON serialization,
+// which jwx parses but the server does not accept: tokens are compact.
+func jwsJSON(token string) string {
+	parts := strings.Split(token, ".")
+	raw, _ := json.Marshal(map[string]string{"protected": parts[0], "payload": parts[1], "signature": parts[2]})
+	return string(raw)
 }
 
 // hs512 signs claims with HMAC-SHA512, which the server does not accept.
@@ -1021,6 +1084,12 @@ func websocketHostileCases() []wsCase {
 		}, init: true, close: 4403},
 		{name: "alg none at init", token: func(f *hostileFixture) string {
 			return jwt("none", map[string]any{"sub": subjectOf(f.alice.Token), "sid": sessionOf(f.alice.Token), "typ": "access", "exp": time.Now().Unix() + 600}, nil)
+		}, init: true, close: 4403},
+		{name: "alg HS512 header over an HS256 signature at init", token: func(f *hostileFixture) string {
+			return jwt("HS512", map[string]any{"sub": subjectOf(f.alice.Token), "sid": sessionOf(f.alice.Token), "typ": "access", "exp": time.Now().Unix() + 600}, f.secret)
+		}, init: true, close: 4403},
+		{name: "alg none over an HS256 signature at init", token: func(f *hostileFixture) string {
+			return hs256Under(map[string]any{"alg": "none"}, map[string]any{"sub": subjectOf(f.alice.Token), "sid": sessionOf(f.alice.Token), "typ": "access", "exp": time.Now().Unix() + 600}, f.secret)
 		}, init: true, close: 4403},
 		{name: "second connection_init", token: aliceToken, init: true, send: []string{`{"type": "connection_init"}`}, close: 4429},
 		{name: "duplicate subscription id", token: aliceToken, init: true, send: []string{sub("dup", events), sub("dup", events)}, close: 4409},

@@ -706,6 +706,52 @@ func TestSettingsQuery(t *testing.T) {
 	})
 }
 
+// TestUpdateSettingsAdminFirst: updateSettings asks the Setting policy
+// before it validates the input, so a member or an anonymous client sending
+// invalid settings is refused with FORBIDDEN and learns nothing of the
+// limits; an admin still gets the validation error, and nothing is written.
+func TestUpdateSettingsAdminFirst(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		root := s.register("root", nil)
+		s.admin(root)
+		u := s.register("user", nil)
+		const update = `mutation($in: SettingsInput!) { updateSettings(input: $in) { appName } }`
+		invalid := map[string]map[string]any{
+			"appName too long":          {"appName": strings.Repeat("a", 257)},
+			"websocketUrl too long":     {"websocketUrl": strings.Repeat("w", 10_000)},
+			"dirty word with a newline": {"dirtyWords": []string{"darn\nheck"}},
+			"dirty word too long":       {"dirtyWords": []string{strings.Repeat("d", 65)}},
+			"too many dirty words":      {"dirtyWords": make([]string, 1001)},
+			"valid and invalid":         {"emoji": false, "appName": strings.Repeat("a", 257)},
+		}
+		for name, in := range invalid {
+			for _, who := range []struct{ name, token string }{{"member", u.Token}, {"anonymous", ""}} {
+				r := s.do(who.token, update, map[string]any{"in": in})
+				require.Len(t, r.Errors, 1, "%s as %s", name, who.name)
+				require.Equal(t, "FORBIDDEN", r.code(), "%s as %s: %+v", name, who.name, r.Errors)
+				require.Equal(t, "NOT_ALLOWED", r.reason(), "%s as %s", name, who.name)
+				require.Empty(t, r.ext("field"), "%s as %s: a member learns no field", name, who.name)
+			}
+			r := s.do(root.Token, update, map[string]any{"in": in})
+			require.Equal(t, "BAD_USER_INPUT", r.code(), "%s as admin: %+v", name, r.Errors)
+		}
+		// A member's valid update is refused the same way, and changes
+		// nothing.
+		r := s.do(u.Token, update, map[string]any{"in": map[string]any{"appName": "pwned", "emoji": false}})
+		require.Equal(t, "FORBIDDEN", r.code(), "%+v", r.Errors)
+		var out struct {
+			Settings struct {
+				AppName string
+				Emoji   bool
+			}
+		}
+		s.ok(u.Token, `{ settings { appName emoji } }`, nil, &out)
+		require.Equal(t, "Parley", out.Settings.AppName)
+		require.True(t, out.Settings.Emoji)
+	})
+}
+
 func TestCannedReplies(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		s := newSocialServer(t, b)

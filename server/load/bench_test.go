@@ -164,7 +164,7 @@ func BenchmarkGroupFanout(b *testing.B) {
 			be := newBenchEnv(b)
 			ctx := context.Background()
 			us := be.users(b, "bfan", n)
-			group, err := makeGroup(ctx, be.e.proc.app.Client, us, "bench")
+			group, err := makeGroup(ctx, be.cli, us, "bench")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/ent/conversation"
-	"github.com/parley-im/parley/ent/groupmember"
-	"github.com/parley-im/parley/ent/viewer"
+	"golang.org/x/sync/errgroup"
 )
 
 // fanoutScenario: one group of -group-size members, every member
@@ -20,15 +16,9 @@ import (
 // request to the last member's receipt. The baseline is the same path with
 // one receiver: a two-member group, in the same run.
 //
-// The group's rows are written directly through the in-process server's ent
-// client (a conversation of kind group, the group, and a group member and a
-// conversation member per user), as the group service would: messages are
-// then sent and received through the API as usual. Groups' own API was
-// being built at the same time; see docs/PERFORMANCE.md.
+// The group is built through the API too: createGroup, then joinGroup by
+// every member (it is open). A group holds at most group.MembersMax members.
 func fanoutScenario(ctx context.Context, e *env) error {
-	if e.proc == nil {
-		return fmt.Errorf("fanout builds its group through the in-process server's database client: run it without -url")
-	}
 	cli := newAPI(e.base, 32)
 	users, err := cli.registerMany(ctx, "fan", e.opt.groupSize, 8)
 	if err != nil {
@@ -62,7 +52,7 @@ type fanoutResult struct {
 
 func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int, tag string) (fanoutResult, error) {
 	var res fanoutResult
-	groupID, err := makeGroup(ctx, e.proc.app.Client, members, tag)
+	groupID, err := makeGroup(ctx, cli, members, tag)
 	if err != nil {
 		return res, err
 	}
@@ -169,55 +159,29 @@ func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int
 	return res, nil
 }
 
-// makeGroup writes a group owned by members[0] with every member in it and
-// returns its API id.
-func makeGroup(ctx context.Context, client *ent.Client, members []user, tag string) (string, error) {
-	sys := viewer.SystemContext(ctx)
-	tx, err := client.Tx(sys)
+// makeGroup creates an open group owned by members[0] through the API, and
+// every other member joins it with joinGroup, parallel; it returns the
+// group's id.
+func makeGroup(ctx context.Context, cli *api, members []user, tag string) (string, error) {
+	var out struct{ CreateGroup struct{ ID string } }
+	err := cli.query(ctx, members[0].Token,
+		`mutation($name: String!) { createGroup(input: {name: $name, joinMode: open}) { id } }`,
+		map[string]any{"name": "load " + tag}, &out)
 	if err != nil {
-		return "", err
-	}
-	ids := make([]int, len(members))
-	for i, m := range members {
-		if ids[i], err = strconv.Atoi(m.ID); err != nil {
-			tx.Rollback()
-			return "", err
-		}
-	}
-	fail := func(err error) (string, error) {
-		tx.Rollback()
 		return "", fmt.Errorf("make group: %w", err)
 	}
-	conv, err := tx.Conversation.Create().SetKind(conversation.KindGroup).Save(sys)
-	if err != nil {
-		return fail(err)
-	}
-	g, err := tx.Group.Create().SetName("load " + tag).SetOwnerID(ids[0]).SetConversationID(conv.ID).
-		SetMemberCount(len(ids)).Save(sys)
-	if err != nil {
-		return fail(err)
-	}
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		gms := make([]*ent.GroupMemberCreate, len(chunk))
-		cms := make([]*ent.ConversationMemberCreate, len(chunk))
-		for i, uid := range chunk {
-			role := groupmember.RoleMember
-			if uid == ids[0] {
-				role = groupmember.RoleOwner
+	id := out.CreateGroup.ID
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, m := range members[1:] {
+		g.Go(func() error {
+			var joined struct{ JoinGroup struct{ ID string } }
+			if err := cli.query(gctx, m.Token, `mutation($g: ID!) { joinGroup(groupId: $g) { id } }`,
+				map[string]any{"g": id}, &joined); err != nil {
+				return fmt.Errorf("make group: join: %w", err)
 			}
-			gms[i] = tx.GroupMember.Create().SetGroupID(g.ID).SetUserID(uid).SetRole(role)
-			cms[i] = tx.ConversationMember.Create().SetConversationID(conv.ID).SetUserID(uid)
-		}
-		if err := tx.GroupMember.CreateBulk(gms...).Exec(sys); err != nil {
-			return fail(err)
-		}
-		if err := tx.ConversationMember.CreateBulk(cms...).Exec(sys); err != nil {
-			return fail(err)
-		}
+			return nil
+		})
 	}
-	if err := tx.Commit(); err != nil {
-		return "", fmt.Errorf("make group: %w", err)
-	}
-	return strconv.Itoa(g.ID), nil
+	return id, g.Wait()
 }
