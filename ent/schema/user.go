@@ -173,8 +173,9 @@ func (Notice) Fields() []ent.Field {
 		field.Int("group_id").Optional().Nillable(),
 		field.Int("project_id").Optional().Nillable(),
 		field.String("postscript").Default("").MaxRuneLen(256),
-		field.JSON("data", map[string]any{}).Optional().SchemaType(jsonColumn). // see Message.parts
-											Annotations(entgql.Skip()),
+		// Stored as text on PostgreSQL: see Message.parts.
+		field.JSON("data", map[string]any{}).Optional().SchemaType(jsonColumn).
+			Annotations(entgql.Skip()),
 		field.Enum("operation").Values("not_operated", "agreed", "refused", "none").Default("none"),
 		field.Bool("read").Default(false),
 	}
