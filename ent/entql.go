@@ -137,13 +137,14 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Event",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			event.FieldCreatedAt: {Type: field.TypeTime, Column: event.FieldCreatedAt},
-			event.FieldTopic:     {Type: field.TypeString, Column: event.FieldTopic},
-			event.FieldKind:      {Type: field.TypeString, Column: event.FieldKind},
-			event.FieldActorID:   {Type: field.TypeInt, Column: event.FieldActorID},
-			event.FieldSubjectID: {Type: field.TypeInt, Column: event.FieldSubjectID},
-			event.FieldPayload:   {Type: field.TypeBytes, Column: event.FieldPayload},
-			event.FieldJoinTopic: {Type: field.TypeString, Column: event.FieldJoinTopic},
+			event.FieldCreatedAt:  {Type: field.TypeTime, Column: event.FieldCreatedAt},
+			event.FieldTopic:      {Type: field.TypeString, Column: event.FieldTopic},
+			event.FieldKind:       {Type: field.TypeString, Column: event.FieldKind},
+			event.FieldActorID:    {Type: field.TypeInt, Column: event.FieldActorID},
+			event.FieldSubjectID:  {Type: field.TypeInt, Column: event.FieldSubjectID},
+			event.FieldPayload:    {Type: field.TypeBytes, Column: event.FieldPayload},
+			event.FieldJoinTopic:  {Type: field.TypeString, Column: event.FieldJoinTopic},
+			event.FieldLeaveTopic: {Type: field.TypeString, Column: event.FieldLeaveTopic},
 		},
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
@@ -1951,6 +1952,11 @@ func (f *EventFilter) WherePayload(p entql.BytesP) {
 // WhereJoinTopic applies the entql string predicate on the join_topic field.
 func (f *EventFilter) WhereJoinTopic(p entql.StringP) {
 	f.Where(p.Field(event.FieldJoinTopic))
+}
+
+// WhereLeaveTopic applies the entql string predicate on the leave_topic field.
+func (f *EventFilter) WhereLeaveTopic(p entql.StringP) {
+	f.Where(p.Field(event.FieldLeaveTopic))
 }
 
 // addPredicate implements the predicateAdder interface.

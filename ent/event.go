@@ -30,7 +30,9 @@ type Event struct {
 	// Payload holds the value of the "payload" field.
 	Payload []byte `json:"payload,omitempty"`
 	// A topic that subscribers of this event join from here on (see realtime.Event.Join).
-	JoinTopic    string `json:"join_topic,omitempty"`
+	JoinTopic string `json:"join_topic,omitempty"`
+	// A topic that subscribers of this event leave from here on (see realtime.Event.Leave).
+	LeaveTopic   string `json:"leave_topic,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -43,7 +45,7 @@ func (*Event) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case event.FieldID, event.FieldActorID, event.FieldSubjectID:
 			values[i] = new(sql.NullInt64)
-		case event.FieldTopic, event.FieldKind, event.FieldJoinTopic:
+		case event.FieldTopic, event.FieldKind, event.FieldJoinTopic, event.FieldLeaveTopic:
 			values[i] = new(sql.NullString)
 		case event.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -112,6 +114,12 @@ func (_m *Event) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.JoinTopic = value.String
 			}
+		case event.FieldLeaveTopic:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field leave_topic", values[i])
+			} else if value.Valid {
+				_m.LeaveTopic = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -172,6 +180,9 @@ func (_m *Event) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("join_topic=")
 	builder.WriteString(_m.JoinTopic)
+	builder.WriteString(", ")
+	builder.WriteString("leave_topic=")
+	builder.WriteString(_m.LeaveTopic)
 	builder.WriteByte(')')
 	return builder.String()
 }

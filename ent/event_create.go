@@ -96,6 +96,20 @@ func (_c *EventCreate) SetNillableJoinTopic(v *string) *EventCreate {
 	return _c
 }
 
+// SetLeaveTopic sets the "leave_topic" field.
+func (_c *EventCreate) SetLeaveTopic(v string) *EventCreate {
+	_c.mutation.SetLeaveTopic(v)
+	return _c
+}
+
+// SetNillableLeaveTopic sets the "leave_topic" field if the given value is not nil.
+func (_c *EventCreate) SetNillableLeaveTopic(v *string) *EventCreate {
+	if v != nil {
+		_c.SetLeaveTopic(*v)
+	}
+	return _c
+}
+
 // Mutation returns the EventMutation object of the builder.
 func (_c *EventCreate) Mutation() *EventMutation {
 	return _c.mutation
@@ -169,6 +183,11 @@ func (_c *EventCreate) check() error {
 			return &ValidationError{Name: "join_topic", err: fmt.Errorf(`ent: validator failed for field "Event.join_topic": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.LeaveTopic(); ok {
+		if err := event.LeaveTopicValidator(v); err != nil {
+			return &ValidationError{Name: "leave_topic", err: fmt.Errorf(`ent: validator failed for field "Event.leave_topic": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -223,6 +242,10 @@ func (_c *EventCreate) createSpec() (*Event, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.JoinTopic(); ok {
 		_spec.SetField(event.FieldJoinTopic, field.TypeString, value)
 		_node.JoinTopic = value
+	}
+	if value, ok := _c.mutation.LeaveTopic(); ok {
+		_spec.SetField(event.FieldLeaveTopic, field.TypeString, value)
+		_node.LeaveTopic = value
 	}
 	return _node, _spec
 }
@@ -307,6 +330,9 @@ func (u *EventUpsertOne) UpdateNewValues() *EventUpsertOne {
 		}
 		if _, exists := u.create.mutation.JoinTopic(); exists {
 			s.SetIgnore(event.FieldJoinTopic)
+		}
+		if _, exists := u.create.mutation.LeaveTopic(); exists {
+			s.SetIgnore(event.FieldLeaveTopic)
 		}
 	}))
 	return u
@@ -535,6 +561,9 @@ func (u *EventUpsertBulk) UpdateNewValues() *EventUpsertBulk {
 			}
 			if _, exists := b.mutation.JoinTopic(); exists {
 				s.SetIgnore(event.FieldJoinTopic)
+			}
+			if _, exists := b.mutation.LeaveTopic(); exists {
+				s.SetIgnore(event.FieldLeaveTopic)
 			}
 		}
 	}))

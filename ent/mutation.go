@@ -4179,6 +4179,7 @@ type EventMutation struct {
 	addsubject_id *int
 	payload       *[]byte
 	join_topic    *string
+	leave_topic   *string
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*Event, error)
@@ -4629,6 +4630,55 @@ func (m *EventMutation) ResetJoinTopic() {
 	delete(m.clearedFields, event.FieldJoinTopic)
 }
 
+// SetLeaveTopic sets the "leave_topic" field.
+func (m *EventMutation) SetLeaveTopic(s string) {
+	m.leave_topic = &s
+}
+
+// LeaveTopic returns the value of the "leave_topic" field in the mutation.
+func (m *EventMutation) LeaveTopic() (r string, exists bool) {
+	v := m.leave_topic
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaveTopic returns the old "leave_topic" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldLeaveTopic(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaveTopic is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaveTopic requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaveTopic: %w", err)
+	}
+	return oldValue.LeaveTopic, nil
+}
+
+// ClearLeaveTopic clears the value of the "leave_topic" field.
+func (m *EventMutation) ClearLeaveTopic() {
+	m.leave_topic = nil
+	m.clearedFields[event.FieldLeaveTopic] = struct{}{}
+}
+
+// LeaveTopicCleared returns if the "leave_topic" field was cleared in this mutation.
+func (m *EventMutation) LeaveTopicCleared() bool {
+	_, ok := m.clearedFields[event.FieldLeaveTopic]
+	return ok
+}
+
+// ResetLeaveTopic resets all changes to the "leave_topic" field.
+func (m *EventMutation) ResetLeaveTopic() {
+	m.leave_topic = nil
+	delete(m.clearedFields, event.FieldLeaveTopic)
+}
+
 // Where appends a list predicates to the EventMutation builder.
 func (m *EventMutation) Where(ps ...predicate.Event) {
 	m.predicates = append(m.predicates, ps...)
@@ -4663,7 +4713,7 @@ func (m *EventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EventMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, event.FieldCreatedAt)
 	}
@@ -4684,6 +4734,9 @@ func (m *EventMutation) Fields() []string {
 	}
 	if m.join_topic != nil {
 		fields = append(fields, event.FieldJoinTopic)
+	}
+	if m.leave_topic != nil {
+		fields = append(fields, event.FieldLeaveTopic)
 	}
 	return fields
 }
@@ -4707,6 +4760,8 @@ func (m *EventMutation) Field(name string) (ent.Value, bool) {
 		return m.Payload()
 	case event.FieldJoinTopic:
 		return m.JoinTopic()
+	case event.FieldLeaveTopic:
+		return m.LeaveTopic()
 	}
 	return nil, false
 }
@@ -4730,6 +4785,8 @@ func (m *EventMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldPayload(ctx)
 	case event.FieldJoinTopic:
 		return m.OldJoinTopic(ctx)
+	case event.FieldLeaveTopic:
+		return m.OldLeaveTopic(ctx)
 	}
 	return nil, fmt.Errorf("unknown Event field %s", name)
 }
@@ -4787,6 +4844,13 @@ func (m *EventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetJoinTopic(v)
+		return nil
+	case event.FieldLeaveTopic:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaveTopic(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Event field %s", name)
@@ -4857,6 +4921,9 @@ func (m *EventMutation) ClearedFields() []string {
 	if m.FieldCleared(event.FieldJoinTopic) {
 		fields = append(fields, event.FieldJoinTopic)
 	}
+	if m.FieldCleared(event.FieldLeaveTopic) {
+		fields = append(fields, event.FieldLeaveTopic)
+	}
 	return fields
 }
 
@@ -4882,6 +4949,9 @@ func (m *EventMutation) ClearField(name string) error {
 		return nil
 	case event.FieldJoinTopic:
 		m.ClearJoinTopic()
+		return nil
+	case event.FieldLeaveTopic:
+		m.ClearLeaveTopic()
 		return nil
 	}
 	return fmt.Errorf("unknown Event nullable field %s", name)
@@ -4911,6 +4981,9 @@ func (m *EventMutation) ResetField(name string) error {
 		return nil
 	case event.FieldJoinTopic:
 		m.ResetJoinTopic()
+		return nil
+	case event.FieldLeaveTopic:
+		m.ResetLeaveTopic()
 		return nil
 	}
 	return fmt.Errorf("unknown Event field %s", name)

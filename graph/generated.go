@@ -5236,8 +5236,18 @@ type LiveEvent {
   "Small extra data of some kinds (an online count, who is typing)."
   data: Map
   """
-  Set on the last event of a stream the server ends (kind stream.closed):
-  SLOW_CONSUMER, RESUME_TOO_OLD or SHUTDOWN. Resubscribe with the cursor.
+  Set on the last event of a stream the server ends (kind stream.closed),
+  whose cursor is where to resume:
+  - SLOW_CONSUMER (the client fell behind) or SHUTDOWN: resubscribe with the
+    cursor.
+  - ERROR: the server could not read what it had to send (its database
+    unreachable, for one). Nothing is skipped: the cursor is that of the
+    last event handled, so resubscribing with it, after a moment, sends the
+    next ones again.
+  - RESUME_TOO_OLD: the cursor is too old to resume from; refetch, then
+    subscribe without it.
+  - FORBIDDEN (conversationEvents, roomEvents, projectChanges): I may no
+    longer follow that stream.
   """
   reason: String
 }

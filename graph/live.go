@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/auth"
@@ -18,10 +21,24 @@ import (
 	"github.com/parley-im/parley/graph/social"
 )
 
-// Reasons a server ends a stream, sent on its last event.
 const (
+	// KindStreamClosed is the kind of the last event of a stream the server
+	// ends; its reason says why, and its cursor is where to resume.
 	KindStreamClosed = "stream.closed"
 	authRecheck      = 2 * time.Second
+)
+
+// Reasons a server ends a stream, sent on its last event (LiveEvent.reason).
+const (
+	ReasonSlowConsumer = "SLOW_CONSUMER"  // resume from the cursor
+	ReasonShutdown     = "SHUTDOWN"       // resume from the cursor
+	ReasonResumeTooOld = "RESUME_TOO_OLD" // refetch
+	ReasonForbidden    = "FORBIDDEN"      // the viewer may no longer follow the stream
+	// ReasonError: the server could not read what it had to send (its
+	// database unreachable, a replay or an event's node failing to load).
+	// The cursor is that of the last event handled before the failure, so
+	// resuming from it sends the event again.
+	ReasonError = "ERROR"
 )
 
 // Stream describes one subscription field over the hub: which topics it
@@ -34,11 +51,15 @@ type Stream struct {
 	// Keep filters events by kind; nil keeps every kind.
 	Keep func(kind string) bool
 	// Guard is checked before each event is delivered (and when
-	// subscribing); an error ends the stream, e.g. when the viewer is no
-	// longer a member of the project he watches.
+	// subscribing). A denial (an *apperr.Error, not found, a privacy
+	// denial) ends the stream with FORBIDDEN, e.g. when the viewer is no
+	// longer a member of the project he watches; any other error (the
+	// database unreachable) ends it with ERROR, before the event.
 	Guard func(ctx context.Context) error
 	// Follow, when set, is told every event before filtering, so that the
-	// stream can add topics (presence of a new friend).
+	// stream can add topics (presence of a new friend). Joins and leaves of
+	// conversations need none: the hub applies them (realtime.Event.Join
+	// and Leave).
 	Follow func(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload)
 }
 
@@ -47,19 +68,14 @@ type Stream struct {
 // delivery event by event: a member who was removed stops receiving at once.
 // New messages are the exception: they are loaded once for all the streams
 // that hold their conversation's topic (sharedMessages, which says why that
-// is the same decision).
+// is the same decision). The conversations the viewer joins and leaves are
+// followed by the hub, in log order: member.joined and member.left on his
+// user topic carry the conversation's topic as their join and leave
+// (messaging.Join, messaging.Leave).
 func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent, error) {
-	uid := viewer.UserID(ctx)
 	return r.Subscribe(ctx, after, Stream{
 		Topics: func(ctx context.Context, uid int) ([]string, error) {
 			return messaging.Topics(ctx, r.Client, uid)
-		},
-		// Leaving a conversation drops its topic (joins add theirs in the
-		// hub, in log order); privacy would filter its events anyway.
-		Follow: func(_ context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload) {
-			if ev.Kind == messaging.KindMemberLeft && ev.Topic == eventlog.UserTopic(uid) {
-				sub.RemoveTopic(eventlog.ConversationTopic(p.Subject))
-			}
 		},
 	})
 }
@@ -97,16 +113,18 @@ func (r *Resolver) Subscribe(ctx context.Context, after *string, s Stream) (<-ch
 	}
 	out := make(chan *LiveEvent)
 	r.streams.Add(1)
-	go r.pump(ctx, v, s, sub, out)
+	go r.pump(ctx, v, s, sub, cursor, out)
 	return out, nil
 }
 
-func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *realtime.Subscription, out chan<- *LiveEvent) {
+// pump presents the events of sub to the viewer. last starts at the cursor
+// the stream started from, so that a stream ended before its first event
+// still tells the client where to resume.
+func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *realtime.Subscription, last int64, out chan<- *LiveEvent) {
 	defer r.streams.Done()
 	defer close(out)
 	defer sub.Close()
 	checked := time.Now()
-	var last int64
 	for ev := range sub.C() {
 		if time.Since(checked) > authRecheck {
 			err := r.stillSignedIn(ctx, v)
@@ -126,6 +144,7 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 			// deletion leaves his direct conversations without a member.left.
 			checked = time.Time{}
 		}
+		before := last // where to resume if ev cannot be presented now
 		if ev.ID != 0 {
 			last = ev.ID
 		}
@@ -142,15 +161,27 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 		}
 		if s.Guard != nil {
 			if err := s.Guard(ctx); err != nil {
-				reason := "FORBIDDEN"
-				select {
-				case out <- &LiveEvent{Cursor: strconv.FormatInt(last, 10), Kind: KindStreamClosed, Reason: &reason}:
-				case <-ctx.Done():
+				switch {
+				case ctx.Err() != nil:
+				case hidden(err):
+					closeStream(ctx, out, last, ReasonForbidden)
+				default:
+					r.Log.ErrorContext(ctx, "live: stream guard failed; the stream ends for the client to resume", "id", ev.ID, "err", err)
+					closeStream(ctx, out, before, ReasonError)
 				}
 				return
 			}
 		}
-		live := r.present(ctx, sub, ev, p, s.Guard != nil)
+		live, err := r.present(ctx, sub, ev, p, s.Guard != nil)
+		if err != nil {
+			// Skipping the event would lose it for good: the stream ends
+			// before it instead, and the client's resume sends it again.
+			if ctx.Err() == nil {
+				r.Log.ErrorContext(ctx, "live: loading an event failed; the stream ends for the client to resume", "id", ev.ID, "kind", ev.Kind, "err", err)
+				closeStream(ctx, out, before, ReasonError)
+			}
+			return
+		}
 		if live == nil {
 			continue
 		}
@@ -161,15 +192,33 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 		}
 	}
 	if reason := closeReason(sub.Err()); reason != "" {
-		select {
-		case out <- &LiveEvent{Cursor: strconv.FormatInt(last, 10), Kind: KindStreamClosed, Reason: &reason}:
-		case <-ctx.Done():
-		}
+		closeStream(ctx, out, last, reason)
 	}
 }
 
+// closeStream sends the last event of a stream the server ends.
+func closeStream(ctx context.Context, out chan<- *LiveEvent, cursor int64, reason string) {
+	select {
+	case out <- &LiveEvent{Cursor: strconv.FormatInt(cursor, 10), Kind: KindStreamClosed, Reason: &reason}:
+	case <-ctx.Done():
+	}
+}
+
+// hidden reports whether err, from loading something as the viewer, means
+// that he may not see it: it does not exist (for him: privacy filters rows
+// out), a privacy rule denied it, or the domain said so (*apperr.Error).
+// Any other error (the database unreachable) says nothing about the viewer.
+// An invalid selection of the subscriber's own (a negative first on an
+// edge) counts as hidden too: it would fail alike on every retry.
+func hidden(err error) bool {
+	var gqlErr *gqlerror.Error
+	_, app := apperr.As(err)
+	return app || ent.IsNotFound(err) || errors.Is(err, privacy.Deny) || errors.As(err, &gqlErr)
+}
+
 // present turns a stored event into what the viewer receives, or nil when he
-// may not see its subject. Deletions (kinds ending in ".deleted") are
+// may not see its subject (hidden). Any other failure to load the subject
+// is returned: the event must not be skipped. Deletions (kinds ending in ".deleted") are
 // delivered without a node: the subject is gone, and the stream's topics and
 // guard already decided that the viewer may know.
 //
@@ -177,7 +226,7 @@ func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *re
 // decided that the viewer may follow the topic, so an event whose node is
 // gone by the time it is delivered (created, then deleted at once) still
 // arrives, with a null node: the client's replica stays in step.
-func (r *Resolver) present(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload, guarded bool) *LiveEvent {
+func (r *Resolver) present(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload, guarded bool) (*LiveEvent, error) {
 	live := &LiveEvent{Cursor: strconv.FormatInt(ev.ID, 10), Kind: ev.Kind}
 	if p.Subject != 0 {
 		live.SubjectID = &p.Subject
@@ -188,19 +237,21 @@ func (r *Resolver) present(ctx context.Context, sub *realtime.Subscription, ev r
 		}
 	}
 	if strings.HasSuffix(ev.Kind, ".deleted") || p.Subject == 0 {
-		return live
+		return live, nil
 	}
 	node, err := r.load(ctx, sub, ev, p)
 	switch {
 	case err == nil:
 		live.Node = node
+	case !hidden(err):
+		return nil, err
 	case ev.Kind == messaging.KindMemberLeft || guarded:
 		// The member who left can no longer see the conversation; he is
 		// still told, by its id.
 	default:
-		return nil // not found for this viewer: privacy filtered it out
+		return nil, nil // not found for this viewer: privacy filtered it out
 	}
-	return live
+	return live, nil
 }
 
 // load returns the subject of ev as the viewer sees it: a new message from
@@ -229,11 +280,11 @@ func closeReason(err error) string {
 	case err == nil:
 		return ""
 	case errors.Is(err, realtime.ErrSlowConsumer):
-		return "SLOW_CONSUMER"
+		return ReasonSlowConsumer
 	case errors.Is(err, realtime.ErrResumeTooOld):
-		return "RESUME_TOO_OLD"
+		return ReasonResumeTooOld
 	case errors.Is(err, realtime.ErrHubClosed):
-		return "SHUTDOWN"
+		return ReasonShutdown
 	}
-	return "ERROR"
+	return ReasonError // the replay could not read the log
 }

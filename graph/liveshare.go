@@ -37,14 +37,16 @@ const sharedKeep = 256
 //     The events stream holds a conversation's topic only while its viewer
 //     is an active member: it starts with the conversations he is in when he
 //     subscribes (messaging.Topics), joins one with the member.joined event
-//     that adds him (realtime.Event.Join), and drops it when it handles the
-//     member.left that takes him out (its Follow); deleting his account ends
-//     his streams (pump). The pump asks after handling every earlier event,
-//     so the answer is his membership now or as of this message. The latter
-//     is a lag this accepts: a viewer removed after the message was sent,
-//     whose stream has not reached his member.left yet, still receives a
-//     message he was entitled to when it was sent, where a per-viewer reload
-//     would have dropped it. The streams of one conversation or room
+//     that adds him (realtime.Event.Join), and leaves it with the
+//     member.left that takes him out (realtime.Event.Leave); deleting his
+//     account ends his streams (pump). The hub applies joins and leaves as
+//     it dispatches their events, in log order, and a resume's replay
+//     follows them alike, so dispatch is at this event or past it when the
+//     pump asks: the answer is his membership as of this message or later.
+//     A viewer removed after the message was sent, whose stream has not
+//     presented it yet, therefore gets it reloaded as himself, as any other
+//     kind, and privacy decides; one removed and added again meanwhile gets
+//     it shared. The streams of one conversation or room
 //     (conversationEvents, roomEvents) hold its topic throughout, but their
 //     guard, checked before each event, has just found it visible to him.
 //   - "delete for me" hides a message that exists, so a message cannot be

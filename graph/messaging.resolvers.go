@@ -191,10 +191,11 @@ func (r *queryResolver) DirectConversation(ctx context.Context, userID int) (*en
 // ConversationEvents is the resolver for the conversationEvents field.
 func (r *subscriptionResolver) ConversationEvents(ctx context.Context, conversationID int, after *string) (<-chan *LiveEvent, error) {
 	visible := func(ctx context.Context) error {
-		if _, err := r.Client.Conversation.Get(ctx, conversationID); err != nil {
+		_, err := r.Client.Conversation.Get(ctx, conversationID)
+		if ent.IsNotFound(err) {
 			return apperr.Missing("conversation")
 		}
-		return nil
+		return err // any other error: the database, not the viewer
 	}
 	return r.Subscribe(ctx, after, Stream{
 		Topics: func(context.Context, int) ([]string, error) {

@@ -18,16 +18,14 @@
 SELECT "sessions"."id", "sessions"."created_at", "sessions"."updated_at", "sessions"."user_id", "sessions"."refresh_generation", "sessions"."expires_at", "sessions"."revoked_at", "sessions"."user_agent", "sessions"."ip" FROM "sessions" WHERE "sessions"."id" = :sess LIMIT 2;
 SELECT "users"."id", "users"."created_at", "users"."updated_at", "users"."username", "users"."nickname", "users"."email", "users"."phone", "users"."password_hash", "users"."avatar", "users"."sign", "users"."sex", "users"."location", "users"."public_id", "users"."is_member", "users"."role", "users"."account_state", "users"."last_seen_at", "users"."parent_id" FROM "users" WHERE "users"."id" IN (:me);
 BEGIN;
--- settings.Require(private chat)
+-- settings.Require(private chat): the settings, read once per transaction
 SELECT "settings"."id", "settings"."created_at", "settings"."updated_at", "settings"."key", "settings"."value", "settings"."public" FROM "settings";
 -- retried: an earlier send with this client id?
 SELECT "messages"."id", "messages"."created_at", "messages"."conversation_id", "messages"."sender_id", "messages"."seq", "messages"."kind", "messages"."type", "messages"."parts", "messages"."quote_id", "messages"."client_id", "messages"."revoked_at", "messages"."deleted_at" FROM "messages" WHERE "messages"."sender_id" = :me AND "messages"."client_id" = concat(:tag::text, '-', :client_id::text, '-', :r::text) LIMIT 2;
 -- the recipient
 SELECT "users"."id", "users"."created_at", "users"."updated_at", "users"."username", "users"."nickname", "users"."email", "users"."phone", "users"."password_hash", "users"."avatar", "users"."sign", "users"."sex", "users"."location", "users"."public_id", "users"."is_member", "users"."role", "users"."account_state", "users"."last_seen_at", "users"."parent_id" FROM "users" WHERE "users"."id" = :peer AND "users"."account_state" <> 'deleted' LIMIT 2;
--- settings.Require(private chat) again, friendship, settings.Enabled(stranger chat)
-SELECT "settings"."id", "settings"."created_at", "settings"."updated_at", "settings"."key", "settings"."value", "settings"."public" FROM "settings";
+-- friendship (the settings are read once per transaction: see above)
 SELECT "friendships"."id" FROM "friendships" WHERE "friendships"."user_id" = :me AND "friendships"."friend_id" = :peer LIMIT 1;
-SELECT "settings"."id", "settings"."created_at", "settings"."updated_at", "settings"."key", "settings"."value", "settings"."public" FROM "settings";
 -- the direct conversation
 SELECT "conversations"."id", "conversations"."created_at", "conversations"."updated_at", "conversations"."kind", "conversations"."direct_key", "conversations"."last_seq", "conversations"."last_message_at" FROM "conversations" WHERE "conversations"."direct_key" = concat(least(:me, :peer)::text, ':', greatest(:me, :peer)::text) LIMIT 2;
 -- number the message (locks the conversation row until commit)
@@ -40,8 +38,8 @@ SELECT "conversations"."id" FROM "conversations" WHERE "conversations"."id" = :c
 INSERT INTO "messages" ("created_at", "seq", "kind", "type", "parts", "client_id", "conversation_id", "sender_id") VALUES (now(), :last_seq, 'text', 'normal', '[{"category":"text","content":"load message 1234"}]', concat(:tag::text, '-', :client_id::text, '-', :r::text), :conv, :me) RETURNING "id" \gset msg_
 UPDATE "conversation_members" SET "updated_at" = now(), "last_activity_at" = now(), "removed" = false WHERE "conversation_members"."conversation_id" = :conv AND "conversation_members"."active";
 UPDATE "conversation_members" SET "updated_at" = now(), "read_seq" = :last_seq, "delivered_seq" = :last_seq, "last_read_at" = now() WHERE "conversation_members"."conversation_id" = :conv AND "conversation_members"."user_id" = :me;
--- the event log: ordered appends, then the event
-SELECT pg_advisory_xact_lock(88379461756281);
+-- the event log: mark this transaction as an appender (a shared lock), then the event
+SELECT pg_advisory_xact_lock_shared(88379461756281);
 INSERT INTO "events" ("actor_id", "created_at", "kind", "payload", "subject_id", "topic") VALUES (:me, now(), 'message.created', convert_to(concat('{"actor":', :me::text, ',"subject":', :msg_id::text, '}'), 'UTF8'), :msg_id, concat('conversation:', :conv::text)) RETURNING "id" \gset ev_
 COMMIT;
 -- after the commit: wake every instance (realtime.PGBus.Publish)

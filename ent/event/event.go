@@ -28,6 +28,8 @@ const (
 	FieldPayload = "payload"
 	// FieldJoinTopic holds the string denoting the join_topic field in the database.
 	FieldJoinTopic = "join_topic"
+	// FieldLeaveTopic holds the string denoting the leave_topic field in the database.
+	FieldLeaveTopic = "leave_topic"
 	// Table holds the table name of the event in the database.
 	Table = "events"
 )
@@ -42,6 +44,7 @@ var Columns = []string{
 	FieldSubjectID,
 	FieldPayload,
 	FieldJoinTopic,
+	FieldLeaveTopic,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -70,6 +73,8 @@ var (
 	KindValidator func(string) error
 	// JoinTopicValidator is a validator for the "join_topic" field. It is called by the builders before save.
 	JoinTopicValidator func(string) error
+	// LeaveTopicValidator is a validator for the "leave_topic" field. It is called by the builders before save.
+	LeaveTopicValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Event queries.
@@ -108,4 +113,9 @@ func BySubjectID(opts ...sql.OrderTermOption) OrderOption {
 // ByJoinTopic orders the results by the join_topic field.
 func ByJoinTopic(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldJoinTopic, opts...).ToFunc()
+}
+
+// ByLeaveTopic orders the results by the leave_topic field.
+func ByLeaveTopic(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLeaveTopic, opts...).ToFunc()
 }

@@ -89,6 +89,11 @@ func JoinTopic(v string) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldJoinTopic, v))
 }
 
+// LeaveTopic applies equality check predicate on the "leave_topic" field. It's identical to LeaveTopicEQ.
+func LeaveTopic(v string) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldLeaveTopic, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Event {
 	return predicate.Event(sql.FieldEQ(FieldCreatedAt, v))
@@ -482,6 +487,81 @@ func JoinTopicEqualFold(v string) predicate.Event {
 // JoinTopicContainsFold applies the ContainsFold predicate on the "join_topic" field.
 func JoinTopicContainsFold(v string) predicate.Event {
 	return predicate.Event(sql.FieldContainsFold(FieldJoinTopic, v))
+}
+
+// LeaveTopicEQ applies the EQ predicate on the "leave_topic" field.
+func LeaveTopicEQ(v string) predicate.Event {
+	return predicate.Event(sql.FieldEQ(FieldLeaveTopic, v))
+}
+
+// LeaveTopicNEQ applies the NEQ predicate on the "leave_topic" field.
+func LeaveTopicNEQ(v string) predicate.Event {
+	return predicate.Event(sql.FieldNEQ(FieldLeaveTopic, v))
+}
+
+// LeaveTopicIn applies the In predicate on the "leave_topic" field.
+func LeaveTopicIn(vs ...string) predicate.Event {
+	return predicate.Event(sql.FieldIn(FieldLeaveTopic, vs...))
+}
+
+// LeaveTopicNotIn applies the NotIn predicate on the "leave_topic" field.
+func LeaveTopicNotIn(vs ...string) predicate.Event {
+	return predicate.Event(sql.FieldNotIn(FieldLeaveTopic, vs...))
+}
+
+// LeaveTopicGT applies the GT predicate on the "leave_topic" field.
+func LeaveTopicGT(v string) predicate.Event {
+	return predicate.Event(sql.FieldGT(FieldLeaveTopic, v))
+}
+
+// LeaveTopicGTE applies the GTE predicate on the "leave_topic" field.
+func LeaveTopicGTE(v string) predicate.Event {
+	return predicate.Event(sql.FieldGTE(FieldLeaveTopic, v))
+}
+
+// LeaveTopicLT applies the LT predicate on the "leave_topic" field.
+func LeaveTopicLT(v string) predicate.Event {
+	return predicate.Event(sql.FieldLT(FieldLeaveTopic, v))
+}
+
+// LeaveTopicLTE applies the LTE predicate on the "leave_topic" field.
+func LeaveTopicLTE(v string) predicate.Event {
+	return predicate.Event(sql.FieldLTE(FieldLeaveTopic, v))
+}
+
+// LeaveTopicContains applies the Contains predicate on the "leave_topic" field.
+func LeaveTopicContains(v string) predicate.Event {
+	return predicate.Event(sql.FieldContains(FieldLeaveTopic, v))
+}
+
+// LeaveTopicHasPrefix applies the HasPrefix predicate on the "leave_topic" field.
+func LeaveTopicHasPrefix(v string) predicate.Event {
+	return predicate.Event(sql.FieldHasPrefix(FieldLeaveTopic, v))
+}
+
+// LeaveTopicHasSuffix applies the HasSuffix predicate on the "leave_topic" field.
+func LeaveTopicHasSuffix(v string) predicate.Event {
+	return predicate.Event(sql.FieldHasSuffix(FieldLeaveTopic, v))
+}
+
+// LeaveTopicIsNil applies the IsNil predicate on the "leave_topic" field.
+func LeaveTopicIsNil() predicate.Event {
+	return predicate.Event(sql.FieldIsNull(FieldLeaveTopic))
+}
+
+// LeaveTopicNotNil applies the NotNil predicate on the "leave_topic" field.
+func LeaveTopicNotNil() predicate.Event {
+	return predicate.Event(sql.FieldNotNull(FieldLeaveTopic))
+}
+
+// LeaveTopicEqualFold applies the EqualFold predicate on the "leave_topic" field.
+func LeaveTopicEqualFold(v string) predicate.Event {
+	return predicate.Event(sql.FieldEqualFold(FieldLeaveTopic, v))
+}
+
+// LeaveTopicContainsFold applies the ContainsFold predicate on the "leave_topic" field.
+func LeaveTopicContainsFold(v string) predicate.Event {
+	return predicate.Event(sql.FieldContainsFold(FieldLeaveTopic, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -157,6 +157,7 @@ var (
 		{Name: "subject_id", Type: field.TypeInt, Nullable: true},
 		{Name: "payload", Type: field.TypeBytes, Nullable: true},
 		{Name: "join_topic", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "leave_topic", Type: field.TypeString, Nullable: true, Size: 64},
 	}
 	// EventsTable holds the schema information for the "events" table.
 	EventsTable = &schema.Table{

@@ -272,6 +272,10 @@ func init() {
 	eventDescJoinTopic := eventFields[5].Descriptor()
 	// event.JoinTopicValidator is a validator for the "join_topic" field. It is called by the builders before save.
 	event.JoinTopicValidator = eventDescJoinTopic.Validators[0].(func(string) error)
+	// eventDescLeaveTopic is the schema descriptor for leave_topic field.
+	eventDescLeaveTopic := eventFields[6].Descriptor()
+	// event.LeaveTopicValidator is a validator for the "leave_topic" field. It is called by the builders before save.
+	event.LeaveTopicValidator = eventDescLeaveTopic.Validators[0].(func(string) error)
 	fileMixin := schema.File{}.Mixin()
 	file.Policy = privacy.NewPolicies(schema.File{})
 	file.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -322,6 +322,8 @@ func (Event) Fields() []ent.Field {
 		field.Bytes("payload").Optional().Immutable(),
 		field.String("join_topic").Optional().MaxLen(64).Immutable().
 			Comment("A topic that subscribers of this event join from here on (see realtime.Event.Join)."),
+		field.String("leave_topic").Optional().MaxLen(64).Immutable().
+			Comment("A topic that subscribers of this event leave from here on (see realtime.Event.Leave)."),
 	}
 }
 

@@ -34,6 +34,9 @@ type Record struct {
 	// Join makes the subscribers of Topic join this topic from this event
 	// on (realtime.Event.Join): "you joined conversation 9".
 	Join string
+	// Leave makes the subscribers of Topic leave this topic from this event
+	// on (realtime.Event.Leave): "you left conversation 9".
+	Leave string
 }
 
 // Payload is the JSON payload of a stored event, as realtime delivers it.
@@ -111,6 +114,9 @@ func (l *Log) Append(ctx context.Context, records ...Record) error {
 		if r.Join != "" {
 			b.SetJoinTopic(r.Join)
 		}
+		if r.Leave != "" {
+			b.SetLeaveTopic(r.Leave)
+		}
 		builders[i] = b
 	}
 	created, err := tx.Event.CreateBulk(builders...).Save(sys)
@@ -176,7 +182,7 @@ func (s source) Replay(ctx context.Context, topics []string, after, upto int64, 
 func toEvents(rows []*ent.Event) []realtime.Event {
 	out := make([]realtime.Event, len(rows))
 	for i, r := range rows {
-		out[i] = realtime.Event{ID: int64(r.ID), Topic: r.Topic, Kind: r.Kind, Payload: r.Payload, Join: r.JoinTopic}
+		out[i] = realtime.Event{ID: int64(r.ID), Topic: r.Topic, Kind: r.Kind, Payload: r.Payload, Join: r.JoinTopic, Leave: r.LeaveTopic}
 	}
 	return out
 }

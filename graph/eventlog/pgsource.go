@@ -174,7 +174,7 @@ func (s *pgSource) holders(ctx context.Context, among []string) ([]string, error
 
 func (s *pgSource) read(ctx context.Context, after int64, limit int) ([]realtime.Event, error) {
 	rows, err := s.client.QueryContext(ctx,
-		`SELECT id, topic, kind, payload, join_topic FROM events WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+		`SELECT id, topic, kind, payload, join_topic, leave_topic FROM events WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: tail: %w", err)
 	}
@@ -182,13 +182,13 @@ func (s *pgSource) read(ctx context.Context, after int64, limit int) ([]realtime
 	var out []realtime.Event
 	for rows.Next() {
 		var (
-			ev   realtime.Event
-			join sql.NullString
+			ev          realtime.Event
+			join, leave sql.NullString
 		)
-		if err := rows.Scan(&ev.ID, &ev.Topic, &ev.Kind, &ev.Payload, &join); err != nil {
+		if err := rows.Scan(&ev.ID, &ev.Topic, &ev.Kind, &ev.Payload, &join, &leave); err != nil {
 			return nil, fmt.Errorf("eventlog: tail: %w", err)
 		}
-		ev.Join = join.String
+		ev.Join, ev.Leave = join.String, leave.String
 		out = append(out, ev)
 	}
 	if err := rows.Err(); err != nil {

@@ -74,7 +74,10 @@ func (s *Service) Join(ctx context.Context, convID int, users ...int) error {
 
 // Leave takes a user out of a conversation (he left, was kicked, or the
 // group was dissolved): his membership row goes, so privacy stops every
-// read and live event of the conversation for him at once.
+// read and live event of the conversation for him at once. His stream
+// carries member.left with the conversation's topic as its leave, so his
+// live subscriptions stop following the conversation at this event, in log
+// order with a join that may follow at once.
 func (s *Service) Leave(ctx context.Context, convID, uid int) error {
 	db, err := tx(ctx)
 	if err != nil {
@@ -92,6 +95,7 @@ func (s *Service) Leave(ctx context.Context, convID, uid int) error {
 	data := map[string]int{"userId": uid, "conversationId": convID}
 	return s.log.Append(ctx,
 		eventlog.Record{Topic: eventlog.ConversationTopic(convID), Kind: KindMemberLeft, Actor: actor, Subject: convID, Data: data},
-		eventlog.Record{Topic: eventlog.UserTopic(uid), Kind: KindMemberLeft, Actor: actor, Subject: convID, Data: data},
+		eventlog.Record{Topic: eventlog.UserTopic(uid), Kind: KindMemberLeft, Actor: actor, Subject: convID, Data: data,
+			Leave: eventlog.ConversationTopic(convID)},
 	)
 }

@@ -57,7 +57,10 @@ func (o HubOptions) withDefaults() HubOptions {
 //
 // Dispatch never waits for a subscriber: each subscription has a bounded
 // queue and is ended with ErrSlowConsumer when it overflows. Subscriptions are
-// indexed by topic, so an event costs O(subscriptions on its topic).
+// indexed by topic, so an event costs O(subscriptions on its topic). An
+// event's Join and Leave change the topics of the subscriptions that receive
+// it as dispatch passes it, so topics change in log order, whatever the
+// consumers' lag; a resume's replay follows them alike.
 type Hub struct {
 	src     Source
 	bus     Bus
@@ -181,15 +184,40 @@ func (h *Hub) dispatch(events []Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, ev := range events {
+		// Removing s from the set being ranged over (a leave of ev's own
+		// topic) is safe; a join adds s to another topic's set.
 		for s := range h.byTopic[ev.Topic] {
 			h.deliverLocked(s, ev)
-			if ev.Join != "" && !s.ended {
-				h.addTopicLocked(s, ev.Join) // safe: a new topic's set, not this one's
+			if !s.ended {
+				h.followLocked(s, ev)
 			}
 		}
 		if ev.ID != 0 {
 			h.position = ev.ID
 		}
+	}
+}
+
+// followLocked applies the join and leave of ev, which s receives, to s's
+// topics. While s replays, it also notes the first event that changed each
+// topic (see settleReplay).
+func (h *Hub) followLocked(s *Subscription, ev Event) {
+	if ev.Join != "" {
+		h.addTopicLocked(s, ev.Join)
+		s.noteChangeLocked(ev.Join, ev.ID)
+	}
+	if ev.Leave != "" {
+		h.removeTopicLocked(s, ev.Leave)
+		s.noteChangeLocked(ev.Leave, ev.ID)
+	}
+}
+
+func (s *Subscription) noteChangeLocked(topic string, id int64) {
+	if s.changed == nil {
+		return
+	}
+	if _, ok := s.changed[topic]; !ok {
+		s.changed[topic] = id
 	}
 }
 
@@ -374,6 +402,7 @@ func (h *Hub) Subscribe(ctx context.Context, topics []string, after int64) (*Sub
 	}
 	if upto := h.position; after < upto {
 		s.replaying = true
+		s.changed = make(map[string]int64)
 		go s.replay(slices.Collect(maps.Keys(s.topics)), after, upto)
 	}
 	return s, nil
@@ -433,55 +462,94 @@ func (h *Hub) dropLocked(s *Subscription, reason error) {
 // fetchReplay reads the stored events on topics in (after, upto]. It reads
 // them all before any is sent so that a too-old cursor is refused with
 // ErrResumeTooOld up front instead of after a partial replay. It follows
-// joins: after an event that joins a topic, it reads on with that topic too,
-// and returns the topics joined.
-func (h *Hub) fetchReplay(ctx context.Context, topics []string, after, upto int64) ([]Event, []string, error) {
+// joins and leaves as dispatch does: after an event that joins a topic, it
+// reads on with that topic too, and after one that leaves a topic, without
+// it. It returns the topics held at upto that topics lacked (joined), and
+// those of topics no longer held at upto (left).
+func (h *Hub) fetchReplay(ctx context.Context, topics []string, after, upto int64) (events []Event, joined, left []string, err error) {
 	set := make(map[string]bool, len(topics))
 	for _, t := range topics {
 		set[t] = true
 	}
-	var events []Event
-	var joined []string
-	for after < upto {
+	for after < upto && len(set) > 0 {
 		page, err := h.src.Replay(ctx, slices.Collect(maps.Keys(set)), after, upto, h.opts.BatchSize)
 		if err != nil {
-			return nil, nil, fmt.Errorf("realtime: replay: %w", err)
+			return nil, nil, nil, fmt.Errorf("realtime: replay: %w", err)
 		}
 		if len(page) == 0 {
 			break
 		}
 		cut := len(page)
 		for i, ev := range page {
-			if ev.Join != "" && !set[ev.Join] {
-				set[ev.Join] = true
-				joined = append(joined, ev.Join)
-				cut = i + 1 // re-read from here with the new topic
+			if (ev.Join != "" && !set[ev.Join]) || (ev.Leave != "" && set[ev.Leave]) {
+				if ev.Join != "" {
+					set[ev.Join] = true
+				}
+				if ev.Leave != "" {
+					delete(set, ev.Leave)
+				}
+				cut = i + 1 // re-read from here with the topics changed
 				break
 			}
 		}
 		events = append(events, page[:cut]...)
 		if len(events) > h.opts.MaxReplay {
-			return nil, nil, ErrResumeTooOld
+			return nil, nil, nil, ErrResumeTooOld
 		}
 		if cut == len(page) && len(page) < h.opts.BatchSize {
 			break
 		}
 		after = page[cut-1].ID
 	}
-	return events, joined, nil
+	for _, t := range topics {
+		if !set[t] {
+			left = append(left, t)
+		}
+		delete(set, t)
+	}
+	return events, slices.Collect(maps.Keys(set)), left, nil
 }
 
-// join registers topics a replay joined for live dispatch and returns
-// the position from which dispatch will deliver them.
-func (h *Hub) join(s *Subscription, topics []string) int64 {
+// settleReplay brings s's topics in line with its replay of (after, upto].
+// s was registered at upto with the topics it was given, and dispatch has
+// followed the joins and leaves of the events after upto since. A topic
+// the replay joined is added, and one it left is removed, unless dispatch
+// has changed that topic since upto: the later change stands. The live
+// events held on a topic the replay left are dropped, up to that change.
+// settleReplay returns the position from which dispatch delivers the
+// joined topics, and the first event after upto that changed each topic.
+func (h *Hub) settleReplay(s *Subscription, joined, left []string) (int64, map[string]int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !s.ended {
-		for _, t := range topics {
+	changed := s.changed
+	s.changed = nil
+	if s.ended {
+		return h.position, changed
+	}
+	for _, t := range joined {
+		if _, ok := changed[t]; !ok {
 			h.addTopicLocked(s, t)
 		}
 	}
-	return h.position
+	for _, t := range left {
+		if _, ok := changed[t]; !ok {
+			h.removeTopicLocked(s, t)
+		}
+	}
+	if len(left) > 0 {
+		s.held = slices.DeleteFunc(s.held, func(ev Event) bool {
+			return slices.Contains(left, ev.Topic) && !heldSince(changed, ev)
+		})
+	}
+	return h.position, changed
+}
+
+// heldSince reports whether ev comes at or after the first event that
+// changed its topic during the replay (noted in changed): from that event
+// on, dispatch has followed the topic itself.
+func heldSince(changed map[string]int64, ev Event) bool {
+	at, ok := changed[ev.Topic]
+	return ok && ev.ID >= at
 }
 
 // nextHeld is called by the replay goroutine once it has sent everything it
@@ -531,8 +599,12 @@ type Subscription struct {
 	replaying bool    // the replay goroutine owns out
 	flushing  bool    // the flush goroutine owns out (never with replaying)
 	held      []Event // live events waiting for the goroutine that owns out
-	ended     bool
-	err       error
+	// changed is set while the replay has not settled (settleReplay): the
+	// first event dispatched since registration that joined or left each
+	// topic.
+	changed map[string]int64
+	ended   bool
+	err     error
 }
 
 // C returns the events, in ID order (ephemeral ones, with ID 0, interleaved).
@@ -563,9 +635,10 @@ func (s *Subscription) AddTopic(topic string) {
 }
 
 // Has reports whether the subscription listens to topic now: it was given
-// or joined it, and has not removed it or ended since. A consumer asks while
-// handling a queued event, so the answer reflects the removals it has made
-// up to that event.
+// it, or joined it (an event's Join, AddTopic), and has not left it (an
+// event's Leave, RemoveTopic) or ended since. Joins and leaves take effect
+// when dispatch passes their events, so a consumer handling a queued event
+// gets the answer as of that event or a later one.
 func (s *Subscription) Has(topic string) bool {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
@@ -591,12 +664,17 @@ func (s *Subscription) Close() { s.hub.drop(s, nil) }
 // back meanwhile, until none are left and dispatch can take over. Topics the
 // replay joined were not registered while dispatch passed (upto, P]: their
 // events there are read from the log and merged, by id, with the held ones.
+// Topics the replay left were: their held events are dropped (settleReplay).
 func (s *Subscription) replay(topics []string, after, upto int64) {
-	events, joined, err := s.hub.fetchReplay(s.ctx, topics, after, upto)
+	events, joined, left, err := s.hub.fetchReplay(s.ctx, topics, after, upto)
 	var gap []Event
-	if err == nil && len(joined) > 0 {
-		if p := s.hub.join(s, joined); p > upto {
-			gap, _, err = s.hub.fetchReplay(s.ctx, joined, upto, p)
+	if err == nil {
+		p, changed := s.hub.settleReplay(s, joined, left)
+		if len(joined) > 0 && p > upto {
+			gap, _, _, err = s.hub.fetchReplay(s.ctx, joined, upto, p)
+			// A joined topic that dispatch has changed since upto (left
+			// again) was the subscription's only until that change.
+			gap = slices.DeleteFunc(gap, func(ev Event) bool { return heldSince(changed, ev) })
 		}
 	}
 	for err == nil {

@@ -47,6 +47,13 @@ type Event struct {
 	// "you joined conversation 9" and from then on conversation 9's events.
 	// The hub applies it in log order, so nothing after it is missed.
 	Join string `json:",omitempty"`
+	// Leave, when set, is a topic that every subscription receiving this
+	// event stops listening to, from this event on: a user's stream carries
+	// "you left conversation 9" and nothing more of conversation 9 after it.
+	// The hub applies it in log order too, so that a leave followed at once
+	// by a join of the same topic leaves the topic held, whenever the
+	// consumer gets to either event.
+	Leave string `json:",omitempty"`
 }
 
 // Source reads the committed event log. It is implemented elsewhere on ent

@@ -17,6 +17,7 @@ import (
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/verify"
+	"github.com/parley-im/parley/server/app"
 )
 
 // fanEvent is an event of the events stream with the message fields that
@@ -252,29 +253,15 @@ func TestStreamOutlivesFailedRecheck(t *testing.T) {
 
 		// raw is a second connection to the database, to take the sessions
 		// table away for a while.
-		postgres := cfg.DatabaseURL != ""
-		var raw *sql.DB
-		var err error
-		if postgres {
-			raw, err = sql.Open("postgres", cfg.DatabaseURL)
-		} else {
-			raw, err = sql.Open("sqlite3", "file:"+filepath.Join(cfg.DataDir, "parley.db")+"?_pragma=busy_timeout(10000)")
-		}
-		require.NoError(t, err)
-		defer raw.Close()
+		raw := rawDB(t, cfg)
 		// ping appends an event for ann without a request: while the table
 		// is away, no request can authenticate.
-		log := eventlog.New(s.app.Client, postgres, s.app.Hub)
 		ping := func(kind string) {
-			ctx := viewer.SystemContext(context.Background())
-			tx, err := s.app.Client.Tx(ctx)
-			require.NoError(t, err)
-			require.NoError(t, log.Append(ent.NewTxContext(ctx, tx), eventlog.Record{Topic: eventlog.UserTopic(mustInt(ann.ID)), Kind: kind}))
-			require.NoError(t, tx.Commit())
+			s.appendEvents(cfg, eventlog.Record{Topic: eventlog.UserTopic(mustInt(ann.ID)), Kind: kind})
 		}
 
 		time.Sleep(2200 * time.Millisecond) // the next event rechecks the session
-		_, err = raw.Exec(`ALTER TABLE sessions RENAME TO sessions_away`)
+		_, err := raw.Exec(`ALTER TABLE sessions RENAME TO sessions_away`)
 		require.NoError(t, err)
 		ping("test.first")
 		ev, typ := c.nextFan()
@@ -287,5 +274,123 @@ func TestStreamOutlivesFailedRecheck(t *testing.T) {
 		ping("test.second")
 		_, typ = c.nextFan()
 		require.Equal(t, "complete", typ, "the recheck is tried again at the next event, and a revoked session ends the stream")
+	})
+}
+
+// rawDB is a second connection to the database of cfg, outside the app, to
+// take its tables away for a while.
+func rawDB(t *testing.T, cfg app.Config) *sql.DB {
+	t.Helper()
+	var raw *sql.DB
+	var err error
+	if cfg.DatabaseURL != "" {
+		raw, err = sql.Open("postgres", cfg.DatabaseURL)
+	} else {
+		raw, err = sql.Open("sqlite3", "file:"+filepath.Join(cfg.DataDir, "parley.db")+"?_pragma=busy_timeout(10000)")
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
+
+// appendEvents appends records to the event log in one transaction, as the
+// system and without a request, and wakes the hub.
+func (s *server) appendEvents(cfg app.Config, records ...eventlog.Record) {
+	s.t.Helper()
+	log := eventlog.New(s.app.Client, cfg.DatabaseURL != "", s.app.Hub)
+	ctx := viewer.SystemContext(context.Background())
+	tx, err := s.app.Client.Tx(ctx)
+	require.NoError(s.t, err)
+	require.NoError(s.t, log.Append(ent.NewTxContext(ctx, tx), records...))
+	require.NoError(s.t, tx.Commit())
+}
+
+// TestStreamEndsWhenAnEventFailsToLoad: an event whose node cannot be
+// loaded for want of the database is not skipped, as one the viewer may not
+// see is: the stream ends with stream.closed ERROR and the cursor of the
+// event before it, and resuming from that cursor, once the database is
+// back, delivers it.
+func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		k := grpKit{&socialServer{server: start(t, cfg)}}
+		p := k.people("Ann", "Bob")
+		ann, bob := p[0], p[1]
+		c := k.mustDial(bob.Token)
+		c.subscribe("e", eventsSubscription, nil)
+		k.waitSubscriptions(1)
+		m := k.send(ann, bob, "first")
+		first := c.nextMessage()
+		require.Equal(t, "first", first.Node.Text)
+		cursor := mustInt(first.Cursor)
+		stored, err := k.app.Client.Event.Get(viewer.SystemContext(context.Background()), cursor)
+		require.NoError(t, err)
+
+		// The messages table goes away; an event about the message follows
+		// on its conversation, then one that needs no node.
+		raw := rawDB(t, cfg)
+		_, err = raw.Exec(`ALTER TABLE messages RENAME TO messages_away`)
+		require.NoError(t, err)
+		k.appendEvents(cfg,
+			eventlog.Record{Topic: stored.Topic, Kind: "test.about", Subject: mustInt(m.ID)},
+			eventlog.Record{Topic: eventlog.UserTopic(mustInt(bob.ID)), Kind: "test.after"})
+		ev, typ := c.next()
+		require.Equal(t, "next", typ)
+		require.Equal(t, "stream.closed", ev.Kind, "the event that failed to load must not be skipped")
+		require.NotNil(t, ev.Reason)
+		require.Equal(t, "ERROR", *ev.Reason)
+		require.Equal(t, first.Cursor, ev.Cursor, "resume from the event before the one that failed")
+		_, typ = c.next()
+		require.Equal(t, "complete", typ)
+
+		_, err = raw.Exec(`ALTER TABLE messages_away RENAME TO messages`)
+		require.NoError(t, err)
+		again := k.mustDial(bob.Token)
+		again.subscribe("e", eventsSubscription, map[string]any{"after": ev.Cursor})
+		ev, typ = again.next()
+		require.Equal(t, "next", typ)
+		require.Equal(t, "test.about", ev.Kind)
+		require.NotNil(t, ev.Node)
+		require.Equal(t, m.ID, ev.Node.ID)
+		require.Equal(t, "first", ev.Node.Text)
+		ev, _ = again.next()
+		require.Equal(t, "test.after", ev.Kind)
+	})
+}
+
+// TestGuardedStreamEndsWhenTheGuardFails: a guard that fails for want of the
+// database ends the stream with ERROR, not FORBIDDEN, at the cursor the
+// stream started from when no event came before, and resuming from it
+// delivers the event.
+func TestGuardedStreamEndsWhenTheGuardFails(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		k := grpKit{&socialServer{server: start(t, cfg)}}
+		p := k.people("Ann", "Bob")
+		ann, bob := p[0], p[1]
+		g := k.group(ann, "approval", bob)
+		c := k.mustDial(bob.Token)
+		c.subscribe("c", grpConvEvents, map[string]any{"c": g.ConversationID})
+		k.waitSubscriptions(1)
+
+		raw := rawDB(t, cfg)
+		_, err := raw.Exec(`ALTER TABLE conversations RENAME TO conversations_away`)
+		require.NoError(t, err)
+		k.appendEvents(cfg, eventlog.Record{Topic: eventlog.ConversationTopic(mustInt(g.ConversationID)), Kind: "test.guarded"})
+		ev, typ := c.nextOf("conversationEvents")
+		require.Equal(t, "next", typ)
+		require.Equal(t, "stream.closed", ev.Kind)
+		require.NotNil(t, ev.Reason)
+		require.Equal(t, "ERROR", *ev.Reason, "the database failed, not the viewer's right to follow")
+		require.NotEqual(t, "0", ev.Cursor, "the stream's starting point, to resume from")
+		_, err = raw.Exec(`ALTER TABLE conversations_away RENAME TO conversations`)
+		require.NoError(t, err)
+
+		again := k.mustDial(bob.Token)
+		again.subscribe("c", `subscription($c: ID!, $after: String) { conversationEvents(conversationId: $c, after: $after) { `+grpEventFields+` } }`,
+			map[string]any{"c": g.ConversationID, "after": ev.Cursor})
+		ev, typ = again.nextOf("conversationEvents")
+		require.Equal(t, "next", typ)
+		require.Equal(t, "test.guarded", ev.Kind)
 	})
 }

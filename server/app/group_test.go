@@ -990,6 +990,91 @@ func TestGroupKickStopsStreams(t *testing.T) {
 	})
 }
 
+// TestGroupRejoinKeepsStream: a member who leaves a group, or is removed,
+// and is back before his events stream has handled his departure goes on
+// receiving the group's messages, live and on resume. Each departure and
+// return is one request, so the hub dispatches the member.left and the
+// member.joined together, before the stream reads either: the departure
+// must not undo the return.
+func TestGroupRejoinKeepsStream(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		k := newGrpKit(t, b)
+		p := k.people("Ann", "Bob", "Cat")
+		ann, bob, cat := p[0], p[1], p[2]
+		open := k.group(ann, "open", bob)
+		closed := k.group(ann, "approval", cat)
+		bs, cs := k.mustDial(bob.Token), k.mustDial(cat.Token)
+		bs.subscribe("e", eventsSubscription, nil)
+		cs.subscribe("e", eventsSubscription, nil)
+		k.waitSubscriptions(2)
+
+		// texts reads c's events up to the direct message sentinel and
+		// returns the texts before it, and the cursor of the first event.
+		texts := func(c *wsClient, sentinel string) (string, []string) {
+			t.Helper()
+			var first string
+			var out []string
+			for {
+				ev, typ := c.next()
+				require.Equal(t, "next", typ, "stream ended before %q, after %v", sentinel, out)
+				require.NotEqual(t, "stream.closed", ev.Kind)
+				if first == "" {
+					first = ev.Cursor
+				}
+				if ev.Kind != "message.created" || ev.Node == nil {
+					continue
+				}
+				if ev.Node.Text == sentinel {
+					return first, out
+				}
+				out = append(out, ev.Node.Text)
+			}
+		}
+		require.Empty(t, k.sendGroup(ann, open.ID, "hello").Errors)
+		require.Empty(t, k.sendGroup(ann, closed.ID, "hello").Errors)
+		k.send(ann, bob, "s1")
+		k.send(ann, cat, "s1")
+		bobFrom, got := texts(bs, "s1")
+		require.Equal(t, []string{"hello"}, got)
+		catFrom, got := texts(cs, "s1")
+		require.Equal(t, []string{"hello"}, got)
+
+		// Bob leaves the open group and joins it again; Cat is removed
+		// from the other one and invited back.
+		k.ok(bob.Token, `mutation($g: ID!) { leaveGroup(groupId: $g) joinGroup(groupId: $g) { role } }`, gv(open), nil)
+		k.ok(ann.Token, `mutation($g: ID!, $u: [ID!]!) {
+			removeGroupMembers(groupId: $g, userIds: $u) { memberCount }
+			inviteToGroup(groupId: $g, userIds: $u) { memberCount }
+		}`, gv(closed, "u", []string{cat.ID}), nil)
+		require.Empty(t, k.sendGroup(ann, open.ID, "still here").Errors)
+		require.Empty(t, k.sendGroup(ann, closed.ID, "welcome back").Errors)
+		k.send(ann, bob, "s2")
+		k.send(ann, cat, "s2")
+		_, got = texts(bs, "s2")
+		require.Contains(t, got, "still here", "live, after leaving and joining again")
+		_, got = texts(cs, "s2")
+		require.Contains(t, got, "welcome back", "live, after being removed and invited again")
+
+		// Resuming from before it all replays the same, then goes live
+		// with the group.
+		for _, r := range []struct {
+			who      account
+			from     string
+			g        grpOut
+			expected []string
+		}{{bob, bobFrom, open, []string{"still here"}}, {cat, catFrom, closed, []string{"welcome back"}}} {
+			c := k.mustDial(r.who.Token)
+			c.subscribe("e", eventsSubscription, map[string]any{"after": r.from})
+			_, got = texts(c, "s2")
+			require.Contains(t, got, r.expected[0], "replayed")
+			require.Empty(t, k.sendGroup(ann, r.g.ID, "live again").Errors)
+			k.send(ann, r.who, "s3")
+			_, got = texts(c, "s3")
+			require.Equal(t, []string{"live again"}, got, "live after the replay")
+		}
+	})
+}
+
 // TestGroupDissolve: only the owner dissolves (S0-16, S2-18); members get a
 // group_dissolved notice and a group.deleted event; the group, its
 // conversation and its messages are gone.

@@ -81,5 +81,7 @@ func countStatements(lines []string) int {
 // their own and may fall inside a traced request.
 func background(l string) bool {
 	return strings.Contains(l, `FROM "events" WHERE "events"."id" >`) ||
+		strings.Contains(l, `FROM events WHERE id >`) || // the PostgreSQL tail
+		strings.Contains(l, `FROM pg_locks`) || // its appenders in flight
 		strings.Contains(l, `"presences"`)
 }
