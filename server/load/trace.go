@@ -9,7 +9,8 @@ import (
 
 // traceScenario prints the SQL the server runs for one direct send (on a
 // conversation that already exists) and for one history page: the
-// statements the pgbench scripts in bench/pgbench reproduce.
+// statements the pgbench scripts in bench/pgbench reproduce; then for one
+// group send.
 func traceScenario(ctx context.Context, env *env, w io.Writer) error {
 	if env.proc == nil || env.trace == nil {
 		return fmt.Errorf("trace needs the in-process server (no -url)")
@@ -51,6 +52,26 @@ func traceScenario(ctx context.Context, env *env, w io.Writer) error {
 	}
 	stmts = env.trace.stop()
 	fmt.Fprintf(w, "\n-- one history page (%s): %d statements\n", "messages(last: 50) with sender and quote", countStatements(stmts))
+	for _, s := range stmts {
+		if !background(s) {
+			fmt.Fprintln(w, oneLine(s))
+		}
+	}
+
+	// A group send, whose cost grows with the group (its members' list rows).
+	group, err := makeGroup(ctx, cli, []user{alice, bob}, "trace")
+	if err != nil {
+		return err
+	}
+	if _, err := cli.sendGroup(ctx, alice, group, "open"); err != nil {
+		return err
+	}
+	env.trace.start()
+	if _, err := cli.sendGroup(ctx, alice, group, "hello group"); err != nil {
+		return err
+	}
+	stmts = env.trace.stop()
+	fmt.Fprintf(w, "\n-- one send(input:{groupId,text}) to a 2-member group: %d statements\n", countStatements(stmts))
 	for _, s := range stmts {
 		if !background(s) {
 			fmt.Fprintln(w, oneLine(s))
