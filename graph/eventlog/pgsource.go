@@ -54,13 +54,16 @@ type pgSource struct {
 func (s *pgSource) After(ctx context.Context, after int64, limit int) ([]realtime.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var err error
 	for attempt := 0; ; attempt++ {
 		// Before the read, so that an appender that ended before this check
 		// is visible to the read if it committed.
 		if s.gapUpto != 0 {
-			left, err := s.holders(ctx, s.gapHeld)
-			if err != nil {
-				return nil, err
+			var left []string
+			if len(s.gapHeld) > 0 { // none listed: final already
+				if left, err = s.holders(ctx, s.gapHeld); err != nil {
+					return nil, err
+				}
 			}
 			if len(left) == 0 {
 				s.settled = max(s.settled, s.gapUpto)
