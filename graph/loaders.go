@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -47,7 +48,7 @@ func (r *Resolver) WithLoaders(ctx context.Context, next graphql.OperationHandle
 }
 
 func (r *Resolver) newLoaders() *loaders {
-	wait := dataloadgen.WithWait(time.Millisecond)
+	wait := dataloadgen.WithWait(cmp.Or(r.LoaderWait, time.Millisecond))
 	return &loaders{
 		conversation: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]*ent.Conversation, error) {
 			rows, err := r.db(ctx).Conversation.Query().Where(conversation.IDIn(ids...)).All(ctx)

@@ -44,6 +44,11 @@ type Resolver struct {
 	// Rooms holds the rules of public rooms (issue 4, graph/room).
 	Rooms *room.Service
 
+	// LoaderWait is how long a request's loaders gather keys before they
+	// query (loaders.go); 0 means 1 ms. Tests that count statements raise
+	// it, so that a busy machine cannot split a batch.
+	LoaderWait time.Duration
+
 	streams  sync.WaitGroup  // live subscription pumps, for a clean shutdown
 	shared   sharedMessages  // liveshare.go: a new message loaded once for all its streams
 	rechecks sessionRechecks // liveshare.go: session rechecks batched across streams

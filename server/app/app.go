@@ -135,8 +135,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Social: people, Inbox: notices, Toggles: settingsSvc,
 		Annotation: annotation.NewService(client, events),
 
-		Presence: tracker,
-		Files:    uploads,
+		Presence:   tracker,
+		Files:      uploads,
+		LoaderWait: cfg.LoaderWait,
 	}
 	a.resolver.Groups = group.NewService(client, events, a.resolver.Messaging, notices, settingsSvc, people, uploads)
 	a.resolver.Rooms = room.NewService(client, events, a.resolver.Messaging, uploads, tracker)

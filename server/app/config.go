@@ -54,6 +54,9 @@ type Config struct {
 	// TraceSQL, when set, is called with every SQL statement the ent client
 	// runs and its context (tests count the statements of one request).
 	TraceSQL func(ctx context.Context, args ...any)
+	// LoaderWait is how long a request's loaders gather keys before they
+	// query; 0 means 1 ms (graph.Resolver.LoaderWait).
+	LoaderWait time.Duration
 
 	// Files (graph/files). StorageURL is a gocloud.dev/blob bucket URL
 	// (s3://, gs://, mem://, file://); empty stores under UploadDir.

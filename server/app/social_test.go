@@ -14,6 +14,7 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/verify"
+	"github.com/parley-im/parley/server/app"
 )
 
 // socialServer is a server whose SMS codes land in a recorder and whose SQL
@@ -24,8 +25,11 @@ type socialServer struct {
 	statements atomic.Int64
 }
 
-func newSocialServer(t *testing.T, b backend) *socialServer {
+func newSocialServer(t *testing.T, b backend, options ...func(*app.Config)) *socialServer {
 	cfg := testConfig(t, b.url(t))
+	for _, o := range options {
+		o(&cfg)
+	}
 	s := &socialServer{codes: &verify.Recorder{}}
 	cfg.CodeSender = s.codes
 	cfg.TraceSQL = func(ctx context.Context, _ ...any) {
