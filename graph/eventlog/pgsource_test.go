@@ -2,10 +2,7 @@ package eventlog_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -19,6 +16,7 @@ import (
 	_ "github.com/parley-im/parley/ent/runtime"
 	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/server/pgtest"
 )
 
 // newLog returns an event log on a fresh PostgreSQL schema, or skips the
@@ -29,26 +27,9 @@ func newLog(t *testing.T) (*eventlog.Log, *ent.Client) {
 	if dsn == "" {
 		t.Skip("TEST_DATABASE_URL not set: the out-of-order commits need PostgreSQL")
 	}
-	db, err := sql.Open("postgres", dsn)
-	require.NoError(t, err)
-	defer db.Close()
-	schema := fmt.Sprintf("eventlog_%d", time.Now().UnixNano())
-	_, err = db.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		db, err := sql.Open("postgres", dsn)
-		if err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	q.Set("binary_parameters", "yes")
-	u.RawQuery = q.Encode()
-	client, err := ent.Open("postgres", u.String())
+	// binary_parameters as the server runs it (server/app/db.go).
+	url := pgtest.Schema(t, dsn) + "&binary_parameters=yes"
+	client, err := ent.Open("postgres", url)
 	require.NoError(t, err)
 	t.Cleanup(func() { client.Close() })
 	require.NoError(t, client.Schema.Create(context.Background()))

@@ -115,8 +115,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	ticker := time.NewTicker(h.opts.PollInterval)
 	defer ticker.Stop()
 	var (
-		settle  <-chan time.Time // armed while the source waits on a gap
-		backoff time.Duration
+		settle     <-chan time.Time // armed while the source waits on a gap
+		backoff    time.Duration
+		settler, _ = h.src.(Settler)
 	)
 	for {
 		select {
@@ -136,7 +137,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		// A gap filled by a commit comes with a wake-up; one left by a
 		// rollback does not, so ask again soon, backing off while a long
 		// transaction holds it.
-		if st, ok := h.src.(Settler); ok && st.Unsettled() {
+		if settler != nil && settler.Unsettled() {
 			if settle == nil {
 				backoff = min(max(2*backoff, time.Millisecond), 100*time.Millisecond)
 				settle = time.After(backoff)

@@ -3,20 +3,18 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/server/pgtest"
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
@@ -36,37 +34,9 @@ type backend struct {
 func backends(t *testing.T) []backend {
 	bs := []backend{{name: "sqlite", url: func(*testing.T) string { return "" }}}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return freshSchema(t, base) }})
+		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return pgtest.Schema(t, base) }})
 	}
 	return bs
-}
-
-// freshSchema creates a schema of its own for one test and returns a URL
-// whose search_path selects it, so that tests run in parallel on one
-// PostgreSQL database.
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	db, err := sql.Open("postgres", base)
-	require.NoError(t, err)
-	defer db.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	_, err = db.Exec("CREATE SCHEMA " + schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		db, err := sql.Open("postgres", base)
-		if err == nil {
-			db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // eachBackend runs f on every backend as parallel subtests.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/server/pgtest"
 )
 
 // TestTwoInstances: two server processes on one PostgreSQL database deliver
@@ -16,7 +18,7 @@ func TestTwoInstances(t *testing.T) {
 	if base == "" {
 		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
 	}
-	url := freshSchema(t, base)
+	url := pgtest.Schema(t, base)
 	one := start(t, testConfig(t, url))
 	cfg := testConfig(t, url)
 	cfg.HubPollInterval = time.Hour // only a NOTIFY can wake instance two in time

@@ -11,9 +11,6 @@ package clients_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/server/pgtest"
 
 	_ "github.com/lib/pq" // freshSchema talks to PostgreSQL directly
 	"golang.org/x/crypto/bcrypt"
@@ -127,40 +125,9 @@ type backend struct {
 func backends() []backend {
 	bs := []backend{{name: "sqlite", url: func(*testing.T) string { return "" }}}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return freshSchema(t, base) }})
+		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return pgtest.Schema(t, base) }})
 	}
 	return bs
-}
-
-// freshSchema creates a schema for one test, dropped at its end, and returns
-// base with a search_path that selects it.
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	db, err := sql.Open("postgres", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema on TEST_DATABASE_URL: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("postgres", base); err == nil {
-			db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // startServer serves a new App over real HTTP and returns its base URL. The

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/server/pgtest"
 )
 
 // TestKill9UnderWriteLoad: kill -9 under write load, restart, check.
@@ -32,7 +34,7 @@ func TestKill9UnderWriteLoad(t *testing.T) {
 	t.Parallel()
 	backends := map[string]func(t *testing.T) string{"sqlite": func(*testing.T) string { return "" }}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		backends["postgres"] = func(t *testing.T) string { return freshSchema(t, base) }
+		backends["postgres"] = func(t *testing.T) string { return pgtest.Schema(t, base) }
 	}
 	for name, dbURL := range backends {
 		t.Run(name, func(t *testing.T) {
@@ -263,7 +265,7 @@ func TestTwoInstancesUnderLoad(t *testing.T) {
 		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
 	}
 	start := time.Now()
-	dbURL := freshSchema(t, base)
+	dbURL := pgtest.Schema(t, base)
 	one := startInstance(t, "one", freeAddr(t), dbURL, t.TempDir())
 	two := startInstance(t, "two", freeAddr(t), dbURL, t.TempDir())
 	insts := []*instance{one, two}

@@ -3,16 +3,12 @@ package faults_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -196,37 +192,6 @@ func (in *instance) readyz() (int, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, strings.TrimSpace(string(b))
-}
-
-// freshSchema creates a schema of its own in the PostgreSQL database of
-// base and returns a URL that selects it.
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	db, err := sql.Open("postgres", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "f_" + hex.EncodeToString(b)
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema on TEST_DATABASE_URL: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("postgres", base); err == nil {
-			db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // --- PostgreSQL cluster of a test's own -------------------------------------
