@@ -31,7 +31,7 @@ type ConversationMember struct {
 	ReadSeq int64 `json:"read_seq,omitempty"`
 	// DeliveredSeq holds the value of the "delivered_seq" field.
 	DeliveredSeq int64 `json:"delivered_seq,omitempty"`
-	// History up to this seq was cleared by the member.
+	// The member's visibility floor: he sees the messages and files after this seq. A group's new member starts at the conversation's last seq when he joins; clearing the history raises it.
 	ClearedSeq int64 `json:"cleared_seq,omitempty"`
 	// LastReadAt holds the value of the "last_read_at" field.
 	LastReadAt *time.Time `json:"last_read_at,omitempty"`

@@ -168,6 +168,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			file.FieldStorageKey:     {Type: field.TypeString, Column: file.FieldStorageKey},
 			file.FieldPublic:         {Type: field.TypeBool, Column: file.FieldPublic},
 			file.FieldConversationID: {Type: field.TypeInt, Column: file.FieldConversationID},
+			file.FieldSeq:            {Type: field.TypeInt64, Column: file.FieldSeq},
 		},
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
@@ -2047,6 +2048,11 @@ func (f *FileFilter) WherePublic(p entql.BoolP) {
 // WhereConversationID applies the entql int predicate on the conversation_id field.
 func (f *FileFilter) WhereConversationID(p entql.IntP) {
 	f.Where(p.Field(file.FieldConversationID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *FileFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(file.FieldSeq))
 }
 
 // WhereHasOwner applies a predicate to check if query has an edge owner.

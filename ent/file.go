@@ -39,6 +39,8 @@ type File struct {
 	Public bool `json:"public,omitempty"`
 	// The conversation the file was sent in: its members may read it.
 	ConversationID *int `json:"conversation_id,omitempty"`
+	// The seq of the first message that sent it in its conversation: a member sees the file from his visibility floor on, as he sees that message.
+	Seq *int64 `json:"seq,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the FileQuery when eager-loading is set.
 	Edges        FileEdges `json:"edges"`
@@ -87,7 +89,7 @@ func (*File) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case file.FieldPublic:
 			values[i] = new(sql.NullBool)
-		case file.FieldID, file.FieldOwnerID, file.FieldSize, file.FieldConversationID:
+		case file.FieldID, file.FieldOwnerID, file.FieldSize, file.FieldConversationID, file.FieldSeq:
 			values[i] = new(sql.NullInt64)
 		case file.FieldKind, file.FieldName, file.FieldContentType, file.FieldSha256, file.FieldStorageKey:
 			values[i] = new(sql.NullString)
@@ -175,6 +177,13 @@ func (_m *File) assignValues(columns []string, values []any) error {
 				_m.ConversationID = new(int)
 				*_m.ConversationID = int(value.Int64)
 			}
+		case file.FieldSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field seq", values[i])
+			} else if value.Valid {
+				_m.Seq = new(int64)
+				*_m.Seq = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -250,6 +259,11 @@ func (_m *File) String() string {
 	builder.WriteString(", ")
 	if v := _m.ConversationID; v != nil {
 		builder.WriteString("conversation_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.Seq; v != nil {
+		builder.WriteString("seq=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteByte(')')

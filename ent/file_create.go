@@ -108,6 +108,20 @@ func (_c *FileCreate) SetNillableConversationID(v *int) *FileCreate {
 	return _c
 }
 
+// SetSeq sets the "seq" field.
+func (_c *FileCreate) SetSeq(v int64) *FileCreate {
+	_c.mutation.SetSeq(v)
+	return _c
+}
+
+// SetNillableSeq sets the "seq" field if the given value is not nil.
+func (_c *FileCreate) SetNillableSeq(v *int64) *FileCreate {
+	if v != nil {
+		_c.SetSeq(*v)
+	}
+	return _c
+}
+
 // SetOwner sets the "owner" edge to the User entity.
 func (_c *FileCreate) SetOwner(v *User) *FileCreate {
 	return _c.SetOwnerID(v.ID)
@@ -285,6 +299,10 @@ func (_c *FileCreate) createSpec() (*File, *sqlgraph.CreateSpec) {
 		_spec.SetField(file.FieldPublic, field.TypeBool, value)
 		_node.Public = value
 	}
+	if value, ok := _c.mutation.Seq(); ok {
+		_spec.SetField(file.FieldSeq, field.TypeInt64, value)
+		_node.Seq = &value
+	}
 	if nodes := _c.mutation.OwnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -401,6 +419,30 @@ func (u *FileUpsert) ClearConversationID() *FileUpsert {
 	return u
 }
 
+// SetSeq sets the "seq" field.
+func (u *FileUpsert) SetSeq(v int64) *FileUpsert {
+	u.Set(file.FieldSeq, v)
+	return u
+}
+
+// UpdateSeq sets the "seq" field to the value that was provided on create.
+func (u *FileUpsert) UpdateSeq() *FileUpsert {
+	u.SetExcluded(file.FieldSeq)
+	return u
+}
+
+// AddSeq adds v to the "seq" field.
+func (u *FileUpsert) AddSeq(v int64) *FileUpsert {
+	u.Add(file.FieldSeq, v)
+	return u
+}
+
+// ClearSeq clears the value of the "seq" field.
+func (u *FileUpsert) ClearSeq() *FileUpsert {
+	u.SetNull(file.FieldSeq)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -499,6 +541,34 @@ func (u *FileUpsertOne) UpdateConversationID() *FileUpsertOne {
 func (u *FileUpsertOne) ClearConversationID() *FileUpsertOne {
 	return u.Update(func(s *FileUpsert) {
 		s.ClearConversationID()
+	})
+}
+
+// SetSeq sets the "seq" field.
+func (u *FileUpsertOne) SetSeq(v int64) *FileUpsertOne {
+	return u.Update(func(s *FileUpsert) {
+		s.SetSeq(v)
+	})
+}
+
+// AddSeq adds v to the "seq" field.
+func (u *FileUpsertOne) AddSeq(v int64) *FileUpsertOne {
+	return u.Update(func(s *FileUpsert) {
+		s.AddSeq(v)
+	})
+}
+
+// UpdateSeq sets the "seq" field to the value that was provided on create.
+func (u *FileUpsertOne) UpdateSeq() *FileUpsertOne {
+	return u.Update(func(s *FileUpsert) {
+		s.UpdateSeq()
+	})
+}
+
+// ClearSeq clears the value of the "seq" field.
+func (u *FileUpsertOne) ClearSeq() *FileUpsertOne {
+	return u.Update(func(s *FileUpsert) {
+		s.ClearSeq()
 	})
 }
 
@@ -766,6 +836,34 @@ func (u *FileUpsertBulk) UpdateConversationID() *FileUpsertBulk {
 func (u *FileUpsertBulk) ClearConversationID() *FileUpsertBulk {
 	return u.Update(func(s *FileUpsert) {
 		s.ClearConversationID()
+	})
+}
+
+// SetSeq sets the "seq" field.
+func (u *FileUpsertBulk) SetSeq(v int64) *FileUpsertBulk {
+	return u.Update(func(s *FileUpsert) {
+		s.SetSeq(v)
+	})
+}
+
+// AddSeq adds v to the "seq" field.
+func (u *FileUpsertBulk) AddSeq(v int64) *FileUpsertBulk {
+	return u.Update(func(s *FileUpsert) {
+		s.AddSeq(v)
+	})
+}
+
+// UpdateSeq sets the "seq" field to the value that was provided on create.
+func (u *FileUpsertBulk) UpdateSeq() *FileUpsertBulk {
+	return u.Update(func(s *FileUpsert) {
+		s.UpdateSeq()
+	})
+}
+
+// ClearSeq clears the value of the "seq" field.
+func (u *FileUpsertBulk) ClearSeq() *FileUpsertBulk {
+	return u.Update(func(s *FileUpsert) {
+		s.ClearSeq()
 	})
 }
 

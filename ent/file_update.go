@@ -63,6 +63,33 @@ func (_u *FileUpdate) ClearConversationID() *FileUpdate {
 	return _u
 }
 
+// SetSeq sets the "seq" field.
+func (_u *FileUpdate) SetSeq(v int64) *FileUpdate {
+	_u.mutation.ResetSeq()
+	_u.mutation.SetSeq(v)
+	return _u
+}
+
+// SetNillableSeq sets the "seq" field if the given value is not nil.
+func (_u *FileUpdate) SetNillableSeq(v *int64) *FileUpdate {
+	if v != nil {
+		_u.SetSeq(*v)
+	}
+	return _u
+}
+
+// AddSeq adds value to the "seq" field.
+func (_u *FileUpdate) AddSeq(v int64) *FileUpdate {
+	_u.mutation.AddSeq(v)
+	return _u
+}
+
+// ClearSeq clears the value of the "seq" field.
+func (_u *FileUpdate) ClearSeq() *FileUpdate {
+	_u.mutation.ClearSeq()
+	return _u
+}
+
 // SetConversation sets the "conversation" edge to the Conversation entity.
 func (_u *FileUpdate) SetConversation(v *Conversation) *FileUpdate {
 	return _u.SetConversationID(v.ID)
@@ -134,6 +161,15 @@ func (_u *FileUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Public(); ok {
 		_spec.SetField(file.FieldPublic, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Seq(); ok {
+		_spec.SetField(file.FieldSeq, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedSeq(); ok {
+		_spec.AddField(file.FieldSeq, field.TypeInt64, value)
+	}
+	if _u.mutation.SeqCleared() {
+		_spec.ClearField(file.FieldSeq, field.TypeInt64)
 	}
 	if _u.mutation.ConversationCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -217,6 +253,33 @@ func (_u *FileUpdateOne) SetNillableConversationID(v *int) *FileUpdateOne {
 // ClearConversationID clears the value of the "conversation_id" field.
 func (_u *FileUpdateOne) ClearConversationID() *FileUpdateOne {
 	_u.mutation.ClearConversationID()
+	return _u
+}
+
+// SetSeq sets the "seq" field.
+func (_u *FileUpdateOne) SetSeq(v int64) *FileUpdateOne {
+	_u.mutation.ResetSeq()
+	_u.mutation.SetSeq(v)
+	return _u
+}
+
+// SetNillableSeq sets the "seq" field if the given value is not nil.
+func (_u *FileUpdateOne) SetNillableSeq(v *int64) *FileUpdateOne {
+	if v != nil {
+		_u.SetSeq(*v)
+	}
+	return _u
+}
+
+// AddSeq adds value to the "seq" field.
+func (_u *FileUpdateOne) AddSeq(v int64) *FileUpdateOne {
+	_u.mutation.AddSeq(v)
+	return _u
+}
+
+// ClearSeq clears the value of the "seq" field.
+func (_u *FileUpdateOne) ClearSeq() *FileUpdateOne {
+	_u.mutation.ClearSeq()
 	return _u
 }
 
@@ -321,6 +384,15 @@ func (_u *FileUpdateOne) sqlSave(ctx context.Context) (_node *File, err error) {
 	}
 	if value, ok := _u.mutation.Public(); ok {
 		_spec.SetField(file.FieldPublic, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.Seq(); ok {
+		_spec.SetField(file.FieldSeq, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedSeq(); ok {
+		_spec.AddField(file.FieldSeq, field.TypeInt64, value)
+	}
+	if _u.mutation.SeqCleared() {
+		_spec.ClearField(file.FieldSeq, field.TypeInt64)
 	}
 	if _u.mutation.ConversationCleared() {
 		edge := &sqlgraph.EdgeSpec{

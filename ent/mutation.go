@@ -5052,6 +5052,8 @@ type FileMutation struct {
 	sha256              *string
 	storage_key         *string
 	public              *bool
+	seq                 *int64
+	addseq              *int64
 	clearedFields       map[string]struct{}
 	owner               *int
 	clearedowner        bool
@@ -5553,6 +5555,76 @@ func (m *FileMutation) ResetConversationID() {
 	delete(m.clearedFields, file.FieldConversationID)
 }
 
+// SetSeq sets the "seq" field.
+func (m *FileMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *FileMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the File entity.
+// If the File object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FileMutation) OldSeq(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *FileMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *FileMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearSeq clears the value of the "seq" field.
+func (m *FileMutation) ClearSeq() {
+	m.seq = nil
+	m.addseq = nil
+	m.clearedFields[file.FieldSeq] = struct{}{}
+}
+
+// SeqCleared returns if the "seq" field was cleared in this mutation.
+func (m *FileMutation) SeqCleared() bool {
+	_, ok := m.clearedFields[file.FieldSeq]
+	return ok
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *FileMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+	delete(m.clearedFields, file.FieldSeq)
+}
+
 // ClearOwner clears the "owner" edge to the User entity.
 func (m *FileMutation) ClearOwner() {
 	m.clearedowner = true
@@ -5641,7 +5713,7 @@ func (m *FileMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *FileMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 11)
 	if m.created_at != nil {
 		fields = append(fields, file.FieldCreatedAt)
 	}
@@ -5672,6 +5744,9 @@ func (m *FileMutation) Fields() []string {
 	if m.conversation != nil {
 		fields = append(fields, file.FieldConversationID)
 	}
+	if m.seq != nil {
+		fields = append(fields, file.FieldSeq)
+	}
 	return fields
 }
 
@@ -5700,6 +5775,8 @@ func (m *FileMutation) Field(name string) (ent.Value, bool) {
 		return m.Public()
 	case file.FieldConversationID:
 		return m.ConversationID()
+	case file.FieldSeq:
+		return m.Seq()
 	}
 	return nil, false
 }
@@ -5729,6 +5806,8 @@ func (m *FileMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPublic(ctx)
 	case file.FieldConversationID:
 		return m.OldConversationID(ctx)
+	case file.FieldSeq:
+		return m.OldSeq(ctx)
 	}
 	return nil, fmt.Errorf("unknown File field %s", name)
 }
@@ -5808,6 +5887,13 @@ func (m *FileMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetConversationID(v)
 		return nil
+	case file.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
 	}
 	return fmt.Errorf("unknown File field %s", name)
 }
@@ -5819,6 +5905,9 @@ func (m *FileMutation) AddedFields() []string {
 	if m.addsize != nil {
 		fields = append(fields, file.FieldSize)
 	}
+	if m.addseq != nil {
+		fields = append(fields, file.FieldSeq)
+	}
 	return fields
 }
 
@@ -5829,6 +5918,8 @@ func (m *FileMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case file.FieldSize:
 		return m.AddedSize()
+	case file.FieldSeq:
+		return m.AddedSeq()
 	}
 	return nil, false
 }
@@ -5845,6 +5936,13 @@ func (m *FileMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddSize(v)
 		return nil
+	case file.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
 	}
 	return fmt.Errorf("unknown File numeric field %s", name)
 }
@@ -5855,6 +5953,9 @@ func (m *FileMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(file.FieldConversationID) {
 		fields = append(fields, file.FieldConversationID)
+	}
+	if m.FieldCleared(file.FieldSeq) {
+		fields = append(fields, file.FieldSeq)
 	}
 	return fields
 }
@@ -5872,6 +5973,9 @@ func (m *FileMutation) ClearField(name string) error {
 	switch name {
 	case file.FieldConversationID:
 		m.ClearConversationID()
+		return nil
+	case file.FieldSeq:
+		m.ClearSeq()
 		return nil
 	}
 	return fmt.Errorf("unknown File nullable field %s", name)
@@ -5910,6 +6014,9 @@ func (m *FileMutation) ResetField(name string) error {
 		return nil
 	case file.FieldConversationID:
 		m.ResetConversationID()
+		return nil
+	case file.FieldSeq:
+		m.ResetSeq()
 		return nil
 	}
 	return fmt.Errorf("unknown File field %s", name)

@@ -167,7 +167,8 @@ func (r *Resolver) receipt(ctx context.Context, m *ent.Message, pos func(*ent.Co
 }
 
 // history pages through a conversation's messages by seq: what the viewer
-// may see (privacy), not deleted for everyone, after his cleared position.
+// may see (the Message policy, which applies his visibility floor), not
+// deleted for everyone.
 func (r *Resolver) history(ctx context.Context, convID int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.MessageConnection, error) {
 	if err := signedIn(ctx); err != nil {
 		return nil, err
@@ -179,14 +180,7 @@ func (r *Resolver) history(ctx context.Context, convID int, after *entgql.Cursor
 		}
 		return nil, err
 	}
-	mine, err := r.myMembership(ctx, convID)
-	if err != nil {
-		return nil, err
-	}
-	q := db.Message.Query().Where(message.ConversationID(convID), message.DeletedAtIsNil())
-	if mine != nil && mine.ClearedSeq > 0 {
-		q.Where(message.SeqGT(mine.ClearedSeq))
-	}
-	return q.Paginate(ctx, after, first, before, last,
-		ent.WithMessageOrder(&ent.MessageOrder{Direction: entgql.OrderDirectionAsc, Field: ent.MessageOrderFieldSeq}))
+	return db.Message.Query().Where(message.ConversationID(convID), message.DeletedAtIsNil()).
+		Paginate(ctx, after, first, before, last,
+			ent.WithMessageOrder(&ent.MessageOrder{Direction: entgql.OrderDirectionAsc, Field: ent.MessageOrderFieldSeq}))
 }

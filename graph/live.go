@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -18,14 +17,12 @@ import (
 	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/messaging"
 	"github.com/parley-im/parley/graph/realtime"
-	"github.com/parley-im/parley/graph/social"
 )
 
 const (
 	// KindStreamClosed is the kind of the last event of a stream the server
 	// ends; its reason says why, and its cursor is where to resume.
 	KindStreamClosed = "stream.closed"
-	authRecheck      = 2 * time.Second
 )
 
 // Reasons a server ends a stream, sent on its last event (LiveEvent.reason).
@@ -34,6 +31,10 @@ const (
 	ReasonShutdown     = "SHUTDOWN"       // resume from the cursor
 	ReasonResumeTooOld = "RESUME_TOO_OLD" // refetch
 	ReasonForbidden    = "FORBIDDEN"      // the viewer may no longer follow the stream
+	// ReasonSignedOut and ReasonAccountDisabled: the session the stream's
+	// connection acts for has ended (auth.Live); the connection closes too.
+	ReasonSignedOut       = auth.EndSignedOut
+	ReasonAccountDisabled = auth.EndAccountDisabled
 	// ReasonError: the server could not read what it had to send (its
 	// database unreachable, a replay or an event's node failing to load).
 	// The cursor is that of the last event handled before the failure, so
@@ -81,11 +82,20 @@ func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent
 }
 
 // Subscribe starts the stream s for the signed-in viewer from the resume
-// cursor after (nil: live events only).
+// cursor after (nil: live events only). A stream lasts as long as the
+// session of its connection (auth.Live), which the transport checked when
+// the operation started.
 func (r *Resolver) Subscribe(ctx context.Context, after *string, s Stream) (<-chan *LiveEvent, error) {
 	v := viewer.FromContext(ctx)
 	if v == nil || v.UserID == 0 {
 		return nil, apperr.SignIn()
+	}
+	live := auth.LiveFromContext(ctx)
+	if live == nil {
+		return nil, errors.New("live: a stream needs the live session of its connection")
+	}
+	if err := live.Err(); err != nil {
+		return nil, err
 	}
 	cursor, err := parseCursor(after)
 	if err != nil {
@@ -113,36 +123,40 @@ func (r *Resolver) Subscribe(ctx context.Context, after *string, s Stream) (<-ch
 	}
 	out := make(chan *LiveEvent)
 	r.streams.Add(1)
-	go r.pump(ctx, v, s, sub, cursor, out)
+	go r.pump(ctx, live, s, sub, cursor, out)
 	return out, nil
 }
 
 // pump presents the events of sub to the viewer. last starts at the cursor
 // the stream started from, so that a stream ended before its first event
 // still tells the client where to resume.
-func (r *Resolver) pump(ctx context.Context, v *viewer.Viewer, s Stream, sub *realtime.Subscription, last int64, out chan<- *LiveEvent) {
+//
+// The stream ends, with the reason, as soon as the session of its
+// connection ends. Every instance marks the session ended when its hub
+// passes the session's end in the log, before any later event reaches a
+// subscription (the committing instance even sooner), so no event committed
+// after the end is presented, and the replay of a resume is no exception.
+func (r *Resolver) pump(ctx context.Context, live *auth.Live, s Stream, sub *realtime.Subscription, last int64, out chan<- *LiveEvent) {
 	defer r.streams.Done()
 	defer close(out)
 	defer sub.Close()
-	checked := time.Now()
-	for ev := range sub.C() {
-		if time.Since(checked) > authRecheck {
-			err := r.stillSignedIn(ctx, v)
-			if auth.SignedOut(err) {
-				return // session revoked or account disabled: the stream ends
-			}
-			if err == nil {
-				checked = time.Now()
-			}
-			// Any other error (the database unreachable for a moment; it is
-			// logged) says nothing about the viewer: the stream goes on, and
-			// the next event rechecks.
+	for {
+		var ev realtime.Event
+		var open bool
+		select {
+		case <-live.Done():
+			closeStream(ctx, out, last, live.Reason())
+			return
+		case ev, open = <-sub.C():
 		}
-		if ev.Kind == social.KindAccountDeleted && ev.Topic == eventlog.UserTopic(v.UserID) {
-			// His sessions went with his account: the next event's recheck
-			// ends the stream. This also keeps sharedMessages right, as the
-			// deletion leaves his direct conversations without a member.left.
-			checked = time.Time{}
+		if !open {
+			break
+		}
+		select {
+		case <-live.Done(): // ended while ev waited: the end comes first
+			closeStream(ctx, out, last, live.Reason())
+			return
+		default:
 		}
 		before := last // where to resume if ev cannot be presented now
 		if ev.ID != 0 {
@@ -258,7 +272,7 @@ func (r *Resolver) present(ctx context.Context, sub *realtime.Subscription, ev r
 // sharedMessages when it may be shared with sub, anything else reloaded as
 // the viewer.
 func (r *Resolver) load(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload) (ent.Noder, error) {
-	if m := r.shared.message(ctx, r.Client, sub, ev, p.Subject); m != nil {
+	if m := r.shared.message(ctx, r.Client, sub, ev, p.Subject, viewer.UserID(ctx)); m != nil {
 		return m, nil
 	}
 	return r.Client.Noder(ctx, p.Subject)

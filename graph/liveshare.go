@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/messaging"
@@ -16,8 +17,7 @@ import (
 
 // This file holds what the live streams of one instance share, so that one
 // group message costs a fixed number of queries instead of a few per member
-// (docs/PERFORMANCE.md, "Fan-out"): the message itself, and the session
-// rechecks that fall due when it reaches everyone at once.
+// (docs/PERFORMANCE.md, "Fan-out"): the message itself.
 
 // sharedKeep is how many new messages sharedMessages remembers, by event id.
 const sharedKeep = 256
@@ -26,34 +26,16 @@ const sharedKeep = 256
 // system, for every stream of this instance that the event reaches, where
 // each stream used to reload it as its viewer.
 //
-// Authorization stays where it is, in the Message policy, which lets a
-// viewer read the messages of the conversations he is an active member of
-// (rooms: anyone), except those he deleted for himself. A stream gets a
-// shared message only when both of these hold, and each stands for one half
-// of that policy:
-//
-//   - the stream holds the topic of the message's conversation when it
-//     presents the event (Subscription.Has), and the event is on that topic.
-//     The events stream holds a conversation's topic only while its viewer
-//     is an active member: it starts with the conversations he is in when he
-//     subscribes (messaging.Topics), joins one with the member.joined event
-//     that adds him (realtime.Event.Join), and leaves it with the
-//     member.left that takes him out (realtime.Event.Leave); deleting his
-//     account ends his streams (pump). The hub applies joins and leaves as
-//     it dispatches their events, in log order, and a resume's replay
-//     follows them alike, so dispatch is at this event or past it when the
-//     pump asks: the answer is his membership as of this message or later.
-//     A viewer removed after the message was sent, whose stream has not
-//     presented it yet, therefore gets it reloaded as himself, as any other
-//     kind, and privacy decides; one removed and added again meanwhile gets
-//     it shared. The streams of one conversation or room
-//     (conversationEvents, roomEvents) hold its topic throughout, but their
-//     guard, checked before each event, has just found it visible to him.
-//   - "delete for me" hides a message that exists, so a message cannot be
-//     hidden for anyone when it is created. If the viewer hides it before his
-//     stream presents it (a resume replays it, or the stream lags), his own
-//     message.deleted follows it in the same stream, so his replica still
-//     converges, and he is only shown again what he was shown before.
+// Authorization stays the Message policy's rule (rule.VisibleMessage): a
+// stream gets the shared message only when its viewer is among the
+// message's readers by rule.MessageReaders, the same rule for many users at
+// once. The streams that ask within readersGather of each other, as the
+// members of a group do when its message reaches them all, are answered by
+// one batch, so a message costs a fixed number of queries on an instance
+// however many of its streams present it. The stream must also hold the
+// topic of the message's conversation when it presents the event
+// (Subscription.Has), and the event be on that topic: what the stream
+// follows is not widened by sharing.
 //
 // Everything else the viewer sees of the message is resolved afterwards,
 // with the stream's own context: mine, delivered and read compare the
@@ -65,23 +47,30 @@ const sharedKeep = 256
 // selection of whichever stream came first.
 //
 // Every other kind, and a message.created that fails any check above, is
-// reloaded per viewer as before.
+// reloaded per viewer as before, and the policy decides.
 type sharedMessages struct {
 	mu      sync.Mutex
 	entries map[int64]*sharedMessage // by event id
 	order   []int64                  // the event ids in entries, oldest first
 }
 
+// readersGather is how long a question to MessageReaders waits for others
+// about the same message to join it.
+const readersGather = 2 * time.Millisecond
+
 type sharedMessage struct {
 	done chan struct{} // closed once m and err are set
 	m    *ent.Message
 	err  error
+
+	mu      sync.Mutex
+	waiting map[int][]chan bool // viewers whose batch is gathering; nil: none is
 }
 
-// message returns the subject of ev for stream sub, or nil when it may not
-// be shared with sub (or could not be loaded): the caller then loads it as
-// the viewer.
-func (c *sharedMessages) message(ctx context.Context, client *ent.Client, sub *realtime.Subscription, ev realtime.Event, id int) *ent.Message {
+// message returns the subject of ev for stream sub of viewer uid, or nil
+// when it may not be shared with him (or could not be loaded): the caller
+// then loads it as the viewer.
+func (c *sharedMessages) message(ctx context.Context, client *ent.Client, sub *realtime.Subscription, ev realtime.Event, id, uid int) *ent.Message {
 	if ev.ID == 0 || ev.Kind != messaging.KindMessageCreated || !sub.Has(ev.Topic) {
 		return nil
 	}
@@ -97,10 +86,44 @@ func (c *sharedMessages) message(ctx context.Context, client *ent.Client, sub *r
 	case <-ctx.Done():
 		return nil
 	}
-	if e.err != nil || eventlog.ConversationTopic(e.m.ConversationID) != ev.Topic {
+	if e.err != nil || eventlog.ConversationTopic(e.m.ConversationID) != ev.Topic || !e.readBy(ctx, client, uid) {
 		return nil
 	}
 	return e.m
+}
+
+// readBy reports whether uid is among the readers of the message, asking
+// with the next batch.
+func (e *sharedMessage) readBy(ctx context.Context, client *ent.Client, uid int) bool {
+	answer := make(chan bool, 1) // never blocks the batch, even if ctx is done
+	e.mu.Lock()
+	if e.waiting == nil {
+		e.waiting = make(map[int][]chan bool)
+		time.AfterFunc(readersGather, func() { e.answerReaders(client) })
+	}
+	e.waiting[uid] = append(e.waiting[uid], answer)
+	e.mu.Unlock()
+	select {
+	case ok := <-answer:
+		return ok
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// answerReaders answers the questions gathered so far. A failure answers
+// no: the streams then reload the message as their viewers.
+func (e *sharedMessage) answerReaders(client *ent.Client) {
+	e.mu.Lock()
+	waiting := e.waiting
+	e.waiting = nil
+	e.mu.Unlock()
+	readers, err := rule.MessageReaders(context.Background(), client, e.m, slices.Collect(maps.Keys(waiting)))
+	for uid, answers := range waiting {
+		for _, answer := range answers {
+			answer <- err == nil && readers[uid]
+		}
+	}
 }
 
 // entry returns the entry of event id, and whether the caller created it and
@@ -122,61 +145,4 @@ func (c *sharedMessages) entry(id int64) (*sharedMessage, bool) {
 		c.order = c.order[1:]
 	}
 	return e, true
-}
-
-// recheckGather is how long a session recheck waits for others to join it.
-const recheckGather = 2 * time.Millisecond
-
-// sessionRechecks gathers the session rechecks of all the streams of this
-// instance: those that fall due within recheckGather of each other, as they
-// do when one group message reaches every member at once, are answered by
-// one query (auth.StillSignedInMany) instead of one each. Each stream still
-// rechecks at most every authRecheck, with the same answers as before.
-type sessionRechecks struct {
-	mu      sync.Mutex
-	pending map[*viewer.Viewer][]chan error // nil: no batch is gathering
-}
-
-// stillSignedIn rechecks v's session with the next batch. Its error is
-// auth.StillSignedIn's; see auth.SignedOut.
-func (r *Resolver) stillSignedIn(ctx context.Context, v *viewer.Viewer) error {
-	answer := make(chan error, 1) // never blocks the batch, even if ctx is done
-	b := &r.rechecks
-	b.mu.Lock()
-	if b.pending == nil {
-		b.pending = make(map[*viewer.Viewer][]chan error)
-		time.AfterFunc(recheckGather, r.recheckBatch)
-	}
-	b.pending[v] = append(b.pending[v], answer)
-	b.mu.Unlock()
-	select {
-	case err := <-answer:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// recheckBatch answers the rechecks gathered so far.
-func (r *Resolver) recheckBatch() {
-	b := &r.rechecks
-	b.mu.Lock()
-	pending := b.pending
-	b.pending = nil
-	b.mu.Unlock()
-	viewers := slices.Collect(maps.Keys(pending))
-	answers, err := r.Auth.StillSignedInMany(context.Background(), viewers)
-	if err != nil {
-		r.Log.Warn("live: session recheck failed; the streams go on and recheck at their next event",
-			"streams", len(viewers), "err", err)
-	}
-	for i, v := range viewers {
-		for _, answer := range pending[v] {
-			if err != nil {
-				answer <- err
-			} else {
-				answer <- answers[i]
-			}
-		}
-	}
 }

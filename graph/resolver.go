@@ -49,9 +49,8 @@ type Resolver struct {
 	// it, so that a busy machine cannot split a batch.
 	LoaderWait time.Duration
 
-	streams  sync.WaitGroup  // live subscription pumps, for a clean shutdown
-	shared   sharedMessages  // liveshare.go: a new message loaded once for all its streams
-	rechecks sessionRechecks // liveshare.go: session rechecks batched across streams
+	streams sync.WaitGroup // live subscription pumps, for a clean shutdown
+	shared  sharedMessages // liveshare.go: a new message loaded once for all its streams
 }
 
 // WaitStreams waits until every subscription stream has handed over its last

@@ -38,6 +38,8 @@ const (
 	FieldPublic = "public"
 	// FieldConversationID holds the string denoting the conversation_id field in the database.
 	FieldConversationID = "conversation_id"
+	// FieldSeq holds the string denoting the seq field in the database.
+	FieldSeq = "seq"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
 	EdgeOwner = "owner"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
@@ -73,6 +75,7 @@ var Columns = []string{
 	FieldStorageKey,
 	FieldPublic,
 	FieldConversationID,
+	FieldSeq,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -188,6 +191,11 @@ func ByPublic(opts ...sql.OrderTermOption) OrderOption {
 // ByConversationID orders the results by the conversation_id field.
 func ByConversationID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldConversationID, opts...).ToFunc()
+}
+
+// BySeq orders the results by the seq field.
+func BySeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSeq, opts...).ToFunc()
 }
 
 // ByOwnerField orders the results by owner field.

@@ -100,6 +100,11 @@ func ConversationID(v int) predicate.File {
 	return predicate.File(sql.FieldEQ(FieldConversationID, v))
 }
 
+// Seq applies equality check predicate on the "seq" field. It's identical to SeqEQ.
+func Seq(v int64) predicate.File {
+	return predicate.File(sql.FieldEQ(FieldSeq, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.File {
 	return predicate.File(sql.FieldEQ(FieldCreatedAt, v))
@@ -518,6 +523,56 @@ func ConversationIDIsNil() predicate.File {
 // ConversationIDNotNil applies the NotNil predicate on the "conversation_id" field.
 func ConversationIDNotNil() predicate.File {
 	return predicate.File(sql.FieldNotNull(FieldConversationID))
+}
+
+// SeqEQ applies the EQ predicate on the "seq" field.
+func SeqEQ(v int64) predicate.File {
+	return predicate.File(sql.FieldEQ(FieldSeq, v))
+}
+
+// SeqNEQ applies the NEQ predicate on the "seq" field.
+func SeqNEQ(v int64) predicate.File {
+	return predicate.File(sql.FieldNEQ(FieldSeq, v))
+}
+
+// SeqIn applies the In predicate on the "seq" field.
+func SeqIn(vs ...int64) predicate.File {
+	return predicate.File(sql.FieldIn(FieldSeq, vs...))
+}
+
+// SeqNotIn applies the NotIn predicate on the "seq" field.
+func SeqNotIn(vs ...int64) predicate.File {
+	return predicate.File(sql.FieldNotIn(FieldSeq, vs...))
+}
+
+// SeqGT applies the GT predicate on the "seq" field.
+func SeqGT(v int64) predicate.File {
+	return predicate.File(sql.FieldGT(FieldSeq, v))
+}
+
+// SeqGTE applies the GTE predicate on the "seq" field.
+func SeqGTE(v int64) predicate.File {
+	return predicate.File(sql.FieldGTE(FieldSeq, v))
+}
+
+// SeqLT applies the LT predicate on the "seq" field.
+func SeqLT(v int64) predicate.File {
+	return predicate.File(sql.FieldLT(FieldSeq, v))
+}
+
+// SeqLTE applies the LTE predicate on the "seq" field.
+func SeqLTE(v int64) predicate.File {
+	return predicate.File(sql.FieldLTE(FieldSeq, v))
+}
+
+// SeqIsNil applies the IsNil predicate on the "seq" field.
+func SeqIsNil() predicate.File {
+	return predicate.File(sql.FieldIsNull(FieldSeq))
+}
+
+// SeqNotNil applies the NotNil predicate on the "seq" field.
+func SeqNotNil() predicate.File {
+	return predicate.File(sql.FieldNotNull(FieldSeq))
 }
 
 // HasOwner applies the HasEdge predicate on the "owner" edge.

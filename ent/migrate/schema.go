@@ -183,6 +183,7 @@ var (
 		{Name: "sha256", Type: field.TypeString, Size: 64},
 		{Name: "storage_key", Type: field.TypeString, Size: 255},
 		{Name: "public", Type: field.TypeBool, Default: false},
+		{Name: "seq", Type: field.TypeInt64, Nullable: true},
 		{Name: "conversation_id", Type: field.TypeInt, Nullable: true},
 		{Name: "owner_id", Type: field.TypeInt},
 	}
@@ -194,13 +195,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "files_conversations_conversation",
-				Columns:    []*schema.Column{FilesColumns[9]},
+				Columns:    []*schema.Column{FilesColumns[10]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "files_users_files",
-				Columns:    []*schema.Column{FilesColumns[10]},
+				Columns:    []*schema.Column{FilesColumns[11]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -209,7 +210,7 @@ var (
 			{
 				Name:    "file_owner_id_sha256",
 				Unique:  false,
-				Columns: []*schema.Column{FilesColumns[10], FilesColumns[6]},
+				Columns: []*schema.Column{FilesColumns[11], FilesColumns[6]},
 			},
 		},
 	}

@@ -183,7 +183,7 @@ func (ConversationMember) Fields() []ent.Field {
 		field.Int("user_id").Immutable(),
 		field.Int64("read_seq").Default(0),
 		field.Int64("delivered_seq").Default(0),
-		field.Int64("cleared_seq").Default(0).Comment("History up to this seq was cleared by the member."),
+		field.Int64("cleared_seq").Default(0).Comment("The member's visibility floor: he sees the messages and files after this seq. A group's new member starts at the conversation's last seq when he joins; clearing the history raises it."),
 		field.Time("last_read_at").Optional().Nillable(),
 		field.Bool("pinned").Default(false).Annotations(entgql.OrderField("PINNED")),
 		field.Enum("state").Values("chatting", "hidden").Default("chatting"),
@@ -287,6 +287,8 @@ func (File) Fields() []ent.Field {
 		field.Bool("public").Default(false).Comment("Avatars are public; message files are readable by the conversation's members."),
 		field.Int("conversation_id").Optional().Nillable().
 			Comment("The conversation the file was sent in: its members may read it."),
+		field.Int64("seq").Optional().Nillable().Annotations(entgql.Skip()).
+			Comment("The seq of the first message that sent it in its conversation: a member sees the file from his visibility floor on, as he sees that message."),
 	}
 }
 

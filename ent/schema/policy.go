@@ -168,36 +168,28 @@ func (ConversationMember) Policy() ent.Policy {
 	}
 }
 
-// Policy of the Message: messages of visible conversations that the viewer
-// did not delete for himself; a member sends as himself.
+// Policy of the Message: what rule.VisibleMessage admits (the messages of
+// the viewer's conversations above his visibility floor, and of rooms, that
+// he did not delete for himself; ent/rule/visibility.go); a member sends as
+// himself, and acts on the messages in his reach.
 func (Message) Policy() ent.Policy {
 	return privacy.Policy{
-		Query: readPolicy(rule.FilterBy(func(f *gen.MessageFilter, uid int) {
-			f.Where(entql.HasEdgeWith("conversation", rule.VisibleConversationP(uid)))
-			f.Where(entql.Not(entql.HasEdgeWith("hidden_for", entql.FieldEQ("id", uid))))
-		})),
+		Query: readPolicy(rule.VisibleMessages()),
 		Mutation: writePolicy(
 			rule.AllowCreateIf(rule.Field("conversation_id"), rule.IsActiveConversationMember),
-			rule.FilterBy(func(f *gen.MessageFilter, uid int) {
-				f.Where(entql.HasEdgeWith("conversation", rule.VisibleConversationP(uid)))
-			}),
+			rule.VisibleMessages(),
 		),
 	}
 }
 
 // Policy of the File: public files (avatars), the viewer's own, and the files
-// sent in conversations he can see.
+// sent in conversations he reads, from his visibility floor on, as the
+// messages that sent them (rule.VisibleFile).
 func (File) Policy() ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			rule.AllowIfSystem(),
-			rule.FilterBy(func(f *gen.FileFilter, uid int) {
-				f.Where(entql.Or(
-					entql.FieldEQ("public", true),
-					entql.FieldEQ("owner_id", uid),
-					entql.HasEdgeWith("conversation", rule.VisibleConversationP(uid)),
-				))
-			}),
+			rule.VisibleFiles(),
 			privacy.AlwaysAllowRule(),
 		},
 		Mutation: writePolicy(

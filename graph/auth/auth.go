@@ -22,6 +22,7 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/settings"
 	"github.com/parley-im/parley/graph/txn"
 	"github.com/parley-im/parley/graph/verify"
@@ -46,6 +47,8 @@ type Service struct {
 	client     *ent.Client
 	settings   *settings.Service
 	codes      *verify.Service
+	events     *eventlog.Log
+	live       liveSessions // live.go: the sessions this instance's connections act for
 	tokens     *Tokens
 	bcryptCost int
 	perAccount *Limiter
@@ -65,6 +68,9 @@ type Options struct {
 	// switches); Codes checks SMS codes. Both optional in unit tests.
 	Settings *settings.Service
 	Codes    *verify.Service
+	// Events records the ends of sessions for every instance's live
+	// connections (live.go); optional in unit tests.
+	Events *eventlog.Log
 }
 
 // NewService returns the account service.
@@ -84,7 +90,7 @@ func NewService(client *ent.Client, tokens *Tokens, o Options) *Service {
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("timing-equaliser"), o.BcryptCost)
 	return &Service{
 		client: client, tokens: tokens, bcryptCost: o.BcryptCost,
-		settings: o.Settings, codes: o.Codes,
+		settings: o.Settings, codes: o.Codes, events: o.Events,
 		perAccount: NewLimiter(o.RefillEvery, o.AccountBurst),
 		perAddress: NewLimiter(o.RefillEvery, o.AddressBurst),
 		dummyHash:  dummy,
@@ -411,28 +417,41 @@ func (s *Service) issue(u *ent.User, sess *ent.Session) (*Session, error) {
 }
 
 // Logout revokes the viewer's session: its access and refresh tokens stop
-// working at once, on every server instance.
+// working at once, on every server instance, and so do its live
+// connections.
 func (s *Service) Logout(ctx context.Context) error {
 	v := viewer.FromContext(ctx)
 	if v == nil || v.SessionID == 0 {
 		return apperr.SignIn()
 	}
-	err := s.db(ctx).Session.UpdateOneID(v.SessionID).SetRevokedAt(time.Now()).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("auth: logout: %w", err)
-	}
-	return nil
+	return txn.Run(ctx, s.client, func(ctx context.Context) error {
+		err := s.db(ctx).Session.UpdateOneID(v.SessionID).SetRevokedAt(time.Now()).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("auth: logout: %w", err)
+		}
+		return s.announce(ctx, KindSessionEnded, SessionChange{User: v.UserID, Sessions: []int{v.SessionID}, Reason: EndSignedOut})
+	})
 }
 
-// RevokeAll revokes every session of a user (password change, disabling).
-func (s *Service) RevokeAll(ctx context.Context, userID int) error {
-	_, err := s.db(ctx).Session.Update().
-		Where(session.UserID(userID), session.RevokedAtIsNil()).
-		SetRevokedAt(time.Now()).Save(viewer.SystemContext(ctx))
-	if err != nil {
-		return fmt.Errorf("auth: revoke sessions: %w", err)
-	}
-	return nil
+// RevokeAll revokes every open session of a user, and ends their live
+// connections with reason (EndSignedOut after a password change or an
+// account deletion, EndAccountDisabled when an admin disables him).
+func (s *Service) RevokeAll(ctx context.Context, userID int, reason string) error {
+	return txn.Run(ctx, s.client, func(ctx context.Context) error {
+		sys := viewer.SystemContext(ctx)
+		db := s.db(ctx)
+		ids, err := db.Session.Query().Where(session.UserID(userID), session.RevokedAtIsNil()).IDs(sys)
+		if err != nil {
+			return fmt.Errorf("auth: revoke sessions: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if _, err := db.Session.Update().Where(session.IDIn(ids...)).SetRevokedAt(time.Now()).Save(sys); err != nil {
+			return fmt.Errorf("auth: revoke sessions: %w", err)
+		}
+		return s.announce(ctx, KindSessionEnded, SessionChange{User: userID, Sessions: ids, Reason: reason})
+	})
 }
 
 // Refresh trades a refresh token for a new pair. Each refresh token works
@@ -460,8 +479,14 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
 		return nil, fmt.Errorf("auth: refresh: %w", err)
 	}
 	if n == 0 {
-		if err := s.client.Session.UpdateOne(sess).SetRevokedAt(time.Now()).Exec(sys); err != nil {
-			return nil, fmt.Errorf("auth: revoke replayed session: %w", err)
+		err := txn.Run(ctx, s.client, func(ctx context.Context) error {
+			if err := s.db(ctx).Session.UpdateOne(sess).SetRevokedAt(time.Now()).Exec(sys); err != nil {
+				return fmt.Errorf("auth: revoke replayed session: %w", err)
+			}
+			return s.announce(ctx, KindSessionEnded, SessionChange{User: sess.UserID, Sessions: []int{sess.ID}, Reason: EndSignedOut})
+		})
+		if err != nil {
+			return nil, err
 		}
 		return nil, apperr.New(apperr.Unauthenticated, apperr.ReasonSessionRevoked, "", "refresh token was already used: sign in again")
 	}
@@ -483,13 +508,18 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*viewer.Viewer,
 	if err := sessionUsable(sess); err != nil {
 		return nil, err
 	}
-	return &viewer.Viewer{UserID: sess.UserID, SessionID: sess.ID, Admin: sess.Edges.User.Role == user.RoleAdmin}, nil
+	return viewerOf(sess), nil
+}
+
+// viewerOf is the viewer a usable session stands for.
+func viewerOf(sess *ent.Session) *viewer.Viewer {
+	return &viewer.Viewer{UserID: sess.UserID, SessionID: sess.ID, Admin: sess.Edges.User.Role == user.RoleAdmin}
 }
 
 func sessionUsable(sess *ent.Session) error {
 	switch {
 	case sess == nil || sess.RevokedAt != nil || time.Now().After(sess.ExpiresAt):
-		return apperr.New(apperr.Unauthenticated, apperr.ReasonSessionRevoked, "", "session ended: sign in again")
+		return sessionEnded()
 	case sess.Edges.User.AccountState != user.AccountStateNormal:
 		return disabled()
 	}
@@ -510,45 +540,9 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "")
 }
 
-// StillSignedIn reports whether v's session is still open and its account
-// enabled; long-lived subscriptions recheck it as they deliver.
-func (s *Service) StillSignedIn(ctx context.Context, v *viewer.Viewer) error {
-	sess, err := s.client.Session.Query().Where(session.ID(v.SessionID)).WithUser().Only(viewer.SystemContext(ctx))
-	if err != nil && !ent.IsNotFound(err) {
-		return fmt.Errorf("auth: recheck session: %w", err)
-	}
-	return sessionUsable(sess)
-}
-
-// StillSignedInMany is StillSignedIn for many viewers at once, in one query
-// (and one for their users), for the live streams that recheck together
-// when a group message reaches them all. The answer at index i is viewer
-// i's, with StillSignedIn's meaning. err is set, and the answers are nil,
-// when the sessions could not be read: that says nothing about anyone.
-func (s *Service) StillSignedInMany(ctx context.Context, vs []*viewer.Viewer) (answers []error, err error) {
-	ids := make([]int, len(vs))
-	for i, v := range vs {
-		ids[i] = v.SessionID
-	}
-	rows, err := s.client.Session.Query().Where(session.IDIn(ids...)).WithUser().All(viewer.SystemContext(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("auth: recheck sessions: %w", err)
-	}
-	byID := make(map[int]*ent.Session, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = r
-	}
-	answers = make([]error, len(vs))
-	for i, v := range vs {
-		answers[i] = sessionUsable(byID[v.SessionID])
-	}
-	return answers, nil
-}
-
-// SignedOut reports whether err, from StillSignedIn or StillSignedInMany,
-// says that the viewer may no longer act: his session ended
-// (SESSION_REVOKED) or his account is disabled (ACCOUNT_DISABLED). Any other
-// error is a failure to find out, such as the database being unreachable
+// SignedOut reports whether err, from checking a session, says that the
+// viewer may no longer act: his session ended (SESSION_REVOKED) or his
+// account is disabled (ACCOUNT_DISABLED). Any other error is a failure to find out, such as the database being unreachable
 // for a moment, and must not be taken for a sign-out.
 func SignedOut(err error) bool {
 	e, ok := apperr.As(err)

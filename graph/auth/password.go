@@ -101,7 +101,7 @@ func (s *Service) setPassword(ctx context.Context, u *ent.User, pw string, from 
 		if err := s.db(ctx).User.UpdateOneID(u.ID).SetPasswordHash(string(hash)).Exec(sys); err != nil {
 			return fmt.Errorf("auth: set password: %w", err)
 		}
-		if err := s.RevokeAll(ctx, u.ID); err != nil {
+		if err := s.RevokeAll(ctx, u.ID, EndSignedOut); err != nil {
 			return err
 		}
 		if from == (Client{}) {

@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,10 +79,10 @@ var (
 	errExpired  = errors.New("auth: token expired")
 )
 
-// Verify checks the signature (HS256 only: "alg: none" and other algorithms
-// fail), the expiry and the kind.
+// Verify checks the form (wellFormed), the signature (HS256 only: "alg:
+// none" and other algorithms fail), the expiry and the kind.
 func (t *Tokens) Verify(raw, kind string) (Claims, error) {
-	if !headerIsHS256(raw) {
+	if !wellFormed(raw) {
 		return Claims{}, errBadToken
 	}
 	tok, err := jwtauth.VerifyToken(t.ja, raw)
@@ -103,14 +106,37 @@ func (t *Tokens) Verify(raw, kind string) (Claims, error) {
 	return c, nil
 }
 
-// headerIsHS256 reports whether raw is one compact JWS whose protected
-// header names HS256. jwtauth verifies with jwt.WithKey(HS256, secret), and
-// jwx's static key provider then checks an HS256 signature whatever the
-// header's alg says: "none", HS512 or RS256 over an HS256 signature would
-// pass. A token must say what it is.
-func headerIsHS256(raw string) bool {
-	if strings.Count(raw, ".") != 2 {
+// wellFormed reports whether raw is one compact JWS as Parley issues them:
+// three segments in canonical unpadded base64url, a protected header that
+// names HS256, and a numeric exp claim.
+//
+// Canonical, because a lenient decoder ignores the spare bits of the last
+// character, so several spellings of one signature would all verify: a
+// token is accepted as it was issued or not at all. HS256, because jwtauth
+// verifies with jwt.WithKey(HS256, secret), and jwx's static key provider
+// then checks an HS256 signature whatever the header's alg says: "none",
+// HS512 or RS256 over an HS256 signature would pass. A numeric exp, because
+// jwx accepts a token without one, which would never expire.
+func wellFormed(raw string) bool {
+	segments := strings.Split(raw, ".")
+	if len(segments) != 3 {
 		return false
+	}
+	strict := base64.RawURLEncoding.Strict()
+	for _, seg := range segments {
+		if _, err := strict.DecodeString(seg); err != nil || seg == "" {
+			return false
+		}
+	}
+	payload, _ := strict.DecodeString(segments[1])
+	var claims struct {
+		Exp json.RawMessage `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return false
+	}
+	if _, err := strconv.ParseFloat(string(claims.Exp), 64); err != nil {
+		return false // missing, null, a string or an object
 	}
 	msg, err := jws.Parse([]byte(raw))
 	if err != nil {

@@ -93,3 +93,58 @@ func TestVerifyOnlyHS256(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyWellFormed: a token signed with the right secret is still
+// refused without a numeric exp, and in any spelling but the canonical one
+// (a last character differing only in its spare bits decodes to the same
+// signature under a lenient decoder).
+func TestVerifyWellFormed(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	tokens, err := NewTokens(secret, time.Hour, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	base := map[string]any{"sub": "7", "sid": 3, "typ": kindAccess, "iat": now}
+	with := func(exp any) map[string]any {
+		c := map[string]any{}
+		for k, v := range base {
+			c[k] = v
+		}
+		if exp != nil {
+			c["exp"] = exp
+		}
+		return c
+	}
+	if _, err := tokens.Verify(forge(t, "HS256", sha256.New, secret, with(now+600)), kindAccess); err != nil {
+		t.Fatalf("control refused: %v", err)
+	}
+	for name, exp := range map[string]any{"no exp": nil, "string exp": fmt.Sprint(now + 600), "object exp": map[string]any{"n": now + 600}, "null exp": json.RawMessage("null")} {
+		if _, err := tokens.Verify(forge(t, "HS256", sha256.New, secret, with(exp)), kindAccess); !errors.Is(err, errBadToken) {
+			t.Errorf("%s: got %v, want a bad token", name, err)
+		}
+	}
+
+	good := forge(t, "HS256", sha256.New, secret, with(now+600))
+	sig := good[strings.LastIndexByte(good, '.')+1:]
+	raw, _ := base64.RawURLEncoding.DecodeString(sig)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	variants := 0
+	for _, r := range alphabet {
+		other := sig[:len(sig)-1] + string(r)
+		if other == sig {
+			continue
+		}
+		decoded, err := base64.RawURLEncoding.DecodeString(other)
+		if err != nil || string(decoded) != string(raw) {
+			continue // a different signature: refused for that reason anyway
+		}
+		variants++
+		if _, err := tokens.Verify(good[:len(good)-len(sig)]+other, kindAccess); !errors.Is(err, errBadToken) {
+			t.Errorf("non-canonical signature %q accepted", other)
+		}
+	}
+	if variants == 0 {
+		t.Fatal("no non-canonical spelling found: the test proves nothing")
+	}
+}

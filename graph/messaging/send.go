@@ -424,6 +424,19 @@ func (s *Service) append(ctx context.Context, db *ent.Client, conv *ent.Conversa
 	if err != nil {
 		return nil, fmt.Errorf("messaging: store message: %w", err)
 	}
+	// A file is seen from the same floor as the first message that sent it
+	// in this conversation (rule.VisibleFile).
+	var files []int
+	for _, p := range a.parts {
+		if p.FileID != 0 {
+			files = append(files, p.FileID)
+		}
+	}
+	if len(files) > 0 {
+		if err := db.File.Update().Where(file.IDIn(files...), file.SeqIsNil()).SetSeq(numbered.LastSeq).Exec(sys); err != nil {
+			return nil, fmt.Errorf("messaging: number files: %w", err)
+		}
+	}
 	// Every member's list moves the conversation up; one removed from a
 	// list comes back (S2-36). Rooms keep no list. The sender has read his
 	// own message.

@@ -78,19 +78,52 @@ type Hub struct {
 	byTopic  map[string]map[*Subscription]struct{}
 	subs     map[*Subscription]struct{}
 	closed   bool
+	// observers are told the events of their topic as dispatch passes
+	// them (Observe).
+	observers map[string]map[*observer]struct{}
 }
+
+// observer is one Observe call.
+type observer struct{ fn func(Event) }
 
 // NewHub returns a Hub reading src and woken by bus; call Run to start it.
 // The hub does not own bus: close it after Run has returned.
 func NewHub(src Source, bus Bus, opts HubOptions) *Hub {
 	return &Hub{
-		src:     src,
-		bus:     bus,
-		opts:    opts.withDefaults(),
-		ready:   make(chan struct{}),
-		done:    make(chan struct{}),
-		byTopic: make(map[string]map[*Subscription]struct{}),
-		subs:    make(map[*Subscription]struct{}),
+		src:       src,
+		bus:       bus,
+		opts:      opts.withDefaults(),
+		ready:     make(chan struct{}),
+		done:      make(chan struct{}),
+		byTopic:   make(map[string]map[*Subscription]struct{}),
+		subs:      make(map[*Subscription]struct{}),
+		observers: make(map[string]map[*observer]struct{}),
+	}
+}
+
+// Observe calls fn with every event on topic, stored or ephemeral, as
+// dispatch passes it: in log order, before the event (and so before any
+// later one) reaches a subscription. It is for state an instance keeps in
+// step with the log, such as which sessions its live connections may still
+// act for. fn runs on the hub's goroutine under its lock: it must return at
+// once and must not call the hub. The returned func stops the observer.
+func (h *Hub) Observe(topic string, fn func(Event)) (stop func()) {
+	o := &observer{fn: fn}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.observers[topic]
+	if set == nil {
+		set = make(map[*observer]struct{})
+		h.observers[topic] = set
+	}
+	set[o] = struct{}{}
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.observers[topic], o)
+		if len(h.observers[topic]) == 0 {
+			delete(h.observers, topic)
+		}
 	}
 }
 
@@ -185,6 +218,9 @@ func (h *Hub) dispatch(events []Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, ev := range events {
+		for o := range h.observers[ev.Topic] {
+			o.fn(ev)
+		}
 		// Removing s from the set being ranged over (a leave of ev's own
 		// topic) is safe; a join adds s to another topic's set.
 		for s := range h.byTopic[ev.Topic] {

@@ -733,3 +733,34 @@ func TestSubscriptionOverflowAfterReplay(t *testing.T) {
 	assert.Equal(t, want, ids(got))
 	assertNothing(t, sub)
 }
+
+// TestHubObserve: an observer sees every event of its topic in log order,
+// before any later event reaches a subscription, and nothing after it
+// stops.
+func TestHubObserve(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	sub := subscribe(t, hub, []string{"user:1"}, 0)
+	var mu sync.Mutex
+	var seen []int64
+	stop := hub.Observe("sessions", func(ev Event) {
+		mu.Lock()
+		seen = append(seen, ev.ID)
+		mu.Unlock()
+	})
+	first := write(t, src, hub, "sessions")
+	after := write(t, src, hub, "user:1")
+	got := receive(t, sub, 1)[0]
+	require.Equal(t, after.ID, got.ID)
+	mu.Lock()
+	require.Equal(t, []int64{first.ID}, seen, "the observer has seen the earlier event when a later one is delivered")
+	mu.Unlock()
+
+	stop()
+	write(t, src, hub, "sessions")
+	write(t, src, hub, "user:1")
+	receive(t, sub, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []int64{first.ID}, seen, "a stopped observer sees nothing more")
+}

@@ -124,7 +124,7 @@ func (s *Service) DeleteAccount(ctx context.Context, password string, accounts *
 			_, err := db.CannedReply.Delete().Where(cannedreply.OwnerID(me)).Exec(sys)
 			return err
 		}},
-		{"sessions", func() error { return accounts.RevokeAll(ctx, me) }},
+		{"sessions", func() error { return accounts.RevokeAll(ctx, me, auth.EndSignedOut) }},
 		{"profile", func() error {
 			return db.User.UpdateOneID(me).
 				SetUsername(fmt.Sprintf("deleted_%d", me)).SetNickname("").SetAvatar("").SetSign("").SetLocation("").

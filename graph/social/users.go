@@ -200,7 +200,7 @@ type AdminPatch struct {
 // until enabled. The User policy lets only admins (and the user himself)
 // write a user; changing one's own state is refused here so that an admin
 // cannot lock himself out.
-func (s *Service) AdminUpdate(ctx context.Context, id int, p AdminPatch, revoke func(context.Context, int) error) (*ent.User, error) {
+func (s *Service) AdminUpdate(ctx context.Context, id int, p AdminPatch, revoke func(ctx context.Context, userID int, reason string) error) (*ent.User, error) {
 	db, err := tx(ctx)
 	if err != nil {
 		return nil, err
@@ -227,7 +227,7 @@ func (s *Service) AdminUpdate(ctx context.Context, id int, p AdminPatch, revoke 
 		}
 		upd.SetAccountState(*p.AccountState)
 		if *p.AccountState == user.AccountStateDisabled {
-			if err := revoke(ctx, id); err != nil {
+			if err := revoke(ctx, id, auth.EndAccountDisabled); err != nil {
 				return nil, err
 			}
 		}

@@ -118,9 +118,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			BcryptCost:   cfg.BcryptCost,
 			AccountBurst: cfg.LoginBurst, RefillEvery: cfg.LoginRefill,
 			Settings: settingsSvc, Codes: verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
+			Events: events,
 		}),
 		stopHub: stopHub, stop: stop, baseCtx: base, hubDone: make(chan struct{}),
 	}
+	a.Auth.WatchSessions(hub) // live connections end with their sessions, on every instance
 	go func() {
 		defer close(a.hubDone)
 		if err := hub.Run(hubCtx); err != nil && !errors.Is(err, context.Canceled) {
@@ -240,7 +242,7 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 		w.Write([]byte("ready"))
 	})
 	r.Get("/", playground.Handler("Parley", "/query"))
-	r.With(a.uploadGuard, a.limitBody, a.authenticate).Handle("/query", a.graphqlServer(resolver))
+	r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket).Handle("/query", a.graphqlServer(resolver))
 	a.fileRoutes(r)
 	a.exportRoutes(r) // export.go
 	return r
@@ -248,6 +250,9 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 
 func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: resolver}))
+	// First of all, before any other extension sees the operation: an
+	// operation of a WebSocket acts for the connection's live session.
+	srv.AroundOperations(liveSession)
 	srv.AddTransport(transport.Websocket{
 		Implementation:        wsSpec{inner: wsgorilla.Implementation{AllowedOrigins: a.cfg.AllowedOrigins}, metrics: a.metrics}, // wsspec.go
 		InitFunc:              a.websocketInit,
@@ -276,9 +281,9 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	// transactions (graph/txn) after that step. uploadFile needs none for
 	// its one insert, and must not hold SQLite's write lock while it decodes
 	// an image.
-	srv.Use(entgql.Transactioner{TxOpener: a.Client, SkipTxFunc: entgql.SkipIfHasFields(
+	srv.Use(transactions{entgql.Transactioner{TxOpener: a.Client, SkipTxFunc: entgql.SkipIfHasFields(
 		"refreshToken", "register", "resetPassword", "changePassword", "uploadFile",
-	)})
+	)}})
 	srv.AroundOperations(a.capSubscriptions)
 	srv.AroundOperations(resolver.WithLoaders)
 	srv.SetErrorPresenter(apperr.Presenter(a.log))
@@ -326,7 +331,11 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 
 // websocketInit authenticates a WebSocket connection from its
 // connection_init payload ({"Authorization": "Bearer ..."} or
-// {"authToken": "..."}); a bad token closes the connection with 4403.
+// {"authToken": "..."}). A bad token closes the connection with 4403 and
+// the reason (TOKEN_INVALID, TOKEN_EXPIRED, SIGNED_OUT, ACCOUNT_DISABLED).
+// A good one makes the connection act for its session (auth.Live) until
+// the session ends, whatever the token's own expiry: then the connection's
+// streams end and it closes with 4403 and the reason of the end.
 func (a *App) websocketInit(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 	raw, ok := bearer(p.Authorization())
 	if !ok {
@@ -338,23 +347,85 @@ func (a *App) websocketInit(ctx context.Context, p transport.InitPayload) (conte
 	if !ok {
 		return ctx, nil, nil
 	}
-	v, err := a.Auth.Authenticate(ctx, raw)
+	live, err := a.Auth.Connect(ctx, raw)
 	if err != nil {
-		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("forbidden: " + apperr.Classify(err).Message)
+		e := apperr.Classify(err)
+		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), refusalReason(e))
+		return ctx, nil, errors.New("forbidden: " + e.Message)
 	}
-	release := a.resolver.Presence.Connect(v.UserID)
-	return context.WithValue(viewer.NewContext(ctx, v), presenceKey{}, release), nil, nil
+	if sock := socketOf(ctx); sock != nil {
+		live.OnEnd(func(reason string) { sock.endSession(closeForbidden, reason) })
+	}
+	release := a.resolver.Presence.Connect(live.Viewer().UserID)
+	ctx = auth.NewLiveContext(viewer.NewContext(ctx, live.Viewer()), live)
+	return context.WithValue(ctx, presenceKey{}, release), nil, nil
+}
+
+// refusalReason is the close reason of a connection_init refused for e.
+func refusalReason(e *apperr.Error) string {
+	switch e.Reason {
+	case apperr.ReasonSessionRevoked:
+		return auth.EndSignedOut
+	case apperr.ReasonTokenExpired, apperr.ReasonTokenInvalid, apperr.ReasonAccountDisabled:
+		return e.Reason
+	}
+	return "FORBIDDEN"
 }
 
 // presenceKey carries the presence release of an authenticated connection.
 type presenceKey struct{}
 
-// websocketClose ends the connection's presence. gqlgen calls it once per
-// connection, with the context websocketInit returned if it succeeded; a
-// connection refused or never authenticated has no release to call.
+// websocketClose ends the connection's presence and stops following its
+// session. gqlgen calls it once per connection, with the context
+// websocketInit returned if it succeeded; a connection refused or never
+// authenticated has neither.
 func (a *App) websocketClose(ctx context.Context, _ int) {
 	if release, ok := ctx.Value(presenceKey{}).(func()); ok {
 		release()
+	}
+	if live := auth.LiveFromContext(ctx); live != nil {
+		live.Release()
+	}
+}
+
+// liveSession authorizes every operation of a WebSocket connection against
+// the session the connection acts for, before anything else runs: once the
+// session has ended, on any instance, the operation is refused as a request
+// with that session's token would be; until then it runs as the session's
+// current viewer (a role change applies at once). Plain HTTP requests have
+// no Live: authenticate read their session.
+func liveSession(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	live := auth.LiveFromContext(ctx)
+	if live == nil {
+		return next(ctx)
+	}
+	if err := live.Err(); err != nil {
+		e := apperr.Classify(err)
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{Message: e.Message, Extensions: e.Extensions()}}})
+	}
+	return next(viewer.NewContext(ctx, live.Viewer()))
+}
+
+// transactions is entgql.Transactioner once per operation. Over HTTP a
+// mutation's response handler is called once; a WebSocket transport calls it
+// until it answers nil, and the Transactioner would open a second
+// transaction for that call and fail on the nil response after the first
+// had committed. transactions answers nil itself once the mutation has
+// answered.
+type transactions struct{ entgql.Transactioner }
+
+// InterceptOperation ends a mutation's responses after its first.
+func (t transactions) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	h := next(ctx)
+	if oc := graphql.GetOperationContext(ctx); oc.Operation == nil || oc.Operation.Operation != ast.Mutation {
+		return h
+	}
+	var answered atomic.Bool
+	return func(ctx context.Context) *graphql.Response {
+		if answered.Swap(true) {
+			return nil
+		}
+		return h(ctx)
 	}
 }
 

@@ -74,7 +74,7 @@ func FuzzBearer(f *testing.F) {
 // the protocol's shape.
 func FuzzWebsocketMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, first, second []byte, acked bool) {
-		c := &specConn{inner: nopConn{}, strict: true, metrics: nil, active: map[string]bool{}}
+		c := newSpecConn(nopConn{}, true, nil)
 		c.acked = acked
 		for _, msg := range [][]byte{first, second} {
 			forward, code, reason := c.check(msg)

@@ -23,10 +23,13 @@ package app
 // it as unexpected. The legacy graphql-ws protocol (subscriptions-transport-
 // ws) has no such codes; there wsSpec only closes a connection whose
 // connection_init payload is not an object, which gqlgen would leave open.
-// wsSpec also counts connections and close codes for the metrics.
+// wsSpec also counts connections and close codes for the metrics, and
+// closes a connection whose session ended (endSession) once its operations
+// have sent their last frames.
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -34,6 +37,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -74,8 +78,45 @@ func (s wsSpec) Accept(w http.ResponseWriter, r *http.Request, o transport.Webso
 		return nil, err
 	}
 	s.metrics.wsConnections.Inc()
-	return &specConn{inner: c, strict: c.Subprotocol() == subprotocolTransportWS, metrics: s.metrics, active: map[string]bool{}}, nil
+	sc := newSpecConn(c, c.Subprotocol() == subprotocolTransportWS, s.metrics)
+	if sock, ok := r.Context().Value(socketKey{}).(*socket); ok {
+		sock.conn.Store(sc)
+	}
+	return sc, nil
 }
+
+func newSpecConn(inner transport.WebsocketConn, strict bool, m *metrics) *specConn {
+	return &specConn{inner: inner, strict: strict, metrics: m, active: map[string]bool{}, running: map[string]bool{}}
+}
+
+// socket links a WebSocket request to its connection, so that code holding
+// the connection's context (websocketInit) can close it.
+type socket struct{ conn atomic.Pointer[specConn] }
+
+type socketKey struct{}
+
+// withSocket gives every WebSocket upgrade request a socket.
+func withSocket(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWebsocket(r) {
+			r = r.WithContext(context.WithValue(r.Context(), socketKey{}, &socket{}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// socketOf returns the connection of the WebSocket that ctx belongs to.
+func socketOf(ctx context.Context) *specConn {
+	if sock, ok := ctx.Value(socketKey{}).(*socket); ok {
+		return sock.conn.Load()
+	}
+	return nil
+}
+
+// sessionEndGrace is how long a connection whose session ended waits for
+// its operations' last frames (each stream's stream.closed, the answer of
+// the logout that ended it) before it closes.
+const sessionEndGrace = 500 * time.Millisecond
 
 // specConn is one connection. gqlgen reads from one goroutine at a time but
 // writes from several, so the state is under mu.
@@ -88,7 +129,12 @@ type specConn struct {
 	closeSent bool
 	initSeen  bool
 	acked     bool
-	active    map[string]bool // subscription ids running
+	active    map[string]bool // graphql-transport-ws: subscription ids the client may not reuse yet
+	// running holds the ids of the operations started, in either protocol,
+	// until the server has written their complete or error; drained is
+	// closed when it empties while the connection is ending.
+	running   map[string]bool
+	drained   chan struct{}
 	closeOnce sync.Once
 }
 
@@ -139,17 +185,22 @@ func (c *specConn) check(data []byte) (forward bool, code int, reason string) {
 		}
 		return false, closeBadRequest, "Invalid message received"
 	}
-	if !c.strict {
-		if *m.Type == "connection_init" && !objectOrNull(m.Payload) {
-			return false, transport.WebsocketCloseProtocolError, "connection_init payload must be an object"
-		}
-		return true, 0, ""
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	id := ""
 	if m.ID != nil {
 		id = *m.ID
+	}
+	if !c.strict {
+		switch *m.Type {
+		case "connection_init":
+			if !objectOrNull(m.Payload) {
+				return false, transport.WebsocketCloseProtocolError, "connection_init payload must be an object"
+			}
+		case "start":
+			c.running[id] = true
+		}
+		return true, 0, ""
 	}
 	switch t := *m.Type; t {
 	case "connection_init":
@@ -188,6 +239,7 @@ func (c *specConn) check(data []byte) (forward bool, code int, reason string) {
 			return false, closeSubscriberExists, truncateReason("Subscriber for " + id + " already exists")
 		}
 		c.active[id] = true
+		c.running[id] = true
 		return true, 0, ""
 	case "complete":
 		if id == "" {
@@ -231,11 +283,8 @@ func truncateReason(s string) string {
 }
 
 // WriteJSON sends a message and follows the server's side of the protocol:
-// connection_ack, and the end of subscriptions (complete, error).
+// connection_ack, and the end of operations (complete, error).
 func (c *specConn) WriteJSON(v any) error {
-	if !c.strict {
-		return c.inner.WriteJSON(v)
-	}
 	typ, id, ok := messageTypeID(v)
 	if !ok {
 		b, err := json.Marshal(v)
@@ -249,15 +298,52 @@ func (c *specConn) WriteJSON(v any) error {
 		json.Unmarshal(b, &m)
 		typ, id, v = m.Type, m.ID, json.RawMessage(b)
 	}
+	ends := typ == "complete" || typ == "error"
+	if c.strict {
+		c.mu.Lock()
+		switch {
+		case typ == "connection_ack":
+			c.acked = true
+		case ends:
+			delete(c.active, id)
+		}
+		c.mu.Unlock()
+	}
+	err := c.inner.WriteJSON(v)
+	if ends {
+		c.mu.Lock()
+		delete(c.running, id)
+		if c.drained != nil && len(c.running) == 0 {
+			close(c.drained)
+			c.drained = nil
+		}
+		c.mu.Unlock()
+	}
+	return err
+}
+
+// endSession closes the connection with code and reason once every
+// operation it runs has written its last frame, or after sessionEndGrace.
+// New operations are refused meanwhile (liveSession), and streams end on
+// their own (graph.Resolver.Subscribe), so the wait is short.
+func (c *specConn) endSession(code int, reason string) {
 	c.mu.Lock()
-	switch typ {
-	case "connection_ack":
-		c.acked = true
-	case "complete", "error":
-		delete(c.active, id)
+	var drained chan struct{}
+	if len(c.running) > 0 && !c.closeSent {
+		if c.drained == nil {
+			c.drained = make(chan struct{})
+		}
+		drained = c.drained
 	}
 	c.mu.Unlock()
-	return c.inner.WriteJSON(v)
+	if drained != nil {
+		select {
+		case <-drained:
+		case <-time.After(sessionEndGrace):
+		}
+	}
+	c.WriteClose(code, reason)
+	c.inner.Close() // gqlgen's read loop ends, and with it the connection
 }
 
 // messageTypeID reads the Type and ID fields of gqlgen's message struct
