@@ -123,7 +123,9 @@ func TestVisibilityFloor(t *testing.T) {
 		}
 		require.Equal(t, floorSeen{true, true, true, true}, k.reach(cat, g.ConversationID, g.ID, after.ID))
 		// A quote of an older message shows nothing of it to him.
-		var quoted struct{ Node struct{ Quote *struct{ ID string } } }
+		var quoted struct {
+			Node struct{ Quote *struct{ ID string } }
+		}
 		k.ok(cat.Token, `query($id: ID!) { node(id: $id) { ... on Message { quote { id } } } }`, map[string]any{"id": after.ID}, &quoted)
 		require.Nil(t, quoted.Node.Quote)
 		k.ok(bob.Token, `query($id: ID!) { node(id: $id) { ... on Message { quote { id } } } }`, map[string]any{"id": after.ID}, &quoted)
