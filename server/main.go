@@ -109,6 +109,7 @@ func configure(args []string) (app.Config, error) {
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", envInt("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
 	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", envDuration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
 	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", envDuration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
+	avatarHosts := fs.String("avatar-hosts", env("PARLEY_AVATAR_HOSTS", ""), "comma-separated hosts whose images may be avatars by URL; empty: only uploads")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("PARLEY_METRICS_ADDR", ""), "listen address of Prometheus /metrics; empty: off")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", env("PARLEY_PPROF_ADDR", ""), "listen address of /debug/pprof/ (a bare port binds 127.0.0.1); empty: off")
 	fs.StringVar(&cfg.LogFormat, "log-format", env("PARLEY_LOG_FORMAT", ""), "json or text; default json in production, text in development")
@@ -123,11 +124,8 @@ func configure(args []string) (app.Config, error) {
 	if err := app.CheckFiles(cfg); err != nil {
 		return cfg, err
 	}
-	for _, o := range strings.Split(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
-		}
-	}
+	cfg.AllowedOrigins = list(*origins)
+	cfg.AvatarHosts = list(*avatarHosts)
 	if *introspection != "" {
 		cfg.Introspection = *introspection == "true"
 	} else {
@@ -165,6 +163,17 @@ func devSecret(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("write dev secret: %w", err)
 	}
 	return secret, nil
+}
+
+// list splits a comma-separated setting, dropping blanks.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func env(k, def string) string {

@@ -34,6 +34,7 @@ const (
 	ReasonPasswordRequired = "PASSWORD_REQUIRED"
 	ReasonPhoneRequired    = "PHONE_REQUIRED"
 	ReasonAvatarRequired   = "AVATAR_REQUIRED"
+	ReasonAvatarInvalid    = "AVATAR_INVALID"
 	ReasonUserRequired     = "USER_REQUIRED"
 	ReasonUsernameTaken    = "USERNAME_TAKEN"
 	ReasonPhoneTaken       = "PHONE_TAKEN"

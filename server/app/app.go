@@ -103,13 +103,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	settingsSvc := settings.NewService(client)
 	notices := notice.NewService(events)
-	people := social.NewService(client, events, notices, settingsSvc)
 	uploads, err := newFiles(ctx, cfg, client, log)
 	if err != nil {
 		bus.Close()
 		client.Close()
 		return nil, err
 	}
+	people := social.NewService(client, events, notices, settingsSvc, uploads)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())
 	a := &App{

@@ -419,7 +419,7 @@ func TestProfileAndUsers(t *testing.T) {
 			{"short username", map[string]any{"username": "ab"}, "BAD_USER_INPUT", "USERNAME_LENGTH"},
 			{"long nickname", map[string]any{"nickname": strings.Repeat("n", 65)}, "BAD_USER_INPUT", "TOO_LONG"},
 			{"long sign", map[string]any{"sign": strings.Repeat("s", 257)}, "BAD_USER_INPUT", "TOO_LONG"},
-			{"bad avatar", map[string]any{"avatar": "javascript:alert(1)"}, "BAD_USER_INPUT", "INVALID"},
+			{"bad avatar", map[string]any{"avatar": "javascript:alert(1)"}, "BAD_USER_INPUT", "AVATAR_INVALID"},
 			{"bad email", map[string]any{"email": "not-an-email"}, "BAD_USER_INPUT", "EMAIL_INVALID"},
 			{"bad phone", map[string]any{"phone": "12ab"}, "BAD_USER_INPUT", "PHONE_INVALID"},
 			{"bad sex", map[string]any{"sex": "other"}, "GRAPHQL_VALIDATION_FAILED", ""},
@@ -443,7 +443,7 @@ func TestProfileAndUsers(t *testing.T) {
 		}
 		s.ok(a.Token, update, map[string]any{"in": map[string]any{
 			"username": "amelia", "nickname": "Amelia", "sign": "raggedy doctor", "sex": "female",
-			"location": "Leadworth", "avatar": "/files/1/a.png",
+			"location": "Leadworth", "avatarFileId": s.upload(a.Token, "avatar", "a.png", pngImage(4, 4)).ID,
 		}}, &out)
 		require.Equal(t, "amelia", out.UpdateProfile.Username)
 		require.Equal(t, "female", out.UpdateProfile.Sex)
