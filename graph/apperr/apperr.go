@@ -59,6 +59,9 @@ const (
 	ReasonNotAllowed       = "NOT_ALLOWED"
 	ReasonNotFound         = "NOT_FOUND"
 	ReasonDuplicate        = "DUPLICATE"
+	// ReasonIntrospectionDisabled refuses __schema and __type while
+	// introspection is off (by default in production).
+	ReasonIntrospectionDisabled = "INTROSPECTION_DISABLED"
 )
 
 // Error is a failure the client caused or may act on.

@@ -265,6 +265,13 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv.SetParserTokenLimit(a.cfg.MaxTokens)
 	if a.cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(refuseIntrospection{}) // introspection.go
+	}
+	if a.cfg.Production || !a.cfg.Introspection {
+		// Validation errors would otherwise suggest the schema's names.
+		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
 	srv.Use(operationMetrics{a.metrics}) // metrics.go
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
