@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/auth"
 	"github.com/parley-im/parley/graph/verify"
 	"github.com/parley-im/parley/server/app"
 )
@@ -41,13 +42,17 @@ func newSocialServer(t *testing.T, b backend, options ...func(*app.Config)) *soc
 	return s
 }
 
-// admin makes a an administrator (there is no API to become one).
+// admin makes a an administrator as the server's admin subcommand does
+// (auth.SetRole); no GraphQL operation makes one.
 func (s *server) admin(a account) {
 	s.t.Helper()
 	var id int
 	fmt.Sscan(a.ID, &id)
-	require.NoError(s.t, s.app.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).
-		Exec(viewer.SystemContext(context.Background())))
+	ctx := context.Background()
+	u, err := s.app.Client.User.Get(viewer.SystemContext(ctx), id)
+	require.NoError(s.t, err)
+	_, _, err = auth.SetRole(ctx, s.app.Client, u.Username, true)
+	require.NoError(s.t, err)
 }
 
 const applyMutation = `mutation($in: ApplyFriendInput!) { applyFriend(input: $in) { id postscript operation type from { id } to { id } } }`
