@@ -28039,7 +28039,7 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "password", "nickname", "avatar", "sign"}
+	fieldsInOrder := [...]string{"username", "password", "nickname", "avatarFileId", "avatar", "sign"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28067,6 +28067,13 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it.Nickname = data
+		case "avatarFileId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("avatarFileId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AvatarFileID = data
 		case "avatar":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("avatar"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -29842,7 +29849,7 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"username", "nickname", "avatar", "sign", "sex", "location", "email", "phone"}
+	fieldsInOrder := [...]string{"username", "nickname", "avatarFileId", "avatar", "sign", "sex", "location", "email", "phone"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -29863,6 +29870,13 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 				return it, err
 			}
 			it.Nickname = data
+		case "avatarFileId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("avatarFileId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AvatarFileID = data
 		case "avatar":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("avatar"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)

@@ -94,8 +94,11 @@ type CreateUserInput struct {
 	Username string  `json:"username"`
 	Password string  `json:"password"`
 	Nickname *string `json:"nickname,omitempty"`
-	Avatar   *string `json:"avatar,omitempty"`
-	Sign     *string `json:"sign,omitempty"`
+	// An avatar I uploaded (uploadFile with kind avatar), as for updateProfile.
+	AvatarFileID *int `json:"avatarFileId,omitempty"`
+	// The older form of the avatar, as a URL, with the rule of updateProfile's avatar.
+	Avatar *string `json:"avatar,omitempty"`
+	Sign   *string `json:"sign,omitempty"`
 }
 
 type GroupApplication struct {
@@ -273,7 +276,13 @@ type UpdateGroupInput struct {
 type UpdateProfileInput struct {
 	Username *string `json:"username,omitempty"`
 	Nickname *string `json:"nickname,omitempty"`
-	// An avatar URL, as uploads return it.
+	// An avatar I uploaded (uploadFile with kind avatar), stored as its public
+	// URL; someone else's file or another kind is FILE_INVALID.
+	AvatarFileID *int `json:"avatarFileId,omitempty"`
+	// The older form of the avatar, as a URL: empty removes it; otherwise it must
+	// be the url of an avatar I uploaded here, or an image on a host the server
+	// allows (PARLEY_AVATAR_HOSTS, none by default). Anything else is
+	// AVATAR_INVALID. Give avatarFileId or avatar, not both.
 	Avatar   *string   `json:"avatar,omitempty"`
 	Sign     *string   `json:"sign,omitempty"`
 	Sex      *user.Sex `json:"sex,omitempty"`

@@ -46,8 +46,8 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input ChangePassw
 // UpdateProfile is the resolver for the updateProfile field.
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input UpdateProfileInput) (*ent.User, error) {
 	return r.Social.UpdateProfile(ctx, social.Profile{
-		Username: input.Username, Nickname: input.Nickname, Avatar: input.Avatar, Sign: input.Sign,
-		Location: input.Location, Email: input.Email, Phone: input.Phone, Sex: input.Sex,
+		Username: input.Username, Nickname: input.Nickname, Avatar: input.Avatar, AvatarFileID: input.AvatarFileID,
+		Sign: input.Sign, Location: input.Location, Email: input.Email, Phone: input.Phone, Sex: input.Sex,
 	})
 }
 
@@ -66,7 +66,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id int, input AdminUp
 func (r *mutationResolver) CreateUser(ctx context.Context, input CreateUserInput) (*ent.User, error) {
 	return r.Social.CreateUser(ctx, auth.Registration{
 		Username: input.Username, Password: input.Password, Nickname: deref(input.Nickname), Sign: deref(input.Sign),
-	}, deref(input.Avatar), r.Auth)
+	}, deref(input.Avatar), input.AvatarFileID, r.Auth)
 }
 
 // ApplyFriend is the resolver for the applyFriend field.

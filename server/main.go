@@ -1,6 +1,9 @@
 // Command server runs Parley: go run ./server. With no configuration it
 // serves on :8080 with embedded SQLite under ./data; DATABASE_URL switches to
 // PostgreSQL. Every setting is an environment variable and a flag (README).
+//
+// go run ./server admin grant|revoke USERNAME, or admin list, manages admins
+// on the database the same settings name (admin.go).
 package main
 
 import (
@@ -10,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,17 +29,24 @@ import (
 )
 
 func main() {
+	args := os.Args[1:]
+	if adminArgs, ok := adminCommand(args); ok {
+		os.Exit(adminMain(context.Background(), adminArgs, os.Stdout, os.Stderr))
+	}
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
-	if err := run(); err != nil {
+	if err := run(args); err != nil {
 		slog.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	cfg, err := configure(os.Args[1:])
+func run(args []string) error {
+	cfg, rest, err := configure(args, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected argument %q: the server takes flags; its one subcommand is admin", rest[0])
 	}
 	log, err := app.NewLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel, cfg.Production) // -log-format, -log-level
 	if err != nil {
@@ -81,26 +92,59 @@ func run() error {
 	return nil
 }
 
-// configure reads the environment, then flags (flags win).
-func configure(args []string) (app.Config, error) {
+// configure reads the environment, then flags (flags win), and returns the
+// settings and the arguments after the flags: a subcommand and its own
+// arguments. Flag errors and -h print to out.
+func configure(args []string, out io.Writer) (app.Config, []string, error) {
+	cfg, raw, rest, err := parseFlags(args, out)
+	if err != nil {
+		return cfg, nil, err
+	}
+	return cfg, rest, raw.apply(&cfg, true)
+}
+
+// splitCommand splits args into the flags and what follows them, the
+// subcommand and its arguments, without acting on the settings (no secret
+// is generated); ok is false when the flags do not parse.
+func splitCommand(args []string) (flags, rest []string, ok bool) {
+	_, _, rest, err := parseFlags(args, io.Discard)
+	if err != nil {
+		return args, nil, false
+	}
+	return args[:len(args)-len(rest)], rest, true
+}
+
+// rawFlags are the settings parsed as text or numbers that apply turns into
+// the configuration.
+type rawFlags struct {
+	secret, origins, introspection, avatarHosts *string
+	maxDepth, maxCost, maxSubs                  *int64
+}
+
+// parseFlags reads the environment and the flags into a configuration and
+// the settings apply still has to check.
+func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, error) {
+	badEnv = nil
 	cfg := app.Defaults()
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(out)
 	fs.StringVar(&cfg.Addr, "addr", env("PARLEY_ADDR", cfg.Addr), "listen address")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL; empty for embedded SQLite")
 	fs.StringVar(&cfg.DataDir, "data-dir", env("PARLEY_DATA_DIR", cfg.DataDir), "directory for SQLite and the dev JWT secret")
 	fs.StringVar(&cfg.UploadDir, "upload-dir", env("PARLEY_UPLOAD_DIR", cfg.UploadDir), "directory for uploaded files")
-	secret := fs.String("jwt-secret", env("PARLEY_JWT_SECRET", ""), "JWT HS256 secret (32+ bytes); required in production")
-	origins := fs.String("allowed-origins", env("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed for CORS and WebSocket")
+	var raw rawFlags
+	raw.secret = fs.String("jwt-secret", env("PARLEY_JWT_SECRET", ""), "JWT HS256 secret (32+ bytes); required in production")
+	raw.origins = fs.String("allowed-origins", env("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed for CORS and WebSocket")
 	fs.BoolVar(&cfg.Production, "production", envBool("PARLEY_PRODUCTION", false), "production mode: secret required, introspection off by default")
-	introspection := fs.String("introspection", env("PARLEY_INTROSPECTION", ""), "true/false; default on in development, off in production")
+	raw.introspection = fs.String("introspection", env("PARLEY_INTROSPECTION", ""), "true/false; default on in development, off in production")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", envInt("PARLEY_MAX_BODY_BYTES", cfg.MaxBodyBytes), "largest request body")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", envDuration("PARLEY_REQUEST_TIMEOUT", cfg.RequestTimeout), "deadline of one HTTP request")
-	maxDepth := fs.Int64("max-depth", envInt("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
-	maxCost := fs.Int64("max-cost", envInt("PARLEY_MAX_COST", int64(cfg.MaxCost)), "costliest query (first/last multiply)")
+	raw.maxDepth = fs.Int64("max-depth", envInt("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
+	raw.maxCost = fs.Int64("max-cost", envInt("PARLEY_MAX_COST", int64(cfg.MaxCost)), "costliest query (first/last multiply)")
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", envDuration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", envDuration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
 	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", env("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
-	maxSubs := fs.Int64("max-subscriptions", envInt("PARLEY_MAX_SUBSCRIPTIONS", int64(cfg.MaxSubscriptions)), "subscriptions per WebSocket connection")
+	raw.maxSubs = fs.Int64("max-subscriptions", envInt("PARLEY_MAX_SUBSCRIPTIONS", int64(cfg.MaxSubscriptions)), "subscriptions per WebSocket connection")
 	fs.StringVar(&cfg.StorageURL, "storage-url", env("PARLEY_STORAGE_URL", ""), "bucket URL for uploads (s3://, gs://, mem://, file://); empty for -upload-dir")
 	fs.Int64Var(&cfg.MaxAvatarBytes, "max-avatar-bytes", envInt("PARLEY_MAX_AVATAR_BYTES", cfg.MaxAvatarBytes), "largest avatar upload")
 	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", envInt("PARLEY_MAX_IMAGE_BYTES", cfg.MaxImageBytes), "largest image upload")
@@ -109,43 +153,52 @@ func configure(args []string) (app.Config, error) {
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", envInt("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
 	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", envDuration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
 	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", envDuration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
+	raw.avatarHosts = fs.String("avatar-hosts", env("PARLEY_AVATAR_HOSTS", ""), "comma-separated hosts whose images may be avatars by URL; empty: only uploads")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("PARLEY_METRICS_ADDR", ""), "listen address of Prometheus /metrics; empty: off")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", env("PARLEY_PPROF_ADDR", ""), "listen address of /debug/pprof/ (a bare port binds 127.0.0.1); empty: off")
 	fs.StringVar(&cfg.LogFormat, "log-format", env("PARLEY_LOG_FORMAT", ""), "json or text; default json in production, text in development")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, raw, nil, err
 	}
+	return cfg, raw, fs.Args(), nil
+}
+
+// apply checks the settings and completes cfg with them. Without
+// withSecret it leaves the JWT secret out, neither requiring it in
+// production nor generating the development one: the admin subcommand
+// signs no tokens.
+func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 	if len(badEnv) > 0 {
-		return cfg, fmt.Errorf("invalid environment: %s", strings.Join(badEnv, ", "))
+		return fmt.Errorf("invalid environment: %s", strings.Join(badEnv, ", "))
 	}
-	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*maxDepth), int(*maxCost), int(*maxSubs)
-	if err := app.CheckFiles(cfg); err != nil {
-		return cfg, err
+	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*raw.maxDepth), int(*raw.maxCost), int(*raw.maxSubs)
+	if err := app.CheckFiles(*cfg); err != nil {
+		return err
 	}
-	for _, o := range strings.Split(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
-		}
-	}
-	if *introspection != "" {
-		cfg.Introspection = *introspection == "true"
+	cfg.AllowedOrigins = list(*raw.origins)
+	cfg.AvatarHosts = list(*raw.avatarHosts)
+	if *raw.introspection != "" {
+		cfg.Introspection = *raw.introspection == "true"
 	} else {
 		cfg.Introspection = !cfg.Production
 	}
+	if !withSecret {
+		return nil
+	}
 	switch {
-	case *secret != "":
-		cfg.JWTSecret = []byte(*secret)
+	case *raw.secret != "":
+		cfg.JWTSecret = []byte(*raw.secret)
 	case cfg.Production:
-		return cfg, errors.New("PARLEY_JWT_SECRET is required in production")
+		return errors.New("PARLEY_JWT_SECRET is required in production")
 	default:
 		s, err := devSecret(cfg.DataDir)
 		if err != nil {
-			return cfg, err
+			return err
 		}
 		cfg.JWTSecret = s
 	}
-	return cfg, nil
+	return nil
 }
 
 // devSecret returns the development JWT secret, generated on first start and
@@ -165,6 +218,17 @@ func devSecret(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("write dev secret: %w", err)
 	}
 	return secret, nil
+}
+
+// list splits a comma-separated setting, dropping blanks.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func env(k, def string) string {

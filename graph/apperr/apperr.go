@@ -34,6 +34,7 @@ const (
 	ReasonPasswordRequired = "PASSWORD_REQUIRED"
 	ReasonPhoneRequired    = "PHONE_REQUIRED"
 	ReasonAvatarRequired   = "AVATAR_REQUIRED"
+	ReasonAvatarInvalid    = "AVATAR_INVALID"
 	ReasonUserRequired     = "USER_REQUIRED"
 	ReasonUsernameTaken    = "USERNAME_TAKEN"
 	ReasonPhoneTaken       = "PHONE_TAKEN"
@@ -58,6 +59,9 @@ const (
 	ReasonNotAllowed       = "NOT_ALLOWED"
 	ReasonNotFound         = "NOT_FOUND"
 	ReasonDuplicate        = "DUPLICATE"
+	// ReasonIntrospectionDisabled refuses __schema and __type while
+	// introspection is off (by default in production).
+	ReasonIntrospectionDisabled = "INTROSPECTION_DISABLED"
 )
 
 // Error is a failure the client caused or may act on.

@@ -74,6 +74,9 @@ type Options struct {
 	Now func() time.Time
 	// Log receives the failures that clients only see as "internal".
 	Log *slog.Logger
+	// AvatarHosts are the hosts of other servers whose images may be
+	// avatars given by URL (AvatarURL); empty allows none.
+	AvatarHosts []string
 }
 
 // Service stores and serves files.

@@ -21,11 +21,17 @@ import (
 // file's path is the same for everyone and cached for good; a private
 // file's carries a token signed for the viewer (see Signer).
 func (s *Service) URL(ctx context.Context, f *ent.File) string {
-	p := "/files/" + strconv.Itoa(f.ID) + "/" + url.PathEscape(f.Name)
+	p := publicPath(f)
 	if uid := viewer.UserID(ctx); !f.Public && uid != 0 {
 		p += "?t=" + s.signer.Token(f.ID, uid)
 	}
 	return p
+}
+
+// publicPath is f's download path without a token, /files/{id}/{name}:
+// what a public file's URL is for everyone.
+func publicPath(f *ent.File) string {
+	return "/files/" + strconv.Itoa(f.ID) + "/" + url.PathEscape(f.Name)
 }
 
 // ServeFile answers GET /files/{id}/{name} for the file id; the name is

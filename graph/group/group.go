@@ -103,9 +103,10 @@ type Friends interface {
 	AreFriends(ctx context.Context, a, b int) (bool, error)
 }
 
-// Avatars gives the URL an uploaded avatar is served at (the files service).
+// Avatars checks an avatar named by file id and gives its URL (the files
+// service, which holds the one rule for avatars).
 type Avatars interface {
-	URL(ctx context.Context, f *ent.File) string
+	Avatar(ctx context.Context, fileID int, field string) (string, error)
 }
 
 // Service is the group service.

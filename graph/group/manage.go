@@ -8,7 +8,6 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
-	"github.com/parley-im/parley/ent/file"
 	entgroup "github.com/parley-im/parley/ent/group"
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/notice"
@@ -56,7 +55,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Group, error
 		}
 	}
 	if in.AvatarFileID != 0 {
-		if avatar, err = s.avatar(ctx, db, me, in.AvatarFileID, "input.avatarFileId"); err != nil {
+		if avatar, err = s.avatars.Avatar(ctx, in.AvatarFileID, "input.avatarFileId"); err != nil {
 			return nil, err
 		}
 	}
@@ -206,20 +205,6 @@ func (s *Service) invited(ctx context.Context, g *ent.Group, from int, users []i
 	return nil
 }
 
-// avatar checks that fileID is an avatar the viewer uploaded and returns
-// its URL.
-func (s *Service) avatar(ctx context.Context, db *ent.Client, me, fileID int, field string) (string, error) {
-	f, err := db.File.Get(ctx, fileID)
-	switch {
-	case ent.IsNotFound(err):
-	case err != nil:
-		return "", fmt.Errorf("group: load avatar: %w", err)
-	case f.OwnerID == me && f.Kind == file.KindAvatar:
-		return s.avatars.URL(ctx, f), nil
-	}
-	return "", apperr.Input(apperr.ReasonFileInvalid, field, "give the id of an avatar you uploaded (uploadFile with kind avatar)")
-}
-
 // Patch changes a group; nil fields stay.
 type Patch struct {
 	Name, Notice *string
@@ -274,7 +259,7 @@ func (s *Service) Update(ctx context.Context, id int, p Patch) (*ent.Group, erro
 	case p.AvatarFileID != nil && p.ClearAvatar:
 		return nil, apperr.Input(apperr.ReasonInvalid, "input.clearAvatar", "give avatarFileId or clearAvatar, not both")
 	case p.AvatarFileID != nil:
-		avatar, err := s.avatar(ctx, db, me, *p.AvatarFileID, "input.avatarFileId")
+		avatar, err := s.avatars.Avatar(ctx, *p.AvatarFileID, "input.avatarFileId")
 		if err != nil {
 			return nil, err
 		}

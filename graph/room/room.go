@@ -21,7 +21,6 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
-	"github.com/parley-im/parley/ent/file"
 	"github.com/parley-im/parley/ent/presence"
 	entroom "github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/viewer"
@@ -58,9 +57,10 @@ const (
 	KindDeleted = "room.deleted"
 )
 
-// Avatars gives the URL an uploaded avatar is served at (the files service).
+// Avatars checks an avatar named by file id and gives its URL (the files
+// service, which holds the one rule for avatars).
 type Avatars interface {
-	URL(ctx context.Context, f *ent.File) string
+	Avatar(ctx context.Context, fileID int, field string) (string, error)
 }
 
 // Presence says how long a presence row stays fresh (the presence tracker).
@@ -157,20 +157,6 @@ func clean(v, field string, max int, multiline bool) (string, error) {
 	return v, nil
 }
 
-// avatar checks that fileID is an avatar the viewer uploaded and returns its
-// URL (S3-03).
-func (s *Service) avatar(ctx context.Context, db *ent.Client, me, fileID int, field string) (string, error) {
-	f, err := db.File.Get(ctx, fileID)
-	switch {
-	case ent.IsNotFound(err):
-	case err != nil:
-		return "", fmt.Errorf("room: load avatar: %w", err)
-	case f.OwnerID == me && f.Kind == file.KindAvatar:
-		return s.avatars.URL(ctx, f), nil
-	}
-	return "", apperr.Input(apperr.ReasonFileInvalid, field, "give the id of an avatar you uploaded (uploadFile with kind avatar)")
-}
-
 // saveErr maps a lost race on the unique room name to ROOM_NAME_TAKEN.
 func saveErr(err error, what string) error {
 	if ent.IsConstraintError(err) {
@@ -203,7 +189,7 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Room, error) {
 	}
 	var avatar string
 	if in.AvatarFileID != 0 {
-		if avatar, err = s.avatar(ctx, db, me, in.AvatarFileID, "input.avatarFileId"); err != nil {
+		if avatar, err = s.avatars.Avatar(ctx, in.AvatarFileID, "input.avatarFileId"); err != nil {
 			return nil, err
 		}
 	}
@@ -256,7 +242,7 @@ func (s *Service) Update(ctx context.Context, id int, p Patch) (*ent.Room, error
 	case p.AvatarFileID != nil && p.ClearAvatar:
 		return nil, apperr.Input(apperr.ReasonInvalid, "input.clearAvatar", "give avatarFileId or clearAvatar, not both")
 	case p.AvatarFileID != nil:
-		avatar, err := s.avatar(ctx, db, me, *p.AvatarFileID, "input.avatarFileId")
+		avatar, err := s.avatars.Avatar(ctx, *p.AvatarFileID, "input.avatarFileId")
 		if err != nil {
 			return nil, err
 		}

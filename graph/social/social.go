@@ -53,17 +53,26 @@ const (
 	KindUserUpdated   = "user.updated"
 )
 
+// Avatars checks the avatars users give (the files service, which holds the
+// one rule for avatars: uploads of the viewer's own, or images on an
+// allowed host).
+type Avatars interface {
+	Avatar(ctx context.Context, fileID int, field string) (string, error)
+	AvatarURL(ctx context.Context, raw, field string) (string, error)
+}
+
 // Service is the social service.
 type Service struct {
 	client   *ent.Client
 	log      *eventlog.Log
 	notices  *notice.Service
 	settings *settings.Service
+	avatars  Avatars
 }
 
 // NewService returns the social service.
-func NewService(client *ent.Client, log *eventlog.Log, notices *notice.Service, settings *settings.Service) *Service {
-	return &Service{client: client, log: log, notices: notices, settings: settings}
+func NewService(client *ent.Client, log *eventlog.Log, notices *notice.Service, settings *settings.Service, avatars Avatars) *Service {
+	return &Service{client: client, log: log, notices: notices, settings: settings, avatars: avatars}
 }
 
 // tx returns the request's transaction client; every write of this package

@@ -82,8 +82,11 @@ func (s *Service) Search(ctx context.Context, query string, after *entgql.Cursor
 }
 
 // Profile is a change of the viewer's own profile; nil fields stay.
+// AvatarFileID names an avatar the viewer uploaded; Avatar is the older
+// form, a URL (see avatar).
 type Profile struct {
 	Username, Nickname, Avatar, Sign, Location, Email, Phone *string
+	AvatarFileID                                             *int
 	Sex                                                      *user.Sex
 }
 
@@ -123,7 +126,6 @@ func (s *Service) UpdateProfile(ctx context.Context, p Profile) (*ent.User, erro
 		set   func(string) *ent.UserUpdateOne
 	}{
 		{p.Nickname, "nickname", auth.NicknameMax, upd.SetNickname},
-		{p.Avatar, "avatar", 1024, upd.SetAvatar},
 		{p.Sign, "sign", 256, upd.SetSign},
 		{p.Location, "location", 128, upd.SetLocation},
 	} {
@@ -134,10 +136,14 @@ func (s *Service) UpdateProfile(ctx context.Context, p Profile) (*ent.User, erro
 		if utf8.RuneCountInString(v) > f.max {
 			return nil, apperr.Input(apperr.ReasonTooLong, "input."+f.field, "%s is longer than %d characters", f.field, f.max)
 		}
-		if f.field == "avatar" && v != "" && !validAvatar(v) {
-			return nil, apperr.Input(apperr.ReasonInvalid, "input.avatar", "avatar must be an http(s) URL or a path on this server")
-		}
 		f.set(v)
+	}
+	if p.Avatar != nil || p.AvatarFileID != nil {
+		avatar, err := s.avatar(ctx, deref(p.Avatar), p.AvatarFileID)
+		if err != nil {
+			return nil, err
+		}
+		upd.SetAvatar(avatar)
 	}
 	if p.Sex != nil {
 		if err := user.SexValidator(*p.Sex); err != nil {
@@ -184,9 +190,36 @@ func (s *Service) UpdateProfile(ctx context.Context, p Profile) (*ent.User, erro
 	return u, s.log.Append(ctx, eventlog.Record{Topic: eventlog.UserTopic(me), Kind: KindUserUpdated, Actor: me, Subject: me})
 }
 
-func validAvatar(v string) bool {
-	return strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") ||
-		(strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//"))
+// AvatarMax is the longest avatar URL, in characters.
+const AvatarMax = 1024
+
+// avatar checks the avatar of a profile or a new account and returns the
+// URL to store: the avatar the viewer uploaded with id fileID, or else the
+// URL raw, which the files service accepts only when it is empty (no
+// avatar), the public URL of an avatar the viewer uploaded here, or an image
+// on an allowed host (AVATAR_INVALID otherwise). A URL is never taken on
+// trust: another user's private file URL would hand its signed token to
+// every viewer of the profile, and an arbitrary external image would track
+// them.
+func (s *Service) avatar(ctx context.Context, raw string, fileID *int) (string, error) {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case fileID != nil && raw != "":
+		return "", apperr.Input(apperr.ReasonInvalid, "input.avatarFileId", "give avatarFileId or avatar, not both")
+	case fileID != nil:
+		return s.avatars.Avatar(ctx, *fileID, "input.avatarFileId")
+	case utf8.RuneCountInString(raw) > AvatarMax:
+		return "", apperr.Input(apperr.ReasonTooLong, "input.avatar", "avatar is longer than %d characters", AvatarMax)
+	}
+	return s.avatars.AvatarURL(ctx, raw, "input.avatar")
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // AdminPatch is what admins change on any account (S2-07).
@@ -243,7 +276,11 @@ func (s *Service) AdminUpdate(ctx context.Context, id int, p AdminPatch, revoke 
 // ordinary accounts, members create sub-users of their own (at most
 // SubUsersMax). Everyone else is refused with MEMBERS_ONLY. The User policy
 // admits a create only from an admin or with the viewer as parent.
-func (s *Service) CreateUser(ctx context.Context, r auth.Registration, avatar string, accounts *auth.Service) (*ent.User, error) {
+//
+// The avatar follows the profile's rule (avatar): an avatar the creator
+// uploaded, by id (avatarFileID) or by its URL, or an image on an allowed
+// host.
+func (s *Service) CreateUser(ctx context.Context, r auth.Registration, avatarURL string, avatarFileID *int, accounts *auth.Service) (*ent.User, error) {
 	db, err := tx(ctx)
 	if err != nil {
 		return nil, err
@@ -252,9 +289,9 @@ func (s *Service) CreateUser(ctx context.Context, r auth.Registration, avatar st
 	if v == nil || v.UserID == 0 {
 		return nil, apperr.SignIn()
 	}
-	avatar = strings.TrimSpace(avatar)
-	if avatar != "" && (!validAvatar(avatar) || len(avatar) > 1024) {
-		return nil, apperr.Input(apperr.ReasonInvalid, "input.avatar", "avatar must be an http(s) URL or a path on this server")
+	avatar, err := s.avatar(ctx, avatarURL, avatarFileID)
+	if err != nil {
+		return nil, err
 	}
 	parent := 0
 	if !v.Admin {

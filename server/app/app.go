@@ -103,13 +103,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	settingsSvc := settings.NewService(client)
 	notices := notice.NewService(events)
-	people := social.NewService(client, events, notices, settingsSvc)
 	uploads, err := newFiles(ctx, cfg, client, log)
 	if err != nil {
 		bus.Close()
 		client.Close()
 		return nil, err
 	}
+	people := social.NewService(client, events, notices, settingsSvc, uploads)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())
 	a := &App{
@@ -270,6 +270,13 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv.SetParserTokenLimit(a.cfg.MaxTokens)
 	if a.cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(refuseIntrospection{}) // introspection.go
+	}
+	if a.cfg.Production || !a.cfg.Introspection {
+		// Validation errors would otherwise suggest the schema's names.
+		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
 	srv.Use(operationMetrics{a.metrics}) // metrics.go
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})

@@ -70,6 +70,10 @@ type Config struct {
 	FileURLTTL time.Duration
 	// UploadTimeout replaces RequestTimeout for multipart requests.
 	UploadTimeout time.Duration
+	// AvatarHosts are the hosts of other servers whose images users may
+	// give as avatars by URL ("*.example.com" for subdomains); empty allows
+	// only avatars uploaded here.
+	AvatarHosts []string
 
 	// Operations (ops.go, logging.go). MetricsAddr and PprofAddr are the
 	// listeners of /metrics and /debug/pprof/, off when empty. LogFormat is

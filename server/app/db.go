@@ -97,3 +97,12 @@ func openDB(ctx context.Context, url, dataDir string, trace func(context.Context
 	}
 	return client, db, dialect == "postgres", nil
 }
+
+// OpenDatabase opens the database cfg names (DatabaseURL, else SQLite under
+// DataDir) and migrates it exactly as New does, for programs that work on
+// the data without serving it, such as the server's admin subcommand.
+// Closing the client closes the database.
+func OpenDatabase(ctx context.Context, cfg Config) (*ent.Client, error) {
+	client, _, _, err := openDB(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
+	return client, err
+}

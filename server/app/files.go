@@ -42,9 +42,10 @@ func newFiles(ctx context.Context, cfg Config, client *ent.Client, log *slog.Log
 			file.KindAvatar: cfg.MaxAvatarBytes, file.KindImage: cfg.MaxImageBytes,
 			file.KindVoice: cfg.MaxVoiceBytes, file.KindFile: cfg.MaxFileBytes,
 		},
-		MaxPixels: cfg.MaxImagePixels,
-		URLTTL:    cfg.FileURLTTL,
-		Log:       log,
+		MaxPixels:   cfg.MaxImagePixels,
+		URLTTL:      cfg.FileURLTTL,
+		Log:         log,
+		AvatarHosts: cfg.AvatarHosts,
 	}), nil
 }
 

@@ -580,7 +580,7 @@ func overlongFields() []overlongField {
 		{family: "createUser", field: "username", as: "alice", query: `mutation($v: String!) { createUser(input: {username: $v, password: "password1"}) { id } }`, code: "FORBIDDEN", reason: "MEMBERS_ONLY"},
 		{family: "createUser", field: "nickname", as: "alice", query: `mutation($v: String!) { createUser(input: {username: "subuser", password: "password1", nickname: $v}) { id } }`, code: "FORBIDDEN", reason: "MEMBERS_ONLY"},
 		{family: "createUser", field: "sign", as: "alice", query: `mutation($v: String!) { createUser(input: {username: "subuser", password: "password1", sign: $v}) { id } }`, code: "FORBIDDEN", reason: "MEMBERS_ONLY"},
-		{family: "createUser", field: "avatar", as: "alice", query: `mutation($v: String!) { createUser(input: {username: "subuser", password: "password1", avatar: $v}) { id } }`, reason: "INVALID"},
+		{family: "createUser", field: "avatar", as: "alice", query: `mutation($v: String!) { createUser(input: {username: "subuser", password: "password1", avatar: $v}) { id } }`, reason: "TOO_LONG"},
 		{family: "sendMessage", field: "text", as: "alice", query: `mutation($v: String!) { sendMessage(input: {to: "@BOB_ID@", text: $v}) { id } }`, reason: "TOO_LONG"},
 		{family: "sendMessage", field: "clientId", as: "alice", query: `mutation($v: String!) { sendMessage(input: {to: "@BOB_ID@", text: "x", clientId: $v}) { id } }`, reason: "TOO_LONG"},
 		{family: "send", field: "text", as: "alice", query: `mutation($v: String!) { send(input: {to: "@BOB_ID@", text: $v}) { id } }`, reason: "TOO_LONG"},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/auth"
 	"github.com/parley-im/parley/graph/verify"
 	"github.com/parley-im/parley/server/app"
 )
@@ -41,13 +42,17 @@ func newSocialServer(t *testing.T, b backend, options ...func(*app.Config)) *soc
 	return s
 }
 
-// admin makes a an administrator (there is no API to become one).
+// admin makes a an administrator as the server's admin subcommand does
+// (auth.SetRole); no GraphQL operation makes one.
 func (s *server) admin(a account) {
 	s.t.Helper()
 	var id int
 	fmt.Sscan(a.ID, &id)
-	require.NoError(s.t, s.app.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).
-		Exec(viewer.SystemContext(context.Background())))
+	ctx := context.Background()
+	u, err := s.app.Client.User.Get(viewer.SystemContext(ctx), id)
+	require.NoError(s.t, err)
+	_, _, err = auth.SetRole(ctx, s.app.Client, u.Username, true)
+	require.NoError(s.t, err)
 }
 
 const applyMutation = `mutation($in: ApplyFriendInput!) { applyFriend(input: $in) { id postscript operation type from { id } to { id } } }`
@@ -419,7 +424,7 @@ func TestProfileAndUsers(t *testing.T) {
 			{"short username", map[string]any{"username": "ab"}, "BAD_USER_INPUT", "USERNAME_LENGTH"},
 			{"long nickname", map[string]any{"nickname": strings.Repeat("n", 65)}, "BAD_USER_INPUT", "TOO_LONG"},
 			{"long sign", map[string]any{"sign": strings.Repeat("s", 257)}, "BAD_USER_INPUT", "TOO_LONG"},
-			{"bad avatar", map[string]any{"avatar": "javascript:alert(1)"}, "BAD_USER_INPUT", "INVALID"},
+			{"bad avatar", map[string]any{"avatar": "javascript:alert(1)"}, "BAD_USER_INPUT", "AVATAR_INVALID"},
 			{"bad email", map[string]any{"email": "not-an-email"}, "BAD_USER_INPUT", "EMAIL_INVALID"},
 			{"bad phone", map[string]any{"phone": "12ab"}, "BAD_USER_INPUT", "PHONE_INVALID"},
 			{"bad sex", map[string]any{"sex": "other"}, "GRAPHQL_VALIDATION_FAILED", ""},
@@ -443,7 +448,7 @@ func TestProfileAndUsers(t *testing.T) {
 		}
 		s.ok(a.Token, update, map[string]any{"in": map[string]any{
 			"username": "amelia", "nickname": "Amelia", "sign": "raggedy doctor", "sex": "female",
-			"location": "Leadworth", "avatar": "/files/1/a.png",
+			"location": "Leadworth", "avatarFileId": s.upload(a.Token, "avatar", "a.png", pngImage(4, 4)).ID,
 		}}, &out)
 		require.Equal(t, "amelia", out.UpdateProfile.Username)
 		require.Equal(t, "female", out.UpdateProfile.Sex)

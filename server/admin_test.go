@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/pgtest"
+)
+
+// adminBackends are the databases the admin subcommand is tried on: SQLite
+// always, PostgreSQL (a fresh schema) when TEST_DATABASE_URL is set.
+func adminBackends(t *testing.T) map[string]func(t *testing.T) string {
+	bs := map[string]func(*testing.T) string{"sqlite": func(*testing.T) string { return "" }}
+	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
+		bs["postgres"] = func(t *testing.T) string { return pgtest.Schema(t, base) }
+	}
+	return bs
+}
+
+// runAdmin runs the subcommand as main does, on the command line
+// server <args...>, and returns its exit code, stdout and stderr.
+func runAdmin(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	adminArgs, ok := adminCommand(args)
+	require.True(t, ok, "%q runs the admin subcommand", args)
+	var stdout, stderr bytes.Buffer
+	code := adminMain(context.Background(), adminArgs, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// gql posts a GraphQL request to srv and returns its data and first error's
+// code ("" when it succeeded).
+func gql(t *testing.T, srv *httptest.Server, token, query string) (json.RawMessage, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest("POST", srv.URL+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out struct {
+		Data   json.RawMessage
+		Errors []struct{ Extensions map[string]any }
+	}
+	require.NoError(t, json.Unmarshal(raw, &out), string(raw))
+	if len(out.Errors) > 0 {
+		code, _ := out.Errors[0].Extensions["code"].(string)
+		return out.Data, code
+	}
+	return out.Data, ""
+}
+
+// signIn logs username in and returns a new access token.
+func signIn(t *testing.T, srv *httptest.Server, username string) string {
+	t.Helper()
+	data, code := gql(t, srv, "", `mutation { login(input: {login: "`+username+`", password: "password1"}) { accessToken } }`)
+	require.Empty(t, code)
+	var out struct{ Login struct{ AccessToken string } }
+	require.NoError(t, json.Unmarshal(data, &out))
+	return out.Login.AccessToken
+}
+
+const updateSettings = `mutation { updateSettings(input: {appName: "Parley under test"}) { appName } }`
+
+// TestAdminSubcommand: `server admin grant|revoke|list` works on the
+// server's database, SQLite or PostgreSQL, named by the server's own
+// flags before or after the word admin; it migrates a fresh schema; the
+// granted user can then use an admin operation through the API, and after
+// revoke a new sign-in cannot.
+func TestAdminSubcommand(t *testing.T) {
+	t.Parallel()
+	for name, fresh := range adminBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dbURL, dataDir := fresh(t), t.TempDir()
+			// -database-url even when empty (SQLite): flags win over a
+			// DATABASE_URL in the environment.
+			db := []string{"-data-dir", dataDir, "-database-url", dbURL}
+			withDB := func(args ...string) []string {
+				return append(append([]string{"admin"}, db...), args...)
+			}
+
+			// A fresh database: the subcommand migrates it itself.
+			code, out, errOut := runAdmin(t, withDB("list")...)
+			require.Equal(t, 0, code, errOut)
+			require.Equal(t, "(no admins)\n", out)
+
+			cfg := app.Defaults()
+			cfg.DatabaseURL, cfg.DataDir, cfg.UploadDir = dbURL, dataDir, t.TempDir()
+			cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
+			cfg.BcryptCost, cfg.LoginBurst = bcrypt.MinCost, 1000
+			a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			require.NoError(t, err)
+			srv := httptest.NewUnstartedServer(a.Handler())
+			srv.Config.BaseContext = func(net.Listener) context.Context { return a.BaseContext() }
+			srv.Start()
+			t.Cleanup(func() { a.Close(); srv.Close() })
+
+			for _, u := range []string{"alice", "bob"} {
+				_, code := gql(t, srv, "", `mutation { register(input: {username: "`+u+`", password: "password1"}) { accessToken } }`)
+				require.Empty(t, code)
+			}
+			before := signIn(t, srv, "alice")
+			_, errCode := gql(t, srv, before, updateSettings)
+			require.Equal(t, "FORBIDDEN", errCode, "not an admin yet")
+
+			// Grant, with the flags before the word admin this time, and the
+			// username in another case.
+			code, out, errOut = runAdmin(t, append(db, "admin", "grant", "ALICE")...)
+			require.Equal(t, 0, code, errOut)
+			require.Equal(t, "alice is now an admin\n", out)
+			token := signIn(t, srv, "alice")
+			data, errCode := gql(t, srv, token, updateSettings)
+			require.Empty(t, errCode, "the granted admin changes settings")
+			require.JSONEq(t, `{"updateSettings": {"appName": "Parley under test"}}`, string(data))
+			data, _ = gql(t, srv, token, `{ settings { dirtyWords } }`)
+			require.JSONEq(t, `{"settings": {"dirtyWords": []}}`, string(data), "admins read the word list")
+			_, errCode = gql(t, srv, before, updateSettings)
+			require.Empty(t, errCode, "HTTP requests read the role on every request, older sessions too")
+			_, errCode = gql(t, srv, signIn(t, srv, "bob"), updateSettings)
+			require.Equal(t, "FORBIDDEN", errCode, "only alice was granted")
+
+			code, out, _ = runAdmin(t, withDB("grant", "alice")...)
+			require.Equal(t, 0, code)
+			require.Equal(t, "alice was already an admin\n", out)
+			code, out, _ = runAdmin(t, withDB("list")...)
+			require.Equal(t, 0, code)
+			require.Equal(t, "alice\n", out)
+
+			// Unknown users and bad command lines fail with a message.
+			code, out, errOut = runAdmin(t, withDB("grant", "nobody")...)
+			require.Equal(t, 1, code)
+			require.Empty(t, out)
+			require.Contains(t, errOut, `no user named "nobody"`)
+			for _, bad := range [][]string{{}, {"grant"}, {"grant", "alice", "bob"}, {"list", "alice"}, {"promote", "alice"}, {"-no-such-flag", "list"}} {
+				code, out, errOut = runAdmin(t, withDB(bad...)...)
+				require.Equal(t, 2, code, "%q", bad)
+				require.Empty(t, out, "%q", bad)
+				require.Contains(t, errOut, "usage: server", "%q", bad)
+			}
+
+			// Revoke: a new sign-in is an ordinary user again.
+			code, out, errOut = runAdmin(t, withDB("revoke", "alice")...)
+			require.Equal(t, 0, code, errOut)
+			require.Equal(t, "alice is no longer an admin\n", out)
+			_, errCode = gql(t, srv, signIn(t, srv, "alice"), updateSettings)
+			require.Equal(t, "FORBIDDEN", errCode, "revoked")
+			data, _ = gql(t, srv, signIn(t, srv, "alice"), `{ settings { dirtyWords } }`)
+			require.JSONEq(t, `{"settings": {"dirtyWords": null}}`, string(data))
+			code, out, _ = runAdmin(t, withDB("revoke", "alice")...)
+			require.Equal(t, 0, code)
+			require.Equal(t, "alice was not an admin\n", out)
+			code, out, _ = runAdmin(t, withDB("list")...)
+			require.Equal(t, 0, code)
+			require.Equal(t, "(no admins)\n", out)
+		})
+	}
+}
+
+// TestCommandLine: the server's command line either serves (flags only) or
+// runs the admin subcommand; anything else is refused.
+func TestCommandLine(t *testing.T) {
+	args, ok := adminCommand([]string{"-data-dir", "/d", "admin", "-database-url", "postgres://x", "grant", "alice"})
+	require.True(t, ok)
+	require.Equal(t, []string{"-data-dir", "/d", "-database-url", "postgres://x", "grant", "alice"}, args)
+	args, ok = adminCommand([]string{"-production", "admin", "list"})
+	require.True(t, ok, "a boolean flag takes no value")
+	require.Equal(t, []string{"-production", "list"}, args)
+	_, ok = adminCommand([]string{"-addr", "admin"})
+	require.False(t, ok, "admin as a flag's value is no subcommand")
+	_, ok = adminCommand([]string{"-addr", ":8080"})
+	require.False(t, ok)
+
+	err := run([]string{"-data-dir", t.TempDir(), "serve"})
+	require.ErrorContains(t, err, `unexpected argument "serve"`)
+	require.True(t, strings.Contains(err.Error(), "admin"))
+}
