@@ -88,7 +88,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err // a setting's value, which the server would refuse too
 	}
 
-	client, err := app.OpenDatabase(ctx, cfg)
+	client, events, err := app.OpenDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	grant := action == "grant"
-	u, changed, err := auth.SetRole(ctx, client, names[0], grant)
+	u, changed, err := auth.SetRole(ctx, client, events, names[0], grant)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/graph/eventlog"
 	"github.com/parley-im/parley/graph/txn"
 )
 
@@ -18,12 +19,13 @@ import (
 // changes: no GraphQL operation grants it, and the server's admin
 // subcommand calls this, so that the first admin can be made without SQL.
 //
-// It runs as the system viewer, in one transaction (graph/txn): anything
-// that must commit with a role change belongs inside it. Requests over HTTP
-// see the new role at once, since Authenticate reads it on every request; a
-// WebSocket connection keeps the admin flag of its connection_init until it
-// reconnects. A deleted account is no user (NOT_FOUND).
-func SetRole(ctx context.Context, client *ent.Client, username string, admin bool) (*ent.User, bool, error) {
+// It runs as the system viewer, in one transaction (graph/txn), which also
+// appends a user.role_changed event to events: every server instance's live
+// connections of that user act with the new role from then on (live.go),
+// as soon as its hub passes the event. Requests over HTTP see the new role
+// at once, since Authenticate reads it on every request. A deleted account
+// is no user (NOT_FOUND).
+func SetRole(ctx context.Context, client *ent.Client, events *eventlog.Log, username string, admin bool) (*ent.User, bool, error) {
 	role := user.RoleUser
 	if admin {
 		role = user.RoleAdmin
@@ -51,7 +53,10 @@ func SetRole(ctx context.Context, client *ent.Client, username string, admin boo
 			return fmt.Errorf("auth: set role: %w", err)
 		}
 		changed = true
-		return nil
+		return events.Append(ctx, eventlog.Record{
+			Topic: SessionsTopic, Kind: KindRoleChanged, Subject: u.ID,
+			Data: SessionChange{User: u.ID, Admin: &admin},
+		})
 	})
 	if err != nil {
 		return nil, false, err

@@ -53,6 +53,7 @@ type App struct {
 	cfg     Config
 	log     *slog.Logger
 	Client  *ent.Client
+	Events  *eventlog.Log
 	db      *sql.DB
 	bus     realtime.Bus
 	Hub     *realtime.Hub
@@ -113,7 +114,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())
 	a := &App{
-		cfg: cfg, log: log, Client: client, db: db, bus: bus, Hub: hub, Files: uploads,
+		cfg: cfg, log: log, Client: client, Events: events, db: db, bus: bus, Hub: hub, Files: uploads,
 		Auth: auth.NewService(client, tokens, auth.Options{
 			BcryptCost:   cfg.BcryptCost,
 			AccountBurst: cfg.LoginBurst, RefillEvery: cfg.LoginRefill,

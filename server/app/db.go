@@ -16,6 +16,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/graph/eventlog"
 	_ "github.com/parley-im/parley/ent/runtime" // policies and defaults
 )
 
@@ -101,8 +102,13 @@ func openDB(ctx context.Context, url, dataDir string, trace func(context.Context
 // OpenDatabase opens the database cfg names (DatabaseURL, else SQLite under
 // DataDir) and migrates it exactly as New does, for programs that work on
 // the data without serving it, such as the server's admin subcommand.
-// Closing the client closes the database.
-func OpenDatabase(ctx context.Context, cfg Config) (*ent.Client, error) {
-	client, _, _, err := openDB(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
-	return client, err
+// Closing the client closes the database. The event log it returns appends
+// as the server's does; the running servers' hubs find its events when they
+// next poll.
+func OpenDatabase(ctx context.Context, cfg Config) (*ent.Client, *eventlog.Log, error) {
+	client, _, postgres, err := openDB(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return client, eventlog.New(client, postgres, nil), nil
 }

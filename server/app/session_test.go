@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/graph/auth"
 	"github.com/parley-im/parley/server/pgtest"
 )
 
@@ -487,5 +489,30 @@ func TestMutationsOverWebsocket(t *testing.T) {
 				require.Equal(t, 2, history.Messages.TotalCount, "each mutation committed once")
 			})
 		}
+	})
+}
+
+// TestSocketFollowsRole: a role granted or revoked applies to the open
+// sockets of the user at once, not only to his next sign-in.
+func TestSocketFollowsRole(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newServer(t, b)
+		bob := s.register("bob", nil)
+		c := s.mustDialLive("graphql-transport-ws", bob.Token)
+		dirtyWords := func() bool {
+			c.start("q", `{ settings { dirtyWords } }`, nil)
+			r := c.result("q")
+			require.Empty(t, r.Errors)
+			return !strings.Contains(string(r.Data), `"dirtyWords":null`)
+		}
+		require.False(t, dirtyWords(), "only admins read the dirty words")
+		ctx := context.Background()
+		_, changed, err := auth.SetRole(ctx, s.app.Client, s.app.Events, "bob", true)
+		require.NoError(t, err)
+		require.True(t, changed)
+		require.Eventually(t, dirtyWords, time.Second, 10*time.Millisecond, "the socket acts as an admin once granted")
+		_, _, err = auth.SetRole(ctx, s.app.Client, s.app.Events, "bob", false)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return !dirtyWords() }, time.Second, 10*time.Millisecond, "and no more once revoked")
 	})
 }

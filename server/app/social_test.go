@@ -51,7 +51,7 @@ func (s *server) admin(a account) {
 	ctx := context.Background()
 	u, err := s.app.Client.User.Get(viewer.SystemContext(ctx), id)
 	require.NoError(s.t, err)
-	_, _, err = auth.SetRole(ctx, s.app.Client, u.Username, true)
+	_, _, err = auth.SetRole(ctx, s.app.Client, s.app.Events, u.Username, true)
 	require.NoError(s.t, err)
 }
 
