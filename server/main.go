@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -97,6 +98,11 @@ func configure(args []string) (app.Config, error) {
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", envDuration("PARLEY_REQUEST_TIMEOUT", cfg.RequestTimeout), "deadline of one HTTP request")
 	maxDepth := fs.Int64("max-depth", envInt("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
 	maxCost := fs.Int64("max-cost", envInt("PARLEY_MAX_COST", int64(cfg.MaxCost)), "costliest query (first/last multiply)")
+	maxMutations := fs.Int64("max-mutation-fields", envInt("PARLEY_MAX_MUTATION_FIELDS", int64(cfg.MaxMutationFields)), "most top-level fields of one mutation, aliases counted; 0: no limit")
+	registrations := fs.Int64("registrations-per-hour", envInt("PARLEY_REGISTRATIONS_PER_HOUR", int64(cfg.RegistrationsPerHour)), "accounts one address registers (or one user creates) per hour; 0: no limit")
+	messages := fs.Int64("messages-per-minute", envInt("PARLEY_MESSAGES_PER_MINUTE", int64(cfg.MessagesPerMinute)), "messages one user sends per minute; 0: no limit")
+	texts := fs.Int64("texts-per-minute", envInt("PARLEY_TEXTS_PER_MINUTE", int64(cfg.TextsPerMinute)), "annotation texts one user adds per minute; 0: no limit")
+	entities := fs.Int64("entities-per-minute", envInt("PARLEY_ENTITIES_PER_MINUTE", int64(cfg.EntitiesPerMinute)), "entities, mentions, relation types and relations one user creates per minute; 0: no limit")
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", envDuration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", envDuration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
 	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", env("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
@@ -120,6 +126,16 @@ func configure(args []string) (app.Config, error) {
 		return cfg, fmt.Errorf("invalid environment: %s", strings.Join(badEnv, ", "))
 	}
 	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*maxDepth), int(*maxCost), int(*maxSubs)
+	for name, v := range map[string]int64{
+		"max-depth": *maxDepth, "max-cost": *maxCost, "max-mutation-fields": *maxMutations, "registrations-per-hour": *registrations,
+		"messages-per-minute": *messages, "texts-per-minute": *texts, "entities-per-minute": *entities,
+	} {
+		if v < 0 || v > math.MaxInt32 {
+			return cfg, fmt.Errorf("-%s must be between 0 and %d, got %d", name, math.MaxInt32, v)
+		}
+	}
+	cfg.MaxMutationFields, cfg.RegistrationsPerHour = int(*maxMutations), int(*registrations)
+	cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = int(*messages), int(*texts), int(*entities)
 	if err := app.CheckFiles(cfg); err != nil {
 		return cfg, err
 	}
