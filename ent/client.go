@@ -37,6 +37,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
 
@@ -92,6 +93,8 @@ type Client struct {
 	Setting *SettingClient
 	// Text is the client for interacting with the Text builders.
 	Text *TextClient
+	// Throttle is the client for interacting with the Throttle builders.
+	Throttle *ThrottleClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// VerificationCode is the client for interacting with the VerificationCode builders.
@@ -129,6 +132,7 @@ func (c *Client) init() {
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.Text = NewTextClient(c.config)
+	c.Throttle = NewThrottleClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.VerificationCode = NewVerificationCodeClient(c.config)
 }
@@ -245,6 +249,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Session:            NewSessionClient(cfg),
 		Setting:            NewSettingClient(cfg),
 		Text:               NewTextClient(cfg),
+		Throttle:           NewThrottleClient(cfg),
 		User:               NewUserClient(cfg),
 		VerificationCode:   NewVerificationCodeClient(cfg),
 	}, nil
@@ -288,6 +293,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Session:            NewSessionClient(cfg),
 		Setting:            NewSettingClient(cfg),
 		Text:               NewTextClient(cfg),
+		Throttle:           NewThrottleClient(cfg),
 		User:               NewUserClient(cfg),
 		VerificationCode:   NewVerificationCodeClient(cfg),
 	}, nil
@@ -322,7 +328,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.CannedReply, c.Conversation, c.ConversationMember, c.Entity, c.Event, c.File,
 		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.Notice,
 		c.Presence, c.Project, c.ProjectInvite, c.ProjectMember, c.Relation,
-		c.RelationType, c.Room, c.Session, c.Setting, c.Text, c.User,
+		c.RelationType, c.Room, c.Session, c.Setting, c.Text, c.Throttle, c.User,
 		c.VerificationCode,
 	} {
 		n.Use(hooks...)
@@ -336,7 +342,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.CannedReply, c.Conversation, c.ConversationMember, c.Entity, c.Event, c.File,
 		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.Notice,
 		c.Presence, c.Project, c.ProjectInvite, c.ProjectMember, c.Relation,
-		c.RelationType, c.Room, c.Session, c.Setting, c.Text, c.User,
+		c.RelationType, c.Room, c.Session, c.Setting, c.Text, c.Throttle, c.User,
 		c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
@@ -390,6 +396,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Setting.mutate(ctx, m)
 	case *TextMutation:
 		return c.Text.mutate(ctx, m)
+	case *ThrottleMutation:
+		return c.Throttle.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	case *VerificationCodeMutation:
@@ -4275,6 +4283,140 @@ func (c *TextClient) mutate(ctx context.Context, m *TextMutation) (Value, error)
 	}
 }
 
+// ThrottleClient is a client for the Throttle schema.
+type ThrottleClient struct {
+	config
+}
+
+// NewThrottleClient returns a client for the Throttle from the given config.
+func NewThrottleClient(c config) *ThrottleClient {
+	return &ThrottleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `throttle.Hooks(f(g(h())))`.
+func (c *ThrottleClient) Use(hooks ...Hook) {
+	c.hooks.Throttle = append(c.hooks.Throttle, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `throttle.Intercept(f(g(h())))`.
+func (c *ThrottleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Throttle = append(c.inters.Throttle, interceptors...)
+}
+
+// Create returns a builder for creating a Throttle entity.
+func (c *ThrottleClient) Create() *ThrottleCreate {
+	mutation := newThrottleMutation(c.config, OpCreate)
+	return &ThrottleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Throttle entities.
+func (c *ThrottleClient) CreateBulk(builders ...*ThrottleCreate) *ThrottleCreateBulk {
+	return &ThrottleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ThrottleClient) MapCreateBulk(slice any, setFunc func(*ThrottleCreate, int)) *ThrottleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ThrottleCreateBulk{err: fmt.Errorf("calling to ThrottleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ThrottleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ThrottleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Throttle.
+func (c *ThrottleClient) Update() *ThrottleUpdate {
+	mutation := newThrottleMutation(c.config, OpUpdate)
+	return &ThrottleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ThrottleClient) UpdateOne(_m *Throttle) *ThrottleUpdateOne {
+	mutation := newThrottleMutation(c.config, OpUpdateOne, withThrottle(_m))
+	return &ThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ThrottleClient) UpdateOneID(id int) *ThrottleUpdateOne {
+	mutation := newThrottleMutation(c.config, OpUpdateOne, withThrottleID(id))
+	return &ThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Throttle.
+func (c *ThrottleClient) Delete() *ThrottleDelete {
+	mutation := newThrottleMutation(c.config, OpDelete)
+	return &ThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ThrottleClient) DeleteOne(_m *Throttle) *ThrottleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ThrottleClient) DeleteOneID(id int) *ThrottleDeleteOne {
+	builder := c.Delete().Where(throttle.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ThrottleDeleteOne{builder}
+}
+
+// Query returns a query builder for Throttle.
+func (c *ThrottleClient) Query() *ThrottleQuery {
+	return &ThrottleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeThrottle},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Throttle entity by its id.
+func (c *ThrottleClient) Get(ctx context.Context, id int) (*Throttle, error) {
+	return c.Query().Where(throttle.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ThrottleClient) GetX(ctx context.Context, id int) *Throttle {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ThrottleClient) Hooks() []Hook {
+	hooks := c.hooks.Throttle
+	return append(hooks[:len(hooks):len(hooks)], throttle.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ThrottleClient) Interceptors() []Interceptor {
+	return c.inters.Throttle
+}
+
+func (c *ThrottleClient) mutate(ctx context.Context, m *ThrottleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ThrottleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ThrottleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Throttle mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -4708,14 +4850,14 @@ type (
 	hooks struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
 		Group, GroupMember, Mention, Message, Notice, Presence, Project, ProjectInvite,
-		ProjectMember, Relation, RelationType, Room, Session, Setting, Text, User,
-		VerificationCode []ent.Hook
+		ProjectMember, Relation, RelationType, Room, Session, Setting, Text, Throttle,
+		User, VerificationCode []ent.Hook
 	}
 	inters struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
 		Group, GroupMember, Mention, Message, Notice, Presence, Project, ProjectInvite,
-		ProjectMember, Relation, RelationType, Room, Session, Setting, Text, User,
-		VerificationCode []ent.Interceptor
+		ProjectMember, Relation, RelationType, Room, Session, Setting, Text, Throttle,
+		User, VerificationCode []ent.Interceptor
 	}
 )
 

@@ -34,6 +34,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
 )
@@ -118,6 +119,7 @@ func checkColumn(t, c string) error {
 			session.Table:            session.ValidColumn,
 			setting.Table:            setting.ValidColumn,
 			text.Table:               text.ValidColumn,
+			throttle.Table:           throttle.ValidColumn,
 			user.Table:               user.ValidColumn,
 			verificationcode.Table:   verificationcode.ValidColumn,
 		})

@@ -26,6 +26,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
 
@@ -37,7 +38,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 24)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 25)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cannedreply.Table,
@@ -498,6 +499,21 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   throttle.Table,
+			Columns: throttle.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: throttle.FieldID,
+			},
+		},
+		Type: "Throttle",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			throttle.FieldKey: {Type: field.TypeString, Column: throttle.FieldKey},
+			throttle.FieldTat: {Type: field.TypeInt64, Column: throttle.FieldTat},
+		},
+	}
+	graph.Nodes[23] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -526,7 +542,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldParentID:     {Type: field.TypeInt, Column: user.FieldParentID},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -3925,6 +3941,56 @@ func (f *TextFilter) WhereHasMentionsWith(preds ...predicate.Mention) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ThrottleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ThrottleQuery builder.
+func (_q *ThrottleQuery) Filter() *ThrottleFilter {
+	return &ThrottleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ThrottleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ThrottleMutation builder.
+func (m *ThrottleMutation) Filter() *ThrottleFilter {
+	return &ThrottleFilter{config: m.config, predicateAdder: m}
+}
+
+// ThrottleFilter provides a generic filtering capability at runtime for ThrottleQuery.
+type ThrottleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ThrottleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ThrottleFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(throttle.FieldID))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *ThrottleFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(throttle.FieldKey))
+}
+
+// WhereTat applies the entql int64 predicate on the tat field.
+func (f *ThrottleFilter) WhereTat(p entql.Int64P) {
+	f.Where(p.Field(throttle.FieldTat))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *UserQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3953,7 +4019,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4218,7 +4284,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -58,6 +58,8 @@ type Tx struct {
 	Setting *SettingClient
 	// Text is the client for interacting with the Text builders.
 	Text *TextClient
+	// Throttle is the client for interacting with the Throttle builders.
+	Throttle *ThrottleClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// VerificationCode is the client for interacting with the VerificationCode builders.
@@ -215,6 +217,7 @@ func (tx *Tx) init() {
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Text = NewTextClient(tx.config)
+	tx.Throttle = NewThrottleClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.VerificationCode = NewVerificationCodeClient(tx.config)
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -118,7 +119,8 @@ func splitCommand(args []string) (flags, rest []string, ok bool) {
 // the configuration.
 type rawFlags struct {
 	secret, origins, introspection, avatarHosts *string
-	maxDepth, maxCost, maxSubs                  *int64
+	maxDepth, maxCost, maxSubs, maxMutations    *int64
+	registrations, messages, texts, entities    *int64
 }
 
 // parseFlags reads the environment and the flags into a configuration and
@@ -141,6 +143,11 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", envDuration("PARLEY_REQUEST_TIMEOUT", cfg.RequestTimeout), "deadline of one HTTP request")
 	raw.maxDepth = fs.Int64("max-depth", envInt("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
 	raw.maxCost = fs.Int64("max-cost", envInt("PARLEY_MAX_COST", int64(cfg.MaxCost)), "costliest query (first/last multiply)")
+	raw.maxMutations = fs.Int64("max-mutation-fields", envInt("PARLEY_MAX_MUTATION_FIELDS", int64(cfg.MaxMutationFields)), "most top-level fields of one mutation, aliases counted; 0: no limit")
+	raw.registrations = fs.Int64("registrations-per-hour", envInt("PARLEY_REGISTRATIONS_PER_HOUR", int64(cfg.RegistrationsPerHour)), "accounts one address registers (or one user creates) per hour; 0: no limit")
+	raw.messages = fs.Int64("messages-per-minute", envInt("PARLEY_MESSAGES_PER_MINUTE", int64(cfg.MessagesPerMinute)), "messages one user sends per minute; 0: no limit")
+	raw.texts = fs.Int64("texts-per-minute", envInt("PARLEY_TEXTS_PER_MINUTE", int64(cfg.TextsPerMinute)), "annotation texts one user adds per minute; 0: no limit")
+	raw.entities = fs.Int64("entities-per-minute", envInt("PARLEY_ENTITIES_PER_MINUTE", int64(cfg.EntitiesPerMinute)), "entities, mentions, relation types and relations one user creates per minute; 0: no limit")
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", envDuration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", envDuration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
 	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", env("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
@@ -172,7 +179,18 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 	if len(badEnv) > 0 {
 		return fmt.Errorf("invalid environment: %s", strings.Join(badEnv, ", "))
 	}
+	for name, v := range map[string]int64{
+		"max-depth": *raw.maxDepth, "max-cost": *raw.maxCost, "max-mutation-fields": *raw.maxMutations,
+		"registrations-per-hour": *raw.registrations, "messages-per-minute": *raw.messages,
+		"texts-per-minute": *raw.texts, "entities-per-minute": *raw.entities,
+	} {
+		if v < 0 || v > math.MaxInt32 {
+			return fmt.Errorf("-%s must be between 0 and %d, got %d", name, math.MaxInt32, v)
+		}
+	}
 	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*raw.maxDepth), int(*raw.maxCost), int(*raw.maxSubs)
+	cfg.MaxMutationFields, cfg.RegistrationsPerHour = int(*raw.maxMutations), int(*raw.registrations)
+	cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = int(*raw.messages), int(*raw.texts), int(*raw.entities)
 	if err := app.CheckFiles(*cfg); err != nil {
 		return err
 	}

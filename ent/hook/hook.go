@@ -273,6 +273,18 @@ func (f TextFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TextMutation", m)
 }
 
+// The ThrottleFunc type is an adapter to allow the use of ordinary
+// function as Throttle mutator.
+type ThrottleFunc func(context.Context, *ent.ThrottleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ThrottleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ThrottleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ThrottleMutation", m)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary
 // function as User mutator.
 type UserFunc func(context.Context, *ent.UserMutation) (ent.Value, error)

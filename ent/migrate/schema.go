@@ -854,6 +854,25 @@ var (
 			},
 		},
 	}
+	// ThrottlesColumns holds the columns for the "throttles" table.
+	ThrottlesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "key", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "tat", Type: field.TypeInt64},
+	}
+	// ThrottlesTable holds the schema information for the "throttles" table.
+	ThrottlesTable = &schema.Table{
+		Name:       "throttles",
+		Columns:    ThrottlesColumns,
+		PrimaryKey: []*schema.Column{ThrottlesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "throttle_tat",
+				Unique:  false,
+				Columns: []*schema.Column{ThrottlesColumns[2]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -970,6 +989,7 @@ var (
 		SessionsTable,
 		SettingsTable,
 		TextsTable,
+		ThrottlesTable,
 		UsersTable,
 		VerificationCodesTable,
 		MessageHiddenForTable,
@@ -1083,6 +1103,9 @@ func init() {
 	TextsTable.ForeignKeys[1].RefTable = UsersTable
 	TextsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(85899345920),
+	}
+	ThrottlesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(103079215104),
 	}
 	UsersTable.ForeignKeys[0].RefTable = UsersTable
 	UsersTable.Annotation = &entsql.Annotation{

@@ -72,6 +72,9 @@ type Setting func(*sql.Selector)
 // Text is the predicate function for text builders.
 type Text func(*sql.Selector)
 
+// Throttle is the predicate function for throttle builders.
+type Throttle func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
 

@@ -639,6 +639,30 @@ func (f TextMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) 
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TextMutation", m)
 }
 
+// The ThrottleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ThrottleQueryRuleFunc func(context.Context, *ent.ThrottleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ThrottleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ThrottleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ThrottleQuery", q)
+}
+
+// The ThrottleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ThrottleMutationRuleFunc func(context.Context, *ent.ThrottleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ThrottleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ThrottleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ThrottleMutation", m)
+}
+
 // The UserQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type UserQueryRuleFunc func(context.Context, *ent.UserQuery) error
@@ -766,6 +790,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.TextQuery:
 		return q.Filter(), nil
+	case *ent.ThrottleQuery:
+		return q.Filter(), nil
 	case *ent.UserQuery:
 		return q.Filter(), nil
 	case *ent.VerificationCodeQuery:
@@ -820,6 +846,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.SettingMutation:
 		return m.Filter(), nil
 	case *ent.TextMutation:
+		return m.Filter(), nil
+	case *ent.ThrottleMutation:
 		return m.Filter(), nil
 	case *ent.UserMutation:
 		return m.Filter(), nil

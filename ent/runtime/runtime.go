@@ -29,6 +29,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
 
@@ -909,6 +910,35 @@ func init() {
 	text.DefaultLength = textDescLength.Default.(int)
 	// text.LengthValidator is a validator for the "length" field. It is called by the builders before save.
 	text.LengthValidator = textDescLength.Validators[0].(func(int) error)
+	throttle.Policy = privacy.NewPolicies(schema.Throttle{})
+	throttle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := throttle.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	throttleFields := schema.Throttle{}.Fields()
+	_ = throttleFields
+	// throttleDescKey is the schema descriptor for key field.
+	throttleDescKey := throttleFields[0].Descriptor()
+	// throttle.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	throttle.KeyValidator = func() func(string) error {
+		validators := throttleDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	userMixin := schema.User{}.Mixin()
 	user.Policy = privacy.NewPolicies(schema.User{})
 	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {

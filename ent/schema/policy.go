@@ -229,6 +229,14 @@ func (VerificationCode) Policy() ent.Policy {
 	}
 }
 
+// Policy of the Throttle: internal bookkeeping of the sign-in limits.
+func (Throttle) Policy() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+	}
+}
+
 // Policy of the Presence: internal bookkeeping of the presence tracker.
 func (Presence) Policy() ent.Policy {
 	return privacy.Policy{

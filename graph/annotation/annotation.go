@@ -39,6 +39,7 @@ import (
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/limits"
 	"github.com/parley-im/parley/graph/notice"
 )
 
@@ -123,12 +124,16 @@ type Service struct {
 	client  *ent.Client
 	log     *eventlog.Log
 	notices *notice.Service
+	budget  *limits.Budget
 }
 
 // NewService returns the annotation service. Invites reach the invitee
-// through the notice inbox, written to the same event log.
-func NewService(client *ent.Client, log *eventlog.Log) *Service {
-	return &Service{client: client, log: log, notices: notice.NewService(log)}
+// through the notice inbox, written to the same event log. budget bounds
+// how fast one user adds texts (limits.Texts) and creates entities,
+// mentions, relation types and relations (limits.Entities, imports
+// included); nil is no limit.
+func NewService(client *ent.Client, log *eventlog.Log, budget *limits.Budget) *Service {
+	return &Service{client: client, log: log, notices: notice.NewService(log), budget: budget}
 }
 
 // NameKey is the form in which names are compared for uniqueness and

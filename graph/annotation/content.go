@@ -13,6 +13,7 @@ import (
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/limits"
 )
 
 // AddTextInput is addText's input.
@@ -72,6 +73,9 @@ func (s *Service) AddText(ctx context.Context, in AddTextInput) (*ent.Text, erro
 		return nil, apperr.Input(apperr.ReasonTooLong, "input.content", "content is longer than %d characters", TextContentMax)
 	case !utf8.ValidString(in.Content):
 		return nil, apperr.Input(apperr.ReasonInvalid, "input.content", "content is not valid UTF-8")
+	}
+	if err := s.budget.Spend(ctx, limits.Texts, 1); err != nil {
+		return nil, err
 	}
 	t, err := db.Text.Create().SetProjectID(p.ID).SetName(name).SetContent(in.Content).
 		SetLength(length).SetCreatorID(viewer.UserID(ctx)).Save(ctx)
@@ -180,6 +184,9 @@ func (s *Service) AddEntity(ctx context.Context, in AddEntityInput) (*ent.Entity
 	}
 	label, err := cleanLabel(deref(in.Label), "input.label")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.budget.Spend(ctx, limits.Entities, 1); err != nil {
 		return nil, err
 	}
 	e, err := s.createEntity(ctx, db, p.ID, name, label, "input.name")
@@ -337,6 +344,9 @@ func (s *Service) AddMention(ctx context.Context, in AddMentionInput) (*ent.Ment
 		return nil, apperr.Input(ReasonSpanInvalid, "input.end", "end must be after start")
 	case in.End > t.Length:
 		return nil, apperr.Input(ReasonSpanOutOfRange, "input.end", "end is beyond the text's %d characters", t.Length)
+	}
+	if err := s.budget.Spend(ctx, limits.Entities, 1); err != nil {
+		return nil, err
 	}
 	taken, err := db.Mention.Query().Where(mention.TextID(t.ID), mention.EntityID(e.ID),
 		mention.Start(in.Start), mention.End(in.End)).Exist(ctx)

@@ -11,6 +11,7 @@ import (
 	"github.com/parley-im/parley/ent/relationtype"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/graph/limits"
 )
 
 // Limits of importGraph: the data stays well below the request body limit
@@ -136,6 +137,11 @@ func (s *Service) Import(ctx context.Context, projectID int, data string) (*Impo
 	}
 	entities, relations, err := parseImport(data)
 	if err != nil {
+		return nil, err
+	}
+	// Every item may create an object: the import spends one per item, at
+	// once, and may leave the budget in debt (limits.Buckets.Take).
+	if err := s.budget.Spend(ctx, limits.Entities, len(entities)+len(relations)); err != nil {
 		return nil, err
 	}
 	run := &importRun{

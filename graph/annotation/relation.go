@@ -10,6 +10,7 @@ import (
 	"github.com/parley-im/parley/ent/relationtype"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/graph/limits"
 )
 
 // AddRelationTypeInput is addRelationType's input. Empty label lists allow
@@ -61,6 +62,9 @@ func (s *Service) AddRelationType(ctx context.Context, in AddRelationTypeInput) 
 	}
 	targets, err := cleanLabels(in.TargetLabels, "input.targetLabels")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.budget.Spend(ctx, limits.Entities, 1); err != nil {
 		return nil, err
 	}
 	rt, err := s.createRelationType(ctx, db, p.ID, name, sources, targets, deref(in.Symmetric), "input.name")
@@ -205,6 +209,9 @@ func (s *Service) AddRelation(ctx context.Context, in AddRelationInput) (*ent.Re
 		return nil, err
 	}
 	if err := s.relationAllowed(ctx, db, rt, source, target, 0); err != nil {
+		return nil, err
+	}
+	if err := s.budget.Spend(ctx, limits.Entities, 1); err != nil {
 		return nil, err
 	}
 	r, err := s.createRelation(ctx, db, rt, source, target)

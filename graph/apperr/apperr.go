@@ -7,6 +7,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is the GraphQL extensions.code of an error.
@@ -56,6 +57,8 @@ const (
 	ReasonSessionRevoked   = "SESSION_REVOKED"
 	ReasonSignInRequired   = "SIGN_IN_REQUIRED"
 	ReasonTooManyAttempts  = "TOO_MANY_ATTEMPTS"
+	ReasonTooManyAccounts  = "TOO_MANY_ACCOUNTS"
+	ReasonTooManyWrites    = "TOO_MANY_WRITES"
 	ReasonNotAllowed       = "NOT_ALLOWED"
 	ReasonNotFound         = "NOT_FOUND"
 	ReasonDuplicate        = "DUPLICATE"
@@ -71,6 +74,10 @@ type Error struct {
 	Field   string // the input field at fault, as a GraphQL path like "input.password"
 	Message string
 	Err     error // the cause, kept for logs, never shown
+	// RetryAfter, on a RATE_LIMITED error, is how long the client should
+	// wait before trying again; it goes out as extensions.retryAfter in
+	// whole seconds, rounded up.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -91,12 +98,31 @@ func (e *Error) Extensions() map[string]any {
 	if e.Field != "" {
 		ext["field"] = e.Field
 	}
+	if e.RetryAfter > 0 {
+		ext["retryAfter"] = RetrySeconds(e.RetryAfter)
+	}
 	return ext
+}
+
+// RetrySeconds is d in whole seconds, rounded up and at least 1, as
+// extensions.retryAfter carries it: a client that waits that long finds
+// the budget refilled, where rounding down would send it back too early.
+func RetrySeconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	return max(s, 1)
 }
 
 // New returns an Error with a formatted message.
 func New(code Code, reason, field, format string, args ...any) *Error {
 	return &Error{Code: code, Reason: reason, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Limited reports a request refused by a rate limit (RATE_LIMITED) that
+// may be retried after retry.
+func Limited(reason, field string, retry time.Duration, format string, args ...any) *Error {
+	e := New(RateLimited, reason, field, format, args...)
+	e.RetryAfter = max(retry, time.Second)
+	return e
 }
 
 // Input reports a bad input field.

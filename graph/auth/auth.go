@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,6 +24,7 @@ import (
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/limits"
 	"github.com/parley-im/parley/graph/settings"
 	"github.com/parley-im/parley/graph/txn"
 	"github.com/parley-im/parley/graph/verify"
@@ -51,19 +53,24 @@ type Service struct {
 	live       liveSessions // live.go: the sessions this instance's connections act for
 	tokens     *Tokens
 	bcryptCost int
-	perAccount *Limiter
-	perAddress *Limiter
-	dummyHash  []byte
+	guard      *Guard
+	// accounts bounds account creation, which hashes a password: per
+	// address for registration, per creator for accounts made by a
+	// signed-in user. Per process (see limits.Buckets).
+	accounts  *limits.Buckets
+	dummyHash []byte
 }
 
 // Options configure a Service.
 type Options struct {
 	// BcryptCost is bcrypt's work factor; tests lower it to bcrypt.MinCost.
 	BcryptCost int
-	// Sign-in attempts allowed per account and per address, as a burst that
-	// refills one attempt per interval.
-	AccountBurst, AddressBurst int
-	RefillEvery                time.Duration
+	// Guesses are the budgets of password guesses (see Guard).
+	Guesses GuardOptions
+	// AccountsPerHour is how many accounts one address may register, or
+	// one user create, per hour, all at once if need be; zero or less is
+	// no limit.
+	AccountsPerHour int
 	// Settings gate registration (the register and register_captcha
 	// switches); Codes checks SMS codes. Both optional in unit tests.
 	Settings *settings.Service
@@ -78,22 +85,17 @@ func NewService(client *ent.Client, tokens *Tokens, o Options) *Service {
 	if o.BcryptCost == 0 {
 		o.BcryptCost = bcrypt.DefaultCost
 	}
-	if o.RefillEvery == 0 {
-		o.RefillEvery = 30 * time.Second
-	}
-	if o.AccountBurst == 0 {
-		o.AccountBurst = 5
-	}
-	if o.AddressBurst == 0 {
-		o.AddressBurst = 20
+	var accounts *limits.Buckets
+	if o.AccountsPerHour > 0 {
+		accounts = limits.NewBuckets(o.AccountsPerHour, time.Hour/time.Duration(o.AccountsPerHour))
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("timing-equaliser"), o.BcryptCost)
 	return &Service{
 		client: client, tokens: tokens, bcryptCost: o.BcryptCost,
 		settings: o.Settings, codes: o.Codes, events: o.Events,
-		perAccount: NewLimiter(o.RefillEvery, o.AccountBurst),
-		perAddress: NewLimiter(o.RefillEvery, o.AddressBurst),
-		dummyHash:  dummy,
+		guard:     NewGuard(client, o.Guesses),
+		accounts:  accounts,
+		dummyHash: dummy,
 	}
 }
 
@@ -146,6 +148,9 @@ func (s *Service) Register(ctx context.Context, r Registration, from Client) (*S
 			return nil, apperr.Input(verify.ReasonCodeRequired, "input.code", "registration needs a phone and the SMS code sent to it")
 		}
 	}
+	if err := s.spendAccount("ip:" + from.IP); err != nil {
+		return nil, err
+	}
 	if r.Code != "" {
 		if r.Phone == nil {
 			return nil, apperr.Input(apperr.ReasonPhoneRequired, "input.phone", "the code was sent to a phone: give it")
@@ -194,11 +199,26 @@ func (s *Service) register(ctx context.Context, r Registration, from Client) (*S
 	return s.openSession(ctx, u, from)
 }
 
+// spendAccount takes one account creation from key's budget. Each
+// register or createUser field spends, so aliases in one request count one
+// by one, before the password is hashed.
+func (s *Service) spendAccount(key string) error {
+	if ok, retry := s.accounts.Take(key, 1); !ok {
+		return apperr.Limited(apperr.ReasonTooManyAccounts, "", retry,
+			"too many accounts created: wait %d s and try again", apperr.RetrySeconds(retry))
+	}
+	return nil
+}
+
 // CreateAccount creates an account for someone else without signing it in:
 // an admin's new user, or a member's sub-user (parentID). It runs as the
-// viewer, so the User policy decides whether he may.
+// viewer, so the User policy decides whether he may. The creator's budget
+// of account creations is spent after validation.
 func (s *Service) CreateAccount(ctx context.Context, r Registration, avatar string, parentID int) (*ent.User, error) {
 	if err := ValidateRegistration(&r); err != nil {
+		return nil, err
+	}
+	if err := s.spendAccount("user:" + strconv.Itoa(viewer.UserID(ctx))); err != nil {
 		return nil, err
 	}
 	db := s.db(ctx)
@@ -350,7 +370,10 @@ func randomPublicID() int64 {
 	return 10_000_000 + n.Int64()
 }
 
-// Login signs in by username, email or phone and password.
+// Login signs in by username, email or phone and password. Each call is
+// one guess from the budgets of Guard, aliases included. It runs outside
+// the request transaction (server/app skips the Transactioner for it), so
+// that its guesses count although the request fails.
 func (s *Service) Login(ctx context.Context, login, password string, from Client) (*Session, error) {
 	if v := viewer.FromContext(ctx); v != nil && v.UserID != 0 {
 		return nil, apperr.New(apperr.Conflict, apperr.ReasonAlreadySignedIn, "", "already signed in: sign out first")
@@ -364,8 +387,9 @@ func (s *Service) Login(ctx context.Context, login, password string, from Client
 	case len(login) > 254 || len(password) > PasswordMax:
 		return nil, apperr.Input(apperr.ReasonTooLong, "input", "login or password is too long")
 	}
-	if !s.perAccount.Allow("acct:"+strings.ToLower(login)) || !s.perAddress.Allow("ip:"+from.IP) {
-		return nil, apperr.New(apperr.RateLimited, apperr.ReasonTooManyAttempts, "", "too many sign-in attempts: wait and try again")
+	attempt, err := s.guard.Begin(from.IP)
+	if err != nil {
+		return nil, err
 	}
 	sys := viewer.SystemContext(ctx)
 	u, err := s.db(ctx).User.Query().Where(user.Or(
@@ -373,13 +397,22 @@ func (s *Service) Login(ctx context.Context, login, password string, from Client
 	)).Only(sys)
 	switch {
 	case ent.IsNotFound(err):
+		if err := attempt.For(ctx, LoginAccount(login)); err != nil {
+			return nil, err
+		}
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password)) // same time as a miss
 		return nil, wrongPassword()
 	case err != nil:
 		return nil, fmt.Errorf("auth: login: %w", err)
-	case !CheckPassword(u, password):
+	}
+	if err := attempt.For(ctx, UserAccount(u.ID)); err != nil {
+		return nil, err
+	}
+	if !CheckPassword(u, password) {
 		return nil, wrongPassword()
-	case u.AccountState != user.AccountStateNormal:
+	}
+	attempt.Succeeded(ctx)
+	if u.AccountState != user.AccountStateNormal {
 		return nil, disabled()
 	}
 	return s.openSession(ctx, u, from)

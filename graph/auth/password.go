@@ -40,8 +40,8 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange, from Cli
 	}
 	switch {
 	case c.OldPassword != "":
-		if !CheckPassword(u, c.OldPassword) {
-			return nil, apperr.Input(apperr.ReasonWrongPassword, "input.oldPassword", "the current password is wrong")
+		if err := s.VerifyPassword(ctx, u, c.OldPassword, "input.oldPassword", from); err != nil {
+			return nil, err
 		}
 	case c.Code != "":
 		if u.Phone == nil {
@@ -54,6 +54,24 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange, from Cli
 		return nil, apperr.Input(apperr.ReasonRequired, "input.oldPassword", "give the current password or an SMS code")
 	}
 	return s.setPassword(ctx, u, c.NewPassword, from)
+}
+
+// VerifyPassword checks pw, the password of u that a signed-in request
+// confirms a change with (changePassword, deleteAccount). It is a guess
+// like a sign-in, from the same budgets (Guard): a stolen session must not
+// give unlimited guesses at the password. A wrong pw is BAD_USER_INPUT
+// WRONG_PASSWORD at field; too many are RATE_LIMITED TOO_MANY_ATTEMPTS.
+// It writes the count with the root client, so call it outside the
+// request transaction.
+func (s *Service) VerifyPassword(ctx context.Context, u *ent.User, pw, field string, from Client) error {
+	ok, err := s.guard.Guess(ctx, UserAccount(u.ID), from.IP, func() bool { return CheckPassword(u, pw) })
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.Input(apperr.ReasonWrongPassword, field, "the password is wrong")
+	}
+	return nil
 }
 
 // ResetPassword sets a forgotten password (S2-02): the account is named by

@@ -1,12 +1,14 @@
-// Package limits rejects GraphQL operations that are too deep or too costly
-// before gqlgen executes them.
+// Package limits rejects GraphQL operations that are too deep, too costly or
+// hold too many mutation fields before gqlgen executes them, and holds the
+// per-process rate limits (Buckets) and the per-user write budget (Budget)
+// that the domain packages spend from.
 //
 // gqlgen's extension.FixedComplexityLimit relies on generated complexity
 // functions, which entgql doesn't generate, and ignores first/last, so a
 // query asking for 10 users with 100 friends each costs the same as one asking
 // for one of each. Limits computes its own cost from the operation alone:
 //
-//	srv.Use(limits.Limits{MaxDepth: 12, MaxCost: 10_000})
+//	srv.Use(limits.Limits{MaxDepth: 12, MaxCost: 10_000, MaxMutationFields: 10})
 package limits
 
 import (
@@ -18,6 +20,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/parley-im/parley/graph/apperr"
 )
 
 // ErrorCode is the extensions.code of the error returned for an operation
@@ -29,6 +33,13 @@ const (
 	ReasonDepth = "DEPTH_LIMIT"
 	ReasonCost  = "COST_LIMIT"
 )
+
+// ReasonMutations is the reason of an operation with more top-level
+// mutation fields than MaxMutationFields. Its code is BAD_USER_INPUT, not
+// QUERY_TOO_COMPLEX: the operation is cheap to measure but asks for too
+// many writes, and the client fixes it by splitting it into several
+// requests.
+const ReasonMutations = "TOO_MANY_MUTATIONS"
 
 // maxCost caps every intermediate cost, so a query such as
 // users(first: 2000000000) { friends(first: 2000000000) { ... } } saturates
@@ -49,6 +60,12 @@ type Limits struct {
 	// connections: their edges list is already bounded by first/last on the
 	// connection field, and a larger value would count it twice.
 	DefaultListSize int
+	// MaxMutationFields is the most top-level fields a mutation operation
+	// may hold, counting each alias and each field a fragment spreads;
+	// zero disables the check. Aliases multiply writes: without it, one
+	// request of 600 aliased addText with one large variable stores 600
+	// texts, and rate limits consulted per field are the only brake.
+	MaxMutationFields int
 }
 
 var _ interface {
@@ -65,16 +82,29 @@ func (Limits) ExtensionName() string {
 // server, so a misconfiguration fails at startup instead of silently
 // disabling a limit.
 func (l Limits) Validate(graphql.ExecutableSchema) error {
-	if l.MaxDepth < 0 || l.MaxCost < 0 || l.DefaultListSize < 0 {
-		return errors.New("limits: MaxDepth, MaxCost and DefaultListSize must not be negative")
+	if l.MaxDepth < 0 || l.MaxCost < 0 || l.DefaultListSize < 0 || l.MaxMutationFields < 0 {
+		return errors.New("limits: MaxDepth, MaxCost, DefaultListSize and MaxMutationFields must not be negative")
 	}
 	return nil
 }
 
-// MutateOperationContext measures the operation and returns a
-// QUERY_TOO_COMPLEX error if it exceeds MaxDepth or MaxCost, checked in that
-// order.
+// MutateOperationContext measures the operation and returns an error if a
+// mutation holds more than MaxMutationFields fields (BAD_USER_INPUT,
+// TOO_MANY_MUTATIONS), or if it exceeds MaxDepth or MaxCost
+// (QUERY_TOO_COMPLEX), checked in that order.
 func (l Limits) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	if op := opCtx.Operation; l.MaxMutationFields > 0 && op != nil && op.Operation == ast.Mutation {
+		if n := MutationFields(op); n > l.MaxMutationFields {
+			err := gqlerror.Errorf("an operation may hold at most %d mutation fields, this one holds %d: send them in several requests", l.MaxMutationFields, n)
+			err.Extensions = map[string]any{
+				"code":   string(apperr.BadUserInput),
+				"reason": ReasonMutations,
+				"limit":  l.MaxMutationFields,
+				"actual": n,
+			}
+			return err
+		}
+	}
 	depth, cost := l.Cost(opCtx.Operation, opCtx.Variables)
 	if l.MaxDepth > 0 && depth > l.MaxDepth {
 		return tooComplex(ReasonDepth, "depth", depth, l.MaxDepth)
@@ -83,6 +113,48 @@ func (l Limits) MutateOperationContext(_ context.Context, opCtx *graphql.Operati
 		return tooComplex(ReasonCost, "cost", cost, l.MaxCost)
 	}
 	return nil
+}
+
+// MutationFields counts the top-level fields of op: each alias once, each
+// field of a fragment (inline or spread) at the top level once per spread,
+// regardless of @skip and @include, and without __typename, which writes
+// nothing. Every one of them would run its resolver. Each fragment is
+// counted once and reused wherever it is spread, so fragments spreading
+// each other several times cannot make the walk exponential (the count
+// saturates at math.MaxInt32).
+func MutationFields(op *ast.OperationDefinition) int {
+	known := map[string]int{}
+	expanding := map[string]bool{}
+	var count func(set ast.SelectionSet) int
+	count = func(set ast.SelectionSet) int {
+		n := 0
+		for _, selection := range set {
+			switch selection := selection.(type) {
+			case *ast.Field:
+				if selection.Name != "__typename" {
+					n = addCapped(n, 1)
+				}
+			case *ast.InlineFragment:
+				n = addCapped(n, count(selection.SelectionSet))
+			case *ast.FragmentSpread:
+				// Validation rejects cycles, but be safe if it did not run.
+				def := selection.Definition
+				if def == nil || expanding[def.Name] {
+					continue
+				}
+				c, ok := known[def.Name]
+				if !ok {
+					expanding[def.Name] = true
+					c = count(def.SelectionSet)
+					delete(expanding, def.Name)
+					known[def.Name] = c
+				}
+				n = addCapped(n, c)
+			}
+		}
+		return n
+	}
+	return count(op.SelectionSet)
 }
 
 // tooComplex builds the error for an operation whose measure (depth or cost)

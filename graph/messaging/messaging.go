@@ -15,6 +15,7 @@ import (
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/limits"
 	"github.com/parley-im/parley/graph/realtime"
 	"github.com/parley-im/parley/graph/settings"
 )
@@ -81,6 +82,9 @@ type Options struct {
 	// RevokeWindow is how long a sender may revoke his message (2 minutes,
 	// as common IM apps allow).
 	RevokeWindow time.Duration
+	// Budget bounds how many messages a user sends per minute (Send
+	// spends from it); nil is no limit.
+	Budget *limits.Budget
 }
 
 // Service is the messaging service.

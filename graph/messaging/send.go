@@ -22,6 +22,7 @@ import (
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/limits"
 	"github.com/parley-im/parley/graph/settings"
 )
 
@@ -53,7 +54,10 @@ func (s *Service) SendText(ctx context.Context, toUserID int, text, clientID str
 // Send sends a message as the viewer. The target decides the conversation:
 // a user (the direct conversation, opened on first contact), a group or a
 // room he belongs to, or any conversation he is an active member of. A retry
-// with the same client id returns the message already sent.
+// with the same client id returns the message already sent. Every send,
+// from any mutation, goes through here, and each one that would write a
+// message spends from the viewer's message budget (RATE_LIMITED,
+// TOO_MANY_WRITES); a retry spends nothing.
 func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 	me := viewer.UserID(ctx)
 	if me == 0 {
@@ -80,6 +84,9 @@ func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 	}
 	if sent, err := s.retried(ctx, db, me, r.ClientID); sent != nil || err != nil {
 		return sent, err
+	}
+	if err := s.opts.Budget.Spend(ctx, limits.Messages, 1); err != nil {
+		return nil, err
 	}
 	conv, err := s.target(ctx, db, me, r)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/parley-im/parley/graph/apperr"
 	"github.com/parley-im/parley/graph/auth"
 	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/graph/txn"
 )
 
 // KindAccountDeleted tells a deleted user's devices and friends.
@@ -47,26 +48,41 @@ type Departure interface {
 //   - the user row stays as an anonymous husk (account state deleted,
 //     username freed, contact fields and password cleared), so that old
 //     messages still have a sender and ids are never reused.
-func (s *Service) DeleteAccount(ctx context.Context, password string, accounts *auth.Service, departures ...Departure) error {
-	db, err := tx(ctx)
-	if err != nil {
-		return err
-	}
+//
+// The password is checked first, outside the transaction, as a guess from
+// the sign-in budgets (auth.Service.VerifyPassword), so that a wrong one is
+// counted although the request fails; the deletion then runs in its own
+// transaction (server/app skips the Transactioner for deleteAccount).
+func (s *Service) DeleteAccount(ctx context.Context, password string, from auth.Client, accounts *auth.Service, departures ...Departure) error {
 	me := viewer.UserID(ctx)
 	if me == 0 {
 		return apperr.SignIn()
 	}
 	sys := viewer.SystemContext(ctx)
-	u, err := db.User.Get(sys, me)
+	u, err := s.client.User.Get(sys, me)
 	if err != nil {
 		return fmt.Errorf("social: load account: %w", err)
 	}
 	if password == "" {
 		return apperr.Input(apperr.ReasonPasswordRequired, "password", "confirm with your password")
 	}
-	if !auth.CheckPassword(u, password) {
-		return apperr.Input(apperr.ReasonWrongPassword, "password", "the password is wrong")
+	if err := accounts.VerifyPassword(ctx, u, password, "password", from); err != nil {
+		return err
 	}
+	return txn.Run(ctx, s.client, func(ctx context.Context) error {
+		return s.deleteAccount(ctx, accounts, departures)
+	})
+}
+
+// deleteAccount is DeleteAccount's work once the password is confirmed, in
+// the transaction.
+func (s *Service) deleteAccount(ctx context.Context, accounts *auth.Service, departures []Departure) error {
+	db, err := tx(ctx)
+	if err != nil {
+		return err
+	}
+	me := viewer.UserID(ctx)
+	sys := viewer.SystemContext(ctx)
 	// First the domains that have their own way of letting a member go
 	// (groups hand over, rooms close), acting as the user, so that everyone
 	// concerned gets the events and notices they would get otherwise.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/verificationcode"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph/apperr"
@@ -109,8 +110,9 @@ func (s *Service) Send(ctx context.Context, phone string, purpose Purpose, ip st
 		return nil, fmt.Errorf("verify: last code: %w", err)
 	}
 	if last != nil && now.Before(last.CreatedAt.Add(s.opts.Cooldown)) {
-		return nil, apperr.New(apperr.RateLimited, ReasonResendTooSoon, "input.phone",
-			"wait %s before asking for another code", last.CreatedAt.Add(s.opts.Cooldown).Sub(now).Round(time.Second))
+		wait := last.CreatedAt.Add(s.opts.Cooldown).Sub(now)
+		return nil, apperr.Limited(ReasonResendTooSoon, "input.phone", wait,
+			"wait %d s before asking for another code", apperr.RetrySeconds(wait))
 	}
 	hour := now.Add(-time.Hour)
 	n, err := db.VerificationCode.Query().
@@ -119,7 +121,8 @@ func (s *Service) Send(ctx context.Context, phone string, purpose Purpose, ip st
 		return nil, fmt.Errorf("verify: count codes: %w", err)
 	}
 	if n >= s.opts.PerPhoneHourly {
-		return nil, apperr.New(apperr.RateLimited, ReasonTooManyCodes, "input.phone", "too many codes for this phone: try again later")
+		wait := s.hourFrees(sys, db, now, verificationcode.Phone(phone))
+		return nil, apperr.Limited(ReasonTooManyCodes, "input.phone", wait, "too many codes for this phone: try again in %d s", apperr.RetrySeconds(wait))
 	}
 	if ip != "" {
 		n, err := db.VerificationCode.Query().
@@ -128,7 +131,8 @@ func (s *Service) Send(ctx context.Context, phone string, purpose Purpose, ip st
 			return nil, fmt.Errorf("verify: count codes: %w", err)
 		}
 		if n >= s.opts.PerAddressHourly {
-			return nil, apperr.New(apperr.RateLimited, ReasonTooManyCodes, "", "too many codes from this address: try again later")
+			wait := s.hourFrees(sys, db, now, verificationcode.IP(ip))
+			return nil, apperr.Limited(ReasonTooManyCodes, "", wait, "too many codes from this address: try again in %d s", apperr.RetrySeconds(wait))
 		}
 	}
 	code := newCode()
@@ -146,10 +150,28 @@ func (s *Service) Send(ctx context.Context, phone string, purpose Purpose, ip st
 	return &Issued{ExpiresAt: now.Add(s.opts.TTL), ResendAfter: now.Add(s.opts.Cooldown)}, nil
 }
 
+// hourFrees is how long until the oldest of the past hour's codes that
+// match which is an hour old, which frees a place in that hourly count:
+// the refusal's retryAfter.
+func (s *Service) hourFrees(ctx context.Context, db *ent.Client, now time.Time, which predicate.VerificationCode) time.Duration {
+	oldest, err := db.VerificationCode.Query().
+		Where(which, verificationcode.CreatedAtGT(now.Add(-time.Hour))).
+		Order(ent.Asc(verificationcode.FieldCreatedAt)).First(ctx)
+	if err != nil {
+		return time.Minute // only the hint is lost
+	}
+	return oldest.CreatedAt.Add(time.Hour).Sub(now)
+}
+
 // Check consumes the latest code sent to phone for purpose if code matches.
-// It writes with the root client, outside any request transaction, so that a
-// wrong guess is counted even though the request fails: callers run it
-// before opening the transaction of the change it allows.
+// Every check spends one of the code's attempts first, with one conditional
+// UPDATE (attempts = attempts + 1 WHERE attempts < max), and compares the
+// code only if that UPDATE took a row: concurrent guesses, on any instance,
+// cannot be checked more than MaxAttempts times. The right code on the last
+// attempt still works; a wrong one there leaves the code dead. It writes with the
+// root client, outside any request transaction, so that a wrong guess is
+// counted even though the request fails: callers run it before opening the
+// transaction of the change it allows.
 func (s *Service) Check(ctx context.Context, phone string, purpose Purpose, code string) error {
 	sys := viewer.SystemContext(ctx)
 	last, err := s.client.VerificationCode.Query().
@@ -164,17 +186,21 @@ func (s *Service) Check(ctx context.Context, phone string, purpose Purpose, code
 		return apperr.Input(ReasonCodeInvalid, "input.code", "the code was already used: ask for a new one")
 	case time.Now().After(last.ExpiresAt):
 		return apperr.Input(ReasonCodeExpired, "input.code", "the code expired: ask for a new one")
-	case last.Attempts >= s.opts.MaxAttempts:
+	}
+	n, err := s.client.VerificationCode.Update().
+		Where(verificationcode.ID(last.ID), verificationcode.AttemptsLT(s.opts.MaxAttempts)).
+		AddAttempts(1).Save(sys)
+	if err != nil {
+		return fmt.Errorf("verify: count attempt: %w", err)
+	}
+	if n == 0 {
 		return apperr.New(apperr.RateLimited, ReasonCodeAttempts, "input.code", "too many wrong codes: ask for a new one")
 	}
 	if !hmac.Equal([]byte(last.CodeHash), []byte(s.hash(phone, purpose, code))) {
-		if err := s.client.VerificationCode.UpdateOne(last).AddAttempts(1).Exec(sys); err != nil {
-			return fmt.Errorf("verify: count attempt: %w", err)
-		}
 		return apperr.Input(ReasonCodeInvalid, "input.code", "the code is wrong")
 	}
 	// Consume with a condition, so that two racing requests cannot both use it.
-	n, err := s.client.VerificationCode.Update().
+	n, err = s.client.VerificationCode.Update().
 		Where(verificationcode.ID(last.ID), verificationcode.ConsumedAtIsNil()).
 		SetConsumedAt(time.Now()).Save(sys)
 	if err != nil {

@@ -116,10 +116,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{
 		cfg: cfg, log: log, Client: client, Events: events, db: db, bus: bus, Hub: hub, Files: uploads,
 		Auth: auth.NewService(client, tokens, auth.Options{
-			BcryptCost:   cfg.BcryptCost,
-			AccountBurst: cfg.LoginBurst, RefillEvery: cfg.LoginRefill,
-			Settings: settingsSvc, Codes: verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
-			Events: events,
+			BcryptCost: cfg.BcryptCost,
+			Guesses: auth.GuardOptions{
+				PairBurst: cfg.LoginBurst, PairEvery: cfg.LoginRefill,
+				AddressBurst: cfg.LoginAddressBurst, AccountBurst: cfg.LoginAccountBurst,
+			},
+			AccountsPerHour: cfg.RegistrationsPerHour,
+			Settings:        settingsSvc, Codes: verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
+			Events:          events,
 		}),
 		stopHub: stopHub, stop: stop, baseCtx: base, hubDone: make(chan struct{}),
 	}
@@ -132,11 +136,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}()
 	tracker := presence.New(client, hub, presence.Options{TTL: cfg.PresenceTTL, Postgres: postgres, NotifyChannel: channel, Logger: log})
 	tracker.Start()
+	budget := limits.NewBudget(limits.BudgetOptions{
+		MessagesPerMinute: cfg.MessagesPerMinute, TextsPerMinute: cfg.TextsPerMinute, EntitiesPerMinute: cfg.EntitiesPerMinute,
+	})
 	a.resolver = &graph.Resolver{
-		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events, people, settingsSvc, uploads, hub, messaging.Options{RevokeWindow: cfg.RevokeWindow}),
+		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events, people, settingsSvc, uploads, hub, messaging.Options{RevokeWindow: cfg.RevokeWindow, Budget: budget}),
 		Hub: hub, Events: events.Source(), Log: log,
 		Social: people, Inbox: notices, Toggles: settingsSvc,
-		Annotation: annotation.NewService(client, events),
+		Annotation: annotation.NewService(client, events, budget),
 
 		Presence:   tracker,
 		Files:      uploads,
@@ -281,16 +288,17 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	}
 	srv.Use(operationMetrics{a.metrics}) // metrics.go
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(limits.Limits{MaxDepth: a.cfg.MaxDepth, MaxCost: a.cfg.MaxCost})
+	srv.Use(limits.Limits{MaxDepth: a.cfg.MaxDepth, MaxCost: a.cfg.MaxCost, MaxMutationFields: a.cfg.MaxMutationFields})
 	srv.Use(apperr.HideUncoded(a.log))
 	// Every mutation runs in one transaction, except those with a step that
 	// must commit although the request fails: refreshToken's replay
-	// detection and the counted attempts of SMS codes. They run their own
-	// transactions (graph/txn) after that step. uploadFile needs none for
-	// its one insert, and must not hold SQLite's write lock while it decodes
-	// an image.
+	// detection, the counted attempts of SMS codes and the counted password
+	// guesses of login, changePassword and deleteAccount. They run their
+	// own transactions (graph/txn) after that step. uploadFile needs none
+	// for its one insert, and must not hold SQLite's write lock while it
+	// decodes an image.
 	srv.Use(transactions{entgql.Transactioner{TxOpener: a.Client, SkipTxFunc: entgql.SkipIfHasFields(
-		"refreshToken", "register", "resetPassword", "changePassword", "uploadFile",
+		"refreshToken", "register", "resetPassword", "changePassword", "uploadFile", "login", "deleteAccount",
 	)}})
 	srv.AroundOperations(a.capSubscriptions)
 	srv.AroundOperations(resolver.WithLoaders)

@@ -41,6 +41,23 @@ type Config struct {
 	SubscriptionBuffer int
 	PresenceTTL        time.Duration // presence rows not refreshed for this long are stale
 
+	// Password guesses (sign-in, changePassword, deleteAccount; see
+	// auth.Guard): LoginBurst per account and address, one more per
+	// LoginRefill, counted in the database; LoginAddressBurst per address,
+	// counted per process, and LoginAccountBurst per account (the
+	// backstop), counted in the database, each one more per 30 s.
+	LoginAddressBurst, LoginAccountBurst int
+	// RegistrationsPerHour is how many accounts one address registers, or
+	// one user creates, per hour (per process); 0 is no limit.
+	RegistrationsPerHour int
+	// MaxMutationFields is the most top-level fields of one mutation
+	// operation, aliases counted; 0 is no limit.
+	MaxMutationFields int
+	// Writes per user per minute (per process; see limits.Budget): messages
+	// sent, texts added, and entities, mentions, relation types and
+	// relations created. 0 is no limit.
+	MessagesPerMinute, TextsPerMinute, EntitiesPerMinute int
+
 	// SMSWebhook is the URL of an SMS gateway that receives each
 	// verification code as JSON; empty logs codes instead (development).
 	SMSWebhook string
@@ -103,7 +120,7 @@ func Defaults() Config {
 		AccessTTL:          15 * time.Minute,
 		RefreshTTL:         30 * 24 * time.Hour,
 		LoginBurst:         5,
-		LoginRefill:        30 * time.Second,
+		LoginRefill:        time.Minute,
 		HubPollInterval:    2 * time.Second,
 		SubscriptionBuffer: 256,
 		RevokeWindow:       2 * time.Minute,
@@ -116,5 +133,13 @@ func Defaults() Config {
 		UploadTimeout:      5 * time.Minute,
 		PresenceTTL:        45 * time.Second,
 		WSInitTimeout:      10 * time.Second,
+
+		LoginAddressBurst:    20,
+		LoginAccountBurst:    100,
+		RegistrationsPerHour: 10,
+		MaxMutationFields:    10,
+		MessagesPerMinute:    120,
+		TextsPerMinute:       60,
+		EntitiesPerMinute:    600,
 	}
 }

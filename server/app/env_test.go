@@ -55,6 +55,9 @@ type server struct {
 	t   *testing.T
 	app *app.App
 	srv *httptest.Server
+	// client sends the requests of do; nil is http.DefaultClient. from
+	// sets one that connects from another loopback address.
+	client *http.Client
 }
 
 func testConfig(t *testing.T, dbURL string) app.Config {
@@ -64,7 +67,15 @@ func testConfig(t *testing.T, dbURL string) app.Config {
 	cfg.UploadDir = t.TempDir()
 	cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
 	cfg.BcryptCost = bcrypt.MinCost
+	// Limits are raised so that tests are not throttled; the tests of the
+	// limits set low ones.
 	cfg.LoginBurst = 1000
+	cfg.LoginAddressBurst = 100_000
+	cfg.LoginAccountBurst = 100_000
+	cfg.RegistrationsPerHour = 100_000
+	cfg.MessagesPerMinute = 100_000
+	cfg.TextsPerMinute = 100_000
+	cfg.EntitiesPerMinute = 100_000
 	cfg.HubPollInterval = 200 * time.Millisecond
 	cfg.KeepAlive = 5 * time.Second
 	return cfg
@@ -122,7 +133,11 @@ func (s *server) do(token, query string, vars map[string]any) response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if s.client != nil {
+		client = s.client
+	}
+	res, err := client.Do(req)
 	require.NoError(s.t, err)
 	defer res.Body.Close()
 	var r response

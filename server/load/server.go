@@ -127,7 +127,7 @@ func (t *sqlTrace) stop() []string {
 // startInProcess starts the app on dbURL. The configuration is the
 // development default except for the cheapest bcrypt (only registration
 // hashes passwords, and the tool registers thousands of users) and no
-// sign-in throttling.
+// sign-in, registration or write throttling.
 func startInProcess(ctx context.Context, dbURL string, secret []byte, trace *sqlTrace) (*inProcess, error) {
 	cfg := app.Defaults()
 	cfg.DatabaseURL = dbURL
@@ -140,6 +140,9 @@ func startInProcess(ctx context.Context, dbURL string, secret []byte, trace *sql
 	cfg.JWTSecret = secret
 	cfg.BcryptCost = bcrypt.MinCost
 	cfg.LoginBurst = 1 << 20
+	cfg.LoginAddressBurst, cfg.LoginAccountBurst = 1<<20, 1<<20
+	cfg.RegistrationsPerHour = 0
+	cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = 0, 0, 0
 	if trace != nil {
 		cfg.TraceSQL = trace.hook
 	}
@@ -205,6 +208,14 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
+// unthrottled is the environment that turns off the limits a load run
+// would trip over: it registers thousands of users from one address, and
+// its senders write as fast as the server lets them.
+var unthrottled = []string{
+	"PARLEY_REGISTRATIONS_PER_HOUR=0", "PARLEY_MESSAGES_PER_MINUTE=0",
+	"PARLEY_TEXTS_PER_MINUTE=0", "PARLEY_ENTITIES_PER_MINUTE=0",
+}
+
 // spawn runs bin on dbURL with secret on a free loopback port and waits for
 // /readyz.
 func spawn(ctx context.Context, bin, dbURL string, secret []byte, extraEnv ...string) (*spawned, error) {
@@ -227,6 +238,7 @@ func spawn(ctx context.Context, bin, dbURL string, secret []byte, extraEnv ...st
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+dbURL, "PARLEY_JWT_SECRET="+string(secret),
 		"PARLEY_DATA_DIR="+dir, "PARLEY_UPLOAD_DIR="+filepath.Join(dir, "uploads"))
+	cmd.Env = append(cmd.Env, unthrottled...)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -132,7 +132,8 @@ func backends() []backend {
 
 // startServer serves a new App over real HTTP and returns its base URL. The
 // configuration is the development default with test speed-ups: the
-// cheapest bcrypt, no sign-in throttling, a fast hub poll.
+// cheapest bcrypt, no sign-in, registration or write throttling, a fast
+// hub poll.
 func startServer(t *testing.T, dbURL string) string {
 	t.Helper()
 	cfg := app.Defaults()
@@ -142,6 +143,9 @@ func startServer(t *testing.T, dbURL string) string {
 	cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
 	cfg.BcryptCost = bcrypt.MinCost
 	cfg.LoginBurst = 1000
+	cfg.LoginAddressBurst, cfg.LoginAccountBurst = 100_000, 100_000
+	cfg.RegistrationsPerHour = 0
+	cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = 0, 0, 0
 	cfg.HubPollInterval = 200 * time.Millisecond
 	cfg.KeepAlive = 5 * time.Second
 

@@ -108,7 +108,9 @@ func startInstance(t *testing.T, name, addr, dbURL, dataDir string) *instance {
 	t.Logf("%s: server binary built in %s (once for the package)", name, buildTook.Round(time.Millisecond))
 	in.env = append(os.Environ(),
 		"DATABASE_URL="+dbURL, "PARLEY_JWT_SECRET="+jwtSecret,
-		"PARLEY_DATA_DIR="+dataDir, "PARLEY_UPLOAD_DIR="+filepath.Join(dataDir, "uploads"))
+		"PARLEY_DATA_DIR="+dataDir, "PARLEY_UPLOAD_DIR="+filepath.Join(dataDir, "uploads"),
+		// The senders write as fast as they can, from one address.
+		"PARLEY_REGISTRATIONS_PER_HOUR=0", "PARLEY_MESSAGES_PER_MINUTE=0")
 	in.start()
 	t.Cleanup(in.stop)
 	return in

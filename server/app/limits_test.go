@@ -1,0 +1,495 @@
+package app_test
+
+// Tests of the rate limits (password guesses, registration, SMS codes,
+// writes) and of the cap on mutation fields, through the real HTTP handler
+// on every backend. Clients are told apart by address: from connects from
+// another loopback address (127.0.0.2, …), which Linux routes to the
+// server like 127.0.0.1.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/server/app"
+)
+
+// from returns s with requests sent from the loopback address ip.
+func (s *server) from(ip string) *server {
+	c := *s
+	c.client = fromAddress(ip)
+	return &c
+}
+
+func fromAddress(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// post is do for other goroutines: it reports failures instead of failing
+// the test.
+func (s *server) post(client *http.Client, token, query string, vars map[string]any) (response, error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest("POST", s.srv.URL+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var r response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return response{}, fmt.Errorf("%w: %s", err, raw)
+	}
+	r.Status = res.StatusCode
+	return r, nil
+}
+
+// parallel sends n requests at once, request i built by vars(i), and
+// counts the reasons of their first errors ("" for a success).
+func (s *server) parallel(n int, token, query string, vars func(i int) map[string]any) map[string]int {
+	s.t.Helper()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		counts = map[string]int{}
+		errs   []error
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r, err := s.post(http.DefaultClient, token, query, vars(i))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			counts[r.reason()]++
+		}()
+	}
+	close(start)
+	wg.Wait()
+	require.Empty(s.t, errs)
+	return counts
+}
+
+// aliased is a mutation of n copies of field, aliased f0, f1, ….
+func aliased(n int, field string) string {
+	var b strings.Builder
+	b.WriteString("mutation {")
+	for i := range n {
+		fmt.Fprintf(&b, " f%d: %s", i, field)
+	}
+	b.WriteString(" }")
+	return b.String()
+}
+
+// reasons counts the reasons of r's errors.
+func reasons(r response) map[string]int {
+	out := map[string]int{}
+	for _, e := range r.Errors {
+		reason, _ := e.Extensions["reason"].(string)
+		out[reason]++
+	}
+	return out
+}
+
+// requireRetryAfter checks that every error of r with reason is
+// RATE_LIMITED and carries extensions.retryAfter, a whole number of
+// seconds between 1 and most.
+func requireRetryAfter(t *testing.T, r response, reason string, most int) {
+	t.Helper()
+	seen := 0
+	for _, e := range r.Errors {
+		if e.Extensions["reason"] != reason {
+			continue
+		}
+		seen++
+		require.Equal(t, "RATE_LIMITED", e.Extensions["code"], "%+v", e)
+		after, ok := e.Extensions["retryAfter"].(float64)
+		require.True(t, ok, "no retryAfter in %+v", e)
+		require.Equal(t, float64(int(after)), after, "retryAfter is whole seconds")
+		require.GreaterOrEqual(t, after, 1.0)
+		require.LessOrEqual(t, after, float64(most))
+	}
+	require.NotZero(t, seen, "no %s error in %+v", reason, r.Errors)
+}
+
+// TestPasswordGuessesRateLimited: changePassword's old password and
+// deleteAccount's password are guesses like a sign-in, from the same
+// budget, counted one by one however many aliases a request holds; a
+// correct password gives its attempt back.
+func TestPasswordGuessesRateLimited(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.LoginBurst = 3
+		s := start(t, cfg)
+
+		alice := s.register("alice", nil)
+		r := s.do(alice.Token, aliased(10, `changePassword(input: {oldPassword: "guess-guess", newPassword: "password2"}) { accessToken }`), nil)
+		require.Equal(t, map[string]int{"WRONG_PASSWORD": 3, "TOO_MANY_ATTEMPTS": 7}, reasons(r), "%+v", r.Errors)
+		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
+		// The budget is sign-in's: now even the right password waits, at
+		// every door.
+		r = s.do(alice.Token, `mutation { deleteAccount(password: "password1") }`, nil)
+		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
+		r = s.do("", loginMutation, login("alice", "password1"))
+		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
+		s.ok(alice.Token, `{ me { id } }`, nil, nil) // nothing was deleted or changed
+
+		bob := s.register("bob", nil)
+		r = s.do(bob.Token, aliased(5, `deleteAccount(password: "guess-guess")`), nil)
+		require.Equal(t, map[string]int{"WRONG_PASSWORD": 3, "TOO_MANY_ATTEMPTS": 2}, reasons(r), "%+v", r.Errors)
+		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
+		r = s.do("", loginMutation, login("bob", "password1"))
+		require.Equal(t, "TOO_MANY_ATTEMPTS", r.reason())
+
+		// Right passwords do not wear the budget out: carol signs in and
+		// changes her password more often than the burst.
+		s.register("carol", nil)
+		for range 5 {
+			s.ok("", loginMutation, login("carol", "password1"), nil)
+		}
+		var in struct{ Login struct{ AccessToken string } }
+		s.ok("", loginMutation, login("carol", "password1"), &in)
+		token, pw := in.Login.AccessToken, "password1"
+		for i := range 4 {
+			next := fmt.Sprintf("password-%d", i)
+			var out struct{ ChangePassword struct{ AccessToken string } }
+			s.ok(token, `mutation($old: String!, $new: String!) { changePassword(input: {oldPassword: $old, newPassword: $new}) { accessToken } }`,
+				map[string]any{"old": pw, "new": next}, &out)
+			token, pw = out.ChangePassword.AccessToken, next
+		}
+		// Two wrong guesses and a right one leave room for two more wrong.
+		for range 2 {
+			require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("carol", "wrong-wrong")).reason())
+		}
+		s.ok("", loginMutation, login("carol", pw), nil)
+		require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("carol", "wrong-wrong")).reason())
+		require.Equal(t, "TOO_MANY_ATTEMPTS", s.do("", loginMutation, login("carol", "wrong-wrong")).reason())
+	})
+}
+
+// TestSignInLimitPerAccount: the budget is the account's, whichever of
+// username, email and phone the guesses name it by; a login that matches
+// no account is limited by its normalised form.
+func TestSignInLimitPerAccount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.LoginBurst = 3
+		s := start(t, cfg)
+		s.register("alice", map[string]any{"email": "alice@example.com", "phone": "+8613800000042"})
+
+		for _, key := range []string{"alice", "Alice@Example.com", "+8613800000042"} {
+			require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login(key, "guess-guess")).reason(), key)
+		}
+		for _, key := range []string{"ALICE", "alice@example.com", "+8613800000042"} {
+			r := s.do("", loginMutation, login(key, "password1"))
+			requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
+		}
+
+		for _, key := range []string{"nobody", " Nobody ", "NOBODY"} {
+			require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login(key, "guess-guess")).reason(), key)
+		}
+		r := s.do("", loginMutation, login("noBody", "guess-guess"))
+		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
+		// Another unknown login has its own budget.
+		require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("somebody", "guess-guess")).reason())
+	})
+}
+
+// TestSignInLockOut: a stranger guessing from his address exhausts only
+// his own budget for the account, and the owner signs in from his; only
+// the per-account backstop, which takes guesses from many addresses to
+// drain, stops everyone; and one address spraying many accounts is
+// limited by its address budget.
+func TestSignInLockOut(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.LoginBurst = 3
+		cfg.LoginAccountBurst = 5
+		cfg.LoginAddressBurst = 6
+		s := start(t, cfg)
+		s.register("alice", nil)
+		owner, stranger := s.from("127.0.0.1"), s.from("127.0.0.2")
+
+		for i := range 6 {
+			r := stranger.do("", loginMutation, login("alice", fmt.Sprintf("guess-%d", i)))
+			if i < 3 {
+				require.Equal(t, "WRONG_PASSWORD", r.reason())
+			} else {
+				requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
+			}
+		}
+		owner.ok("", loginMutation, login("alice", "password1"), nil)
+		require.Equal(t, "WRONG_PASSWORD", owner.do("", loginMutation, login("alice", "typo-typo")).reason())
+		owner.ok("", loginMutation, login("alice", "password1"), nil)
+
+		// Wrong guesses so far: 3 from the stranger, 1 from the owner. A
+		// third address spends the fifth, and the backstop then refuses
+		// every address, the owner's too, for a while (30 s a guess).
+		require.Equal(t, "WRONG_PASSWORD", s.from("127.0.0.3").do("", loginMutation, login("alice", "guess-x")).reason())
+		r := s.from("127.0.0.4").do("", loginMutation, login("alice", "guess-y"))
+		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 30)
+		r = owner.do("", loginMutation, login("alice", "password1"))
+		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 30)
+
+		// One address, many accounts: six guesses, then the address waits.
+		sprayer := s.from("127.0.0.5")
+		for i := range 6 {
+			require.Equal(t, "WRONG_PASSWORD", sprayer.do("", loginMutation, login(fmt.Sprintf("user%d", i), "password1")).reason())
+		}
+		r = sprayer.do("", loginMutation, login("user9", "password1"))
+		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 30)
+	})
+}
+
+// TestSignInLimitsAcrossInstances: two instances on one database share the
+// account budgets, so spreading guesses over instances gains nothing.
+func TestSignInLimitsAcrossInstances(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		url := b.url(t)
+		cfg := testConfig(t, url)
+		cfg.LoginBurst = 3
+		one := start(t, cfg)
+		cfg2 := cfg
+		cfg2.UploadDir = t.TempDir() // cfg2 shares cfg's DataDir: SQLite's file
+		two := start(t, cfg2)
+
+		one.register("alice", nil)
+		require.Equal(t, "WRONG_PASSWORD", one.do("", loginMutation, login("alice", "guess-1")).reason())
+		require.Equal(t, "WRONG_PASSWORD", two.do("", loginMutation, login("alice", "guess-2")).reason())
+		require.Equal(t, "WRONG_PASSWORD", one.do("", loginMutation, login("alice", "guess-3")).reason())
+		requireRetryAfter(t, two.do("", loginMutation, login("alice", "password1")), "TOO_MANY_ATTEMPTS", 60)
+		requireRetryAfter(t, one.do("", loginMutation, login("alice", "password1")), "TOO_MANY_ATTEMPTS", 60)
+	})
+}
+
+// TestSignInLimitUnderConcurrency: thirty guesses at once, at an account
+// never guessed before (its row is created by the race) and at one that
+// is, check the password exactly as often as the budget allows.
+func TestSignInLimitUnderConcurrency(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.LoginBurst = 5
+		s := start(t, cfg)
+		s.register("alice", nil)
+		guess := func(i int) map[string]any { return login("alice", fmt.Sprintf("guess-%d", i)) }
+		require.Equal(t, map[string]int{"WRONG_PASSWORD": 5, "TOO_MANY_ATTEMPTS": 25}, s.parallel(30, "", loginMutation, guess))
+
+		s.register("bob", nil)
+		require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("bob", "guess-guess")).reason())
+		require.Equal(t, map[string]int{"WRONG_PASSWORD": 4, "TOO_MANY_ATTEMPTS": 26}, s.parallel(30, "", loginMutation, func(i int) map[string]any {
+			return login("bob", fmt.Sprintf("guess-%d", i))
+		}))
+	})
+}
+
+// TestSMSCodeAttemptsUnderConcurrency: sixty wrong codes at once are
+// checked five times at most, on any backend; the right code then fails
+// too. The right code on the last attempt still works.
+func TestSMSCodeAttemptsUnderConcurrency(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b, func(c *app.Config) { c.Codes.Cooldown = time.Millisecond })
+		const phone = "+8613800000077"
+		s.register("pat", map[string]any{"phone": phone})
+		const send = `mutation($p: String!) { sendVerificationCode(input: {phone: $p, purpose: forget}) { expiresAt } }`
+		const reset = `mutation($in: ResetPasswordInput!) { resetPassword(input: $in) }`
+		in := func(code string) map[string]any {
+			return map[string]any{"in": map[string]any{"phone": phone, "code": code, "username": "pat", "newPassword": "password5"}}
+		}
+
+		s.ok("", send, map[string]any{"p": phone}, nil)
+		code := s.codes.Last(phone)
+		counts := s.parallel(60, "", reset, func(i int) map[string]any {
+			return in(fmt.Sprintf("%06d", (atoi(code)+1+i)%1000000))
+		})
+		require.Equal(t, map[string]int{"CODE_INVALID": 5, "CODE_TOO_MANY_ATTEMPTS": 55}, counts)
+		require.Equal(t, "CODE_TOO_MANY_ATTEMPTS", s.do("", reset, in(code)).reason())
+
+		s.ok("", send, map[string]any{"p": phone}, nil)
+		code = s.codes.Last(phone)
+		for i := range 4 {
+			require.Equal(t, "CODE_INVALID", s.do("", reset, in(fmt.Sprintf("%06d", (atoi(code)+1+i)%1000000))).reason())
+		}
+		s.ok("", reset, in(code), nil)
+		s.ok("", loginMutation, login("pat", "password5"), nil)
+	})
+}
+
+// TestResendCarriesRetryAfter: a code asked for again too soon says when
+// to ask.
+func TestResendCarriesRetryAfter(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newSocialServer(t, b)
+		const send = `mutation($p: String!) { sendVerificationCode(input: {phone: $p, purpose: register}) { expiresAt } }`
+		s.ok("", send, map[string]any{"p": "+8613800000078"}, nil)
+		requireRetryAfter(t, s.do("", send, map[string]any{"p": "+8613800000078"}), "RESEND_TOO_SOON", 60)
+	})
+}
+
+// TestRegistrationLimit: one address registers a bounded number of
+// accounts, whether the registrations come in parallel or aliased in one
+// request; another address has its own budget, and a user creating
+// accounts (createUser) has his.
+func TestRegistrationLimit(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.RegistrationsPerHour = 5
+		s := start(t, cfg)
+
+		counts := s.parallel(40, "", registerMutation, func(i int) map[string]any {
+			return map[string]any{"in": map[string]any{"username": fmt.Sprintf("user%d", i), "password": "password1"}}
+		})
+		require.Equal(t, map[string]int{"": 5, "TOO_MANY_ACCOUNTS": 35}, counts)
+		r := s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "late", "password": "password1"}})
+		requireRetryAfter(t, r, "TOO_MANY_ACCOUNTS", 12*60)
+		// Invalid input is refused before it spends anything.
+		r = s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "x", "password": "password1"}})
+		require.Equal(t, "USERNAME_LENGTH", r.reason())
+
+		other := s.from("127.0.0.2")
+		r = other.do("", aliased(8, `register(input: {username: "u", password: "password1"}) { accessToken }`), nil)
+		require.Equal(t, map[string]int{"USERNAME_LENGTH": 8}, reasons(r))
+		var fields []string
+		for i := range 8 {
+			fields = append(fields, fmt.Sprintf(`r%d: register(input: {username: "alias%d", password: "password1"}) { accessToken }`, i, i))
+		}
+		r = other.do("", "mutation { "+strings.Join(fields, " ")+" }", nil)
+		require.Equal(t, map[string]int{"TOO_MANY_ACCOUNTS": 3}, reasons(r), "%+v", r.Errors)
+		requireRetryAfter(t, r, "TOO_MANY_ACCOUNTS", 12*60)
+
+		// A user's createUser spends from his own budget, not his
+		// address's.
+		admin := s.from("127.0.0.3")
+		root := admin.register("root", nil)
+		s.admin(root)
+		const create = `mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`
+		for i := range 5 {
+			admin.ok(root.Token, create, map[string]any{"in": map[string]any{"username": fmt.Sprintf("staff%d", i), "password": "password1"}}, nil)
+		}
+		r = admin.do(root.Token, create, map[string]any{"in": map[string]any{"username": "staff5", "password": "password1"}})
+		requireRetryAfter(t, r, "TOO_MANY_ACCOUNTS", 12*60)
+		admin.register("another", nil)
+	})
+}
+
+// TestMutationFieldCap: a mutation holds at most MaxMutationFields
+// top-level fields (10 by default), counting aliases and the fields that
+// fragments spread; over that, nothing runs and the error says why.
+// Queries are not capped.
+func TestMutationFieldCap(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		k := newAnnKit(t, b)
+		alice := k.register("alice", nil)
+		p := k.id(alice.Token, annCreateProject, map[string]any{"name": "capped"})
+		addText := `addText(input: {projectId: $p, name: "t", content: $c}) { id }`
+		text := strings.Repeat("字", 100_000)
+		vars := map[string]any{"p": p, "c": text}
+		many := func(n int) string {
+			q := aliased(n, addText)
+			return strings.Replace(q, "mutation {", "mutation($p: ID!, $c: String!) {", 1)
+		}
+
+		r := k.do(alice.Token, many(11), vars)
+		require.Len(t, r.Errors, 1)
+		require.Equal(t, "BAD_USER_INPUT", r.code())
+		require.Equal(t, "TOO_MANY_MUTATIONS", r.reason())
+		require.Equal(t, float64(10), r.Errors[0].Extensions["limit"])
+		require.Equal(t, float64(11), r.Errors[0].Extensions["actual"])
+		require.Empty(t, r.Data, "refused before execution: no data entry")
+
+		// Fragments count once per spread: 2 × 6 = 12.
+		frag := `mutation($p: ID!, $c: String!) { ...six ...six } fragment six on Mutation { a: ` + addText + ` b: ` + addText +
+			` c: ` + addText + ` d: ` + addText + ` e: ` + addText + ` f: ` + addText + ` }`
+		r = k.do(alice.Token, frag, vars)
+		require.Equal(t, "TOO_MANY_MUTATIONS", r.reason())
+		require.Equal(t, float64(12), r.Errors[0].Extensions["actual"])
+
+		var texts struct{ Texts struct{ TotalCount int } }
+		k.ok(alice.Token, `query($p: ID!) { texts(projectId: $p) { totalCount } }`, map[string]any{"p": p}, &texts)
+		require.Zero(t, texts.Texts.TotalCount, "a refused operation runs no resolver")
+
+		k.ok(alice.Token, many(10), vars, nil)
+		k.ok(alice.Token, `query($p: ID!) { texts(projectId: $p) { totalCount } }`, map[string]any{"p": p}, &texts)
+		require.Equal(t, 10, texts.Texts.TotalCount)
+		k.ok(alice.Token, strings.Replace(aliased(30, "me { id }"), "mutation", "query", 1), nil, nil)
+	})
+}
+
+// TestMutationFieldCapSetting: the cap is a setting.
+func TestMutationFieldCapSetting(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.MaxMutationFields = 2
+		s := start(t, cfg)
+		r := s.do("", aliased(3, "logout"), nil)
+		require.Equal(t, "TOO_MANY_MUTATIONS", r.reason())
+		require.Equal(t, float64(2), r.Errors[0].Extensions["limit"])
+		require.Equal(t, "SIGN_IN_REQUIRED", s.do("", aliased(2, "logout"), nil).reason())
+	})
+}
+
+// TestWriteBudgets: each user sends, adds texts and creates annotation
+// objects at a bounded rate; over it, RATE_LIMITED TOO_MANY_WRITES with
+// retryAfter. Each aliased field spends, a retried send spends nothing,
+// and an import spends one per item, at once.
+func TestWriteBudgets(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := testConfig(t, b.url(t))
+		cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = 3, 2, 4
+		k := annKit{start(t, cfg)}
+		alice, bob := k.register("alice", nil), k.register("bob", nil)
+
+		var sent struct{ SendMessage struct{ ID string } }
+		k.ok(alice.Token, sendMutation, map[string]any{"to": bob.ID, "text": "x", "cid": "c-1"}, &sent)
+		r := k.do(alice.Token, aliased(3, fmt.Sprintf(`sendMessage(input: {to: %q, text: "more"}) { id }`, bob.ID)), nil)
+		require.Equal(t, map[string]int{"TOO_MANY_WRITES": 1}, reasons(r), "%+v", r.Errors)
+		requireRetryAfter(t, r, "TOO_MANY_WRITES", 20)
+		r = k.do(alice.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"to": bob.ID, "text": "again"}})
+		requireRetryAfter(t, r, "TOO_MANY_WRITES", 20)
+		// A retry returns what was sent, and bob's budget is his own.
+		var retried struct{ SendMessage struct{ ID string } }
+		k.ok(alice.Token, sendMutation, map[string]any{"to": bob.ID, "text": "x", "cid": "c-1"}, &retried)
+		require.Equal(t, sent.SendMessage.ID, retried.SendMessage.ID)
+		k.send(bob, alice, "reply")
+
+		p := k.id(alice.Token, annCreateProject, map[string]any{"name": "budget"})
+		k.ok(alice.Token, annAddText, map[string]any{"p": p, "name": "a", "content": "abc"}, nil)
+		k.ok(alice.Token, annAddText, map[string]any{"p": p, "name": "b", "content": "abc"}, nil)
+		r = k.fails(alice.Token, annAddText, map[string]any{"p": p, "name": "c", "content": "abc"}, "RATE_LIMITED", "TOO_MANY_WRITES")
+		requireRetryAfter(t, r, "TOO_MANY_WRITES", 30)
+
+		e1 := k.id(alice.Token, annAddEntity, map[string]any{"p": p, "name": "e1", "label": "L"})
+		e2 := k.id(alice.Token, annAddEntity, map[string]any{"p": p, "name": "e2", "label": "L"})
+		typ := k.id(alice.Token, annAddType, map[string]any{"p": p, "name": "knows"})
+		k.id(alice.Token, annAddRelation, map[string]any{"type": typ, "s": e1, "t": e2})
+		r = k.fails(alice.Token, annAddEntity, map[string]any{"p": p, "name": "e3"}, "RATE_LIMITED", "TOO_MANY_WRITES")
+		requireRetryAfter(t, r, "TOO_MANY_WRITES", 15)
+		k.fails(alice.Token, annImport, map[string]any{"p": p, "data": `[{"name": "e4"}]`}, "RATE_LIMITED", "TOO_MANY_WRITES")
+
+		// Bob's budget is full: an import larger than it passes, and leaves
+		// him in debt.
+		q := k.id(bob.Token, annCreateProject, map[string]any{"name": "bulk"})
+		k.ok(bob.Token, annImport, map[string]any{"p": q, "data": `[{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "d"}, {"name": "e"}, {"name": "f"}]`}, nil)
+		r = k.fails(bob.Token, annAddEntity, map[string]any{"p": q, "name": "g"}, "RATE_LIMITED", "TOO_MANY_WRITES")
+		requireRetryAfter(t, r, "TOO_MANY_WRITES", 60)
+	})
+}

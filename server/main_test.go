@@ -1,0 +1,45 @@
+package main
+
+import (
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/server/app"
+)
+
+// TestConfigureLimits: the cap on mutation fields and the write and
+// registration budgets are settings, from the environment or from flags
+// (flags win), and negative values stop the server at start-up.
+func TestConfigureLimits(t *testing.T) {
+	configureCfg := func(t *testing.T, args []string) (app.Config, error) {
+		cfg, _, err := configure(args, io.Discard)
+		return cfg, err
+	}
+	base := []string{"-jwt-secret", "0123456789abcdef0123456789abcdef", "-data-dir", t.TempDir()}
+	cfg, err := configureCfg(t, base)
+	require.NoError(t, err)
+	require.Equal(t, 10, cfg.MaxMutationFields)
+	require.Equal(t, 10, cfg.RegistrationsPerHour)
+	require.Equal(t, []int{120, 60, 600}, []int{cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute})
+
+	t.Setenv("PARLEY_MAX_MUTATION_FIELDS", "7")
+	t.Setenv("PARLEY_REGISTRATIONS_PER_HOUR", "0")
+	t.Setenv("PARLEY_MESSAGES_PER_MINUTE", "30")
+	t.Setenv("PARLEY_TEXTS_PER_MINUTE", "20")
+	t.Setenv("PARLEY_ENTITIES_PER_MINUTE", "200")
+	cfg, err = configureCfg(t, base)
+	require.NoError(t, err)
+	require.Equal(t, 7, cfg.MaxMutationFields)
+	require.Equal(t, 0, cfg.RegistrationsPerHour)
+	require.Equal(t, []int{30, 20, 200}, []int{cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute})
+
+	cfg, err = configureCfg(t, append(base, "-max-mutation-fields", "3", "-messages-per-minute", "0"))
+	require.NoError(t, err)
+	require.Equal(t, 3, cfg.MaxMutationFields)
+	require.Equal(t, 0, cfg.MessagesPerMinute)
+
+	_, err = configureCfg(t, append(base, "-max-mutation-fields", "-1"))
+	require.ErrorContains(t, err, "max-mutation-fields")
+}
