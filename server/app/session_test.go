@@ -516,3 +516,39 @@ func TestSocketFollowsRole(t *testing.T) {
 		require.Eventually(t, func() bool { return !dirtyWords() }, time.Second, 10*time.Millisecond, "and no more once revoked")
 	})
 }
+
+// TestLogoutOverTheSocket: a logout sent over the socket itself gets its
+// answer, then the socket's streams and the socket end as for any other
+// end of the session.
+func TestLogoutOverTheSocket(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, protocol := range protocols {
+			t.Run(protocol, func(t *testing.T) {
+				s := newServer(t, b)
+				alice, bob := s.register("alice", nil), s.register("bob", nil)
+				s.send(alice, bob, "open")
+				c := s.mustDialLive(protocol, bob.Token)
+				c.start("e", liveEvents, nil)
+				s.waitSubscriptions(1)
+				c.start("out", `mutation { logout }`, nil)
+				var answered bool
+				for {
+					f, err := c.read()
+					if err != nil {
+						var closed *websocket.CloseError
+						require.ErrorAs(t, err, &closed)
+						require.Equal(t, 4403, closed.Code)
+						require.Equal(t, "SIGNED_OUT", closed.Text)
+						break
+					}
+					if f.ID == "out" && (f.Type == "next" || f.Type == "data") {
+						require.JSONEq(t, `{"data":{"logout":true}}`, string(f.Payload))
+						answered = true
+					}
+				}
+				require.True(t, answered, "the logout is answered before the socket closes")
+				require.Equal(t, "SESSION_REVOKED", s.do(bob.Token, `{ me { id } }`, nil).reason())
+			})
+		}
+	})
+}
