@@ -107,6 +107,8 @@ func configure(args []string) (app.Config, error) {
 	fs.Int64Var(&cfg.MaxVoiceBytes, "max-voice-bytes", envInt("PARLEY_MAX_VOICE_BYTES", cfg.MaxVoiceBytes), "largest voice upload")
 	fs.Int64Var(&cfg.MaxFileBytes, "max-file-bytes", envInt("PARLEY_MAX_FILE_BYTES", cfg.MaxFileBytes), "largest file upload")
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", envInt("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
+	fs.Int64Var(&cfg.MaxImageDecodeBytes, "max-image-decode-bytes", envInt("PARLEY_MAX_IMAGE_DECODE_BYTES", cfg.MaxImageDecodeBytes), "most memory decoding one uploaded image may take, as its header announces it")
+	maxDecodes := fs.Int64("max-concurrent-decodes", envInt("PARLEY_MAX_CONCURRENT_DECODES", int64(cfg.MaxConcurrentDecodes)), "uploaded images decoded at once; others wait")
 	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", envDuration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
 	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", envDuration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("PARLEY_METRICS_ADDR", ""), "listen address of Prometheus /metrics; empty: off")
@@ -120,6 +122,7 @@ func configure(args []string) (app.Config, error) {
 		return cfg, fmt.Errorf("invalid environment: %s", strings.Join(badEnv, ", "))
 	}
 	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*maxDepth), int(*maxCost), int(*maxSubs)
+	cfg.MaxConcurrentDecodes = int(*maxDecodes)
 	if err := app.CheckFiles(cfg); err != nil {
 		return cfg, err
 	}
