@@ -121,6 +121,7 @@ type rawFlags struct {
 	secret, origins, introspection, avatarHosts *string
 	maxDepth, maxCost, maxSubs, maxMutations    *int64
 	registrations, messages, texts, entities    *int64
+	maxDecodes                                  *int64
 }
 
 // parseFlags reads the environment and the flags into a configuration and
@@ -158,6 +159,8 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	fs.Int64Var(&cfg.MaxVoiceBytes, "max-voice-bytes", envInt("PARLEY_MAX_VOICE_BYTES", cfg.MaxVoiceBytes), "largest voice upload")
 	fs.Int64Var(&cfg.MaxFileBytes, "max-file-bytes", envInt("PARLEY_MAX_FILE_BYTES", cfg.MaxFileBytes), "largest file upload")
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", envInt("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
+	fs.Int64Var(&cfg.MaxImageDecodeBytes, "max-image-decode-bytes", envInt("PARLEY_MAX_IMAGE_DECODE_BYTES", cfg.MaxImageDecodeBytes), "most memory decoding one uploaded image may take, as its header announces it")
+	raw.maxDecodes = fs.Int64("max-concurrent-decodes", envInt("PARLEY_MAX_CONCURRENT_DECODES", int64(cfg.MaxConcurrentDecodes)), "uploaded images decoded at once; others wait")
 	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", envDuration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
 	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", envDuration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
 	raw.avatarHosts = fs.String("avatar-hosts", env("PARLEY_AVATAR_HOSTS", ""), "comma-separated hosts whose images may be avatars by URL; empty: only uploads")
@@ -191,6 +194,7 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 	cfg.MaxDepth, cfg.MaxCost, cfg.MaxSubscriptions = int(*raw.maxDepth), int(*raw.maxCost), int(*raw.maxSubs)
 	cfg.MaxMutationFields, cfg.RegistrationsPerHour = int(*raw.maxMutations), int(*raw.registrations)
 	cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = int(*raw.messages), int(*raw.texts), int(*raw.entities)
+	cfg.MaxConcurrentDecodes = int(*raw.maxDecodes)
 	if err := app.CheckFiles(*cfg); err != nil {
 		return err
 	}

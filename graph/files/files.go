@@ -27,6 +27,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"gocloud.dev/blob"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
@@ -47,6 +48,10 @@ const (
 	// ReasonURLExpired answers a file URL whose signed token is authentic
 	// but out of date: fetch the file's url again.
 	ReasonURLExpired = "URL_EXPIRED"
+	// ReasonImageTooLarge refuses an image whose header shows that decoding
+	// it would take more memory than Options.MaxDecodeBytes, however small
+	// the file: a smaller picture, or another format, passes.
+	ReasonImageTooLarge = "IMAGE_TOO_LARGE"
 )
 
 // Defaults of Options, also the server's defaults (server/app.Defaults).
@@ -55,10 +60,18 @@ const (
 	DefaultMaxImageBytes  = 5 << 20
 	DefaultMaxVoiceBytes  = 10 << 20
 	DefaultMaxFileBytes   = 50 << 20
-	// DefaultMaxPixels bounds a decoded image (40 megapixels: a phone photo
-	// passes, a decompression bomb does not).
+	// DefaultMaxPixels bounds an image's width × height (40 megapixels).
 	DefaultMaxPixels = 40_000_000
-	DefaultURLTTL    = time.Hour
+	// DefaultMaxDecodeBytes bounds the memory one image decode takes
+	// (decodeCost): a 12-megapixel phone photo takes about 23 MB, a
+	// 3840×2160 RGBA PNG about 40 MB, a 304 KB PNG of 6324×6324 16-bit
+	// pixels 321 MB.
+	DefaultMaxDecodeBytes = 64 << 20
+	// DefaultMaxConcurrentDecodes is how many images decode at once: a
+	// decode keeps a core busy, and the product of the two defaults,
+	// 128 MiB, bounds the memory images take while they are checked.
+	DefaultMaxConcurrentDecodes = 2
+	DefaultURLTTL               = time.Hour
 )
 
 // Options configure the service.
@@ -67,6 +80,12 @@ type Options struct {
 	MaxBytes map[file.Kind]int64
 	// MaxPixels bounds width × height of an uploaded image or avatar.
 	MaxPixels int64
+	// MaxDecodeBytes bounds the memory decoding one image or avatar takes,
+	// as its header announces it (decode.go).
+	MaxDecodeBytes int64
+	// MaxConcurrentDecodes bounds the images that decode at once; an upload
+	// waits for a turn as long as its request lasts.
+	MaxConcurrentDecodes int
 	// URLTTL is how long a signed file URL stays valid, at least; see
 	// Signer.
 	URLTTL time.Duration
@@ -87,6 +106,7 @@ type Service struct {
 	signer   *Signer
 	log      *slog.Logger
 	opts     Options
+	images   imageLimits
 }
 
 // New returns the files service. secret is the server's JWT secret, from
@@ -109,6 +129,12 @@ func New(client *ent.Client, bucket *blob.Bucket, secret []byte, opts Options) *
 	if opts.MaxPixels <= 0 {
 		opts.MaxPixels = DefaultMaxPixels
 	}
+	if opts.MaxDecodeBytes <= 0 {
+		opts.MaxDecodeBytes = DefaultMaxDecodeBytes
+	}
+	if opts.MaxConcurrentDecodes <= 0 {
+		opts.MaxConcurrentDecodes = DefaultMaxConcurrentDecodes
+	}
 	if opts.URLTTL <= 0 {
 		opts.URLTTL = DefaultURLTTL
 	}
@@ -121,6 +147,10 @@ func New(client *ent.Client, bucket *blob.Bucket, secret []byte, opts Options) *
 	return &Service{
 		client: client, settings: settings.NewService(client), bucket: bucket,
 		signer: NewSigner(secret, opts.URLTTL, opts.Now), log: opts.Log, opts: opts,
+		images: imageLimits{
+			maxPixels: opts.MaxPixels, maxDecodeBytes: opts.MaxDecodeBytes,
+			slots: semaphore.NewWeighted(int64(opts.MaxConcurrentDecodes)),
+		},
 	}
 }
 
@@ -186,7 +216,7 @@ func (s *Service) Upload(ctx context.Context, up graphql.Upload, kind file.Kind)
 	if size > limit {
 		return nil, tooLarge(kind, limit)
 	}
-	contentType, err := sniff(up.File, kind, s.opts.MaxPixels)
+	contentType, err := sniff(ctx, up.File, kind, size, s.images)
 	if err != nil {
 		return nil, err
 	}
@@ -248,9 +278,19 @@ func digest(r io.ReadSeeker, limit int64) (string, int64, error) {
 // original name never reaches storage.
 func storageKey(sum string) string { return "sha256/" + sum[:2] + "/" + sum }
 
-// store writes the bytes under key unless they are there already. Two
-// concurrent uploads of one content write the same bytes, so the race is
-// harmless.
+// storeBuffer is how much of an upload a bucket's writer buffers at a time,
+// with storeConcurrency parts in flight: S3's smallest part, one at a time
+// (for an upload over 16 MiB the AWS transfer manager otherwise allocates
+// six 8 MiB parts, and GCS buffers 16 MiB chunks). A local bucket streams
+// to its file regardless.
+const (
+	storeBuffer      = 5 << 20
+	storeConcurrency = 1
+)
+
+// store writes the bytes under key unless they are there already, streaming
+// them from r. Two concurrent uploads of one content write the same bytes,
+// so the race is harmless.
 func (s *Service) store(ctx context.Context, key, contentType string, r io.ReadSeeker) error {
 	exists, err := s.bucket.Exists(ctx, key)
 	if err != nil {
@@ -262,7 +302,8 @@ func (s *Service) store(ctx context.Context, key, contentType string, r io.ReadS
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("files: rewind upload: %w", err)
 	}
-	if err := s.bucket.Upload(ctx, key, r, &blob.WriterOptions{ContentType: contentType}); err != nil {
+	opts := &blob.WriterOptions{ContentType: contentType, BufferSize: storeBuffer, MaxConcurrency: storeConcurrency}
+	if err := s.bucket.Upload(ctx, key, r, opts); err != nil {
 		return fmt.Errorf("files: store %s: %w", key, err)
 	}
 	return nil

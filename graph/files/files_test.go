@@ -24,6 +24,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/blob/memblob"
+	"golang.org/x/sync/semaphore"
 	"modernc.org/sqlite"
 
 	"github.com/parley-im/parley/ent"
@@ -99,7 +100,7 @@ func TestSniff(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := bytes.NewReader(c.data)
-			got, err := sniff(r, c.kind, 100)
+			got, err := sniff(context.Background(), r, c.kind, int64(len(c.data)), testLimits(100))
 			if c.reason {
 				e, ok := apperr.As(err)
 				require.True(t, ok, "error %v", err)
@@ -112,6 +113,12 @@ func TestSniff(t *testing.T) {
 			require.Zero(t, pos, "sniff leaves the reader at its start")
 		})
 	}
+}
+
+// testLimits bound images to maxPixels, 16 MiB of decoding and one decode
+// at a time.
+func testLimits(maxPixels int64) imageLimits {
+	return imageLimits{maxPixels: maxPixels, maxDecodeBytes: 16 << 20, slots: semaphore.NewWeighted(1)}
 }
 
 func TestInline(t *testing.T) {

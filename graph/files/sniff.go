@@ -2,6 +2,8 @@ package files
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/gif" // decoders image.Decode needs for uploads
@@ -13,6 +15,7 @@ import (
 	"strings"
 
 	_ "golang.org/x/image/webp"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/parley-im/parley/ent/file"
 	"github.com/parley-im/parley/graph/apperr"
@@ -30,9 +33,10 @@ var imageTypes = map[string]string{
 
 // sniff decides the content type of an upload from its bytes, never from
 // what the client claims, and checks the kind's rules: avatars and images
-// must be PNG, JPEG, GIF or WebP that decode within maxPixels; voice must be
-// audio. Any content is a valid "file". It leaves r at its start.
-func sniff(r io.ReadSeeker, kind file.Kind, maxPixels int64) (string, error) {
+// must be PNG, JPEG, GIF or WebP that decode within lim; voice must be
+// audio. Any content is a valid "file". r holds size bytes; sniff leaves it
+// at its start.
+func sniff(ctx context.Context, r io.ReadSeeker, kind file.Kind, size int64, lim imageLimits) (string, error) {
 	head := make([]byte, 512)
 	n, err := io.ReadFull(r, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
@@ -45,7 +49,7 @@ func sniff(r io.ReadSeeker, kind file.Kind, maxPixels int64) (string, error) {
 	detected := http.DetectContentType(head)
 	switch kind {
 	case file.KindAvatar, file.KindImage:
-		if err := checkImage(r, detected, maxPixels); err != nil {
+		if err := checkImage(ctx, r, detected, size, lim); err != nil {
 			return "", err
 		}
 		return detected, nil
@@ -59,9 +63,23 @@ func sniff(r io.ReadSeeker, kind file.Kind, maxPixels int64) (string, error) {
 	return detected, nil
 }
 
-// checkImage decodes the whole image, after its header showed that it fits
-// in maxPixels, and leaves r at its start.
-func checkImage(r io.ReadSeeker, detected string, maxPixels int64) error {
+// imageLimits bound the images Upload decodes (see decode.go).
+type imageLimits struct {
+	// maxPixels bounds width × height, maxDecodeBytes the memory one decode
+	// takes (decodeCost).
+	maxPixels, maxDecodeBytes int64
+	// slots is how many decodes may run at once, across all requests: each
+	// holds up to maxDecodeBytes and a core.
+	slots *semaphore.Weighted
+}
+
+// checkImage reads the image's header, refuses it if it has more than
+// lim.maxPixels pixels (FILE_TOO_LARGE) or would take more than
+// lim.maxDecodeBytes to decode (IMAGE_TOO_LARGE), then decodes it whole in
+// one of lim.slots, waiting for one as long as ctx lets it. A cancelled
+// request stops waiting, or stops decoding at its next read. It leaves r at
+// its start.
+func checkImage(ctx context.Context, r io.ReadSeeker, detected string, size int64, lim imageLimits) error {
 	format, ok := imageTypes[detected]
 	if !ok {
 		return invalid("not a PNG, JPEG, GIF or WebP image (%s)", baseType(detected))
@@ -73,20 +91,53 @@ func checkImage(r io.ReadSeeker, detected string, maxPixels int64) error {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return invalid("the image is empty")
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+	if int64(cfg.Width)*int64(cfg.Height) > lim.maxPixels {
 		return apperr.Input(apperr.ReasonFileTooLarge, "file",
-			"the image is %d×%d pixels; at most %d pixels are allowed", cfg.Width, cfg.Height, maxPixels)
+			"the image is %d×%d pixels; at most %d pixels are allowed", cfg.Width, cfg.Height, lim.maxPixels)
 	}
+	cost, err := decodeCost(r, format, cfg, size)
+	switch {
+	case errors.Is(err, errHeader):
+		return invalid("the %s image cannot be read", format)
+	case err != nil:
+		return fmt.Errorf("files: sniff: %w", err)
+	case cost > lim.maxDecodeBytes:
+		return apperr.Input(ReasonImageTooLarge, "file",
+			"the %d×%d %s image would take %s of memory to decode; at most %s is allowed",
+			cfg.Width, cfg.Height, strings.ToUpper(format), HumanSize(cost), HumanSize(lim.maxDecodeBytes))
+	}
+
+	if err := lim.slots.Acquire(ctx, 1); err != nil {
+		return fmt.Errorf("files: wait to decode: %w", err)
+	}
+	defer lim.slots.Release(1)
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("files: sniff: rewind: %w", err)
 	}
-	if _, _, err := image.Decode(r); err != nil {
+	if _, _, err := image.Decode(ctxReader{ctx, r}); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("files: decode: %w", ctx.Err())
+		}
 		return invalid("the %s image is damaged", format)
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("files: sniff: rewind: %w", err)
 	}
 	return nil
+}
+
+// ctxReader fails its reads once ctx is done, which ends a decode whose
+// request was cancelled or timed out.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // audioType returns the audio content type of a voice recording. Besides

@@ -2,23 +2,33 @@ package files
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/parley-im/parley/ent/file"
 	"github.com/parley-im/parley/graph/apperr"
 )
 
+// fuzzSlots never makes FuzzSniff wait: each of its workers decodes one
+// image at a time anyway.
+var fuzzSlots = semaphore.NewWeighted(1 << 10)
+
 // FuzzSniff checks the content checks of uploads on any bytes, for every
 // kind: never a panic, a content type or a client error (FILE_INVALID,
-// FILE_TOO_LARGE), and images within the pixel bound only.
+// FILE_TOO_LARGE, IMAGE_TOO_LARGE), and images within the pixel and decode
+// bounds only.
 func FuzzSniff(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, kind := range []file.Kind{file.KindAvatar, file.KindImage, file.KindVoice, file.KindFile} {
-			ct, err := sniff(bytes.NewReader(data), kind, 1<<16)
+			lim := imageLimits{maxPixels: 1 << 16, maxDecodeBytes: 4 << 20, slots: fuzzSlots}
+			ct, err := sniff(context.Background(), bytes.NewReader(data), kind, int64(len(data)), lim)
 			if err != nil {
 				e, ok := apperr.As(err)
-				if !ok || e.Code != apperr.BadUserInput || (e.Reason != apperr.ReasonFileInvalid && e.Reason != apperr.ReasonFileTooLarge) {
+				if !ok || e.Code != apperr.BadUserInput ||
+					(e.Reason != apperr.ReasonFileInvalid && e.Reason != apperr.ReasonFileTooLarge && e.Reason != ReasonImageTooLarge) {
 					t.Fatalf("sniff(%s): %v", kind, err)
 				}
 				continue

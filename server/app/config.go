@@ -82,6 +82,12 @@ type Config struct {
 	MaxAvatarBytes, MaxImageBytes, MaxVoiceBytes, MaxFileBytes int64
 	// MaxImagePixels bounds width × height of an uploaded image.
 	MaxImagePixels int64
+	// MaxImageDecodeBytes bounds the memory decoding one uploaded image
+	// takes, as its header announces it; MaxConcurrentDecodes bounds the
+	// images that decode at once. Their product bounds the memory of image
+	// checks.
+	MaxImageDecodeBytes  int64
+	MaxConcurrentDecodes int
 	// FileURLTTL is how long a private file's signed URL lasts, at least
 	// (at most twice as long).
 	FileURLTTL time.Duration
@@ -141,5 +147,7 @@ func Defaults() Config {
 		MessagesPerMinute:    120,
 		TextsPerMinute:       60,
 		EntitiesPerMinute:    600,
+		MaxImageDecodeBytes:  files.DefaultMaxDecodeBytes,
+		MaxConcurrentDecodes: files.DefaultMaxConcurrentDecodes,
 	}
 }

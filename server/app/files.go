@@ -23,9 +23,13 @@ import (
 	"github.com/parley-im/parley/graph/files"
 )
 
-// uploadMemory is how much of a multipart body gqlgen keeps in memory;
-// a larger body goes to a temporary file.
-const uploadMemory = 8 << 20
+// uploadMemory is the largest multipart body gqlgen reads into memory; the
+// file of a larger one is copied, 32 KiB at a time, to a temporary file (in
+// os.TempDir: $TMPDIR must be writable, and on disk rather than tmpfs for
+// large files to stay out of RAM). It is as much as a plain JSON request may
+// carry by default, so that concurrent uploads cost memory like concurrent
+// queries.
+const uploadMemory = 1 << 20
 
 // newFiles opens the storage bucket (cfg.StorageURL, or cfg.UploadDir on
 // local disk) and returns the files service.
@@ -42,10 +46,12 @@ func newFiles(ctx context.Context, cfg Config, client *ent.Client, log *slog.Log
 			file.KindAvatar: cfg.MaxAvatarBytes, file.KindImage: cfg.MaxImageBytes,
 			file.KindVoice: cfg.MaxVoiceBytes, file.KindFile: cfg.MaxFileBytes,
 		},
-		MaxPixels:   cfg.MaxImagePixels,
-		URLTTL:      cfg.FileURLTTL,
-		Log:         log,
-		AvatarHosts: cfg.AvatarHosts,
+		MaxPixels:            cfg.MaxImagePixels,
+		MaxDecodeBytes:       cfg.MaxImageDecodeBytes,
+		MaxConcurrentDecodes: cfg.MaxConcurrentDecodes,
+		URLTTL:               cfg.FileURLTTL,
+		Log:                  log,
+		AvatarHosts:          cfg.AvatarHosts,
 	}), nil
 }
 
@@ -106,6 +112,12 @@ func (a *App) requestTimeout(r *http.Request) time.Duration {
 // tokens, not cookies, so this is defence in depth, and the convention
 // clients of the multipart spec already follow. The guard also refuses a
 // body whose declared length is over the limit before reading it.
+//
+// A body of unknown length (chunked) is declared as long as the limit for
+// gqlgen: its MultipartForm keeps a body in memory when Content-Length is
+// under MaxMemory, and an unknown length (-1) is under any limit, so a
+// chunked 50 MiB upload would otherwise be read into RAM whole. The body
+// stays bounded by limitBody's reader either way.
 func (a *App) uploadGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isMultipart(r) {
@@ -123,6 +135,10 @@ func (a *App) uploadGuard(next http.Handler) http.Handler {
 				"the request is larger than %s", files.HumanSize(a.uploadBodyMax())))
 			return
 		}
+		if r.ContentLength < 0 {
+			r = r.WithContext(r.Context()) // a copy, not the server's request
+			r.ContentLength = a.uploadBodyMax()
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -139,7 +155,8 @@ func CheckFiles(cfg Config) error {
 	}{
 		{"PARLEY_MAX_AVATAR_BYTES", cfg.MaxAvatarBytes}, {"PARLEY_MAX_IMAGE_BYTES", cfg.MaxImageBytes},
 		{"PARLEY_MAX_VOICE_BYTES", cfg.MaxVoiceBytes}, {"PARLEY_MAX_FILE_BYTES", cfg.MaxFileBytes},
-		{"PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels},
+		{"PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels}, {"PARLEY_MAX_IMAGE_DECODE_BYTES", cfg.MaxImageDecodeBytes},
+		{"PARLEY_MAX_CONCURRENT_DECODES", int64(cfg.MaxConcurrentDecodes)},
 		{"PARLEY_FILE_URL_TTL", int64(cfg.FileURLTTL)}, {"PARLEY_UPLOAD_TIMEOUT", int64(cfg.UploadTimeout)},
 	} {
 		if v.value <= 0 {

@@ -568,10 +568,12 @@ func TestFileConfig(t *testing.T) {
 	t.Parallel()
 	require.NoError(t, app.CheckFiles(app.Defaults()))
 	for want, change := range map[string]func(*app.Config){
-		"PARLEY_STORAGE_URL":      func(c *app.Config) { c.StorageURL = "ftp://files.example" },
-		"PARLEY_MAX_VOICE_BYTES":  func(c *app.Config) { c.MaxVoiceBytes = 0 },
-		"PARLEY_MAX_IMAGE_PIXELS": func(c *app.Config) { c.MaxImagePixels = -1 },
-		"PARLEY_FILE_URL_TTL":     func(c *app.Config) { c.FileURLTTL = time.Second },
+		"PARLEY_STORAGE_URL":            func(c *app.Config) { c.StorageURL = "ftp://files.example" },
+		"PARLEY_MAX_VOICE_BYTES":        func(c *app.Config) { c.MaxVoiceBytes = 0 },
+		"PARLEY_MAX_IMAGE_PIXELS":       func(c *app.Config) { c.MaxImagePixels = -1 },
+		"PARLEY_FILE_URL_TTL":           func(c *app.Config) { c.FileURLTTL = time.Second },
+		"PARLEY_MAX_IMAGE_DECODE_BYTES": func(c *app.Config) { c.MaxImageDecodeBytes = 0 },
+		"PARLEY_MAX_CONCURRENT_DECODES": func(c *app.Config) { c.MaxConcurrentDecodes = -1 },
 	} {
 		cfg := testConfig(t, "")
 		change(&cfg)
