@@ -123,7 +123,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			},
 			AccountsPerHour: cfg.RegistrationsPerHour,
 			Settings:        settingsSvc, Codes: verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
-			Events:          events,
+			Events: events,
 		}),
 		stopHub: stopHub, stop: stop, baseCtx: base, hubDone: make(chan struct{}),
 	}

@@ -16,8 +16,8 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/graph/eventlog"
 	_ "github.com/parley-im/parley/ent/runtime" // policies and defaults
+	"github.com/parley-im/parley/graph/eventlog"
 )
 
 func init() {
