@@ -122,52 +122,54 @@ type rawFlags struct {
 	maxDepth, maxCost, maxSubs, maxMutations    *int64
 	registrations, messages, texts, entities    *int64
 	maxDecodes                                  *int64
+	badEnv                                      []string // values of the environment that did not parse
 }
 
 // parseFlags reads the environment and the flags into a configuration and
 // the settings apply still has to check.
 func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, error) {
-	badEnv = nil
+	e := &environment{}
 	cfg := app.Defaults()
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&cfg.Addr, "addr", env("PARLEY_ADDR", cfg.Addr), "listen address")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL; empty for embedded SQLite")
-	fs.StringVar(&cfg.DataDir, "data-dir", env("PARLEY_DATA_DIR", cfg.DataDir), "directory for SQLite and the dev JWT secret")
-	fs.StringVar(&cfg.UploadDir, "upload-dir", env("PARLEY_UPLOAD_DIR", cfg.UploadDir), "directory for uploaded files")
+	fs.StringVar(&cfg.Addr, "addr", e.str("PARLEY_ADDR", cfg.Addr), "listen address")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", e.str("DATABASE_URL", ""), "PostgreSQL URL; empty for embedded SQLite")
+	fs.StringVar(&cfg.DataDir, "data-dir", e.str("PARLEY_DATA_DIR", cfg.DataDir), "directory for SQLite and the dev JWT secret")
+	fs.StringVar(&cfg.UploadDir, "upload-dir", e.str("PARLEY_UPLOAD_DIR", cfg.UploadDir), "directory for uploaded files")
 	var raw rawFlags
-	raw.secret = fs.String("jwt-secret", env("PARLEY_JWT_SECRET", ""), "JWT HS256 secret (32+ bytes); required in production")
-	raw.origins = fs.String("allowed-origins", env("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed for CORS and WebSocket")
-	fs.BoolVar(&cfg.Production, "production", envBool("PARLEY_PRODUCTION", false), "production mode: secret required, introspection off by default")
-	raw.introspection = fs.String("introspection", env("PARLEY_INTROSPECTION", ""), "true/false; default on in development, off in production")
-	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", envInt("PARLEY_MAX_BODY_BYTES", cfg.MaxBodyBytes), "largest request body")
-	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", envDuration("PARLEY_REQUEST_TIMEOUT", cfg.RequestTimeout), "deadline of one HTTP request")
-	raw.maxDepth = fs.Int64("max-depth", envInt("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
-	raw.maxCost = fs.Int64("max-cost", envInt("PARLEY_MAX_COST", int64(cfg.MaxCost)), "costliest query (first/last multiply)")
-	raw.maxMutations = fs.Int64("max-mutation-fields", envInt("PARLEY_MAX_MUTATION_FIELDS", int64(cfg.MaxMutationFields)), "most top-level fields of one mutation, aliases counted; 0: no limit")
-	raw.registrations = fs.Int64("registrations-per-hour", envInt("PARLEY_REGISTRATIONS_PER_HOUR", int64(cfg.RegistrationsPerHour)), "accounts one address registers (or one user creates) per hour; 0: no limit")
-	raw.messages = fs.Int64("messages-per-minute", envInt("PARLEY_MESSAGES_PER_MINUTE", int64(cfg.MessagesPerMinute)), "messages one user sends per minute; 0: no limit")
-	raw.texts = fs.Int64("texts-per-minute", envInt("PARLEY_TEXTS_PER_MINUTE", int64(cfg.TextsPerMinute)), "annotation texts one user adds per minute; 0: no limit")
-	raw.entities = fs.Int64("entities-per-minute", envInt("PARLEY_ENTITIES_PER_MINUTE", int64(cfg.EntitiesPerMinute)), "entities, mentions, relation types and relations one user creates per minute; 0: no limit")
-	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", envDuration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
-	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", envDuration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
-	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", env("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
-	raw.maxSubs = fs.Int64("max-subscriptions", envInt("PARLEY_MAX_SUBSCRIPTIONS", int64(cfg.MaxSubscriptions)), "subscriptions per WebSocket connection")
-	fs.StringVar(&cfg.StorageURL, "storage-url", env("PARLEY_STORAGE_URL", ""), "bucket URL for uploads (s3://, gs://, mem://, file://); empty for -upload-dir")
-	fs.Int64Var(&cfg.MaxAvatarBytes, "max-avatar-bytes", envInt("PARLEY_MAX_AVATAR_BYTES", cfg.MaxAvatarBytes), "largest avatar upload")
-	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", envInt("PARLEY_MAX_IMAGE_BYTES", cfg.MaxImageBytes), "largest image upload")
-	fs.Int64Var(&cfg.MaxVoiceBytes, "max-voice-bytes", envInt("PARLEY_MAX_VOICE_BYTES", cfg.MaxVoiceBytes), "largest voice upload")
-	fs.Int64Var(&cfg.MaxFileBytes, "max-file-bytes", envInt("PARLEY_MAX_FILE_BYTES", cfg.MaxFileBytes), "largest file upload")
-	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", envInt("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
-	fs.Int64Var(&cfg.MaxImageDecodeBytes, "max-image-decode-bytes", envInt("PARLEY_MAX_IMAGE_DECODE_BYTES", cfg.MaxImageDecodeBytes), "most memory decoding one uploaded image may take, as its header announces it")
-	raw.maxDecodes = fs.Int64("max-concurrent-decodes", envInt("PARLEY_MAX_CONCURRENT_DECODES", int64(cfg.MaxConcurrentDecodes)), "uploaded images decoded at once; others wait")
-	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", envDuration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
-	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", envDuration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
-	raw.avatarHosts = fs.String("avatar-hosts", env("PARLEY_AVATAR_HOSTS", ""), "comma-separated hosts whose images may be avatars by URL; empty: only uploads")
-	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("PARLEY_METRICS_ADDR", ""), "listen address of Prometheus /metrics; empty: off")
-	fs.StringVar(&cfg.PprofAddr, "pprof-addr", env("PARLEY_PPROF_ADDR", ""), "listen address of /debug/pprof/ (a bare port binds 127.0.0.1); empty: off")
-	fs.StringVar(&cfg.LogFormat, "log-format", env("PARLEY_LOG_FORMAT", ""), "json or text; default json in production, text in development")
-	fs.StringVar(&cfg.LogLevel, "log-level", env("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	raw.secret = fs.String("jwt-secret", e.str("PARLEY_JWT_SECRET", ""), "JWT HS256 secret (32+ bytes); required in production")
+	raw.origins = fs.String("allowed-origins", e.str("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed for CORS and WebSocket")
+	fs.BoolVar(&cfg.Production, "production", e.bool("PARLEY_PRODUCTION", false), "production mode: secret required, introspection off by default")
+	raw.introspection = fs.String("introspection", e.str("PARLEY_INTROSPECTION", ""), "true/false; default on in development, off in production")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", e.int("PARLEY_MAX_BODY_BYTES", cfg.MaxBodyBytes), "largest request body")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", e.duration("PARLEY_REQUEST_TIMEOUT", cfg.RequestTimeout), "deadline of one HTTP request")
+	raw.maxDepth = fs.Int64("max-depth", e.int("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
+	raw.maxCost = fs.Int64("max-cost", e.int("PARLEY_MAX_COST", int64(cfg.MaxCost)), "costliest query (first/last multiply)")
+	raw.maxMutations = fs.Int64("max-mutation-fields", e.int("PARLEY_MAX_MUTATION_FIELDS", int64(cfg.MaxMutationFields)), "most top-level fields of one mutation, aliases counted; 0: no limit")
+	raw.registrations = fs.Int64("registrations-per-hour", e.int("PARLEY_REGISTRATIONS_PER_HOUR", int64(cfg.RegistrationsPerHour)), "accounts one address registers (or one user creates) per hour; 0: no limit")
+	raw.messages = fs.Int64("messages-per-minute", e.int("PARLEY_MESSAGES_PER_MINUTE", int64(cfg.MessagesPerMinute)), "messages one user sends per minute; 0: no limit")
+	raw.texts = fs.Int64("texts-per-minute", e.int("PARLEY_TEXTS_PER_MINUTE", int64(cfg.TextsPerMinute)), "annotation texts one user adds per minute; 0: no limit")
+	raw.entities = fs.Int64("entities-per-minute", e.int("PARLEY_ENTITIES_PER_MINUTE", int64(cfg.EntitiesPerMinute)), "entities, mentions, relation types and relations one user creates per minute; 0: no limit")
+	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", e.duration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
+	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", e.duration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
+	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", e.str("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
+	raw.maxSubs = fs.Int64("max-subscriptions", e.int("PARLEY_MAX_SUBSCRIPTIONS", int64(cfg.MaxSubscriptions)), "subscriptions per WebSocket connection")
+	fs.StringVar(&cfg.StorageURL, "storage-url", e.str("PARLEY_STORAGE_URL", ""), "bucket URL for uploads (s3://, gs://, mem://, file://); empty for -upload-dir")
+	fs.Int64Var(&cfg.MaxAvatarBytes, "max-avatar-bytes", e.int("PARLEY_MAX_AVATAR_BYTES", cfg.MaxAvatarBytes), "largest avatar upload")
+	fs.Int64Var(&cfg.MaxImageBytes, "max-image-bytes", e.int("PARLEY_MAX_IMAGE_BYTES", cfg.MaxImageBytes), "largest image upload")
+	fs.Int64Var(&cfg.MaxVoiceBytes, "max-voice-bytes", e.int("PARLEY_MAX_VOICE_BYTES", cfg.MaxVoiceBytes), "largest voice upload")
+	fs.Int64Var(&cfg.MaxFileBytes, "max-file-bytes", e.int("PARLEY_MAX_FILE_BYTES", cfg.MaxFileBytes), "largest file upload")
+	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", e.int("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
+	fs.Int64Var(&cfg.MaxImageDecodeBytes, "max-image-decode-bytes", e.int("PARLEY_MAX_IMAGE_DECODE_BYTES", cfg.MaxImageDecodeBytes), "most memory decoding one uploaded image may take, as its header announces it")
+	raw.maxDecodes = fs.Int64("max-concurrent-decodes", e.int("PARLEY_MAX_CONCURRENT_DECODES", int64(cfg.MaxConcurrentDecodes)), "uploaded images decoded at once; others wait")
+	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", e.duration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
+	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", e.duration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
+	raw.avatarHosts = fs.String("avatar-hosts", e.str("PARLEY_AVATAR_HOSTS", ""), "comma-separated hosts whose images may be avatars by URL; empty: only uploads")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", e.str("PARLEY_METRICS_ADDR", ""), "listen address of Prometheus /metrics; empty: off")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", e.str("PARLEY_PPROF_ADDR", ""), "listen address of /debug/pprof/ (a bare port binds 127.0.0.1); empty: off")
+	fs.StringVar(&cfg.LogFormat, "log-format", e.str("PARLEY_LOG_FORMAT", ""), "json or text; default json in production, text in development")
+	fs.StringVar(&cfg.LogLevel, "log-level", e.str("PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	raw.badEnv = e.bad
 	if err := fs.Parse(args); err != nil {
 		return cfg, raw, nil, err
 	}
@@ -179,8 +181,8 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 // production nor generating the development one: the admin subcommand
 // signs no tokens.
 func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
-	if len(badEnv) > 0 {
-		return fmt.Errorf("invalid environment: %s", strings.Join(badEnv, ", "))
+	if len(raw.badEnv) > 0 {
+		return fmt.Errorf("invalid environment: %s", strings.Join(raw.badEnv, ", "))
 	}
 	for name, v := range map[string]int64{
 		"max-depth": *raw.maxDepth, "max-cost": *raw.maxCost, "max-mutation-fields": *raw.maxMutations,
@@ -253,36 +255,37 @@ func list(s string) []string {
 	return out
 }
 
-func env(k, def string) string {
+// environment reads settings from the process environment, collecting the
+// values that do not parse, so that start-up fails with all of them named
+// instead of running on a default silently.
+type environment struct{ bad []string }
+
+func (e *environment) str(k, def string) string {
 	if v, ok := os.LookupEnv(k); ok {
 		return v
 	}
 	return def
 }
 
-// badEnv collects environment values that do not parse, so that start-up
-// fails with all of them named instead of running on a default silently.
-var badEnv []string
-
-func parsed[T any](k string, def T, parse func(string) (T, error)) T {
+func parsed[T any](e *environment, k string, def T, parse func(string) (T, error)) T {
 	raw, ok := os.LookupEnv(k)
 	if !ok {
 		return def
 	}
 	v, err := parse(raw)
 	if err != nil {
-		badEnv = append(badEnv, fmt.Sprintf("%s=%q", k, raw))
+		e.bad = append(e.bad, fmt.Sprintf("%s=%q", k, raw))
 		return def
 	}
 	return v
 }
 
-func envBool(k string, def bool) bool { return parsed(k, def, strconv.ParseBool) }
+func (e *environment) bool(k string, def bool) bool { return parsed(e, k, def, strconv.ParseBool) }
 
-func envInt(k string, def int64) int64 {
-	return parsed(k, def, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) })
+func (e *environment) int(k string, def int64) int64 {
+	return parsed(e, k, def, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) })
 }
 
-func envDuration(k string, def time.Duration) time.Duration {
-	return parsed(k, def, time.ParseDuration)
+func (e *environment) duration(k string, def time.Duration) time.Duration {
+	return parsed(e, k, def, time.ParseDuration)
 }
