@@ -12,8 +12,8 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
-	"github.com/parley-im/parley/graph/annotation"
-	"github.com/parley-im/parley/graph/eventlog"
+	"github.com/parley-im/parley/internal/annotation"
+	"github.com/parley-im/parley/internal/platform/eventlog"
 )
 
 // CreateProject is the resolver for the createProject field.

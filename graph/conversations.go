@@ -11,7 +11,7 @@ import (
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // lastMessage returns the newest message of a conversation the viewer can

@@ -8,7 +8,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 
-	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // FuzzStreamCursor checks the resume cursor of the event streams (events,

@@ -11,7 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/file"
-	"github.com/parley-im/parley/graph/files"
+	"github.com/parley-im/parley/internal/files"
 )
 
 // URL is the resolver for the url field.
@@ -26,7 +26,7 @@ func (r *fileResolver) HumanSize(ctx context.Context, obj *ent.File) (string, er
 
 // UploadFile is the resolver for the uploadFile field.
 func (r *mutationResolver) UploadFile(ctx context.Context, file graphql.Upload, kind file.Kind) (*ent.File, error) {
-	return r.Files.Upload(ctx, file, kind)
+	return r.Files.Upload(ctx, files.Incoming{Body: file.File, Filename: file.Filename, Size: file.Size}, kind)
 }
 
 // FriendQRURL is the resolver for the friendQrUrl field.

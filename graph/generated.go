@@ -29,10 +29,10 @@ import (
 	"github.com/parley-im/parley/ent/projectmember"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
-	"github.com/parley-im/parley/graph/annotation"
 	"github.com/parley-im/parley/graph/scalar"
-	"github.com/parley-im/parley/graph/settings"
-	"github.com/parley-im/parley/graph/social"
+	"github.com/parley-im/parley/internal/annotation"
+	"github.com/parley-im/parley/internal/settings"
+	"github.com/parley-im/parley/internal/social"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -6953,7 +6953,7 @@ func (ec *executionContext) field_Mutation_addEntity_args(ctx context.Context, r
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (annotation.AddEntityInput, error) {
-			return ec.unmarshalNAddEntityInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddEntityInput(ctx, v)
+			return ec.unmarshalNAddEntityInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddEntityInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6989,7 +6989,7 @@ func (ec *executionContext) field_Mutation_addMention_args(ctx context.Context, 
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (annotation.AddMentionInput, error) {
-			return ec.unmarshalNAddMentionInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddMentionInput(ctx, v)
+			return ec.unmarshalNAddMentionInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddMentionInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7003,7 +7003,7 @@ func (ec *executionContext) field_Mutation_addRelationType_args(ctx context.Cont
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (annotation.AddRelationTypeInput, error) {
-			return ec.unmarshalNAddRelationTypeInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddRelationTypeInput(ctx, v)
+			return ec.unmarshalNAddRelationTypeInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddRelationTypeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7017,7 +7017,7 @@ func (ec *executionContext) field_Mutation_addRelation_args(ctx context.Context,
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (annotation.AddRelationInput, error) {
-			return ec.unmarshalNAddRelationInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddRelationInput(ctx, v)
+			return ec.unmarshalNAddRelationInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddRelationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7031,7 +7031,7 @@ func (ec *executionContext) field_Mutation_addText_args(ctx context.Context, raw
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (annotation.AddTextInput, error) {
-			return ec.unmarshalNAddTextInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddTextInput(ctx, v)
+			return ec.unmarshalNAddTextInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddTextInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7181,7 +7181,7 @@ func (ec *executionContext) field_Mutation_createProject_args(ctx context.Contex
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (annotation.CreateProjectInput, error) {
-			return ec.unmarshalNCreateProjectInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐCreateProjectInput(ctx, v)
+			return ec.unmarshalNCreateProjectInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐCreateProjectInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7443,7 +7443,7 @@ func (ec *executionContext) field_Mutation_inviteToProject_args(ctx context.Cont
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (annotation.InviteInput, error) {
-			return ec.unmarshalNInviteToProjectInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐInviteInput(ctx, v)
+			return ec.unmarshalNInviteToProjectInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐInviteInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8217,7 +8217,7 @@ func (ec *executionContext) field_Mutation_updateSettings_args(ctx context.Conte
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (settings.Patch, error) {
-			return ec.unmarshalNSettingsInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsettingsᚐPatch(ctx, v)
+			return ec.unmarshalNSettingsInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsettingsᚐPatch(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10250,7 +10250,7 @@ func (ec *executionContext) _ContactSection_contacts(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*social.Contact) graphql.Marshaler {
-			return ec.marshalNContact2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐContactᚄ(ctx, selections, v)
+			return ec.marshalNContact2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐContactᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12589,7 +12589,7 @@ func (ec *executionContext) _Graph_nodes(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*annotation.GraphNode) graphql.Marshaler {
-			return ec.marshalNGraphNode2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraphNodeᚄ(ctx, selections, v)
+			return ec.marshalNGraphNode2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraphNodeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12621,7 +12621,7 @@ func (ec *executionContext) _Graph_links(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*annotation.GraphLink) graphql.Marshaler {
-			return ec.marshalNGraphLink2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraphLinkᚄ(ctx, selections, v)
+			return ec.marshalNGraphLink2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraphLinkᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14320,7 +14320,7 @@ func (ec *executionContext) _Home_contactBook(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*social.Section) graphql.Marshaler {
-			return ec.marshalNContactSection2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐSectionᚄ(ctx, selections, v)
+			return ec.marshalNContactSection2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐSectionᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14416,7 +14416,7 @@ func (ec *executionContext) _Home_settings(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *settings.Settings) graphql.Marshaler {
-			return ec.marshalNSystemSettings2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsettingsᚐSettings(ctx, selections, v)
+			return ec.marshalNSystemSettings2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsettingsᚐSettings(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14540,7 +14540,7 @@ func (ec *executionContext) _ImportReport_skipped(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*annotation.ImportSkip) graphql.Marshaler {
-			return ec.marshalNImportSkip2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐImportSkipᚄ(ctx, selections, v)
+			return ec.marshalNImportSkip2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐImportSkipᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -17228,7 +17228,7 @@ func (ec *executionContext) _Mutation_importGraph(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *annotation.ImportReport) graphql.Marshaler {
-			return ec.marshalNImportReport2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐImportReport(ctx, selections, v)
+			return ec.marshalNImportReport2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐImportReport(ctx, selections, v)
 		},
 		true,
 		true,
@@ -19208,7 +19208,7 @@ func (ec *executionContext) _Mutation_updateSettings(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *settings.Settings) graphql.Marshaler {
-			return ec.marshalNSystemSettings2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsettingsᚐSettings(ctx, selections, v)
+			return ec.marshalNSystemSettings2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsettingsᚐSettings(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21759,7 +21759,7 @@ func (ec *executionContext) _Query_graph(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *annotation.Graph) graphql.Marshaler {
-			return ec.marshalNGraph2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraph(ctx, selections, v)
+			return ec.marshalNGraph2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraph(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21803,7 +21803,7 @@ func (ec *executionContext) _Query_neighbourhood(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *annotation.Graph) graphql.Marshaler {
-			return ec.marshalNGraph2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraph(ctx, selections, v)
+			return ec.marshalNGraph2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraph(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22374,7 +22374,7 @@ func (ec *executionContext) _Query_contactBook(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*social.Section) graphql.Marshaler {
-			return ec.marshalNContactSection2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐSectionᚄ(ctx, selections, v)
+			return ec.marshalNContactSection2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐSectionᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22406,7 +22406,7 @@ func (ec *executionContext) _Query_strangers(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*social.Section) graphql.Marshaler {
-			return ec.marshalNContactSection2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐSectionᚄ(ctx, selections, v)
+			return ec.marshalNContactSection2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐSectionᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22526,7 +22526,7 @@ func (ec *executionContext) _Query_settings(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *settings.Settings) graphql.Marshaler {
-			return ec.marshalNSystemSettings2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsettingsᚐSettings(ctx, selections, v)
+			return ec.marshalNSystemSettings2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsettingsᚐSettings(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22558,7 +22558,7 @@ func (ec *executionContext) _Query_cannedReplies(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*social.CannedGroup) graphql.Marshaler {
-			return ec.marshalNCannedReplyGroup2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐCannedGroupᚄ(ctx, selections, v)
+			return ec.marshalNCannedReplyGroup2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐCannedGroupᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -35631,27 +35631,27 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) unmarshalNAddEntityInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddEntityInput(ctx context.Context, v any) (annotation.AddEntityInput, error) {
+func (ec *executionContext) unmarshalNAddEntityInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddEntityInput(ctx context.Context, v any) (annotation.AddEntityInput, error) {
 	res, err := ec.unmarshalInputAddEntityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNAddMentionInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddMentionInput(ctx context.Context, v any) (annotation.AddMentionInput, error) {
+func (ec *executionContext) unmarshalNAddMentionInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddMentionInput(ctx context.Context, v any) (annotation.AddMentionInput, error) {
 	res, err := ec.unmarshalInputAddMentionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNAddRelationInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddRelationInput(ctx context.Context, v any) (annotation.AddRelationInput, error) {
+func (ec *executionContext) unmarshalNAddRelationInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddRelationInput(ctx context.Context, v any) (annotation.AddRelationInput, error) {
 	res, err := ec.unmarshalInputAddRelationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNAddRelationTypeInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddRelationTypeInput(ctx context.Context, v any) (annotation.AddRelationTypeInput, error) {
+func (ec *executionContext) unmarshalNAddRelationTypeInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddRelationTypeInput(ctx context.Context, v any) (annotation.AddRelationTypeInput, error) {
 	res, err := ec.unmarshalInputAddRelationTypeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNAddTextInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐAddTextInput(ctx context.Context, v any) (annotation.AddTextInput, error) {
+func (ec *executionContext) unmarshalNAddTextInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐAddTextInput(ctx context.Context, v any) (annotation.AddTextInput, error) {
 	res, err := ec.unmarshalInputAddTextInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -35712,11 +35712,11 @@ func (ec *executionContext) marshalNCannedReply2ᚖgithubᚗcomᚋparleyᚑimᚋ
 	return ec._CannedReply(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCannedReplyGroup2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐCannedGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*social.CannedGroup) graphql.Marshaler {
+func (ec *executionContext) marshalNCannedReplyGroup2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐCannedGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*social.CannedGroup) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCannedReplyGroup2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐCannedGroup(ctx, sel, v[i])
+		return ec.marshalNCannedReplyGroup2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐCannedGroup(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -35728,7 +35728,7 @@ func (ec *executionContext) marshalNCannedReplyGroup2ᚕᚖgithubᚗcomᚋparley
 	return ret
 }
 
-func (ec *executionContext) marshalNCannedReplyGroup2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐCannedGroup(ctx context.Context, sel ast.SelectionSet, v *social.CannedGroup) graphql.Marshaler {
+func (ec *executionContext) marshalNCannedReplyGroup2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐCannedGroup(ctx context.Context, sel ast.SelectionSet, v *social.CannedGroup) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CannedReplyGroup!")
 		return graphql.Null
@@ -35775,11 +35775,11 @@ func (ec *executionContext) unmarshalNChangePasswordInput2githubᚗcomᚋparley�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNContact2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*social.Contact) graphql.Marshaler {
+func (ec *executionContext) marshalNContact2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*social.Contact) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNContact2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐContact(ctx, sel, v[i])
+		return ec.marshalNContact2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐContact(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -35791,7 +35791,7 @@ func (ec *executionContext) marshalNContact2ᚕᚖgithubᚗcomᚋparleyᚑimᚋp
 	return ret
 }
 
-func (ec *executionContext) marshalNContact2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐContact(ctx context.Context, sel ast.SelectionSet, v *social.Contact) graphql.Marshaler {
+func (ec *executionContext) marshalNContact2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐContact(ctx context.Context, sel ast.SelectionSet, v *social.Contact) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Contact!")
 		return graphql.Null
@@ -35799,11 +35799,11 @@ func (ec *executionContext) marshalNContact2ᚖgithubᚗcomᚋparleyᚑimᚋparl
 	return ec._Contact(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNContactSection2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐSectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*social.Section) graphql.Marshaler {
+func (ec *executionContext) marshalNContactSection2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐSectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*social.Section) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNContactSection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐSection(ctx, sel, v[i])
+		return ec.marshalNContactSection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐSection(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -35815,7 +35815,7 @@ func (ec *executionContext) marshalNContactSection2ᚕᚖgithubᚗcomᚋparley�
 	return ret
 }
 
-func (ec *executionContext) marshalNContactSection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsocialᚐSection(ctx context.Context, sel ast.SelectionSet, v *social.Section) graphql.Marshaler {
+func (ec *executionContext) marshalNContactSection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsocialᚐSection(ctx context.Context, sel ast.SelectionSet, v *social.Section) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ContactSection!")
 		return graphql.Null
@@ -35921,7 +35921,7 @@ func (ec *executionContext) unmarshalNCreateGroupInput2githubᚗcomᚋparleyᚑi
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateProjectInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐCreateProjectInput(ctx context.Context, v any) (annotation.CreateProjectInput, error) {
+func (ec *executionContext) unmarshalNCreateProjectInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐCreateProjectInput(ctx context.Context, v any) (annotation.CreateProjectInput, error) {
 	res, err := ec.unmarshalInputCreateProjectInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -36052,7 +36052,7 @@ func (ec *executionContext) marshalNFriendshipOrderField2ᚖgithubᚗcomᚋparle
 	return v
 }
 
-func (ec *executionContext) marshalNGraph2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraph(ctx context.Context, sel ast.SelectionSet, v *annotation.Graph) graphql.Marshaler {
+func (ec *executionContext) marshalNGraph2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraph(ctx context.Context, sel ast.SelectionSet, v *annotation.Graph) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Graph!")
 		return graphql.Null
@@ -36060,11 +36060,11 @@ func (ec *executionContext) marshalNGraph2ᚖgithubᚗcomᚋparleyᚑimᚋparley
 	return ec._Graph(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNGraphLink2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraphLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []*annotation.GraphLink) graphql.Marshaler {
+func (ec *executionContext) marshalNGraphLink2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraphLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []*annotation.GraphLink) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNGraphLink2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraphLink(ctx, sel, v[i])
+		return ec.marshalNGraphLink2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraphLink(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -36076,7 +36076,7 @@ func (ec *executionContext) marshalNGraphLink2ᚕᚖgithubᚗcomᚋparleyᚑim�
 	return ret
 }
 
-func (ec *executionContext) marshalNGraphLink2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraphLink(ctx context.Context, sel ast.SelectionSet, v *annotation.GraphLink) graphql.Marshaler {
+func (ec *executionContext) marshalNGraphLink2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraphLink(ctx context.Context, sel ast.SelectionSet, v *annotation.GraphLink) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "GraphLink!")
 		return graphql.Null
@@ -36084,11 +36084,11 @@ func (ec *executionContext) marshalNGraphLink2ᚖgithubᚗcomᚋparleyᚑimᚋpa
 	return ec._GraphLink(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNGraphNode2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraphNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*annotation.GraphNode) graphql.Marshaler {
+func (ec *executionContext) marshalNGraphNode2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraphNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*annotation.GraphNode) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNGraphNode2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraphNode(ctx, sel, v[i])
+		return ec.marshalNGraphNode2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraphNode(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -36100,7 +36100,7 @@ func (ec *executionContext) marshalNGraphNode2ᚕᚖgithubᚗcomᚋparleyᚑim�
 	return ret
 }
 
-func (ec *executionContext) marshalNGraphNode2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐGraphNode(ctx context.Context, sel ast.SelectionSet, v *annotation.GraphNode) graphql.Marshaler {
+func (ec *executionContext) marshalNGraphNode2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐGraphNode(ctx context.Context, sel ast.SelectionSet, v *annotation.GraphNode) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "GraphNode!")
 		return graphql.Null
@@ -36284,7 +36284,7 @@ func (ec *executionContext) marshalNID2ᚕintᚄ(ctx context.Context, sel ast.Se
 	return ret
 }
 
-func (ec *executionContext) marshalNImportReport2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐImportReport(ctx context.Context, sel ast.SelectionSet, v *annotation.ImportReport) graphql.Marshaler {
+func (ec *executionContext) marshalNImportReport2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐImportReport(ctx context.Context, sel ast.SelectionSet, v *annotation.ImportReport) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ImportReport!")
 		return graphql.Null
@@ -36292,11 +36292,11 @@ func (ec *executionContext) marshalNImportReport2ᚖgithubᚗcomᚋparleyᚑim�
 	return ec._ImportReport(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNImportSkip2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐImportSkipᚄ(ctx context.Context, sel ast.SelectionSet, v []*annotation.ImportSkip) graphql.Marshaler {
+func (ec *executionContext) marshalNImportSkip2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐImportSkipᚄ(ctx context.Context, sel ast.SelectionSet, v []*annotation.ImportSkip) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNImportSkip2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐImportSkip(ctx, sel, v[i])
+		return ec.marshalNImportSkip2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐImportSkip(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -36308,7 +36308,7 @@ func (ec *executionContext) marshalNImportSkip2ᚕᚖgithubᚗcomᚋparleyᚑim�
 	return ret
 }
 
-func (ec *executionContext) marshalNImportSkip2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐImportSkip(ctx context.Context, sel ast.SelectionSet, v *annotation.ImportSkip) graphql.Marshaler {
+func (ec *executionContext) marshalNImportSkip2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐImportSkip(ctx context.Context, sel ast.SelectionSet, v *annotation.ImportSkip) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ImportSkip!")
 		return graphql.Null
@@ -36344,7 +36344,7 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 	return res
 }
 
-func (ec *executionContext) unmarshalNInviteToProjectInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋannotationᚐInviteInput(ctx context.Context, v any) (annotation.InviteInput, error) {
+func (ec *executionContext) unmarshalNInviteToProjectInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋannotationᚐInviteInput(ctx context.Context, v any) (annotation.InviteInput, error) {
 	res, err := ec.unmarshalInputInviteToProjectInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -36798,7 +36798,7 @@ func (ec *executionContext) unmarshalNSendVerificationCodeInput2githubᚗcomᚋp
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNSettingsInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsettingsᚐPatch(ctx context.Context, v any) (settings.Patch, error) {
+func (ec *executionContext) unmarshalNSettingsInput2githubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsettingsᚐPatch(ctx context.Context, v any) (settings.Patch, error) {
 	res, err := ec.unmarshalInputSettingsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -36846,7 +36846,7 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
-func (ec *executionContext) marshalNSystemSettings2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚋsettingsᚐSettings(ctx context.Context, sel ast.SelectionSet, v *settings.Settings) graphql.Marshaler {
+func (ec *executionContext) marshalNSystemSettings2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋsettingsᚐSettings(ctx context.Context, sel ast.SelectionSet, v *settings.Settings) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SystemSettings!")
 		return graphql.Null

@@ -11,7 +11,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/parley-im/parley/ent"
-	groupsvc "github.com/parley-im/parley/graph/group"
+	groupsvc "github.com/parley-im/parley/internal/group"
 )
 
 // AvatarSources is the resolver for the avatarSources field.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/rule"
-	"github.com/parley-im/parley/graph/auth"
+	"github.com/parley-im/parley/internal/auth"
 )
 
 func deref[T any](p *T) T {

@@ -12,11 +12,11 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/apperr"
-	"github.com/parley-im/parley/graph/auth"
-	"github.com/parley-im/parley/graph/eventlog"
-	"github.com/parley-im/parley/graph/messaging"
-	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/messaging"
+	"github.com/parley-im/parley/internal/platform/realtime"
 )
 
 const (

@@ -10,9 +10,9 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/eventlog"
-	"github.com/parley-im/parley/graph/messaging"
-	"github.com/parley-im/parley/graph/realtime"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/messaging"
+	"github.com/parley-im/parley/internal/platform/realtime"
 )
 
 // This file holds what the live streams of one instance share, so that one

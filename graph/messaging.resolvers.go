@@ -13,9 +13,9 @@ import (
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/apperr"
-	"github.com/parley-im/parley/graph/eventlog"
-	"github.com/parley-im/parley/graph/messaging"
+	"github.com/parley-im/parley/internal/messaging"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/eventlog"
 )
 
 // LastMessage is the resolver for the lastMessage field.

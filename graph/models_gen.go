@@ -16,8 +16,8 @@ import (
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
-	"github.com/parley-im/parley/graph/settings"
-	"github.com/parley-im/parley/graph/social"
+	"github.com/parley-im/parley/internal/settings"
+	"github.com/parley-im/parley/internal/social"
 )
 
 type AdminUpdateUserInput struct {

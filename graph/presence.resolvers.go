@@ -13,10 +13,10 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/eventlog"
-	"github.com/parley-im/parley/graph/presence"
-	"github.com/parley-im/parley/graph/realtime"
-	"github.com/parley-im/parley/graph/social"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/realtime"
+	"github.com/parley-im/parley/internal/presence"
+	"github.com/parley-im/parley/internal/social"
 )
 
 // Presence is the resolver for the presence field.

@@ -7,50 +7,62 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/graph/annotation"
-	"github.com/parley-im/parley/graph/auth"
-	"github.com/parley-im/parley/graph/files"
-	"github.com/parley-im/parley/graph/group"
-	"github.com/parley-im/parley/graph/messaging"
-	"github.com/parley-im/parley/graph/notice"
-	"github.com/parley-im/parley/graph/presence"
-	"github.com/parley-im/parley/graph/realtime"
-	"github.com/parley-im/parley/graph/room"
-	"github.com/parley-im/parley/graph/settings"
-	"github.com/parley-im/parley/graph/social"
+	"github.com/parley-im/parley/internal/annotation"
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/group"
+	"github.com/parley-im/parley/internal/messaging"
+	"github.com/parley-im/parley/internal/notice"
+	"github.com/parley-im/parley/internal/presence"
+	"github.com/parley-im/parley/internal/platform/realtime"
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/internal/settings"
+	"github.com/parley-im/parley/internal/social"
 )
 
-// Resolver is the resolver root: the services resolvers delegate to.
-type Resolver struct {
-	Client    *ent.Client
-	Auth      *auth.Service
-	Messaging *messaging.Service
-	Social    *social.Service
-	Inbox     *notice.Service
-	Toggles   *settings.Service
-	Presence  *presence.Tracker
-	Hub       *realtime.Hub
-	Events    realtime.Source
-	Log       *slog.Logger
-
-	// Annotation holds the rules of annotation projects (issue 5).
+// Services are the domain services and the platform the resolvers call.
+// Each resolver is one call into one of them.
+type Services struct {
+	Client     *ent.Client
+	Auth       *auth.Service
+	Social     *social.Service
+	Notices    *notice.Service
+	Settings   *settings.Service
+	Messaging  *messaging.Service
+	Groups     *group.Service
+	Rooms      *room.Service
+	Files      *files.Service
+	Presence   *presence.Tracker
 	Annotation *annotation.Service
+	Hub        *realtime.Hub
+	Events     realtime.Source
+}
 
-	// Files stores uploads and signs their URLs (issue 4, graph/files).
-	Files *files.Service
-
-	// Groups holds the rules of chat groups (issue 4, graph/group).
-	Groups *group.Service
-	// Rooms holds the rules of public rooms (issue 4, graph/room).
-	Rooms *room.Service
-
+// Options tune the GraphQL layer.
+type Options struct {
+	Log *slog.Logger
 	// LoaderWait is how long a request's loaders gather keys before they
 	// query (loaders.go); 0 means 1 ms. Tests that count statements raise
 	// it, so that a busy machine cannot split a batch.
 	LoaderWait time.Duration
+}
+
+// Resolver is the resolver root.
+type Resolver struct {
+	Services
+	Log        *slog.Logger
+	LoaderWait time.Duration
 
 	streams sync.WaitGroup // live subscription pumps, for a clean shutdown
 	shared  sharedMessages // liveshare.go: a new message loaded once for all its streams
+}
+
+// NewResolver returns the resolver root over s.
+func NewResolver(s Services, o Options) *Resolver {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Resolver{Services: s, Log: o.Log, LoaderWait: o.LoaderWait}
 }
 
 // WaitStreams waits until every subscription stream has handed over its last

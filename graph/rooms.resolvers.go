@@ -10,9 +10,9 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/graph/eventlog"
-	"github.com/parley-im/parley/graph/realtime"
-	roomsvc "github.com/parley-im/parley/graph/room"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/realtime"
+	roomsvc "github.com/parley-im/parley/internal/room"
 )
 
 // CreateRoom is the resolver for the createRoom field.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/auth"
-	"github.com/parley-im/parley/graph/messaging"
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/messaging"
 )
 
 // Text is the resolver for the text field.

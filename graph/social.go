@@ -12,7 +12,7 @@ import (
 	"github.com/parley-im/parley/ent/group"
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // newestNotices orders inboxes newest first.
@@ -80,7 +80,7 @@ func (r *Resolver) home(ctx context.Context) (*Home, error) {
 			convs = append(convs, m.Edges.Conversation)
 		}
 	}
-	set, err := r.Toggles.Get(ctx)
+	set, err := r.Settings.Get(ctx)
 	if err != nil {
 		return nil, err
 	}

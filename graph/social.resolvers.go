@@ -14,10 +14,10 @@ import (
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/auth"
-	"github.com/parley-im/parley/graph/eventlog"
-	"github.com/parley-im/parley/graph/settings"
-	"github.com/parley-im/parley/graph/social"
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/settings"
+	"github.com/parley-im/parley/internal/social"
 )
 
 // SendVerificationCode is the resolver for the sendVerificationCode field.
@@ -101,12 +101,12 @@ func (r *mutationResolver) DeleteFriend(ctx context.Context, userID int) (int, e
 
 // MarkNoticesRead is the resolver for the markNoticesRead field.
 func (r *mutationResolver) MarkNoticesRead(ctx context.Context, ids []int) (int, error) {
-	return r.Inbox.MarkRead(ctx, ids)
+	return r.Notices.MarkRead(ctx, ids)
 }
 
 // UpdateSettings is the resolver for the updateSettings field.
 func (r *mutationResolver) UpdateSettings(ctx context.Context, input settings.Patch) (*settings.Settings, error) {
-	return r.Toggles.Update(ctx, input)
+	return r.Settings.Update(ctx, input)
 }
 
 // CreateCannedReply is the resolver for the createCannedReply field.
@@ -198,7 +198,7 @@ func (r *queryResolver) Notices(ctx context.Context, unreadOnly *bool, after *en
 
 // Settings is the resolver for the settings field.
 func (r *queryResolver) Settings(ctx context.Context) (*settings.Settings, error) {
-	return r.Toggles.Get(ctx)
+	return r.Resolver.Settings.Get(ctx)
 }
 
 // CannedReplies is the resolver for the cannedReplies field.

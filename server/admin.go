@@ -8,7 +8,7 @@ import (
 	"io"
 	"slices"
 
-	"github.com/parley-im/parley/graph/auth"
+	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/server/app"
 )
 

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parley-im/parley/server/app"
-	"github.com/parley-im/parley/server/pgtest"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 // adminBackends are the databases the admin subcommand is tried on: SQLite
@@ -25,7 +25,7 @@ import (
 func adminBackends(t *testing.T) map[string]func(t *testing.T) string {
 	bs := map[string]func(*testing.T) string{"sqlite": func(*testing.T) string { return "" }}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		bs["postgres"] = func(t *testing.T) string { return pgtest.Schema(t, base) }
+		bs["postgres"] = func(t *testing.T) string { return dbtest.Schema(t, base) }
 	}
 	return bs
 }

@@ -2,17 +2,11 @@ package rule_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/stretchr/testify/require"
-	"modernc.org/sqlite"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
@@ -21,39 +15,17 @@ import (
 	_ "github.com/parley-im/parley/ent/runtime"
 	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/server/pgtest"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 )
-
-func init() { sql.Register("sqlite3", &sqlite.Driver{}) }
-
-// clients returns a fresh client on SQLite, and one on PostgreSQL when
-// TEST_DATABASE_URL is set.
-func clients(t *testing.T) map[string]*ent.Client {
-	t.Helper()
-	open := func(driver, name, dsn string) *ent.Client {
-		db, err := sql.Open(driver, dsn)
-		require.NoError(t, err)
-		c := ent.NewClient(ent.Driver(entsql.OpenDB(name, db)))
-		t.Cleanup(func() { c.Close() })
-		require.NoError(t, c.Schema.Create(context.Background()))
-		return c
-	}
-	out := map[string]*ent.Client{
-		"sqlite": open("sqlite3", dialect.SQLite, "file:"+filepath.Join(t.TempDir(), "t.db")+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)"),
-	}
-	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		out["postgres"] = open("postgres", dialect.Postgres, pgtest.Schema(t, base))
-	}
-	return out
-}
 
 // TestMessageVisibilityForms: for random conversations, memberships, floors
 // and hidden messages, the policy (each user reading as himself) and
 // MessageReaders (one question for all users) give the same readers, and
 // the policy's answer is the rule written out in Go.
 func TestMessageVisibilityForms(t *testing.T) {
-	for name, c := range clients(t) {
-		t.Run(name, func(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		c := dbtest.Open(t, b).Client
+		{
 			ctx := context.Background()
 			sys := viewer.SystemContext(ctx)
 			rnd := rand.New(rand.NewPCG(1, 2))
@@ -115,6 +87,6 @@ func TestMessageVisibilityForms(t *testing.T) {
 					require.Equal(t, policy, readers[uid], "MessageReaders: user %d, message %d", uid, msg.ID)
 				}
 			}
-		})
-	}
+		}
+	})
 }

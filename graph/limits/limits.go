@@ -1,7 +1,6 @@
 // Package limits rejects GraphQL operations that are too deep, too costly or
-// hold too many mutation fields before gqlgen executes them, and holds the
-// per-process rate limits (Buckets) and the per-user write budget (Budget)
-// that the domain packages spend from.
+// hold too many mutation fields before gqlgen executes them. The rate limits
+// the domain packages spend from are internal/platform/ratelimit's.
 //
 // gqlgen's extension.FixedComplexityLimit relies on generated complexity
 // functions, which entgql doesn't generate, and ignores first/last, so a
@@ -21,7 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // ErrorCode is the extensions.code of the error returned for an operation

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // FuzzUnmarshalID checks the ID scalar on any client value: as a string, as

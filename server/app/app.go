@@ -30,22 +30,25 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/graph"
-	"github.com/parley-im/parley/graph/annotation"
-	"github.com/parley-im/parley/graph/apperr"
-	"github.com/parley-im/parley/graph/auth"
-	"github.com/parley-im/parley/graph/eventlog"
-	"github.com/parley-im/parley/graph/files"
-	"github.com/parley-im/parley/graph/group"
 	"github.com/parley-im/parley/graph/limits"
-	"github.com/parley-im/parley/graph/messaging"
-	"github.com/parley-im/parley/graph/notice"
-	"github.com/parley-im/parley/graph/presence"
-	"github.com/parley-im/parley/graph/realtime"
-	"github.com/parley-im/parley/graph/room"
-	"github.com/parley-im/parley/graph/settings"
-	"github.com/parley-im/parley/graph/social"
-	"github.com/parley-im/parley/graph/verify"
+	"github.com/parley-im/parley/graph/presenter"
 	"github.com/parley-im/parley/graph/wsgorilla"
+	"github.com/parley-im/parley/internal/annotation"
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/group"
+	"github.com/parley-im/parley/internal/messaging"
+	"github.com/parley-im/parley/internal/notice"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/database"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/ratelimit"
+	"github.com/parley-im/parley/internal/platform/realtime"
+	"github.com/parley-im/parley/internal/presence"
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/internal/settings"
+	"github.com/parley-im/parley/internal/social"
+	"github.com/parley-im/parley/internal/verify"
 )
 
 // App is one running Parley instance.
@@ -73,10 +76,11 @@ type App struct {
 // New opens the database, migrates it, starts the event hub and builds the
 // handlers.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	client, db, postgres, err := openDB(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
+	opened, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
 	if err != nil {
 		return nil, err
 	}
+	client, db, postgres := opened.Client, opened.SQL, opened.Postgres
 	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.AccessTTL, cfg.RefreshTTL)
 	if err != nil {
 		client.Close()
@@ -102,29 +106,30 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	})
 	events.SetNotifier(hub)
 
-	settingsSvc := settings.NewService(client)
-	notices := notice.NewService(events)
-	uploads, err := newFiles(ctx, cfg, client, log)
-	if err != nil {
+	svc := graph.Services{Client: client, Hub: hub, Events: events.Source(), Settings: settings.NewService(client)}
+	svc.Notices = notice.NewService(events)
+	if svc.Files, err = newFiles(ctx, cfg, client, log); err != nil {
 		bus.Close()
 		client.Close()
 		return nil, err
 	}
-	people := social.NewService(client, events, notices, settingsSvc, uploads)
+	svc.Social = social.NewService(client, events, svc.Notices, svc.Settings, svc.Files)
+	svc.Auth = auth.NewService(client, tokens, auth.Options{
+		BcryptCost: cfg.BcryptCost,
+		Guesses: auth.GuardOptions{
+			PairBurst: cfg.LoginBurst, PairEvery: cfg.LoginRefill,
+			AddressBurst: cfg.LoginAddressBurst, AccountBurst: cfg.LoginAccountBurst,
+		},
+		AccountsPerHour: cfg.RegistrationsPerHour,
+		Settings:        svc.Settings,
+		Codes:           verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
+		Events:          events,
+	})
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())
 	a := &App{
-		cfg: cfg, log: log, Client: client, Events: events, db: db, bus: bus, Hub: hub, Files: uploads,
-		Auth: auth.NewService(client, tokens, auth.Options{
-			BcryptCost: cfg.BcryptCost,
-			Guesses: auth.GuardOptions{
-				PairBurst: cfg.LoginBurst, PairEvery: cfg.LoginRefill,
-				AddressBurst: cfg.LoginAddressBurst, AccountBurst: cfg.LoginAccountBurst,
-			},
-			AccountsPerHour: cfg.RegistrationsPerHour,
-			Settings:        settingsSvc, Codes: verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
-			Events: events,
-		}),
+		cfg: cfg, log: log, Client: client, Events: events, db: db, bus: bus, Hub: hub,
+		Files: svc.Files, Auth: svc.Auth,
 		stopHub: stopHub, stop: stop, baseCtx: base, hubDone: make(chan struct{}),
 	}
 	a.Auth.WatchSessions(hub) // live connections end with their sessions, on every instance
@@ -134,23 +139,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			log.Error("event hub stopped", "err", err)
 		}
 	}()
-	tracker := presence.New(client, hub, presence.Options{TTL: cfg.PresenceTTL, Postgres: postgres, NotifyChannel: channel, Logger: log})
-	tracker.Start()
-	budget := limits.NewBudget(limits.BudgetOptions{
+	svc.Presence = presence.New(client, hub, presence.Options{TTL: cfg.PresenceTTL, Postgres: postgres, NotifyChannel: channel, Logger: log})
+	svc.Presence.Start()
+	budget := ratelimit.NewBudget(ratelimit.BudgetOptions{
 		MessagesPerMinute: cfg.MessagesPerMinute, TextsPerMinute: cfg.TextsPerMinute, EntitiesPerMinute: cfg.EntitiesPerMinute,
 	})
-	a.resolver = &graph.Resolver{
-		Client: client, Auth: a.Auth, Messaging: messaging.NewService(events, people, settingsSvc, uploads, hub, messaging.Options{RevokeWindow: cfg.RevokeWindow, Budget: budget}),
-		Hub: hub, Events: events.Source(), Log: log,
-		Social: people, Inbox: notices, Toggles: settingsSvc,
-		Annotation: annotation.NewService(client, events, budget),
-
-		Presence:   tracker,
-		Files:      uploads,
-		LoaderWait: cfg.LoaderWait,
-	}
-	a.resolver.Groups = group.NewService(client, events, a.resolver.Messaging, notices, settingsSvc, people, uploads)
-	a.resolver.Rooms = room.NewService(client, events, a.resolver.Messaging, uploads, tracker)
+	svc.Messaging = messaging.NewService(events, svc.Social, svc.Settings, svc.Files, hub, messaging.Options{RevokeWindow: cfg.RevokeWindow, Budget: budget})
+	svc.Annotation = annotation.NewService(client, events, budget)
+	svc.Groups = group.NewService(client, events, svc.Messaging, svc.Notices, svc.Settings, svc.Social, svc.Files)
+	svc.Rooms = room.NewService(client, events, svc.Messaging, svc.Files, svc.Presence)
+	a.resolver = graph.NewResolver(svc, graph.Options{Log: log, LoaderWait: cfg.LoaderWait})
 	a.handler = a.routes(a.resolver)
 	return a, nil
 }
@@ -289,7 +287,7 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv.Use(operationMetrics{a.metrics}) // metrics.go
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(limits.Limits{MaxDepth: a.cfg.MaxDepth, MaxCost: a.cfg.MaxCost, MaxMutationFields: a.cfg.MaxMutationFields})
-	srv.Use(apperr.HideUncoded(a.log))
+	srv.Use(presenter.HideUncoded(a.log))
 	// Every mutation runs in one transaction, except those with a step that
 	// must commit although the request fails: refreshToken's replay
 	// detection, the counted attempts of SMS codes and the counted password
@@ -302,8 +300,8 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	)}})
 	srv.AroundOperations(a.capSubscriptions)
 	srv.AroundOperations(resolver.WithLoaders)
-	srv.SetErrorPresenter(apperr.Presenter(a.log))
-	srv.SetRecoverFunc(apperr.Recover(a.log))
+	srv.SetErrorPresenter(presenter.Presenter(a.log))
+	srv.SetRecoverFunc(presenter.Recover(a.log))
 	return srv
 }
 

@@ -7,8 +7,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/parley-im/parley/graph/files"
-	"github.com/parley-im/parley/graph/verify"
+	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/verify"
 )
 
 // Config is the server's configuration (see the README's table).
@@ -53,7 +53,7 @@ type Config struct {
 	// MaxMutationFields is the most top-level fields of one mutation
 	// operation, aliases counted; 0 is no limit.
 	MaxMutationFields int
-	// Writes per user per minute (per process; see limits.Budget): messages
+	// Writes per user per minute (per process; see ratelimit.Budget): messages
 	// sent, texts added, and entities, mentions, relation types and
 	// relations created. 0 is no limit.
 	MessagesPerMinute, TextsPerMinute, EntitiesPerMinute int

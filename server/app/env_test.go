@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/server/pgtest"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
@@ -34,7 +34,7 @@ type backend struct {
 func backends(t *testing.T) []backend {
 	bs := []backend{{name: "sqlite", url: func(*testing.T) string { return "" }}}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return pgtest.Schema(t, base) }})
+		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return dbtest.Schema(t, base) }})
 	}
 	return bs
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // exportRoutes serves the annotation exports (S4-13) as file downloads:

@@ -15,8 +15,8 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/event"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/eventlog"
-	"github.com/parley-im/parley/graph/verify"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/verify"
 	"github.com/parley-im/parley/server/app"
 )
 

@@ -30,7 +30,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/files"
+	"github.com/parley-im/parley/internal/files"
 	"github.com/parley-im/parley/server/app"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/group"
+	"github.com/parley-im/parley/internal/group"
 )
 
 // grpKit is a server with the group helpers.

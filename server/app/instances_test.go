@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parley-im/parley/server/pgtest"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 // TestTwoInstances: two server processes on one PostgreSQL database deliver
@@ -18,7 +18,7 @@ func TestTwoInstances(t *testing.T) {
 	if base == "" {
 		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
 	}
-	url := pgtest.Schema(t, base)
+	url := dbtest.Schema(t, base)
 	one := start(t, testConfig(t, url))
 	cfg := testConfig(t, url)
 	cfg.HubPollInterval = time.Hour // only a NOTIFY can wake instance two in time

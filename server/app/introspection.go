@@ -7,7 +7,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
-	"github.com/parley-im/parley/graph/apperr"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // refuseIntrospection answers __schema and __type with FORBIDDEN /

@@ -12,8 +12,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
-	"github.com/parley-im/parley/graph/auth"
-	"github.com/parley-im/parley/server/pgtest"
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 // This file tests that a WebSocket is only as good as its session: when
@@ -350,7 +350,7 @@ func TestSocketSessionAcrossInstances(t *testing.T) {
 	if base == "" {
 		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
 	}
-	url := pgtest.Schema(t, base)
+	url := dbtest.Schema(t, base)
 	one := start(t, testConfig(t, url))
 	cfg := testConfig(t, url)
 	cfg.HubPollInterval = time.Hour // only the bus can tell instance two in time

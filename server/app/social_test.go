@@ -13,8 +13,8 @@ import (
 
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/graph/auth"
-	"github.com/parley-im/parley/graph/verify"
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/verify"
 	"github.com/parley-im/parley/server/app"
 )
 

@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/server/pgtest"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 
 	_ "github.com/lib/pq" // freshSchema talks to PostgreSQL directly
 	"golang.org/x/crypto/bcrypt"
@@ -125,7 +125,7 @@ type backend struct {
 func backends() []backend {
 	bs := []backend{{name: "sqlite", url: func(*testing.T) string { return "" }}}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return pgtest.Schema(t, base) }})
+		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return dbtest.Schema(t, base) }})
 	}
 	return bs
 }

@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/server/pgtest"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 // TestKill9UnderWriteLoad: kill -9 under write load, restart, check.
@@ -34,7 +34,7 @@ func TestKill9UnderWriteLoad(t *testing.T) {
 	t.Parallel()
 	backends := map[string]func(t *testing.T) string{"sqlite": func(*testing.T) string { return "" }}
 	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		backends["postgres"] = func(t *testing.T) string { return pgtest.Schema(t, base) }
+		backends["postgres"] = func(t *testing.T) string { return dbtest.Schema(t, base) }
 	}
 	for name, dbURL := range backends {
 		t.Run(name, func(t *testing.T) {
@@ -265,7 +265,7 @@ func TestTwoInstancesUnderLoad(t *testing.T) {
 		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
 	}
 	start := time.Now()
-	dbURL := pgtest.Schema(t, base)
+	dbURL := dbtest.Schema(t, base)
 	one := startInstance(t, "one", freeAddr(t), dbURL, t.TempDir())
 	two := startInstance(t, "two", freeAddr(t), dbURL, t.TempDir())
 	insts := []*instance{one, two}

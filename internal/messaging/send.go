@@ -1,0 +1,482 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/conversation"
+	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/file"
+	"github.com/parley-im/parley/ent/group"
+	"github.com/parley-im/parley/ent/groupmember"
+	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/room"
+	"github.com/parley-im/parley/ent/schematype"
+	"github.com/parley-im/parley/ent/user"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/ratelimit"
+	"github.com/parley-im/parley/internal/settings"
+)
+
+// Part is one part of a message to send.
+type Part struct {
+	Category string // text, emoji, image, voice, file, link
+	Content  string
+	FileID   int
+	URL      string
+}
+
+// Request is a message to send: one target, text or parts.
+type Request struct {
+	To, GroupID, RoomID, ConversationID int
+	Text                                string
+	Parts                               []Part
+	Type                                message.Type
+	QuoteID                             int
+	ClientID                            string
+}
+
+var emojiOnly = regexp.MustCompile(`^(\[表情\d{1,3}\])+$`)
+
+// SendText sends a text message to another user (S0-04).
+func (s *Service) SendText(ctx context.Context, toUserID int, text, clientID string) (*ent.Message, error) {
+	return s.Send(ctx, Request{To: toUserID, Text: text, ClientID: clientID})
+}
+
+// Send sends a message as the viewer. The target decides the conversation:
+// a user (the direct conversation, opened on first contact), a group or a
+// room he belongs to, or any conversation he is an active member of. A retry
+// with the same client id returns the message already sent. Every send,
+// from any mutation, goes through here, and each one that would write a
+// message spends from the viewer's message budget (RATE_LIMITED,
+// TOO_MANY_WRITES); a retry spends nothing.
+func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
+	me := viewer.UserID(ctx)
+	if me == 0 {
+		return nil, apperr.SignIn()
+	}
+	db, err := tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	parts, kind, err := s.parts(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(r.ClientID) > ClientIDMax:
+		return nil, apperr.Input(apperr.ReasonTooLong, "input.clientId", "clientId is longer than %d bytes", ClientIDMax)
+	case r.Type == message.TypeSystem:
+		return nil, apperr.Input(ReasonSystemType, "input.type", "system messages are sent by the server")
+	case r.Type == "":
+		r.Type = message.TypeNormal
+	}
+	if err := message.TypeValidator(r.Type); err != nil {
+		return nil, apperr.Input(apperr.ReasonInvalid, "input.type", "unknown message type")
+	}
+	if sent, err := s.retried(ctx, db, me, r.ClientID); sent != nil || err != nil {
+		return sent, err
+	}
+	if err := s.opts.Budget.Spend(ctx, ratelimit.Messages, 1); err != nil {
+		return nil, err
+	}
+	conv, err := s.target(ctx, db, me, r)
+	if err != nil {
+		return nil, err
+	}
+	if r.QuoteID != 0 {
+		ok, err := db.Message.Query().Where(
+			message.ID(r.QuoteID), message.ConversationID(conv.ID), message.DeletedAtIsNil(),
+		).Exist(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("messaging: find quote: %w", err)
+		}
+		if !ok {
+			return nil, apperr.Input(ReasonQuoteInvalid, "input.quoteId", "the quoted message is not in this conversation")
+		}
+	}
+	for i := range parts {
+		if parts[i].FileID == 0 {
+			continue
+		}
+		if parts[i], err = s.attach(ctx, parts[i], conv.ID, i); err != nil {
+			return nil, err
+		}
+	}
+	return s.append(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID})
+}
+
+// retried returns the message an earlier send with the same client id made.
+func (s *Service) retried(ctx context.Context, db *ent.Client, me int, clientID string) (*ent.Message, error) {
+	if clientID == "" {
+		return nil, nil
+	}
+	sent, err := db.Message.Query().Where(message.SenderID(me), message.ClientID(clientID)).Only(viewer.SystemContext(ctx))
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("messaging: find retried send: %w", err)
+	}
+	return sent, nil
+}
+
+// parts validates the content of r and returns its parts and kind.
+func (s *Service) parts(ctx context.Context, r Request) ([]schematype.MessagePart, message.Kind, error) {
+	in := r.Parts
+	switch {
+	case r.Text != "" && len(in) > 0:
+		return nil, "", apperr.Input(apperr.ReasonInvalid, "input.text", "give text or parts, not both")
+	case r.Text != "":
+		cat := "text"
+		if emojiOnly.MatchString(strings.TrimSpace(r.Text)) {
+			cat = "emoji"
+		}
+		in = []Part{{Category: cat, Content: r.Text}}
+	case len(in) == 0:
+		return nil, "", apperr.Input(apperr.ReasonRequired, "input.text", "a message needs text or parts")
+	case len(in) > PartsMax:
+		return nil, "", apperr.Input(ReasonTooManyParts, "input.parts", "at most %d parts", PartsMax)
+	}
+	out := make([]schematype.MessagePart, 0, len(in))
+	for i, p := range in {
+		field := fmt.Sprintf("input.parts.%d", i)
+		if r.Text != "" {
+			field = "input.text"
+		}
+		part := schematype.MessagePart{Category: p.Category}
+		switch p.Category {
+		case "text", "emoji":
+			if strings.TrimSpace(p.Content) == "" {
+				return nil, "", apperr.Input(apperr.ReasonRequired, field, "text is required")
+			}
+			if utf8.RuneCountInString(p.Content) > TextMax {
+				return nil, "", apperr.Input(apperr.ReasonTooLong, field, "text is longer than %d characters", TextMax)
+			}
+			if p.Category == "emoji" {
+				if !emojiOnly.MatchString(strings.TrimSpace(p.Content)) {
+					return nil, "", apperr.Input(apperr.ReasonInvalid, field, "emoji parts hold codes like [表情12] only")
+				}
+				if err := s.settings.Require(ctx, settings.Emoji); err != nil {
+					return nil, "", err
+				}
+			}
+			masked, err := s.settings.Mask(ctx, p.Content)
+			if err != nil {
+				return nil, "", err
+			}
+			part.Content = masked
+		case "image", "voice", "file":
+			if p.FileID == 0 {
+				return nil, "", apperr.Input(ReasonFileInvalid, field, "a %s part needs the fileId of an upload", p.Category)
+			}
+			if p.Category == "voice" {
+				if err := s.settings.Require(ctx, settings.Voice); err != nil {
+					return nil, "", err
+				}
+			}
+			part.FileID = p.FileID
+		case "link":
+			u, err := url.Parse(strings.TrimSpace(p.URL))
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(p.URL) > URLMax {
+				return nil, "", apperr.Input(ReasonLinkInvalid, field, "a link needs an http(s) URL")
+			}
+			if utf8.RuneCountInString(p.Content) > TextMax {
+				return nil, "", apperr.Input(apperr.ReasonTooLong, field, "link text is longer than %d characters", TextMax)
+			}
+			part.URL, part.Content = u.String(), strings.TrimSpace(p.Content)
+		default:
+			return nil, "", apperr.Input(apperr.ReasonInvalid, field, "unknown part category %q", apperr.Clip(p.Category))
+		}
+		out = append(out, part)
+	}
+	kind := message.Kind(out[0].Category)
+	if len(out) > 1 {
+		kind = message.KindMixed
+	}
+	return out, kind, nil
+}
+
+// attach checks an uploaded file against its part and attaches it to the
+// conversation, copying what clients show (name, size, URL) into the part.
+func (s *Service) attach(ctx context.Context, p schematype.MessagePart, convID, i int) (schematype.MessagePart, error) {
+	field := fmt.Sprintf("input.parts.%d.fileId", i)
+	f, err := s.files.Attach(ctx, p.FileID, convID)
+	if err != nil {
+		return p, err
+	}
+	want := map[string]file.Kind{"image": file.KindImage, "voice": file.KindVoice, "file": file.KindFile}[p.Category]
+	if f.Kind != want && !(p.Category == "image" && f.Kind == file.KindAvatar) && p.Category != "file" {
+		return p, apperr.Input(ReasonFileInvalid, field, "file %d is a %s upload, not a %s", f.ID, f.Kind, p.Category)
+	}
+	if p.Category == "image" {
+		if err := s.settings.Require(ctx, settings.UploadImage); err != nil {
+			return p, err
+		}
+	} else if p.Category == "file" {
+		if err := s.settings.Require(ctx, settings.UploadFile); err != nil {
+			return p, err
+		}
+	}
+	p.Name, p.Size = f.Name, f.Size
+	return p, nil
+}
+
+// target resolves the conversation a request goes to and checks that the
+// viewer may post there.
+func (s *Service) target(ctx context.Context, db *ent.Client, me int, r Request) (*ent.Conversation, error) {
+	n := 0
+	for _, id := range []int{r.To, r.GroupID, r.RoomID, r.ConversationID} {
+		if id != 0 {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, apperr.Input(ReasonTargetRequired, "input.to", "give exactly one of to, groupId, roomId and conversationId")
+	}
+	switch {
+	case r.To != 0:
+		return s.direct(ctx, db, me, r.To)
+	case r.GroupID != 0:
+		g, err := db.Group.Query().Where(group.ID(r.GroupID)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil, apperr.Missing("group")
+		} else if err != nil {
+			return nil, fmt.Errorf("messaging: find group: %w", err)
+		}
+		r.ConversationID = g.ConversationID
+	case r.RoomID != 0:
+		rm, err := db.Room.Query().Where(room.ID(r.RoomID)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return nil, apperr.Missing("room")
+		} else if err != nil {
+			return nil, fmt.Errorf("messaging: find room: %w", err)
+		}
+		r.ConversationID = rm.ConversationID
+	}
+	m, err := db.ConversationMember.Query().Where(
+		conversationmember.ConversationID(r.ConversationID), conversationmember.UserID(me), conversationmember.Active(true),
+	).WithConversation().Only(ctx)
+	switch {
+	case ent.IsNotFound(err) && (r.GroupID != 0 || r.RoomID != 0):
+		return nil, apperr.Deny(ReasonNotMember, "join first to post here")
+	case ent.IsNotFound(err):
+		return nil, apperr.Missing("conversation")
+	case err != nil:
+		return nil, fmt.Errorf("messaging: membership: %w", err)
+	}
+	conv := m.Edges.Conversation
+	switch conv.Kind {
+	case conversation.KindGroup:
+		return conv, s.mayPostInGroup(ctx, db, conv.ID, me)
+	case conversation.KindDirect:
+		if err := s.settings.Require(ctx, settings.PrivateChat); err != nil {
+			return nil, err
+		}
+	}
+	return conv, nil
+}
+
+// mayPostInGroup applies the group switch and mutes: a member muted until a
+// time, or everyone but the owner and managers while the group is muted.
+func (s *Service) mayPostInGroup(ctx context.Context, db *ent.Client, convID, me int) error {
+	if err := s.settings.Require(ctx, settings.GroupChat); err != nil {
+		return err
+	}
+	gm, err := db.GroupMember.Query().Where(
+		groupmember.UserID(me), groupmember.HasGroupWith(group.ConversationID(convID)),
+	).WithGroup().Only(viewer.SystemContext(ctx))
+	if ent.IsNotFound(err) {
+		return apperr.Deny(ReasonNotMember, "join the group first")
+	} else if err != nil {
+		return fmt.Errorf("messaging: group membership: %w", err)
+	}
+	switch {
+	case gm.MutedUntil != nil && gm.MutedUntil.After(time.Now()):
+		return apperr.Deny(ReasonMuted, "you are muted in this group until %s", gm.MutedUntil.UTC().Format(time.RFC3339))
+	case gm.Edges.Group.MuteAll && gm.Role == groupmember.RoleMember:
+		return apperr.Deny(ReasonMutedAll, "only the owner and managers may post while the group is muted")
+	}
+	return nil
+}
+
+// direct returns the direct conversation with user to, opening it on first
+// contact (after the private and stranger chat switches), and sends the
+// recipient's welcome reply first when a stranger opens it.
+func (s *Service) direct(ctx context.Context, db *ent.Client, me, to int) (*ent.Conversation, error) {
+	if to == me {
+		return nil, apperr.Input(apperr.ReasonInvalid, "input.to", "cannot send a message to yourself")
+	}
+	peer, err := db.User.Query().Where(user.ID(to), user.AccountStateNEQ(user.AccountStateDeleted)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apperr.Missing("user")
+	} else if err != nil {
+		return nil, fmt.Errorf("messaging: find recipient: %w", err)
+	}
+	if err := s.settings.Require(ctx, settings.PrivateChat); err != nil {
+		return nil, err
+	}
+	friends, err := s.people.AreFriends(ctx, me, peer.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !friends {
+		if on, err := s.settings.Enabled(ctx, settings.StrangerChat); err != nil {
+			return nil, err
+		} else if !on {
+			return nil, apperr.Deny(ReasonStrangerChatOff, "chatting with people who are not your friends is turned off")
+		}
+	}
+	conv, opened, err := s.openDirect(ctx, db, me, peer.ID)
+	if err != nil {
+		return nil, err
+	}
+	if opened && !friends {
+		if err := s.welcome(ctx, db, conv, peer.ID); err != nil {
+			return nil, err
+		}
+	}
+	return conv, nil
+}
+
+// welcome sends owner's default welcome reply as the first message of a
+// conversation a stranger just opened with him (S2-38). It is written as the
+// system on the owner's behalf: he did not act, his settings did.
+func (s *Service) welcome(ctx context.Context, db *ent.Client, conv *ent.Conversation, owner int) error {
+	w, err := s.people.Welcome(ctx, owner)
+	if err != nil || w == nil {
+		return err
+	}
+	parts := []schematype.MessagePart{{Category: "text", Content: w.Content}}
+	_, err = s.append(viewer.SystemContext(ctx), db, conv, owner, appendSpec{kind: message.KindText, typ: message.TypeNormal, parts: parts})
+	return err
+}
+
+// openDirect returns the direct conversation of two users, creating it and
+// its two member rows on first contact (opened is then true).
+func (s *Service) openDirect(ctx context.Context, db *ent.Client, a, b int) (conv *ent.Conversation, opened bool, err error) {
+	key := DirectKey(a, b)
+	conv, err = db.Conversation.Query().Where(conversation.DirectKey(key)).Only(viewer.SystemContext(ctx))
+	switch {
+	case err == nil:
+		// A member who left (deleted account) does not come back; the
+		// other side's row is reactivated by a new message.
+		return conv, false, nil
+	case !ent.IsNotFound(err):
+		return nil, false, fmt.Errorf("messaging: find conversation: %w", err)
+	}
+	conv, err = db.Conversation.Create().SetKind(conversation.KindDirect).SetDirectKey(key).Save(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("messaging: open conversation: %w", err)
+	}
+	if err := s.Join(ctx, conv.ID, a, b); err != nil {
+		return nil, false, err
+	}
+	return conv, true, nil
+}
+
+// DirectKey names the direct conversation of two users: "low:high" ids.
+func DirectKey(a, b int) string {
+	if a > b {
+		a, b = b, a
+	}
+	return fmt.Sprintf("%d:%d", a, b)
+}
+
+type appendSpec struct {
+	kind     message.Kind
+	typ      message.Type
+	parts    []schematype.MessagePart
+	quote    int
+	clientID string
+}
+
+// append numbers and stores a message. Bumping last_seq locks the
+// conversation row until commit, so concurrent senders get consecutive seqs,
+// and a concurrent retry with the same client id waits here: it then finds
+// the first send's message and gives its number back.
+func (s *Service) append(ctx context.Context, db *ent.Client, conv *ent.Conversation, sender int, a appendSpec) (*ent.Message, error) {
+	now := time.Now()
+	sys := viewer.SystemContext(ctx)
+	numbered, err := db.Conversation.UpdateOneID(conv.ID).AddLastSeq(1).SetLastMessageAt(now).Save(sys)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: number message: %w", err)
+	}
+	if sent, err := s.retried(ctx, db, sender, a.clientID); sent != nil || err != nil {
+		if err == nil {
+			err = db.Conversation.UpdateOneID(conv.ID).AddLastSeq(-1).Exec(sys)
+		}
+		return sent, err
+	}
+	create := db.Message.Create().SetConversationID(conv.ID).SetSeq(numbered.LastSeq).
+		SetKind(a.kind).SetType(a.typ).SetParts(a.parts).SetCreatedAt(now)
+	if sender != 0 {
+		create.SetSenderID(sender)
+	}
+	if a.quote != 0 {
+		create.SetQuoteID(a.quote)
+	}
+	if a.clientID != "" {
+		create.SetClientID(a.clientID)
+	}
+	msg, err := create.Save(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: store message: %w", err)
+	}
+	// A file is seen from the same floor as the first message that sent it
+	// in this conversation (rule.VisibleFile).
+	var files []int
+	for _, p := range a.parts {
+		if p.FileID != 0 {
+			files = append(files, p.FileID)
+		}
+	}
+	if len(files) > 0 {
+		if err := db.File.Update().Where(file.IDIn(files...), file.SeqIsNil()).SetSeq(numbered.LastSeq).Exec(sys); err != nil {
+			return nil, fmt.Errorf("messaging: number files: %w", err)
+		}
+	}
+	// Every member's list moves the conversation up; one removed from a
+	// list comes back (S2-36). Rooms keep no list. The sender has read his
+	// own message.
+	if conv.Kind != conversation.KindRoom {
+		if err := db.ConversationMember.Update().
+			Where(conversationmember.ConversationID(conv.ID), conversationmember.Active(true)).
+			SetLastActivityAt(now).SetRemoved(false).Exec(sys); err != nil {
+			return nil, fmt.Errorf("messaging: list conversation: %w", err)
+		}
+	}
+	if sender != 0 {
+		if err := db.ConversationMember.Update().
+			Where(conversationmember.ConversationID(conv.ID), conversationmember.UserID(sender)).
+			SetReadSeq(numbered.LastSeq).SetDeliveredSeq(numbered.LastSeq).SetLastReadAt(now).Exec(sys); err != nil {
+			return nil, fmt.Errorf("messaging: sender read position: %w", err)
+		}
+	}
+	return msg, s.log.Append(ctx, eventlog.Record{
+		Topic: eventlog.ConversationTopic(conv.ID), Kind: KindMessageCreated, Actor: sender, Subject: msg.ID,
+	})
+}
+
+// System posts a system message (a member joined, the group was renamed)
+// into a conversation, sent by nobody.
+func (s *Service) System(ctx context.Context, convID int, text string) (*ent.Message, error) {
+	db, err := tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := db.Conversation.Get(viewer.SystemContext(ctx), convID)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: system message: %w", err)
+	}
+	parts := []schematype.MessagePart{{Category: "text", Content: text}}
+	return s.append(viewer.SystemContext(ctx), db, conv, 0, appendSpec{kind: message.KindSystem, typ: message.TypeSystem, parts: parts})
+}

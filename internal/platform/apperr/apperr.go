@@ -1,0 +1,207 @@
+// Package apperr gives every failure a client can act on one shape: a stable
+// extensions.code (Apollo's codes), a machine-readable reason and the input
+// field at fault. Domain code returns *Error; the presenter turns anything
+// else into INTERNAL_SERVER_ERROR without detail, logged with a request id.
+package apperr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/privacy"
+	"github.com/parley-im/parley/ent/rule"
+)
+
+// Code is the GraphQL extensions.code of an error.
+type Code string
+
+// The codes Parley returns.
+const (
+	Unauthenticated Code = "UNAUTHENTICATED"
+	Forbidden       Code = "FORBIDDEN"
+	BadUserInput    Code = "BAD_USER_INPUT"
+	NotFound        Code = "NOT_FOUND"
+	Conflict        Code = "CONFLICT"
+	RateLimited     Code = "RATE_LIMITED"
+	Internal        Code = "INTERNAL_SERVER_ERROR"
+)
+
+// Reasons name the exact rule a request broke; seed 001's error list (S1-03)
+// maps one to one onto them. Clients switch on the reason, people read the
+// message.
+const (
+	ReasonRequired         = "REQUIRED"
+	ReasonTooLong          = "TOO_LONG"
+	ReasonInvalid          = "INVALID"
+	ReasonUsernameRequired = "USERNAME_REQUIRED"
+	ReasonPasswordRequired = "PASSWORD_REQUIRED"
+	ReasonPhoneRequired    = "PHONE_REQUIRED"
+	ReasonAvatarRequired   = "AVATAR_REQUIRED"
+	ReasonAvatarInvalid    = "AVATAR_INVALID"
+	ReasonUserRequired     = "USER_REQUIRED"
+	ReasonUsernameTaken    = "USERNAME_TAKEN"
+	ReasonPhoneTaken       = "PHONE_TAKEN"
+	ReasonEmailTaken       = "EMAIL_TAKEN"
+	ReasonPhoneInvalid     = "PHONE_INVALID"
+	ReasonPhoneLength      = "PHONE_LENGTH"
+	ReasonEmailInvalid     = "EMAIL_INVALID"
+	ReasonPasswordTooShort = "PASSWORD_TOO_SHORT"
+	ReasonPasswordTooLong  = "PASSWORD_TOO_LONG"
+	ReasonUsernameLength   = "USERNAME_LENGTH"
+	ReasonUsernameIllegal  = "USERNAME_ILLEGAL"
+	ReasonFileInvalid      = "FILE_INVALID"
+	ReasonFileTooLarge     = "FILE_TOO_LARGE"
+	ReasonWrongPassword    = "WRONG_PASSWORD"
+	ReasonAlreadySignedIn  = "ALREADY_SIGNED_IN"
+	ReasonAccountDisabled  = "ACCOUNT_DISABLED"
+	ReasonTokenInvalid     = "TOKEN_INVALID"
+	ReasonTokenExpired     = "TOKEN_EXPIRED"
+	ReasonSessionRevoked   = "SESSION_REVOKED"
+	ReasonSignInRequired   = "SIGN_IN_REQUIRED"
+	ReasonTooManyAttempts  = "TOO_MANY_ATTEMPTS"
+	ReasonTooManyAccounts  = "TOO_MANY_ACCOUNTS"
+	ReasonTooManyWrites    = "TOO_MANY_WRITES"
+	ReasonNotAllowed       = "NOT_ALLOWED"
+	ReasonNotFound         = "NOT_FOUND"
+	ReasonDuplicate        = "DUPLICATE"
+	// ReasonIntrospectionDisabled refuses __schema and __type while
+	// introspection is off (by default in production).
+	ReasonIntrospectionDisabled = "INTROSPECTION_DISABLED"
+)
+
+// Error is a failure the client caused or may act on.
+type Error struct {
+	Code    Code
+	Reason  string
+	Field   string // the input field at fault, as a GraphQL path like "input.password"
+	Message string
+	Err     error // the cause, kept for logs, never shown
+	// RetryAfter, on a RATE_LIMITED error, is how long the client should
+	// wait before trying again; it goes out as extensions.retryAfter in
+	// whole seconds, rounded up.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Extensions returns the error's GraphQL extensions.
+func (e *Error) Extensions() map[string]any {
+	ext := map[string]any{"code": string(e.Code)}
+	if e.Reason != "" {
+		ext["reason"] = e.Reason
+	}
+	if e.Field != "" {
+		ext["field"] = e.Field
+	}
+	if e.RetryAfter > 0 {
+		ext["retryAfter"] = RetrySeconds(e.RetryAfter)
+	}
+	return ext
+}
+
+// RetrySeconds is d in whole seconds, rounded up and at least 1, as
+// extensions.retryAfter carries it: a client that waits that long finds
+// the budget refilled, where rounding down would send it back too early.
+func RetrySeconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+// New returns an Error with a formatted message.
+func New(code Code, reason, field, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Limited reports a request refused by a rate limit (RATE_LIMITED) that
+// may be retried after retry.
+func Limited(reason, field string, retry time.Duration, format string, args ...any) *Error {
+	e := New(RateLimited, reason, field, format, args...)
+	e.RetryAfter = max(retry, time.Second)
+	return e
+}
+
+// Input reports a bad input field.
+func Input(reason, field, format string, args ...any) *Error {
+	return New(BadUserInput, reason, field, format, args...)
+}
+
+// Missing reports an object that does not exist or that the viewer may not
+// see: the two are deliberately indistinguishable.
+func Missing(what string) *Error {
+	return New(NotFound, ReasonNotFound, "", "%s not found", what)
+}
+
+// Deny reports an action the viewer may not take on an object he can see.
+func Deny(reason, format string, args ...any) *Error {
+	return New(Forbidden, reason, "", format, args...)
+}
+
+// SignIn reports a request that needs a signed-in viewer.
+func SignIn() *Error {
+	return New(Unauthenticated, ReasonSignInRequired, "", "sign in first")
+}
+
+// EchoMax is how many characters of a client's input an error message may
+// quote back (Clip).
+const EchoMax = 64
+
+// Clip shortens input a client sent to at most EchoMax characters, with "…"
+// when something was cut, for quoting in an error message: a message names
+// what it refuses without reflecting a megabyte string back to the sender.
+// Quote the result with %q, which also escapes control characters and
+// invalid UTF-8.
+func Clip(input string) string {
+	n := 0
+	for i := range input {
+		if n == EchoMax {
+			return input[:i] + "…"
+		}
+		n++
+	}
+	return input
+}
+
+// As returns the *Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// Classify maps any error to an *Error.
+func Classify(err error) *Error {
+	if app := Known(err); app != nil {
+		return app
+	}
+	switch {
+	case errors.Is(err, rule.ErrNoViewer):
+		return SignIn()
+	case ent.IsNotFound(err):
+		return Missing("object")
+	case errors.Is(err, privacy.Deny):
+		return Deny(ReasonNotAllowed, "not allowed")
+	case ent.IsConstraintError(err):
+		return New(Conflict, ReasonDuplicate, "", "conflicts with existing data")
+	case errors.Is(err, context.DeadlineExceeded):
+		return New(Internal, "TIMEOUT", "", "request timed out")
+	}
+	return &Error{Code: Internal, Message: "internal server error", Err: err}
+}
+
+// Known returns the *Error in err's chain, or nil.
+func Known(err error) *Error {
+	if e, ok := As(err); ok {
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+// Package database opens Parley's database, PostgreSQL or embedded SQLite,
+// tuned as the server needs it, and migrates its schema. The server, its
+// admin subcommand and the tests open it the same way.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	entdialect "entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // PostgreSQL, the production database
+	"modernc.org/sqlite"
+
+	"github.com/parley-im/parley/ent"
+	_ "github.com/parley-im/parley/ent/runtime" // policies and defaults
+)
+
+func init() {
+	// ent's SQLite dialect is named "sqlite3"; modernc's pure-Go driver
+	// registers as "sqlite", so it is registered under ent's name too.
+	sql.Register("sqlite3", &sqlite.Driver{})
+}
+
+// migrateMu serialises migrations within a process: ent's migration writes
+// to package-level table descriptors, so two Apps in one process (tests, or
+// an embedding program) must not migrate at once.
+var migrateMu sync.Mutex
+
+// oneRoundTrip turns on lib/pq's binary_parameters mode unless the URL sets
+// it: lib/pq then sends a query with arguments as one Parse/Bind/Execute
+// batch, one round trip, instead of preparing it first and executing it
+// after (two). Nearly every statement ent sends has arguments, so this
+// halves the server's waits on the database (docs/PERFORMANCE.md).
+func oneRoundTrip(url string) string {
+	if strings.Contains(url, "binary_parameters=") {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "binary_parameters=yes"
+}
+
+// DB is an open, migrated database.
+type DB struct {
+	Client   *ent.Client
+	SQL      *sql.DB // the pool under Client, for pings and LISTEN/NOTIFY
+	Postgres bool
+}
+
+// Open opens and migrates the database: PostgreSQL when url is a
+// postgres:// or postgresql:// URL, embedded SQLite under dataDir when url
+// is empty; anything else is refused. trace, when set, sees every
+// statement. Closing the client closes the database.
+func Open(ctx context.Context, url, dataDir string, trace func(context.Context, ...any)) (*DB, error) {
+	dialect, driver, dsn := "postgres", "postgres", url
+	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		if url != "" {
+			return nil, fmt.Errorf("database: DATABASE_URL must be a postgres:// URL, got %q", url)
+		}
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("database: data dir: %w", err)
+		}
+		dialect, driver = "sqlite3", "sqlite3"
+		dsn = "file:" + filepath.Join(dataDir, "parley.db") +
+			"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	}
+	if dialect == "postgres" {
+		dsn = oneRoundTrip(dsn)
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database: open database: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: reach database: %w", err)
+	}
+	if dialect == "postgres" {
+		// As many idle connections as open ones: with fewer, a burst (a
+		// group message reloaded by each member's stream) closes and reopens
+		// connections every time, and a fresh backend plans the privacy
+		// filters' subqueries from cold caches. Measured: a 50-member
+		// fan-out went from 612 to 51 ms (docs/PERFORMANCE.md). Connections
+		// idle for a minute are still released.
+		db.SetMaxOpenConns(40)
+		db.SetMaxIdleConns(40)
+		db.SetConnMaxIdleTime(time.Minute)
+	}
+	var drv entdialect.Driver = entsql.OpenDB(dialect, db)
+	if trace != nil {
+		drv = entdialect.DebugWithContext(drv, trace)
+	}
+	client := ent.NewClient(ent.Driver(drv))
+	migrateMu.Lock()
+	err = client.Schema.Create(ctx)
+	migrateMu.Unlock()
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("database: migrate: %w", err)
+	}
+	return &DB{Client: client, SQL: db, Postgres: dialect == "postgres"}, nil
+}
+

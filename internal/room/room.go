@@ -1,0 +1,478 @@
+// Package room holds the rules of public chat rooms (seed 003): any signed-in
+// user creates one, joins and leaves, and reads its history; its owner
+// modifies and deletes it. A room is a conversation of kind room, which every
+// signed-in user may read (rule.VisibleConversation); members post in it
+// (messaging.Send with roomId). Room events carry the live online count:
+// the room's members who hold a connection to any server instance (presence).
+package room
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/conversation"
+	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/presence"
+	entroom "github.com/parley-im/parley/ent/room"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/messaging"
+)
+
+// Reasons of the room rules.
+const (
+	ReasonNameTaken     = "ROOM_NAME_TAKEN"
+	ReasonNotOwner      = "NOT_ROOM_OWNER"
+	ReasonNotMember     = "NOT_ROOM_MEMBER"
+	ReasonAlreadyMember = "ALREADY_MEMBER"
+	ReasonTargetMissing = "ROOM_REQUIRED"
+)
+
+// Limits of rooms.
+const (
+	NameMax   = 64
+	DetailMax = 1024
+	SearchMax = 64
+)
+
+// Event kinds. Joins, leaves and changes go on the room's topic
+// (eventlog.RoomTopic), which only roomEvents listens to, so that members'
+// events streams carry the room's messages without its traffic of people;
+// the deletion goes on the conversation's topic, which every member's
+// streams and roomEvents listen to.
+const (
+	KindJoined  = "room.joined"
+	KindLeft    = "room.left"
+	KindUpdated = "room.updated"
+	KindDeleted = "room.deleted"
+)
+
+// Avatars checks an avatar named by file id and gives its URL (the files
+// service, which holds the one rule for avatars).
+type Avatars interface {
+	Avatar(ctx context.Context, fileID int, field string) (string, error)
+}
+
+// Presence says how long a presence row stays fresh (the presence tracker).
+type Presence interface {
+	TTL() time.Duration
+}
+
+// Service is the room service.
+type Service struct {
+	client    *ent.Client
+	log       *eventlog.Log
+	messaging *messaging.Service
+	avatars   Avatars
+	presence  Presence
+}
+
+// NewService returns the room service.
+func NewService(client *ent.Client, log *eventlog.Log, msg *messaging.Service, avatars Avatars, p Presence) *Service {
+	return &Service{client: client, log: log, messaging: msg, avatars: avatars, presence: p}
+}
+
+func tx(ctx context.Context) (*ent.Client, int, error) {
+	me := viewer.UserID(ctx)
+	if me == 0 {
+		return nil, 0, apperr.SignIn()
+	}
+	if ent.TxFromContext(ctx) == nil {
+		return nil, 0, fmt.Errorf("room: needs a transaction")
+	}
+	return ent.FromContext(ctx), me, nil
+}
+
+func (s *Service) read(ctx context.Context) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return s.client
+}
+
+func load(ctx context.Context, db *ent.Client, id int) (*ent.Room, error) {
+	r, err := db.Room.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil, apperr.Missing("room")
+	} else if err != nil {
+		return nil, fmt.Errorf("room: load: %w", err)
+	}
+	return r, nil
+}
+
+// owned loads a room the viewer owns: NOT_ROOM_OWNER when he does not.
+func owned(ctx context.Context, db *ent.Client, id, me int) (*ent.Room, error) {
+	r, err := load(ctx, db, id)
+	if err == nil && r.OwnerID != me {
+		err = apperr.Deny(ReasonNotOwner, "only the room's owner may do this")
+	}
+	return r, err
+}
+
+// name checks a room name: trimmed, 1 to NameMax characters, no control
+// characters, and not taken by another room, compared case-insensitively.
+func name(ctx context.Context, db *ent.Client, v, field string, except int) (string, error) {
+	v, err := clean(v, field, NameMax, false)
+	if err != nil {
+		return "", err
+	}
+	if v == "" {
+		return "", apperr.Input(apperr.ReasonRequired, field, "a room needs a name")
+	}
+	taken, err := db.Room.Query().Where(entroom.NameEqualFold(v), entroom.IDNEQ(except)).Exist(ctx)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("room: name: %w", err)
+	case taken:
+		return "", nameTaken(field)
+	}
+	return v, nil
+}
+
+func nameTaken(field string) error {
+	return apperr.New(apperr.Conflict, ReasonNameTaken, field, "a room with this name exists")
+}
+
+func clean(v, field string, max int, multiline bool) (string, error) {
+	v = strings.TrimSpace(v)
+	what := field[strings.LastIndex(field, ".")+1:]
+	if utf8.RuneCountInString(v) > max {
+		return "", apperr.Input(apperr.ReasonTooLong, field, "%s is longer than %d characters", what, max)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t')) {
+			return "", apperr.Input(apperr.ReasonInvalid, field, "%s may not contain control characters", what)
+		}
+	}
+	return v, nil
+}
+
+// saveErr maps a lost race on the unique room name to ROOM_NAME_TAKEN.
+func saveErr(err error, what string) error {
+	if ent.IsConstraintError(err) {
+		return nameTaken("input.name")
+	}
+	return fmt.Errorf("room: %s: %w", what, err)
+}
+
+// Input is a new room.
+type Input struct {
+	Name         string
+	Detail       string
+	AvatarFileID int
+}
+
+// Create creates a room owned by the viewer (S3-02), who joins it at once.
+// Its name is unique (ROOM_NAME_TAKEN).
+func (s *Service) Create(ctx context.Context, in Input) (*ent.Room, error) {
+	db, me, err := tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := name(ctx, db, in.Name, "input.name", 0)
+	if err != nil {
+		return nil, err
+	}
+	detail, err := clean(in.Detail, "input.detail", DetailMax, true)
+	if err != nil {
+		return nil, err
+	}
+	var avatar string
+	if in.AvatarFileID != 0 {
+		if avatar, err = s.avatars.Avatar(ctx, in.AvatarFileID, "input.avatarFileId"); err != nil {
+			return nil, err
+		}
+	}
+	conv, err := s.messaging.Open(ctx, conversation.KindRoom)
+	if err != nil {
+		return nil, err
+	}
+	r, err := db.Room.Create().SetName(n).SetDetail(detail).SetAvatar(avatar).
+		SetOwnerID(me).SetConversationID(conv.ID).Save(ctx)
+	if err != nil {
+		return nil, saveErr(err, "create")
+	}
+	return r, s.enter(ctx, db, r, me)
+}
+
+// Patch changes a room; nil fields stay.
+type Patch struct {
+	Name, Detail *string
+	AvatarFileID *int
+	ClearAvatar  bool
+}
+
+// Update renames a room and changes its detail and avatar (S3-09, S3-03):
+// its owner only. Watchers get room.updated.
+func (s *Service) Update(ctx context.Context, id int, p Patch) (*ent.Room, error) {
+	db, me, err := tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := owned(ctx, db, id, me)
+	if err != nil {
+		return nil, err
+	}
+	upd := r.Update()
+	if p.Name != nil {
+		n, err := name(ctx, db, *p.Name, "input.name", r.ID)
+		if err != nil {
+			return nil, err
+		}
+		upd.SetName(n)
+	}
+	if p.Detail != nil {
+		detail, err := clean(*p.Detail, "input.detail", DetailMax, true)
+		if err != nil {
+			return nil, err
+		}
+		upd.SetDetail(detail)
+	}
+	switch {
+	case p.AvatarFileID != nil && p.ClearAvatar:
+		return nil, apperr.Input(apperr.ReasonInvalid, "input.clearAvatar", "give avatarFileId or clearAvatar, not both")
+	case p.AvatarFileID != nil:
+		avatar, err := s.avatars.Avatar(ctx, *p.AvatarFileID, "input.avatarFileId")
+		if err != nil {
+			return nil, err
+		}
+		upd.SetAvatar(avatar)
+	case p.ClearAvatar:
+		upd.SetAvatar("")
+	}
+	if r, err = upd.Save(ctx); err != nil {
+		return nil, saveErr(err, "update")
+	}
+	return r, s.log.Append(ctx, eventlog.Record{Topic: eventlog.RoomTopic(r.ID), Kind: KindUpdated, Actor: me, Subject: r.ID})
+}
+
+// Delete deletes a room (S3-07): its owner only. Its messages and
+// memberships go with its conversation, in this transaction. Everyone
+// watching it gets room.deleted, after which roomEvents ends; members'
+// events streams get it too.
+func (s *Service) Delete(ctx context.Context, id int) error {
+	db, me, err := tx(ctx)
+	if err != nil {
+		return err
+	}
+	r, err := owned(ctx, db, id, me)
+	if err != nil {
+		return err
+	}
+	if err := s.log.Append(ctx, eventlog.Record{
+		Topic: eventlog.ConversationTopic(r.ConversationID), Kind: KindDeleted, Actor: me, Subject: r.ID,
+		Data: map[string]any{"roomId": r.ID, "name": r.Name, "action": "close"},
+	}); err != nil {
+		return err
+	}
+	if err := db.Room.DeleteOne(r).Exec(ctx); err != nil {
+		return fmt.Errorf("room: delete: %w", err)
+	}
+	// The Room policy allowed the owner to delete the room; its
+	// conversation (messages, memberships) goes with it.
+	if err := db.Conversation.DeleteOneID(r.ConversationID).Exec(viewer.SystemContext(ctx)); err != nil {
+		return fmt.Errorf("room: delete conversation: %w", err)
+	}
+	return nil
+}
+
+// Join makes the viewer a member of a room, so that he may post in it and
+// his events stream carries its messages (S3-10). Watchers get room.joined
+// with the new counts.
+func (s *Service) Join(ctx context.Context, id int) (*ent.Room, error) {
+	db, me, err := tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := load(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	if in, err := s.member(ctx, db, r, me); err != nil {
+		return nil, err
+	} else if in {
+		return nil, apperr.New(apperr.Conflict, ReasonAlreadyMember, "", "you are in this room already")
+	}
+	return r, s.enter(ctx, db, r, me)
+}
+
+func (s *Service) enter(ctx context.Context, db *ent.Client, r *ent.Room, me int) error {
+	if err := s.messaging.Join(ctx, r.ConversationID, me); err != nil {
+		return err
+	}
+	return s.announce(ctx, db, r, me, KindJoined, "in")
+}
+
+// Leave takes the viewer out of a room; watchers get room.left with the
+// new counts. The owner may leave his room too: he still owns it.
+func (s *Service) Leave(ctx context.Context, id int) (*ent.Room, error) {
+	db, me, err := tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := load(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	if in, err := s.member(ctx, db, r, me); err != nil {
+		return nil, err
+	} else if !in {
+		return nil, apperr.Deny(ReasonNotMember, "you are not in this room")
+	}
+	if err := s.messaging.Leave(ctx, r.ConversationID, me); err != nil {
+		return nil, err
+	}
+	return r, s.announce(ctx, db, r, me, KindLeft, "out")
+}
+
+// announce tells the room's watchers that uid came in or went out, with the
+// counts as they stand in this transaction. The subject is the user, so the
+// event's node is his profile (username, avatar: seed 003's payload).
+func (s *Service) announce(ctx context.Context, db *ent.Client, r *ent.Room, uid int, kind, action string) error {
+	online, err := s.onlineCount(ctx, db, r)
+	if err != nil {
+		return err
+	}
+	members, err := s.memberCount(ctx, db, r)
+	if err != nil {
+		return err
+	}
+	return s.log.Append(ctx, eventlog.Record{
+		Topic: eventlog.RoomTopic(r.ID), Kind: kind, Actor: uid, Subject: uid,
+		Data: map[string]any{"action": action, "userId": uid, "onlineCount": online, "memberCount": members},
+	})
+}
+
+func (s *Service) member(ctx context.Context, db *ent.Client, r *ent.Room, uid int) (bool, error) {
+	in, err := db.ConversationMember.Query().Where(
+		conversationmember.ConversationID(r.ConversationID), conversationmember.UserID(uid), conversationmember.Active(true),
+	).Exist(viewer.SystemContext(ctx))
+	if err != nil {
+		return false, fmt.Errorf("room: membership: %w", err)
+	}
+	return in, nil
+}
+
+// onlineCount counts the room's members who are online now: who hold a
+// connection to any instance (a fresh presence row), in one query.
+func (s *Service) onlineCount(ctx context.Context, db *ent.Client, r *ent.Room) (int, error) {
+	since := time.Now().UTC().Add(-s.presence.TTL())
+	n, err := db.ConversationMember.Query().Where(
+		conversationmember.ConversationID(r.ConversationID), conversationmember.Active(true),
+		func(sel *sql.Selector) {
+			t := sql.Table(presence.Table)
+			sel.Where(sql.In(sel.C(conversationmember.FieldUserID),
+				sql.Select(t.C(presence.FieldUserID)).From(t).Where(sql.GT(t.C(presence.FieldSeenAt), since))))
+		},
+	).Count(viewer.SystemContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("room: online count: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Service) memberCount(ctx context.Context, db *ent.Client, r *ent.Room) (int, error) {
+	n, err := db.ConversationMember.Query().Where(
+		conversationmember.ConversationID(r.ConversationID), conversationmember.Active(true),
+	).Count(viewer.SystemContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("room: member count: %w", err)
+	}
+	return n, nil
+}
+
+// OnlineCount is the room's live online count (S3-05, S3-06).
+func (s *Service) OnlineCount(ctx context.Context, r *ent.Room) (int, error) {
+	return s.onlineCount(ctx, s.read(ctx), r)
+}
+
+// MemberCount is how many users joined the room.
+func (s *Service) MemberCount(ctx context.Context, r *ent.Room) (int, error) {
+	return s.memberCount(ctx, s.read(ctx), r)
+}
+
+// Joined reports whether the viewer is in the room.
+func (s *Service) Joined(ctx context.Context, r *ent.Room) (bool, error) {
+	me := viewer.UserID(ctx)
+	if me == 0 {
+		return false, nil
+	}
+	return s.member(ctx, s.read(ctx), r, me)
+}
+
+// URL is the room's address (S3-02, S3-05): the client route that opens it,
+// "/rooms/<id>"; the API resolves it with room(id:).
+func URL(r *ent.Room) string { return "/rooms/" + strconv.Itoa(r.ID) }
+
+// Get returns a room by id or by name (exactly one of them), or nil. Rooms
+// are public: no sign-in is needed.
+func (s *Service) Get(ctx context.Context, id int, byName string) (*ent.Room, error) {
+	q := s.read(ctx).Room.Query()
+	switch {
+	case (id != 0) == (byName != ""):
+		return nil, apperr.Input(ReasonTargetMissing, "id", "give id or name")
+	case id != 0:
+		q.Where(entroom.ID(id))
+	default:
+		q.Where(entroom.NameEqualFold(strings.TrimSpace(byName)))
+	}
+	r, err := q.First(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return r, err
+}
+
+// List pages through the rooms by name, those whose name contains query
+// when it is given.
+func (s *Service) List(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.RoomConnection, error) {
+	q := s.read(ctx).Room.Query()
+	if query = strings.TrimSpace(query); query != "" {
+		if utf8.RuneCountInString(query) > SearchMax {
+			return nil, apperr.Input(apperr.ReasonTooLong, "query", "query is longer than %d characters", SearchMax)
+		}
+		q.Where(entroom.NameContainsFold(query))
+	}
+	return q.Paginate(ctx, after, first, before, last,
+		ent.WithRoomOrder(&ent.RoomOrder{Direction: entgql.OrderDirectionAsc, Field: ent.RoomOrderFieldName}))
+}
+
+// Topics are roomEvents' topics: the room's own and its conversation's.
+func Topics(r *ent.Room) []string {
+	return []string{eventlog.RoomTopic(r.ID), eventlog.ConversationTopic(r.ConversationID)}
+}
+
+// Kept selects roomEvents' kinds: joins, leaves, changes and the deletion,
+// and the conversation's messages and typing; messaging's member.joined and
+// member.left are left out, as room.joined and room.left say more.
+func Kept(kind string) bool {
+	switch kind {
+	case KindJoined, KindLeft, KindUpdated, KindDeleted,
+		messaging.KindMessageCreated, messaging.KindMessageRevoked, messaging.KindMessageDeleted, messaging.KindTyping:
+		return true
+	}
+	return false
+}
+
+// Watching is roomEvents' guard: the room still exists. A signed-in user
+// may watch any room, as he may read its history; he joins to post.
+func (s *Service) Watching(ctx context.Context, id int) error {
+	ok, err := s.client.Room.Query().Where(entroom.ID(id)).Exist(ctx)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return apperr.Missing("room")
+	}
+	return nil
+}
