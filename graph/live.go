@@ -12,10 +12,10 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/auth"
-	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/messaging"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/realtime"
 )
 

@@ -10,8 +10,8 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/messaging"
+	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/realtime"
 )
 

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/app"
 )
 
 // adminBackends are the databases the admin subcommand is tried on: SQLite

@@ -22,10 +22,10 @@ import (
 	entgroup "github.com/parley-im/parley/ent/group"
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/apperr"
-	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/notice"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/settings"
 )
 

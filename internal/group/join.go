@@ -13,10 +13,10 @@ import (
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/apperr"
-	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/files"
 	noticesvc "github.com/parley-im/parley/internal/notice"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/settings"
 )
 

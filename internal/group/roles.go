@@ -9,8 +9,8 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/apperr"
 	noticesvc "github.com/parley-im/parley/internal/notice"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // target returns the membership of user uid in g: USER_NOT_MEMBER (bad

@@ -24,9 +24,9 @@ import (
 	"github.com/parley-im/parley/ent/presence"
 	entroom "github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
-	"github.com/parley-im/parley/internal/messaging"
 )
 
 // Reasons of the room rules.

@@ -16,8 +16,8 @@ import (
 	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/txn"
 )

@@ -11,9 +11,9 @@ import (
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
+	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
-	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/settings"
 )
 

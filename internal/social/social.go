@@ -12,9 +12,9 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
-	"github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/settings"
 )
 

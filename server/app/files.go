@@ -19,8 +19,8 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/file"
-	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
 // uploadMemory is the largest multipart body gqlgen reads into memory; the

@@ -109,4 +109,3 @@ func Open(ctx context.Context, url, dataDir string, trace func(context.Context, 
 	}
 	return &DB{Client: client, SQL: db, Postgres: dialect == "postgres"}, nil
 }
-

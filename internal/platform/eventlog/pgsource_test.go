@@ -14,9 +14,9 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	_ "github.com/parley-im/parley/ent/runtime"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/realtime"
-	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 // newLog returns an event log on a fresh PostgreSQL schema, or skips the
