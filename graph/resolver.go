@@ -14,6 +14,7 @@ import (
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/realtime"
+	"github.com/parley-im/parley/internal/platform/txn"
 	"github.com/parley-im/parley/internal/presence"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/internal/settings"
@@ -79,12 +80,7 @@ func (r *Resolver) WaitStreams(timeout time.Duration) {
 
 // db returns the client of the request's transaction (mutations run in one,
 // see entgql.Transactioner) or the root client for queries.
-func (r *Resolver) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return r.Client
-}
+func (r *Resolver) db(ctx context.Context) *ent.Client { return txn.Reader(ctx, r.Client) }
 
 // clientKey carries where a request comes from (set by the HTTP layer).
 type clientKey struct{}

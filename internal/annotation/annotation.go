@@ -41,6 +41,7 @@ import (
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/ratelimit"
+	"github.com/parley-im/parley/internal/platform/txn"
 )
 
 // Reasons name the exact rule a request broke (extensions.reason). Field
@@ -153,21 +154,12 @@ func writer(ctx context.Context) (*ent.Client, error) {
 	if viewer.UserID(ctx) == 0 {
 		return nil, apperr.SignIn()
 	}
-	db := ent.FromContext(ctx)
-	if db == nil || ent.TxFromContext(ctx) == nil {
-		return nil, errors.New("annotation: writes need a transaction")
-	}
-	return db, nil
+	return txn.Writer(ctx)
 }
 
 // reader returns the transaction's client inside a mutation, the root
 // client otherwise.
-func (s *Service) reader(ctx context.Context) *ent.Client {
-	if db := ent.FromContext(ctx); db != nil {
-		return db
-	}
-	return s.client
-}
+func (s *Service) reader(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
 // memberProject loads a project the viewer is a member of. A project he is
 // only invited into is visible to him (to show the invite) but is NOT_FOUND

@@ -104,12 +104,7 @@ func (s *Service) Tokens() *Tokens { return s.tokens }
 
 // db returns the transaction's client when ctx carries one (GraphQL
 // mutations run in one through entgql.Transactioner), else the base client.
-func (s *Service) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.client
-}
+func (s *Service) db(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
 // Registration is what a new account needs.
 type Registration struct {

@@ -33,6 +33,7 @@ import (
 	"github.com/parley-im/parley/ent/file"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/txn"
 	"github.com/parley-im/parley/internal/settings"
 )
 
@@ -175,12 +176,7 @@ var toggles = map[file.Kind]settings.Toggle{
 }
 
 // db is the request's transaction when there is one (mutations run in one).
-func (s *Service) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.client
-}
+func (s *Service) db(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
 // Incoming is an upload as it arrives: its bytes, which Upload reads more
 // than once (to hash, to check, to store), the name the client gave it and

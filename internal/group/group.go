@@ -26,6 +26,7 @@ import (
 	"github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/txn"
 	"github.com/parley-im/parley/internal/settings"
 )
 
@@ -133,19 +134,12 @@ func tx(ctx context.Context) (*ent.Client, int, error) {
 	if me == 0 {
 		return nil, 0, apperr.SignIn()
 	}
-	if ent.TxFromContext(ctx) == nil {
-		return nil, 0, fmt.Errorf("group: needs a transaction")
-	}
-	return ent.FromContext(ctx), me, nil
+	db, err := txn.Writer(ctx)
+	return db, me, err
 }
 
 // read returns the client queries go through.
-func (s *Service) read(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.client
-}
+func (s *Service) read(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
 // load returns a group; groups are public, so a missing one is the only
 // NOT_FOUND.

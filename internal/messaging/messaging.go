@@ -17,6 +17,7 @@ import (
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/ratelimit"
 	"github.com/parley-im/parley/internal/platform/realtime"
+	"github.com/parley-im/parley/internal/platform/txn"
 	"github.com/parley-im/parley/internal/settings"
 )
 
@@ -107,12 +108,7 @@ func NewService(log *eventlog.Log, people People, settings *settings.Service, fi
 
 // tx returns the request's transaction client: every write here runs in
 // one, so a message, its numbering and its event commit together.
-func tx(ctx context.Context) (*ent.Client, error) {
-	if ent.TxFromContext(ctx) == nil {
-		return nil, fmt.Errorf("messaging: needs a transaction")
-	}
-	return ent.FromContext(ctx), nil
-}
+func tx(ctx context.Context) (*ent.Client, error) { return txn.Writer(ctx) }
 
 // membership returns uid's active membership of a conversation; a
 // conversation he is not in reads as missing for direct and group chats.

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/txn"
 )
 
 // Event kinds of the notices stream.
@@ -56,9 +57,9 @@ func NewService(log *eventlog.Log) *Service { return &Service{log: log} }
 // Notice policy: a user sends notices from himself; system notices (From 0)
 // are written as the system.
 func (s *Service) Push(ctx context.Context, spec Spec) (*ent.Notice, error) {
-	db := ent.FromContext(ctx)
-	if db == nil {
-		return nil, fmt.Errorf("notice: push needs a transaction")
+	db, err := txn.Writer(ctx)
+	if err != nil {
+		return nil, err
 	}
 	wctx := ctx
 	if spec.From == 0 {
@@ -129,9 +130,9 @@ func (s *Service) pending(ctx context.Context, db *ent.Client, spec Spec) (*ent.
 // Pending returns the viewer's open request of type t from user from, for
 // rules such as "accepting an application needs one".
 func (s *Service) Pending(ctx context.Context, t notice.Type, from, to int) (*ent.Notice, error) {
-	db := ent.FromContext(ctx)
-	if db == nil {
-		return nil, fmt.Errorf("notice: needs a transaction")
+	db, err := txn.Writer(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return s.pending(ctx, db, Spec{Type: t, From: from, To: to})
 }
@@ -160,9 +161,9 @@ func (s *Service) Settle(ctx context.Context, n *ent.Notice, op notice.Operation
 // MarkRead marks the viewer's notices read (all of them when ids is empty)
 // and returns how many changed.
 func (s *Service) MarkRead(ctx context.Context, ids []int) (int, error) {
-	db := ent.FromContext(ctx)
-	if db == nil {
-		return 0, fmt.Errorf("notice: needs a transaction")
+	db, err := txn.Writer(ctx)
+	if err != nil {
+		return 0, err
 	}
 	q := db.Notice.Update().Where(notice.ToID(viewer.UserID(ctx)), notice.Read(false))
 	if len(ids) > 0 {

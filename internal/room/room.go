@@ -27,6 +27,7 @@ import (
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/txn"
 )
 
 // Reasons of the room rules.
@@ -87,18 +88,11 @@ func tx(ctx context.Context) (*ent.Client, int, error) {
 	if me == 0 {
 		return nil, 0, apperr.SignIn()
 	}
-	if ent.TxFromContext(ctx) == nil {
-		return nil, 0, fmt.Errorf("room: needs a transaction")
-	}
-	return ent.FromContext(ctx), me, nil
+	db, err := txn.Writer(ctx)
+	return db, me, err
 }
 
-func (s *Service) read(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.client
-}
+func (s *Service) read(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
 func load(ctx context.Context, db *ent.Client, id int) (*ent.Room, error) {
 	r, err := db.Room.Get(ctx, id)

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/txn"
 )
 
 // ReasonFeatureDisabled is the reason of a request refused because an admin
@@ -141,12 +142,7 @@ const keyDirtyWords = "dirty_words"
 
 // db is the request's transaction when there is one, so that a check and the
 // change it guards read the same snapshot.
-func db(ctx context.Context, root *ent.Client) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return root
-}
+func db(ctx context.Context, root *ent.Client) *ent.Client { return txn.Reader(ctx, root) }
 
 // Service reads and writes the settings.
 type Service struct{ client *ent.Client }

@@ -8,13 +8,13 @@ package social
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/txn"
 	"github.com/parley-im/parley/internal/settings"
 )
 
@@ -82,19 +82,11 @@ func tx(ctx context.Context) (*ent.Client, error) {
 	if viewer.UserID(ctx) == 0 {
 		return nil, apperr.SignIn()
 	}
-	if ent.TxFromContext(ctx) == nil {
-		return nil, fmt.Errorf("social: needs a transaction")
-	}
-	return ent.FromContext(ctx), nil
+	return txn.Writer(ctx)
 }
 
 // read returns the client queries go through.
-func (s *Service) read(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.client
-}
+func (s *Service) read(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
 // notFound hides whether a user exists from someone who may not see him.
 func userNotFound() error { return apperr.Missing("user") }

@@ -21,6 +21,7 @@ import (
 	"github.com/parley-im/parley/ent/verificationcode"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/txn"
 )
 
 // Reasons of the code rules.
@@ -212,12 +213,7 @@ func (s *Service) Check(ctx context.Context, phone string, purpose Purpose, code
 	return nil
 }
 
-func (s *Service) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
-	}
-	return s.client
-}
+func (s *Service) db(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
 func (s *Service) hash(phone string, purpose Purpose, code string) string {
 	m := hmac.New(sha256.New, s.key)

@@ -7,6 +7,7 @@ package txn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/parley-im/parley/ent"
@@ -34,4 +35,29 @@ func Run(ctx context.Context, client *ent.Client, fn func(ctx context.Context) e
 		return fmt.Errorf("txn: commit: %w", err)
 	}
 	return nil
+}
+
+// ErrNone is the error of a write that must commit together with others (a
+// change and its events) but was called outside a transaction: a bug of
+// the caller, never of the client.
+var ErrNone = errors.New("txn: needs a transaction")
+
+// Writer returns the client of the transaction of ctx, for the domain
+// writes that must commit together with their events, or ErrNone outside
+// one. GraphQL mutations run in one (entgql.Transactioner); the few that
+// skip it open their own with Run.
+func Writer(ctx context.Context) (*ent.Client, error) {
+	if ent.TxFromContext(ctx) == nil {
+		return nil, ErrNone
+	}
+	return ent.FromContext(ctx), nil
+}
+
+// Reader returns the client reads go through: the transaction's inside
+// one, so that a mutation reads its own writes, else root.
+func Reader(ctx context.Context, root *ent.Client) *ent.Client {
+	if c := ent.FromContext(ctx); c != nil {
+		return c
+	}
+	return root
 }
