@@ -21,14 +21,15 @@ import (
 	"github.com/parley-im/parley/ent/relationtype"
 	"github.com/parley-im/parley/ent/text"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 // TestAnnotationTexts: add with limits, list paged without content, the
 // content on demand, rename, delete (S4-03).
 func TestAnnotationTexts(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.register("alice", nil), k.register("bob", nil)
+		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		p := k.project(alice, "KG")
 
 		var added struct {
@@ -39,7 +40,7 @@ func TestAnnotationTexts(t *testing.T) {
 			}
 		}
 		content := "张三在北京工作 🙂\n第二行"
-		k.ok(alice.Token, annAddText, map[string]any{"p": p, "name": "新闻 1", "content": content}, &added)
+		k.OK(alice.Token, annAddText, map[string]any{"p": p, "name": "新闻 1", "content": content}, &added)
 		require.Equal(t, len([]rune(content)), added.AddText.Length, "length counts characters")
 		require.Equal(t, alice.ID, added.AddText.Creator.ID)
 		first := added.AddText.ID
@@ -58,7 +59,7 @@ func TestAnnotationTexts(t *testing.T) {
 			{"n", strings.Repeat("a", 100_001), "input.content", "TOO_LONG"},
 		} {
 			r := k.fails(alice.Token, annAddText, map[string]any{"p": p, "name": c.name, "content": c.content}, "BAD_USER_INPUT", c.reason)
-			require.Equal(t, c.field, r.ext("field"))
+			require.Equal(t, c.field, r.Ext("field"))
 		}
 		k.text(alice, p, strings.Repeat("名", 128), strings.Repeat("字", 100_000))
 		k.fails(bob.Token, annAddText, map[string]any{"p": p, "name": "n", "content": "x"}, "NOT_FOUND", "NOT_FOUND")
@@ -71,17 +72,17 @@ func TestAnnotationTexts(t *testing.T) {
 				Edges      []struct{ Node struct{ ID, Name string } }
 			}
 		}
-		k.ok(alice.Token, `query($p: ID!) { texts(projectId: $p, first: 2) { totalCount pageInfo { hasNextPage } edges { node { id name length } } } }`, map[string]any{"p": p}, &page)
+		k.OK(alice.Token, `query($p: ID!) { texts(projectId: $p, first: 2) { totalCount pageInfo { hasNextPage } edges { node { id name length } } } }`, map[string]any{"p": p}, &page)
 		require.Equal(t, 5, page.Texts.TotalCount)
 		require.True(t, page.Texts.PageInfo.HasNextPage)
 		require.Equal(t, []string{first}, []string{page.Texts.Edges[0].Node.ID})
 		var full struct{ Node struct{ Content string } }
-		k.ok(alice.Token, `query($id: ID!) { node(id: $id) { ... on Text { content } } }`, map[string]any{"id": first}, &full)
+		k.OK(alice.Token, `query($id: ID!) { node(id: $id) { ... on Text { content } } }`, map[string]any{"id": first}, &full)
 		require.Equal(t, content, full.Node.Content)
 
 		// Rename and delete.
 		var renamed struct{ RenameText struct{ Name string } }
-		k.ok(alice.Token, annRenameText, map[string]any{"id": first, "name": " 新闻 一 "}, &renamed)
+		k.OK(alice.Token, annRenameText, map[string]any{"id": first, "name": " 新闻 一 "}, &renamed)
 		require.Equal(t, "新闻 一", renamed.RenameText.Name)
 		k.fails(alice.Token, annRenameText, map[string]any{"id": first, "name": ""}, "BAD_USER_INPUT", "REQUIRED")
 		k.fails(bob.Token, annRenameText, map[string]any{"id": first, "name": "x"}, "NOT_FOUND", "NOT_FOUND")
@@ -93,9 +94,9 @@ func TestAnnotationTexts(t *testing.T) {
 // TestAnnotationEntities: names unique per project regardless of case and
 // width, the name filter and creator (S4-04), rename, relabel.
 func TestAnnotationEntities(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.register("alice", nil), k.register("bob", nil)
+		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		p := k.project(alice, "KG")
 		k.join(alice, p, bob, "annotator")
 		tree := k.entity(alice, p, "Tree", "")
@@ -114,7 +115,7 @@ func TestAnnotationEntities(t *testing.T) {
 			{"ok", "A\nB", "input.label", "BAD_USER_INPUT", "INVALID"},
 		} {
 			r := k.fails(alice.Token, annAddEntity, map[string]any{"p": p, "name": c.name, "label": c.label}, c.code, c.reason)
-			require.Equal(t, c.field, r.ext("field"))
+			require.Equal(t, c.field, r.Ext("field"))
 		}
 
 		type entityList struct {
@@ -131,7 +132,7 @@ func TestAnnotationEntities(t *testing.T) {
 		list := func(vars map[string]any) (names []string, creators []string) {
 			var out entityList
 			vars["p"] = p
-			k.ok(alice.Token, `query($p: ID!, $name: String, $creator: ID) { entities(projectId: $p, name: $name, creatorId: $creator, first: 50, orderBy: {field: NAME}) { totalCount edges { node { name label creator { id username } } } } }`, vars, &out)
+			k.OK(alice.Token, `query($p: ID!, $name: String, $creator: ID) { entities(projectId: $p, name: $name, creatorId: $creator, first: 50, orderBy: {field: NAME}) { totalCount edges { node { name label creator { id username } } } } }`, vars, &out)
 			for _, e := range out.Entities.Edges {
 				names = append(names, e.Node.Name)
 				creators = append(creators, e.Node.Creator.Username)
@@ -152,10 +153,10 @@ func TestAnnotationEntities(t *testing.T) {
 
 		// Rename: a change of case is a rename to itself.
 		var renamed struct{ RenameEntity struct{ Name string } }
-		k.ok(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": "TREE"}, &renamed)
+		k.OK(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": "TREE"}, &renamed)
 		require.Equal(t, "TREE", renamed.RenameEntity.Name)
 		r := k.fails(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": "binary tree"}, "CONFLICT", "ENTITY_NAME_TAKEN")
-		require.Equal(t, "name", r.ext("field"))
+		require.Equal(t, "name", r.Ext("field"))
 		k.fails(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": " "}, "BAD_USER_INPUT", "REQUIRED")
 
 		// Relabel: refused while a relation's type would not allow it.
@@ -163,7 +164,7 @@ func TestAnnotationEntities(t *testing.T) {
 		k.relation(alice, isA, binary, tree)
 		k.fails(alice.Token, annRelabelEntity, map[string]any{"id": binary, "label": "PERSON"}, "CONFLICT", "LABEL_BREAKS_RELATION")
 		var relabelled struct{ RelabelEntity struct{ Label string } }
-		k.ok(alice.Token, annRelabelEntity, map[string]any{"id": tree, "label": "PERSON"}, &relabelled)
+		k.OK(alice.Token, annRelabelEntity, map[string]any{"id": tree, "label": "PERSON"}, &relabelled)
 		require.Equal(t, "PERSON", relabelled.RelabelEntity.Label, "targets are unconstrained")
 		k.fails(alice.Token, annRelabelEntity, map[string]any{"id": tree, "label": strings.Repeat("L", 65)}, "BAD_USER_INPUT", "TOO_LONG")
 	})
@@ -172,9 +173,9 @@ func TestAnnotationEntities(t *testing.T) {
 // TestAnnotationMentions: spans in characters, validated against the text,
 // pointing at an entity of the same project.
 func TestAnnotationMentions(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.register("alice", nil), k.register("bob", nil)
+		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		p := k.project(alice, "KG")
 		doc := k.text(alice, p, "doc", "张三🙂在北京工作") // 8 characters, 🙂 one of them
 		zhang, beijing := k.entity(alice, p, "张三", "PER"), k.entity(alice, p, "北京", "LOC")
@@ -197,7 +198,7 @@ func TestAnnotationMentions(t *testing.T) {
 			{"4294967296999", 0, 1, "NOT_FOUND", "NOT_FOUND", "input.entityId"},
 		} {
 			r := k.fails(alice.Token, annAddMention, map[string]any{"t": doc, "e": c.entity, "start": c.start, "end": c.end}, c.code, c.reason)
-			require.Equal(t, c.fld, r.ext("field"))
+			require.Equal(t, c.fld, r.Ext("field"))
 		}
 		k.fails(bob.Token, annAddMention, map[string]any{"t": doc, "e": zhang, "start": 0, "end": 1}, "NOT_FOUND", "NOT_FOUND")
 
@@ -214,7 +215,7 @@ func TestAnnotationMentions(t *testing.T) {
 				}
 			}
 		}
-		k.ok(alice.Token, `query($id: ID!) { node(id: $id) { ... on Text { mentions(first: 10) { totalCount edges { node { start end entity { name } } } } } } }`, map[string]any{"id": doc}, &spans)
+		k.OK(alice.Token, `query($id: ID!) { node(id: $id) { ... on Text { mentions(first: 10) { totalCount edges { node { start end entity { name } } } } } } }`, map[string]any{"id": doc}, &spans)
 		require.Equal(t, 3, spans.Node.Mentions.TotalCount)
 		require.Equal(t, "张三", spans.Node.Mentions.Edges[0].Node.Entity.Name)
 
@@ -228,9 +229,9 @@ func TestAnnotationMentions(t *testing.T) {
 // uniqueness, label constraints, one relation per ordered pair (both ways
 // for symmetric types), change of type, and a type in use.
 func TestAnnotationRelations(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice := k.register("alice", nil)
+		alice := k.Register("alice", nil)
 		p := k.project(alice, "KG")
 		zhang, li := k.entity(alice, p, "张三", "PER"), k.entity(alice, p, "李四", "PER")
 		acme, beijing := k.entity(alice, p, "Acme", "ORG"), k.entity(alice, p, "北京", "LOC")
@@ -256,15 +257,15 @@ func TestAnnotationRelations(t *testing.T) {
 			{"t", manyLabels(33), "BAD_USER_INPUT", "TOO_MANY_LABELS", "input.sourceLabels"},
 		} {
 			r := k.fails(alice.Token, annAddType, map[string]any{"p": p, "name": c.name, "src": c.src}, c.code, c.rs)
-			require.Equal(t, c.field, r.ext("field"))
+			require.Equal(t, c.field, r.Ext("field"))
 		}
 		var dup struct {
 			AddRelationType struct{ SourceLabels []string }
 		}
-		k.ok(alice.Token, annAddType, map[string]any{"p": p, "name": "dup", "src": []string{"A", " A ", "B"}}, &dup)
+		k.OK(alice.Token, annAddType, map[string]any{"p": p, "name": "dup", "src": []string{"A", " A ", "B"}}, &dup)
 		require.Equal(t, []string{"A", "B"}, dup.AddRelationType.SourceLabels)
 		k.fails(alice.Token, annRenameType, map[string]any{"id": related, "name": "FRIEND OF"}, "CONFLICT", "RELATION_TYPE_NAME_TAKEN")
-		k.ok(alice.Token, annRenameType, map[string]any{"id": related, "name": "Related"}, nil)
+		k.OK(alice.Token, annRenameType, map[string]any{"id": related, "name": "Related"}, nil)
 
 		// Relations: the rules, each with its reason and field.
 		r1 := k.relation(alice, worksFor, zhang, acme)
@@ -285,7 +286,7 @@ func TestAnnotationRelations(t *testing.T) {
 			{related, zhang, "4294967296999", "NOT_FOUND", "NOT_FOUND", "input.targetId"},
 		} {
 			r := k.fails(alice.Token, annAddRelation, map[string]any{"type": c.typ, "s": c.s, "t": c.t}, c.code, c.reason)
-			require.Equal(t, c.field, r.ext("field"))
+			require.Equal(t, c.field, r.Ext("field"))
 		}
 		r2 := k.relation(alice, related, acme, zhang) // the reverse of a non-symmetric relation is free
 
@@ -303,18 +304,18 @@ func TestAnnotationRelations(t *testing.T) {
 			}
 		}
 		const relationsQuery = `query($p: ID!, $e: ID, $type: ID) { relations(projectId: $p, entityId: $e, typeId: $type, first: 50) { totalCount edges { node { type { name } source { name } target { name } creator { username } } } } }`
-		k.ok(alice.Token, relationsQuery, map[string]any{"p": p}, &list)
+		k.OK(alice.Token, relationsQuery, map[string]any{"p": p}, &list)
 		require.Equal(t, 4, list.Relations.TotalCount)
 		first := list.Relations.Edges[0].Node
 		require.Equal(t, []string{"works for", "张三", "Acme", "alice"}, []string{first.Type.Name, first.Source.Name, first.Target.Name, first.Creator.Username})
-		k.ok(alice.Token, relationsQuery, map[string]any{"p": p, "e": acme}, &list)
+		k.OK(alice.Token, relationsQuery, map[string]any{"p": p, "e": acme}, &list)
 		require.Equal(t, 3, list.Relations.TotalCount)
-		k.ok(alice.Token, relationsQuery, map[string]any{"p": p, "type": friendOf}, &list)
+		k.OK(alice.Token, relationsQuery, map[string]any{"p": p, "type": friendOf}, &list)
 		require.Equal(t, 1, list.Relations.TotalCount)
 
 		// Changing the type applies the same rules, reported on typeId.
 		r := k.fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": friendOf}, "BAD_USER_INPUT", "TARGET_LABEL_NOT_ALLOWED")
-		require.Equal(t, "typeId", r.ext("field"))
+		require.Equal(t, "typeId", r.Ext("field"))
 		k.fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": locatedIn}, "BAD_USER_INPUT", "SOURCE_LABEL_NOT_ALLOWED")
 		otherType := k.relationType(alice, k.project(alice, "third"), "t", nil, nil, false)
 		k.fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": otherType}, "BAD_USER_INPUT", "CROSS_PROJECT")
@@ -323,7 +324,7 @@ func TestAnnotationRelations(t *testing.T) {
 		var retyped struct {
 			ChangeRelationType struct{ Type struct{ ID string } }
 		}
-		k.ok(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": related}, &retyped)
+		k.OK(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": related}, &retyped)
 		require.Equal(t, related, retyped.ChangeRelationType.Type.ID)
 
 		// A type in use cannot be deleted.
@@ -345,7 +346,7 @@ func TestAnnotationRelations(t *testing.T) {
 				}
 			}
 		}
-		k.ok(alice.Token, `query($p: ID!) { relationTypes(projectId: $p, orderBy: {field: NAME}) { edges { node { name creator { username } } } } }`, map[string]any{"p": p}, &types)
+		k.OK(alice.Token, `query($p: ID!) { relationTypes(projectId: $p, orderBy: {field: NAME}) { edges { node { name creator { username } } } } }`, map[string]any{"p": p}, &types)
 		var typeNames []string
 		for _, e := range types.RelationTypes.Edges {
 			typeNames = append(typeNames, e.Node.Name)
@@ -367,9 +368,9 @@ func manyLabels(n int) []string {
 // mentions, a text its mentions, and a project everything in it, in one
 // transaction.
 func TestAnnotationCascades(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob, carol := k.register("alice", nil), k.register("bob", nil), k.register("carol", nil)
+		alice, bob, carol := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil)
 		p := k.project(alice, "KG")
 		k.join(alice, p, bob, "annotator")
 		k.befriend(alice, carol)
@@ -385,7 +386,7 @@ func TestAnnotationCascades(t *testing.T) {
 		k.id(alice.Token, annAddMention, map[string]any{"t": other, "e": li, "start": 0, "end": 2})
 
 		sys := viewer.SystemContext(context.Background())
-		db := k.app.Client
+		db := k.App.Client
 		count := func(n int, err error) int { require.NoError(t, err); return n }
 
 		k.id(bob.Token, annDeleteEntity, map[string]any{"id": li})
@@ -411,9 +412,9 @@ func TestAnnotationCascades(t *testing.T) {
 // read everything and write nothing (FORBIDDEN, READ_ONLY_ROLE);
 // annotators write.
 func TestAnnotationRoles(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob, carol, dave := k.register("alice", nil), k.register("bob", nil), k.register("carol", nil), k.register("dave", nil)
+		alice, bob, carol, dave := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil), k.Register("dave", nil)
 		p := k.project(alice, "KG")
 		k.join(alice, p, bob, "annotator")
 		k.join(alice, p, carol, "viewer")
@@ -459,7 +460,7 @@ func TestAnnotationRoles(t *testing.T) {
 			Texts, Entities, Relations struct{ TotalCount int }
 		}
 		const countsQuery = `query($p: ID!) { texts(projectId: $p) { totalCount } entities(projectId: $p) { totalCount } relations(projectId: $p) { totalCount } }`
-		k.ok(carol.Token, countsQuery, map[string]any{"p": p}, &counts)
+		k.OK(carol.Token, countsQuery, map[string]any{"p": p}, &counts)
 		require.Equal(t, []int{1, 2, 1}, []int{counts.Texts.TotalCount, counts.Entities.TotalCount, counts.Relations.TotalCount})
 		k.entity(bob, p, "王五", "")
 		k.id(bob.Token, annDeleteRelation, map[string]any{"id": rel})
@@ -473,19 +474,19 @@ func TestAnnotationRoles(t *testing.T) {
 			"graph":         `query($p: ID!) { graph(projectId: $p) { truncated } }`,
 		}
 		for name, q := range reads {
-			k.ok(carol.Token, q, map[string]any{"p": p}, nil)
+			k.OK(carol.Token, q, map[string]any{"p": p}, nil)
 			k.fails(dave.Token, q, map[string]any{"p": p}, "NOT_FOUND", "NOT_FOUND")
-			require.Equal(t, "UNAUTHENTICATED", k.do("", q, map[string]any{"p": p}).code(), name)
+			require.Equal(t, "UNAUTHENTICATED", k.Do("", q, map[string]any{"p": p}).Code(), name)
 		}
 		k.fails(dave.Token, `query($e: ID!) { neighbourhood(entityId: $e) { truncated } }`, map[string]any{"e": zhang}, "NOT_FOUND", "NOT_FOUND")
 		for _, id := range []string{p, doc, zhang, knows, mention} {
 			var seen struct{ Node *struct{ ID string } }
-			k.ok(carol.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id}, &seen)
+			k.OK(carol.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id}, &seen)
 			require.Equal(t, id, seen.Node.ID)
-			hidden := k.do(dave.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id})
-			require.Equal(t, "NOT_FOUND", hidden.code(), "a stranger must not see %s", id)
+			hidden := k.Do(dave.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id})
+			require.Equal(t, "NOT_FOUND", hidden.Code(), "a stranger must not see %s", id)
 		}
-		r := k.do(dave.Token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{doc, zhang, dave.ID}})
+		r := k.Do(dave.Token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{doc, zhang, dave.ID}})
 		require.Contains(t, string(r.Data), dave.ID)
 		require.NotContains(t, string(r.Data), doc)
 		require.NotContains(t, string(r.Data), zhang)

@@ -12,32 +12,34 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
 // download GETs an export file of project with token and returns the
 // response and its body.
 func (k annKit) download(token, project, file string) (*http.Response, []byte) {
-	k.t.Helper()
-	req, err := http.NewRequest("GET", k.srv.URL+"/projects/"+project+"/export/"+file, nil)
-	require.NoError(k.t, err)
+	k.T.Helper()
+	req, err := http.NewRequest("GET", k.URL+"/projects/"+project+"/export/"+file, nil)
+	require.NoError(k.T, err)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(k.t, err)
+	require.NoError(k.T, err)
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
-	require.NoError(k.t, err)
+	require.NoError(k.T, err)
 	return res, body
 }
 
 // TestAnnotationExport: every file's headers and content, streamed past a
 // page boundary, authorized by the bearer token like the API.
 func TestAnnotationExport(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob, carol := k.register("alice", nil), k.register("bob", nil), k.register("carol", nil)
+		alice, bob, carol := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil)
 		p := k.project(alice, "KG")
 		k.join(alice, p, bob, "viewer")
 		zhang := k.entity(alice, p, `张三 "Z" \ 1`, "PER")
@@ -135,7 +137,7 @@ func TestAnnotationExport(t *testing.T) {
 		} {
 			res, body := k.download(c.token, c.project, c.file)
 			require.Equal(t, c.status, res.StatusCode, "%+v %s", c, body)
-			var e struct{ Errors []gqlError }
+			var e struct{ Errors []apptest.Error }
 			require.NoError(t, json.Unmarshal(body, &e), string(body))
 			require.Equal(t, c.code, e.Errors[0].Extensions["code"])
 		}
@@ -148,7 +150,7 @@ func TestAnnotationExport(t *testing.T) {
 		}
 		data, _ := json.Marshal(items)
 		var report struct{ ImportGraph struct{ EntitiesCreated int } }
-		k.ok(alice.Token, annImport, map[string]any{"p": big, "data": string(data)}, &report)
+		k.OK(alice.Token, annImport, map[string]any{"p": big, "data": string(data)}, &report)
 		require.Equal(t, 1203, report.ImportGraph.EntitiesCreated)
 		_, body = k.download(alice.Token, big, "entities.json")
 		var all []struct {
@@ -174,9 +176,9 @@ func TestAnnotationExport(t *testing.T) {
 // TestAnnotationImport: the export's JSON imports back; rules skip items
 // with their reasons; malformed or oversized data fails the whole import.
 func TestAnnotationImport(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.register("alice", nil), k.register("bob", nil)
+		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		src := k.project(alice, "source")
 		zhang, acme, li := k.entity(alice, src, "张三", "PER"), k.entity(alice, src, "Acme", "ORG"), k.entity(alice, src, "李四", "PER")
 		k.entity(alice, src, "孤立", "")
@@ -192,7 +194,7 @@ func TestAnnotationImport(t *testing.T) {
 		}
 		importInto := func(p string, data []byte) report {
 			var out struct{ ImportGraph report }
-			k.ok(alice.Token, annImport, map[string]any{"p": p, "data": string(data)}, &out)
+			k.OK(alice.Token, annImport, map[string]any{"p": p, "data": string(data)}, &out)
 			return out.ImportGraph
 		}
 
@@ -238,7 +240,7 @@ func TestAnnotationImport(t *testing.T) {
 				}
 			}
 		}
-		k.ok(alice.Token, `query($p: ID!) { relationTypes(projectId: $p, orderBy: {field: NAME}) { edges { node { name symmetric } } } }`, map[string]any{"p": third}, &types)
+		k.OK(alice.Token, `query($p: ID!) { relationTypes(projectId: $p, orderBy: {field: NAME}) { edges { node { name symmetric } } } }`, map[string]any{"p": third}, &types)
 		require.Equal(t, "friend of", types.RelationTypes.Edges[0].Node.Name)
 		require.True(t, types.RelationTypes.Edges[0].Node.Symmetric)
 
@@ -276,7 +278,7 @@ func TestAnnotationImport(t *testing.T) {
 			{`[{"name": "` + strings.Repeat("x", 512<<10) + `"}]`, "IMPORT_TOO_LARGE"},
 		} {
 			r := k.fails(alice.Token, annImport, map[string]any{"p": dst, "data": c.data}, "BAD_USER_INPUT", c.reason)
-			require.Equal(t, "data", r.ext("field"))
+			require.Equal(t, "data", r.Ext("field"))
 		}
 		k.fails(bob.Token, annImport, map[string]any{"p": dst, "data": `[]`}, "NOT_FOUND", "NOT_FOUND")
 		empty := importInto(dst, []byte(`[]`))

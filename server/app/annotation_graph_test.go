@@ -5,6 +5,7 @@ package app_test
 import (
 	"testing"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,9 +30,9 @@ const annGraphFields = `truncated nodes { id name label creator { username } deg
 // TestAnnotationGraph: nodes and links in ECharts' shape, symbolSize from
 // the degree by the documented formula, selected by the name filter.
 func TestAnnotationGraph(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.register("alice", nil), k.register("bob", nil)
+		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		p := k.project(alice, "KG")
 		k.join(alice, p, bob, "annotator")
 		tree := k.entity(alice, p, "树", "CONCEPT")
@@ -47,7 +48,7 @@ func TestAnnotationGraph(t *testing.T) {
 		k.relation(alice, isA, leaf, tree)
 
 		var out struct{ Graph annGraph }
-		k.ok(alice.Token, `query($p: ID!, $name: String) { graph(projectId: $p, name: $name) { `+annGraphFields+` } }`,
+		k.OK(alice.Token, `query($p: ID!, $name: String) { graph(projectId: $p, name: $name) { `+annGraphFields+` } }`,
 			map[string]any{"p": p, "name": "树"}, &out)
 		g := out.Graph
 		require.False(t, g.Truncated)
@@ -85,17 +86,17 @@ func TestAnnotationGraph(t *testing.T) {
 		}
 
 		// The filter compares like names do: case-insensitive.
-		k.ok(alice.Token, `query($p: ID!) { graph(projectId: $p, name: "binary TREE") { `+annGraphFields+` } }`, map[string]any{"p": p}, &out)
+		k.OK(alice.Token, `query($p: ID!) { graph(projectId: $p, name: "binary TREE") { `+annGraphFields+` } }`, map[string]any{"p": p}, &out)
 		for _, n := range out.Graph.Nodes {
 			require.Equal(t, n.ID == binary, n.Selected, n.Name)
 		}
-		k.ok(alice.Token, `query($p: ID!) { graph(projectId: $p) { `+annGraphFields+` } }`, map[string]any{"p": p}, &out)
+		k.OK(alice.Token, `query($p: ID!) { graph(projectId: $p) { `+annGraphFields+` } }`, map[string]any{"p": p}, &out)
 		for _, n := range out.Graph.Nodes {
 			require.False(t, n.Selected, "no filter selects nothing")
 		}
 
 		// An empty project has an empty graph, not null lists.
-		k.ok(alice.Token, `query($p: ID!) { graph(projectId: $p) { `+annGraphFields+` } }`, map[string]any{"p": k.project(alice, "empty")}, &out)
+		k.OK(alice.Token, `query($p: ID!) { graph(projectId: $p) { `+annGraphFields+` } }`, map[string]any{"p": k.project(alice, "empty")}, &out)
 		require.NotNil(t, out.Graph.Nodes)
 		require.Empty(t, out.Graph.Nodes)
 	})
@@ -104,9 +105,9 @@ func TestAnnotationGraph(t *testing.T) {
 // TestAnnotationNeighbourhood: the entities up to k hops away, either way,
 // and every relation among them; degrees stay project-wide.
 func TestAnnotationNeighbourhood(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.register("alice", nil), k.register("bob", nil)
+		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		p := k.project(alice, "KG")
 		// A chain a -> b -> c -> d -> e, a shortcut c -> a, and an island f.
 		ids := map[string]string{}
@@ -119,7 +120,7 @@ func TestAnnotationNeighbourhood(t *testing.T) {
 		}
 		hood := func(from string, hops int) (names []string, links int, degree map[string]int) {
 			var out struct{ Neighbourhood annGraph }
-			k.ok(alice.Token, `query($e: ID!, $hops: Int!) { neighbourhood(entityId: $e, hops: $hops) { `+annGraphFields+` } }`,
+			k.OK(alice.Token, `query($e: ID!, $hops: Int!) { neighbourhood(entityId: $e, hops: $hops) { `+annGraphFields+` } }`,
 				map[string]any{"e": ids[from], "hops": hops}, &out)
 			degree = map[string]int{}
 			for _, n := range out.Neighbourhood.Nodes {
@@ -145,10 +146,10 @@ func TestAnnotationNeighbourhood(t *testing.T) {
 		for _, hops := range []int{0, 4, -1} {
 			r := k.fails(alice.Token, `query($e: ID!, $hops: Int!) { neighbourhood(entityId: $e, hops: $hops) { truncated } }`,
 				map[string]any{"e": ids["a"], "hops": hops}, "BAD_USER_INPUT", "HOPS_OUT_OF_RANGE")
-			require.Equal(t, "hops", r.ext("field"))
+			require.Equal(t, "hops", r.Ext("field"))
 		}
 		var dflt struct{ Neighbourhood annGraph }
-		k.ok(alice.Token, `query($e: ID!) { neighbourhood(entityId: $e) { `+annGraphFields+` } }`, map[string]any{"e": ids["a"]}, &dflt)
+		k.OK(alice.Token, `query($e: ID!) { neighbourhood(entityId: $e) { `+annGraphFields+` } }`, map[string]any{"e": ids["a"]}, &dflt)
 		require.Len(t, dflt.Neighbourhood.Nodes, 3, "one hop by default: a, b and c")
 		k.fails(bob.Token, `query($e: ID!) { neighbourhood(entityId: $e) { truncated } }`, map[string]any{"e": ids["a"]}, "NOT_FOUND", "NOT_FOUND")
 	})

@@ -5,6 +5,8 @@ package app_test
 import (
 	"testing"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,28 +30,19 @@ type annChange struct {
 }
 
 // change reads the next message of c: an event, or the end of the stream.
-func (k annKit) change(c *wsClient) (annChange, string) {
-	k.t.Helper()
-	var msg struct {
-		Type    string
-		Payload struct {
-			Data   struct{ ProjectChanges annChange }
-			Errors []gqlError
-		}
-	}
-	require.NoError(k.t, c.read(&msg))
-	require.Empty(k.t, msg.Payload.Errors)
-	return msg.Payload.Data.ProjectChanges, msg.Type
+func (k annKit) change(c *apptest.Conn) (annChange, string) {
+	k.T.Helper()
+	return apptest.Next[annChange](c, "projectChanges")
 }
 
 // expect reads the next events of c and checks their kinds.
-func (k annKit) expect(c *wsClient, kinds ...string) []annChange {
-	k.t.Helper()
+func (k annKit) expect(c *apptest.Conn, kinds ...string) []annChange {
+	k.T.Helper()
 	var got []annChange
 	for _, kind := range kinds {
 		ev, typ := k.change(c)
-		require.Equal(k.t, "next", typ)
-		require.Equal(k.t, kind, ev.Kind, "after %d events: %+v", len(got), ev)
+		require.Equal(k.T, "next", typ)
+		require.Equal(k.T, kind, ev.Kind, "after %d events: %+v", len(got), ev)
 		got = append(got, ev)
 	}
 	return got
@@ -59,21 +52,21 @@ func (k annKit) expect(c *wsClient, kinds ...string) []annChange {
 // its node (deletions with subjectId and no node); a stream resumes from a
 // cursor; a removed member's stream ends; strangers cannot subscribe.
 func TestAnnotationLive(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob, carol, dave := k.register("alice", nil), k.register("bob", nil), k.register("carol", nil), k.register("dave", nil)
+		alice, bob, carol, dave := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil), k.Register("dave", nil)
 		p := k.project(alice, "KG")
 		k.join(alice, p, bob, "annotator")
 		k.join(alice, p, carol, "viewer")
 
-		bobWS, carolWS := k.mustDial(bob.Token), k.mustDial(carol.Token)
-		bobWS.subscribe("1", annChanges, map[string]any{"p": p})
-		carolWS.subscribe("1", annChanges, map[string]any{"p": p})
-		k.waitSubscriptions(2)
+		bobWS, carolWS := k.MustDial(bob.Token), k.MustDial(carol.Token)
+		bobWS.Subscribe("1", annChanges, map[string]any{"p": p})
+		carolWS.Subscribe("1", annChanges, map[string]any{"p": p})
+		k.WaitSubscriptions(2)
 
 		doc := k.text(alice, p, "doc", "张三和李四")
 		zhang, li := k.entity(alice, p, "张三", ""), k.entity(alice, p, "李四", "")
-		k.ok(alice.Token, annRenameEntity, map[string]any{"id": zhang, "name": "张三丰"}, nil)
+		k.OK(alice.Token, annRenameEntity, map[string]any{"id": zhang, "name": "张三丰"}, nil)
 		knows := k.relationType(alice, p, "knows", nil, nil, false)
 		rel := k.relation(alice, knows, zhang, li)
 		k.id(alice.Token, annAddMention, map[string]any{"t": doc, "e": li, "start": 3, "end": 5})
@@ -98,11 +91,11 @@ func TestAnnotationLive(t *testing.T) {
 		k.expect(carolWS, "relation.deleted")
 
 		// Resume: what happened while bob was away, then live again.
-		bobWS.conn.Close()
-		k.ok(alice.Token, annRenameText, map[string]any{"id": doc, "name": "新闻"}, nil)
+		bobWS.Close()
+		k.OK(alice.Token, annRenameText, map[string]any{"id": doc, "name": "新闻"}, nil)
 		k.id(alice.Token, annDeleteEntity, map[string]any{"id": li}) // its mention goes too
-		bobWS = k.mustDial(bob.Token)
-		bobWS.subscribe("2", annChanges, map[string]any{"p": p, "after": cursor})
+		bobWS = k.MustDial(bob.Token)
+		bobWS.Subscribe("2", annChanges, map[string]any{"p": p, "after": cursor})
 		got = k.expect(bobWS, "text.renamed", "mention.deleted", "entity.deleted")
 		require.Equal(t, "新闻", got[0].Node.Name)
 		require.Equal(t, li, *got[2].SubjectID)
@@ -110,7 +103,7 @@ func TestAnnotationLive(t *testing.T) {
 
 		// Membership changes are events too; the removed member's stream
 		// ends instead of carrying them.
-		k.ok(alice.Token, annSetRole, map[string]any{"p": p, "u": carol.ID, "role": "annotator"}, nil)
+		k.OK(alice.Token, annSetRole, map[string]any{"p": p, "u": carol.ID, "role": "annotator"}, nil)
 		require.Equal(t, "annotator", k.expect(bobWS, "project_member.updated")[0].Node.Role)
 		k.expect(carolWS, "project_member.updated")
 		k.id(alice.Token, annRemoveMember, map[string]any{"p": p, "u": carol.ID})
@@ -125,11 +118,11 @@ func TestAnnotationLive(t *testing.T) {
 		k.expect(bobWS, "entity.created")
 
 		// Only members subscribe; a stranger cannot tell the project exists.
-		daveWS := k.mustDial(dave.Token)
-		daveWS.subscribe("1", annChanges, map[string]any{"p": p})
-		require.Equal(t, "NOT_FOUND", daveWS.errorCode())
-		carolWS.subscribe("2", annChanges, map[string]any{"p": p})
-		require.Equal(t, "NOT_FOUND", carolWS.errorCode())
+		daveWS := k.MustDial(dave.Token)
+		daveWS.Subscribe("1", annChanges, map[string]any{"p": p})
+		require.Equal(t, "NOT_FOUND", daveWS.ErrorCode())
+		carolWS.Subscribe("2", annChanges, map[string]any{"p": p})
+		require.Equal(t, "NOT_FOUND", carolWS.ErrorCode())
 
 		// The project's deletion reaches its members, then nothing follows.
 		k.id(alice.Token, annDeleteProject, map[string]any{"id": p})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,32 +18,32 @@ import (
 // when a step that should succeed does not.
 type annKit struct{ *server }
 
-func newAnnKit(t *testing.T, b backend) annKit { return annKit{newServer(t, b)} }
+func newAnnKit(t *testing.T, b dbtest.Backend) annKit { return annKit{newServer(t, b)} }
 
 // fails runs a request that must fail with code and reason.
 func (k annKit) fails(token, query string, vars map[string]any, code, reason string) response {
-	k.t.Helper()
-	r := k.do(token, query, vars)
-	require.NotEmpty(k.t, r.Errors, "expected %s/%s from %s %v", code, reason, query, vars)
-	require.Equal(k.t, code, r.code(), "%s %v: %+v", query, vars, r.Errors)
-	require.Equal(k.t, reason, r.reason(), "%s %v: %+v", query, vars, r.Errors)
+	k.T.Helper()
+	r := k.Do(token, query, vars)
+	require.NotEmpty(k.T, r.Errors, "expected %s/%s from %s %v", code, reason, query, vars)
+	require.Equal(k.T, code, r.Code(), "%s %v: %+v", query, vars, r.Errors)
+	require.Equal(k.T, reason, r.Reason(), "%s %v: %+v", query, vars, r.Errors)
 	return r
 }
 
 // id runs a mutation that must succeed and returns data.<field>.id (or
 // data.<field> when it is an ID itself).
 func (k annKit) id(token, query string, vars map[string]any) string {
-	k.t.Helper()
+	k.T.Helper()
 	var out map[string]json.RawMessage
-	k.ok(token, query, vars, &out)
-	require.Len(k.t, out, 1)
+	k.OK(token, query, vars, &out)
+	require.Len(k.T, out, 1)
 	for _, raw := range out {
 		var node struct{ ID string }
 		if json.Unmarshal(raw, &node) == nil && node.ID != "" {
 			return node.ID
 		}
 		var id string
-		require.NoError(k.t, json.Unmarshal(raw, &id))
+		require.NoError(k.T, json.Unmarshal(raw, &id))
 		return id
 	}
 	return ""
@@ -86,50 +87,50 @@ const (
 
 // project creates a project owned by owner.
 func (k annKit) project(owner account, name string) string {
-	k.t.Helper()
+	k.T.Helper()
 	return k.id(owner.Token, annCreateProject, map[string]any{"name": name})
 }
 
 // befriend makes a and b friends through the social API, unless they are
 // already.
 func (k annKit) befriend(a, b account) {
-	k.t.Helper()
-	r := k.do(a.Token, `mutation($u: ID!) { applyFriend(input: {userId: $u}) { id } }`, map[string]any{"u": b.ID})
-	if r.reason() == "ALREADY_FRIENDS" {
+	k.T.Helper()
+	r := k.Do(a.Token, `mutation($u: ID!) { applyFriend(input: {userId: $u}) { id } }`, map[string]any{"u": b.ID})
+	if r.Reason() == "ALREADY_FRIENDS" {
 		return
 	}
-	require.Empty(k.t, r.Errors)
+	require.Empty(k.T, r.Errors)
 	var n struct{ ApplyFriend struct{ ID string } }
-	require.NoError(k.t, json.Unmarshal(r.Data, &n))
-	k.ok(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": n.ApplyFriend.ID}, nil)
+	require.NoError(k.T, json.Unmarshal(r.Data, &n))
+	k.OK(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": n.ApplyFriend.ID}, nil)
 }
 
 // join makes member a member of project with role: friends, invited,
 // accepted.
 func (k annKit) join(owner account, project string, member account, role string) {
-	k.t.Helper()
+	k.T.Helper()
 	k.befriend(owner, member)
 	invite := k.id(owner.Token, annInvite, map[string]any{"p": project, "u": member.ID, "role": role})
-	k.ok(member.Token, annAccept, map[string]any{"id": invite}, nil)
+	k.OK(member.Token, annAccept, map[string]any{"id": invite}, nil)
 }
 
 func (k annKit) entity(who account, project, name, label string) string {
-	k.t.Helper()
+	k.T.Helper()
 	return k.id(who.Token, annAddEntity, map[string]any{"p": project, "name": name, "label": label})
 }
 
 func (k annKit) text(who account, project, name, content string) string {
-	k.t.Helper()
+	k.T.Helper()
 	return k.id(who.Token, annAddText, map[string]any{"p": project, "name": name, "content": content})
 }
 
 func (k annKit) relationType(who account, project, name string, src, tgt []string, symmetric bool) string {
-	k.t.Helper()
+	k.T.Helper()
 	return k.id(who.Token, annAddType, map[string]any{"p": project, "name": name, "src": src, "tgt": tgt, "sym": symmetric})
 }
 
 func (k annKit) relation(who account, typ, source, target string) string {
-	k.t.Helper()
+	k.T.Helper()
 	return k.id(who.Token, annAddRelation, map[string]any{"type": typ, "s": source, "t": target})
 }
 
@@ -141,19 +142,19 @@ type annProjectNode struct {
 
 // projects lists who's projects (owned: nil for all).
 func (k annKit) projects(who account, owned any) []annProjectNode {
-	k.t.Helper()
+	k.T.Helper()
 	var out struct {
 		Projects struct {
 			TotalCount int
 			Edges      []struct{ Node annProjectNode }
 		}
 	}
-	k.ok(who.Token, annProjects, map[string]any{"owned": owned}, &out)
+	k.OK(who.Token, annProjects, map[string]any{"owned": owned}, &out)
 	nodes := []annProjectNode{}
 	for _, e := range out.Projects.Edges {
 		nodes = append(nodes, e.Node)
 	}
-	require.Equal(k.t, out.Projects.TotalCount, len(nodes))
+	require.Equal(k.T, out.Projects.TotalCount, len(nodes))
 	return nodes
 }
 
@@ -169,9 +170,9 @@ func annNames(nodes []annProjectNode) []string {
 // with the name rule (unique per owner, regardless of case), input rules
 // and who may do what.
 func TestAnnotationProjects(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.register("alice", nil), k.register("bob", nil)
+		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 
 		var created struct {
 			CreateProject struct {
@@ -179,7 +180,7 @@ func TestAnnotationProjects(t *testing.T) {
 				Owner            struct{ ID string }
 			}
 		}
-		k.ok(alice.Token, annCreateProject, map[string]any{"name": "  知识图谱  "}, &created)
+		k.OK(alice.Token, annCreateProject, map[string]any{"name": "  知识图谱  "}, &created)
 		require.Equal(t, "知识图谱", created.CreateProject.Name, "names are trimmed")
 		require.Equal(t, "owner", created.CreateProject.MyRole)
 		require.Equal(t, alice.ID, created.CreateProject.Owner.ID)
@@ -200,20 +201,20 @@ func TestAnnotationProjects(t *testing.T) {
 		} {
 			r := k.fails(alice.Token, annCreateProject, map[string]any{"name": c.name}, c.code, c.reason)
 			if c.code == "BAD_USER_INPUT" {
-				require.Equal(t, "input.name", r.ext("field"))
+				require.Equal(t, "input.name", r.Ext("field"))
 			}
 		}
 		k.project(alice, strings.Repeat("项", 64)) // the limit counts characters, not bytes
 		k.fails("", annCreateProject, map[string]any{"name": "anon"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 
 		// Rename: the same rules; a change of case of its own name is fine.
-		k.ok(alice.Token, annRenameProject, map[string]any{"id": trees, "name": "TREES"}, nil)
+		k.OK(alice.Token, annRenameProject, map[string]any{"id": trees, "name": "TREES"}, nil)
 		k.fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": "知识图谱"}, "CONFLICT", "PROJECT_NAME_TAKEN")
 		k.fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": ""}, "BAD_USER_INPUT", "REQUIRED")
 		k.fails(bob.Token, annRenameProject, map[string]any{"id": trees, "name": "mine"}, "NOT_FOUND", "NOT_FOUND")
 
 		// Lists: mine, and the ones I take part in (S4-12).
-		carol := k.register("carol", nil)
+		carol := k.Register("carol", nil)
 		k.join(alice, kg, carol, "annotator")
 		require.ElementsMatch(t, []string{"知识图谱", "TREES", strings.Repeat("项", 64)}, annNames(k.projects(alice, nil)))
 		require.Empty(t, k.projects(alice, false))
@@ -233,7 +234,7 @@ func TestAnnotationProjects(t *testing.T) {
 		// TestAnnotationCascades); the name is free again.
 		require.Equal(t, kg, k.id(alice.Token, annDeleteProject, map[string]any{"id": kg}))
 		require.Empty(t, k.projects(carol, nil))
-		require.Equal(t, "NOT_FOUND", k.do(alice.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": kg}).code())
+		require.Equal(t, "NOT_FOUND", k.Do(alice.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": kg}).Code())
 		k.project(alice, "知识图谱")
 	})
 }
@@ -242,9 +243,9 @@ func TestAnnotationProjects(t *testing.T) {
 // notice live, lists his invites, accepts or refuses (S4-11); members leave
 // (S4-12); the owner changes roles and removes members.
 func TestAnnotationInvites(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob, carol, dave := k.register("alice", nil), k.register("bob", nil), k.register("carol", nil), k.register("dave", nil)
+		alice, bob, carol, dave := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil), k.Register("dave", nil)
 		p := k.project(alice, "KG")
 
 		// Friends only; the invitee must exist and not be a member yet.
@@ -255,16 +256,16 @@ func TestAnnotationInvites(t *testing.T) {
 
 		// The invitee's events stream carries the notice live.
 		k.befriend(alice, bob)
-		ws := k.mustDial(bob.Token)
-		ws.subscribe("1", `subscription { events { kind node { id ... on Notice { type operation project { id name } } } } }`, nil)
-		k.waitSubscriptions(1)
+		ws := k.MustDial(bob.Token)
+		ws.Subscribe("1", `subscription { events { kind node { id ... on Notice { type operation project { id name } } } } }`, nil)
+		k.WaitSubscriptions(1)
 		var inv struct {
 			InviteToProject struct {
 				ID, Role, Status string
 				Project          struct{ ID, Name string }
 			}
 		}
-		k.ok(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID, "role": "viewer"}, &inv)
+		k.OK(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID, "role": "viewer"}, &inv)
 		require.Equal(t, "viewer", inv.InviteToProject.Role)
 		require.Equal(t, "pending", inv.InviteToProject.Status)
 		invite := inv.InviteToProject.ID
@@ -282,7 +283,7 @@ func TestAnnotationInvites(t *testing.T) {
 			}
 		}
 		for msg.Payload.Data.Events.Node.Type != "project_invite" {
-			require.NoError(t, ws.read(&msg))
+			require.NoError(t, ws.ReadInto(&msg))
 		}
 		ev := msg.Payload.Data.Events
 		require.Equal(t, "notice.created", ev.Kind)
@@ -304,7 +305,7 @@ func TestAnnotationInvites(t *testing.T) {
 			}
 		}
 		var mine inviteList
-		k.ok(bob.Token, annInvites, nil, &mine)
+		k.OK(bob.Token, annInvites, nil, &mine)
 		require.Equal(t, 1, mine.ProjectInvites.TotalCount)
 		got := mine.ProjectInvites.Edges[0].Node
 		require.Equal(t, "annotator", got.Role)
@@ -318,7 +319,7 @@ func TestAnnotationInvites(t *testing.T) {
 				MyRole *string
 			}
 		}
-		k.ok(bob.Token, `query($id: ID!) { node(id: $id) { ... on Project { name myRole } } }`, map[string]any{"id": p}, &card)
+		k.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on Project { name myRole } } }`, map[string]any{"id": p}, &card)
 		require.Equal(t, "KG", card.Node.Name)
 		require.Nil(t, card.Node.MyRole)
 		k.fails(bob.Token, `query($p: ID!) { entities(projectId: $p) { totalCount } }`, map[string]any{"p": p}, "NOT_FOUND", "NOT_FOUND")
@@ -332,14 +333,14 @@ func TestAnnotationInvites(t *testing.T) {
 				User struct{ ID string }
 			}
 		}
-		k.ok(bob.Token, annAccept, map[string]any{"id": invite}, &member)
+		k.OK(bob.Token, annAccept, map[string]any{"id": invite}, &member)
 		require.Equal(t, "annotator", member.AcceptProjectInvite.Role)
 		require.Equal(t, bob.ID, member.AcceptProjectInvite.User.ID)
 		k.fails(bob.Token, annAccept, map[string]any{"id": invite}, "CONFLICT", "INVITE_NOT_PENDING")
 		k.fails(bob.Token, annRefuse, map[string]any{"id": invite}, "CONFLICT", "INVITE_NOT_PENDING")
 		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID}, "CONFLICT", "ALREADY_MEMBER")
 		var accepted inviteList
-		k.ok(bob.Token, annInvites, map[string]any{"status": "accepted"}, &accepted)
+		k.OK(bob.Token, annInvites, map[string]any{"status": "accepted"}, &accepted)
 		require.Equal(t, 1, accepted.ProjectInvites.TotalCount)
 		var notices struct {
 			Notices struct {
@@ -348,7 +349,7 @@ func TestAnnotationInvites(t *testing.T) {
 				}
 			}
 		}
-		k.ok(bob.Token, `{ notices(first: 10) { edges { node { type operation } } } }`, nil, &notices)
+		k.OK(bob.Token, `{ notices(first: 10) { edges { node { type operation } } } }`, nil, &notices)
 		settled := 0
 		for _, e := range notices.Notices.Edges {
 			if e.Node.Type == "project_invite" {
@@ -366,19 +367,19 @@ func TestAnnotationInvites(t *testing.T) {
 		k.befriend(alice, carol)
 		refused := k.id(alice.Token, annInvite, map[string]any{"p": p, "u": carol.ID})
 		var ref struct{ RefuseProjectInvite struct{ Status string } }
-		k.ok(carol.Token, annRefuse, map[string]any{"id": refused}, &ref)
+		k.OK(carol.Token, annRefuse, map[string]any{"id": refused}, &ref)
 		require.Equal(t, "refused", ref.RefuseProjectInvite.Status)
 		require.Empty(t, k.projects(carol, nil))
 		var pending inviteList
-		k.ok(carol.Token, annInvites, nil, &pending)
+		k.OK(carol.Token, annInvites, nil, &pending)
 		require.Zero(t, pending.ProjectInvites.TotalCount)
 		var owners inviteList
-		k.ok(alice.Token, annInvites, map[string]any{"p": p, "status": "refused"}, &owners)
+		k.OK(alice.Token, annInvites, map[string]any{"p": p, "status": "refused"}, &owners)
 		require.Equal(t, 1, owners.ProjectInvites.TotalCount, "the owner sees his project's invites")
 
 		// Roles: the owner changes them; his own is fixed; no one else may.
 		var role struct{ SetProjectMemberRole struct{ Role string } }
-		k.ok(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "viewer"}, &role)
+		k.OK(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "viewer"}, &role)
 		require.Equal(t, "viewer", role.SetProjectMemberRole.Role)
 		k.fails(alice.Token, annSetRole, map[string]any{"p": p, "u": alice.ID, "role": "viewer"}, "FORBIDDEN", "OWNER_MEMBERSHIP_FIXED")
 		k.fails(bob.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "annotator"}, "FORBIDDEN", "OWNER_ONLY")

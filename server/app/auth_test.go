@@ -10,13 +10,15 @@ import (
 
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // TestRegisterErrors covers every S1-03 reason of registration.
 func TestRegisterErrors(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		s.register("taken", map[string]any{"phone": "13800000001", "email": "taken@example.com"})
+		s.Register("taken", map[string]any{"phone": "13800000001", "email": "taken@example.com"})
 		cases := []struct {
 			name         string
 			in           map[string]any
@@ -40,111 +42,105 @@ func TestRegisterErrors(t *testing.T) {
 			{"email taken", map[string]any{"username": "bob", "password": "password1", "email": "TAKEN@example.com"}, "CONFLICT", "EMAIL_TAKEN", "input.email"},
 		}
 		for _, c := range cases {
-			r := s.do("", registerMutation, map[string]any{"in": c.in})
-			require.Equal(t, c.code, r.code(), c.name)
-			require.Equal(t, c.reason, r.reason(), c.name)
-			require.Equal(t, c.field, r.ext("field"), c.name)
+			r := s.Do("", apptest.RegisterMutation, map[string]any{"in": c.in})
+			require.Equal(t, c.code, r.Code(), c.name)
+			require.Equal(t, c.reason, r.Reason(), c.name)
+			require.Equal(t, c.field, r.Ext("field"), c.name)
 		}
 		// Nothing half-written: bob does not exist after all those failures.
-		require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("bob", "password1")).reason())
+		require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("bob", "password1")).Reason())
 	})
-}
-
-const loginMutation = `mutation($in: LoginInput!) { login(input: $in) { accessToken refreshToken user { id username } } }`
-
-func login(name, pw string) map[string]any {
-	return map[string]any{"in": map[string]any{"login": name, "password": pw}}
 }
 
 // TestLogin covers S1-01 and S4-08: sign in by username, email or phone;
 // wrong password; already signed in; me.
 func TestLogin(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice := s.register("alice", map[string]any{"phone": "+8613800000002", "email": "alice@example.com", "nickname": "爱丽丝"})
+		alice := s.Register("alice", map[string]any{"phone": "+8613800000002", "email": "alice@example.com", "nickname": "爱丽丝"})
 		for _, key := range []string{"alice", "ALICE", "alice@example.com", "+8613800000002"} {
 			var out struct{ Login struct{ AccessToken string } }
-			s.ok("", loginMutation, login(key, "password1"), &out)
+			s.OK("", apptest.LoginMutation, apptest.LoginVars(key, "password1"), &out)
 			var me struct {
 				Me struct{ Username, Nickname, Email, Phone string }
 			}
-			s.ok(out.Login.AccessToken, `{ me { username nickname email phone } }`, nil, &me)
+			s.OK(out.Login.AccessToken, `{ me { username nickname email phone } }`, nil, &me)
 			require.Equal(t, "alice", me.Me.Username)
 			require.Equal(t, "爱丽丝", me.Me.Nickname)
 			require.Equal(t, "alice@example.com", me.Me.Email)
 			require.Equal(t, "+8613800000002", me.Me.Phone)
 		}
-		r := s.do("", loginMutation, login("alice", "wrong-password"))
-		require.Equal(t, "UNAUTHENTICATED", r.code())
-		require.Equal(t, "WRONG_PASSWORD", r.reason())
-		require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("nobody", "password1")).reason(), "an unknown user looks like a wrong password")
-		require.Equal(t, "USER_REQUIRED", s.do("", loginMutation, login("", "password1")).reason())
-		require.Equal(t, "PASSWORD_REQUIRED", s.do("", loginMutation, login("alice", "")).reason())
-		require.Equal(t, "ALREADY_SIGNED_IN", s.do(alice.Token, loginMutation, login("alice", "password1")).reason())
+		r := s.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "wrong-password"))
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
+		require.Equal(t, "WRONG_PASSWORD", r.Reason())
+		require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("nobody", "password1")).Reason(), "an unknown user looks like a wrong password")
+		require.Equal(t, "USER_REQUIRED", s.Do("", apptest.LoginMutation, apptest.LoginVars("", "password1")).Reason())
+		require.Equal(t, "PASSWORD_REQUIRED", s.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "")).Reason())
+		require.Equal(t, "ALREADY_SIGNED_IN", s.Do(alice.Token, apptest.LoginMutation, apptest.LoginVars("alice", "password1")).Reason())
 
 		var anon struct{ Me *struct{ ID string } }
-		s.ok("", `{ me { id } }`, nil, &anon)
+		s.OK("", `{ me { id } }`, nil, &anon)
 		require.Nil(t, anon.Me)
 	})
 }
 
 // TestSessions covers logout, refresh, refresh-token replay and disabling.
 func TestSessions(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 
 		// Refresh rotates; the old refresh token is a replay that ends the session.
 		var out struct {
 			RefreshToken struct{ AccessToken, RefreshToken string }
 		}
-		s.ok("", `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }`, map[string]any{"r": alice.Refresh}, &out)
-		s.ok(out.RefreshToken.AccessToken, `{ me { id } }`, nil, nil)
-		r := s.do("", `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }`, map[string]any{"r": alice.Refresh})
-		require.Equal(t, "SESSION_REVOKED", r.reason())
-		r = s.do(out.RefreshToken.AccessToken, `{ me { id } }`, nil)
+		s.OK("", `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }`, map[string]any{"r": alice.Refresh}, &out)
+		s.OK(out.RefreshToken.AccessToken, `{ me { id } }`, nil, nil)
+		r := s.Do("", `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }`, map[string]any{"r": alice.Refresh})
+		require.Equal(t, "SESSION_REVOKED", r.Reason())
+		r = s.Do(out.RefreshToken.AccessToken, `{ me { id } }`, nil)
 		require.Equal(t, http.StatusUnauthorized, r.Status)
-		require.Equal(t, "SESSION_REVOKED", r.reason())
+		require.Equal(t, "SESSION_REVOKED", r.Reason())
 
 		// An access token is not a refresh token, and garbage is refused.
-		require.Equal(t, "TOKEN_INVALID", s.do("", `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }`, map[string]any{"r": alice.Token}).reason())
-		require.Equal(t, "TOKEN_INVALID", s.do("not.a.token", `{ me { id } }`, nil).reason())
+		require.Equal(t, "TOKEN_INVALID", s.Do("", `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }`, map[string]any{"r": alice.Token}).Reason())
+		require.Equal(t, "TOKEN_INVALID", s.Do("not.a.token", `{ me { id } }`, nil).Reason())
 		// alg: none is refused.
 		none := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIiwic2lkIjoxLCJ0eXAiOiJhY2Nlc3MifQ."
-		require.Equal(t, "TOKEN_INVALID", s.do(none, `{ me { id } }`, nil).reason())
+		require.Equal(t, "TOKEN_INVALID", s.Do(none, `{ me { id } }`, nil).Reason())
 
 		// Logout ends this session only.
 		var second struct{ Login struct{ AccessToken string } }
-		s.ok("", loginMutation, login("alice", "password1"), &second)
-		third := s.do("", loginMutation, login("alice", "password1"))
+		s.OK("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"), &second)
+		third := s.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"))
 		require.Empty(t, third.Errors)
-		s.ok(second.Login.AccessToken, `mutation { logout }`, nil, nil)
-		require.Equal(t, "SESSION_REVOKED", s.do(second.Login.AccessToken, `{ me { id } }`, nil).reason())
-		require.Equal(t, "SIGN_IN_REQUIRED", s.do("", `mutation { logout }`, nil).reason())
+		s.OK(second.Login.AccessToken, `mutation { logout }`, nil, nil)
+		require.Equal(t, "SESSION_REVOKED", s.Do(second.Login.AccessToken, `{ me { id } }`, nil).Reason())
+		require.Equal(t, "SIGN_IN_REQUIRED", s.Do("", `mutation { logout }`, nil).Reason())
 
 		// A disabled account cannot sign in, and its tokens stop working.
-		bob := s.register("bob", nil)
+		bob := s.Register("bob", nil)
 		ctx := viewer.SystemContext(context.Background())
-		require.NoError(t, s.app.Client.User.Update().Where(user.Username("bob")).
+		require.NoError(t, s.App.Client.User.Update().Where(user.Username("bob")).
 			SetAccountState(user.AccountStateDisabled).Exec(ctx))
-		require.Equal(t, "ACCOUNT_DISABLED", s.do(bob.Token, `{ me { id } }`, nil).reason())
-		require.Equal(t, "ACCOUNT_DISABLED", s.do("", loginMutation, login("bob", "password1")).reason())
+		require.Equal(t, "ACCOUNT_DISABLED", s.Do(bob.Token, `{ me { id } }`, nil).Reason())
+		require.Equal(t, "ACCOUNT_DISABLED", s.Do("", apptest.LoginMutation, apptest.LoginVars("bob", "password1")).Reason())
 	})
 }
 
 // TestLoginRateLimit: repeated failures on one account are throttled.
 func TestLoginRateLimit(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.LoginBurst = 3
 		s := start(t, cfg)
-		s.register("alice", nil)
+		s.Register("alice", nil)
 		for i := 0; i < 3; i++ {
-			require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("alice", "nope-nope")).reason())
+			require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "nope-nope")).Reason())
 		}
-		r := s.do("", loginMutation, login("alice", "password1"))
-		require.Equal(t, "RATE_LIMITED", r.code())
-		require.Equal(t, "TOO_MANY_ATTEMPTS", r.reason())
+		r := s.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"))
+		require.Equal(t, "RATE_LIMITED", r.Code())
+		require.Equal(t, "TOO_MANY_ATTEMPTS", r.Reason())
 	})
 }
 
@@ -152,9 +148,9 @@ func TestLoginRateLimit(t *testing.T) {
 // of what the client sent (apperr.Clip: 64 characters and "…"), so a
 // hostile client cannot have a huge input reflected back.
 func TestErrorsClipEchoedInput(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 		huge := strings.Repeat("界", 200_000) + "@example.com" // 600 KB, under the body limit
 		want := `email "` + strings.Repeat("界", 64) + `…" is not a valid address`
 
@@ -166,21 +162,21 @@ func TestErrorsClipEchoedInput(t *testing.T) {
 			return msg
 		}
 
-		r := s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "bob", "password": "password1", "email": huge}})
-		require.Equal(t, "EMAIL_INVALID", r.reason())
+		r := s.Do("", apptest.RegisterMutation, map[string]any{"in": map[string]any{"username": "bob", "password": "password1", "email": huge}})
+		require.Equal(t, "EMAIL_INVALID", r.Reason())
 		require.Equal(t, want, short(r))
 
-		r = s.do(alice.Token, `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { id } }`, map[string]any{"in": map[string]any{"email": huge}})
-		require.Equal(t, "EMAIL_INVALID", r.reason())
+		r = s.Do(alice.Token, `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { id } }`, map[string]any{"in": map[string]any{"email": huge}})
+		require.Equal(t, "EMAIL_INVALID", r.Reason())
 		require.Equal(t, want, short(r))
 
 		// A short input is quoted whole, as before.
-		r = s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "bob", "password": "password1", "email": "not-an-email"}})
+		r = s.Do("", apptest.RegisterMutation, map[string]any{"in": map[string]any{"username": "bob", "password": "password1", "email": "not-an-email"}})
 		require.Equal(t, `email "not-an-email" is not a valid address`, r.Errors[0].Message)
 
 		// An ID argument is input too.
-		r = s.do(alice.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": strings.Repeat("9x", 100_000)})
-		require.Equal(t, "BAD_USER_INPUT", r.code(), "%+v", r.Errors)
+		r = s.Do(alice.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": strings.Repeat("9x", 100_000)})
+		require.Equal(t, "BAD_USER_INPUT", r.Code(), "%+v", r.Errors)
 		require.Equal(t, `"`+strings.Repeat("9x", 32)+`…" is not a valid id`, short(r))
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 )
 
@@ -20,12 +21,12 @@ const (
 // sees the profile), another user's avatar, an image that is not an avatar
 // and any other external URL are refused, on updateProfile and createUser.
 func TestProfileAvatars(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b, func(c *app.Config) {
 			c.AvatarHosts = []string{"cdn.example.com", "*.img.example.org"}
 		})
-		alice := s.register("alice", nil)
-		bob := s.register("bob", nil)
+		alice := s.Register("alice", nil)
+		bob := s.Register("bob", nil)
 		s.befriend(alice, bob)
 
 		// Bob sends alice a private image: the URL she reads carries a token
@@ -36,7 +37,7 @@ func TestProfileAvatars(t *testing.T) {
 		var seen struct {
 			Node struct{ Parts []struct{ URL string } }
 		}
-		s.ok(alice.Token, `query($id: ID!) { node(id: $id) { ... on Message { parts { url } } } }`, map[string]any{"id": msg.ID}, &seen)
+		s.OK(alice.Token, `query($id: ID!) { node(id: $id) { ... on Message { parts { url } } } }`, map[string]any{"id": msg.ID}, &seen)
 		foreignPrivate := seen.Node.Parts[0].URL
 		require.Contains(t, foreignPrivate, "?t=")
 
@@ -67,19 +68,19 @@ func TestProfileAvatars(t *testing.T) {
 			{"my image's id", map[string]any{"avatarFileId": myImage.ID}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
 			{"both forms", map[string]any{"avatarFileId": mine.ID, "avatar": mine.URL}, "BAD_USER_INPUT", "INVALID", "input.avatarFileId"},
 		} {
-			r := s.do(alice.Token, avUpdate, map[string]any{"in": tc.in})
-			require.Equal(t, tc.code, r.code(), "%s: %+v", tc.name, r.Errors)
-			require.Equal(t, tc.reason, r.reason(), tc.name)
-			require.Equal(t, tc.field, r.ext("field"), tc.name)
+			r := s.Do(alice.Token, avUpdate, map[string]any{"in": tc.in})
+			require.Equal(t, tc.code, r.Code(), "%s: %+v", tc.name, r.Errors)
+			require.Equal(t, tc.reason, r.Reason(), tc.name)
+			require.Equal(t, tc.field, r.Ext("field"), tc.name)
 		}
 		var me struct{ Me struct{ Avatar string } }
-		s.ok(alice.Token, `{ me { avatar } }`, nil, &me)
+		s.OK(alice.Token, `{ me { avatar } }`, nil, &me)
 		require.Empty(t, me.Me.Avatar, "nothing refused was stored")
 
 		var out struct{ UpdateProfile struct{ Avatar string } }
 		avatar := func(in map[string]any) string {
 			t.Helper()
-			s.ok(alice.Token, avUpdate, map[string]any{"in": in}, &out)
+			s.OK(alice.Token, avUpdate, map[string]any{"in": in}, &out)
 			return out.UpdateProfile.Avatar
 		}
 		// My own avatar, by id and by URL, is stored as its public URL.
@@ -107,17 +108,17 @@ func TestProfileAvatars(t *testing.T) {
 			{"another user's avatar id", map[string]any{"avatarFileId": bobs.ID}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
 		} {
 			tc.in["username"], tc.in["password"] = "newbie", "password1"
-			r := s.do(alice.Token, avCreate, map[string]any{"in": tc.in})
-			require.Equal(t, tc.code, r.code(), "createUser %s: %+v", tc.name, r.Errors)
-			require.Equal(t, tc.reason, r.reason(), tc.name)
-			require.Equal(t, tc.field, r.ext("field"), tc.name)
+			r := s.Do(alice.Token, avCreate, map[string]any{"in": tc.in})
+			require.Equal(t, tc.code, r.Code(), "createUser %s: %+v", tc.name, r.Errors)
+			require.Equal(t, tc.reason, r.Reason(), tc.name)
+			require.Equal(t, tc.field, r.Ext("field"), tc.name)
 		}
 		var created struct {
 			CreateUser struct{ Username, Avatar string }
 		}
-		s.ok(alice.Token, avCreate, map[string]any{"in": map[string]any{"username": "newbie", "password": "password1", "avatarFileId": mine.ID}}, &created)
+		s.OK(alice.Token, avCreate, map[string]any{"in": map[string]any{"username": "newbie", "password": "password1", "avatarFileId": mine.ID}}, &created)
 		require.Equal(t, mine.URL, created.CreateUser.Avatar)
-		s.ok(alice.Token, avCreate, map[string]any{"in": map[string]any{"username": "newbie2", "password": "password1", "avatar": "https://cdn.example.com/n.png"}}, &created)
+		s.OK(alice.Token, avCreate, map[string]any{"in": map[string]any{"username": "newbie2", "password": "password1", "avatar": "https://cdn.example.com/n.png"}}, &created)
 		require.Equal(t, "https://cdn.example.com/n.png", created.CreateUser.Avatar)
 	})
 }
@@ -125,13 +126,13 @@ func TestProfileAvatars(t *testing.T) {
 // TestAvatarHostsDefault: without PARLEY_AVATAR_HOSTS no external URL is an
 // avatar.
 func TestAvatarHostsDefault(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 		for _, u := range []string{"https://cdn.example.com/a.png", "http://example.com/a.png"} {
-			r := s.do(alice.Token, avUpdate, map[string]any{"in": map[string]any{"avatar": u}})
-			require.Equal(t, "AVATAR_INVALID", r.reason(), "%s: %+v", u, r.Errors)
-			require.Equal(t, "input.avatar", r.ext("field"))
+			r := s.Do(alice.Token, avUpdate, map[string]any{"in": map[string]any{"avatar": u}})
+			require.Equal(t, "AVATAR_INVALID", r.Reason(), "%s: %+v", u, r.Errors)
+			require.Equal(t, "input.avatar", r.Ext("field"))
 		}
 	})
 }

@@ -7,35 +7,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
 // TestEventsResumeAcrossJoin: a conversation opened while the client was
 // offline is part of the replay: the join, then its messages, in order.
 func TestEventsResumeAcrossJoin(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice, bob, carol := s.register("alice", nil), s.register("bob", nil), s.register("carol", nil)
-		s.send(alice, bob, "hello")
-		ws := s.mustDial(bob.Token)
-		ws.subscribe("1", eventsSubscription, nil)
-		s.waitSubscriptions(1)
-		cursor := s.send(alice, bob, "last seen").ID
-		ev := ws.nextMessage()
+		alice, bob, carol := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil)
+		s.Send(alice, bob, "hello")
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("1", apptest.EventsSubscription, nil)
+		s.WaitSubscriptions(1)
+		cursor := s.Send(alice, bob, "last seen").ID
+		ev := ws.NextMessage()
 		require.Equal(t, cursor, ev.Node.ID)
-		ws.conn.Close()
+		ws.Close()
 
 		// While bob is away, carol opens a conversation with him.
 		var want []string
 		for i := 0; i < 3; i++ {
-			want = append(want, s.send(carol, bob, fmt.Sprint("from carol ", i)).ID)
+			want = append(want, s.Send(carol, bob, fmt.Sprint("from carol ", i)).ID)
 		}
-		ws = s.mustDial(bob.Token)
-		ws.subscribe("2", eventsSubscription, map[string]any{"after": ev.Cursor})
-		first, _ := ws.next()
+		ws = s.MustDial(bob.Token)
+		ws.Subscribe("2", apptest.EventsSubscription, map[string]any{"after": ev.Cursor})
+		first, _ := ws.NextEvent()
 		require.Equal(t, "member.joined", first.Kind)
 		for _, id := range want {
-			require.Equal(t, id, ws.nextMessage().Node.ID)
+			require.Equal(t, id, ws.NextMessage().Node.ID)
 		}
 	})
 }
@@ -43,16 +45,16 @@ func TestEventsResumeAcrossJoin(t *testing.T) {
 // TestRegisterProfile: the seed 003 and 004 registration fields are kept
 // (S3-01, S4-08).
 func TestRegisterProfile(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		u := s.register("dora", map[string]any{"nickname": "朵拉", "sign": "explorer", "location": "Shanghai", "phone": "13800000009"})
+		u := s.Register("dora", map[string]any{"nickname": "朵拉", "sign": "explorer", "location": "Shanghai", "phone": "13800000009"})
 		var me struct {
 			Me struct {
 				Username, Nickname, Sign, Location, Phone string
 				PublicID                                  int
 			}
 		}
-		s.ok(u.Token, `{ me { username nickname sign location phone publicID } }`, nil, &me)
+		s.OK(u.Token, `{ me { username nickname sign location phone publicID } }`, nil, &me)
 		require.Equal(t, "朵拉", me.Me.Nickname)
 		require.Equal(t, "explorer", me.Me.Sign)
 		require.Equal(t, "Shanghai", me.Me.Location)
@@ -63,15 +65,15 @@ func TestRegisterProfile(t *testing.T) {
 
 // TestKeepalive: the server pings idle WebSocket clients (S1-07's heartbeat).
 func TestKeepalive(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.KeepAlive = 100 * time.Millisecond
 		s := start(t, cfg)
-		u := s.register("erin", nil)
-		ws := s.mustDial(u.Token)
-		ws.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		u := s.Register("erin", nil)
+		ws := s.MustDial(u.Token)
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 		for {
-			_, raw, err := ws.conn.ReadMessage()
+			_, raw, err := ws.ReadMessage()
 			require.NoError(t, err)
 			var msg struct{ Type string }
 			require.NoError(t, json.Unmarshal(raw, &msg))
@@ -85,23 +87,23 @@ func TestKeepalive(t *testing.T) {
 // TestQueryLimits: depth, cost and token limits refuse a request with a
 // code, and the server keeps serving.
 func TestQueryLimits(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		u := s.register("fred", nil)
+		u := s.Register("fred", nil)
 		costly := `query($id: ID!) { node(id: $id) { ... on Message { conversation { messages(first: 100) { edges { node { conversation { messages(first: 100) { edges { node { conversation { members(first: 100) { totalCount } } } } } } } } } } } } }`
-		r := s.do(u.Token, costly, map[string]any{"id": u.ID})
-		require.Equal(t, "QUERY_TOO_COMPLEX", r.code())
-		require.Equal(t, "COST_LIMIT", r.reason())
+		r := s.Do(u.Token, costly, map[string]any{"id": u.ID})
+		require.Equal(t, "QUERY_TOO_COMPLEX", r.Code())
+		require.Equal(t, "COST_LIMIT", r.Reason())
 
 		deep := `{ me { id } node(id: 1) { ... on Message { conversation { messages { edges { node { conversation { messages { edges { node { conversation { messages { edges { node { id } } } } } } } } } } } } } } }`
-		r = s.do(u.Token, deep, nil)
-		require.Equal(t, "QUERY_TOO_COMPLEX", r.code())
-		require.Equal(t, "DEPTH_LIMIT", r.reason())
+		r = s.Do(u.Token, deep, nil)
+		require.Equal(t, "QUERY_TOO_COMPLEX", r.Code())
+		require.Equal(t, "DEPTH_LIMIT", r.Reason())
 
 		huge := "{ " + strings.Repeat("me { id } ", 20000) + "}"
-		r = s.do(u.Token, huge, nil)
-		require.Equal(t, "GRAPHQL_PARSE_FAILED", r.code())
+		r = s.Do(u.Token, huge, nil)
+		require.Equal(t, "GRAPHQL_PARSE_FAILED", r.Code())
 
-		s.ok(u.Token, `{ me { id } }`, nil, nil)
+		s.OK(u.Token, `{ me { id } }`, nil, nil)
 	})
 }

@@ -15,9 +15,11 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/event"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/verify"
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // fanEvent is an event of the events stream with the message fields that
@@ -35,28 +37,19 @@ const fanEvents = `subscription { events { kind node { id ... on Message { text 
 
 // nextFan reads the next message of c: the event and the message type
 // ("next", "complete", "error").
-func (c *wsClient) nextFan() (fanEvent, string) {
-	c.t.Helper()
-	var msg struct {
-		Type    string
-		Payload struct {
-			Data   struct{ Events fanEvent }
-			Errors []gqlError
-		}
-	}
-	require.NoError(c.t, c.read(&msg))
-	require.Empty(c.t, msg.Payload.Errors)
-	return msg.Payload.Data.Events, msg.Type
+func nextFan(c *apptest.Conn) (fanEvent, string) {
+	c.T.Helper()
+	return apptest.Next[fanEvent](c, "events")
 }
 
 // untilText reads c's events up to the message.created of text, and returns
 // it with the texts of the messages before it.
-func (c *wsClient) untilText(text string) (fanEvent, []string) {
-	c.t.Helper()
+func untilText(c *apptest.Conn, text string) (fanEvent, []string) {
+	c.T.Helper()
 	var before []string
 	for {
-		ev, typ := c.nextFan()
-		require.Equal(c.t, "next", typ, "stream ended while waiting for %q after %v", text, before)
+		ev, typ := nextFan(c)
+		require.Equal(c.T, "next", typ, "stream ended while waiting for %q after %v", text, before)
 		if ev.Kind != "message.created" || ev.Node == nil {
 			continue
 		}
@@ -71,32 +64,32 @@ func (c *wsClient) untilText(text string) (fanEvent, []string) {
 // reaches (graph/liveshare.go), yet each member receives it with his own
 // view of it, and a member removed from the group receives it no more.
 func TestGroupFanOut(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat", "Dan")
 		ann, bob, cat, dan := p[0], p[1], p[2], p[3]
 		g := k.group(ann, "approval", bob, cat, dan)
 
-		streams := map[string]*wsClient{}
+		streams := map[string]*apptest.Conn{}
 		for name, a := range map[string]account{"ann": ann, "bob": bob, "cat": cat, "dan": dan} {
-			streams[name] = k.mustDial(a.Token)
-			streams[name].subscribe("e", fanEvents, nil)
+			streams[name] = k.MustDial(a.Token)
+			streams[name].Subscribe("e", fanEvents, nil)
 		}
 		// A stream that selects only the kind: the message, if it loads it
 		// first, must not be narrowed to that for the others (checked
 		// deterministically by TestSharedMessageInFull).
-		bare := k.mustDial(dan.Token)
-		bare.subscribe("e", `subscription { events { kind } }`, nil)
-		k.waitSubscriptions(5)
+		bare := k.MustDial(dan.Token)
+		bare.Subscribe("e", `subscription { events { kind } }`, nil)
+		k.WaitSubscriptions(5)
 
 		require.Empty(t, k.sendGroup(bob, g.ID, "hello").Errors)
 		for name, c := range streams {
-			ev, _ := c.untilText("hello")
+			ev, _ := untilText(c, "hello")
 			require.Equal(t, name == "bob", ev.Node.Mine, "mine, as %s", name)
 			require.Nil(t, ev.Node.Delivered, "receipts are for direct chats")
 		}
 		for {
-			ev, typ := bare.nextFan()
+			ev, typ := nextFan(bare)
 			require.Equal(t, "next", typ)
 			if ev.Kind == "message.created" {
 				break
@@ -104,25 +97,25 @@ func TestGroupFanOut(t *testing.T) {
 		}
 
 		// A direct message: receipts are the sender's only.
-		k.send(ann, cat, "psst")
-		ev, _ := streams["ann"].untilText("psst")
+		k.Send(ann, cat, "psst")
+		ev, _ := untilText(streams["ann"], "psst")
 		require.True(t, ev.Node.Mine)
 		require.NotNil(t, ev.Node.Delivered)
 		require.False(t, *ev.Node.Delivered)
 		require.NotNil(t, ev.Node.Read)
-		ev, _ = streams["cat"].untilText("psst")
+		ev, _ = untilText(streams["cat"], "psst")
 		require.False(t, ev.Node.Mine)
 		require.Nil(t, ev.Node.Delivered)
 		require.Nil(t, ev.Node.Read)
 
 		// Cat is removed; the next group message reaches the others only.
-		k.ok(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), nil)
+		k.OK(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), nil)
 		require.Empty(t, k.sendGroup(bob, g.ID, "after").Errors)
-		k.send(ann, cat, "sentinel")
-		_, before := streams["cat"].untilText("sentinel")
+		k.Send(ann, cat, "sentinel")
+		_, before := untilText(streams["cat"], "sentinel")
 		require.NotContains(t, before, "after")
-		for name, c := range map[string]*wsClient{"ann": streams["ann"], "bob": streams["bob"], "dan": streams["dan"]} {
-			ev, _ := c.untilText("after")
+		for name, c := range map[string]*apptest.Conn{"ann": streams["ann"], "bob": streams["bob"], "dan": streams["dan"]} {
+			ev, _ := untilText(c, "after")
 			require.Equal(t, name == "bob", ev.Node.Mine, "mine, as %s", name)
 		}
 	})
@@ -132,29 +125,29 @@ func TestGroupFanOut(t *testing.T) {
 // only the event's kind is shared in full with the next stream, here one
 // that resumes from before it.
 func TestSharedMessageInFull(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob")
 		g := k.group(p[0], "approval", p[1])
-		bare := k.mustDial(p[1].Token)
-		bare.subscribe("e", `subscription { events { kind } }`, nil)
-		k.waitSubscriptions(1)
+		bare := k.MustDial(p[1].Token)
+		bare.Subscribe("e", `subscription { events { kind } }`, nil)
+		k.WaitSubscriptions(1)
 
 		require.Empty(t, k.sendGroup(p[0], g.ID, "in full").Errors)
 		for {
-			ev, typ := bare.nextFan()
+			ev, typ := nextFan(bare)
 			require.Equal(t, "next", typ)
 			if ev.Kind == "message.created" {
 				break
 			}
 		}
-		id, err := k.app.Client.Event.Query().Where(event.Kind("message.created")).
+		id, err := k.App.Client.Event.Query().Where(event.Kind("message.created")).
 			Aggregate(ent.Max(event.FieldID)).Int(viewer.SystemContext(context.Background()))
 		require.NoError(t, err)
-		full := k.mustDial(p[1].Token)
-		full.subscribe("e", `subscription($after: String) { events(after: $after) { kind node { id ... on Message { text mine } } } }`,
+		full := k.MustDial(p[1].Token)
+		full.Subscribe("e", `subscription($after: String) { events(after: $after) { kind node { id ... on Message { text mine } } } }`,
 			map[string]any{"after": fmt.Sprint(id - 1)})
-		ev, _ := full.untilText("in full")
+		ev, _ := untilText(full, "in full")
 		require.False(t, ev.Node.Mine)
 	})
 }
@@ -163,7 +156,7 @@ func TestSharedMessageInFull(t *testing.T) {
 // the send to its delivery on every member's stream, do not grow with the
 // number of members.
 func TestGroupFanOutStatements(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		names := []string{"Ann"}
 		for i := 1; i < 8; i++ {
@@ -172,12 +165,12 @@ func TestGroupFanOutStatements(t *testing.T) {
 		p := k.people(names...)
 		small := k.group(p[0], "approval", p[1])
 		big := k.group(p[0], "approval", p[1:]...)
-		streams := make([]*wsClient, len(p))
+		streams := make([]*apptest.Conn, len(p))
 		for i, a := range p {
-			streams[i] = k.mustDial(a.Token)
-			streams[i].subscribe("e", `subscription { events { kind node { id ... on Message { text mine } } } }`, nil)
+			streams[i] = k.MustDial(a.Token)
+			streams[i].Subscribe("e", `subscription { events { kind node { id ... on Message { text mine } } } }`, nil)
 		}
-		k.waitSubscriptions(len(p))
+		k.WaitSubscriptions(len(p))
 
 		// measure sends text to g and waits until its first members have
 		// received it.
@@ -185,7 +178,7 @@ func TestGroupFanOutStatements(t *testing.T) {
 			k.statements.Store(0)
 			require.Empty(t, k.sendGroup(p[0], g.ID, text).Errors)
 			for _, c := range streams[:members] {
-				c.untilText(text)
+				untilText(c, text)
 			}
 			return k.statements.Load()
 		}
@@ -202,9 +195,9 @@ func TestGroupFanOutStatements(t *testing.T) {
 // events reach them: a session's end reaches its streams as an event of its
 // own (auth.Live), so a group message costs no session read per member.
 func TestStreamsReadNoSessions(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		var reads atomic.Int64 // statements that read the sessions table
-		cfg := testConfig(t, b.url(t))
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.CodeSender = &verify.Recorder{}
 		cfg.TraceSQL = func(_ context.Context, args ...any) {
 			if q := fmt.Sprint(args...); strings.Contains(q, `FROM "sessions"`) || strings.Contains(q, "FROM `sessions`") {
@@ -218,18 +211,18 @@ func TestStreamsReadNoSessions(t *testing.T) {
 		}
 		p := k.people(names...)
 		g := k.group(p[0], "approval", p[1:]...)
-		streams := make([]*wsClient, len(p))
+		streams := make([]*apptest.Conn, len(p))
 		for i, a := range p {
-			streams[i] = k.mustDial(a.Token)
-			streams[i].subscribe("e", fanEvents, nil)
+			streams[i] = k.MustDial(a.Token)
+			streams[i].Subscribe("e", fanEvents, nil)
 		}
-		k.waitSubscriptions(len(p))
+		k.WaitSubscriptions(len(p))
 
 		time.Sleep(2200 * time.Millisecond) // streams used to recheck sessions every 2 s
 		reads.Store(0)
 		require.Empty(t, k.sendGroup(p[0], g.ID, "no rechecks").Errors)
 		for _, c := range streams {
-			c.untilText("no rechecks")
+			untilText(c, "no rechecks")
 		}
 		require.Equal(t, int64(1), reads.Load(), "one read authenticates the send; the streams read none")
 	})
@@ -254,13 +247,13 @@ func rawDB(t *testing.T, cfg app.Config) *sql.DB {
 // appendEvents appends records to the event log in one transaction, as the
 // system and without a request, and wakes the hub.
 func (s *server) appendEvents(cfg app.Config, records ...eventlog.Record) {
-	s.t.Helper()
-	log := eventlog.New(s.app.Client, cfg.DatabaseURL != "", s.app.Hub)
+	s.T.Helper()
+	log := eventlog.New(s.App.Client, cfg.DatabaseURL != "", s.App.Hub)
 	ctx := viewer.SystemContext(context.Background())
-	tx, err := s.app.Client.Tx(ctx)
-	require.NoError(s.t, err)
-	require.NoError(s.t, log.Append(ent.NewTxContext(ctx, tx), records...))
-	require.NoError(s.t, tx.Commit())
+	tx, err := s.App.Client.Tx(ctx)
+	require.NoError(s.T, err)
+	require.NoError(s.T, log.Append(ent.NewTxContext(ctx, tx), records...))
+	require.NoError(s.T, tx.Commit())
 }
 
 // TestStreamEndsWhenAnEventFailsToLoad: an event whose node cannot be
@@ -269,19 +262,19 @@ func (s *server) appendEvents(cfg app.Config, records ...eventlog.Record) {
 // event before it, and resuming from that cursor, once the database is
 // back, delivers it.
 func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		k := grpKit{&socialServer{server: start(t, cfg)}}
 		p := k.people("Ann", "Bob")
 		ann, bob := p[0], p[1]
-		c := k.mustDial(bob.Token)
-		c.subscribe("e", eventsSubscription, nil)
-		k.waitSubscriptions(1)
-		m := k.send(ann, bob, "first")
-		first := c.nextMessage()
+		c := k.MustDial(bob.Token)
+		c.Subscribe("e", apptest.EventsSubscription, nil)
+		k.WaitSubscriptions(1)
+		m := k.Send(ann, bob, "first")
+		first := c.NextMessage()
 		require.Equal(t, "first", first.Node.Text)
 		cursor := mustInt(first.Cursor)
-		stored, err := k.app.Client.Event.Get(viewer.SystemContext(context.Background()), cursor)
+		stored, err := k.App.Client.Event.Get(viewer.SystemContext(context.Background()), cursor)
 		require.NoError(t, err)
 
 		// The messages table goes away; an event about the message follows
@@ -292,26 +285,26 @@ func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
 		k.appendEvents(cfg,
 			eventlog.Record{Topic: stored.Topic, Kind: "test.about", Subject: mustInt(m.ID)},
 			eventlog.Record{Topic: eventlog.UserTopic(mustInt(bob.ID)), Kind: "test.after"})
-		ev, typ := c.next()
+		ev, typ := c.NextEvent()
 		require.Equal(t, "next", typ)
 		require.Equal(t, "stream.closed", ev.Kind, "the event that failed to load must not be skipped")
 		require.NotNil(t, ev.Reason)
 		require.Equal(t, "ERROR", *ev.Reason)
 		require.Equal(t, first.Cursor, ev.Cursor, "resume from the event before the one that failed")
-		_, typ = c.next()
+		_, typ = c.NextEvent()
 		require.Equal(t, "complete", typ)
 
 		_, err = raw.Exec(`ALTER TABLE messages_away RENAME TO messages`)
 		require.NoError(t, err)
-		again := k.mustDial(bob.Token)
-		again.subscribe("e", eventsSubscription, map[string]any{"after": ev.Cursor})
-		ev, typ = again.next()
+		again := k.MustDial(bob.Token)
+		again.Subscribe("e", apptest.EventsSubscription, map[string]any{"after": ev.Cursor})
+		ev, typ = again.NextEvent()
 		require.Equal(t, "next", typ)
 		require.Equal(t, "test.about", ev.Kind)
 		require.NotNil(t, ev.Node)
 		require.Equal(t, m.ID, ev.Node.ID)
 		require.Equal(t, "first", ev.Node.Text)
-		ev, _ = again.next()
+		ev, _ = again.NextEvent()
 		require.Equal(t, "test.after", ev.Kind)
 	})
 }
@@ -321,21 +314,21 @@ func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
 // stream started from when no event came before, and resuming from it
 // delivers the event.
 func TestGuardedStreamEndsWhenTheGuardFails(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		k := grpKit{&socialServer{server: start(t, cfg)}}
 		p := k.people("Ann", "Bob")
 		ann, bob := p[0], p[1]
 		g := k.group(ann, "approval", bob)
-		c := k.mustDial(bob.Token)
-		c.subscribe("c", grpConvEvents, map[string]any{"c": g.ConversationID})
-		k.waitSubscriptions(1)
+		c := k.MustDial(bob.Token)
+		c.Subscribe("c", grpConvEvents, map[string]any{"c": g.ConversationID})
+		k.WaitSubscriptions(1)
 
 		raw := rawDB(t, cfg)
 		_, err := raw.Exec(`ALTER TABLE conversations RENAME TO conversations_away`)
 		require.NoError(t, err)
 		k.appendEvents(cfg, eventlog.Record{Topic: eventlog.ConversationTopic(mustInt(g.ConversationID)), Kind: "test.guarded"})
-		ev, typ := c.nextOf("conversationEvents")
+		ev, typ := nextOf(c, "conversationEvents")
 		require.Equal(t, "next", typ)
 		require.Equal(t, "stream.closed", ev.Kind)
 		require.NotNil(t, ev.Reason)
@@ -344,10 +337,10 @@ func TestGuardedStreamEndsWhenTheGuardFails(t *testing.T) {
 		_, err = raw.Exec(`ALTER TABLE conversations_away RENAME TO conversations`)
 		require.NoError(t, err)
 
-		again := k.mustDial(bob.Token)
-		again.subscribe("c", `subscription($c: ID!, $after: String) { conversationEvents(conversationId: $c, after: $after) { `+grpEventFields+` } }`,
+		again := k.MustDial(bob.Token)
+		again.Subscribe("c", `subscription($c: ID!, $after: String) { conversationEvents(conversationId: $c, after: $after) { `+grpEventFields+` } }`,
 			map[string]any{"c": g.ConversationID, "after": ev.Cursor})
-		ev, typ = again.nextOf("conversationEvents")
+		ev, typ = nextOf(again, "conversationEvents")
 		require.Equal(t, "next", typ)
 		require.Equal(t, "test.guarded", ev.Kind)
 	})

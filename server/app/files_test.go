@@ -31,7 +31,9 @@ import (
 
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // pngImage and jpegImage encode a w×h test picture.
@@ -72,17 +74,17 @@ type uploaded struct {
 // multipartUpload builds the request of the GraphQL multipart request spec:
 // an operations part, a map part, then the file.
 func (s *server) multipartUpload(token, kind, name string, data []byte, header http.Header) *http.Request {
-	s.t.Helper()
+	s.T.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	ops, _ := json.Marshal(map[string]any{"query": uploadMutation, "variables": map[string]any{"file": nil, "kind": kind}})
 	mw.WriteField("operations", string(ops))
 	mw.WriteField("map", `{"0": ["variables.file"]}`)
 	part, err := mw.CreateFormFile("0", name)
-	require.NoError(s.t, err)
+	require.NoError(s.T, err)
 	part.Write(data)
-	require.NoError(s.t, mw.Close())
-	req, _ := http.NewRequest("POST", s.srv.URL+"/query", &body)
+	require.NoError(s.T, mw.Close())
+	req, _ := http.NewRequest("POST", s.URL+"/query", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Apollo-Require-Preflight", "true")
 	if token != "" {
@@ -96,13 +98,13 @@ func (s *server) multipartUpload(token, kind, name string, data []byte, header h
 
 // tryUpload sends an upload and decodes the GraphQL response.
 func (s *server) tryUpload(token, kind, name string, data []byte, header http.Header) (response, uploaded) {
-	s.t.Helper()
+	s.T.Helper()
 	res, err := http.DefaultClient.Do(s.multipartUpload(token, kind, name, data, header))
-	require.NoError(s.t, err)
+	require.NoError(s.T, err)
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	var r response
-	require.NoError(s.t, json.Unmarshal(raw, &r), string(raw))
+	require.NoError(s.T, json.Unmarshal(raw, &r), string(raw))
 	r.Status = res.StatusCode
 	var out struct{ UploadFile uploaded }
 	if len(r.Data) > 0 {
@@ -113,16 +115,16 @@ func (s *server) tryUpload(token, kind, name string, data []byte, header http.He
 
 // upload sends an upload that must succeed.
 func (s *server) upload(token, kind, name string, data []byte) uploaded {
-	s.t.Helper()
+	s.T.Helper()
 	r, f := s.tryUpload(token, kind, name, data, nil)
-	require.Empty(s.t, r.Errors, "upload %s %q", kind, name)
+	require.Empty(s.T, r.Errors, "upload %s %q", kind, name)
 	return f
 }
 
 // get fetches a path of the server, with a bearer token unless it is empty.
 func (s *server) get(path, token string, header http.Header) (*http.Response, []byte) {
-	s.t.Helper()
-	req, _ := http.NewRequest("GET", s.srv.URL+path, nil)
+	s.T.Helper()
+	req, _ := http.NewRequest("GET", s.URL+path, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -130,14 +132,14 @@ func (s *server) get(path, token string, header http.Header) (*http.Response, []
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(s.t, err)
+	require.NoError(s.T, err)
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return res, body
 }
 
 // errorOf decodes the {"errors":[...]} body of a refused HTTP request.
-func errorOf(t *testing.T, body []byte) gqlError {
+func errorOf(t *testing.T, body []byte) apptest.Error {
 	t.Helper()
 	var r response
 	require.NoError(t, json.Unmarshal(body, &r), string(body))
@@ -151,9 +153,9 @@ func sum(data []byte) string {
 }
 
 func TestUploadKinds(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 		face, photo, pdf := pngImage(64, 64), jpegImage(320, 200), []byte("%PDF-1.4\n% minutes of the meeting\n")
 
 		for _, c := range []struct {
@@ -191,32 +193,32 @@ func TestUploadKinds(t *testing.T) {
 }
 
 func TestUploadRefusals(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.MaxImageBytes, cfg.MaxAvatarBytes = 64<<10, 64<<10
 		cfg.MaxVoiceBytes, cfg.MaxFileBytes = 128<<10, 256<<10
 		cfg.MaxImagePixels = 1_000_000
 		s := start(t, cfg)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 
 		r, _ := s.tryUpload(alice.Token, "image", "notes.png", []byte("just some text, not an image"), nil)
-		require.Equal(t, "BAD_USER_INPUT", r.code())
-		require.Equal(t, "FILE_INVALID", r.reason())
-		require.Equal(t, "file", r.ext("field"))
+		require.Equal(t, "BAD_USER_INPUT", r.Code())
+		require.Equal(t, "FILE_INVALID", r.Reason())
+		require.Equal(t, "file", r.Ext("field"))
 
 		r, _ = s.tryUpload(alice.Token, "avatar", "page.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), nil)
-		require.Equal(t, "FILE_INVALID", r.reason(), "SVG can carry script")
+		require.Equal(t, "FILE_INVALID", r.Reason(), "SVG can carry script")
 
 		r, _ = s.tryUpload(alice.Token, "voice", "song.png", pngImage(8, 8), nil)
-		require.Equal(t, "FILE_INVALID", r.reason(), "voice must be audio")
+		require.Equal(t, "FILE_INVALID", r.Reason(), "voice must be audio")
 
 		r, _ = s.tryUpload(alice.Token, "image", "huge.png", pngImage(2000, 1000), nil)
-		require.Equal(t, "FILE_TOO_LARGE", r.reason(), "two megapixels over a one-megapixel limit")
+		require.Equal(t, "FILE_TOO_LARGE", r.Reason(), "two megapixels over a one-megapixel limit")
 
 		big := append(pngImage(8, 8), make([]byte, 100<<10)...)
 		r, _ = s.tryUpload(alice.Token, "image", "big.png", big, nil)
-		require.Equal(t, "BAD_USER_INPUT", r.code())
-		require.Equal(t, "FILE_TOO_LARGE", r.reason(), "over the image limit")
+		require.Equal(t, "BAD_USER_INPUT", r.Code())
+		require.Equal(t, "FILE_TOO_LARGE", r.Reason(), "over the image limit")
 		s.upload(alice.Token, "file", "big.png", big) // a file may be that large
 
 		res, err := http.DefaultClient.Do(s.multipartUpload(alice.Token, "file", "huge.bin", make([]byte, 2<<20), nil))
@@ -243,11 +245,11 @@ func TestUploadRefusals(t *testing.T) {
 		require.Equal(t, "image/png", f.ContentType)
 
 		r, _ = s.tryUpload("", "image", "a.png", pngImage(8, 8), nil)
-		require.Equal(t, "UNAUTHENTICATED", r.code(), "anonymous upload")
+		require.Equal(t, "UNAUTHENTICATED", r.Code(), "anonymous upload")
 
 		// Plain JSON bodies keep their own, smaller limit.
 		huge := `{"query":"{ me { id } }","variables":{"pad":"` + strings.Repeat("x", int(cfg.MaxBodyBytes)) + `"}}`
-		req, _ = http.NewRequest("POST", s.srv.URL+"/query", strings.NewReader(huge))
+		req, _ = http.NewRequest("POST", s.URL+"/query", strings.NewReader(huge))
 		req.Header.Set("Content-Type", "application/json")
 		res, err = http.DefaultClient.Do(req)
 		require.NoError(t, err)
@@ -270,10 +272,10 @@ func blobs(t *testing.T, dir string) int {
 }
 
 func TestUploadDedupe(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		s := start(t, cfg)
-		alice, bob := s.register("alice", nil), s.register("bob", nil)
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		img := pngImage(32, 32)
 
 		first := s.upload(alice.Token, "image", "one.png", img)
@@ -293,10 +295,10 @@ func TestUploadDedupe(t *testing.T) {
 }
 
 func TestFileAccess(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		s := start(t, cfg)
-		alice, bob, carol := s.register("alice", nil), s.register("bob", nil), s.register("carol", nil)
+		alice, bob, carol := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil)
 		data := jpegImage(40, 30)
 		f := s.upload(alice.Token, "image", "private.jpg", data)
 		plain := strings.Split(f.URL, "?")[0]
@@ -343,11 +345,11 @@ func TestFileAccess(t *testing.T) {
 		var sent struct {
 			SendMessage struct{ Conversation struct{ ID string } }
 		}
-		s.ok(alice.Token, `mutation($to: ID!) { sendMessage(input: {to: $to, text: "look"}) { conversation { id } } }`,
+		s.OK(alice.Token, `mutation($to: ID!) { sendMessage(input: {to: $to, text: "look"}) { conversation { id } } }`,
 			map[string]any{"to": bob.ID}, &sent)
 		conv, _ := strconv.Atoi(sent.SendMessage.Conversation.ID)
 		ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: aliceID})
-		attached, err := s.app.Files.Attach(ctx, id, conv)
+		attached, err := s.App.Files.Attach(ctx, id, conv)
 		require.NoError(t, err)
 		require.Equal(t, id, attached.ID)
 
@@ -356,7 +358,7 @@ func TestFileAccess(t *testing.T) {
 		var seen struct {
 			Node struct{ URL, Name string }
 		}
-		s.ok(bob.Token, `query($id: ID!) { node(id: $id) { ... on File { url name } } }`, map[string]any{"id": f.ID}, &seen)
+		s.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on File { url name } } }`, map[string]any{"id": f.ID}, &seen)
 		require.NotEqual(t, f.URL, seen.Node.URL, "bob's URL is signed for bob")
 		res, body = s.get(seen.Node.URL, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode)
@@ -365,15 +367,15 @@ func TestFileAccess(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, res.StatusCode, "carol is not")
 
 		bobID, _ := strconv.Atoi(bob.ID)
-		_, err = s.app.Files.Attach(viewer.NewContext(context.Background(), &viewer.Viewer{UserID: bobID}), id, conv)
+		_, err = s.App.Files.Attach(viewer.NewContext(context.Background(), &viewer.Viewer{UserID: bobID}), id, conv)
 		require.Error(t, err, "only the owner attaches")
 	})
 }
 
 func TestFileHeaders(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 
 		// A document with a Chinese name: downloaded, never rendered.
 		doc := []byte("<html><body><script>alert(document.cookie)</script></body></html>")
@@ -422,45 +424,45 @@ func TestFileHeaders(t *testing.T) {
 }
 
 func TestUploadSettings(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		root, alice := s.register("root", nil), s.register("alice", nil)
+		root, alice := s.Register("root", nil), s.Register("alice", nil)
 		s.admin(root)
 		root = s.relogin("root")
 
 		s.settings(root, map[string]any{"uploadImage": false})
 		for _, kind := range []string{"image", "avatar"} {
 			r, _ := s.tryUpload(alice.Token, kind, "a.png", pngImage(8, 8), nil)
-			require.Equal(t, "FORBIDDEN", r.code(), kind)
-			require.Equal(t, "FEATURE_DISABLED", r.reason(), kind)
+			require.Equal(t, "FORBIDDEN", r.Code(), kind)
+			require.Equal(t, "FEATURE_DISABLED", r.Reason(), kind)
 		}
 		s.upload(alice.Token, "file", "a.pdf", []byte("%PDF-1.4 still fine"))
 
 		s.settings(root, map[string]any{"uploadImage": true, "uploadFile": false, "voice": false})
 		s.upload(alice.Token, "image", "a.png", pngImage(8, 8))
 		r, _ := s.tryUpload(alice.Token, "file", "b.pdf", []byte("%PDF-1.4 refused"), nil)
-		require.Equal(t, "FEATURE_DISABLED", r.reason())
+		require.Equal(t, "FEATURE_DISABLED", r.Reason())
 		r, _ = s.tryUpload(alice.Token, "voice", "v.ogg", oggVoice, nil)
-		require.Equal(t, "FEATURE_DISABLED", r.reason())
+		require.Equal(t, "FEATURE_DISABLED", r.Reason())
 	})
 }
 
 // relogin signs name in again, so that the new token carries a changed role.
 func (s *server) relogin(name string) account {
-	s.t.Helper()
+	s.T.Helper()
 	var out struct {
 		Login struct {
 			AccessToken string
 			User        struct{ ID string }
 		}
 	}
-	s.ok("", `mutation($l: String!) { login(input: {login: $l, password: "password1"}) { accessToken user { id } } }`,
+	s.OK("", `mutation($l: String!) { login(input: {login: $l, password: "password1"}) { accessToken user { id } } }`,
 		map[string]any{"l": name}, &out)
 	return account{ID: out.Login.User.ID, Token: out.Login.AccessToken}
 }
 
 func TestQRCode(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
 
 		res, body := s.get("/qr?content="+url.QueryEscape("https://parley.example/g/42")+"&size=200", "", nil)
@@ -500,9 +502,9 @@ func TestQRCode(t *testing.T) {
 }
 
 func TestFriendQRCode(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		root, alice, bob := s.register("root", nil), s.register("alice", nil), s.register("bob", nil)
+		root, alice, bob := s.Register("root", nil), s.Register("alice", nil), s.Register("bob", nil)
 
 		var me struct {
 			Me struct {
@@ -510,7 +512,7 @@ func TestFriendQRCode(t *testing.T) {
 				FriendQrUrl *string
 			}
 		}
-		s.ok(alice.Token, `{ me { publicID friendQrUrl } }`, nil, &me)
+		s.OK(alice.Token, `{ me { publicID friendQrUrl } }`, nil, &me)
 		require.NotNil(t, me.Me.FriendQrUrl)
 		link := *me.Me.FriendQrUrl
 		u, err := url.Parse(link)
@@ -525,25 +527,25 @@ func TestFriendQRCode(t *testing.T) {
 		var other struct {
 			Node struct{ FriendQrUrl *string }
 		}
-		s.ok(alice.Token, `query($id: ID!) { node(id: $id) { ... on User { friendQrUrl } } }`, map[string]any{"id": bob.ID}, &other)
+		s.OK(alice.Token, `query($id: ID!) { node(id: $id) { ... on User { friendQrUrl } } }`, map[string]any{"id": bob.ID}, &other)
 		require.Nil(t, other.Node.FriendQrUrl, "only for the viewer himself")
 
 		s.admin(root)
 		s.settings(s.relogin("root"), map[string]any{"qrFriend": false})
-		s.ok(alice.Token, `{ me { publicID friendQrUrl } }`, nil, &me)
+		s.OK(alice.Token, `{ me { publicID friendQrUrl } }`, nil, &me)
 		require.Nil(t, me.Me.FriendQrUrl, "null while friend QR codes are off")
 	})
 }
 
 func TestFileStorageS3(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		backend, endpoint := fakeS3(t, "parley-files")
-		cfg := testConfig(t, b.url(t))
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.StorageURL = "s3://parley-files?" + url.Values{
 			"endpoint": {endpoint}, "region": {"us-east-1"}, "use_path_style": {"true"}, "anonymous": {"true"},
 		}.Encode()
 		s := start(t, cfg)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 		img := jpegImage(120, 80)
 
 		f := s.upload(alice.Token, "image", "s3.jpg", img)
@@ -575,7 +577,7 @@ func TestFileConfig(t *testing.T) {
 		"PARLEY_MAX_IMAGE_DECODE_BYTES": func(c *app.Config) { c.MaxImageDecodeBytes = 0 },
 		"PARLEY_MAX_CONCURRENT_DECODES": func(c *app.Config) { c.MaxConcurrentDecodes = -1 },
 	} {
-		cfg := testConfig(t, "")
+		cfg := apptest.Config(t, "")
 		change(&cfg)
 		require.ErrorContains(t, app.CheckFiles(cfg), want)
 		_, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,30 +17,32 @@ import (
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/group"
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // grpKit is a server with the group helpers.
 type grpKit struct{ *socialServer }
 
-func newGrpKit(t *testing.T, b backend) grpKit { return grpKit{newSocialServer(t, b)} }
+func newGrpKit(t *testing.T, b dbtest.Backend) grpKit { return grpKit{newSocialServer(t, b)} }
 
 // fails runs a request that must fail with code and reason, and returns it.
 func (k grpKit) fails(token, query string, vars map[string]any, code, reason string) response {
-	k.t.Helper()
-	r := k.do(token, query, vars)
-	require.NotEmpty(k.t, r.Errors, "expected %s/%s from %s", code, reason, query)
-	require.Equal(k.t, code, r.code(), "%+v", r.Errors)
-	require.Equal(k.t, reason, r.reason(), "%+v", r.Errors)
+	k.T.Helper()
+	r := k.Do(token, query, vars)
+	require.NotEmpty(k.T, r.Errors, "expected %s/%s from %s", code, reason, query)
+	require.Equal(k.T, code, r.Code(), "%+v", r.Errors)
+	require.Equal(k.T, reason, r.Reason(), "%+v", r.Errors)
 	return r
 }
 
 // people registers users with nicknames and makes the first one friends
 // with all the others.
 func (k grpKit) people(names ...string) []account {
-	k.t.Helper()
+	k.T.Helper()
 	out := make([]account, len(names))
 	for i, n := range names {
-		out[i] = k.register(strings.ToLower(n), map[string]any{"nickname": n})
+		out[i] = k.Register(strings.ToLower(n), map[string]any{"nickname": n})
 		if i > 0 {
 			k.befriend(out[0], out[i])
 		}
@@ -62,15 +63,15 @@ type grpOut struct {
 
 // create creates a group as owner with the given input.
 func (k grpKit) create(owner account, in map[string]any) grpOut {
-	k.t.Helper()
+	k.T.Helper()
 	var out struct{ CreateGroup grpOut }
-	k.ok(owner.Token, `mutation($in: CreateGroupInput!) { createGroup(input: $in) { `+grpFields+` } }`, map[string]any{"in": in}, &out)
+	k.OK(owner.Token, `mutation($in: CreateGroupInput!) { createGroup(input: $in) { `+grpFields+` } }`, map[string]any{"in": in}, &out)
 	return out.CreateGroup
 }
 
 // group creates a group of owner with members (his friends) and join mode.
 func (k grpKit) group(owner account, mode string, members ...account) grpOut {
-	k.t.Helper()
+	k.T.Helper()
 	ids := []string{}
 	for _, m := range members {
 		ids = append(ids, m.ID)
@@ -98,9 +99,9 @@ type grpCardOut struct {
 
 // card reads a group as token (empty: anonymously); nil when it is gone.
 func (k grpKit) card(token, id string) *grpCardOut {
-	k.t.Helper()
+	k.T.Helper()
 	var out struct{ Group *grpCardOut }
-	k.ok(token, grpCard, map[string]any{"id": id}, &out)
+	k.OK(token, grpCard, map[string]any{"id": id}, &out)
 	return out.Group
 }
 
@@ -114,20 +115,20 @@ func (c *grpCardOut) roles() map[string]string {
 
 // sendGroup posts text to a group through messaging's send.
 func (k grpKit) sendGroup(from account, group, text string) response {
-	k.t.Helper()
-	return k.do(from.Token, `mutation($in: SendInput!) { send(input: $in) { id seq text } }`,
+	k.T.Helper()
+	return k.Do(from.Token, `mutation($in: SendInput!) { send(input: $in) { id seq text } }`,
 		map[string]any{"in": map[string]any{"groupId": group, "text": text}})
 }
 
 // history returns the texts of a conversation as a, oldest first.
 func (k grpKit) texts(a account, conv string) []string {
-	k.t.Helper()
+	k.T.Helper()
 	var out struct {
 		Messages struct {
 			Edges []struct{ Node struct{ Text string } }
 		}
 	}
-	k.ok(a.Token, `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { text } } } }`, map[string]any{"c": conv}, &out)
+	k.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { text } } } }`, map[string]any{"c": conv}, &out)
 	texts := []string{}
 	for _, e := range out.Messages.Edges {
 		texts = append(texts, e.Node.Text)
@@ -150,34 +151,19 @@ const grpEventFields = `cursor kind reason subjectId data node { id ... on Messa
 
 // nextOf reads the next message of subscription field and returns its event
 // and the message type ("next", "complete", "error").
-func (c *wsClient) nextOf(field string) (grpEvent, string) {
-	c.t.Helper()
-	var msg struct {
-		Type    string
-		Payload json.RawMessage
-	}
-	require.NoError(c.t, c.read(&msg))
-	var ev grpEvent
-	if msg.Type == "next" {
-		var p struct {
-			Data   map[string]grpEvent
-			Errors []gqlError
-		}
-		require.NoError(c.t, json.Unmarshal(msg.Payload, &p))
-		require.Empty(c.t, p.Errors, "%s", msg.Payload)
-		ev = p.Data[field]
-	}
-	return ev, msg.Type
+func nextOf(c *apptest.Conn, field string) (grpEvent, string) {
+	c.T.Helper()
+	return apptest.Next[grpEvent](c, field)
 }
 
 // until reads events of field until one of kind arrives, and returns it
 // with the kinds seen on the way.
-func (c *wsClient) until(field, kind string) (grpEvent, []string) {
-	c.t.Helper()
+func until(c *apptest.Conn, field, kind string) (grpEvent, []string) {
+	c.T.Helper()
 	var seen []string
 	for {
-		ev, typ := c.nextOf(field)
-		require.Equal(c.t, "next", typ, "stream ended while waiting for %s after %v", kind, seen)
+		ev, typ := nextOf(c, field)
+		require.Equal(c.T, "next", typ, "stream ended while waiting for %s after %v", kind, seen)
 		if ev.Kind == kind {
 			return ev, seen
 		}
@@ -186,16 +172,16 @@ func (c *wsClient) until(field, kind string) (grpEvent, []string) {
 }
 
 func TestGroupCreateAndCard(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
-		stranger := k.register("stranger", nil)
+		stranger := k.Register("stranger", nil)
 
 		// Cat watches her notices: she is told she was added.
-		cws := k.mustDial(cat.Token)
-		cws.subscribe("n", noticesSubscription, nil)
-		k.waitSubscriptions(1)
+		cws := k.MustDial(cat.Token)
+		cws.Subscribe("n", noticesSubscription, nil)
+		k.WaitSubscriptions(1)
 
 		// Without a name, the group is named after its first members (S2-17).
 		g := k.create(ann, map[string]any{"memberIds": []string{bob.ID, cat.ID, bob.ID, ann.ID}})
@@ -204,7 +190,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 		require.Equal(t, "approval", g.JoinMode)
 		require.Equal(t, ann.ID, g.Owner.ID)
 		require.Equal(t, []string{"", "", ""}, g.AvatarSources)
-		ev := cws.nextNotice()
+		ev := nextNotice(cws)
 		require.Equal(t, "group_invited", ev.Node.Type)
 		require.Equal(t, "Ann, Bob, Cat", ev.Node.Postscript)
 
@@ -218,7 +204,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 		var many []account
 		var ids []string
 		for i := 0; i < 6; i++ {
-			u := k.register(fmt.Sprintf("longname%d", i), map[string]any{"nickname": strings.Repeat(string(rune('a'+i)), 20)})
+			u := k.Register(fmt.Sprintf("longname%d", i), map[string]any{"nickname": strings.Repeat(string(rune('a'+i)), 20)})
 			k.befriend(ann, u)
 			many = append(many, u)
 			ids = append(ids, u.ID)
@@ -243,8 +229,8 @@ func TestGroupCreateAndCard(t *testing.T) {
 		// The creator and members share the conversation; it opens with a
 		// system message.
 		require.Equal(t, []string{"Ann created the group with Bob, Cat"}, k.texts(cat, g.ConversationID))
-		r := k.do(stranger.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { edges { node { id } } } }`, map[string]any{"c": g.ConversationID})
-		require.Equal(t, "NOT_FOUND", r.code())
+		r := k.Do(stranger.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { edges { node { id } } } }`, map[string]any{"c": g.ConversationID})
+		require.Equal(t, "NOT_FOUND", r.Code())
 
 		// The detail shows the first 15 members: owner, managers, then by joining.
 		var detail struct {
@@ -257,7 +243,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 				AnnIs     bool `json:"annIs"`
 			}
 		}
-		k.ok("", `query($id: ID!, $u: ID!, $o: ID!) { group(id: $id) { topMembers { role user { username } } isManager(userId: $u) annIs: isManager(userId: $o) } }`,
+		k.OK("", `query($id: ID!, $u: ID!, $o: ID!) { group(id: $id) { topMembers { role user { username } } isManager(userId: $u) annIs: isManager(userId: $o) } }`,
 			map[string]any{"id": long.ID, "u": many[0].ID, "o": ann.ID}, &detail)
 		require.Len(t, detail.Group.TopMembers, 7)
 		require.Equal(t, "owner", detail.Group.TopMembers[0].Role)
@@ -289,15 +275,15 @@ func TestGroupCreateAndCard(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				r := k.fails(c.who.Token, create, map[string]any{"in": c.in}, c.code, c.reason)
-				require.Equal(t, c.field, r.ext("field"))
+				require.Equal(t, c.field, r.Ext("field"))
 			})
 		}
 		var withAvatar struct{ CreateGroup struct{ Avatar string } }
-		k.ok(ann.Token, create, map[string]any{"in": map[string]any{"name": "pictured", "avatarFileId": png.ID}}, &withAvatar)
+		k.OK(ann.Token, create, map[string]any{"in": map[string]any{"name": "pictured", "avatarFileId": png.ID}}, &withAvatar)
 		require.Equal(t, png.URL, withAvatar.CreateGroup.Avatar)
 
 		// The createGroup setting is enforced.
-		root := k.register("root", nil)
+		root := k.Register("root", nil)
 		k.admin(root)
 		k.settings(root, map[string]any{"createGroup": false})
 		k.fails(ann.Token, create, map[string]any{"in": map[string]any{"name": "off"}}, "FORBIDDEN", "FEATURE_DISABLED")
@@ -309,7 +295,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 				Edges []struct{ Node struct{ Name string } }
 			}
 		}
-		k.ok(bob.Token, `{ myGroups(first: 10) { edges { node { name } } } }`, nil, &mine)
+		k.OK(bob.Token, `{ myGroups(first: 10) { edges { node { name } } } }`, nil, &mine)
 		require.Len(t, mine.MyGroups.Edges, 2)
 		require.Equal(t, "Ann, Bob, Cat", mine.MyGroups.Edges[0].Node.Name)
 	})
@@ -326,11 +312,11 @@ func manyIDs(n int) []string {
 
 // secretOf reads a group's join secret from the database.
 func (k grpKit) secretOf(id string) string {
-	k.t.Helper()
+	k.T.Helper()
 	var n int
 	fmt.Sscan(id, &n)
-	g, err := k.app.Client.Group.Get(viewer.SystemContext(context.Background()), n)
-	require.NoError(k.t, err)
+	g, err := k.App.Client.Group.Get(viewer.SystemContext(context.Background()), n)
+	require.NoError(k.T, err)
 	return g.JoinSecret
 }
 
@@ -362,44 +348,44 @@ func gv(g grpOut, kv ...any) map[string]any {
 // live (S0-07); one of them approves (S0-08) or refuses, every copy is
 // settled, and the applicant is told.
 func TestGroupApplyFlow(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
-		dan, eve := k.register("dan", map[string]any{"nickname": "Dan"}), k.register("eve", nil)
+		dan, eve := k.Register("dan", map[string]any{"nickname": "Dan"}), k.Register("eve", nil)
 		g := k.group(ann, "approval", bob, cat)
-		k.ok(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
 
-		aws, bws, dws := k.mustDial(ann.Token), k.mustDial(bob.Token), k.mustDial(dan.Token)
-		aws.subscribe("n", noticesSubscription, nil)
-		bws.subscribe("n", noticesSubscription, nil)
-		dws.subscribe("n", noticesSubscription, nil)
-		k.waitSubscriptions(3)
+		aws, bws, dws := k.MustDial(ann.Token), k.MustDial(bob.Token), k.MustDial(dan.Token)
+		aws.Subscribe("n", noticesSubscription, nil)
+		bws.Subscribe("n", noticesSubscription, nil)
+		dws.Subscribe("n", noticesSubscription, nil)
+		k.WaitSubscriptions(3)
 
 		// Joining directly needs approval; applying tells the owner and the
 		// manager at once.
 		k.fails(dan.Token, grpJoin, gv(g), "FORBIDDEN", "APPROVAL_REQUIRED")
 		var applied struct{ ApplyToGroup struct{ Joined bool } }
-		k.ok(dan.Token, grpApply, gv(g, "ps", "let me in"), &applied)
+		k.OK(dan.Token, grpApply, gv(g, "ps", "let me in"), &applied)
 		require.False(t, applied.ApplyToGroup.Joined)
-		for _, ws := range []*wsClient{aws, bws} {
-			ev := ws.nextNotice()
+		for _, ws := range []*apptest.Conn{aws, bws} {
+			ev := nextNotice(ws)
 			require.Equal(t, "notice.created", ev.Kind)
 			require.Equal(t, "group_apply", ev.Node.Type)
 			require.Equal(t, "let me in", ev.Node.Postscript)
 			require.Equal(t, "not_operated", ev.Node.Operation)
 		}
 		// Applying again renews the same requests.
-		k.ok(dan.Token, grpApply, gv(g, "ps", "please"), nil)
-		require.Equal(t, "notice.updated", aws.nextNotice().Kind)
-		require.Equal(t, "notice.updated", bws.nextNotice().Kind)
+		k.OK(dan.Token, grpApply, gv(g, "ps", "please"), nil)
+		require.Equal(t, "notice.updated", nextNotice(aws).Kind)
+		require.Equal(t, "notice.updated", nextNotice(bws).Kind)
 
 		// A plain member cannot answer; neither can anyone for someone who
 		// did not apply.
 		k.fails(cat.Token, grpApprove, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MANAGER")
 		k.fails(eve.Token, grpApprove, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MEMBER")
 		r := k.fails(bob.Token, grpApprove, gv(g, "u", eve.ID), "NOT_FOUND", "NOT_FOUND")
-		require.Equal(t, "userId", r.ext("field"))
+		require.Equal(t, "userId", r.Ext("field"))
 
 		// The manager approves: both copies are agreed, dan is told, and he
 		// is in the group and its conversation.
@@ -409,15 +395,15 @@ func TestGroupApplyFlow(t *testing.T) {
 				User struct{ Username string }
 			}
 		}
-		k.ok(bob.Token, grpApprove, gv(g, "u", dan.ID), &approved)
+		k.OK(bob.Token, grpApprove, gv(g, "u", dan.ID), &approved)
 		require.Equal(t, "member", approved.ApproveGroupApplication.Role)
 		require.Equal(t, "dan", approved.ApproveGroupApplication.User.Username)
-		ev := bws.nextNotice()
+		ev := nextNotice(bws)
 		require.Equal(t, "agreed", ev.Node.Operation)
-		ev = aws.nextNotice()
+		ev = nextNotice(aws)
 		require.Equal(t, "notice.updated", ev.Kind)
 		require.Equal(t, "agreed", ev.Node.Operation)
-		ev = dws.nextNotice()
+		ev = nextNotice(dws)
 		require.Equal(t, "notice.updated", ev.Kind)
 		require.Equal(t, "agreed", ev.Node.Operation)
 		require.Equal(t, "group_apply", ev.Node.Type)
@@ -429,22 +415,22 @@ func TestGroupApplyFlow(t *testing.T) {
 		k.fails(dan.Token, grpApply, gv(g), "CONFLICT", "ALREADY_MEMBER")
 
 		// Refusal: eve applies, the owner refuses, eve stays out.
-		ews := k.mustDial(eve.Token)
-		ews.subscribe("n", noticesSubscription, nil)
-		k.waitSubscriptions(4)
-		k.ok(eve.Token, grpApply, gv(g), nil)
-		aws.nextNotice()
+		ews := k.MustDial(eve.Token)
+		ews.Subscribe("n", noticesSubscription, nil)
+		k.WaitSubscriptions(4)
+		k.OK(eve.Token, grpApply, gv(g), nil)
+		nextNotice(aws)
 		var refused struct{ RefuseGroupApplication bool }
-		k.ok(ann.Token, grpRefuse, gv(g, "u", eve.ID), &refused)
+		k.OK(ann.Token, grpRefuse, gv(g, "u", eve.ID), &refused)
 		require.True(t, refused.RefuseGroupApplication)
-		ev = ews.nextNotice()
+		ev = nextNotice(ews)
 		require.Equal(t, "refused", ev.Node.Operation)
 		require.Equal(t, 4, k.card("", g.ID).MemberCount)
 		k.fails(bob.Token, grpRefuse, gv(g, "u", eve.ID), "CONFLICT", "ALREADY_HANDLED")
 
 		// Input and other refusals of applying.
 		r = k.fails(eve.Token, grpApply, gv(g, "ps", strings.Repeat("x", 257)), "BAD_USER_INPUT", "TOO_LONG")
-		require.Equal(t, "postscript", r.ext("field"))
+		require.Equal(t, "postscript", r.Ext("field"))
 		k.fails(eve.Token, grpApply, map[string]any{"g": "999999"}, "NOT_FOUND", "NOT_FOUND")
 		k.fails("", grpApply, gv(g), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 		closed := k.group(ann, "invite_only")
@@ -459,7 +445,7 @@ func TestGroupApplyFlow(t *testing.T) {
 				Group  struct{ MemberCount int }
 			}
 		}
-		k.ok(eve.Token, grpApply, gv(open), &joined)
+		k.OK(eve.Token, grpApply, gv(open), &joined)
 		require.True(t, joined.ApplyToGroup.Joined)
 		require.Equal(t, 2, joined.ApplyToGroup.Group.MemberCount)
 		k.fails(eve.Token, grpJoin, gv(open), "CONFLICT", "ALREADY_MEMBER")
@@ -469,25 +455,25 @@ func TestGroupApplyFlow(t *testing.T) {
 // TestGroupInvite: members invite friends (S2-19); invite-only groups let
 // only managers invite; invitees are told.
 func TestGroupInvite(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat", "Dan")
 		ann, bob, cat, dan := p[0], p[1], p[2], p[3]
 		k.befriend(bob, dan)
-		stranger := k.register("stranger", nil)
+		stranger := k.Register("stranger", nil)
 		g := k.group(ann, "approval", bob)
 
 		// dan applied first; bob's invitation answers his application.
-		k.ok(dan.Token, grpApply, gv(g), nil)
-		dws := k.mustDial(dan.Token)
-		dws.subscribe("n", noticesSubscription, nil)
-		k.waitSubscriptions(1)
+		k.OK(dan.Token, grpApply, gv(g), nil)
+		dws := k.MustDial(dan.Token)
+		dws.Subscribe("n", noticesSubscription, nil)
+		k.WaitSubscriptions(1)
 		var out struct{ InviteToGroup struct{ MemberCount int } }
-		k.ok(bob.Token, grpInvite, gv(g, "u", []string{dan.ID}), &out)
+		k.OK(bob.Token, grpInvite, gv(g, "u", []string{dan.ID}), &out)
 		require.Equal(t, 3, out.InviteToGroup.MemberCount)
 		kinds := map[string]string{}
 		for i := 0; i < 2; i++ {
-			ev := dws.nextNotice()
+			ev := nextNotice(dws)
 			kinds[ev.Node.Type] = ev.Node.Operation
 		}
 		require.Equal(t, map[string]string{"group_invited": "none", "group_apply": "agreed"}, kinds)
@@ -510,7 +496,7 @@ func TestGroupInvite(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				r := k.fails(c.who.Token, grpInvite, gv(g, "u", c.users), c.code, c.reason)
-				require.Equal(t, c.field, r.ext("field"))
+				require.Equal(t, c.field, r.Ext("field"))
 			})
 		}
 		k.fails(ann.Token, grpInvite, map[string]any{"g": "999999", "u": []string{cat.ID}}, "NOT_FOUND", "NOT_FOUND")
@@ -518,13 +504,13 @@ func TestGroupInvite(t *testing.T) {
 		// In an invite-only group plain members do not invite; managers do.
 		closed := k.group(ann, "invite_only", bob)
 		k.fails(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), "FORBIDDEN", "NOT_GROUP_MANAGER")
-		k.ok(ann.Token, grpManager, gv(closed, "u", bob.ID, "m", true), nil)
-		k.ok(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), nil)
+		k.OK(ann.Token, grpManager, gv(closed, "u", bob.ID, "m", true), nil)
+		k.OK(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), nil)
 
 		// A full group takes nobody more.
 		var id int
 		fmt.Sscan(g.ID, &id)
-		require.NoError(t, k.app.Client.Group.UpdateOneID(id).SetMemberCount(group.MembersMax).Exec(viewer.SystemContext(context.Background())))
+		require.NoError(t, k.App.Client.Group.UpdateOneID(id).SetMemberCount(group.MembersMax).Exec(viewer.SystemContext(context.Background())))
 		k.fails(ann.Token, grpInvite, gv(g, "u", []string{cat.ID}), "FORBIDDEN", "GROUP_FULL")
 	})
 }
@@ -532,11 +518,11 @@ func TestGroupInvite(t *testing.T) {
 // TestGroupJoinLinks: a member's join link (S2-19) admits anyone while it
 // is fresh and its issuer may still invite; the qrGroup setting gates it.
 func TestGroupJoinLinks(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
-		dan, eve, fay := k.register("dan", nil), k.register("eve", nil), k.register("fay", nil)
+		dan, eve, fay := k.Register("dan", nil), k.Register("eve", nil), k.Register("fay", nil)
 		g := k.group(ann, "approval", bob, cat)
 
 		type link struct {
@@ -545,7 +531,7 @@ func TestGroupJoinLinks(t *testing.T) {
 		}
 		linkOf := func(a account, id string) *link {
 			var out struct{ Group struct{ JoinLink *link } }
-			k.ok(a.Token, `query($id: ID!) { group(id: $id) { joinLink { url token qrUrl expiresAt } } }`, map[string]any{"id": id}, &out)
+			k.OK(a.Token, `query($id: ID!) { group(id: $id) { joinLink { url token qrUrl expiresAt } } }`, map[string]any{"id": id}, &out)
 			return out.Group.JoinLink
 		}
 		l := linkOf(bob, g.ID)
@@ -568,7 +554,7 @@ func TestGroupJoinLinks(t *testing.T) {
 				User struct{ Username string }
 			}
 		}
-		k.ok(dan.Token, grpJoin, gv(g, "t", l.Token), &joined)
+		k.OK(dan.Token, grpJoin, gv(g, "t", l.Token), &joined)
 		require.Equal(t, "member", joined.JoinGroup.Role)
 		require.Contains(t, k.texts(dan, g.ConversationID), "dan joined the group through a link shared by Bob")
 		require.Equal(t, 4, k.card("", g.ID).MemberCount)
@@ -589,23 +575,23 @@ func TestGroupJoinLinks(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				r := k.fails(eve.Token, grpJoin, map[string]any{"g": c.group, "t": c.token}, "BAD_USER_INPUT", c.reason)
-				require.Equal(t, "token", r.ext("field"))
+				require.Equal(t, "token", r.Ext("field"))
 			})
 		}
 
 		// Once its issuer leaves, his link stops working.
-		k.ok(bob.Token, grpLeave, gv(g), nil)
+		k.OK(bob.Token, grpLeave, gv(g), nil)
 		k.fails(eve.Token, grpJoin, gv(g, "t", l.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
 
 		// Invite-only: plain members have no link; a manager's works until
 		// he is a plain member again.
 		closed := k.group(ann, "invite_only", cat)
 		require.Nil(t, linkOf(cat, closed.ID))
-		k.ok(ann.Token, grpManager, gv(closed, "u", cat.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, gv(closed, "u", cat.ID, "m", true), nil)
 		cl := linkOf(cat, closed.ID)
 		require.NotNil(t, cl)
-		k.ok(eve.Token, grpJoin, gv(closed, "t", cl.Token), nil)
-		k.ok(ann.Token, grpManager, gv(closed, "u", cat.ID, "m", false), nil)
+		k.OK(eve.Token, grpJoin, gv(closed, "t", cl.Token), nil)
+		k.OK(ann.Token, grpManager, gv(closed, "u", cat.ID, "m", false), nil)
 		k.fails(fay.Token, grpJoin, gv(closed, "t", cl.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
 
 		// The policy checks the link itself: without the domain's checks, a
@@ -614,18 +600,18 @@ func TestGroupJoinLinks(t *testing.T) {
 		// domain answers first.)
 
 		// The qrGroup setting turns links off.
-		root := k.register("root", nil)
+		root := k.Register("root", nil)
 		k.admin(root)
 		al := linkOf(ann, g.ID)
 		k.settings(root, map[string]any{"qrGroup": false})
 		require.Nil(t, linkOf(ann, g.ID))
 		k.fails(fay.Token, grpJoin, gv(g, "t", al.Token), "FORBIDDEN", "FEATURE_DISABLED")
 		k.settings(root, map[string]any{"qrGroup": true})
-		k.ok(fay.Token, grpJoin, gv(g, "t", al.Token), nil)
+		k.OK(fay.Token, grpJoin, gv(g, "t", al.Token), nil)
 
 		// An open group needs no link.
 		open := k.group(ann, "open")
-		k.ok(dan.Token, grpJoin, gv(open), nil)
+		k.OK(dan.Token, grpJoin, gv(open), nil)
 		k.fails("", grpJoin, gv(open), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 		k.fails(dan.Token, grpJoin, map[string]any{"g": "999999"}, "NOT_FOUND", "NOT_FOUND")
 	})
@@ -641,33 +627,33 @@ func mustInt(id string) int {
 // announcement, avatar and join mode; members set their own remark (S2-23),
 // which only they see, and alias.
 func TestGroupUpdate(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
-		outsider := k.register("outsider", nil)
+		outsider := k.Register("outsider", nil)
 		g := k.group(ann, "approval", bob, cat)
-		k.ok(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
 
-		cws := k.mustDial(cat.Token)
-		cws.subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { `+grpEventFields+` } }`, map[string]any{"c": g.ConversationID})
-		k.waitSubscriptions(1)
+		cws := k.MustDial(cat.Token)
+		cws.Subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { `+grpEventFields+` } }`, map[string]any{"c": g.ConversationID})
+		k.WaitSubscriptions(1)
 
 		var out struct {
 			UpdateGroup struct{ Name, Notice, JoinMode, Avatar string }
 		}
-		k.ok(bob.Token, grpUpdate, gv(g, "in", map[string]any{"name": "Handsome", "notice": "Be kind", "joinMode": "open"}), &out)
+		k.OK(bob.Token, grpUpdate, gv(g, "in", map[string]any{"name": "Handsome", "notice": "Be kind", "joinMode": "open"}), &out)
 		require.Equal(t, "Handsome", out.UpdateGroup.Name)
 		require.Equal(t, "Be kind", out.UpdateGroup.Notice)
 		require.Equal(t, "open", out.UpdateGroup.JoinMode)
-		ev, _ := cws.until("conversationEvents", "group.updated")
+		ev, _ := until(cws, "conversationEvents", "group.updated")
 		require.Equal(t, "Handsome", ev.Node.Name)
 		require.Equal(t, []string{"Ann created the group with Bob, Cat", "Bob renamed the group to “Handsome”", "Bob updated the announcement:\nBe kind"}, k.texts(cat, g.ConversationID))
 
 		avatar := k.upload(ann.Token, "avatar", "g.png", pngImage(12, 12))
-		k.ok(ann.Token, grpUpdate, gv(g, "in", map[string]any{"avatarFileId": avatar.ID}), &out)
+		k.OK(ann.Token, grpUpdate, gv(g, "in", map[string]any{"avatarFileId": avatar.ID}), &out)
 		require.Equal(t, avatar.URL, out.UpdateGroup.Avatar)
-		k.ok(ann.Token, grpUpdate, gv(g, "in", map[string]any{"clearAvatar": true}), &out)
+		k.OK(ann.Token, grpUpdate, gv(g, "in", map[string]any{"clearAvatar": true}), &out)
 		require.Equal(t, "", out.UpdateGroup.Avatar)
 
 		for _, c := range []struct {
@@ -689,16 +675,16 @@ func TestGroupUpdate(t *testing.T) {
 			{"bad avatar", ann, map[string]any{"avatarFileId": "4294967999"}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := k.do(c.who.Token, grpUpdate, gv(g, "in", c.in))
+				r := k.Do(c.who.Token, grpUpdate, gv(g, "in", c.in))
 				require.NotEmpty(t, r.Errors)
-				require.Equal(t, c.code, r.code(), "%+v", r.Errors)
-				require.Equal(t, c.reason, r.reason())
-				require.Equal(t, c.field, r.ext("field"))
+				require.Equal(t, c.code, r.Code(), "%+v", r.Errors)
+				require.Equal(t, c.reason, r.Reason())
+				require.Equal(t, c.field, r.Ext("field"))
 			})
 		}
 		k.fails(ann.Token, grpUpdate, map[string]any{"g": "999999", "in": map[string]any{"name": "x"}}, "NOT_FOUND", "NOT_FOUND")
 		// A 64-character Chinese name fits.
-		k.ok(ann.Token, grpUpdate, gv(g, "in", map[string]any{"name": strings.Repeat("群", 64)}), nil)
+		k.OK(ann.Token, grpUpdate, gv(g, "in", map[string]any{"name": strings.Repeat("群", 64)}), nil)
 
 		// My remark is mine alone; my alias is what the group shows for me.
 		const mine = `mutation($g: ID!, $in: GroupMembershipInput!) { updateMyGroupMembership(groupId: $g, input: $in) { remark alias displayName } }`
@@ -708,7 +694,7 @@ func TestGroupUpdate(t *testing.T) {
 				Alias, DisplayName string
 			}
 		}
-		k.ok(cat.Token, mine, gv(g, "in", map[string]any{"remark": "work chat", "alias": "Kitty"}), &m)
+		k.OK(cat.Token, mine, gv(g, "in", map[string]any{"remark": "work chat", "alias": "Kitty"}), &m)
 		require.Equal(t, "work chat", *m.UpdateMyGroupMembership.Remark)
 		require.Equal(t, "Kitty", m.UpdateMyGroupMembership.DisplayName)
 		for _, e := range k.card(bob.Token, g.ID).Members.Edges {
@@ -720,12 +706,12 @@ func TestGroupUpdate(t *testing.T) {
 		var myself struct {
 			Group struct{ MyMembership struct{ Remark *string } }
 		}
-		k.ok(cat.Token, `query($id: ID!) { group(id: $id) { myMembership { remark } } }`, map[string]any{"id": g.ID}, &myself)
+		k.OK(cat.Token, `query($id: ID!) { group(id: $id) { myMembership { remark } } }`, map[string]any{"id": g.ID}, &myself)
 		require.Equal(t, "work chat", *myself.Group.MyMembership.Remark)
 		r := k.fails(cat.Token, mine, gv(g, "in", map[string]any{"remark": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
-		require.Equal(t, "input.remark", r.ext("field"))
+		require.Equal(t, "input.remark", r.Ext("field"))
 		r = k.fails(cat.Token, mine, gv(g, "in", map[string]any{"alias": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
-		require.Equal(t, "input.alias", r.ext("field"))
+		require.Equal(t, "input.alias", r.Ext("field"))
 		k.fails(outsider.Token, mine, gv(g, "in", map[string]any{"remark": "x"}), "FORBIDDEN", "NOT_GROUP_MEMBER")
 	})
 }
@@ -734,17 +720,17 @@ func TestGroupUpdate(t *testing.T) {
 // S2-21), leave (S0-14, S2-26) and hand the group over, each refusal with its
 // own reason.
 func TestGroupRoles(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat", "Dan", "Eve")
 		ann, bob, cat, dan, eve := p[0], p[1], p[2], p[3], p[4]
-		outsider := k.register("outsider", nil)
+		outsider := k.Register("outsider", nil)
 		g := k.group(ann, "approval", bob, cat, dan, eve)
-		k.ok(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
-		k.ok(ann.Token, grpManager, gv(g, "u", cat.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, gv(g, "u", cat.ID, "m", true), nil)
 
 		var is struct{ Group struct{ Bob, Dan bool } }
-		k.ok("", `query($id: ID!, $b: ID!, $d: ID!) { group(id: $id) { bob: isManager(userId: $b) dan: isManager(userId: $d) } }`,
+		k.OK("", `query($id: ID!, $b: ID!, $d: ID!) { group(id: $id) { bob: isManager(userId: $b) dan: isManager(userId: $d) } }`,
 			map[string]any{"id": g.ID, "b": bob.ID, "d": dan.ID}, &is)
 		require.True(t, is.Group.Bob)
 		require.False(t, is.Group.Dan)
@@ -795,7 +781,7 @@ func TestGroupRoles(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				r := k.fails(c.who.Token, c.query, c.vars, c.code, c.reason)
-				require.Equal(t, c.field, r.ext("field"))
+				require.Equal(t, c.field, r.Ext("field"))
 			})
 		}
 		// Nothing changed.
@@ -806,10 +792,10 @@ func TestGroupRoles(t *testing.T) {
 		// What they may do: a manager removes a plain member, the owner a
 		// manager; the owner mutes a manager.
 		var removed struct{ RemoveGroupMembers struct{ MemberCount int } }
-		k.ok(bob.Token, grpRemove, gv(g, "u", []string{eve.ID}), &removed)
+		k.OK(bob.Token, grpRemove, gv(g, "u", []string{eve.ID}), &removed)
 		require.Equal(t, 4, removed.RemoveGroupMembers.MemberCount)
-		k.ok(ann.Token, grpMute, gv(g, "u", cat.ID, "until", soon), nil)
-		k.ok(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), &removed)
+		k.OK(ann.Token, grpMute, gv(g, "u", cat.ID, "until", soon), nil)
+		k.OK(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), &removed)
 		require.Equal(t, 3, removed.RemoveGroupMembers.MemberCount)
 		texts := k.texts(ann, g.ConversationID)
 		require.Contains(t, texts, "Bob removed Eve")
@@ -817,18 +803,18 @@ func TestGroupRoles(t *testing.T) {
 
 		// dan leaves; the owner hands over to bob, who is then the owner;
 		// ann, a plain member now, may leave.
-		k.ok(dan.Token, grpLeave, gv(g), nil)
+		k.OK(dan.Token, grpLeave, gv(g), nil)
 		require.Equal(t, 2, k.card("", g.ID).MemberCount)
 		require.Contains(t, k.texts(ann, g.ConversationID), "Dan left the group")
 		var handed struct {
 			TransferGroup struct{ Owner struct{ Username string } }
 		}
-		k.ok(ann.Token, grpHandOver, gv(g, "u", bob.ID), &handed)
+		k.OK(ann.Token, grpHandOver, gv(g, "u", bob.ID), &handed)
 		require.Equal(t, "bob", handed.TransferGroup.Owner.Username)
 		require.Equal(t, map[string]string{"ann": "member", "bob": "owner"}, k.card("", g.ID).roles())
 		k.fails(bob.Token, grpLeave, gv(g), "FORBIDDEN", "OWNER_CANNOT_LEAVE")
 		k.fails(ann.Token, grpManager, gv(g, "u", bob.ID, "m", false), "FORBIDDEN", "NOT_GROUP_OWNER")
-		k.ok(ann.Token, grpLeave, gv(g), nil)
+		k.OK(ann.Token, grpLeave, gv(g), nil)
 		card = k.card("", g.ID)
 		require.Equal(t, 1, card.MemberCount)
 		require.Equal(t, 1, card.Members.TotalCount)
@@ -840,12 +826,12 @@ func TestGroupRoles(t *testing.T) {
 // he is unmuted (the seed's 0); mute-all silences everyone but the owner
 // and managers.
 func TestGroupMutes(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
 		g := k.group(ann, "approval", bob, cat)
-		k.ok(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
 		require.Empty(t, k.sendGroup(cat, g.ID, "hello").Errors)
 
 		until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
@@ -855,36 +841,36 @@ func TestGroupMutes(t *testing.T) {
 				Muted      bool
 			}
 		}
-		k.ok(bob.Token, grpMute, gv(g, "u", cat.ID, "until", until.Format(time.RFC3339)), &muted)
+		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID, "until", until.Format(time.RFC3339)), &muted)
 		require.True(t, muted.MuteGroupMember.Muted)
 		require.True(t, until.Equal(*muted.MuteGroupMember.MutedUntil))
 		r := k.sendGroup(cat, g.ID, "can I?")
-		require.Equal(t, "FORBIDDEN", r.code())
-		require.Equal(t, "MUTED", r.reason())
+		require.Equal(t, "FORBIDDEN", r.Code())
+		require.Equal(t, "MUTED", r.Reason())
 
 		// The seed's 0: a past time unmutes; so does no time at all.
-		k.ok(bob.Token, grpMute, gv(g, "u", cat.ID, "until", "1970-01-01T00:00:00Z"), &muted)
+		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID, "until", "1970-01-01T00:00:00Z"), &muted)
 		require.Nil(t, muted.MuteGroupMember.MutedUntil)
 		require.False(t, muted.MuteGroupMember.Muted)
 		require.Empty(t, k.sendGroup(cat, g.ID, "free again").Errors)
-		k.ok(bob.Token, grpMute, gv(g, "u", cat.ID, "until", until.Format(time.RFC3339)), nil)
-		k.ok(bob.Token, grpMute, gv(g, "u", cat.ID), &muted)
+		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID, "until", until.Format(time.RFC3339)), nil)
+		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID), &muted)
 		require.Nil(t, muted.MuteGroupMember.MutedUntil)
 
 		// Mute all: plain members are silenced, the manager and the owner
 		// are not.
 		var all struct{ SetGroupMuteAll struct{ MuteAll bool } }
-		k.ok(bob.Token, grpMuteAll, gv(g, "m", true), &all)
+		k.OK(bob.Token, grpMuteAll, gv(g, "m", true), &all)
 		require.True(t, all.SetGroupMuteAll.MuteAll)
 		r = k.sendGroup(cat, g.ID, "anyone?")
-		require.Equal(t, "FORBIDDEN", r.code())
-		require.Equal(t, "MUTED_ALL", r.reason())
+		require.Equal(t, "FORBIDDEN", r.Code())
+		require.Equal(t, "MUTED_ALL", r.Reason())
 		require.Empty(t, k.sendGroup(bob, g.ID, "managers may").Errors)
 		require.Empty(t, k.sendGroup(ann, g.ID, "owners may").Errors)
 		for _, e := range k.card("", g.ID).Members.Edges {
 			require.Equal(t, e.Node.Role == "member", e.Node.Muted, e.Node.User.Username)
 		}
-		k.ok(ann.Token, grpMuteAll, gv(g, "m", false), &all)
+		k.OK(ann.Token, grpMuteAll, gv(g, "m", false), &all)
 		require.False(t, all.SetGroupMuteAll.MuteAll)
 		require.Empty(t, k.sendGroup(cat, g.ID, "thanks").Errors)
 		texts := k.texts(cat, g.ConversationID)
@@ -893,7 +879,7 @@ func TestGroupMutes(t *testing.T) {
 
 		// An image to the group (S0-11): members fetch it, others do not.
 		img := k.upload(cat.Token, "image", "cat.png", pngImage(20, 20))
-		res := k.do(cat.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{
+		res := k.Do(cat.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{
 			"groupId": g.ID, "parts": []map[string]any{{"category": "image", "fileId": img.ID}},
 		}})
 		require.Empty(t, res.Errors)
@@ -907,7 +893,7 @@ func TestGroupMutes(t *testing.T) {
 				}
 			}
 		}
-		k.ok(ann.Token, `query($c: ID!) { messages(conversationId: $c, last: 1) { edges { node { sender { username } parts { category url name } } } } }`,
+		k.OK(ann.Token, `query($c: ID!) { messages(conversationId: $c, last: 1) { edges { node { sender { username } parts { category url name } } } } }`,
 			map[string]any{"c": g.ConversationID}, &hist)
 		part := hist.Messages.Edges[0].Node.Parts[0]
 		require.Equal(t, "cat", hist.Messages.Edges[0].Node.Sender.Username)
@@ -915,7 +901,7 @@ func TestGroupMutes(t *testing.T) {
 		require.Equal(t, "cat.png", part.Name)
 		got, _ := k.get(part.URL, "", nil)
 		require.Equal(t, 200, got.StatusCode)
-		outsider := k.register("outsider", nil)
+		outsider := k.Register("outsider", nil)
 		got, _ = k.get(strings.Split(part.URL, "?")[0], outsider.Token, nil)
 		require.Equal(t, 404, got.StatusCode)
 	})
@@ -927,40 +913,40 @@ const grpConvEvents = `subscription($c: ID!) { conversationEvents(conversationId
 // once with stream.closed FORBIDDEN, his events stream delivers the group's
 // messages no more, and he is told by a group_kicked notice.
 func TestGroupKickStopsStreams(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
 		g := k.group(ann, "approval", bob, cat)
 
-		conv := k.mustDial(cat.Token)
-		conv.subscribe("c", grpConvEvents, map[string]any{"c": g.ConversationID})
-		all := k.mustDial(cat.Token)
-		all.subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
-		k.waitSubscriptions(2)
+		conv := k.MustDial(cat.Token)
+		conv.Subscribe("c", grpConvEvents, map[string]any{"c": g.ConversationID})
+		all := k.MustDial(cat.Token)
+		all.Subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
+		k.WaitSubscriptions(2)
 
 		require.Empty(t, k.sendGroup(bob, g.ID, "before").Errors)
-		ev, _ := conv.until("conversationEvents", "message.created")
+		ev, _ := until(conv, "conversationEvents", "message.created")
 		require.Equal(t, "before", ev.Node.Text)
-		ev, _ = all.until("events", "message.created")
+		ev, _ = until(all, "events", "message.created")
 		require.Equal(t, "before", ev.Node.Text)
 
-		k.ok(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), nil)
-		ev, typ := conv.nextOf("conversationEvents")
+		k.OK(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), nil)
+		ev, typ := nextOf(conv, "conversationEvents")
 		require.Equal(t, "next", typ)
 		require.Equal(t, "stream.closed", ev.Kind)
 		require.Equal(t, "FORBIDDEN", *ev.Reason)
-		_, typ = conv.nextOf("conversationEvents")
+		_, typ = nextOf(conv, "conversationEvents")
 		require.Equal(t, "complete", typ)
 
 		// The events stream: the notice and the departure, then nothing of
 		// the group. A direct message marks the end of what to read.
 		require.Empty(t, k.sendGroup(bob, g.ID, "after").Errors)
-		k.send(ann, cat, "sentinel")
+		k.Send(ann, cat, "sentinel")
 		var texts []string
 		var kinds []string
 		for {
-			ev, typ := all.nextOf("events")
+			ev, typ := nextOf(all, "events")
 			require.Equal(t, "next", typ)
 			kinds = append(kinds, ev.Kind)
 			if ev.Kind == "message.created" {
@@ -979,14 +965,14 @@ func TestGroupKickStopsStreams(t *testing.T) {
 		require.Contains(t, kinds, "member.left")
 
 		// History and posting are closed to him; a new subscription is refused.
-		r := k.do(cat.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { edges { node { id } } } }`, map[string]any{"c": g.ConversationID})
-		require.Equal(t, "NOT_FOUND", r.code())
+		r := k.Do(cat.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { edges { node { id } } } }`, map[string]any{"c": g.ConversationID})
+		require.Equal(t, "NOT_FOUND", r.Code())
 		r = k.sendGroup(cat, g.ID, "let me back")
-		require.Equal(t, "FORBIDDEN", r.code())
-		require.Equal(t, "NOT_A_MEMBER", r.reason())
-		again := k.mustDial(cat.Token)
-		again.subscribe("c", grpConvEvents, map[string]any{"c": g.ConversationID})
-		require.Equal(t, "NOT_FOUND", again.errorCode())
+		require.Equal(t, "FORBIDDEN", r.Code())
+		require.Equal(t, "NOT_A_MEMBER", r.Reason())
+		again := k.MustDial(cat.Token)
+		again.Subscribe("c", grpConvEvents, map[string]any{"c": g.ConversationID})
+		require.Equal(t, "NOT_FOUND", again.ErrorCode())
 	})
 }
 
@@ -997,25 +983,25 @@ func TestGroupKickStopsStreams(t *testing.T) {
 // member.joined together, before the stream reads either: the departure
 // must not undo the return.
 func TestGroupRejoinKeepsStream(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
 		open := k.group(ann, "open", bob)
 		closed := k.group(ann, "approval", cat)
-		bs, cs := k.mustDial(bob.Token), k.mustDial(cat.Token)
-		bs.subscribe("e", eventsSubscription, nil)
-		cs.subscribe("e", eventsSubscription, nil)
-		k.waitSubscriptions(2)
+		bs, cs := k.MustDial(bob.Token), k.MustDial(cat.Token)
+		bs.Subscribe("e", apptest.EventsSubscription, nil)
+		cs.Subscribe("e", apptest.EventsSubscription, nil)
+		k.WaitSubscriptions(2)
 
 		// texts reads c's events up to the direct message sentinel and
 		// returns the texts before it, and the cursor of the first event.
-		texts := func(c *wsClient, sentinel string) (string, []string) {
+		texts := func(c *apptest.Conn, sentinel string) (string, []string) {
 			t.Helper()
 			var first string
 			var out []string
 			for {
-				ev, typ := c.next()
+				ev, typ := c.NextEvent()
 				require.Equal(t, "next", typ, "stream ended before %q, after %v", sentinel, out)
 				require.NotEqual(t, "stream.closed", ev.Kind)
 				if first == "" {
@@ -1032,8 +1018,8 @@ func TestGroupRejoinKeepsStream(t *testing.T) {
 		}
 		require.Empty(t, k.sendGroup(ann, open.ID, "hello").Errors)
 		require.Empty(t, k.sendGroup(ann, closed.ID, "hello").Errors)
-		k.send(ann, bob, "s1")
-		k.send(ann, cat, "s1")
+		k.Send(ann, bob, "s1")
+		k.Send(ann, cat, "s1")
 		bobFrom, got := texts(bs, "s1")
 		require.Equal(t, []string{"hello"}, got)
 		catFrom, got := texts(cs, "s1")
@@ -1041,15 +1027,15 @@ func TestGroupRejoinKeepsStream(t *testing.T) {
 
 		// Bob leaves the open group and joins it again; Cat is removed
 		// from the other one and invited back.
-		k.ok(bob.Token, `mutation($g: ID!) { leaveGroup(groupId: $g) joinGroup(groupId: $g) { role } }`, gv(open), nil)
-		k.ok(ann.Token, `mutation($g: ID!, $u: [ID!]!) {
+		k.OK(bob.Token, `mutation($g: ID!) { leaveGroup(groupId: $g) joinGroup(groupId: $g) { role } }`, gv(open), nil)
+		k.OK(ann.Token, `mutation($g: ID!, $u: [ID!]!) {
 			removeGroupMembers(groupId: $g, userIds: $u) { memberCount }
 			inviteToGroup(groupId: $g, userIds: $u) { memberCount }
 		}`, gv(closed, "u", []string{cat.ID}), nil)
 		require.Empty(t, k.sendGroup(ann, open.ID, "still here").Errors)
 		require.Empty(t, k.sendGroup(ann, closed.ID, "welcome back").Errors)
-		k.send(ann, bob, "s2")
-		k.send(ann, cat, "s2")
+		k.Send(ann, bob, "s2")
+		k.Send(ann, cat, "s2")
 		_, got = texts(bs, "s2")
 		require.Contains(t, got, "still here", "live, after leaving and joining again")
 		_, got = texts(cs, "s2")
@@ -1063,12 +1049,12 @@ func TestGroupRejoinKeepsStream(t *testing.T) {
 			g        grpOut
 			expected []string
 		}{{bob, bobFrom, open, []string{"still here"}}, {cat, catFrom, closed, []string{"welcome back"}}} {
-			c := k.mustDial(r.who.Token)
-			c.subscribe("e", eventsSubscription, map[string]any{"after": r.from})
+			c := k.MustDial(r.who.Token)
+			c.Subscribe("e", apptest.EventsSubscription, map[string]any{"after": r.from})
 			_, got = texts(c, "s2")
 			require.Contains(t, got, r.expected[0], "replayed")
 			require.Empty(t, k.sendGroup(ann, r.g.ID, "live again").Errors)
-			k.send(ann, r.who, "s3")
+			k.Send(ann, r.who, "s3")
 			_, got = texts(c, "s3")
 			require.Equal(t, []string{"live again"}, got, "live after the replay")
 		}
@@ -1079,42 +1065,42 @@ func TestGroupRejoinKeepsStream(t *testing.T) {
 // group_dissolved notice and a group.deleted event; the group, its
 // conversation and its messages are gone.
 func TestGroupDissolve(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
-		dan := k.register("dan", nil)
+		dan := k.Register("dan", nil)
 		g := k.group(ann, "approval", bob, cat)
 		require.Empty(t, k.sendGroup(bob, g.ID, "hi all").Errors)
-		k.ok(dan.Token, grpApply, gv(g), nil)
+		k.OK(dan.Token, grpApply, gv(g), nil)
 
-		bws := k.mustDial(bob.Token)
-		bws.subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
-		dws := k.mustDial(dan.Token)
-		dws.subscribe("n", noticesSubscription, nil)
-		k.waitSubscriptions(2)
+		bws := k.MustDial(bob.Token)
+		bws.Subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
+		dws := k.MustDial(dan.Token)
+		dws.Subscribe("n", noticesSubscription, nil)
+		k.WaitSubscriptions(2)
 
 		var out struct{ DissolveGroup string }
-		k.ok(ann.Token, grpDissolve, gv(g), &out)
+		k.OK(ann.Token, grpDissolve, gv(g), &out)
 		require.Equal(t, g.ID, out.DissolveGroup)
 
-		ev, _ := bws.until("events", "notice.created")
+		ev, _ := until(bws, "events", "notice.created")
 		require.Equal(t, "group_dissolved", ev.Node.Type)
 		require.Equal(t, "team", ev.Node.Postscript)
-		ev, _ = bws.until("events", "group.deleted")
+		ev, _ = until(bws, "events", "group.deleted")
 		require.Equal(t, g.ID, *ev.SubjectID)
 		require.Equal(t, "team", ev.Data["name"])
-		_, _ = bws.until("events", "member.left")
+		_, _ = until(bws, "events", "member.left")
 		// The pending application is refused.
-		require.Equal(t, "refused", dws.nextNotice().Node.Operation)
+		require.Equal(t, "refused", nextNotice(dws).Node.Operation)
 
 		require.Nil(t, k.card("", g.ID))
-		r := k.do(bob.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { edges { node { id } } } }`, map[string]any{"c": g.ConversationID})
-		require.Equal(t, "NOT_FOUND", r.code())
+		r := k.Do(bob.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { edges { node { id } } } }`, map[string]any{"c": g.ConversationID})
+		require.Equal(t, "NOT_FOUND", r.Code())
 		var mine struct {
 			MyGroups struct{ TotalCount int }
 		}
-		k.ok(bob.Token, `{ myGroups(first: 5) { totalCount } }`, nil, &mine)
+		k.OK(bob.Token, `{ myGroups(first: 5) { totalCount } }`, nil, &mine)
 		require.Zero(t, mine.MyGroups.TotalCount)
 		// The notice outlives the group.
 		var inbox struct {
@@ -1127,14 +1113,14 @@ func TestGroupDissolve(t *testing.T) {
 				}
 			}
 		}
-		k.ok(cat.Token, `{ notices(first: 10) { edges { node { type postscript group { id } } } } }`, nil, &inbox)
+		k.OK(cat.Token, `{ notices(first: 10) { edges { node { type postscript group { id } } } } }`, nil, &inbox)
 		require.Equal(t, "group_dissolved", inbox.Notices.Edges[0].Node.Type)
 		require.Nil(t, inbox.Notices.Edges[0].Node.Group)
 		k.fails(ann.Token, grpDissolve, gv(g), "NOT_FOUND", "NOT_FOUND")
 		// Messages are deleted with the conversation.
 		var n int
 		fmt.Sscan(g.ConversationID, &n)
-		count, err := k.app.Client.Message.Query().Count(viewer.SystemContext(context.Background()))
+		count, err := k.App.Client.Message.Query().Count(viewer.SystemContext(context.Background()))
 		require.NoError(t, err)
 		require.Zero(t, count, "the only messages were the group's")
 	})
@@ -1143,9 +1129,9 @@ func TestGroupDissolve(t *testing.T) {
 // TestGroupSearch: groups by name, case-insensitively, paged, without
 // sign-in (S1-13).
 func TestGroupSearch(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
-		ann := k.register("ann", nil)
+		ann := k.Register("ann", nil)
 		for _, n := range []string{"Go Lovers", "golang 中文", "Rustaceans", "100% go", "go_fast"} {
 			k.create(ann, map[string]any{"name": n})
 		}
@@ -1168,27 +1154,27 @@ func TestGroupSearch(t *testing.T) {
 			return out
 		}
 		var first page
-		k.ok("", search, map[string]any{"q": "GO", "first": 2}, &first)
+		k.OK("", search, map[string]any{"q": "GO", "first": 2}, &first)
 		require.Equal(t, 4, first.SearchGroups.TotalCount)
 		require.Equal(t, []string{"100% go", "Go Lovers"}, names(first))
 		require.True(t, first.SearchGroups.PageInfo.HasNextPage)
 		var second page
-		k.ok("", search, map[string]any{"q": "GO", "first": 2, "after": first.SearchGroups.PageInfo.EndCursor}, &second)
+		k.OK("", search, map[string]any{"q": "GO", "first": 2, "after": first.SearchGroups.PageInfo.EndCursor}, &second)
 		require.Equal(t, []string{"go_fast", "golang 中文"}, names(second))
 		require.False(t, second.SearchGroups.PageInfo.HasNextPage)
 
 		var p page
-		k.ok(ann.Token, search, map[string]any{"q": "中文"}, &p)
+		k.OK(ann.Token, search, map[string]any{"q": "中文"}, &p)
 		require.Equal(t, []string{"golang 中文"}, names(p))
-		k.ok("", search, map[string]any{"q": "%"}, &p)
+		k.OK("", search, map[string]any{"q": "%"}, &p)
 		require.Equal(t, []string{"100% go"}, names(p))
-		k.ok("", search, map[string]any{"q": "o_f"}, &p)
+		k.OK("", search, map[string]any{"q": "o_f"}, &p)
 		require.Equal(t, []string{"go_fast"}, names(p))
 
 		r := k.fails("", search, map[string]any{"q": "  "}, "BAD_USER_INPUT", "QUERY_TOO_SHORT")
-		require.Equal(t, "query", r.ext("field"))
+		require.Equal(t, "query", r.Ext("field"))
 		r = k.fails("", search, map[string]any{"q": strings.Repeat("g", 65)}, "BAD_USER_INPUT", "TOO_LONG")
-		require.Equal(t, "query", r.ext("field"))
+		require.Equal(t, "query", r.Ext("field"))
 	})
 }
 
@@ -1196,16 +1182,16 @@ func TestGroupSearch(t *testing.T) {
 // their own, whatever code calls ent: writes below are made straight
 // through the ent client as a signed-in viewer, past the domain's checks.
 func TestGroupPolicies(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
-		dan := k.register("dan", nil)
+		dan := k.Register("dan", nil)
 		g := k.group(ann, "approval", bob, cat)
-		k.ok(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
 		closed := k.group(ann, "invite_only", cat)
-		k.send(ann, bob, "hi") // a direct conversation
-		db := k.app.Client
+		k.Send(ann, bob, "hi") // a direct conversation
+		db := k.App.Client
 		sys := viewer.SystemContext(context.Background())
 		as := func(a account) context.Context {
 			return viewer.NewContext(context.Background(), &viewer.Viewer{UserID: mustInt(a.ID)})

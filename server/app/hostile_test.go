@@ -49,7 +49,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // hostileCase is one request and the answer it must get.
@@ -131,8 +133,8 @@ type hostileFixture struct {
 
 func TestHostile(t *testing.T) {
 	cases := loadHostileCorpus(t)
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range dbtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			before := goleak.IgnoreCurrent()
 			runHostile(t, b, cases)
 			goleak.VerifyNone(t, before, goleak.IgnoreAnyFunction("database/sql.(*DB).connectionOpener"))
@@ -158,8 +160,8 @@ func loadHostileCorpus(t *testing.T) []hostileCase {
 	return cases
 }
 
-func runHostile(t *testing.T, b backend, corpus []hostileCase) {
-	cfg := testConfig(t, b.url(t))
+func runHostile(t *testing.T, b dbtest.Backend, corpus []hostileCase) {
+	cfg := apptest.Config(t, b.URL(t))
 	cfg.MaxFileBytes, cfg.MaxImageBytes, cfg.MaxAvatarBytes, cfg.MaxVoiceBytes = 256<<10, 64<<10, 64<<10, 64<<10
 	cfg.WSInitTimeout = 300 * time.Millisecond
 	cfg.MaxSubscriptions = 4
@@ -184,7 +186,7 @@ func runHostile(t *testing.T, b backend, corpus []hostileCase) {
 	start := time.Now()
 	var failures []string
 	for _, c := range all {
-		if c.KnownBugOn != "" && c.KnownBugOn != b.name {
+		if c.KnownBugOn != "" && c.KnownBugOn != b.Name {
 			c.KnownBug = ""
 		}
 		problems := f.runHTTP(t, c)
@@ -192,7 +194,7 @@ func runHostile(t *testing.T, b backend, corpus []hostileCase) {
 		case c.KnownBug != "" && len(problems) > 0:
 			t.Logf("KNOWN BUG (%s): %s", c.KnownBug, strings.Join(problems, "; "))
 		case c.KnownBug != "":
-			t.Logf("known bug no longer reproduces on %s, drop the marker: %s (%s)", b.name, c.Name, c.KnownBug)
+			t.Logf("known bug no longer reproduces on %s, drop the marker: %s (%s)", b.Name, c.Name, c.KnownBug)
 		default:
 			failures = append(failures, problems...)
 		}
@@ -207,17 +209,17 @@ func runHostile(t *testing.T, b backend, corpus []hostileCase) {
 	}
 
 	// Still healthy: probes answer and a normal query works.
-	res, err := f.client.Get(s.srv.URL + "/healthz")
+	res, err := f.client.Get(s.URL + "/healthz")
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	res, err = f.client.Get(s.srv.URL + "/readyz")
+	res, err = f.client.Get(s.URL + "/readyz")
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	s.send(f.alice, f.bob, "still here")
+	s.Send(f.alice, f.bob, "still here")
 	var me struct{ Me struct{ Username string } }
-	s.ok(f.alice.Token, `{ me { username } }`, nil, &me)
+	s.OK(f.alice.Token, `{ me { username } }`, nil, &me)
 	require.Equal(t, "alice", me.Me.Username)
 
 	// Goroutines back to their baseline: no request, connection or
@@ -234,8 +236,8 @@ func runHostile(t *testing.T, b backend, corpus []hostileCase) {
 	require.Less(t, heap, baseHeap+64<<20, "heap grew by more than 64 MiB")
 
 	// And everything ends when the server stops (goleak in TestHostile).
-	s.app.Close()
-	s.srv.Close()
+	s.App.Close()
+	s.HTTP.Close()
 	f.client.CloseIdleConnections()
 	http.DefaultClient.CloseIdleConnections()
 }
@@ -269,24 +271,24 @@ func newHostileFixture(t *testing.T, s *server, cfg app.Config) *hostileFixture 
 		maxFile:    cfg.MaxFileBytes,
 		secret:     cfg.JWTSecret,
 	}
-	f.alice = s.register("alice", map[string]any{"phone": "13800000001", "email": "alice@example.com"})
-	f.bob = s.register("bob", nil)
-	f.carol = s.register("carol", nil)
-	msg := s.send(f.alice, f.bob, "hello bob")
+	f.alice = s.Register("alice", map[string]any{"phone": "13800000001", "email": "alice@example.com"})
+	f.bob = s.Register("bob", nil)
+	f.carol = s.Register("carol", nil)
+	msg := s.Send(f.alice, f.bob, "hello bob")
 	var conv struct {
 		Node struct{ Conversation struct{ ID string } }
 	}
-	s.ok(f.alice.Token, `query($id: ID!) { node(id: $id) { ... on Message { conversation { id } } } }`, map[string]any{"id": msg.ID}, &conv)
+	s.OK(f.alice.Token, `query($id: ID!) { node(id: $id) { ... on Message { conversation { id } } } }`, map[string]any{"id": msg.ID}, &conv)
 	var p struct{ CreateProject struct{ ID string } }
-	s.ok(f.alice.Token, `mutation { createProject(input: {name: "corpus"}) { id } }`, nil, &p)
+	s.OK(f.alice.Token, `mutation { createProject(input: {name: "corpus"}) { id } }`, nil, &p)
 	var text struct{ AddText struct{ ID string } }
-	s.ok(f.alice.Token, `mutation($p: ID!) { addText(input: {projectId: $p, name: "t", content: "hello world"}) { id } }`, map[string]any{"p": p.CreateProject.ID}, &text)
+	s.OK(f.alice.Token, `mutation($p: ID!) { addText(input: {projectId: $p, name: "t", content: "hello world"}) { id } }`, map[string]any{"p": p.CreateProject.ID}, &text)
 	var ent struct{ AddEntity struct{ ID string } }
-	s.ok(f.alice.Token, `mutation($p: ID!) { addEntity(input: {projectId: $p, name: "e", label: "PER"}) { id } }`, map[string]any{"p": p.CreateProject.ID}, &ent)
+	s.OK(f.alice.Token, `mutation($p: ID!) { addEntity(input: {projectId: $p, name: "e", label: "PER"}) { id } }`, map[string]any{"p": p.CreateProject.ID}, &ent)
 	var search struct {
 		SearchUsers struct{ Edges []struct{ Cursor string } }
 	}
-	s.ok(f.alice.Token, `{ searchUsers(query: "b", first: 1) { edges { cursor } } }`, nil, &search)
+	s.OK(f.alice.Token, `{ searchUsers(query: "b", first: 1) { edges { cursor } } }`, nil, &search)
 	require.NotEmpty(t, search.SearchUsers.Edges)
 	f.vars = map[string]string{
 		"@ALICE_ID@": f.alice.ID, "@BOB_ID@": f.bob.ID, "@CAROL_ID@": f.carol.ID,
@@ -401,7 +403,7 @@ func (f *hostileFixture) runHTTP(t *testing.T, c hostileCase) []string {
 			body = bytes.NewReader(b)
 		}
 		var err error
-		req, err = http.NewRequest(method, f.s.srv.URL+f.expand(path), body)
+		req, err = http.NewRequest(method, f.s.URL+f.expand(path), body)
 		require.NoError(t, err, c.Name)
 		if method == http.MethodPost {
 			req.Header.Set("Content-Type", "application/json")
@@ -838,7 +840,7 @@ func hs512(claims map[string]any, secret []byte) string {
 
 // rawExchange writes a raw HTTP/1.1 request and reads the answer.
 func rawExchange(f *hostileFixture, request string) (int, []byte, error) {
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(f.s.srv.URL, "http://"), 5*time.Second)
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(f.s.URL, "http://"), 5*time.Second)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -895,7 +897,7 @@ func bodySizeCases(f *hostileFixture) []hostileCase {
 	room := limit - len(prefix) - len(suffix)
 	chunked := func(name string, body []byte) hostileCase {
 		return hostileCase{Name: name, Status: 413, Code: "BAD_REQUEST", request: func(f *hostileFixture) *http.Request {
-			req, _ := http.NewRequest("POST", f.s.srv.URL+"/query", io.MultiReader(bytes.NewReader(body))) // no length: chunked
+			req, _ := http.NewRequest("POST", f.s.URL+"/query", io.MultiReader(bytes.NewReader(body))) // no length: chunked
 			req.Header.Set("Content-Type", "application/json")
 			return req
 		}}
@@ -907,7 +909,7 @@ func bodySizeCases(f *hostileFixture) []hostileCase {
 		{Name: "query string of 2 MiB", raw: must(json.Marshal(map[string]string{"query": "{ me { id } } #" + strings.Repeat("c", 2<<20)})), Status: 413, Code: "BAD_REQUEST"},
 		chunked("chunked body of 3 MiB", pad(3<<20)),
 		{Name: "GET with a 2 MiB URL", request: func(f *hostileFixture) *http.Request {
-			req, _ := http.NewRequest("GET", f.s.srv.URL+"/query?query="+strings.Repeat("a", 2<<20), nil)
+			req, _ := http.NewRequest("GET", f.s.URL+"/query?query="+strings.Repeat("a", 2<<20), nil)
 			return req
 		}, Status: 431},
 	}
@@ -935,7 +937,7 @@ func uploadCases(f *hostileFixture) []hostileCase {
 				mw.WriteField(p.name, p.content)
 			}
 			mw.Close()
-			req, _ := http.NewRequest("POST", f.s.srv.URL+"/query", &body)
+			req, _ := http.NewRequest("POST", f.s.URL+"/query", &body)
 			req.Header.Set("Content-Type", mw.FormDataContentType())
 			req.Header.Set("Apollo-Require-Preflight", "true")
 			for k, v := range header {
@@ -987,21 +989,21 @@ func uploadCases(f *hostileFixture) []hostileCase {
 			w, _ := mw.CreateFormFile("0", "huge.bin")
 			w.Write(make([]byte, f.maxFile+2*f.cfgMaxBody+(64<<10)))
 			mw.Close()
-			req, _ := http.NewRequest("POST", f.s.srv.URL+"/query", io.MultiReader(&body)) // no length: chunked
+			req, _ := http.NewRequest("POST", f.s.URL+"/query", io.MultiReader(&body)) // no length: chunked
 			req.Header.Set("Content-Type", mw.FormDataContentType())
 			req.Header.Set("Apollo-Require-Preflight", "true")
 			req.Header.Set("Authorization", "Bearer "+f.alice.Token)
 			return req
 		}},
 		{Name: "upload multipart without a boundary", Status: 400, request: func(f *hostileFixture) *http.Request {
-			req, _ := http.NewRequest("POST", f.s.srv.URL+"/query", strings.NewReader("--x\r\n\r\n"))
+			req, _ := http.NewRequest("POST", f.s.URL+"/query", strings.NewReader("--x\r\n\r\n"))
 			req.Header.Set("Content-Type", "multipart/form-data")
 			req.Header.Set("Apollo-Require-Preflight", "true")
 			return req
 		}},
 		{Name: "upload truncated multipart", Status: 400, request: func(f *hostileFixture) *http.Request {
 			body := "--xyz\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n" + ops("file")
-			req, _ := http.NewRequest("POST", f.s.srv.URL+"/query", strings.NewReader(body))
+			req, _ := http.NewRequest("POST", f.s.URL+"/query", strings.NewReader(body))
 			req.Header.Set("Content-Type", "multipart/form-data; boundary=xyz")
 			req.Header.Set("Apollo-Require-Preflight", "true")
 			req.Header.Set("Authorization", "Bearer "+f.alice.Token)
@@ -1134,7 +1136,7 @@ func (f *hostileFixture) runWS(t *testing.T, c wsCase) []string {
 	if c.origin != "" {
 		header.Set("Origin", c.origin)
 	}
-	u := "ws" + strings.TrimPrefix(f.s.srv.URL, "http") + "/query"
+	u := "ws" + strings.TrimPrefix(f.s.URL, "http") + "/query"
 	conn, res, err := (&websocket.Dialer{Subprotocols: []string{protocol}, HandshakeTimeout: 5 * time.Second}).Dial(u, header)
 	if c.status != 0 {
 		if err == nil {

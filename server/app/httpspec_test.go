@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,13 +22,13 @@ import (
 // full audit on top of this.
 func TestGraphQLOverHTTP(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, "")
+	cfg := apptest.Config(t, "")
 	cfg.MaxBodyBytes = 4096
 	s := start(t, cfg)
 
 	post := func(accept, body string) httpReply {
 		t.Helper()
-		req, _ := http.NewRequest("POST", s.srv.URL+"/query", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", s.URL+"/query", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if accept != "" {
 			req.Header.Set("Accept", accept)
@@ -36,12 +37,12 @@ func TestGraphQLOverHTTP(t *testing.T) {
 	}
 	get := func(params url.Values) httpReply {
 		t.Helper()
-		req, _ := http.NewRequest("GET", s.srv.URL+"/query?"+params.Encode(), nil)
+		req, _ := http.NewRequest("GET", s.URL+"/query?"+params.Encode(), nil)
 		return sendHTTP(t, req)
 	}
 	code := func(r httpReply) string {
 		t.Helper()
-		var errs []gqlError
+		var errs []apptest.Error
 		require.NoError(t, json.Unmarshal(r.body["errors"], &errs), "errors of %v", r.body)
 		require.NotEmpty(t, errs)
 		c, _ := errs[0].Extensions["code"].(string)
@@ -96,9 +97,9 @@ func TestGraphQLOverHTTP(t *testing.T) {
 	t.Run("a subscription over plain HTTP is refused at once", func(t *testing.T) {
 		// Signed in, since an anonymous one fails anyway; gqlgen held this
 		// request until its deadline, waiting for an event.
-		req, _ := http.NewRequest("POST", s.srv.URL+"/query", strings.NewReader(`{"query":"subscription { events { cursor } }"}`))
+		req, _ := http.NewRequest("POST", s.URL+"/query", strings.NewReader(`{"query":"subscription { events { cursor } }"}`))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+s.register("sam", nil).Token)
+		req.Header.Set("Authorization", "Bearer "+s.Register("sam", nil).Token)
 		started := time.Now()
 		r := sendHTTP(t, req)
 		require.Less(t, time.Since(started), 5*time.Second)

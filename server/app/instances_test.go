@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // TestTwoInstances: two server processes on one PostgreSQL database deliver
@@ -19,26 +20,26 @@ func TestTwoInstances(t *testing.T) {
 		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
 	}
 	url := dbtest.Schema(t, base)
-	one := start(t, testConfig(t, url))
-	cfg := testConfig(t, url)
+	one := start(t, apptest.Config(t, url))
+	cfg := apptest.Config(t, url)
 	cfg.HubPollInterval = time.Hour // only a NOTIFY can wake instance two in time
 	two := start(t, cfg)
 
-	alice, bob := one.register("alice", nil), one.register("bob", nil)
-	one.send(alice, bob, "open")
-	ws := two.mustDial(bob.Token)
-	ws.subscribe("1", eventsSubscription, nil)
-	two.waitSubscriptions(1)
+	alice, bob := one.Register("alice", nil), one.Register("bob", nil)
+	one.Send(alice, bob, "open")
+	ws := two.MustDial(bob.Token)
+	ws.Subscribe("1", apptest.EventsSubscription, nil)
+	two.WaitSubscriptions(1)
 	for _, text := range []string{"one", "two", "three"} {
-		sent := one.send(alice, bob, text)
-		ev := ws.nextMessage()
+		sent := one.Send(alice, bob, text)
+		ev := ws.NextMessage()
 		require.Equal(t, sent.ID, ev.Node.ID)
 		require.Equal(t, text, ev.Node.Text)
 	}
 	// And the other way round: sent on two, received on one.
-	back := one.mustDial(alice.Token)
-	back.subscribe("1", eventsSubscription, nil)
-	one.waitSubscriptions(1)
-	sent := two.send(bob, alice, "reply")
-	require.Equal(t, sent.ID, back.nextMessage().Node.ID)
+	back := one.MustDial(alice.Token)
+	back.Subscribe("1", apptest.EventsSubscription, nil)
+	one.WaitSubscriptions(1)
+	sent := two.Send(bob, alice, "reply")
+	require.Equal(t, sent.ID, back.NextMessage().Node.ID)
 }

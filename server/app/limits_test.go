@@ -7,12 +7,8 @@ package app_test
 // server like 127.0.0.1.
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -20,48 +16,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
-
-// from returns s with requests sent from the loopback address ip.
-func (s *server) from(ip string) *server {
-	c := *s
-	c.client = fromAddress(ip)
-	return &c
-}
-
-func fromAddress(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
-}
-
-// post is do for other goroutines: it reports failures instead of failing
-// the test.
-func (s *server) post(client *http.Client, token, query string, vars map[string]any) (response, error) {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest("POST", s.srv.URL+"/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var r response
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return response{}, fmt.Errorf("%w: %s", err, raw)
-	}
-	r.Status = res.StatusCode
-	return r, nil
-}
 
 // parallel sends n requests at once, request i built by vars(i), and
 // counts the reasons of their first errors ("" for a success).
 func (s *server) parallel(n int, token, query string, vars func(i int) map[string]any) map[string]int {
-	s.t.Helper()
+	s.T.Helper()
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -74,19 +37,19 @@ func (s *server) parallel(n int, token, query string, vars func(i int) map[strin
 		go func() {
 			defer wg.Done()
 			<-start
-			r, err := s.post(http.DefaultClient, token, query, vars(i))
+			r, err := s.Post(context.Background(), token, query, vars(i))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, err)
 				return
 			}
-			counts[r.reason()]++
+			counts[r.Reason()]++
 		}()
 	}
 	close(start)
 	wg.Wait()
-	require.Empty(s.t, errs)
+	require.Empty(s.T, errs)
 	return counts
 }
 
@@ -137,53 +100,53 @@ func requireRetryAfter(t *testing.T, r response, reason string, most int) {
 // budget, counted one by one however many aliases a request holds; a
 // correct password gives its attempt back.
 func TestPasswordGuessesRateLimited(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.LoginBurst = 3
 		s := start(t, cfg)
 
-		alice := s.register("alice", nil)
-		r := s.do(alice.Token, aliased(10, `changePassword(input: {oldPassword: "guess-guess", newPassword: "password2"}) { accessToken }`), nil)
+		alice := s.Register("alice", nil)
+		r := s.Do(alice.Token, aliased(10, `changePassword(input: {oldPassword: "guess-guess", newPassword: "password2"}) { accessToken }`), nil)
 		require.Equal(t, map[string]int{"WRONG_PASSWORD": 3, "TOO_MANY_ATTEMPTS": 7}, reasons(r), "%+v", r.Errors)
 		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
 		// The budget is sign-in's: now even the right password waits, at
 		// every door.
-		r = s.do(alice.Token, `mutation { deleteAccount(password: "password1") }`, nil)
+		r = s.Do(alice.Token, `mutation { deleteAccount(password: "password1") }`, nil)
 		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
-		r = s.do("", loginMutation, login("alice", "password1"))
+		r = s.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"))
 		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
-		s.ok(alice.Token, `{ me { id } }`, nil, nil) // nothing was deleted or changed
+		s.OK(alice.Token, `{ me { id } }`, nil, nil) // nothing was deleted or changed
 
-		bob := s.register("bob", nil)
-		r = s.do(bob.Token, aliased(5, `deleteAccount(password: "guess-guess")`), nil)
+		bob := s.Register("bob", nil)
+		r = s.Do(bob.Token, aliased(5, `deleteAccount(password: "guess-guess")`), nil)
 		require.Equal(t, map[string]int{"WRONG_PASSWORD": 3, "TOO_MANY_ATTEMPTS": 2}, reasons(r), "%+v", r.Errors)
 		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
-		r = s.do("", loginMutation, login("bob", "password1"))
-		require.Equal(t, "TOO_MANY_ATTEMPTS", r.reason())
+		r = s.Do("", apptest.LoginMutation, apptest.LoginVars("bob", "password1"))
+		require.Equal(t, "TOO_MANY_ATTEMPTS", r.Reason())
 
 		// Right passwords do not wear the budget out: carol signs in and
 		// changes her password more often than the burst.
-		s.register("carol", nil)
+		s.Register("carol", nil)
 		for range 5 {
-			s.ok("", loginMutation, login("carol", "password1"), nil)
+			s.OK("", apptest.LoginMutation, apptest.LoginVars("carol", "password1"), nil)
 		}
 		var in struct{ Login struct{ AccessToken string } }
-		s.ok("", loginMutation, login("carol", "password1"), &in)
+		s.OK("", apptest.LoginMutation, apptest.LoginVars("carol", "password1"), &in)
 		token, pw := in.Login.AccessToken, "password1"
 		for i := range 4 {
 			next := fmt.Sprintf("password-%d", i)
 			var out struct{ ChangePassword struct{ AccessToken string } }
-			s.ok(token, `mutation($old: String!, $new: String!) { changePassword(input: {oldPassword: $old, newPassword: $new}) { accessToken } }`,
+			s.OK(token, `mutation($old: String!, $new: String!) { changePassword(input: {oldPassword: $old, newPassword: $new}) { accessToken } }`,
 				map[string]any{"old": pw, "new": next}, &out)
 			token, pw = out.ChangePassword.AccessToken, next
 		}
 		// Two wrong guesses and a right one leave room for two more wrong.
 		for range 2 {
-			require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("carol", "wrong-wrong")).reason())
+			require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("carol", "wrong-wrong")).Reason())
 		}
-		s.ok("", loginMutation, login("carol", pw), nil)
-		require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("carol", "wrong-wrong")).reason())
-		require.Equal(t, "TOO_MANY_ATTEMPTS", s.do("", loginMutation, login("carol", "wrong-wrong")).reason())
+		s.OK("", apptest.LoginMutation, apptest.LoginVars("carol", pw), nil)
+		require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("carol", "wrong-wrong")).Reason())
+		require.Equal(t, "TOO_MANY_ATTEMPTS", s.Do("", apptest.LoginMutation, apptest.LoginVars("carol", "wrong-wrong")).Reason())
 	})
 }
 
@@ -191,27 +154,27 @@ func TestPasswordGuessesRateLimited(t *testing.T) {
 // username, email and phone the guesses name it by; a login that matches
 // no account is limited by its normalised form.
 func TestSignInLimitPerAccount(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.LoginBurst = 3
 		s := start(t, cfg)
-		s.register("alice", map[string]any{"email": "alice@example.com", "phone": "+8613800000042"})
+		s.Register("alice", map[string]any{"email": "alice@example.com", "phone": "+8613800000042"})
 
 		for _, key := range []string{"alice", "Alice@Example.com", "+8613800000042"} {
-			require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login(key, "guess-guess")).reason(), key)
+			require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars(key, "guess-guess")).Reason(), key)
 		}
 		for _, key := range []string{"ALICE", "alice@example.com", "+8613800000042"} {
-			r := s.do("", loginMutation, login(key, "password1"))
+			r := s.Do("", apptest.LoginMutation, apptest.LoginVars(key, "password1"))
 			requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
 		}
 
 		for _, key := range []string{"nobody", " Nobody ", "NOBODY"} {
-			require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login(key, "guess-guess")).reason(), key)
+			require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars(key, "guess-guess")).Reason(), key)
 		}
-		r := s.do("", loginMutation, login("noBody", "guess-guess"))
+		r := s.Do("", apptest.LoginMutation, apptest.LoginVars("noBody", "guess-guess"))
 		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
 		// Another unknown login has its own budget.
-		require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("somebody", "guess-guess")).reason())
+		require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("somebody", "guess-guess")).Reason())
 	})
 }
 
@@ -221,42 +184,42 @@ func TestSignInLimitPerAccount(t *testing.T) {
 // drain, stops everyone; and one address spraying many accounts is
 // limited by its address budget.
 func TestSignInLockOut(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.LoginBurst = 3
 		cfg.LoginAccountBurst = 5
 		cfg.LoginAddressBurst = 6
 		s := start(t, cfg)
-		s.register("alice", nil)
+		s.Register("alice", nil)
 		owner, stranger := s.from("127.0.0.1"), s.from("127.0.0.2")
 
 		for i := range 6 {
-			r := stranger.do("", loginMutation, login("alice", fmt.Sprintf("guess-%d", i)))
+			r := stranger.Do("", apptest.LoginMutation, apptest.LoginVars("alice", fmt.Sprintf("guess-%d", i)))
 			if i < 3 {
-				require.Equal(t, "WRONG_PASSWORD", r.reason())
+				require.Equal(t, "WRONG_PASSWORD", r.Reason())
 			} else {
 				requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 60)
 			}
 		}
-		owner.ok("", loginMutation, login("alice", "password1"), nil)
-		require.Equal(t, "WRONG_PASSWORD", owner.do("", loginMutation, login("alice", "typo-typo")).reason())
-		owner.ok("", loginMutation, login("alice", "password1"), nil)
+		owner.OK("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"), nil)
+		require.Equal(t, "WRONG_PASSWORD", owner.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "typo-typo")).Reason())
+		owner.OK("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"), nil)
 
 		// Wrong guesses so far: 3 from the stranger, 1 from the owner. A
 		// third address spends the fifth, and the backstop then refuses
 		// every address, the owner's too, for a while (30 s a guess).
-		require.Equal(t, "WRONG_PASSWORD", s.from("127.0.0.3").do("", loginMutation, login("alice", "guess-x")).reason())
-		r := s.from("127.0.0.4").do("", loginMutation, login("alice", "guess-y"))
+		require.Equal(t, "WRONG_PASSWORD", s.from("127.0.0.3").Do("", apptest.LoginMutation, apptest.LoginVars("alice", "guess-x")).Reason())
+		r := s.from("127.0.0.4").Do("", apptest.LoginMutation, apptest.LoginVars("alice", "guess-y"))
 		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 30)
-		r = owner.do("", loginMutation, login("alice", "password1"))
+		r = owner.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"))
 		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 30)
 
 		// One address, many accounts: six guesses, then the address waits.
 		sprayer := s.from("127.0.0.5")
 		for i := range 6 {
-			require.Equal(t, "WRONG_PASSWORD", sprayer.do("", loginMutation, login(fmt.Sprintf("user%d", i), "password1")).reason())
+			require.Equal(t, "WRONG_PASSWORD", sprayer.Do("", apptest.LoginMutation, apptest.LoginVars(fmt.Sprintf("user%d", i), "password1")).Reason())
 		}
-		r = sprayer.do("", loginMutation, login("user9", "password1"))
+		r = sprayer.Do("", apptest.LoginMutation, apptest.LoginVars("user9", "password1"))
 		requireRetryAfter(t, r, "TOO_MANY_ATTEMPTS", 30)
 	})
 }
@@ -264,21 +227,21 @@ func TestSignInLockOut(t *testing.T) {
 // TestSignInLimitsAcrossInstances: two instances on one database share the
 // account budgets, so spreading guesses over instances gains nothing.
 func TestSignInLimitsAcrossInstances(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		url := b.url(t)
-		cfg := testConfig(t, url)
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		url := b.URL(t)
+		cfg := apptest.Config(t, url)
 		cfg.LoginBurst = 3
 		one := start(t, cfg)
 		cfg2 := cfg
 		cfg2.UploadDir = t.TempDir() // cfg2 shares cfg's DataDir: SQLite's file
 		two := start(t, cfg2)
 
-		one.register("alice", nil)
-		require.Equal(t, "WRONG_PASSWORD", one.do("", loginMutation, login("alice", "guess-1")).reason())
-		require.Equal(t, "WRONG_PASSWORD", two.do("", loginMutation, login("alice", "guess-2")).reason())
-		require.Equal(t, "WRONG_PASSWORD", one.do("", loginMutation, login("alice", "guess-3")).reason())
-		requireRetryAfter(t, two.do("", loginMutation, login("alice", "password1")), "TOO_MANY_ATTEMPTS", 60)
-		requireRetryAfter(t, one.do("", loginMutation, login("alice", "password1")), "TOO_MANY_ATTEMPTS", 60)
+		one.Register("alice", nil)
+		require.Equal(t, "WRONG_PASSWORD", one.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "guess-1")).Reason())
+		require.Equal(t, "WRONG_PASSWORD", two.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "guess-2")).Reason())
+		require.Equal(t, "WRONG_PASSWORD", one.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "guess-3")).Reason())
+		requireRetryAfter(t, two.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "password1")), "TOO_MANY_ATTEMPTS", 60)
+		requireRetryAfter(t, one.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "password1")), "TOO_MANY_ATTEMPTS", 60)
 	})
 }
 
@@ -286,18 +249,18 @@ func TestSignInLimitsAcrossInstances(t *testing.T) {
 // never guessed before (its row is created by the race) and at one that
 // is, check the password exactly as often as the budget allows.
 func TestSignInLimitUnderConcurrency(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.LoginBurst = 5
 		s := start(t, cfg)
-		s.register("alice", nil)
-		guess := func(i int) map[string]any { return login("alice", fmt.Sprintf("guess-%d", i)) }
-		require.Equal(t, map[string]int{"WRONG_PASSWORD": 5, "TOO_MANY_ATTEMPTS": 25}, s.parallel(30, "", loginMutation, guess))
+		s.Register("alice", nil)
+		guess := func(i int) map[string]any { return apptest.LoginVars("alice", fmt.Sprintf("guess-%d", i)) }
+		require.Equal(t, map[string]int{"WRONG_PASSWORD": 5, "TOO_MANY_ATTEMPTS": 25}, s.parallel(30, "", apptest.LoginMutation, guess))
 
-		s.register("bob", nil)
-		require.Equal(t, "WRONG_PASSWORD", s.do("", loginMutation, login("bob", "guess-guess")).reason())
-		require.Equal(t, map[string]int{"WRONG_PASSWORD": 4, "TOO_MANY_ATTEMPTS": 26}, s.parallel(30, "", loginMutation, func(i int) map[string]any {
-			return login("bob", fmt.Sprintf("guess-%d", i))
+		s.Register("bob", nil)
+		require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("bob", "guess-guess")).Reason())
+		require.Equal(t, map[string]int{"WRONG_PASSWORD": 4, "TOO_MANY_ATTEMPTS": 26}, s.parallel(30, "", apptest.LoginMutation, func(i int) map[string]any {
+			return apptest.LoginVars("bob", fmt.Sprintf("guess-%d", i))
 		}))
 	})
 }
@@ -306,42 +269,42 @@ func TestSignInLimitUnderConcurrency(t *testing.T) {
 // checked five times at most, on any backend; the right code then fails
 // too. The right code on the last attempt still works.
 func TestSMSCodeAttemptsUnderConcurrency(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b, func(c *app.Config) { c.Codes.Cooldown = time.Millisecond })
 		const phone = "+8613800000077"
-		s.register("pat", map[string]any{"phone": phone})
+		s.Register("pat", map[string]any{"phone": phone})
 		const send = `mutation($p: String!) { sendVerificationCode(input: {phone: $p, purpose: forget}) { expiresAt } }`
 		const reset = `mutation($in: ResetPasswordInput!) { resetPassword(input: $in) }`
 		in := func(code string) map[string]any {
 			return map[string]any{"in": map[string]any{"phone": phone, "code": code, "username": "pat", "newPassword": "password5"}}
 		}
 
-		s.ok("", send, map[string]any{"p": phone}, nil)
+		s.OK("", send, map[string]any{"p": phone}, nil)
 		code := s.codes.Last(phone)
 		counts := s.parallel(60, "", reset, func(i int) map[string]any {
 			return in(fmt.Sprintf("%06d", (atoi(code)+1+i)%1000000))
 		})
 		require.Equal(t, map[string]int{"CODE_INVALID": 5, "CODE_TOO_MANY_ATTEMPTS": 55}, counts)
-		require.Equal(t, "CODE_TOO_MANY_ATTEMPTS", s.do("", reset, in(code)).reason())
+		require.Equal(t, "CODE_TOO_MANY_ATTEMPTS", s.Do("", reset, in(code)).Reason())
 
-		s.ok("", send, map[string]any{"p": phone}, nil)
+		s.OK("", send, map[string]any{"p": phone}, nil)
 		code = s.codes.Last(phone)
 		for i := range 4 {
-			require.Equal(t, "CODE_INVALID", s.do("", reset, in(fmt.Sprintf("%06d", (atoi(code)+1+i)%1000000))).reason())
+			require.Equal(t, "CODE_INVALID", s.Do("", reset, in(fmt.Sprintf("%06d", (atoi(code)+1+i)%1000000))).Reason())
 		}
-		s.ok("", reset, in(code), nil)
-		s.ok("", loginMutation, login("pat", "password5"), nil)
+		s.OK("", reset, in(code), nil)
+		s.OK("", apptest.LoginMutation, apptest.LoginVars("pat", "password5"), nil)
 	})
 }
 
 // TestResendCarriesRetryAfter: a code asked for again too soon says when
 // to ask.
 func TestResendCarriesRetryAfter(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
 		const send = `mutation($p: String!) { sendVerificationCode(input: {phone: $p, purpose: register}) { expiresAt } }`
-		s.ok("", send, map[string]any{"p": "+8613800000078"}, nil)
-		requireRetryAfter(t, s.do("", send, map[string]any{"p": "+8613800000078"}), "RESEND_TOO_SOON", 60)
+		s.OK("", send, map[string]any{"p": "+8613800000078"}, nil)
+		requireRetryAfter(t, s.Do("", send, map[string]any{"p": "+8613800000078"}), "RESEND_TOO_SOON", 60)
 	})
 }
 
@@ -350,44 +313,44 @@ func TestResendCarriesRetryAfter(t *testing.T) {
 // request; another address has its own budget, and a user creating
 // accounts (createUser) has his.
 func TestRegistrationLimit(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.RegistrationsPerHour = 5
 		s := start(t, cfg)
 
-		counts := s.parallel(40, "", registerMutation, func(i int) map[string]any {
+		counts := s.parallel(40, "", apptest.RegisterMutation, func(i int) map[string]any {
 			return map[string]any{"in": map[string]any{"username": fmt.Sprintf("user%d", i), "password": "password1"}}
 		})
 		require.Equal(t, map[string]int{"": 5, "TOO_MANY_ACCOUNTS": 35}, counts)
-		r := s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "late", "password": "password1"}})
+		r := s.Do("", apptest.RegisterMutation, map[string]any{"in": map[string]any{"username": "late", "password": "password1"}})
 		requireRetryAfter(t, r, "TOO_MANY_ACCOUNTS", 12*60)
 		// Invalid input is refused before it spends anything.
-		r = s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "x", "password": "password1"}})
-		require.Equal(t, "USERNAME_LENGTH", r.reason())
+		r = s.Do("", apptest.RegisterMutation, map[string]any{"in": map[string]any{"username": "x", "password": "password1"}})
+		require.Equal(t, "USERNAME_LENGTH", r.Reason())
 
 		other := s.from("127.0.0.2")
-		r = other.do("", aliased(8, `register(input: {username: "u", password: "password1"}) { accessToken }`), nil)
+		r = other.Do("", aliased(8, `register(input: {username: "u", password: "password1"}) { accessToken }`), nil)
 		require.Equal(t, map[string]int{"USERNAME_LENGTH": 8}, reasons(r))
 		var fields []string
 		for i := range 8 {
 			fields = append(fields, fmt.Sprintf(`r%d: register(input: {username: "alias%d", password: "password1"}) { accessToken }`, i, i))
 		}
-		r = other.do("", "mutation { "+strings.Join(fields, " ")+" }", nil)
+		r = other.Do("", "mutation { "+strings.Join(fields, " ")+" }", nil)
 		require.Equal(t, map[string]int{"TOO_MANY_ACCOUNTS": 3}, reasons(r), "%+v", r.Errors)
 		requireRetryAfter(t, r, "TOO_MANY_ACCOUNTS", 12*60)
 
 		// A user's createUser spends from his own budget, not his
 		// address's.
 		admin := s.from("127.0.0.3")
-		root := admin.register("root", nil)
+		root := admin.Register("root", nil)
 		s.admin(root)
 		const create = `mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`
 		for i := range 5 {
-			admin.ok(root.Token, create, map[string]any{"in": map[string]any{"username": fmt.Sprintf("staff%d", i), "password": "password1"}}, nil)
+			admin.OK(root.Token, create, map[string]any{"in": map[string]any{"username": fmt.Sprintf("staff%d", i), "password": "password1"}}, nil)
 		}
-		r = admin.do(root.Token, create, map[string]any{"in": map[string]any{"username": "staff5", "password": "password1"}})
+		r = admin.Do(root.Token, create, map[string]any{"in": map[string]any{"username": "staff5", "password": "password1"}})
 		requireRetryAfter(t, r, "TOO_MANY_ACCOUNTS", 12*60)
-		admin.register("another", nil)
+		admin.Register("another", nil)
 	})
 }
 
@@ -396,9 +359,9 @@ func TestRegistrationLimit(t *testing.T) {
 // fragments spread; over that, nothing runs and the error says why.
 // Queries are not capped.
 func TestMutationFieldCap(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice := k.register("alice", nil)
+		alice := k.Register("alice", nil)
 		p := k.id(alice.Token, annCreateProject, map[string]any{"name": "capped"})
 		addText := `addText(input: {projectId: $p, name: "t", content: $c}) { id }`
 		text := strings.Repeat("字", 100_000)
@@ -408,10 +371,10 @@ func TestMutationFieldCap(t *testing.T) {
 			return strings.Replace(q, "mutation {", "mutation($p: ID!, $c: String!) {", 1)
 		}
 
-		r := k.do(alice.Token, many(11), vars)
+		r := k.Do(alice.Token, many(11), vars)
 		require.Len(t, r.Errors, 1)
-		require.Equal(t, "BAD_USER_INPUT", r.code())
-		require.Equal(t, "TOO_MANY_MUTATIONS", r.reason())
+		require.Equal(t, "BAD_USER_INPUT", r.Code())
+		require.Equal(t, "TOO_MANY_MUTATIONS", r.Reason())
 		require.Equal(t, float64(10), r.Errors[0].Extensions["limit"])
 		require.Equal(t, float64(11), r.Errors[0].Extensions["actual"])
 		require.Empty(t, r.Data, "refused before execution: no data entry")
@@ -419,31 +382,31 @@ func TestMutationFieldCap(t *testing.T) {
 		// Fragments count once per spread: 2 × 6 = 12.
 		frag := `mutation($p: ID!, $c: String!) { ...six ...six } fragment six on Mutation { a: ` + addText + ` b: ` + addText +
 			` c: ` + addText + ` d: ` + addText + ` e: ` + addText + ` f: ` + addText + ` }`
-		r = k.do(alice.Token, frag, vars)
-		require.Equal(t, "TOO_MANY_MUTATIONS", r.reason())
+		r = k.Do(alice.Token, frag, vars)
+		require.Equal(t, "TOO_MANY_MUTATIONS", r.Reason())
 		require.Equal(t, float64(12), r.Errors[0].Extensions["actual"])
 
 		var texts struct{ Texts struct{ TotalCount int } }
-		k.ok(alice.Token, `query($p: ID!) { texts(projectId: $p) { totalCount } }`, map[string]any{"p": p}, &texts)
+		k.OK(alice.Token, `query($p: ID!) { texts(projectId: $p) { totalCount } }`, map[string]any{"p": p}, &texts)
 		require.Zero(t, texts.Texts.TotalCount, "a refused operation runs no resolver")
 
-		k.ok(alice.Token, many(10), vars, nil)
-		k.ok(alice.Token, `query($p: ID!) { texts(projectId: $p) { totalCount } }`, map[string]any{"p": p}, &texts)
+		k.OK(alice.Token, many(10), vars, nil)
+		k.OK(alice.Token, `query($p: ID!) { texts(projectId: $p) { totalCount } }`, map[string]any{"p": p}, &texts)
 		require.Equal(t, 10, texts.Texts.TotalCount)
-		k.ok(alice.Token, strings.Replace(aliased(30, "me { id }"), "mutation", "query", 1), nil, nil)
+		k.OK(alice.Token, strings.Replace(aliased(30, "me { id }"), "mutation", "query", 1), nil, nil)
 	})
 }
 
 // TestMutationFieldCapSetting: the cap is a setting.
 func TestMutationFieldCapSetting(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.MaxMutationFields = 2
 		s := start(t, cfg)
-		r := s.do("", aliased(3, "logout"), nil)
-		require.Equal(t, "TOO_MANY_MUTATIONS", r.reason())
+		r := s.Do("", aliased(3, "logout"), nil)
+		require.Equal(t, "TOO_MANY_MUTATIONS", r.Reason())
 		require.Equal(t, float64(2), r.Errors[0].Extensions["limit"])
-		require.Equal(t, "SIGN_IN_REQUIRED", s.do("", aliased(2, "logout"), nil).reason())
+		require.Equal(t, "SIGN_IN_REQUIRED", s.Do("", aliased(2, "logout"), nil).Reason())
 	})
 }
 
@@ -452,28 +415,28 @@ func TestMutationFieldCapSetting(t *testing.T) {
 // retryAfter. Each aliased field spends, a retried send spends nothing,
 // and an import spends one per item, at once.
 func TestWriteBudgets(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = 3, 2, 4
 		k := annKit{start(t, cfg)}
-		alice, bob := k.register("alice", nil), k.register("bob", nil)
+		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 
 		var sent struct{ SendMessage struct{ ID string } }
-		k.ok(alice.Token, sendMutation, map[string]any{"to": bob.ID, "text": "x", "cid": "c-1"}, &sent)
-		r := k.do(alice.Token, aliased(3, fmt.Sprintf(`sendMessage(input: {to: %q, text: "more"}) { id }`, bob.ID)), nil)
+		k.OK(alice.Token, apptest.SendMessageMutation, map[string]any{"to": bob.ID, "text": "x", "cid": "c-1"}, &sent)
+		r := k.Do(alice.Token, aliased(3, fmt.Sprintf(`sendMessage(input: {to: %q, text: "more"}) { id }`, bob.ID)), nil)
 		require.Equal(t, map[string]int{"TOO_MANY_WRITES": 1}, reasons(r), "%+v", r.Errors)
 		requireRetryAfter(t, r, "TOO_MANY_WRITES", 20)
-		r = k.do(alice.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"to": bob.ID, "text": "again"}})
+		r = k.Do(alice.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"to": bob.ID, "text": "again"}})
 		requireRetryAfter(t, r, "TOO_MANY_WRITES", 20)
 		// A retry returns what was sent, and bob's budget is his own.
 		var retried struct{ SendMessage struct{ ID string } }
-		k.ok(alice.Token, sendMutation, map[string]any{"to": bob.ID, "text": "x", "cid": "c-1"}, &retried)
+		k.OK(alice.Token, apptest.SendMessageMutation, map[string]any{"to": bob.ID, "text": "x", "cid": "c-1"}, &retried)
 		require.Equal(t, sent.SendMessage.ID, retried.SendMessage.ID)
-		k.send(bob, alice, "reply")
+		k.Send(bob, alice, "reply")
 
 		p := k.id(alice.Token, annCreateProject, map[string]any{"name": "budget"})
-		k.ok(alice.Token, annAddText, map[string]any{"p": p, "name": "a", "content": "abc"}, nil)
-		k.ok(alice.Token, annAddText, map[string]any{"p": p, "name": "b", "content": "abc"}, nil)
+		k.OK(alice.Token, annAddText, map[string]any{"p": p, "name": "a", "content": "abc"}, nil)
+		k.OK(alice.Token, annAddText, map[string]any{"p": p, "name": "b", "content": "abc"}, nil)
 		r = k.fails(alice.Token, annAddText, map[string]any{"p": p, "name": "c", "content": "abc"}, "RATE_LIMITED", "TOO_MANY_WRITES")
 		requireRetryAfter(t, r, "TOO_MANY_WRITES", 30)
 
@@ -488,7 +451,7 @@ func TestWriteBudgets(t *testing.T) {
 		// Bob's budget is full: an import larger than it passes, and leaves
 		// him in debt.
 		q := k.id(bob.Token, annCreateProject, map[string]any{"name": "bulk"})
-		k.ok(bob.Token, annImport, map[string]any{"p": q, "data": `[{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "d"}, {"name": "e"}, {"name": "f"}]`}, nil)
+		k.OK(bob.Token, annImport, map[string]any{"p": q, "data": `[{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "d"}, {"name": "e"}, {"name": "f"}]`}, nil)
 		r = k.fails(bob.Token, annAddEntity, map[string]any{"p": q, "name": "g"}, "RATE_LIMITED", "TOO_MANY_WRITES")
 		requireRetryAfter(t, r, "TOO_MANY_WRITES", 60)
 	})

@@ -11,49 +11,51 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // TestPrivacyThroughNode: whatever path reads a private object, a stranger
 // gets nothing and cannot tell it exists (node, nodes, nested edges, contact
 // fields).
 func TestPrivacyThroughNode(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice := s.register("alice", map[string]any{"email": "alice@example.com", "phone": "13800000003"})
-		bob := s.register("bob", nil)
-		carol := s.register("carol", nil)
+		alice := s.Register("alice", map[string]any{"email": "alice@example.com", "phone": "13800000003"})
+		bob := s.Register("bob", nil)
+		carol := s.Register("carol", nil)
 		var out struct {
 			SendMessage struct {
 				ID           string
 				Conversation struct{ ID string }
 			}
 		}
-		s.ok(alice.Token, sendMutation, map[string]any{"to": bob.ID, "text": "secret"}, &out)
+		s.OK(alice.Token, apptest.SendMessageMutation, map[string]any{"to": bob.ID, "text": "secret"}, &out)
 		msgID, convID := out.SendMessage.ID, out.SendMessage.Conversation.ID
 
 		const nodeQuery = `query($id: ID!) { node(id: $id) { id ... on Message { text } ... on Conversation { members { totalCount } } } }`
 		for _, who := range []account{alice, bob} {
 			var got struct{ Node *struct{ ID, Text string } }
-			s.ok(who.Token, nodeQuery, map[string]any{"id": msgID}, &got)
+			s.OK(who.Token, nodeQuery, map[string]any{"id": msgID}, &got)
 			require.NotNil(t, got.Node)
 			require.Equal(t, "secret", got.Node.Text)
 		}
 		for _, id := range []string{msgID, convID} {
-			r := s.do(carol.Token, nodeQuery, map[string]any{"id": id})
-			require.Equal(t, "NOT_FOUND", r.code(), "carol must not see %s", id)
-			r = s.do("", nodeQuery, map[string]any{"id": id})
-			require.Equal(t, "UNAUTHENTICATED", r.code(), "anonymous must not see %s", id)
+			r := s.Do(carol.Token, nodeQuery, map[string]any{"id": id})
+			require.Equal(t, "NOT_FOUND", r.Code(), "carol must not see %s", id)
+			r = s.Do("", nodeQuery, map[string]any{"id": id})
+			require.Equal(t, "UNAUTHENTICATED", r.Code(), "anonymous must not see %s", id)
 		}
 		// An id that never existed answers exactly like a hidden one.
-		missing := s.do(carol.Token, nodeQuery, map[string]any{"id": "42949672999"})
-		hidden := s.do(carol.Token, nodeQuery, map[string]any{"id": msgID})
-		require.Equal(t, missing.code(), hidden.code())
+		missing := s.Do(carol.Token, nodeQuery, map[string]any{"id": "42949672999"})
+		hidden := s.Do(carol.Token, nodeQuery, map[string]any{"id": msgID})
+		require.Equal(t, missing.Code(), hidden.Code())
 		require.Equal(t,
 			strings.ReplaceAll(missing.Errors[0].Message, "42949672999", "ID"),
 			strings.ReplaceAll(hidden.Errors[0].Message, msgID, "ID"))
 
 		// nodes() drops what the viewer may not see, without erroring the rest.
-		r := s.do(carol.Token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{msgID, carol.ID}})
+		r := s.Do(carol.Token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{msgID, carol.ID}})
 		require.Contains(t, string(r.Data), carol.ID)
 		require.NotContains(t, string(r.Data), msgID)
 
@@ -65,11 +67,11 @@ func TestPrivacyThroughNode(t *testing.T) {
 				Email, Phone *string
 			}
 		}
-		s.ok(carol.Token, userQuery, map[string]any{"id": alice.ID}, &seen)
+		s.OK(carol.Token, userQuery, map[string]any{"id": alice.ID}, &seen)
 		require.Equal(t, "alice", seen.Node.Username)
 		require.Nil(t, seen.Node.Email)
 		require.Nil(t, seen.Node.Phone)
-		s.ok(alice.Token, userQuery, map[string]any{"id": alice.ID}, &seen)
+		s.OK(alice.Token, userQuery, map[string]any{"id": alice.ID}, &seen)
 		require.Equal(t, "alice@example.com", *seen.Node.Email)
 
 		// Nested: the message's conversation is reachable only through a visible message.
@@ -78,25 +80,25 @@ func TestPrivacyThroughNode(t *testing.T) {
 				Conversation struct{ Messages struct{ TotalCount int } }
 			}
 		}
-		s.ok(bob.Token, `query($id: ID!) { node(id: $id) { ... on Message { conversation { messages { totalCount } } } } }`, map[string]any{"id": msgID}, &nested)
+		s.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on Message { conversation { messages { totalCount } } } } }`, map[string]any{"id": msgID}, &nested)
 		require.Equal(t, 1, nested.Node.Conversation.Messages.TotalCount)
 	})
 }
 
 // TestSendMessage: numbering, idempotent retries, input rules (S0-04).
 func TestSendMessage(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice, bob := s.register("alice", nil), s.register("bob", nil)
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		for i := 1; i <= 3; i++ {
-			require.Equal(t, i, s.send(alice, bob, fmt.Sprint("hi ", i)).Seq)
+			require.Equal(t, i, s.Send(alice, bob, fmt.Sprint("hi ", i)).Seq)
 		}
-		require.Equal(t, 4, s.send(bob, alice, "hello").Seq, "both directions share one conversation")
+		require.Equal(t, 4, s.Send(bob, alice, "hello").Seq, "both directions share one conversation")
 
-		var first, retry struct{ SendMessage sent }
+		var first, retry struct{ SendMessage apptest.Message }
 		vars := map[string]any{"to": bob.ID, "text": "once", "cid": "c-1"}
-		s.ok(alice.Token, sendMutation, vars, &first)
-		s.ok(alice.Token, sendMutation, vars, &retry)
+		s.OK(alice.Token, apptest.SendMessageMutation, vars, &first)
+		s.OK(alice.Token, apptest.SendMessageMutation, vars, &retry)
 		require.Equal(t, first.SendMessage.ID, retry.SendMessage.ID, "a retried send returns the same message")
 
 		cases := []struct {
@@ -111,18 +113,18 @@ func TestSendMessage(t *testing.T) {
 			{map[string]any{"to": bob.ID, "text": "anon"}, "", "UNAUTHENTICATED", "SIGN_IN_REQUIRED"},
 		}
 		for _, c := range cases {
-			r := s.do(c.token, sendMutation, c.vars)
-			require.Equal(t, c.code, r.code(), "%v", c.vars)
-			require.Equal(t, c.reason, r.reason(), "%v", c.vars)
+			r := s.Do(c.token, apptest.SendMessageMutation, c.vars)
+			require.Equal(t, c.code, r.Code(), "%v", c.vars)
+			require.Equal(t, c.reason, r.Reason(), "%v", c.vars)
 		}
 	})
 }
 
 // TestWebsocketBadToken: a bad token at connection_init closes with 4403.
 func TestWebsocketBadToken(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		_, err := s.dial(map[string]any{"Authorization": "Bearer forged.token.here"})
+		_, err := s.Dial(apptest.TransportWS, map[string]any{"Authorization": "Bearer forged.token.here"})
 		var ce *websocket.CloseError
 		require.ErrorAs(t, err, &ce)
 		require.Equal(t, 4403, ce.Code)
@@ -132,81 +134,81 @@ func TestWebsocketBadToken(t *testing.T) {
 // TestEventsResume: messages arrive live; after a disconnect, resuming from
 // the last cursor replays exactly what was missed, then goes live (S1-10).
 func TestEventsResume(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice, bob := s.register("alice", nil), s.register("bob", nil)
-		s.send(alice, bob, "before") // opens the conversation
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
+		s.Send(alice, bob, "before") // opens the conversation
 
-		ws := s.mustDial(bob.Token)
-		ws.subscribe("1", eventsSubscription, nil)
-		s.waitSubscriptions(1)
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("1", apptest.EventsSubscription, nil)
+		s.WaitSubscriptions(1)
 		var cursor string
 		for i := 1; i <= 3; i++ {
-			sent := s.send(alice, bob, fmt.Sprint("live ", i))
-			ev := ws.nextMessage()
+			sent := s.Send(alice, bob, fmt.Sprint("live ", i))
+			ev := ws.NextMessage()
 			require.Equal(t, sent.ID, ev.Node.ID)
 			require.Equal(t, fmt.Sprint("live ", i), ev.Node.Text)
 			cursor = ev.Cursor
 		}
-		ws.conn.Close()
+		ws.Close()
 
 		var missed []string
 		for i := 1; i <= 4; i++ {
-			missed = append(missed, s.send(alice, bob, fmt.Sprint("offline ", i)).ID)
+			missed = append(missed, s.Send(alice, bob, fmt.Sprint("offline ", i)).ID)
 		}
-		ws = s.mustDial(bob.Token)
-		ws.subscribe("2", eventsSubscription, map[string]any{"after": cursor})
+		ws = s.MustDial(bob.Token)
+		ws.Subscribe("2", apptest.EventsSubscription, map[string]any{"after": cursor})
 		last, _ := strconv.ParseInt(cursor, 10, 64)
 		for _, id := range missed {
-			ev := ws.nextMessage()
+			ev := ws.NextMessage()
 			require.Equal(t, id, ev.Node.ID, "replayed in order, none skipped")
 			c, _ := strconv.ParseInt(ev.Cursor, 10, 64)
 			require.Greater(t, c, last)
 			last = c
 		}
-		after := s.send(alice, bob, "live again")
-		require.Equal(t, after.ID, ws.nextMessage().Node.ID, "live after the replay, no duplicate")
+		after := s.Send(alice, bob, "live again")
+		require.Equal(t, after.ID, ws.NextMessage().Node.ID, "live after the replay, no duplicate")
 
 		// Garbage cursors are refused with a reason.
-		ws.subscribe("3", eventsSubscription, map[string]any{"after": "nope"})
-		require.Equal(t, "BAD_USER_INPUT", ws.errorCode())
+		ws.Subscribe("3", apptest.EventsSubscription, map[string]any{"after": "nope"})
+		require.Equal(t, "BAD_USER_INPUT", ws.ErrorCode())
 	})
 }
 
 // TestEventsPrivacy: a stranger's subscription never carries other people's
 // messages, and an anonymous one is refused.
 func TestEventsPrivacy(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice, bob, carol := s.register("alice", nil), s.register("bob", nil), s.register("carol", nil)
-		ws := s.mustDial(carol.Token)
-		ws.subscribe("1", eventsSubscription, map[string]any{"after": "1"})
-		s.send(alice, bob, "not for carol")
-		s.send(bob, carol, "for carol")
-		ev := ws.nextMessage()
+		alice, bob, carol := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil)
+		ws := s.MustDial(carol.Token)
+		ws.Subscribe("1", apptest.EventsSubscription, map[string]any{"after": "1"})
+		s.Send(alice, bob, "not for carol")
+		s.Send(bob, carol, "for carol")
+		ev := ws.NextMessage()
 		require.Equal(t, "for carol", ev.Node.Text)
 
-		anon, err := s.dial(nil)
+		anon, err := s.Dial(apptest.TransportWS, nil)
 		require.NoError(t, err)
-		anon.subscribe("1", eventsSubscription, nil)
-		require.Equal(t, "UNAUTHENTICATED", anon.errorCode())
+		anon.Subscribe("1", apptest.EventsSubscription, nil)
+		require.Equal(t, "UNAUTHENTICATED", anon.ErrorCode())
 	})
 }
 
 // TestShutdownClosesStreams: stopping the server ends every stream with a
 // reason the client can act on, then closes the connection.
 func TestShutdownClosesStreams(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice, bob := s.register("alice", nil), s.register("bob", nil)
-		ws := s.mustDial(bob.Token)
-		ws.subscribe("1", eventsSubscription, nil)
-		s.waitSubscriptions(1)
-		s.send(alice, bob, "hi")
-		ws.nextMessage()
-		s.app.Close()
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("1", apptest.EventsSubscription, nil)
+		s.WaitSubscriptions(1)
+		s.Send(alice, bob, "hi")
+		ws.NextMessage()
+		s.App.Close()
 		for {
-			ev, typ := ws.next()
+			ev, typ := ws.NextEvent()
 			if typ == "next" && ev.Kind == "stream.closed" {
 				require.Equal(t, "SHUTDOWN", *ev.Reason)
 				break
@@ -219,16 +221,16 @@ func TestShutdownClosesStreams(t *testing.T) {
 // TestAnonymousPolicies: policies whose reads are partly public filter an
 // anonymous viewer instead of failing: only public settings and files.
 func TestAnonymousPolicies(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
 		sys := viewer.SystemContext(context.Background())
-		require.NoError(t, s.app.Client.Setting.Create().SetKey("app_name").SetValue("Parley").Exec(sys))
-		require.NoError(t, s.app.Client.Setting.Create().SetKey("sms_secret").SetValue("x").SetPublic(false).Exec(sys))
-		settings, err := s.app.Client.Setting.Query().All(context.Background())
+		require.NoError(t, s.App.Client.Setting.Create().SetKey("app_name").SetValue("Parley").Exec(sys))
+		require.NoError(t, s.App.Client.Setting.Create().SetKey("sms_secret").SetValue("x").SetPublic(false).Exec(sys))
+		settings, err := s.App.Client.Setting.Query().All(context.Background())
 		require.NoError(t, err)
 		require.Len(t, settings, 1)
 		require.Equal(t, "app_name", settings[0].Key)
-		files, err := s.app.Client.File.Query().All(context.Background())
+		files, err := s.App.Client.File.Query().All(context.Background())
 		require.NoError(t, err)
 		require.Empty(t, files)
 	})

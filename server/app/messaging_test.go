@@ -11,7 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 const sendInput = `mutation($in: SendInput!) { send(input: $in) { id seq kind type text preview mine conversation { id } quote { id text } parts { category content url name size } } }`
@@ -30,9 +32,9 @@ type sentMessage struct {
 }
 
 func (s *server) sendIn(from account, in map[string]any) sentMessage {
-	s.t.Helper()
+	s.T.Helper()
 	var out struct{ Send sentMessage }
-	s.ok(from.Token, sendInput, map[string]any{"in": in}, &out)
+	s.OK(from.Token, sendInput, map[string]any{"in": in}, &out)
 	return out.Send
 }
 
@@ -47,11 +49,11 @@ type listEntry struct {
 }
 
 func (s *server) conversationList(a account, extra string) []listEntry {
-	s.t.Helper()
+	s.T.Helper()
 	var out struct {
 		Conversations struct{ Edges []struct{ Node listEntry } }
 	}
-	s.ok(a.Token, `{ conversations(first: 20`+extra+`) { edges { node { unreadCount title pinned state conversation { id kind } lastMessage { text } peer { id } } } } }`, nil, &out)
+	s.OK(a.Token, `{ conversations(first: 20`+extra+`) { edges { node { unreadCount title pinned state conversation { id kind } lastMessage { text } peer { id } } } } }`, nil, &out)
 	var list []listEntry
 	for _, e := range out.Conversations.Edges {
 		list = append(list, e.Node)
@@ -68,11 +70,11 @@ func titles(l []listEntry) []string {
 }
 
 func TestConversationListAndReceipts(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		ann := s.register("ann", map[string]any{"nickname": "Ann"})
-		ben := s.register("ben", map[string]any{"nickname": "Ben"})
-		cat := s.register("cat", map[string]any{"nickname": "Cat"})
+		ann := s.Register("ann", map[string]any{"nickname": "Ann"})
+		ben := s.Register("ben", map[string]any{"nickname": "Ben"})
+		cat := s.Register("cat", map[string]any{"nickname": "Cat"})
 		s.befriend(ann, ben)
 
 		toBen := s.sendIn(ann, map[string]any{"to": ben.ID, "text": "one"})
@@ -93,8 +95,8 @@ func TestConversationListAndReceipts(t *testing.T) {
 		require.Equal(t, ann.ID, benList[0].Peer.ID)
 
 		// A remark names the conversation; pinned ones come first.
-		s.ok(ann.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Benny"}) { id } }`, map[string]any{"id": ben.ID}, nil)
-		s.ok(ann.Token, `mutation($c: ID!) { updateConversation(conversationId: $c, input: {pinned: true}) { pinned } }`, map[string]any{"c": toBen.Conversation.ID}, nil)
+		s.OK(ann.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Benny"}) { id } }`, map[string]any{"id": ben.ID}, nil)
+		s.OK(ann.Token, `mutation($c: ID!) { updateConversation(conversationId: $c, input: {pinned: true}) { pinned } }`, map[string]any{"c": toBen.Conversation.ID}, nil)
 		require.Equal(t, []string{"Benny", "Cat"}, titles(s.conversationList(ann, "")))
 
 		// Receipts: delivered, then read, visible to the sender only.
@@ -102,26 +104,26 @@ func TestConversationListAndReceipts(t *testing.T) {
 			var out struct {
 				Node struct{ Delivered, Read *bool }
 			}
-			s.ok(ann.Token, `query($id: ID!) { node(id: $id) { ... on Message { delivered read } } }`, map[string]any{"id": toBen.ID}, &out)
+			s.OK(ann.Token, `query($id: ID!) { node(id: $id) { ... on Message { delivered read } } }`, map[string]any{"id": toBen.ID}, &out)
 			return out.Node.Delivered, out.Node.Read
 		}
 		d, r := receipt()
 		require.False(t, *d)
 		require.False(t, *r)
-		s.ok(ben.Token, `mutation($c: ID!) { markDelivered(conversationId: $c, seq: 2) { deliveredSeq } }`, map[string]any{"c": toBen.Conversation.ID}, nil)
+		s.OK(ben.Token, `mutation($c: ID!) { markDelivered(conversationId: $c, seq: 2) { deliveredSeq } }`, map[string]any{"c": toBen.Conversation.ID}, nil)
 		d, r = receipt()
 		require.True(t, *d)
 		require.False(t, *r)
 		var marked struct {
 			MarkRead struct{ ReadSeq, UnreadCount int }
 		}
-		s.ok(ben.Token, `mutation($c: ID!) { markRead(conversationId: $c) { readSeq unreadCount } }`, map[string]any{"c": toBen.Conversation.ID}, &marked)
+		s.OK(ben.Token, `mutation($c: ID!) { markRead(conversationId: $c) { readSeq unreadCount } }`, map[string]any{"c": toBen.Conversation.ID}, &marked)
 		require.Equal(t, 2, marked.MarkRead.ReadSeq)
 		require.Zero(t, marked.MarkRead.UnreadCount)
 		_, r = receipt()
 		require.True(t, *r)
 		var theirs struct{ Node struct{ Delivered *bool } }
-		s.ok(ben.Token, `query($id: ID!) { node(id: $id) { ... on Message { delivered } } }`, map[string]any{"id": toBen.ID}, &theirs)
+		s.OK(ben.Token, `query($id: ID!) { node(id: $id) { ... on Message { delivered } } }`, map[string]any{"id": toBen.ID}, &theirs)
 		require.Nil(t, theirs.Node.Delivered, "receipts are the sender's")
 
 		for _, tc := range []struct {
@@ -134,30 +136,30 @@ func TestConversationListAndReceipts(t *testing.T) {
 			{"not mine", `mutation($c: ID!) { markRead(conversationId: $c) { id } }`, map[string]any{"c": toCat.Conversation.ID}, "NOT_FOUND"},
 			{"not mine to pin", `mutation($c: ID!) { updateConversation(conversationId: $c, input: {pinned: true}) { id } }`, map[string]any{"c": toCat.Conversation.ID}, "NOT_FOUND"},
 		} {
-			res := s.do(ben.Token, tc.query, tc.vars)
-			require.Equal(t, tc.reason, res.reason(), tc.name)
+			res := s.Do(ben.Token, tc.query, tc.vars)
+			require.Equal(t, tc.reason, res.Reason(), tc.name)
 		}
 
 		// Removing from the list lasts until the next message (S2-36).
-		s.ok(cat.Token, `mutation($c: ID!) { removeConversation(conversationId: $c) }`, map[string]any{"c": toCat.Conversation.ID}, nil)
+		s.OK(cat.Token, `mutation($c: ID!) { removeConversation(conversationId: $c) }`, map[string]any{"c": toCat.Conversation.ID}, nil)
 		require.Empty(t, s.conversationList(cat, ""))
 		s.sendIn(ann, map[string]any{"to": cat.ID, "text": "still there?"})
 		require.Equal(t, []string{"Ann"}, titles(s.conversationList(cat, "")))
 
 		// Hidden conversations are filtered by state.
-		s.ok(cat.Token, `mutation($c: ID!) { updateConversation(conversationId: $c, input: {state: hidden}) { state } }`, map[string]any{"c": toCat.Conversation.ID}, nil)
+		s.OK(cat.Token, `mutation($c: ID!) { updateConversation(conversationId: $c, input: {state: hidden}) { state } }`, map[string]any{"c": toCat.Conversation.ID}, nil)
 		require.Empty(t, s.conversationList(cat, ", state: chatting"))
 		require.Len(t, s.conversationList(cat, ", state: hidden"), 1)
 
 		// Clearing history hides what came before from me only.
-		s.ok(cat.Token, `mutation($c: ID!) { clearHistory(conversationId: $c) { clearedSeq } }`, map[string]any{"c": toCat.Conversation.ID}, nil)
+		s.OK(cat.Token, `mutation($c: ID!) { clearHistory(conversationId: $c) { clearedSeq } }`, map[string]any{"c": toCat.Conversation.ID}, nil)
 		require.Empty(t, s.history(cat, toCat.Conversation.ID, "last: 10"))
 		require.Len(t, s.history(ann, toCat.Conversation.ID, "last: 10"), 2)
 
 		var direct struct{ DirectConversation *struct{ ID string } }
-		s.ok(ben.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": ann.ID}, &direct)
+		s.OK(ben.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": ann.ID}, &direct)
 		require.Equal(t, toBen.Conversation.ID, direct.DirectConversation.ID)
-		s.ok(ben.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": cat.ID}, &direct)
+		s.OK(ben.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": cat.ID}, &direct)
 		require.Nil(t, direct.DirectConversation)
 	})
 }
@@ -169,11 +171,11 @@ type historyItem struct {
 }
 
 func (s *server) history(a account, conv, args string) []historyItem {
-	s.t.Helper()
+	s.T.Helper()
 	var out struct {
 		Messages struct{ Edges []struct{ Node historyItem } }
 	}
-	s.ok(a.Token, `query($c: ID!) { messages(conversationId: $c, `+args+`) { edges { node { id seq text sender { id } } } } }`, map[string]any{"c": conv}, &out)
+	s.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, `+args+`) { edges { node { id seq text sender { id } } } } }`, map[string]any{"c": conv}, &out)
 	var items []historyItem
 	for _, e := range out.Messages.Edges {
 		items = append(items, e.Node)
@@ -190,11 +192,11 @@ func seqs(items []historyItem) []int {
 }
 
 func TestHistoryPaging(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		a := s.register("alpha", nil)
-		z := s.register("zulu", nil)
-		stranger := s.register("xray", nil)
+		a := s.Register("alpha", nil)
+		z := s.Register("zulu", nil)
+		stranger := s.Register("xray", nil)
 		var conv string
 		for i := 1; i <= 7; i++ {
 			conv = s.sendIn(a, map[string]any{"to": z.ID, "text": fmt.Sprintf("m%d", i)}).Conversation.ID
@@ -211,7 +213,7 @@ func TestHistoryPaging(t *testing.T) {
 				}
 			}
 		}
-		s.ok(z.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { edges { cursor node { id seq text } } pageInfo { hasPreviousPage startCursor } } }`, map[string]any{"c": conv}, &page)
+		s.OK(z.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { edges { cursor node { id seq text } } pageInfo { hasPreviousPage startCursor } } }`, map[string]any{"c": conv}, &page)
 		require.Len(t, page.Messages.Edges, 3)
 		require.Equal(t, 5, page.Messages.Edges[0].Node.Seq)
 		require.True(t, page.Messages.PageInfo.HasPreviousPage)
@@ -219,25 +221,25 @@ func TestHistoryPaging(t *testing.T) {
 		require.Equal(t, []int{2, 3, 4}, seqs(older))
 		require.Equal(t, []int{1, 2}, seqs(s.history(z, conv, "first: 2")))
 
-		r := s.do(stranger.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": conv})
-		require.Equal(t, "NOT_FOUND", r.code())
-		r = s.do("", `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": conv})
-		require.Equal(t, "UNAUTHENTICATED", r.code())
-		r = s.do(stranger.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": "abc"})
-		require.Equal(t, "INVALID_ID", r.reason())
-		r = s.do(stranger.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": page.Messages.Edges[0].Node.ID})
-		require.Equal(t, "NOT_FOUND", r.code(), "a hidden message is as missing as a deleted one")
+		r := s.Do(stranger.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": conv})
+		require.Equal(t, "NOT_FOUND", r.Code())
+		r = s.Do("", `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": conv})
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
+		r = s.Do(stranger.Token, `query($c: ID!) { messages(conversationId: $c, last: 3) { totalCount } }`, map[string]any{"c": "abc"})
+		require.Equal(t, "INVALID_ID", r.Reason())
+		r = s.Do(stranger.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": page.Messages.Edges[0].Node.ID})
+		require.Equal(t, "NOT_FOUND", r.Code(), "a hidden message is as missing as a deleted one")
 	})
 }
 
 func TestSendForms(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.register("root", nil)
+		root := s.Register("root", nil)
 		s.admin(root)
-		a := s.register("sender", nil)
-		z := s.register("receiver", nil)
-		other := s.register("other", nil)
+		a := s.Register("sender", nil)
+		z := s.Register("receiver", nil)
+		other := s.Register("other", nil)
 
 		first := s.sendIn(a, map[string]any{"to": z.ID, "text": "first"})
 		otherConv := s.sendIn(a, map[string]any{"to": other.ID, "text": "elsewhere"})
@@ -263,7 +265,7 @@ func TestSendForms(t *testing.T) {
 		var seen struct {
 			Node struct{ Parts []struct{ URL string } }
 		}
-		s.ok(z.Token, `query($id: ID!) { node(id: $id) { ... on Message { parts { url } } } }`, map[string]any{"id": pic.ID}, &seen)
+		s.OK(z.Token, `query($id: ID!) { node(id: $id) { ... on Message { parts { url } } } }`, map[string]any{"id": pic.ID}, &seen)
 		res, _ := s.get(seen.Node.Parts[0].URL, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		res, _ = s.get("/files/"+img.ID+"/x.png", other.Token, nil)
@@ -300,15 +302,15 @@ func TestSendForms(t *testing.T) {
 			if tc.reason == "" {
 				token, tc.reason = z.Token, "NOT_FOUND"
 			}
-			r := s.do(token, sendInput, map[string]any{"in": tc.in})
-			require.Equal(t, tc.reason, r.reason(), "%s: %+v", tc.name, r.Errors)
+			r := s.Do(token, sendInput, map[string]any{"in": tc.in})
+			require.Equal(t, tc.reason, r.Reason(), "%s: %+v", tc.name, r.Errors)
 		}
-		r := s.do("", sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "x"}})
-		require.Equal(t, "UNAUTHENTICATED", r.code())
+		r := s.Do("", sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "x"}})
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
 
 		s.settings(root, map[string]any{"emoji": false, "voice": false})
-		r = s.do(a.Token, sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "[表情1]"}})
-		require.Equal(t, "FEATURE_DISABLED", r.reason())
+		r = s.Do(a.Token, sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "[表情1]"}})
+		require.Equal(t, "FEATURE_DISABLED", r.Reason())
 	})
 }
 
@@ -321,30 +323,30 @@ func manyParts(n int) []map[string]any {
 }
 
 func TestRevokeAndDelete(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.RevokeWindow = time.Hour
 		s := start(t, cfg)
-		a := s.register("writer", nil)
-		z := s.register("reader", nil)
+		a := s.Register("writer", nil)
+		z := s.Register("reader", nil)
 		m1 := s.sendIn(a, map[string]any{"to": z.ID, "text": "oops"})
 		conv := m1.Conversation.ID
 		m2 := s.sendIn(a, map[string]any{"to": z.ID, "text": "keep"})
 		m3 := s.sendIn(z, map[string]any{"to": a.ID, "text": "reply"})
 
-		ws := s.mustDial(z.Token)
-		ws.subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind subjectId node { id ... on Message { text revokedAt } } } }`, map[string]any{"c": conv})
-		s.waitSubscriptions(1)
+		ws := s.MustDial(z.Token)
+		ws.Subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind subjectId node { id ... on Message { text revokedAt } } } }`, map[string]any{"c": conv})
+		s.WaitSubscriptions(1)
 
-		r := s.do(z.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m1.ID})
-		require.Equal(t, "NOT_SENDER", r.reason())
+		r := s.Do(z.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m1.ID})
+		require.Equal(t, "NOT_SENDER", r.Reason())
 		var rev struct {
 			RevokeMessage struct {
 				Text, Preview string
 				RevokedAt     *string
 			}
 		}
-		s.ok(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { text preview revokedAt } }`, map[string]any{"id": m1.ID}, &rev)
+		s.OK(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { text preview revokedAt } }`, map[string]any{"id": m1.ID}, &rev)
 		require.Empty(t, rev.RevokeMessage.Text)
 		require.Equal(t, "[revoked]", rev.RevokeMessage.Preview)
 		require.NotNil(t, rev.RevokeMessage.RevokedAt)
@@ -373,7 +375,7 @@ func TestRevokeAndDelete(t *testing.T) {
 					}
 				}
 			}
-			require.NoError(t, ws.read(&msg))
+			require.NoError(t, ws.ReadInto(&msg))
 			require.Equal(t, "next", msg.Type)
 			ev = msg.Payload.Data.ConversationEvents
 		}
@@ -386,66 +388,66 @@ func TestRevokeAndDelete(t *testing.T) {
 		require.Equal(t, []int{1, 2, 3}, seqs(s.history(z, conv, "last: 10")))
 
 		// For me only: gone from my history, still in the other's.
-		s.ok(z.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m2.ID}, nil)
+		s.OK(z.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m2.ID}, nil)
 		require.Equal(t, []int{1, 3}, seqs(s.history(z, conv, "last: 10")))
 		require.Equal(t, []int{1, 2, 3}, seqs(s.history(a, conv, "last: 10")))
 		// Each user hides his own set: a second message hidden for z keeps
 		// the first hidden, and a message can be hidden for both of them.
-		s.ok(z.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m1.ID}, nil)
+		s.OK(z.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m1.ID}, nil)
 		require.Equal(t, []int{3}, seqs(s.history(z, conv, "last: 10")))
-		s.ok(a.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m1.ID}, nil)
+		s.OK(a.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": m1.ID}, nil)
 		require.Equal(t, []int{2, 3}, seqs(s.history(a, conv, "last: 10")))
 		require.Equal(t, []int{3}, seqs(s.history(z, conv, "last: 10")))
 
 		// For everyone: the sender only.
-		r = s.do(z.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m2.ID})
-		require.Equal(t, "NOT_FOUND", r.code(), "deleted for me: it no longer exists for me")
-		r = s.do(a.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m3.ID})
-		require.Equal(t, "NOT_SENDER", r.reason())
-		s.ok(z.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m3.ID}, nil)
+		r = s.Do(z.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m2.ID})
+		require.Equal(t, "NOT_FOUND", r.Code(), "deleted for me: it no longer exists for me")
+		r = s.Do(a.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m3.ID})
+		require.Equal(t, "NOT_SENDER", r.Reason())
+		s.OK(z.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m3.ID}, nil)
 		next()
 		require.Equal(t, "message.deleted", ev.Kind)
 		require.Equal(t, m3.ID, *ev.SubjectID)
 		require.Nil(t, ev.Node)
 		require.Equal(t, []int{2}, seqs(s.history(a, conv, "last: 10")))
-		r = s.do(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m3.ID})
-		require.Equal(t, "NOT_FOUND", r.code())
+		r = s.Do(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m3.ID})
+		require.Equal(t, "NOT_FOUND", r.Code())
 
 		// Typing is live only.
-		s.ok(a.Token, `mutation($c: ID!) { typing(conversationId: $c) }`, map[string]any{"c": conv}, nil)
+		s.OK(a.Token, `mutation($c: ID!) { typing(conversationId: $c) }`, map[string]any{"c": conv}, nil)
 		next()
 		require.Equal(t, "typing", ev.Kind)
 		require.Equal(t, a.ID, *ev.SubjectID)
-		outsider := s.register("outsider", nil)
-		r = s.do(outsider.Token, `mutation($c: ID!) { typing(conversationId: $c) }`, map[string]any{"c": conv})
-		require.Equal(t, "NOT_FOUND", r.code())
-		ows := s.mustDial(outsider.Token)
-		ows.subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind } }`, map[string]any{"c": conv})
-		require.Equal(t, "NOT_FOUND", ows.errorCode())
+		outsider := s.Register("outsider", nil)
+		r = s.Do(outsider.Token, `mutation($c: ID!) { typing(conversationId: $c) }`, map[string]any{"c": conv})
+		require.Equal(t, "NOT_FOUND", r.Code())
+		ows := s.MustDial(outsider.Token)
+		ows.Subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind } }`, map[string]any{"c": conv})
+		require.Equal(t, "NOT_FOUND", ows.ErrorCode())
 	})
 }
 
 func TestRevokeWindow(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		cfg.RevokeWindow = time.Millisecond
 		s := start(t, cfg)
-		a := s.register("slowpoke", nil)
-		z := s.register("reader", nil)
+		a := s.Register("slowpoke", nil)
+		z := s.Register("reader", nil)
 		m := s.sendIn(a, map[string]any{"to": z.ID, "text": "too late"})
 		time.Sleep(10 * time.Millisecond)
-		r := s.do(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m.ID})
-		require.Equal(t, "REVOKE_WINDOW_PASSED", r.reason())
+		r := s.Do(a.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m.ID})
+		require.Equal(t, "REVOKE_WINDOW_PASSED", r.Reason())
 	})
 }
 
 // TestConcurrentRetries sends one message several times at once with the
 // same client id: one message, one seq, every caller gets it.
 func TestConcurrentRetries(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		a := s.register("eager", nil)
-		z := s.register("reader", nil)
+		a := s.Register("eager", nil)
+		z := s.Register("reader", nil)
 		s.sendIn(a, map[string]any{"to": z.ID, "text": "open"})
 		const n = 6
 		ids := make([]string, n)
@@ -455,12 +457,12 @@ func TestConcurrentRetries(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				var out struct{ Send sentMessage }
-				r := s.do(a.Token, sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "once", "clientId": "retry-1"}})
+				r := s.Do(a.Token, sendInput, map[string]any{"in": map[string]any{"to": z.ID, "text": "once", "clientId": "retry-1"}})
 				if len(r.Errors) == 0 {
 					_ = jsonUnmarshal(r.Data, &out)
 					ids[i] = out.Send.ID
 				} else {
-					ids[i] = r.code() + " " + r.Errors[0].Message
+					ids[i] = r.Code() + " " + r.Errors[0].Message
 				}
 			}(i)
 		}
@@ -480,20 +482,20 @@ func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 // fixed number of SQL statements however long it is: its per-item fields are
 // batched by the request's loaders.
 func TestConversationListQueryCount(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		// Loaders gather keys for 50 ms here, not 1: under -race on a busy
 		// machine the list's fields can take longer than 1 ms to reach them,
 		// and a split batch would look like a statement per item.
 		s := newSocialServer(t, b, func(c *app.Config) { c.LoaderWait = 50 * time.Millisecond })
-		me := s.register("listener", nil)
+		me := s.Register("listener", nil)
 		const list = `{ conversations(first: 50) { edges { node { title avatar unreadCount lastMessage { text preview } peer { id nickname isFriend remark } conversation { id kind } } } } }`
 		measure := func() int64 {
 			s.statements.Store(0)
-			s.ok(me.Token, list, nil, nil)
+			s.OK(me.Token, list, nil, nil)
 			return s.statements.Load()
 		}
 		talk := func(i int) {
-			u := s.register(fmt.Sprintf("talker%d", i), nil)
+			u := s.Register(fmt.Sprintf("talker%d", i), nil)
 			if i%2 == 0 {
 				s.befriend(u, me)
 			}

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -20,7 +19,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // scrape returns the instance's metrics in the text exposition format.
@@ -58,31 +59,24 @@ func (b *syncBuffer) lines() []map[string]any {
 }
 
 func TestOpsMetricsAndAccessLog(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		logs := &syncBuffer{}
 		log, err := app.NewLogger(logs, "json", "debug", false)
 		require.NoError(t, err)
-		a, err := app.New(context.Background(), cfg, log)
-		require.NoError(t, err)
-		srv := httptest.NewUnstartedServer(a.Handler())
-		srv.Config.BaseContext = func(net.Listener) context.Context { return a.BaseContext() }
-		srv.Start()
-		t.Cleanup(func() { a.Close(); srv.Close() })
-		s := &server{t: t, app: a, srv: srv}
+		s := &server{apptest.StartWith(t, apptest.Config(t, b.URL(t)), apptest.Options{Log: log})} // app.New must succeed
 
-		alice := s.register("alice", nil)
-		bob := s.register("bob", nil)
-		s.ok(alice.Token, `query Me { me { id } }`, nil, nil)
-		require.Equal(t, "GRAPHQL_VALIDATION_FAILED", s.do(alice.Token, `query Broken { me { nope } }`, nil).code())
-		require.Equal(t, "BAD_USER_INPUT", s.do(alice.Token, `query BadID { node(id: "x") { id } }`, nil).code())
-		ws := s.mustDial(bob.Token)
-		ws.subscribe("1", `subscription Live { events { kind } }`, nil)
-		s.waitSubscriptions(1)
-		s.send(alice, bob, "hello")
-		ws.nextMessage()
+		alice := s.Register("alice", nil)
+		bob := s.Register("bob", nil)
+		s.OK(alice.Token, `query Me { me { id } }`, nil, nil)
+		require.Equal(t, "GRAPHQL_VALIDATION_FAILED", s.Do(alice.Token, `query Broken { me { nope } }`, nil).Code())
+		require.Equal(t, "BAD_USER_INPUT", s.Do(alice.Token, `query BadID { node(id: "x") { id } }`, nil).Code())
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("1", `subscription Live { events { kind } }`, nil)
+		s.WaitSubscriptions(1)
+		s.Send(alice, bob, "hello")
+		ws.NextMessage()
 
-		m := scrape(t, a)
+		m := scrape(t, s.App)
 		for _, want := range []string{
 			`parley_graphql_operations_total{code="OK",operation="Me",type="query"} 1`,
 			`parley_graphql_operations_total{code="GRAPHQL_VALIDATION_FAILED",operation="_none",type="unknown"} 1`, // no operationName: the document did not validate
@@ -105,9 +99,9 @@ func TestOpsMetricsAndAccessLog(t *testing.T) {
 		}
 
 		// Closing the WebSocket ends the subscription and the connection.
-		ws.conn.Close()
+		ws.Close()
 		require.Eventually(t, func() bool {
-			m := scrape(t, a)
+			m := scrape(t, s.App)
 			return strings.Contains(m, `parley_websocket_connections 0`) &&
 				strings.Contains(m, `parley_graphql_subscriptions_active{operation="Live"} 0`) &&
 				strings.Contains(m, `parley_graphql_operations_total{code="OK",operation="Live",type="subscription"} 1`) &&
@@ -116,7 +110,7 @@ func TestOpsMetricsAndAccessLog(t *testing.T) {
 
 		// The access log: one JSON line per request, with the request id,
 		// the operation and its outcome, and never the query string.
-		res, err := http.Get(srv.URL + "/files/1/x.png?t=secret-token")
+		res, err := http.Get(s.URL + "/files/1/x.png?t=secret-token")
 		require.NoError(t, err)
 		res.Body.Close()
 		var found bool
@@ -153,11 +147,11 @@ func TestOpsMetricsAndAccessLog(t *testing.T) {
 // TestOpsOperationNamesBounded: operation names are label values, so a
 // client sending endless distinct names cannot grow the series without end.
 func TestOpsOperationNamesBounded(t *testing.T) {
-	s := newServer(t, backends(t)[0])
+	s := newServer(t, dbtest.Backends()[0])
 	for i := range 520 {
-		s.do("", "query Q"+strconv.Itoa(i)+" { me { id } }", nil)
+		s.Do("", "query Q"+strconv.Itoa(i)+" { me { id } }", nil)
 	}
-	m := scrape(t, s.app)
+	m := scrape(t, s.App)
 	require.Contains(t, m, `operation="_other"`)
 	require.LessOrEqual(t, strings.Count(m, "parley_graphql_operations_total{"), 501)
 }
@@ -182,10 +176,10 @@ func TestOpsListeners(t *testing.T) {
 	require.True(t, isText, "development logs text by default")
 	require.False(t, log.Enabled(context.Background(), slog.LevelInfo))
 
-	cfg := testConfig(t, "")
+	cfg := apptest.Config(t, "")
 	cfg.MetricsAddr, cfg.PprofAddr = "127.0.0.1:0", "127.0.0.1:0"
 	s := start(t, cfg)
-	ops, err := app.ServeOps(s.app, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ops, err := app.ServeOps(s.App, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	defer ops.Close(context.Background())
 	addrs := ops.Addrs()
@@ -200,12 +194,12 @@ func TestOpsListeners(t *testing.T) {
 	res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	// Neither is on the public router.
-	res, err = http.Get(s.srv.URL + "/metrics")
+	res, err = http.Get(s.URL + "/metrics")
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusNotFound, res.StatusCode)
 
 	cfg.MetricsAddr = addrs[0] // taken: start-up fails
-	_, err = app.ServeOps(s.app, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err = app.ServeOps(s.App, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.Error(t, err)
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/parley-im/parley/ent/presence"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 const presenceSubscription = `subscription { presence { user { id username } online lastSeenAt } }`
@@ -29,28 +31,20 @@ type presenceEvent struct {
 }
 
 // nextPresence returns the next presence event.
-func (c *wsClient) nextPresence() presenceEvent {
-	c.t.Helper()
-	var msg struct {
-		Type    string
-		Payload struct {
-			Data   struct{ Presence *presenceEvent }
-			Errors []gqlError
-		}
-	}
-	require.NoError(c.t, c.read(&msg))
-	require.Equal(c.t, "next", msg.Type, "%+v", msg)
-	require.Empty(c.t, msg.Payload.Errors)
-	require.NotNil(c.t, msg.Payload.Data.Presence)
-	return *msg.Payload.Data.Presence
+func nextPresence(c *apptest.Conn) presenceEvent {
+	c.T.Helper()
+	ev, typ := apptest.Next[*presenceEvent](c, "presence")
+	require.Equal(c.T, "next", typ)
+	require.NotNil(c.T, ev)
+	return *ev
 }
 
 // expectPresence reads the next presence event and checks whose and which.
-func (c *wsClient) expectPresence(who account, online bool) presenceEvent {
-	c.t.Helper()
-	ev := c.nextPresence()
-	require.Equal(c.t, who.ID, ev.User.ID, "presence of %s expected, got %+v", who.ID, ev)
-	require.Equal(c.t, online, ev.Online, "%+v", ev)
+func expectPresence(c *apptest.Conn, who account, online bool) presenceEvent {
+	c.T.Helper()
+	ev := nextPresence(c)
+	require.Equal(c.T, who.ID, ev.User.ID, "presence of %s expected, got %+v", who.ID, ev)
+	require.Equal(c.T, online, ev.Online, "%+v", ev)
 	return ev
 }
 
@@ -58,9 +52,9 @@ func (c *wsClient) expectPresence(who account, online bool) presenceEvent {
 // database of its own, not a schema: NOTIFY channels are per database, and
 // presence events carry data (user ids, which every test's schema numbers
 // alike), so a test sharing the database would hear the others' users.
-func presenceURL(t *testing.T, b backend) string {
-	if b.name != "postgres" {
-		return b.url(t)
+func presenceURL(t *testing.T, b dbtest.Backend) string {
+	if b.Name != "postgres" {
+		return b.URL(t)
 	}
 	return freshDatabase(t, os.Getenv("TEST_DATABASE_URL"))
 }
@@ -90,17 +84,17 @@ func freshDatabase(t *testing.T, base string) string {
 }
 
 func presenceTestConfig(t *testing.T, url string) app.Config {
-	cfg := testConfig(t, url)
+	cfg := apptest.Config(t, url)
 	cfg.PresenceTTL = time.Second
 	return cfg
 }
 
 // friends makes a and b friends through the API.
 func (s *server) friends(a, b account) {
-	s.t.Helper()
+	s.T.Helper()
 	var out struct{ ApplyFriend struct{ ID string } }
-	s.ok(a.Token, `mutation($id: ID) { applyFriend(input: {userId: $id}) { id } }`, map[string]any{"id": b.ID}, &out)
-	s.ok(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": out.ApplyFriend.ID}, nil)
+	s.OK(a.Token, `mutation($id: ID) { applyFriend(input: {userId: $id}) { id } }`, map[string]any{"id": b.ID}, &out)
+	s.OK(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": out.ApplyFriend.ID}, nil)
 }
 
 type userPresence struct {
@@ -110,19 +104,19 @@ type userPresence struct {
 
 // presenceOf reads u's online and lastSeenAt fields as viewer.
 func (s *server) presenceOf(viewer account, u account) userPresence {
-	s.t.Helper()
+	s.T.Helper()
 	var out struct{ Node userPresence }
-	s.ok(viewer.Token, `query($id: ID!) { node(id: $id) { ... on User { online lastSeenAt } } }`, map[string]any{"id": u.ID}, &out)
+	s.OK(viewer.Token, `query($id: ID!) { node(id: $id) { ... on User { online lastSeenAt } } }`, map[string]any{"id": u.ID}, &out)
 	return out.Node
 }
 
 // connections returns the connection count of uid's presence rows.
 func (s *server) connections(u account) int {
-	s.t.Helper()
+	s.T.Helper()
 	var id int
 	fmt.Sscan(u.ID, &id)
-	rows, err := s.app.Client.Presence.Query().Where(presence.UserID(id)).All(viewer.SystemContext(context.Background()))
-	require.NoError(s.t, err)
+	rows, err := s.App.Client.Presence.Query().Where(presence.UserID(id)).All(viewer.SystemContext(context.Background()))
+	require.NoError(s.T, err)
 	n := 0
 	for _, r := range rows {
 		n += r.Connections
@@ -135,28 +129,28 @@ func (s *server) connections(u account) int {
 // last. Other connections, strangers, anonymous and refused connections
 // change nothing (S2-05).
 func TestPresence(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
-		alice, bob, carol, dave := s.register("alice", nil), s.register("bob", nil), s.register("carol", nil), s.register("dave", nil)
+		alice, bob, carol, dave := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil), s.Register("dave", nil)
 		s.friends(alice, bob)
 		s.friends(dave, bob)
 
-		ws := s.mustDial(bob.Token)
-		ws.subscribe("1", presenceSubscription, nil)
-		s.waitSubscriptions(1)
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("1", presenceSubscription, nil)
+		s.WaitSubscriptions(1)
 
 		// Strangers, anonymous and refused connections say nothing to bob.
-		s.mustDial(carol.Token)
-		anon, err := s.dial(nil)
+		s.MustDial(carol.Token)
+		anon, err := s.Dial(apptest.TransportWS, nil)
 		require.NoError(t, err)
-		anon.conn.Close()
-		_, err = s.dial(map[string]any{"Authorization": "Bearer forged.token.here"})
+		anon.Close()
+		_, err = s.Dial(apptest.TransportWS, map[string]any{"Authorization": "Bearer forged.token.here"})
 		var ce *websocket.CloseError
 		require.ErrorAs(t, err, &ce)
 
 		require.False(t, s.presenceOf(bob, alice).Online)
-		a1 := s.mustDial(alice.Token)
-		ev := ws.expectPresence(alice, true)
+		a1 := s.MustDial(alice.Token)
+		ev := expectPresence(ws, alice, true)
 		require.Equal(t, "alice", ev.User.Username)
 		require.Nil(t, ev.LastSeenAt)
 		require.True(t, s.presenceOf(bob, alice).Online)
@@ -164,17 +158,17 @@ func TestPresence(t *testing.T) {
 
 		// A second connection, then closing the first: no event. Dave going
 		// online afterwards proves nothing came in between.
-		a2 := s.mustDial(alice.Token)
+		a2 := s.MustDial(alice.Token)
 		require.Eventually(t, func() bool { return s.connections(alice) == 2 }, 5*time.Second, 10*time.Millisecond)
-		a1.conn.Close()
+		a1.Close()
 		require.Eventually(t, func() bool { return s.connections(alice) == 1 }, 5*time.Second, 10*time.Millisecond)
-		s.mustDial(dave.Token)
-		ws.expectPresence(dave, true)
+		s.MustDial(dave.Token)
+		expectPresence(ws, dave, true)
 		require.True(t, s.presenceOf(bob, alice).Online)
 
 		before := time.Now()
-		a2.conn.Close()
-		ev = ws.expectPresence(alice, false)
+		a2.Close()
+		ev = expectPresence(ws, alice, false)
 		require.NotNil(t, ev.LastSeenAt)
 		require.WithinDuration(t, before, *ev.LastSeenAt, 5*time.Second)
 		got := s.presenceOf(bob, alice)
@@ -184,10 +178,10 @@ func TestPresence(t *testing.T) {
 		require.Zero(t, s.connections(alice))
 
 		// Anonymous subscribers are refused.
-		anon, err = s.dial(nil)
+		anon, err = s.Dial(apptest.TransportWS, nil)
 		require.NoError(t, err)
-		anon.subscribe("1", presenceSubscription, nil)
-		require.Equal(t, "UNAUTHENTICATED", anon.errorCode())
+		anon.Subscribe("1", presenceSubscription, nil)
+		require.Equal(t, "UNAUTHENTICATED", anon.ErrorCode())
 	})
 }
 
@@ -195,29 +189,29 @@ func TestPresence(t *testing.T) {
 // adds the new friend's presence to his stream, starting with the friend's
 // current state; an ended one removes it.
 func TestPresenceFollowsFriendships(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
-		alice, bob, dave := s.register("alice", nil), s.register("bob", nil), s.register("dave", nil)
+		alice, bob, dave := s.Register("alice", nil), s.Register("bob", nil), s.Register("dave", nil)
 		s.friends(dave, bob)
-		ws := s.mustDial(bob.Token)
-		ws.subscribe("1", presenceSubscription, nil)
-		s.waitSubscriptions(1)
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("1", presenceSubscription, nil)
+		s.WaitSubscriptions(1)
 
-		a1 := s.mustDial(alice.Token) // a stranger still: nothing
+		a1 := s.MustDial(alice.Token) // a stranger still: nothing
 		s.friends(alice, bob)
-		ws.expectPresence(alice, true) // her state when she became a friend
-		a1.conn.Close()
-		ws.expectPresence(alice, false)
-		a1 = s.mustDial(alice.Token)
-		ws.expectPresence(alice, true)
+		expectPresence(ws, alice, true) // her state when she became a friend
+		a1.Close()
+		expectPresence(ws, alice, false)
+		a1 = s.MustDial(alice.Token)
+		expectPresence(ws, alice, true)
 
 		// Unfriended: her going offline no longer reaches bob. Dave's
 		// online, after it, proves that nothing came in between.
-		s.ok(bob.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": alice.ID}, nil)
-		a1.conn.Close()
+		s.OK(bob.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": alice.ID}, nil)
+		a1.Close()
 		require.Eventually(t, func() bool { return s.connections(alice) == 0 }, 5*time.Second, 10*time.Millisecond)
-		s.mustDial(dave.Token)
-		ws.expectPresence(dave, true)
+		s.MustDial(dave.Token)
+		expectPresence(ws, dave, true)
 	})
 }
 
@@ -225,22 +219,22 @@ func TestPresenceFollowsFriendships(t *testing.T) {
 // closing go stale after the TTL; a running instance sweeps them and tells
 // the users' friends they went offline at the last heartbeat.
 func TestPresenceCrashedInstance(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
-		alice, bob := s.register("alice", nil), s.register("bob", nil)
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		s.friends(alice, bob)
-		ws := s.mustDial(bob.Token)
-		ws.subscribe("1", presenceSubscription, nil)
-		s.waitSubscriptions(1)
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("1", presenceSubscription, nil)
+		s.WaitSubscriptions(1)
 
 		var id int
 		fmt.Sscan(alice.ID, &id)
 		seen := time.Now().UTC().Truncate(time.Millisecond)
-		require.NoError(t, s.app.Client.Presence.Create().SetUserID(id).SetInstance("crashed").
+		require.NoError(t, s.App.Client.Presence.Create().SetUserID(id).SetInstance("crashed").
 			SetConnections(1).SetSeenAt(seen).Exec(viewer.SystemContext(context.Background())))
 		require.True(t, s.presenceOf(bob, alice).Online)
 
-		ev := ws.expectPresence(alice, false)
+		ev := expectPresence(ws, alice, false)
 		require.True(t, seen.Equal(*ev.LastSeenAt), "%v != %v", seen, ev.LastSeenAt)
 		require.GreaterOrEqual(t, time.Since(seen), time.Second, "not before the TTL")
 		got := s.presenceOf(bob, alice)
@@ -266,32 +260,32 @@ func TestPresenceTwoInstances(t *testing.T) {
 	cfg.HubPollInterval = time.Hour // only a NOTIFY can wake instance two in time
 	two := start(t, cfg)
 
-	alice, bob, dave := one.register("alice", nil), one.register("bob", nil), one.register("dave", nil)
+	alice, bob, dave := one.Register("alice", nil), one.Register("bob", nil), one.Register("dave", nil)
 	one.friends(alice, bob)
 	one.friends(dave, bob)
-	ws := two.mustDial(bob.Token)
-	ws.subscribe("1", presenceSubscription, nil)
-	two.waitSubscriptions(1)
+	ws := two.MustDial(bob.Token)
+	ws.Subscribe("1", presenceSubscription, nil)
+	two.WaitSubscriptions(1)
 
-	a1 := one.mustDial(alice.Token)
-	ws.expectPresence(alice, true)
+	a1 := one.MustDial(alice.Token)
+	expectPresence(ws, alice, true)
 	require.True(t, two.presenceOf(bob, alice).Online, "seen from instance two")
 
 	// One connection on each instance: closing either alone says nothing.
-	a2 := two.mustDial(alice.Token)
+	a2 := two.MustDial(alice.Token)
 	require.Eventually(t, func() bool { return one.connections(alice) == 2 }, 5*time.Second, 10*time.Millisecond)
-	a1.conn.Close()
+	a1.Close()
 	require.Eventually(t, func() bool { return one.connections(alice) == 1 }, 5*time.Second, 10*time.Millisecond)
-	one.mustDial(dave.Token)
-	ws.expectPresence(dave, true)
+	one.MustDial(dave.Token)
+	expectPresence(ws, dave, true)
 	require.True(t, one.presenceOf(bob, alice).Online)
 
-	a2.conn.Close()
-	ev := ws.expectPresence(alice, false)
+	a2.Close()
+	ev := expectPresence(ws, alice, false)
 	require.NotNil(t, ev.LastSeenAt)
 	require.False(t, one.presenceOf(bob, alice).Online)
 
 	// Instance one shuts down: its users go offline at once, not after the TTL.
-	one.app.Close()
-	ws.expectPresence(dave, false)
+	one.App.Close()
+	expectPresence(ws, dave, false)
 }

@@ -8,30 +8,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
 // productionServer runs with the settings of PARLEY_PRODUCTION=true:
 // introspection off by default, a JWT secret given (testConfig's).
-func productionServer(t *testing.T, b backend) *server {
-	cfg := testConfig(t, b.url(t))
+func productionServer(t *testing.T, b dbtest.Backend) *server {
+	cfg := apptest.Config(t, b.URL(t))
 	cfg.Production, cfg.Introspection = true, false
 	return start(t, cfg)
 }
 
 // getQuery runs query with GET, as GraphQL-over-HTTP allows for queries.
 func (s *server) getQuery(token, query string) response {
-	s.t.Helper()
-	req, _ := http.NewRequest("GET", s.srv.URL+"/query?query="+url.QueryEscape(query), nil)
+	s.T.Helper()
+	req, _ := http.NewRequest("GET", s.URL+"/query?query="+url.QueryEscape(query), nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(s.t, err)
+	require.NoError(s.T, err)
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	var r response
-	require.NoError(s.t, json.Unmarshal(raw, &r), string(raw))
+	require.NoError(s.T, json.Unmarshal(raw, &r), string(raw))
 	r.Status = res.StatusCode
 	return r
 }
@@ -52,20 +54,20 @@ var misspelt = []string{
 // error (FORBIDDEN, INTROSPECTION_DISABLED) over POST and GET, not an
 // internal one, and validation errors suggest no names of the schema.
 func TestProductionErrors(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := productionServer(t, b)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 		for _, q := range []string{
 			`{ __schema { queryType { name } } }`,
 			`{ __type(name: "User") { name fields { name } } }`,
 			`query IntrospectionQuery { __schema { types { name } } }`,
 		} {
 			for _, token := range []string{"", alice.Token} {
-				for method, r := range map[string]response{"POST": s.do(token, q, nil), "GET": s.getQuery(token, q)} {
+				for method, r := range map[string]response{"POST": s.Do(token, q, nil), "GET": s.getQuery(token, q)} {
 					require.Equal(t, http.StatusOK, r.Status, "%s %s", method, q)
 					require.NotEmpty(t, r.Errors, "%s %s", method, q)
-					require.Equal(t, "FORBIDDEN", r.code(), "%s %s: %+v", method, q, r.Errors)
-					require.Equal(t, "INTROSPECTION_DISABLED", r.reason(), "%s %s", method, q)
+					require.Equal(t, "FORBIDDEN", r.Code(), "%s %s: %+v", method, q, r.Errors)
+					require.Equal(t, "INTROSPECTION_DISABLED", r.Reason(), "%s %s", method, q)
 					require.NotContains(t, r.Errors[0].Message, "internal", "%s %s", method, q)
 				}
 			}
@@ -74,16 +76,16 @@ func TestProductionErrors(t *testing.T) {
 		var typename struct {
 			Typename string `json:"__typename"`
 		}
-		s.ok("", `{ __typename }`, nil, &typename)
+		s.OK("", `{ __typename }`, nil, &typename)
 		require.Equal(t, "Query", typename.Typename)
 
 		for _, q := range misspelt {
-			for method, r := range map[string]response{"POST": s.do(alice.Token, q, nil), "GET": s.getQuery(alice.Token, q)} {
+			for method, r := range map[string]response{"POST": s.Do(alice.Token, q, nil), "GET": s.getQuery(alice.Token, q)} {
 				if method == "GET" && strings.HasPrefix(q, "mutation") {
 					continue // GET refuses mutations before validation
 				}
 				require.NotEmpty(t, r.Errors, "%s %s", method, q)
-				require.Equal(t, "GRAPHQL_VALIDATION_FAILED", r.code(), "%s %s: %+v", method, q, r.Errors)
+				require.Equal(t, "GRAPHQL_VALIDATION_FAILED", r.Code(), "%s %s: %+v", method, q, r.Errors)
 				for _, e := range r.Errors {
 					require.NotContains(t, e.Message, "Did you mean", "%s %s", method, q)
 				}
@@ -96,17 +98,17 @@ func TestProductionErrors(t *testing.T) {
 // introspection answers and validation errors keep their suggestions, so
 // TestProductionErrors checks a difference the mode makes.
 func TestDevelopmentErrors(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
-		alice := s.register("alice", nil)
+		alice := s.Register("alice", nil)
 		var schema struct {
 			Schema struct{ QueryType struct{ Name string } } `json:"__schema"`
 		}
-		s.ok("", `{ __schema { queryType { name } } }`, nil, &schema)
+		s.OK("", `{ __schema { queryType { name } } }`, nil, &schema)
 		require.Equal(t, "Query", schema.Schema.QueryType.Name)
 		for _, q := range misspelt {
-			r := s.do(alice.Token, q, nil)
-			require.Equal(t, "GRAPHQL_VALIDATION_FAILED", r.code(), "%s: %+v", q, r.Errors)
+			r := s.Do(alice.Token, q, nil)
+			require.Equal(t, "GRAPHQL_VALIDATION_FAILED", r.Code(), "%s: %+v", q, r.Errors)
 			require.Contains(t, r.Errors[0].Message, "Did you mean", q)
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 const rmFields = `id name detail avatar url onlineCount memberCount joined conversationId createdAt owner { username }`
@@ -31,26 +33,26 @@ const (
 )
 
 func (k grpKit) room(owner account, name, detail string) rmOut {
-	k.t.Helper()
+	k.T.Helper()
 	var out struct{ CreateRoom rmOut }
-	k.ok(owner.Token, rmCreate, map[string]any{"in": map[string]any{"name": name, "detail": detail}}, &out)
+	k.OK(owner.Token, rmCreate, map[string]any{"in": map[string]any{"name": name, "detail": detail}}, &out)
 	return out.CreateRoom
 }
 
 // roomInfo reads a room by id as token (empty: anonymously).
 func (k grpKit) roomInfo(token, id string) *rmOut {
-	k.t.Helper()
+	k.T.Helper()
 	var out struct{ Room *rmOut }
-	k.ok(token, `query($r: ID) { room(id: $r) { `+rmFields+` } }`, map[string]any{"r": id}, &out)
+	k.OK(token, `query($r: ID) { room(id: $r) { `+rmFields+` } }`, map[string]any{"r": id}, &out)
 	return out.Room
 }
 
 // online waits until a's presence reads online.
 func (k grpKit) online(a account) {
-	k.t.Helper()
-	require.Eventually(k.t, func() bool {
+	k.T.Helper()
+	require.Eventually(k.T, func() bool {
 		var out struct{ Node struct{ Online bool } }
-		k.ok(a.Token, `query($id: ID!) { node(id: $id) { ... on User { online } } }`, map[string]any{"id": a.ID}, &out)
+		k.OK(a.Token, `query($id: ID!) { node(id: $id) { ... on User { online } } }`, map[string]any{"id": a.ID}, &out)
 		return out.Node.Online
 	}, 5*time.Second, 10*time.Millisecond)
 }
@@ -67,9 +69,9 @@ func rv(r rmOut, kv ...any) map[string]any {
 // unique name; its info is public (S3-05); only its owner modifies it
 // (S3-09) and sets its avatar (S3-03).
 func TestRoomCreateAndModify(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
-		ann, bob := k.register("ann", nil), k.register("bob", nil)
+		ann, bob := k.Register("ann", nil), k.Register("bob", nil)
 
 		r := k.room(ann, " testroom ", "哈哈哈")
 		require.Equal(t, "testroom", r.Name)
@@ -84,9 +86,9 @@ func TestRoomCreateAndModify(t *testing.T) {
 		require.Equal(t, "testroom", info.Name)
 		require.False(t, info.Joined)
 		var byName struct{ Room *struct{ ID string } }
-		k.ok("", `{ room(name: "TESTROOM") { id } }`, nil, &byName)
+		k.OK("", `{ room(name: "TESTROOM") { id } }`, nil, &byName)
 		require.Equal(t, r.ID, byName.Room.ID)
-		k.ok("", `{ room(name: "nothing") { id } }`, nil, &byName)
+		k.OK("", `{ room(name: "nothing") { id } }`, nil, &byName)
 		require.Nil(t, byName.Room)
 		k.fails("", `{ room { id } }`, nil, "BAD_USER_INPUT", "ROOM_REQUIRED")
 		k.fails("", `query($r: ID) { room(id: $r, name: "x") { id } }`, map[string]any{"r": r.ID}, "BAD_USER_INPUT", "ROOM_REQUIRED")
@@ -112,21 +114,21 @@ func TestRoomCreateAndModify(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				res := k.fails(c.who.Token, rmCreate, map[string]any{"in": c.in}, c.code, c.reason)
-				require.Equal(t, c.field, res.ext("field"))
+				require.Equal(t, c.field, res.Ext("field"))
 			})
 		}
 
 		// The owner modifies his room; the avatar is an upload of his.
 		avatar := k.upload(ann.Token, "avatar", "room.png", pngImage(16, 16))
 		var up struct{ UpdateRoom rmOut }
-		k.ok(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "TestRoom", "detail": "new", "avatarFileId": avatar.ID}), &up)
+		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "TestRoom", "detail": "new", "avatarFileId": avatar.ID}), &up)
 		require.Equal(t, "TestRoom", up.UpdateRoom.Name)
 		require.Equal(t, "new", up.UpdateRoom.Detail)
 		require.Equal(t, avatar.URL, up.UpdateRoom.Avatar)
 		res, body := k.get(up.UpdateRoom.Avatar, "", nil)
 		require.Equal(t, 200, res.StatusCode, string(body))
 		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
-		k.ok(ann.Token, rmUpdate, rv(r, "in", map[string]any{"clearAvatar": true}), &up)
+		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"clearAvatar": true}), &up)
 		require.Equal(t, "", up.UpdateRoom.Avatar)
 
 		for _, c := range []struct {
@@ -145,7 +147,7 @@ func TestRoomCreateAndModify(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				res := k.fails(c.who.Token, rmUpdate, rv(r, "in", c.in), c.code, c.reason)
-				require.Equal(t, c.field, res.ext("field"))
+				require.Equal(t, c.field, res.Ext("field"))
 			})
 		}
 		k.fails(ann.Token, rmUpdate, map[string]any{"r": "999999", "in": map[string]any{"detail": "x"}}, "NOT_FOUND", "NOT_FOUND")
@@ -159,9 +161,9 @@ func TestRoomCreateAndModify(t *testing.T) {
 				Edges      []struct{ Node struct{ Name string } }
 			}
 		}
-		k.ok("", `{ rooms(first: 10) { totalCount edges { node { name } } } }`, nil, &list)
+		k.OK("", `{ rooms(first: 10) { totalCount edges { node { name } } } }`, nil, &list)
 		require.Equal(t, 3, list.Rooms.TotalCount)
-		k.ok("", `{ rooms(query: "SEC", first: 10) { totalCount edges { node { name } } } }`, nil, &list)
+		k.OK("", `{ rooms(query: "SEC", first: 10) { totalCount edges { node { name } } } }`, nil, &list)
 		require.Equal(t, 1, list.Rooms.TotalCount)
 		require.Equal(t, "second", list.Rooms.Edges[0].Node.Name)
 	})
@@ -171,33 +173,33 @@ func TestRoomCreateAndModify(t *testing.T) {
 // messages (S3-10); members post, others are refused; the history pages
 // with senders (S3-06).
 func TestRoomEvents(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
-		ann, bob, cat := k.register("ann", nil), k.register("bob", map[string]any{"nickname": "Bob"}), k.register("cat", nil)
+		ann, bob, cat := k.Register("ann", nil), k.Register("bob", map[string]any{"nickname": "Bob"}), k.Register("cat", nil)
 		r := k.room(ann, "lobby", "")
 
 		// Ann watches her room; her connection makes her online.
-		aws := k.mustDial(ann.Token)
-		aws.subscribe("r", rmEvents, rv(r))
-		k.waitSubscriptions(1)
+		aws := k.MustDial(ann.Token)
+		aws.Subscribe("r", rmEvents, rv(r))
+		k.WaitSubscriptions(1)
 		k.online(ann)
 		require.Equal(t, 1, k.roomInfo("", r.ID).OnlineCount)
 
 		// Bob, online, joins; cat, offline, joins.
-		bws := k.mustDial(bob.Token)
+		bws := k.MustDial(bob.Token)
 		k.online(bob)
 		var joined struct{ JoinRoom rmOut }
-		k.ok(bob.Token, rmJoin, rv(r), &joined)
+		k.OK(bob.Token, rmJoin, rv(r), &joined)
 		require.True(t, joined.JoinRoom.Joined)
 		require.Equal(t, 2, joined.JoinRoom.MemberCount)
-		ev, skipped := aws.until("roomEvents", "room.joined")
+		ev, skipped := until(aws, "roomEvents", "room.joined")
 		require.Empty(t, skipped)
 		require.Equal(t, "bob", ev.Node.Username)
 		require.Equal(t, "in", ev.Data["action"])
 		require.EqualValues(t, 2, ev.Data["onlineCount"])
 		require.EqualValues(t, 2, ev.Data["memberCount"])
-		k.ok(cat.Token, rmJoin, rv(r), nil)
-		ev, _ = aws.until("roomEvents", "room.joined")
+		k.OK(cat.Token, rmJoin, rv(r), nil)
+		ev, _ = until(aws, "roomEvents", "room.joined")
 		require.Equal(t, "cat", ev.Node.Username)
 		require.EqualValues(t, 2, ev.Data["onlineCount"], "cat is not connected")
 		require.EqualValues(t, 3, ev.Data["memberCount"])
@@ -206,14 +208,14 @@ func TestRoomEvents(t *testing.T) {
 		k.fails("", rmJoin, rv(r), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 
 		// Messages reach watchers; outsiders may watch and read, not post.
-		dan := k.register("dan", nil)
-		res := k.do(dan.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": "hi"}})
-		require.Equal(t, "FORBIDDEN", res.code())
-		require.Equal(t, "NOT_A_MEMBER", res.reason())
+		dan := k.Register("dan", nil)
+		res := k.Do(dan.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": "hi"}})
+		require.Equal(t, "FORBIDDEN", res.Code())
+		require.Equal(t, "NOT_A_MEMBER", res.Reason())
 		for _, text := range []string{"666", "hello"} {
-			res := k.do(bob.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": text}})
+			res := k.Do(bob.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": text}})
 			require.Empty(t, res.Errors)
-			ev, _ := aws.until("roomEvents", "message.created")
+			ev, _ := until(aws, "roomEvents", "message.created")
 			require.Equal(t, text, ev.Node.Text)
 		}
 
@@ -232,7 +234,7 @@ func TestRoomEvents(t *testing.T) {
 				}
 			}
 		}
-		k.ok(dan.Token, `query($r: ID) { room(id: $r) { onlineCount messages(last: 10) { edges { node { text createdAt sender { username avatar } } } } } }`, rv(r), &hist)
+		k.OK(dan.Token, `query($r: ID) { room(id: $r) { onlineCount messages(last: 10) { edges { node { text createdAt sender { username avatar } } } } } }`, rv(r), &hist)
 		require.Equal(t, 2, hist.Room.OnlineCount)
 		require.Len(t, hist.Room.Messages.Edges, 2)
 		require.Equal(t, "666", hist.Room.Messages.Edges[0].Node.Text)
@@ -240,20 +242,20 @@ func TestRoomEvents(t *testing.T) {
 		var viaConv struct {
 			Messages struct{ TotalCount int }
 		}
-		k.ok(dan.Token, `query($c: ID!) { messages(conversationId: $c, last: 10) { totalCount } }`, map[string]any{"c": r.ConversationID}, &viaConv)
+		k.OK(dan.Token, `query($c: ID!) { messages(conversationId: $c, last: 10) { totalCount } }`, map[string]any{"c": r.ConversationID}, &viaConv)
 		require.Equal(t, 2, viaConv.Messages.TotalCount)
-		res = k.do("", `query($r: ID) { room(id: $r) { messages(last: 10) { totalCount } } }`, rv(r))
-		require.Equal(t, "UNAUTHENTICATED", res.code())
+		res = k.Do("", `query($r: ID) { room(id: $r) { messages(last: 10) { totalCount } } }`, rv(r))
+		require.Equal(t, "UNAUTHENTICATED", res.Code())
 
 		// Bob goes offline: the count follows on the next read.
-		bws.conn.Close()
+		bws.Close()
 		require.Eventually(t, func() bool { return k.roomInfo("", r.ID).OnlineCount == 1 }, 5*time.Second, 20*time.Millisecond)
 
 		// Leaving: the event carries the new counts; leaving twice is refused.
 		var left struct{ LeaveRoom rmOut }
-		k.ok(cat.Token, rmLeave, rv(r), &left)
+		k.OK(cat.Token, rmLeave, rv(r), &left)
 		require.False(t, left.LeaveRoom.Joined)
-		ev, _ = aws.until("roomEvents", "room.left")
+		ev, _ = until(aws, "roomEvents", "room.left")
 		require.Equal(t, "cat", ev.Node.Username)
 		require.Equal(t, "out", ev.Data["action"])
 		require.EqualValues(t, 1, ev.Data["onlineCount"])
@@ -261,26 +263,26 @@ func TestRoomEvents(t *testing.T) {
 		k.fails(cat.Token, rmLeave, rv(r), "FORBIDDEN", "NOT_ROOM_MEMBER")
 
 		// A renamed room tells its watchers.
-		k.ok(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "Lobby 2"}), nil)
-		ev, _ = aws.until("roomEvents", "room.updated")
+		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "Lobby 2"}), nil)
+		ev, _ = until(aws, "roomEvents", "room.updated")
 		require.Equal(t, "Lobby 2", ev.Node.Name)
 
 		// Resume from a cursor replays what was missed.
 		cursor := ev.Cursor
-		k.ok(cat.Token, rmJoin, rv(r), nil)
-		again := k.mustDial(ann.Token)
-		again.subscribe("r", rmEvents, rv(r, "after", cursor))
-		ev, _ = again.until("roomEvents", "room.joined")
+		k.OK(cat.Token, rmJoin, rv(r), nil)
+		again := k.MustDial(ann.Token)
+		again.Subscribe("r", rmEvents, rv(r, "after", cursor))
+		ev, _ = until(again, "roomEvents", "room.joined")
 		require.Equal(t, "cat", ev.Node.Username)
 
 		// Watching needs sign-in and an existing room.
-		anon, err := k.dial(map[string]any{})
+		anon, err := k.Dial(apptest.TransportWS, map[string]any{})
 		require.NoError(t, err)
-		anon.subscribe("r", rmEvents, rv(r))
-		require.Equal(t, "UNAUTHENTICATED", anon.errorCode())
-		none := k.mustDial(dan.Token)
-		none.subscribe("r", rmEvents, map[string]any{"r": "999999"})
-		require.Equal(t, "NOT_FOUND", none.errorCode())
+		anon.Subscribe("r", rmEvents, rv(r))
+		require.Equal(t, "UNAUTHENTICATED", anon.ErrorCode())
+		none := k.MustDial(dan.Token)
+		none.Subscribe("r", rmEvents, map[string]any{"r": "999999"})
+		require.Equal(t, "NOT_FOUND", none.ErrorCode())
 	})
 }
 
@@ -288,44 +290,44 @@ func TestRoomEvents(t *testing.T) {
 // room.deleted (S3-10 close) and their stream ends; its messages and
 // memberships are gone.
 func TestRoomDelete(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
-		ann, bob, cat := k.register("ann", nil), k.register("bob", nil), k.register("cat", nil)
+		ann, bob, cat := k.Register("ann", nil), k.Register("bob", nil), k.Register("cat", nil)
 		r := k.room(ann, "doomed", "")
-		k.ok(bob.Token, rmJoin, rv(r), nil)
-		res := k.do(bob.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": "bye"}})
+		k.OK(bob.Token, rmJoin, rv(r), nil)
+		res := k.Do(bob.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": "bye"}})
 		require.Empty(t, res.Errors)
 
-		watcher := k.mustDial(cat.Token) // not a member: watching only
-		watcher.subscribe("r", rmEvents, rv(r))
-		member := k.mustDial(bob.Token)
-		member.subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
-		k.waitSubscriptions(2)
+		watcher := k.MustDial(cat.Token) // not a member: watching only
+		watcher.Subscribe("r", rmEvents, rv(r))
+		member := k.MustDial(bob.Token)
+		member.Subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
+		k.WaitSubscriptions(2)
 
 		k.fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
 		var out struct{ DeleteRoom string }
-		k.ok(ann.Token, rmDelete, rv(r), &out)
+		k.OK(ann.Token, rmDelete, rv(r), &out)
 		require.Equal(t, r.ID, out.DeleteRoom)
 
-		ev, typ := watcher.nextOf("roomEvents")
+		ev, typ := nextOf(watcher, "roomEvents")
 		require.Equal(t, "next", typ)
 		require.Equal(t, "room.deleted", ev.Kind)
 		require.Equal(t, r.ID, *ev.SubjectID)
 		require.Equal(t, "close", ev.Data["action"])
 		require.Equal(t, "doomed", ev.Data["name"])
-		_, typ = watcher.nextOf("roomEvents")
+		_, typ = nextOf(watcher, "roomEvents")
 		require.Equal(t, "complete", typ, "the stream ends after room.deleted")
-		ev, _ = member.until("events", "room.deleted")
+		ev, _ = until(member, "events", "room.deleted")
 		require.Equal(t, r.ID, *ev.SubjectID)
 
 		require.Nil(t, k.roomInfo("", r.ID))
-		res = k.do(bob.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { totalCount } }`, map[string]any{"c": r.ConversationID})
-		require.Equal(t, "NOT_FOUND", res.code())
+		res = k.Do(bob.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { totalCount } }`, map[string]any{"c": r.ConversationID})
+		require.Equal(t, "NOT_FOUND", res.Code())
 		sys := viewer.SystemContext(context.Background())
-		n, err := k.app.Client.Message.Query().Count(sys)
+		n, err := k.App.Client.Message.Query().Count(sys)
 		require.NoError(t, err)
 		require.Zero(t, n)
-		n, err = k.app.Client.ConversationMember.Query().Count(sys)
+		n, err = k.App.Client.ConversationMember.Query().Count(sys)
 		require.NoError(t, err)
 		require.Zero(t, n)
 		k.fails(ann.Token, rmDelete, rv(r), "NOT_FOUND", "NOT_FOUND")

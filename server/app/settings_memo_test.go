@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -20,8 +22,8 @@ var settingsRead = regexp.MustCompile("(?i)SELECT .* FROM [`\"]settings[`\"]")
 // settings table, and an update of the settings earlier in the same
 // transaction is seen by what follows it.
 func TestSendMessageReadsSettingsOnce(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		cfg := testConfig(t, b.url(t))
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
 		var reads, statements atomic.Int64
 		cfg.TraceSQL = func(ctx context.Context, args ...any) {
 			if middleware.GetReqID(ctx) == "" {
@@ -33,15 +35,15 @@ func TestSendMessageReadsSettingsOnce(t *testing.T) {
 			}
 		}
 		s := start(t, cfg)
-		root, alice, bob := s.register("root", nil), s.register("alice", nil), s.register("bob", nil)
+		root, alice, bob := s.Register("root", nil), s.Register("alice", nil), s.Register("bob", nil)
 		s.admin(root)
 		const update = `mutation($in: SettingsInput!) { updateSettings(input: $in) { appName } }`
-		s.ok(root.Token, update, map[string]any{"in": map[string]any{"dirtyWords": []string{"darn"}}}, nil)
+		s.OK(root.Token, update, map[string]any{"in": map[string]any{"dirtyWords": []string{"darn"}}}, nil)
 
 		for _, step := range []string{"first contact with a stranger", "in the open conversation"} {
 			reads.Store(0)
 			statements.Store(0)
-			sent := s.send(alice, bob, "darn it")
+			sent := s.Send(alice, bob, "darn it")
 			require.Equal(t, "**** it", sent.Text, step)
 			require.EqualValues(t, 1, reads.Load(), "%s: settings reads (of %d statements)", step, statements.Load())
 			t.Logf("%s: %d statements, 1 of them reading the settings", step, statements.Load())
@@ -55,12 +57,12 @@ func TestSendMessageReadsSettingsOnce(t *testing.T) {
 			after: sendMessage(input: {to: $to, text: "zonk"}) { text }
 		}`
 		var out struct{ Before, After struct{ Text string } }
-		s.ok(root.Token, batch, map[string]any{"to": bob.ID, "in": map[string]any{"dirtyWords": []string{"zonk"}}}, &out)
+		s.OK(root.Token, batch, map[string]any{"to": bob.ID, "in": map[string]any{"dirtyWords": []string{"zonk"}}}, &out)
 		require.Equal(t, "zonk", out.Before.Text)
 		require.Equal(t, "****", out.After.Text)
 
 		// And the next request reads the committed settings.
-		require.Equal(t, "darn it", s.send(alice, bob, "darn it").Text)
-		require.Equal(t, "****", s.send(alice, bob, "zonk").Text)
+		require.Equal(t, "darn it", s.Send(alice, bob, "darn it").Text)
+		require.Equal(t, "****", s.Send(alice, bob, "zonk").Text)
 	})
 }

@@ -14,8 +14,10 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/internal/verify"
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // socialServer is a server whose SMS codes land in a recorder and whose SQL
@@ -26,8 +28,8 @@ type socialServer struct {
 	statements atomic.Int64
 }
 
-func newSocialServer(t *testing.T, b backend, options ...func(*app.Config)) *socialServer {
-	cfg := testConfig(t, b.url(t))
+func newSocialServer(t *testing.T, b dbtest.Backend, options ...func(*app.Config)) *socialServer {
+	cfg := apptest.Config(t, b.URL(t))
 	for _, o := range options {
 		o(&cfg)
 	}
@@ -45,14 +47,14 @@ func newSocialServer(t *testing.T, b backend, options ...func(*app.Config)) *soc
 // admin makes a an administrator as the server's admin subcommand does
 // (auth.SetRole); no GraphQL operation makes one.
 func (s *server) admin(a account) {
-	s.t.Helper()
+	s.T.Helper()
 	var id int
 	fmt.Sscan(a.ID, &id)
 	ctx := context.Background()
-	u, err := s.app.Client.User.Get(viewer.SystemContext(ctx), id)
-	require.NoError(s.t, err)
-	_, _, err = auth.SetRole(ctx, s.app.Client, s.app.Events, u.Username, true)
-	require.NoError(s.t, err)
+	u, err := s.App.Client.User.Get(viewer.SystemContext(ctx), id)
+	require.NoError(s.T, err)
+	_, _, err = auth.SetRole(ctx, s.App.Client, s.App.Events, u.Username, true)
+	require.NoError(s.T, err)
 }
 
 const applyMutation = `mutation($in: ApplyFriendInput!) { applyFriend(input: $in) { id postscript operation type from { id } to { id } } }`
@@ -64,21 +66,21 @@ type noticeOut struct {
 
 // apply sends a friend application from a to b.
 func (s *server) apply(a, b account, ps string) noticeOut {
-	s.t.Helper()
+	s.T.Helper()
 	var out struct{ ApplyFriend noticeOut }
-	s.ok(a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": b.ID, "postscript": ps}}, &out)
+	s.OK(a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": b.ID, "postscript": ps}}, &out)
 	return out.ApplyFriend
 }
 
 // befriend makes a and b friends through the API.
 func (s *server) befriend(a, b account) {
-	s.t.Helper()
+	s.T.Helper()
 	n := s.apply(a, b, "hi")
-	s.ok(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": n.ID}, nil)
+	s.OK(b.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": n.ID}, nil)
 }
 
 func (s *server) friendIDs(a account) []string {
-	s.t.Helper()
+	s.T.Helper()
 	var out struct {
 		Friends struct {
 			Edges []struct {
@@ -86,7 +88,7 @@ func (s *server) friendIDs(a account) []string {
 			}
 		}
 	}
-	s.ok(a.Token, `{ friends(first: 50) { edges { node { friend { id } } } } }`, nil, &out)
+	s.OK(a.Token, `{ friends(first: 50) { edges { node { friend { id } } } } }`, nil, &out)
 	ids := []string{}
 	for _, e := range out.Friends.Edges {
 		ids = append(ids, e.Node.Friend.ID)
@@ -95,8 +97,8 @@ func (s *server) friendIDs(a account) []string {
 }
 
 func (s *server) settings(admin account, in map[string]any) {
-	s.t.Helper()
-	s.ok(admin.Token, `mutation($in: SettingsInput!) { updateSettings(input: $in) { appName } }`, map[string]any{"in": in}, nil)
+	s.T.Helper()
+	s.OK(admin.Token, `mutation($in: SettingsInput!) { updateSettings(input: $in) { appName } }`, map[string]any{"in": in}, nil)
 }
 
 // noticeEvent is one event of the notices subscription.
@@ -110,35 +112,29 @@ type noticeEvent struct {
 
 const noticesSubscription = `subscription($after: String) { notices(after: $after) { cursor kind node { id ... on Notice { postscript operation type } } } }`
 
-func (c *wsClient) nextNotice() noticeEvent {
-	c.t.Helper()
-	var msg struct {
-		Type    string
-		Payload struct {
-			Data   struct{ Notices noticeEvent }
-			Errors []gqlError
-		}
-	}
-	require.NoError(c.t, c.read(&msg))
-	require.Equal(c.t, "next", msg.Type, "%+v", msg.Payload.Errors)
-	return msg.Payload.Data.Notices
+// nextNotice reads the next event of the notices subscription.
+func nextNotice(c *apptest.Conn) noticeEvent {
+	c.T.Helper()
+	ev, typ := apptest.Next[noticeEvent](c, "notices")
+	require.Equal(c.T, "next", typ)
+	return ev
 }
 
 func TestFriendApplicationFlow(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		alice := s.register("alice", map[string]any{"email": "alice@example.com"})
-		bob := s.register("bob", nil)
+		alice := s.Register("alice", map[string]any{"email": "alice@example.com"})
+		bob := s.Register("bob", nil)
 
-		ws := s.mustDial(bob.Token)
-		ws.subscribe("n", noticesSubscription, nil)
-		s.waitSubscriptions(1)
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("n", noticesSubscription, nil)
+		s.WaitSubscriptions(1)
 
 		// Apply: bob is told live.
 		first := s.apply(alice, bob, "I am Alice")
 		require.Equal(t, "not_operated", first.Operation)
 		require.Equal(t, "friend_apply", first.Type)
-		ev := ws.nextNotice()
+		ev := nextNotice(ws)
 		require.Equal(t, "notice.created", ev.Kind)
 		require.Equal(t, first.ID, ev.Node.ID)
 		require.Equal(t, "I am Alice", ev.Node.Postscript)
@@ -146,7 +142,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 		// Applying again renews the pending application instead of stacking.
 		again := s.apply(alice, bob, "it is me again")
 		require.Equal(t, first.ID, again.ID)
-		ev = ws.nextNotice()
+		ev = nextNotice(ws)
 		require.Equal(t, "notice.updated", ev.Kind)
 		require.Equal(t, "it is me again", ev.Node.Postscript)
 
@@ -162,7 +158,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 				}
 			}
 		}
-		s.ok(bob.Token, `{ me { unhandledApplicationCount } friendApplications(operation: not_operated, first: 10) { totalCount edges { node { id postscript from { username } } } } }`, nil, &pending)
+		s.OK(bob.Token, `{ me { unhandledApplicationCount } friendApplications(operation: not_operated, first: 10) { totalCount edges { node { id postscript from { username } } } } }`, nil, &pending)
 		require.Equal(t, 1, *pending.Me.UnhandledApplicationCount)
 		require.Equal(t, 1, pending.FriendApplications.TotalCount)
 		require.Equal(t, "alice", pending.FriendApplications.Edges[0].Node.From.Username)
@@ -170,7 +166,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 		var other struct {
 			User struct{ UnhandledApplicationCount *int }
 		}
-		s.ok(alice.Token, `query($id: ID!) { user(id: $id) { unhandledApplicationCount } }`, map[string]any{"id": bob.ID}, &other)
+		s.OK(alice.Token, `query($id: ID!) { user(id: $id) { unhandledApplicationCount } }`, map[string]any{"id": bob.ID}, &other)
 		require.Nil(t, other.User.UnhandledApplicationCount)
 
 		// Before they are friends bob cannot see alice's email.
@@ -181,14 +177,14 @@ func TestFriendApplicationFlow(t *testing.T) {
 				Remark   *string
 			}
 		}
-		s.ok(bob.Token, `query($id: ID!) { user(id: $id) { email isFriend remark } }`, map[string]any{"id": alice.ID}, &card)
+		s.OK(bob.Token, `query($id: ID!) { user(id: $id) { email isFriend remark } }`, map[string]any{"id": alice.ID}, &card)
 		require.Nil(t, card.User.Email)
 		require.False(t, card.User.IsFriend)
 
 		// Alice watches her own notices from here, resuming later.
-		aws := s.mustDial(alice.Token)
-		aws.subscribe("n", noticesSubscription, nil)
-		s.waitSubscriptions(2)
+		aws := s.MustDial(alice.Token)
+		aws.Subscribe("n", noticesSubscription, nil)
+		s.WaitSubscriptions(2)
 
 		var accepted struct {
 			AcceptFriendApplication struct {
@@ -196,30 +192,30 @@ func TestFriendApplicationFlow(t *testing.T) {
 				Remark string
 			}
 		}
-		s.ok(bob.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { friend { id } remark } }`, map[string]any{"id": first.ID}, &accepted)
+		s.OK(bob.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { friend { id } remark } }`, map[string]any{"id": first.ID}, &accepted)
 		require.Equal(t, alice.ID, accepted.AcceptFriendApplication.Friend.ID)
 
 		// Alice sees her application agreed, then an acceptance notice.
-		ev = aws.nextNotice()
+		ev = nextNotice(aws)
 		require.Equal(t, "notice.updated", ev.Kind)
 		require.Equal(t, "agreed", ev.Node.Operation)
-		ev = aws.nextNotice()
+		ev = nextNotice(aws)
 		require.Equal(t, "notice.created", ev.Kind)
 		require.Equal(t, "friend_accepted", ev.Node.Type)
 
 		require.Equal(t, []string{bob.ID}, s.friendIDs(alice))
 		require.Equal(t, []string{alice.ID}, s.friendIDs(bob))
-		s.ok(bob.Token, `query($id: ID!) { user(id: $id) { email isFriend remark } }`, map[string]any{"id": alice.ID}, &card)
+		s.OK(bob.Token, `query($id: ID!) { user(id: $id) { email isFriend remark } }`, map[string]any{"id": alice.ID}, &card)
 		require.Equal(t, "alice@example.com", *card.User.Email)
 		require.True(t, card.User.IsFriend)
 		require.Equal(t, "", *card.User.Remark)
 
 		// Handled once only; friends do not apply again.
-		r := s.do(bob.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": first.ID})
-		require.Equal(t, "CONFLICT", r.code())
-		require.Equal(t, "ALREADY_HANDLED", r.reason())
-		r = s.do(alice.Token, applyMutation, map[string]any{"in": map[string]any{"userId": bob.ID}})
-		require.Equal(t, "ALREADY_FRIENDS", r.reason())
+		r := s.Do(bob.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": first.ID})
+		require.Equal(t, "CONFLICT", r.Code())
+		require.Equal(t, "ALREADY_HANDLED", r.Reason())
+		r = s.Do(alice.Token, applyMutation, map[string]any{"in": map[string]any{"userId": bob.ID}})
+		require.Equal(t, "ALREADY_FRIENDS", r.Reason())
 
 		// Remark and pin are bob's own.
 		var upd struct {
@@ -228,7 +224,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 				Pinned bool
 			}
 		}
-		s.ok(bob.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Ally", pinned: true}) { remark pinned } }`, map[string]any{"id": alice.ID}, &upd)
+		s.OK(bob.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Ally", pinned: true}) { remark pinned } }`, map[string]any{"id": alice.ID}, &upd)
 		require.Equal(t, "Ally", upd.UpdateFriend.Remark)
 		require.True(t, upd.UpdateFriend.Pinned)
 		var count struct {
@@ -237,42 +233,42 @@ func TestFriendApplicationFlow(t *testing.T) {
 				Remark      *string
 			}
 		}
-		s.ok(alice.Token, `query($id: ID!) { user(id: $id) { friendCount remark } }`, map[string]any{"id": bob.ID}, &count)
+		s.OK(alice.Token, `query($id: ID!) { user(id: $id) { friendCount remark } }`, map[string]any{"id": bob.ID}, &count)
 		require.Equal(t, 1, count.User.FriendCount)
 		require.Equal(t, "", *count.User.Remark)
 
 		// Resume: alice's stream replays what she missed.
 		var resumed struct{ Cursor string }
 		resumed.Cursor = ev.Cursor
-		aws.conn.Close()
-		third := s.register("carol", nil)
+		aws.Close()
+		third := s.Register("carol", nil)
 		n := s.apply(third, alice, "hello from carol")
-		aws2 := s.mustDial(alice.Token)
-		aws2.subscribe("n", noticesSubscription, map[string]any{"after": resumed.Cursor})
-		ev = aws2.nextNotice()
+		aws2 := s.MustDial(alice.Token)
+		aws2.Subscribe("n", noticesSubscription, map[string]any{"after": resumed.Cursor})
+		ev = nextNotice(aws2)
 		require.Equal(t, n.ID, ev.Node.ID)
 
 		// Delete: both sides lose the friendship.
 		var del struct{ DeleteFriend string }
-		s.ok(alice.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": bob.ID}, &del)
+		s.OK(alice.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": bob.ID}, &del)
 		require.Equal(t, bob.ID, del.DeleteFriend)
 		require.Empty(t, s.friendIDs(alice))
 		require.Empty(t, s.friendIDs(bob))
-		r = s.do(alice.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": bob.ID})
-		require.Equal(t, "NOT_FRIENDS", r.reason())
+		r = s.Do(alice.Token, `mutation($id: ID!) { deleteFriend(userId: $id) }`, map[string]any{"id": bob.ID})
+		require.Equal(t, "NOT_FRIENDS", r.Reason())
 	})
 }
 
 func TestFriendRules(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.register("root", nil)
+		root := s.Register("root", nil)
 		s.admin(root)
-		a := s.register("anna", map[string]any{"phone": "+8613800000001"})
-		bo := s.register("boris", nil)
-		c := s.register("chen", nil)
-		d := s.register("dora", nil)
-		s.ok(root.Token, `mutation($id: ID!) { updateUser(id: $id, input: {accountState: disabled}) { accountState } }`, map[string]any{"id": d.ID}, nil)
+		a := s.Register("anna", map[string]any{"phone": "+8613800000001"})
+		bo := s.Register("boris", nil)
+		c := s.Register("chen", nil)
+		d := s.Register("dora", nil)
+		s.OK(root.Token, `mutation($id: ID!) { updateUser(id: $id, input: {accountState: disabled}) { accountState } }`, map[string]any{"id": d.ID}, nil)
 
 		toBoris := s.apply(a, bo, "")
 		cases := []struct {
@@ -300,19 +296,19 @@ func TestFriendRules(t *testing.T) {
 			if tc.code == "" {
 				continue // covered below with a friend
 			}
-			r := s.do(tc.token, tc.query, tc.vars)
-			require.Equal(t, tc.code, r.code(), "%s: %+v", tc.name, r.Errors)
+			r := s.Do(tc.token, tc.query, tc.vars)
+			require.Equal(t, tc.code, r.Code(), "%s: %+v", tc.name, r.Errors)
 			if tc.reason != "" {
-				require.Equal(t, tc.reason, r.reason(), tc.name)
+				require.Equal(t, tc.reason, r.Reason(), tc.name)
 			}
 		}
 
 		// Refused applications are settled; the applicant may ask again.
 		var refused struct{ RefuseFriendApplication struct{ Operation string } }
-		s.ok(bo.Token, `mutation($id: ID!) { refuseFriendApplication(id: $id) { operation } }`, map[string]any{"id": toBoris.ID}, &refused)
+		s.OK(bo.Token, `mutation($id: ID!) { refuseFriendApplication(id: $id) { operation } }`, map[string]any{"id": toBoris.ID}, &refused)
 		require.Equal(t, "refused", refused.RefuseFriendApplication.Operation)
-		r := s.do(bo.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": toBoris.ID})
-		require.Equal(t, "ALREADY_HANDLED", r.reason())
+		r := s.Do(bo.Token, `mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, map[string]any{"id": toBoris.ID})
+		require.Equal(t, "ALREADY_HANDLED", r.Reason())
 		renewed := s.apply(a, bo, "please")
 		require.NotEqual(t, toBoris.ID, renewed.ID)
 
@@ -320,59 +316,59 @@ func TestFriendRules(t *testing.T) {
 		s.apply(bo, a, "")
 		require.Equal(t, []string{bo.ID}, s.friendIDs(a))
 
-		r = s.do(a.Token, `mutation($id: ID!, $r: String) { updateFriend(userId: $id, input: {remark: $r}) { id } }`, map[string]any{"id": bo.ID, "r": strings.Repeat("r", 65)})
-		require.Equal(t, "BAD_USER_INPUT", r.code(), "%+v", r.Errors)
+		r = s.Do(a.Token, `mutation($id: ID!, $r: String) { updateFriend(userId: $id, input: {remark: $r}) { id } }`, map[string]any{"id": bo.ID, "r": strings.Repeat("r", 65)})
+		require.Equal(t, "BAD_USER_INPUT", r.Code(), "%+v", r.Errors)
 
 		// Find by login: username, or phone exactly.
 		var byPhone struct{ ApplyFriend noticeOut }
-		s.ok(c.Token, applyMutation, map[string]any{"in": map[string]any{"login": "+8613800000001"}}, &byPhone)
+		s.OK(c.Token, applyMutation, map[string]any{"in": map[string]any{"login": "+8613800000001"}}, &byPhone)
 		require.Equal(t, a.ID, byPhone.ApplyFriend.To.ID)
 
 		// Admins add directly; both are told by a notice.
-		s.ok(root.Token, `mutation($a: ID!, $b: ID!) { addFriend(userId: $a, friendId: $b) { id } }`, map[string]any{"a": c.ID, "b": bo.ID}, nil)
+		s.OK(root.Token, `mutation($a: ID!, $b: ID!) { addFriend(userId: $a, friendId: $b) { id } }`, map[string]any{"a": c.ID, "b": bo.ID}, nil)
 		require.Contains(t, s.friendIDs(c), bo.ID)
 		var inbox struct {
 			Notices struct {
 				Edges []struct{ Node struct{ Type string } }
 			}
 		}
-		s.ok(c.Token, `{ notices(first: 5) { edges { node { type } } } }`, nil, &inbox)
+		s.OK(c.Token, `{ notices(first: 5) { edges { node { type } } } }`, nil, &inbox)
 		require.Equal(t, "friend_added", inbox.Notices.Edges[0].Node.Type)
 
 		// The add-friend switch is enforced.
 		s.settings(root, map[string]any{"addFriend": false})
-		r = s.do(d.Token, applyMutation, map[string]any{"in": map[string]any{"userId": a.ID}})
-		require.Equal(t, "UNAUTHENTICATED", r.code()) // disabled accounts are signed out
-		r = s.do(c.Token, applyMutation, map[string]any{"in": map[string]any{"userId": a.ID}})
-		require.Equal(t, "FORBIDDEN", r.code())
-		require.Equal(t, "FEATURE_DISABLED", r.reason())
+		r = s.Do(d.Token, applyMutation, map[string]any{"in": map[string]any{"userId": a.ID}})
+		require.Equal(t, "UNAUTHENTICATED", r.Code()) // disabled accounts are signed out
+		r = s.Do(c.Token, applyMutation, map[string]any{"in": map[string]any{"userId": a.ID}})
+		require.Equal(t, "FORBIDDEN", r.Code())
+		require.Equal(t, "FEATURE_DISABLED", r.Reason())
 
 		var read struct{ MarkNoticesRead int }
-		s.ok(c.Token, `mutation { markNoticesRead }`, nil, &read)
+		s.OK(c.Token, `mutation { markNoticesRead }`, nil, &read)
 		require.Positive(t, read.MarkNoticesRead)
 		var unread struct{ Notices struct{ TotalCount int } }
-		s.ok(c.Token, `{ notices(unreadOnly: true) { totalCount } }`, nil, &unread)
+		s.OK(c.Token, `{ notices(unreadOnly: true) { totalCount } }`, nil, &unread)
 		require.Zero(t, unread.Notices.TotalCount)
 	})
 }
 
 func TestContactBookAndStrangers(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		me := s.register("myself", nil)
+		me := s.Register("myself", nil)
 		for _, f := range []struct{ name, nick string }{
 			{"cat", "猫猫"}, {"mouse", "小老鼠"}, {"ali", "alice"}, {"bob", "Bob"}, {"num", "123"}, {"zed", "Zed"},
 		} {
-			u := s.register(f.name, map[string]any{"nickname": f.nick})
+			u := s.Register(f.name, map[string]any{"nickname": f.nick})
 			s.befriend(u, me)
 		}
 		// A remark wins over the nickname: Zed is filed under A as "Aaron".
 		var zed struct{ User struct{ ID string } }
-		s.ok(me.Token, `{ user(username: "zed") { id } }`, nil, &zed)
-		s.ok(me.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Aaron"}) { id } }`, map[string]any{"id": zed.User.ID}, nil)
+		s.OK(me.Token, `{ user(username: "zed") { id } }`, nil, &zed)
+		s.OK(me.Token, `mutation($id: ID!) { updateFriend(userId: $id, input: {remark: "Aaron"}) { id } }`, map[string]any{"id": zed.User.ID}, nil)
 
-		stranger := s.register("visitor", map[string]any{"nickname": "访客"})
-		s.send(stranger, me, "hello?")
+		stranger := s.Register("visitor", map[string]any{"nickname": "访客"})
+		s.Send(stranger, me, "hello?")
 
 		var out struct {
 			ContactBook []struct {
@@ -387,7 +383,7 @@ func TestContactBookAndStrangers(t *testing.T) {
 				}
 			}
 		}
-		s.ok(me.Token, `{ contactBook { initial contacts { displayName remark } } strangers { initial contacts { displayName user { username } } } }`, nil, &out)
+		s.OK(me.Token, `{ contactBook { initial contacts { displayName remark } } strangers { initial contacts { displayName user { username } } } }`, nil, &out)
 		got := map[string][]string{}
 		var order []string
 		for _, sec := range out.ContactBook {
@@ -408,10 +404,10 @@ func TestContactBookAndStrangers(t *testing.T) {
 }
 
 func TestProfileAndUsers(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		a := s.register("amy", map[string]any{"phone": "13800000002", "email": "amy@example.com", "nickname": "Amy Pond"})
-		other := s.register("rory", nil)
+		a := s.Register("amy", map[string]any{"phone": "13800000002", "email": "amy@example.com", "nickname": "Amy Pond"})
+		other := s.Register("rory", nil)
 
 		const update = `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { username nickname sign sex location avatar } }`
 		for _, tc := range []struct {
@@ -429,33 +425,33 @@ func TestProfileAndUsers(t *testing.T) {
 			{"bad phone", map[string]any{"phone": "12ab"}, "BAD_USER_INPUT", "PHONE_INVALID"},
 			{"bad sex", map[string]any{"sex": "other"}, "GRAPHQL_VALIDATION_FAILED", ""},
 		} {
-			r := s.do(a.Token, update, map[string]any{"in": tc.in})
-			require.Equal(t, tc.code, r.code(), "%s: %+v", tc.name, r.Errors)
+			r := s.Do(a.Token, update, map[string]any{"in": tc.in})
+			require.Equal(t, tc.code, r.Code(), "%s: %+v", tc.name, r.Errors)
 			if tc.reason != "" {
-				require.Equal(t, tc.reason, r.reason(), tc.name)
+				require.Equal(t, tc.reason, r.Reason(), tc.name)
 			}
 		}
-		r := s.do("", update, map[string]any{"in": map[string]any{"nickname": "x"}})
-		require.Equal(t, "UNAUTHENTICATED", r.code())
+		r := s.Do("", update, map[string]any{"in": map[string]any{"nickname": "x"}})
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
 		// Limits count characters, not bytes: 64 Chinese characters fit.
 		long := map[string]any{"nickname": strings.Repeat("猫", 64), "sign": strings.Repeat("签", 256), "location": strings.Repeat("地", 128)}
-		s.ok(a.Token, update, map[string]any{"in": long}, nil)
+		s.OK(a.Token, update, map[string]any{"in": long}, nil)
 		var ps struct{ ApplyFriend noticeOut }
-		s.ok(a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": other.ID, "postscript": strings.Repeat("附", 256)}}, &ps)
+		s.OK(a.Token, applyMutation, map[string]any{"in": map[string]any{"userId": other.ID, "postscript": strings.Repeat("附", 256)}}, &ps)
 
 		var out struct {
 			UpdateProfile struct{ Username, Nickname, Sign, Sex, Location, Avatar string }
 		}
-		s.ok(a.Token, update, map[string]any{"in": map[string]any{
+		s.OK(a.Token, update, map[string]any{"in": map[string]any{
 			"username": "amelia", "nickname": "Amelia", "sign": "raggedy doctor", "sex": "female",
 			"location": "Leadworth", "avatarFileId": s.upload(a.Token, "avatar", "a.png", pngImage(4, 4)).ID,
 		}}, &out)
 		require.Equal(t, "amelia", out.UpdateProfile.Username)
 		require.Equal(t, "female", out.UpdateProfile.Sex)
 		// The old name is free and signs nobody in; the new one does.
-		r = s.do("", `mutation { login(input: {login: "amy", password: "password1"}) { accessToken } }`, nil)
-		require.Equal(t, "WRONG_PASSWORD", r.reason())
-		s.ok("", `mutation { login(input: {login: "amelia", password: "password1"}) { accessToken } }`, nil, nil)
+		r = s.Do("", `mutation { login(input: {login: "amy", password: "password1"}) { accessToken } }`, nil)
+		require.Equal(t, "WRONG_PASSWORD", r.Reason())
+		s.OK("", `mutation { login(input: {login: "amelia", password: "password1"}) { accessToken } }`, nil, nil)
 
 		// Lookups.
 		var one struct {
@@ -465,7 +461,7 @@ func TestProfileAndUsers(t *testing.T) {
 			}
 			Users []*struct{ ID string }
 		}
-		s.ok(other.Token, `query($ids: [ID!]!) { user(username: "AMELIA") { id nickname email phone } users(ids: $ids) { id } }`,
+		s.OK(other.Token, `query($ids: [ID!]!) { user(username: "AMELIA") { id nickname email phone } users(ids: $ids) { id } }`,
 			map[string]any{"ids": []string{other.ID, "999999", a.ID}}, &one)
 		require.Equal(t, a.ID, one.User.ID)
 		require.Nil(t, one.User.Email, "strangers never see contact fields")
@@ -474,14 +470,14 @@ func TestProfileAndUsers(t *testing.T) {
 		require.Equal(t, other.ID, one.Users[0].ID)
 		require.Nil(t, one.Users[1])
 		require.Equal(t, a.ID, one.Users[2].ID)
-		r = s.do(other.Token, `query($id: ID!) { user(id: $id, username: "x") { id } }`, map[string]any{"id": a.ID})
-		require.Equal(t, "BAD_USER_INPUT", r.code())
+		r = s.Do(other.Token, `query($id: ID!) { user(id: $id, username: "x") { id } }`, map[string]any{"id": a.ID})
+		require.Equal(t, "BAD_USER_INPUT", r.Code())
 		many := make([]string, 101)
 		for i := range many {
 			many[i] = a.ID
 		}
-		r = s.do(other.Token, `query($ids: [ID!]!) { users(ids: $ids) { id } }`, map[string]any{"ids": many})
-		require.Equal(t, "TOO_MANY_IDS", r.reason())
+		r = s.Do(other.Token, `query($ids: [ID!]!) { users(ids: $ids) { id } }`, map[string]any{"ids": many})
+		require.Equal(t, "TOO_MANY_IDS", r.Reason())
 
 		// Search: part of a name, or exactly a phone or email.
 		search := func(q string) []string {
@@ -495,7 +491,7 @@ func TestProfileAndUsers(t *testing.T) {
 					}
 				}
 			}
-			s.ok(other.Token, `query($q: String!) { searchUsers(query: $q, first: 10) { edges { node { username phone } } } }`, map[string]any{"q": q}, &res)
+			s.OK(other.Token, `query($q: String!) { searchUsers(query: $q, first: 10) { edges { node { username phone } } } }`, map[string]any{"q": q}, &res)
 			var names []string
 			for _, e := range res.SearchUsers.Edges {
 				require.Nil(t, e.Node.Phone)
@@ -507,18 +503,18 @@ func TestProfileAndUsers(t *testing.T) {
 		require.Equal(t, []string{"amelia"}, search("13800000002"))
 		require.Empty(t, search("1380000"))
 		require.Equal(t, []string{"amelia"}, search("AMY@example.com"))
-		r = s.do(other.Token, `{ searchUsers(query: " ") { totalCount } }`, nil)
-		require.Equal(t, "QUERY_TOO_SHORT", r.reason())
-		r = s.do(other.Token, `query($q: String!) { searchUsers(query: $q) { totalCount } }`, map[string]any{"q": strings.Repeat("q", 65)})
-		require.Equal(t, "TOO_LONG", r.reason())
+		r = s.Do(other.Token, `{ searchUsers(query: " ") { totalCount } }`, nil)
+		require.Equal(t, "QUERY_TOO_SHORT", r.Reason())
+		r = s.Do(other.Token, `query($q: String!) { searchUsers(query: $q) { totalCount } }`, map[string]any{"q": strings.Repeat("q", 65)})
+		require.Equal(t, "TOO_LONG", r.Reason())
 	})
 }
 
 func TestPasswordsAndCodes(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
 		const phone = "+8613900000003"
-		a := s.register("pat", map[string]any{"phone": phone})
+		a := s.Register("pat", map[string]any{"phone": phone})
 		const change = `mutation($in: ChangePasswordInput!) { changePassword(input: $in) { accessToken } }`
 
 		for _, tc := range []struct {
@@ -533,60 +529,60 @@ func TestPasswordsAndCodes(t *testing.T) {
 			{"long", map[string]any{"oldPassword": "password1", "newPassword": strings.Repeat("p", 73)}, "BAD_USER_INPUT", "PASSWORD_TOO_LONG"},
 			{"no code sent", map[string]any{"code": "123456", "newPassword": "password2"}, "BAD_USER_INPUT", "CODE_INVALID"},
 		} {
-			r := s.do(a.Token, change, map[string]any{"in": tc.in})
-			require.Equal(t, tc.code, r.code(), "%s: %+v", tc.name, r.Errors)
-			require.Equal(t, tc.reason, r.reason(), tc.name)
+			r := s.Do(a.Token, change, map[string]any{"in": tc.in})
+			require.Equal(t, tc.code, r.Code(), "%s: %+v", tc.name, r.Errors)
+			require.Equal(t, tc.reason, r.Reason(), tc.name)
 		}
-		r := s.do("", change, map[string]any{"in": map[string]any{"oldPassword": "password1", "newPassword": "password2"}})
-		require.Equal(t, "UNAUTHENTICATED", r.code())
+		r := s.Do("", change, map[string]any{"in": map[string]any{"oldPassword": "password1", "newPassword": "password2"}})
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
 
 		// With the old password: every other session ends, this one goes on
 		// with the returned token.
 		var out struct{ ChangePassword struct{ AccessToken string } }
-		s.ok(a.Token, change, map[string]any{"in": map[string]any{"oldPassword": "password1", "newPassword": "password2"}}, &out)
-		r = s.do(a.Token, `{ me { id } }`, nil)
-		require.Equal(t, "UNAUTHENTICATED", r.code())
+		s.OK(a.Token, change, map[string]any{"in": map[string]any{"oldPassword": "password1", "newPassword": "password2"}}, &out)
+		r = s.Do(a.Token, `{ me { id } }`, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
 		token := out.ChangePassword.AccessToken
-		s.ok(token, `{ me { id } }`, nil, nil)
+		s.OK(token, `{ me { id } }`, nil, nil)
 
 		// With an SMS code of purpose reset, sent to the account's own phone.
 		const send = `mutation($p: String!, $purpose: VerificationPurpose!) { sendVerificationCode(input: {phone: $p, purpose: $purpose}) { expiresAt resendAfter } }`
-		r = s.do(token, send, map[string]any{"p": "+8613900000999", "purpose": "reset"})
-		require.Equal(t, "PHONE_MISMATCH", r.reason())
-		s.ok(token, send, map[string]any{"p": phone, "purpose": "reset"}, nil)
+		r = s.Do(token, send, map[string]any{"p": "+8613900000999", "purpose": "reset"})
+		require.Equal(t, "PHONE_MISMATCH", r.Reason())
+		s.OK(token, send, map[string]any{"p": phone, "purpose": "reset"}, nil)
 		code := s.codes.Last(phone)
 		require.Len(t, code, 6)
-		r = s.do(token, send, map[string]any{"p": phone, "purpose": "reset"})
-		require.Equal(t, "RATE_LIMITED", r.code())
-		require.Equal(t, "RESEND_TOO_SOON", r.reason())
+		r = s.Do(token, send, map[string]any{"p": phone, "purpose": "reset"})
+		require.Equal(t, "RATE_LIMITED", r.Code())
+		require.Equal(t, "RESEND_TOO_SOON", r.Reason())
 		wrong := fmt.Sprintf("%06d", (atoi(code)+1)%1000000)
-		r = s.do(token, change, map[string]any{"in": map[string]any{"code": wrong, "newPassword": "password3"}})
-		require.Equal(t, "CODE_INVALID", r.reason())
-		s.ok(token, change, map[string]any{"in": map[string]any{"code": code, "newPassword": "password3"}}, &out)
+		r = s.Do(token, change, map[string]any{"in": map[string]any{"code": wrong, "newPassword": "password3"}})
+		require.Equal(t, "CODE_INVALID", r.Reason())
+		s.OK(token, change, map[string]any{"in": map[string]any{"code": code, "newPassword": "password3"}}, &out)
 		token = out.ChangePassword.AccessToken
-		r = s.do(token, change, map[string]any{"in": map[string]any{"code": code, "newPassword": "password4"}})
-		require.Equal(t, "CODE_INVALID", r.reason(), "a code works once")
+		r = s.Do(token, change, map[string]any{"in": map[string]any{"code": code, "newPassword": "password4"}})
+		require.Equal(t, "CODE_INVALID", r.Reason(), "a code works once")
 
 		// Forgot the password: a code of purpose forget, no sign-in.
-		s.ok("", send, map[string]any{"p": phone, "purpose": "forget"}, nil)
+		s.OK("", send, map[string]any{"p": phone, "purpose": "forget"}, nil)
 		code = s.codes.Last(phone)
 		const reset = `mutation($in: ResetPasswordInput!) { resetPassword(input: $in) }`
 		// Wrong guesses are counted although each request fails; the fifth
 		// kills the code.
 		for i := 0; i < 5; i++ {
-			r = s.do("", reset, map[string]any{"in": map[string]any{"phone": phone, "code": wrong, "username": "pat", "newPassword": "password5"}})
-			require.Equal(t, "CODE_INVALID", r.reason())
+			r = s.Do("", reset, map[string]any{"in": map[string]any{"phone": phone, "code": wrong, "username": "pat", "newPassword": "password5"}})
+			require.Equal(t, "CODE_INVALID", r.Reason())
 		}
-		r = s.do("", reset, map[string]any{"in": map[string]any{"phone": phone, "code": code, "username": "pat", "newPassword": "password5"}})
-		require.Equal(t, "CODE_TOO_MANY_ATTEMPTS", r.reason())
+		r = s.Do("", reset, map[string]any{"in": map[string]any{"phone": phone, "code": code, "username": "pat", "newPassword": "password5"}})
+		require.Equal(t, "CODE_TOO_MANY_ATTEMPTS", r.Reason())
 
 		// An unknown phone gets the same answer and no SMS.
-		s.ok("", send, map[string]any{"p": "+8613900000777", "purpose": "forget"}, nil)
+		s.OK("", send, map[string]any{"p": "+8613900000777", "purpose": "forget"}, nil)
 		require.Empty(t, s.codes.Last("+8613900000777"))
-		r = s.do("", send, map[string]any{"p": "12", "purpose": "forget"})
-		require.Equal(t, "PHONE_LENGTH", r.reason())
-		r = s.do("", send, map[string]any{"p": phone, "purpose": "register"})
-		require.Equal(t, "PHONE_TAKEN", r.reason())
+		r = s.Do("", send, map[string]any{"p": "12", "purpose": "forget"})
+		require.Equal(t, "PHONE_LENGTH", r.Reason())
+		r = s.Do("", send, map[string]any{"p": phone, "purpose": "register"})
+		require.Equal(t, "PHONE_TAKEN", r.Reason())
 	})
 }
 
@@ -597,82 +593,82 @@ func atoi(s string) int {
 }
 
 func TestRegistrationSwitches(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.register("root", nil)
+		root := s.Register("root", nil)
 		s.admin(root)
 
 		s.settings(root, map[string]any{"registerCaptcha": true})
 		in := map[string]any{"username": "newbie", "password": "password1", "phone": "+8613700000004"}
-		r := s.do("", registerMutation, map[string]any{"in": in})
-		require.Equal(t, "CODE_REQUIRED", r.reason())
-		s.ok("", `mutation { sendVerificationCode(input: {phone: "+8613700000004", purpose: register}) { expiresAt } }`, nil, nil)
+		r := s.Do("", apptest.RegisterMutation, map[string]any{"in": in})
+		require.Equal(t, "CODE_REQUIRED", r.Reason())
+		s.OK("", `mutation { sendVerificationCode(input: {phone: "+8613700000004", purpose: register}) { expiresAt } }`, nil, nil)
 		in["code"] = "000000"
 		if s.codes.Last("+8613700000004") == "000000" {
 			in["code"] = "000001"
 		}
-		r = s.do("", registerMutation, map[string]any{"in": in})
-		require.Equal(t, "CODE_INVALID", r.reason())
+		r = s.Do("", apptest.RegisterMutation, map[string]any{"in": in})
+		require.Equal(t, "CODE_INVALID", r.Reason())
 		in["code"] = s.codes.Last("+8613700000004")
-		s.ok("", registerMutation, map[string]any{"in": in}, nil)
+		s.OK("", apptest.RegisterMutation, map[string]any{"in": in}, nil)
 
 		s.settings(root, map[string]any{"register": false})
-		r = s.do("", registerMutation, map[string]any{"in": map[string]any{"username": "late", "password": "password1"}})
-		require.Equal(t, "FEATURE_DISABLED", r.reason())
+		r = s.Do("", apptest.RegisterMutation, map[string]any{"in": map[string]any{"username": "late", "password": "password1"}})
+		require.Equal(t, "FEATURE_DISABLED", r.Reason())
 	})
 }
 
 func TestAdminAndSubUsers(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.register("root", nil)
+		root := s.Register("root", nil)
 		s.admin(root)
-		m := s.register("member", nil)
-		plain := s.register("plain", nil)
+		m := s.Register("member", nil)
+		plain := s.Register("plain", nil)
 
 		const updateUser = `mutation($id: ID!, $in: AdminUpdateUserInput!) { updateUser(id: $id, input: $in) { accountState isMember } }`
-		r := s.do(plain.Token, updateUser, map[string]any{"id": m.ID, "in": map[string]any{"isMember": true}})
-		require.Equal(t, "FORBIDDEN", r.code())
-		r = s.do(root.Token, updateUser, map[string]any{"id": root.ID, "in": map[string]any{"accountState": "disabled"}})
-		require.Equal(t, "CANNOT_CHANGE_SELF", r.reason())
-		r = s.do(root.Token, updateUser, map[string]any{"id": "424242", "in": map[string]any{"isMember": true}})
-		require.Equal(t, "NOT_FOUND", r.code())
-		s.ok(root.Token, updateUser, map[string]any{"id": m.ID, "in": map[string]any{"isMember": true}}, nil)
+		r := s.Do(plain.Token, updateUser, map[string]any{"id": m.ID, "in": map[string]any{"isMember": true}})
+		require.Equal(t, "FORBIDDEN", r.Code())
+		r = s.Do(root.Token, updateUser, map[string]any{"id": root.ID, "in": map[string]any{"accountState": "disabled"}})
+		require.Equal(t, "CANNOT_CHANGE_SELF", r.Reason())
+		r = s.Do(root.Token, updateUser, map[string]any{"id": "424242", "in": map[string]any{"isMember": true}})
+		require.Equal(t, "NOT_FOUND", r.Code())
+		s.OK(root.Token, updateUser, map[string]any{"id": m.ID, "in": map[string]any{"isMember": true}}, nil)
 
 		const create = `mutation($in: CreateUserInput!) { createUser(input: $in) { id username nickname } }`
-		r = s.do(plain.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "password1"}})
-		require.Equal(t, "MEMBERS_ONLY", r.reason())
-		r = s.do(m.Token, create, map[string]any{"in": map[string]any{"username": "plain", "password": "password1"}})
-		require.Equal(t, "USERNAME_TAKEN", r.reason())
-		r = s.do(m.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "short"}})
-		require.Equal(t, "PASSWORD_TOO_SHORT", r.reason())
+		r = s.Do(plain.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "password1"}})
+		require.Equal(t, "MEMBERS_ONLY", r.Reason())
+		r = s.Do(m.Token, create, map[string]any{"in": map[string]any{"username": "plain", "password": "password1"}})
+		require.Equal(t, "USERNAME_TAKEN", r.Reason())
+		r = s.Do(m.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "short"}})
+		require.Equal(t, "PASSWORD_TOO_SHORT", r.Reason())
 		var kid struct {
 			CreateUser struct{ ID, Username, Nickname string }
 		}
-		s.ok(m.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "password1", "nickname": "Kiddo", "sign": "hi"}}, &kid)
+		s.OK(m.Token, create, map[string]any{"in": map[string]any{"username": "kid", "password": "password1", "nickname": "Kiddo", "sign": "hi"}}, &kid)
 		require.Equal(t, "Kiddo", kid.CreateUser.Nickname)
-		s.ok("", `mutation { login(input: {login: "kid", password: "password1"}) { accessToken } }`, nil, nil)
-		s.ok(root.Token, create, map[string]any{"in": map[string]any{"username": "staff", "password": "password1"}}, nil)
+		s.OK("", `mutation { login(input: {login: "kid", password: "password1"}) { accessToken } }`, nil, nil)
+		s.OK(root.Token, create, map[string]any{"in": map[string]any{"username": "staff", "password": "password1"}}, nil)
 
 		// Disabling signs the user out everywhere and bars him.
-		s.ok(root.Token, updateUser, map[string]any{"id": plain.ID, "in": map[string]any{"accountState": "disabled"}}, nil)
-		r = s.do(plain.Token, `{ me { id } }`, nil)
-		require.Equal(t, "UNAUTHENTICATED", r.code())
-		r = s.do("", `mutation { login(input: {login: "plain", password: "password1"}) { accessToken } }`, nil)
-		require.Equal(t, "ACCOUNT_DISABLED", r.reason())
-		r = s.do(m.Token, applyMutation, map[string]any{"in": map[string]any{"userId": plain.ID}})
-		require.Equal(t, "USER_DISABLED", r.reason())
-		s.ok(root.Token, updateUser, map[string]any{"id": plain.ID, "in": map[string]any{"accountState": "normal"}}, nil)
-		s.ok("", `mutation { login(input: {login: "plain", password: "password1"}) { accessToken } }`, nil, nil)
+		s.OK(root.Token, updateUser, map[string]any{"id": plain.ID, "in": map[string]any{"accountState": "disabled"}}, nil)
+		r = s.Do(plain.Token, `{ me { id } }`, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
+		r = s.Do("", `mutation { login(input: {login: "plain", password: "password1"}) { accessToken } }`, nil)
+		require.Equal(t, "ACCOUNT_DISABLED", r.Reason())
+		r = s.Do(m.Token, applyMutation, map[string]any{"in": map[string]any{"userId": plain.ID}})
+		require.Equal(t, "USER_DISABLED", r.Reason())
+		s.OK(root.Token, updateUser, map[string]any{"id": plain.ID, "in": map[string]any{"accountState": "normal"}}, nil)
+		s.OK("", `mutation { login(input: {login: "plain", password: "password1"}) { accessToken } }`, nil, nil)
 	})
 }
 
 func TestSettingsQuery(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.register("root", nil)
+		root := s.Register("root", nil)
 		s.admin(root)
-		u := s.register("user", nil)
+		u := s.Register("user", nil)
 
 		var out struct {
 			Settings struct {
@@ -682,36 +678,36 @@ func TestSettingsQuery(t *testing.T) {
 				DirtyWords []string
 			}
 		}
-		s.ok("", `{ settings { appName register emoji dirtyWords } }`, nil, &out)
+		s.OK("", `{ settings { appName register emoji dirtyWords } }`, nil, &out)
 		require.Equal(t, "Parley", out.Settings.AppName)
 		require.True(t, out.Settings.Register)
 		require.Nil(t, out.Settings.DirtyWords)
 
-		r := s.do(u.Token, `mutation { updateSettings(input: {emoji: false}) { emoji } }`, nil)
-		require.Equal(t, "FORBIDDEN", r.code(), "%+v", r.Errors)
-		r = s.do(root.Token, `mutation($n: String!) { updateSettings(input: {appName: $n}) { appName } }`, map[string]any{"n": strings.Repeat("a", 257)})
-		require.Equal(t, "TOO_LONG", r.reason())
+		r := s.Do(u.Token, `mutation { updateSettings(input: {emoji: false}) { emoji } }`, nil)
+		require.Equal(t, "FORBIDDEN", r.Code(), "%+v", r.Errors)
+		r = s.Do(root.Token, `mutation($n: String!) { updateSettings(input: {appName: $n}) { appName } }`, map[string]any{"n": strings.Repeat("a", 257)})
+		require.Equal(t, "TOO_LONG", r.Reason())
 		s.settings(root, map[string]any{"appName": "Pop IM", "emoji": false, "dirtyWords": []string{"darn", "Heck", "darn"}})
-		s.ok(u.Token, `{ settings { appName register emoji dirtyWords } }`, nil, &out)
+		s.OK(u.Token, `{ settings { appName register emoji dirtyWords } }`, nil, &out)
 		require.Equal(t, "Pop IM", out.Settings.AppName)
 		require.False(t, out.Settings.Emoji)
 		require.Nil(t, out.Settings.DirtyWords)
-		s.ok(root.Token, `{ settings { appName register emoji dirtyWords } }`, nil, &out)
+		s.OK(root.Token, `{ settings { appName register emoji dirtyWords } }`, nil, &out)
 		require.Equal(t, []string{"darn", "Heck"}, out.Settings.DirtyWords)
 
 		// The dirty-word list masks message text; stranger chat can be off.
-		friend := s.register("friend", nil)
+		friend := s.Register("friend", nil)
 		s.befriend(u, friend)
-		msg := s.send(u, friend, "well DARN it, heck")
+		msg := s.Send(u, friend, "well DARN it, heck")
 		require.Equal(t, "well **** it, ****", msg.Text)
 		s.settings(root, map[string]any{"strangerChat": false})
-		stranger := s.register("stranger", nil)
-		r = s.do(stranger.Token, sendMutation, map[string]any{"to": u.ID, "text": "hi"})
-		require.Equal(t, "STRANGER_CHAT_DISABLED", r.reason())
-		s.send(friend, u, "friends still chat")
+		stranger := s.Register("stranger", nil)
+		r = s.Do(stranger.Token, apptest.SendMessageMutation, map[string]any{"to": u.ID, "text": "hi"})
+		require.Equal(t, "STRANGER_CHAT_DISABLED", r.Reason())
+		s.Send(friend, u, "friends still chat")
 		s.settings(root, map[string]any{"privateChat": false})
-		r = s.do(friend.Token, sendMutation, map[string]any{"to": u.ID, "text": "hi"})
-		require.Equal(t, "FEATURE_DISABLED", r.reason())
+		r = s.Do(friend.Token, apptest.SendMessageMutation, map[string]any{"to": u.ID, "text": "hi"})
+		require.Equal(t, "FEATURE_DISABLED", r.Reason())
 	})
 }
 
@@ -720,11 +716,11 @@ func TestSettingsQuery(t *testing.T) {
 // invalid settings is refused with FORBIDDEN and learns nothing of the
 // limits; an admin still gets the validation error, and nothing is written.
 func TestUpdateSettingsAdminFirst(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.register("root", nil)
+		root := s.Register("root", nil)
 		s.admin(root)
-		u := s.register("user", nil)
+		u := s.Register("user", nil)
 		const update = `mutation($in: SettingsInput!) { updateSettings(input: $in) { appName } }`
 		invalid := map[string]map[string]any{
 			"appName too long":          {"appName": strings.Repeat("a", 257)},
@@ -736,40 +732,40 @@ func TestUpdateSettingsAdminFirst(t *testing.T) {
 		}
 		for name, in := range invalid {
 			for _, who := range []struct{ name, token string }{{"member", u.Token}, {"anonymous", ""}} {
-				r := s.do(who.token, update, map[string]any{"in": in})
+				r := s.Do(who.token, update, map[string]any{"in": in})
 				require.Len(t, r.Errors, 1, "%s as %s", name, who.name)
-				require.Equal(t, "FORBIDDEN", r.code(), "%s as %s: %+v", name, who.name, r.Errors)
-				require.Equal(t, "NOT_ALLOWED", r.reason(), "%s as %s", name, who.name)
-				require.Empty(t, r.ext("field"), "%s as %s: a member learns no field", name, who.name)
+				require.Equal(t, "FORBIDDEN", r.Code(), "%s as %s: %+v", name, who.name, r.Errors)
+				require.Equal(t, "NOT_ALLOWED", r.Reason(), "%s as %s", name, who.name)
+				require.Empty(t, r.Ext("field"), "%s as %s: a member learns no field", name, who.name)
 			}
-			r := s.do(root.Token, update, map[string]any{"in": in})
-			require.Equal(t, "BAD_USER_INPUT", r.code(), "%s as admin: %+v", name, r.Errors)
+			r := s.Do(root.Token, update, map[string]any{"in": in})
+			require.Equal(t, "BAD_USER_INPUT", r.Code(), "%s as admin: %+v", name, r.Errors)
 		}
 		// A member's valid update is refused the same way, and changes
 		// nothing.
-		r := s.do(u.Token, update, map[string]any{"in": map[string]any{"appName": "pwned", "emoji": false}})
-		require.Equal(t, "FORBIDDEN", r.code(), "%+v", r.Errors)
+		r := s.Do(u.Token, update, map[string]any{"in": map[string]any{"appName": "pwned", "emoji": false}})
+		require.Equal(t, "FORBIDDEN", r.Code(), "%+v", r.Errors)
 		var out struct {
 			Settings struct {
 				AppName string
 				Emoji   bool
 			}
 		}
-		s.ok(u.Token, `{ settings { appName emoji } }`, nil, &out)
+		s.OK(u.Token, `{ settings { appName emoji } }`, nil, &out)
 		require.Equal(t, "Parley", out.Settings.AppName)
 		require.True(t, out.Settings.Emoji)
 	})
 }
 
 func TestCannedReplies(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		owner := s.register("shop", nil)
-		other := s.register("rival", nil)
+		owner := s.Register("shop", nil)
+		other := s.Register("rival", nil)
 		const create = `mutation($in: CannedReplyInput!) { createCannedReply(input: $in) { id type title isDefault weight } }`
 		mk := func(in map[string]any) string {
 			var out struct{ CreateCannedReply struct{ ID string } }
-			s.ok(owner.Token, create, map[string]any{"in": in}, &out)
+			s.OK(owner.Token, create, map[string]any{"in": in}, &out)
 			return out.CreateCannedReply.ID
 		}
 		for _, tc := range []struct {
@@ -784,11 +780,11 @@ func TestCannedReplies(t *testing.T) {
 			{"hidden default", map[string]any{"type": "welcome", "title": "t", "content": "c", "isDefault": true, "visible": false}, "DEFAULT_MUST_BE_VISIBLE"},
 			{"weight", map[string]any{"type": "faq", "title": "t", "content": "c", "weight": 2000000}, "INVALID"},
 		} {
-			r := s.do(owner.Token, create, map[string]any{"in": tc.in})
-			require.Equal(t, tc.reason, r.reason(), tc.name)
+			r := s.Do(owner.Token, create, map[string]any{"in": tc.in})
+			require.Equal(t, tc.reason, r.Reason(), tc.name)
 		}
-		r := s.do("", create, map[string]any{"in": map[string]any{"type": "faq", "title": "t", "content": "c"}})
-		require.Equal(t, "UNAUTHENTICATED", r.code())
+		r := s.Do("", create, map[string]any{"in": map[string]any{"type": "faq", "title": "t", "content": "c"}})
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
 
 		hello := mk(map[string]any{"type": "welcome", "title": "Hello", "content": "Welcome to the shop!", "isDefault": true})
 		hi := mk(map[string]any{"type": "welcome", "title": "Hi", "content": "Hi there", "isDefault": true})
@@ -804,7 +800,7 @@ func TestCannedReplies(t *testing.T) {
 				}
 			}
 		}
-		s.ok(owner.Token, `{ cannedReplies { type replies { id title isDefault } } }`, nil, &list)
+		s.OK(owner.Token, `{ cannedReplies { type replies { id title isDefault } } }`, nil, &list)
 		require.Equal(t, "welcome", list.CannedReplies[0].Type)
 		defaults := 0
 		for _, r := range list.CannedReplies[0].Replies {
@@ -818,19 +814,19 @@ func TestCannedReplies(t *testing.T) {
 		require.Empty(t, list.CannedReplies[2].Replies)
 
 		// Someone else's reply does not exist for him.
-		r = s.do(other.Token, `mutation($id: ID!) { updateCannedReply(id: $id, input: {title: "x"}) { id } }`, map[string]any{"id": hello})
-		require.Equal(t, "NOT_FOUND", r.code())
-		r = s.do(other.Token, `mutation($id: ID!) { deleteCannedReply(id: $id) }`, map[string]any{"id": hello})
-		require.Equal(t, "NOT_FOUND", r.code())
-		r = s.do(other.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": hello})
+		r = s.Do(other.Token, `mutation($id: ID!) { updateCannedReply(id: $id, input: {title: "x"}) { id } }`, map[string]any{"id": hello})
+		require.Equal(t, "NOT_FOUND", r.Code())
+		r = s.Do(other.Token, `mutation($id: ID!) { deleteCannedReply(id: $id) }`, map[string]any{"id": hello})
+		require.Equal(t, "NOT_FOUND", r.Code())
+		r = s.Do(other.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": hello})
 		require.Equal(t, "null", string(mustField(t, r.Data, "node")))
 
-		s.ok(owner.Token, `mutation($id: ID!) { updateCannedReply(id: $id, input: {isDefault: true, content: "Welcome, stranger!"}) { id } }`, map[string]any{"id": hello}, nil)
+		s.OK(owner.Token, `mutation($id: ID!) { updateCannedReply(id: $id, input: {isDefault: true, content: "Welcome, stranger!"}) { id } }`, map[string]any{"id": hello}, nil)
 		// A stranger's first message is preceded by the default welcome.
 		var first struct {
 			SendMessage struct{ Conversation struct{ ID string } }
 		}
-		s.ok(other.Token, sendMutation, map[string]any{"to": owner.ID, "text": "is it open?"}, &first)
+		s.OK(other.Token, apptest.SendMessageMutation, map[string]any{"to": owner.ID, "text": "is it open?"}, &first)
 		conv := first.SendMessage.Conversation.ID
 		var hist struct {
 			Node struct {
@@ -845,14 +841,14 @@ func TestCannedReplies(t *testing.T) {
 				}
 			}
 		}
-		s.ok(owner.Token, `query($id: ID!) { node(id: $id) { ... on Conversation { messages(first: 10, orderBy: {field: SEQ}) { edges { node { seq text sender { id } } } } } } }`, map[string]any{"id": conv}, &hist)
+		s.OK(owner.Token, `query($id: ID!) { node(id: $id) { ... on Conversation { messages(first: 10, orderBy: {field: SEQ}) { edges { node { seq text sender { id } } } } } } }`, map[string]any{"id": conv}, &hist)
 		require.Len(t, hist.Node.Messages.Edges, 2)
 		require.Equal(t, "Welcome, stranger!", hist.Node.Messages.Edges[0].Node.Text)
 		require.Equal(t, owner.ID, hist.Node.Messages.Edges[0].Node.Sender.ID)
 		require.Equal(t, "is it open?", hist.Node.Messages.Edges[1].Node.Text)
 
 		var del struct{ DeleteCannedReply string }
-		s.ok(owner.Token, `mutation($id: ID!) { deleteCannedReply(id: $id) }`, map[string]any{"id": hello}, &del)
+		s.OK(owner.Token, `mutation($id: ID!) { deleteCannedReply(id: $id) }`, map[string]any{"id": hello}, &del)
 		require.Equal(t, hello, del.DeleteCannedReply)
 	})
 }
@@ -864,28 +860,28 @@ func mustField(t *testing.T, data json.RawMessage, key string) json.RawMessage {
 }
 
 func TestDeleteAccount(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		leaver := s.register("leaver", map[string]any{"phone": "+8613600000005"})
-		friend := s.register("friend", nil)
+		leaver := s.Register("leaver", map[string]any{"phone": "+8613600000005"})
+		friend := s.Register("friend", nil)
 		s.befriend(leaver, friend)
-		msg := s.send(leaver, friend, "goodbye")
+		msg := s.Send(leaver, friend, "goodbye")
 		// He owns a group with his friend in it, a room, and sits in a
 		// group someone else owns.
 		var g struct{ CreateGroup struct{ ID string } }
-		s.ok(leaver.Token, `mutation($m: ID!) { createGroup(input: {name: "his group", memberIds: [$m]}) { id } }`, map[string]any{"m": friend.ID}, &g)
+		s.OK(leaver.Token, `mutation($m: ID!) { createGroup(input: {name: "his group", memberIds: [$m]}) { id } }`, map[string]any{"m": friend.ID}, &g)
 		var other struct{ CreateGroup struct{ ID string } }
-		s.ok(friend.Token, `mutation($m: ID!) { createGroup(input: {name: "their group", memberIds: [$m]}) { id } }`, map[string]any{"m": leaver.ID}, &other)
-		s.ok(leaver.Token, `mutation { createRoom(input: {name: "his room"}) { id } }`, nil, nil)
+		s.OK(friend.Token, `mutation($m: ID!) { createGroup(input: {name: "their group", memberIds: [$m]}) { id } }`, map[string]any{"m": leaver.ID}, &other)
+		s.OK(leaver.Token, `mutation { createRoom(input: {name: "his room"}) { id } }`, nil, nil)
 
-		r := s.do(leaver.Token, `mutation { deleteAccount(password: "wrong-one") }`, nil)
-		require.Equal(t, "WRONG_PASSWORD", r.reason())
-		r = s.do("", `mutation { deleteAccount(password: "password1") }`, nil)
-		require.Equal(t, "UNAUTHENTICATED", r.code())
-		s.ok(leaver.Token, `mutation { deleteAccount(password: "password1") }`, nil, nil)
+		r := s.Do(leaver.Token, `mutation { deleteAccount(password: "wrong-one") }`, nil)
+		require.Equal(t, "WRONG_PASSWORD", r.Reason())
+		r = s.Do("", `mutation { deleteAccount(password: "password1") }`, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
+		s.OK(leaver.Token, `mutation { deleteAccount(password: "password1") }`, nil, nil)
 
-		r = s.do(leaver.Token, `{ me { id } }`, nil)
-		require.Equal(t, "UNAUTHENTICATED", r.code())
+		r = s.Do(leaver.Token, `{ me { id } }`, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
 		require.Empty(t, s.friendIDs(friend))
 		var out struct {
 			User *struct{ ID string }
@@ -894,7 +890,7 @@ func TestDeleteAccount(t *testing.T) {
 				Sender struct{ AccountState string }
 			}
 		}
-		s.ok(friend.Token, `query($m: ID!) { user(username: "leaver") { id } node(id: $m) { ... on Message { text sender { accountState } } } }`, map[string]any{"m": msg.ID}, &out)
+		s.OK(friend.Token, `query($m: ID!) { user(username: "leaver") { id } node(id: $m) { ... on Message { text sender { accountState } } } }`, map[string]any{"m": msg.ID}, &out)
 		require.Nil(t, out.User)
 		require.Equal(t, "", out.Node.Text)
 		require.Equal(t, "deleted", out.Node.Sender.AccountState)
@@ -907,37 +903,37 @@ func TestDeleteAccount(t *testing.T) {
 			Other struct{ MemberCount int }
 			Room  *struct{ ID string }
 		}
-		s.ok(friend.Token, `query($g: ID!, $o: ID!) { group: group(id: $g) { memberCount owner { id } } other: group(id: $o) { memberCount } room(name: "his room") { id } }`,
+		s.OK(friend.Token, `query($g: ID!, $o: ID!) { group: group(id: $g) { memberCount owner { id } } other: group(id: $o) { memberCount } room(name: "his room") { id } }`,
 			map[string]any{"g": g.CreateGroup.ID, "o": other.CreateGroup.ID}, &after)
 		require.Equal(t, friend.ID, after.Group.Owner.ID)
 		require.Equal(t, 1, after.Group.MemberCount)
 		require.Equal(t, 1, after.Other.MemberCount)
 		require.Nil(t, after.Room)
 		// The name and phone are free again.
-		s.register("leaver", map[string]any{"phone": "+8613600000005"})
+		s.Register("leaver", map[string]any{"phone": "+8613600000005"})
 	})
 }
 
 func TestHomeQueryCount(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		me := s.register("myself", nil)
+		me := s.Register("myself", nil)
 		const home = `{ home { unhandledApplicationCount me { id nickname } contactBook { initial contacts { displayName user { id nickname avatar } } } groups { id name } conversations { id kind } settings { appName emoji } } }`
 		measure := func() int64 {
 			s.statements.Store(0)
-			s.ok(me.Token, home, nil, nil)
+			s.OK(me.Token, home, nil, nil)
 			return s.statements.Load()
 		}
-		friend := s.register("friend0", nil)
+		friend := s.Register("friend0", nil)
 		s.befriend(friend, me)
-		s.send(friend, me, "hi")
+		s.Send(friend, me, "hi")
 		few := measure()
 		for i := 1; i < 8; i++ {
-			f := s.register(fmt.Sprintf("friend%d", i), nil)
+			f := s.Register(fmt.Sprintf("friend%d", i), nil)
 			s.befriend(f, me)
-			s.send(f, me, "hi")
+			s.Send(f, me, "hi")
 		}
-		stranger := s.register("someone", nil)
+		stranger := s.Register("someone", nil)
 		s.apply(stranger, me, "")
 		many := measure()
 		require.Equal(t, few, many, "home must not issue a query per friend or conversation")
@@ -952,32 +948,32 @@ func TestHomeQueryCount(t *testing.T) {
 				Conversations []struct{ ID string }
 			}
 		}
-		s.ok(me.Token, home, nil, &out)
+		s.OK(me.Token, home, nil, &out)
 		require.Equal(t, 1, out.Home.UnhandledApplicationCount)
 		require.Len(t, out.Home.Conversations, 8)
-		r := s.do("", home, nil)
-		require.Equal(t, "UNAUTHENTICATED", r.code())
+		r := s.Do("", home, nil)
+		require.Equal(t, "UNAUTHENTICATED", r.Code())
 	})
 }
 
 // TestUserPolicyGuardsPrivilegedFields proves, at the data layer, that no
 // code path acting for a user can raise his own role, state or membership.
 func TestUserPolicyGuardsPrivilegedFields(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		u := s.register("climber", nil)
+		u := s.Register("climber", nil)
 		var id int
 		fmt.Sscan(u.ID, &id)
 		ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: id})
 		for name, upd := range map[string]func() error{
-			"role": func() error { return s.app.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).Exec(ctx) },
+			"role": func() error { return s.App.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).Exec(ctx) },
 			"state": func() error {
-				return s.app.Client.User.UpdateOneID(id).SetAccountState(user.AccountStateNormal).Exec(ctx)
+				return s.App.Client.User.UpdateOneID(id).SetAccountState(user.AccountStateNormal).Exec(ctx)
 			},
-			"member": func() error { return s.app.Client.User.UpdateOneID(id).SetIsMember(true).Exec(ctx) },
+			"member": func() error { return s.App.Client.User.UpdateOneID(id).SetIsMember(true).Exec(ctx) },
 		} {
 			require.Error(t, upd(), name)
 		}
-		require.NoError(t, s.app.Client.User.UpdateOneID(id).SetNickname("fine").Exec(ctx))
+		require.NoError(t, s.App.Client.User.UpdateOneID(id).SetNickname("fine").Exec(ctx))
 	})
 }

@@ -32,6 +32,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -148,10 +150,10 @@ func TestUploadDecompressionBomb(t *testing.T) {
 	data := hostilePNG()
 	require.Less(t, len(data), 400<<10, "the hostile PNG is small")
 
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range dbtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b)
-			alice := s.register("alice", nil)
+			alice := s.Register("alice", nil)
 			reqs := make([]*http.Request, parallel)
 			for i := range reqs {
 				reqs[i] = s.multipartUpload(alice.Token, "image", "bomb.png", data, nil)
@@ -169,9 +171,9 @@ func TestUploadDecompressionBomb(t *testing.T) {
 			require.Less(t, heap, int64(maxGrowth), "heap growth during the uploads")
 			for _, r := range results {
 				require.NotEmpty(t, r.Errors, "the image is refused")
-				require.Equal(t, "BAD_USER_INPUT", r.code())
-				require.Equal(t, "IMAGE_TOO_LARGE", r.reason())
-				require.Equal(t, "file", r.ext("field"))
+				require.Equal(t, "BAD_USER_INPUT", r.Code())
+				require.Equal(t, "IMAGE_TOO_LARGE", r.Reason())
+				require.Equal(t, "file", r.Ext("field"))
 				msg := r.Errors[0].Message
 				require.Contains(t, msg, "6324×6324")
 				require.Contains(t, msg, "at most 67 MB", "the message names the limit")
@@ -210,13 +212,13 @@ func TestUploadDecodeSlots(t *testing.T) {
 	const parallel = 6
 	const perImage = 2000 * 2000 * 8 // 16-bit RGBA
 	data := pngBomb(2000, 2000)
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			cfg := testConfig(t, b.url(t))
+	for _, b := range dbtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			cfg := apptest.Config(t, b.URL(t))
 			cfg.MaxImageDecodeBytes = 40 << 20
 			cfg.MaxConcurrentDecodes = 1
 			s := start(t, cfg)
-			alice := s.register("alice", nil)
+			alice := s.Register("alice", nil)
 			reqs := make([]*http.Request, parallel)
 			for i := range reqs {
 				reqs[i] = s.multipartUpload(alice.Token, "image", "big.png", data, nil)
@@ -246,10 +248,10 @@ func TestUploadDecodeSlots(t *testing.T) {
 func TestUploadLargeFilesStream(t *testing.T) {
 	const size = 40 << 20
 	const maxGrowth = 24 << 20
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range dbtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b)
-			alice := s.register("alice", nil)
+			alice := s.Register("alice", nil)
 			type upload struct {
 				req  *http.Request
 				hash hash.Hash
@@ -285,22 +287,22 @@ func TestUploadLargeFilesStream(t *testing.T) {
 // seed) generated while the request is sent, so that the test holds none of
 // them; they also go to sum. A chunked request declares no length.
 func (s *server) streamUpload(token, kind, name string, seed, size int64, chunked bool, sum io.Writer) *http.Request {
-	s.t.Helper()
+	s.T.Helper()
 	var head bytes.Buffer
 	mw := multipart.NewWriter(&head)
 	ops, _ := json.Marshal(map[string]any{"query": uploadMutation, "variables": map[string]any{"file": nil, "kind": kind}})
 	mw.WriteField("operations", string(ops))
 	mw.WriteField("map", `{"0": ["variables.file"]}`)
 	_, err := mw.CreateFormFile("0", name)
-	require.NoError(s.t, err)
+	require.NoError(s.T, err)
 	prefix := bytes.Clone(head.Bytes())
-	require.NoError(s.t, mw.Close())
+	require.NoError(s.T, mw.Close())
 	suffix := head.Bytes()[len(prefix):]
 	var key [32]byte
 	binary.LittleEndian.PutUint64(key[:], uint64(seed))
 	data := io.TeeReader(io.LimitReader(rand.NewChaCha8(key), size), sum)
 	body := io.MultiReader(bytes.NewReader(prefix), data, bytes.NewReader(suffix))
-	req, _ := http.NewRequest("POST", s.srv.URL+"/query", io.NopCloser(body))
+	req, _ := http.NewRequest("POST", s.URL+"/query", io.NopCloser(body))
 	req.ContentLength = int64(len(prefix)) + size + int64(len(suffix))
 	if chunked {
 		req.ContentLength = -1

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,17 +23,17 @@ type floorSeen struct {
 
 // reach reports every path by which a sees message id in conversation conv.
 func (k grpKit) reach(a account, conv, groupID, id string) floorSeen {
-	k.t.Helper()
+	k.T.Helper()
 	var seen floorSeen
 	for _, text := range k.historyIDs(a, conv) {
 		seen.history = seen.history || text == id
 	}
-	r := k.do(a.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id})
+	r := k.Do(a.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id})
 	seen.node = len(r.Errors) == 0 && strings.Contains(string(r.Data), id)
 	if !seen.node {
-		require.Equal(k.t, "NOT_FOUND", r.code(), "a hidden node is as missing as a missing one")
+		require.Equal(k.T, "NOT_FOUND", r.Code(), "a hidden node is as missing as a missing one")
 	}
-	r = k.do(a.Token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{id}})
+	r = k.Do(a.Token, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{id}})
 	seen.nodes = strings.Contains(string(r.Data), id)
 	var edge struct {
 		Group struct {
@@ -42,7 +44,7 @@ func (k grpKit) reach(a account, conv, groupID, id string) floorSeen {
 			}
 		}
 	}
-	k.ok(a.Token, `query($g: ID!) { group(id: $g) { conversation { messages(first: 100) { edges { node { id } } } } } }`, map[string]any{"g": groupID}, &edge)
+	k.OK(a.Token, `query($g: ID!) { group(id: $g) { conversation { messages(first: 100) { edges { node { id } } } } } }`, map[string]any{"g": groupID}, &edge)
 	for _, e := range edge.Group.Conversation.Messages.Edges {
 		seen.edge = seen.edge || e.Node.ID == id
 	}
@@ -51,13 +53,13 @@ func (k grpKit) reach(a account, conv, groupID, id string) floorSeen {
 
 // historyIDs returns the ids of a conversation's history as a sees it.
 func (k grpKit) historyIDs(a account, conv string) []string {
-	k.t.Helper()
+	k.T.Helper()
 	var out struct {
 		Messages struct {
 			Edges []struct{ Node struct{ ID string } }
 		}
 	}
-	k.ok(a.Token, `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { id } } } }`, map[string]any{"c": conv}, &out)
+	k.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { id } } } }`, map[string]any{"c": conv}, &out)
 	var ids []string
 	for _, e := range out.Messages.Edges {
 		ids = append(ids, e.Node.ID)
@@ -67,7 +69,7 @@ func (k grpKit) historyIDs(a account, conv string) []string {
 
 // sendFile posts a file to a group and returns the message and the file.
 func (k grpKit) sendFile(from account, groupID, name string) (sentMessage, uploaded) {
-	k.t.Helper()
+	k.T.Helper()
 	f := k.upload(from.Token, "file", name, []byte("%PDF-1.4 "+name))
 	m := k.sendIn(from, map[string]any{"groupId": groupID, "parts": []map[string]any{{"category": "file", "fileId": f.ID}}})
 	return m, f
@@ -76,21 +78,23 @@ func (k grpKit) sendFile(from account, groupID, name string) (sentMessage, uploa
 // replayed returns the message ids a fresh events(after: "1") stream of a
 // replays, up to the message marker (sent last, so the replay is over).
 func (k grpKit) replayed(a account, groupID string) []string {
-	k.t.Helper()
-	c := k.mustDialLive("graphql-transport-ws", a.Token)
-	c.start("r", liveEvents, map[string]any{"after": "1"})
-	k.waitSubscriptions(1)
+	k.T.Helper()
+	c := k.MustDialWith("graphql-transport-ws", a.Token)
+	c.Subscribe("r", apptest.EventsSubscription, map[string]any{"after": "1"})
+	k.WaitSubscriptions(1)
 	marker := k.sendIn(a, map[string]any{"groupId": groupID, "text": "marker"})
 	var ids []string
 	for {
-		f, err := c.read()
-		require.NoError(k.t, err)
-		require.Equal(k.t, "next", f.Type, "%s", f.Payload)
-		var p struct{ Data struct{ Events streamEvent } }
-		require.NoError(k.t, json.Unmarshal(f.Payload, &p))
+		f, err := c.Read()
+		require.NoError(k.T, err)
+		require.Equal(k.T, "next", f.Type, "%s", f.Payload)
+		var p struct {
+			Data struct{ Events apptest.Event }
+		}
+		require.NoError(k.T, json.Unmarshal(f.Payload, &p))
 		if ev := p.Data.Events; ev.Kind == "message.created" && ev.Node != nil {
 			if ev.Node.ID == marker.ID {
-				c.conn.Close()
+				c.Close()
 				return ids
 			}
 			ids = append(ids, ev.Node.ID)
@@ -102,7 +106,7 @@ func (k grpKit) replayed(a account, groupID string) []string {
 // back, see the group from their joining on by every path, files included;
 // those who were there all along see everything.
 func TestVisibilityFloor(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
 		p := k.people("Ann", "Bob", "Cat")
 		ann, bob, cat := p[0], p[1], p[2]
@@ -110,7 +114,7 @@ func TestVisibilityFloor(t *testing.T) {
 		old := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "before cat"})
 		oldFileMsg, oldFile := k.sendFile(ann, g.ID, "before.pdf")
 
-		k.ok(ann.Token, `mutation($g: ID!, $u: [ID!]!) { inviteToGroup(groupId: $g, userIds: $u) { id } }`, map[string]any{"g": g.ID, "u": []string{cat.ID}}, nil)
+		k.OK(ann.Token, `mutation($g: ID!, $u: [ID!]!) { inviteToGroup(groupId: $g, userIds: $u) { id } }`, map[string]any{"g": g.ID, "u": []string{cat.ID}}, nil)
 		after := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "after cat", "quoteId": old.ID})
 
 		// Bob was there all along: everything, by every path.
@@ -126,14 +130,14 @@ func TestVisibilityFloor(t *testing.T) {
 		var quoted struct {
 			Node struct{ Quote *struct{ ID string } }
 		}
-		k.ok(cat.Token, `query($id: ID!) { node(id: $id) { ... on Message { quote { id } } } }`, map[string]any{"id": after.ID}, &quoted)
+		k.OK(cat.Token, `query($id: ID!) { node(id: $id) { ... on Message { quote { id } } } }`, map[string]any{"id": after.ID}, &quoted)
 		require.Nil(t, quoted.Node.Quote)
-		k.ok(bob.Token, `query($id: ID!) { node(id: $id) { ... on Message { quote { id } } } }`, map[string]any{"id": after.ID}, &quoted)
+		k.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on Message { quote { id } } } }`, map[string]any{"id": after.ID}, &quoted)
 		require.NotNil(t, quoted.Node.Quote)
 
 		// The file sent before he joined: neither its node nor its bytes.
-		r := k.do(cat.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": oldFile.ID})
-		require.Equal(t, "NOT_FOUND", r.code())
+		r := k.Do(cat.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": oldFile.ID})
+		require.Equal(t, "NOT_FOUND", r.Code())
 		res, _ := k.get("/files/"+oldFile.ID+"/before.pdf", cat.Token, nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
 		res, body := k.get("/files/"+oldFile.ID+"/before.pdf", bob.Token, nil)
@@ -149,10 +153,10 @@ func TestVisibilityFloor(t *testing.T) {
 
 		// Bob is removed; what is sent while he is out stays out of his
 		// reach when he is invited back, and so does what came before.
-		k.ok(ann.Token, `mutation($g: ID!, $u: [ID!]!) { removeGroupMembers(groupId: $g, userIds: $u) { id } }`, map[string]any{"g": g.ID, "u": []string{bob.ID}}, nil)
+		k.OK(ann.Token, `mutation($g: ID!, $u: [ID!]!) { removeGroupMembers(groupId: $g, userIds: $u) { id } }`, map[string]any{"g": g.ID, "u": []string{bob.ID}}, nil)
 		out := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "while bob is out"})
 		_, outFile := k.sendFile(ann, g.ID, "out.pdf")
-		k.ok(ann.Token, `mutation($g: ID!, $u: [ID!]!) { inviteToGroup(groupId: $g, userIds: $u) { id } }`, map[string]any{"g": g.ID, "u": []string{bob.ID}}, nil)
+		k.OK(ann.Token, `mutation($g: ID!, $u: [ID!]!) { inviteToGroup(groupId: $g, userIds: $u) { id } }`, map[string]any{"g": g.ID, "u": []string{bob.ID}}, nil)
 		back := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "bob is back"})
 		for _, id := range []string{out.ID, old.ID} {
 			require.Equal(t, floorSeen{}, k.reach(bob, g.ConversationID, g.ID, id), "bob must not reach %s after coming back", id)
