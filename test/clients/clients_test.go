@@ -13,11 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,11 +23,8 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
-
-	_ "github.com/lib/pq" // freshSchema talks to PostgreSQL directly
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // scripts are the client checks, one server (and one fresh database) each.
@@ -50,14 +43,14 @@ const scriptTimeout = 60 * time.Second
 func TestClients(t *testing.T) {
 	node := requireNode(t)
 	installDeps(t)
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range dbtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			for _, s := range scripts {
 				t.Run(s.file, func(t *testing.T) {
 					t.Parallel()
 					t.Logf("%s: %s", s.file, s.what)
-					base := startServer(t, b.url(t))
+					base := startServer(t, b)
 					runScript(t, node, s.file, base)
 				})
 			}
@@ -114,60 +107,18 @@ func installDeps(t *testing.T) {
 	}
 }
 
-// backend is one database the scripts run on.
-type backend struct {
-	name string
-	url  func(t *testing.T) string // a fresh, empty database (or schema) per call
-}
-
-// backends returns SQLite always and PostgreSQL when TEST_DATABASE_URL is
-// set, like the server/app tests.
-func backends() []backend {
-	bs := []backend{{name: "sqlite", url: func(*testing.T) string { return "" }}}
-	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		bs = append(bs, backend{name: "postgres", url: func(t *testing.T) string { return dbtest.Schema(t, base) }})
-	}
-	return bs
-}
-
-// startServer serves a new App over real HTTP and returns its base URL. The
-// configuration is the development default with test speed-ups: the
-// cheapest bcrypt, no sign-in, registration or write throttling, a fast
-// hub poll.
-func startServer(t *testing.T, dbURL string) string {
+// startServer serves a new App on a fresh database of b over real HTTP,
+// with the kit's test configuration (no throttling to speak of, a fast hub
+// poll), and returns its base URL.
+func startServer(t *testing.T, b dbtest.Backend) string {
 	t.Helper()
-	cfg := app.Defaults()
-	cfg.DatabaseURL = dbURL
-	cfg.DataDir = t.TempDir()
-	cfg.UploadDir = t.TempDir()
-	cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
-	cfg.BcryptCost = bcrypt.MinCost
-	cfg.LoginBurst = 1000
-	cfg.LoginAddressBurst, cfg.LoginAccountBurst = 100_000, 100_000
-	cfg.RegistrationsPerHour = 0
-	cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = 0, 0, 0
-	cfg.HubPollInterval = 200 * time.Millisecond
-	cfg.KeepAlive = 5 * time.Second
-
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	a, err := app.New(context.Background(), cfg, log)
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", a.Handler())
-	mux.Handle("GET /test/subscriptions", waitSubscriptions(a))
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.BaseContext = func(net.Listener) context.Context { return a.BaseContext() }
-	srv.Start()
-	t.Cleanup(func() {
-		a.Close()
-		srv.Close()
-	})
-	return srv.URL
+	s := apptest.StartWith(t, apptest.Config(t, b.URL(t)), apptest.Options{Handler: func(a *app.App) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/", a.Handler())
+		mux.Handle("GET /test/subscriptions", waitSubscriptions(a))
+		return mux
+	}})
+	return s.URL
 }
 
 // waitSubscriptions serves GET /test/subscriptions?atLeast=N next to the

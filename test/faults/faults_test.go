@@ -31,17 +31,7 @@ import (
 
 // TestKill9UnderWriteLoad: kill -9 under write load, restart, check.
 func TestKill9UnderWriteLoad(t *testing.T) {
-	t.Parallel()
-	backends := map[string]func(t *testing.T) string{"sqlite": func(*testing.T) string { return "" }}
-	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		backends["postgres"] = func(t *testing.T) string { return dbtest.Schema(t, base) }
-	}
-	for name, dbURL := range backends {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			kill9(t, dbURL(t))
-		})
-	}
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) { kill9(t, b.URL(t)) })
 }
 
 func kill9(t *testing.T, dbURL string) {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	_ "github.com/lib/pq"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // jwtSecret is shared by every instance a test runs, as in production.
@@ -320,118 +321,50 @@ func (c *pgCluster) url() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=5", c.port)
 }
 
-// --- GraphQL over HTTP --------------------------------------------------------
-
-type gqlError struct {
-	Message    string         `json:"message"`
-	Extensions map[string]any `json:"extensions"`
-}
-
-func (e gqlError) Error() string { return e.Message }
+// --- GraphQL over HTTP (the kit's client) -------------------------------------
 
 var httpClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
 
-// gql posts one operation; err covers transport failures and GraphQL errors.
-func gql(base, token, query string, vars map[string]any, out any) error {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest("POST", base+"/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	var r struct {
-		Data   json.RawMessage
-		Errors []gqlError
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return fmt.Errorf("HTTP %d: %.200s", res.StatusCode, raw)
-	}
-	if len(r.Errors) > 0 {
-		return r.Errors[0]
-	}
-	if out != nil {
-		return json.Unmarshal(r.Data, out)
-	}
-	return nil
-}
+// api is the GraphQL client of the instance at base.
+func api(base string) *apptest.Client { return apptest.NewClient(base, httpClient) }
 
-type account struct{ ID, Token, Name string }
+type account = apptest.Account
 
 func register(t *testing.T, base, name string) account {
 	t.Helper()
-	var out struct {
-		Register struct {
-			AccessToken string
-			User        struct{ ID string }
-		}
-	}
-	err := gql(base, "", `mutation($in: RegisterInput!) { register(input: $in) { accessToken user { id } } }`,
-		map[string]any{"in": map[string]any{"username": name, "password": "password1"}}, &out)
+	a, err := api(base).Register(context.Background(), name, apptest.Password, nil)
 	if err != nil {
 		t.Fatalf("register %s: %v", name, err)
 	}
-	return account{ID: out.Register.User.ID, Token: out.Register.AccessToken, Name: name}
-}
-
-type sent struct {
-	ID  string
-	Seq int
+	return a
 }
 
 // send sends text to a user with a client id (the idempotency key).
-func send(base string, from account, to, text, clientID string) (sent, error) {
-	var out struct{ SendMessage sent }
-	err := gql(base, from.Token, `mutation($to: ID!, $text: String!, $cid: String) { sendMessage(input: {to: $to, text: $text, clientId: $cid}) { id seq } }`,
-		map[string]any{"to": to, "text": text, "cid": clientID}, &out)
-	return out.SendMessage, err
-}
-
-type historyMessage struct {
-	ID   string
-	Seq  int
-	Text string
+func send(base string, from account, to, text, clientID string) (apptest.Message, error) {
+	return api(base).SendMessage(context.Background(), from, to, text, clientID)
 }
 
 // history reads a whole direct conversation as reader, by seq.
-func history(t *testing.T, base string, reader account, peer string) []historyMessage {
+func history(t *testing.T, base string, reader account, peer string) []apptest.Message {
 	t.Helper()
 	var conv struct{ DirectConversation *struct{ ID string } }
-	if err := gql(base, reader.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": peer}, &conv); err != nil {
+	if err := api(base).Query(context.Background(), reader.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": peer}, &conv); err != nil {
 		t.Fatal(err)
 	}
 	if conv.DirectConversation == nil {
 		t.Fatalf("%s has no conversation with %s", reader.Name, peer)
 	}
-	var all []historyMessage
+	var all []apptest.Message
 	var after *string
 	for {
 		var page struct {
-			Messages struct {
-				Edges []struct {
-					Node historyMessage
-				}
-				PageInfo struct {
-					HasNextPage bool
-					EndCursor   *string
-				}
-			}
+			Messages apptest.Connection[apptest.Message]
 		}
 		vars := map[string]any{"c": conv.DirectConversation.ID, "after": after}
-		if err := gql(base, reader.Token, `query($c: ID!, $after: Cursor) { messages(conversationId: $c, first: 100, after: $after) { edges { node { id seq text } } pageInfo { hasNextPage endCursor } } }`, vars, &page); err != nil {
+		if err := api(base).Query(context.Background(), reader.Token, `query($c: ID!, $after: Cursor) { messages(conversationId: $c, first: 100, after: $after) { edges { node { id seq text } } pageInfo { hasNextPage endCursor } } }`, vars, &page); err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range page.Messages.Edges {
-			all = append(all, e.Node)
-		}
+		all = append(all, page.Messages.Nodes()...)
 		if !page.Messages.PageInfo.HasNextPage {
 			return all
 		}
@@ -452,13 +385,13 @@ type sender struct {
 	base func() string // the instance to send to, which may change
 
 	mu       sync.Mutex
-	acked    map[string]sent // client id -> what the server answered
+	acked    map[string]apptest.Message // client id -> what the server answered
 	order    []string
 	failures int // failed attempts (retried)
 }
 
 func newSender(from account, to, tag string, base func() string) *sender {
-	return &sender{from: from, to: to, tag: tag, base: base, acked: map[string]sent{}}
+	return &sender{from: from, to: to, tag: tag, base: base, acked: map[string]apptest.Message{}}
 }
 
 // run sends until stop is closed, then returns once its last message is
@@ -501,9 +434,9 @@ func (s *sender) count() int {
 // checkHistory verifies a conversation's history against what senders were
 // told: every acknowledged message is there exactly once, with the id and
 // seq the sender got, and seqs run 1..n without a gap or a repeat.
-func checkHistory(t *testing.T, msgs []historyMessage, senders ...*sender) {
+func checkHistory(t *testing.T, msgs []apptest.Message, senders ...*sender) {
 	t.Helper()
-	byText := map[string][]historyMessage{}
+	byText := map[string][]apptest.Message{}
 	for i, m := range msgs {
 		if m.Seq != i+1 {
 			t.Errorf("history seq %d at position %d: numbering has a gap or a repeat", m.Seq, i+1)
@@ -545,7 +478,7 @@ type watcher struct {
 
 	mu       sync.Mutex
 	cursor   string
-	messages []historyMessage
+	messages []apptest.Message
 	resumes  int // connections made after the first, from the last cursor
 	sessions int
 	closed   []string // why streams ended
@@ -553,8 +486,6 @@ type watcher struct {
 	done     chan struct{}
 	conn     *websocket.Conn
 }
-
-const watchQuery = `subscription($after: String) { events(after: $after) { cursor kind reason node { id ... on Message { seq text } } } }`
 
 func watch(t *testing.T, who account, base func() string) *watcher {
 	w := &watcher{t: t, who: who, base: base, stop: make(chan struct{}), done: make(chan struct{})}
@@ -592,9 +523,8 @@ func (w *watcher) loop() {
 
 // session runs one connection until it breaks.
 func (w *watcher) session() {
-	u := "ws" + strings.TrimPrefix(w.base(), "http") + "/query"
-	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 3 * time.Second}
-	conn, _, err := d.Dial(u, nil)
+	d := websocket.Dialer{Subprotocols: []string{apptest.TransportWS}, HandshakeTimeout: 3 * time.Second}
+	conn, _, err := d.Dial(apptest.WebSocketURL(w.base()), nil)
 	if err != nil {
 		return
 	}
@@ -610,10 +540,10 @@ func (w *watcher) session() {
 	}
 	w.mu.Unlock()
 	defer conn.Close()
-	if conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + w.who.Token}}) != nil {
+	if apptest.Init(conn, apptest.Bearer(w.who.Token)) != nil {
 		return
 	}
-	if conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": watchQuery, "variables": map[string]any{"after": after}}}) != nil {
+	if conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": apptest.EventsSubscription, "variables": map[string]any{"after": after}}}) != nil {
 		return
 	}
 	for {
@@ -630,15 +560,8 @@ func (w *watcher) session() {
 			conn.WriteJSON(map[string]any{"type": "pong"})
 		case "next":
 			var p struct {
-				Data struct {
-					Events struct {
-						Cursor string
-						Kind   string
-						Reason *string
-						Node   *historyMessage
-					}
-				}
-				Errors []gqlError
+				Data   struct{ Events apptest.Event }
+				Errors []apptest.Error
 			}
 			if json.Unmarshal(m.Payload, &p) != nil || len(p.Errors) > 0 {
 				w.note(fmt.Sprintf("next with errors: %s", m.Payload))
@@ -678,10 +601,10 @@ func (w *watcher) note(why string) {
 }
 
 // received returns the messages received so far.
-func (w *watcher) received() []historyMessage {
+func (w *watcher) received() []apptest.Message {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]historyMessage(nil), w.messages...)
+	return append([]apptest.Message(nil), w.messages...)
 }
 
 // waitFor waits until the watcher has received a message with text.
@@ -723,9 +646,9 @@ func goLive(t *testing.T, w *watcher, base string, from account, tag string) int
 // checkDelivered verifies that a watcher received every message of the
 // history from seq `from` on exactly once, in order: no gap and no duplicate
 // across crashes, restarts and resumes.
-func checkDelivered(t *testing.T, w *watcher, hist []historyMessage, from int) {
+func checkDelivered(t *testing.T, w *watcher, hist []apptest.Message, from int) {
 	t.Helper()
-	var want []historyMessage
+	var want []apptest.Message
 	for _, m := range hist {
 		if m.Seq >= from {
 			want = append(want, m)
@@ -733,7 +656,7 @@ func checkDelivered(t *testing.T, w *watcher, hist []historyMessage, from int) {
 	}
 	got := w.received()
 	seen := map[string]int{}
-	var inConv []historyMessage
+	var inConv []apptest.Message
 	ids := map[string]bool{}
 	for _, m := range want {
 		ids[m.ID] = true
@@ -763,7 +686,7 @@ func checkDelivered(t *testing.T, w *watcher, hist []historyMessage, from int) {
 }
 
 // waitDelivered waits until w has the last message of hist.
-func waitDelivered(t *testing.T, w *watcher, hist []historyMessage, limit time.Duration) {
+func waitDelivered(t *testing.T, w *watcher, hist []apptest.Message, limit time.Duration) {
 	t.Helper()
 	if len(hist) == 0 {
 		return
