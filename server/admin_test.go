@@ -4,31 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
-	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
-
-// adminBackends are the databases the admin subcommand is tried on: SQLite
-// always, PostgreSQL (a fresh schema) when TEST_DATABASE_URL is set.
-func adminBackends(t *testing.T) map[string]func(t *testing.T) string {
-	bs := map[string]func(*testing.T) string{"sqlite": func(*testing.T) string { return "" }}
-	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
-		bs["postgres"] = func(t *testing.T) string { return dbtest.Schema(t, base) }
-	}
-	return bs
-}
 
 // runAdmin runs the subcommand as main does, on the command line
 // server <args...>, and returns its exit code, stdout and stderr.
@@ -41,40 +24,18 @@ func runAdmin(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-// gql posts a GraphQL request to srv and returns its data and first error's
+// gql posts a GraphQL request to s and returns its data and first error's
 // code ("" when it succeeded).
-func gql(t *testing.T, srv *httptest.Server, token, query string) (json.RawMessage, string) {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query})
-	req, _ := http.NewRequest("POST", srv.URL+"/query", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var out struct {
-		Data   json.RawMessage
-		Errors []struct{ Extensions map[string]any }
-	}
-	require.NoError(t, json.Unmarshal(raw, &out), string(raw))
-	if len(out.Errors) > 0 {
-		code, _ := out.Errors[0].Extensions["code"].(string)
-		return out.Data, code
-	}
-	return out.Data, ""
+func gql(s *apptest.Server, token, query string) (json.RawMessage, string) {
+	s.T.Helper()
+	r := s.Do(token, query, nil)
+	return r.Data, r.Code()
 }
 
 // signIn logs username in and returns a new access token.
-func signIn(t *testing.T, srv *httptest.Server, username string) string {
-	t.Helper()
-	data, code := gql(t, srv, "", `mutation { login(input: {login: "`+username+`", password: "password1"}) { accessToken } }`)
-	require.Empty(t, code)
-	var out struct{ Login struct{ AccessToken string } }
-	require.NoError(t, json.Unmarshal(data, &out))
-	return out.Login.AccessToken
+func signIn(s *apptest.Server, username string) string {
+	s.T.Helper()
+	return s.Login(username, apptest.Password).Token
 }
 
 const updateSettings = `mutation { updateSettings(input: {appName: "Parley under test"}) { appName } }`
@@ -85,93 +46,83 @@ const updateSettings = `mutation { updateSettings(input: {appName: "Parley under
 // granted user can then use an admin operation through the API, and after
 // revoke a new sign-in cannot.
 func TestAdminSubcommand(t *testing.T) {
-	t.Parallel()
-	for name, fresh := range adminBackends(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			dbURL, dataDir := fresh(t), t.TempDir()
-			// -database-url even when empty (SQLite): flags win over a
-			// DATABASE_URL in the environment.
-			db := []string{"-data-dir", dataDir, "-database-url", dbURL}
-			withDB := func(args ...string) []string {
-				return append(append([]string{"admin"}, db...), args...)
-			}
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		dbURL, dataDir := b.URL(t), t.TempDir()
+		// -database-url even when empty (SQLite): flags win over a
+		// DATABASE_URL in the environment.
+		db := []string{"-data-dir", dataDir, "-database-url", dbURL}
+		withDB := func(args ...string) []string {
+			return append(append([]string{"admin"}, db...), args...)
+		}
 
-			// A fresh database: the subcommand migrates it itself.
-			code, out, errOut := runAdmin(t, withDB("list")...)
-			require.Equal(t, 0, code, errOut)
-			require.Equal(t, "(no admins)\n", out)
+		// A fresh database: the subcommand migrates it itself.
+		code, out, errOut := runAdmin(t, withDB("list")...)
+		require.Equal(t, 0, code, errOut)
+		require.Equal(t, "(no admins)\n", out)
 
-			cfg := app.Defaults()
-			cfg.DatabaseURL, cfg.DataDir, cfg.UploadDir = dbURL, dataDir, t.TempDir()
-			cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
-			cfg.BcryptCost, cfg.LoginBurst = bcrypt.MinCost, 1000
-			a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			require.NoError(t, err)
-			srv := httptest.NewUnstartedServer(a.Handler())
-			srv.Config.BaseContext = func(net.Listener) context.Context { return a.BaseContext() }
-			srv.Start()
-			t.Cleanup(func() { a.Close(); srv.Close() })
+		// The server on the same database (the data directory holds
+		// SQLite's file).
+		cfg := apptest.Config(t, dbURL)
+		cfg.DataDir = dataDir
+		srv := apptest.Start(t, cfg) // app.New must succeed
 
-			for _, u := range []string{"alice", "bob"} {
-				_, code := gql(t, srv, "", `mutation { register(input: {username: "`+u+`", password: "password1"}) { accessToken } }`)
-				require.Empty(t, code)
-			}
-			before := signIn(t, srv, "alice")
-			_, errCode := gql(t, srv, before, updateSettings)
-			require.Equal(t, "FORBIDDEN", errCode, "not an admin yet")
+		for _, u := range []string{"alice", "bob"} {
+			srv.Register(u, nil) // must succeed
+		}
+		before := signIn(srv, "alice")
+		_, errCode := gql(srv, before, updateSettings)
+		require.Equal(t, "FORBIDDEN", errCode, "not an admin yet")
 
-			// Grant, with the flags before the word admin this time, and the
-			// username in another case.
-			code, out, errOut = runAdmin(t, append(db, "admin", "grant", "ALICE")...)
-			require.Equal(t, 0, code, errOut)
-			require.Equal(t, "alice is now an admin\n", out)
-			token := signIn(t, srv, "alice")
-			data, errCode := gql(t, srv, token, updateSettings)
-			require.Empty(t, errCode, "the granted admin changes settings")
-			require.JSONEq(t, `{"updateSettings": {"appName": "Parley under test"}}`, string(data))
-			data, _ = gql(t, srv, token, `{ settings { dirtyWords } }`)
-			require.JSONEq(t, `{"settings": {"dirtyWords": []}}`, string(data), "admins read the word list")
-			_, errCode = gql(t, srv, before, updateSettings)
-			require.Empty(t, errCode, "HTTP requests read the role on every request, older sessions too")
-			_, errCode = gql(t, srv, signIn(t, srv, "bob"), updateSettings)
-			require.Equal(t, "FORBIDDEN", errCode, "only alice was granted")
+		// Grant, with the flags before the word admin this time, and the
+		// username in another case.
+		code, out, errOut = runAdmin(t, append(db, "admin", "grant", "ALICE")...)
+		require.Equal(t, 0, code, errOut)
+		require.Equal(t, "alice is now an admin\n", out)
+		token := signIn(srv, "alice")
+		data, errCode := gql(srv, token, updateSettings)
+		require.Empty(t, errCode, "the granted admin changes settings")
+		require.JSONEq(t, `{"updateSettings": {"appName": "Parley under test"}}`, string(data))
+		data, _ = gql(srv, token, `{ settings { dirtyWords } }`)
+		require.JSONEq(t, `{"settings": {"dirtyWords": []}}`, string(data), "admins read the word list")
+		_, errCode = gql(srv, before, updateSettings)
+		require.Empty(t, errCode, "HTTP requests read the role on every request, older sessions too")
+		_, errCode = gql(srv, signIn(srv, "bob"), updateSettings)
+		require.Equal(t, "FORBIDDEN", errCode, "only alice was granted")
 
-			code, out, _ = runAdmin(t, withDB("grant", "alice")...)
-			require.Equal(t, 0, code)
-			require.Equal(t, "alice was already an admin\n", out)
-			code, out, _ = runAdmin(t, withDB("list")...)
-			require.Equal(t, 0, code)
-			require.Equal(t, "alice\n", out)
+		code, out, _ = runAdmin(t, withDB("grant", "alice")...)
+		require.Equal(t, 0, code)
+		require.Equal(t, "alice was already an admin\n", out)
+		code, out, _ = runAdmin(t, withDB("list")...)
+		require.Equal(t, 0, code)
+		require.Equal(t, "alice\n", out)
 
-			// Unknown users and bad command lines fail with a message.
-			code, out, errOut = runAdmin(t, withDB("grant", "nobody")...)
-			require.Equal(t, 1, code)
-			require.Empty(t, out)
-			require.Contains(t, errOut, `no user named "nobody"`)
-			for _, bad := range [][]string{{}, {"grant"}, {"grant", "alice", "bob"}, {"list", "alice"}, {"promote", "alice"}, {"-no-such-flag", "list"}} {
-				code, out, errOut = runAdmin(t, withDB(bad...)...)
-				require.Equal(t, 2, code, "%q", bad)
-				require.Empty(t, out, "%q", bad)
-				require.Contains(t, errOut, "usage: server", "%q", bad)
-			}
+		// Unknown users and bad command lines fail with a message.
+		code, out, errOut = runAdmin(t, withDB("grant", "nobody")...)
+		require.Equal(t, 1, code)
+		require.Empty(t, out)
+		require.Contains(t, errOut, `no user named "nobody"`)
+		for _, bad := range [][]string{{}, {"grant"}, {"grant", "alice", "bob"}, {"list", "alice"}, {"promote", "alice"}, {"-no-such-flag", "list"}} {
+			code, out, errOut = runAdmin(t, withDB(bad...)...)
+			require.Equal(t, 2, code, "%q", bad)
+			require.Empty(t, out, "%q", bad)
+			require.Contains(t, errOut, "usage: server", "%q", bad)
+		}
 
-			// Revoke: a new sign-in is an ordinary user again.
-			code, out, errOut = runAdmin(t, withDB("revoke", "alice")...)
-			require.Equal(t, 0, code, errOut)
-			require.Equal(t, "alice is no longer an admin\n", out)
-			_, errCode = gql(t, srv, signIn(t, srv, "alice"), updateSettings)
-			require.Equal(t, "FORBIDDEN", errCode, "revoked")
-			data, _ = gql(t, srv, signIn(t, srv, "alice"), `{ settings { dirtyWords } }`)
-			require.JSONEq(t, `{"settings": {"dirtyWords": null}}`, string(data))
-			code, out, _ = runAdmin(t, withDB("revoke", "alice")...)
-			require.Equal(t, 0, code)
-			require.Equal(t, "alice was not an admin\n", out)
-			code, out, _ = runAdmin(t, withDB("list")...)
-			require.Equal(t, 0, code)
-			require.Equal(t, "(no admins)\n", out)
-		})
-	}
+		// Revoke: a new sign-in is an ordinary user again.
+		code, out, errOut = runAdmin(t, withDB("revoke", "alice")...)
+		require.Equal(t, 0, code, errOut)
+		require.Equal(t, "alice is no longer an admin\n", out)
+		_, errCode = gql(srv, signIn(srv, "alice"), updateSettings)
+		require.Equal(t, "FORBIDDEN", errCode, "revoked")
+		data, _ = gql(srv, signIn(srv, "alice"), `{ settings { dirtyWords } }`)
+		require.JSONEq(t, `{"settings": {"dirtyWords": null}}`, string(data))
+		code, out, _ = runAdmin(t, withDB("revoke", "alice")...)
+		require.Equal(t, 0, code)
+		require.Equal(t, "alice was not an admin\n", out)
+		code, out, _ = runAdmin(t, withDB("list")...)
+		require.Equal(t, 0, code)
+		require.Equal(t, "(no admins)\n", out)
+	})
 }
 
 // TestCommandLine: the server's command line either serves (flags only) or
