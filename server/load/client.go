@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -14,13 +12,12 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/parley-im/parley/server/apptest"
 )
 
-// api talks GraphQL over HTTP to one server.
-type api struct {
-	base string // http://host:port
-	http *http.Client
-}
+// api talks GraphQL over HTTP to one server, with the kit's client.
+type api struct{ *apptest.Client }
 
 func newAPI(base string, conns int) *api {
 	tr := &http.Transport{
@@ -30,84 +27,21 @@ func newAPI(base string, conns int) *api {
 		IdleConnTimeout:     90 * time.Second,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 	}
-	return &api{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
-}
-
-// gqlError is one error of a GraphQL response.
-type gqlError struct {
-	Message    string         `json:"message"`
-	Extensions map[string]any `json:"extensions"`
-}
-
-func (e gqlError) Error() string {
-	if r, _ := e.Extensions["reason"].(string); r != "" {
-		return fmt.Sprintf("%s (%s)", e.Message, r)
-	}
-	return e.Message
-}
-
-// do posts one operation to path (normally /query) and decodes data into out.
-func (a *api) do(ctx context.Context, path, token, query string, vars map[string]any, out any) error {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequestWithContext(ctx, "POST", a.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := a.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	var r struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []gqlError      `json:"errors"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return fmt.Errorf("HTTP %d: %.200s", res.StatusCode, raw)
-	}
-	if len(r.Errors) > 0 {
-		return r.Errors[0]
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %.200s", res.StatusCode, raw)
-	}
-	if out != nil {
-		return json.Unmarshal(r.Data, out)
-	}
-	return nil
-}
-
-func (a *api) query(ctx context.Context, token, query string, vars map[string]any, out any) error {
-	return a.do(ctx, "/query", token, query, vars, out)
+	return &api{&apptest.Client{
+		URL:    strings.TrimRight(base, "/"),
+		HTTP:   &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		Header: http.Header{"Accept": {"application/json"}},
+	}}
 }
 
 // user is an account the tool created.
-type user struct {
-	ID    string // global id, as the API gives it
-	Name  string
-	Token string
-}
+type user = apptest.Account
 
-const registerMutation = `mutation($in: RegisterInput!) { register(input: $in) { accessToken user { id } } }`
+// password is the password of every account the tool registers.
+const password = "load-password-1"
 
 func (a *api) register(ctx context.Context, name string) (user, error) {
-	var out struct {
-		Register struct {
-			AccessToken string
-			User        struct{ ID string }
-		}
-	}
-	err := a.query(ctx, "", registerMutation, map[string]any{"in": map[string]any{"username": name, "password": "load-password-1"}}, &out)
-	return user{ID: out.Register.User.ID, Name: name, Token: out.Register.AccessToken}, err
+	return a.Register(ctx, name, password, nil)
 }
 
 // registerMany registers n users named prefix_i with some parallelism; the
@@ -160,7 +94,7 @@ func (a *api) sendMessage(ctx context.Context, from user, to, text, clientID str
 	if clientID != "" {
 		vars["cid"] = clientID
 	}
-	err := a.query(ctx, from.Token, sendMessageMutation, vars, &out)
+	err := a.Query(ctx, from.Token, sendMessageMutation, vars, &out)
 	return out.SendMessage, err
 }
 
@@ -168,7 +102,7 @@ const sendGroupMutation = `mutation($g: ID!, $text: String!) { send(input: {grou
 
 func (a *api) sendGroup(ctx context.Context, from user, groupID, text string) (sentMessage, error) {
 	var out struct{ Send sentMessage }
-	err := a.query(ctx, from.Token, sendGroupMutation, map[string]any{"g": groupID, "text": text}, &out)
+	err := a.Query(ctx, from.Token, sendGroupMutation, map[string]any{"g": groupID, "text": text}, &out)
 	return out.Send, err
 }
 
@@ -178,7 +112,7 @@ func (a *api) hasField(ctx context.Context, root, field string) bool {
 	var out struct {
 		Type *struct{ Fields []struct{ Name string } } `json:"__type"`
 	}
-	if err := a.query(ctx, "", `query($n: String!) { __type(name: $n) { fields { name } } }`, map[string]any{"n": root}, &out); err != nil || out.Type == nil {
+	if err := a.Query(ctx, "", `query($n: String!) { __type(name: $n) { fields { name } } }`, map[string]any{"n": root}, &out); err != nil || out.Type == nil {
 		return false
 	}
 	for _, f := range out.Type.Fields {
@@ -230,32 +164,11 @@ func wsDialer(local net.Addr) *websocket.Dialer {
 // once the server has acknowledged the connection. The server registers the
 // subscription shortly after; callers that need it live wait (waitLive).
 func subscribe(ctx context.Context, d *websocket.Dialer, base, token, query string, onEvent func(event)) (*subscriber, error) {
-	u := "ws" + strings.TrimPrefix(base, "http") + "/query"
-	conn, _, err := d.DialContext(ctx, u, nil)
+	conn, err := apptest.DialWS(ctx, d, base, apptest.Bearer(token))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("connection_init: %w", err)
 	}
 	s := &subscriber{conn: conn, done: make(chan struct{})}
-	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if err := conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}}); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	for {
-		var m struct{ Type string }
-		if err := conn.ReadJSON(&m); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("connection_init: %w", err)
-		}
-		if m.Type == "connection_ack" {
-			break
-		}
-		if m.Type != "ping" && m.Type != "pong" && m.Type != "ka" {
-			conn.Close()
-			return nil, fmt.Errorf("connection_init: got %q", m.Type)
-		}
-	}
-	conn.SetReadDeadline(time.Time{})
 	if err := conn.WriteJSON(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query}}); err != nil {
 		conn.Close()
 		return nil, err
@@ -289,7 +202,7 @@ func (s *subscriber) read(onEvent func(event)) {
 				Data struct {
 					Events event
 				}
-				Errors []gqlError
+				Errors []apptest.Error
 			}
 			if json.Unmarshal(m.Payload, &p) == nil && len(p.Errors) == 0 && onEvent != nil {
 				onEvent(p.Data.Events)

@@ -164,7 +164,7 @@ func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int
 // group's id.
 func makeGroup(ctx context.Context, cli *api, members []user, tag string) (string, error) {
 	var out struct{ CreateGroup struct{ ID string } }
-	err := cli.query(ctx, members[0].Token,
+	err := cli.Query(ctx, members[0].Token,
 		`mutation($name: String!) { createGroup(input: {name: $name, joinMode: open}) { id } }`,
 		map[string]any{"name": "load " + tag}, &out)
 	if err != nil {
@@ -176,7 +176,7 @@ func makeGroup(ctx context.Context, cli *api, members []user, tag string) (strin
 	for _, m := range members[1:] {
 		g.Go(func() error {
 			var joined struct{ JoinGroup struct{ ID string } }
-			if err := cli.query(gctx, m.Token, `mutation($g: ID!) { joinGroup(groupId: $g) { id } }`,
+			if err := cli.Query(gctx, m.Token, `mutation($g: ID!) { joinGroup(groupId: $g) { id } }`,
 				map[string]any{"g": id}, &joined); err != nil {
 				return fmt.Errorf("make group: join: %w", err)
 			}

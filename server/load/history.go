@@ -70,7 +70,7 @@ func historyScenario(ctx context.Context, e *env) error {
 		return err
 	}
 	var page historyResult
-	if err := cli.query(ctx, alice.Token, historyQuery, map[string]any{"c": conv}, &page); err != nil {
+	if err := cli.Query(ctx, alice.Token, historyQuery, map[string]any{"c": conv}, &page); err != nil {
 		return err
 	}
 	if n := len(page.Messages.Edges); n != 50 {
@@ -79,7 +79,7 @@ func historyScenario(ctx context.Context, e *env) error {
 
 	parley := func() (float64, error) {
 		return closedLoop(ctx, e.opt.readers, e.opt.warmup, e.opt.duration, func() error {
-			return cli.query(ctx, alice.Token, historyQuery, map[string]any{"c": conv}, nil)
+			return cli.Query(ctx, alice.Token, historyQuery, map[string]any{"c": conv}, nil)
 		})
 	}
 	var pg func() (float64, error)
@@ -90,6 +90,7 @@ func historyScenario(ctx context.Context, e *env) error {
 		}
 		defer stop()
 		pgc := newAPI(pgl, e.opt.readers)
+		pgc.Path = "/graphql"
 		var out struct {
 			ConversationByID struct {
 				MessagesByConversationID struct {
@@ -103,7 +104,7 @@ func historyScenario(ctx context.Context, e *env) error {
 				}
 			}
 		}
-		if err := pgc.do(ctx, "/graphql", "", postgraphileQuery, map[string]any{"c": conv}, &out); err != nil {
+		if err := pgc.Query(ctx, "", postgraphileQuery, map[string]any{"c": conv}, &out); err != nil {
 			return fmt.Errorf("postgraphile: %w", err)
 		}
 		edges := out.ConversationByID.MessagesByConversationID.Edges
@@ -118,7 +119,7 @@ func historyScenario(ctx context.Context, e *env) error {
 		}
 		pg = func() (float64, error) {
 			return closedLoop(ctx, e.opt.readers, e.opt.warmup, e.opt.duration, func() error {
-				return pgc.do(ctx, "/graphql", "", postgraphileQuery, map[string]any{"c": conv}, nil)
+				return pgc.Query(ctx, "", postgraphileQuery, map[string]any{"c": conv}, nil)
 			})
 		}
 	}
@@ -322,9 +323,10 @@ func startPostGraphile(ctx context.Context, e *env) (string, func(), error) {
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	probe := newAPI(base, 1)
+	probe.Path = "/graphql"
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		err := probe.do(ctx, "/graphql", "", `{ __typename }`, nil, nil)
+		err := probe.Query(ctx, "", `{ __typename }`, nil, nil)
 		if err == nil {
 			break
 		}

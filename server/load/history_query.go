@@ -37,7 +37,7 @@ type historyResult struct {
 
 func historyPage(ctx context.Context, cli *api, u user, conv string) error {
 	var out historyResult
-	if err := cli.query(ctx, u.Token, historyQuery, map[string]any{"c": conv}, &out); err != nil {
+	if err := cli.Query(ctx, u.Token, historyQuery, map[string]any{"c": conv}, &out); err != nil {
 		return err
 	}
 	if len(out.Messages.Edges) == 0 {
@@ -48,7 +48,7 @@ func historyPage(ctx context.Context, cli *api, u user, conv string) error {
 
 func directConversation(ctx context.Context, cli *api, u user, peer string) (string, error) {
 	var out struct{ DirectConversation *struct{ ID string } }
-	if err := cli.query(ctx, u.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": peer}, &out); err != nil {
+	if err := cli.Query(ctx, u.Token, `query($u: ID!) { directConversation(userId: $u) { id } }`, map[string]any{"u": peer}, &out); err != nil {
 		return "", err
 	}
 	if out.DirectConversation == nil {
@@ -65,6 +65,6 @@ func (a *api) sendQuote(ctx context.Context, from user, to, text, quote string) 
 	if quote != "" {
 		vars["q"] = quote
 	}
-	err := a.query(ctx, from.Token, sendQuoteMutation, vars, &out)
+	err := a.Query(ctx, from.Token, sendQuoteMutation, vars, &out)
 	return out.Send, err
 }
