@@ -2,11 +2,7 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	neturl "net/url"
 	"os"
 	"testing"
 	"time"
@@ -46,41 +42,6 @@ func expectPresence(c *apptest.Conn, who account, online bool) presenceEvent {
 	require.Equal(c.T, who.ID, ev.User.ID, "presence of %s expected, got %+v", who.ID, ev)
 	require.Equal(c.T, online, ev.Online, "%+v", ev)
 	return ev
-}
-
-// presenceURL is b's database for a presence test. On PostgreSQL it is a
-// database of its own, not a schema: NOTIFY channels are per database, and
-// presence events carry data (user ids, which every test's schema numbers
-// alike), so a test sharing the database would hear the others' users.
-func presenceURL(t *testing.T, b dbtest.Backend) string {
-	if b.Name != "postgres" {
-		return b.URL(t)
-	}
-	return freshDatabase(t, os.Getenv("TEST_DATABASE_URL"))
-}
-
-// freshDatabase creates a database for one test and returns its URL.
-func freshDatabase(t *testing.T, base string) string {
-	t.Helper()
-	db, err := sql.Open("postgres", base)
-	require.NoError(t, err)
-	defer db.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "presence_" + hex.EncodeToString(b)
-	_, err = db.Exec("CREATE DATABASE " + name)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		db, err := sql.Open("postgres", base)
-		if err == nil {
-			db.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-			db.Close()
-		}
-	})
-	u, err := neturl.Parse(base)
-	require.NoError(t, err)
-	u.Path = "/" + name
-	return u.String()
 }
 
 func presenceTestConfig(t *testing.T, url string) app.Config {
@@ -130,7 +91,7 @@ func (s *server) connections(u account) int {
 // change nothing (S2-05).
 func TestPresence(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
+		s := start(t, presenceTestConfig(t, b.DatabaseURL(t)))
 		alice, bob, carol, dave := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil), s.Register("dave", nil)
 		s.friends(alice, bob)
 		s.friends(dave, bob)
@@ -190,7 +151,7 @@ func TestPresence(t *testing.T) {
 // current state; an ended one removes it.
 func TestPresenceFollowsFriendships(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
+		s := start(t, presenceTestConfig(t, b.DatabaseURL(t)))
 		alice, bob, dave := s.Register("alice", nil), s.Register("bob", nil), s.Register("dave", nil)
 		s.friends(dave, bob)
 		ws := s.MustDial(bob.Token)
@@ -220,7 +181,7 @@ func TestPresenceFollowsFriendships(t *testing.T) {
 // the users' friends they went offline at the last heartbeat.
 func TestPresenceCrashedInstance(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := start(t, presenceTestConfig(t, presenceURL(t, b)))
+		s := start(t, presenceTestConfig(t, b.DatabaseURL(t)))
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		s.friends(alice, bob)
 		ws := s.MustDial(bob.Token)
@@ -254,7 +215,7 @@ func TestPresenceTwoInstances(t *testing.T) {
 	if base == "" {
 		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
 	}
-	url := freshDatabase(t, base)
+	url := dbtest.Database(t, base)
 	one := start(t, presenceTestConfig(t, url))
 	cfg := presenceTestConfig(t, url)
 	cfg.HubPollInterval = time.Hour // only a NOTIFY can wake instance two in time

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	_ "github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 )
 
@@ -37,30 +37,16 @@ type schemaDB struct {
 
 // newSchema creates load_<random> in the database of base.
 func newSchema(ctx context.Context, base string, keep bool) (*schemaDB, error) {
-	admin, err := sql.Open("postgres", base)
+	name, u, err := dbtest.NewSchema(ctx, base, "load")
 	if err != nil {
 		return nil, err
 	}
-	defer admin.Close()
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "load_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
-		return nil, fmt.Errorf("create schema in %s: %w", redact(base), err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	db, err := sql.Open("postgres", u.String())
+	db, err := sql.Open("postgres", u)
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(8)
-	return &schemaDB{base: base, url: u.String(), name: name, db: db, keep: keep}, nil
+	return &schemaDB{base: base, url: u, name: name, db: db, keep: keep}, nil
 }
 
 func (s *schemaDB) Close() {
@@ -70,20 +56,8 @@ func (s *schemaDB) Close() {
 			fmt.Fprintf(os.Stderr, "kept schema %s\n", s.name)
 			return
 		}
-		if admin, err := sql.Open("postgres", s.base); err == nil {
-			admin.Exec("DROP SCHEMA " + s.name + " CASCADE")
-			admin.Close()
-		}
+		dbtest.DropSchema(s.base, s.name)
 	})
-}
-
-// redact hides a password in a URL for messages.
-func redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(database URL)"
-	}
-	return p.Redacted()
 }
 
 // inProcess is a Parley App served over real HTTP on a loopback port by this

@@ -32,6 +32,17 @@ func (b Backend) URL(t testing.TB) string {
 	return Schema(t, b.base)
 }
 
+// DatabaseURL is URL with a database of its own on PostgreSQL instead of a
+// schema (Database), for the tests that share what PostgreSQL keeps per
+// database: NOTIFY channels, whose payloads carry ids that every test's
+// schema numbers alike.
+func (b Backend) DatabaseURL(t testing.TB) string {
+	if b.base == "" {
+		return ""
+	}
+	return Database(t, b.base)
+}
+
 // Backends returns SQLite, and PostgreSQL when TEST_DATABASE_URL is set.
 func Backends() []Backend {
 	bs := []Backend{{Name: "sqlite"}}
