@@ -58,11 +58,11 @@ func TestAnnotationTexts(t *testing.T) {
 			{"n", " \n ", "input.content", "REQUIRED"},
 			{"n", strings.Repeat("a", 100_001), "input.content", "TOO_LONG"},
 		} {
-			r := k.fails(alice.Token, annAddText, map[string]any{"p": p, "name": c.name, "content": c.content}, "BAD_USER_INPUT", c.reason)
+			r := k.Fails(alice.Token, annAddText, map[string]any{"p": p, "name": c.name, "content": c.content}, "BAD_USER_INPUT", c.reason)
 			require.Equal(t, c.field, r.Ext("field"))
 		}
 		k.text(alice, p, strings.Repeat("名", 128), strings.Repeat("字", 100_000))
-		k.fails(bob.Token, annAddText, map[string]any{"p": p, "name": "n", "content": "x"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(bob.Token, annAddText, map[string]any{"p": p, "name": "n", "content": "x"}, "NOT_FOUND", "NOT_FOUND")
 
 		// A page of names and lengths; the content only on demand.
 		var page struct {
@@ -84,10 +84,10 @@ func TestAnnotationTexts(t *testing.T) {
 		var renamed struct{ RenameText struct{ Name string } }
 		k.OK(alice.Token, annRenameText, map[string]any{"id": first, "name": " 新闻 一 "}, &renamed)
 		require.Equal(t, "新闻 一", renamed.RenameText.Name)
-		k.fails(alice.Token, annRenameText, map[string]any{"id": first, "name": ""}, "BAD_USER_INPUT", "REQUIRED")
-		k.fails(bob.Token, annRenameText, map[string]any{"id": first, "name": "x"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annRenameText, map[string]any{"id": first, "name": ""}, "BAD_USER_INPUT", "REQUIRED")
+		k.Fails(bob.Token, annRenameText, map[string]any{"id": first, "name": "x"}, "NOT_FOUND", "NOT_FOUND")
 		require.Equal(t, first, k.id(alice.Token, annDeleteText, map[string]any{"id": first}))
-		k.fails(alice.Token, annDeleteText, map[string]any{"id": first}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annDeleteText, map[string]any{"id": first}, "NOT_FOUND", "NOT_FOUND")
 	})
 }
 
@@ -114,7 +114,7 @@ func TestAnnotationEntities(t *testing.T) {
 			{"ok", strings.Repeat("L", 65), "input.label", "BAD_USER_INPUT", "TOO_LONG"},
 			{"ok", "A\nB", "input.label", "BAD_USER_INPUT", "INVALID"},
 		} {
-			r := k.fails(alice.Token, annAddEntity, map[string]any{"p": p, "name": c.name, "label": c.label}, c.code, c.reason)
+			r := k.Fails(alice.Token, annAddEntity, map[string]any{"p": p, "name": c.name, "label": c.label}, c.code, c.reason)
 			require.Equal(t, c.field, r.Ext("field"))
 		}
 
@@ -155,18 +155,18 @@ func TestAnnotationEntities(t *testing.T) {
 		var renamed struct{ RenameEntity struct{ Name string } }
 		k.OK(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": "TREE"}, &renamed)
 		require.Equal(t, "TREE", renamed.RenameEntity.Name)
-		r := k.fails(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": "binary tree"}, "CONFLICT", "ENTITY_NAME_TAKEN")
+		r := k.Fails(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": "binary tree"}, "CONFLICT", "ENTITY_NAME_TAKEN")
 		require.Equal(t, "name", r.Ext("field"))
-		k.fails(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": " "}, "BAD_USER_INPUT", "REQUIRED")
+		k.Fails(alice.Token, annRenameEntity, map[string]any{"id": tree, "name": " "}, "BAD_USER_INPUT", "REQUIRED")
 
 		// Relabel: refused while a relation's type would not allow it.
 		isA := k.relationType(alice, p, "is a", []string{"CONCEPT"}, nil, false)
 		k.relation(alice, isA, binary, tree)
-		k.fails(alice.Token, annRelabelEntity, map[string]any{"id": binary, "label": "PERSON"}, "CONFLICT", "LABEL_BREAKS_RELATION")
+		k.Fails(alice.Token, annRelabelEntity, map[string]any{"id": binary, "label": "PERSON"}, "CONFLICT", "LABEL_BREAKS_RELATION")
 		var relabelled struct{ RelabelEntity struct{ Label string } }
 		k.OK(alice.Token, annRelabelEntity, map[string]any{"id": tree, "label": "PERSON"}, &relabelled)
 		require.Equal(t, "PERSON", relabelled.RelabelEntity.Label, "targets are unconstrained")
-		k.fails(alice.Token, annRelabelEntity, map[string]any{"id": tree, "label": strings.Repeat("L", 65)}, "BAD_USER_INPUT", "TOO_LONG")
+		k.Fails(alice.Token, annRelabelEntity, map[string]any{"id": tree, "label": strings.Repeat("L", 65)}, "BAD_USER_INPUT", "TOO_LONG")
 	})
 }
 
@@ -197,10 +197,10 @@ func TestAnnotationMentions(t *testing.T) {
 			{elsewhere, 4, 6, "BAD_USER_INPUT", "CROSS_PROJECT", "input.entityId"},
 			{"4294967296999", 0, 1, "NOT_FOUND", "NOT_FOUND", "input.entityId"},
 		} {
-			r := k.fails(alice.Token, annAddMention, map[string]any{"t": doc, "e": c.entity, "start": c.start, "end": c.end}, c.code, c.reason)
+			r := k.Fails(alice.Token, annAddMention, map[string]any{"t": doc, "e": c.entity, "start": c.start, "end": c.end}, c.code, c.reason)
 			require.Equal(t, c.fld, r.Ext("field"))
 		}
-		k.fails(bob.Token, annAddMention, map[string]any{"t": doc, "e": zhang, "start": 0, "end": 1}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(bob.Token, annAddMention, map[string]any{"t": doc, "e": zhang, "start": 0, "end": 1}, "NOT_FOUND", "NOT_FOUND")
 
 		var spans struct {
 			Node struct {
@@ -220,7 +220,7 @@ func TestAnnotationMentions(t *testing.T) {
 		require.Equal(t, "张三", spans.Node.Mentions.Edges[0].Node.Entity.Name)
 
 		require.Equal(t, m1, k.id(alice.Token, annDeleteMention, map[string]any{"id": m1}))
-		k.fails(alice.Token, annDeleteMention, map[string]any{"id": m1}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annDeleteMention, map[string]any{"id": m1}, "NOT_FOUND", "NOT_FOUND")
 		k.id(alice.Token, annAddMention, map[string]any{"t": doc, "e": zhang, "start": 0, "end": 2})
 	})
 }
@@ -256,7 +256,7 @@ func TestAnnotationRelations(t *testing.T) {
 			{"t", []string{strings.Repeat("L", 65)}, "BAD_USER_INPUT", "TOO_LONG", "input.sourceLabels[0]"},
 			{"t", manyLabels(33), "BAD_USER_INPUT", "TOO_MANY_LABELS", "input.sourceLabels"},
 		} {
-			r := k.fails(alice.Token, annAddType, map[string]any{"p": p, "name": c.name, "src": c.src}, c.code, c.rs)
+			r := k.Fails(alice.Token, annAddType, map[string]any{"p": p, "name": c.name, "src": c.src}, c.code, c.rs)
 			require.Equal(t, c.field, r.Ext("field"))
 		}
 		var dup struct {
@@ -264,7 +264,7 @@ func TestAnnotationRelations(t *testing.T) {
 		}
 		k.OK(alice.Token, annAddType, map[string]any{"p": p, "name": "dup", "src": []string{"A", " A ", "B"}}, &dup)
 		require.Equal(t, []string{"A", "B"}, dup.AddRelationType.SourceLabels)
-		k.fails(alice.Token, annRenameType, map[string]any{"id": related, "name": "FRIEND OF"}, "CONFLICT", "RELATION_TYPE_NAME_TAKEN")
+		k.Fails(alice.Token, annRenameType, map[string]any{"id": related, "name": "FRIEND OF"}, "CONFLICT", "RELATION_TYPE_NAME_TAKEN")
 		k.OK(alice.Token, annRenameType, map[string]any{"id": related, "name": "Related"}, nil)
 
 		// Relations: the rules, each with its reason and field.
@@ -285,7 +285,7 @@ func TestAnnotationRelations(t *testing.T) {
 			{"4294967296999", zhang, li, "NOT_FOUND", "NOT_FOUND", "input.typeId"},
 			{related, zhang, "4294967296999", "NOT_FOUND", "NOT_FOUND", "input.targetId"},
 		} {
-			r := k.fails(alice.Token, annAddRelation, map[string]any{"type": c.typ, "s": c.s, "t": c.t}, c.code, c.reason)
+			r := k.Fails(alice.Token, annAddRelation, map[string]any{"type": c.typ, "s": c.s, "t": c.t}, c.code, c.reason)
 			require.Equal(t, c.field, r.Ext("field"))
 		}
 		r2 := k.relation(alice, related, acme, zhang) // the reverse of a non-symmetric relation is free
@@ -314,13 +314,13 @@ func TestAnnotationRelations(t *testing.T) {
 		require.Equal(t, 1, list.Relations.TotalCount)
 
 		// Changing the type applies the same rules, reported on typeId.
-		r := k.fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": friendOf}, "BAD_USER_INPUT", "TARGET_LABEL_NOT_ALLOWED")
+		r := k.Fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": friendOf}, "BAD_USER_INPUT", "TARGET_LABEL_NOT_ALLOWED")
 		require.Equal(t, "typeId", r.Ext("field"))
-		k.fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": locatedIn}, "BAD_USER_INPUT", "SOURCE_LABEL_NOT_ALLOWED")
+		k.Fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": locatedIn}, "BAD_USER_INPUT", "SOURCE_LABEL_NOT_ALLOWED")
 		otherType := k.relationType(alice, k.project(alice, "third"), "t", nil, nil, false)
-		k.fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": otherType}, "BAD_USER_INPUT", "CROSS_PROJECT")
+		k.Fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": otherType}, "BAD_USER_INPUT", "CROSS_PROJECT")
 		symmetric := k.relationType(alice, p, "sym", nil, nil, true)
-		k.fails(alice.Token, annRetypeRelation, map[string]any{"id": r2, "type": symmetric}, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN")
+		k.Fails(alice.Token, annRetypeRelation, map[string]any{"id": r2, "type": symmetric}, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN")
 		var retyped struct {
 			ChangeRelationType struct{ Type struct{ ID string } }
 		}
@@ -328,12 +328,12 @@ func TestAnnotationRelations(t *testing.T) {
 		require.Equal(t, related, retyped.ChangeRelationType.Type.ID)
 
 		// A type in use cannot be deleted.
-		k.fails(alice.Token, annDeleteType, map[string]any{"id": related}, "CONFLICT", "RELATION_TYPE_IN_USE")
+		k.Fails(alice.Token, annDeleteType, map[string]any{"id": related}, "CONFLICT", "RELATION_TYPE_IN_USE")
 		require.Equal(t, worksFor, k.id(alice.Token, annDeleteType, map[string]any{"id": worksFor}))
 		require.Equal(t, r1, k.id(alice.Token, annDeleteRelation, map[string]any{"id": r1}))
 		require.Equal(t, r2, k.id(alice.Token, annDeleteRelation, map[string]any{"id": r2}))
 		require.Equal(t, related, k.id(alice.Token, annDeleteType, map[string]any{"id": related}))
-		k.fails(alice.Token, annDeleteRelation, map[string]any{"id": r1}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annDeleteRelation, map[string]any{"id": r1}, "NOT_FOUND", "NOT_FOUND")
 
 		// A project's relation types list with their creator.
 		var types struct {
@@ -450,9 +450,9 @@ func TestAnnotationRoles(t *testing.T) {
 		}
 		for _, w := range writes {
 			t.Run(w.name, func(t *testing.T) {
-				k.fails(carol.Token, w.query, w.vars, "FORBIDDEN", "READ_ONLY_ROLE")
-				k.fails(dave.Token, w.query, w.vars, "NOT_FOUND", "NOT_FOUND")
-				k.fails("", w.query, w.vars, "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+				k.Fails(carol.Token, w.query, w.vars, "FORBIDDEN", "READ_ONLY_ROLE")
+				k.Fails(dave.Token, w.query, w.vars, "NOT_FOUND", "NOT_FOUND")
+				k.Fails("", w.query, w.vars, "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 			})
 		}
 		// The refused writes changed nothing; the annotator may write.
@@ -475,10 +475,10 @@ func TestAnnotationRoles(t *testing.T) {
 		}
 		for name, q := range reads {
 			k.OK(carol.Token, q, map[string]any{"p": p}, nil)
-			k.fails(dave.Token, q, map[string]any{"p": p}, "NOT_FOUND", "NOT_FOUND")
+			k.Fails(dave.Token, q, map[string]any{"p": p}, "NOT_FOUND", "NOT_FOUND")
 			require.Equal(t, "UNAUTHENTICATED", k.Do("", q, map[string]any{"p": p}).Code(), name)
 		}
-		k.fails(dave.Token, `query($e: ID!) { neighbourhood(entityId: $e) { truncated } }`, map[string]any{"e": zhang}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(dave.Token, `query($e: ID!) { neighbourhood(entityId: $e) { truncated } }`, map[string]any{"e": zhang}, "NOT_FOUND", "NOT_FOUND")
 		for _, id := range []string{p, doc, zhang, knows, mention} {
 			var seen struct{ Node *struct{ ID string } }
 			k.OK(carol.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id}, &seen)
@@ -492,6 +492,6 @@ func TestAnnotationRoles(t *testing.T) {
 		require.NotContains(t, string(r.Data), zhang)
 		require.Equal(t, []string{"dave's"}, annNames(k.projects(dave, nil)))
 		// Nor by putting his own objects together with hers.
-		k.fails(dave.Token, annAddMention, map[string]any{"t": doc, "e": k.entity(dave, daves, "李四", ""), "start": 0, "end": 1}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(dave.Token, annAddMention, map[string]any{"t": doc, "e": k.entity(dave, daves, "李四", ""), "start": 0, "end": 1}, "NOT_FOUND", "NOT_FOUND")
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,17 +20,7 @@ import (
 // response and its body.
 func (k annKit) download(token, project, file string) (*http.Response, []byte) {
 	k.T.Helper()
-	req, err := http.NewRequest("GET", k.URL+"/projects/"+project+"/export/"+file, nil)
-	require.NoError(k.T, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(k.T, err)
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	require.NoError(k.T, err)
-	return res, body
+	return k.Get("/projects/"+project+"/export/"+file, token, nil)
 }
 
 // TestAnnotationExport: every file's headers and content, streamed past a
@@ -277,10 +266,10 @@ func TestAnnotationImport(t *testing.T) {
 			{`[` + strings.Repeat(`{"name":"n"},`, 5000) + `{"name":"n"}]`, "IMPORT_TOO_LARGE"},
 			{`[{"name": "` + strings.Repeat("x", 512<<10) + `"}]`, "IMPORT_TOO_LARGE"},
 		} {
-			r := k.fails(alice.Token, annImport, map[string]any{"p": dst, "data": c.data}, "BAD_USER_INPUT", c.reason)
+			r := k.Fails(alice.Token, annImport, map[string]any{"p": dst, "data": c.data}, "BAD_USER_INPUT", c.reason)
 			require.Equal(t, "data", r.Ext("field"))
 		}
-		k.fails(bob.Token, annImport, map[string]any{"p": dst, "data": `[]`}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(bob.Token, annImport, map[string]any{"p": dst, "data": `[]`}, "NOT_FOUND", "NOT_FOUND")
 		empty := importInto(dst, []byte(`[]`))
 		require.Zero(t, empty.EntitiesCreated+empty.SkippedCount)
 	})

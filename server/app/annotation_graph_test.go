@@ -144,13 +144,13 @@ func TestAnnotationNeighbourhood(t *testing.T) {
 		require.Zero(t, links)
 
 		for _, hops := range []int{0, 4, -1} {
-			r := k.fails(alice.Token, `query($e: ID!, $hops: Int!) { neighbourhood(entityId: $e, hops: $hops) { truncated } }`,
+			r := k.Fails(alice.Token, `query($e: ID!, $hops: Int!) { neighbourhood(entityId: $e, hops: $hops) { truncated } }`,
 				map[string]any{"e": ids["a"], "hops": hops}, "BAD_USER_INPUT", "HOPS_OUT_OF_RANGE")
 			require.Equal(t, "hops", r.Ext("field"))
 		}
 		var dflt struct{ Neighbourhood annGraph }
 		k.OK(alice.Token, `query($e: ID!) { neighbourhood(entityId: $e) { `+annGraphFields+` } }`, map[string]any{"e": ids["a"]}, &dflt)
 		require.Len(t, dflt.Neighbourhood.Nodes, 3, "one hop by default: a, b and c")
-		k.fails(bob.Token, `query($e: ID!) { neighbourhood(entityId: $e) { truncated } }`, map[string]any{"e": ids["a"]}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(bob.Token, `query($e: ID!) { neighbourhood(entityId: $e) { truncated } }`, map[string]any{"e": ids["a"]}, "NOT_FOUND", "NOT_FOUND")
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -19,16 +20,6 @@ import (
 type annKit struct{ *server }
 
 func newAnnKit(t *testing.T, b dbtest.Backend) annKit { return annKit{newServer(t, b)} }
-
-// fails runs a request that must fail with code and reason.
-func (k annKit) fails(token, query string, vars map[string]any, code, reason string) response {
-	k.T.Helper()
-	r := k.Do(token, query, vars)
-	require.NotEmpty(k.T, r.Errors, "expected %s/%s from %s %v", code, reason, query, vars)
-	require.Equal(k.T, code, r.Code(), "%s %v: %+v", query, vars, r.Errors)
-	require.Equal(k.T, reason, r.Reason(), "%s %v: %+v", query, vars, r.Errors)
-	return r
-}
 
 // id runs a mutation that must succeed and returns data.<field>.id (or
 // data.<field> when it is an ID itself).
@@ -144,26 +135,16 @@ type annProjectNode struct {
 func (k annKit) projects(who account, owned any) []annProjectNode {
 	k.T.Helper()
 	var out struct {
-		Projects struct {
-			TotalCount int
-			Edges      []struct{ Node annProjectNode }
-		}
+		Projects apptest.Connection[annProjectNode]
 	}
 	k.OK(who.Token, annProjects, map[string]any{"owned": owned}, &out)
-	nodes := []annProjectNode{}
-	for _, e := range out.Projects.Edges {
-		nodes = append(nodes, e.Node)
-	}
+	nodes := out.Projects.Nodes()
 	require.Equal(k.T, out.Projects.TotalCount, len(nodes))
 	return nodes
 }
 
 func annNames(nodes []annProjectNode) []string {
-	names := []string{}
-	for _, n := range nodes {
-		names = append(names, n.Name)
-	}
-	return names
+	return apptest.Map(nodes, func(n annProjectNode) string { return n.Name })
 }
 
 // TestAnnotationProjects: create, rename, delete and list projects (S4-01),
@@ -199,19 +180,19 @@ func TestAnnotationProjects(t *testing.T) {
 			{strings.Repeat("项", 65), "BAD_USER_INPUT", "TOO_LONG"},
 			{"a\tb", "BAD_USER_INPUT", "INVALID"},
 		} {
-			r := k.fails(alice.Token, annCreateProject, map[string]any{"name": c.name}, c.code, c.reason)
+			r := k.Fails(alice.Token, annCreateProject, map[string]any{"name": c.name}, c.code, c.reason)
 			if c.code == "BAD_USER_INPUT" {
 				require.Equal(t, "input.name", r.Ext("field"))
 			}
 		}
 		k.project(alice, strings.Repeat("项", 64)) // the limit counts characters, not bytes
-		k.fails("", annCreateProject, map[string]any{"name": "anon"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+		k.Fails("", annCreateProject, map[string]any{"name": "anon"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 
 		// Rename: the same rules; a change of case of its own name is fine.
 		k.OK(alice.Token, annRenameProject, map[string]any{"id": trees, "name": "TREES"}, nil)
-		k.fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": "知识图谱"}, "CONFLICT", "PROJECT_NAME_TAKEN")
-		k.fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": ""}, "BAD_USER_INPUT", "REQUIRED")
-		k.fails(bob.Token, annRenameProject, map[string]any{"id": trees, "name": "mine"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": "知识图谱"}, "CONFLICT", "PROJECT_NAME_TAKEN")
+		k.Fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": ""}, "BAD_USER_INPUT", "REQUIRED")
+		k.Fails(bob.Token, annRenameProject, map[string]any{"id": trees, "name": "mine"}, "NOT_FOUND", "NOT_FOUND")
 
 		// Lists: mine, and the ones I take part in (S4-12).
 		carol := k.Register("carol", nil)
@@ -225,10 +206,10 @@ func TestAnnotationProjects(t *testing.T) {
 		require.Equal(t, alice.ID, joined[0].Owner.ID)
 
 		// Only the owner renames and deletes; a stranger cannot tell it exists.
-		k.fails(carol.Token, annRenameProject, map[string]any{"id": kg, "name": "x"}, "FORBIDDEN", "OWNER_ONLY")
-		k.fails(carol.Token, annDeleteProject, map[string]any{"id": kg}, "FORBIDDEN", "OWNER_ONLY")
-		k.fails(bob.Token, annDeleteProject, map[string]any{"id": kg}, "NOT_FOUND", "NOT_FOUND")
-		k.fails(bob.Token, annDeleteProject, map[string]any{"id": "4294967296999"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(carol.Token, annRenameProject, map[string]any{"id": kg, "name": "x"}, "FORBIDDEN", "OWNER_ONLY")
+		k.Fails(carol.Token, annDeleteProject, map[string]any{"id": kg}, "FORBIDDEN", "OWNER_ONLY")
+		k.Fails(bob.Token, annDeleteProject, map[string]any{"id": kg}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(bob.Token, annDeleteProject, map[string]any{"id": "4294967296999"}, "NOT_FOUND", "NOT_FOUND")
 
 		// Delete: everything in it goes, in one transaction (see
 		// TestAnnotationCascades); the name is free again.
@@ -249,10 +230,10 @@ func TestAnnotationInvites(t *testing.T) {
 		p := k.project(alice, "KG")
 
 		// Friends only; the invitee must exist and not be a member yet.
-		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID}, "FORBIDDEN", "NOT_FRIEND")
-		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": "90194313999"}, "NOT_FOUND", "NOT_FOUND")
-		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": alice.ID}, "CONFLICT", "ALREADY_MEMBER")
-		k.fails(bob.Token, annInvite, map[string]any{"p": p, "u": carol.ID}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID}, "FORBIDDEN", "NOT_FRIEND")
+		k.Fails(alice.Token, annInvite, map[string]any{"p": p, "u": "90194313999"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annInvite, map[string]any{"p": p, "u": alice.ID}, "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(bob.Token, annInvite, map[string]any{"p": p, "u": carol.ID}, "NOT_FOUND", "NOT_FOUND")
 
 		// The invitee's events stream carries the notice live.
 		k.befriend(alice, bob)
@@ -322,11 +303,11 @@ func TestAnnotationInvites(t *testing.T) {
 		k.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on Project { name myRole } } }`, map[string]any{"id": p}, &card)
 		require.Equal(t, "KG", card.Node.Name)
 		require.Nil(t, card.Node.MyRole)
-		k.fails(bob.Token, `query($p: ID!) { entities(projectId: $p) { totalCount } }`, map[string]any{"p": p}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(bob.Token, `query($p: ID!) { entities(projectId: $p) { totalCount } }`, map[string]any{"p": p}, "NOT_FOUND", "NOT_FOUND")
 
 		// Only the invitee answers, once.
-		k.fails(alice.Token, annAccept, map[string]any{"id": invite}, "FORBIDDEN", "INVITEE_ONLY")
-		k.fails(carol.Token, annAccept, map[string]any{"id": invite}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annAccept, map[string]any{"id": invite}, "FORBIDDEN", "INVITEE_ONLY")
+		k.Fails(carol.Token, annAccept, map[string]any{"id": invite}, "NOT_FOUND", "NOT_FOUND")
 		var member struct {
 			AcceptProjectInvite struct {
 				Role string
@@ -336,9 +317,9 @@ func TestAnnotationInvites(t *testing.T) {
 		k.OK(bob.Token, annAccept, map[string]any{"id": invite}, &member)
 		require.Equal(t, "annotator", member.AcceptProjectInvite.Role)
 		require.Equal(t, bob.ID, member.AcceptProjectInvite.User.ID)
-		k.fails(bob.Token, annAccept, map[string]any{"id": invite}, "CONFLICT", "INVITE_NOT_PENDING")
-		k.fails(bob.Token, annRefuse, map[string]any{"id": invite}, "CONFLICT", "INVITE_NOT_PENDING")
-		k.fails(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID}, "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(bob.Token, annAccept, map[string]any{"id": invite}, "CONFLICT", "INVITE_NOT_PENDING")
+		k.Fails(bob.Token, annRefuse, map[string]any{"id": invite}, "CONFLICT", "INVITE_NOT_PENDING")
+		k.Fails(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID}, "CONFLICT", "ALREADY_MEMBER")
 		var accepted inviteList
 		k.OK(bob.Token, annInvites, map[string]any{"status": "accepted"}, &accepted)
 		require.Equal(t, 1, accepted.ProjectInvites.TotalCount)
@@ -361,7 +342,7 @@ func TestAnnotationInvites(t *testing.T) {
 
 		// Only the owner invites, even a friend of the inviter.
 		k.befriend(bob, dave)
-		k.fails(bob.Token, annInvite, map[string]any{"p": p, "u": dave.ID}, "FORBIDDEN", "OWNER_ONLY")
+		k.Fails(bob.Token, annInvite, map[string]any{"p": p, "u": dave.ID}, "FORBIDDEN", "OWNER_ONLY")
 
 		// Refusing.
 		k.befriend(alice, carol)
@@ -381,23 +362,23 @@ func TestAnnotationInvites(t *testing.T) {
 		var role struct{ SetProjectMemberRole struct{ Role string } }
 		k.OK(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "viewer"}, &role)
 		require.Equal(t, "viewer", role.SetProjectMemberRole.Role)
-		k.fails(alice.Token, annSetRole, map[string]any{"p": p, "u": alice.ID, "role": "viewer"}, "FORBIDDEN", "OWNER_MEMBERSHIP_FIXED")
-		k.fails(bob.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "annotator"}, "FORBIDDEN", "OWNER_ONLY")
-		k.fails(alice.Token, annSetRole, map[string]any{"p": p, "u": carol.ID, "role": "viewer"}, "NOT_FOUND", "NOT_FOUND")
-		k.fails(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "owner"}, "GRAPHQL_VALIDATION_FAILED", "")
+		k.Fails(alice.Token, annSetRole, map[string]any{"p": p, "u": alice.ID, "role": "viewer"}, "FORBIDDEN", "OWNER_MEMBERSHIP_FIXED")
+		k.Fails(bob.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "annotator"}, "FORBIDDEN", "OWNER_ONLY")
+		k.Fails(alice.Token, annSetRole, map[string]any{"p": p, "u": carol.ID, "role": "viewer"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "owner"}, "GRAPHQL_VALIDATION_FAILED", "")
 
 		// Leaving and removing.
-		k.fails(alice.Token, annLeaveProject, map[string]any{"id": p}, "FORBIDDEN", "OWNER_CANNOT_LEAVE")
-		k.fails(alice.Token, annRemoveMember, map[string]any{"p": p, "u": alice.ID}, "FORBIDDEN", "OWNER_MEMBERSHIP_FIXED")
+		k.Fails(alice.Token, annLeaveProject, map[string]any{"id": p}, "FORBIDDEN", "OWNER_CANNOT_LEAVE")
+		k.Fails(alice.Token, annRemoveMember, map[string]any{"p": p, "u": alice.ID}, "FORBIDDEN", "OWNER_MEMBERSHIP_FIXED")
 		require.Equal(t, p, k.id(bob.Token, annLeaveProject, map[string]any{"id": p}))
 		require.Empty(t, k.projects(bob, nil))
-		k.fails(bob.Token, annLeaveProject, map[string]any{"id": p}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(bob.Token, annLeaveProject, map[string]any{"id": p}, "NOT_FOUND", "NOT_FOUND")
 		k.join(alice, p, dave, "annotator")
-		k.fails(carol.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(carol.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "NOT_FOUND", "NOT_FOUND")
 		k.join(alice, p, carol, "annotator")
-		k.fails(carol.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "FORBIDDEN", "OWNER_ONLY")
+		k.Fails(carol.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "FORBIDDEN", "OWNER_ONLY")
 		require.Equal(t, dave.ID, k.id(alice.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}))
 		require.Empty(t, k.projects(dave, nil))
-		k.fails(alice.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(alice.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "NOT_FOUND", "NOT_FOUND")
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -131,9 +132,7 @@ func TestSessions(t *testing.T) {
 // TestLoginRateLimit: repeated failures on one account are throttled.
 func TestLoginRateLimit(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.LoginBurst = 3
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.LoginBurst = 3 })
 		s.Register("alice", nil)
 		for i := 0; i < 3; i++ {
 			require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "nope-nope")).Reason())

@@ -93,7 +93,7 @@ func TestProfileAvatars(t *testing.T) {
 		require.Equal(t, "https://x.img.example.org/b.png", avatar(map[string]any{"avatar": "https://x.img.example.org/b.png"}))
 		// The avatar is public: a stranger reads it without a token.
 		require.Equal(t, mine.URL, avatar(map[string]any{"avatarFileId": mine.ID}))
-		res, _ := s.get(mine.URL, "", nil)
+		res, _ := s.Get(mine.URL, "", nil)
 		require.Equal(t, 200, res.StatusCode)
 
 		// createUser (an admin's new account) follows the same rule.

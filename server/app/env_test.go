@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"os"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
@@ -18,8 +20,13 @@ type (
 	response = apptest.Response
 )
 
-// start serves an App built from cfg.
-func start(t *testing.T, cfg app.Config) *server { return &server{apptest.Start(t, cfg)} }
+// start serves an App built from cfg, changed by each of configure.
+func start(t *testing.T, cfg app.Config, configure ...func(*app.Config)) *server {
+	for _, c := range configure {
+		c(&cfg)
+	}
+	return &server{apptest.Start(t, cfg)}
+}
 
 // newServer serves an App on a fresh database of b with the test
 // configuration, changed by each of configure.
@@ -29,3 +36,25 @@ func newServer(t *testing.T, b dbtest.Backend, configure ...func(*app.Config)) *
 
 // from returns s with its requests sent from the loopback address ip.
 func (s *server) from(ip string) *server { return &server{s.Server.From(ip)} }
+
+// twoInstances starts two servers on one fresh PostgreSQL database, made by
+// database (dbtest.Schema; dbtest.Database where NOTIFY's payloads must
+// not mix with other tests'), each with configure applied. The second polls
+// the event log once an hour, so that only the bus can wake it in time.
+// Without TEST_DATABASE_URL the test is skipped.
+func twoInstances(t *testing.T, database func(testing.TB, string) string, configure ...func(*app.Config)) (one, two *server) {
+	t.Parallel()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+	}
+	url := database(t, base)
+	config := func(extra ...func(*app.Config)) app.Config {
+		cfg := apptest.Config(t, url)
+		for _, c := range append(configure, extra...) {
+			c(&cfg)
+		}
+		return cfg
+	}
+	return start(t, config()), start(t, config(func(c *app.Config) { c.HubPollInterval = time.Hour }))
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
 )
@@ -66,9 +67,7 @@ func TestRegisterProfile(t *testing.T) {
 // TestKeepalive: the server pings idle WebSocket clients (S1-07's heartbeat).
 func TestKeepalive(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.KeepAlive = 100 * time.Millisecond
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.KeepAlive = 100 * time.Millisecond })
 		u := s.Register("erin", nil)
 		ws := s.MustDial(u.Token)
 		ws.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -121,23 +121,6 @@ func (s *server) upload(token, kind, name string, data []byte) uploaded {
 	return f
 }
 
-// get fetches a path of the server, with a bearer token unless it is empty.
-func (s *server) get(path, token string, header http.Header) (*http.Response, []byte) {
-	s.T.Helper()
-	req, _ := http.NewRequest("GET", s.URL+path, nil)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(s.T, err)
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res, body
-}
-
 // errorOf decodes the {"errors":[...]} body of a refused HTTP request.
 func errorOf(t *testing.T, body []byte) apptest.Error {
 	t.Helper()
@@ -185,7 +168,7 @@ func TestUploadKinds(t *testing.T) {
 			require.True(t, strings.HasPrefix(f.URL, "/files/"+f.ID+"/"), f.URL)
 			require.Equal(t, !c.public, strings.Contains(f.URL, "?t="), "private URLs are signed: %s", f.URL)
 
-			res, body := s.get(f.URL, "", nil) // as an <img src>: no header
+			res, body := s.Get(f.URL, "", nil) // as an <img src>: no header
 			require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", f.URL, body)
 			require.Equal(t, c.data, body)
 		}
@@ -303,17 +286,17 @@ func TestFileAccess(t *testing.T) {
 		f := s.upload(alice.Token, "image", "private.jpg", data)
 		plain := strings.Split(f.URL, "?")[0]
 
-		res, body := s.get(f.URL, "", nil)
+		res, body := s.Get(f.URL, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, "signed URL, no header")
 		require.Equal(t, data, body)
-		res, _ = s.get(plain, alice.Token, nil)
+		res, _ = s.Get(plain, alice.Token, nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, "bearer token of the owner")
-		res, body = s.get(plain, bob.Token, nil)
+		res, body = s.Get(plain, bob.Token, nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode, "a stranger: as if it did not exist")
 		require.Equal(t, "NOT_FOUND", errorOf(t, body).Extensions["code"])
-		res, _ = s.get(plain, "", nil)
+		res, _ = s.Get(plain, "", nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode, "anonymous")
-		res, _ = s.get("/files/999999999/x.jpg", alice.Token, nil)
+		res, _ = s.Get("/files/999999999/x.jpg", alice.Token, nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode, "missing")
 
 		// A forged or tampered token is no token: 404 for anyone else.
@@ -321,12 +304,12 @@ func TestFileAccess(t *testing.T) {
 		tok := u.Query().Get("t")
 		parts := strings.Split(tok, ".")
 		for _, bad := range []string{tok[:len(tok)-2] + "xx", parts[0] + "." + strconv.Itoa(42) + "." + parts[2], "garbage"} {
-			res, _ = s.get(plain+"?t="+url.QueryEscape(bad), "", nil)
+			res, _ = s.Get(plain+"?t="+url.QueryEscape(bad), "", nil)
 			require.Equal(t, http.StatusNotFound, res.StatusCode, "token %q", bad)
 		}
 		// A token for one file does not open another.
 		other := s.upload(alice.Token, "image", "other.png", pngImage(9, 9))
-		res, _ = s.get(strings.Split(other.URL, "?")[0]+"?t="+tok, "", nil)
+		res, _ = s.Get(strings.Split(other.URL, "?")[0]+"?t="+tok, "", nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
 
 		// An authentic but expired token: 403 URL_EXPIRED, so that the
@@ -334,10 +317,10 @@ func TestFileAccess(t *testing.T) {
 		id, _ := strconv.Atoi(f.ID)
 		aliceID, _ := strconv.Atoi(alice.ID)
 		past := files.NewSigner(cfg.JWTSecret, time.Minute, func() time.Time { return time.Now().Add(-time.Hour) })
-		res, body = s.get(plain+"?t="+past.Token(id, aliceID), "", nil)
+		res, body = s.Get(plain+"?t="+past.Token(id, aliceID), "", nil)
 		require.Equal(t, http.StatusForbidden, res.StatusCode)
 		require.Equal(t, "URL_EXPIRED", errorOf(t, body).Extensions["reason"])
-		res, _ = s.get(plain+"?t="+past.Token(id, aliceID), alice.Token, nil)
+		res, _ = s.Get(plain+"?t="+past.Token(id, aliceID), alice.Token, nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, "a bearer token still opens it")
 
 		// Attach (what messaging calls when a message carries the file)
@@ -353,17 +336,17 @@ func TestFileAccess(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, id, attached.ID)
 
-		res, _ = s.get(plain, bob.Token, nil)
+		res, _ = s.Get(plain, bob.Token, nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, "bob is a member now")
 		var seen struct {
 			Node struct{ URL, Name string }
 		}
 		s.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on File { url name } } }`, map[string]any{"id": f.ID}, &seen)
 		require.NotEqual(t, f.URL, seen.Node.URL, "bob's URL is signed for bob")
-		res, body = s.get(seen.Node.URL, "", nil)
+		res, body = s.Get(seen.Node.URL, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		require.Equal(t, data, body)
-		res, _ = s.get(plain, carol.Token, nil)
+		res, _ = s.Get(plain, carol.Token, nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode, "carol is not")
 
 		bobID, _ := strconv.Atoi(bob.ID)
@@ -380,7 +363,7 @@ func TestFileHeaders(t *testing.T) {
 		// A document with a Chinese name: downloaded, never rendered.
 		doc := []byte("<html><body><script>alert(document.cookie)</script></body></html>")
 		f := s.upload(alice.Token, "file", "会议纪要.html", doc)
-		res, body := s.get(f.URL, "", nil)
+		res, body := s.Get(f.URL, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		require.Equal(t, doc, body)
 		require.Equal(t, "application/octet-stream", res.Header.Get("Content-Type"), "never served as HTML")
@@ -395,17 +378,17 @@ func TestFileHeaders(t *testing.T) {
 		require.Equal(t, `"`+sum(doc)+`"`, etag)
 		require.Equal(t, "private, no-cache", res.Header.Get("Cache-Control"))
 
-		res, body = s.get(f.URL, "", http.Header{"If-None-Match": {etag}})
+		res, body = s.Get(f.URL, "", http.Header{"If-None-Match": {etag}})
 		require.Equal(t, http.StatusNotModified, res.StatusCode)
 		require.Empty(t, body)
-		res, body = s.get(f.URL, "", http.Header{"Range": {"bytes=6-11"}})
+		res, body = s.Get(f.URL, "", http.Header{"Range": {"bytes=6-11"}})
 		require.Equal(t, http.StatusPartialContent, res.StatusCode)
 		require.Equal(t, "<body>", string(body))
 
 		// An image is shown inline as itself.
 		img := pngImage(16, 16)
 		pic := s.upload(alice.Token, "image", "图片.png", img)
-		res, _ = s.get(pic.URL, "", nil)
+		res, _ = s.Get(pic.URL, "", nil)
 		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
 		disposition, params, _ = mime.ParseMediaType(res.Header.Get("Content-Disposition"))
 		require.Equal(t, "inline", disposition)
@@ -414,7 +397,7 @@ func TestFileHeaders(t *testing.T) {
 		// A public avatar (S3-03): anyone reads it, and caches it for good.
 		avatar := s.upload(alice.Token, "avatar", "me.png", img)
 		require.NotContains(t, avatar.URL, "?t=")
-		res, body = s.get(avatar.URL, "", nil)
+		res, body = s.Get(avatar.URL, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, "anonymous reads a public avatar")
 		require.Equal(t, img, body)
 		require.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
@@ -465,7 +448,7 @@ func TestQRCode(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newServer(t, b)
 
-		res, body := s.get("/qr?content="+url.QueryEscape("https://parley.example/g/42")+"&size=200", "", nil)
+		res, body := s.Get("/qr?content="+url.QueryEscape("https://parley.example/g/42")+"&size=200", "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, string(body))
 		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
 		require.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
@@ -473,17 +456,17 @@ func TestQRCode(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, image.Rect(0, 0, 200, 200), img.Bounds())
 
-		res, _ = s.get("/qr?content=hello", "", http.Header{"If-None-Match": {res.Header.Get("ETag")}})
+		res, _ = s.Get("/qr?content=hello", "", http.Header{"If-None-Match": {res.Header.Get("ETag")}})
 		require.Equal(t, http.StatusOK, res.StatusCode, "another size, another ETag")
-		res2, _ := s.get("/qr?content=hello", "", http.Header{"If-None-Match": {res.Header.Get("ETag")}})
+		res2, _ := s.Get("/qr?content=hello", "", http.Header{"If-None-Match": {res.Header.Get("ETag")}})
 		require.Equal(t, http.StatusNotModified, res2.StatusCode)
 
-		_, body = s.get("/qr?content=hello", "", nil)
+		_, body = s.Get("/qr?content=hello", "", nil)
 		img, err = png.Decode(bytes.NewReader(body))
 		require.NoError(t, err)
 		require.Equal(t, files.QRSizeDefault, img.Bounds().Dx(), "default size")
 
-		res, _ = s.get("/qr?content="+strings.Repeat("a", files.QRContentMax), "", nil)
+		res, _ = s.Get("/qr?content="+strings.Repeat("a", files.QRContentMax), "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, "the longest content")
 
 		for q, reason := range map[string]string{
@@ -494,7 +477,7 @@ func TestQRCode(t *testing.T) {
 			"?content=x&size=1025": "INVALID",
 			"?content=x&size=big":  "INVALID",
 		} {
-			res, body := s.get("/qr"+q, "", nil)
+			res, body := s.Get("/qr"+q, "", nil)
 			require.Equal(t, http.StatusBadRequest, res.StatusCode, q)
 			require.Equal(t, reason, errorOf(t, body).Extensions["reason"], q)
 		}
@@ -519,7 +502,7 @@ func TestFriendQRCode(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "/qr", u.Path)
 		require.Equal(t, files.FriendLinkPrefix+me.Me.PublicID.String(), u.Query().Get("content"))
-		res, body := s.get(link, "", nil)
+		res, body := s.Get(link, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		_, err = png.Decode(bytes.NewReader(body))
 		require.NoError(t, err)
@@ -554,10 +537,10 @@ func TestFileStorageS3(t *testing.T) {
 		keys := backend.keys("parley-files")
 		require.Equal(t, []string{"sha256/" + f.Sha256[:2] + "/" + f.Sha256}, keys, "one object for one content")
 
-		res, body := s.get(f.URL, "", nil)
+		res, body := s.Get(f.URL, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, string(body))
 		require.Equal(t, img, body)
-		res, body = s.get(f.URL, "", http.Header{"Range": {"bytes=0-1"}})
+		res, body = s.Get(f.URL, "", http.Header{"Range": {"bytes=0-1"}})
 		require.Equal(t, http.StatusPartialContent, res.StatusCode)
 		require.Equal(t, img[:2], body, "ranges read from S3")
 		require.Equal(t, 0, blobs(t, cfg.UploadDir), "nothing on local disk")

@@ -26,16 +26,6 @@ type grpKit struct{ *socialServer }
 
 func newGrpKit(t *testing.T, b dbtest.Backend) grpKit { return grpKit{newSocialServer(t, b)} }
 
-// fails runs a request that must fail with code and reason, and returns it.
-func (k grpKit) fails(token, query string, vars map[string]any, code, reason string) response {
-	k.T.Helper()
-	r := k.Do(token, query, vars)
-	require.NotEmpty(k.T, r.Errors, "expected %s/%s from %s", code, reason, query)
-	require.Equal(k.T, code, r.Code(), "%+v", r.Errors)
-	require.Equal(k.T, reason, r.Reason(), "%+v", r.Errors)
-	return r
-}
-
 // people registers users with nicknames and makes the first one friends
 // with all the others.
 func (k grpKit) people(names ...string) []account {
@@ -120,20 +110,11 @@ func (k grpKit) sendGroup(from account, group, text string) response {
 		map[string]any{"in": map[string]any{"groupId": group, "text": text}})
 }
 
-// history returns the texts of a conversation as a, oldest first.
+// texts returns the texts of a conversation's last 100 messages as a sees
+// them, oldest first.
 func (k grpKit) texts(a account, conv string) []string {
 	k.T.Helper()
-	var out struct {
-		Messages struct {
-			Edges []struct{ Node struct{ Text string } }
-		}
-	}
-	k.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { text } } } }`, map[string]any{"c": conv}, &out)
-	texts := []string{}
-	for _, e := range out.Messages.Edges {
-		texts = append(texts, e.Node.Text)
-	}
-	return texts
+	return apptest.Map(k.lastMessages(a, conv), func(m apptest.Message) string { return m.Text })
 }
 
 // grpEvent is one event of any subscription returning LiveEvent.
@@ -274,7 +255,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 			{"anonymous", account{}, map[string]any{"name": "x"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := k.fails(c.who.Token, create, map[string]any{"in": c.in}, c.code, c.reason)
+				r := k.Fails(c.who.Token, create, map[string]any{"in": c.in}, c.code, c.reason)
 				require.Equal(t, c.field, r.Ext("field"))
 			})
 		}
@@ -286,7 +267,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 		root := k.Register("root", nil)
 		k.admin(root)
 		k.settings(root, map[string]any{"createGroup": false})
-		k.fails(ann.Token, create, map[string]any{"in": map[string]any{"name": "off"}}, "FORBIDDEN", "FEATURE_DISABLED")
+		k.Fails(ann.Token, create, map[string]any{"in": map[string]any{"name": "off"}}, "FORBIDDEN", "FEATURE_DISABLED")
 		k.settings(root, map[string]any{"createGroup": true})
 
 		// My groups.
@@ -336,13 +317,8 @@ const (
 	grpUpdate   = `mutation($g: ID!, $in: UpdateGroupInput!) { updateGroup(id: $g, input: $in) { name notice joinMode avatar } }`
 )
 
-func gv(g grpOut, kv ...any) map[string]any {
-	vars := map[string]any{"g": g.ID}
-	for i := 0; i+1 < len(kv); i += 2 {
-		vars[kv[i].(string)] = kv[i+1]
-	}
-	return vars
-}
+// gv are the variables of an operation on group g ($g) and kv.
+func gv(g grpOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"g", g.ID}, kv...)...) }
 
 // TestGroupApplyFlow: an application reaches the owner and every manager
 // live (S0-07); one of them approves (S0-08) or refuses, every copy is
@@ -364,7 +340,7 @@ func TestGroupApplyFlow(t *testing.T) {
 
 		// Joining directly needs approval; applying tells the owner and the
 		// manager at once.
-		k.fails(dan.Token, grpJoin, gv(g), "FORBIDDEN", "APPROVAL_REQUIRED")
+		k.Fails(dan.Token, grpJoin, gv(g), "FORBIDDEN", "APPROVAL_REQUIRED")
 		var applied struct{ ApplyToGroup struct{ Joined bool } }
 		k.OK(dan.Token, grpApply, gv(g, "ps", "let me in"), &applied)
 		require.False(t, applied.ApplyToGroup.Joined)
@@ -382,9 +358,9 @@ func TestGroupApplyFlow(t *testing.T) {
 
 		// A plain member cannot answer; neither can anyone for someone who
 		// did not apply.
-		k.fails(cat.Token, grpApprove, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MANAGER")
-		k.fails(eve.Token, grpApprove, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MEMBER")
-		r := k.fails(bob.Token, grpApprove, gv(g, "u", eve.ID), "NOT_FOUND", "NOT_FOUND")
+		k.Fails(cat.Token, grpApprove, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MANAGER")
+		k.Fails(eve.Token, grpApprove, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MEMBER")
+		r := k.Fails(bob.Token, grpApprove, gv(g, "u", eve.ID), "NOT_FOUND", "NOT_FOUND")
 		require.Equal(t, "userId", r.Ext("field"))
 
 		// The manager approves: both copies are agreed, dan is told, and he
@@ -411,8 +387,8 @@ func TestGroupApplyFlow(t *testing.T) {
 		require.Equal(t, 4, card.MemberCount)
 		require.Equal(t, "member", card.roles()["dan"])
 		require.Contains(t, k.texts(dan, g.ConversationID), "Dan joined the group, approved by Bob")
-		k.fails(ann.Token, grpApprove, gv(g, "u", dan.ID), "CONFLICT", "ALREADY_HANDLED")
-		k.fails(dan.Token, grpApply, gv(g), "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(ann.Token, grpApprove, gv(g, "u", dan.ID), "CONFLICT", "ALREADY_HANDLED")
+		k.Fails(dan.Token, grpApply, gv(g), "CONFLICT", "ALREADY_MEMBER")
 
 		// Refusal: eve applies, the owner refuses, eve stays out.
 		ews := k.MustDial(eve.Token)
@@ -426,16 +402,16 @@ func TestGroupApplyFlow(t *testing.T) {
 		ev = nextNotice(ews)
 		require.Equal(t, "refused", ev.Node.Operation)
 		require.Equal(t, 4, k.card("", g.ID).MemberCount)
-		k.fails(bob.Token, grpRefuse, gv(g, "u", eve.ID), "CONFLICT", "ALREADY_HANDLED")
+		k.Fails(bob.Token, grpRefuse, gv(g, "u", eve.ID), "CONFLICT", "ALREADY_HANDLED")
 
 		// Input and other refusals of applying.
-		r = k.fails(eve.Token, grpApply, gv(g, "ps", strings.Repeat("x", 257)), "BAD_USER_INPUT", "TOO_LONG")
+		r = k.Fails(eve.Token, grpApply, gv(g, "ps", strings.Repeat("x", 257)), "BAD_USER_INPUT", "TOO_LONG")
 		require.Equal(t, "postscript", r.Ext("field"))
-		k.fails(eve.Token, grpApply, map[string]any{"g": "999999"}, "NOT_FOUND", "NOT_FOUND")
-		k.fails("", grpApply, gv(g), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+		k.Fails(eve.Token, grpApply, map[string]any{"g": "999999"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails("", grpApply, gv(g), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 		closed := k.group(ann, "invite_only")
-		k.fails(eve.Token, grpApply, gv(closed), "FORBIDDEN", "INVITE_ONLY")
-		k.fails(eve.Token, grpJoin, gv(closed), "FORBIDDEN", "INVITE_ONLY")
+		k.Fails(eve.Token, grpApply, gv(closed), "FORBIDDEN", "INVITE_ONLY")
+		k.Fails(eve.Token, grpJoin, gv(closed), "FORBIDDEN", "INVITE_ONLY")
 
 		// An open group: applying joins at once.
 		open := k.group(ann, "open")
@@ -448,7 +424,7 @@ func TestGroupApplyFlow(t *testing.T) {
 		k.OK(eve.Token, grpApply, gv(open), &joined)
 		require.True(t, joined.ApplyToGroup.Joined)
 		require.Equal(t, 2, joined.ApplyToGroup.Group.MemberCount)
-		k.fails(eve.Token, grpJoin, gv(open), "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(eve.Token, grpJoin, gv(open), "CONFLICT", "ALREADY_MEMBER")
 	})
 }
 
@@ -495,15 +471,15 @@ func TestGroupInvite(t *testing.T) {
 			{"outsider", stranger, []string{ann.ID}, "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := k.fails(c.who.Token, grpInvite, gv(g, "u", c.users), c.code, c.reason)
+				r := k.Fails(c.who.Token, grpInvite, gv(g, "u", c.users), c.code, c.reason)
 				require.Equal(t, c.field, r.Ext("field"))
 			})
 		}
-		k.fails(ann.Token, grpInvite, map[string]any{"g": "999999", "u": []string{cat.ID}}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(ann.Token, grpInvite, map[string]any{"g": "999999", "u": []string{cat.ID}}, "NOT_FOUND", "NOT_FOUND")
 
 		// In an invite-only group plain members do not invite; managers do.
 		closed := k.group(ann, "invite_only", bob)
-		k.fails(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), "FORBIDDEN", "NOT_GROUP_MANAGER")
+		k.Fails(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), "FORBIDDEN", "NOT_GROUP_MANAGER")
 		k.OK(ann.Token, grpManager, gv(closed, "u", bob.ID, "m", true), nil)
 		k.OK(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), nil)
 
@@ -511,7 +487,7 @@ func TestGroupInvite(t *testing.T) {
 		var id int
 		fmt.Sscan(g.ID, &id)
 		require.NoError(t, k.App.Client.Group.UpdateOneID(id).SetMemberCount(group.MembersMax).Exec(viewer.SystemContext(context.Background())))
-		k.fails(ann.Token, grpInvite, gv(g, "u", []string{cat.ID}), "FORBIDDEN", "GROUP_FULL")
+		k.Fails(ann.Token, grpInvite, gv(g, "u", []string{cat.ID}), "FORBIDDEN", "GROUP_FULL")
 	})
 }
 
@@ -539,7 +515,7 @@ func TestGroupJoinLinks(t *testing.T) {
 		require.Equal(t, "parley://group/"+g.ID+"?t="+l.Token, l.URL)
 		require.True(t, strings.HasPrefix(l.QRURL, "/qr?"))
 		require.WithinDuration(t, time.Now().Add(7*24*time.Hour), l.ExpiresAt, 2*time.Hour)
-		res, body := k.get(l.QRURL, "", nil)
+		res, body := k.Get(l.QRURL, "", nil)
 		require.Equal(t, 200, res.StatusCode)
 		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
 		require.NotEmpty(t, body)
@@ -558,7 +534,7 @@ func TestGroupJoinLinks(t *testing.T) {
 		require.Equal(t, "member", joined.JoinGroup.Role)
 		require.Contains(t, k.texts(dan, g.ConversationID), "dan joined the group through a link shared by Bob")
 		require.Equal(t, 4, k.card("", g.ID).MemberCount)
-		k.fails(dan.Token, grpJoin, gv(g, "t", l.Token), "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(dan.Token, grpJoin, gv(g, "t", l.Token), "CONFLICT", "ALREADY_MEMBER")
 
 		// Bad, foreign and expired tokens.
 		other := k.group(ann, "approval")
@@ -574,14 +550,14 @@ func TestGroupJoinLinks(t *testing.T) {
 			{"expired", g.ID, expired, "JOIN_LINK_EXPIRED"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := k.fails(eve.Token, grpJoin, map[string]any{"g": c.group, "t": c.token}, "BAD_USER_INPUT", c.reason)
+				r := k.Fails(eve.Token, grpJoin, map[string]any{"g": c.group, "t": c.token}, "BAD_USER_INPUT", c.reason)
 				require.Equal(t, "token", r.Ext("field"))
 			})
 		}
 
 		// Once its issuer leaves, his link stops working.
 		k.OK(bob.Token, grpLeave, gv(g), nil)
-		k.fails(eve.Token, grpJoin, gv(g, "t", l.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
+		k.Fails(eve.Token, grpJoin, gv(g, "t", l.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
 
 		// Invite-only: plain members have no link; a manager's works until
 		// he is a plain member again.
@@ -592,7 +568,7 @@ func TestGroupJoinLinks(t *testing.T) {
 		require.NotNil(t, cl)
 		k.OK(eve.Token, grpJoin, gv(closed, "t", cl.Token), nil)
 		k.OK(ann.Token, grpManager, gv(closed, "u", cat.ID, "m", false), nil)
-		k.fails(fay.Token, grpJoin, gv(closed, "t", cl.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
+		k.Fails(fay.Token, grpJoin, gv(closed, "t", cl.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
 
 		// The policy checks the link itself: without the domain's checks, a
 		// self-join into a closed group with a bad token is still refused.
@@ -605,15 +581,15 @@ func TestGroupJoinLinks(t *testing.T) {
 		al := linkOf(ann, g.ID)
 		k.settings(root, map[string]any{"qrGroup": false})
 		require.Nil(t, linkOf(ann, g.ID))
-		k.fails(fay.Token, grpJoin, gv(g, "t", al.Token), "FORBIDDEN", "FEATURE_DISABLED")
+		k.Fails(fay.Token, grpJoin, gv(g, "t", al.Token), "FORBIDDEN", "FEATURE_DISABLED")
 		k.settings(root, map[string]any{"qrGroup": true})
 		k.OK(fay.Token, grpJoin, gv(g, "t", al.Token), nil)
 
 		// An open group needs no link.
 		open := k.group(ann, "open")
 		k.OK(dan.Token, grpJoin, gv(open), nil)
-		k.fails("", grpJoin, gv(open), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
-		k.fails(dan.Token, grpJoin, map[string]any{"g": "999999"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails("", grpJoin, gv(open), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+		k.Fails(dan.Token, grpJoin, map[string]any{"g": "999999"}, "NOT_FOUND", "NOT_FOUND")
 	})
 }
 
@@ -682,7 +658,7 @@ func TestGroupUpdate(t *testing.T) {
 				require.Equal(t, c.field, r.Ext("field"))
 			})
 		}
-		k.fails(ann.Token, grpUpdate, map[string]any{"g": "999999", "in": map[string]any{"name": "x"}}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(ann.Token, grpUpdate, map[string]any{"g": "999999", "in": map[string]any{"name": "x"}}, "NOT_FOUND", "NOT_FOUND")
 		// A 64-character Chinese name fits.
 		k.OK(ann.Token, grpUpdate, gv(g, "in", map[string]any{"name": strings.Repeat("群", 64)}), nil)
 
@@ -708,11 +684,11 @@ func TestGroupUpdate(t *testing.T) {
 		}
 		k.OK(cat.Token, `query($id: ID!) { group(id: $id) { myMembership { remark } } }`, map[string]any{"id": g.ID}, &myself)
 		require.Equal(t, "work chat", *myself.Group.MyMembership.Remark)
-		r := k.fails(cat.Token, mine, gv(g, "in", map[string]any{"remark": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
+		r := k.Fails(cat.Token, mine, gv(g, "in", map[string]any{"remark": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
 		require.Equal(t, "input.remark", r.Ext("field"))
-		r = k.fails(cat.Token, mine, gv(g, "in", map[string]any{"alias": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
+		r = k.Fails(cat.Token, mine, gv(g, "in", map[string]any{"alias": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
 		require.Equal(t, "input.alias", r.Ext("field"))
-		k.fails(outsider.Token, mine, gv(g, "in", map[string]any{"remark": "x"}), "FORBIDDEN", "NOT_GROUP_MEMBER")
+		k.Fails(outsider.Token, mine, gv(g, "in", map[string]any{"remark": "x"}), "FORBIDDEN", "NOT_GROUP_MEMBER")
 	})
 }
 
@@ -780,7 +756,7 @@ func TestGroupRoles(t *testing.T) {
 			{"anonymous dissolves", account{}, grpDissolve, gv(g), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				r := k.fails(c.who.Token, c.query, c.vars, c.code, c.reason)
+				r := k.Fails(c.who.Token, c.query, c.vars, c.code, c.reason)
 				require.Equal(t, c.field, r.Ext("field"))
 			})
 		}
@@ -812,13 +788,13 @@ func TestGroupRoles(t *testing.T) {
 		k.OK(ann.Token, grpHandOver, gv(g, "u", bob.ID), &handed)
 		require.Equal(t, "bob", handed.TransferGroup.Owner.Username)
 		require.Equal(t, map[string]string{"ann": "member", "bob": "owner"}, k.card("", g.ID).roles())
-		k.fails(bob.Token, grpLeave, gv(g), "FORBIDDEN", "OWNER_CANNOT_LEAVE")
-		k.fails(ann.Token, grpManager, gv(g, "u", bob.ID, "m", false), "FORBIDDEN", "NOT_GROUP_OWNER")
+		k.Fails(bob.Token, grpLeave, gv(g), "FORBIDDEN", "OWNER_CANNOT_LEAVE")
+		k.Fails(ann.Token, grpManager, gv(g, "u", bob.ID, "m", false), "FORBIDDEN", "NOT_GROUP_OWNER")
 		k.OK(ann.Token, grpLeave, gv(g), nil)
 		card = k.card("", g.ID)
 		require.Equal(t, 1, card.MemberCount)
 		require.Equal(t, 1, card.Members.TotalCount)
-		k.fails(ann.Token, grpLeave, gv(g), "FORBIDDEN", "NOT_GROUP_MEMBER")
+		k.Fails(ann.Token, grpLeave, gv(g), "FORBIDDEN", "NOT_GROUP_MEMBER")
 	})
 }
 
@@ -899,10 +875,10 @@ func TestGroupMutes(t *testing.T) {
 		require.Equal(t, "cat", hist.Messages.Edges[0].Node.Sender.Username)
 		require.Equal(t, "image", part.Category)
 		require.Equal(t, "cat.png", part.Name)
-		got, _ := k.get(part.URL, "", nil)
+		got, _ := k.Get(part.URL, "", nil)
 		require.Equal(t, 200, got.StatusCode)
 		outsider := k.Register("outsider", nil)
-		got, _ = k.get(strings.Split(part.URL, "?")[0], outsider.Token, nil)
+		got, _ = k.Get(strings.Split(part.URL, "?")[0], outsider.Token, nil)
 		require.Equal(t, 404, got.StatusCode)
 	})
 }
@@ -1116,7 +1092,7 @@ func TestGroupDissolve(t *testing.T) {
 		k.OK(cat.Token, `{ notices(first: 10) { edges { node { type postscript group { id } } } } }`, nil, &inbox)
 		require.Equal(t, "group_dissolved", inbox.Notices.Edges[0].Node.Type)
 		require.Nil(t, inbox.Notices.Edges[0].Node.Group)
-		k.fails(ann.Token, grpDissolve, gv(g), "NOT_FOUND", "NOT_FOUND")
+		k.Fails(ann.Token, grpDissolve, gv(g), "NOT_FOUND", "NOT_FOUND")
 		// Messages are deleted with the conversation.
 		var n int
 		fmt.Sscan(g.ConversationID, &n)
@@ -1171,9 +1147,9 @@ func TestGroupSearch(t *testing.T) {
 		k.OK("", search, map[string]any{"q": "o_f"}, &p)
 		require.Equal(t, []string{"go_fast"}, names(p))
 
-		r := k.fails("", search, map[string]any{"q": "  "}, "BAD_USER_INPUT", "QUERY_TOO_SHORT")
+		r := k.Fails("", search, map[string]any{"q": "  "}, "BAD_USER_INPUT", "QUERY_TOO_SHORT")
 		require.Equal(t, "query", r.Ext("field"))
-		r = k.fails("", search, map[string]any{"q": strings.Repeat("g", 65)}, "BAD_USER_INPUT", "TOO_LONG")
+		r = k.Fails("", search, map[string]any{"q": strings.Repeat("g", 65)}, "BAD_USER_INPUT", "TOO_LONG")
 		require.Equal(t, "query", r.Ext("field"))
 	})
 }

@@ -1,9 +1,7 @@
 package app_test
 
 import (
-	"os"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -14,16 +12,7 @@ import (
 // TestTwoInstances: two server processes on one PostgreSQL database deliver
 // each other's events through LISTEN/NOTIFY.
 func TestTwoInstances(t *testing.T) {
-	t.Parallel()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-	}
-	url := dbtest.Schema(t, base)
-	one := start(t, apptest.Config(t, url))
-	cfg := apptest.Config(t, url)
-	cfg.HubPollInterval = time.Hour // only a NOTIFY can wake instance two in time
-	two := start(t, cfg)
+	one, two := twoInstances(t, dbtest.Schema) // only a NOTIFY can wake instance two in time
 
 	alice, bob := one.Register("alice", nil), one.Register("bob", nil)
 	one.Send(alice, bob, "open")

@@ -101,9 +101,7 @@ func requireRetryAfter(t *testing.T, r response, reason string, most int) {
 // correct password gives its attempt back.
 func TestPasswordGuessesRateLimited(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.LoginBurst = 3
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.LoginBurst = 3 })
 
 		alice := s.Register("alice", nil)
 		r := s.Do(alice.Token, aliased(10, `changePassword(input: {oldPassword: "guess-guess", newPassword: "password2"}) { accessToken }`), nil)
@@ -155,9 +153,7 @@ func TestPasswordGuessesRateLimited(t *testing.T) {
 // no account is limited by its normalised form.
 func TestSignInLimitPerAccount(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.LoginBurst = 3
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.LoginBurst = 3 })
 		s.Register("alice", map[string]any{"email": "alice@example.com", "phone": "+8613800000042"})
 
 		for _, key := range []string{"alice", "Alice@Example.com", "+8613800000042"} {
@@ -250,9 +246,7 @@ func TestSignInLimitsAcrossInstances(t *testing.T) {
 // is, check the password exactly as often as the budget allows.
 func TestSignInLimitUnderConcurrency(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.LoginBurst = 5
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.LoginBurst = 5 })
 		s.Register("alice", nil)
 		guess := func(i int) map[string]any { return apptest.LoginVars("alice", fmt.Sprintf("guess-%d", i)) }
 		require.Equal(t, map[string]int{"WRONG_PASSWORD": 5, "TOO_MANY_ATTEMPTS": 25}, s.parallel(30, "", apptest.LoginMutation, guess))
@@ -314,9 +308,7 @@ func TestResendCarriesRetryAfter(t *testing.T) {
 // accounts (createUser) has his.
 func TestRegistrationLimit(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.RegistrationsPerHour = 5
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.RegistrationsPerHour = 5 })
 
 		counts := s.parallel(40, "", apptest.RegisterMutation, func(i int) map[string]any {
 			return map[string]any{"in": map[string]any{"username": fmt.Sprintf("user%d", i), "password": "password1"}}
@@ -400,9 +392,7 @@ func TestMutationFieldCap(t *testing.T) {
 // TestMutationFieldCapSetting: the cap is a setting.
 func TestMutationFieldCapSetting(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.MaxMutationFields = 2
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.MaxMutationFields = 2 })
 		r := s.Do("", aliased(3, "logout"), nil)
 		require.Equal(t, "TOO_MANY_MUTATIONS", r.Reason())
 		require.Equal(t, float64(2), r.Errors[0].Extensions["limit"])
@@ -416,9 +406,7 @@ func TestMutationFieldCapSetting(t *testing.T) {
 // and an import spends one per item, at once.
 func TestWriteBudgets(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = 3, 2, 4
-		k := annKit{start(t, cfg)}
+		k := annKit{newServer(t, b, func(c *app.Config) { c.MessagesPerMinute, c.TextsPerMinute, c.EntitiesPerMinute = 3, 2, 4 })}
 		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 
 		var sent struct{ SendMessage struct{ ID string } }
@@ -437,22 +425,22 @@ func TestWriteBudgets(t *testing.T) {
 		p := k.id(alice.Token, annCreateProject, map[string]any{"name": "budget"})
 		k.OK(alice.Token, annAddText, map[string]any{"p": p, "name": "a", "content": "abc"}, nil)
 		k.OK(alice.Token, annAddText, map[string]any{"p": p, "name": "b", "content": "abc"}, nil)
-		r = k.fails(alice.Token, annAddText, map[string]any{"p": p, "name": "c", "content": "abc"}, "RATE_LIMITED", "TOO_MANY_WRITES")
+		r = k.Fails(alice.Token, annAddText, map[string]any{"p": p, "name": "c", "content": "abc"}, "RATE_LIMITED", "TOO_MANY_WRITES")
 		requireRetryAfter(t, r, "TOO_MANY_WRITES", 30)
 
 		e1 := k.id(alice.Token, annAddEntity, map[string]any{"p": p, "name": "e1", "label": "L"})
 		e2 := k.id(alice.Token, annAddEntity, map[string]any{"p": p, "name": "e2", "label": "L"})
 		typ := k.id(alice.Token, annAddType, map[string]any{"p": p, "name": "knows"})
 		k.id(alice.Token, annAddRelation, map[string]any{"type": typ, "s": e1, "t": e2})
-		r = k.fails(alice.Token, annAddEntity, map[string]any{"p": p, "name": "e3"}, "RATE_LIMITED", "TOO_MANY_WRITES")
+		r = k.Fails(alice.Token, annAddEntity, map[string]any{"p": p, "name": "e3"}, "RATE_LIMITED", "TOO_MANY_WRITES")
 		requireRetryAfter(t, r, "TOO_MANY_WRITES", 15)
-		k.fails(alice.Token, annImport, map[string]any{"p": p, "data": `[{"name": "e4"}]`}, "RATE_LIMITED", "TOO_MANY_WRITES")
+		k.Fails(alice.Token, annImport, map[string]any{"p": p, "data": `[{"name": "e4"}]`}, "RATE_LIMITED", "TOO_MANY_WRITES")
 
 		// Bob's budget is full: an import larger than it passes, and leaves
 		// him in debt.
 		q := k.id(bob.Token, annCreateProject, map[string]any{"name": "bulk"})
 		k.OK(bob.Token, annImport, map[string]any{"p": q, "data": `[{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": "d"}, {"name": "e"}, {"name": "f"}]`}, nil)
-		r = k.fails(bob.Token, annAddEntity, map[string]any{"p": q, "name": "g"}, "RATE_LIMITED", "TOO_MANY_WRITES")
+		r = k.Fails(bob.Token, annAddEntity, map[string]any{"p": q, "name": "g"}, "RATE_LIMITED", "TOO_MANY_WRITES")
 		requireRetryAfter(t, r, "TOO_MANY_WRITES", 60)
 	})
 }

@@ -50,23 +50,13 @@ type listEntry struct {
 
 func (s *server) conversationList(a account, extra string) []listEntry {
 	s.T.Helper()
-	var out struct {
-		Conversations struct{ Edges []struct{ Node listEntry } }
-	}
+	var out struct{ Conversations apptest.Connection[listEntry] }
 	s.OK(a.Token, `{ conversations(first: 20`+extra+`) { edges { node { unreadCount title pinned state conversation { id kind } lastMessage { text } peer { id } } } } }`, nil, &out)
-	var list []listEntry
-	for _, e := range out.Conversations.Edges {
-		list = append(list, e.Node)
-	}
-	return list
+	return out.Conversations.Nodes()
 }
 
 func titles(l []listEntry) []string {
-	var out []string
-	for _, e := range l {
-		out = append(out, e.Title)
-	}
-	return out
+	return apptest.Map(l, func(e listEntry) string { return e.Title })
 }
 
 func TestConversationListAndReceipts(t *testing.T) {
@@ -164,6 +154,17 @@ func TestConversationListAndReceipts(t *testing.T) {
 	})
 }
 
+// lastMessages returns a conversation's last 100 messages as a sees them,
+// oldest first.
+func (s *server) lastMessages(a account, conv string) []apptest.Message {
+	s.T.Helper()
+	var out struct {
+		Messages apptest.Connection[apptest.Message]
+	}
+	s.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { id seq text } } } }`, map[string]any{"c": conv}, &out)
+	return out.Messages.Nodes()
+}
+
 type historyItem struct {
 	ID, Text string
 	Seq      int
@@ -173,22 +174,14 @@ type historyItem struct {
 func (s *server) history(a account, conv, args string) []historyItem {
 	s.T.Helper()
 	var out struct {
-		Messages struct{ Edges []struct{ Node historyItem } }
+		Messages apptest.Connection[historyItem]
 	}
 	s.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, `+args+`) { edges { node { id seq text sender { id } } } } }`, map[string]any{"c": conv}, &out)
-	var items []historyItem
-	for _, e := range out.Messages.Edges {
-		items = append(items, e.Node)
-	}
-	return items
+	return out.Messages.Nodes()
 }
 
 func seqs(items []historyItem) []int {
-	var out []int
-	for _, i := range items {
-		out = append(out, i.Seq)
-	}
-	return out
+	return apptest.Map(items, func(i historyItem) int { return i.Seq })
 }
 
 func TestHistoryPaging(t *testing.T) {
@@ -266,9 +259,9 @@ func TestSendForms(t *testing.T) {
 			Node struct{ Parts []struct{ URL string } }
 		}
 		s.OK(z.Token, `query($id: ID!) { node(id: $id) { ... on Message { parts { url } } } }`, map[string]any{"id": pic.ID}, &seen)
-		res, _ := s.get(seen.Node.Parts[0].URL, "", nil)
+		res, _ := s.Get(seen.Node.Parts[0].URL, "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode)
-		res, _ = s.get("/files/"+img.ID+"/x.png", other.Token, nil)
+		res, _ = s.Get("/files/"+img.ID+"/x.png", other.Token, nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
 		doc := s.upload(a.Token, "file", "report.pdf", []byte("%PDF-1.4 hello"))
 		s.sendIn(a, map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "file", "fileId": doc.ID}}})
@@ -324,9 +317,7 @@ func manyParts(n int) []map[string]any {
 
 func TestRevokeAndDelete(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.RevokeWindow = time.Hour
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.RevokeWindow = time.Hour })
 		a := s.Register("writer", nil)
 		z := s.Register("reader", nil)
 		m1 := s.sendIn(a, map[string]any{"to": z.ID, "text": "oops"})
@@ -429,9 +420,7 @@ func TestRevokeAndDelete(t *testing.T) {
 
 func TestRevokeWindow(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.RevokeWindow = time.Millisecond
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.RevokeWindow = time.Millisecond })
 		a := s.Register("slowpoke", nil)
 		z := s.Register("reader", nil)
 		m := s.sendIn(a, map[string]any{"to": z.ID, "text": "too late"})

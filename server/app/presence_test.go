@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -44,11 +43,8 @@ func expectPresence(c *apptest.Conn, who account, online bool) presenceEvent {
 	return ev
 }
 
-func presenceTestConfig(t *testing.T, url string) app.Config {
-	cfg := apptest.Config(t, url)
-	cfg.PresenceTTL = time.Second
-	return cfg
-}
+// shortPresence makes presence rows stale after a second.
+func shortPresence(c *app.Config) { c.PresenceTTL = time.Second }
 
 // friends makes a and b friends through the API.
 func (s *server) friends(a, b account) {
@@ -91,7 +87,7 @@ func (s *server) connections(u account) int {
 // change nothing (S2-05).
 func TestPresence(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := start(t, presenceTestConfig(t, b.DatabaseURL(t)))
+		s := start(t, apptest.Config(t, b.DatabaseURL(t)), shortPresence)
 		alice, bob, carol, dave := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil), s.Register("dave", nil)
 		s.friends(alice, bob)
 		s.friends(dave, bob)
@@ -151,7 +147,7 @@ func TestPresence(t *testing.T) {
 // current state; an ended one removes it.
 func TestPresenceFollowsFriendships(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := start(t, presenceTestConfig(t, b.DatabaseURL(t)))
+		s := start(t, apptest.Config(t, b.DatabaseURL(t)), shortPresence)
 		alice, bob, dave := s.Register("alice", nil), s.Register("bob", nil), s.Register("dave", nil)
 		s.friends(dave, bob)
 		ws := s.MustDial(bob.Token)
@@ -181,7 +177,7 @@ func TestPresenceFollowsFriendships(t *testing.T) {
 // the users' friends they went offline at the last heartbeat.
 func TestPresenceCrashedInstance(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := start(t, presenceTestConfig(t, b.DatabaseURL(t)))
+		s := start(t, apptest.Config(t, b.DatabaseURL(t)), shortPresence)
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		s.friends(alice, bob)
 		ws := s.MustDial(bob.Token)
@@ -210,16 +206,7 @@ func TestPresenceCrashedInstance(t *testing.T) {
 // friend subscribed on the other hears of him, and a connection on each
 // counts once.
 func TestPresenceTwoInstances(t *testing.T) {
-	t.Parallel()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-	}
-	url := dbtest.Database(t, base)
-	one := start(t, presenceTestConfig(t, url))
-	cfg := presenceTestConfig(t, url)
-	cfg.HubPollInterval = time.Hour // only a NOTIFY can wake instance two in time
-	two := start(t, cfg)
+	one, two := twoInstances(t, dbtest.Database, shortPresence) // only a NOTIFY can wake instance two in time
 
 	alice, bob, dave := one.Register("alice", nil), one.Register("bob", nil), one.Register("dave", nil)
 	one.friends(alice, bob)

@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,14 +26,7 @@ func (s *server) getQuery(token, query string) response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(s.T, err)
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var r response
-	require.NoError(s.T, json.Unmarshal(raw, &r), string(raw))
-	r.Status = res.StatusCode
-	return r
+	return s.DecodeOK(req)
 }
 
 // misspelt are requests that fail validation on a name close to a real one:

@@ -57,13 +57,8 @@ func (k grpKit) online(a account) {
 	}, 5*time.Second, 10*time.Millisecond)
 }
 
-func rv(r rmOut, kv ...any) map[string]any {
-	vars := map[string]any{"r": r.ID}
-	for i := 0; i+1 < len(kv); i += 2 {
-		vars[kv[i].(string)] = kv[i+1]
-	}
-	return vars
-}
+// rv are the variables of an operation on room r ($r) and kv.
+func rv(r rmOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"r", r.ID}, kv...)...) }
 
 // TestRoomCreateAndModify: any signed-in user creates a room (S3-02) with a
 // unique name; its info is public (S3-05); only its owner modifies it
@@ -90,8 +85,8 @@ func TestRoomCreateAndModify(t *testing.T) {
 		require.Equal(t, r.ID, byName.Room.ID)
 		k.OK("", `{ room(name: "nothing") { id } }`, nil, &byName)
 		require.Nil(t, byName.Room)
-		k.fails("", `{ room { id } }`, nil, "BAD_USER_INPUT", "ROOM_REQUIRED")
-		k.fails("", `query($r: ID) { room(id: $r, name: "x") { id } }`, map[string]any{"r": r.ID}, "BAD_USER_INPUT", "ROOM_REQUIRED")
+		k.Fails("", `{ room { id } }`, nil, "BAD_USER_INPUT", "ROOM_REQUIRED")
+		k.Fails("", `query($r: ID) { room(id: $r, name: "x") { id } }`, map[string]any{"r": r.ID}, "BAD_USER_INPUT", "ROOM_REQUIRED")
 		require.Nil(t, k.roomInfo("", "999999"))
 
 		// The name is unique, whatever its case; a long Chinese name fits.
@@ -113,7 +108,7 @@ func TestRoomCreateAndModify(t *testing.T) {
 			{"anonymous", account{}, map[string]any{"name": "ok"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				res := k.fails(c.who.Token, rmCreate, map[string]any{"in": c.in}, c.code, c.reason)
+				res := k.Fails(c.who.Token, rmCreate, map[string]any{"in": c.in}, c.code, c.reason)
 				require.Equal(t, c.field, res.Ext("field"))
 			})
 		}
@@ -125,7 +120,7 @@ func TestRoomCreateAndModify(t *testing.T) {
 		require.Equal(t, "TestRoom", up.UpdateRoom.Name)
 		require.Equal(t, "new", up.UpdateRoom.Detail)
 		require.Equal(t, avatar.URL, up.UpdateRoom.Avatar)
-		res, body := k.get(up.UpdateRoom.Avatar, "", nil)
+		res, body := k.Get(up.UpdateRoom.Avatar, "", nil)
 		require.Equal(t, 200, res.StatusCode, string(body))
 		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
 		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"clearAvatar": true}), &up)
@@ -146,12 +141,12 @@ func TestRoomCreateAndModify(t *testing.T) {
 			{"avatar and clear", ann, map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}, "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				res := k.fails(c.who.Token, rmUpdate, rv(r, "in", c.in), c.code, c.reason)
+				res := k.Fails(c.who.Token, rmUpdate, rv(r, "in", c.in), c.code, c.reason)
 				require.Equal(t, c.field, res.Ext("field"))
 			})
 		}
-		k.fails(ann.Token, rmUpdate, map[string]any{"r": "999999", "in": map[string]any{"detail": "x"}}, "NOT_FOUND", "NOT_FOUND")
-		k.fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
+		k.Fails(ann.Token, rmUpdate, map[string]any{"r": "999999", "in": map[string]any{"detail": "x"}}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
 		require.Equal(t, "TestRoom", k.roomInfo("", r.ID).Name)
 
 		// Listing, with a filter.
@@ -203,9 +198,9 @@ func TestRoomEvents(t *testing.T) {
 		require.Equal(t, "cat", ev.Node.Username)
 		require.EqualValues(t, 2, ev.Data["onlineCount"], "cat is not connected")
 		require.EqualValues(t, 3, ev.Data["memberCount"])
-		k.fails(cat.Token, rmJoin, rv(r), "CONFLICT", "ALREADY_MEMBER")
-		k.fails(cat.Token, rmJoin, map[string]any{"r": "999999"}, "NOT_FOUND", "NOT_FOUND")
-		k.fails("", rmJoin, rv(r), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+		k.Fails(cat.Token, rmJoin, rv(r), "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(cat.Token, rmJoin, map[string]any{"r": "999999"}, "NOT_FOUND", "NOT_FOUND")
+		k.Fails("", rmJoin, rv(r), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 
 		// Messages reach watchers; outsiders may watch and read, not post.
 		dan := k.Register("dan", nil)
@@ -260,7 +255,7 @@ func TestRoomEvents(t *testing.T) {
 		require.Equal(t, "out", ev.Data["action"])
 		require.EqualValues(t, 1, ev.Data["onlineCount"])
 		require.EqualValues(t, 2, ev.Data["memberCount"])
-		k.fails(cat.Token, rmLeave, rv(r), "FORBIDDEN", "NOT_ROOM_MEMBER")
+		k.Fails(cat.Token, rmLeave, rv(r), "FORBIDDEN", "NOT_ROOM_MEMBER")
 
 		// A renamed room tells its watchers.
 		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "Lobby 2"}), nil)
@@ -304,7 +299,7 @@ func TestRoomDelete(t *testing.T) {
 		member.Subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
 		k.WaitSubscriptions(2)
 
-		k.fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
+		k.Fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
 		var out struct{ DeleteRoom string }
 		k.OK(ann.Token, rmDelete, rv(r), &out)
 		require.Equal(t, r.ID, out.DeleteRoom)
@@ -330,7 +325,7 @@ func TestRoomDelete(t *testing.T) {
 		n, err = k.App.Client.ConversationMember.Query().Count(sys)
 		require.NoError(t, err)
 		require.Zero(t, n)
-		k.fails(ann.Token, rmDelete, rv(r), "NOT_FOUND", "NOT_FOUND")
+		k.Fails(ann.Token, rmDelete, rv(r), "NOT_FOUND", "NOT_FOUND")
 		// The name is free again.
 		k.room(bob, "doomed", "")
 	})

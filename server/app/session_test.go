@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -173,31 +173,15 @@ func TestNothingRunsAfterLogout(t *testing.T) {
 // conversationOf returns the id of a's first conversation.
 func (s *server) conversationOf(a account) string {
 	s.T.Helper()
-	var out struct {
-		Conversations struct {
-			Edges []struct {
-				Node struct{ Conversation struct{ ID string } }
-			}
-		}
-	}
-	s.OK(a.Token, `{ conversations(first: 1) { edges { node { conversation { id } } } } }`, nil, &out)
-	require.NotEmpty(s.T, out.Conversations.Edges)
-	return out.Conversations.Edges[0].Node.Conversation.ID
+	list := s.conversationList(a, "")
+	require.NotEmpty(s.T, list)
+	return list[0].Conversation.ID
 }
 
 // TestSocketSessionAcrossInstances: a session ended on one instance closes
 // its socket on another within a second.
 func TestSocketSessionAcrossInstances(t *testing.T) {
-	t.Parallel()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-	}
-	url := dbtest.Schema(t, base)
-	one := start(t, apptest.Config(t, url))
-	cfg := apptest.Config(t, url)
-	cfg.HubPollInterval = time.Hour // only the bus can tell instance two in time
-	two := start(t, cfg)
+	one, two := twoInstances(t, dbtest.Schema) // only the bus can tell instance two in time
 
 	alice, bob := one.Register("alice", nil), one.Register("bob", nil)
 	one.Send(alice, bob, "open")
@@ -225,9 +209,7 @@ func TestSocketSessionAcrossInstances(t *testing.T) {
 // opened with it; the session's does.
 func TestSocketOutlivesToken(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.AccessTTL = time.Second
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.AccessTTL = time.Second })
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		s.Send(alice, bob, "open")
 		c := s.MustDialWith("graphql-transport-ws", bob.Token)
@@ -274,9 +256,7 @@ func TestSocketEndsWithSessionExpiry(t *testing.T) {
 // session closes with 4403 and a reason a client can act on.
 func TestSocketRefusedAtInit(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		cfg := apptest.Config(t, b.URL(t))
-		cfg.AccessTTL = 2 * time.Second
-		s := start(t, cfg)
+		s := newServer(t, b, func(c *app.Config) { c.AccessTTL = 2 * time.Second })
 		alice := s.Register("alice", nil)
 		signedOut := s.Login("alice", "password1").Token
 		s.OK(signedOut, `mutation { logout }`, nil, nil)

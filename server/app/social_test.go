@@ -81,19 +81,12 @@ func (s *server) befriend(a, b account) {
 
 func (s *server) friendIDs(a account) []string {
 	s.T.Helper()
+	type friendship struct{ Friend struct{ ID string } }
 	var out struct {
-		Friends struct {
-			Edges []struct {
-				Node struct{ Friend struct{ ID string } }
-			}
-		}
+		Friends apptest.Connection[friendship]
 	}
 	s.OK(a.Token, `{ friends(first: 50) { edges { node { friend { id } } } } }`, nil, &out)
-	ids := []string{}
-	for _, e := range out.Friends.Edges {
-		ids = append(ids, e.Node.Friend.ID)
-	}
-	return ids
+	return apptest.Map(out.Friends.Nodes(), func(f friendship) string { return f.Friend.ID })
 }
 
 func (s *server) settings(admin account, in map[string]any) {

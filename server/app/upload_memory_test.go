@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
-	"github.com/parley-im/parley/server/apptest"
+	"github.com/parley-im/parley/server/app"
 	"github.com/stretchr/testify/require"
 )
 
@@ -214,10 +214,7 @@ func TestUploadDecodeSlots(t *testing.T) {
 	data := pngBomb(2000, 2000)
 	for _, b := range dbtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			cfg := apptest.Config(t, b.URL(t))
-			cfg.MaxImageDecodeBytes = 40 << 20
-			cfg.MaxConcurrentDecodes = 1
-			s := start(t, cfg)
+			s := newServer(t, b, func(c *app.Config) { c.MaxImageDecodeBytes = 40 << 20; c.MaxConcurrentDecodes = 1 })
 			alice := s.Register("alice", nil)
 			reqs := make([]*http.Request, parallel)
 			for i := range reqs {

@@ -25,8 +25,8 @@ type floorSeen struct {
 func (k grpKit) reach(a account, conv, groupID, id string) floorSeen {
 	k.T.Helper()
 	var seen floorSeen
-	for _, text := range k.historyIDs(a, conv) {
-		seen.history = seen.history || text == id
+	for _, m := range k.lastMessages(a, conv) {
+		seen.history = seen.history || m.ID == id
 	}
 	r := k.Do(a.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id})
 	seen.node = len(r.Errors) == 0 && strings.Contains(string(r.Data), id)
@@ -49,22 +49,6 @@ func (k grpKit) reach(a account, conv, groupID, id string) floorSeen {
 		seen.edge = seen.edge || e.Node.ID == id
 	}
 	return seen
-}
-
-// historyIDs returns the ids of a conversation's history as a sees it.
-func (k grpKit) historyIDs(a account, conv string) []string {
-	k.T.Helper()
-	var out struct {
-		Messages struct {
-			Edges []struct{ Node struct{ ID string } }
-		}
-	}
-	k.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { id } } } }`, map[string]any{"c": conv}, &out)
-	var ids []string
-	for _, e := range out.Messages.Edges {
-		ids = append(ids, e.Node.ID)
-	}
-	return ids
 }
 
 // sendFile posts a file to a group and returns the message and the file.
@@ -138,13 +122,13 @@ func TestVisibilityFloor(t *testing.T) {
 		// The file sent before he joined: neither its node nor its bytes.
 		r := k.Do(cat.Token, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": oldFile.ID})
 		require.Equal(t, "NOT_FOUND", r.Code())
-		res, _ := k.get("/files/"+oldFile.ID+"/before.pdf", cat.Token, nil)
+		res, _ := k.Get("/files/"+oldFile.ID+"/before.pdf", cat.Token, nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
-		res, body := k.get("/files/"+oldFile.ID+"/before.pdf", bob.Token, nil)
+		res, body := k.Get("/files/"+oldFile.ID+"/before.pdf", bob.Token, nil)
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		require.Equal(t, "%PDF-1.4 before.pdf", string(body))
 		_, newFile := k.sendFile(ann, g.ID, "after.pdf")
-		res, _ = k.get("/files/"+newFile.ID+"/after.pdf", cat.Token, nil)
+		res, _ = k.Get("/files/"+newFile.ID+"/after.pdf", cat.Token, nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, "a file sent after he joined is his to read")
 
 		// A replay from before he joined brings only what he may see.
@@ -162,7 +146,7 @@ func TestVisibilityFloor(t *testing.T) {
 			require.Equal(t, floorSeen{}, k.reach(bob, g.ConversationID, g.ID, id), "bob must not reach %s after coming back", id)
 		}
 		require.Equal(t, floorSeen{true, true, true, true}, k.reach(bob, g.ConversationID, g.ID, back.ID))
-		res, _ = k.get("/files/"+outFile.ID+"/out.pdf", bob.Token, nil)
+		res, _ = k.Get("/files/"+outFile.ID+"/out.pdf", bob.Token, nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
 		replay := k.replayed(bob, g.ID)
 		require.NotContains(t, replay, out.ID)

@@ -254,3 +254,12 @@ func Map[T, U any](xs []T, f func(T) U) []U {
 	}
 	return out
 }
+
+// Vars builds the variables of an operation from name, value pairs.
+func Vars(kv ...any) map[string]any {
+	vars := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		vars[kv[i].(string)] = kv[i+1]
+	}
+	return vars
+}
