@@ -8,6 +8,7 @@ import (
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
+	"github.com/stretchr/testify/require"
 )
 
 // server is one Parley instance under test (see server/apptest); the
@@ -57,4 +58,39 @@ func twoInstances(t *testing.T, database func(testing.TB, string) string, config
 		return cfg
 	}
 	return start(t, config()), start(t, config(func(c *app.Config) { c.HubPollInterval = time.Hour }))
+}
+
+// refusal is one operation that must fail, for refuse.
+type refusal struct {
+	name         string
+	as           account // the zero account is anonymous
+	vars         map[string]any
+	code, reason string
+	field        string // the input field the error names; "" for none
+}
+
+// refuse sends query with each refusal's variables, as a subtest of t: it
+// must fail with the refusal's code, reason and field.
+func (s *server) refuse(t *testing.T, query string, refusals []refusal) {
+	for _, c := range refusals {
+		t.Run(c.name, func(t *testing.T) {
+			sub := *s.Server
+			sub.T = t
+			r := sub.Fails(c.as.Token, query, c.vars, c.code, c.reason)
+			require.Equal(t, c.field, r.Ext("field"))
+		})
+	}
+}
+
+// input is the variables of an operation whose only argument is $in.
+func input(in map[string]any) map[string]any { return map[string]any{"in": in} }
+
+// eachProtocol runs f on a fresh server of every backend, once in each
+// WebSocket protocol.
+func eachProtocol(t *testing.T, f func(t *testing.T, s *server, protocol string)) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		for _, protocol := range apptest.Protocols {
+			t.Run(protocol, func(t *testing.T) { f(t, newServer(t, b), protocol) })
+		}
+	})
 }

@@ -92,26 +92,15 @@ func TestRoomCreateAndModify(t *testing.T) {
 		// The name is unique, whatever its case; a long Chinese name fits.
 		k.room(bob, "second", "")
 		k.room(bob, strings.Repeat("房", 64), "")
-		for _, c := range []struct {
-			name         string
-			who          account
-			in           map[string]any
-			code, reason string
-			field        string
-		}{
-			{"taken", bob, map[string]any{"name": "TestRoom"}, "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
-			{"blank", bob, map[string]any{"name": "  "}, "BAD_USER_INPUT", "REQUIRED", "input.name"},
-			{"too long", bob, map[string]any{"name": strings.Repeat("房", 65)}, "BAD_USER_INPUT", "TOO_LONG", "input.name"},
-			{"control characters", bob, map[string]any{"name": "a\tb"}, "BAD_USER_INPUT", "INVALID", "input.name"},
-			{"detail too long", bob, map[string]any{"name": "ok", "detail": strings.Repeat("x", 1025)}, "BAD_USER_INPUT", "TOO_LONG", "input.detail"},
-			{"bad avatar", bob, map[string]any{"name": "ok", "avatarFileId": "4294967999"}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
-			{"anonymous", account{}, map[string]any{"name": "ok"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
-		} {
-			t.Run(c.name, func(t *testing.T) {
-				res := k.Fails(c.who.Token, rmCreate, map[string]any{"in": c.in}, c.code, c.reason)
-				require.Equal(t, c.field, res.Ext("field"))
-			})
-		}
+		k.refuse(t, rmCreate, []refusal{
+			{"taken", bob, input(map[string]any{"name": "TestRoom"}), "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
+			{"blank", bob, input(map[string]any{"name": "  "}), "BAD_USER_INPUT", "REQUIRED", "input.name"},
+			{"too long", bob, input(map[string]any{"name": strings.Repeat("房", 65)}), "BAD_USER_INPUT", "TOO_LONG", "input.name"},
+			{"control characters", bob, input(map[string]any{"name": "a\tb"}), "BAD_USER_INPUT", "INVALID", "input.name"},
+			{"detail too long", bob, input(map[string]any{"name": "ok", "detail": strings.Repeat("x", 1025)}), "BAD_USER_INPUT", "TOO_LONG", "input.detail"},
+			{"bad avatar", bob, input(map[string]any{"name": "ok", "avatarFileId": "4294967999"}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
+			{"anonymous", account{}, input(map[string]any{"name": "ok"}), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
+		})
 
 		// The owner modifies his room; the avatar is an upload of his.
 		avatar := k.upload(ann.Token, "avatar", "room.png", pngImage(16, 16))
@@ -126,25 +115,14 @@ func TestRoomCreateAndModify(t *testing.T) {
 		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"clearAvatar": true}), &up)
 		require.Equal(t, "", up.UpdateRoom.Avatar)
 
-		for _, c := range []struct {
-			name         string
-			who          account
-			in           map[string]any
-			code, reason string
-			field        string
-		}{
-			{"not the owner", bob, map[string]any{"detail": "mine"}, "FORBIDDEN", "NOT_ROOM_OWNER", ""},
-			{"anonymous", account{}, map[string]any{"detail": "mine"}, "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
-			{"taken name", ann, map[string]any{"name": "SECOND"}, "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
-			{"blank name", ann, map[string]any{"name": ""}, "BAD_USER_INPUT", "REQUIRED", "input.name"},
-			{"someone else's avatar", ann, map[string]any{"avatarFileId": k.upload(bob.Token, "avatar", "b.png", pngImage(7, 7)).ID}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
-			{"avatar and clear", ann, map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}, "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
-		} {
-			t.Run(c.name, func(t *testing.T) {
-				res := k.Fails(c.who.Token, rmUpdate, rv(r, "in", c.in), c.code, c.reason)
-				require.Equal(t, c.field, res.Ext("field"))
-			})
-		}
+		k.refuse(t, rmUpdate, []refusal{
+			{"not the owner", bob, rv(r, "in", map[string]any{"detail": "mine"}), "FORBIDDEN", "NOT_ROOM_OWNER", ""},
+			{"anonymous", account{}, rv(r, "in", map[string]any{"detail": "mine"}), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
+			{"taken name", ann, rv(r, "in", map[string]any{"name": "SECOND"}), "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
+			{"blank name", ann, rv(r, "in", map[string]any{"name": ""}), "BAD_USER_INPUT", "REQUIRED", "input.name"},
+			{"someone else's avatar", ann, rv(r, "in", map[string]any{"avatarFileId": k.upload(bob.Token, "avatar", "b.png", pngImage(7, 7)).ID}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
+			{"avatar and clear", ann, rv(r, "in", map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}), "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
+		})
 		k.Fails(ann.Token, rmUpdate, map[string]any{"r": "999999", "in": map[string]any{"detail": "x"}}, "NOT_FOUND", "NOT_FOUND")
 		k.Fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
 		require.Equal(t, "TestRoom", k.roomInfo("", r.ID).Name)

@@ -122,51 +122,46 @@ func TestSocketEndsWithSession(t *testing.T) {
 // sent on its socket, or a stream resumed on it, gets nothing of the user's:
 // the socket is closed or the operation refused, never answered.
 func TestNothingRunsAfterLogout(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		for _, protocol := range apptest.Protocols {
-			t.Run(protocol, func(t *testing.T) {
-				s := newServer(t, b)
-				alice, bob := s.Register("alice", nil), s.Register("bob", nil)
-				s.Send(alice, bob, "before")
-				c := s.MustDialWith(protocol, bob.Token)
-				s.OK(bob.Token, `mutation { logout }`, nil, nil)
-				s.Send(alice, bob, "after logout")
-				// The socket may not have closed yet: whatever it answers
-				// must not be the user's data.
-				ops := map[string]string{
-					"q": `{ me { id username } }`,
-					"m": `mutation($to: ID!) { sendMessage(input: {to: $to, text: "from a dead session"}) { id } }`,
-					"r": apptest.EventsSubscription,
-				}
-				for id, q := range ops {
-					if c.WriteJSON(map[string]any{"id": id, "type": map[string]string{"graphql-ws": "start"}[protocol] + map[string]string{"graphql-transport-ws": "subscribe"}[protocol],
-						"payload": map[string]any{"query": q, "variables": map[string]any{"to": alice.ID, "after": "0"}}}) != nil {
-						break
-					}
-				}
-				for {
-					f, err := c.Read()
-					if err != nil {
-						var closed *websocket.CloseError
-						require.ErrorAs(t, err, &closed)
-						require.Equal(t, 4403, closed.Code)
-						require.Equal(t, "SIGNED_OUT", closed.Text)
-						break
-					}
-					payload := string(f.Payload)
-					require.NotContains(t, payload, `"username":"bob"`, "a query ran after logout")
-					require.NotContains(t, payload, `"sendMessage":{`, "a mutation ran after logout")
-					require.NotContains(t, payload, "after logout", "a replay delivered a message sent after logout")
-					require.NotContains(t, payload, `"text":"before"`, "a replay ran after logout")
-				}
-				var history struct {
-					Messages struct{ TotalCount int }
-				}
-				convs := s.conversationOf(alice)
-				s.OK(alice.Token, `query($c: ID!) { messages(conversationId: $c) { totalCount } }`, map[string]any{"c": convs}, &history)
-				require.Equal(t, 2, history.Messages.TotalCount, "nothing was sent from the dead session")
-			})
+	eachProtocol(t, func(t *testing.T, s *server, protocol string) {
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
+		s.Send(alice, bob, "before")
+		c := s.MustDialWith(protocol, bob.Token)
+		s.OK(bob.Token, `mutation { logout }`, nil, nil)
+		s.Send(alice, bob, "after logout")
+		// The socket may not have closed yet: whatever it answers
+		// must not be the user's data.
+		ops := map[string]string{
+			"q": `{ me { id username } }`,
+			"m": `mutation($to: ID!) { sendMessage(input: {to: $to, text: "from a dead session"}) { id } }`,
+			"r": apptest.EventsSubscription,
 		}
+		for id, q := range ops {
+			if c.WriteJSON(map[string]any{"id": id, "type": map[string]string{"graphql-ws": "start"}[protocol] + map[string]string{"graphql-transport-ws": "subscribe"}[protocol],
+				"payload": map[string]any{"query": q, "variables": map[string]any{"to": alice.ID, "after": "0"}}}) != nil {
+				break
+			}
+		}
+		for {
+			f, err := c.Read()
+			if err != nil {
+				var closed *websocket.CloseError
+				require.ErrorAs(t, err, &closed)
+				require.Equal(t, 4403, closed.Code)
+				require.Equal(t, "SIGNED_OUT", closed.Text)
+				break
+			}
+			payload := string(f.Payload)
+			require.NotContains(t, payload, `"username":"bob"`, "a query ran after logout")
+			require.NotContains(t, payload, `"sendMessage":{`, "a mutation ran after logout")
+			require.NotContains(t, payload, "after logout", "a replay delivered a message sent after logout")
+			require.NotContains(t, payload, `"text":"before"`, "a replay ran after logout")
+		}
+		var history struct {
+			Messages struct{ TotalCount int }
+		}
+		convs := s.conversationOf(alice)
+		s.OK(alice.Token, `query($c: ID!) { messages(conversationId: $c) { totalCount } }`, map[string]any{"c": convs}, &history)
+		require.Equal(t, 2, history.Messages.TotalCount, "nothing was sent from the dead session")
 	})
 }
 
@@ -286,32 +281,27 @@ func TestSocketRefusedAtInit(t *testing.T) {
 // TestMutationsOverWebsocket: a mutation sent over a WebSocket, in either
 // protocol, commits once and answers its result without an error.
 func TestMutationsOverWebsocket(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		for _, protocol := range apptest.Protocols {
-			t.Run(protocol, func(t *testing.T) {
-				s := newServer(t, b)
-				alice, bob := s.Register("alice", nil), s.Register("bob", nil)
-				c := s.MustDialWith(protocol, alice.Token)
-				c.Subscribe("m", `mutation($to: ID!) { sendMessage(input: {to: $to, text: "over ws"}) { id text seq } }`, map[string]any{"to": bob.ID})
-				r := c.Result("m")
-				require.Empty(t, r.Errors)
-				var out struct{ SendMessage apptest.Message }
-				require.NoError(t, json.Unmarshal(r.Data, &out))
-				require.Equal(t, "over ws", out.SendMessage.Text)
-				require.Equal(t, 1, out.SendMessage.Seq)
-				// A failing mutation answers its error and commits nothing.
-				c.Subscribe("bad", `mutation($to: ID!) { sendMessage(input: {to: $to, text: ""}) { id } }`, map[string]any{"to": bob.ID})
-				require.Equal(t, "BAD_USER_INPUT", c.Result("bad").Code())
-				// The connection goes on: a second mutation works too.
-				c.Subscribe("m2", `mutation($to: ID!) { sendMessage(input: {to: $to, text: "again"}) { seq } }`, map[string]any{"to": bob.ID})
-				r = c.Result("m2")
-				require.Empty(t, r.Errors)
-				require.JSONEq(t, `{"sendMessage":{"seq":2}}`, string(r.Data))
-				var history struct{ Messages struct{ TotalCount int } }
-				s.OK(bob.Token, `query($c: ID!) { messages(conversationId: $c) { totalCount } }`, map[string]any{"c": s.conversationOf(bob)}, &history)
-				require.Equal(t, 2, history.Messages.TotalCount, "each mutation committed once")
-			})
-		}
+	eachProtocol(t, func(t *testing.T, s *server, protocol string) {
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
+		c := s.MustDialWith(protocol, alice.Token)
+		c.Subscribe("m", `mutation($to: ID!) { sendMessage(input: {to: $to, text: "over ws"}) { id text seq } }`, map[string]any{"to": bob.ID})
+		r := c.Result("m")
+		require.Empty(t, r.Errors)
+		var out struct{ SendMessage apptest.Message }
+		require.NoError(t, json.Unmarshal(r.Data, &out))
+		require.Equal(t, "over ws", out.SendMessage.Text)
+		require.Equal(t, 1, out.SendMessage.Seq)
+		// A failing mutation answers its error and commits nothing.
+		c.Subscribe("bad", `mutation($to: ID!) { sendMessage(input: {to: $to, text: ""}) { id } }`, map[string]any{"to": bob.ID})
+		require.Equal(t, "BAD_USER_INPUT", c.Result("bad").Code())
+		// The connection goes on: a second mutation works too.
+		c.Subscribe("m2", `mutation($to: ID!) { sendMessage(input: {to: $to, text: "again"}) { seq } }`, map[string]any{"to": bob.ID})
+		r = c.Result("m2")
+		require.Empty(t, r.Errors)
+		require.JSONEq(t, `{"sendMessage":{"seq":2}}`, string(r.Data))
+		var history struct{ Messages struct{ TotalCount int } }
+		s.OK(bob.Token, `query($c: ID!) { messages(conversationId: $c) { totalCount } }`, map[string]any{"c": s.conversationOf(bob)}, &history)
+		require.Equal(t, 2, history.Messages.TotalCount, "each mutation committed once")
 	})
 }
 
@@ -344,34 +334,29 @@ func TestSocketFollowsRole(t *testing.T) {
 // answer, then the socket's streams and the socket end as for any other
 // end of the session.
 func TestLogoutOverTheSocket(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		for _, protocol := range apptest.Protocols {
-			t.Run(protocol, func(t *testing.T) {
-				s := newServer(t, b)
-				alice, bob := s.Register("alice", nil), s.Register("bob", nil)
-				s.Send(alice, bob, "open")
-				c := s.MustDialWith(protocol, bob.Token)
-				c.Subscribe("e", apptest.EventsSubscription, nil)
-				s.WaitSubscriptions(1)
-				c.Subscribe("out", `mutation { logout }`, nil)
-				var answered bool
-				for {
-					f, err := c.Read()
-					if err != nil {
-						var closed *websocket.CloseError
-						require.ErrorAs(t, err, &closed)
-						require.Equal(t, 4403, closed.Code)
-						require.Equal(t, "SIGNED_OUT", closed.Text)
-						break
-					}
-					if f.ID == "out" && (f.Type == "next" || f.Type == "data") {
-						require.JSONEq(t, `{"data":{"logout":true}}`, string(f.Payload))
-						answered = true
-					}
-				}
-				require.True(t, answered, "the logout is answered before the socket closes")
-				require.Equal(t, "SESSION_REVOKED", s.Do(bob.Token, `{ me { id } }`, nil).Reason())
-			})
+	eachProtocol(t, func(t *testing.T, s *server, protocol string) {
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
+		s.Send(alice, bob, "open")
+		c := s.MustDialWith(protocol, bob.Token)
+		c.Subscribe("e", apptest.EventsSubscription, nil)
+		s.WaitSubscriptions(1)
+		c.Subscribe("out", `mutation { logout }`, nil)
+		var answered bool
+		for {
+			f, err := c.Read()
+			if err != nil {
+				var closed *websocket.CloseError
+				require.ErrorAs(t, err, &closed)
+				require.Equal(t, 4403, closed.Code)
+				require.Equal(t, "SIGNED_OUT", closed.Text)
+				break
+			}
+			if f.ID == "out" && (f.Type == "next" || f.Type == "data") {
+				require.JSONEq(t, `{"data":{"logout":true}}`, string(f.Payload))
+				answered = true
+			}
 		}
+		require.True(t, answered, "the logout is answered before the socket closes")
+		require.Equal(t, "SESSION_REVOKED", s.Do(bob.Token, `{ me { id } }`, nil).Reason())
 	})
 }
