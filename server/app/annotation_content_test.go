@@ -96,9 +96,7 @@ func TestAnnotationTexts(t *testing.T) {
 func TestAnnotationEntities(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
-		p := k.project(alice, "KG")
-		k.join(alice, p, bob, "annotator")
+		alice, bob, p := k.kg()
 		tree := k.entity(alice, p, "Tree", "")
 		binary := k.entity(bob, p, "Binary tree", "CONCEPT")
 		k.entity(alice, p, "二叉树", "CONCEPT")
@@ -370,9 +368,8 @@ func manyLabels(n int) []string {
 func TestAnnotationCascades(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob, carol := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil)
-		p := k.project(alice, "KG")
-		k.join(alice, p, bob, "annotator")
+		alice, bob, p := k.kg()
+		carol := k.Register("carol", nil)
 		k.befriend(alice, carol)
 		k.id(alice.Token, annInvite, map[string]any{"p": p, "u": carol.ID}) // pending
 		doc, other := k.text(alice, p, "doc", "张三和李四"), k.text(alice, p, "other", "李四")
@@ -414,9 +411,8 @@ func TestAnnotationCascades(t *testing.T) {
 func TestAnnotationRoles(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob, carol, dave := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil), k.Register("dave", nil)
-		p := k.project(alice, "KG")
-		k.join(alice, p, bob, "annotator")
+		alice, bob, p := k.kg()
+		carol, dave := k.Register("carol", nil), k.Register("dave", nil)
 		k.join(alice, p, carol, "viewer")
 		doc := k.text(alice, p, "doc", "张三和李四")
 		zhang, li := k.entity(alice, p, "张三", "PER"), k.entity(alice, p, "李四", "PER")

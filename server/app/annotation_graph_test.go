@@ -5,8 +5,9 @@ package app_test
 import (
 	"testing"
 
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 type annGraph struct {
@@ -32,9 +33,7 @@ const annGraphFields = `truncated nodes { id name label creator { username } deg
 func TestAnnotationGraph(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
-		p := k.project(alice, "KG")
-		k.join(alice, p, bob, "annotator")
+		alice, bob, p := k.kg()
 		tree := k.entity(alice, p, "树", "CONCEPT")
 		binary := k.entity(bob, p, "二叉树 Binary Tree", "CONCEPT")
 		bst := k.entity(alice, p, "BST", "CONCEPT")

@@ -5,9 +5,10 @@ package app_test
 import (
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
-	"github.com/stretchr/testify/require"
 )
 
 const annChanges = `subscription($p: ID!, $after: String) { projectChanges(projectId: $p, after: $after) {
@@ -54,9 +55,8 @@ func (k annKit) expect(c *apptest.Conn, kinds ...string) []annChange {
 func TestAnnotationLive(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newAnnKit(t, b)
-		alice, bob, carol, dave := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil), k.Register("dave", nil)
-		p := k.project(alice, "KG")
-		k.join(alice, p, bob, "annotator")
+		alice, bob, p := k.kg()
+		carol, dave := k.Register("carol", nil), k.Register("dave", nil)
 		k.join(alice, p, carol, "viewer")
 
 		bobWS, carolWS := k.MustDial(bob.Token), k.MustDial(carol.Token)

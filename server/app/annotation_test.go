@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
-	"github.com/stretchr/testify/require"
 )
 
 // annKit is a server with the annotation helpers. Its methods fail the test
@@ -80,6 +81,16 @@ const (
 func (k annKit) project(owner account, name string) string {
 	k.T.Helper()
 	return k.id(owner.Token, annCreateProject, map[string]any{"name": name})
+}
+
+// kg registers alice and bob and gives alice a project, KG, in which bob
+// is an annotator.
+func (k annKit) kg() (alice, bob account, project string) {
+	k.T.Helper()
+	alice, bob = k.Register("alice", nil), k.Register("bob", nil)
+	project = k.project(alice, "KG")
+	k.join(alice, project, bob, "annotator")
+	return alice, bob, project
 }
 
 // befriend makes a and b friends through the social API, unless they are

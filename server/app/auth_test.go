@@ -17,8 +17,7 @@ import (
 
 // TestRegisterErrors covers every S1-03 reason of registration.
 func TestRegisterErrors(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		s.Register("taken", map[string]any{"phone": "13800000001", "email": "taken@example.com"})
 		cases := []struct {
 			name         string
@@ -56,8 +55,7 @@ func TestRegisterErrors(t *testing.T) {
 // TestLogin covers S1-01 and S4-08: sign in by username, email or phone;
 // wrong password; already signed in; me.
 func TestLogin(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", map[string]any{"phone": "+8613800000002", "email": "alice@example.com", "nickname": "爱丽丝"})
 		for _, key := range []string{"alice", "ALICE", "alice@example.com", "+8613800000002"} {
 			var out struct{ Login struct{ AccessToken string } }
@@ -87,8 +85,7 @@ func TestLogin(t *testing.T) {
 
 // TestSessions covers logout, refresh, refresh-token replay and disabling.
 func TestSessions(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
 
 		// Refresh rotates; the old refresh token is a replay that ends the session.
@@ -147,8 +144,7 @@ func TestLoginRateLimit(t *testing.T) {
 // of what the client sent (apperr.Clip: 64 characters and "…"), so a
 // hostile client cannot have a huge input reflected back.
 func TestErrorsClipEchoedInput(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
 		huge := strings.Repeat("界", 200_000) + "@example.com" // 600 KB, under the body limit
 		want := `email "` + strings.Repeat("界", 64) + `…" is not a valid address`

@@ -126,8 +126,7 @@ func TestProfileAvatars(t *testing.T) {
 // TestAvatarHostsDefault: without PARLEY_AVATAR_HOSTS no external URL is an
 // avatar.
 func TestAvatarHostsDefault(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
 		for _, u := range []string{"https://cdn.example.com/a.png", "http://example.com/a.png"} {
 			r := s.Do(alice.Token, avUpdate, map[string]any{"in": map[string]any{"avatar": u}})

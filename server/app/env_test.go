@@ -1,14 +1,16 @@
 package app_test
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
-	"github.com/stretchr/testify/require"
 )
 
 // server is one Parley instance under test (see server/apptest); the
@@ -93,4 +95,17 @@ func eachProtocol(t *testing.T, f func(t *testing.T, s *server, protocol string)
 			t.Run(protocol, func(t *testing.T) { f(t, newServer(t, b), protocol) })
 		}
 	})
+}
+
+// intID is the number of an id the API gives, as ent and the event log
+// hold it.
+func intID(id string) int {
+	var n int
+	fmt.Sscan(id, &n)
+	return n
+}
+
+// eachServer runs f on a fresh server of every backend (dbtest.Each).
+func eachServer(t *testing.T, f func(t *testing.T, s *server)) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) { f(t, newServer(t, b)) })
 }

@@ -7,17 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
-	"github.com/stretchr/testify/require"
 )
 
 // TestEventsResumeAcrossJoin: a conversation opened while the client was
 // offline is part of the replay: the join, then its messages, in order.
 func TestEventsResumeAcrossJoin(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice, bob, carol := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil)
 		s.Send(alice, bob, "hello")
 		ws := s.MustDial(bob.Token)
@@ -46,8 +46,7 @@ func TestEventsResumeAcrossJoin(t *testing.T) {
 // TestRegisterProfile: the seed 003 and 004 registration fields are kept
 // (S3-01, S4-08).
 func TestRegisterProfile(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		u := s.Register("dora", map[string]any{"nickname": "朵拉", "sign": "explorer", "location": "Shanghai", "phone": "13800000009"})
 		var me struct {
 			Me struct {
@@ -86,8 +85,7 @@ func TestKeepalive(t *testing.T) {
 // TestQueryLimits: depth, cost and token limits refuse a request with a
 // code, and the server keeps serving.
 func TestQueryLimits(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		u := s.Register("fred", nil)
 		costly := `query($id: ID!) { node(id: $id) { ... on Message { conversation { messages(first: 100) { edges { node { conversation { messages(first: 100) { edges { node { conversation { members(first: 100) { totalCount } } } } } } } } } } } } }`
 		r := s.Do(u.Token, costly, map[string]any{"id": u.ID})

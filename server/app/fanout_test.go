@@ -273,7 +273,7 @@ func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
 		m := k.Send(ann, bob, "first")
 		first := c.NextMessage()
 		require.Equal(t, "first", first.Node.Text)
-		cursor := mustInt(first.Cursor)
+		cursor := intID(first.Cursor)
 		stored, err := k.App.Client.Event.Get(viewer.SystemContext(context.Background()), cursor)
 		require.NoError(t, err)
 
@@ -283,8 +283,8 @@ func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
 		_, err = raw.Exec(`ALTER TABLE messages RENAME TO messages_away`)
 		require.NoError(t, err)
 		k.appendEvents(cfg,
-			eventlog.Record{Topic: stored.Topic, Kind: "test.about", Subject: mustInt(m.ID)},
-			eventlog.Record{Topic: eventlog.UserTopic(mustInt(bob.ID)), Kind: "test.after"})
+			eventlog.Record{Topic: stored.Topic, Kind: "test.about", Subject: intID(m.ID)},
+			eventlog.Record{Topic: eventlog.UserTopic(intID(bob.ID)), Kind: "test.after"})
 		ev, typ := c.NextEvent()
 		require.Equal(t, "next", typ)
 		require.Equal(t, "stream.closed", ev.Kind, "the event that failed to load must not be skipped")
@@ -327,7 +327,7 @@ func TestGuardedStreamEndsWhenTheGuardFails(t *testing.T) {
 		raw := rawDB(t, cfg)
 		_, err := raw.Exec(`ALTER TABLE conversations RENAME TO conversations_away`)
 		require.NoError(t, err)
-		k.appendEvents(cfg, eventlog.Record{Topic: eventlog.ConversationTopic(mustInt(g.ConversationID)), Kind: "test.guarded"})
+		k.appendEvents(cfg, eventlog.Record{Topic: eventlog.ConversationTopic(intID(g.ConversationID)), Kind: "test.guarded"})
 		ev, typ := nextOf(c, "conversationEvents")
 		require.Equal(t, "next", typ)
 		require.Equal(t, "stream.closed", ev.Kind)

@@ -136,8 +136,7 @@ func sum(data []byte) string {
 }
 
 func TestUploadKinds(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
 		face, photo, pdf := pngImage(64, 64), jpegImage(320, 200), []byte("%PDF-1.4\n% minutes of the meeting\n")
 
@@ -356,8 +355,7 @@ func TestFileAccess(t *testing.T) {
 }
 
 func TestFileHeaders(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
 
 		// A document with a Chinese name: downloaded, never rendered.
@@ -407,8 +405,7 @@ func TestFileHeaders(t *testing.T) {
 }
 
 func TestUploadSettings(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		root, alice := s.Register("root", nil), s.Register("alice", nil)
 		s.admin(root)
 		root = s.relogin("root")
@@ -445,8 +442,7 @@ func (s *server) relogin(name string) account {
 }
 
 func TestQRCode(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 
 		res, body := s.Get("/qr?content="+url.QueryEscape("https://parley.example/g/42")+"&size=200", "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, string(body))
@@ -485,8 +481,7 @@ func TestQRCode(t *testing.T) {
 }
 
 func TestFriendQRCode(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		root, alice, bob := s.Register("root", nil), s.Register("alice", nil), s.Register("bob", nil)
 
 		var me struct {

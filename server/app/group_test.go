@@ -253,8 +253,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 		require.Equal(t, png.URL, withAvatar.CreateGroup.Avatar)
 
 		// The createGroup setting is enforced.
-		root := k.Register("root", nil)
-		k.admin(root)
+		root := k.newAdmin("root")
 		k.settings(root, map[string]any{"createGroup": false})
 		k.Fails(ann.Token, create, map[string]any{"in": map[string]any{"name": "off"}}, "FORBIDDEN", "FEATURE_DISABLED")
 		k.settings(root, map[string]any{"createGroup": true})
@@ -283,11 +282,16 @@ func manyIDs(n int) []string {
 // secretOf reads a group's join secret from the database.
 func (k grpKit) secretOf(id string) string {
 	k.T.Helper()
-	var n int
-	fmt.Sscan(id, &n)
+	n := intID(id)
 	g, err := k.App.Client.Group.Get(viewer.SystemContext(context.Background()), n)
 	require.NoError(k.T, err)
 	return g.JoinSecret
+}
+
+// grpMembership is a member's role, as grpApprove and grpJoin answer it.
+type grpMembership struct {
+	Role string
+	User struct{ Username string }
 }
 
 const (
@@ -306,6 +310,16 @@ const (
 	grpUpdate   = `mutation($g: ID!, $in: UpdateGroupInput!) { updateGroup(id: $g, input: $in) { name notice joinMode avatar } }`
 )
 
+// managedGroup registers Ann, Bob and Cat, Ann's friends, in an approval
+// group of hers in which Bob is a manager.
+func (k grpKit) managedGroup() (ann, bob, cat account, g grpOut) {
+	k.T.Helper()
+	p := k.people("Ann", "Bob", "Cat")
+	g = k.group(p[0], "approval", p[1], p[2])
+	k.OK(p[0].Token, grpManager, gv(g, "u", p[1].ID, "m", true), nil)
+	return p[0], p[1], p[2], g
+}
+
 // gv are the variables of an operation on group g ($g) and kv.
 func gv(g grpOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"g", g.ID}, kv...)...) }
 
@@ -315,11 +329,8 @@ func gv(g grpOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"
 func TestGroupApplyFlow(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
-		p := k.people("Ann", "Bob", "Cat")
-		ann, bob, cat := p[0], p[1], p[2]
+		ann, bob, cat, g := k.managedGroup()
 		dan, eve := k.Register("dan", map[string]any{"nickname": "Dan"}), k.Register("eve", nil)
-		g := k.group(ann, "approval", bob, cat)
-		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
 
 		aws, bws, dws := k.MustDial(ann.Token), k.MustDial(bob.Token), k.MustDial(dan.Token)
 		aws.Subscribe("n", noticesSubscription, nil)
@@ -354,15 +365,9 @@ func TestGroupApplyFlow(t *testing.T) {
 
 		// The manager approves: both copies are agreed, dan is told, and he
 		// is in the group and its conversation.
-		var approved struct {
-			ApproveGroupApplication struct {
-				Role string
-				User struct{ Username string }
-			}
-		}
-		k.OK(bob.Token, grpApprove, gv(g, "u", dan.ID), &approved)
-		require.Equal(t, "member", approved.ApproveGroupApplication.Role)
-		require.Equal(t, "dan", approved.ApproveGroupApplication.User.Username)
+		approved := apptest.Field[grpMembership](k.Server, bob.Token, grpApprove, gv(g, "u", dan.ID))
+		require.Equal(t, "member", approved.Role)
+		require.Equal(t, "dan", approved.User.Username)
 		ev := nextNotice(bws)
 		require.Equal(t, "agreed", ev.Node.Operation)
 		ev = nextNotice(aws)
@@ -462,8 +467,7 @@ func TestGroupInvite(t *testing.T) {
 		k.OK(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), nil)
 
 		// A full group takes nobody more.
-		var id int
-		fmt.Sscan(g.ID, &id)
+		id := intID(g.ID)
 		require.NoError(t, k.App.Client.Group.UpdateOneID(id).SetMemberCount(group.MembersMax).Exec(viewer.SystemContext(context.Background())))
 		k.Fails(ann.Token, grpInvite, gv(g, "u", []string{cat.ID}), "FORBIDDEN", "GROUP_FULL")
 	})
@@ -502,22 +506,16 @@ func TestGroupJoinLinks(t *testing.T) {
 		require.Nil(t, linkOf(account{}, g.ID))
 
 		// The link admits dan into an approval group.
-		var joined struct {
-			JoinGroup struct {
-				Role string
-				User struct{ Username string }
-			}
-		}
-		k.OK(dan.Token, grpJoin, gv(g, "t", l.Token), &joined)
-		require.Equal(t, "member", joined.JoinGroup.Role)
+		joined := apptest.Field[grpMembership](k.Server, dan.Token, grpJoin, gv(g, "t", l.Token))
+		require.Equal(t, "member", joined.Role)
 		require.Contains(t, k.texts(dan, g.ConversationID), "dan joined the group through a link shared by Bob")
 		require.Equal(t, 4, k.card("", g.ID).MemberCount)
 		k.Fails(dan.Token, grpJoin, gv(g, "t", l.Token), "CONFLICT", "ALREADY_MEMBER")
 
 		// Bad, foreign and expired tokens.
 		other := k.group(ann, "approval")
-		expired := rule.GroupJoinToken(k.secretOf(g.ID), mustInt(g.ID), mustInt(bob.ID), time.Now().Add(-time.Minute))
-		forged := rule.GroupJoinToken("not the secret", mustInt(g.ID), mustInt(bob.ID), time.Now().Add(time.Hour))
+		expired := rule.GroupJoinToken(k.secretOf(g.ID), intID(g.ID), intID(bob.ID), time.Now().Add(-time.Minute))
+		forged := rule.GroupJoinToken("not the secret", intID(g.ID), intID(bob.ID), time.Now().Add(time.Hour))
 		for _, c := range []struct {
 			name, group, token, reason string
 		}{
@@ -554,8 +552,7 @@ func TestGroupJoinLinks(t *testing.T) {
 		// domain answers first.)
 
 		// The qrGroup setting turns links off.
-		root := k.Register("root", nil)
-		k.admin(root)
+		root := k.newAdmin("root")
 		al := linkOf(ann, g.ID)
 		k.settings(root, map[string]any{"qrGroup": false})
 		require.Nil(t, linkOf(ann, g.ID))
@@ -571,23 +568,14 @@ func TestGroupJoinLinks(t *testing.T) {
 	})
 }
 
-func mustInt(id string) int {
-	var n int
-	fmt.Sscan(id, &n)
-	return n
-}
-
 // TestGroupUpdate: the owner and managers rename a group and set its
 // announcement, avatar and join mode; members set their own remark (S2-23),
 // which only they see, and alias.
 func TestGroupUpdate(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
-		p := k.people("Ann", "Bob", "Cat")
-		ann, bob, cat := p[0], p[1], p[2]
+		ann, bob, cat, g := k.managedGroup()
 		outsider := k.Register("outsider", nil)
-		g := k.group(ann, "approval", bob, cat)
-		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
 
 		cws := k.MustDial(cat.Token)
 		cws.Subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { `+grpEventFields+` } }`, map[string]any{"c": g.ConversationID})
@@ -768,10 +756,7 @@ func TestGroupRoles(t *testing.T) {
 func TestGroupMutes(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
-		p := k.people("Ann", "Bob", "Cat")
-		ann, bob, cat := p[0], p[1], p[2]
-		g := k.group(ann, "approval", bob, cat)
-		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
+		ann, bob, cat, g := k.managedGroup()
 		require.Empty(t, k.sendGroup(cat, g.ID, "hello").Errors)
 
 		until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
@@ -1058,8 +1043,6 @@ func TestGroupDissolve(t *testing.T) {
 		require.Nil(t, inbox.Notices.Edges[0].Node.Group)
 		k.Fails(ann.Token, grpDissolve, gv(g), "NOT_FOUND", "NOT_FOUND")
 		// Messages are deleted with the conversation.
-		var n int
-		fmt.Sscan(g.ConversationID, &n)
 		count, err := k.App.Client.Message.Query().Count(viewer.SystemContext(context.Background()))
 		require.NoError(t, err)
 		require.Zero(t, count, "the only messages were the group's")
@@ -1124,21 +1107,18 @@ func TestGroupSearch(t *testing.T) {
 func TestGroupPolicies(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		k := newGrpKit(t, b)
-		p := k.people("Ann", "Bob", "Cat")
-		ann, bob, cat := p[0], p[1], p[2]
+		ann, bob, cat, g := k.managedGroup()
 		dan := k.Register("dan", nil)
-		g := k.group(ann, "approval", bob, cat)
-		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
 		closed := k.group(ann, "invite_only", cat)
 		k.Send(ann, bob, "hi") // a direct conversation
 		db := k.App.Client
 		sys := viewer.SystemContext(context.Background())
 		as := func(a account) context.Context {
-			return viewer.NewContext(context.Background(), &viewer.Viewer{UserID: mustInt(a.ID)})
+			return viewer.NewContext(context.Background(), &viewer.Viewer{UserID: intID(a.ID)})
 		}
-		gid, closedID := mustInt(g.ID), mustInt(closed.ID)
+		gid, closedID := intID(g.ID), intID(closed.ID)
 		row := func(group int, a account) *ent.GroupMember {
-			m, err := db.GroupMember.Query().Where(groupmember.GroupID(group), groupmember.UserID(mustInt(a.ID))).Only(sys)
+			m, err := db.GroupMember.Query().Where(groupmember.GroupID(group), groupmember.UserID(intID(a.ID))).Only(sys)
 			require.NoError(t, err)
 			return m
 		}
@@ -1152,19 +1132,19 @@ func TestGroupPolicies(t *testing.T) {
 
 		// Joining himself: not into an approval group, nor with a forged or
 		// someone else's group's token, nor as a manager.
-		denied(db.GroupMember.Create().SetGroupID(gid).SetUserID(mustInt(dan.ID)).Exec(as(dan)))
-		forged := rule.WithGroupJoinToken(as(dan), rule.GroupJoinToken("forged", gid, mustInt(bob.ID), fresh))
-		denied(db.GroupMember.Create().SetGroupID(gid).SetUserID(mustInt(dan.ID)).Exec(forged))
-		elsewhere := rule.WithGroupJoinToken(as(dan), rule.GroupJoinToken(secret, closedID, mustInt(bob.ID), fresh))
-		denied(db.GroupMember.Create().SetGroupID(closedID).SetUserID(mustInt(dan.ID)).Exec(elsewhere))
-		valid := rule.WithGroupJoinToken(as(dan), rule.GroupJoinToken(secret, gid, mustInt(bob.ID), fresh))
-		denied(db.GroupMember.Create().SetGroupID(gid).SetUserID(mustInt(dan.ID)).SetRole(groupmember.RoleManager).Exec(valid))
+		denied(db.GroupMember.Create().SetGroupID(gid).SetUserID(intID(dan.ID)).Exec(as(dan)))
+		forged := rule.WithGroupJoinToken(as(dan), rule.GroupJoinToken("forged", gid, intID(bob.ID), fresh))
+		denied(db.GroupMember.Create().SetGroupID(gid).SetUserID(intID(dan.ID)).Exec(forged))
+		elsewhere := rule.WithGroupJoinToken(as(dan), rule.GroupJoinToken(secret, closedID, intID(bob.ID), fresh))
+		denied(db.GroupMember.Create().SetGroupID(closedID).SetUserID(intID(dan.ID)).Exec(elsewhere))
+		valid := rule.WithGroupJoinToken(as(dan), rule.GroupJoinToken(secret, gid, intID(bob.ID), fresh))
+		denied(db.GroupMember.Create().SetGroupID(gid).SetUserID(intID(dan.ID)).SetRole(groupmember.RoleManager).Exec(valid))
 		// A plain member adds nobody to an invite-only group, nor anyone as
 		// a manager.
-		denied(db.GroupMember.Create().SetGroupID(closedID).SetUserID(mustInt(dan.ID)).Exec(as(cat)))
-		denied(db.GroupMember.Create().SetGroupID(gid).SetUserID(mustInt(dan.ID)).SetRole(groupmember.RoleManager).Exec(as(cat)))
+		denied(db.GroupMember.Create().SetGroupID(closedID).SetUserID(intID(dan.ID)).Exec(as(cat)))
+		denied(db.GroupMember.Create().SetGroupID(gid).SetUserID(intID(dan.ID)).SetRole(groupmember.RoleManager).Exec(as(cat)))
 		// With a valid token, he may.
-		require.NoError(t, db.GroupMember.Create().SetGroupID(gid).SetUserID(mustInt(dan.ID)).Exec(valid))
+		require.NoError(t, db.GroupMember.Create().SetGroupID(gid).SetUserID(intID(dan.ID)).Exec(valid))
 
 		// Changes: a member cannot promote himself or mute anyone; a
 		// manager cannot touch the owner's or another manager's row, nor
@@ -1180,11 +1160,11 @@ func TestGroupPolicies(t *testing.T) {
 		// The group: a manager renames it but neither hands it over nor
 		// deletes it; a new group must take a fresh group conversation.
 		require.NoError(t, db.Group.UpdateOneID(gid).SetName("renamed").Exec(as(bob)))
-		denied(db.Group.UpdateOneID(gid).SetOwnerID(mustInt(bob.ID)).Exec(as(bob)))
+		denied(db.Group.UpdateOneID(gid).SetOwnerID(intID(bob.ID)).Exec(as(bob)))
 		denied(db.Group.DeleteOneID(gid).Exec(as(bob)))
 		denied(db.Group.UpdateOneID(gid).SetName("x").Exec(as(cat)))
 		direct, err := db.Conversation.Query().Where(conversation.KindEQ(conversation.KindDirect)).Only(sys)
 		require.NoError(t, err)
-		denied(db.Group.Create().SetName("hijack").SetOwnerID(mustInt(ann.ID)).SetConversationID(direct.ID).Exec(as(ann)))
+		denied(db.Group.Create().SetName("hijack").SetOwnerID(intID(ann.ID)).SetConversationID(direct.ID).Exec(as(ann)))
 	})
 }

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/server/apptest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/server/apptest"
 )
 
 // TestGraphQLOverHTTP covers what httpspec.go changes from gqlgen's

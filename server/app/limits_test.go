@@ -276,7 +276,7 @@ func TestSMSCodeAttemptsUnderConcurrency(t *testing.T) {
 		s.OK("", send, map[string]any{"p": phone}, nil)
 		code := s.codes.Last(phone)
 		counts := s.parallel(60, "", reset, func(i int) map[string]any {
-			return in(fmt.Sprintf("%06d", (atoi(code)+1+i)%1000000))
+			return in(fmt.Sprintf("%06d", (intID(code)+1+i)%1000000))
 		})
 		require.Equal(t, map[string]int{"CODE_INVALID": 5, "CODE_TOO_MANY_ATTEMPTS": 55}, counts)
 		require.Equal(t, "CODE_TOO_MANY_ATTEMPTS", s.Do("", reset, in(code)).Reason())
@@ -284,7 +284,7 @@ func TestSMSCodeAttemptsUnderConcurrency(t *testing.T) {
 		s.OK("", send, map[string]any{"p": phone}, nil)
 		code = s.codes.Last(phone)
 		for i := range 4 {
-			require.Equal(t, "CODE_INVALID", s.Do("", reset, in(fmt.Sprintf("%06d", (atoi(code)+1+i)%1000000))).Reason())
+			require.Equal(t, "CODE_INVALID", s.Do("", reset, in(fmt.Sprintf("%06d", (intID(code)+1+i)%1000000))).Reason())
 		}
 		s.OK("", reset, in(code), nil)
 		s.OK("", apptest.LoginMutation, apptest.LoginVars("pat", "password5"), nil)

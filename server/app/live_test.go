@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -19,8 +18,7 @@ import (
 // gets nothing and cannot tell it exists (node, nodes, nested edges, contact
 // fields).
 func TestPrivacyThroughNode(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", map[string]any{"email": "alice@example.com", "phone": "13800000003"})
 		bob := s.Register("bob", nil)
 		carol := s.Register("carol", nil)
@@ -87,8 +85,7 @@ func TestPrivacyThroughNode(t *testing.T) {
 
 // TestSendMessage: numbering, idempotent retries, input rules (S0-04).
 func TestSendMessage(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		for i := 1; i <= 3; i++ {
 			require.Equal(t, i, s.Send(alice, bob, fmt.Sprint("hi ", i)).Seq)
@@ -122,8 +119,7 @@ func TestSendMessage(t *testing.T) {
 
 // TestWebsocketBadToken: a bad token at connection_init closes with 4403.
 func TestWebsocketBadToken(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		_, err := s.Dial(apptest.TransportWS, map[string]any{"Authorization": "Bearer forged.token.here"})
 		var ce *websocket.CloseError
 		require.ErrorAs(t, err, &ce)
@@ -134,8 +130,7 @@ func TestWebsocketBadToken(t *testing.T) {
 // TestEventsResume: messages arrive live; after a disconnect, resuming from
 // the last cursor replays exactly what was missed, then goes live (S1-10).
 func TestEventsResume(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		s.Send(alice, bob, "before") // opens the conversation
 
@@ -178,8 +173,7 @@ func TestEventsResume(t *testing.T) {
 // TestEventsPrivacy: a stranger's subscription never carries other people's
 // messages, and an anonymous one is refused.
 func TestEventsPrivacy(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice, bob, carol := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil)
 		ws := s.MustDial(carol.Token)
 		ws.Subscribe("1", apptest.EventsSubscription, map[string]any{"after": "1"})
@@ -198,8 +192,7 @@ func TestEventsPrivacy(t *testing.T) {
 // TestShutdownClosesStreams: stopping the server ends every stream with a
 // reason the client can act on, then closes the connection.
 func TestShutdownClosesStreams(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		ws := s.MustDial(bob.Token)
 		ws.Subscribe("1", apptest.EventsSubscription, nil)
@@ -221,8 +214,7 @@ func TestShutdownClosesStreams(t *testing.T) {
 // TestAnonymousPolicies: policies whose reads are partly public filter an
 // anonymous viewer instead of failing: only public settings and files.
 func TestAnonymousPolicies(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		sys := viewer.SystemContext(context.Background())
 		require.NoError(t, s.App.Client.Setting.Create().SetKey("app_name").SetValue("Parley").Exec(sys))
 		require.NoError(t, s.App.Client.Setting.Create().SetKey("sms_secret").SetValue("x").SetPublic(false).Exec(sys))

@@ -228,8 +228,7 @@ func TestHistoryPaging(t *testing.T) {
 func TestSendForms(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.Register("root", nil)
-		s.admin(root)
+		root := s.newAdmin("root")
 		a := s.Register("sender", nil)
 		z := s.Register("receiver", nil)
 		other := s.Register("other", nil)

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -70,8 +69,7 @@ func (s *server) presenceOf(viewer account, u account) userPresence {
 // connections returns the connection count of uid's presence rows.
 func (s *server) connections(u account) int {
 	s.T.Helper()
-	var id int
-	fmt.Sscan(u.ID, &id)
+	id := intID(u.ID)
 	rows, err := s.App.Client.Presence.Query().Where(presence.UserID(id)).All(viewer.SystemContext(context.Background()))
 	require.NoError(s.T, err)
 	n := 0
@@ -184,8 +182,7 @@ func TestPresenceCrashedInstance(t *testing.T) {
 		ws.Subscribe("1", presenceSubscription, nil)
 		s.WaitSubscriptions(1)
 
-		var id int
-		fmt.Sscan(alice.ID, &id)
+		id := intID(alice.ID)
 		seen := time.Now().UTC().Truncate(time.Millisecond)
 		require.NoError(t, s.App.Client.Presence.Create().SetUserID(id).SetInstance("crashed").
 			SetConnections(1).SetSeenAt(seen).Exec(viewer.SystemContext(context.Background())))

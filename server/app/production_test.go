@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
-	"github.com/stretchr/testify/require"
 )
 
 // productionServer runs with the settings of PARLEY_PRODUCTION=true:
@@ -89,8 +90,7 @@ func TestProductionErrors(t *testing.T) {
 // introspection answers and validation errors keep their suggestions, so
 // TestProductionErrors checks a difference the mode makes.
 func TestDevelopmentErrors(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
 		var schema struct {
 			Schema struct{ QueryType struct{ Name string } } `json:"__schema"`

@@ -308,8 +308,7 @@ func TestMutationsOverWebsocket(t *testing.T) {
 // TestSocketFollowsRole: a role granted or revoked applies to the open
 // sockets of the user at once, not only to his next sign-in.
 func TestSocketFollowsRole(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b)
+	eachServer(t, func(t *testing.T, s *server) {
 		bob := s.Register("bob", nil)
 		c := s.MustDialWith("graphql-transport-ws", bob.Token)
 		dirtyWords := func() bool {

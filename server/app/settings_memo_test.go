@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/stretchr/testify/require"
+
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
-	"github.com/stretchr/testify/require"
 )
 
 // settingsRead matches a statement that reads the settings table, as ent's

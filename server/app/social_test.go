@@ -48,13 +48,20 @@ func newSocialServer(t *testing.T, b dbtest.Backend, options ...func(*app.Config
 // (auth.SetRole); no GraphQL operation makes one.
 func (s *server) admin(a account) {
 	s.T.Helper()
-	var id int
-	fmt.Sscan(a.ID, &id)
+	id := intID(a.ID)
 	ctx := context.Background()
 	u, err := s.App.Client.User.Get(viewer.SystemContext(ctx), id)
 	require.NoError(s.T, err)
 	_, _, err = auth.SetRole(ctx, s.App.Client, s.App.Events, u.Username, true)
 	require.NoError(s.T, err)
+}
+
+// newAdmin registers name and makes him an administrator.
+func (s *server) newAdmin(name string) account {
+	s.T.Helper()
+	a := s.Register(name, nil)
+	s.admin(a)
+	return a
 }
 
 const applyMutation = `mutation($in: ApplyFriendInput!) { applyFriend(input: $in) { id postscript operation type from { id } to { id } } }`
@@ -255,8 +262,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 func TestFriendRules(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.Register("root", nil)
-		s.admin(root)
+		root := s.newAdmin("root")
 		a := s.Register("anna", map[string]any{"phone": "+8613800000001"})
 		bo := s.Register("boris", nil)
 		c := s.Register("chen", nil)
@@ -548,7 +554,7 @@ func TestPasswordsAndCodes(t *testing.T) {
 		r = s.Do(token, send, map[string]any{"p": phone, "purpose": "reset"})
 		require.Equal(t, "RATE_LIMITED", r.Code())
 		require.Equal(t, "RESEND_TOO_SOON", r.Reason())
-		wrong := fmt.Sprintf("%06d", (atoi(code)+1)%1000000)
+		wrong := fmt.Sprintf("%06d", (intID(code)+1)%1000000)
 		r = s.Do(token, change, map[string]any{"in": map[string]any{"code": wrong, "newPassword": "password3"}})
 		require.Equal(t, "CODE_INVALID", r.Reason())
 		s.OK(token, change, map[string]any{"in": map[string]any{"code": code, "newPassword": "password3"}}, &out)
@@ -579,17 +585,10 @@ func TestPasswordsAndCodes(t *testing.T) {
 	})
 }
 
-func atoi(s string) int {
-	var n int
-	fmt.Sscan(s, &n)
-	return n
-}
-
 func TestRegistrationSwitches(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.Register("root", nil)
-		s.admin(root)
+		root := s.newAdmin("root")
 
 		s.settings(root, map[string]any{"registerCaptcha": true})
 		in := map[string]any{"username": "newbie", "password": "password1", "phone": "+8613700000004"}
@@ -614,8 +613,7 @@ func TestRegistrationSwitches(t *testing.T) {
 func TestAdminAndSubUsers(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.Register("root", nil)
-		s.admin(root)
+		root := s.newAdmin("root")
 		m := s.Register("member", nil)
 		plain := s.Register("plain", nil)
 
@@ -659,8 +657,7 @@ func TestAdminAndSubUsers(t *testing.T) {
 func TestSettingsQuery(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.Register("root", nil)
-		s.admin(root)
+		root := s.newAdmin("root")
 		u := s.Register("user", nil)
 
 		var out struct {
@@ -711,8 +708,7 @@ func TestSettingsQuery(t *testing.T) {
 func TestUpdateSettingsAdminFirst(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
-		root := s.Register("root", nil)
-		s.admin(root)
+		root := s.newAdmin("root")
 		u := s.Register("user", nil)
 		const update = `mutation($in: SettingsInput!) { updateSettings(input: $in) { appName } }`
 		invalid := map[string]map[string]any{
@@ -955,8 +951,7 @@ func TestUserPolicyGuardsPrivilegedFields(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := newSocialServer(t, b)
 		u := s.Register("climber", nil)
-		var id int
-		fmt.Sscan(u.ID, &id)
+		id := intID(u.ID)
 		ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: id})
 		for name, upd := range map[string]func() error{
 			"role": func() error { return s.App.Client.User.UpdateOneID(id).SetRole(user.RoleAdmin).Exec(ctx) },

@@ -32,9 +32,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
-	"github.com/stretchr/testify/require"
 )
 
 // pngBomb is a w×h 16-bit RGBA PNG of zero pixels, built directly: IHDR, one

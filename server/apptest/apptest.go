@@ -226,3 +226,17 @@ func (s *Server) WaitSubscriptions(n int) {
 	require.Eventually(s.T, func() bool { return s.App.Hub.Stats().Subscriptions >= n },
 		5*time.Second, 5*time.Millisecond)
 }
+
+// Field sends an operation of one top-level field that must succeed, and
+// returns that field's value decoded as T.
+func Field[T any](s *Server, token, query string, vars map[string]any) T {
+	s.T.Helper()
+	var out map[string]json.RawMessage
+	s.OK(token, query, vars, &out)
+	require.Len(s.T, out, 1, "one field in %s", query)
+	var v T
+	for _, raw := range out {
+		require.NoError(s.T, json.Unmarshal(raw, &v))
+	}
+	return v
+}

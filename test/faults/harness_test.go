@@ -24,6 +24,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	_ "github.com/lib/pq"
+
 	"github.com/parley-im/parley/server/apptest"
 )
 
