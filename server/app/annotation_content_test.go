@@ -21,14 +21,12 @@ import (
 	"github.com/parley-im/parley/ent/relationtype"
 	"github.com/parley-im/parley/ent/text"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 // TestAnnotationTexts: add with limits, list paged without content, the
 // content on demand, rename, delete (S4-03).
 func TestAnnotationTexts(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		p := k.project(alice, "KG")
 
@@ -94,8 +92,7 @@ func TestAnnotationTexts(t *testing.T) {
 // TestAnnotationEntities: names unique per project regardless of case and
 // width, the name filter and creator (S4-04), rename, relabel.
 func TestAnnotationEntities(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, p := k.kg()
 		tree := k.entity(alice, p, "Tree", "")
 		binary := k.entity(bob, p, "Binary tree", "CONCEPT")
@@ -171,8 +168,7 @@ func TestAnnotationEntities(t *testing.T) {
 // TestAnnotationMentions: spans in characters, validated against the text,
 // pointing at an entity of the same project.
 func TestAnnotationMentions(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		p := k.project(alice, "KG")
 		doc := k.text(alice, p, "doc", "张三🙂在北京工作") // 8 characters, 🙂 one of them
@@ -227,8 +223,7 @@ func TestAnnotationMentions(t *testing.T) {
 // uniqueness, label constraints, one relation per ordered pair (both ways
 // for symmetric types), change of type, and a type in use.
 func TestAnnotationRelations(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice := k.Register("alice", nil)
 		p := k.project(alice, "KG")
 		zhang, li := k.entity(alice, p, "张三", "PER"), k.entity(alice, p, "李四", "PER")
@@ -366,8 +361,7 @@ func manyLabels(n int) []string {
 // mentions, a text its mentions, and a project everything in it, in one
 // transaction.
 func TestAnnotationCascades(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, p := k.kg()
 		carol := k.Register("carol", nil)
 		k.befriend(alice, carol)
@@ -409,8 +403,7 @@ func TestAnnotationCascades(t *testing.T) {
 // read everything and write nothing (FORBIDDEN, READ_ONLY_ROLE);
 // annotators write.
 func TestAnnotationRoles(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, p := k.kg()
 		carol, dave := k.Register("carol", nil), k.Register("dave", nil)
 		k.join(alice, p, carol, "viewer")

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -27,8 +26,7 @@ func (k annKit) download(token, project, file string) (*http.Response, []byte) {
 // TestAnnotationExport: every file's headers and content, streamed past a
 // page boundary, authorized by the bearer token like the API.
 func TestAnnotationExport(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, carol := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil)
 		p := k.project(alice, "KG")
 		k.join(alice, p, bob, "viewer")
@@ -166,8 +164,7 @@ func TestAnnotationExport(t *testing.T) {
 // TestAnnotationImport: the export's JSON imports back; rules skip items
 // with their reasons; malformed or oversized data fails the whole import.
 func TestAnnotationImport(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 		src := k.project(alice, "source")
 		zhang, acme, li := k.entity(alice, src, "张三", "PER"), k.entity(alice, src, "Acme", "ORG"), k.entity(alice, src, "李四", "PER")

@@ -31,8 +31,7 @@ const annGraphFields = `truncated nodes { id name label creator { username } deg
 // TestAnnotationGraph: nodes and links in ECharts' shape, symbolSize from
 // the degree by the documented formula, selected by the name filter.
 func TestAnnotationGraph(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, p := k.kg()
 		tree := k.entity(alice, p, "树", "CONCEPT")
 		binary := k.entity(bob, p, "二叉树 Binary Tree", "CONCEPT")

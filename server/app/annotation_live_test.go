@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -53,8 +52,7 @@ func (k annKit) expect(c *apptest.Conn, kinds ...string) []annChange {
 // its node (deletions with subjectId and no node); a stream resumes from a
 // cursor; a removed member's stream ends; strangers cannot subscribe.
 func TestAnnotationLive(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, p := k.kg()
 		carol, dave := k.Register("carol", nil), k.Register("dave", nil)
 		k.join(alice, p, carol, "viewer")

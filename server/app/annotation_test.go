@@ -162,8 +162,7 @@ func annNames(nodes []annProjectNode) []string {
 // with the name rule (unique per owner, regardless of case), input rules
 // and who may do what.
 func TestAnnotationProjects(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
 
 		var created struct {
@@ -235,8 +234,7 @@ func TestAnnotationProjects(t *testing.T) {
 // notice live, lists his invites, accepts or refuses (S4-11); members leave
 // (S4-12); the owner changes roles and removes members.
 func TestAnnotationInvites(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, carol, dave := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil), k.Register("dave", nil)
 		p := k.project(alice, "KG")
 

@@ -109,3 +109,9 @@ func intID(id string) int {
 func eachServer(t *testing.T, f func(t *testing.T, s *server)) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) { f(t, newServer(t, b)) })
 }
+
+// eachKit runs f on every backend with a fresh kit (a server with the
+// helpers of a feature) made by newKit.
+func eachKit[K any](t *testing.T, newKit func(*testing.T, dbtest.Backend) K, f func(*testing.T, K)) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) { f(t, newKit(t, b)) })
+}

@@ -64,8 +64,7 @@ func untilText(c *apptest.Conn, text string) (fanEvent, []string) {
 // reaches (graph/liveshare.go), yet each member receives it with his own
 // view of it, and a member removed from the group receives it no more.
 func TestGroupFanOut(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newGrpKit(t, b)
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		p := k.people("Ann", "Bob", "Cat", "Dan")
 		ann, bob, cat, dan := p[0], p[1], p[2], p[3]
 		g := k.group(ann, "approval", bob, cat, dan)
@@ -125,8 +124,7 @@ func TestGroupFanOut(t *testing.T) {
 // only the event's kind is shared in full with the next stream, here one
 // that resumes from before it.
 func TestSharedMessageInFull(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newGrpKit(t, b)
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		p := k.people("Ann", "Bob")
 		g := k.group(p[0], "approval", p[1])
 		bare := k.MustDial(p[1].Token)
@@ -156,8 +154,7 @@ func TestSharedMessageInFull(t *testing.T) {
 // the send to its delivery on every member's stream, do not grow with the
 // number of members.
 func TestGroupFanOutStatements(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newGrpKit(t, b)
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		names := []string{"Ann"}
 		for i := 1; i < 8; i++ {
 			names = append(names, fmt.Sprintf("Member%d", i))
@@ -265,8 +262,7 @@ func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		cfg := apptest.Config(t, b.URL(t))
 		k := grpKit{&socialServer{server: start(t, cfg)}}
-		p := k.people("Ann", "Bob")
-		ann, bob := p[0], p[1]
+		ann, bob := k.pair()
 		c := k.MustDial(bob.Token)
 		c.Subscribe("e", apptest.EventsSubscription, nil)
 		k.WaitSubscriptions(1)
@@ -317,8 +313,7 @@ func TestGuardedStreamEndsWhenTheGuardFails(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		cfg := apptest.Config(t, b.URL(t))
 		k := grpKit{&socialServer{server: start(t, cfg)}}
-		p := k.people("Ann", "Bob")
-		ann, bob := p[0], p[1]
+		ann, bob := k.pair()
 		g := k.group(ann, "approval", bob)
 		c := k.MustDial(bob.Token)
 		c.Subscribe("c", grpConvEvents, map[string]any{"c": g.ConversationID})

@@ -294,8 +294,7 @@ func TestSMSCodeAttemptsUnderConcurrency(t *testing.T) {
 // TestResendCarriesRetryAfter: a code asked for again too soon says when
 // to ask.
 func TestResendCarriesRetryAfter(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		const send = `mutation($p: String!) { sendVerificationCode(input: {phone: $p, purpose: register}) { expiresAt } }`
 		s.OK("", send, map[string]any{"p": "+8613800000078"}, nil)
 		requireRetryAfter(t, s.Do("", send, map[string]any{"p": "+8613800000078"}), "RESEND_TOO_SOON", 60)
@@ -351,8 +350,7 @@ func TestRegistrationLimit(t *testing.T) {
 // fragments spread; over that, nothing runs and the error says why.
 // Queries are not capped.
 func TestMutationFieldCap(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newAnnKit(t, b)
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice := k.Register("alice", nil)
 		p := k.id(alice.Token, annCreateProject, map[string]any{"name": "capped"})
 		addText := `addText(input: {projectId: $p, name: "t", content: $c}) { id }`

@@ -50,9 +50,8 @@ type listEntry struct {
 
 func (s *server) conversationList(a account, extra string) []listEntry {
 	s.T.Helper()
-	var out struct{ Conversations apptest.Connection[listEntry] }
-	s.OK(a.Token, `{ conversations(first: 20`+extra+`) { edges { node { unreadCount title pinned state conversation { id kind } lastMessage { text } peer { id } } } } }`, nil, &out)
-	return out.Conversations.Nodes()
+	const fields = `unreadCount title pinned state conversation { id kind } lastMessage { text } peer { id }`
+	return apptest.Field[apptest.Connection[listEntry]](s.Server, a.Token, `{ conversations(first: 20`+extra+`) { edges { node { `+fields+` } } } }`, nil).Nodes()
 }
 
 func titles(l []listEntry) []string {
@@ -60,8 +59,7 @@ func titles(l []listEntry) []string {
 }
 
 func TestConversationListAndReceipts(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		ann := s.Register("ann", map[string]any{"nickname": "Ann"})
 		ben := s.Register("ben", map[string]any{"nickname": "Ben"})
 		cat := s.Register("cat", map[string]any{"nickname": "Cat"})
@@ -158,11 +156,8 @@ func TestConversationListAndReceipts(t *testing.T) {
 // oldest first.
 func (s *server) lastMessages(a account, conv string) []apptest.Message {
 	s.T.Helper()
-	var out struct {
-		Messages apptest.Connection[apptest.Message]
-	}
-	s.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { id seq text } } } }`, map[string]any{"c": conv}, &out)
-	return out.Messages.Nodes()
+	const query = `query($c: ID!) { messages(conversationId: $c, last: 100) { edges { node { id seq text } } } }`
+	return apptest.Field[apptest.Connection[apptest.Message]](s.Server, a.Token, query, map[string]any{"c": conv}).Nodes()
 }
 
 type historyItem struct {
@@ -173,11 +168,8 @@ type historyItem struct {
 
 func (s *server) history(a account, conv, args string) []historyItem {
 	s.T.Helper()
-	var out struct {
-		Messages apptest.Connection[historyItem]
-	}
-	s.OK(a.Token, `query($c: ID!) { messages(conversationId: $c, `+args+`) { edges { node { id seq text sender { id } } } } }`, map[string]any{"c": conv}, &out)
-	return out.Messages.Nodes()
+	query := `query($c: ID!) { messages(conversationId: $c, ` + args + `) { edges { node { id seq text sender { id } } } } }`
+	return apptest.Field[apptest.Connection[historyItem]](s.Server, a.Token, query, map[string]any{"c": conv}).Nodes()
 }
 
 func seqs(items []historyItem) []int {
@@ -185,8 +177,7 @@ func seqs(items []historyItem) []int {
 }
 
 func TestHistoryPaging(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		a := s.Register("alpha", nil)
 		z := s.Register("zulu", nil)
 		stranger := s.Register("xray", nil)
@@ -226,8 +217,7 @@ func TestHistoryPaging(t *testing.T) {
 }
 
 func TestSendForms(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		root := s.newAdmin("root")
 		a := s.Register("sender", nil)
 		z := s.Register("receiver", nil)
@@ -432,8 +422,7 @@ func TestRevokeWindow(t *testing.T) {
 // TestConcurrentRetries sends one message several times at once with the
 // same client id: one message, one seq, every caller gets it.
 func TestConcurrentRetries(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		a := s.Register("eager", nil)
 		z := s.Register("reader", nil)
 		s.sendIn(a, map[string]any{"to": z.ID, "text": "open"})

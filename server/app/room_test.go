@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -64,8 +63,7 @@ func rv(r rmOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"r
 // unique name; its info is public (S3-05); only its owner modifies it
 // (S3-09) and sets its avatar (S3-03).
 func TestRoomCreateAndModify(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newGrpKit(t, b)
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		ann, bob := k.Register("ann", nil), k.Register("bob", nil)
 
 		r := k.room(ann, " testroom ", "哈哈哈")
@@ -146,8 +144,7 @@ func TestRoomCreateAndModify(t *testing.T) {
 // messages (S3-10); members post, others are refused; the history pages
 // with senders (S3-06).
 func TestRoomEvents(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newGrpKit(t, b)
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		ann, bob, cat := k.Register("ann", nil), k.Register("bob", map[string]any{"nickname": "Bob"}), k.Register("cat", nil)
 		r := k.room(ann, "lobby", "")
 
@@ -263,8 +260,7 @@ func TestRoomEvents(t *testing.T) {
 // room.deleted (S3-10 close) and their stream ends; its messages and
 // memberships are gone.
 func TestRoomDelete(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newGrpKit(t, b)
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		ann, bob, cat := k.Register("ann", nil), k.Register("bob", nil), k.Register("cat", nil)
 		r := k.room(ann, "doomed", "")
 		k.OK(bob.Token, rmJoin, rv(r), nil)

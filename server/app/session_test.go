@@ -21,6 +21,16 @@ import (
 // streams end with the reason and the socket closes with 4403; until then
 // its operations (mutations included) work in both apptest.Protocols.
 
+// requireClosed checks that err is the server's closing of the socket
+// because the session ended: 4403, with reason as the text.
+func requireClosed(t *testing.T, err error, reason string, msgAndArgs ...any) {
+	t.Helper()
+	var closed *websocket.CloseError
+	require.ErrorAs(t, err, &closed, msgAndArgs...)
+	require.Equal(t, 4403, closed.Code, msgAndArgs...)
+	require.Equal(t, reason, closed.Text, msgAndArgs...)
+}
+
 // TestSocketEndsWithSession: whichever way a session ends, every socket of
 // that session ends its streams with stream.closed and the reason, then
 // closes with 4403 and the reason as text, within a second; nothing sent
@@ -144,10 +154,7 @@ func TestNothingRunsAfterLogout(t *testing.T) {
 		for {
 			f, err := c.Read()
 			if err != nil {
-				var closed *websocket.CloseError
-				require.ErrorAs(t, err, &closed)
-				require.Equal(t, 4403, closed.Code)
-				require.Equal(t, "SIGNED_OUT", closed.Text)
+				requireClosed(t, err, "SIGNED_OUT")
 				break
 			}
 			payload := string(f.Payload)
@@ -260,10 +267,7 @@ func TestSocketRefusedAtInit(t *testing.T) {
 			for _, protocol := range apptest.Protocols {
 				for token, reason := range tokens {
 					_, err := s.Dial(protocol, apptest.Bearer(token))
-					var closed *websocket.CloseError
-					require.ErrorAs(t, err, &closed, "%s %s", protocol, reason)
-					require.Equal(t, 4403, closed.Code)
-					require.Equal(t, reason, closed.Text, protocol)
+					requireClosed(t, err, reason, "%s %s", protocol, reason)
 				}
 			}
 		}
@@ -344,10 +348,7 @@ func TestLogoutOverTheSocket(t *testing.T) {
 		for {
 			f, err := c.Read()
 			if err != nil {
-				var closed *websocket.CloseError
-				require.ErrorAs(t, err, &closed)
-				require.Equal(t, 4403, closed.Code)
-				require.Equal(t, "SIGNED_OUT", closed.Text)
+				requireClosed(t, err, "SIGNED_OUT")
 				break
 			}
 			if f.ID == "out" && (f.Type == "next" || f.Type == "data") {

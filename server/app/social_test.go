@@ -44,6 +44,9 @@ func newSocialServer(t *testing.T, b dbtest.Backend, options ...func(*app.Config
 	return s
 }
 
+// socialKit is newSocialServer with the test configuration, for eachKit.
+func socialKit(t *testing.T, b dbtest.Backend) *socialServer { return newSocialServer(t, b) }
+
 // admin makes a an administrator as the server's admin subcommand does
 // (auth.SetRole); no GraphQL operation makes one.
 func (s *server) admin(a account) {
@@ -120,9 +123,18 @@ func nextNotice(c *apptest.Conn) noticeEvent {
 	return ev
 }
 
+// expectNotice reads the next notice event of c, checks its kind and
+// operation, and returns it.
+func expectNotice(c *apptest.Conn, kind, operation string) noticeEvent {
+	c.T.Helper()
+	ev := nextNotice(c)
+	require.Equal(c.T, kind, ev.Kind)
+	require.Equal(c.T, operation, ev.Node.Operation)
+	return ev
+}
+
 func TestFriendApplicationFlow(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		alice := s.Register("alice", map[string]any{"email": "alice@example.com"})
 		bob := s.Register("bob", nil)
 
@@ -196,9 +208,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 		require.Equal(t, alice.ID, accepted.AcceptFriendApplication.Friend.ID)
 
 		// Alice sees her application agreed, then an acceptance notice.
-		ev = nextNotice(aws)
-		require.Equal(t, "notice.updated", ev.Kind)
-		require.Equal(t, "agreed", ev.Node.Operation)
+		ev = expectNotice(aws, "notice.updated", "agreed")
 		ev = nextNotice(aws)
 		require.Equal(t, "notice.created", ev.Kind)
 		require.Equal(t, "friend_accepted", ev.Node.Type)
@@ -260,8 +270,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 }
 
 func TestFriendRules(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		root := s.newAdmin("root")
 		a := s.Register("anna", map[string]any{"phone": "+8613800000001"})
 		bo := s.Register("boris", nil)
@@ -352,8 +361,7 @@ func TestFriendRules(t *testing.T) {
 }
 
 func TestContactBookAndStrangers(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		me := s.Register("myself", nil)
 		for _, f := range []struct{ name, nick string }{
 			{"cat", "猫猫"}, {"mouse", "小老鼠"}, {"ali", "alice"}, {"bob", "Bob"}, {"num", "123"}, {"zed", "Zed"},
@@ -403,8 +411,7 @@ func TestContactBookAndStrangers(t *testing.T) {
 }
 
 func TestProfileAndUsers(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		a := s.Register("amy", map[string]any{"phone": "13800000002", "email": "amy@example.com", "nickname": "Amy Pond"})
 		other := s.Register("rory", nil)
 
@@ -510,8 +517,7 @@ func TestProfileAndUsers(t *testing.T) {
 }
 
 func TestPasswordsAndCodes(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		const phone = "+8613900000003"
 		a := s.Register("pat", map[string]any{"phone": phone})
 		const change = `mutation($in: ChangePasswordInput!) { changePassword(input: $in) { accessToken } }`
@@ -586,8 +592,7 @@ func TestPasswordsAndCodes(t *testing.T) {
 }
 
 func TestRegistrationSwitches(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		root := s.newAdmin("root")
 
 		s.settings(root, map[string]any{"registerCaptcha": true})
@@ -611,8 +616,7 @@ func TestRegistrationSwitches(t *testing.T) {
 }
 
 func TestAdminAndSubUsers(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		root := s.newAdmin("root")
 		m := s.Register("member", nil)
 		plain := s.Register("plain", nil)
@@ -655,8 +659,7 @@ func TestAdminAndSubUsers(t *testing.T) {
 }
 
 func TestSettingsQuery(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		root := s.newAdmin("root")
 		u := s.Register("user", nil)
 
@@ -706,8 +709,7 @@ func TestSettingsQuery(t *testing.T) {
 // invalid settings is refused with FORBIDDEN and learns nothing of the
 // limits; an admin still gets the validation error, and nothing is written.
 func TestUpdateSettingsAdminFirst(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		root := s.newAdmin("root")
 		u := s.Register("user", nil)
 		const update = `mutation($in: SettingsInput!) { updateSettings(input: $in) { appName } }`
@@ -747,8 +749,7 @@ func TestUpdateSettingsAdminFirst(t *testing.T) {
 }
 
 func TestCannedReplies(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		owner := s.Register("shop", nil)
 		other := s.Register("rival", nil)
 		const create = `mutation($in: CannedReplyInput!) { createCannedReply(input: $in) { id type title isDefault weight } }`
@@ -849,8 +850,7 @@ func mustField(t *testing.T, data json.RawMessage, key string) json.RawMessage {
 }
 
 func TestDeleteAccount(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		leaver := s.Register("leaver", map[string]any{"phone": "+8613600000005"})
 		friend := s.Register("friend", nil)
 		s.befriend(leaver, friend)
@@ -904,8 +904,7 @@ func TestDeleteAccount(t *testing.T) {
 }
 
 func TestHomeQueryCount(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		me := s.Register("myself", nil)
 		const home = `{ home { unhandledApplicationCount me { id nickname } contactBook { initial contacts { displayName user { id nickname avatar } } } groups { id name } conversations { id kind } settings { appName emoji } } }`
 		measure := func() int64 {
@@ -948,8 +947,7 @@ func TestHomeQueryCount(t *testing.T) {
 // TestUserPolicyGuardsPrivilegedFields proves, at the data layer, that no
 // code path acting for a user can raise his own role, state or membership.
 func TestUserPolicyGuardsPrivilegedFields(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newSocialServer(t, b)
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		u := s.Register("climber", nil)
 		id := intID(u.ID)
 		ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: id})

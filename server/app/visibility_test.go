@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -91,10 +90,8 @@ func (k grpKit) replayed(a account, groupID string) []string {
 // back, see the group from their joining on by every path, files included;
 // those who were there all along see everything.
 func TestVisibilityFloor(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := newGrpKit(t, b)
-		p := k.people("Ann", "Bob", "Cat")
-		ann, bob, cat := p[0], p[1], p[2]
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		ann, bob, cat := k.trio()
 		g := k.group(ann, "approval", bob)
 		old := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "before cat"})
 		oldFileMsg, oldFile := k.sendFile(ann, g.ID, "before.pdf")
