@@ -71,20 +71,34 @@ type uploaded struct {
 	Owner                                               struct{ ID string }
 }
 
-// multipartUpload builds the request of the GraphQL multipart request spec:
-// an operations part, a map part, then the file.
+// multipartUpload builds the upload of data (uploadRequest).
 func (s *server) multipartUpload(token, kind, name string, data []byte, header http.Header) *http.Request {
 	s.T.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
+	return s.uploadRequest(token, kind, name, bytes.NewReader(data), int64(len(data)), header)
+}
+
+// uploadRequest builds the request of the GraphQL multipart request spec:
+// an operations part, a map part, then the file, whose size bytes file
+// gives while the request is sent (-1: an unknown size, sent chunked),
+// with a bearer token unless it is empty and the headers in header.
+func (s *server) uploadRequest(token, kind, name string, file io.Reader, size int64, header http.Header) *http.Request {
+	s.T.Helper()
+	var head bytes.Buffer
+	mw := multipart.NewWriter(&head)
 	ops, _ := json.Marshal(map[string]any{"query": uploadMutation, "variables": map[string]any{"file": nil, "kind": kind}})
 	mw.WriteField("operations", string(ops))
 	mw.WriteField("map", `{"0": ["variables.file"]}`)
-	part, err := mw.CreateFormFile("0", name)
+	_, err := mw.CreateFormFile("0", name)
 	require.NoError(s.T, err)
-	part.Write(data)
+	prefix := bytes.Clone(head.Bytes())
 	require.NoError(s.T, mw.Close())
-	req, _ := http.NewRequest("POST", s.URL+"/query", &body)
+	suffix := head.Bytes()[len(prefix):]
+	body := io.MultiReader(bytes.NewReader(prefix), file, bytes.NewReader(suffix))
+	req, _ := http.NewRequest("POST", s.URL+"/query", io.NopCloser(body))
+	req.ContentLength = int64(len(prefix)) + size + int64(len(suffix))
+	if size < 0 {
+		req.ContentLength = -1
+	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Apollo-Require-Preflight", "true")
 	if token != "" {

@@ -1167,6 +1167,20 @@ func (f *hostileFixture) runWS(t *testing.T, c wsCase) []string {
 		json.Unmarshal(raw, &m)
 		return m, nil
 	}
+	// pingPong sends a ping and reads up to its pong: the connection is
+	// still usable.
+	pingPong := func() error {
+		conn.WriteJSON(map[string]any{"type": "ping"})
+		for {
+			m, err := read(5 * time.Second)
+			if err != nil {
+				return err
+			}
+			if m["type"] == "pong" {
+				return nil
+			}
+		}
+	}
 	if c.init {
 		payload := map[string]any{}
 		if tok := c.token(f); tok != "" {
@@ -1230,32 +1244,19 @@ func (f *hostileFixture) runWS(t *testing.T, c wsCase) []string {
 			break
 		}
 		// The connection stays usable.
-		conn.WriteJSON(map[string]any{"type": "ping"})
 		if protocol == "graphql-transport-ws" {
-			for {
-				m, err := read(5 * time.Second)
-				if err != nil {
-					bad("connection closed after a request error: %v", err)
-					break
-				}
-				if m["type"] == "pong" {
-					break
-				}
+			if err := pingPong(); err != nil {
+				bad("connection closed after a request error: %v", err)
 			}
+		} else {
+			conn.WriteJSON(map[string]any{"type": "ping"})
 		}
 	case c.close == 0:
 		// The connection stays open: a ping gets its pong.
-		conn.WriteJSON(map[string]any{"type": "ping"})
-		for {
-			m, err := read(5 * time.Second)
-			if err != nil {
-				bad("closed, want open: %v", err)
-				break
-			}
-			if m["type"] == "pong" {
-				record(name, "open")
-				break
-			}
+		if err := pingPong(); err != nil {
+			bad("closed, want open: %v", err)
+		} else {
+			record(name, "open")
 		}
 	default:
 		deadline := 5*time.Second + c.wait

@@ -66,6 +66,22 @@ func (s *server) presenceOf(viewer account, u account) userPresence {
 	return out.Node
 }
 
+// replaceConnection opens a second connection of alice on second, then
+// closes her first one, first, waiting each time for s to count her
+// connections; it returns the second. Her presence does not change, so
+// watching, bob's presence stream, hears nothing of it: dave going online
+// next, his event is the next one.
+func (s *server) replaceConnection(second *server, first, watching *apptest.Conn, alice, dave account) *apptest.Conn {
+	s.T.Helper()
+	c := second.MustDial(alice.Token)
+	require.Eventually(s.T, func() bool { return s.connections(alice) == 2 }, 5*time.Second, 10*time.Millisecond)
+	first.Close()
+	require.Eventually(s.T, func() bool { return s.connections(alice) == 1 }, 5*time.Second, 10*time.Millisecond)
+	s.MustDial(dave.Token)
+	expectPresence(watching, dave, true)
+	return c
+}
+
 // connections returns the connection count of uid's presence rows.
 func (s *server) connections(u account) int {
 	s.T.Helper()
@@ -113,12 +129,7 @@ func TestPresence(t *testing.T) {
 
 		// A second connection, then closing the first: no event. Dave going
 		// online afterwards proves nothing came in between.
-		a2 := s.MustDial(alice.Token)
-		require.Eventually(t, func() bool { return s.connections(alice) == 2 }, 5*time.Second, 10*time.Millisecond)
-		a1.Close()
-		require.Eventually(t, func() bool { return s.connections(alice) == 1 }, 5*time.Second, 10*time.Millisecond)
-		s.MustDial(dave.Token)
-		expectPresence(ws, dave, true)
+		a2 := s.replaceConnection(s, a1, ws, alice, dave)
 		require.True(t, s.presenceOf(bob, alice).Online)
 
 		before := time.Now()
@@ -217,12 +228,7 @@ func TestPresenceTwoInstances(t *testing.T) {
 	require.True(t, two.presenceOf(bob, alice).Online, "seen from instance two")
 
 	// One connection on each instance: closing either alone says nothing.
-	a2 := two.MustDial(alice.Token)
-	require.Eventually(t, func() bool { return one.connections(alice) == 2 }, 5*time.Second, 10*time.Millisecond)
-	a1.Close()
-	require.Eventually(t, func() bool { return one.connections(alice) == 1 }, 5*time.Second, 10*time.Millisecond)
-	one.MustDial(dave.Token)
-	expectPresence(ws, dave, true)
+	a2 := one.replaceConnection(two, a1, ws, alice, dave)
 	require.True(t, one.presenceOf(bob, alice).Online)
 
 	a2.Close()

@@ -19,7 +19,6 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"runtime"
@@ -155,18 +154,7 @@ func TestUploadDecompressionBomb(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b)
 			alice := s.Register("alice", nil)
-			reqs := make([]*http.Request, parallel)
-			for i := range reqs {
-				reqs[i] = s.multipartUpload(alice.Token, "image", "bomb.png", data, nil)
-			}
-			results := make([]response, parallel)
-			heap, rss := memoryPeak(t, func() {
-				var wg sync.WaitGroup
-				for i, req := range reqs {
-					wg.Go(func() { results[i] = decodeResponse(t, req) })
-				}
-				wg.Wait()
-			})
+			results, heap, rss := s.uploadAtOnce(t, parallel, alice.Token, "bomb.png", data)
 			t.Logf("%d parallel uploads of a %d-byte 6324×6324 16-bit PNG: heap +%.1f MiB, RSS +%.1f MiB",
 				parallel, len(data), float64(heap)/(1<<20), float64(rss)/(1<<20))
 			require.Less(t, heap, int64(maxGrowth), "heap growth during the uploads")
@@ -185,6 +173,26 @@ func TestUploadDecompressionBomb(t *testing.T) {
 			require.Equal(t, "image/png", f.ContentType, "the server keeps serving")
 		})
 	}
+}
+
+// uploadAtOnce sends n image uploads of data named name as token, all at
+// once, and returns their responses and the peak growth of the heap and of
+// the resident memory meanwhile.
+func (s *server) uploadAtOnce(t *testing.T, n int, token, name string, data []byte) (results []response, heap, rss int64) {
+	t.Helper()
+	reqs := make([]*http.Request, n)
+	for i := range reqs {
+		reqs[i] = s.multipartUpload(token, "image", name, data, nil)
+	}
+	results = make([]response, n)
+	heap, rss = memoryPeak(t, func() {
+		var wg sync.WaitGroup
+		for i, req := range reqs {
+			wg.Go(func() { results[i] = decodeResponse(t, req) })
+		}
+		wg.Wait()
+	})
+	return results, heap, rss
 }
 
 // decodeResponse sends req and decodes the GraphQL response; it may run
@@ -217,19 +225,8 @@ func TestUploadDecodeSlots(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b, func(c *app.Config) { c.MaxImageDecodeBytes = 40 << 20; c.MaxConcurrentDecodes = 1 })
 			alice := s.Register("alice", nil)
-			reqs := make([]*http.Request, parallel)
-			for i := range reqs {
-				reqs[i] = s.multipartUpload(alice.Token, "image", "big.png", data, nil)
-			}
-			results := make([]response, parallel)
 			defer debug.SetGCPercent(debug.SetGCPercent(25)) // collect finished decodes promptly
-			heap, rss := memoryPeak(t, func() {
-				var wg sync.WaitGroup
-				for i, req := range reqs {
-					wg.Go(func() { results[i] = decodeResponse(t, req) })
-				}
-				wg.Wait()
-			})
+			results, heap, rss := s.uploadAtOnce(t, parallel, alice.Token, "big.png", data)
 			t.Logf("%d parallel uploads of 2000×2000 16-bit PNGs, one decode slot: heap +%.1f MiB, RSS +%.1f MiB",
 				parallel, float64(heap)/(1<<20), float64(rss)/(1<<20))
 			for _, r := range results {
@@ -286,27 +283,11 @@ func TestUploadLargeFilesStream(t *testing.T) {
 // them; they also go to sum. A chunked request declares no length.
 func (s *server) streamUpload(token, kind, name string, seed, size int64, chunked bool, sum io.Writer) *http.Request {
 	s.T.Helper()
-	var head bytes.Buffer
-	mw := multipart.NewWriter(&head)
-	ops, _ := json.Marshal(map[string]any{"query": uploadMutation, "variables": map[string]any{"file": nil, "kind": kind}})
-	mw.WriteField("operations", string(ops))
-	mw.WriteField("map", `{"0": ["variables.file"]}`)
-	_, err := mw.CreateFormFile("0", name)
-	require.NoError(s.T, err)
-	prefix := bytes.Clone(head.Bytes())
-	require.NoError(s.T, mw.Close())
-	suffix := head.Bytes()[len(prefix):]
 	var key [32]byte
 	binary.LittleEndian.PutUint64(key[:], uint64(seed))
 	data := io.TeeReader(io.LimitReader(rand.NewChaCha8(key), size), sum)
-	body := io.MultiReader(bytes.NewReader(prefix), data, bytes.NewReader(suffix))
-	req, _ := http.NewRequest("POST", s.URL+"/query", io.NopCloser(body))
-	req.ContentLength = int64(len(prefix)) + size + int64(len(suffix))
 	if chunked {
-		req.ContentLength = -1
+		size = -1
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Apollo-Require-Preflight", "true")
-	req.Header.Set("Authorization", "Bearer "+token)
-	return req
+	return s.uploadRequest(token, kind, name, data, size, nil)
 }
