@@ -10,7 +10,6 @@ import (
 
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
@@ -128,8 +127,7 @@ func TestSessions(t *testing.T) {
 
 // TestLoginRateLimit: repeated failures on one account are throttled.
 func TestLoginRateLimit(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.LoginBurst = 3 })
+	eachConfigured(t, func(c *app.Config) { c.LoginBurst = 3 }, func(t *testing.T, s *server) {
 		s.Register("alice", nil)
 		for i := 0; i < 3; i++ {
 			require.Equal(t, "WRONG_PASSWORD", s.Do("", apptest.LoginMutation, apptest.LoginVars("alice", "nope-nope")).Reason())

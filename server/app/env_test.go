@@ -2,9 +2,7 @@ package app_test
 
 import (
 	"fmt"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -39,28 +37,6 @@ func newServer(t *testing.T, b dbtest.Backend, configure ...func(*app.Config)) *
 
 // from returns s with its requests sent from the loopback address ip.
 func (s *server) from(ip string) *server { return &server{s.Server.From(ip)} }
-
-// twoInstances starts two servers on one fresh PostgreSQL database, made by
-// database (dbtest.Schema; dbtest.Database where NOTIFY's payloads must
-// not mix with other tests'), each with configure applied. The second polls
-// the event log once an hour, so that only the bus can wake it in time.
-// Without TEST_DATABASE_URL the test is skipped.
-func twoInstances(t *testing.T, database func(testing.TB, string) string, configure ...func(*app.Config)) (one, two *server) {
-	t.Parallel()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-	}
-	url := database(t, base)
-	config := func(extra ...func(*app.Config)) app.Config {
-		cfg := apptest.Config(t, url)
-		for _, c := range append(configure, extra...) {
-			c(&cfg)
-		}
-		return cfg
-	}
-	return start(t, config()), start(t, config(func(c *app.Config) { c.HubPollInterval = time.Hour }))
-}
 
 // refusal is one operation that must fail, for refuse.
 type refusal struct {
@@ -108,6 +84,12 @@ func intID(id string) int {
 // eachServer runs f on a fresh server of every backend (dbtest.Each).
 func eachServer(t *testing.T, f func(t *testing.T, s *server)) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) { f(t, newServer(t, b)) })
+}
+
+// eachConfigured is eachServer with the test configuration changed by
+// configure.
+func eachConfigured(t *testing.T, configure func(*app.Config), f func(t *testing.T, s *server)) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) { f(t, newServer(t, b, configure)) })
 }
 
 // eachKit runs f on every backend with a fresh kit (a server with the

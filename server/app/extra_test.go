@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
@@ -65,8 +64,7 @@ func TestRegisterProfile(t *testing.T) {
 
 // TestKeepalive: the server pings idle WebSocket clients (S1-07's heartbeat).
 func TestKeepalive(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.KeepAlive = 100 * time.Millisecond })
+	eachConfigured(t, func(c *app.Config) { c.KeepAlive = 100 * time.Millisecond }, func(t *testing.T, s *server) {
 		u := s.Register("erin", nil)
 		ws := s.MustDial(u.Token)
 		ws.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -1,11 +1,14 @@
 package app_test
 
 import (
+	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -31,4 +34,26 @@ func TestTwoInstances(t *testing.T) {
 	one.WaitSubscriptions(1)
 	sent := two.Send(bob, alice, "reply")
 	require.Equal(t, sent.ID, back.NextMessage().Node.ID)
+}
+
+// twoInstances starts two servers on one fresh PostgreSQL database, made by
+// database (dbtest.Schema; dbtest.Database where NOTIFY's payloads must
+// not mix with other tests'), each with configure applied. The second polls
+// the event log once an hour, so that only the bus can wake it in time.
+// Without TEST_DATABASE_URL the test is skipped.
+func twoInstances(t *testing.T, database func(testing.TB, string) string, configure ...func(*app.Config)) (one, two *server) {
+	t.Parallel()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+	}
+	url := database(t, base)
+	config := func(extra ...func(*app.Config)) app.Config {
+		cfg := apptest.Config(t, url)
+		for _, c := range append(configure, extra...) {
+			c(&cfg)
+		}
+		return cfg
+	}
+	return start(t, config()), start(t, config(func(c *app.Config) { c.HubPollInterval = time.Hour }))
 }

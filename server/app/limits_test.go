@@ -100,8 +100,7 @@ func requireRetryAfter(t *testing.T, r response, reason string, most int) {
 // budget, counted one by one however many aliases a request holds; a
 // correct password gives its attempt back.
 func TestPasswordGuessesRateLimited(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.LoginBurst = 3 })
+	eachConfigured(t, func(c *app.Config) { c.LoginBurst = 3 }, func(t *testing.T, s *server) {
 
 		alice := s.Register("alice", nil)
 		r := s.Do(alice.Token, aliased(10, `changePassword(input: {oldPassword: "guess-guess", newPassword: "password2"}) { accessToken }`), nil)
@@ -152,8 +151,7 @@ func TestPasswordGuessesRateLimited(t *testing.T) {
 // username, email and phone the guesses name it by; a login that matches
 // no account is limited by its normalised form.
 func TestSignInLimitPerAccount(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.LoginBurst = 3 })
+	eachConfigured(t, func(c *app.Config) { c.LoginBurst = 3 }, func(t *testing.T, s *server) {
 		s.Register("alice", map[string]any{"email": "alice@example.com", "phone": "+8613800000042"})
 
 		for _, key := range []string{"alice", "Alice@Example.com", "+8613800000042"} {
@@ -245,8 +243,7 @@ func TestSignInLimitsAcrossInstances(t *testing.T) {
 // never guessed before (its row is created by the race) and at one that
 // is, check the password exactly as often as the budget allows.
 func TestSignInLimitUnderConcurrency(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.LoginBurst = 5 })
+	eachConfigured(t, func(c *app.Config) { c.LoginBurst = 5 }, func(t *testing.T, s *server) {
 		s.Register("alice", nil)
 		guess := func(i int) map[string]any { return apptest.LoginVars("alice", fmt.Sprintf("guess-%d", i)) }
 		require.Equal(t, map[string]int{"WRONG_PASSWORD": 5, "TOO_MANY_ATTEMPTS": 25}, s.parallel(30, "", apptest.LoginMutation, guess))
@@ -306,8 +303,7 @@ func TestResendCarriesRetryAfter(t *testing.T) {
 // request; another address has its own budget, and a user creating
 // accounts (createUser) has his.
 func TestRegistrationLimit(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.RegistrationsPerHour = 5 })
+	eachConfigured(t, func(c *app.Config) { c.RegistrationsPerHour = 5 }, func(t *testing.T, s *server) {
 
 		counts := s.parallel(40, "", apptest.RegisterMutation, func(i int) map[string]any {
 			return map[string]any{"in": map[string]any{"username": fmt.Sprintf("user%d", i), "password": "password1"}}
@@ -389,8 +385,7 @@ func TestMutationFieldCap(t *testing.T) {
 
 // TestMutationFieldCapSetting: the cap is a setting.
 func TestMutationFieldCapSetting(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.MaxMutationFields = 2 })
+	eachConfigured(t, func(c *app.Config) { c.MaxMutationFields = 2 }, func(t *testing.T, s *server) {
 		r := s.Do("", aliased(3, "logout"), nil)
 		require.Equal(t, "TOO_MANY_MUTATIONS", r.Reason())
 		require.Equal(t, float64(2), r.Errors[0].Extensions["limit"])

@@ -305,8 +305,7 @@ func manyParts(n int) []map[string]any {
 }
 
 func TestRevokeAndDelete(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.RevokeWindow = time.Hour })
+	eachConfigured(t, func(c *app.Config) { c.RevokeWindow = time.Hour }, func(t *testing.T, s *server) {
 		a := s.Register("writer", nil)
 		z := s.Register("reader", nil)
 		m1 := s.sendIn(a, map[string]any{"to": z.ID, "text": "oops"})
@@ -408,8 +407,7 @@ func TestRevokeAndDelete(t *testing.T) {
 }
 
 func TestRevokeWindow(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.RevokeWindow = time.Millisecond })
+	eachConfigured(t, func(c *app.Config) { c.RevokeWindow = time.Millisecond }, func(t *testing.T, s *server) {
 		a := s.Register("slowpoke", nil)
 		z := s.Register("reader", nil)
 		m := s.sendIn(a, map[string]any{"to": z.ID, "text": "too late"})

@@ -210,8 +210,7 @@ func TestSocketSessionAcrossInstances(t *testing.T) {
 // TestSocketOutlivesToken: an access token's expiry does not end a socket
 // opened with it; the session's does.
 func TestSocketOutlivesToken(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.AccessTTL = time.Second })
+	eachConfigured(t, func(c *app.Config) { c.AccessTTL = time.Second }, func(t *testing.T, s *server) {
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		s.Send(alice, bob, "open")
 		c := s.MustDialWith("graphql-transport-ws", bob.Token)
@@ -257,8 +256,7 @@ func TestSocketEndsWithSessionExpiry(t *testing.T) {
 // TestSocketRefusedAtInit: connection_init with a token that cannot open a
 // session closes with 4403 and a reason a client can act on.
 func TestSocketRefusedAtInit(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		s := newServer(t, b, func(c *app.Config) { c.AccessTTL = 2 * time.Second })
+	eachConfigured(t, func(c *app.Config) { c.AccessTTL = 2 * time.Second }, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
 		signedOut := s.Login("alice", "password1").Token
 		s.OK(signedOut, `mutation { logout }`, nil, nil)
