@@ -44,6 +44,15 @@ func (a *api) register(ctx context.Context, name string) (user, error) {
 	return a.Register(ctx, name, password, nil)
 }
 
+// registerPair registers prefix_alice and prefix_bob.
+func (a *api) registerPair(ctx context.Context, prefix string) (alice, bob user, err error) {
+	if alice, err = a.register(ctx, prefix+"_alice"); err != nil {
+		return alice, bob, err
+	}
+	bob, err = a.register(ctx, prefix+"_bob")
+	return alice, bob, err
+}
+
 // registerMany registers n users named prefix_i with some parallelism; the
 // order of the result is the order of i.
 func (a *api) registerMany(ctx context.Context, prefix string, n, parallel int) ([]user, error) {
@@ -89,21 +98,27 @@ type sentMessage struct {
 }
 
 func (a *api) sendMessage(ctx context.Context, from user, to, text, clientID string) (sentMessage, error) {
-	var out struct{ SendMessage sentMessage }
 	vars := map[string]any{"to": to, "text": text}
 	if clientID != "" {
 		vars["cid"] = clientID
 	}
-	err := a.Query(ctx, from.Token, sendMessageMutation, vars, &out)
-	return out.SendMessage, err
+	return a.send(ctx, from, sendMessageMutation, vars)
 }
 
 const sendGroupMutation = `mutation($g: ID!, $text: String!) { send(input: {groupId: $g, text: $text}) { id seq } }`
 
 func (a *api) sendGroup(ctx context.Context, from user, groupID, text string) (sentMessage, error) {
-	var out struct{ Send sentMessage }
-	err := a.Query(ctx, from.Token, sendGroupMutation, map[string]any{"g": groupID, "text": text}, &out)
-	return out.Send, err
+	return a.send(ctx, from, sendGroupMutation, map[string]any{"g": groupID, "text": text})
+}
+
+// send runs mutation, whose one field is the message sent, as from.
+func (a *api) send(ctx context.Context, from user, mutation string, vars map[string]any) (sentMessage, error) {
+	var out map[string]sentMessage
+	err := a.Query(ctx, from.Token, mutation, vars, &out)
+	for _, m := range out {
+		return m, err
+	}
+	return sentMessage{}, err
 }
 
 // hasField reports whether the root type (Query, Mutation) has a field,

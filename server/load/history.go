@@ -39,11 +39,7 @@ const postgraphileQuery = `query($c: BigInt!) {
 // and as the SQL Parley runs for it through pgbench (the bound).
 func historyScenario(ctx context.Context, e *env) error {
 	cli := newAPI(e.base, e.opt.readers)
-	alice, err := cli.register(ctx, "hist_alice")
-	if err != nil {
-		return err
-	}
-	bob, err := cli.register(ctx, "hist_bob")
+	alice, bob, err := cli.registerPair(ctx, "hist")
 	if err != nil {
 		return err
 	}

@@ -60,11 +60,9 @@ func directConversation(ctx context.Context, cli *api, u user, peer string) (str
 const sendQuoteMutation = `mutation($to: ID!, $text: String!, $q: ID) { send(input: {to: $to, text: $text, quoteId: $q}) { id seq } }`
 
 func (a *api) sendQuote(ctx context.Context, from user, to, text, quote string) (sentMessage, error) {
-	var out struct{ Send sentMessage }
 	vars := map[string]any{"to": to, "text": text}
 	if quote != "" {
 		vars["q"] = quote
 	}
-	err := a.Query(ctx, from.Token, sendQuoteMutation, vars, &out)
-	return out.Send, err
+	return a.send(ctx, from, sendQuoteMutation, vars)
 }

@@ -16,11 +16,7 @@ func traceScenario(ctx context.Context, env *env, w io.Writer) error {
 		return fmt.Errorf("trace needs the in-process server (no -url)")
 	}
 	cli := newAPI(env.proc.base, 4)
-	alice, err := cli.register(ctx, "trace_alice")
-	if err != nil {
-		return err
-	}
-	bob, err := cli.register(ctx, "trace_bob")
+	alice, bob, err := cli.registerPair(ctx, "trace")
 	if err != nil {
 		return err
 	}

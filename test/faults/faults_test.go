@@ -55,12 +55,7 @@ func kill9(t *testing.T, dbURL string) {
 	}
 
 	stop := make(chan struct{})
-	errs := make(chan error, pairs)
-	var wg sync.WaitGroup
-	for _, s := range senders {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs <- s.run(stop, 60*time.Second) }()
-	}
+	wait := runAll(senders, stop, 60*time.Second)
 	waitCount(t, senders, 15, 20*time.Second) // under way
 	srv.kill9()
 	killedAt := time.Now()
@@ -77,12 +72,8 @@ func kill9(t *testing.T, dbURL string) {
 	}
 	waitCount(t, senders, after/pairs+10, 20*time.Second) // writes resumed
 	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := wait(); err != nil {
+		t.Fatal(err)
 	}
 	total, failures := 0, 0
 	for i, s := range senders {
@@ -174,8 +165,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 
 	s := newSender(a, b.ID, "pgr", base)
 	stop := make(chan struct{})
-	errc := make(chan error, 1)
-	go func() { errc <- s.run(stop, 60*time.Second) }()
+	wait := runAll([]*sender{s}, stop, 60*time.Second)
 	waitCount(t, []*sender{s}, 15, 20*time.Second)
 
 	pg.stopImmediate()
@@ -197,7 +187,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	n := s.count()
 	waitCount(t, []*sender{s}, n+15, 20*time.Second)
 	close(stop)
-	if err := <-errc; err != nil {
+	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
 	close(probeStop)
@@ -280,12 +270,7 @@ func TestTwoInstancesUnderLoad(t *testing.T) {
 	alsoFrom := goLive(t, also, one.base, senders[0].from, "t0-also")
 
 	stop := make(chan struct{})
-	errs := make(chan error, pairs)
-	var wg sync.WaitGroup
-	for _, s := range senders {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs <- s.run(stop, 30*time.Second) }()
-	}
+	wait := runAll(senders, stop, 30*time.Second)
 	waitCount(t, senders, 40, 30*time.Second)
 	// A retry that lands on the other instance is the same message.
 	retry := senders[1]
@@ -301,12 +286,8 @@ func TestTwoInstancesUnderLoad(t *testing.T) {
 		t.Errorf("retrying %s on the other instance gave %+v, first answer %+v", cid, again, first)
 	}
 	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := wait(); err != nil {
+		t.Fatal(err)
 	}
 	total := 0
 	for i, s := range senders {

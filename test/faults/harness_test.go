@@ -426,6 +426,24 @@ func (s *sender) run(stop <-chan struct{}, giveUp time.Duration) error {
 	}
 }
 
+// runAll runs every sender until stop is closed; the function it returns
+// waits for them all and returns the first error.
+func runAll(senders []*sender, stop <-chan struct{}, giveUp time.Duration) (wait func() error) {
+	errs := make(chan error, len(senders))
+	for _, s := range senders {
+		go func() { errs <- s.run(stop, giveUp) }()
+	}
+	return func() error {
+		var first error
+		for range senders {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+}
+
 func (s *sender) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
