@@ -5,6 +5,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
 )
@@ -32,4 +33,13 @@ func (CreatedMixin) Fields() []ent.Field {
 		field.Time("created_at").Immutable().Default(time.Now).
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}
+}
+
+// Internal keeps an entity out of the GraphQL schema: rows the server keeps
+// for itself, which no client reads as such.
+type Internal struct{ mixin.Schema }
+
+// Annotations of the Internal.
+func (Internal) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip()}
 }

@@ -92,8 +92,8 @@ func (Notice) Policy() ent.Policy {
 	}
 }
 
-// Policy of the Group: group cards are public (seed 000 shows group info
-// without login). The viewer creates a group he owns, on a fresh group
+// Policy of the Group: group cards are public (anyone reads a group's info
+// without signing in). The viewer creates a group he owns, on a fresh group
 // conversation; the owner and managers edit it; only the owner hands it over
 // or dissolves it (rule.GroupWrites).
 func (Group) Policy() ent.Policy {
