@@ -1,7 +1,7 @@
 package app_test
 
-// Tests of a project's contents: texts (S4-03), entities (S4-04), mentions,
-// relation types (S4-05) and relations (S4-06), with every rule's reason,
+// Tests of a project's contents: texts, entities, mentions,
+// relation types and relations, with every rule's reason,
 // the cascades, and who may read and write them.
 
 import (
@@ -24,7 +24,7 @@ import (
 )
 
 // TestAnnotationTexts: add with limits, list paged without content, the
-// content on demand, rename, delete (S4-03).
+// content on demand, rename, delete.
 func TestAnnotationTexts(t *testing.T) {
 	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob := k.Register("alice", nil), k.Register("bob", nil)
@@ -90,7 +90,7 @@ func TestAnnotationTexts(t *testing.T) {
 }
 
 // TestAnnotationEntities: names unique per project regardless of case and
-// width, the name filter and creator (S4-04), rename, relabel.
+// width, the name filter and creator, rename, relabel.
 func TestAnnotationEntities(t *testing.T) {
 	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, p := k.kg()
@@ -219,7 +219,7 @@ func TestAnnotationMentions(t *testing.T) {
 	})
 }
 
-// TestAnnotationRelations: relation types (S4-05) and relations (S4-06):
+// TestAnnotationRelations: relation types and relations:
 // uniqueness, label constraints, one relation per ordered pair (both ways
 // for symmetric types), change of type, and a type in use.
 func TestAnnotationRelations(t *testing.T) {
@@ -283,7 +283,7 @@ func TestAnnotationRelations(t *testing.T) {
 		}
 		r2 := k.relation(alice, related, acme, zhang) // the reverse of a non-symmetric relation is free
 
-		// The seed's list: type name, both ends' names, creator.
+		// The list: type name, both ends' names, creator.
 		var list struct {
 			Relations struct {
 				TotalCount int

@@ -1,6 +1,6 @@
 package app_test
 
-// Tests of the export downloads and of importGraph (S4-13).
+// Tests of the export downloads and of importGraph.
 
 import (
 	"bufio"

@@ -1,6 +1,6 @@
 package app_test
 
-// Tests of the graph view (S4-07) and of an entity's neighbourhood.
+// Tests of the graph view and of an entity's neighbourhood.
 
 import (
 	"testing"

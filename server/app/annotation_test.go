@@ -1,9 +1,9 @@
 package app_test
 
-// Tests of issue 5, annotation projects (seeds S4-01..S4-07, S4-11..S4-13),
-// through the real HTTP and WebSocket handlers on every backend. This file
-// holds the kit the annotation_*_test.go files share, and the tests of
-// projects, members and invites.
+// Tests of annotation projects through the real HTTP and WebSocket
+// handlers on every backend. This file holds the kit the
+// annotation_*_test.go files share, and the tests of projects, members and
+// invites.
 
 import (
 	"encoding/json"
@@ -158,7 +158,7 @@ func annNames(nodes []annProjectNode) []string {
 	return apptest.Map(nodes, func(n annProjectNode) string { return n.Name })
 }
 
-// TestAnnotationProjects: create, rename, delete and list projects (S4-01),
+// TestAnnotationProjects: create, rename, delete and list projects,
 // with the name rule (unique per owner, regardless of case), input rules
 // and who may do what.
 func TestAnnotationProjects(t *testing.T) {
@@ -204,7 +204,7 @@ func TestAnnotationProjects(t *testing.T) {
 		k.Fails(alice.Token, annRenameProject, map[string]any{"id": trees, "name": ""}, "BAD_USER_INPUT", "REQUIRED")
 		k.Fails(bob.Token, annRenameProject, map[string]any{"id": trees, "name": "mine"}, "NOT_FOUND", "NOT_FOUND")
 
-		// Lists: mine, and the ones I take part in (S4-12).
+		// Lists: mine, and the ones I take part in.
 		carol := k.Register("carol", nil)
 		k.join(alice, kg, carol, "annotator")
 		require.ElementsMatch(t, []string{"知识图谱", "TREES", strings.Repeat("项", 64)}, annNames(k.projects(alice, nil)))
@@ -231,8 +231,8 @@ func TestAnnotationProjects(t *testing.T) {
 }
 
 // TestAnnotationInvites: the owner invites friends only; the invitee gets a
-// notice live, lists his invites, accepts or refuses (S4-11); members leave
-// (S4-12); the owner changes roles and removes members.
+// notice live, lists his invites, accepts or refuses; members leave; the
+// owner changes roles and removes members.
 func TestAnnotationInvites(t *testing.T) {
 	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice, bob, carol, dave := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil), k.Register("dave", nil)

@@ -14,7 +14,7 @@ import (
 	"github.com/parley-im/parley/server/apptest"
 )
 
-// TestRegisterErrors covers every S1-03 reason of registration.
+// TestRegisterErrors covers every reason registration refuses with.
 func TestRegisterErrors(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.Register("taken", map[string]any{"phone": "13800000001", "email": "taken@example.com"})
@@ -51,7 +51,7 @@ func TestRegisterErrors(t *testing.T) {
 	})
 }
 
-// TestLogin covers S1-01 and S4-08: sign in by username, email or phone;
+// TestLogin: sign in by username, email or phone;
 // wrong password; already signed in; me.
 func TestLogin(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {

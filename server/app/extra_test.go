@@ -42,8 +42,7 @@ func TestEventsResumeAcrossJoin(t *testing.T) {
 	})
 }
 
-// TestRegisterProfile: the seed 003 and 004 registration fields are kept
-// (S3-01, S4-08).
+// TestRegisterProfile: the profile fields registration takes are kept.
 func TestRegisterProfile(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		u := s.Register("dora", map[string]any{"nickname": "朵拉", "sign": "explorer", "location": "Shanghai", "phone": "13800000009"})
@@ -62,7 +61,7 @@ func TestRegisterProfile(t *testing.T) {
 	})
 }
 
-// TestKeepalive: the server pings idle WebSocket clients (S1-07's heartbeat).
+// TestKeepalive: the server pings idle WebSocket clients.
 func TestKeepalive(t *testing.T) {
 	eachConfigured(t, func(c *app.Config) { c.KeepAlive = 100 * time.Millisecond }, func(t *testing.T, s *server) {
 		u := s.Register("erin", nil)

@@ -1,8 +1,8 @@
 package app_test
 
-// Files and QR codes through the real server (issue 4: S0-17, S1-06, S2-33,
-// S2-34, S3-03): uploads as GraphQL multipart requests, downloads by signed
-// URL and by bearer token, headers, settings, QR codes, and S3 storage.
+// Files and QR codes through the real server: uploads as GraphQL multipart
+// requests, downloads by signed URL and by bearer token, headers, settings,
+// QR codes, and S3 storage.
 
 import (
 	"bytes"
@@ -169,10 +169,10 @@ func TestUploadKinds(t *testing.T) {
 			require.Equal(t, c.kind, f.Kind)
 			require.Equal(t, c.contentType, f.ContentType)
 			require.Equal(t, int64(len(c.data)), f.Size)
-			require.Equal(t, sum(c.data), f.Sha256, "S1-06: the content's checksum")
+			require.Equal(t, sum(c.data), f.Sha256, "the content's checksum")
 			require.Equal(t, c.public, f.Public)
 			require.Equal(t, alice.ID, f.Owner.ID)
-			require.Equal(t, files.HumanSize(int64(len(c.data))), f.HumanSize, "S2-33: human size")
+			require.Equal(t, files.HumanSize(int64(len(c.data))), f.HumanSize, "human size")
 			if c.name != "" {
 				require.Equal(t, c.name, f.Name, "the original name is kept")
 			} else {
@@ -406,7 +406,7 @@ func TestFileHeaders(t *testing.T) {
 		require.Equal(t, "inline", disposition)
 		require.Equal(t, "图片.png", params["filename"])
 
-		// A public avatar (S3-03): anyone reads it, and caches it for good.
+		// A public avatar: anyone reads it, and caches it for good.
 		avatar := s.upload(alice.Token, "avatar", "me.png", img)
 		require.NotContains(t, avatar.URL, "?t=")
 		res, body = s.Get(avatar.URL, "", nil)

@@ -162,7 +162,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 		cws.Subscribe("n", noticesSubscription, nil)
 		k.WaitSubscriptions(1)
 
-		// Without a name, the group is named after its first members (S2-17).
+		// Without a name, the group is named after its first members.
 		g := k.create(ann, map[string]any{"memberIds": []string{bob.ID, cat.ID, bob.ID, ann.ID}})
 		require.Equal(t, "Ann, Bob, Cat", g.Name)
 		require.Equal(t, 3, g.MemberCount)
@@ -173,7 +173,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 		require.Equal(t, "group_invited", ev.Node.Type)
 		require.Equal(t, "Ann, Bob, Cat", ev.Node.Postscript)
 
-		// A name seed 000 creates by; alone, with an announcement.
+		// A group created by name alone, with an announcement.
 		solo := k.create(bob, map[string]any{"name": "  handsome ", "notice": "line one\nline two", "joinMode": "open"})
 		require.Equal(t, "handsome", solo.Name)
 		require.Equal(t, "line one\nline two", solo.Notice)
@@ -194,7 +194,7 @@ func TestGroupCreateAndCard(t *testing.T) {
 		require.True(t, strings.HasSuffix(long.Name, "…"))
 		require.Equal(t, 7, long.MemberCount)
 
-		// The card is public (S0-09): owner, creation time, name, members.
+		// The card is public: owner, creation time, name, members.
 		card := k.card("", g.ID)
 		require.NotNil(t, card)
 		require.Equal(t, "Ann, Bob, Cat", card.Name)
@@ -336,7 +336,7 @@ func (k grpKit) managedGroup() (ann, bob, cat account, g grpOut) {
 func gv(g grpOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"g", g.ID}, kv...)...) }
 
 // TestGroupApplyFlow: an application reaches the owner and every manager
-// live (S0-07); one of them approves (S0-08) or refuses, every copy is
+// live; one of them approves or refuses, every copy is
 // settled, and the applicant is told.
 func TestGroupApplyFlow(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
@@ -429,7 +429,7 @@ func TestGroupApplyFlow(t *testing.T) {
 	})
 }
 
-// TestGroupInvite: members invite friends (S2-19); invite-only groups let
+// TestGroupInvite: members invite friends; invite-only groups let
 // only managers invite; invitees are told.
 func TestGroupInvite(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
@@ -479,7 +479,7 @@ func TestGroupInvite(t *testing.T) {
 	})
 }
 
-// TestGroupJoinLinks: a member's join link (S2-19) admits anyone while it
+// TestGroupJoinLinks: a member's join link admits anyone while it
 // is fresh and its issuer may still invite; the qrGroup setting gates it.
 func TestGroupJoinLinks(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
@@ -573,7 +573,7 @@ func TestGroupJoinLinks(t *testing.T) {
 }
 
 // TestGroupUpdate: the owner and managers rename a group and set its
-// announcement, avatar and join mode; members set their own remark (S2-23),
+// announcement, avatar and join mode; members set their own remark,
 // which only they see, and alias.
 func TestGroupUpdate(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
@@ -647,8 +647,8 @@ func TestGroupUpdate(t *testing.T) {
 	})
 }
 
-// TestGroupRoles: who may set managers (S2-24), mute (S2-25), remove (S0-15,
-// S2-21), leave (S0-14, S2-26) and hand the group over, each refusal with its
+// TestGroupRoles: who may set managers, mute, remove, leave and hand the
+// group over, each refusal with its
 // own reason.
 func TestGroupRoles(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
@@ -752,9 +752,9 @@ func TestGroupRoles(t *testing.T) {
 	})
 }
 
-// TestGroupMutes: a muted member (S2-25) cannot post until the time passes or
-// he is unmuted (the seed's 0); mute-all silences everyone but the owner
-// and managers.
+// TestGroupMutes: a muted member cannot post until the time passes or
+// he is unmuted (a mute until a past time, or none); mute-all silences
+// everyone but the owner and managers.
 func TestGroupMutes(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		ann, bob, cat, g := k.managedGroup()
@@ -774,7 +774,7 @@ func TestGroupMutes(t *testing.T) {
 		require.Equal(t, "FORBIDDEN", r.Code())
 		require.Equal(t, "MUTED", r.Reason())
 
-		// The seed's 0: a past time unmutes; so does no time at all.
+		// A past time unmutes; so does no time at all.
 		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID, "until", "1970-01-01T00:00:00Z"), &muted)
 		require.Nil(t, muted.MuteGroupMember.MutedUntil)
 		require.False(t, muted.MuteGroupMember.Muted)
@@ -803,7 +803,7 @@ func TestGroupMutes(t *testing.T) {
 		require.Contains(t, texts, "Bob muted everyone: only the owner and managers may post")
 		require.Contains(t, texts, "Ann unmuted everyone")
 
-		// An image to the group (S0-11): members fetch it, others do not.
+		// An image to the group: members fetch it, others do not.
 		img := k.upload(cat.Token, "image", "cat.png", pngImage(20, 20))
 		res := k.Do(cat.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{
 			"groupId": g.ID, "parts": []map[string]any{{"category": "image", "fileId": img.ID}},
@@ -983,7 +983,7 @@ func TestGroupRejoinKeepsStream(t *testing.T) {
 	})
 }
 
-// TestGroupDissolve: only the owner dissolves (S0-16, S2-18); members get a
+// TestGroupDissolve: only the owner dissolves; members get a
 // group_dissolved notice and a group.deleted event; the group, its
 // conversation and its messages are gone.
 func TestGroupDissolve(t *testing.T) {
@@ -1045,7 +1045,7 @@ func TestGroupDissolve(t *testing.T) {
 }
 
 // TestGroupSearch: groups by name, case-insensitively, paged, without
-// sign-in (S1-13).
+// sign-in.
 func TestGroupSearch(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		ann := k.Register("ann", nil)

@@ -1,6 +1,6 @@
 package app_test
 
-// Hostile input (issue 6, §4): a corpus of malformed and hostile requests,
+// Hostile input: a corpus of malformed and hostile requests,
 // each with the answer it must get, run against the real handler on every
 // backend. Then the server must still be healthy, its goroutines back to
 // their baseline and its heap bounded.

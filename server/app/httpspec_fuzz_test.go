@@ -1,6 +1,6 @@
 package app
 
-// Fuzz targets for the parsers of server/app (issue 6, hostile input): the
+// Fuzz targets for the parsers of server/app: the
 // GraphQL-over-HTTP request reader, the Accept negotiation, the bearer
 // header and the graphql-transport-ws message check.
 

@@ -83,7 +83,7 @@ func TestPrivacyThroughNode(t *testing.T) {
 	})
 }
 
-// TestSendMessage: numbering, idempotent retries, input rules (S0-04).
+// TestSendMessage: numbering, idempotent retries, input rules.
 func TestSendMessage(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
@@ -128,7 +128,7 @@ func TestWebsocketBadToken(t *testing.T) {
 }
 
 // TestEventsResume: messages arrive live; after a disconnect, resuming from
-// the last cursor replays exactly what was missed, then goes live (S1-10).
+// the last cursor replays exactly what was missed, then goes live.
 func TestEventsResume(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)

@@ -128,7 +128,7 @@ func TestConversationListAndReceipts(t *testing.T) {
 			require.Equal(t, tc.reason, res.Reason(), tc.name)
 		}
 
-		// Removing from the list lasts until the next message (S2-36).
+		// Removing from the list lasts until the next message.
 		s.OK(cat.Token, `mutation($c: ID!) { removeConversation(conversationId: $c) }`, map[string]any{"c": toCat.Conversation.ID}, nil)
 		require.Empty(t, s.conversationList(cat, ""))
 		s.sendIn(ann, map[string]any{"to": cat.ID, "text": "still there?"})

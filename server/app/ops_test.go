@@ -1,6 +1,6 @@
 package app_test
 
-// Operations (issue 6, §5): the Prometheus metrics, the access log and the
+// Operations: the Prometheus metrics, the access log and the
 // operations listeners.
 
 import (

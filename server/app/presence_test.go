@@ -98,7 +98,7 @@ func (s *server) connections(u account) int {
 // TestPresence: a friend's connections come and go; his friends see him go
 // online with his first connection and offline, with lastSeenAt, after his
 // last. Other connections, strangers, anonymous and refused connections
-// change nothing (S2-05).
+// change nothing.
 func TestPresence(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		s := start(t, apptest.Config(t, b.DatabaseURL(t)), shortPresence)

@@ -59,9 +59,9 @@ func (k grpKit) online(a account) {
 // rv are the variables of an operation on room r ($r) and kv.
 func rv(r rmOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"r", r.ID}, kv...)...) }
 
-// TestRoomCreateAndModify: any signed-in user creates a room (S3-02) with a
-// unique name; its info is public (S3-05); only its owner modifies it
-// (S3-09) and sets its avatar (S3-03).
+// TestRoomCreateAndModify: any signed-in user creates a room with a
+// unique name; its info is public; only its owner modifies it
+// and sets its avatar.
 func TestRoomCreateAndModify(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		ann, bob := k.Register("ann", nil), k.Register("bob", nil)
@@ -141,8 +141,8 @@ func TestRoomCreateAndModify(t *testing.T) {
 }
 
 // TestRoomEvents: watchers see joins and leaves with the online count, and
-// messages (S3-10); members post, others are refused; the history pages
-// with senders (S3-06).
+// messages; members post, others are refused; the history pages
+// with senders.
 func TestRoomEvents(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		ann, bob, cat := k.Register("ann", nil), k.Register("bob", map[string]any{"nickname": "Bob"}), k.Register("cat", nil)
@@ -189,7 +189,7 @@ func TestRoomEvents(t *testing.T) {
 			require.Equal(t, text, ev.Node.Text)
 		}
 
-		// The history (S3-06): sender and time, with the online count.
+		// The history: sender and time, with the online count.
 		var hist struct {
 			Room struct {
 				OnlineCount int
@@ -256,8 +256,8 @@ func TestRoomEvents(t *testing.T) {
 	})
 }
 
-// TestRoomDelete: only the owner deletes a room (S3-07); watchers get
-// room.deleted (S3-10 close) and their stream ends; its messages and
+// TestRoomDelete: only the owner deletes a room; watchers get
+// room.deleted and their stream ends; its messages and
 // memberships are gone.
 func TestRoomDelete(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {

@@ -1,5 +1,5 @@
 // Package faults_test breaks a running Parley on purpose and checks what
-// clients were promised (issue 6, §3). Each test runs the real server
+// clients were promised. Each test runs the real server
 // binary, built once by the package, as a separate process:
 //
 //   - TestKill9UnderWriteLoad: SIGKILL the server while senders write, start

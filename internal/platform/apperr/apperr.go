@@ -29,9 +29,8 @@ const (
 	Internal        Code = "INTERNAL_SERVER_ERROR"
 )
 
-// Reasons name the exact rule a request broke; seed 001's error list (S1-03)
-// maps one to one onto them. Clients switch on the reason, people read the
-// message.
+// Reasons name the exact rule a request broke, one reason a rule. Clients
+// switch on the reason, people read the message.
 const (
 	ReasonRequired         = "REQUIRED"
 	ReasonTooLong          = "TOO_LONG"
