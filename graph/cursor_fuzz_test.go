@@ -47,7 +47,8 @@ func FuzzStreamCursor(f *testing.F) {
 // It never panics; a cursor it accepts marshals to a valid UTF-8 string
 // that reads back to the same id, and that string is canonical: it
 // marshals to itself. (A zero order value is omitted on the way out, so
-// {ID:73 Value:0} reads back as {ID:73 Value:nil}: the seed kkkA000000.)
+// {ID:73 Value:0} reads back as {ID:73 Value:nil}: the corpus entry
+// kkkA000000.)
 func FuzzRelayCursor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		var c entgql.Cursor[int]

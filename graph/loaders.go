@@ -50,15 +50,14 @@ func (r *Resolver) WithLoaders(ctx context.Context, next graphql.OperationHandle
 func (r *Resolver) newLoaders() *loaders {
 	wait := dataloadgen.WithWait(cmp.Or(r.LoaderWait, time.Millisecond))
 	return &loaders{
-		conversation: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]*ent.Conversation, error) {
-			rows, err := r.db(ctx).Conversation.Query().Where(conversation.IDIn(ids...)).All(ctx)
-			return byKey(rows, err, func(c *ent.Conversation) int { return c.ID })
-		}, wait),
-		lastMessage: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]*ent.Message, error) {
+		conversation: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Conversation, error) {
+			return r.db(ctx).Conversation.Query().Where(conversation.IDIn(ids...)).All(ctx)
+		}, func(c *ent.Conversation) int { return c.ID }),
+		lastMessage: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Message, error) {
 			// The newest message not deleted for everyone, per conversation, in
 			// one query; one hidden for the viewer is left out by privacy, and
 			// that conversation falls back to a query of its own.
-			rows, err := r.db(ctx).Message.Query().Where(
+			return r.db(ctx).Message.Query().Where(
 				message.ConversationIDIn(ids...), message.DeletedAtIsNil(),
 				func(s *sql.Selector) {
 					t := sql.Table(message.Table).As("newest")
@@ -68,8 +67,7 @@ func (r *Resolver) newLoaders() *loaders {
 					))))
 				},
 			).All(ctx)
-			return byKey(rows, err, func(m *ent.Message) int { return m.ConversationID })
-		}, wait),
+		}, func(m *ent.Message) int { return m.ConversationID }),
 		peer: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]*ent.User, error) {
 			rows, err := r.db(ctx).ConversationMember.Query().Where(
 				conversationmember.ConversationIDIn(ids...), conversationmember.UserIDNEQ(viewer.UserID(ctx)),
@@ -82,21 +80,25 @@ func (r *Resolver) newLoaders() *loaders {
 			}
 			return out, err
 		}, wait),
-		group: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]*ent.Group, error) {
-			rows, err := r.db(ctx).Group.Query().Where(group.ConversationIDIn(ids...)).All(ctx)
-			return byKey(rows, err, func(g *ent.Group) int { return g.ConversationID })
-		}, wait),
-		room: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]*ent.Room, error) {
-			rows, err := r.db(ctx).Room.Query().Where(room.ConversationIDIn(ids...)).All(ctx)
-			return byKey(rows, err, func(rm *ent.Room) int { return rm.ConversationID })
-		}, wait),
-		friendship: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]*ent.Friendship, error) {
-			rows, err := r.db(ctx).Friendship.Query().Where(
-				friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...),
-			).All(ctx)
-			return byKey(rows, err, func(f *ent.Friendship) int { return f.FriendID })
-		}, wait),
+		group: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Group, error) {
+			return r.db(ctx).Group.Query().Where(group.ConversationIDIn(ids...)).All(ctx)
+		}, func(g *ent.Group) int { return g.ConversationID }),
+		room: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Room, error) {
+			return r.db(ctx).Room.Query().Where(room.ConversationIDIn(ids...)).All(ctx)
+		}, func(rm *ent.Room) int { return rm.ConversationID }),
+		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {
+			return r.db(ctx).Friendship.Query().Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...)).All(ctx)
+		}, func(f *ent.Friendship) int { return f.FriendID }),
 	}
+}
+
+// keyedLoader batches a request's look-ups by id into one query whose rows
+// key maps back to the ids asked for; an id without a row is not found.
+func keyedLoader[V any](wait dataloadgen.Option, query func(ctx context.Context, ids []int) ([]V, error), key func(V) int) *dataloadgen.Loader[int, V] {
+	return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]V, error) {
+		rows, err := query(ctx, ids)
+		return byKey(rows, err, key)
+	}, wait)
 }
 
 func byKey[V any](rows []V, err error, key func(V) int) (map[int]V, error) {

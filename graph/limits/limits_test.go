@@ -49,7 +49,13 @@ var schema = gqlparser.MustLoadSchema(&ast.Source{Name: "schema.graphqls", Input
 // operation parses and validates query against schema.
 func operation(t *testing.T, query string) *ast.OperationDefinition {
 	t.Helper()
-	doc, errs := gqlparser.LoadQueryWithRules(schema, query, nil)
+	return operationOf(t, schema, query)
+}
+
+// operationOf parses and validates query, one operation, against s.
+func operationOf(t *testing.T, s *ast.Schema, query string) *ast.OperationDefinition {
+	t.Helper()
+	doc, errs := gqlparser.LoadQueryWithRules(s, query, nil)
 	require.Empty(t, errs)
 	require.Len(t, doc.Operations, 1)
 	return doc.Operations[0]
@@ -268,10 +274,6 @@ func TestHandler(t *testing.T) {
 	srv.Use(limits.Limits{MaxDepth: 12, MaxCost: 1000})
 	c := client.New(srv)
 
-	type gqlError struct {
-		Message    string         `json:"message"`
-		Extensions map[string]any `json:"extensions"`
-	}
 	post := func(t *testing.T, query string, options ...client.Option) []gqlError {
 		t.Helper()
 		resp, err := c.RawPost(query, options...)
@@ -294,26 +296,31 @@ func TestHandler(t *testing.T) {
 	t.Run("too deep", func(t *testing.T) {
 		query := `{ viewer {` + strings.Repeat(` friends(first: 1) { edges { node {`, 4) +
 			` id ` + strings.Repeat(`} } }`, 4) + ` } }`
-		errs := post(t, query)
-		require.Len(t, errs, 1)
-		assert.Equal(t, "query depth 14 exceeds the limit of 12", errs[0].Message)
-		assert.Equal(t, map[string]any{
-			"code":   limits.ErrorCode,
-			"reason": limits.ReasonDepth,
-			"limit":  float64(12),
-			"actual": float64(14),
-		}, errs[0].Extensions)
+		requireRefused(t, post(t, query), "query depth 14 exceeds the limit of 12", limits.ReasonDepth, 12, 14)
 	})
 
 	t.Run("too costly through a variable", func(t *testing.T) {
 		errs := post(t, `query($n: Int) { users(first: $n) { totalCount } }`, client.Var("n", 5000))
-		require.Len(t, errs, 1)
-		assert.Equal(t, "query cost 5001 exceeds the limit of 1000", errs[0].Message)
-		assert.Equal(t, map[string]any{
-			"code":   limits.ErrorCode,
-			"reason": limits.ReasonCost,
-			"limit":  float64(1000),
-			"actual": float64(5001),
-		}, errs[0].Extensions)
+		requireRefused(t, errs, "query cost 5001 exceeds the limit of 1000", limits.ReasonCost, 1000, 5001)
 	})
+}
+
+// gqlError is one error of a response.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// requireRefused checks that errs is the one refusal of a limit: message,
+// and the extensions code, reason, limit and actual.
+func requireRefused(t *testing.T, errs []gqlError, message, reason string, limit, actual float64) {
+	t.Helper()
+	require.Len(t, errs, 1)
+	assert.Equal(t, message, errs[0].Message)
+	assert.Equal(t, map[string]any{
+		"code":   limits.ErrorCode,
+		"reason": reason,
+		"limit":  limit,
+		"actual": actual,
+	}, errs[0].Extensions)
 }

@@ -24,10 +24,7 @@ var writeSchema = gqlparser.MustLoadSchema(&ast.Source{Name: "write.graphqls", I
 
 func writeOperation(t *testing.T, query string) *ast.OperationDefinition {
 	t.Helper()
-	doc, errs := gqlparser.LoadQueryWithRules(writeSchema, query, nil)
-	require.Empty(t, errs)
-	require.Len(t, doc.Operations, 1)
-	return doc.Operations[0]
+	return operationOf(t, writeSchema, query)
 }
 
 // TestMutationFields counts aliases, inline fragments and spreads, not

@@ -142,45 +142,55 @@ func (s *server) waitClosed(t *testing.T) int {
 
 const subscription = `{"query":"subscription { name }"}`
 
-func TestGraphQLTransportWS(t *testing.T) {
+// protocol is how one WebSocket protocol starts, answers and ends a
+// subscription.
+type protocol struct {
+	name      string
+	keepalive bool   // the server sends ka right after connection_ack
+	start     string // the client's message that starts an operation
+	data      string // the server's message with a result
+	// end ends the subscription from either side; the server then sends
+	// complete.
+	end func(s *server, c *websocket.Conn)
+}
+
+// subscribeOnce opens a connection in p, runs one subscription through one
+// event to its end, and hangs up.
+func subscribeOnce(t *testing.T, p protocol) {
 	s := newServer(t, transport.Websocket{Implementation: wsgorilla.Implementation{}})
-	c := dial(t, s.url, "graphql-transport-ws", "")
+	c := dial(t, s.url, p.name, "")
 
 	send(t, c, "connection_init", "", "")
 	assert.Equal(t, "connection_ack", receive(t, c).Type)
+	if p.keepalive {
+		assert.Equal(t, "ka", receive(t, c).Type)
+	}
 
-	send(t, c, "subscribe", "1", subscription)
+	send(t, c, p.start, "1", subscription)
 	s.SendNextSubscriptionMessage()
-	next := receive(t, c)
-	assert.Equal(t, "next", next.Type)
-	assert.Equal(t, "1", next.ID)
-	assert.JSONEq(t, `{"data":{"name":"test"}}`, string(next.Payload))
+	data := receive(t, c)
+	assert.Equal(t, p.data, data.Type)
+	assert.Equal(t, "1", data.ID)
+	assert.JSONEq(t, `{"data":{"name":"test"}}`, string(data.Payload))
 
-	s.SendCompleteSubscriptionMessage()
+	p.end(s, c)
 	assert.Equal(t, message{Type: "complete", ID: "1"}, receive(t, c))
 
 	s.hangUp(t, c)
 }
 
+// TestGraphQLTransportWS: the subscription ends when the server completes
+// it.
+func TestGraphQLTransportWS(t *testing.T) {
+	subscribeOnce(t, protocol{name: "graphql-transport-ws", start: "subscribe", data: "next",
+		end: func(s *server, _ *websocket.Conn) { s.SendCompleteSubscriptionMessage() }})
+}
+
+// TestGraphQLWS: the legacy protocol sends keepalives; the subscription
+// ends when the client stops it.
 func TestGraphQLWS(t *testing.T) {
-	s := newServer(t, transport.Websocket{Implementation: wsgorilla.Implementation{}})
-	c := dial(t, s.url, "graphql-ws", "")
-
-	send(t, c, "connection_init", "", "")
-	assert.Equal(t, "connection_ack", receive(t, c).Type)
-	assert.Equal(t, "ka", receive(t, c).Type)
-
-	send(t, c, "start", "1", subscription)
-	s.SendNextSubscriptionMessage()
-	data := receive(t, c)
-	assert.Equal(t, "data", data.Type)
-	assert.Equal(t, "1", data.ID)
-	assert.JSONEq(t, `{"data":{"name":"test"}}`, string(data.Payload))
-
-	send(t, c, "stop", "1", "")
-	assert.Equal(t, message{Type: "complete", ID: "1"}, receive(t, c))
-
-	s.hangUp(t, c)
+	subscribeOnce(t, protocol{name: "graphql-ws", keepalive: true, start: "start", data: "data",
+		end: func(_ *server, c *websocket.Conn) { send(t, c, "stop", "1", "") }})
 }
 
 func TestOriginCheckedOnUpgrade(t *testing.T) {
