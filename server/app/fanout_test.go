@@ -108,7 +108,7 @@ func TestGroupFanOut(t *testing.T) {
 		require.Nil(t, ev.Node.Read)
 
 		// Cat is removed; the next group message reaches the others only.
-		k.OK(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), nil)
+		k.OK(ann.Token, grpRemove, groupVars(g, "u", []string{cat.ID}), nil)
 		require.Empty(t, k.sendGroup(bob, g.ID, "after").Errors)
 		k.Send(ann, cat, "sentinel")
 		_, before := untilText(streams["cat"], "sentinel")
@@ -171,7 +171,7 @@ func TestGroupFanOutStatements(t *testing.T) {
 
 		// measure sends text to g and waits until its first members have
 		// received it.
-		measure := func(g grpOut, members int, text string) int64 {
+		measure := func(g groupView, members int, text string) int64 {
 			k.statements.Store(0)
 			require.Empty(t, k.sendGroup(p[0], g.ID, text).Errors)
 			for _, c := range streams[:members] {

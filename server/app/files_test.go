@@ -144,7 +144,8 @@ func errorOf(t *testing.T, body []byte) apptest.Error {
 	return r.Errors[0]
 }
 
-func sum(data []byte) string {
+// sha256Hex is the hex SHA-256 of data, as files report it.
+func sha256Hex(data []byte) string {
 	h := sha256.Sum256(data)
 	return hex.EncodeToString(h[:])
 }
@@ -169,7 +170,7 @@ func TestUploadKinds(t *testing.T) {
 			require.Equal(t, c.kind, f.Kind)
 			require.Equal(t, c.contentType, f.ContentType)
 			require.Equal(t, int64(len(c.data)), f.Size)
-			require.Equal(t, sum(c.data), f.Sha256, "the content's checksum")
+			require.Equal(t, sha256Hex(c.data), f.Sha256, "the content's checksum")
 			require.Equal(t, c.public, f.Public)
 			require.Equal(t, alice.ID, f.Owner.ID)
 			require.Equal(t, files.HumanSize(int64(len(c.data))), f.HumanSize, "human size")
@@ -387,7 +388,7 @@ func TestFileHeaders(t *testing.T) {
 		require.Equal(t, "会议纪要.html", params["filename"], "RFC 6266 filename*: %s", res.Header.Get("Content-Disposition"))
 		require.Contains(t, res.Header.Get("Content-Disposition"), `filename=____.html;`, "with an ASCII fallback")
 		etag := res.Header.Get("ETag")
-		require.Equal(t, `"`+sum(doc)+`"`, etag)
+		require.Equal(t, `"`+sha256Hex(doc)+`"`, etag)
 		require.Equal(t, "private, no-cache", res.Header.Get("Cache-Control"))
 
 		res, body = s.Get(f.URL, "", http.Header{"If-None-Match": {etag}})

@@ -42,7 +42,8 @@ func (k grpKit) people(names ...string) []account {
 
 const grpFields = `id name notice joinMode muteAll memberCount createdAt conversationId avatar avatarSources owner { id username }`
 
-type grpOut struct {
+// groupView is a group as the tests select it (grpFields).
+type groupView struct {
 	ID, Name, Notice, JoinMode, ConversationID, Avatar string
 	MuteAll                                            bool
 	MemberCount                                        int
@@ -52,15 +53,15 @@ type grpOut struct {
 }
 
 // create creates a group as owner with the given input.
-func (k grpKit) create(owner account, in map[string]any) grpOut {
+func (k grpKit) create(owner account, in map[string]any) groupView {
 	k.T.Helper()
-	var out struct{ CreateGroup grpOut }
+	var out struct{ CreateGroup groupView }
 	k.OK(owner.Token, `mutation($in: CreateGroupInput!) { createGroup(input: $in) { `+grpFields+` } }`, map[string]any{"in": in}, &out)
 	return out.CreateGroup
 }
 
 // group creates a group of owner with members (his friends) and join mode.
-func (k grpKit) group(owner account, mode string, members ...account) grpOut {
+func (k grpKit) group(owner account, mode string, members ...account) groupView {
 	k.T.Helper()
 	ids := []string{}
 	for _, m := range members {
@@ -80,7 +81,7 @@ type grpMemberOut struct {
 }
 
 type grpCardOut struct {
-	grpOut
+	groupView
 	Members struct {
 		TotalCount int
 		Edges      []struct{ Node grpMemberOut }
@@ -324,16 +325,18 @@ func (k grpKit) pair() (ann, bob account) {
 
 // managedGroup registers Ann, Bob and Cat, Ann's friends, in an approval
 // group of hers in which Bob is a manager.
-func (k grpKit) managedGroup() (ann, bob, cat account, g grpOut) {
+func (k grpKit) managedGroup() (ann, bob, cat account, g groupView) {
 	k.T.Helper()
 	ann, bob, cat = k.trio()
 	g = k.group(ann, "approval", bob, cat)
-	k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
+	k.OK(ann.Token, grpManager, groupVars(g, "u", bob.ID, "m", true), nil)
 	return ann, bob, cat, g
 }
 
-// gv are the variables of an operation on group g ($g) and kv.
-func gv(g grpOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"g", g.ID}, kv...)...) }
+// groupVars are the variables of an operation on group g ($g) and kv.
+func groupVars(g groupView, kv ...any) map[string]any {
+	return apptest.Vars(append([]any{"g", g.ID}, kv...)...)
+}
 
 // TestGroupApplyFlow: an application reaches the owner and every manager
 // live; one of them approves or refuses, every copy is
@@ -351,9 +354,9 @@ func TestGroupApplyFlow(t *testing.T) {
 
 		// Joining directly needs approval; applying tells the owner and the
 		// manager at once.
-		k.Fails(dan.Token, grpJoin, gv(g), "FORBIDDEN", "APPROVAL_REQUIRED")
+		k.Fails(dan.Token, grpJoin, groupVars(g), "FORBIDDEN", "APPROVAL_REQUIRED")
 		var applied struct{ ApplyToGroup struct{ Joined bool } }
-		k.OK(dan.Token, grpApply, gv(g, "ps", "let me in"), &applied)
+		k.OK(dan.Token, grpApply, groupVars(g, "ps", "let me in"), &applied)
 		require.False(t, applied.ApplyToGroup.Joined)
 		for _, ws := range []*apptest.Conn{aws, bws} {
 			ev := nextNotice(ws)
@@ -363,20 +366,20 @@ func TestGroupApplyFlow(t *testing.T) {
 			require.Equal(t, "not_operated", ev.Node.Operation)
 		}
 		// Applying again renews the same requests.
-		k.OK(dan.Token, grpApply, gv(g, "ps", "please"), nil)
+		k.OK(dan.Token, grpApply, groupVars(g, "ps", "please"), nil)
 		require.Equal(t, "notice.updated", nextNotice(aws).Kind)
 		require.Equal(t, "notice.updated", nextNotice(bws).Kind)
 
 		// A plain member cannot answer; neither can anyone for someone who
 		// did not apply.
-		k.Fails(cat.Token, grpApprove, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MANAGER")
-		k.Fails(eve.Token, grpApprove, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MEMBER")
-		r := k.Fails(bob.Token, grpApprove, gv(g, "u", eve.ID), "NOT_FOUND", "NOT_FOUND")
+		k.Fails(cat.Token, grpApprove, groupVars(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MANAGER")
+		k.Fails(eve.Token, grpApprove, groupVars(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_MEMBER")
+		r := k.Fails(bob.Token, grpApprove, groupVars(g, "u", eve.ID), "NOT_FOUND", "NOT_FOUND")
 		require.Equal(t, "userId", r.Ext("field"))
 
 		// The manager approves: both copies are agreed, dan is told, and he
 		// is in the group and its conversation.
-		approved := apptest.Field[grpMembership](k.Server, bob.Token, grpApprove, gv(g, "u", dan.ID))
+		approved := apptest.Field[grpMembership](k.Server, bob.Token, grpApprove, groupVars(g, "u", dan.ID))
 		require.Equal(t, "member", approved.Role)
 		require.Equal(t, "dan", approved.User.Username)
 		ev := nextNotice(bws)
@@ -388,31 +391,31 @@ func TestGroupApplyFlow(t *testing.T) {
 		require.Equal(t, 4, card.MemberCount)
 		require.Equal(t, "member", card.roles()["dan"])
 		require.Contains(t, k.texts(dan, g.ConversationID), "Dan joined the group, approved by Bob")
-		k.Fails(ann.Token, grpApprove, gv(g, "u", dan.ID), "CONFLICT", "ALREADY_HANDLED")
-		k.Fails(dan.Token, grpApply, gv(g), "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(ann.Token, grpApprove, groupVars(g, "u", dan.ID), "CONFLICT", "ALREADY_HANDLED")
+		k.Fails(dan.Token, grpApply, groupVars(g), "CONFLICT", "ALREADY_MEMBER")
 
 		// Refusal: eve applies, the owner refuses, eve stays out.
 		ews := k.MustDial(eve.Token)
 		ews.Subscribe("n", noticesSubscription, nil)
 		k.WaitSubscriptions(4)
-		k.OK(eve.Token, grpApply, gv(g), nil)
+		k.OK(eve.Token, grpApply, groupVars(g), nil)
 		nextNotice(aws)
 		var refused struct{ RefuseGroupApplication bool }
-		k.OK(ann.Token, grpRefuse, gv(g, "u", eve.ID), &refused)
+		k.OK(ann.Token, grpRefuse, groupVars(g, "u", eve.ID), &refused)
 		require.True(t, refused.RefuseGroupApplication)
 		ev = nextNotice(ews)
 		require.Equal(t, "refused", ev.Node.Operation)
 		require.Equal(t, 4, k.card("", g.ID).MemberCount)
-		k.Fails(bob.Token, grpRefuse, gv(g, "u", eve.ID), "CONFLICT", "ALREADY_HANDLED")
+		k.Fails(bob.Token, grpRefuse, groupVars(g, "u", eve.ID), "CONFLICT", "ALREADY_HANDLED")
 
 		// Input and other refusals of applying.
-		r = k.Fails(eve.Token, grpApply, gv(g, "ps", strings.Repeat("x", 257)), "BAD_USER_INPUT", "TOO_LONG")
+		r = k.Fails(eve.Token, grpApply, groupVars(g, "ps", strings.Repeat("x", 257)), "BAD_USER_INPUT", "TOO_LONG")
 		require.Equal(t, "postscript", r.Ext("field"))
 		k.Fails(eve.Token, grpApply, map[string]any{"g": "999999"}, "NOT_FOUND", "NOT_FOUND")
-		k.Fails("", grpApply, gv(g), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+		k.Fails("", grpApply, groupVars(g), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 		closed := k.group(ann, "invite_only")
-		k.Fails(eve.Token, grpApply, gv(closed), "FORBIDDEN", "INVITE_ONLY")
-		k.Fails(eve.Token, grpJoin, gv(closed), "FORBIDDEN", "INVITE_ONLY")
+		k.Fails(eve.Token, grpApply, groupVars(closed), "FORBIDDEN", "INVITE_ONLY")
+		k.Fails(eve.Token, grpJoin, groupVars(closed), "FORBIDDEN", "INVITE_ONLY")
 
 		// An open group: applying joins at once.
 		open := k.group(ann, "open")
@@ -422,10 +425,10 @@ func TestGroupApplyFlow(t *testing.T) {
 				Group  struct{ MemberCount int }
 			}
 		}
-		k.OK(eve.Token, grpApply, gv(open), &joined)
+		k.OK(eve.Token, grpApply, groupVars(open), &joined)
 		require.True(t, joined.ApplyToGroup.Joined)
 		require.Equal(t, 2, joined.ApplyToGroup.Group.MemberCount)
-		k.Fails(eve.Token, grpJoin, gv(open), "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(eve.Token, grpJoin, groupVars(open), "CONFLICT", "ALREADY_MEMBER")
 	})
 }
 
@@ -440,12 +443,12 @@ func TestGroupInvite(t *testing.T) {
 		g := k.group(ann, "approval", bob)
 
 		// dan applied first; bob's invitation answers his application.
-		k.OK(dan.Token, grpApply, gv(g), nil)
+		k.OK(dan.Token, grpApply, groupVars(g), nil)
 		dws := k.MustDial(dan.Token)
 		dws.Subscribe("n", noticesSubscription, nil)
 		k.WaitSubscriptions(1)
 		var out struct{ InviteToGroup struct{ MemberCount int } }
-		k.OK(bob.Token, grpInvite, gv(g, "u", []string{dan.ID}), &out)
+		k.OK(bob.Token, grpInvite, groupVars(g, "u", []string{dan.ID}), &out)
 		require.Equal(t, 3, out.InviteToGroup.MemberCount)
 		kinds := map[string]string{}
 		for i := 0; i < 2; i++ {
@@ -456,26 +459,26 @@ func TestGroupInvite(t *testing.T) {
 		require.Contains(t, k.texts(dan, g.ConversationID), "Bob invited Dan")
 
 		k.refuse(t, grpInvite, []refusal{
-			{"already a member", ann, gv(g, "u", []string{bob.ID}), "CONFLICT", "ALREADY_MEMBER", "userIds.0"},
-			{"not a friend", ann, gv(g, "u", []string{stranger.ID}), "FORBIDDEN", "NOT_FRIENDS", "userIds.0"},
-			{"nobody", ann, gv(g, "u", []string{}), "BAD_USER_INPUT", "REQUIRED", "userIds"},
-			{"only myself", ann, gv(g, "u", []string{ann.ID}), "BAD_USER_INPUT", "REQUIRED", "userIds"},
-			{"too many", ann, gv(g, "u", manyIDs(101)), "BAD_USER_INPUT", "TOO_MANY_MEMBERS", "userIds"},
-			{"unknown user", ann, gv(g, "u", []string{"4294967999"}), "NOT_FOUND", "NOT_FOUND", "userIds.0"},
-			{"outsider", stranger, gv(g, "u", []string{ann.ID}), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
+			{"already a member", ann, groupVars(g, "u", []string{bob.ID}), "CONFLICT", "ALREADY_MEMBER", "userIds.0"},
+			{"not a friend", ann, groupVars(g, "u", []string{stranger.ID}), "FORBIDDEN", "NOT_FRIENDS", "userIds.0"},
+			{"nobody", ann, groupVars(g, "u", []string{}), "BAD_USER_INPUT", "REQUIRED", "userIds"},
+			{"only myself", ann, groupVars(g, "u", []string{ann.ID}), "BAD_USER_INPUT", "REQUIRED", "userIds"},
+			{"too many", ann, groupVars(g, "u", manyIDs(101)), "BAD_USER_INPUT", "TOO_MANY_MEMBERS", "userIds"},
+			{"unknown user", ann, groupVars(g, "u", []string{"4294967999"}), "NOT_FOUND", "NOT_FOUND", "userIds.0"},
+			{"outsider", stranger, groupVars(g, "u", []string{ann.ID}), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
 		})
 		k.Fails(ann.Token, grpInvite, map[string]any{"g": "999999", "u": []string{cat.ID}}, "NOT_FOUND", "NOT_FOUND")
 
 		// In an invite-only group plain members do not invite; managers do.
 		closed := k.group(ann, "invite_only", bob)
-		k.Fails(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), "FORBIDDEN", "NOT_GROUP_MANAGER")
-		k.OK(ann.Token, grpManager, gv(closed, "u", bob.ID, "m", true), nil)
-		k.OK(bob.Token, grpInvite, gv(closed, "u", []string{dan.ID}), nil)
+		k.Fails(bob.Token, grpInvite, groupVars(closed, "u", []string{dan.ID}), "FORBIDDEN", "NOT_GROUP_MANAGER")
+		k.OK(ann.Token, grpManager, groupVars(closed, "u", bob.ID, "m", true), nil)
+		k.OK(bob.Token, grpInvite, groupVars(closed, "u", []string{dan.ID}), nil)
 
 		// A full group takes nobody more.
 		id := intID(g.ID)
 		require.NoError(t, k.App.Client.Group.UpdateOneID(id).SetMemberCount(group.MembersMax).Exec(viewer.SystemContext(context.Background())))
-		k.Fails(ann.Token, grpInvite, gv(g, "u", []string{cat.ID}), "FORBIDDEN", "GROUP_FULL")
+		k.Fails(ann.Token, grpInvite, groupVars(g, "u", []string{cat.ID}), "FORBIDDEN", "GROUP_FULL")
 	})
 }
 
@@ -510,11 +513,11 @@ func TestGroupJoinLinks(t *testing.T) {
 		require.Nil(t, linkOf(account{}, g.ID))
 
 		// The link admits dan into an approval group.
-		joined := apptest.Field[grpMembership](k.Server, dan.Token, grpJoin, gv(g, "t", l.Token))
+		joined := apptest.Field[grpMembership](k.Server, dan.Token, grpJoin, groupVars(g, "t", l.Token))
 		require.Equal(t, "member", joined.Role)
 		require.Contains(t, k.texts(dan, g.ConversationID), "dan joined the group through a link shared by Bob")
 		require.Equal(t, 4, k.card("", g.ID).MemberCount)
-		k.Fails(dan.Token, grpJoin, gv(g, "t", l.Token), "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(dan.Token, grpJoin, groupVars(g, "t", l.Token), "CONFLICT", "ALREADY_MEMBER")
 
 		// Bad, foreign and expired tokens.
 		other := k.group(ann, "approval")
@@ -536,19 +539,19 @@ func TestGroupJoinLinks(t *testing.T) {
 		}
 
 		// Once its issuer leaves, his link stops working.
-		k.OK(bob.Token, grpLeave, gv(g), nil)
-		k.Fails(eve.Token, grpJoin, gv(g, "t", l.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
+		k.OK(bob.Token, grpLeave, groupVars(g), nil)
+		k.Fails(eve.Token, grpJoin, groupVars(g, "t", l.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
 
 		// Invite-only: plain members have no link; a manager's works until
 		// he is a plain member again.
 		closed := k.group(ann, "invite_only", cat)
 		require.Nil(t, linkOf(cat, closed.ID))
-		k.OK(ann.Token, grpManager, gv(closed, "u", cat.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, groupVars(closed, "u", cat.ID, "m", true), nil)
 		cl := linkOf(cat, closed.ID)
 		require.NotNil(t, cl)
-		k.OK(eve.Token, grpJoin, gv(closed, "t", cl.Token), nil)
-		k.OK(ann.Token, grpManager, gv(closed, "u", cat.ID, "m", false), nil)
-		k.Fails(fay.Token, grpJoin, gv(closed, "t", cl.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
+		k.OK(eve.Token, grpJoin, groupVars(closed, "t", cl.Token), nil)
+		k.OK(ann.Token, grpManager, groupVars(closed, "u", cat.ID, "m", false), nil)
+		k.Fails(fay.Token, grpJoin, groupVars(closed, "t", cl.Token), "FORBIDDEN", "JOIN_LINK_REVOKED")
 
 		// The policy checks the link itself: without the domain's checks, a
 		// self-join into a closed group with a bad token is still refused.
@@ -560,14 +563,14 @@ func TestGroupJoinLinks(t *testing.T) {
 		al := linkOf(ann, g.ID)
 		k.settings(root, map[string]any{"qrGroup": false})
 		require.Nil(t, linkOf(ann, g.ID))
-		k.Fails(fay.Token, grpJoin, gv(g, "t", al.Token), "FORBIDDEN", "FEATURE_DISABLED")
+		k.Fails(fay.Token, grpJoin, groupVars(g, "t", al.Token), "FORBIDDEN", "FEATURE_DISABLED")
 		k.settings(root, map[string]any{"qrGroup": true})
-		k.OK(fay.Token, grpJoin, gv(g, "t", al.Token), nil)
+		k.OK(fay.Token, grpJoin, groupVars(g, "t", al.Token), nil)
 
 		// An open group needs no link.
 		open := k.group(ann, "open")
-		k.OK(dan.Token, grpJoin, gv(open), nil)
-		k.Fails("", grpJoin, gv(open), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+		k.OK(dan.Token, grpJoin, groupVars(open), nil)
+		k.Fails("", grpJoin, groupVars(open), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 		k.Fails(dan.Token, grpJoin, map[string]any{"g": "999999"}, "NOT_FOUND", "NOT_FOUND")
 	})
 }
@@ -587,7 +590,7 @@ func TestGroupUpdate(t *testing.T) {
 		var out struct {
 			UpdateGroup struct{ Name, Notice, JoinMode, Avatar string }
 		}
-		k.OK(bob.Token, grpUpdate, gv(g, "in", map[string]any{"name": "Handsome", "notice": "Be kind", "joinMode": "open"}), &out)
+		k.OK(bob.Token, grpUpdate, groupVars(g, "in", map[string]any{"name": "Handsome", "notice": "Be kind", "joinMode": "open"}), &out)
 		require.Equal(t, "Handsome", out.UpdateGroup.Name)
 		require.Equal(t, "Be kind", out.UpdateGroup.Notice)
 		require.Equal(t, "open", out.UpdateGroup.JoinMode)
@@ -596,26 +599,26 @@ func TestGroupUpdate(t *testing.T) {
 		require.Equal(t, []string{"Ann created the group with Bob, Cat", "Bob renamed the group to “Handsome”", "Bob updated the announcement:\nBe kind"}, k.texts(cat, g.ConversationID))
 
 		avatar := k.upload(ann.Token, "avatar", "g.png", pngImage(12, 12))
-		k.OK(ann.Token, grpUpdate, gv(g, "in", map[string]any{"avatarFileId": avatar.ID}), &out)
+		k.OK(ann.Token, grpUpdate, groupVars(g, "in", map[string]any{"avatarFileId": avatar.ID}), &out)
 		require.Equal(t, avatar.URL, out.UpdateGroup.Avatar)
-		k.OK(ann.Token, grpUpdate, gv(g, "in", map[string]any{"clearAvatar": true}), &out)
+		k.OK(ann.Token, grpUpdate, groupVars(g, "in", map[string]any{"clearAvatar": true}), &out)
 		require.Equal(t, "", out.UpdateGroup.Avatar)
 
 		k.refuse(t, grpUpdate, []refusal{
-			{"plain member", cat, gv(g, "in", map[string]any{"name": "x"}), "FORBIDDEN", "NOT_GROUP_MANAGER", ""},
-			{"outsider", outsider, gv(g, "in", map[string]any{"name": "x"}), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
-			{"anonymous", account{}, gv(g, "in", map[string]any{"name": "x"}), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
-			{"blank name", ann, gv(g, "in", map[string]any{"name": "   "}), "BAD_USER_INPUT", "REQUIRED", "input.name"},
-			{"long name", ann, gv(g, "in", map[string]any{"name": strings.Repeat("群", 65)}), "BAD_USER_INPUT", "TOO_LONG", "input.name"},
-			{"long notice", ann, gv(g, "in", map[string]any{"notice": strings.Repeat("x", 1025)}), "BAD_USER_INPUT", "TOO_LONG", "input.notice"},
-			{"control characters", ann, gv(g, "in", map[string]any{"notice": "a\x00b"}), "BAD_USER_INPUT", "INVALID", "input.notice"},
-			{"bad join mode", ann, gv(g, "in", map[string]any{"joinMode": "closed"}), "GRAPHQL_VALIDATION_FAILED", "", ""},
-			{"avatar and clear", ann, gv(g, "in", map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}), "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
-			{"bad avatar", ann, gv(g, "in", map[string]any{"avatarFileId": "4294967999"}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
+			{"plain member", cat, groupVars(g, "in", map[string]any{"name": "x"}), "FORBIDDEN", "NOT_GROUP_MANAGER", ""},
+			{"outsider", outsider, groupVars(g, "in", map[string]any{"name": "x"}), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
+			{"anonymous", account{}, groupVars(g, "in", map[string]any{"name": "x"}), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
+			{"blank name", ann, groupVars(g, "in", map[string]any{"name": "   "}), "BAD_USER_INPUT", "REQUIRED", "input.name"},
+			{"long name", ann, groupVars(g, "in", map[string]any{"name": strings.Repeat("群", 65)}), "BAD_USER_INPUT", "TOO_LONG", "input.name"},
+			{"long notice", ann, groupVars(g, "in", map[string]any{"notice": strings.Repeat("x", 1025)}), "BAD_USER_INPUT", "TOO_LONG", "input.notice"},
+			{"control characters", ann, groupVars(g, "in", map[string]any{"notice": "a\x00b"}), "BAD_USER_INPUT", "INVALID", "input.notice"},
+			{"bad join mode", ann, groupVars(g, "in", map[string]any{"joinMode": "closed"}), "GRAPHQL_VALIDATION_FAILED", "", ""},
+			{"avatar and clear", ann, groupVars(g, "in", map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}), "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
+			{"bad avatar", ann, groupVars(g, "in", map[string]any{"avatarFileId": "4294967999"}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
 		})
 		k.Fails(ann.Token, grpUpdate, map[string]any{"g": "999999", "in": map[string]any{"name": "x"}}, "NOT_FOUND", "NOT_FOUND")
 		// A 64-character Chinese name fits.
-		k.OK(ann.Token, grpUpdate, gv(g, "in", map[string]any{"name": strings.Repeat("群", 64)}), nil)
+		k.OK(ann.Token, grpUpdate, groupVars(g, "in", map[string]any{"name": strings.Repeat("群", 64)}), nil)
 
 		// My remark is mine alone; my alias is what the group shows for me.
 		const mine = `mutation($g: ID!, $in: GroupMembershipInput!) { updateMyGroupMembership(groupId: $g, input: $in) { remark alias displayName } }`
@@ -625,7 +628,7 @@ func TestGroupUpdate(t *testing.T) {
 				Alias, DisplayName string
 			}
 		}
-		k.OK(cat.Token, mine, gv(g, "in", map[string]any{"remark": "work chat", "alias": "Kitty"}), &m)
+		k.OK(cat.Token, mine, groupVars(g, "in", map[string]any{"remark": "work chat", "alias": "Kitty"}), &m)
 		require.Equal(t, "work chat", *m.UpdateMyGroupMembership.Remark)
 		require.Equal(t, "Kitty", m.UpdateMyGroupMembership.DisplayName)
 		for _, e := range k.card(bob.Token, g.ID).Members.Edges {
@@ -639,11 +642,11 @@ func TestGroupUpdate(t *testing.T) {
 		}
 		k.OK(cat.Token, `query($id: ID!) { group(id: $id) { myMembership { remark } } }`, map[string]any{"id": g.ID}, &myself)
 		require.Equal(t, "work chat", *myself.Group.MyMembership.Remark)
-		r := k.Fails(cat.Token, mine, gv(g, "in", map[string]any{"remark": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
+		r := k.Fails(cat.Token, mine, groupVars(g, "in", map[string]any{"remark": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
 		require.Equal(t, "input.remark", r.Ext("field"))
-		r = k.Fails(cat.Token, mine, gv(g, "in", map[string]any{"alias": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
+		r = k.Fails(cat.Token, mine, groupVars(g, "in", map[string]any{"alias": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG")
 		require.Equal(t, "input.alias", r.Ext("field"))
-		k.Fails(outsider.Token, mine, gv(g, "in", map[string]any{"remark": "x"}), "FORBIDDEN", "NOT_GROUP_MEMBER")
+		k.Fails(outsider.Token, mine, groupVars(g, "in", map[string]any{"remark": "x"}), "FORBIDDEN", "NOT_GROUP_MEMBER")
 	})
 }
 
@@ -656,8 +659,8 @@ func TestGroupRoles(t *testing.T) {
 		ann, bob, cat, dan, eve := p[0], p[1], p[2], p[3], p[4]
 		outsider := k.Register("outsider", nil)
 		g := k.group(ann, "approval", bob, cat, dan, eve)
-		k.OK(ann.Token, grpManager, gv(g, "u", bob.ID, "m", true), nil)
-		k.OK(ann.Token, grpManager, gv(g, "u", cat.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, groupVars(g, "u", bob.ID, "m", true), nil)
+		k.OK(ann.Token, grpManager, groupVars(g, "u", cat.ID, "m", true), nil)
 
 		var is struct{ Group struct{ Bob, Dan bool } }
 		k.OK("", `query($id: ID!, $b: ID!, $d: ID!) { group(id: $id) { bob: isManager(userId: $b) dan: isManager(userId: $d) } }`,
@@ -675,39 +678,39 @@ func TestGroupRoles(t *testing.T) {
 			code, reason string
 			field        string
 		}{
-			{"manager sets managers", bob, grpManager, gv(g, "u", dan.ID, "m", true), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
-			{"member sets managers", dan, grpManager, gv(g, "u", eve.ID, "m", true), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
-			{"owner's role", ann, grpManager, gv(g, "u", ann.ID, "m", false), "FORBIDDEN", "OWNER_ROLE_FIXED", ""},
-			{"manager of a stranger", ann, grpManager, gv(g, "u", outsider.ID, "m", true), "BAD_USER_INPUT", "USER_NOT_MEMBER", "userId"},
-			{"outsider sets managers", outsider, grpManager, gv(g, "u", dan.ID, "m", true), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
+			{"manager sets managers", bob, grpManager, groupVars(g, "u", dan.ID, "m", true), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
+			{"member sets managers", dan, grpManager, groupVars(g, "u", eve.ID, "m", true), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
+			{"owner's role", ann, grpManager, groupVars(g, "u", ann.ID, "m", false), "FORBIDDEN", "OWNER_ROLE_FIXED", ""},
+			{"manager of a stranger", ann, grpManager, groupVars(g, "u", outsider.ID, "m", true), "BAD_USER_INPUT", "USER_NOT_MEMBER", "userId"},
+			{"outsider sets managers", outsider, grpManager, groupVars(g, "u", dan.ID, "m", true), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
 
-			{"member mutes", dan, grpMute, gv(g, "u", eve.ID, "until", soon), "FORBIDDEN", "NOT_GROUP_MANAGER", ""},
-			{"manager mutes the owner", bob, grpMute, gv(g, "u", ann.ID, "until", soon), "FORBIDDEN", "CANNOT_MUTE_OWNER", ""},
-			{"manager mutes a manager", bob, grpMute, gv(g, "u", cat.ID, "until", soon), "FORBIDDEN", "CANNOT_MUTE_MANAGER", ""},
-			{"manager mutes himself", bob, grpMute, gv(g, "u", bob.ID, "until", soon), "FORBIDDEN", "CANNOT_MUTE_SELF", ""},
-			{"owner mutes himself", ann, grpMute, gv(g, "u", ann.ID, "until", soon), "FORBIDDEN", "CANNOT_MUTE_SELF", ""},
-			{"mute too long", bob, grpMute, gv(g, "u", dan.ID, "until", tooLate), "BAD_USER_INPUT", "MUTE_TOO_LONG", "until"},
-			{"mute a stranger", bob, grpMute, gv(g, "u", outsider.ID, "until", soon), "BAD_USER_INPUT", "USER_NOT_MEMBER", "userId"},
-			{"member mutes all", dan, grpMuteAll, gv(g, "m", true), "FORBIDDEN", "NOT_GROUP_MANAGER", ""},
+			{"member mutes", dan, grpMute, groupVars(g, "u", eve.ID, "until", soon), "FORBIDDEN", "NOT_GROUP_MANAGER", ""},
+			{"manager mutes the owner", bob, grpMute, groupVars(g, "u", ann.ID, "until", soon), "FORBIDDEN", "CANNOT_MUTE_OWNER", ""},
+			{"manager mutes a manager", bob, grpMute, groupVars(g, "u", cat.ID, "until", soon), "FORBIDDEN", "CANNOT_MUTE_MANAGER", ""},
+			{"manager mutes himself", bob, grpMute, groupVars(g, "u", bob.ID, "until", soon), "FORBIDDEN", "CANNOT_MUTE_SELF", ""},
+			{"owner mutes himself", ann, grpMute, groupVars(g, "u", ann.ID, "until", soon), "FORBIDDEN", "CANNOT_MUTE_SELF", ""},
+			{"mute too long", bob, grpMute, groupVars(g, "u", dan.ID, "until", tooLate), "BAD_USER_INPUT", "MUTE_TOO_LONG", "until"},
+			{"mute a stranger", bob, grpMute, groupVars(g, "u", outsider.ID, "until", soon), "BAD_USER_INPUT", "USER_NOT_MEMBER", "userId"},
+			{"member mutes all", dan, grpMuteAll, groupVars(g, "m", true), "FORBIDDEN", "NOT_GROUP_MANAGER", ""},
 
-			{"member removes", dan, grpRemove, gv(g, "u", []string{eve.ID}), "FORBIDDEN", "NOT_GROUP_MANAGER", ""},
-			{"manager removes the owner", bob, grpRemove, gv(g, "u", []string{ann.ID}), "FORBIDDEN", "CANNOT_KICK_OWNER", ""},
-			{"manager removes a manager", bob, grpRemove, gv(g, "u", []string{dan.ID, cat.ID}), "FORBIDDEN", "CANNOT_KICK_MANAGER", ""},
-			{"owner removes himself", ann, grpRemove, gv(g, "u", []string{ann.ID}), "FORBIDDEN", "CANNOT_KICK_SELF", ""},
-			{"manager removes himself", bob, grpRemove, gv(g, "u", []string{bob.ID}), "FORBIDDEN", "CANNOT_KICK_SELF", ""},
-			{"remove a stranger", ann, grpRemove, gv(g, "u", []string{dan.ID, outsider.ID}), "BAD_USER_INPUT", "USER_NOT_MEMBER", "userIds.1"},
-			{"remove nobody", ann, grpRemove, gv(g, "u", []string{}), "BAD_USER_INPUT", "REQUIRED", "userIds"},
-			{"outsider removes", outsider, grpRemove, gv(g, "u", []string{dan.ID}), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
+			{"member removes", dan, grpRemove, groupVars(g, "u", []string{eve.ID}), "FORBIDDEN", "NOT_GROUP_MANAGER", ""},
+			{"manager removes the owner", bob, grpRemove, groupVars(g, "u", []string{ann.ID}), "FORBIDDEN", "CANNOT_KICK_OWNER", ""},
+			{"manager removes a manager", bob, grpRemove, groupVars(g, "u", []string{dan.ID, cat.ID}), "FORBIDDEN", "CANNOT_KICK_MANAGER", ""},
+			{"owner removes himself", ann, grpRemove, groupVars(g, "u", []string{ann.ID}), "FORBIDDEN", "CANNOT_KICK_SELF", ""},
+			{"manager removes himself", bob, grpRemove, groupVars(g, "u", []string{bob.ID}), "FORBIDDEN", "CANNOT_KICK_SELF", ""},
+			{"remove a stranger", ann, grpRemove, groupVars(g, "u", []string{dan.ID, outsider.ID}), "BAD_USER_INPUT", "USER_NOT_MEMBER", "userIds.1"},
+			{"remove nobody", ann, grpRemove, groupVars(g, "u", []string{}), "BAD_USER_INPUT", "REQUIRED", "userIds"},
+			{"outsider removes", outsider, grpRemove, groupVars(g, "u", []string{dan.ID}), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
 			{"remove from nowhere", ann, grpRemove, map[string]any{"g": "999999", "u": []string{dan.ID}}, "NOT_FOUND", "NOT_FOUND", ""},
 
-			{"owner leaves", ann, grpLeave, gv(g), "FORBIDDEN", "OWNER_CANNOT_LEAVE", ""},
-			{"outsider leaves", outsider, grpLeave, gv(g), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
-			{"manager hands over", bob, grpHandOver, gv(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
-			{"hand over to myself", ann, grpHandOver, gv(g, "u", ann.ID), "BAD_USER_INPUT", "CANNOT_TRANSFER_TO_SELF", "userId"},
-			{"hand over to a stranger", ann, grpHandOver, gv(g, "u", outsider.ID), "BAD_USER_INPUT", "USER_NOT_MEMBER", "userId"},
-			{"manager dissolves", bob, grpDissolve, gv(g), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
-			{"member dissolves", dan, grpDissolve, gv(g), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
-			{"anonymous dissolves", account{}, grpDissolve, gv(g), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
+			{"owner leaves", ann, grpLeave, groupVars(g), "FORBIDDEN", "OWNER_CANNOT_LEAVE", ""},
+			{"outsider leaves", outsider, grpLeave, groupVars(g), "FORBIDDEN", "NOT_GROUP_MEMBER", ""},
+			{"manager hands over", bob, grpHandOver, groupVars(g, "u", dan.ID), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
+			{"hand over to myself", ann, grpHandOver, groupVars(g, "u", ann.ID), "BAD_USER_INPUT", "CANNOT_TRANSFER_TO_SELF", "userId"},
+			{"hand over to a stranger", ann, grpHandOver, groupVars(g, "u", outsider.ID), "BAD_USER_INPUT", "USER_NOT_MEMBER", "userId"},
+			{"manager dissolves", bob, grpDissolve, groupVars(g), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
+			{"member dissolves", dan, grpDissolve, groupVars(g), "FORBIDDEN", "NOT_GROUP_OWNER", ""},
+			{"anonymous dissolves", account{}, grpDissolve, groupVars(g), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				r := k.Fails(c.who.Token, c.query, c.vars, c.code, c.reason)
@@ -722,10 +725,10 @@ func TestGroupRoles(t *testing.T) {
 		// What they may do: a manager removes a plain member, the owner a
 		// manager; the owner mutes a manager.
 		var removed struct{ RemoveGroupMembers struct{ MemberCount int } }
-		k.OK(bob.Token, grpRemove, gv(g, "u", []string{eve.ID}), &removed)
+		k.OK(bob.Token, grpRemove, groupVars(g, "u", []string{eve.ID}), &removed)
 		require.Equal(t, 4, removed.RemoveGroupMembers.MemberCount)
-		k.OK(ann.Token, grpMute, gv(g, "u", cat.ID, "until", soon), nil)
-		k.OK(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), &removed)
+		k.OK(ann.Token, grpMute, groupVars(g, "u", cat.ID, "until", soon), nil)
+		k.OK(ann.Token, grpRemove, groupVars(g, "u", []string{cat.ID}), &removed)
 		require.Equal(t, 3, removed.RemoveGroupMembers.MemberCount)
 		texts := k.texts(ann, g.ConversationID)
 		require.Contains(t, texts, "Bob removed Eve")
@@ -733,22 +736,22 @@ func TestGroupRoles(t *testing.T) {
 
 		// dan leaves; the owner hands over to bob, who is then the owner;
 		// ann, a plain member now, may leave.
-		k.OK(dan.Token, grpLeave, gv(g), nil)
+		k.OK(dan.Token, grpLeave, groupVars(g), nil)
 		require.Equal(t, 2, k.card("", g.ID).MemberCount)
 		require.Contains(t, k.texts(ann, g.ConversationID), "Dan left the group")
 		var handed struct {
 			TransferGroup struct{ Owner struct{ Username string } }
 		}
-		k.OK(ann.Token, grpHandOver, gv(g, "u", bob.ID), &handed)
+		k.OK(ann.Token, grpHandOver, groupVars(g, "u", bob.ID), &handed)
 		require.Equal(t, "bob", handed.TransferGroup.Owner.Username)
 		require.Equal(t, map[string]string{"ann": "member", "bob": "owner"}, k.card("", g.ID).roles())
-		k.Fails(bob.Token, grpLeave, gv(g), "FORBIDDEN", "OWNER_CANNOT_LEAVE")
-		k.Fails(ann.Token, grpManager, gv(g, "u", bob.ID, "m", false), "FORBIDDEN", "NOT_GROUP_OWNER")
-		k.OK(ann.Token, grpLeave, gv(g), nil)
+		k.Fails(bob.Token, grpLeave, groupVars(g), "FORBIDDEN", "OWNER_CANNOT_LEAVE")
+		k.Fails(ann.Token, grpManager, groupVars(g, "u", bob.ID, "m", false), "FORBIDDEN", "NOT_GROUP_OWNER")
+		k.OK(ann.Token, grpLeave, groupVars(g), nil)
 		card = k.card("", g.ID)
 		require.Equal(t, 1, card.MemberCount)
 		require.Equal(t, 1, card.Members.TotalCount)
-		k.Fails(ann.Token, grpLeave, gv(g), "FORBIDDEN", "NOT_GROUP_MEMBER")
+		k.Fails(ann.Token, grpLeave, groupVars(g), "FORBIDDEN", "NOT_GROUP_MEMBER")
 	})
 }
 
@@ -767,7 +770,7 @@ func TestGroupMutes(t *testing.T) {
 				Muted      bool
 			}
 		}
-		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID, "until", until.Format(time.RFC3339)), &muted)
+		k.OK(bob.Token, grpMute, groupVars(g, "u", cat.ID, "until", until.Format(time.RFC3339)), &muted)
 		require.True(t, muted.MuteGroupMember.Muted)
 		require.True(t, until.Equal(*muted.MuteGroupMember.MutedUntil))
 		r := k.sendGroup(cat, g.ID, "can I?")
@@ -775,18 +778,18 @@ func TestGroupMutes(t *testing.T) {
 		require.Equal(t, "MUTED", r.Reason())
 
 		// A past time unmutes; so does no time at all.
-		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID, "until", "1970-01-01T00:00:00Z"), &muted)
+		k.OK(bob.Token, grpMute, groupVars(g, "u", cat.ID, "until", "1970-01-01T00:00:00Z"), &muted)
 		require.Nil(t, muted.MuteGroupMember.MutedUntil)
 		require.False(t, muted.MuteGroupMember.Muted)
 		require.Empty(t, k.sendGroup(cat, g.ID, "free again").Errors)
-		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID, "until", until.Format(time.RFC3339)), nil)
-		k.OK(bob.Token, grpMute, gv(g, "u", cat.ID), &muted)
+		k.OK(bob.Token, grpMute, groupVars(g, "u", cat.ID, "until", until.Format(time.RFC3339)), nil)
+		k.OK(bob.Token, grpMute, groupVars(g, "u", cat.ID), &muted)
 		require.Nil(t, muted.MuteGroupMember.MutedUntil)
 
 		// Mute all: plain members are silenced, the manager and the owner
 		// are not.
 		var all struct{ SetGroupMuteAll struct{ MuteAll bool } }
-		k.OK(bob.Token, grpMuteAll, gv(g, "m", true), &all)
+		k.OK(bob.Token, grpMuteAll, groupVars(g, "m", true), &all)
 		require.True(t, all.SetGroupMuteAll.MuteAll)
 		r = k.sendGroup(cat, g.ID, "anyone?")
 		require.Equal(t, "FORBIDDEN", r.Code())
@@ -796,7 +799,7 @@ func TestGroupMutes(t *testing.T) {
 		for _, e := range k.card("", g.ID).Members.Edges {
 			require.Equal(t, e.Node.Role == "member", e.Node.Muted, e.Node.User.Username)
 		}
-		k.OK(ann.Token, grpMuteAll, gv(g, "m", false), &all)
+		k.OK(ann.Token, grpMuteAll, groupVars(g, "m", false), &all)
 		require.False(t, all.SetGroupMuteAll.MuteAll)
 		require.Empty(t, k.sendGroup(cat, g.ID, "thanks").Errors)
 		texts := k.texts(cat, g.ConversationID)
@@ -855,7 +858,7 @@ func TestGroupKickStopsStreams(t *testing.T) {
 		ev, _ = until(all, "events", "message.created")
 		require.Equal(t, "before", ev.Node.Text)
 
-		k.OK(ann.Token, grpRemove, gv(g, "u", []string{cat.ID}), nil)
+		k.OK(ann.Token, grpRemove, groupVars(g, "u", []string{cat.ID}), nil)
 		ev, typ := nextOf(conv, "conversationEvents")
 		require.Equal(t, "next", typ)
 		require.Equal(t, "stream.closed", ev.Kind)
@@ -949,11 +952,11 @@ func TestGroupRejoinKeepsStream(t *testing.T) {
 
 		// Bob leaves the open group and joins it again; Cat is removed
 		// from the other one and invited back.
-		k.OK(bob.Token, `mutation($g: ID!) { leaveGroup(groupId: $g) joinGroup(groupId: $g) { role } }`, gv(open), nil)
+		k.OK(bob.Token, `mutation($g: ID!) { leaveGroup(groupId: $g) joinGroup(groupId: $g) { role } }`, groupVars(open), nil)
 		k.OK(ann.Token, `mutation($g: ID!, $u: [ID!]!) {
 			removeGroupMembers(groupId: $g, userIds: $u) { memberCount }
 			inviteToGroup(groupId: $g, userIds: $u) { memberCount }
-		}`, gv(closed, "u", []string{cat.ID}), nil)
+		}`, groupVars(closed, "u", []string{cat.ID}), nil)
 		require.Empty(t, k.sendGroup(ann, open.ID, "still here").Errors)
 		require.Empty(t, k.sendGroup(ann, closed.ID, "welcome back").Errors)
 		k.Send(ann, bob, "s2")
@@ -968,7 +971,7 @@ func TestGroupRejoinKeepsStream(t *testing.T) {
 		for _, r := range []struct {
 			who      account
 			from     string
-			g        grpOut
+			g        groupView
 			expected []string
 		}{{bob, bobFrom, open, []string{"still here"}}, {cat, catFrom, closed, []string{"welcome back"}}} {
 			c := k.MustDial(r.who.Token)
@@ -992,7 +995,7 @@ func TestGroupDissolve(t *testing.T) {
 		dan := k.Register("dan", nil)
 		g := k.group(ann, "approval", bob, cat)
 		require.Empty(t, k.sendGroup(bob, g.ID, "hi all").Errors)
-		k.OK(dan.Token, grpApply, gv(g), nil)
+		k.OK(dan.Token, grpApply, groupVars(g), nil)
 
 		bws := k.MustDial(bob.Token)
 		bws.Subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
@@ -1001,7 +1004,7 @@ func TestGroupDissolve(t *testing.T) {
 		k.WaitSubscriptions(2)
 
 		var out struct{ DissolveGroup string }
-		k.OK(ann.Token, grpDissolve, gv(g), &out)
+		k.OK(ann.Token, grpDissolve, groupVars(g), &out)
 		require.Equal(t, g.ID, out.DissolveGroup)
 
 		ev, _ := until(bws, "events", "notice.created")
@@ -1036,7 +1039,7 @@ func TestGroupDissolve(t *testing.T) {
 		k.OK(cat.Token, `{ notices(first: 10) { edges { node { type postscript group { id } } } } }`, nil, &inbox)
 		require.Equal(t, "group_dissolved", inbox.Notices.Edges[0].Node.Type)
 		require.Nil(t, inbox.Notices.Edges[0].Node.Group)
-		k.Fails(ann.Token, grpDissolve, gv(g), "NOT_FOUND", "NOT_FOUND")
+		k.Fails(ann.Token, grpDissolve, groupVars(g), "NOT_FOUND", "NOT_FOUND")
 		// Messages are deleted with the conversation.
 		count, err := k.App.Client.Message.Query().Count(viewer.SystemContext(context.Background()))
 		require.NoError(t, err)

@@ -14,7 +14,8 @@ import (
 
 const rmFields = `id name detail avatar url onlineCount memberCount joined conversationId createdAt owner { username }`
 
-type rmOut struct {
+// roomView is a room as the tests select it.
+type roomView struct {
 	ID, Name, Detail, Avatar, URL, ConversationID string
 	OnlineCount, MemberCount                      int
 	Joined                                        bool
@@ -31,17 +32,17 @@ const (
 	rmEvents = `subscription($r: ID!, $after: String) { roomEvents(roomId: $r, after: $after) { ` + grpEventFields + ` } }`
 )
 
-func (k grpKit) room(owner account, name, detail string) rmOut {
+func (k grpKit) room(owner account, name, detail string) roomView {
 	k.T.Helper()
-	var out struct{ CreateRoom rmOut }
+	var out struct{ CreateRoom roomView }
 	k.OK(owner.Token, rmCreate, map[string]any{"in": map[string]any{"name": name, "detail": detail}}, &out)
 	return out.CreateRoom
 }
 
 // roomInfo reads a room by id as token (empty: anonymously).
-func (k grpKit) roomInfo(token, id string) *rmOut {
+func (k grpKit) roomInfo(token, id string) *roomView {
 	k.T.Helper()
-	var out struct{ Room *rmOut }
+	var out struct{ Room *roomView }
 	k.OK(token, `query($r: ID) { room(id: $r) { `+rmFields+` } }`, map[string]any{"r": id}, &out)
 	return out.Room
 }
@@ -56,8 +57,10 @@ func (k grpKit) online(a account) {
 	}, 5*time.Second, 10*time.Millisecond)
 }
 
-// rv are the variables of an operation on room r ($r) and kv.
-func rv(r rmOut, kv ...any) map[string]any { return apptest.Vars(append([]any{"r", r.ID}, kv...)...) }
+// roomVars are the variables of an operation on room r ($r) and kv.
+func roomVars(r roomView, kv ...any) map[string]any {
+	return apptest.Vars(append([]any{"r", r.ID}, kv...)...)
+}
 
 // TestRoomCreateAndModify: any signed-in user creates a room with a
 // unique name; its info is public; only its owner modifies it
@@ -102,27 +105,27 @@ func TestRoomCreateAndModify(t *testing.T) {
 
 		// The owner modifies his room; the avatar is an upload of his.
 		avatar := k.upload(ann.Token, "avatar", "room.png", pngImage(16, 16))
-		var up struct{ UpdateRoom rmOut }
-		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "TestRoom", "detail": "new", "avatarFileId": avatar.ID}), &up)
+		var up struct{ UpdateRoom roomView }
+		k.OK(ann.Token, rmUpdate, roomVars(r, "in", map[string]any{"name": "TestRoom", "detail": "new", "avatarFileId": avatar.ID}), &up)
 		require.Equal(t, "TestRoom", up.UpdateRoom.Name)
 		require.Equal(t, "new", up.UpdateRoom.Detail)
 		require.Equal(t, avatar.URL, up.UpdateRoom.Avatar)
 		res, body := k.Get(up.UpdateRoom.Avatar, "", nil)
 		require.Equal(t, 200, res.StatusCode, string(body))
 		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
-		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"clearAvatar": true}), &up)
+		k.OK(ann.Token, rmUpdate, roomVars(r, "in", map[string]any{"clearAvatar": true}), &up)
 		require.Equal(t, "", up.UpdateRoom.Avatar)
 
 		k.refuse(t, rmUpdate, []refusal{
-			{"not the owner", bob, rv(r, "in", map[string]any{"detail": "mine"}), "FORBIDDEN", "NOT_ROOM_OWNER", ""},
-			{"anonymous", account{}, rv(r, "in", map[string]any{"detail": "mine"}), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
-			{"taken name", ann, rv(r, "in", map[string]any{"name": "SECOND"}), "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
-			{"blank name", ann, rv(r, "in", map[string]any{"name": ""}), "BAD_USER_INPUT", "REQUIRED", "input.name"},
-			{"someone else's avatar", ann, rv(r, "in", map[string]any{"avatarFileId": k.upload(bob.Token, "avatar", "b.png", pngImage(7, 7)).ID}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
-			{"avatar and clear", ann, rv(r, "in", map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}), "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
+			{"not the owner", bob, roomVars(r, "in", map[string]any{"detail": "mine"}), "FORBIDDEN", "NOT_ROOM_OWNER", ""},
+			{"anonymous", account{}, roomVars(r, "in", map[string]any{"detail": "mine"}), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
+			{"taken name", ann, roomVars(r, "in", map[string]any{"name": "SECOND"}), "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
+			{"blank name", ann, roomVars(r, "in", map[string]any{"name": ""}), "BAD_USER_INPUT", "REQUIRED", "input.name"},
+			{"someone else's avatar", ann, roomVars(r, "in", map[string]any{"avatarFileId": k.upload(bob.Token, "avatar", "b.png", pngImage(7, 7)).ID}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
+			{"avatar and clear", ann, roomVars(r, "in", map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}), "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
 		})
 		k.Fails(ann.Token, rmUpdate, map[string]any{"r": "999999", "in": map[string]any{"detail": "x"}}, "NOT_FOUND", "NOT_FOUND")
-		k.Fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
+		k.Fails(bob.Token, rmDelete, roomVars(r), "FORBIDDEN", "NOT_ROOM_OWNER")
 		require.Equal(t, "TestRoom", k.roomInfo("", r.ID).Name)
 
 		// Listing, with a filter.
@@ -150,7 +153,7 @@ func TestRoomEvents(t *testing.T) {
 
 		// Ann watches her room; her connection makes her online.
 		aws := k.MustDial(ann.Token)
-		aws.Subscribe("r", rmEvents, rv(r))
+		aws.Subscribe("r", rmEvents, roomVars(r))
 		k.WaitSubscriptions(1)
 		k.online(ann)
 		require.Equal(t, 1, k.roomInfo("", r.ID).OnlineCount)
@@ -158,8 +161,8 @@ func TestRoomEvents(t *testing.T) {
 		// Bob, online, joins; cat, offline, joins.
 		bws := k.MustDial(bob.Token)
 		k.online(bob)
-		var joined struct{ JoinRoom rmOut }
-		k.OK(bob.Token, rmJoin, rv(r), &joined)
+		var joined struct{ JoinRoom roomView }
+		k.OK(bob.Token, rmJoin, roomVars(r), &joined)
 		require.True(t, joined.JoinRoom.Joined)
 		require.Equal(t, 2, joined.JoinRoom.MemberCount)
 		ev, skipped := until(aws, "roomEvents", "room.joined")
@@ -168,14 +171,14 @@ func TestRoomEvents(t *testing.T) {
 		require.Equal(t, "in", ev.Data["action"])
 		require.EqualValues(t, 2, ev.Data["onlineCount"])
 		require.EqualValues(t, 2, ev.Data["memberCount"])
-		k.OK(cat.Token, rmJoin, rv(r), nil)
+		k.OK(cat.Token, rmJoin, roomVars(r), nil)
 		ev, _ = until(aws, "roomEvents", "room.joined")
 		require.Equal(t, "cat", ev.Node.Username)
 		require.EqualValues(t, 2, ev.Data["onlineCount"], "cat is not connected")
 		require.EqualValues(t, 3, ev.Data["memberCount"])
-		k.Fails(cat.Token, rmJoin, rv(r), "CONFLICT", "ALREADY_MEMBER")
+		k.Fails(cat.Token, rmJoin, roomVars(r), "CONFLICT", "ALREADY_MEMBER")
 		k.Fails(cat.Token, rmJoin, map[string]any{"r": "999999"}, "NOT_FOUND", "NOT_FOUND")
-		k.Fails("", rmJoin, rv(r), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
+		k.Fails("", rmJoin, roomVars(r), "UNAUTHENTICATED", "SIGN_IN_REQUIRED")
 
 		// Messages reach watchers; outsiders may watch and read, not post.
 		dan := k.Register("dan", nil)
@@ -204,7 +207,7 @@ func TestRoomEvents(t *testing.T) {
 				}
 			}
 		}
-		k.OK(dan.Token, `query($r: ID) { room(id: $r) { onlineCount messages(last: 10) { edges { node { text createdAt sender { username avatar } } } } } }`, rv(r), &hist)
+		k.OK(dan.Token, `query($r: ID) { room(id: $r) { onlineCount messages(last: 10) { edges { node { text createdAt sender { username avatar } } } } } }`, roomVars(r), &hist)
 		require.Equal(t, 2, hist.Room.OnlineCount)
 		require.Len(t, hist.Room.Messages.Edges, 2)
 		require.Equal(t, "666", hist.Room.Messages.Edges[0].Node.Text)
@@ -214,7 +217,7 @@ func TestRoomEvents(t *testing.T) {
 		}
 		k.OK(dan.Token, `query($c: ID!) { messages(conversationId: $c, last: 10) { totalCount } }`, map[string]any{"c": r.ConversationID}, &viaConv)
 		require.Equal(t, 2, viaConv.Messages.TotalCount)
-		res = k.Do("", `query($r: ID) { room(id: $r) { messages(last: 10) { totalCount } } }`, rv(r))
+		res = k.Do("", `query($r: ID) { room(id: $r) { messages(last: 10) { totalCount } } }`, roomVars(r))
 		require.Equal(t, "UNAUTHENTICATED", res.Code())
 
 		// Bob goes offline: the count follows on the next read.
@@ -222,33 +225,33 @@ func TestRoomEvents(t *testing.T) {
 		require.Eventually(t, func() bool { return k.roomInfo("", r.ID).OnlineCount == 1 }, 5*time.Second, 20*time.Millisecond)
 
 		// Leaving: the event carries the new counts; leaving twice is refused.
-		var left struct{ LeaveRoom rmOut }
-		k.OK(cat.Token, rmLeave, rv(r), &left)
+		var left struct{ LeaveRoom roomView }
+		k.OK(cat.Token, rmLeave, roomVars(r), &left)
 		require.False(t, left.LeaveRoom.Joined)
 		ev, _ = until(aws, "roomEvents", "room.left")
 		require.Equal(t, "cat", ev.Node.Username)
 		require.Equal(t, "out", ev.Data["action"])
 		require.EqualValues(t, 1, ev.Data["onlineCount"])
 		require.EqualValues(t, 2, ev.Data["memberCount"])
-		k.Fails(cat.Token, rmLeave, rv(r), "FORBIDDEN", "NOT_ROOM_MEMBER")
+		k.Fails(cat.Token, rmLeave, roomVars(r), "FORBIDDEN", "NOT_ROOM_MEMBER")
 
 		// A renamed room tells its watchers.
-		k.OK(ann.Token, rmUpdate, rv(r, "in", map[string]any{"name": "Lobby 2"}), nil)
+		k.OK(ann.Token, rmUpdate, roomVars(r, "in", map[string]any{"name": "Lobby 2"}), nil)
 		ev, _ = until(aws, "roomEvents", "room.updated")
 		require.Equal(t, "Lobby 2", ev.Node.Name)
 
 		// Resume from a cursor replays what was missed.
 		cursor := ev.Cursor
-		k.OK(cat.Token, rmJoin, rv(r), nil)
+		k.OK(cat.Token, rmJoin, roomVars(r), nil)
 		again := k.MustDial(ann.Token)
-		again.Subscribe("r", rmEvents, rv(r, "after", cursor))
+		again.Subscribe("r", rmEvents, roomVars(r, "after", cursor))
 		ev, _ = until(again, "roomEvents", "room.joined")
 		require.Equal(t, "cat", ev.Node.Username)
 
 		// Watching needs sign-in and an existing room.
 		anon, err := k.Dial(apptest.TransportWS, map[string]any{})
 		require.NoError(t, err)
-		anon.Subscribe("r", rmEvents, rv(r))
+		anon.Subscribe("r", rmEvents, roomVars(r))
 		require.Equal(t, "UNAUTHENTICATED", anon.ErrorCode())
 		none := k.MustDial(dan.Token)
 		none.Subscribe("r", rmEvents, map[string]any{"r": "999999"})
@@ -263,19 +266,19 @@ func TestRoomDelete(t *testing.T) {
 	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
 		ann, bob, cat := k.Register("ann", nil), k.Register("bob", nil), k.Register("cat", nil)
 		r := k.room(ann, "doomed", "")
-		k.OK(bob.Token, rmJoin, rv(r), nil)
+		k.OK(bob.Token, rmJoin, roomVars(r), nil)
 		res := k.Do(bob.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": "bye"}})
 		require.Empty(t, res.Errors)
 
 		watcher := k.MustDial(cat.Token) // not a member: watching only
-		watcher.Subscribe("r", rmEvents, rv(r))
+		watcher.Subscribe("r", rmEvents, roomVars(r))
 		member := k.MustDial(bob.Token)
 		member.Subscribe("e", `subscription { events { `+grpEventFields+` } }`, nil)
 		k.WaitSubscriptions(2)
 
-		k.Fails(bob.Token, rmDelete, rv(r), "FORBIDDEN", "NOT_ROOM_OWNER")
+		k.Fails(bob.Token, rmDelete, roomVars(r), "FORBIDDEN", "NOT_ROOM_OWNER")
 		var out struct{ DeleteRoom string }
-		k.OK(ann.Token, rmDelete, rv(r), &out)
+		k.OK(ann.Token, rmDelete, roomVars(r), &out)
 		require.Equal(t, r.ID, out.DeleteRoom)
 
 		ev, typ := nextOf(watcher, "roomEvents")
@@ -299,7 +302,7 @@ func TestRoomDelete(t *testing.T) {
 		n, err = k.App.Client.ConversationMember.Query().Count(sys)
 		require.NoError(t, err)
 		require.Zero(t, n)
-		k.Fails(ann.Token, rmDelete, rv(r), "NOT_FOUND", "NOT_FOUND")
+		k.Fails(ann.Token, rmDelete, roomVars(r), "NOT_FOUND", "NOT_FOUND")
 		// The name is free again.
 		k.room(bob, "doomed", "")
 	})
