@@ -24,6 +24,15 @@ func runAdmin(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
+// requireAdmin runs the subcommand on args, which must succeed and print
+// out.
+func requireAdmin(t *testing.T, out string, args ...string) {
+	t.Helper()
+	code, stdout, stderr := runAdmin(t, args...)
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, out, stdout)
+}
+
 // gql posts a GraphQL request to s and returns its data and first error's
 // code ("" when it succeeded).
 func gql(s *apptest.Server, token, query string) (json.RawMessage, string) {
@@ -56,9 +65,7 @@ func TestAdminSubcommand(t *testing.T) {
 		}
 
 		// A fresh database: the subcommand migrates it itself.
-		code, out, errOut := runAdmin(t, withDB("list")...)
-		require.Equal(t, 0, code, errOut)
-		require.Equal(t, "(no admins)\n", out)
+		requireAdmin(t, "(no admins)\n", withDB("list")...)
 
 		// The server on the same database (the data directory holds
 		// SQLite's file).
@@ -75,9 +82,7 @@ func TestAdminSubcommand(t *testing.T) {
 
 		// Grant, with the flags before the word admin this time, and the
 		// username in another case.
-		code, out, errOut = runAdmin(t, append(db, "admin", "grant", "ALICE")...)
-		require.Equal(t, 0, code, errOut)
-		require.Equal(t, "alice is now an admin\n", out)
+		requireAdmin(t, "alice is now an admin\n", append(db, "admin", "grant", "ALICE")...)
 		token := signIn(srv, "alice")
 		data, errCode := gql(srv, token, updateSettings)
 		require.Empty(t, errCode, "the granted admin changes settings")
@@ -89,15 +94,11 @@ func TestAdminSubcommand(t *testing.T) {
 		_, errCode = gql(srv, signIn(srv, "bob"), updateSettings)
 		require.Equal(t, "FORBIDDEN", errCode, "only alice was granted")
 
-		code, out, _ = runAdmin(t, withDB("grant", "alice")...)
-		require.Equal(t, 0, code)
-		require.Equal(t, "alice was already an admin\n", out)
-		code, out, _ = runAdmin(t, withDB("list")...)
-		require.Equal(t, 0, code)
-		require.Equal(t, "alice\n", out)
+		requireAdmin(t, "alice was already an admin\n", withDB("grant", "alice")...)
+		requireAdmin(t, "alice\n", withDB("list")...)
 
 		// Unknown users and bad command lines fail with a message.
-		code, out, errOut = runAdmin(t, withDB("grant", "nobody")...)
+		code, out, errOut := runAdmin(t, withDB("grant", "nobody")...)
 		require.Equal(t, 1, code)
 		require.Empty(t, out)
 		require.Contains(t, errOut, `no user named "nobody"`)
@@ -109,19 +110,13 @@ func TestAdminSubcommand(t *testing.T) {
 		}
 
 		// Revoke: a new sign-in is an ordinary user again.
-		code, out, errOut = runAdmin(t, withDB("revoke", "alice")...)
-		require.Equal(t, 0, code, errOut)
-		require.Equal(t, "alice is no longer an admin\n", out)
+		requireAdmin(t, "alice is no longer an admin\n", withDB("revoke", "alice")...)
 		_, errCode = gql(srv, signIn(srv, "alice"), updateSettings)
 		require.Equal(t, "FORBIDDEN", errCode, "revoked")
 		data, _ = gql(srv, signIn(srv, "alice"), `{ settings { dirtyWords } }`)
 		require.JSONEq(t, `{"settings": {"dirtyWords": null}}`, string(data))
-		code, out, _ = runAdmin(t, withDB("revoke", "alice")...)
-		require.Equal(t, 0, code)
-		require.Equal(t, "alice was not an admin\n", out)
-		code, out, _ = runAdmin(t, withDB("list")...)
-		require.Equal(t, 0, code)
-		require.Equal(t, "(no admins)\n", out)
+		requireAdmin(t, "alice was not an admin\n", withDB("revoke", "alice")...)
+		requireAdmin(t, "(no admins)\n", withDB("list")...)
 	})
 }
 

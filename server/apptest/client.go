@@ -222,9 +222,18 @@ func (c *Client) SendMessage(ctx context.Context, from Account, to, text, client
 	if clientID != "" {
 		vars["cid"] = clientID
 	}
-	var out struct{ SendMessage Message }
-	err := c.Query(ctx, from.Token, SendMessageMutation, vars, &out)
-	return out.SendMessage, err
+	return c.Sent(ctx, from, SendMessageMutation, vars)
+}
+
+// Sent runs mutation, whose one field is the message sent, as from, and
+// returns that message.
+func (c *Client) Sent(ctx context.Context, from Account, mutation string, vars map[string]any) (Message, error) {
+	var out map[string]Message
+	err := c.Query(ctx, from.Token, mutation, vars, &out)
+	for _, m := range out {
+		return m, err
+	}
+	return Message{}, err
 }
 
 // Connection is one page of a Relay connection.

@@ -92,33 +92,22 @@ func (a *api) registerMany(ctx context.Context, prefix string, n, parallel int) 
 
 const sendMessageMutation = `mutation($to: ID!, $text: String!, $cid: String) { sendMessage(input: {to: $to, text: $text, clientId: $cid}) { id seq } }`
 
-type sentMessage struct {
-	ID  string
-	Seq int
-}
+// sentMessage is a message the tool sent: its id and seq (its mutations
+// select no more).
+type sentMessage = apptest.Message
 
 func (a *api) sendMessage(ctx context.Context, from user, to, text, clientID string) (sentMessage, error) {
 	vars := map[string]any{"to": to, "text": text}
 	if clientID != "" {
 		vars["cid"] = clientID
 	}
-	return a.send(ctx, from, sendMessageMutation, vars)
+	return a.Sent(ctx, from, sendMessageMutation, vars)
 }
 
 const sendGroupMutation = `mutation($g: ID!, $text: String!) { send(input: {groupId: $g, text: $text}) { id seq } }`
 
 func (a *api) sendGroup(ctx context.Context, from user, groupID, text string) (sentMessage, error) {
-	return a.send(ctx, from, sendGroupMutation, map[string]any{"g": groupID, "text": text})
-}
-
-// send runs mutation, whose one field is the message sent, as from.
-func (a *api) send(ctx context.Context, from user, mutation string, vars map[string]any) (sentMessage, error) {
-	var out map[string]sentMessage
-	err := a.Query(ctx, from.Token, mutation, vars, &out)
-	for _, m := range out {
-		return m, err
-	}
-	return sentMessage{}, err
+	return a.Sent(ctx, from, sendGroupMutation, map[string]any{"g": groupID, "text": text})
 }
 
 // hasField reports whether the root type (Query, Mutation) has a field,

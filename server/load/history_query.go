@@ -64,5 +64,5 @@ func (a *api) sendQuote(ctx context.Context, from user, to, text, quote string) 
 	if quote != "" {
 		vars["q"] = quote
 	}
-	return a.send(ctx, from, sendQuoteMutation, vars)
+	return a.Sent(ctx, from, sendQuoteMutation, vars)
 }

@@ -105,54 +105,59 @@ func (g *gatedSource) Replay(ctx context.Context, topics []string, after, upto i
 // topic stands, whichever of the two saw it.
 func TestReplaySettlesWithDispatch(t *testing.T) {
 	t.Run("left in the replay, joined again live", func(t *testing.T) {
-		src := &gatedSource{open: make(chan struct{})}
-		leave := src.add(left("conversation:1"))
-		hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
-		sub := subscribe(t, hub, []string{"user:7", "conversation:1"}, 0)
+		src, hub, sub, leave := gatedReplay(t, left("conversation:1"), "user:7", "conversation:1")
 		src.add(message("conversation:1")) // while he is out: dropped
 		join := src.add(joined("conversation:1"))
 		after := src.add(message("conversation:1"))
-		require.NoError(t, hub.Notify(context.Background(), after.ID))
-		waitPosition(t, hub, after.ID)
-		close(src.open)
+		release(t, hub, src, after)
 		assert.Equal(t, []int64{leave.ID, join.ID, after.ID}, ids(receive(t, sub, 3)))
 		assertNothing(t, sub)
 		assert.True(t, sub.Has("conversation:1"))
 	})
 	t.Run("left in the replay", func(t *testing.T) {
-		src := &gatedSource{open: make(chan struct{})}
-		leave := src.add(left("conversation:1"))
-		hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
-		sub := subscribe(t, hub, []string{"user:7", "conversation:1"}, 0)
-		out := src.add(message("conversation:1")) // dropped
-		require.NoError(t, hub.Notify(context.Background(), out.ID))
-		waitPosition(t, hub, out.ID)
-		close(src.open)
+		src, hub, sub, leave := gatedReplay(t, left("conversation:1"), "user:7", "conversation:1")
+		release(t, hub, src, src.add(message("conversation:1"))) // dropped
 		assert.Equal(t, []int64{leave.ID}, ids(receive(t, sub, 1)))
 		assertNothing(t, sub)
-		assert.False(t, sub.Has("conversation:1"))
-		src.add(message("conversation:1"))
-		last := src.add(message("user:7"))
-		require.NoError(t, hub.Notify(context.Background(), last.ID))
-		assert.Equal(t, []int64{last.ID}, ids(receive(t, sub, 1)))
+		requireOut(t, hub, src, sub, "conversation:1")
 	})
 	t.Run("joined in the replay, left live", func(t *testing.T) {
-		src := &gatedSource{open: make(chan struct{})}
-		join := src.add(joined("conversation:2"))
-		hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
-		sub := subscribe(t, hub, []string{"user:7"}, 0)
+		src, hub, sub, join := gatedReplay(t, joined("conversation:2"), "user:7")
 		in := src.add(message("conversation:2")) // from the log: he is in
 		leave := src.add(left("conversation:2"))
-		out := src.add(message("conversation:2")) // he is out
-		require.NoError(t, hub.Notify(context.Background(), out.ID))
-		waitPosition(t, hub, out.ID)
-		close(src.open)
+		release(t, hub, src, src.add(message("conversation:2"))) // he is out
 		assert.Equal(t, []int64{join.ID, in.ID, leave.ID}, ids(receive(t, sub, 3)))
 		assertNothing(t, sub)
-		assert.False(t, sub.Has("conversation:2"))
-		src.add(message("conversation:2"))
-		last := src.add(message("user:7"))
-		require.NoError(t, hub.Notify(context.Background(), last.ID))
-		assert.Equal(t, []int64{last.ID}, ids(receive(t, sub, 1)))
+		requireOut(t, hub, src, sub, "conversation:2")
 	})
+}
+
+// gatedReplay starts a hub on a log holding first and subscribes to topics
+// from the start of the log: the replay waits until release.
+func gatedReplay(t *testing.T, first Event, topics ...string) (*gatedSource, *Hub, *Subscription, Event) {
+	t.Helper()
+	src := &gatedSource{open: make(chan struct{})}
+	first = src.add(first)
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	return src, hub, subscribe(t, hub, topics, 0), first
+}
+
+// release lets the replay run once the hub has dispatched the log up to
+// last.
+func release(t *testing.T, hub *Hub, src *gatedSource, last Event) {
+	t.Helper()
+	require.NoError(t, hub.Notify(context.Background(), last.ID))
+	waitPosition(t, hub, last.ID)
+	close(src.open)
+}
+
+// requireOut checks that sub has left topic: it says so, and a message on
+// topic does not reach it where one on its user's topic after it does.
+func requireOut(t *testing.T, hub *Hub, src *gatedSource, sub *Subscription, topic string) {
+	t.Helper()
+	assert.False(t, sub.Has(topic))
+	src.add(message(topic))
+	last := src.add(message("user:7"))
+	require.NoError(t, hub.Notify(context.Background(), last.ID))
+	assert.Equal(t, []int64{last.ID}, ids(receive(t, sub, 1)))
 }
