@@ -29,7 +29,7 @@ type GroupMember struct {
 	UserID int `json:"user_id,omitempty"`
 	// Role holds the value of the "role" field.
 	Role groupmember.Role `json:"role,omitempty"`
-	// The member's own name for the group (S2-23); private to him (GroupMember.remark resolves it).
+	// The member's own name for the group; private to him (GroupMember.remark resolves it).
 	Remark string `json:"remark,omitempty"`
 	// Display name inside the group.
 	Alias string `json:"alias,omitempty"`

@@ -11,7 +11,6 @@ import (
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/messaging"
-	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/realtime"
 )
 
@@ -86,7 +85,7 @@ func (c *sharedMessages) message(ctx context.Context, client *ent.Client, sub *r
 	case <-ctx.Done():
 		return nil
 	}
-	if e.err != nil || eventlog.ConversationTopic(e.m.ConversationID) != ev.Topic || !e.readBy(ctx, client, uid) {
+	if e.err != nil || !messaging.AnnouncedOn(e.m, ev.Topic) || !e.readBy(ctx, client, uid) {
 		return nil
 	}
 	return e.m

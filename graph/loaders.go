@@ -6,18 +6,13 @@ import (
 	"errors"
 	"time"
 
-	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/ent/conversation"
-	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/friendship"
-	"github.com/parley-im/parley/ent/group"
-	"github.com/parley-im/parley/ent/message"
-	"github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/messaging"
 )
 
 // loaders batch the per-item look-ups of list fields (a conversation list's
@@ -26,13 +21,16 @@ import (
 // read as the request's viewer, so privacy applies as everywhere. A
 // subscription gets none: its fields resolve one event at a time, and a
 // cache would go stale between events.
+//
+// The rules they batch are the services': each loader's batch function is
+// one call into a service (messaging's read model for the conversation
+// list), which takes many keys at once.
 type loaders struct {
-	conversation *dataloadgen.Loader[int, *ent.Conversation]
-	lastMessage  *dataloadgen.Loader[int, *ent.Message]
-	peer         *dataloadgen.Loader[int, *ent.User]
-	group        *dataloadgen.Loader[int, *ent.Group]
-	room         *dataloadgen.Loader[int, *ent.Room]
-	friendship   *dataloadgen.Loader[int, *ent.Friendship]
+	lastMessage *dataloadgen.Loader[int, *ent.Message]      // by conversation id
+	peer        *dataloadgen.Loader[int, *ent.User]         // by conversation id
+	heading     *dataloadgen.Loader[int, messaging.Heading] // by conversation id
+	unread      *dataloadgen.Loader[int, int]               // by conversation member id
+	friendship  *dataloadgen.Loader[int, *ent.Friendship]
 }
 
 type loadersKey struct{}
@@ -50,42 +48,10 @@ func (r *Resolver) WithLoaders(ctx context.Context, next graphql.OperationHandle
 func (r *Resolver) newLoaders() *loaders {
 	wait := dataloadgen.WithWait(cmp.Or(r.LoaderWait, time.Millisecond))
 	return &loaders{
-		conversation: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Conversation, error) {
-			return r.db(ctx).Conversation.Query().Where(conversation.IDIn(ids...)).All(ctx)
-		}, func(c *ent.Conversation) int { return c.ID }),
-		lastMessage: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Message, error) {
-			// The newest message not deleted for everyone, per conversation, in
-			// one query; one hidden for the viewer is left out by privacy, and
-			// that conversation falls back to a query of its own.
-			return r.db(ctx).Message.Query().Where(
-				message.ConversationIDIn(ids...), message.DeletedAtIsNil(),
-				func(s *sql.Selector) {
-					t := sql.Table(message.Table).As("newest")
-					s.Where(sql.In(s.C(message.FieldSeq), sql.Select(sql.Max(t.C(message.FieldSeq))).From(t).Where(sql.And(
-						sql.ColumnsEQ(t.C(message.FieldConversationID), s.C(message.FieldConversationID)),
-						sql.IsNull(t.C(message.FieldDeletedAt)),
-					))))
-				},
-			).All(ctx)
-		}, func(m *ent.Message) int { return m.ConversationID }),
-		peer: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int) (map[int]*ent.User, error) {
-			rows, err := r.db(ctx).ConversationMember.Query().Where(
-				conversationmember.ConversationIDIn(ids...), conversationmember.UserIDNEQ(viewer.UserID(ctx)),
-			).WithUser().All(ctx)
-			out := map[int]*ent.User{}
-			for _, m := range rows {
-				if m.Edges.User != nil {
-					out[m.ConversationID] = m.Edges.User
-				}
-			}
-			return out, err
-		}, wait),
-		group: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Group, error) {
-			return r.db(ctx).Group.Query().Where(group.ConversationIDIn(ids...)).All(ctx)
-		}, func(g *ent.Group) int { return g.ConversationID }),
-		room: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Room, error) {
-			return r.db(ctx).Room.Query().Where(room.ConversationIDIn(ids...)).All(ctx)
-		}, func(rm *ent.Room) int { return rm.ConversationID }),
+		lastMessage: dataloadgen.NewMappedLoader(r.Messaging.LastMessages, wait),
+		peer:        dataloadgen.NewMappedLoader(r.Messaging.Peers, wait),
+		heading:     dataloadgen.NewMappedLoader(r.Messaging.Headings, wait),
+		unread:      dataloadgen.NewMappedLoader(r.Messaging.UnreadCounts, wait),
 		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {
 			return r.db(ctx).Friendship.Query().Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...)).All(ctx)
 		}, func(f *ent.Friendship) int { return f.FriendID }),

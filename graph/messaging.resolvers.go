@@ -10,11 +10,8 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
-	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/messaging"
-	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 )
 
@@ -25,41 +22,27 @@ func (r *conversationResolver) LastMessage(ctx context.Context, obj *ent.Convers
 
 // Mine is the resolver for the mine field.
 func (r *conversationResolver) Mine(ctx context.Context, obj *ent.Conversation) (*ent.ConversationMember, error) {
-	return r.myMembership(ctx, obj.ID)
+	return r.Messaging.MyMembership(ctx, obj.ID)
 }
 
 // Peer is the resolver for the peer field.
 func (r *conversationResolver) Peer(ctx context.Context, obj *ent.Conversation) (*ent.User, error) {
-	return r.peer(ctx, obj)
+	return r.peer(ctx, obj.ID)
 }
 
 // UnreadCount is the resolver for the unreadCount field.
 func (r *conversationMemberResolver) UnreadCount(ctx context.Context, obj *ent.ConversationMember) (int, error) {
-	conv, err := r.conversationOf(ctx, obj)
-	if err != nil {
-		return 0, err
-	}
-	return int(max(conv.LastSeq-max(obj.ReadSeq, obj.ClearedSeq), 0)), nil
+	return r.unreadCount(ctx, obj.ID)
 }
 
 // Title is the resolver for the title field.
 func (r *conversationMemberResolver) Title(ctx context.Context, obj *ent.ConversationMember) (string, error) {
-	conv, err := r.conversationOf(ctx, obj)
-	if err != nil {
-		return "", err
-	}
-	title, _, err := r.face(ctx, conv)
-	return title, err
+	return r.title(ctx, obj.ConversationID)
 }
 
 // Avatar is the resolver for the avatar field.
 func (r *conversationMemberResolver) Avatar(ctx context.Context, obj *ent.ConversationMember) (string, error) {
-	conv, err := r.conversationOf(ctx, obj)
-	if err != nil {
-		return "", err
-	}
-	_, avatar, err := r.face(ctx, conv)
-	return avatar, err
+	return r.avatar(ctx, obj.ConversationID)
 }
 
 // LastMessage is the resolver for the lastMessage field.
@@ -69,11 +52,7 @@ func (r *conversationMemberResolver) LastMessage(ctx context.Context, obj *ent.C
 
 // Peer is the resolver for the peer field.
 func (r *conversationMemberResolver) Peer(ctx context.Context, obj *ent.ConversationMember) (*ent.User, error) {
-	conv, err := r.conversationOf(ctx, obj)
-	if err != nil {
-		return nil, err
-	}
-	return r.peer(ctx, conv)
+	return r.peer(ctx, obj.ConversationID)
 }
 
 // Parts is the resolver for the parts field.
@@ -88,17 +67,17 @@ func (r *messageResolver) Preview(ctx context.Context, obj *ent.Message) (string
 
 // Mine is the resolver for the mine field.
 func (r *messageResolver) Mine(ctx context.Context, obj *ent.Message) (bool, error) {
-	return obj.SenderID != nil && *obj.SenderID == viewer.UserID(ctx), nil
+	return messaging.SentByViewer(ctx, obj), nil
 }
 
 // Delivered is the resolver for the delivered field.
 func (r *messageResolver) Delivered(ctx context.Context, obj *ent.Message) (*bool, error) {
-	return r.receipt(ctx, obj, func(m *ent.ConversationMember) int64 { return m.DeliveredSeq })
+	return r.Messaging.Delivered(ctx, obj)
 }
 
 // Read is the resolver for the read field.
 func (r *messageResolver) Read(ctx context.Context, obj *ent.Message) (*bool, error) {
-	return r.receipt(ctx, obj, func(m *ent.ConversationMember) int64 { return m.ReadSeq })
+	return r.Messaging.Read(ctx, obj)
 }
 
 // Send is the resolver for the send field.
@@ -150,57 +129,30 @@ func (r *mutationResolver) ClearHistory(ctx context.Context, conversationID int)
 
 // Typing is the resolver for the typing field.
 func (r *mutationResolver) Typing(ctx context.Context, conversationID int) (bool, error) {
-	return true, r.Messaging.Typing(ctx, r.db(ctx), conversationID)
+	return true, r.Messaging.Typing(ctx, conversationID)
 }
 
 // Conversations is the resolver for the conversations field.
 func (r *queryResolver) Conversations(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, state *conversationmember.State) (*ent.ConversationMemberConnection, error) {
-	if err := signedIn(ctx); err != nil {
-		return nil, err
-	}
-	q := r.db(ctx).ConversationMember.Query().Where(
-		conversationmember.UserID(viewer.UserID(ctx)), conversationmember.Active(true), conversationmember.Removed(false),
-		conversationmember.HasConversationWith(conversation.KindNEQ(conversation.KindRoom)),
-	)
-	if state != nil {
-		q.Where(conversationmember.StateEQ(*state))
-	}
-	return q.Paginate(ctx, after, first, before, last, ent.WithConversationMemberOrder([]*ent.ConversationMemberOrder{
-		{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldPinned},
-		{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldLastActivityAt},
-	}))
+	return r.Messaging.List(ctx, state, after, first, before, last)
 }
 
 // Messages is the resolver for the messages field.
 func (r *queryResolver) Messages(ctx context.Context, conversationID int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.MessageConnection, error) {
-	return r.history(ctx, conversationID, after, first, before, last)
+	return r.Messaging.History(ctx, conversationID, after, first, before, last)
 }
 
 // DirectConversation is the resolver for the directConversation field.
 func (r *queryResolver) DirectConversation(ctx context.Context, userID int) (*ent.Conversation, error) {
-	if err := signedIn(ctx); err != nil {
-		return nil, err
-	}
-	c, err := r.db(ctx).Conversation.Query().Where(conversation.DirectKey(messaging.DirectKey(viewer.UserID(ctx), userID))).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	return c, err
+	return r.Messaging.DirectWith(ctx, userID)
 }
 
 // ConversationEvents is the resolver for the conversationEvents field.
 func (r *subscriptionResolver) ConversationEvents(ctx context.Context, conversationID int, after *string) (<-chan *LiveEvent, error) {
-	visible := func(ctx context.Context) error {
-		_, err := r.Client.Conversation.Get(ctx, conversationID)
-		if ent.IsNotFound(err) {
-			return apperr.Missing("conversation")
-		}
-		return err // any other error: the database, not the viewer
-	}
 	return r.Subscribe(ctx, after, Stream{
 		Topics: func(context.Context, int) ([]string, error) {
 			return []string{eventlog.ConversationTopic(conversationID)}, nil
 		},
-		Guard: visible,
+		Guard: func(ctx context.Context) error { return r.Messaging.Watching(ctx, conversationID) },
 	})
 }

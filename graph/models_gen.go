@@ -229,7 +229,7 @@ type SendInput struct {
 	// Shorthand for one part: a text, or emoji only when it holds nothing but
 	// codes like [表情12].
 	Text *string `json:"text,omitempty"`
-	// Several parts in one message (S1-08); give text or parts.
+	// Several parts in one message; give text or parts.
 	Parts []*MessagePartInput `json:"parts,omitempty"`
 	Type  *message.Type       `json:"type,omitempty"`
 	// An earlier message of the same conversation to quote.

@@ -74,20 +74,14 @@ func (r *roomResolver) Joined(ctx context.Context, obj *ent.Room) (bool, error) 
 
 // Messages is the resolver for the messages field.
 func (r *roomResolver) Messages(ctx context.Context, obj *ent.Room, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.MessageConnection, error) {
-	return r.history(ctx, obj.ConversationID, after, first, before, last)
+	return r.Messaging.History(ctx, obj.ConversationID, after, first, before, last)
 }
 
 // RoomEvents is the resolver for the roomEvents field.
 func (r *subscriptionResolver) RoomEvents(ctx context.Context, roomID int, after *string) (<-chan *LiveEvent, error) {
-	if err := signedIn(ctx); err != nil {
-		return nil, err
-	}
-	rm, err := r.Rooms.Get(ctx, roomID, "")
+	rm, err := r.Rooms.Watch(ctx, roomID)
 	if err != nil {
 		return nil, err
-	}
-	if rm == nil {
-		return nil, r.Rooms.Watching(ctx, roomID)
 	}
 	// room.deleted is the stream's last event: the guard lets it through
 	// (the room is gone by then), and the subscription ends after it.
@@ -96,7 +90,7 @@ func (r *subscriptionResolver) RoomEvents(ctx context.Context, roomID int, after
 		Topics: func(context.Context, int) ([]string, error) { return roomsvc.Topics(rm), nil },
 		Keep:   roomsvc.Kept,
 		Follow: func(_ context.Context, sub *realtime.Subscription, ev realtime.Event, _ eventlog.Payload) {
-			if ev.Kind == roomsvc.KindDeleted && ev.Topic == eventlog.ConversationTopic(rm.ConversationID) {
+			if roomsvc.Closes(rm, ev.Kind, ev.Topic) {
 				closing = true
 				sub.Close()
 			}

@@ -153,28 +153,11 @@ func MessageReaders(ctx context.Context, c *ent.Client, m *ent.Message, uids []i
 
 // VisibleMessages is the Message policy's filter: VisibleMessage on reads,
 // MessageInReach on updates and deletes.
-func VisibleMessages() privacy.QueryMutationRule { return messageRule{} }
-
-type messageRule struct{}
-
-func (messageRule) EvalQuery(ctx context.Context, q ent.Query) error {
-	mq, ok := q.(*ent.MessageQuery)
-	if !ok {
-		return privacy.Denyf("unexpected query type %T", q)
+func VisibleMessages() privacy.QueryMutationRule {
+	return viewerFilter[*ent.MessageQuery, *ent.MessageMutation]{
+		onQuery:  func(q *ent.MessageQuery, uid int) { q.Where(VisibleMessage(uid)) },
+		onChange: func(m *ent.MessageMutation, uid int) { m.Where(MessageInReach(uid)) },
 	}
-	mq.Where(VisibleMessage(viewer.UserID(ctx)))
-	return privacy.Skip
-}
-
-func (messageRule) EvalMutation(ctx context.Context, m ent.Mutation) error {
-	mm, ok := m.(*ent.MessageMutation)
-	if !ok {
-		return privacy.Denyf("unexpected mutation type %T", m)
-	}
-	if !mm.Op().Is(ent.OpCreate) {
-		mm.Where(MessageInReach(viewer.UserID(ctx)))
-	}
-	return privacy.Skip
 }
 
 // VisibleFiles is the File policy's read filter (VisibleFile).

@@ -73,7 +73,7 @@ func (GroupMember) Fields() []ent.Field {
 		field.Enum("role").Values("owner", "manager", "member").Default("member"),
 		field.String("remark").Default("").MaxLen(256).
 			Annotations(entgql.Skip()).
-			Comment("The member's own name for the group (S2-23); private to him (GroupMember.remark resolves it)."),
+			Comment("The member's own name for the group; private to him (GroupMember.remark resolves it)."),
 		field.String("alias").Default("").MaxLen(256).Comment("Display name inside the group."),
 		field.Time("muted_until").Optional().Nillable(),
 	}
@@ -100,7 +100,7 @@ func (GroupMember) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
 }
 
-// Room is a public chat room (seed 003): any signed-in user may join.
+// Room is a public chat room: any signed-in user may join.
 type Room struct{ ent.Schema }
 
 // Fields of the Room.
@@ -172,7 +172,8 @@ func (Conversation) Annotations() []schema.Annotation {
 }
 
 // ConversationMember is one user's state in a conversation: read and delivery
-// positions (unread = last_seq - read_seq), pin, hidden, and whether the
+// positions (unread = last_seq - max(read_seq, cleared_seq), never below 0:
+// messaging.Unread), pin, hidden, and whether the
 // conversation was removed from the list (it comes back on a new message).
 type ConversationMember struct{ ent.Schema }
 

@@ -139,31 +139,22 @@ func (Room) Policy() ent.Policy {
 }
 
 // Policy of the Conversation: rooms and the conversations the viewer is an
-// active member of.
+// active member of (rule.VisibleConversations).
 func (Conversation) Policy() ent.Policy {
-	visible := rule.FilterBy(func(f *gen.ConversationFilter, uid int) { f.Where(rule.VisibleConversationP(uid)) })
-	// Rooms are readable by everyone, but only their members' domain code
-	// (and the system, for numbering) changes a conversation.
-	member := rule.FilterBy(func(f *gen.ConversationFilter, uid int) {
-		f.Where(entql.HasEdgeWith("members", entql.FieldEQ("user_id", uid), entql.FieldEQ("active", true)))
-	})
 	return privacy.Policy{
-		Query:    readPolicy(visible),
-		Mutation: writePolicy(rule.OnCreate(privacy.AlwaysAllowRule()), member),
+		Query:    readPolicy(rule.VisibleConversations()),
+		Mutation: writePolicy(rule.OnCreate(privacy.AlwaysAllowRule()), rule.VisibleConversations()),
 	}
 }
 
 // Policy of the ConversationMember: the member rows of visible conversations;
 // members add others (invites) and update each other's list state on send.
 func (ConversationMember) Policy() ent.Policy {
-	inVisible := rule.FilterBy(func(f *gen.ConversationMemberFilter, uid int) {
-		f.Where(entql.HasEdgeWith("conversation", rule.VisibleConversationP(uid)))
-	})
 	return privacy.Policy{
-		Query: readPolicy(inVisible),
+		Query: readPolicy(rule.MembersOfVisibleConversations()),
 		Mutation: writePolicy(
 			rule.AllowCreateIf(rule.Field("conversation_id"), rule.IsConversationMemberOrJoining),
-			inVisible,
+			rule.MembersOfVisibleConversations(),
 		),
 	}
 }

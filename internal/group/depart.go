@@ -6,15 +6,16 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/groupmember"
+	"github.com/parley-im/parley/internal/messaging"
 )
 
-// Depart lets the viewer go from every group before his account is deleted
-// (S3-08): each group he owns passes to its longest-standing manager, else
+// Depart lets the viewer go from every group before his account is
+// deleted: each group he owns passes to its longest-standing manager, else
 // its longest-standing member, through Transfer; one he is alone in is
 // dissolved; then he leaves them all. Members see the same events as for a
 // hand-over and a departure made by hand.
 func (s *Service) Depart(ctx context.Context) error {
-	db, me, err := tx(ctx)
+	db, me, err := messaging.SignedInWriter(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,15 @@
-// Package group holds the rules of chat groups (seeds 000 and 002): creating
-// them, their card and members, invitations, join links and applications,
-// managers, mutes, removals, leaving, handing over and dissolving. Resolvers
-// call it; it writes through the ent client in the request's transaction, so
-// the privacy policies of Group and GroupMember (ent/schema/policy.go) still
-// decide who may touch which row. Every membership change goes through
-// messaging.Join or messaging.Leave, so the group's conversation and its
-// live streams follow at once.
+// Package group holds the rules of chat groups: creating them, their card
+// and members, invitations, join links and applications, managers, mutes,
+// removals, leaving, handing over and dissolving, and who may post in a
+// group's conversation (Posting, which messaging asks). Resolvers call it;
+// it writes through the ent client in the request's transaction, so the
+// privacy policies of Group and GroupMember (ent/schema/policy.go) still
+// decide who may touch which row. The role rules themselves (who manages,
+// whom a member may remove or mute, who may invite) are ent/rule's
+// (ent/rule/group.go), built once for this package's checks and for the
+// policies. Every membership change goes through messaging.Join or
+// messaging.Leave, so the group's conversation and its live streams follow
+// at once.
 package group
 
 import (
@@ -13,14 +17,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/parley-im/parley/ent"
-	entgroup "github.com/parley-im/parley/ent/group"
 	"github.com/parley-im/parley/ent/groupmember"
+	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/notice"
@@ -28,6 +29,7 @@ import (
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/txn"
 	"github.com/parley-im/parley/internal/settings"
+	"github.com/parley-im/parley/internal/social"
 )
 
 // Reasons of the group rules; each refusal has its own.
@@ -78,7 +80,7 @@ const (
 	MembersMax = 2000
 	// AddMax is the most users one create or invite adds.
 	AddMax = 100
-	// DetailMembers is how many members the group detail shows (S2-22).
+	// DetailMembers is how many members the group detail shows.
 	DetailMembers = 15
 	// AvatarSources is how many member avatars a composite avatar is
 	// drawn from (a 3 × 3 grid).
@@ -106,9 +108,7 @@ type Friends interface {
 
 // Avatars checks an avatar named by file id and gives its URL (the files
 // service, which holds the one rule for avatars).
-type Avatars interface {
-	Avatar(ctx context.Context, fileID int, field string) (string, error)
-}
+type Avatars = messaging.Avatars
 
 // Service is the group service.
 type Service struct {
@@ -127,23 +127,12 @@ func NewService(client *ent.Client, log *eventlog.Log, msg *messaging.Service, n
 	return &Service{client: client, log: log, messaging: msg, notices: notices, settings: toggles, friends: friends, avatars: avatars}
 }
 
-// tx returns the request's transaction client: every write of this package
-// runs in one, for a signed-in viewer.
-func tx(ctx context.Context) (*ent.Client, int, error) {
-	me := viewer.UserID(ctx)
-	if me == 0 {
-		return nil, 0, apperr.SignIn()
-	}
-	db, err := txn.Writer(ctx)
-	return db, me, err
-}
+// reader returns the client queries go through.
+func (s *Service) reader(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
-// read returns the client queries go through.
-func (s *Service) read(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
-
-// load returns a group; groups are public, so a missing one is the only
+// loadGroup returns a group; groups are public, so a missing one is the only
 // NOT_FOUND.
-func load(ctx context.Context, db *ent.Client, id int) (*ent.Group, error) {
+func loadGroup(ctx context.Context, db *ent.Client, id int) (*ent.Group, error) {
 	g, err := db.Group.Get(ctx, id)
 	if ent.IsNotFound(err) {
 		return nil, apperr.Missing("group")
@@ -153,8 +142,8 @@ func load(ctx context.Context, db *ent.Client, id int) (*ent.Group, error) {
 	return g, nil
 }
 
-// membership returns uid's membership of group g, or nil.
-func membership(ctx context.Context, db *ent.Client, groupID, uid int) (*ent.GroupMember, error) {
+// membershipOf returns uid's membership of a group, with the user, or nil.
+func membershipOf(ctx context.Context, db *ent.Client, groupID, uid int) (*ent.GroupMember, error) {
 	m, err := db.GroupMember.Query().
 		Where(groupmember.GroupID(groupID), groupmember.UserID(uid)).
 		WithUser().Only(ctx)
@@ -166,90 +155,86 @@ func membership(ctx context.Context, db *ent.Client, groupID, uid int) (*ent.Gro
 	return m, nil
 }
 
-// rank orders roles: owner above manager above member.
-func rank(r groupmember.Role) int {
-	switch r {
-	case groupmember.RoleOwner:
-		return 2
-	case groupmember.RoleManager:
-		return 1
-	}
-	return 0
+// actingMember is the viewer as a member of the group he acts on, with the
+// transaction he writes in.
+type actingMember struct {
+	db     *ent.Client
+	me     int
+	group  *ent.Group
+	member *ent.GroupMember
 }
 
-// actor is the viewer as a member of a group he acts on.
-type actor struct {
-	g  *ent.Group
-	me *ent.GroupMember
-}
-
-// as loads group id and the viewer's membership, which must have at least
-// role min: NOT_GROUP_MEMBER, NOT_GROUP_MANAGER or NOT_GROUP_OWNER otherwise.
-func as(ctx context.Context, db *ent.Client, id, me int, min groupmember.Role) (actor, error) {
-	g, err := load(ctx, db, id)
+// actAs loads group id and the signed-in viewer's membership for a write in
+// the request's transaction. His role must be min or above
+// (rule.GroupRoleAtLeast): NOT_GROUP_MEMBER, NOT_GROUP_MANAGER or
+// NOT_GROUP_OWNER otherwise.
+func actAs(ctx context.Context, id int, min groupmember.Role) (actingMember, error) {
+	db, me, err := messaging.SignedInWriter(ctx)
 	if err != nil {
-		return actor{}, err
+		return actingMember{}, err
 	}
-	m, err := membership(ctx, db, id, me)
+	g, err := loadGroup(ctx, db, id)
+	if err != nil {
+		return actingMember{}, err
+	}
+	m, err := membershipOf(ctx, db, id, me)
 	switch {
 	case err != nil:
-		return actor{}, err
+		return actingMember{}, err
 	case m == nil:
-		return actor{}, apperr.Deny(ReasonNotMember, "you are not a member of this group")
-	case rank(m.Role) >= rank(min):
-		return actor{g: g, me: m}, nil
+		return actingMember{}, apperr.Deny(ReasonNotMember, "you are not a member of this group")
+	case rule.GroupRoleAtLeast(m.Role, min):
+		return actingMember{db: db, me: me, group: g, member: m}, nil
 	case min == groupmember.RoleOwner:
-		return actor{}, apperr.Deny(ReasonNotOwner, "only the group's owner may do this")
+		return actingMember{}, apperr.Deny(ReasonNotOwner, "only the group's owner may do this")
 	}
-	return actor{}, apperr.Deny(ReasonNotManager, "only the group's owner and managers may do this")
+	return actingMember{}, apperr.Deny(ReasonNotManager, "only the group's owner and managers may do this")
 }
 
-// canInvite reports whether member m may bring others into g.
-func canInvite(g *ent.Group, m *ent.GroupMember) bool {
-	return g.JoinMode != entgroup.JoinModeInviteOnly || rank(m.Role) > 0
+// reachReasons name the refusals of one action on another member (removing,
+// muting) by the limb of rule.GroupMemberReach that refused it.
+type reachReasons struct{ self, owner, aboveRole string }
+
+var (
+	removeReasons = reachReasons{ReasonCannotKickSelf, ReasonCannotKickOwner, ReasonCannotKickManager}
+	muteReasons   = reachReasons{ReasonCannotMuteSelf, ReasonCannotMuteOwner, ReasonCannotMuteManager}
+)
+
+// mayReach checks that the acting member may remove or mute target
+// (rule.GroupMemberReach, the rule the GroupMember policy applies as
+// rule.GroupMemberInReach), refusing with the reason of the limb that stops
+// him.
+func (a actingMember) mayReach(target *ent.GroupMember, reasons reachReasons) error {
+	switch rule.GroupMemberReach(a.member, target) {
+	case rule.ReachSelf:
+		return apperr.Deny(reasons.self, "you cannot do this to yourself")
+	case rule.ReachOwner:
+		return apperr.Deny(reasons.owner, "nobody can do this to the group's owner")
+	case rule.ReachAboveRole:
+		return apperr.Deny(reasons.aboveRole, "only the owner can do this to a manager")
+	}
+	return nil
 }
 
-// DisplayName is what a group shows for a member: his alias in the group,
-// else his nickname, else his username.
-func DisplayName(u *ent.User, alias string) string {
-	switch {
-	case alias != "":
-		return alias
-	case u == nil:
-		return ""
-	case u.Nickname != "":
-		return u.Nickname
-	}
-	return u.Username
-}
+// name is what the group shows for the acting member.
+func (a actingMember) name() string { return memberName(a.member) }
 
-func nameOf(m *ent.GroupMember) string { return DisplayName(m.Edges.User, m.Alias) }
+// memberName is what the group shows for m (social.DisplayName of his user
+// and alias); m must come with its user, as membershipOf loads it.
+func memberName(m *ent.GroupMember) string { return social.DisplayName(m.Edges.User, m.Alias) }
 
-// text checks a free-text input: trimmed, at most max characters, without
-// control characters (line breaks and tabs are allowed when multiline).
-func text(v, field string, max int, multiline bool) (string, error) {
-	v = strings.TrimSpace(v)
-	if utf8.RuneCountInString(v) > max {
-		return "", apperr.Input(apperr.ReasonTooLong, field, "%s is longer than %d characters", lastPart(field), max)
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t')) {
-			return "", apperr.Input(apperr.ReasonInvalid, field, "%s may not contain control characters", lastPart(field))
-		}
-	}
-	return v, nil
-}
+// userName is what a group shows for a user who has no alias (yet): a
+// newcomer, a creator.
+func userName(u *ent.User) string { return social.DisplayName(u, "") }
 
-// groupName checks a group name: 1 to NameMax characters.
-func groupName(v, field string) (string, error) {
-	v, err := text(v, field, NameMax, false)
+// checkGroupName checks a group name: 1 to NameMax characters.
+func checkGroupName(v, field string) (string, error) {
+	v, err := messaging.CleanText(v, field, NameMax, false)
 	if err == nil && v == "" {
 		err = apperr.Input(apperr.ReasonRequired, field, "a group needs a name")
 	}
 	return v, err
 }
-
-func lastPart(field string) string { return field[strings.LastIndex(field, ".")+1:] }
 
 // newSecret returns a fresh key for a group's join links.
 func newSecret() string {
@@ -260,24 +245,24 @@ func newSecret() string {
 	return hex.EncodeToString(b)
 }
 
-// event is an event on the group's conversation topic: its members' events
-// and conversationEvents streams carry it.
-func event(g *ent.Group, kind string, actor, subject int, data any) eventlog.Record {
+// groupEvent is an event on the group's conversation topic: its members'
+// events and conversationEvents streams carry it.
+func groupEvent(g *ent.Group, kind string, actor, subject int, data any) eventlog.Record {
 	return eventlog.Record{Topic: eventlog.ConversationTopic(g.ConversationID), Kind: kind, Actor: actor, Subject: subject, Data: data}
 }
 
-// addCount moves the group's member count. It is bookkeeping of the rows the
-// policies already admitted, so it is written as the system: a member who
-// joins or leaves may not otherwise edit the group.
-func addCount(ctx context.Context, db *ent.Client, groupID, n int) error {
+// addToMemberCount moves the group's member count by n. It is bookkeeping
+// of the rows the policies already admitted, so it is written as the
+// system: a member who joins or leaves may not otherwise edit the group.
+func addToMemberCount(ctx context.Context, db *ent.Client, groupID, n int) error {
 	if err := db.Group.UpdateOneID(groupID).AddMemberCount(n).Exec(viewer.SystemContext(ctx)); err != nil {
 		return fmt.Errorf("group: member count: %w", err)
 	}
 	return nil
 }
 
-// room checks that n more members fit in g.
-func room(g *ent.Group, n int) error {
+// checkRoomFor checks that n more members fit in g (GROUP_FULL).
+func checkRoomFor(g *ent.Group, n int) error {
 	if g.MemberCount+n > MembersMax {
 		return apperr.Deny(ReasonGroupFull, "a group holds at most %d members", MembersMax)
 	}

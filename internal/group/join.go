@@ -14,39 +14,37 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/messaging"
 	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/settings"
 )
 
-// Invite adds friends of the viewer to a group at once (S2-19): any member
+// Invite adds friends of the viewer to a group at once: any member
 // may, except in an invite-only group, where only the owner and managers
 // do. Each invitee gets a group_invited notice; an application of his that
 // was pending is agreed.
 func (s *Service) Invite(ctx context.Context, groupID int, userIDs []int) (*ent.Group, error) {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleMember)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleMember)
-	if err != nil {
-		return nil, err
-	}
-	if !canInvite(a.g, a.me) {
+	db, me := a.db, a.me
+	if !rule.MayInvite(a.group, a.member) {
 		return nil, apperr.Deny(ReasonNotManager, "in an invite-only group, only the owner and managers invite")
 	}
-	users, err := s.newcomers(ctx, db, me, a.g, userIDs, "userIds", true)
+	users, err := s.newcomers(ctx, db, me, a.group, userIDs, "userIds", true)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, db, a.g, users, nameOf(a.me)+" invited "+names(users)); err != nil {
+	if err := s.admit(ctx, db, a.group, users, a.name()+" invited "+nameList(users)); err != nil {
 		return nil, err
 	}
-	if err := s.invited(ctx, a.g, me, ids(users)); err != nil {
+	if err := s.invited(ctx, a.group, me, userIDsOf(users)); err != nil {
 		return nil, err
 	}
-	return db.Group.Get(ctx, a.g.ID)
+	return db.Group.Get(ctx, a.group.ID)
 }
 
 // admit adds users to g as plain members, counts them, joins them to the
@@ -56,7 +54,7 @@ func (s *Service) admit(ctx context.Context, db *ent.Client, g *ent.Group, users
 	if err != nil {
 		return err
 	}
-	if err := addCount(ctx, db, g.ID, len(added)); err != nil {
+	if err := addToMemberCount(ctx, db, g.ID, len(added)); err != nil {
 		return err
 	}
 	if err := s.messaging.Join(ctx, g.ConversationID, added...); err != nil {
@@ -77,7 +75,8 @@ func (s *Service) admit(ctx context.Context, db *ent.Client, g *ent.Group, users
 	return nil
 }
 
-func ids(users []*ent.User) []int {
+// userIDsOf returns the ids of users, in order.
+func userIDsOf(users []*ent.User) []int {
 	out := make([]int, len(users))
 	for i, u := range users {
 		out[i] = u.ID
@@ -89,7 +88,7 @@ func ids(users []*ent.User) []int {
 // ?t=<token>; clients that scan its QR code call joinGroup with both.
 const LinkPrefix = "parley://group/"
 
-// Link is a join link of a group and its QR code (S2-19, S2-34).
+// Link is a join link of a group and its QR code.
 type Link struct {
 	URL, Token, QRURL string
 	ExpiresAt         time.Time
@@ -110,8 +109,8 @@ func (s *Service) JoinLink(ctx context.Context, g *ent.Group) (*Link, error) {
 	if on, err := s.settings.Enabled(ctx, settings.QRGroup); err != nil || !on {
 		return nil, err
 	}
-	m, err := membership(ctx, s.read(ctx), g.ID, me)
-	if err != nil || m == nil || !canInvite(g, m) {
+	m, err := membershipOf(ctx, s.reader(ctx), g.ID, me)
+	if err != nil || m == nil || !rule.MayInvite(g, m) {
 		return nil, err
 	}
 	// Rounded to the hour: the link stays the same string for a while,
@@ -122,20 +121,20 @@ func (s *Service) JoinLink(ctx context.Context, g *ent.Group) (*Link, error) {
 	return &Link{URL: link, Token: token, QRURL: files.QRURL(link), ExpiresAt: exp}, nil
 }
 
-// Join makes the viewer a member (S2-19): of an open group directly, or of
+// Join makes the viewer a member: of an open group directly, or of
 // any group with the token of a join link (which needs settings.QRGroup).
 // Without a token, an approval group answers APPROVAL_REQUIRED (apply
 // instead) and an invite-only group INVITE_ONLY.
 func (s *Service) Join(ctx context.Context, groupID int, token string) (*ent.GroupMember, error) {
-	db, me, err := tx(ctx)
+	db, me, err := messaging.SignedInWriter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	g, err := load(ctx, db, groupID)
+	g, err := loadGroup(ctx, db, groupID)
 	if err != nil {
 		return nil, err
 	}
-	if m, err := membership(ctx, db, g.ID, me); err != nil {
+	if m, err := membershipOf(ctx, db, g.ID, me); err != nil {
 		return nil, err
 	} else if m != nil {
 		return nil, apperr.New(apperr.Conflict, ReasonAlreadyMember, "", "you are already a member of this group")
@@ -152,15 +151,15 @@ func (s *Service) Join(ctx context.Context, groupID int, token string) (*ent.Gro
 		case rule.TokenExpired:
 			return nil, apperr.Input(ReasonLinkExpired, "token", "this join link has expired; ask for a new one")
 		}
-		im, err := membership(ctx, db, g.ID, issuer)
+		im, err := membershipOf(ctx, db, g.ID, issuer)
 		if err != nil {
 			return nil, err
 		}
-		if im == nil || !canInvite(g, im) {
+		if im == nil || !rule.MayInvite(g, im) {
 			return nil, apperr.Deny(ReasonLinkRevoked, "whoever shared this link may no longer invite; ask for a new one")
 		}
 		ctx = rule.WithGroupJoinToken(ctx, token)
-		how += " through a link shared by " + nameOf(im)
+		how += " through a link shared by " + memberName(im)
 	} else {
 		switch g.JoinMode {
 		case entgroup.JoinModeApproval:
@@ -169,7 +168,7 @@ func (s *Service) Join(ctx context.Context, groupID int, token string) (*ent.Gro
 			return nil, apperr.Deny(ReasonInviteOnly, "this group admits members by invitation only")
 		}
 	}
-	if err := room(g, 1); err != nil {
+	if err := checkRoomFor(g, 1); err != nil {
 		return nil, err
 	}
 	u, err := db.User.Get(ctx, me)
@@ -179,13 +178,13 @@ func (s *Service) Join(ctx context.Context, groupID int, token string) (*ent.Gro
 	if err := db.GroupMember.Create().SetGroupID(g.ID).SetUserID(me).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("group: join: %w", err)
 	}
-	if err := addCount(ctx, db, g.ID, 1); err != nil {
+	if err := addToMemberCount(ctx, db, g.ID, 1); err != nil {
 		return nil, err
 	}
 	if err := s.messaging.Join(ctx, g.ConversationID, me); err != nil {
 		return nil, err
 	}
-	if _, err := s.messaging.System(ctx, g.ConversationID, DisplayName(u, "")+how); err != nil {
+	if _, err := s.messaging.System(ctx, g.ConversationID, userName(u)+how); err != nil {
 		return nil, err
 	}
 	pending, err := s.pending(ctx, db, g.ID, me)
@@ -195,27 +194,27 @@ func (s *Service) Join(ctx context.Context, groupID int, token string) (*ent.Gro
 	if err := s.settle(ctx, pending, notice.OperationAgreed); err != nil {
 		return nil, err
 	}
-	return membership(ctx, db, g.ID, me)
+	return membershipOf(ctx, db, g.ID, me)
 }
 
-// Apply asks to join a group (S0-07). Its owner and managers each get a
+// Apply asks to join a group. Its owner and managers each get a
 // group_apply request, live on their notices stream; applying again while
 // the application is pending renews it. An open group is joined at once
 // (joined is then true); an invite-only one refuses (INVITE_ONLY).
 func (s *Service) Apply(ctx context.Context, groupID int, postscript string) (g *ent.Group, joined bool, err error) {
-	db, me, err := tx(ctx)
+	db, me, err := messaging.SignedInWriter(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	if g, err = load(ctx, db, groupID); err != nil {
+	if g, err = loadGroup(ctx, db, groupID); err != nil {
 		return nil, false, err
 	}
-	if m, err := membership(ctx, db, g.ID, me); err != nil {
+	if m, err := membershipOf(ctx, db, g.ID, me); err != nil {
 		return nil, false, err
 	} else if m != nil {
 		return nil, false, apperr.New(apperr.Conflict, ReasonAlreadyMember, "", "you are already a member of this group")
 	}
-	if postscript, err = text(postscript, "postscript", noticesvc.PostscriptMax, true); err != nil {
+	if postscript, err = messaging.CleanText(postscript, "postscript", noticesvc.PostscriptMax, true); err != nil {
 		return nil, false, err
 	}
 	switch g.JoinMode {
@@ -228,11 +227,11 @@ func (s *Service) Apply(ctx context.Context, groupID int, postscript string) (g 
 	case entgroup.JoinModeInviteOnly:
 		return nil, false, apperr.Deny(ReasonInviteOnly, "this group admits members by invitation only")
 	}
-	if err := room(g, 1); err != nil {
+	if err := checkRoomFor(g, 1); err != nil {
 		return nil, false, err
 	}
 	managers, err := db.GroupMember.Query().Where(
-		groupmember.GroupID(g.ID), groupmember.RoleIn(groupmember.RoleOwner, groupmember.RoleManager),
+		groupmember.GroupID(g.ID), groupmember.RoleIn(rule.GroupManagerRoles...),
 	).Select(groupmember.FieldUserID).Ints(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("group: managers: %w", err)
@@ -307,22 +306,19 @@ func (s *Service) application(ctx context.Context, db *ent.Client, g *ent.Group,
 	return nil, apperr.New(apperr.NotFound, apperr.ReasonNotFound, "userId", "this user has no pending application to this group")
 }
 
-// Approve admits an applicant (S0-08): the group's owner or a manager. Every
+// Approve admits an applicant: the group's owner or a manager. Every
 // manager's copy of the application is agreed, and the applicant is told.
 func (s *Service) Approve(ctx context.Context, groupID, uid int) (*ent.GroupMember, error) {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleManager)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleManager)
+	db := a.db
+	pending, err := s.application(ctx, db, a.group, uid)
 	if err != nil {
 		return nil, err
 	}
-	pending, err := s.application(ctx, db, a.g, uid)
-	if err != nil {
-		return nil, err
-	}
-	m, err := membership(ctx, db, a.g.ID, uid)
+	m, err := membershipOf(ctx, db, a.group.ID, uid)
 	if err != nil {
 		return nil, err
 	}
@@ -335,28 +331,25 @@ func (s *Service) Approve(ctx context.Context, groupID, uid int) (*ent.GroupMemb
 	} else if err != nil {
 		return nil, fmt.Errorf("group: load applicant: %w", err)
 	}
-	if err := room(a.g, 1); err != nil {
+	if err := checkRoomFor(a.group, 1); err != nil {
 		return nil, err
 	}
-	line := DisplayName(u, "") + " joined the group, approved by " + nameOf(a.me)
-	if err := s.admit(ctx, db, a.g, []*ent.User{u}, line); err != nil {
+	line := userName(u) + " joined the group, approved by " + a.name()
+	if err := s.admit(ctx, db, a.group, []*ent.User{u}, line); err != nil {
 		return nil, err
 	}
-	return membership(ctx, db, a.g.ID, uid)
+	return membershipOf(ctx, db, a.group.ID, uid)
 }
 
 // Refuse turns an application down: the group's owner or a manager. Every
 // manager's copy is refused, and the applicant is told.
 func (s *Service) Refuse(ctx context.Context, groupID, uid int) error {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleManager)
 	if err != nil {
 		return err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleManager)
-	if err != nil {
-		return err
-	}
-	pending, err := s.application(ctx, db, a.g, uid)
+	db := a.db
+	pending, err := s.application(ctx, db, a.group, uid)
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,12 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/user"
+	"github.com/parley-im/parley/internal/messaging"
 	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/settings"
+	"github.com/parley-im/parley/internal/social"
 )
 
 // CreateInput is a new group.
@@ -31,12 +33,11 @@ type CreateInput struct {
 	AvatarFileID int
 }
 
-// Create creates a group owned by the viewer, with optional members (S0-06,
-// S2-17), who must be his friends. The creator's setting createGroup must be
+// Create creates a group owned by the viewer, with optional members, who must be his friends. The creator's setting createGroup must be
 // on. Members are told by a group_invited notice and join the group's
 // conversation at once.
 func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Group, error) {
-	db, me, err := tx(ctx)
+	db, me, err := messaging.SignedInWriter(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -45,12 +46,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Group, error
 	}
 	var name, announcement, avatar string
 	if in.Name != nil {
-		if name, err = text(*in.Name, "input.name", NameMax, false); err != nil {
+		if name, err = messaging.CleanText(*in.Name, "input.name", NameMax, false); err != nil {
 			return nil, err
 		}
 	}
 	if in.Notice != nil {
-		if announcement, err = text(*in.Notice, "input.notice", NoticeMax, true); err != nil {
+		if announcement, err = messaging.CleanText(*in.Notice, "input.notice", NoticeMax, true); err != nil {
 			return nil, err
 		}
 	}
@@ -93,9 +94,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Group, error
 	if err := s.messaging.Join(ctx, conv.ID, append([]int{me}, ids...)...); err != nil {
 		return nil, err
 	}
-	line := DisplayName(owner, "") + " created the group"
+	line := userName(owner) + " created the group"
 	if len(members) > 0 {
-		line += " with " + names(members)
+		line += " with " + nameList(members)
 	}
 	if _, err := s.messaging.System(ctx, conv.ID, line); err != nil {
 		return nil, err
@@ -108,7 +109,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Group, error
 func DefaultName(users []*ent.User) string {
 	name := ""
 	for i, u := range users {
-		part := DisplayName(u, "")
+		part := userName(u)
 		if i > 0 {
 			part = ", " + part
 		}
@@ -120,11 +121,11 @@ func DefaultName(users []*ent.User) string {
 	return name
 }
 
-// names joins the display names of users for a system message.
-func names(users []*ent.User) string {
+// nameList joins the display names of users for a system message.
+func nameList(users []*ent.User) string {
 	out := make([]string, len(users))
 	for i, u := range users {
-		out[i] = DisplayName(u, "")
+		out[i] = userName(u)
 	}
 	return strings.Join(out, ", ")
 }
@@ -158,10 +159,10 @@ func (s *Service) newcomers(ctx context.Context, db *ent.Client, me int, g *ent.
 			return nil, apperr.New(apperr.Forbidden, ReasonNotFriends, at, "you can add only your friends")
 		}
 		if g != nil {
-			if m, err := membership(ctx, db, g.ID, id); err != nil {
+			if m, err := membershipOf(ctx, db, g.ID, id); err != nil {
 				return nil, err
 			} else if m != nil {
-				return nil, apperr.New(apperr.Conflict, ReasonAlreadyMember, at, "%s is already a member", DisplayName(u, m.Alias))
+				return nil, apperr.New(apperr.Conflict, ReasonAlreadyMember, at, "%s is already a member", social.DisplayName(u, m.Alias))
 			}
 		}
 		users = append(users, u)
@@ -169,7 +170,7 @@ func (s *Service) newcomers(ctx context.Context, db *ent.Client, me int, g *ent.
 	if required && len(users) == 0 {
 		return nil, apperr.Input(apperr.ReasonRequired, field, "give at least one user to add")
 	}
-	if len(users)+1 > MembersMax || (g != nil && room(g, len(users)) != nil) {
+	if len(users)+1 > MembersMax || (g != nil && checkRoomFor(g, len(users)) != nil) {
 		return nil, apperr.Deny(ReasonGroupFull, "a group holds at most %d members", MembersMax)
 	}
 	return users, nil
@@ -213,37 +214,34 @@ type Patch struct {
 	ClearAvatar  bool
 }
 
-// Update renames a group, changes its announcement, avatar or join mode
-// (S2-17, S2-22): its owner and managers. Members see a group.updated event,
+// Update renames a group, changes its announcement, avatar or join mode:
+// its owner and managers. Members see a group.updated event,
 // and a system message for a new name or announcement.
 func (s *Service) Update(ctx context.Context, id int, p Patch) (*ent.Group, error) {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, id, groupmember.RoleManager)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, id, me, groupmember.RoleManager)
-	if err != nil {
-		return nil, err
-	}
-	upd := a.g.Update()
+	me := a.me
+	upd := a.group.Update()
 	var lines []string
-	who := nameOf(a.me)
+	who := a.name()
 	if p.Name != nil {
-		name, err := groupName(*p.Name, "input.name")
+		name, err := checkGroupName(*p.Name, "input.name")
 		if err != nil {
 			return nil, err
 		}
-		if name != a.g.Name {
+		if name != a.group.Name {
 			upd.SetName(name)
 			lines = append(lines, fmt.Sprintf("%s renamed the group to “%s”", who, name))
 		}
 	}
 	if p.Notice != nil {
-		announcement, err := text(*p.Notice, "input.notice", NoticeMax, true)
+		announcement, err := messaging.CleanText(*p.Notice, "input.notice", NoticeMax, true)
 		if err != nil {
 			return nil, err
 		}
-		if announcement != a.g.Notice {
+		if announcement != a.group.Notice {
 			upd.SetNotice(announcement)
 			if announcement == "" {
 				lines = append(lines, who+" cleared the announcement")
@@ -255,18 +253,11 @@ func (s *Service) Update(ctx context.Context, id int, p Patch) (*ent.Group, erro
 	if p.JoinMode != nil {
 		upd.SetJoinMode(*p.JoinMode)
 	}
-	switch {
-	case p.AvatarFileID != nil && p.ClearAvatar:
-		return nil, apperr.Input(apperr.ReasonInvalid, "input.clearAvatar", "give avatarFileId or clearAvatar, not both")
-	case p.AvatarFileID != nil:
-		avatar, err := s.avatars.Avatar(ctx, *p.AvatarFileID, "input.avatarFileId")
-		if err != nil {
-			return nil, err
-		}
-		upd.SetAvatar(avatar)
-	case p.ClearAvatar:
-		upd.SetAvatar("")
+	avatar, err := messaging.AvatarChange(ctx, s.avatars, p.AvatarFileID, p.ClearAvatar)
+	if err != nil {
+		return nil, err
 	}
+	upd.SetNillableAvatar(avatar)
 	g, err := upd.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("group: update: %w", err)
@@ -276,38 +267,35 @@ func (s *Service) Update(ctx context.Context, id int, p Patch) (*ent.Group, erro
 			return nil, err
 		}
 	}
-	return g, s.log.Append(ctx, event(g, KindUpdated, me, g.ID, nil))
+	return g, s.log.Append(ctx, groupEvent(g, KindUpdated, me, g.ID, nil))
 }
 
-// UpdateMembership sets the viewer's own remark for a group (S2-23), which
+// UpdateMembership sets the viewer's own remark for a group, which
 // only he sees, and his alias, the name the group shows for him.
 func (s *Service) UpdateMembership(ctx context.Context, groupID int, remark, alias *string) (*ent.GroupMember, error) {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleMember)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleMember)
-	if err != nil {
-		return nil, err
-	}
-	upd := a.me.Update()
+	me := a.me
+	upd := a.member.Update()
 	var records []eventlog.Record
 	if remark != nil {
-		v, err := text(*remark, "input.remark", RemarkMax, false)
+		v, err := messaging.CleanText(*remark, "input.remark", RemarkMax, false)
 		if err != nil {
 			return nil, err
 		}
 		upd.SetRemark(v)
-		records = append(records, eventlog.Record{Topic: eventlog.UserTopic(me), Kind: KindMemberUpdated, Actor: me, Subject: a.me.ID})
+		records = append(records, eventlog.Record{Topic: eventlog.UserTopic(me), Kind: KindMemberUpdated, Actor: me, Subject: a.member.ID})
 	}
 	if alias != nil {
-		v, err := text(*alias, "input.alias", AliasMax, false)
+		v, err := messaging.CleanText(*alias, "input.alias", AliasMax, false)
 		if err != nil {
 			return nil, err
 		}
 		upd.SetAlias(v)
-		if v != a.me.Alias {
-			records = append(records, event(a.g, KindMemberUpdated, me, a.me.ID, nil))
+		if v != a.member.Alias {
+			records = append(records, groupEvent(a.group, KindMemberUpdated, me, a.member.ID, nil))
 		}
 	}
 	m, err := upd.Save(ctx)

@@ -13,31 +13,36 @@ import (
 	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
-// target returns the membership of user uid in g: USER_NOT_MEMBER (bad
-// input, at field) when he has none.
-func target(ctx context.Context, db *ent.Client, g *ent.Group, uid int, field string) (*ent.GroupMember, error) {
-	m, err := membership(ctx, db, g.ID, uid)
+// target returns the membership of user uid in the group a acts on:
+// USER_NOT_MEMBER (bad input, at field) when he has none.
+func (a actingMember) target(ctx context.Context, uid int, field string) (*ent.GroupMember, error) {
+	m, err := membershipOf(ctx, a.db, a.group.ID, uid)
 	if err == nil && m == nil {
 		err = apperr.Input(ReasonUserNotMember, field, "this user is not a member of the group")
 	}
 	return m, err
 }
 
-// SetManager makes a member a manager or a plain member again (S2-24): the
+// actOn is actAs for a write on one other member, uid (the argument
+// userId): the viewer as an acting member of role min or above, and uid's
+// membership.
+func actOn(ctx context.Context, groupID int, min groupmember.Role, uid int) (actingMember, *ent.GroupMember, error) {
+	a, err := actAs(ctx, groupID, min)
+	if err != nil {
+		return a, nil, err
+	}
+	m, err := a.target(ctx, uid, "userId")
+	return a, m, err
+}
+
+// SetManager makes a member a manager or a plain member again: the
 // owner only. The owner's own role changes only by handing the group over.
 func (s *Service) SetManager(ctx context.Context, groupID, uid int, manager bool) (*ent.GroupMember, error) {
-	db, me, err := tx(ctx)
+	a, m, err := actOn(ctx, groupID, groupmember.RoleOwner, uid)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleOwner)
-	if err != nil {
-		return nil, err
-	}
-	m, err := target(ctx, db, a.g, uid, "userId")
-	if err != nil {
-		return nil, err
-	}
+	me := a.me
 	if m.Role == groupmember.RoleOwner {
 		return nil, apperr.Deny(ReasonOwnerRoleFixed, "the owner stays the owner until he hands the group over")
 	}
@@ -51,42 +56,20 @@ func (s *Service) SetManager(ctx context.Context, groupID, uid int, manager bool
 	if m, err = m.Update().SetRole(role).Save(ctx); err != nil {
 		return nil, fmt.Errorf("group: set role: %w", err)
 	}
-	return m, s.log.Append(ctx, event(a.g, KindMemberUpdated, me, m.ID, map[string]any{"userId": uid, "role": role}))
+	return m, s.log.Append(ctx, groupEvent(a.group, KindMemberUpdated, me, m.ID, map[string]any{"userId": uid, "role": role}))
 }
 
-// reach checks that the viewer, a manager of a.g, may act on member m: not
-// himself (self), not the owner (owner), and another manager only when the
-// viewer is the owner (manager).
-func (a actor) reach(m *ent.GroupMember, self, owner, manager string) error {
-	switch {
-	case m.UserID == a.me.UserID:
-		return apperr.Deny(self, "you cannot do this to yourself")
-	case m.Role == groupmember.RoleOwner:
-		return apperr.Deny(owner, "nobody can do this to the group's owner")
-	case m.Role == groupmember.RoleManager && a.me.Role != groupmember.RoleOwner:
-		return apperr.Deny(manager, "only the owner can do this to a manager")
-	}
-	return nil
-}
-
-// Mute stops a member from posting until a time (S2-25): managers mute plain
+// Mute stops a member from posting until a time: managers mute plain
 // members, the owner mutes managers too, and nobody mutes the owner or
-// himself. A missing or past time (the seed's 0) unmutes him. A mute lasts
+// himself. A missing or past time (0, as older clients send) unmutes him. A mute lasts
 // at most MuteMax.
 func (s *Service) Mute(ctx context.Context, groupID, uid int, until *time.Time) (*ent.GroupMember, error) {
-	db, me, err := tx(ctx)
+	a, m, err := actOn(ctx, groupID, groupmember.RoleManager, uid)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleManager)
-	if err != nil {
-		return nil, err
-	}
-	m, err := target(ctx, db, a.g, uid, "userId")
-	if err != nil {
-		return nil, err
-	}
-	if err := a.reach(m, ReasonCannotMuteSelf, ReasonCannotMuteOwner, ReasonCannotMuteManager); err != nil {
+	me := a.me
+	if err := a.mayReach(m, muteReasons); err != nil {
 		return nil, err
 	}
 	upd := m.Update()
@@ -102,51 +85,45 @@ func (s *Service) Mute(ctx context.Context, groupID, uid int, until *time.Time) 
 	if m, err = upd.Save(ctx); err != nil {
 		return nil, fmt.Errorf("group: mute: %w", err)
 	}
-	return m, s.log.Append(ctx, event(a.g, KindMemberUpdated, me, m.ID, map[string]any{"userId": uid, "mutedUntil": m.MutedUntil}))
+	return m, s.log.Append(ctx, groupEvent(a.group, KindMemberUpdated, me, m.ID, map[string]any{"userId": uid, "mutedUntil": m.MutedUntil}))
 }
 
-// MuteAll mutes or unmutes everyone but the owner and managers (S2-25): the
+// MuteAll mutes or unmutes everyone but the owner and managers: the
 // owner and managers.
 func (s *Service) MuteAll(ctx context.Context, groupID int, muted bool) (*ent.Group, error) {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleManager)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleManager)
-	if err != nil {
-		return nil, err
+	me := a.me
+	if a.group.MuteAll == muted {
+		return a.group, nil
 	}
-	if a.g.MuteAll == muted {
-		return a.g, nil
-	}
-	g, err := a.g.Update().SetMuteAll(muted).Save(ctx)
+	g, err := a.group.Update().SetMuteAll(muted).Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("group: mute all: %w", err)
 	}
-	line := nameOf(a.me) + " muted everyone: only the owner and managers may post"
+	line := a.name() + " muted everyone: only the owner and managers may post"
 	if !muted {
-		line = nameOf(a.me) + " unmuted everyone"
+		line = a.name() + " unmuted everyone"
 	}
 	if _, err := s.messaging.System(ctx, g.ConversationID, line); err != nil {
 		return nil, err
 	}
-	return g, s.log.Append(ctx, event(g, KindUpdated, me, g.ID, nil))
+	return g, s.log.Append(ctx, groupEvent(g, KindUpdated, me, g.ID, nil))
 }
 
-// Remove takes members out of a group (S0-15, S2-21): the owner removes
+// Remove takes members out of a group: the owner removes
 // anyone but himself, a manager removes plain members. Nobody removes the
 // owner, and nobody removes himself (he leaves). Each removed member gets a
 // group_kicked notice and loses the conversation at once: his streams stop
 // delivering it.
 func (s *Service) Remove(ctx context.Context, groupID int, userIDs []int) (*ent.Group, error) {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleManager)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleManager)
-	if err != nil {
-		return nil, err
-	}
+	db, me := a.db, a.me
 	switch {
 	case len(userIDs) == 0:
 		return nil, apperr.Input(apperr.ReasonRequired, "userIds", "give the members to remove")
@@ -160,11 +137,11 @@ func (s *Service) Remove(ctx context.Context, groupID int, userIDs []int) (*ent.
 			continue
 		}
 		seen[uid] = true
-		m, err := target(ctx, db, a.g, uid, fmt.Sprintf("userIds.%d", i))
+		m, err := a.target(ctx, uid, fmt.Sprintf("userIds.%d", i))
 		if err != nil {
 			return nil, err
 		}
-		if err := a.reach(m, ReasonCannotKickSelf, ReasonCannotKickOwner, ReasonCannotKickManager); err != nil {
+		if err := a.mayReach(m, removeReasons); err != nil {
 			return nil, err
 		}
 		gone = append(gone, m)
@@ -172,69 +149,63 @@ func (s *Service) Remove(ctx context.Context, groupID int, userIDs []int) (*ent.
 	users := make([]*ent.User, len(gone))
 	for i, m := range gone {
 		users[i] = m.Edges.User
-		if err := s.drop(ctx, db, a.g, m); err != nil {
+		if err := s.removeMembership(ctx, db, a.group, m); err != nil {
 			return nil, err
 		}
 		if _, err := s.notices.Push(ctx, noticesvc.Spec{
-			Type: notice.TypeGroupKicked, From: me, To: m.UserID, GroupID: a.g.ID, Postscript: a.g.Name,
+			Type: notice.TypeGroupKicked, From: me, To: m.UserID, GroupID: a.group.ID, Postscript: a.group.Name,
 		}); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := s.messaging.System(ctx, a.g.ConversationID, nameOf(a.me)+" removed "+names(users)); err != nil {
+	if _, err := s.messaging.System(ctx, a.group.ConversationID, a.name()+" removed "+nameList(users)); err != nil {
 		return nil, err
 	}
-	return db.Group.Get(ctx, a.g.ID)
+	return db.Group.Get(ctx, a.group.ID)
 }
 
-// drop deletes a membership (the GroupMember policy decides whose), counts
-// it and takes the user out of the conversation.
-func (s *Service) drop(ctx context.Context, db *ent.Client, g *ent.Group, m *ent.GroupMember) error {
+// removeMembership deletes a membership (the GroupMember policy decides
+// whose), counts it and takes the user out of the conversation.
+func (s *Service) removeMembership(ctx context.Context, db *ent.Client, g *ent.Group, m *ent.GroupMember) error {
 	if err := db.GroupMember.DeleteOne(m).Exec(ctx); err != nil {
 		return fmt.Errorf("group: remove member: %w", err)
 	}
-	if err := addCount(ctx, db, g.ID, -1); err != nil {
+	if err := addToMemberCount(ctx, db, g.ID, -1); err != nil {
 		return err
 	}
 	return s.messaging.Leave(ctx, g.ConversationID, m.UserID)
 }
 
-// Leave takes the viewer out of a group (S0-14, S2-26). The owner cannot
+// Leave takes the viewer out of a group. The owner cannot
 // leave (OWNER_CANNOT_LEAVE): he hands the group over or dissolves it.
 func (s *Service) Leave(ctx context.Context, groupID int) error {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleMember)
 	if err != nil {
 		return err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleMember)
-	if err != nil {
-		return err
-	}
-	if a.me.Role == groupmember.RoleOwner {
+	db := a.db
+	if a.member.Role == groupmember.RoleOwner {
 		return apperr.Deny(ReasonOwnerCannotLeave, "the owner cannot leave: hand the group over (transferGroup) or dissolve it")
 	}
-	if err := s.drop(ctx, db, a.g, a.me); err != nil {
+	if err := s.removeMembership(ctx, db, a.group, a.member); err != nil {
 		return err
 	}
-	_, err = s.messaging.System(ctx, a.g.ConversationID, nameOf(a.me)+" left the group")
+	_, err = s.messaging.System(ctx, a.group.ConversationID, a.name()+" left the group")
 	return err
 }
 
 // Transfer hands a group over to another member: the owner only. The new
 // owner's role becomes owner and the old owner's member.
 func (s *Service) Transfer(ctx context.Context, groupID, uid int) (*ent.Group, error) {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleOwner)
 	if err != nil {
 		return nil, err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleOwner)
-	if err != nil {
-		return nil, err
-	}
+	me := a.me
 	if uid == me {
 		return nil, apperr.Input(ReasonTransferToSelf, "userId", "you own this group already")
 	}
-	m, err := target(ctx, db, a.g, uid, "userId")
+	m, err := a.target(ctx, uid, "userId")
 	if err != nil {
 		return nil, err
 	}
@@ -243,39 +214,36 @@ func (s *Service) Transfer(ctx context.Context, groupID, uid int) (*ent.Group, e
 	if err := m.Update().SetRole(groupmember.RoleOwner).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("group: new owner: %w", err)
 	}
-	if err := a.me.Update().SetRole(groupmember.RoleMember).Exec(ctx); err != nil {
+	if err := a.member.Update().SetRole(groupmember.RoleMember).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("group: old owner: %w", err)
 	}
-	g, err := a.g.Update().SetOwnerID(uid).Save(ctx)
+	g, err := a.group.Update().SetOwnerID(uid).Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("group: hand over: %w", err)
 	}
-	if _, err := s.messaging.System(ctx, g.ConversationID, nameOf(a.me)+" made "+nameOf(m)+" the owner"); err != nil {
+	if _, err := s.messaging.System(ctx, g.ConversationID, a.name()+" made "+memberName(m)+" the owner"); err != nil {
 		return nil, err
 	}
 	return g, s.log.Append(ctx,
-		event(g, KindMemberUpdated, me, m.ID, map[string]any{"userId": uid, "role": groupmember.RoleOwner}),
-		event(g, KindMemberUpdated, me, a.me.ID, map[string]any{"userId": me, "role": groupmember.RoleMember}),
-		event(g, KindUpdated, me, g.ID, nil),
+		groupEvent(g, KindMemberUpdated, me, m.ID, map[string]any{"userId": uid, "role": groupmember.RoleOwner}),
+		groupEvent(g, KindMemberUpdated, me, a.member.ID, map[string]any{"userId": me, "role": groupmember.RoleMember}),
+		groupEvent(g, KindUpdated, me, g.ID, nil),
 	)
 }
 
-// Dissolve deletes a group (S0-16, S2-18): the owner only. Every other
+// Dissolve deletes a group: the owner only. Every other
 // member gets a group_dissolved notice (its postscript is the group's name,
 // as the group itself is gone); the conversation's stream carries
 // group.deleted, then each member leaves it. The group, its memberships, its
 // conversation and every message in it are deleted in this transaction:
 // nobody keeps a read-only copy. Pending applications are refused.
 func (s *Service) Dissolve(ctx context.Context, groupID int) error {
-	db, me, err := tx(ctx)
+	a, err := actAs(ctx, groupID, groupmember.RoleOwner)
 	if err != nil {
 		return err
 	}
-	a, err := as(ctx, db, groupID, me, groupmember.RoleOwner)
-	if err != nil {
-		return err
-	}
-	g := a.g
+	db, me := a.db, a.me
+	g := a.group
 	members, err := db.GroupMember.Query().Where(groupmember.GroupID(g.ID)).All(ctx)
 	if err != nil {
 		return fmt.Errorf("group: members: %w", err)
@@ -307,7 +275,7 @@ func (s *Service) Dissolve(ctx context.Context, groupID int) error {
 			return err
 		}
 	}
-	if err := s.log.Append(ctx, event(g, KindDeleted, me, g.ID, map[string]any{"groupId": g.ID, "name": g.Name})); err != nil {
+	if err := s.log.Append(ctx, groupEvent(g, KindDeleted, me, g.ID, map[string]any{"groupId": g.ID, "name": g.Name})); err != nil {
 		return err
 	}
 	for _, m := range members {
@@ -320,8 +288,5 @@ func (s *Service) Dissolve(ctx context.Context, groupID int) error {
 	}
 	// The Group policy allowed the owner to delete the group; its
 	// conversation (messages, memberships) goes with it.
-	if err := db.Conversation.DeleteOneID(g.ConversationID).Exec(viewer.SystemContext(ctx)); err != nil {
-		return fmt.Errorf("group: delete conversation: %w", err)
-	}
-	return nil
+	return s.messaging.Close(ctx, g.ConversationID)
 }

@@ -1,23 +1,17 @@
 package messaging
 
-// Fuzz targets for message content (issue 6, hostile input). FuzzParts runs
+// Fuzz targets for message content, fed hostile input. FuzzParts runs
 // the real validation of Send (parts: text, emoji codes, links, file parts,
 // the dirty-word mask, the settings it consults) against a settings table
-// on an in-memory SQLite database; FuzzPreview the one-line preview lists
+// on a fresh SQLite database; FuzzPreview the one-line preview lists
 // and quotes show.
 
 import (
 	"context"
-	"database/sql"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
-	"modernc.org/sqlite"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/message"
@@ -25,25 +19,15 @@ import (
 	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/internal/settings"
 )
-
-func init() { sql.Register("sqlite3", &sqlite.Driver{}) }
 
 // fuzzService is a Service whose settings live in a fresh SQLite database
 // with a dirty-word list.
 func fuzzService(f *testing.F) *Service {
-	dsn := "file:" + filepath.Join(f.TempDir(), "m.db") + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		f.Fatal(err)
-	}
-	client := ent.NewClient(ent.Driver(entsql.OpenDB(dialect.SQLite, db)))
-	f.Cleanup(func() { client.Close() })
+	client := dbtest.Open(f, dbtest.Backends()[0]).Client
 	sys := viewer.SystemContext(context.Background())
-	if err := client.Schema.Create(sys); err != nil {
-		f.Fatal(err)
-	}
 	if err := client.Setting.Create().SetKey("dirty_words").SetValue("bad\n傻瓜\nWORD").SetPublic(false).Exec(sys); err != nil {
 		f.Fatal(err)
 	}
@@ -60,7 +44,7 @@ func FuzzParts(f *testing.F) {
 		} else {
 			r.Parts = []Part{{Category: category, Content: content, URL: link, FileID: fileID}, {Category: "text", Content: content}}
 		}
-		parts, kind, err := s.parts(ctx, r)
+		parts, kind, err := s.checkParts(ctx, r)
 		if err != nil {
 			e, ok := apperr.As(err)
 			if !ok || (e.Code != apperr.BadUserInput && e.Code != apperr.Forbidden) || e.Reason == "" {

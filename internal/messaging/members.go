@@ -14,7 +14,7 @@ import (
 // Open creates the conversation of a new group or room; the caller then
 // Joins its members.
 func (s *Service) Open(ctx context.Context, kind conversation.Kind) (*ent.Conversation, error) {
-	db, err := tx(ctx)
+	db, err := writer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (s *Service) Open(ctx context.Context, kind conversation.Kind) (*ent.Conver
 // ConversationMember policy decides who may add whom: the group and room
 // code calls Join only after its own rules (an approval, an invitation).
 func (s *Service) Join(ctx context.Context, convID int, users ...int) error {
-	db, err := tx(ctx)
+	db, err := writer(ctx)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (s *Service) Join(ctx context.Context, convID int, users ...int) error {
 // live subscriptions stop following the conversation at this event, in log
 // order with a join that may follow at once.
 func (s *Service) Leave(ctx context.Context, convID, uid int) error {
-	db, err := tx(ctx)
+	db, err := writer(ctx)
 	if err != nil {
 		return err
 	}
@@ -98,4 +98,20 @@ func (s *Service) Leave(ctx context.Context, convID, uid int) error {
 		eventlog.Record{Topic: eventlog.UserTopic(uid), Kind: KindMemberLeft, Actor: actor, Subject: convID, Data: data,
 			Leave: eventlog.ConversationTopic(convID)},
 	)
+}
+
+// Close deletes a conversation whose group was dissolved or whose room was
+// deleted, with all its messages and memberships (ON DELETE CASCADE), in the
+// request's transaction. The caller's policy already allowed removing the
+// group or room; the conversation goes as the system, since no viewer may
+// delete one.
+func (s *Service) Close(ctx context.Context, convID int) error {
+	db, err := writer(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.Conversation.DeleteOneID(convID).Exec(viewer.SystemContext(ctx)); err != nil {
+		return fmt.Errorf("messaging: close conversation: %w", err)
+	}
+	return nil
 }

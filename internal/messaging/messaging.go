@@ -1,9 +1,11 @@
 // Package messaging holds the rules of conversations and messages: direct,
 // group and room conversations, numbering messages, idempotent sends,
 // message parts, quotes, revoke and delete, read and delivery positions,
-// typing, and the events that carry all of it to subscribers. Groups and
-// rooms decide who is a member (their own packages); this package keeps the
-// conversation's member rows and stream in step with them.
+// typing, what a viewer reads of all of it (read.go, view.go), and the
+// events that carry it to subscribers. Groups and rooms decide who is a
+// member and who may post (their own packages, reached through GroupRules);
+// this package keeps the conversation's member rows and stream in step with
+// them.
 package messaging
 
 import (
@@ -13,6 +15,8 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/rule"
+	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/ratelimit"
@@ -45,8 +49,6 @@ const (
 const (
 	ReasonStrangerChatOff = "STRANGER_CHAT_DISABLED"
 	ReasonNotMember       = "NOT_A_MEMBER"
-	ReasonMuted           = "MUTED"
-	ReasonMutedAll        = "MUTED_ALL"
 	ReasonTargetRequired  = "TARGET_REQUIRED"
 	ReasonQuoteInvalid    = "QUOTE_INVALID"
 	ReasonFileInvalid     = "FILE_INVALID"
@@ -78,8 +80,24 @@ type Ephemeral interface {
 	PublishEphemeral(ctx context.Context, e realtime.Event) error
 }
 
+// GroupRules are the rules of groups that messaging applies to a group's
+// conversation without knowing group roles or mutes. The group service
+// implements them (group.Posting) and the server hands them over in Options,
+// so that each of them lives in internal/group only.
+type GroupRules interface {
+	// MayPost refuses uid's post into the conversation of a group when the
+	// group's rules do (the group chat switch, his mute, mute-all).
+	MayPost(ctx context.Context, db *ent.Client, conversationID, uid int) error
+	// Manages reports whether uid manages the group of the conversation,
+	// which lets him revoke and delete the messages of others.
+	Manages(ctx context.Context, db *ent.Client, conversationID, uid int) (bool, error)
+}
+
 // Options tune the rules; zero values take the defaults.
 type Options struct {
+	// Groups are the group rules; without them nobody posts in a group's
+	// conversation (a server that forgot to wire them fails closed).
+	Groups GroupRules
 	// RevokeWindow is how long a sender may revoke his message (2 minutes,
 	// as common IM apps allow).
 	RevokeWindow time.Duration
@@ -90,6 +108,7 @@ type Options struct {
 
 // Service is the messaging service.
 type Service struct {
+	client    *ent.Client
 	log       *eventlog.Log
 	people    People
 	settings  *settings.Service
@@ -98,26 +117,67 @@ type Service struct {
 	opts      Options
 }
 
-// NewService returns the messaging service.
-func NewService(log *eventlog.Log, people People, settings *settings.Service, files Files, ephemeral Ephemeral, o Options) *Service {
+// NewService returns the messaging service; client serves the reads made
+// outside a transaction.
+func NewService(client *ent.Client, log *eventlog.Log, people People, settings *settings.Service, files Files, ephemeral Ephemeral, o Options) *Service {
 	if o.RevokeWindow == 0 {
 		o.RevokeWindow = 2 * time.Minute
 	}
-	return &Service{log: log, people: people, settings: settings, files: files, ephemeral: ephemeral, opts: o}
+	if o.Groups == nil {
+		o.Groups = noGroupRules{}
+	}
+	return &Service{client: client, log: log, people: people, settings: settings, files: files, ephemeral: ephemeral, opts: o}
 }
 
-// tx returns the request's transaction client: every write here runs in
-// one, so a message, its numbering and its event commit together.
-func tx(ctx context.Context) (*ent.Client, error) { return txn.Writer(ctx) }
+// noGroupRules refuses every post into a group's conversation and lets
+// nobody manage one: the rules of a server that did not wire group.Posting.
+type noGroupRules struct{}
 
-// membership returns uid's active membership of a conversation; a
-// conversation he is not in reads as missing for direct and group chats.
-func membership(ctx context.Context, db *ent.Client, convID, uid int) (*ent.ConversationMember, error) {
+func (noGroupRules) MayPost(context.Context, *ent.Client, int, int) error {
+	return fmt.Errorf("messaging: no group rules to post by")
+}
+
+func (noGroupRules) Manages(context.Context, *ent.Client, int, int) (bool, error) { return false, nil }
+
+// writer returns the request's transaction client: every write here runs in
+// one, so a message, its numbering and its event commit together.
+func writer(ctx context.Context) (*ent.Client, error) { return txn.Writer(ctx) }
+
+// SignedInWriter returns the request's transaction client and the signed-in
+// viewer, for a write that a signed-in viewer makes and that must commit
+// with its events: messaging's own, and those of the groups and rooms built
+// on it.
+func SignedInWriter(ctx context.Context) (*ent.Client, int, error) {
+	me := viewer.UserID(ctx)
+	if me == 0 {
+		return nil, 0, apperr.SignIn()
+	}
+	db, err := writer(ctx)
+	return db, me, err
+}
+
+// reader returns the client reads go through (the transaction's, else
+// root).
+func (s *Service) reader(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
+
+// activeMembership returns uid's active membership of a conversation, with
+// the conversation; one he is not in reads as missing.
+func activeMembership(ctx context.Context, db *ent.Client, convID, uid int) (*ent.ConversationMember, error) {
+	m, err := findActiveMembership(ctx, db, convID, uid)
+	if err == nil && m == nil {
+		err = apperr.Missing("conversation")
+	}
+	return m, err
+}
+
+// findActiveMembership returns uid's active membership of a conversation,
+// with the conversation, or nil.
+func findActiveMembership(ctx context.Context, db *ent.Client, convID, uid int) (*ent.ConversationMember, error) {
 	m, err := db.ConversationMember.Query().Where(
-		conversationmember.ConversationID(convID), conversationmember.UserID(uid), conversationmember.Active(true),
+		conversationmember.ConversationID(convID), rule.ActiveConversationMember(uid),
 	).WithConversation().Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apperr.Missing("conversation")
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("messaging: membership: %w", err)
@@ -129,7 +189,7 @@ func membership(ctx context.Context, db *ent.Client, convID, uid int) (*ent.Conv
 // of the conversations he is an active member of.
 func Topics(ctx context.Context, client *ent.Client, uid int) ([]string, error) {
 	ids, err := client.ConversationMember.Query().
-		Where(conversationmember.UserID(uid), conversationmember.Active(true)).
+		Where(rule.ActiveConversationMember(uid)).
 		Select(conversationmember.FieldConversationID).Ints(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: topics: %w", err)

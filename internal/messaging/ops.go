@@ -9,8 +9,6 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
-	"github.com/parley-im/parley/ent/group"
-	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/viewer"
@@ -19,9 +17,10 @@ import (
 	"github.com/parley-im/parley/internal/platform/realtime"
 )
 
-// load returns a message the viewer can see, with its conversation.
-func load(ctx context.Context, db *ent.Client, id int) (*ent.Message, error) {
-	m, err := db.Message.Query().Where(message.ID(id), message.DeletedAtIsNil()).WithConversation().Only(ctx)
+// loadInHistory returns a message the viewer can see that keeps its place
+// in its conversation (InHistory), with its conversation.
+func loadInHistory(ctx context.Context, db *ent.Client, id int) (*ent.Message, error) {
+	m, err := db.Message.Query().Where(message.ID(id), InHistory()).WithConversation().Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, apperr.Missing("message")
 	}
@@ -31,40 +30,36 @@ func load(ctx context.Context, db *ent.Client, id int) (*ent.Message, error) {
 	return m, nil
 }
 
-// managesGroupOf reports whether uid owns or manages the group whose
-// conversation m belongs to.
-func managesGroupOf(ctx context.Context, db *ent.Client, m *ent.Message, uid int) (bool, error) {
+// managesGroupOf reports whether uid manages the group whose conversation m
+// belongs to (GroupRules.Manages); no other conversation has managers.
+func (s *Service) managesGroupOf(ctx context.Context, db *ent.Client, m *ent.Message, uid int) (bool, error) {
 	if m.Edges.Conversation.Kind != conversation.KindGroup {
 		return false, nil
 	}
-	return db.GroupMember.Query().Where(
-		groupmember.UserID(uid), groupmember.RoleIn(groupmember.RoleOwner, groupmember.RoleManager),
-		groupmember.HasGroupWith(group.ConversationID(m.ConversationID)),
-	).Exist(viewer.SystemContext(ctx))
+	return s.opts.Groups.Manages(ctx, db, m.ConversationID, uid)
 }
 
-// Revoke withdraws a message (S2-30): its sender within the revoke window,
+// Revoke withdraws a message: its sender within the revoke window,
 // or the owner or a manager of its group at any time. The message keeps its
 // place, with its content gone, so every device shows "revoked".
 func (s *Service) Revoke(ctx context.Context, id int) (*ent.Message, error) {
-	db, err := tx(ctx)
+	db, err := writer(ctx)
 	if err != nil {
 		return nil, err
 	}
 	me := viewer.UserID(ctx)
-	m, err := load(ctx, db, id)
+	m, err := loadInHistory(ctx, db, id)
 	if err != nil {
 		return nil, err
 	}
 	if m.RevokedAt != nil {
 		return m, nil
 	}
-	manager, err := managesGroupOf(ctx, db, m, me)
+	manager, err := s.managesGroupOf(ctx, db, m, me)
 	if err != nil {
 		return nil, err
 	}
-	mine := m.SenderID != nil && *m.SenderID == me
-	switch {
+	switch mine := SentByViewer(ctx, m); {
 	case !mine && !manager:
 		return nil, apperr.Deny(ReasonNotSender, "only the sender or a group manager may revoke a message")
 	case !manager && time.Since(m.CreatedAt) > s.opts.RevokeWindow:
@@ -81,15 +76,15 @@ func (s *Service) Revoke(ctx context.Context, id int) (*ent.Message, error) {
 
 // Delete removes a message from the viewer's history only, or, forEveryone,
 // from every member's: allowed to its sender at any time and to the owner
-// and managers of its group (S2-31). Both are events (message.deleted), on
+// and managers of its group. Both are events (message.deleted), on
 // the viewer's stream or the conversation's, so every device converges.
 func (s *Service) Delete(ctx context.Context, id int, forEveryone bool) error {
-	db, err := tx(ctx)
+	db, err := writer(ctx)
 	if err != nil {
 		return err
 	}
 	me := viewer.UserID(ctx)
-	m, err := load(ctx, db, id)
+	m, err := loadInHistory(ctx, db, id)
 	if err != nil {
 		return err
 	}
@@ -102,11 +97,11 @@ func (s *Service) Delete(ctx context.Context, id int, forEveryone bool) error {
 			Topic: eventlog.UserTopic(me), Kind: KindMessageDeleted, Actor: me, Subject: m.ID, Data: data,
 		})
 	}
-	manager, err := managesGroupOf(ctx, db, m, me)
+	manager, err := s.managesGroupOf(ctx, db, m, me)
 	if err != nil {
 		return err
 	}
-	if (m.SenderID == nil || *m.SenderID != me) && !manager {
+	if !SentByViewer(ctx, m) && !manager {
 		return apperr.Deny(ReasonNotSender, "only the sender or a group manager may delete a message for everyone")
 	}
 	if err := m.Update().SetDeletedAt(time.Now()).SetParts([]schematype.MessagePart{}).Exec(viewer.SystemContext(ctx)); err != nil {
@@ -118,14 +113,14 @@ func (s *Service) Delete(ctx context.Context, id int, forEveryone bool) error {
 }
 
 // MarkRead moves the viewer's read position up to seq (the latest when 0)
-// and tells the conversation (S2-32, S1-09): the sender of a direct chat
+// and tells the conversation: the sender of a direct chat
 // sees his messages read. Positions never move back.
 func (s *Service) MarkRead(ctx context.Context, convID int, seq int64) (*ent.ConversationMember, error) {
 	return s.mark(ctx, convID, seq, KindRead)
 }
 
 // MarkDelivered acknowledges that the viewer's device received messages up
-// to seq (S1-09).
+// to seq.
 func (s *Service) MarkDelivered(ctx context.Context, convID int, seq int64) (*ent.ConversationMember, error) {
 	if seq <= 0 {
 		return nil, apperr.Input(ReasonSeqInvalid, "seq", "seq must be positive")
@@ -133,16 +128,14 @@ func (s *Service) MarkDelivered(ctx context.Context, convID int, seq int64) (*en
 	return s.mark(ctx, convID, seq, KindDelivered)
 }
 
+// mark moves the viewer's read (kind KindRead) or delivered position up to
+// seq and tells the conversation.
 func (s *Service) mark(ctx context.Context, convID int, seq int64, kind string) (*ent.ConversationMember, error) {
-	db, err := tx(ctx)
+	m, err := myActiveMembership(ctx, convID)
 	if err != nil {
 		return nil, err
 	}
-	me := viewer.UserID(ctx)
-	m, err := membership(ctx, db, convID, me)
-	if err != nil {
-		return nil, err
-	}
+	me := m.UserID
 	last := m.Edges.Conversation.LastSeq
 	switch {
 	case seq < 0 || seq > last:
@@ -175,20 +168,25 @@ func (s *Service) mark(ctx context.Context, convID int, seq int64, kind string) 
 	})
 }
 
+// myActiveMembership returns the viewer's active membership of a
+// conversation for a write in the request's transaction.
+func myActiveMembership(ctx context.Context, convID int) (*ent.ConversationMember, error) {
+	db, err := writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return activeMembership(ctx, db, convID, viewer.UserID(ctx))
+}
+
 // MemberPatch changes the viewer's own view of a conversation.
 type MemberPatch struct {
 	Pinned *bool
 	State  *conversationmember.State
 }
 
-// UpdateMember pins, hides or shows a conversation in the viewer's list
-// (S2-16, S2-27).
+// UpdateMember pins, hides or shows a conversation in the viewer's list.
 func (s *Service) UpdateMember(ctx context.Context, convID int, p MemberPatch) (*ent.ConversationMember, error) {
-	db, err := tx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m, err := membership(ctx, db, convID, viewer.UserID(ctx))
+	m, err := myActiveMembership(ctx, convID)
 	if err != nil {
 		return nil, err
 	}
@@ -199,14 +197,10 @@ func (s *Service) UpdateMember(ctx context.Context, convID int, p MemberPatch) (
 	return m, nil
 }
 
-// Remove takes a conversation off the viewer's list until its next message
-// (S2-36); nothing else changes.
+// Remove takes a conversation off the viewer's list until its next message;
+// nothing else changes.
 func (s *Service) Remove(ctx context.Context, convID int) error {
-	db, err := tx(ctx)
-	if err != nil {
-		return err
-	}
-	m, err := membership(ctx, db, convID, viewer.UserID(ctx))
+	m, err := myActiveMembership(ctx, convID)
 	if err != nil {
 		return err
 	}
@@ -218,11 +212,7 @@ func (s *Service) Remove(ctx context.Context, convID int) error {
 
 // Clear hides the conversation's history up to now from the viewer.
 func (s *Service) Clear(ctx context.Context, convID int) (*ent.ConversationMember, error) {
-	db, err := tx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m, err := membership(ctx, db, convID, viewer.UserID(ctx))
+	m, err := myActiveMembership(ctx, convID)
 	if err != nil {
 		return nil, err
 	}
@@ -236,12 +226,12 @@ func (s *Service) Clear(ctx context.Context, convID int) (*ent.ConversationMembe
 
 // Typing tells the conversation's live subscribers that the viewer is
 // typing. It is never stored: a client that misses it loses nothing.
-func (s *Service) Typing(ctx context.Context, db *ent.Client, convID int) error {
+func (s *Service) Typing(ctx context.Context, convID int) error {
 	me := viewer.UserID(ctx)
 	if me == 0 {
 		return apperr.SignIn()
 	}
-	if _, err := membership(ctx, db, convID, me); err != nil {
+	if _, err := activeMembership(ctx, s.reader(ctx), convID, me); err != nil {
 		return err
 	}
 	payload := []byte(`{"actor":` + strconv.Itoa(me) + `,"subject":` + strconv.Itoa(me) + `,"data":{"userId":` + strconv.Itoa(me) + `}}`)

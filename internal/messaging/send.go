@@ -14,7 +14,6 @@ import (
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/file"
 	"github.com/parley-im/parley/ent/group"
-	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/schematype"
@@ -46,7 +45,7 @@ type Request struct {
 
 var emojiOnly = regexp.MustCompile(`^(\[表情\d{1,3}\])+$`)
 
-// SendText sends a text message to another user (S0-04).
+// SendText sends a text message to another user.
 func (s *Service) SendText(ctx context.Context, toUserID int, text, clientID string) (*ent.Message, error) {
 	return s.Send(ctx, Request{To: toUserID, Text: text, ClientID: clientID})
 }
@@ -59,15 +58,11 @@ func (s *Service) SendText(ctx context.Context, toUserID int, text, clientID str
 // message spends from the viewer's message budget (RATE_LIMITED,
 // TOO_MANY_WRITES); a retry spends nothing.
 func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
-	me := viewer.UserID(ctx)
-	if me == 0 {
-		return nil, apperr.SignIn()
-	}
-	db, err := tx(ctx)
+	db, me, err := SignedInWriter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	parts, kind, err := s.parts(ctx, r)
+	parts, kind, err := s.checkParts(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +89,7 @@ func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 	}
 	if r.QuoteID != 0 {
 		ok, err := db.Message.Query().Where(
-			message.ID(r.QuoteID), message.ConversationID(conv.ID), message.DeletedAtIsNil(),
+			message.ID(r.QuoteID), message.ConversationID(conv.ID), InHistory(),
 		).Exist(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("messaging: find quote: %w", err)
@@ -111,7 +106,7 @@ func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 			return nil, err
 		}
 	}
-	return s.append(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID})
+	return s.storeNumbered(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID})
 }
 
 // retried returns the message an earlier send with the same client id made.
@@ -129,8 +124,8 @@ func (s *Service) retried(ctx context.Context, db *ent.Client, me int, clientID 
 	return sent, nil
 }
 
-// parts validates the content of r and returns its parts and kind.
-func (s *Service) parts(ctx context.Context, r Request) ([]schematype.MessagePart, message.Kind, error) {
+// checkParts validates the content of r and returns its parts and kind.
+func (s *Service) checkParts(ctx context.Context, r Request) ([]schematype.MessagePart, message.Kind, error) {
 	in := r.Parts
 	switch {
 	case r.Text != "" && len(in) > 0:
@@ -242,41 +237,32 @@ func (s *Service) target(ctx context.Context, db *ent.Client, me int, r Request)
 	if n != 1 {
 		return nil, apperr.Input(ReasonTargetRequired, "input.to", "give exactly one of to, groupId, roomId and conversationId")
 	}
+	convID := r.ConversationID
+	var err error
 	switch {
 	case r.To != 0:
 		return s.direct(ctx, db, me, r.To)
 	case r.GroupID != 0:
-		g, err := db.Group.Query().Where(group.ID(r.GroupID)).Only(ctx)
-		if ent.IsNotFound(err) {
-			return nil, apperr.Missing("group")
-		} else if err != nil {
-			return nil, fmt.Errorf("messaging: find group: %w", err)
-		}
-		r.ConversationID = g.ConversationID
+		convID, err = conversationOfPlace(ctx, db.Group.Query().Where(group.ID(r.GroupID)).Select(group.FieldConversationID), "group")
 	case r.RoomID != 0:
-		rm, err := db.Room.Query().Where(room.ID(r.RoomID)).Only(ctx)
-		if ent.IsNotFound(err) {
-			return nil, apperr.Missing("room")
-		} else if err != nil {
-			return nil, fmt.Errorf("messaging: find room: %w", err)
-		}
-		r.ConversationID = rm.ConversationID
+		convID, err = conversationOfPlace(ctx, db.Room.Query().Where(room.ID(r.RoomID)).Select(room.FieldConversationID), "room")
 	}
-	m, err := db.ConversationMember.Query().Where(
-		conversationmember.ConversationID(r.ConversationID), conversationmember.UserID(me), conversationmember.Active(true),
-	).WithConversation().Only(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := findActiveMembership(ctx, db, convID, me)
 	switch {
-	case ent.IsNotFound(err) && (r.GroupID != 0 || r.RoomID != 0):
-		return nil, apperr.Deny(ReasonNotMember, "join first to post here")
-	case ent.IsNotFound(err):
-		return nil, apperr.Missing("conversation")
 	case err != nil:
-		return nil, fmt.Errorf("messaging: membership: %w", err)
+		return nil, err
+	case m == nil && (r.GroupID != 0 || r.RoomID != 0):
+		return nil, apperr.Deny(ReasonNotMember, "join first to post here")
+	case m == nil:
+		return nil, apperr.Missing("conversation")
 	}
 	conv := m.Edges.Conversation
 	switch conv.Kind {
 	case conversation.KindGroup:
-		return conv, s.mayPostInGroup(ctx, db, conv.ID, me)
+		return conv, s.opts.Groups.MayPost(ctx, db, conv.ID, me)
 	case conversation.KindDirect:
 		if err := s.settings.Require(ctx, settings.PrivateChat); err != nil {
 			return nil, err
@@ -285,27 +271,19 @@ func (s *Service) target(ctx context.Context, db *ent.Client, me int, r Request)
 	return conv, nil
 }
 
-// mayPostInGroup applies the group switch and mutes: a member muted until a
-// time, or everyone but the owner and managers while the group is muted.
-func (s *Service) mayPostInGroup(ctx context.Context, db *ent.Client, convID, me int) error {
-	if err := s.settings.Require(ctx, settings.GroupChat); err != nil {
-		return err
-	}
-	gm, err := db.GroupMember.Query().Where(
-		groupmember.UserID(me), groupmember.HasGroupWith(group.ConversationID(convID)),
-	).WithGroup().Only(viewer.SystemContext(ctx))
+// conversationOfPlace returns the conversation id that query (of a group or
+// a room, selecting conversation_id) finds; NOT_FOUND names what when there
+// is none.
+func conversationOfPlace(ctx context.Context, query interface {
+	Int(context.Context) (int, error)
+}, what string) (int, error) {
+	id, err := query.Int(ctx)
 	if ent.IsNotFound(err) {
-		return apperr.Deny(ReasonNotMember, "join the group first")
+		return 0, apperr.Missing(what)
 	} else if err != nil {
-		return fmt.Errorf("messaging: group membership: %w", err)
+		return 0, fmt.Errorf("messaging: find %s: %w", what, err)
 	}
-	switch {
-	case gm.MutedUntil != nil && gm.MutedUntil.After(time.Now()):
-		return apperr.Deny(ReasonMuted, "you are muted in this group until %s", gm.MutedUntil.UTC().Format(time.RFC3339))
-	case gm.Edges.Group.MuteAll && gm.Role == groupmember.RoleMember:
-		return apperr.Deny(ReasonMutedAll, "only the owner and managers may post while the group is muted")
-	}
-	return nil
+	return id, nil
 }
 
 // direct returns the direct conversation with user to, opening it on first
@@ -348,7 +326,7 @@ func (s *Service) direct(ctx context.Context, db *ent.Client, me, to int) (*ent.
 }
 
 // welcome sends owner's default welcome reply as the first message of a
-// conversation a stranger just opened with him (S2-38). It is written as the
+// conversation a stranger just opened with him. It is written as the
 // system on the owner's behalf: he did not act, his settings did.
 func (s *Service) welcome(ctx context.Context, db *ent.Client, conv *ent.Conversation, owner int) error {
 	w, err := s.people.Welcome(ctx, owner)
@@ -356,7 +334,7 @@ func (s *Service) welcome(ctx context.Context, db *ent.Client, conv *ent.Convers
 		return err
 	}
 	parts := []schematype.MessagePart{{Category: "text", Content: w.Content}}
-	_, err = s.append(viewer.SystemContext(ctx), db, conv, owner, appendSpec{kind: message.KindText, typ: message.TypeNormal, parts: parts})
+	_, err = s.storeNumbered(viewer.SystemContext(ctx), db, conv, owner, appendSpec{kind: message.KindText, typ: message.TypeNormal, parts: parts})
 	return err
 }
 
@@ -391,6 +369,8 @@ func DirectKey(a, b int) string {
 	return fmt.Sprintf("%d:%d", a, b)
 }
 
+// appendSpec is what storeNumbered stores: the message's content, its
+// quote and the sender's idempotency key.
 type appendSpec struct {
 	kind     message.Kind
 	typ      message.Type
@@ -399,11 +379,11 @@ type appendSpec struct {
 	clientID string
 }
 
-// append numbers and stores a message. Bumping last_seq locks the
+// storeNumbered numbers and stores a message. Bumping last_seq locks the
 // conversation row until commit, so concurrent senders get consecutive seqs,
 // and a concurrent retry with the same client id waits here: it then finds
 // the first send's message and gives its number back.
-func (s *Service) append(ctx context.Context, db *ent.Client, conv *ent.Conversation, sender int, a appendSpec) (*ent.Message, error) {
+func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.Conversation, sender int, a appendSpec) (*ent.Message, error) {
 	now := time.Now()
 	sys := viewer.SystemContext(ctx)
 	numbered, err := db.Conversation.UpdateOneID(conv.ID).AddLastSeq(1).SetLastMessageAt(now).Save(sys)
@@ -445,7 +425,7 @@ func (s *Service) append(ctx context.Context, db *ent.Client, conv *ent.Conversa
 		}
 	}
 	// Every member's list moves the conversation up; one removed from a
-	// list comes back (S2-36). Rooms keep no list. The sender has read his
+	// list comes back. Rooms keep no list. The sender has read his
 	// own message.
 	if conv.Kind != conversation.KindRoom {
 		if err := db.ConversationMember.Update().
@@ -469,7 +449,7 @@ func (s *Service) append(ctx context.Context, db *ent.Client, conv *ent.Conversa
 // System posts a system message (a member joined, the group was renamed)
 // into a conversation, sent by nobody.
 func (s *Service) System(ctx context.Context, convID int, text string) (*ent.Message, error) {
-	db, err := tx(ctx)
+	db, err := writer(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -478,5 +458,5 @@ func (s *Service) System(ctx context.Context, convID int, text string) (*ent.Mes
 		return nil, fmt.Errorf("messaging: system message: %w", err)
 	}
 	parts := []schematype.MessagePart{{Category: "text", Content: text}}
-	return s.append(viewer.SystemContext(ctx), db, conv, 0, appendSpec{kind: message.KindSystem, typ: message.TypeSystem, parts: parts})
+	return s.storeNumbered(viewer.SystemContext(ctx), db, conv, 0, appendSpec{kind: message.KindSystem, typ: message.TypeSystem, parts: parts})
 }

@@ -1,19 +1,60 @@
 package messaging
 
+// This file is the one rule of what of a message a viewer is shown, once
+// the Message policy (ent/rule/visibility.go) has decided that he sees it:
+// a message deleted for everyone leaves every history (the conversation's
+// history, its last message, quotes, revoke and delete), and a revoked or
+// deleted message shows no content. Revoke and Delete also empty the stored
+// parts; the read side checks again, so a row written otherwise still
+// shows nothing.
+
 import (
+	"context"
 	"strings"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/predicate"
+	"github.com/parley-im/parley/ent/schematype"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/eventlog"
 )
+
+// InHistory selects the messages that keep their place in a conversation:
+// all but those deleted for everyone. A revoked message keeps its place,
+// with its content gone.
+func InHistory() predicate.Message { return message.DeletedAtIsNil() }
+
+// ContentShown reports whether m's content is shown: not once it was revoked
+// or deleted.
+func ContentShown(m *ent.Message) bool { return m.RevokedAt == nil && m.DeletedAt == nil }
+
+// VisibleParts returns the parts of m a viewer is shown: none once it was
+// revoked or deleted.
+func VisibleParts(m *ent.Message) []schematype.MessagePart {
+	if !ContentShown(m) {
+		return nil
+	}
+	return m.Parts
+}
+
+// AnnouncedOn reports whether topic is the one m's message.created goes on:
+// its conversation's. A live stream shares a new message only when the
+// event came on that topic, so that sharing never widens what it follows.
+func AnnouncedOn(m *ent.Message, topic string) bool {
+	return eventlog.ConversationTopic(m.ConversationID) == topic
+}
+
+// SentByViewer reports whether the viewer of ctx sent m.
+func SentByViewer(ctx context.Context, m *ent.Message) bool {
+	return m.SenderID != nil && *m.SenderID == viewer.UserID(ctx)
+}
 
 // Text returns the text of a message: its text and emoji parts joined, or
 // nothing once it was revoked or deleted.
 func Text(m *ent.Message) string {
-	if m.RevokedAt != nil || m.DeletedAt != nil {
-		return ""
-	}
 	var b strings.Builder
-	for _, p := range m.Parts {
+	for _, p := range VisibleParts(m) {
 		if p.Category == "text" || p.Category == "emoji" {
 			b.WriteString(p.Content)
 		}

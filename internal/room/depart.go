@@ -7,14 +7,15 @@ import (
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
 	entroom "github.com/parley-im/parley/ent/room"
+	"github.com/parley-im/parley/internal/messaging"
 )
 
-// Depart lets the viewer go from every room before his account is deleted
-// (S3-08): the rooms he owns are deleted, as seed 003 says, with the
+// Depart lets the viewer go from every room before his account is
+// deleted: the rooms he owns are deleted, with the
 // room.deleted event their watchers expect; he leaves the others, which
 // tells their watchers too.
 func (s *Service) Depart(ctx context.Context) error {
-	db, me, err := tx(ctx)
+	db, me, err := messaging.SignedInWriter(ctx)
 	if err != nil {
 		return err
 	}

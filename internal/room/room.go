@@ -1,4 +1,4 @@
-// Package room holds the rules of public chat rooms (seed 003): any signed-in
+// Package room holds the rules of public chat rooms: any signed-in
 // user creates one, joins and leaves, and reads its history; its owner
 // modifies and deletes it. A room is a conversation of kind room, which every
 // signed-in user may read (rule.VisibleConversation); members post in it
@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"entgo.io/contrib/entgql"
@@ -23,6 +22,7 @@ import (
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/presence"
 	entroom "github.com/parley-im/parley/ent/room"
+	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/platform/apperr"
@@ -60,9 +60,7 @@ const (
 
 // Avatars checks an avatar named by file id and gives its URL (the files
 // service, which holds the one rule for avatars).
-type Avatars interface {
-	Avatar(ctx context.Context, fileID int, field string) (string, error)
-}
+type Avatars = messaging.Avatars
 
 // Presence says how long a presence row stays fresh (the presence tracker).
 type Presence interface {
@@ -83,18 +81,12 @@ func NewService(client *ent.Client, log *eventlog.Log, msg *messaging.Service, a
 	return &Service{client: client, log: log, messaging: msg, avatars: avatars, presence: p}
 }
 
-func tx(ctx context.Context) (*ent.Client, int, error) {
-	me := viewer.UserID(ctx)
-	if me == 0 {
-		return nil, 0, apperr.SignIn()
-	}
-	db, err := txn.Writer(ctx)
-	return db, me, err
-}
+// reader returns the client queries go through.
+func (s *Service) reader(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
 
-func (s *Service) read(ctx context.Context) *ent.Client { return txn.Reader(ctx, s.client) }
-
-func load(ctx context.Context, db *ent.Client, id int) (*ent.Room, error) {
+// loadRoom returns a room; rooms are public, so a missing one is the only
+// NOT_FOUND.
+func loadRoom(ctx context.Context, db *ent.Client, id int) (*ent.Room, error) {
 	r, err := db.Room.Get(ctx, id)
 	if ent.IsNotFound(err) {
 		return nil, apperr.Missing("room")
@@ -104,19 +96,26 @@ func load(ctx context.Context, db *ent.Client, id int) (*ent.Room, error) {
 	return r, nil
 }
 
-// owned loads a room the viewer owns: NOT_ROOM_OWNER when he does not.
-func owned(ctx context.Context, db *ent.Client, id, me int) (*ent.Room, error) {
-	r, err := load(ctx, db, id)
-	if err == nil && r.OwnerID != me {
-		err = apperr.Deny(ReasonNotOwner, "only the room's owner may do this")
+// loadOwnedRoom loads a room that the signed-in viewer owns, for a write in
+// the request's transaction: NOT_ROOM_OWNER when he does not own it.
+func loadOwnedRoom(ctx context.Context, id int) (db *ent.Client, me int, r *ent.Room, err error) {
+	if db, me, err = messaging.SignedInWriter(ctx); err != nil {
+		return nil, 0, nil, err
 	}
-	return r, err
+	if r, err = loadRoom(ctx, db, id); err != nil {
+		return nil, 0, nil, err
+	}
+	if r.OwnerID != me {
+		return nil, 0, nil, apperr.Deny(ReasonNotOwner, "only the room's owner may do this")
+	}
+	return db, me, r, nil
 }
 
-// name checks a room name: trimmed, 1 to NameMax characters, no control
-// characters, and not taken by another room, compared case-insensitively.
-func name(ctx context.Context, db *ent.Client, v, field string, except int) (string, error) {
-	v, err := clean(v, field, NameMax, false)
+// checkRoomName checks a room name: trimmed, 1 to NameMax characters, no
+// control characters, and not taken by another room than except, compared
+// case-insensitively.
+func checkRoomName(ctx context.Context, db *ent.Client, v, field string, except int) (string, error) {
+	v, err := messaging.CleanText(v, field, NameMax, false)
 	if err != nil {
 		return "", err
 	}
@@ -137,20 +136,6 @@ func nameTaken(field string) error {
 	return apperr.New(apperr.Conflict, ReasonNameTaken, field, "a room with this name exists")
 }
 
-func clean(v, field string, max int, multiline bool) (string, error) {
-	v = strings.TrimSpace(v)
-	what := field[strings.LastIndex(field, ".")+1:]
-	if utf8.RuneCountInString(v) > max {
-		return "", apperr.Input(apperr.ReasonTooLong, field, "%s is longer than %d characters", what, max)
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t')) {
-			return "", apperr.Input(apperr.ReasonInvalid, field, "%s may not contain control characters", what)
-		}
-	}
-	return v, nil
-}
-
 // saveErr maps a lost race on the unique room name to ROOM_NAME_TAKEN.
 func saveErr(err error, what string) error {
 	if ent.IsConstraintError(err) {
@@ -166,18 +151,18 @@ type Input struct {
 	AvatarFileID int
 }
 
-// Create creates a room owned by the viewer (S3-02), who joins it at once.
+// Create creates a room owned by the viewer, who joins it at once.
 // Its name is unique (ROOM_NAME_TAKEN).
 func (s *Service) Create(ctx context.Context, in Input) (*ent.Room, error) {
-	db, me, err := tx(ctx)
+	db, me, err := messaging.SignedInWriter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, err := name(ctx, db, in.Name, "input.name", 0)
+	n, err := checkRoomName(ctx, db, in.Name, "input.name", 0)
 	if err != nil {
 		return nil, err
 	}
-	detail, err := clean(in.Detail, "input.detail", DetailMax, true)
+	detail, err := messaging.CleanText(in.Detail, "input.detail", DetailMax, true)
 	if err != nil {
 		return nil, err
 	}
@@ -206,60 +191,45 @@ type Patch struct {
 	ClearAvatar  bool
 }
 
-// Update renames a room and changes its detail and avatar (S3-09, S3-03):
+// Update renames a room and changes its detail and avatar:
 // its owner only. Watchers get room.updated.
 func (s *Service) Update(ctx context.Context, id int, p Patch) (*ent.Room, error) {
-	db, me, err := tx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := owned(ctx, db, id, me)
+	db, me, r, err := loadOwnedRoom(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	upd := r.Update()
 	if p.Name != nil {
-		n, err := name(ctx, db, *p.Name, "input.name", r.ID)
+		n, err := checkRoomName(ctx, db, *p.Name, "input.name", r.ID)
 		if err != nil {
 			return nil, err
 		}
 		upd.SetName(n)
 	}
 	if p.Detail != nil {
-		detail, err := clean(*p.Detail, "input.detail", DetailMax, true)
+		detail, err := messaging.CleanText(*p.Detail, "input.detail", DetailMax, true)
 		if err != nil {
 			return nil, err
 		}
 		upd.SetDetail(detail)
 	}
-	switch {
-	case p.AvatarFileID != nil && p.ClearAvatar:
-		return nil, apperr.Input(apperr.ReasonInvalid, "input.clearAvatar", "give avatarFileId or clearAvatar, not both")
-	case p.AvatarFileID != nil:
-		avatar, err := s.avatars.Avatar(ctx, *p.AvatarFileID, "input.avatarFileId")
-		if err != nil {
-			return nil, err
-		}
-		upd.SetAvatar(avatar)
-	case p.ClearAvatar:
-		upd.SetAvatar("")
+	avatar, err := messaging.AvatarChange(ctx, s.avatars, p.AvatarFileID, p.ClearAvatar)
+	if err != nil {
+		return nil, err
 	}
+	upd.SetNillableAvatar(avatar)
 	if r, err = upd.Save(ctx); err != nil {
 		return nil, saveErr(err, "update")
 	}
 	return r, s.log.Append(ctx, eventlog.Record{Topic: eventlog.RoomTopic(r.ID), Kind: KindUpdated, Actor: me, Subject: r.ID})
 }
 
-// Delete deletes a room (S3-07): its owner only. Its messages and
+// Delete deletes a room: its owner only. Its messages and
 // memberships go with its conversation, in this transaction. Everyone
 // watching it gets room.deleted, after which roomEvents ends; members'
 // events streams get it too.
 func (s *Service) Delete(ctx context.Context, id int) error {
-	db, me, err := tx(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := owned(ctx, db, id, me)
+	db, me, r, err := loadOwnedRoom(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -274,32 +244,37 @@ func (s *Service) Delete(ctx context.Context, id int) error {
 	}
 	// The Room policy allowed the owner to delete the room; its
 	// conversation (messages, memberships) goes with it.
-	if err := db.Conversation.DeleteOneID(r.ConversationID).Exec(viewer.SystemContext(ctx)); err != nil {
-		return fmt.Errorf("room: delete conversation: %w", err)
-	}
-	return nil
+	return s.messaging.Close(ctx, r.ConversationID)
 }
 
 // Join makes the viewer a member of a room, so that he may post in it and
-// his events stream carries its messages (S3-10). Watchers get room.joined
+// his events stream carries its messages. Watchers get room.joined
 // with the new counts.
 func (s *Service) Join(ctx context.Context, id int) (*ent.Room, error) {
-	db, me, err := tx(ctx)
-	if err != nil {
+	db, me, r, in, err := s.standing(ctx, id)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	r, err := load(ctx, db, id)
-	if err != nil {
-		return nil, err
-	}
-	if in, err := s.member(ctx, db, r, me); err != nil {
-		return nil, err
-	} else if in {
+	case in:
 		return nil, apperr.New(apperr.Conflict, ReasonAlreadyMember, "", "you are in this room already")
 	}
 	return r, s.enter(ctx, db, r, me)
 }
 
+// standing loads room id for a write by the signed-in viewer, and whether
+// he is in it.
+func (s *Service) standing(ctx context.Context, id int) (db *ent.Client, me int, r *ent.Room, in bool, err error) {
+	if db, me, err = messaging.SignedInWriter(ctx); err != nil {
+		return nil, 0, nil, false, err
+	}
+	if r, err = loadRoom(ctx, db, id); err != nil {
+		return nil, 0, nil, false, err
+	}
+	in, err = s.isMember(ctx, db, r, me)
+	return db, me, r, in, err
+}
+
+// enter makes uid a member of r and tells its watchers.
 func (s *Service) enter(ctx context.Context, db *ent.Client, r *ent.Room, me int) error {
 	if err := s.messaging.Join(ctx, r.ConversationID, me); err != nil {
 		return err
@@ -310,17 +285,11 @@ func (s *Service) enter(ctx context.Context, db *ent.Client, r *ent.Room, me int
 // Leave takes the viewer out of a room; watchers get room.left with the
 // new counts. The owner may leave his room too: he still owns it.
 func (s *Service) Leave(ctx context.Context, id int) (*ent.Room, error) {
-	db, me, err := tx(ctx)
-	if err != nil {
+	db, me, r, in, err := s.standing(ctx, id)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	r, err := load(ctx, db, id)
-	if err != nil {
-		return nil, err
-	}
-	if in, err := s.member(ctx, db, r, me); err != nil {
-		return nil, err
-	} else if !in {
+	case !in:
 		return nil, apperr.Deny(ReasonNotMember, "you are not in this room")
 	}
 	if err := s.messaging.Leave(ctx, r.ConversationID, me); err != nil {
@@ -331,7 +300,7 @@ func (s *Service) Leave(ctx context.Context, id int) (*ent.Room, error) {
 
 // announce tells the room's watchers that uid came in or went out, with the
 // counts as they stand in this transaction. The subject is the user, so the
-// event's node is his profile (username, avatar: seed 003's payload).
+// event's node is his profile (username, avatar, as room clients expect).
 func (s *Service) announce(ctx context.Context, db *ent.Client, r *ent.Room, uid int, kind, action string) error {
 	online, err := s.onlineCount(ctx, db, r)
 	if err != nil {
@@ -347,9 +316,10 @@ func (s *Service) announce(ctx context.Context, db *ent.Client, r *ent.Room, uid
 	})
 }
 
-func (s *Service) member(ctx context.Context, db *ent.Client, r *ent.Room, uid int) (bool, error) {
+// isMember reports whether uid is an active member of r's conversation.
+func (s *Service) isMember(ctx context.Context, db *ent.Client, r *ent.Room, uid int) (bool, error) {
 	in, err := db.ConversationMember.Query().Where(
-		conversationmember.ConversationID(r.ConversationID), conversationmember.UserID(uid), conversationmember.Active(true),
+		conversationmember.ConversationID(r.ConversationID), rule.ActiveConversationMember(uid),
 	).Exist(viewer.SystemContext(ctx))
 	if err != nil {
 		return false, fmt.Errorf("room: membership: %w", err)
@@ -357,42 +327,46 @@ func (s *Service) member(ctx context.Context, db *ent.Client, r *ent.Room, uid i
 	return in, nil
 }
 
+// members selects r's active members; the counts of a public room are
+// public, so callers count them as the system.
+func members(db *ent.Client, r *ent.Room) *ent.ConversationMemberQuery {
+	return db.ConversationMember.Query().Where(
+		conversationmember.ConversationID(r.ConversationID), conversationmember.Active(true),
+	)
+}
+
 // onlineCount counts the room's members who are online now: who hold a
 // connection to any instance (a fresh presence row), in one query.
 func (s *Service) onlineCount(ctx context.Context, db *ent.Client, r *ent.Room) (int, error) {
 	since := time.Now().UTC().Add(-s.presence.TTL())
-	n, err := db.ConversationMember.Query().Where(
-		conversationmember.ConversationID(r.ConversationID), conversationmember.Active(true),
-		func(sel *sql.Selector) {
-			t := sql.Table(presence.Table)
-			sel.Where(sql.In(sel.C(conversationmember.FieldUserID),
-				sql.Select(t.C(presence.FieldUserID)).From(t).Where(sql.GT(t.C(presence.FieldSeenAt), since))))
-		},
-	).Count(viewer.SystemContext(ctx))
+	n, err := members(db, r).Where(func(sel *sql.Selector) {
+		t := sql.Table(presence.Table)
+		sel.Where(sql.In(sel.C(conversationmember.FieldUserID),
+			sql.Select(t.C(presence.FieldUserID)).From(t).Where(sql.GT(t.C(presence.FieldSeenAt), since))))
+	}).Count(viewer.SystemContext(ctx))
 	if err != nil {
 		return 0, fmt.Errorf("room: online count: %w", err)
 	}
 	return n, nil
 }
 
+// memberCount counts the room's members.
 func (s *Service) memberCount(ctx context.Context, db *ent.Client, r *ent.Room) (int, error) {
-	n, err := db.ConversationMember.Query().Where(
-		conversationmember.ConversationID(r.ConversationID), conversationmember.Active(true),
-	).Count(viewer.SystemContext(ctx))
+	n, err := members(db, r).Count(viewer.SystemContext(ctx))
 	if err != nil {
 		return 0, fmt.Errorf("room: member count: %w", err)
 	}
 	return n, nil
 }
 
-// OnlineCount is the room's live online count (S3-05, S3-06).
+// OnlineCount is the room's live online count.
 func (s *Service) OnlineCount(ctx context.Context, r *ent.Room) (int, error) {
-	return s.onlineCount(ctx, s.read(ctx), r)
+	return s.onlineCount(ctx, s.reader(ctx), r)
 }
 
 // MemberCount is how many users joined the room.
 func (s *Service) MemberCount(ctx context.Context, r *ent.Room) (int, error) {
-	return s.memberCount(ctx, s.read(ctx), r)
+	return s.memberCount(ctx, s.reader(ctx), r)
 }
 
 // Joined reports whether the viewer is in the room.
@@ -401,17 +375,17 @@ func (s *Service) Joined(ctx context.Context, r *ent.Room) (bool, error) {
 	if me == 0 {
 		return false, nil
 	}
-	return s.member(ctx, s.read(ctx), r, me)
+	return s.isMember(ctx, s.reader(ctx), r, me)
 }
 
-// URL is the room's address (S3-02, S3-05): the client route that opens it,
+// URL is the room's address: the client route that opens it,
 // "/rooms/<id>"; the API resolves it with room(id:).
 func URL(r *ent.Room) string { return "/rooms/" + strconv.Itoa(r.ID) }
 
 // Get returns a room by id or by name (exactly one of them), or nil. Rooms
 // are public: no sign-in is needed.
 func (s *Service) Get(ctx context.Context, id int, byName string) (*ent.Room, error) {
-	q := s.read(ctx).Room.Query()
+	q := s.reader(ctx).Room.Query()
 	switch {
 	case (id != 0) == (byName != ""):
 		return nil, apperr.Input(ReasonTargetMissing, "id", "give id or name")
@@ -430,7 +404,7 @@ func (s *Service) Get(ctx context.Context, id int, byName string) (*ent.Room, er
 // List pages through the rooms by name, those whose name contains query
 // when it is given.
 func (s *Service) List(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.RoomConnection, error) {
-	q := s.read(ctx).Room.Query()
+	q := s.reader(ctx).Room.Query()
 	if query = strings.TrimSpace(query); query != "" {
 		if utf8.RuneCountInString(query) > SearchMax {
 			return nil, apperr.Input(apperr.ReasonTooLong, "query", "query is longer than %d characters", SearchMax)
@@ -439,6 +413,12 @@ func (s *Service) List(ctx context.Context, query string, after *entgql.Cursor[i
 	}
 	return q.Paginate(ctx, after, first, before, last,
 		ent.WithRoomOrder(&ent.RoomOrder{Direction: entgql.OrderDirectionAsc, Field: ent.RoomOrderFieldName}))
+}
+
+// Closes reports whether an event of kind on topic is the room's deletion,
+// roomEvents' last event: room.deleted on its conversation's topic.
+func Closes(r *ent.Room, kind, topic string) bool {
+	return kind == KindDeleted && topic == eventlog.ConversationTopic(r.ConversationID)
 }
 
 // Topics are roomEvents' topics: the room's own and its conversation's.
@@ -456,6 +436,19 @@ func Kept(kind string) bool {
 		return true
 	}
 	return false
+}
+
+// Watch starts roomEvents for the signed-in viewer: it returns the room to
+// follow, NOT_FOUND when there is none.
+func (s *Service) Watch(ctx context.Context, id int) (*ent.Room, error) {
+	if viewer.UserID(ctx) == 0 {
+		return nil, apperr.SignIn()
+	}
+	r, err := s.Get(ctx, id, "")
+	if err == nil && r == nil {
+		err = apperr.Missing("room")
+	}
+	return r, err
 }
 
 // Watching is roomEvents' guard: the room still exists. A signed-in user

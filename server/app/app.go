@@ -144,7 +144,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	budget := ratelimit.NewBudget(ratelimit.BudgetOptions{
 		MessagesPerMinute: cfg.MessagesPerMinute, TextsPerMinute: cfg.TextsPerMinute, EntitiesPerMinute: cfg.EntitiesPerMinute,
 	})
-	svc.Messaging = messaging.NewService(events, svc.Social, svc.Settings, svc.Files, hub, messaging.Options{RevokeWindow: cfg.RevokeWindow, Budget: budget})
+	svc.Messaging = messaging.NewService(client, events, svc.Social, svc.Settings, svc.Files, hub, messaging.Options{
+		RevokeWindow: cfg.RevokeWindow, Budget: budget, Groups: group.NewPosting(svc.Settings),
+	})
 	svc.Annotation = annotation.NewService(client, events, budget)
 	svc.Groups = group.NewService(client, events, svc.Messaging, svc.Notices, svc.Settings, svc.Social, svc.Files)
 	svc.Rooms = room.NewService(client, events, svc.Messaging, svc.Files, svc.Presence)

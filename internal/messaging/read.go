@@ -1,0 +1,293 @@
+package messaging
+
+// This file is messaging's read model: what a viewer reads of his
+// conversations and their messages (the list, titles, unread counts, last
+// messages, peers, receipts, history). Each read goes through the privacy
+// policies as the viewer. The per-item reads of a list take many keys at
+// once (LastMessages, Peers, Headings, UnreadCounts), so that the GraphQL layer
+// batches them per request (graph/loaders.go) and a list costs a fixed
+// number of queries however long it is; the rules stay here.
+
+import (
+	"context"
+	"fmt"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/conversation"
+	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/friendship"
+	"github.com/parley-im/parley/ent/group"
+	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/room"
+	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/social"
+)
+
+// signedIn returns the viewer of ctx, or SignIn for anonymous requests: a
+// viewer's conversations are his own.
+func signedIn(ctx context.Context) (int, error) {
+	me := viewer.UserID(ctx)
+	if me == 0 {
+		return 0, apperr.SignIn()
+	}
+	return me, nil
+}
+
+// List pages through the viewer's conversation list: his active
+// memberships of direct and group conversations that he did not remove
+// (rooms keep no list), in state when it is given; pinned first, then by
+// last activity.
+func (s *Service) List(ctx context.Context, state *conversationmember.State, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.ConversationMemberConnection, error) {
+	me, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := s.reader(ctx).ConversationMember.Query().Where(
+		conversationmember.UserID(me), conversationmember.Active(true), conversationmember.Removed(false),
+		conversationmember.HasConversationWith(conversation.KindNEQ(conversation.KindRoom)),
+	)
+	if state != nil {
+		q.Where(conversationmember.StateEQ(*state))
+	}
+	return q.Paginate(ctx, after, first, before, last, ent.WithConversationMemberOrder([]*ent.ConversationMemberOrder{
+		{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldPinned},
+		{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldLastActivityAt},
+	}))
+}
+
+// History pages through a conversation's messages by seq: those the viewer
+// sees (the Message policy applies his visibility floor) that keep their
+// place (InHistory). A conversation he may not read is NOT_FOUND.
+func (s *Service) History(ctx context.Context, convID int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.MessageConnection, error) {
+	if _, err := signedIn(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.Watching(ctx, convID); err != nil {
+		return nil, err
+	}
+	return s.reader(ctx).Message.Query().Where(message.ConversationID(convID), InHistory()).
+		Paginate(ctx, after, first, before, last,
+			ent.WithMessageOrder(&ent.MessageOrder{Direction: entgql.OrderDirectionAsc, Field: ent.MessageOrderFieldSeq}))
+}
+
+// Watching reports whether the viewer may read and follow a conversation
+// (rule.VisibleConversation): NOT_FOUND otherwise. conversationEvents asks
+// it before every event, so a member who leaves or is removed stops at once.
+func (s *Service) Watching(ctx context.Context, convID int) error {
+	ok, err := s.reader(ctx).Conversation.Query().Where(conversation.ID(convID)).Exist(ctx)
+	switch {
+	case err != nil:
+		return err // the database, not the viewer
+	case !ok:
+		return apperr.Missing("conversation")
+	}
+	return nil
+}
+
+// DirectWith returns the viewer's direct conversation with user uid, or nil
+// when they never talked.
+func (s *Service) DirectWith(ctx context.Context, uid int) (*ent.Conversation, error) {
+	me, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.reader(ctx).Conversation.Query().Where(conversation.DirectKey(DirectKey(me, uid))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// MyMembership returns the viewer's row of a conversation, or nil.
+func (s *Service) MyMembership(ctx context.Context, convID int) (*ent.ConversationMember, error) {
+	m, err := s.reader(ctx).ConversationMember.Query().Where(
+		conversationmember.ConversationID(convID), conversationmember.UserID(viewer.UserID(ctx)),
+	).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return m, err
+}
+
+// Unread is the one rule of a member's unread count: the messages after his
+// read position or his visibility floor, whichever is higher
+// (last_seq − max(read_seq, cleared_seq), never below 0). The sender's own
+// messages are read: sending moves his read position.
+func Unread(m *ent.ConversationMember, c *ent.Conversation) int {
+	return int(max(c.LastSeq-max(m.ReadSeq, m.ClearedSeq), 0))
+}
+
+// UnreadCounts returns the unread count (Unread) of each membership of
+// memberIDs the viewer can see, by membership id. It reads the rows itself:
+// a row at hand may miss columns that a GraphQL query did not select.
+func (s *Service) UnreadCounts(ctx context.Context, memberIDs []int) (map[int]int, error) {
+	rows, err := s.reader(ctx).ConversationMember.Query().
+		Where(conversationmember.IDIn(memberIDs...)).WithConversation().All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: unread counts: %w", err)
+	}
+	out := make(map[int]int, len(rows))
+	for _, m := range rows {
+		if m.Edges.Conversation != nil {
+			out[m.ID] = Unread(m, m.Edges.Conversation)
+		}
+	}
+	return out, nil
+}
+
+// LastMessages returns the newest message the viewer sees in the history
+// of each conversation of convIDs (InHistory and the Message policy), by
+// conversation id; a conversation without one is left out. One query finds
+// the newest message of every conversation; where privacy hides that one
+// from the viewer (he deleted it for himself), that conversation asks again
+// on its own.
+func (s *Service) LastMessages(ctx context.Context, convIDs []int) (map[int]*ent.Message, error) {
+	db := s.reader(ctx)
+	rows, err := db.Message.Query().Where(message.ConversationIDIn(convIDs...), InHistory(), newestInHistory).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: last messages: %w", err)
+	}
+	out := make(map[int]*ent.Message, len(convIDs))
+	var missing []int
+	for _, m := range rows {
+		out[m.ConversationID] = m
+	}
+	for _, id := range convIDs {
+		if out[id] == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	withMessages, err := db.Conversation.Query().Where(conversation.IDIn(missing...), conversation.LastSeqGT(0)).IDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: last messages: %w", err)
+	}
+	for _, id := range withMessages {
+		m, err := db.Message.Query().Where(message.ConversationID(id), InHistory()).
+			Order(ent.Desc(message.FieldSeq)).First(ctx)
+		switch {
+		case ent.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("messaging: last message: %w", err)
+		default:
+			out[id] = m
+		}
+	}
+	return out, nil
+}
+
+// newestInHistory selects the message of highest seq among those of its
+// conversation that keep their place (InHistory), before privacy.
+func newestInHistory(s *sql.Selector) {
+	t := sql.Table(message.Table).As("newest")
+	newest := sql.Select(sql.Max(t.C(message.FieldSeq))).From(t).
+		Where(sql.ColumnsEQ(t.C(message.FieldConversationID), s.C(message.FieldConversationID)))
+	InHistory()(newest)
+	s.Where(sql.In(s.C(message.FieldSeq), newest))
+}
+
+// Peers returns the other person of each direct conversation of convIDs, by
+// conversation id; other conversations have none.
+func (s *Service) Peers(ctx context.Context, convIDs []int) (map[int]*ent.User, error) {
+	rows, err := s.reader(ctx).ConversationMember.Query().Where(
+		conversationmember.ConversationIDIn(convIDs...), conversationmember.UserIDNEQ(viewer.UserID(ctx)),
+		conversationmember.HasConversationWith(conversation.KindEQ(conversation.KindDirect)),
+	).WithUser().All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: peers: %w", err)
+	}
+	out := make(map[int]*ent.User, len(rows))
+	for _, m := range rows {
+		if m.Edges.User != nil {
+			out[m.ConversationID] = m.Edges.User
+		}
+	}
+	return out, nil
+}
+
+// Heading is what a conversation list shows for a conversation.
+type Heading struct {
+	Title, Avatar string
+}
+
+// Headings returns the heading of each conversation of convIDs, by conversation
+// id: a group's or room's name and avatar; for a direct conversation the
+// other person's avatar and his name for the viewer (social.DisplayName: the
+// viewer's remark for him, else his nickname, else his username).
+func (s *Service) Headings(ctx context.Context, convIDs []int) (map[int]Heading, error) {
+	db := s.reader(ctx)
+	out := make(map[int]Heading, len(convIDs))
+	groups, err := db.Group.Query().Where(group.ConversationIDIn(convIDs...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: group headings: %w", err)
+	}
+	for _, g := range groups {
+		out[g.ConversationID] = Heading{Title: g.Name, Avatar: g.Avatar}
+	}
+	rooms, err := db.Room.Query().Where(room.ConversationIDIn(convIDs...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: room headings: %w", err)
+	}
+	for _, r := range rooms {
+		out[r.ConversationID] = Heading{Title: r.Name, Avatar: r.Avatar}
+	}
+	peers, err := s.Peers(ctx, convIDs)
+	if err != nil || len(peers) == 0 {
+		return out, err
+	}
+	peerIDs := make([]int, 0, len(peers))
+	for _, p := range peers {
+		peerIDs = append(peerIDs, p.ID)
+	}
+	friends, err := db.Friendship.Query().
+		Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(peerIDs...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: remarks: %w", err)
+	}
+	remarks := make(map[int]string, len(friends))
+	for _, f := range friends {
+		remarks[f.FriendID] = f.Remark
+	}
+	for convID, p := range peers {
+		out[convID] = Heading{Title: social.DisplayName(p, remarks[p.ID]), Avatar: p.Avatar}
+	}
+	return out, nil
+}
+
+// Delivered tells the sender of a direct message whether the other side's
+// device received it; nil for anyone else and in other conversations.
+func (s *Service) Delivered(ctx context.Context, m *ent.Message) (*bool, error) {
+	return s.receipt(ctx, m, func(other *ent.ConversationMember) int64 { return other.DeliveredSeq })
+}
+
+// Read tells the sender of a direct message whether the other side read it;
+// nil for anyone else and in other conversations.
+func (s *Service) Read(ctx context.Context, m *ent.Message) (*bool, error) {
+	return s.receipt(ctx, m, func(other *ent.ConversationMember) int64 { return other.ReadSeq })
+}
+
+// receipt tells the sender of a direct message whether the other side's
+// position (delivered or read) has reached it.
+func (s *Service) receipt(ctx context.Context, m *ent.Message, position func(*ent.ConversationMember) int64) (*bool, error) {
+	if !SentByViewer(ctx, m) {
+		return nil, nil
+	}
+	other, err := s.reader(ctx).ConversationMember.Query().Where(
+		conversationmember.ConversationID(m.ConversationID), conversationmember.UserIDNEQ(viewer.UserID(ctx)),
+		conversationmember.HasConversationWith(conversation.KindEQ(conversation.KindDirect)),
+	).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	reached := position(other) >= m.Seq
+	return &reached, nil
+}

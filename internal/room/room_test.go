@@ -1,0 +1,122 @@
+package room_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/conversation"
+	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/internal/messaging"
+	"github.com/parley-im/parley/internal/messaging/chattest"
+	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/internal/room"
+)
+
+// TestRooms: names are unique whatever their case; the owner alone changes
+// and deletes his room; anyone signed in joins, reads and posts once in;
+// the counts follow.
+func TestRooms(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		e := chattest.New(t, b, messaging.Options{})
+		owner, guest, other := e.User(t, "owner"), e.User(t, "guest"), e.User(t, "other")
+		create := func(uid int, name string) (*ent.Room, error) {
+			var r *ent.Room
+			err := e.In(uid, func(ctx context.Context) (err error) {
+				r, err = e.Rooms.Create(ctx, room.Input{Name: name, Detail: "about"})
+				return err
+			})
+			return r, err
+		}
+		r, err := create(owner, "Lobby")
+		require.NoError(t, err)
+		_, err = create(guest, "  lobby ")
+		chattest.Refused(t, room.ReasonNameTaken, err)
+		_, err = create(guest, strings.Repeat("x", room.NameMax+1))
+		chattest.Refused(t, apperr.ReasonTooLong, err)
+		_, err = create(guest, "bad\nname")
+		chattest.Refused(t, apperr.ReasonInvalid, err)
+		_, err = create(guest, " ")
+		chattest.Refused(t, apperr.ReasonRequired, err)
+
+		rename := "Hall"
+		chattest.Refused(t, room.ReasonNotOwner, e.In(guest, func(ctx context.Context) error {
+			_, err := e.Rooms.Update(ctx, r.ID, room.Patch{Name: &rename})
+			return err
+		}))
+		fileID := 7
+		chattest.Refused(t, apperr.ReasonInvalid, e.In(owner, func(ctx context.Context) error {
+			_, err := e.Rooms.Update(ctx, r.ID, room.Patch{AvatarFileID: &fileID, ClearAvatar: true})
+			return err
+		}), "an avatar and no avatar at once")
+		e.Must(t, owner, func(ctx context.Context) error {
+			updated, err := e.Rooms.Update(ctx, r.ID, room.Patch{Name: &rename, AvatarFileID: &fileID})
+			require.Equal(t, "/files/7/avatar.png", updated.Avatar)
+			return err
+		})
+
+		post := func(uid int) error {
+			return e.In(uid, func(ctx context.Context) error {
+				_, err := e.Messaging.Send(ctx, messaging.Request{RoomID: r.ID, Text: "hello"})
+				return err
+			})
+		}
+		chattest.Refused(t, messaging.ReasonNotMember, post(guest), "join first")
+		chattest.Refused(t, room.ReasonNotMember, e.In(guest, func(ctx context.Context) error { _, err := e.Rooms.Leave(ctx, r.ID); return err }))
+		e.Must(t, guest, func(ctx context.Context) error { _, err := e.Rooms.Join(ctx, r.ID); return err })
+		chattest.Refused(t, room.ReasonAlreadyMember, e.In(guest, func(ctx context.Context) error { _, err := e.Rooms.Join(ctx, r.ID); return err }))
+		require.NoError(t, post(guest))
+		require.Equal(t, []int64{1}, e.History(t, other, r.ConversationID), "any signed-in user reads a room")
+		count, err := e.Rooms.MemberCount(chattest.As(0), r)
+		require.NoError(t, err)
+		require.Equal(t, 2, count, "the owner joined his room")
+		joined, err := e.Rooms.Joined(chattest.As(other), r)
+		require.NoError(t, err)
+		require.False(t, joined)
+
+		_, err = e.Rooms.Watch(chattest.As(0), r.ID)
+		chattest.Refused(t, apperr.ReasonSignInRequired, err, "watching needs sign-in")
+		_, err = e.Rooms.Watch(chattest.As(other), r.ID+1000)
+		chattest.Refused(t, apperr.ReasonNotFound, err)
+		watched, err := e.Rooms.Watch(chattest.As(other), r.ID)
+		require.NoError(t, err)
+		require.Equal(t, r.ID, watched.ID)
+
+		chattest.Refused(t, room.ReasonNotOwner, e.In(guest, func(ctx context.Context) error { return e.Rooms.Delete(ctx, r.ID) }))
+		e.Must(t, owner, func(ctx context.Context) error { return e.Rooms.Delete(ctx, r.ID) })
+		sys := chattest.System()
+		require.Zero(t, e.Client.Conversation.Query().Where(conversation.ID(r.ConversationID)).CountX(sys), "its conversation goes")
+		require.Zero(t, e.Client.Message.Query().Where(message.ConversationID(r.ConversationID)).CountX(sys), "with its messages")
+		require.ErrorContains(t, e.Rooms.Watching(chattest.As(other), r.ID), "not found")
+	})
+}
+
+// TestRoomDepart: a user who deletes his account deletes the rooms he owns
+// and leaves the others.
+func TestRoomDepart(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		e := chattest.New(t, b, messaging.Options{})
+		owner, guest := e.User(t, "owner"), e.User(t, "guest")
+		var mine, theirs *ent.Room
+		e.Must(t, owner, func(ctx context.Context) (err error) {
+			mine, err = e.Rooms.Create(ctx, room.Input{Name: "mine"})
+			return err
+		})
+		e.Must(t, guest, func(ctx context.Context) (err error) {
+			theirs, err = e.Rooms.Create(ctx, room.Input{Name: "theirs"})
+			return err
+		})
+		e.Must(t, owner, func(ctx context.Context) error { _, err := e.Rooms.Join(ctx, theirs.ID); return err })
+		e.Must(t, owner, func(ctx context.Context) error { return e.Rooms.Depart(ctx) })
+		gone, err := e.Rooms.Get(chattest.As(0), mine.ID, "")
+		require.NoError(t, err)
+		require.Nil(t, gone)
+		in, err := e.Rooms.Joined(chattest.As(owner), theirs)
+		require.NoError(t, err)
+		require.False(t, in)
+	})
+}

@@ -1,0 +1,45 @@
+package social
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/user"
+)
+
+// DisplayName is the one rule of the name a person shows: the name given to
+// him where he is shown (a friend's remark in the contact book and the
+// conversation list, a member's alias in his group) when there is one, else
+// his nickname, else his username. Groups, contacts and conversation titles
+// all call it, so that a person is named the same way everywhere.
+func DisplayName(u *ent.User, given string) string {
+	switch {
+	case given != "":
+		return given
+	case u == nil:
+		return ""
+	case u.Nickname != "":
+		return u.Nickname
+	}
+	return u.Username
+}
+
+// LoadDisplayName is DisplayName for user uid, who may be at hand as u with
+// too few columns: ent's GraphQL field collection loads an edge with only
+// the columns a query selects, so the user of `members { user { id } }`
+// comes without his names, and that of `members { user { username } }`
+// without his nickname. A nickname at hand was loaded, so it is the answer;
+// otherwise both names are read, so that the answer never depends on what
+// else the query selected.
+func LoadDisplayName(ctx context.Context, db *ent.Client, uid int, u *ent.User, given string) (string, error) {
+	if given != "" || (u != nil && u.Nickname != "") {
+		return DisplayName(u, given), nil
+	}
+	u, err := db.User.Query().Where(user.ID(uid)).
+		Select(user.FieldNickname, user.FieldUsername).Only(ctx)
+	if err != nil {
+		return "", fmt.Errorf("social: display name: %w", err)
+	}
+	return DisplayName(u, given), nil
+}
