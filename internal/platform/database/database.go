@@ -70,8 +70,13 @@ func Open(ctx context.Context, url, dataDir string, trace func(context.Context, 
 			return nil, fmt.Errorf("database: data dir: %w", err)
 		}
 		dialect, driver = "sqlite3", "sqlite3"
+		// Times are written in SQLite's own sortable form, in UTC: the
+		// driver's default (time.Time.String) keeps Go's monotonic clock
+		// reading, so a stored time compares greater than the same instant
+		// read back, and keyset pages (cursors on created_at) repeat rows.
 		dsn = "file:" + filepath.Join(dataDir, "parley.db") +
-			"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+			"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate" +
+			"&_time_format=sqlite&_timezone=UTC"
 	}
 	if dialect == "postgres" {
 		dsn = oneRoundTrip(dsn)
