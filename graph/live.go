@@ -118,6 +118,9 @@ func (r *Resolver) Subscribe(ctx context.Context, after *string, s Stream) (<-ch
 		return nil, err
 	}
 	sub, err := r.Hub.Subscribe(ctx, topics, cursor)
+	if errors.Is(err, realtime.ErrCursorUnknown) {
+		return nil, apperr.Input(apperr.ReasonCursorUnknown, "after", "after is not an event of this server's log: refetch, then subscribe without it")
+	}
 	if err != nil {
 		return nil, err
 	}

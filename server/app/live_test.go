@@ -227,3 +227,51 @@ func TestAnonymousPolicies(t *testing.T) {
 		require.Empty(t, files)
 	})
 }
+
+// TestResumeCursorUnknown: a resume cursor beyond the log's head (one from
+// a restored database or another deployment) is refused on every resumable
+// stream, so that the client refetches instead of waiting forever; the
+// head itself is still a good cursor.
+func TestResumeCursorUnknown(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		p := k.people("Ann", "Bob")
+		ann, bob := p[0], p[1]
+		msg := k.Send(ann, bob, "hi")
+		room := k.room(ann, "hall", "a hall")
+		project := annKit{k.server}.project(ann, "KG")
+		var conv struct {
+			Node struct{ Conversation struct{ ID string } }
+		}
+		k.OK(ann.Token, `query($id: ID!) { node(id: $id) { ... on Message { conversation { id } } } }`, map[string]any{"id": msg.ID}, &conv)
+
+		streams := map[string]string{
+			"events":             apptest.EventsSubscription,
+			"notices":            `subscription($after: String) { notices(after: $after) { cursor } }`,
+			"conversationEvents": fmt.Sprintf(`subscription($after: String) { conversationEvents(conversationId: %q, after: $after) { cursor } }`, conv.Node.Conversation.ID),
+			"roomEvents":         fmt.Sprintf(`subscription($after: String) { roomEvents(roomId: %q, after: $after) { cursor } }`, room.ID),
+			"projectChanges":     fmt.Sprintf(`subscription($after: String) { projectChanges(projectId: %q, after: $after) { cursor } }`, project),
+		}
+		ws := k.MustDial(ann.Token)
+		beyond := strconv.FormatInt(k.head()+1, 10)
+		for name, sub := range streams {
+			ws.Subscribe(name, sub, map[string]any{"after": beyond})
+			e := ws.ReadError()
+			require.Equal(t, "BAD_USER_INPUT", e.Extensions["code"], name)
+			require.Equal(t, "CURSOR_UNKNOWN", e.Extensions["reason"], name)
+		}
+		// The head itself resumes.
+		live := k.MustDial(ann.Token)
+		live.Subscribe("head", streams["events"], map[string]any{"after": strconv.FormatInt(k.head(), 10)})
+		k.WaitSubscriptions(1)
+		k.Send(bob, ann, "again")
+		require.Equal(t, "again", live.NextMessage().Node.Text)
+	})
+}
+
+// head is the id of the last committed event.
+func (k grpKit) head() int64 {
+	k.T.Helper()
+	h, err := k.App.Events.Source().Head(context.Background())
+	require.NoError(k.T, err)
+	return h
+}

@@ -227,11 +227,22 @@ func (c *Conn) NextMessage() Event {
 	}
 }
 
-// ErrorCode reads the error an operation got, in either shape gqlgen sends
-// (an "error" frame, or a "next" with errors), and returns its code.
+// ErrorCode reads the error an operation got and returns its code.
 func (c *Conn) ErrorCode() string {
 	c.T.Helper()
+	code, _ := c.ReadError().Extensions["code"].(string)
+	return code
+}
+
+// ReadError reads the error an operation got, in either shape gqlgen sends
+// (an "error" frame, or a "next" with errors): the first one. It passes
+// over the "complete" that ends an earlier operation refused with a "next".
+func (c *Conn) ReadError() Error {
+	c.T.Helper()
 	f := c.MustRead()
+	for f.Type == "complete" {
+		f = c.MustRead()
+	}
 	var list []Error
 	if json.Unmarshal(f.Payload, &list) != nil {
 		var rsp struct{ Errors []Error }
@@ -239,8 +250,7 @@ func (c *Conn) ErrorCode() string {
 		list = rsp.Errors
 	}
 	require.NotEmpty(c.T, list, "expected an error, got %s %s", f.Type, f.Payload)
-	code, _ := list[0].Extensions["code"].(string)
-	return code
+	return list[0]
 }
 
 // Ending reads until the server closes the socket. It returns the events

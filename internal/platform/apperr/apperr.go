@@ -66,6 +66,7 @@ const (
 	ReasonNotAllowed       = "NOT_ALLOWED"
 	ReasonNotFound         = "NOT_FOUND"
 	ReasonDuplicate        = "DUPLICATE"
+	ReasonCursorUnknown    = "CURSOR_UNKNOWN"
 	// ReasonIntrospectionDisabled refuses __schema and __type while
 	// introspection is off (by default in production).
 	ReasonIntrospectionDisabled = "INTROSPECTION_DISABLED"

@@ -326,6 +326,18 @@ func TestHubResumeAheadOfHub(t *testing.T) {
 	assert.Equal(t, []int64{4, 5, ev.ID}, ids(receive(t, sub, 3)))
 }
 
+func TestHubRefusesCursorBeyondHead(t *testing.T) {
+	src := &fakeSource{}
+	hub := startHub(t, src, HubOptions{PollInterval: time.Hour})
+	src.Append("a")
+	src.Append("a") // committed, the hub not told: still a known cursor
+
+	subscribe(t, hub, []string{"a"}, 2)
+	_, err := hub.Subscribe(context.Background(), []string{"a"}, 3)
+	require.ErrorIs(t, err, ErrCursorUnknown)
+	assert.Equal(t, 1, hub.Stats().Subscriptions)
+}
+
 func TestHubResumeTooOld(t *testing.T) {
 	src := &fakeSource{}
 	for range 20 {

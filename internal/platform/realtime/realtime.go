@@ -17,7 +17,7 @@ import (
 
 // Errors reported by this package. A subscription's Err tells the client what
 // to do next: resume from its cursor (ErrSlowConsumer, ErrHubClosed) or
-// refetch (ErrResumeTooOld).
+// refetch (ErrResumeTooOld; Subscribe's ErrCursorUnknown).
 var (
 	// ErrSlowConsumer ends a subscription whose queue filled up, so that one
 	// slow client never holds back the hub or other subscribers.
@@ -25,6 +25,11 @@ var (
 	// ErrResumeTooOld ends a subscription whose resume cursor is so far behind
 	// that replaying would exceed HubOptions.MaxReplay; the client refetches.
 	ErrResumeTooOld = errors.New("realtime: resume cursor too old")
+	// ErrCursorUnknown refuses a resume cursor beyond the log's committed
+	// head: it comes from another log (a restored database, another
+	// deployment), and waiting for it would be silent forever; the client
+	// refetches and subscribes again without it.
+	ErrCursorUnknown = errors.New("realtime: resume cursor beyond the log's head")
 	// ErrHubClosed ends subscriptions when their hub stops running.
 	ErrHubClosed = errors.New("realtime: hub closed")
 	// ErrBusClosed is returned when publishing on, or running a hub over, a

@@ -18,6 +18,8 @@ import (
 // releases the held events, which all have IDs > P. With after == 0 it is
 // live only.
 //
+// A cursor beyond the log's committed head is refused with ErrCursorUnknown.
+//
 // The subscription ends when ctx is done, on Close, or with one of the errors
 // described on Subscription.Err.
 func (h *Hub) Subscribe(ctx context.Context, topics []string, after int64) (*Subscription, error) {
@@ -30,6 +32,9 @@ func (h *Hub) Subscribe(ctx context.Context, topics []string, after int64) (*Sub
 		return nil, fmt.Errorf("realtime: subscribe: %w", ErrHubClosed)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("realtime: subscribe: %w", ctx.Err())
+	}
+	if err := h.knownCursor(ctx, after); err != nil {
+		return nil, err
 	}
 
 	s := &Subscription{
@@ -55,6 +60,26 @@ func (h *Hub) Subscribe(ctx context.Context, topics []string, after int64) (*Sub
 		go s.replay(slices.Collect(maps.Keys(s.topics)), after, upto)
 	}
 	return s, nil
+}
+
+// knownCursor checks that after is an event of this log: at most the hub's
+// position, or else at most the committed head (the hub may not have polled
+// an event another instance already delivered).
+func (h *Hub) knownCursor(ctx context.Context, after int64) error {
+	h.mu.Lock()
+	position := h.position
+	h.mu.Unlock()
+	if after <= position {
+		return nil
+	}
+	head, err := h.src.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("realtime: subscribe: %w", err)
+	}
+	if after > head {
+		return fmt.Errorf("realtime: subscribe after %d (head %d): %w", after, head, ErrCursorUnknown)
+	}
+	return nil
 }
 
 // Subscription is a stream of events on a changeable set of topics, created
