@@ -24,9 +24,7 @@ import (
 // of those conversations only, and changes only those he is an active
 // member of, rooms included.
 func TestConversationVisibility(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		c := dbtest.Open(t, b).Client
-		sys := viewer.SystemContext(context.Background())
+	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		rnd := rand.New(rand.NewPCG(3, 4))
 		var users []int
 		for range 5 {

@@ -19,7 +19,6 @@ import (
 	"github.com/parley-im/parley/internal/messaging/chattest"
 	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
-	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
 // staff is a group of owner, two managers and two plain members.
@@ -47,8 +46,7 @@ func newStaff(t *testing.T, e *chattest.Env, mode entgroup.JoinMode, prefix stri
 // TestGroupRoles: only the owner sets managers, his own role is fixed, and
 // standing is checked before anything else.
 func TestGroupRoles(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		s := newStaff(t, e, entgroup.JoinModeApproval, "")
 		outsider := e.User(t, "outsider")
 		setManager := func(as, uid int, manager bool) error {
@@ -90,8 +88,7 @@ func TestGroupRoles(t *testing.T) {
 // owner's everyone but himself, a manager's plain members; each limb has its
 // reason, and the policy refuses the same writes made straight through ent.
 func TestGroupReach(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		s := newStaff(t, e, entgroup.JoinModeApproval, "")
 		remove := func(as, uid int) error {
 			return e.In(as, func(ctx context.Context) error {
@@ -146,8 +143,7 @@ func TestGroupReach(t *testing.T) {
 // mute-all silences everyone who does not manage the group; Muted says the
 // same as a post.
 func TestGroupMutes(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		s := newStaff(t, e, entgroup.JoinModeApproval, "")
 		post := func(uid int) error {
 			return e.In(uid, func(ctx context.Context) error {
@@ -187,8 +183,7 @@ func TestGroupMutes(t *testing.T) {
 // TestGroupInvite: any member invites, but in an invite-only group only
 // the owner and managers; invitees must be friends and not yet members.
 func TestGroupInvite(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		s := newStaff(t, e, entgroup.JoinModeInviteOnly, "")
 		guest, stranger := e.User(t, "guest"), e.User(t, "stranger")
 		for _, uid := range []int{s.mem1, s.mgr1} {
@@ -221,8 +216,7 @@ func TestGroupInvite(t *testing.T) {
 // forged, foreign and expired tokens are told apart; without a token the
 // join mode decides.
 func TestGroupJoinLinks(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		s := newStaff(t, e, entgroup.JoinModeInviteOnly, "")
 		other := newStaff(t, e, entgroup.JoinModeInviteOnly, "other-")
 		join := func(uid int, token string) error {
@@ -276,8 +270,7 @@ func TestGroupJoinLinks(t *testing.T) {
 // TestGroupApplications: applications reach every manager; an approval by
 // one answers all copies, a second answer finds it handled.
 func TestGroupApplications(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		s := newStaff(t, e, entgroup.JoinModeApproval, "")
 		applicant := e.User(t, "applicant")
 		e.Must(t, applicant, func(ctx context.Context) error {
@@ -304,8 +297,7 @@ func TestGroupApplications(t *testing.T) {
 // TestGroupDissolve: the owner only; the group, its memberships, its
 // conversation and its messages go, and the others are told.
 func TestGroupDissolve(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		s := newStaff(t, e, entgroup.JoinModeApproval, "")
 		e.Send(t, s.mem1, messaging.Request{GroupID: s.g.ID, Text: "bye"})
 		dissolve := func(as int) error {
@@ -332,8 +324,7 @@ func TestGroupDissolve(t *testing.T) {
 // username; the same when the user at hand was loaded without his names
 // (a GraphQL query that selected only his id, or his username).
 func TestGroupDisplayName(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		owner, nick, plain := e.User(t, "owner"), e.User(t, "nick", "Nicky"), e.User(t, "plain", "")
 		g := e.Group(t, owner, group.CreateInput{MemberIDs: []int{nick, plain}})
 		require.Equal(t, "owner, Nicky, plain", g.Name, "a group without a name is named after its members")

@@ -22,8 +22,7 @@ import (
 // retry with the same client id, even many at once, returns the first
 // send's message and leaves no gap.
 func TestSendNumbering(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		ann, bob := e.User(t, "ann"), e.User(t, "bob")
 		e.People.Befriend(ann, bob)
 		first := e.Send(t, ann, messaging.Request{To: bob, Text: "one", ClientID: "c1"})
@@ -122,8 +121,7 @@ func TestRevokeAndDelete(t *testing.T) {
 // TestReadModel: the list, titles, peers, unread counts and receipts as a
 // viewer reads them.
 func TestReadModel(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		me, friend, stranger, plain := e.User(t, "me"), e.User(t, "friend", "Fred"), e.User(t, "stranger", "Stan"), e.User(t, "plain", "")
 		e.People.Befriend(me, friend)
 		e.People.Befriend(me, plain)

@@ -13,7 +13,6 @@ import (
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/messaging/chattest"
 	"github.com/parley-im/parley/internal/platform/apperr"
-	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/internal/room"
 )
 
@@ -21,8 +20,7 @@ import (
 // and deletes his room; anyone signed in joins, reads and posts once in;
 // the counts follow.
 func TestRooms(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		owner, guest, other := e.User(t, "owner"), e.User(t, "guest"), e.User(t, "other")
 		create := func(uid int, name string) (*ent.Room, error) {
 			var r *ent.Room
@@ -98,8 +96,7 @@ func TestRooms(t *testing.T) {
 // TestRoomDepart: a user who deletes his account deletes the rooms he owns
 // and leaves the others.
 func TestRoomDepart(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		e := chattest.New(t, b, messaging.Options{})
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
 		owner, guest := e.User(t, "owner"), e.User(t, "guest")
 		var mine, theirs *ent.Room
 		e.Must(t, owner, func(ctx context.Context) (err error) {

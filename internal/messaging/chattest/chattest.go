@@ -42,6 +42,12 @@ type Env struct {
 	Typing    *Typing
 }
 
+// Each runs f on every backend (dbtest.Each) with the services built on a
+// fresh database with the default options (New).
+func Each(t *testing.T, f func(t *testing.T, e *Env)) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) { f(t, New(t, b, messaging.Options{})) })
+}
+
 // New builds the services on a fresh database of b. o tunes messaging; its
 // group rules are group.Posting unless o sets others.
 func New(t *testing.T, b dbtest.Backend, o messaging.Options) *Env {

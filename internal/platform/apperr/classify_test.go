@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
@@ -23,9 +24,7 @@ import (
 // cause kept for the log and out of the message. The ent errors are real
 // ones, from a database.
 func TestClassify(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		c := dbtest.Open(t, b).Client
-		sys := viewer.SystemContext(context.Background())
+	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		_, notFound := c.Setting.Get(sys, 4242)
 		require.Error(t, notFound)
 		require.NoError(t, c.Setting.Create().SetKey("k").Exec(sys))

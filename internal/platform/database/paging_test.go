@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/dbtest"
 )
 
@@ -19,9 +18,7 @@ import (
 // SQLite once stored times with Go's monotonic clock reading, so the cursor's
 // own row compared greater than the cursor and came back forever.
 func TestKeysetPagesOnTime(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		c := dbtest.Open(t, b).Client
-		ctx := viewer.SystemContext(context.Background())
+	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, ctx context.Context) {
 		same := time.Now()
 		var want []int
 		for i := range 5 {

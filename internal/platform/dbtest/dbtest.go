@@ -10,6 +10,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/database"
 )
 
@@ -73,4 +75,13 @@ func Open(t testing.TB, b Backend) *database.DB {
 	}
 	t.Cleanup(func() { db.Client.Close() })
 	return db
+}
+
+// EachClient runs f on every backend (Each) with the client of a fresh,
+// migrated database (Open) and a context acting as the system, which the
+// tests seed their rows with.
+func EachClient(t *testing.T, f func(t *testing.T, c *ent.Client, sys context.Context)) {
+	Each(t, func(t *testing.T, b Backend) {
+		f(t, Open(t, b).Client, viewer.SystemContext(context.Background()))
+	})
 }
