@@ -240,8 +240,8 @@ func TestEveryConnectionPages(t *testing.T) {
 						want[i] = e.Node.ID
 					}
 					for _, size := range []int{1, 2} {
-						require.Equal(t, want, pageForwards(t, page, size, len(want)), "first: %d", size)
-						require.Equal(t, want, pageBackwards(t, page, size, len(want)), "last: %d", size)
+						require.Equal(t, want, pageThrough(t, page, size, len(want), true), "first: %d", size)
+						require.Equal(t, want, pageThrough(t, page, size, len(want), false), "last: %d", size)
 					}
 				})
 			}
@@ -309,44 +309,36 @@ func (k grpKit) page(viewer account, name string, reach pagedConnection, f intro
 	return p
 }
 
-// pageForwards follows endCursor with first: size until hasNextPage is
-// false, and returns the ids in the order read.
-func pageForwards(t *testing.T, page func(string) pageOf, size, rows int) []string {
-	var ids []string
-	args := fmt.Sprintf("first: %d", size)
-	for range rows + 2 {
-		p := page(args)
-		for _, e := range p.Edges {
-			ids = append(ids, e.Node.ID)
-		}
-		if !p.PageInfo.HasNextPage {
-			return ids
-		}
-		require.NotNil(t, p.PageInfo.EndCursor)
-		args = fmt.Sprintf("first: %d, after: %q", size, *p.PageInfo.EndCursor)
+// pageThrough follows the connection to its end with size rows a page:
+// forwards (first, after endCursor, until hasNextPage is false) or
+// backwards (last, before startCursor, until hasPreviousPage is false). It
+// returns the ids in the connection's order.
+func pageThrough(t *testing.T, page func(string) pageOf, size, rows int, forwards bool) []string {
+	count, cursor := "last", "before"
+	if forwards {
+		count, cursor = "first", "after"
 	}
-	t.Fatalf("first: %d did not end after %d pages; read %v", size, rows+2, ids)
-	return nil
-}
-
-// pageBackwards follows startCursor with last: size until hasPreviousPage
-// is false, and returns the ids in the connection's order.
-func pageBackwards(t *testing.T, page func(string) pageOf, size, rows int) []string {
 	var ids []string
-	args := fmt.Sprintf("last: %d", size)
+	args := fmt.Sprintf("%s: %d", count, size)
 	for range rows + 2 {
 		p := page(args)
 		var got []string
 		for _, e := range p.Edges {
 			got = append(got, e.Node.ID)
 		}
-		ids = append(got, ids...)
-		if !p.PageInfo.HasPreviousPage {
+		more, next := p.PageInfo.HasPreviousPage, p.PageInfo.StartCursor
+		if forwards {
+			ids = append(ids, got...)
+			more, next = p.PageInfo.HasNextPage, p.PageInfo.EndCursor
+		} else {
+			ids = append(got, ids...)
+		}
+		if !more {
 			return ids
 		}
-		require.NotNil(t, p.PageInfo.StartCursor)
-		args = fmt.Sprintf("last: %d, before: %q", size, *p.PageInfo.StartCursor)
+		require.NotNil(t, next)
+		args = fmt.Sprintf("%s: %d, %s: %q", count, size, cursor, *next)
 	}
-	t.Fatalf("last: %d did not end after %d pages; read %v", size, rows+2, ids)
+	t.Fatalf("%s: %d did not end after %d pages; read %v", count, size, rows+2, ids)
 	return nil
 }
