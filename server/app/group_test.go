@@ -1164,3 +1164,53 @@ func TestGroupPolicies(t *testing.T) {
 		denied(db.Group.Create().SetName("hijack").SetOwnerID(intID(ann.ID)).SetConversationID(direct.ID).Exec(as(ann)))
 	})
 }
+
+// TestGroupMemberNames: a member's displayName follows one rule (alias, else
+// nickname, else username) whatever else the query selects and whichever
+// path reaches the member.
+func TestGroupMemberNames(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		p := k.people("Ann", "Bob")
+		plain := k.Register("plain", nil)
+		k.befriend(p[0], plain)
+		g := k.group(p[0], "open", p[1], plain)
+		k.OK(p[1].Token, `mutation($g: ID!) { updateMyGroupMembership(groupId: $g, input: {alias: "Bobby"}) { alias } }`, map[string]any{"g": g.ID}, nil)
+		want := map[string]string{"Ann": "Ann", "Bobby": "Bobby", "plain": "plain"}
+		for _, sel := range []string{"", "user { id }", "user { username }", "user { nickname }", "user { id username nickname }", "alias"} {
+			for _, path := range []string{
+				`group(id: $id) { members(first: 10) { edges { node { displayName %s } } } }`,
+				`node(id: $id) { ... on Group { members(first: 10) { edges { node { displayName %s } } } } }`,
+				`nodes(ids: [$id]) { ... on Group { members(last: 10) { edges { node { displayName %s } } } } }`,
+			} {
+				q := fmt.Sprintf(`query($id: ID!) { `+path+` }`, sel)
+				var out map[string]any
+				k.OK(p[1].Token, q, map[string]any{"id": g.ID}, &out)
+				got := map[string]string{}
+				collectDisplayNames(out, got)
+				require.Equal(t, want, got, "%s", q)
+			}
+		}
+		var mine struct {
+			Group struct{ MyMembership struct{ DisplayName string } }
+		}
+		k.OK(plain.Token, `query($id: ID!) { group(id: $id) { myMembership { displayName } } }`, map[string]any{"id": g.ID}, &mine)
+		require.Equal(t, "plain", mine.Group.MyMembership.DisplayName)
+	})
+}
+
+// collectDisplayNames gathers every displayName in a decoded response.
+func collectDisplayNames(v any, into map[string]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for key, x := range v {
+			if s, ok := x.(string); ok && key == "displayName" {
+				into[s] = s
+			}
+			collectDisplayNames(x, into)
+		}
+	case []any:
+		for _, x := range v {
+			collectDisplayNames(x, into)
+		}
+	}
+}

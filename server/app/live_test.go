@@ -176,7 +176,8 @@ func TestEventsPrivacy(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		alice, bob, carol := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil)
 		ws := s.MustDial(carol.Token)
-		ws.Subscribe("1", apptest.EventsSubscription, map[string]any{"after": "1"})
+		ws.Subscribe("1", apptest.EventsSubscription, nil)
+		s.WaitSubscriptions(1)
 		s.Send(alice, bob, "not for carol")
 		s.Send(bob, carol, "for carol")
 		ev := ws.NextMessage()
