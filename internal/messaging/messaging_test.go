@@ -241,13 +241,14 @@ func TestReadModel(t *testing.T) {
 }
 
 // TestUnread is the unread rule: messages after the higher of the read
-// position and the floor, never below zero.
+// position and the floor, less those hidden from the reader, never below
+// zero.
 func TestUnread(t *testing.T) {
 	for _, c := range []struct {
 		last, read, cleared int64
-		want                int
-	}{{10, 3, 0, 7}, {10, 3, 8, 2}, {10, 10, 0, 0}, {10, 12, 0, 0}, {0, 0, 0, 0}} {
-		got := messaging.Unread(&ent.ConversationMember{ReadSeq: c.read, ClearedSeq: c.cleared}, &ent.Conversation{LastSeq: c.last})
+		hidden, want        int
+	}{{10, 3, 0, 0, 7}, {10, 3, 8, 0, 2}, {10, 10, 0, 0, 0}, {10, 12, 0, 0, 0}, {0, 0, 0, 0, 0}, {10, 3, 0, 2, 5}, {10, 3, 8, 3, 0}} {
+		got := messaging.Unread(&ent.ConversationMember{ReadSeq: c.read, ClearedSeq: c.cleared}, &ent.Conversation{LastSeq: c.last}, c.hidden)
 		require.Equal(t, c.want, got, "%+v", c)
 	}
 }

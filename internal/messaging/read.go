@@ -21,6 +21,7 @@ import (
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/group"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
@@ -113,41 +114,81 @@ func (s *Service) MyMembership(ctx context.Context, convID int) (*ent.Conversati
 	return m, err
 }
 
-// Unread is the one rule of a member's unread count: the messages after his
-// read position or his visibility floor, whichever is higher
-// (last_seq − max(read_seq, cleared_seq), never below 0). The sender's own
-// messages are read: sending moves his read position.
-func Unread(m *ent.ConversationMember, c *ent.Conversation) int {
-	return int(max(c.LastSeq-max(m.ReadSeq, m.ClearedSeq), 0))
+// Unread is the one rule of a member's unread count: the messages after
+// his read position or his visibility floor, whichever is higher, that he
+// can see with their content (not deleted for everyone, for him, nor
+// revoked). The sender's own messages are read: sending moves his read
+// position. afterFloor is how many messages lie after that floor
+// (last_seq − max(read_seq, cleared_seq)); hidden is how many of them he
+// cannot see.
+func Unread(m *ent.ConversationMember, c *ent.Conversation, hidden int) int {
+	return max(afterFloor(m, c)-hidden, 0)
 }
+
+func afterFloor(m *ent.ConversationMember, c *ent.Conversation) int {
+	return int(max(c.LastSeq-floor(m), 0))
+}
+
+func floor(m *ent.ConversationMember) int64 { return max(m.ReadSeq, m.ClearedSeq) }
 
 // UnreadCounts returns the unread count (Unread) of each membership of
 // memberIDs the viewer can see, by membership id. It reads the rows itself:
-// a row at hand may miss columns that a GraphQL query did not select.
+// a row at hand may miss columns that a GraphQL query did not select. The
+// messages that count are found in one grouped query, as the viewer (the
+// Message policy), for his own rows; another member's row counts what lies
+// after his floor, as the viewer cannot see what that member sees.
 func (s *Service) UnreadCounts(ctx context.Context, memberIDs []int) (map[int]int, error) {
-	rows, err := s.reader(ctx).ConversationMember.Query().
+	db := s.reader(ctx)
+	rows, err := db.ConversationMember.Query().
 		Where(conversationmember.IDIn(memberIDs...)).WithConversation().All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: unread counts: %w", err)
 	}
+	me := viewer.UserID(ctx)
+	var after []predicate.Message
+	for _, m := range rows {
+		if m.UserID == me && m.Edges.Conversation != nil && afterFloor(m, m.Edges.Conversation) > 0 {
+			after = append(after, message.And(message.ConversationID(m.ConversationID), message.SeqGT(floor(m))))
+		}
+	}
+	shown := map[int]int{}
+	if len(after) > 0 {
+		var counts []struct {
+			ConversationID int `json:"conversation_id"`
+			Count          int `json:"count"`
+		}
+		err := db.Message.Query().Where(message.Or(after...), Shown()).
+			GroupBy(message.FieldConversationID).Aggregate(ent.Count()).Scan(ctx, &counts)
+		if err != nil {
+			return nil, fmt.Errorf("messaging: unread counts: %w", err)
+		}
+		for _, c := range counts {
+			shown[c.ConversationID] = c.Count
+		}
+	}
 	out := make(map[int]int, len(rows))
 	for _, m := range rows {
-		if m.Edges.Conversation != nil {
-			out[m.ID] = Unread(m, m.Edges.Conversation)
+		c := m.Edges.Conversation
+		switch {
+		case c == nil:
+		case m.UserID == me:
+			out[m.ID] = Unread(m, c, afterFloor(m, c)-shown[m.ConversationID])
+		default:
+			out[m.ID] = Unread(m, c, 0)
 		}
 	}
 	return out, nil
 }
 
-// LastMessages returns the newest message the viewer sees in the history
-// of each conversation of convIDs (InHistory and the Message policy), by
+// LastMessages returns the newest message the viewer is shown of each
+// conversation of convIDs (Shown and the Message policy), by
 // conversation id; a conversation without one is left out. One query finds
 // the newest message of every conversation; where privacy hides that one
 // from the viewer (he deleted it for himself), that conversation asks again
 // on its own.
 func (s *Service) LastMessages(ctx context.Context, convIDs []int) (map[int]*ent.Message, error) {
 	db := s.reader(ctx)
-	rows, err := db.Message.Query().Where(message.ConversationIDIn(convIDs...), InHistory(), newestInHistory).All(ctx)
+	rows, err := db.Message.Query().Where(message.ConversationIDIn(convIDs...), Shown(), newestShown).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: last messages: %w", err)
 	}
@@ -169,7 +210,7 @@ func (s *Service) LastMessages(ctx context.Context, convIDs []int) (map[int]*ent
 		return nil, fmt.Errorf("messaging: last messages: %w", err)
 	}
 	for _, id := range withMessages {
-		m, err := db.Message.Query().Where(message.ConversationID(id), InHistory()).
+		m, err := db.Message.Query().Where(message.ConversationID(id), Shown()).
 			Order(ent.Desc(message.FieldSeq)).First(ctx)
 		switch {
 		case ent.IsNotFound(err):
@@ -182,13 +223,13 @@ func (s *Service) LastMessages(ctx context.Context, convIDs []int) (map[int]*ent
 	return out, nil
 }
 
-// newestInHistory selects the message of highest seq among those of its
-// conversation that keep their place (InHistory), before privacy.
-func newestInHistory(s *sql.Selector) {
+// newestShown selects the message of highest seq among those of its
+// conversation that are Shown, before privacy.
+func newestShown(s *sql.Selector) {
 	t := sql.Table(message.Table).As("newest")
 	newest := sql.Select(sql.Max(t.C(message.FieldSeq))).From(t).
 		Where(sql.ColumnsEQ(t.C(message.FieldConversationID), s.C(message.FieldConversationID)))
-	InHistory()(newest)
+	Shown()(newest)
 	s.Where(sql.In(s.C(message.FieldSeq), newest))
 }
 

@@ -25,6 +25,11 @@ import (
 // with its content gone.
 func InHistory() predicate.Message { return message.DeletedAtIsNil() }
 
+// Shown selects the messages whose content a member is shown: those in
+// the history that were not revoked. They alone count as unread and stand
+// as a conversation's last message.
+func Shown() predicate.Message { return message.And(InHistory(), message.RevokedAtIsNil()) }
+
 // ContentShown reports whether m's content is shown: not once it was revoked
 // or deleted.
 func ContentShown(m *ent.Message) bool { return m.RevokedAt == nil && m.DeletedAt == nil }

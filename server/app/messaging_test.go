@@ -486,3 +486,41 @@ func TestConversationListQueryCount(t *testing.T) {
 		require.Len(t, s.conversationList(me, ""), 9)
 	})
 }
+
+// TestUnreadCountsWhatIsShown: a message revoked or deleted for everyone,
+// or deleted by the reader for himself, is no longer unread nor the
+// conversation's last message.
+func TestUnreadCountsWhatIsShown(t *testing.T) {
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
+		ann := s.Register("ann", map[string]any{"nickname": "Ann"})
+		ben := s.Register("ben", map[string]any{"nickname": "Ben"})
+		s.befriend(ann, ben)
+		a := s.sendIn(ann, map[string]any{"to": ben.ID, "text": "a"})
+		b := s.sendIn(ann, map[string]any{"to": ben.ID, "text": "b"})
+		c := s.sendIn(ann, map[string]any{"to": ben.ID, "text": "c"})
+		check := func(unread int, last string) {
+			t.Helper()
+			l := s.conversationList(ben, "")
+			require.Len(t, l, 1)
+			require.Equal(t, unread, l[0].UnreadCount)
+			if last == "" {
+				require.Nil(t, l[0].LastMessage)
+			} else {
+				require.Equal(t, last, l[0].LastMessage.Text)
+			}
+		}
+		check(3, "c")
+		s.OK(ann.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": c.ID}, nil)
+		check(2, "b")
+		s.OK(ann.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": b.ID}, nil)
+		check(1, "a")
+		s.OK(ben.Token, `mutation($id: ID!) { deleteMessage(id: $id) }`, map[string]any{"id": a.ID}, nil)
+		check(0, "")
+		d := s.sendIn(ann, map[string]any{"to": ben.ID, "text": "d"})
+		check(1, "d")
+		var marked struct{ MarkRead struct{ UnreadCount int } }
+		s.OK(ben.Token, `mutation($c: ID!) { markRead(conversationId: $c) { unreadCount } }`, map[string]any{"c": d.Conversation.ID}, &marked)
+		require.Zero(t, marked.MarkRead.UnreadCount)
+		check(0, "d")
+	})
+}
