@@ -394,6 +394,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			relation.FieldSourceID:  {Type: field.TypeInt, Column: relation.FieldSourceID},
 			relation.FieldTargetID:  {Type: field.TypeInt, Column: relation.FieldTargetID},
 			relation.FieldCreatorID: {Type: field.TypeInt, Column: relation.FieldCreatorID},
+			relation.FieldPairKey:   {Type: field.TypeString, Column: relation.FieldPairKey},
 		},
 	}
 	graph.Nodes[17] = &sqlgraph.Node{
@@ -3362,6 +3363,11 @@ func (f *RelationFilter) WhereTargetID(p entql.IntP) {
 // WhereCreatorID applies the entql int predicate on the creator_id field.
 func (f *RelationFilter) WhereCreatorID(p entql.IntP) {
 	f.Where(p.Field(relation.FieldCreatorID))
+}
+
+// WherePairKey applies the entql string predicate on the pair_key field.
+func (f *RelationFilter) WherePairKey(p entql.StringP) {
+	f.Where(p.Field(relation.FieldPairKey))
 }
 
 // WhereHasProject applies a predicate to check if query has an edge project.

@@ -15059,6 +15059,7 @@ type RelationMutation struct {
 	id             *int
 	created_at     *time.Time
 	updated_at     *time.Time
+	pair_key       *string
 	clearedFields  map[string]struct{}
 	project        *int
 	clearedproject bool
@@ -15425,6 +15426,55 @@ func (m *RelationMutation) ResetCreatorID() {
 	m.creator = nil
 }
 
+// SetPairKey sets the "pair_key" field.
+func (m *RelationMutation) SetPairKey(s string) {
+	m.pair_key = &s
+}
+
+// PairKey returns the value of the "pair_key" field in the mutation.
+func (m *RelationMutation) PairKey() (r string, exists bool) {
+	v := m.pair_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPairKey returns the old "pair_key" field's value of the Relation entity.
+// If the Relation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RelationMutation) OldPairKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPairKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPairKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPairKey: %w", err)
+	}
+	return oldValue.PairKey, nil
+}
+
+// ClearPairKey clears the value of the "pair_key" field.
+func (m *RelationMutation) ClearPairKey() {
+	m.pair_key = nil
+	m.clearedFields[relation.FieldPairKey] = struct{}{}
+}
+
+// PairKeyCleared returns if the "pair_key" field was cleared in this mutation.
+func (m *RelationMutation) PairKeyCleared() bool {
+	_, ok := m.clearedFields[relation.FieldPairKey]
+	return ok
+}
+
+// ResetPairKey resets all changes to the "pair_key" field.
+func (m *RelationMutation) ResetPairKey() {
+	m.pair_key = nil
+	delete(m.clearedFields, relation.FieldPairKey)
+}
+
 // ClearProject clears the "project" edge to the Project entity.
 func (m *RelationMutation) ClearProject() {
 	m.clearedproject = true
@@ -15594,7 +15644,7 @@ func (m *RelationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RelationMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.created_at != nil {
 		fields = append(fields, relation.FieldCreatedAt)
 	}
@@ -15615,6 +15665,9 @@ func (m *RelationMutation) Fields() []string {
 	}
 	if m.creator != nil {
 		fields = append(fields, relation.FieldCreatorID)
+	}
+	if m.pair_key != nil {
+		fields = append(fields, relation.FieldPairKey)
 	}
 	return fields
 }
@@ -15638,6 +15691,8 @@ func (m *RelationMutation) Field(name string) (ent.Value, bool) {
 		return m.TargetID()
 	case relation.FieldCreatorID:
 		return m.CreatorID()
+	case relation.FieldPairKey:
+		return m.PairKey()
 	}
 	return nil, false
 }
@@ -15661,6 +15716,8 @@ func (m *RelationMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldTargetID(ctx)
 	case relation.FieldCreatorID:
 		return m.OldCreatorID(ctx)
+	case relation.FieldPairKey:
+		return m.OldPairKey(ctx)
 	}
 	return nil, fmt.Errorf("unknown Relation field %s", name)
 }
@@ -15719,6 +15776,13 @@ func (m *RelationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCreatorID(v)
 		return nil
+	case relation.FieldPairKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPairKey(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Relation field %s", name)
 }
@@ -15751,7 +15815,11 @@ func (m *RelationMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *RelationMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(relation.FieldPairKey) {
+		fields = append(fields, relation.FieldPairKey)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -15764,6 +15832,11 @@ func (m *RelationMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *RelationMutation) ClearField(name string) error {
+	switch name {
+	case relation.FieldPairKey:
+		m.ClearPairKey()
+		return nil
+	}
 	return fmt.Errorf("unknown Relation nullable field %s", name)
 }
 
@@ -15791,6 +15864,9 @@ func (m *RelationMutation) ResetField(name string) error {
 		return nil
 	case relation.FieldCreatorID:
 		m.ResetCreatorID()
+		return nil
+	case relation.FieldPairKey:
+		m.ResetPairKey()
 		return nil
 	}
 	return fmt.Errorf("unknown Relation field %s", name)

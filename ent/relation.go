@@ -35,6 +35,8 @@ type Relation struct {
 	TargetID int `json:"target_id,omitempty"`
 	// CreatorID holds the value of the "creator_id" field.
 	CreatorID int `json:"creator_id,omitempty"`
+	// PairKey holds the value of the "pair_key" field.
+	PairKey *string `json:"pair_key,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the RelationQuery when eager-loading is set.
 	Edges        RelationEdges `json:"edges"`
@@ -122,6 +124,8 @@ func (*Relation) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case relation.FieldID, relation.FieldProjectID, relation.FieldTypeID, relation.FieldSourceID, relation.FieldTargetID, relation.FieldCreatorID:
 			values[i] = new(sql.NullInt64)
+		case relation.FieldPairKey:
+			values[i] = new(sql.NullString)
 		case relation.FieldCreatedAt, relation.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
 		default:
@@ -186,6 +190,13 @@ func (_m *Relation) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field creator_id", values[i])
 			} else if value.Valid {
 				_m.CreatorID = int(value.Int64)
+			}
+		case relation.FieldPairKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field pair_key", values[i])
+			} else if value.Valid {
+				_m.PairKey = new(string)
+				*_m.PairKey = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -268,6 +279,11 @@ func (_m *Relation) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("creator_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.CreatorID))
+	builder.WriteString(", ")
+	if v := _m.PairKey; v != nil {
+		builder.WriteString("pair_key=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -84,6 +84,20 @@ func (_c *RelationCreate) SetCreatorID(v int) *RelationCreate {
 	return _c
 }
 
+// SetPairKey sets the "pair_key" field.
+func (_c *RelationCreate) SetPairKey(v string) *RelationCreate {
+	_c.mutation.SetPairKey(v)
+	return _c
+}
+
+// SetNillablePairKey sets the "pair_key" field if the given value is not nil.
+func (_c *RelationCreate) SetNillablePairKey(v *string) *RelationCreate {
+	if v != nil {
+		_c.SetPairKey(*v)
+	}
+	return _c
+}
+
 // SetProject sets the "project" edge to the Project entity.
 func (_c *RelationCreate) SetProject(v *Project) *RelationCreate {
 	return _c.SetProjectID(v.ID)
@@ -235,6 +249,10 @@ func (_c *RelationCreate) createSpec() (*Relation, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.UpdatedAt(); ok {
 		_spec.SetField(relation.FieldUpdatedAt, field.TypeTime, value)
 		_node.UpdatedAt = value
+	}
+	if value, ok := _c.mutation.PairKey(); ok {
+		_spec.SetField(relation.FieldPairKey, field.TypeString, value)
+		_node.PairKey = &value
 	}
 	if nodes := _c.mutation.ProjectIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -422,6 +440,9 @@ func (u *RelationUpsertOne) UpdateNewValues() *RelationUpsertOne {
 		}
 		if _, exists := u.create.mutation.CreatorID(); exists {
 			s.SetIgnore(relation.FieldCreatorID)
+		}
+		if _, exists := u.create.mutation.PairKey(); exists {
+			s.SetIgnore(relation.FieldPairKey)
 		}
 	}))
 	return u
@@ -672,6 +693,9 @@ func (u *RelationUpsertBulk) UpdateNewValues() *RelationUpsertBulk {
 			}
 			if _, exists := b.mutation.CreatorID(); exists {
 				s.SetIgnore(relation.FieldCreatorID)
+			}
+			if _, exists := b.mutation.PairKey(); exists {
+				s.SetIgnore(relation.FieldPairKey)
 			}
 		}
 	}))

@@ -149,6 +149,9 @@ func (_u *RelationUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(relation.FieldUpdatedAt, field.TypeTime, value)
 	}
+	if _u.mutation.PairKeyCleared() {
+		_spec.ClearField(relation.FieldPairKey, field.TypeString)
+	}
 	if _u.mutation.TypeCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -348,6 +351,9 @@ func (_u *RelationUpdateOne) sqlSave(ctx context.Context) (_node *Relation, err 
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(relation.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.PairKeyCleared() {
+		_spec.ClearField(relation.FieldPairKey, field.TypeString)
 	}
 	if _u.mutation.TypeCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -638,6 +638,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "pair_key", Type: field.TypeString, Nullable: true},
 		{Name: "source_id", Type: field.TypeInt},
 		{Name: "target_id", Type: field.TypeInt},
 		{Name: "project_id", Type: field.TypeInt},
@@ -652,31 +653,31 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "relations_entities_outgoing",
-				Columns:    []*schema.Column{RelationsColumns[3]},
-				RefColumns: []*schema.Column{EntitiesColumns[0]},
-				OnDelete:   schema.Cascade,
-			},
-			{
-				Symbol:     "relations_entities_incoming",
 				Columns:    []*schema.Column{RelationsColumns[4]},
 				RefColumns: []*schema.Column{EntitiesColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
-				Symbol:     "relations_projects_relations",
+				Symbol:     "relations_entities_incoming",
 				Columns:    []*schema.Column{RelationsColumns[5]},
+				RefColumns: []*schema.Column{EntitiesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "relations_projects_relations",
+				Columns:    []*schema.Column{RelationsColumns[6]},
 				RefColumns: []*schema.Column{ProjectsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "relations_users_creator",
-				Columns:    []*schema.Column{RelationsColumns[6]},
+				Columns:    []*schema.Column{RelationsColumns[7]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "relations_relation_types_relations",
-				Columns:    []*schema.Column{RelationsColumns[7]},
+				Columns:    []*schema.Column{RelationsColumns[8]},
 				RefColumns: []*schema.Column{RelationTypesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -685,22 +686,27 @@ var (
 			{
 				Name:    "relation_source_id_target_id",
 				Unique:  true,
-				Columns: []*schema.Column{RelationsColumns[3], RelationsColumns[4]},
+				Columns: []*schema.Column{RelationsColumns[4], RelationsColumns[5]},
+			},
+			{
+				Name:    "relation_pair_key",
+				Unique:  true,
+				Columns: []*schema.Column{RelationsColumns[3]},
 			},
 			{
 				Name:    "relation_target_id",
 				Unique:  false,
-				Columns: []*schema.Column{RelationsColumns[4]},
+				Columns: []*schema.Column{RelationsColumns[5]},
 			},
 			{
 				Name:    "relation_type_id",
 				Unique:  false,
-				Columns: []*schema.Column{RelationsColumns[7]},
+				Columns: []*schema.Column{RelationsColumns[8]},
 			},
 			{
 				Name:    "relation_project_id",
 				Unique:  false,
-				Columns: []*schema.Column{RelationsColumns[5]},
+				Columns: []*schema.Column{RelationsColumns[6]},
 			},
 		},
 	}

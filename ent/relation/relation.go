@@ -29,6 +29,8 @@ const (
 	FieldTargetID = "target_id"
 	// FieldCreatorID holds the string denoting the creator_id field in the database.
 	FieldCreatorID = "creator_id"
+	// FieldPairKey holds the string denoting the pair_key field in the database.
+	FieldPairKey = "pair_key"
 	// EdgeProject holds the string denoting the project edge name in mutations.
 	EdgeProject = "project"
 	// EdgeType holds the string denoting the type edge name in mutations.
@@ -88,6 +90,7 @@ var Columns = []string{
 	FieldSourceID,
 	FieldTargetID,
 	FieldCreatorID,
+	FieldPairKey,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -157,6 +160,11 @@ func ByTargetID(opts ...sql.OrderTermOption) OrderOption {
 // ByCreatorID orders the results by the creator_id field.
 func ByCreatorID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCreatorID, opts...).ToFunc()
+}
+
+// ByPairKey orders the results by the pair_key field.
+func ByPairKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPairKey, opts...).ToFunc()
 }
 
 // ByProjectField orders the results by project field.

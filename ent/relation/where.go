@@ -90,6 +90,11 @@ func CreatorID(v int) predicate.Relation {
 	return predicate.Relation(sql.FieldEQ(FieldCreatorID, v))
 }
 
+// PairKey applies equality check predicate on the "pair_key" field. It's identical to PairKeyEQ.
+func PairKey(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldEQ(FieldPairKey, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Relation {
 	return predicate.Relation(sql.FieldEQ(FieldCreatedAt, v))
@@ -268,6 +273,81 @@ func CreatorIDIn(vs ...int) predicate.Relation {
 // CreatorIDNotIn applies the NotIn predicate on the "creator_id" field.
 func CreatorIDNotIn(vs ...int) predicate.Relation {
 	return predicate.Relation(sql.FieldNotIn(FieldCreatorID, vs...))
+}
+
+// PairKeyEQ applies the EQ predicate on the "pair_key" field.
+func PairKeyEQ(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldEQ(FieldPairKey, v))
+}
+
+// PairKeyNEQ applies the NEQ predicate on the "pair_key" field.
+func PairKeyNEQ(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldNEQ(FieldPairKey, v))
+}
+
+// PairKeyIn applies the In predicate on the "pair_key" field.
+func PairKeyIn(vs ...string) predicate.Relation {
+	return predicate.Relation(sql.FieldIn(FieldPairKey, vs...))
+}
+
+// PairKeyNotIn applies the NotIn predicate on the "pair_key" field.
+func PairKeyNotIn(vs ...string) predicate.Relation {
+	return predicate.Relation(sql.FieldNotIn(FieldPairKey, vs...))
+}
+
+// PairKeyGT applies the GT predicate on the "pair_key" field.
+func PairKeyGT(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldGT(FieldPairKey, v))
+}
+
+// PairKeyGTE applies the GTE predicate on the "pair_key" field.
+func PairKeyGTE(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldGTE(FieldPairKey, v))
+}
+
+// PairKeyLT applies the LT predicate on the "pair_key" field.
+func PairKeyLT(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldLT(FieldPairKey, v))
+}
+
+// PairKeyLTE applies the LTE predicate on the "pair_key" field.
+func PairKeyLTE(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldLTE(FieldPairKey, v))
+}
+
+// PairKeyContains applies the Contains predicate on the "pair_key" field.
+func PairKeyContains(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldContains(FieldPairKey, v))
+}
+
+// PairKeyHasPrefix applies the HasPrefix predicate on the "pair_key" field.
+func PairKeyHasPrefix(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldHasPrefix(FieldPairKey, v))
+}
+
+// PairKeyHasSuffix applies the HasSuffix predicate on the "pair_key" field.
+func PairKeyHasSuffix(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldHasSuffix(FieldPairKey, v))
+}
+
+// PairKeyIsNil applies the IsNil predicate on the "pair_key" field.
+func PairKeyIsNil() predicate.Relation {
+	return predicate.Relation(sql.FieldIsNull(FieldPairKey))
+}
+
+// PairKeyNotNil applies the NotNil predicate on the "pair_key" field.
+func PairKeyNotNil() predicate.Relation {
+	return predicate.Relation(sql.FieldNotNull(FieldPairKey))
+}
+
+// PairKeyEqualFold applies the EqualFold predicate on the "pair_key" field.
+func PairKeyEqualFold(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldEqualFold(FieldPairKey, v))
+}
+
+// PairKeyContainsFold applies the ContainsFold predicate on the "pair_key" field.
+func PairKeyContainsFold(v string) predicate.Relation {
+	return predicate.Relation(sql.FieldContainsFold(FieldPairKey, v))
 }
 
 // HasProject applies the HasEdge predicate on the "project" edge.

@@ -300,7 +300,10 @@ func (RelationType) Annotations() []schema.Annotation {
 }
 
 // Relation is a typed, directed edge between two entities of one project; at
-// most one per ordered pair, as the seed says.
+// most one between any two entities, whichever way it points, as the seed
+// says. pair_key names the unordered pair ("low:high" entity ids) so that a
+// unique index holds that rule against concurrent writers; rows from before
+// it have none.
 type Relation struct{ ent.Schema }
 
 // Fields of the Relation.
@@ -311,6 +314,7 @@ func (Relation) Fields() []ent.Field {
 		field.Int("source_id").Immutable(),
 		field.Int("target_id").Immutable(),
 		field.Int("creator_id").Immutable(),
+		field.String("pair_key").Optional().Nillable().Immutable().Annotations(entgql.Skip()),
 	}
 }
 
@@ -329,6 +333,7 @@ func (Relation) Edges() []ent.Edge {
 func (Relation) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("source_id", "target_id").Unique(),
+		index.Fields("pair_key").Unique(),
 		index.Fields("target_id"),
 		index.Fields("type_id"),
 		index.Fields("project_id"),

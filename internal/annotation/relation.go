@@ -2,6 +2,7 @@ package annotation
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -223,7 +224,8 @@ func (s *Service) AddRelation(ctx context.Context, in AddRelationInput) (*ent.Re
 
 func (s *Service) createRelation(ctx context.Context, db *ent.Client, rt *ent.RelationType, source, target *ent.Entity) (*ent.Relation, error) {
 	r, err := db.Relation.Create().SetProjectID(rt.ProjectID).SetTypeID(rt.ID).
-		SetSourceID(source.ID).SetTargetID(target.ID).SetCreatorID(viewer.UserID(ctx)).Save(ctx)
+		SetSourceID(source.ID).SetTargetID(target.ID).SetPairKey(PairKey(source.ID, target.ID)).
+		SetCreatorID(viewer.UserID(ctx)).Save(ctx)
 	return r, saved(err, "add relation", ReasonReadOnlyRole, ReasonPairTaken, "input.targetId")
 }
 
@@ -241,7 +243,7 @@ func (s *Service) relationAllowed(ctx context.Context, db *ent.Client, rt *ent.R
 	if err := checkLabels(rt, source, target); err != nil {
 		return err
 	}
-	return checkPair(ctx, db, rt, source, target, except)
+	return checkPair(ctx, db, source, target, except)
 }
 
 // checkLabels enforces a type's brat-style constraints: the source's label
@@ -263,33 +265,30 @@ func checkLabels(rt *ent.RelationType, source, target *ent.Entity) error {
 		"%q does not allow a target labelled %q (allowed: %v)", apperr.Clip(rt.Name), apperr.Clip(target.Label), rt.TargetLabels)
 }
 
-// checkPair enforces "at most one relation per ordered pair" (the seed's
-// 两者之间已经存在其他关系): source -> target must be free whatever the
-// type, and so must target -> source when the new type or the reverse
-// relation's type is symmetric, since a symmetric relation holds both ways.
-func checkPair(ctx context.Context, db *ent.Client, rt *ent.RelationType, source, target *ent.Entity, except int) error {
-	taken, err := db.Relation.Query().
-		Where(relation.SourceID(source.ID), relation.TargetID(target.ID), relation.IDNEQ(except)).Exist(ctx)
-	if err != nil {
-		return err
-	}
-	if taken {
-		return conflict(ReasonPairTaken, "input.targetId", "%q and %q already have a relation", apperr.Clip(source.Name), apperr.Clip(target.Name))
-	}
-	reverse, err := db.Relation.Query().
-		Where(relation.SourceID(target.ID), relation.TargetID(source.ID), relation.IDNEQ(except)).
-		WithType().First(ctx)
+// checkPair enforces "at most one relation between two entities" (the
+// seed's 两者之间已经存在其他关系), whichever way either points and whatever
+// its type: source -> target must be free (PAIR_TAKEN), and so must
+// target -> source (REVERSE_PAIR_TAKEN). except is a relation being changed.
+func checkPair(ctx context.Context, db *ent.Client, source, target *ent.Entity, except int) error {
+	rows, err := db.Relation.Query().Where(relation.IDNEQ(except), relation.Or(
+		relation.And(relation.SourceID(source.ID), relation.TargetID(target.ID)),
+		relation.And(relation.SourceID(target.ID), relation.TargetID(source.ID)),
+	)).All(ctx)
 	switch {
-	case ent.IsNotFound(err):
-		return nil
 	case err != nil:
 		return err
-	case rt.Symmetric || reverse.Edges.Type.Symmetric:
-		return conflict(ReasonReversePairTaken, "input.targetId",
-			"%q and %q already have a relation the other way, and a symmetric one holds both ways", apperr.Clip(source.Name), apperr.Clip(target.Name))
+	case len(rows) == 0:
+		return nil
+	case rows[0].SourceID == source.ID:
+		return conflict(ReasonPairTaken, "input.targetId", "%q and %q already have a relation", apperr.Clip(source.Name), apperr.Clip(target.Name))
 	}
-	return nil
+	return conflict(ReasonReversePairTaken, "input.targetId",
+		"%q and %q already have a relation the other way, and two entities have at most one", apperr.Clip(source.Name), apperr.Clip(target.Name))
 }
+
+// PairKey names the unordered pair of entities a and b, the same whichever
+// way a relation between them points.
+func PairKey(a, b int) string { return fmt.Sprintf("%d:%d", min(a, b), max(a, b)) }
 
 // ChangeRelationType gives a relation another type of its project, under
 // the rules of adding it.

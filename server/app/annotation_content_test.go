@@ -220,8 +220,8 @@ func TestAnnotationMentions(t *testing.T) {
 }
 
 // TestAnnotationRelations: relation types and relations:
-// uniqueness, label constraints, one relation per ordered pair (both ways
-// for symmetric types), change of type, and a type in use.
+// uniqueness, label constraints, one relation between two entities
+// whichever way it points, change of type, and a type in use.
 func TestAnnotationRelations(t *testing.T) {
 	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
 		alice := k.Register("alice", nil)
@@ -270,6 +270,7 @@ func TestAnnotationRelations(t *testing.T) {
 			{related, zhang, acme, "CONFLICT", "RELATION_PAIR_TAKEN", "input.targetId"},
 			{friendOf, li, zhang, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN", "input.targetId"}, // the symmetric one holds both ways
 			{related, li, zhang, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN", "input.targetId"},  // whatever the new type
+			{related, acme, zhang, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN", "input.targetId"}, // and whatever the old one
 			{related, zhang, zhang, "BAD_USER_INPUT", "SELF_RELATION", "input.targetId"},
 			{worksFor, acme, zhang, "BAD_USER_INPUT", "SOURCE_LABEL_NOT_ALLOWED", "input.sourceId"},
 			{worksFor, li, beijing, "BAD_USER_INPUT", "TARGET_LABEL_NOT_ALLOWED", "input.targetId"},
@@ -281,7 +282,7 @@ func TestAnnotationRelations(t *testing.T) {
 			r := k.Fails(alice.Token, annAddRelation, map[string]any{"type": c.typ, "s": c.s, "t": c.t}, c.code, c.reason)
 			require.Equal(t, c.field, r.Ext("field"))
 		}
-		r2 := k.relation(alice, related, acme, zhang) // the reverse of a non-symmetric relation is free
+		r2 := k.relation(alice, related, acme, li)
 
 		// The list: type name, both ends' names, creator.
 		var list struct {
@@ -313,7 +314,7 @@ func TestAnnotationRelations(t *testing.T) {
 		otherType := k.relationType(alice, k.project(alice, "third"), "t", nil, nil, false)
 		k.Fails(alice.Token, annRetypeRelation, map[string]any{"id": r1, "type": otherType}, "BAD_USER_INPUT", "CROSS_PROJECT")
 		symmetric := k.relationType(alice, p, "sym", nil, nil, true)
-		k.Fails(alice.Token, annRetypeRelation, map[string]any{"id": r2, "type": symmetric}, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN")
+		k.OK(alice.Token, annRetypeRelation, map[string]any{"id": r2, "type": symmetric}, nil) // its own pair stays its own
 		var retyped struct {
 			ChangeRelationType struct{ Type struct{ ID string } }
 		}
@@ -409,6 +410,7 @@ func TestAnnotationRoles(t *testing.T) {
 		k.join(alice, p, carol, "viewer")
 		doc := k.text(alice, p, "doc", "张三和李四")
 		zhang, li := k.entity(alice, p, "张三", "PER"), k.entity(alice, p, "李四", "PER")
+		zhao := k.entity(alice, p, "赵六", "PER")
 		knows := k.relationType(alice, p, "knows", nil, nil, false)
 		rel := k.relation(alice, knows, zhang, li)
 		mention := k.id(alice.Token, annAddMention, map[string]any{"t": doc, "e": zhang, "start": 0, "end": 2})
@@ -432,7 +434,7 @@ func TestAnnotationRoles(t *testing.T) {
 			{"addRelationType", annAddType, map[string]any{"p": p, "name": "n"}},
 			{"renameRelationType", annRenameType, map[string]any{"id": knows, "name": "n"}},
 			{"deleteRelationType", annDeleteType, map[string]any{"id": k.relationType(alice, p, "unused", nil, nil, false)}},
-			{"addRelation", annAddRelation, map[string]any{"type": knows, "s": li, "t": zhang}},
+			{"addRelation", annAddRelation, map[string]any{"type": knows, "s": li, "t": zhao}},
 			{"changeRelationType", annRetypeRelation, map[string]any{"id": rel, "type": knows}},
 			{"deleteRelation", annDeleteRelation, map[string]any{"id": rel}},
 			{"importGraph", annImport, map[string]any{"p": p, "data": `[{"name": "新实体"}]`}},
@@ -450,7 +452,7 @@ func TestAnnotationRoles(t *testing.T) {
 		}
 		const countsQuery = `query($p: ID!) { texts(projectId: $p) { totalCount } entities(projectId: $p) { totalCount } relations(projectId: $p) { totalCount } }`
 		k.OK(carol.Token, countsQuery, map[string]any{"p": p}, &counts)
-		require.Equal(t, []int{1, 2, 1}, []int{counts.Texts.TotalCount, counts.Entities.TotalCount, counts.Relations.TotalCount})
+		require.Equal(t, []int{1, 3, 1}, []int{counts.Texts.TotalCount, counts.Entities.TotalCount, counts.Relations.TotalCount})
 		k.entity(bob, p, "王五", "")
 		k.id(bob.Token, annDeleteRelation, map[string]any{"id": rel})
 
