@@ -5258,7 +5258,13 @@ input RegisterInput {
   "8 to 72 characters."
   password: String!
   email: String
-  "Digits with an optional leading +, 6 to 15 digits."
+  """
+  A valid phone number, as people write it: digits, spaces, dashes, dots,
+  parentheses, and a leading + or international prefix before a country
+  code; without one it is a number of the server's region
+  (PARLEY_PHONE_REGION, CN by default). Stored, and returned, in E.164
+  form (+8613912345588), so every way of writing a number is one account.
+  """
   phone: String
   nickname: String
   sign: String

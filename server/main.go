@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/server/app"
 )
 
@@ -152,6 +153,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	raw.entities = fs.Int64("entities-per-minute", e.int("PARLEY_ENTITIES_PER_MINUTE", int64(cfg.EntitiesPerMinute)), "entities, mentions, relation types and relations one user creates per minute; 0: no limit")
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", e.duration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", e.duration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
+	fs.StringVar(&cfg.PhoneRegion, "phone-region", e.str("PARLEY_PHONE_REGION", cfg.PhoneRegion), "region (ISO 3166 code) of phone numbers written without a country code; phones are stored in E.164 form")
 	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", e.str("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
 	raw.maxSubs = fs.Int64("max-subscriptions", e.int("PARLEY_MAX_SUBSCRIPTIONS", int64(cfg.MaxSubscriptions)), "subscriptions per WebSocket connection")
 	fs.StringVar(&cfg.StorageURL, "storage-url", e.str("PARLEY_STORAGE_URL", ""), "bucket URL for uploads (s3://, gs://, mem://, file://); empty for -upload-dir")
@@ -199,6 +201,10 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 	cfg.MaxConcurrentDecodes = int(*raw.maxDecodes)
 	if err := app.CheckFiles(*cfg); err != nil {
 		return err
+	}
+	cfg.PhoneRegion = strings.ToUpper(strings.TrimSpace(cfg.PhoneRegion))
+	if err := auth.CheckPhoneRegion(cfg.PhoneRegion); err != nil {
+		return fmt.Errorf("-phone-region: %w", err)
 	}
 	cfg.AllowedOrigins = list(*raw.origins)
 	cfg.AvatarHosts = list(*raw.avatarHosts)

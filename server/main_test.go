@@ -43,3 +43,25 @@ func TestConfigureLimits(t *testing.T) {
 	_, err = configureCfg(t, append(base, "-max-mutation-fields", "-1"))
 	require.ErrorContains(t, err, "max-mutation-fields")
 }
+
+// TestConfigurePhoneRegion: the default region of phone numbers is CN,
+// set by PARLEY_PHONE_REGION or -phone-region in any case, and an unknown
+// region stops the server at start-up.
+func TestConfigurePhoneRegion(t *testing.T) {
+	base := []string{"-jwt-secret", "0123456789abcdef0123456789abcdef", "-data-dir", t.TempDir()}
+	cfg, _, err := configure(base, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "CN", cfg.PhoneRegion)
+
+	t.Setenv("PARLEY_PHONE_REGION", "us")
+	cfg, _, err = configure(base, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "US", cfg.PhoneRegion)
+
+	cfg, _, err = configure(append(base, "-phone-region", "GB"), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "GB", cfg.PhoneRegion)
+
+	_, _, err = configure(append(base, "-phone-region", "XX"), io.Discard)
+	require.ErrorContains(t, err, "phone-region")
+}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
@@ -39,10 +40,7 @@ const (
 	NicknameMax = 64
 )
 
-var (
-	usernameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	phoneRE    = regexp.MustCompile(`^\+?[0-9]+$`)
-)
+var usernameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // Service is the account service.
 type Service struct {
@@ -59,6 +57,9 @@ type Service struct {
 	// signed-in user. Per process (see ratelimit.Buckets).
 	accounts  *ratelimit.Buckets
 	dummyHash []byte
+	// phoneRegion is the region of phone numbers written without a
+	// country code (NormalizePhone).
+	phoneRegion string
 }
 
 // Options configure a Service.
@@ -78,6 +79,9 @@ type Options struct {
 	// Events records the ends of sessions for every instance's live
 	// connections (live.go); optional in unit tests.
 	Events *eventlog.Log
+	// PhoneRegion is the region of phone numbers written without a
+	// country code; empty is DefaultPhoneRegion.
+	PhoneRegion string
 }
 
 // NewService returns the account service.
@@ -89,15 +93,23 @@ func NewService(client *ent.Client, tokens *Tokens, o Options) *Service {
 	if o.AccountsPerHour > 0 {
 		accounts = ratelimit.NewBuckets(o.AccountsPerHour, time.Hour/time.Duration(o.AccountsPerHour))
 	}
+	if o.PhoneRegion == "" {
+		o.PhoneRegion = DefaultPhoneRegion
+	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("timing-equaliser"), o.BcryptCost)
 	return &Service{
 		client: client, tokens: tokens, bcryptCost: o.BcryptCost,
 		settings: o.Settings, codes: o.Codes, events: o.Events,
-		guard:     NewGuard(client, o.Guesses),
-		accounts:  accounts,
-		dummyHash: dummy,
+		guard:       NewGuard(client, o.Guesses),
+		accounts:    accounts,
+		dummyHash:   dummy,
+		phoneRegion: o.PhoneRegion,
 	}
 }
+
+// PhoneRegion is the region of phone numbers written without a country
+// code, for other domain code that takes phones (profiles, search).
+func (s *Service) PhoneRegion() string { return s.phoneRegion }
 
 // Tokens returns the token signer.
 func (s *Service) Tokens() *Tokens { return s.tokens }
@@ -128,7 +140,7 @@ type Client struct{ IP, UserAgent string }
 
 // Register creates an account and signs it in.
 func (s *Service) Register(ctx context.Context, r Registration, from Client) (*Session, error) {
-	if err := ValidateRegistration(&r); err != nil {
+	if err := ValidateRegistration(&r, s.phoneRegion); err != nil {
 		return nil, err
 	}
 	if s.settings != nil {
@@ -210,7 +222,7 @@ func (s *Service) spendAccount(key string) error {
 // viewer, so the User policy decides whether he may. The creator's budget
 // of account creations is spent after validation.
 func (s *Service) CreateAccount(ctx context.Context, r Registration, avatar string, parentID int) (*ent.User, error) {
-	if err := ValidateRegistration(&r); err != nil {
+	if err := ValidateRegistration(&r, s.phoneRegion); err != nil {
 		return nil, err
 	}
 	if err := s.spendAccount("user:" + strconv.Itoa(viewer.UserID(ctx))); err != nil {
@@ -241,8 +253,9 @@ func (s *Service) CreateAccount(ctx context.Context, r Registration, avatar stri
 	return u, nil
 }
 
-// ValidateRegistration applies the account field rules, normalising r.
-func ValidateRegistration(r *Registration) error {
+// ValidateRegistration applies the account field rules, normalising r: its
+// phone becomes the E.164 form, read in region when it has no country code.
+func ValidateRegistration(r *Registration, region string) error {
 	r.Username = strings.TrimSpace(r.Username)
 	if err := ValidateUsername(r.Username, "input.username"); err != nil {
 		return err
@@ -258,8 +271,8 @@ func ValidateRegistration(r *Registration) error {
 		r.Email = &e
 	}
 	if r.Phone != nil {
-		p := strings.TrimSpace(*r.Phone)
-		if err := ValidatePhone(p, "input.phone"); err != nil {
+		p, err := NormalizePhone(*r.Phone, region, "input.phone")
+		if err != nil {
 			return err
 		}
 		r.Phone = &p
@@ -299,20 +312,6 @@ func ValidatePassword(pw, field string) error {
 		return apperr.Input(apperr.ReasonPasswordTooShort, field, "password must be at least %d characters", PasswordMin)
 	case n > PasswordMax:
 		return apperr.Input(apperr.ReasonPasswordTooLong, field, "password must be at most %d bytes", PasswordMax)
-	}
-	return nil
-}
-
-// ValidatePhone checks a phone number: digits with an optional leading +,
-// 6 to 15 digits (E.164).
-func ValidatePhone(p, field string) error {
-	switch digits := strings.TrimPrefix(p, "+"); {
-	case p == "":
-		return apperr.Input(apperr.ReasonPhoneRequired, field, "phone is required")
-	case !phoneRE.MatchString(p):
-		return apperr.Input(apperr.ReasonPhoneInvalid, field, "phone must hold only digits, with an optional leading +")
-	case len(digits) < 6 || len(digits) > 15:
-		return apperr.Input(apperr.ReasonPhoneLength, field, "phone must have 6 to 15 digits")
 	}
 	return nil
 }
@@ -387,12 +386,18 @@ func (s *Service) Login(ctx context.Context, login, password string, from Client
 		return nil, err
 	}
 	sys := viewer.SystemContext(ctx)
-	u, err := s.db(ctx).User.Query().Where(user.Or(
-		user.UsernameEqualFold(login), user.Email(strings.ToLower(login)), user.Phone(login),
-	)).Only(sys)
+	key := login
+	match := []predicate.User{user.UsernameEqualFold(login), user.Email(strings.ToLower(login))}
+	if phone, err := NormalizePhone(login, s.phoneRegion, ""); err == nil {
+		// Every way of writing the number is the same login, and the
+		// same budget when it names no account.
+		key = phone
+		match = append(match, user.Phone(phone))
+	}
+	u, err := s.db(ctx).User.Query().Where(user.Or(match...)).Only(sys)
 	switch {
 	case ent.IsNotFound(err):
-		if err := attempt.For(ctx, LoginAccount(login)); err != nil {
+		if err := attempt.For(ctx, LoginAccount(key)); err != nil {
 			return nil, err
 		}
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password)) // same time as a miss

@@ -78,8 +78,8 @@ func (s *Service) VerifyPassword(ctx context.Context, u *ent.User, pw, field str
 // username and must have phone, which received a code of purpose forget.
 // Every session ends; the user then signs in.
 func (s *Service) ResetPassword(ctx context.Context, phone, code, username, newPassword string) error {
-	phone = strings.TrimSpace(phone)
-	if err := ValidatePhone(phone, "input.phone"); err != nil {
+	phone, err := NormalizePhone(phone, s.phoneRegion, "input.phone")
+	if err != nil {
 		return err
 	}
 	if code == "" {
@@ -134,10 +134,12 @@ func (s *Service) setPassword(ctx context.Context, u *ent.User, pw string, from 
 // SendCode sends an SMS code for purpose (S2-01) after the purpose's own
 // rule: register needs a phone nobody uses, reset the signed-in user's own
 // phone. For forget, a phone without an account gets the same answer and no
-// SMS, so the form cannot be used to find out who is registered.
+// SMS, so the form cannot be used to find out who is registered. The code
+// is sent to, and kept under, the phone's E.164 form (NormalizePhone), so it
+// checks however the phone is written when it is used.
 func (s *Service) SendCode(ctx context.Context, phone string, purpose verify.Purpose, from Client) (*verify.Issued, error) {
-	phone = strings.TrimSpace(phone)
-	if err := ValidatePhone(phone, "input.phone"); err != nil {
+	phone, err := NormalizePhone(phone, s.phoneRegion, "input.phone")
+	if err != nil {
 		return nil, err
 	}
 	sys := viewer.SystemContext(ctx)

@@ -12,8 +12,8 @@ import (
 // they never panic, refuse with BAD_USER_INPUT naming an input field (with a
 // message of bounded size, whatever the input's), and
 // what they accept is normalised (trimmed username of 3 to 32 characters,
-// lower-case email of at most 254 bytes, phone of 6 to 15 digits) and
-// accepted again unchanged.
+// lower-case email of at most 254 bytes, phone in E.164 form: a + and at
+// most 15 digits) and accepted again unchanged.
 func FuzzValidateRegistration(f *testing.F) {
 	f.Fuzz(func(t *testing.T, username, password, email, phone, nickname string) {
 		r := &Registration{Username: username, Password: password, Nickname: nickname}
@@ -23,7 +23,7 @@ func FuzzValidateRegistration(f *testing.F) {
 		if phone != "" {
 			r.Phone = &phone
 		}
-		err := ValidateRegistration(r)
+		err := ValidateRegistration(r, DefaultPhoneRegion)
 		if err != nil {
 			e, ok := apperr.As(err)
 			if !ok || e.Code != apperr.BadUserInput || e.Reason == "" || !strings.HasPrefix(e.Field, "input.") {
@@ -46,13 +46,14 @@ func FuzzValidateRegistration(f *testing.F) {
 			t.Fatalf("accepted email %q", *r.Email)
 		}
 		if r.Phone != nil {
-			digits := strings.TrimPrefix(*r.Phone, "+")
-			if len(digits) < 6 || len(digits) > 15 || strings.Trim(digits, "0123456789") != "" {
+			digits, plus := strings.CutPrefix(*r.Phone, "+")
+			if !plus || len(digits) < 2 || len(digits) > 15 || strings.Trim(digits, "0123456789") != "" {
 				t.Fatalf("accepted phone %q", *r.Phone)
 			}
 		}
 		again := *r
-		if err := ValidateRegistration(&again); err != nil || again.Username != r.Username {
+		if err := ValidateRegistration(&again, DefaultPhoneRegion); err != nil || again.Username != r.Username ||
+			(r.Phone != nil && *again.Phone != *r.Phone) {
 			t.Fatalf("normalised registration refused or changed: %v", err)
 		}
 	})

@@ -9,8 +9,10 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/notice"
+	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/auth"
 	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
@@ -70,7 +72,11 @@ func (s *Service) findTarget(ctx context.Context, db *ent.Client, t Target) (*en
 	case t.UserID != 0:
 		q.Where(user.ID(t.UserID))
 	case login != "":
-		q.Where(user.Or(user.UsernameEqualFold(login), user.Email(strings.ToLower(login)), user.Phone(login)))
+		match := []predicate.User{user.UsernameEqualFold(login), user.Email(strings.ToLower(login))}
+		if phone, err := auth.NormalizePhone(login, s.phoneRegion, ""); err == nil {
+			match = append(match, user.Phone(phone))
+		}
+		q.Where(user.Or(match...))
 	default:
 		return nil, apperr.Input(apperr.ReasonUserRequired, "input.userId", "give userId or login")
 	}

@@ -68,11 +68,17 @@ type Service struct {
 	notices  *notice.Service
 	settings *settings.Service
 	avatars  Avatars
+	// phoneRegion reads phones written without a country code
+	// (auth.NormalizePhone), as sign-in does.
+	phoneRegion string
 }
 
-// NewService returns the social service.
-func NewService(client *ent.Client, log *eventlog.Log, notices *notice.Service, settings *settings.Service, avatars Avatars) *Service {
-	return &Service{client: client, log: log, notices: notices, settings: settings, avatars: avatars}
+// NewService returns the social service. phoneRegion is the region of
+// phone numbers written without a country code, the one the account
+// service reads them in, so that a profile's phone, a search and a friend
+// request by phone name the number sign-in knows.
+func NewService(client *ent.Client, log *eventlog.Log, notices *notice.Service, settings *settings.Service, avatars Avatars, phoneRegion string) *Service {
+	return &Service{client: client, log: log, notices: notices, settings: settings, avatars: avatars, phoneRegion: phoneRegion}
 }
 
 // tx returns the request's transaction client; every write of this package

@@ -10,6 +10,7 @@ import (
 	"entgo.io/contrib/entgql"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/auth"
@@ -71,12 +72,14 @@ func (s *Service) Search(ctx context.Context, query string, after *entgql.Cursor
 	case n > SearchMax:
 		return nil, apperr.Input(apperr.ReasonTooLong, "query", "query is longer than %d characters", SearchMax)
 	}
+	match := []predicate.User{
+		user.UsernameContainsFold(query), user.NicknameContainsFold(query), user.Email(strings.ToLower(query)),
+	}
+	if phone, err := auth.NormalizePhone(query, s.phoneRegion, ""); err == nil {
+		match = append(match, user.Phone(phone)) // however the number is written
+	}
 	return s.read(ctx).User.Query().Where(
-		user.AccountStateNEQ(user.AccountStateDeleted),
-		user.Or(
-			user.UsernameContainsFold(query), user.NicknameContainsFold(query),
-			user.Phone(query), user.Email(strings.ToLower(query)),
-		),
+		user.AccountStateNEQ(user.AccountStateDeleted), user.Or(match...),
 	).Paginate(ctx, after, first, before, last,
 		ent.WithUserOrder(&ent.UserOrder{Direction: entgql.OrderDirectionAsc, Field: ent.UserOrderFieldUsername}))
 }
@@ -168,11 +171,11 @@ func (s *Service) UpdateProfile(ctx context.Context, p Profile) (*ent.User, erro
 		}
 	}
 	if p.Phone != nil {
-		ph := strings.TrimSpace(*p.Phone)
-		if ph == "" {
+		if strings.TrimSpace(*p.Phone) == "" {
 			upd.ClearPhone()
 		} else {
-			if err := auth.ValidatePhone(ph, "input.phone"); err != nil {
+			ph, err := auth.NormalizePhone(*p.Phone, s.phoneRegion, "input.phone")
+			if err != nil {
 				return nil, err
 			}
 			if taken, err := db.User.Query().Where(user.Phone(ph), user.IDNEQ(me)).Exist(sys); err != nil {

@@ -99,7 +99,9 @@ type Issued struct {
 
 // Send issues a code for phone and hands it to the sender, in the request's
 // transaction when there is one (a failed send leaves no usable code). The
-// caller has already decided that the phone may receive a code for purpose.
+// caller has already decided that the phone may receive a code for purpose,
+// and gives it in E.164 form (auth.NormalizePhone): codes, cooldowns and
+// counts are keyed by the exact string, so one number must be one key.
 func (s *Service) Send(ctx context.Context, phone string, purpose Purpose, ip string) (*Issued, error) {
 	sys := viewer.SystemContext(ctx)
 	db := s.db(ctx)

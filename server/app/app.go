@@ -76,6 +76,9 @@ type App struct {
 // New opens the database, migrates it, starts the event hub and builds the
 // handlers.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := auth.CheckPhoneRegion(cfg.PhoneRegion); err != nil {
+		return nil, fmt.Errorf("PARLEY_PHONE_REGION: %w", err)
+	}
 	opened, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
 	if err != nil {
 		return nil, err
@@ -113,7 +116,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		client.Close()
 		return nil, err
 	}
-	svc.Social = social.NewService(client, events, svc.Notices, svc.Settings, svc.Files)
+	svc.Social = social.NewService(client, events, svc.Notices, svc.Settings, svc.Files, cfg.PhoneRegion)
 	svc.Auth = auth.NewService(client, tokens, auth.Options{
 		BcryptCost: cfg.BcryptCost,
 		Guesses: auth.GuardOptions{
@@ -124,6 +127,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Settings:        svc.Settings,
 		Codes:           verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
 		Events:          events,
+		PhoneRegion:     cfg.PhoneRegion,
 	})
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())

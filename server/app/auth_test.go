@@ -33,11 +33,14 @@ func TestRegisterErrors(t *testing.T) {
 			{"short password", map[string]any{"username": "bob", "password": "short"}, "BAD_USER_INPUT", "PASSWORD_TOO_SHORT", "input.password"},
 			{"long password", map[string]any{"username": "bob", "password": strings.Repeat("p", 73)}, "BAD_USER_INPUT", "PASSWORD_TOO_LONG", "input.password"},
 			{"phone format", map[string]any{"username": "bob", "password": "password1", "phone": "138-0000"}, "BAD_USER_INPUT", "PHONE_INVALID", "input.phone"},
-			{"phone length", map[string]any{"username": "bob", "password": "password1", "phone": "123"}, "BAD_USER_INPUT", "PHONE_LENGTH", "input.phone"},
+			{"phone too short", map[string]any{"username": "bob", "password": "password1", "phone": "123"}, "BAD_USER_INPUT", "PHONE_INVALID", "input.phone"},
+			{"phone not a number", map[string]any{"username": "bob", "password": "password1", "phone": "+86 139 1234 558"}, "BAD_USER_INPUT", "PHONE_INVALID", "input.phone"},
+			{"phone blank", map[string]any{"username": "bob", "password": "password1", "phone": " "}, "BAD_USER_INPUT", "PHONE_REQUIRED", "input.phone"},
 			{"email", map[string]any{"username": "bob", "password": "password1", "email": "not-an-email"}, "BAD_USER_INPUT", "EMAIL_INVALID", "input.email"},
 			{"nickname too long", map[string]any{"username": "bob", "password": "password1", "nickname": strings.Repeat("猫", 65)}, "BAD_USER_INPUT", "TOO_LONG", "input.nickname"},
 			{"username taken", map[string]any{"username": "Taken", "password": "password1"}, "CONFLICT", "USERNAME_TAKEN", "input.username"},
 			{"phone taken", map[string]any{"username": "bob", "password": "password1", "phone": "13800000001"}, "CONFLICT", "PHONE_TAKEN", "input.phone"},
+			{"phone taken in another form", map[string]any{"username": "bob", "password": "password1", "phone": "+86 138-0000-0001"}, "CONFLICT", "PHONE_TAKEN", "input.phone"},
 			{"email taken", map[string]any{"username": "bob", "password": "password1", "email": "TAKEN@example.com"}, "CONFLICT", "EMAIL_TAKEN", "input.email"},
 		}
 		for _, c := range cases {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/files"
 	"github.com/parley-im/parley/internal/verify"
 )
@@ -64,6 +65,11 @@ type Config struct {
 	// CodeSender overrides SMSWebhook (tests record the codes).
 	CodeSender verify.Sender
 	Codes      verify.Options
+
+	// PhoneRegion is the region (ISO 3166 code, such as CN) of phone
+	// numbers written without a country code; every phone is stored in
+	// E.164 form (auth.NormalizePhone).
+	PhoneRegion string
 
 	// RevokeWindow is how long a sender may revoke his message.
 	RevokeWindow time.Duration
@@ -130,6 +136,7 @@ func Defaults() Config {
 		HubPollInterval:    2 * time.Second,
 		SubscriptionBuffer: 256,
 		RevokeWindow:       2 * time.Minute,
+		PhoneRegion:        auth.DefaultPhoneRegion,
 		MaxAvatarBytes:     files.DefaultMaxAvatarBytes,
 		MaxImageBytes:      files.DefaultMaxImageBytes,
 		MaxVoiceBytes:      files.DefaultMaxVoiceBytes,

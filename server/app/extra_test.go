@@ -56,7 +56,7 @@ func TestRegisterProfile(t *testing.T) {
 		require.Equal(t, "朵拉", me.Me.Nickname)
 		require.Equal(t, "explorer", me.Me.Sign)
 		require.Equal(t, "Shanghai", me.Me.Location)
-		require.Equal(t, "13800000009", me.Me.Phone)
+		require.Equal(t, "+8613800000009", me.Me.Phone, "stored in E.164 form")
 		require.Greater(t, me.Me.PublicID, 9_999_999)
 	})
 }

@@ -49,7 +49,7 @@ func TestSocketEndsWithSession(t *testing.T) {
 		}},
 		{"password reset", "SIGNED_OUT", false, func(s *socialServer, bob, _ account) {
 			s.OK("", `mutation { sendVerificationCode(input: {phone: "13900000001", purpose: forget}) { expiresAt } }`, nil, nil)
-			code := s.codes.Last("13900000001")
+			code := s.codes.Last("+8613900000001") // the SMS goes to the E.164 form
 			s.OK("", `mutation($c: String!) { resetPassword(input: {phone: "13900000001", code: $c, username: "bob", newPassword: "password2"}) }`, map[string]any{"c": code}, nil)
 		}},
 		{"disabled by an admin", "ACCOUNT_DISABLED", false, func(s *socialServer, bob, admin account) {

@@ -585,7 +585,7 @@ func TestPasswordsAndCodes(t *testing.T) {
 		s.OK("", send, map[string]any{"p": "+8613900000777", "purpose": "forget"}, nil)
 		require.Empty(t, s.codes.Last("+8613900000777"))
 		r = s.Do("", send, map[string]any{"p": "12", "purpose": "forget"})
-		require.Equal(t, "PHONE_LENGTH", r.Reason())
+		require.Equal(t, "PHONE_INVALID", r.Reason())
 		r = s.Do("", send, map[string]any{"p": phone, "purpose": "register"})
 		require.Equal(t, "PHONE_TAKEN", r.Reason())
 	})

@@ -45,6 +45,9 @@ const (
 	ReasonPhoneTaken       = "PHONE_TAKEN"
 	ReasonEmailTaken       = "EMAIL_TAKEN"
 	ReasonPhoneInvalid     = "PHONE_INVALID"
+	// ReasonPhoneLength is no longer raised (auth.NormalizePhone calls a
+	// number of the wrong length PHONE_INVALID); it stays defined for the
+	// clients that switch on it.
 	ReasonPhoneLength      = "PHONE_LENGTH"
 	ReasonEmailInvalid     = "EMAIL_INVALID"
 	ReasonPasswordTooShort = "PASSWORD_TOO_SHORT"
