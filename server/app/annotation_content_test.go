@@ -268,8 +268,8 @@ func TestAnnotationRelations(t *testing.T) {
 			typ, s, t, code, reason, field string
 		}{
 			{related, zhang, acme, "CONFLICT", "RELATION_PAIR_TAKEN", "input.targetId"},
-			{friendOf, li, zhang, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN", "input.targetId"}, // the symmetric one holds both ways
-			{related, li, zhang, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN", "input.targetId"},  // whatever the new type
+			{friendOf, li, zhang, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN", "input.targetId"},  // the symmetric one holds both ways
+			{related, li, zhang, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN", "input.targetId"},   // whatever the new type
 			{related, acme, zhang, "CONFLICT", "RELATION_REVERSE_PAIR_TAKEN", "input.targetId"}, // and whatever the old one
 			{related, zhang, zhang, "BAD_USER_INPUT", "SELF_RELATION", "input.targetId"},
 			{worksFor, acme, zhang, "BAD_USER_INPUT", "SOURCE_LABEL_NOT_ALLOWED", "input.sourceId"},
