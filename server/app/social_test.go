@@ -410,6 +410,35 @@ func TestContactBookAndStrangers(t *testing.T) {
 	})
 }
 
+// TestContactBookReadsSurnames: a Chinese friend is filed under the
+// reading of his surname (曾 is Zeng, not Ceng), sorted within the letter by
+// the same reading, and an accented Latin name under its plain letter.
+func TestContactBookReadsSurnames(t *testing.T) {
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
+		me := s.Register("reader", nil)
+		for i, nick := range []string{"曾小明", "单田芳", "解缙", "区志航", "仇英", "覃雪梅", "长孙无忌", "张三", "Émile"} {
+			s.befriend(s.Register(fmt.Sprintf("friend%d", i), map[string]any{"nickname": nick}), me)
+		}
+		var out struct {
+			ContactBook []struct {
+				Initial  string
+				Contacts []struct{ DisplayName string }
+			}
+		}
+		s.OK(me.Token, `{ contactBook { initial contacts { displayName } } }`, nil, &out)
+		var got []string
+		for _, sec := range out.ContactBook {
+			for _, c := range sec.Contacts {
+				got = append(got, sec.Initial+" "+c.DisplayName)
+			}
+		}
+		require.Equal(t, []string{
+			"E Émile", "O 区志航", "Q 覃雪梅", "Q 仇英", "S 单田芳", "X 解缙",
+			"Z 曾小明", "Z 张三", "Z 长孙无忌",
+		}, got)
+	})
+}
+
 func TestProfileAndUsers(t *testing.T) {
 	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		a := s.Register("amy", map[string]any{"phone": "13800000002", "email": "amy@example.com", "nickname": "Amy Pond"})
