@@ -77,13 +77,7 @@ func (s *Service) Strangers(ctx context.Context) ([]*Section, error) {
 }
 
 func newContact(u *ent.User, remark string, pinned bool) *Contact {
-	name := remark
-	if name == "" {
-		name = u.Nickname
-	}
-	if name == "" {
-		name = u.Username
-	}
+	name := DisplayName(u, remark)
 	return &Contact{User: u, Remark: remark, DisplayName: name, Pinned: pinned, sortKey: SortKey(name)}
 }
 
