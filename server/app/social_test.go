@@ -517,6 +517,28 @@ func TestFriendsOrder(t *testing.T) {
 	})
 }
 
+// TestFriendsOrderAfterUpgrade: friendships written before their order was
+// stored (an empty sort_key) are put in order when the server starts.
+func TestFriendsOrderAfterUpgrade(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
+		old := start(t, cfg)
+		me := old.Register("upgrader", nil)
+		for i, nick := range []string{"张三", "bob", "曾小明", "Alice"} {
+			old.befriend(old.Register(fmt.Sprintf("kept%d", i), map[string]any{"nickname": nick}), me)
+		}
+		ctx := viewer.SystemContext(context.Background())
+		require.NoError(t, old.App.Client.Friendship.Update().SetSortKey("").Exec(ctx))
+
+		restarted := start(t, cfg)
+		type row struct{ Friend struct{ Nickname string } }
+		var out struct{ Friends apptest.Connection[row] }
+		restarted.OK(me.Token, `{ friends(first: 10) { edges { node { friend { nickname } } } } }`, nil, &out)
+		require.Equal(t, []string{"Alice", "bob", "曾小明", "张三"},
+			apptest.Map(out.Friends.Nodes(), func(r row) string { return r.Friend.Nickname }))
+	})
+}
+
 func TestProfileAndUsers(t *testing.T) {
 	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		a := s.Register("amy", map[string]any{"phone": "13800000002", "email": "amy@example.com", "nickname": "Amy Pond"})
