@@ -189,6 +189,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			friendship.FieldFriendID:  {Type: field.TypeInt, Column: friendship.FieldFriendID},
 			friendship.FieldRemark:    {Type: field.TypeString, Column: friendship.FieldRemark},
 			friendship.FieldPinned:    {Type: field.TypeBool, Column: friendship.FieldPinned},
+			friendship.FieldSortKey:   {Type: field.TypeString, Column: friendship.FieldSortKey},
 		},
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
@@ -2168,6 +2169,11 @@ func (f *FriendshipFilter) WhereRemark(p entql.StringP) {
 // WherePinned applies the entql bool predicate on the pinned field.
 func (f *FriendshipFilter) WherePinned(p entql.BoolP) {
 	f.Where(p.Field(friendship.FieldPinned))
+}
+
+// WhereSortKey applies the entql string predicate on the sort_key field.
+func (f *FriendshipFilter) WhereSortKey(p entql.StringP) {
+	f.Where(p.Field(friendship.FieldSortKey))
 }
 
 // WhereHasUser applies a predicate to check if query has an edge user.

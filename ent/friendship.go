@@ -30,6 +30,8 @@ type Friendship struct {
 	Remark string `json:"remark,omitempty"`
 	// Pinned holds the value of the "pinned" field.
 	Pinned bool `json:"pinned,omitempty"`
+	// Pinned first, then the pinyin-and-folded display name (social.SortKey), hex-encoded so that every collation orders it byte by byte; empty until computed.
+	SortKey string `json:"sort_key,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the FriendshipQuery when eager-loading is set.
 	Edges        FriendshipEdges `json:"edges"`
@@ -80,7 +82,7 @@ func (*Friendship) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case friendship.FieldID, friendship.FieldUserID, friendship.FieldFriendID:
 			values[i] = new(sql.NullInt64)
-		case friendship.FieldRemark:
+		case friendship.FieldRemark, friendship.FieldSortKey:
 			values[i] = new(sql.NullString)
 		case friendship.FieldCreatedAt, friendship.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -140,6 +142,12 @@ func (_m *Friendship) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field pinned", values[i])
 			} else if value.Valid {
 				_m.Pinned = value.Bool
+			}
+		case friendship.FieldSortKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field sort_key", values[i])
+			} else if value.Valid {
+				_m.SortKey = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -204,6 +212,9 @@ func (_m *Friendship) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("pinned=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Pinned))
+	builder.WriteString(", ")
+	builder.WriteString("sort_key=")
+	builder.WriteString(_m.SortKey)
 	builder.WriteByte(')')
 	return builder.String()
 }

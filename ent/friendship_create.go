@@ -91,6 +91,20 @@ func (_c *FriendshipCreate) SetNillablePinned(v *bool) *FriendshipCreate {
 	return _c
 }
 
+// SetSortKey sets the "sort_key" field.
+func (_c *FriendshipCreate) SetSortKey(v string) *FriendshipCreate {
+	_c.mutation.SetSortKey(v)
+	return _c
+}
+
+// SetNillableSortKey sets the "sort_key" field if the given value is not nil.
+func (_c *FriendshipCreate) SetNillableSortKey(v *string) *FriendshipCreate {
+	if v != nil {
+		_c.SetSortKey(*v)
+	}
+	return _c
+}
+
 // SetUser sets the "user" edge to the User entity.
 func (_c *FriendshipCreate) SetUser(v *User) *FriendshipCreate {
 	return _c.SetUserID(v.ID)
@@ -160,6 +174,10 @@ func (_c *FriendshipCreate) defaults() error {
 		v := friendship.DefaultPinned
 		_c.mutation.SetPinned(v)
 	}
+	if _, ok := _c.mutation.SortKey(); !ok {
+		v := friendship.DefaultSortKey
+		_c.mutation.SetSortKey(v)
+	}
 	return nil
 }
 
@@ -187,6 +205,9 @@ func (_c *FriendshipCreate) check() error {
 	}
 	if _, ok := _c.mutation.Pinned(); !ok {
 		return &ValidationError{Name: "pinned", err: errors.New(`ent: missing required field "Friendship.pinned"`)}
+	}
+	if _, ok := _c.mutation.SortKey(); !ok {
+		return &ValidationError{Name: "sort_key", err: errors.New(`ent: missing required field "Friendship.sort_key"`)}
 	}
 	if len(_c.mutation.UserIDs()) == 0 {
 		return &ValidationError{Name: "user", err: errors.New(`ent: missing required edge "Friendship.user"`)}
@@ -236,6 +257,10 @@ func (_c *FriendshipCreate) createSpec() (*Friendship, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Pinned(); ok {
 		_spec.SetField(friendship.FieldPinned, field.TypeBool, value)
 		_node.Pinned = value
+	}
+	if value, ok := _c.mutation.SortKey(); ok {
+		_spec.SetField(friendship.FieldSortKey, field.TypeString, value)
+		_node.SortKey = value
 	}
 	if nodes := _c.mutation.UserIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -359,6 +384,18 @@ func (u *FriendshipUpsert) UpdatePinned() *FriendshipUpsert {
 	return u
 }
 
+// SetSortKey sets the "sort_key" field.
+func (u *FriendshipUpsert) SetSortKey(v string) *FriendshipUpsert {
+	u.Set(friendship.FieldSortKey, v)
+	return u
+}
+
+// UpdateSortKey sets the "sort_key" field to the value that was provided on create.
+func (u *FriendshipUpsert) UpdateSortKey() *FriendshipUpsert {
+	u.SetExcluded(friendship.FieldSortKey)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -449,6 +486,20 @@ func (u *FriendshipUpsertOne) SetPinned(v bool) *FriendshipUpsertOne {
 func (u *FriendshipUpsertOne) UpdatePinned() *FriendshipUpsertOne {
 	return u.Update(func(s *FriendshipUpsert) {
 		s.UpdatePinned()
+	})
+}
+
+// SetSortKey sets the "sort_key" field.
+func (u *FriendshipUpsertOne) SetSortKey(v string) *FriendshipUpsertOne {
+	return u.Update(func(s *FriendshipUpsert) {
+		s.SetSortKey(v)
+	})
+}
+
+// UpdateSortKey sets the "sort_key" field to the value that was provided on create.
+func (u *FriendshipUpsertOne) UpdateSortKey() *FriendshipUpsertOne {
+	return u.Update(func(s *FriendshipUpsert) {
+		s.UpdateSortKey()
 	})
 }
 
@@ -708,6 +759,20 @@ func (u *FriendshipUpsertBulk) SetPinned(v bool) *FriendshipUpsertBulk {
 func (u *FriendshipUpsertBulk) UpdatePinned() *FriendshipUpsertBulk {
 	return u.Update(func(s *FriendshipUpsert) {
 		s.UpdatePinned()
+	})
+}
+
+// SetSortKey sets the "sort_key" field.
+func (u *FriendshipUpsertBulk) SetSortKey(v string) *FriendshipUpsertBulk {
+	return u.Update(func(s *FriendshipUpsert) {
+		s.SetSortKey(v)
+	})
+}
+
+// UpdateSortKey sets the "sort_key" field to the value that was provided on create.
+func (u *FriendshipUpsertBulk) UpdateSortKey() *FriendshipUpsertBulk {
+	return u.Update(func(s *FriendshipUpsert) {
+		s.UpdateSortKey()
 	})
 }
 

@@ -63,6 +63,20 @@ func (_u *FriendshipUpdate) SetNillablePinned(v *bool) *FriendshipUpdate {
 	return _u
 }
 
+// SetSortKey sets the "sort_key" field.
+func (_u *FriendshipUpdate) SetSortKey(v string) *FriendshipUpdate {
+	_u.mutation.SetSortKey(v)
+	return _u
+}
+
+// SetNillableSortKey sets the "sort_key" field if the given value is not nil.
+func (_u *FriendshipUpdate) SetNillableSortKey(v *string) *FriendshipUpdate {
+	if v != nil {
+		_u.SetSortKey(*v)
+	}
+	return _u
+}
+
 // Mutation returns the FriendshipMutation object of the builder.
 func (_u *FriendshipUpdate) Mutation() *FriendshipMutation {
 	return _u.mutation
@@ -153,6 +167,9 @@ func (_u *FriendshipUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if value, ok := _u.mutation.Pinned(); ok {
 		_spec.SetField(friendship.FieldPinned, field.TypeBool, value)
 	}
+	if value, ok := _u.mutation.SortKey(); ok {
+		_spec.SetField(friendship.FieldSortKey, field.TypeString, value)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -205,6 +222,20 @@ func (_u *FriendshipUpdateOne) SetPinned(v bool) *FriendshipUpdateOne {
 func (_u *FriendshipUpdateOne) SetNillablePinned(v *bool) *FriendshipUpdateOne {
 	if v != nil {
 		_u.SetPinned(*v)
+	}
+	return _u
+}
+
+// SetSortKey sets the "sort_key" field.
+func (_u *FriendshipUpdateOne) SetSortKey(v string) *FriendshipUpdateOne {
+	_u.mutation.SetSortKey(v)
+	return _u
+}
+
+// SetNillableSortKey sets the "sort_key" field if the given value is not nil.
+func (_u *FriendshipUpdateOne) SetNillableSortKey(v *string) *FriendshipUpdateOne {
+	if v != nil {
+		_u.SetSortKey(*v)
 	}
 	return _u
 }
@@ -328,6 +359,9 @@ func (_u *FriendshipUpdateOne) sqlSave(ctx context.Context) (_node *Friendship, 
 	}
 	if value, ok := _u.mutation.Pinned(); ok {
 		_spec.SetField(friendship.FieldPinned, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.SortKey(); ok {
+		_spec.SetField(friendship.FieldSortKey, field.TypeString, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Friendship{config: _u.config}

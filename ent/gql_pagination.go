@@ -2031,6 +2031,20 @@ var (
 			}
 		},
 	}
+	// FriendshipOrderFieldSortKey orders Friendship by sort_key.
+	FriendshipOrderFieldSortKey = &FriendshipOrderField{
+		Value: func(_m *Friendship) (ent.Value, error) {
+			return _m.SortKey, nil
+		},
+		column: friendship.FieldSortKey,
+		toTerm: friendship.BySortKey,
+		toCursor: func(_m *Friendship) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.SortKey,
+			}
+		},
+	}
 )
 
 // String implement fmt.Stringer interface.
@@ -2041,6 +2055,8 @@ func (f FriendshipOrderField) String() string {
 		str = "CREATED_AT"
 	case FriendshipOrderFieldUpdatedAt.column:
 		str = "UPDATED_AT"
+	case FriendshipOrderFieldSortKey.column:
+		str = "PINNED_THEN_NAME"
 	}
 	return str
 }
@@ -2061,6 +2077,8 @@ func (f *FriendshipOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *FriendshipOrderFieldCreatedAt
 	case "UPDATED_AT":
 		*f = *FriendshipOrderFieldUpdatedAt
+	case "PINNED_THEN_NAME":
+		*f = *FriendshipOrderFieldSortKey
 	default:
 		return fmt.Errorf("%s is not a valid FriendshipOrderField", str)
 	}

@@ -6126,6 +6126,7 @@ type FriendshipMutation struct {
 	updated_at    *time.Time
 	remark        *string
 	pinned        *bool
+	sort_key      *string
 	clearedFields map[string]struct{}
 	user          *int
 	cleareduser   bool
@@ -6450,6 +6451,42 @@ func (m *FriendshipMutation) ResetPinned() {
 	m.pinned = nil
 }
 
+// SetSortKey sets the "sort_key" field.
+func (m *FriendshipMutation) SetSortKey(s string) {
+	m.sort_key = &s
+}
+
+// SortKey returns the value of the "sort_key" field in the mutation.
+func (m *FriendshipMutation) SortKey() (r string, exists bool) {
+	v := m.sort_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSortKey returns the old "sort_key" field's value of the Friendship entity.
+// If the Friendship object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *FriendshipMutation) OldSortKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSortKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSortKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSortKey: %w", err)
+	}
+	return oldValue.SortKey, nil
+}
+
+// ResetSortKey resets all changes to the "sort_key" field.
+func (m *FriendshipMutation) ResetSortKey() {
+	m.sort_key = nil
+}
+
 // ClearUser clears the "user" edge to the User entity.
 func (m *FriendshipMutation) ClearUser() {
 	m.cleareduser = true
@@ -6538,7 +6575,7 @@ func (m *FriendshipMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *FriendshipMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.created_at != nil {
 		fields = append(fields, friendship.FieldCreatedAt)
 	}
@@ -6556,6 +6593,9 @@ func (m *FriendshipMutation) Fields() []string {
 	}
 	if m.pinned != nil {
 		fields = append(fields, friendship.FieldPinned)
+	}
+	if m.sort_key != nil {
+		fields = append(fields, friendship.FieldSortKey)
 	}
 	return fields
 }
@@ -6577,6 +6617,8 @@ func (m *FriendshipMutation) Field(name string) (ent.Value, bool) {
 		return m.Remark()
 	case friendship.FieldPinned:
 		return m.Pinned()
+	case friendship.FieldSortKey:
+		return m.SortKey()
 	}
 	return nil, false
 }
@@ -6598,6 +6640,8 @@ func (m *FriendshipMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldRemark(ctx)
 	case friendship.FieldPinned:
 		return m.OldPinned(ctx)
+	case friendship.FieldSortKey:
+		return m.OldSortKey(ctx)
 	}
 	return nil, fmt.Errorf("unknown Friendship field %s", name)
 }
@@ -6648,6 +6692,13 @@ func (m *FriendshipMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPinned(v)
+		return nil
+	case friendship.FieldSortKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSortKey(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Friendship field %s", name)
@@ -6718,6 +6769,9 @@ func (m *FriendshipMutation) ResetField(name string) error {
 		return nil
 	case friendship.FieldPinned:
 		m.ResetPinned()
+		return nil
+	case friendship.FieldSortKey:
+		m.ResetSortKey()
 		return nil
 	}
 	return fmt.Errorf("unknown Friendship field %s", name)

@@ -630,7 +630,7 @@ type ComplexityRoot struct {
 		DirectConversation func(childComplexity int, userID int) int
 		Entities           func(childComplexity int, projectID int, name *string, creatorID *int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EntityOrder) int
 		FriendApplications func(childComplexity int, operation *notice.Operation, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
-		Friends            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
+		Friends            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FriendshipOrder) int
 		Graph              func(childComplexity int, projectID int, name *string) int
 		Group              func(childComplexity int, id int) int
 		Home               func(childComplexity int) int
@@ -985,7 +985,7 @@ type QueryResolver interface {
 	User(ctx context.Context, id *int, username *string) (*ent.User, error)
 	Users(ctx context.Context, ids []int) ([]*ent.User, error)
 	SearchUsers(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error)
-	Friends(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.FriendshipConnection, error)
+	Friends(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FriendshipOrder) (*ent.FriendshipConnection, error)
 	ContactBook(ctx context.Context) ([]*social.Section, error)
 	Strangers(ctx context.Context) ([]*social.Section, error)
 	FriendApplications(ctx context.Context, operation *notice.Operation, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.NoticeConnection, error)
@@ -3949,7 +3949,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Friends(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
+		return e.ComplexityRoot.Query.Friends(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.FriendshipOrder)), true
 	case "Query.graph":
 		if e.ComplexityRoot.Query.Graph == nil {
 			break
@@ -8731,6 +8731,14 @@ func (ec *executionContext) field_Query_friends_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.FriendshipOrder, error) {
+			return ec.unmarshalOFriendshipOrder2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐFriendshipOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
 	return args, nil
 }
 
@@ -22333,7 +22341,7 @@ func (ec *executionContext) _Query_friends(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Friends(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
+			return ec.Resolvers.Query().Friends(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.FriendshipOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.FriendshipConnection) graphql.Marshaler {
@@ -37373,6 +37381,14 @@ func (ec *executionContext) marshalOFriendshipEdge2ᚖgithubᚗcomᚋparleyᚑim
 		return graphql.Null
 	}
 	return ec._FriendshipEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFriendshipOrder2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐFriendshipOrder(ctx context.Context, v any) (*ent.FriendshipOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputFriendshipOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOGroup2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐGroup(ctx context.Context, sel ast.SelectionSet, v *ent.Group) graphql.Marshaler {

@@ -18,6 +18,10 @@ import (
 // newestNotices orders inboxes newest first.
 var newestNotices = ent.WithNoticeOrder(&ent.NoticeOrder{Direction: entgql.OrderDirectionDesc, Field: ent.NoticeOrderFieldCreatedAt})
 
+// contactOrder is the friends connection's order unless asked otherwise:
+// the contact book's, kept in the rows by the social service.
+var contactOrder = &ent.FriendshipOrder{Direction: entgql.OrderDirectionAsc, Field: ent.FriendshipOrderFieldSortKey}
+
 // signedIn refuses anonymous requests to the viewer's own lists.
 func signedIn(ctx context.Context) error {
 	if viewer.UserID(ctx) == 0 {

@@ -146,14 +146,16 @@ func (r *queryResolver) SearchUsers(ctx context.Context, query string, after *en
 }
 
 // Friends is the resolver for the friends field.
-func (r *queryResolver) Friends(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.FriendshipConnection, error) {
+func (r *queryResolver) Friends(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.FriendshipOrder) (*ent.FriendshipConnection, error) {
 	if err := signedIn(ctx); err != nil {
 		return nil, err
 	}
+	if orderBy == nil {
+		orderBy = contactOrder
+	}
 	return r.db(ctx).Friendship.Query().
 		Where(friendship.UserID(viewer.UserID(ctx))).
-		Paginate(ctx, after, first, before, last,
-			ent.WithFriendshipOrder(&ent.FriendshipOrder{Direction: entgql.OrderDirectionAsc, Field: ent.FriendshipOrderFieldCreatedAt}))
+		Paginate(ctx, after, first, before, last, ent.WithFriendshipOrder(orderBy))
 }
 
 // ContactBook is the resolver for the contactBook field.

@@ -27,6 +27,8 @@ const (
 	FieldRemark = "remark"
 	// FieldPinned holds the string denoting the pinned field in the database.
 	FieldPinned = "pinned"
+	// FieldSortKey holds the string denoting the sort_key field in the database.
+	FieldSortKey = "sort_key"
 	// EdgeUser holds the string denoting the user edge name in mutations.
 	EdgeUser = "user"
 	// EdgeFriend holds the string denoting the friend edge name in mutations.
@@ -58,6 +60,7 @@ var Columns = []string{
 	FieldFriendID,
 	FieldRemark,
 	FieldPinned,
+	FieldSortKey,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -90,6 +93,8 @@ var (
 	RemarkValidator func(string) error
 	// DefaultPinned holds the default value on creation for the "pinned" field.
 	DefaultPinned bool
+	// DefaultSortKey holds the default value on creation for the "sort_key" field.
+	DefaultSortKey string
 )
 
 // OrderOption defines the ordering options for the Friendship queries.
@@ -128,6 +133,11 @@ func ByRemark(opts ...sql.OrderTermOption) OrderOption {
 // ByPinned orders the results by the pinned field.
 func ByPinned(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPinned, opts...).ToFunc()
+}
+
+// BySortKey orders the results by the sort_key field.
+func BySortKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSortKey, opts...).ToFunc()
 }
 
 // ByUserField orders the results by user field.

@@ -85,6 +85,11 @@ func Pinned(v bool) predicate.Friendship {
 	return predicate.Friendship(sql.FieldEQ(FieldPinned, v))
 }
 
+// SortKey applies equality check predicate on the "sort_key" field. It's identical to SortKeyEQ.
+func SortKey(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldEQ(FieldSortKey, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Friendship {
 	return predicate.Friendship(sql.FieldEQ(FieldCreatedAt, v))
@@ -278,6 +283,71 @@ func PinnedEQ(v bool) predicate.Friendship {
 // PinnedNEQ applies the NEQ predicate on the "pinned" field.
 func PinnedNEQ(v bool) predicate.Friendship {
 	return predicate.Friendship(sql.FieldNEQ(FieldPinned, v))
+}
+
+// SortKeyEQ applies the EQ predicate on the "sort_key" field.
+func SortKeyEQ(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldEQ(FieldSortKey, v))
+}
+
+// SortKeyNEQ applies the NEQ predicate on the "sort_key" field.
+func SortKeyNEQ(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldNEQ(FieldSortKey, v))
+}
+
+// SortKeyIn applies the In predicate on the "sort_key" field.
+func SortKeyIn(vs ...string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldIn(FieldSortKey, vs...))
+}
+
+// SortKeyNotIn applies the NotIn predicate on the "sort_key" field.
+func SortKeyNotIn(vs ...string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldNotIn(FieldSortKey, vs...))
+}
+
+// SortKeyGT applies the GT predicate on the "sort_key" field.
+func SortKeyGT(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldGT(FieldSortKey, v))
+}
+
+// SortKeyGTE applies the GTE predicate on the "sort_key" field.
+func SortKeyGTE(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldGTE(FieldSortKey, v))
+}
+
+// SortKeyLT applies the LT predicate on the "sort_key" field.
+func SortKeyLT(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldLT(FieldSortKey, v))
+}
+
+// SortKeyLTE applies the LTE predicate on the "sort_key" field.
+func SortKeyLTE(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldLTE(FieldSortKey, v))
+}
+
+// SortKeyContains applies the Contains predicate on the "sort_key" field.
+func SortKeyContains(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldContains(FieldSortKey, v))
+}
+
+// SortKeyHasPrefix applies the HasPrefix predicate on the "sort_key" field.
+func SortKeyHasPrefix(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldHasPrefix(FieldSortKey, v))
+}
+
+// SortKeyHasSuffix applies the HasSuffix predicate on the "sort_key" field.
+func SortKeyHasSuffix(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldHasSuffix(FieldSortKey, v))
+}
+
+// SortKeyEqualFold applies the EqualFold predicate on the "sort_key" field.
+func SortKeyEqualFold(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldEqualFold(FieldSortKey, v))
+}
+
+// SortKeyContainsFold applies the ContainsFold predicate on the "sort_key" field.
+func SortKeyContainsFold(v string) predicate.Friendship {
+	return predicate.Friendship(sql.FieldContainsFold(FieldSortKey, v))
 }
 
 // HasUser applies the HasEdge predicate on the "user" edge.

@@ -221,6 +221,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "remark", Type: field.TypeString, Size: 64, Default: ""},
 		{Name: "pinned", Type: field.TypeBool, Default: false},
+		{Name: "sort_key", Type: field.TypeString, Default: ""},
 		{Name: "friend_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt},
 	}
@@ -232,13 +233,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "friendships_users_friend",
-				Columns:    []*schema.Column{FriendshipsColumns[5]},
+				Columns:    []*schema.Column{FriendshipsColumns[6]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "friendships_users_friendships",
-				Columns:    []*schema.Column{FriendshipsColumns[6]},
+				Columns:    []*schema.Column{FriendshipsColumns[7]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -247,7 +248,12 @@ var (
 			{
 				Name:    "friendship_user_id_friend_id",
 				Unique:  true,
-				Columns: []*schema.Column{FriendshipsColumns[6], FriendshipsColumns[5]},
+				Columns: []*schema.Column{FriendshipsColumns[7], FriendshipsColumns[6]},
+			},
+			{
+				Name:    "friendship_user_id_sort_key",
+				Unique:  false,
+				Columns: []*schema.Column{FriendshipsColumns[7], FriendshipsColumns[5]},
 			},
 		},
 	}

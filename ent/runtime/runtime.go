@@ -349,6 +349,10 @@ func init() {
 	friendshipDescPinned := friendshipFields[3].Descriptor()
 	// friendship.DefaultPinned holds the default value on creation for the pinned field.
 	friendship.DefaultPinned = friendshipDescPinned.Default.(bool)
+	// friendshipDescSortKey is the schema descriptor for sort_key field.
+	friendshipDescSortKey := friendshipFields[4].Descriptor()
+	// friendship.DefaultSortKey holds the default value on creation for the sort_key field.
+	friendship.DefaultSortKey = friendshipDescSortKey.Default.(string)
 	groupMixin := schema.Group{}.Mixin()
 	group.Policy = privacy.NewPolicies(schema.Group{})
 	group.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -131,6 +131,13 @@ func (Friendship) Fields() []ent.Field {
 		field.Int("friend_id").Immutable(),
 		field.String("remark").Default("").MaxRuneLen(64),
 		field.Bool("pinned").Default(false),
+		// Kept by the social service (its resort), from pinned, the remark
+		// and the friend's names, so that the friends connection pages in
+		// the contact book's order on the database: a stored column is the
+		// one thing a keyset cursor can order by.
+		field.String("sort_key").Default("").
+			Annotations(entgql.OrderField("PINNED_THEN_NAME"), entgql.Skip(entgql.SkipType)).
+			Comment("Pinned first, then the pinyin-and-folded display name (social.SortKey), hex-encoded so that every collation orders it byte by byte; empty until computed."),
 	}
 }
 
@@ -144,7 +151,10 @@ func (Friendship) Edges() []ent.Edge {
 
 // Indexes of the Friendship.
 func (Friendship) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("user_id", "friend_id").Unique()}
+	return []ent.Index{
+		index.Fields("user_id", "friend_id").Unique(),
+		index.Fields("user_id", "sort_key"), // one user's friends, in order
+	}
 }
 
 // Mixin of the Friendship.

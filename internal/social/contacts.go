@@ -6,8 +6,10 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/mozillazg/go-pinyin"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
@@ -75,13 +77,7 @@ func (s *Service) Strangers(ctx context.Context) ([]*Section, error) {
 }
 
 func newContact(u *ent.User, remark string, pinned bool) *Contact {
-	name := remark
-	if name == "" {
-		name = u.Nickname
-	}
-	if name == "" {
-		name = u.Username
-	}
+	name := DisplayName(u, remark)
 	return &Contact{User: u, Remark: remark, DisplayName: name, Pinned: pinned, sortKey: SortKey(name)}
 }
 
@@ -119,29 +115,31 @@ func Group(contacts []*Contact) []*Section {
 	return out
 }
 
-// Initial is the contact-book letter of a name: its first letter in upper
-// case, the pinyin initial of a leading Chinese character, or # for anything
-// else.
+// Initial is the contact-book letter of a name: the first letter of its
+// sort key in upper case, so that the letter and the order within it never
+// disagree. A Latin letter counts without its accents (Émile is under E,
+// Łukasz under L), a leading Chinese name by its surname's reading (曾小明
+// is under Z, not C), any other Chinese character by its pinyin; anything
+// else is under #.
 func Initial(name string) string {
-	for _, r := range strings.TrimSpace(name) {
-		switch {
-		case r < unicode.MaxASCII && unicode.IsLetter(r):
-			return strings.ToUpper(string(r))
-		case unicode.Is(unicode.Han, r):
-			if py := pinyin.LazyPinyin(string(r), pinyin.NewArgs()); len(py) > 0 && py[0] != "" {
-				return strings.ToUpper(py[0][:1])
-			}
-		}
-		return "#"
+	if key := SortKey(name); key != "" && key[0] >= 'a' && key[0] <= 'z' {
+		return strings.ToUpper(key[:1])
 	}
 	return "#"
 }
 
-// SortKey orders names by pronunciation: Chinese characters become their
-// pinyin, the rest is lower-cased.
+// SortKey orders names by pronunciation: Latin letters lose their accents
+// and case (foldLatin), a leading Chinese surname is read as a surname
+// (surnames) and every other Chinese character becomes its pinyin; the
+// rest stays as it is. Surrounding spaces do not count.
 func SortKey(name string) string {
+	name = strings.TrimSpace(name)
 	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
+	if py, n := surname(name); n > 0 {
+		b.WriteString(py)
+		name = name[n:]
+	}
+	for _, r := range name {
 		if unicode.Is(unicode.Han, r) {
 			if py := pinyin.LazyPinyin(string(r), pinyin.NewArgs()); len(py) > 0 {
 				b.WriteString(py[0])
@@ -149,6 +147,49 @@ func SortKey(name string) string {
 			}
 		}
 		b.WriteRune(r)
+	}
+	// Folded after the pinyin is in, so that a mark after a Chinese
+	// character goes with the letters it became.
+	return strings.ToLower(foldLatin(b.String()))
+}
+
+// latinLetters are the Latin letters that carry their mark in the letter
+// itself, so that Unicode decomposition cannot take it off: each becomes
+// the letters a reader files it under.
+var latinLetters = map[rune]string{
+	'Ø': "O", 'ø': "o", 'Ł': "L", 'ł': "l", 'Đ': "D", 'đ': "d", 'Ð': "D", 'ð': "d",
+	'Ħ': "H", 'ħ': "h", 'Ŧ': "T", 'ŧ': "t", 'Ƶ': "Z", 'ƶ': "z", 'Ɨ': "I", 'ɨ': "i",
+	'ı': "i", 'ß': "ss", 'ẞ': "SS", 'Æ': "AE", 'æ': "ae", 'Œ': "OE", 'œ': "oe",
+	'Þ': "TH", 'þ': "th", 'Ŋ': "N", 'ŋ': "n",
+}
+
+// foldLatin takes the accents off Latin letters (É → E, ﬁ → fi, Ｅ → E)
+// and spells out the letters of latinLetters. Other scripts keep their
+// marks, which there are part of the letter rather than an accent on it.
+func foldLatin(s string) string {
+	var b strings.Builder
+	afterLatin := false
+	for _, r := range s {
+		if unicode.Is(unicode.Mn, r) {
+			if !afterLatin {
+				b.WriteRune(r)
+			}
+			continue
+		}
+		d := norm.NFKD.String(string(r))
+		if base, _ := utf8.DecodeRuneInString(d); !unicode.Is(unicode.Latin, base) {
+			b.WriteRune(r)
+			afterLatin = false
+			continue
+		}
+		for _, c := range d { // Ǣ is Æ and a macron: both steps apply
+			if l, ok := latinLetters[c]; ok {
+				b.WriteString(l)
+			} else if !unicode.Is(unicode.Mn, c) {
+				b.WriteRune(c)
+			}
+		}
+		afterLatin = true
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package social
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -16,6 +17,7 @@ import (
 	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
+	"github.com/parley-im/parley/internal/platform/txn"
 	"github.com/parley-im/parley/internal/settings"
 )
 
@@ -230,6 +232,9 @@ func (s *Service) befriend(ctx context.Context, db *ent.Client, a, b int) (*ent.
 		}
 		rows = append(rows, f)
 	}
+	if err := s.resort(ctx, db, friendship.IDIn(rows[0].ID, rows[1].ID)); err != nil {
+		return nil, err
+	}
 	err := s.log.Append(ctx,
 		eventlog.Record{Topic: eventlog.UserTopic(a), Kind: KindFriendAdded, Actor: viewer.UserID(ctx), Subject: rows[0].ID, Data: map[string]int{"userId": b}},
 		eventlog.Record{Topic: eventlog.UserTopic(b), Kind: KindFriendAdded, Actor: viewer.UserID(ctx), Subject: rows[1].ID, Data: map[string]int{"userId": a}},
@@ -267,6 +272,9 @@ func (s *Service) UpdateFriend(ctx context.Context, friendID int, p FriendPatch)
 	f, err = f.Update().SetNillableRemark(p.Remark).SetNillablePinned(p.Pinned).Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("social: update friendship: %w", err)
+	}
+	if err := s.resort(ctx, db, friendship.ID(f.ID)); err != nil {
+		return nil, err
 	}
 	return f, s.log.Append(ctx, eventlog.Record{
 		Topic: eventlog.UserTopic(me), Kind: KindFriendUpdated, Actor: me, Subject: f.ID, Data: map[string]int{"userId": friendID},
@@ -307,4 +315,69 @@ func (s *Service) UnhandledApplications(ctx context.Context, uid int) (int, erro
 		return 0, fmt.Errorf("social: count applications: %w", err)
 	}
 	return n, nil
+}
+
+// friendSortKey is the stored order of a friendship row (its sort_key):
+// pinned rows first, then by the name the friend shows (DisplayName) as the
+// contact book sorts it (SortKey). The name is hex-encoded: PostgreSQL
+// compares text by the database's collation, which may put "bob smith"
+// after "bobby" or ignore case, so the pages would disagree with the
+// contact book; hex digits order alike under every collation, and in the
+// order of the bytes they encode.
+func friendSortKey(pinned bool, remark string, friend *ent.User) string {
+	pin := "1"
+	if pinned {
+		pin = "0"
+	}
+	return pin + hex.EncodeToString([]byte(SortKey(DisplayName(friend, remark))))
+}
+
+// resort recomputes the sort_key of the friendship rows where selects,
+// from each row's pin and remark and its friend's names. It is the one
+// place the order is written: every change of one of those (a new
+// friendship, a remark or pin, a nickname or username) calls it in the
+// change's transaction, so that the friends connection never pages in a
+// stale order. It reads and writes as the system: a user's new nickname
+// reorders his friends' rows, which are theirs.
+func (s *Service) resort(ctx context.Context, db *ent.Client, where ...predicate.Friendship) error {
+	sys := viewer.SystemContext(ctx)
+	rows, err := db.Friendship.Query().Where(where...).WithFriend().All(sys)
+	if err != nil {
+		return fmt.Errorf("social: load friendships to sort: %w", err)
+	}
+	// Rows of one friend with the same remark and pin share their key, so
+	// that a nickname change writes once per (remark, pin), not per row.
+	type same struct {
+		friend int
+		remark string
+		pinned bool
+	}
+	keys := map[same]string{}
+	for _, f := range rows {
+		if f.Edges.Friend == nil {
+			continue
+		}
+		if key := friendSortKey(f.Pinned, f.Remark, f.Edges.Friend); key != f.SortKey {
+			keys[same{f.FriendID, f.Remark, f.Pinned}] = key
+		}
+	}
+	for g, key := range keys {
+		err := db.Friendship.Update().Where(friendship.And(where...),
+			friendship.FriendID(g.friend), friendship.Remark(g.remark), friendship.Pinned(g.pinned),
+		).SetSortKey(key).Exec(sys)
+		if err != nil {
+			return fmt.Errorf("social: sort friendships: %w", err)
+		}
+	}
+	return nil
+}
+
+// SortFriendships computes the order of the friendship rows that have none
+// yet: those written before the column existed. The server runs it once at
+// start; it has nothing to do after that.
+func (s *Service) SortFriendships(ctx context.Context) error {
+	ctx = viewer.SystemContext(ctx)
+	return txn.Run(ctx, s.client, func(ctx context.Context) error {
+		return s.resort(ctx, ent.FromContext(ctx), friendship.SortKey(""))
+	})
 }

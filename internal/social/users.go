@@ -10,6 +10,7 @@ import (
 	"entgo.io/contrib/entgql"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
@@ -189,6 +190,12 @@ func (s *Service) UpdateProfile(ctx context.Context, p Profile) (*ent.User, erro
 	u, err := upd.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("social: update profile: %w", err)
+	}
+	if p.Nickname != nil || p.Username != nil {
+		// His friends who gave him no remark file him by these names.
+		if err := s.resort(ctx, db, friendship.FriendID(me), friendship.Remark("")); err != nil {
+			return nil, err
+		}
 	}
 	return u, s.log.Append(ctx, eventlog.Record{Topic: eventlog.UserTopic(me), Kind: KindUserUpdated, Actor: me, Subject: me})
 }

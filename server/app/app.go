@@ -117,6 +117,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	svc.Social = social.NewService(client, events, svc.Notices, svc.Settings, svc.Files, cfg.PhoneRegion)
+	if err := svc.Social.SortFriendships(ctx); err != nil {
+		bus.Close()
+		client.Close()
+		svc.Files.Close()
+		return nil, err
+	}
 	svc.Auth = auth.NewService(client, tokens, auth.Options{
 		BcryptCost: cfg.BcryptCost,
 		Guesses: auth.GuardOptions{

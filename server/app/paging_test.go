@@ -32,6 +32,13 @@ func buildPageFixture(k grpKit) pageFixture {
 	k.T.Helper()
 	p := k.people("Ann", "Bob", "Cat", "Dan")
 	ann, bob, cat, dan := p[0], p[1], p[2], p[3]
+	// Ann's friends in their own order (Dan pinned, then Bob and Cat tied
+	// on one remark), not the order they became friends in.
+	const updateFriend = `mutation($u: ID!, $in: UpdateFriendInput!) { updateFriend(userId: $u, input: $in) { id } }`
+	k.OK(ann.Token, updateFriend, map[string]any{"u": dan.ID, "in": map[string]any{"pinned": true}}, nil)
+	for _, f := range []account{bob, cat} {
+		k.OK(ann.Token, updateFriend, map[string]any{"u": f.ID, "in": map[string]any{"remark": "Zed"}}, nil)
+	}
 	for _, n := range []string{"Eve", "Fay", "Gus"} {
 		u := k.Register(strings.ToLower(n), map[string]any{"nickname": "Pager " + n})
 		k.OK(u.Token, `mutation($u: ID!) { applyFriend(input: {userId: $u}) { id } }`, map[string]any{"u": ann.ID}, nil)

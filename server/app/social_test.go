@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -407,6 +408,134 @@ func TestContactBookAndStrangers(t *testing.T) {
 		require.Len(t, out.Strangers, 1)
 		require.Equal(t, "F", out.Strangers[0].Initial)
 		require.Equal(t, "visitor", out.Strangers[0].Contacts[0].User.Username)
+	})
+}
+
+// TestContactBookReadsSurnames: a Chinese friend is filed under the
+// reading of his surname (曾 is Zeng, not Ceng), sorted within the letter by
+// the same reading, and an accented Latin name under its plain letter.
+func TestContactBookReadsSurnames(t *testing.T) {
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
+		me := s.Register("reader", nil)
+		for i, nick := range []string{"曾小明", "单田芳", "解缙", "区志航", "仇英", "覃雪梅", "长孙无忌", "张三", "Émile"} {
+			s.befriend(s.Register(fmt.Sprintf("friend%d", i), map[string]any{"nickname": nick}), me)
+		}
+		var out struct {
+			ContactBook []struct {
+				Initial  string
+				Contacts []struct{ DisplayName string }
+			}
+		}
+		s.OK(me.Token, `{ contactBook { initial contacts { displayName } } }`, nil, &out)
+		var got []string
+		for _, sec := range out.ContactBook {
+			for _, c := range sec.Contacts {
+				got = append(got, sec.Initial+" "+c.DisplayName)
+			}
+		}
+		require.Equal(t, []string{
+			"E Émile", "O 区志航", "Q 覃雪梅", "Q 仇英", "S 单田芳", "X 解缙",
+			"Z 曾小明", "Z 张三", "Z 长孙无忌",
+		}, got)
+	})
+}
+
+// TestFriendsOrder: friends page pinned first, then by remark-or-nickname
+// in pinyin order (a surname by its reading as a surname), forwards and
+// backwards alike, and a remark, a pin or a friend's new nickname moves a
+// friend at once.
+func TestFriendsOrder(t *testing.T) {
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
+		me := s.Register("sorter", nil)
+		friend := map[string]account{}
+		for i, nick := range []string{"张三", "Alice", "曾小明", "bob", "安娜"} {
+			friend[nick] = s.Register(fmt.Sprintf("sorted%d", i), map[string]any{"nickname": nick})
+			s.befriend(friend[nick], me)
+		}
+		update := func(nick string, in map[string]any) {
+			t.Helper()
+			s.OK(me.Token, `mutation($u: ID!, $in: UpdateFriendInput!) { updateFriend(userId: $u, input: $in) { id } }`,
+				map[string]any{"u": friend[nick].ID, "in": in}, nil)
+		}
+		update("bob", map[string]any{"pinned": true})
+		update("Alice", map[string]any{"remark": "小白"})
+
+		// names pages through friends two at a time, forwards or
+		// backwards, and names each row by its remark or nickname.
+		names := func(forwards bool, order string) []string {
+			t.Helper()
+			type row struct {
+				ID, Remark string
+				Friend     struct{ Nickname string }
+			}
+			var all struct{ Friends apptest.Connection[row] }
+			s.OK(me.Token, `{ friends(first: 50) { edges { node { id remark friend { nickname } } } } }`, nil, &all)
+			name := map[string]string{}
+			for _, f := range all.Friends.Nodes() {
+				name[f.ID] = cmp.Or(f.Remark, f.Friend.Nickname)
+			}
+			page := func(args string) pageOf {
+				var out struct{ Friends pageOf }
+				s.OK(me.Token, `{ friends(`+args+order+`) { pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } }`, nil, &out)
+				return out.Friends
+			}
+			var got []string
+			for _, id := range pageThrough(t, page, 2, len(name), forwards) {
+				got = append(got, name[id])
+			}
+			return got
+		}
+		check := func(want ...string) {
+			t.Helper()
+			require.Equal(t, want, names(true, ""), "first: 2")
+			require.Equal(t, want, names(false, ""), "last: 2")
+		}
+		check("bob", "安娜", "小白", "曾小明", "张三")
+
+		// The last page read backwards is the end of the list.
+		var last struct {
+			Friends apptest.Connection[struct{ Friend struct{ Nickname string } }]
+		}
+		s.OK(me.Token, `{ friends(last: 2) { edges { node { friend { nickname } } } } }`, nil, &last)
+		require.Equal(t, []string{"曾小明", "张三"}, apptest.Map(last.Friends.Nodes(), func(f struct{ Friend struct{ Nickname string } }) string { return f.Friend.Nickname }))
+
+		update("Alice", map[string]any{"remark": "Aaron"})
+		check("bob", "Aaron", "安娜", "曾小明", "张三")
+
+		// A friend's new nickname moves him, unless a remark names him.
+		const profile = `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { nickname } }`
+		s.OK(friend["张三"].Token, profile, map[string]any{"in": map[string]any{"nickname": "Abel"}}, nil)
+		s.OK(friend["Alice"].Token, profile, map[string]any{"in": map[string]any{"nickname": "Zach"}}, nil)
+		check("bob", "Aaron", "Abel", "安娜", "曾小明")
+
+		update("bob", map[string]any{"pinned": false})
+		check("Aaron", "Abel", "安娜", "bob", "曾小明")
+
+		// The order they became friends in stays selectable.
+		require.Equal(t, []string{"Abel", "Aaron", "曾小明", "bob", "安娜"},
+			names(true, `, orderBy: {field: CREATED_AT, direction: ASC}`))
+	})
+}
+
+// TestFriendsOrderAfterUpgrade: friendships written before their order was
+// stored (an empty sort_key) are put in order when the server starts.
+func TestFriendsOrderAfterUpgrade(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		cfg := apptest.Config(t, b.URL(t))
+		old := start(t, cfg)
+		me := old.Register("upgrader", nil)
+		for i, nick := range []string{"张三", "bob", "曾小明", "Alice"} {
+			old.befriend(old.Register(fmt.Sprintf("kept%d", i), map[string]any{"nickname": nick}), me)
+		}
+		ctx := viewer.SystemContext(context.Background())
+		require.NoError(t, old.App.Client.Friendship.Update().SetSortKey("").Exec(ctx))
+
+		restarted := start(t, cfg)
+		type row struct{ Friend struct{ Nickname string } }
+		var out struct{ Friends apptest.Connection[row] }
+		restarted.OK(me.Token, `{ friends(first: 10) { edges { node { friend { nickname } } } } }`, nil, &out)
+		require.Equal(t, []string{"Alice", "bob", "曾小明", "张三"},
+			apptest.Map(out.Friends.Nodes(), func(r row) string { return r.Friend.Nickname }))
 	})
 }
 
