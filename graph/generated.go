@@ -29897,7 +29897,7 @@ func (ec *executionContext) unmarshalInputUpdateProfileInput(ctx context.Context
 			if err != nil {
 				return it, err
 			}
-			it.Avatar = data
+			it.Avatar = graphql.OmittableOf(data)
 		case "sign":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sign"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/cannedreply"
 	"github.com/parley-im/parley/ent/conversationmember"
@@ -283,16 +284,17 @@ type UpdateProfileInput struct {
 	// An avatar I uploaded (uploadFile with kind avatar), stored as its public
 	// URL; someone else's file or another kind is FILE_INVALID.
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
-	// The older form of the avatar, as a URL: empty removes it; otherwise it must
-	// be the url of an avatar I uploaded here, or an image on a host the server
-	// allows (PARLEY_AVATAR_HOSTS, none by default). Anything else is
-	// AVATAR_INVALID. Give avatarFileId or avatar, not both.
-	Avatar   *string   `json:"avatar,omitempty"`
-	Sign     *string   `json:"sign,omitempty"`
-	Sex      *user.Sex `json:"sex,omitempty"`
-	Location *string   `json:"location,omitempty"`
-	Email    *string   `json:"email,omitempty"`
-	Phone    *string   `json:"phone,omitempty"`
+	// The older form of the avatar, as a URL: the url of an avatar I uploaded
+	// here, or an image on a host the server allows (PARLEY_AVATAR_HOSTS, none by
+	// default); anything else is AVATAR_INVALID, and an empty one
+	// AVATAR_REQUIRED. null removes my avatar. Give avatarFileId or avatar, not
+	// both.
+	Avatar   graphql.Omittable[*string] `json:"avatar,omitempty"`
+	Sign     *string                    `json:"sign,omitempty"`
+	Sex      *user.Sex                  `json:"sex,omitempty"`
+	Location *string                    `json:"location,omitempty"`
+	Email    *string                    `json:"email,omitempty"`
+	Phone    *string                    `json:"phone,omitempty"`
 }
 
 type UpdateRoomInput struct {

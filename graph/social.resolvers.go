@@ -45,9 +45,11 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input ChangePassw
 
 // UpdateProfile is the resolver for the updateProfile field.
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input UpdateProfileInput) (*ent.User, error) {
+	avatar, avatarSet := input.Avatar.ValueOK()
 	return r.Social.UpdateProfile(ctx, social.Profile{
-		Username: input.Username, Nickname: input.Nickname, Avatar: input.Avatar, AvatarFileID: input.AvatarFileID,
-		Sign: input.Sign, Location: input.Location, Email: input.Email, Phone: input.Phone, Sex: input.Sex,
+		Username: input.Username, Nickname: input.Nickname, Avatar: avatar, AvatarFileID: input.AvatarFileID,
+		ClearAvatar: avatarSet && avatar == nil,
+		Sign:        input.Sign, Location: input.Location, Email: input.Email, Phone: input.Phone, Sex: input.Sex,
 	})
 }
 

@@ -75,6 +75,9 @@ func decodeCost(r io.ReadSeeker, format string, cfg image.Config, size int64) (i
 		}
 		pix = jpegCost(w, h, layout)
 	case "gif":
+		if err := readGIFLayout(r); err != nil {
+			return 0, err
+		}
 		// The first frame, within the logical screen, one byte per pixel,
 		// and as much again to de-interlace it.
 		pix = mul(2, w, h)
@@ -152,6 +155,58 @@ func readPNGLayout(r io.ReadSeeker) (pngLayout, error) {
 		}
 		if _, err := br.Discard(n + 4); err != nil { // the data and its CRC
 			return l, errHeader
+		}
+	}
+}
+
+// readGIFLayout walks a GIF's blocks up to its first image descriptor
+// without decoding any pixels: the header and logical screen descriptor,
+// the global colour table, then extension blocks. A file that ends, or
+// holds anything else, before a first frame has no image (errHeader).
+func readGIFLayout(r io.ReadSeeker) error {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	br := bufio.NewReader(r)
+	var head [13]byte // "GIF89a", then width, height, flags, background, aspect
+	if _, err := io.ReadFull(br, head[:]); err != nil {
+		return errHeader
+	}
+	if flags := head[10]; flags&0x80 != 0 {
+		if _, err := br.Discard(3 << (flags&7 + 1)); err != nil {
+			return errHeader
+		}
+	}
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			return errHeader
+		}
+		switch b {
+		case 0x2C: // an image descriptor: the first frame
+			var desc [9]byte
+			if _, err := io.ReadFull(br, desc[:]); err != nil {
+				return errHeader
+			}
+			return nil
+		case 0x21: // an extension: its label, then sub-blocks up to an empty one
+			if _, err := br.ReadByte(); err != nil {
+				return errHeader
+			}
+			for {
+				n, err := br.ReadByte()
+				if err != nil {
+					return errHeader
+				}
+				if n == 0 {
+					break
+				}
+				if _, err := br.Discard(int(n)); err != nil {
+					return errHeader
+				}
+			}
+		default: // the trailer, or not a GIF block
+			return errHeader
 		}
 	}
 }

@@ -189,7 +189,8 @@ type Incoming struct {
 
 // Upload stores up as a file of the given kind owned by the viewer and
 // returns its row. The same owner uploading the same content as the same
-// kind gets his existing, not yet attached, file back; the bytes of any
+// kind under the same name (a retry) gets his existing, not yet attached,
+// file back; under another name it is another file. The bytes of any
 // content are stored once (the key is their sha256). Avatars are public;
 // other kinds stay private to the owner until Attach puts them in a
 // conversation.
@@ -226,8 +227,9 @@ func (s *Service) Upload(ctx context.Context, up Incoming, kind file.Kind) (*ent
 	}
 
 	c := s.db(ctx)
+	name := nameOr(SanitizeName(up.Filename), kind, contentType)
 	same, err := c.File.Query().Where(
-		file.OwnerID(uid), file.Sha256(sum), file.KindEQ(kind), file.ConversationIDIsNil(),
+		file.OwnerID(uid), file.Sha256(sum), file.KindEQ(kind), file.Name(name), file.ConversationIDIsNil(),
 	).First(ctx)
 	switch {
 	case err == nil:
@@ -242,7 +244,7 @@ func (s *Service) Upload(ctx context.Context, up Incoming, kind file.Kind) (*ent
 	}
 	f, err := c.File.Create().
 		SetOwnerID(uid).SetKind(kind).
-		SetName(nameOr(SanitizeName(up.Filename), kind, contentType)).
+		SetName(name).
 		SetContentType(contentType).SetSize(size).SetSha256(sum).SetStorageKey(key).
 		SetPublic(kind == file.KindAvatar).
 		Save(ctx)

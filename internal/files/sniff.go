@@ -91,16 +91,17 @@ func checkImage(ctx context.Context, r io.ReadSeeker, detected string, size int6
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return invalid("the image is empty")
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > lim.maxPixels {
-		return apperr.Input(apperr.ReasonFileTooLarge, "file",
-			"the image is %d×%d pixels; at most %d pixels are allowed", cfg.Width, cfg.Height, lim.maxPixels)
-	}
+	// The layout is read before the size is judged: a damaged file whose
+	// few bytes happen to declare a huge image is damaged, not too large.
 	cost, err := decodeCost(r, format, cfg, size)
 	switch {
 	case errors.Is(err, errHeader):
 		return invalid("the %s image cannot be read", format)
 	case err != nil:
 		return fmt.Errorf("files: sniff: %w", err)
+	case int64(cfg.Width)*int64(cfg.Height) > lim.maxPixels:
+		return apperr.Input(apperr.ReasonFileTooLarge, "file",
+			"the image is %d×%d pixels; at most %d pixels are allowed", cfg.Width, cfg.Height, lim.maxPixels)
 	case cost > lim.maxDecodeBytes:
 		return apperr.Input(ReasonImageTooLarge, "file",
 			"the %d×%d %s image would take %s of memory to decode; at most %s is allowed",

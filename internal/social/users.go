@@ -87,10 +87,11 @@ func (s *Service) Search(ctx context.Context, query string, after *entgql.Cursor
 
 // Profile is a change of the viewer's own profile; nil fields stay.
 // AvatarFileID names an avatar the viewer uploaded; Avatar is the older
-// form, a URL (see avatar).
+// form, a URL (see avatar); ClearAvatar removes the avatar.
 type Profile struct {
 	Username, Nickname, Avatar, Sign, Location, Email, Phone *string
 	AvatarFileID                                             *int
+	ClearAvatar                                              bool
 	Sex                                                      *user.Sex
 }
 
@@ -142,7 +143,14 @@ func (s *Service) UpdateProfile(ctx context.Context, p Profile) (*ent.User, erro
 		}
 		f.set(v)
 	}
-	if p.Avatar != nil || p.AvatarFileID != nil {
+	switch {
+	case p.ClearAvatar && (p.Avatar != nil || p.AvatarFileID != nil):
+		return nil, apperr.Input(apperr.ReasonInvalid, "input.avatar", "remove the avatar or set one, not both")
+	case p.ClearAvatar:
+		upd.SetAvatar("")
+	case p.Avatar != nil && strings.TrimSpace(*p.Avatar) == "" && p.AvatarFileID == nil:
+		return nil, apperr.Input(apperr.ReasonAvatarRequired, "input.avatar", "avatar is empty: give one, or null to remove it")
+	case p.Avatar != nil || p.AvatarFileID != nil:
 		avatar, err := s.avatar(ctx, deref(p.Avatar), p.AvatarFileID)
 		if err != nil {
 			return nil, err

@@ -67,6 +67,9 @@ func TestProfileAvatars(t *testing.T) {
 			{"another user's private file id", map[string]any{"avatarFileId": img.ID}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
 			{"my image's id", map[string]any{"avatarFileId": myImage.ID}, "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
 			{"both forms", map[string]any{"avatarFileId": mine.ID, "avatar": mine.URL}, "BAD_USER_INPUT", "INVALID", "input.avatarFileId"},
+			{"empty", map[string]any{"avatar": ""}, "BAD_USER_INPUT", "AVATAR_REQUIRED", "input.avatar"},
+			{"blank", map[string]any{"avatar": "  "}, "BAD_USER_INPUT", "AVATAR_REQUIRED", "input.avatar"},
+			{"null and an id", map[string]any{"avatar": nil, "avatarFileId": mine.ID}, "BAD_USER_INPUT", "INVALID", "input.avatar"},
 		} {
 			r := s.Do(alice.Token, avUpdate, map[string]any{"in": tc.in})
 			require.Equal(t, tc.code, r.Code(), "%s: %+v", tc.name, r.Errors)
@@ -85,7 +88,8 @@ func TestProfileAvatars(t *testing.T) {
 		}
 		// My own avatar, by id and by URL, is stored as its public URL.
 		require.Equal(t, mine.URL, avatar(map[string]any{"avatarFileId": mine.ID}))
-		require.Equal(t, "", avatar(map[string]any{"avatar": ""}), "empty clears")
+		require.Equal(t, mine.URL, avatar(map[string]any{"nickname": "Al"}), "an absent avatar stays")
+		require.Equal(t, "", avatar(map[string]any{"avatar": nil}), "null removes it")
 		require.Equal(t, mine.URL, avatar(map[string]any{"avatar": mine.URL}))
 		require.Equal(t, mine.URL, avatar(map[string]any{"avatar": mine.URL + "?t=whatever"}), "kept in its canonical form")
 		// Allowed hosts.

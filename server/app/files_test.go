@@ -209,6 +209,13 @@ func TestUploadRefusals(t *testing.T) {
 		r, _ = s.tryUpload(alice.Token, "voice", "song.png", pngImage(8, 8), nil)
 		require.Equal(t, "FILE_INVALID", r.Reason(), "voice must be audio")
 
+		for _, damaged := range []string{"GIF89a garbage", "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x7f\xff\x00\x00\x7f\xff\x08\x02\x00\x00\x00 garbage"} {
+			r, _ = s.tryUpload(alice.Token, "image", "broken.gif", []byte(damaged), nil)
+			require.Equal(t, "FILE_INVALID", r.Reason(), "a damaged image declaring a huge size is damaged: %q", damaged)
+			r, _ = s.tryUpload(alice.Token, "avatar", "broken.gif", []byte(damaged), nil)
+			require.Equal(t, "FILE_INVALID", r.Reason(), "as an avatar too")
+		}
+
 		r, _ = s.tryUpload(alice.Token, "image", "huge.png", pngImage(2000, 1000), nil)
 		require.Equal(t, "FILE_TOO_LARGE", r.Reason(), "two megapixels over a one-megapixel limit")
 
@@ -276,9 +283,17 @@ func TestUploadDedupe(t *testing.T) {
 		img := pngImage(32, 32)
 
 		first := s.upload(alice.Token, "image", "one.png", img)
+		again := s.upload(alice.Token, "image", "one.png", img)
+		require.Equal(t, first.ID, again.ID, "same owner, content, kind and name (a retry): the same File")
 		second := s.upload(alice.Token, "image", "two.png", img)
-		require.Equal(t, first.ID, second.ID, "same owner, content and kind: the same File")
-		require.Equal(t, "one.png", second.Name)
+		require.NotEqual(t, first.ID, second.ID, "another name: another File")
+		require.Equal(t, "two.png", second.Name)
+		var named struct{ Node struct{ Name string } }
+		s.OK(alice.Token, `query($id: ID!) { node(id: $id) { ... on File { name } } }`, map[string]any{"id": first.ID}, &named)
+		require.Equal(t, "one.png", named.Node.Name, "the first keeps its name")
+		res, body := s.Get(second.URL, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Equal(t, img, body, "both serve the same bytes")
 
 		avatar := s.upload(alice.Token, "avatar", "one.png", img)
 		theirs := s.upload(bob.Token, "image", "one.png", img)
