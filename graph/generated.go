@@ -5280,6 +5280,13 @@ input LoginInput {
   "Username, email or phone."
   login: String!
   password: String!
+  """
+  The SMS code sent to the account's phone (sendVerificationCode with purpose
+  login). Needed when settings.loginCaptcha is on and the account has a
+  phone: without it sign-in is refused with CODE_REQUIRED, after the password
+  was checked.
+  """
+  code: String
 }
 
 type AuthPayload {
@@ -28500,7 +28507,7 @@ func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"login", "password"}
+	fieldsInOrder := [...]string{"login", "password", "code"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28521,6 +28528,13 @@ func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj an
 				return it, err
 			}
 			it.Password = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
 		}
 	}
 	return it, nil

@@ -169,6 +169,11 @@ type LoginInput struct {
 	// Username, email or phone.
 	Login    string `json:"login"`
 	Password string `json:"password"`
+	// The SMS code sent to the account's phone (sendVerificationCode with purpose
+	// login). Needed when settings.loginCaptcha is on and the account has a
+	// phone: without it sign-in is refused with CODE_REQUIRED, after the password
+	// was checked.
+	Code *string `json:"code,omitempty"`
 }
 
 type MessagePart struct {

@@ -32,7 +32,7 @@ func (r *mutationResolver) Register(ctx context.Context, input RegisterInput) (*
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, input LoginInput) (*AuthPayload, error) {
-	s, err := r.Auth.Login(ctx, input.Login, input.Password, clientInfo(ctx))
+	s, err := r.Auth.Login(ctx, input.Login, input.Password, deref(input.Code), clientInfo(ctx))
 	return authPayload(s), err
 }
 

@@ -932,7 +932,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "phone", Type: field.TypeString, Size: 20},
-		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"register", "forget", "reset"}},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"register", "forget", "reset", "login"}},
 		{Name: "code_hash", Type: field.TypeString},
 		{Name: "expires_at", Type: field.TypeTime},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},

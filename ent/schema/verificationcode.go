@@ -14,7 +14,7 @@ type VerificationCode struct{ ent.Schema }
 func (VerificationCode) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("phone").MaxLen(20).Immutable(),
-		field.Enum("purpose").Values("register", "forget", "reset").Immutable(),
+		field.Enum("purpose").Values("register", "forget", "reset", "login").Immutable(),
 		field.String("code_hash").Sensitive().Immutable(),
 		field.Time("expires_at").Immutable(),
 		field.Int("attempts").Default(0),

@@ -88,6 +88,7 @@ const (
 	PurposeRegister Purpose = "register"
 	PurposeForget   Purpose = "forget"
 	PurposeReset    Purpose = "reset"
+	PurposeLogin    Purpose = "login"
 )
 
 func (pu Purpose) String() string {
@@ -97,7 +98,7 @@ func (pu Purpose) String() string {
 // PurposeValidator is a validator for the "purpose" field enum values. It is called by the builders before save.
 func PurposeValidator(pu Purpose) error {
 	switch pu {
-	case PurposeRegister, PurposeForget, PurposeReset:
+	case PurposeRegister, PurposeForget, PurposeReset, PurposeLogin:
 		return nil
 	default:
 		return fmt.Errorf("verificationcode: invalid enum value for purpose field: %q", pu)

@@ -368,7 +368,7 @@ func randomPublicID() int64 {
 // one guess from the budgets of Guard, aliases included. It runs outside
 // the request transaction (server/app skips the Transactioner for it), so
 // that its guesses count although the request fails.
-func (s *Service) Login(ctx context.Context, login, password string, from Client) (*Session, error) {
+func (s *Service) Login(ctx context.Context, login, password, code string, from Client) (*Session, error) {
 	if v := viewer.FromContext(ctx); v != nil && v.UserID != 0 {
 		return nil, apperr.New(apperr.Conflict, apperr.ReasonAlreadySignedIn, "", "already signed in: sign out first")
 	}
@@ -415,7 +415,31 @@ func (s *Service) Login(ctx context.Context, login, password string, from Client
 	if u.AccountState != user.AccountStateNormal {
 		return nil, disabled()
 	}
+	if err := s.loginCode(ctx, u, code); err != nil {
+		return nil, err
+	}
 	return s.openSession(ctx, u, from)
+}
+
+// loginCode applies the sign-in captcha: when settings.LoginCaptcha is on,
+// an account with a phone signs in with the SMS code of purpose login sent
+// to it as well as his password. An account without a phone has nowhere to
+// receive one and signs in with his password, so that switching the
+// captcha on locks no one out (an admin without a phone included).
+func (s *Service) loginCode(ctx context.Context, u *ent.User, code string) error {
+	if s.settings == nil || u.Phone == nil || *u.Phone == "" {
+		return nil
+	}
+	on, err := s.settings.Enabled(ctx, settings.LoginCaptcha)
+	switch {
+	case err != nil:
+		return err
+	case !on:
+		return nil
+	case strings.TrimSpace(code) == "":
+		return apperr.Input(verify.ReasonCodeRequired, "input.code", "sign-in needs the SMS code sent to your phone")
+	}
+	return s.codes.Check(ctx, *u.Phone, verify.Login, strings.TrimSpace(code))
 }
 
 func wrongPassword() error {

@@ -10,6 +10,7 @@ import (
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/txn"
+	"github.com/parley-im/parley/internal/settings"
 	"github.com/parley-im/parley/internal/verify"
 )
 
@@ -74,7 +75,7 @@ func (s *Service) VerifyPassword(ctx context.Context, u *ent.User, pw, field str
 	return nil
 }
 
-// ResetPassword sets a forgotten password (S2-02): the account is named by
+// ResetPassword sets a forgotten password: the account is named by
 // username and must have phone, which received a code of purpose forget.
 // Every session ends; the user then signs in.
 func (s *Service) ResetPassword(ctx context.Context, phone, code, username, newPassword string) error {
@@ -88,9 +89,8 @@ func (s *Service) ResetPassword(ctx context.Context, phone, code, username, newP
 	if err := ValidatePassword(newPassword, "input.newPassword"); err != nil {
 		return err
 	}
-	if err := s.codes.Check(ctx, phone, verify.Forget, code); err != nil {
-		return err
-	}
+	// The account is found before the code is checked: a mistyped
+	// username must not use up the code.
 	u, err := s.client.User.Query().
 		Where(user.UsernameEqualFold(strings.TrimSpace(username)), user.Phone(phone), user.AccountStateNEQ(user.AccountStateDeleted)).
 		Only(viewer.SystemContext(ctx))
@@ -98,6 +98,9 @@ func (s *Service) ResetPassword(ctx context.Context, phone, code, username, newP
 		return apperr.Input(apperr.ReasonInvalid, "input.username", "no account has this username and phone")
 	} else if err != nil {
 		return fmt.Errorf("auth: reset password: %w", err)
+	}
+	if err := s.codes.Check(ctx, phone, verify.Forget, code); err != nil {
+		return err
 	}
 	_, err = s.setPassword(ctx, u, newPassword, Client{})
 	return err
@@ -131,9 +134,10 @@ func (s *Service) setPassword(ctx context.Context, u *ent.User, pw string, from 
 	return out, err
 }
 
-// SendCode sends an SMS code for purpose (S2-01) after the purpose's own
-// rule: register needs a phone nobody uses, reset the signed-in user's own
-// phone. For forget, a phone without an account gets the same answer and no
+// SendCode sends an SMS code for purpose after the purpose's own rule:
+// register needs registration switched on and a phone nobody uses, reset the
+// signed-in user's own phone, login the sign-in captcha switched on. For
+// forget and login, a phone without an account gets the same answer and no
 // SMS, so the form cannot be used to find out who is registered. The code
 // is sent to, and kept under, the phone's E.164 form (NormalizePhone), so it
 // checks however the phone is written when it is used.
@@ -150,6 +154,9 @@ func (s *Service) SendCode(ctx context.Context, phone string, purpose verify.Pur
 	}
 	switch purpose {
 	case verify.Register:
+		if err := s.require(ctx, settings.Register); err != nil {
+			return nil, err
+		}
 		if owner != nil {
 			return nil, apperr.New(apperr.Conflict, apperr.ReasonPhoneTaken, "input.phone", "phone is already registered")
 		}
@@ -165,6 +172,13 @@ func (s *Service) SendCode(ctx context.Context, phone string, purpose verify.Pur
 		if owner == nil {
 			return s.codes.Pretend(), nil
 		}
+	case verify.Login:
+		if err := s.require(ctx, settings.LoginCaptcha); err != nil {
+			return nil, err
+		}
+		if owner == nil {
+			return s.codes.Pretend(), nil
+		}
 	default:
 		return nil, apperr.Input(apperr.ReasonInvalid, "input.purpose", "unknown purpose")
 	}
@@ -174,3 +188,12 @@ func (s *Service) SendCode(ctx context.Context, phone string, purpose verify.Pur
 // ReasonPhoneMismatch refuses a reset code for a phone that is not the
 // viewer's.
 const ReasonPhoneMismatch = "PHONE_MISMATCH"
+
+// require is settings.Require, for a service built without settings (some
+// tests), where every switch is on.
+func (s *Service) require(ctx context.Context, t settings.Toggle) error {
+	if s.settings == nil {
+		return nil
+	}
+	return s.settings.Require(ctx, t)
+}

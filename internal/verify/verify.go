@@ -43,6 +43,7 @@ const (
 	Register = verificationcode.PurposeRegister
 	Forget   = verificationcode.PurposeForget
 	Reset    = verificationcode.PurposeReset
+	Login    = verificationcode.PurposeLogin
 )
 
 // Sender delivers a code to a phone: an SMS gateway in production.

@@ -744,6 +744,66 @@ func TestRegistrationSwitches(t *testing.T) {
 	})
 }
 
+// TestCodeSwitches: the SMS codes follow the switches and are not wasted:
+// no register code while registration is off, a forget code survives a
+// mistyped username, and the sign-in captcha asks accounts with a phone
+// for a code of purpose login.
+func TestCodeSwitches(t *testing.T) {
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
+		root := s.newAdmin("root")
+		const phone = "+8613700000041"
+		s.Register("pat", map[string]any{"phone": "137 0000 0041"})
+		s.Register("mail", nil)
+		const send = `mutation($p: String!, $purpose: VerificationPurpose!) { sendVerificationCode(input: {phone: $p, purpose: $purpose}) { expiresAt } }`
+
+		// Registration off: no register code is sent.
+		s.settings(root, map[string]any{"register": false})
+		r := s.Do("", send, map[string]any{"p": "+8613700000042", "purpose": "register"})
+		require.Equal(t, "FEATURE_DISABLED", r.Reason())
+		require.Empty(t, s.codes.Last("+8613700000042"))
+		s.settings(root, map[string]any{"register": true})
+
+		// Forgot the password: a mistyped username leaves the code usable.
+		s.OK("", send, map[string]any{"p": phone, "purpose": "forget"}, nil)
+		code := s.codes.Last(phone)
+		const reset = `mutation($in: ResetPasswordInput!) { resetPassword(input: $in) }`
+		for i := 0; i < 6; i++ {
+			r = s.Do("", reset, map[string]any{"in": map[string]any{"phone": phone, "code": code, "username": "pta", "newPassword": "password5"}})
+			require.Equal(t, "INVALID", r.Reason())
+			require.Equal(t, "input.username", r.Ext("field"))
+		}
+		s.OK("", reset, map[string]any{"in": map[string]any{"phone": phone, "code": code, "username": "pat", "newPassword": "password5"}}, nil)
+		s.Login("pat", "password5")
+
+		// The sign-in captcha: off, no login code is sent; on, an account
+		// with a phone needs one, an account without signs in as before.
+		r = s.Do("", send, map[string]any{"p": phone, "purpose": "login"})
+		require.Equal(t, "FEATURE_DISABLED", r.Reason())
+		s.settings(root, map[string]any{"loginCaptcha": true})
+		const login = `mutation($in: LoginInput!) { login(input: $in) { accessToken user { id } } }`
+		r = s.Do("", login, map[string]any{"in": map[string]any{"login": "pat", "password": "password5"}})
+		require.Equal(t, "BAD_USER_INPUT", r.Code())
+		require.Equal(t, "CODE_REQUIRED", r.Reason())
+		require.Equal(t, "input.code", r.Ext("field"))
+		r = s.Do("", login, map[string]any{"in": map[string]any{"login": "pat", "password": "wrong-password", "code": "123456"}})
+		require.Equal(t, "WRONG_PASSWORD", r.Reason(), "the password is checked first")
+		s.OK("", send, map[string]any{"p": "13700000041", "purpose": "login"}, nil)
+		code = s.codes.Last(phone)
+		require.Len(t, code, 6)
+		r = s.Do("", login, map[string]any{"in": map[string]any{"login": "pat", "password": "password5", "code": fmt.Sprintf("%06d", (intID(code)+1)%1000000)}})
+		require.Equal(t, "CODE_INVALID", r.Reason())
+		var in struct{ Login struct{ AccessToken string } }
+		s.OK("", login, map[string]any{"in": map[string]any{"login": phone, "password": "password5", "code": code}}, &in)
+		s.OK(in.Login.AccessToken, `{ me { id } }`, nil, nil)
+		r = s.Do("", login, map[string]any{"in": map[string]any{"login": "pat", "password": "password5", "code": code}})
+		require.Equal(t, "CODE_INVALID", r.Reason(), "a code works once")
+		s.OK("", login, map[string]any{"in": map[string]any{"login": "mail", "password": "password1"}}, nil)
+		// A phone without an account gets the same answer and no SMS.
+		s.OK("", send, map[string]any{"p": "+8613700000043", "purpose": "login"}, nil)
+		require.Empty(t, s.codes.Last("+8613700000043"))
+	})
+}
+
 func TestAdminAndSubUsers(t *testing.T) {
 	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		root := s.newAdmin("root")
