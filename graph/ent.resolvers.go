@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/user"
 )
 
 // Node is the resolver for the node field.
@@ -19,6 +20,25 @@ func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
 	return r.db(ctx).Noders(ctx, ids)
+}
+
+// Sign is the resolver for the sign field.
+func (r *userResolver) Sign(ctx context.Context, obj *ent.User) (string, error) {
+	return detail(ctx, r.Resolver, obj, obj.Sign)
+}
+
+// Sex is the resolver for the sex field.
+func (r *userResolver) Sex(ctx context.Context, obj *ent.User) (user.Sex, error) {
+	sex, err := detail(ctx, r.Resolver, obj, obj.Sex)
+	if sex == "" {
+		sex = user.SexUnknown
+	}
+	return sex, err
+}
+
+// Location is the resolver for the location field.
+func (r *userResolver) Location(ctx context.Context, obj *ent.User) (string, error) {
+	return detail(ctx, r.Resolver, obj, obj.Location)
 }
 
 // Conversation returns ConversationResolver implementation.

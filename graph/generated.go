@@ -1013,6 +1013,10 @@ type SystemSettingsResolver interface {
 	DirtyWords(ctx context.Context, obj *settings.Settings) ([]string, error)
 }
 type UserResolver interface {
+	Sign(ctx context.Context, obj *ent.User) (string, error)
+	Sex(ctx context.Context, obj *ent.User) (user.Sex, error)
+	Location(ctx context.Context, obj *ent.User) (string, error)
+
 	Email(ctx context.Context, obj *ent.User) (*string, error)
 	Phone(ctx context.Context, obj *ent.User) (*string, error)
 	FriendQRURL(ctx context.Context, obj *ent.User) (*string, error)
@@ -25493,7 +25497,7 @@ func (ec *executionContext) _User_sign(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_User_sign(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Sign, nil
+			return ec.Resolvers.User().Sign(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -25504,7 +25508,7 @@ func (ec *executionContext) _User_sign(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_User_sign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "String")
+	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
 func (ec *executionContext) _User_sex(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -25516,7 +25520,7 @@ func (ec *executionContext) _User_sex(ctx context.Context, field graphql.Collect
 			return ec.fieldContext_User_sex(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Sex, nil
+			return ec.Resolvers.User().Sex(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v user.Sex) graphql.Marshaler {
@@ -25527,7 +25531,7 @@ func (ec *executionContext) _User_sex(ctx context.Context, field graphql.Collect
 	)
 }
 func (ec *executionContext) fieldContext_User_sex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "UserSex")
+	return graphql.NewScalarFieldContext("User", field, true, true, "UserSex")
 }
 
 func (ec *executionContext) _User_location(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -25539,7 +25543,7 @@ func (ec *executionContext) _User_location(ctx context.Context, field graphql.Co
 			return ec.fieldContext_User_location(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Location, nil
+			return ec.Resolvers.User().Location(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -25550,7 +25554,7 @@ func (ec *executionContext) _User_location(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_User_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "String")
+	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
 func (ec *executionContext) _User_publicID(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -35074,20 +35078,23 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sign":
-			out.Values[i] = ec._User_sign(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_sign(ctx, field, obj)
+				})
 		case "sex":
-			out.Values[i] = ec._User_sex(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_sex(ctx, field, obj)
+				})
 		case "location":
-			out.Values[i] = ec._User_location(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_location(ctx, field, obj)
+				})
 		case "publicID":
 			out.Values[i] = ec._User_publicID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

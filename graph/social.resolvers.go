@@ -251,6 +251,9 @@ func (r *userResolver) Remark(ctx context.Context, obj *ent.User) (*string, erro
 
 // FriendCount is the resolver for the friendCount field.
 func (r *userResolver) FriendCount(ctx context.Context, obj *ent.User) (int, error) {
+	if ok, err := r.Social.ShowsDetail(ctx, obj.ID); err != nil || !ok {
+		return 0, err
+	}
 	return r.db(ctx).Friendship.Query().Where(friendship.UserID(obj.ID)).Count(viewer.SystemContext(ctx))
 }
 

@@ -13,14 +13,12 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"modernc.org/sqlite"
 
 	"github.com/parley-im/parley/ent"
 	_ "github.com/parley-im/parley/ent/runtime"
 	"github.com/parley-im/parley/ent/viewer"
+	_ "github.com/parley-im/parley/internal/platform/database" // registers the sqlite3 driver
 )
-
-func init() { sql.Register("sqlite3", &sqlite.Driver{}) }
 
 var settingsRead = regexp.MustCompile("(?i)SELECT .* FROM [`\"]settings[`\"]")
 

@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	events.SetNotifier(hub)
 
 	svc := graph.Services{Client: client, Hub: hub, Events: events.Source(), Settings: settings.NewService(client)}
+	client.Use(svc.Settings.MaskHook())
 	svc.Notices = notice.NewService(events)
 	if svc.Files, err = newFiles(ctx, cfg, client, log); err != nil {
 		bus.Close()

@@ -1214,3 +1214,115 @@ func collectDisplayNames(v any, into map[string]string) {
 		}
 	}
 }
+
+// TestMemberDetailSwitch: with memberDetail off, members of a group read
+// each other's names and avatars but not their profile details, on every
+// path to the user; friends, the user himself and admins still do.
+func TestMemberDetailSwitch(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		root := k.newAdmin("root")
+		p := k.people("Ann", "Bob", "Cat") // Ann is friends with both; Bob and Cat are not
+		ann, bob, cat := p[0], p[1], p[2]
+		k.OK(cat.Token, `mutation { updateProfile(input: {sign: "hello", location: "Paris", sex: female}) { id } }`, nil, nil)
+		g := k.group(ann, "open", bob, cat)
+		const fields = `nickname sign location sex friendCount`
+		type card struct {
+			Nickname, Sign, Location, Sex string
+			FriendCount                   int
+		}
+		read := func(a account) []card {
+			t.Helper()
+			var out struct {
+				User, Node struct{ card }
+				Group      struct {
+					Members struct {
+						Edges []struct {
+							Node struct {
+								User struct {
+									ID string
+									card
+								}
+							}
+						}
+					}
+				}
+			}
+			k.OK(a.Token, `query($u: ID!, $g: ID!) { user(id: $u) { `+fields+` } node(id: $u) { ... on User { `+fields+` } }
+				group(id: $g) { members(first: 10) { edges { node { user { id `+fields+` } } } } } }`, map[string]any{"u": cat.ID, "g": g.ID}, &out)
+			cards := []card{out.User.card, out.Node.card}
+			for _, e := range out.Group.Members.Edges {
+				if e.Node.User.ID == cat.ID {
+					cards = append(cards, e.Node.User.card)
+				}
+			}
+			require.Len(t, cards, 3)
+			return cards
+		}
+		full := card{Nickname: "Cat", Sign: "hello", Location: "Paris", Sex: "female", FriendCount: 1}
+		bare := card{Nickname: "Cat", Sex: "unknown"}
+		require.Equal(t, []card{full, full, full}, read(bob), "on by default")
+		k.settings(root, map[string]any{"memberDetail": false})
+		require.Equal(t, []card{bare, bare, bare}, read(bob), "a fellow member: name only")
+		for _, a := range []account{ann, cat, root} {
+			require.Equal(t, []card{full, full, full}, read(a), "a friend, himself, an admin")
+		}
+		k.settings(root, map[string]any{"memberDetail": true})
+		require.Equal(t, []card{full, full, full}, read(bob))
+	})
+}
+
+// TestDirtyWordsEverywhere: the dirty-word filter masks every text people
+// write for others, not only message text: nicknames, signs, group names
+// and notices, member aliases, room names, file names and link labels, as
+// others read them through the API.
+func TestDirtyWordsEverywhere(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		root := k.newAdmin("root")
+		k.settings(root, map[string]any{"dirtyWords": []string{"heck", "坏蛋"}})
+		p := k.people("Ann", "Bob")
+		ann, bob := p[0], p[1]
+		k.OK(ann.Token, `mutation { updateProfile(input: {nickname: "Heck Ann", sign: "我是坏蛋", location: "Heckville"}) { id } }`, nil, nil)
+		var u struct {
+			User struct{ Nickname, Sign, Location string }
+		}
+		k.OK(bob.Token, `query($id: ID!) { user(id: $id) { nickname sign location } }`, map[string]any{"id": ann.ID}, &u)
+		require.Equal(t, "**** Ann", u.User.Nickname)
+		require.Equal(t, "我是**", u.User.Sign)
+		require.Equal(t, "****ville", u.User.Location)
+
+		g := k.create(ann, map[string]any{"name": "heck club", "notice": "no 坏蛋 here", "memberIds": []string{bob.ID}})
+		require.Equal(t, "**** club", g.Name)
+		require.Equal(t, "no ** here", k.card(bob.Token, g.ID).Notice)
+		k.OK(bob.Token, `mutation($g: ID!) { updateMyGroupMembership(groupId: $g, input: {alias: "heckler"}) { alias } }`, map[string]any{"g": g.ID}, nil)
+		for _, e := range k.card(ann.Token, g.ID).Members.Edges {
+			if e.Node.User.ID == bob.ID {
+				require.Equal(t, "****ler", e.Node.DisplayName)
+			}
+		}
+
+		r := k.room(ann, "Heck Room", "a 坏蛋 den")
+		var room struct{ Room struct{ Name, Detail string } }
+		k.OK(bob.Token, `query($id: ID!) { room(id: $id) { name detail } }`, map[string]any{"id": r.ID}, &room)
+		require.Equal(t, "**** Room", room.Room.Name)
+		require.Equal(t, "a ** den", room.Room.Detail)
+
+		f := k.upload(ann.Token, "file", "heck.pdf", []byte("%PDF-1.4 heck"))
+		m := k.sendIn(ann, map[string]any{"to": bob.ID, "parts": []map[string]any{
+			{"category": "file", "fileId": f.ID},
+			{"category": "link", "content": "heck of a link", "url": "https://example.com/heck"},
+		}})
+		var got struct {
+			Node struct {
+				Parts []struct {
+					Category, Content string
+					Name, URL         *string
+				}
+			}
+		}
+		k.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on Message { parts { category content name url } } } }`, map[string]any{"id": m.ID}, &got)
+		require.Len(t, got.Node.Parts, 2)
+		require.Equal(t, "****.pdf", *got.Node.Parts[0].Name)
+		require.Equal(t, "**** of a link", got.Node.Parts[1].Content)
+		require.Equal(t, "https://example.com/heck", *got.Node.Parts[1].URL, "URLs stay usable")
+	})
+}

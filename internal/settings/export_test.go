@@ -1,0 +1,4 @@
+package settings
+
+// MaskPartsForTest exposes maskParts to the external tests.
+var MaskPartsForTest = maskParts
