@@ -274,6 +274,7 @@ type ComplexityRoot struct {
 		Notice         func(childComplexity int) int
 		Owner          func(childComplexity int) int
 		OwnerID        func(childComplexity int) int
+		Title          func(childComplexity int) int
 		TopMembers     func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 	}
@@ -860,6 +861,8 @@ type FileResolver interface {
 	HumanSize(ctx context.Context, obj *ent.File) (string, error)
 }
 type GroupResolver interface {
+	Title(ctx context.Context, obj *ent.Group) (string, error)
+
 	AvatarSources(ctx context.Context, obj *ent.Group) ([]string, error)
 	TopMembers(ctx context.Context, obj *ent.Group) ([]*ent.GroupMember, error)
 	IsManager(ctx context.Context, obj *ent.Group, userID int) (bool, error)
@@ -1955,6 +1958,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Group.OwnerID(childComplexity), true
+	case "Group.title":
+		if e.ComplexityRoot.Group.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Title(childComplexity), true
 	case "Group.topMembers":
 		if e.ComplexityRoot.Group.TopMembers == nil {
 			break
@@ -5733,6 +5742,8 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 		return ec.fieldContext_Group_conversation(ctx, field)
 	case "members":
 		return ec.fieldContext_Group_members(ctx, field)
+	case "title":
+		return ec.fieldContext_Group_title(ctx, field)
 	case "conversationId":
 		return ec.fieldContext_Group_conversationId(ctx, field)
 	case "avatarSources":
@@ -13341,6 +13352,29 @@ func (ec *executionContext) fieldContext_Group_members(ctx context.Context, fiel
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Group_title(ctx context.Context, field graphql.CollectedField, obj *ent.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Group().Title(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, true, true, "String")
 }
 
 func (ec *executionContext) _Group_conversationId(ctx context.Context, field graphql.CollectedField, obj *ent.Group) (ret graphql.Marshaler) {
@@ -31525,6 +31559,12 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Group_members(ctx, field, obj)
+				})
+		case "title":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Group_title(ctx, field, obj)
 				})
 		case "conversationId":
 			out.Values[i] = ec._Group_conversationId(ctx, field, obj)

@@ -12,7 +12,13 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/parley-im/parley/ent"
 	groupsvc "github.com/parley-im/parley/internal/group"
+	"github.com/vikstrous/dataloadgen"
 )
+
+// Title is the resolver for the title field.
+func (r *groupResolver) Title(ctx context.Context, obj *ent.Group) (string, error) {
+	return batched(ctx, func(l *loaders) *dataloadgen.Loader[int, string] { return l.groupTitle }, r.Groups.Titles, obj.ID)
+}
 
 // AvatarSources is the resolver for the avatarSources field.
 func (r *groupResolver) AvatarSources(ctx context.Context, obj *ent.Group) ([]string, error) {

@@ -31,6 +31,7 @@ type loaders struct {
 	heading     *dataloadgen.Loader[int, messaging.Heading] // by conversation id
 	unread      *dataloadgen.Loader[int, int]               // by conversation member id
 	friendship  *dataloadgen.Loader[int, *ent.Friendship]
+	groupTitle  *dataloadgen.Loader[int, string] // by group id
 }
 
 type loadersKey struct{}
@@ -52,6 +53,7 @@ func (r *Resolver) newLoaders() *loaders {
 		peer:        dataloadgen.NewMappedLoader(r.Messaging.Peers, wait),
 		heading:     dataloadgen.NewMappedLoader(r.Messaging.Headings, wait),
 		unread:      dataloadgen.NewMappedLoader(r.Messaging.UnreadCounts, wait),
+		groupTitle:  dataloadgen.NewMappedLoader(r.Groups.Titles, wait),
 		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {
 			return r.db(ctx).Friendship.Query().Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...)).All(ctx)
 		}, func(f *ent.Friendship) int { return f.FriendID }),

@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"entgo.io/contrib/entgql"
 	"github.com/vikstrous/dataloadgen"
@@ -13,6 +15,7 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
+	"github.com/parley-im/parley/internal/social"
 )
 
 // newestNotices orders inboxes newest first.
@@ -66,8 +69,11 @@ func (r *Resolver) home(ctx context.Context) (*Home, error) {
 		return nil, err
 	}
 	groups, err := db.Group.Query().Where(group.HasMembersWith(groupmember.UserID(uid))).
-		Order(ent.Asc(group.FieldName)).All(ctx)
+		Order(ent.Asc(group.FieldID)).All(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.byTitle(ctx, groups); err != nil {
 		return nil, err
 	}
 	members, err := db.ConversationMember.Query().
@@ -89,4 +95,17 @@ func (r *Resolver) home(ctx context.Context) (*Home, error) {
 		return nil, err
 	}
 	return &Home{Me: me, UnhandledApplicationCount: count, ContactBook: book, Groups: groups, Conversations: convs, Settings: set}, nil
+}
+
+// byTitle sorts groups by what they show the viewer (groupsvc.TitlesOf: his
+// remark, else the name), in the contact book's order (social.SortKey).
+func (r *Resolver) byTitle(ctx context.Context, groups []*ent.Group) error {
+	titles, err := r.Groups.TitlesOf(ctx, groups)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(groups, func(a, b *ent.Group) int {
+		return strings.Compare(social.SortKey(titles[a.ID]), social.SortKey(titles[b.ID]))
+	})
+	return nil
 }

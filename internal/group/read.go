@@ -125,3 +125,43 @@ func Remark(ctx context.Context, m *ent.GroupMember) *string {
 func (s *Service) MemberName(ctx context.Context, m *ent.GroupMember) (string, error) {
 	return social.LoadDisplayName(ctx, s.reader(ctx), m.UserID, m.Edges.User, m.Alias)
 }
+
+// Titles returns what each group of groupIDs shows to the viewer in his
+// lists (social.Title: his remark for it, else its name), by group id; a
+// group he cannot see is left out. Two queries, however many groups.
+func (s *Service) Titles(ctx context.Context, groupIDs []int) (map[int]string, error) {
+	if len(groupIDs) == 0 {
+		return nil, nil
+	}
+	groups, err := s.reader(ctx).Group.Query().Where(entgroup.IDIn(groupIDs...)).Select(entgroup.FieldName).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("group: titles: %w", err)
+	}
+	return s.TitlesOf(ctx, groups)
+}
+
+// TitlesOf is Titles for groups at hand with their names: one query.
+func (s *Service) TitlesOf(ctx context.Context, groups []*ent.Group) (map[int]string, error) {
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	ids := make([]int, len(groups))
+	for i, g := range groups {
+		ids[i] = g.ID
+	}
+	mine, err := s.reader(ctx).GroupMember.Query().
+		Where(groupmember.UserID(viewer.UserID(ctx)), groupmember.GroupIDIn(ids...)).
+		Select(groupmember.FieldGroupID, groupmember.FieldRemark).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("group: titles: %w", err)
+	}
+	remarks := make(map[int]string, len(mine))
+	for _, m := range mine {
+		remarks[m.GroupID] = m.Remark
+	}
+	out := make(map[int]string, len(groups))
+	for _, g := range groups {
+		out[g.ID] = social.Title(g.Name, remarks[g.ID])
+	}
+	return out, nil
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/group"
+	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/room"
@@ -268,8 +269,12 @@ func (s *Service) Headings(ctx context.Context, convIDs []int) (map[int]Heading,
 	if err != nil {
 		return nil, fmt.Errorf("messaging: group headings: %w", err)
 	}
+	remarks, err := s.groupRemarks(ctx, groups)
+	if err != nil {
+		return nil, err
+	}
 	for _, g := range groups {
-		out[g.ConversationID] = Heading{Title: g.Name, Avatar: g.Avatar}
+		out[g.ConversationID] = Heading{Title: social.Title(g.Name, remarks[g.ID]), Avatar: g.Avatar}
 	}
 	rooms, err := db.Room.Query().Where(room.ConversationIDIn(convIDs...)).All(ctx)
 	if err != nil {
@@ -291,12 +296,35 @@ func (s *Service) Headings(ctx context.Context, convIDs []int) (map[int]Heading,
 	if err != nil {
 		return nil, fmt.Errorf("messaging: remarks: %w", err)
 	}
-	remarks := make(map[int]string, len(friends))
+	friendRemarks := make(map[int]string, len(friends))
 	for _, f := range friends {
-		remarks[f.FriendID] = f.Remark
+		friendRemarks[f.FriendID] = f.Remark
 	}
 	for convID, p := range peers {
-		out[convID] = Heading{Title: social.DisplayName(p, remarks[p.ID]), Avatar: p.Avatar}
+		out[convID] = Heading{Title: social.DisplayName(p, friendRemarks[p.ID]), Avatar: p.Avatar}
+	}
+	return out, nil
+}
+
+// groupRemarks returns the viewer's remarks for groups, by group id; a
+// group he gave none is left out.
+func (s *Service) groupRemarks(ctx context.Context, groups []*ent.Group) (map[int]string, error) {
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	ids := make([]int, len(groups))
+	for i, g := range groups {
+		ids[i] = g.ID
+	}
+	rows, err := s.reader(ctx).GroupMember.Query().Where(
+		groupmember.UserID(viewer.UserID(ctx)), groupmember.GroupIDIn(ids...), groupmember.RemarkNEQ(""),
+	).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: group remarks: %w", err)
+	}
+	out := make(map[int]string, len(rows))
+	for _, m := range rows {
+		out[m.GroupID] = m.Remark
 	}
 	return out, nil
 }

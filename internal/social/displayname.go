@@ -25,6 +25,16 @@ func DisplayName(u *ent.User, given string) string {
 	return u.Username
 }
 
+// Title is the one rule of what a group shows to a member in his lists
+// (the conversation list, his groups): his remark for it when he gave one,
+// else its name, as a friend's remark stands for his nickname.
+func Title(name, remark string) string {
+	if remark != "" {
+		return remark
+	}
+	return name
+}
+
 // LoadDisplayName is DisplayName for user uid, who may be at hand as u with
 // too few columns: ent's GraphQL field collection loads an edge with only
 // the columns a query selects, so the user of `members { user { id } }`

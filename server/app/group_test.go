@@ -1326,3 +1326,37 @@ func TestDirtyWordsEverywhere(t *testing.T) {
 		require.Equal(t, "https://example.com/heck", *got.Node.Parts[1].URL, "URLs stay usable")
 	})
 }
+
+// TestGroupRemarkIsMyTitle: my remark for a group is its title for me, in
+// my conversation list and home.groups (sorted by it), and for nobody else.
+func TestGroupRemarkIsMyTitle(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		p := k.people("Ann", "Bob")
+		ann, bob := p[0], p[1]
+		zebra := k.create(ann, map[string]any{"name": "Zebra", "memberIds": []string{bob.ID}})
+		k.create(ann, map[string]any{"name": "Mango", "memberIds": []string{bob.ID}})
+		k.OK(bob.Token, `mutation($g: ID!) { updateMyGroupMembership(groupId: $g, input: {remark: "Aardvark work"}) { remark } }`, map[string]any{"g": zebra.ID}, nil)
+		home := func(a account) (shown, names []string) {
+			var out struct {
+				Home struct {
+					Groups []struct{ Title, Name string }
+				}
+			}
+			k.OK(a.Token, `{ home { groups { title name } } }`, nil, &out)
+			for _, g := range out.Home.Groups {
+				shown, names = append(shown, g.Title), append(names, g.Name)
+			}
+			return shown, names
+		}
+		shown, names := home(bob)
+		require.Equal(t, []string{"Aardvark work", "Mango"}, shown)
+		require.Equal(t, []string{"Zebra", "Mango"}, names)
+		shown, _ = home(ann)
+		require.Equal(t, []string{"Mango", "Zebra"}, shown)
+		require.ElementsMatch(t, []string{"Aardvark work", "Mango"}, titles(k.conversationList(bob, "")))
+		require.ElementsMatch(t, []string{"Zebra", "Mango"}, titles(k.conversationList(ann, "")))
+		var node struct{ Node struct{ Title string } }
+		k.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on Group { title } } }`, map[string]any{"id": zebra.ID}, &node)
+		require.Equal(t, "Aardvark work", node.Node.Title)
+	})
+}
