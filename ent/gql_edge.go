@@ -172,26 +172,6 @@ func (_m *Group) Conversation(ctx context.Context) (*Conversation, error) {
 	return result, err
 }
 
-func (_m *Group) Members(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *GroupMemberOrder,
-) (*GroupMemberConnection, error) {
-	opts := []GroupMemberPaginateOption{
-		WithGroupMemberOrder(orderBy),
-	}
-	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
-	if nodes, err := _m.NamedMembers(alias); err == nil || hasTotalCount {
-		pager, err := newGroupMemberPager(opts, last != nil)
-		if err != nil {
-			return nil, err
-		}
-		conn := &GroupMemberConnection{Edges: []*GroupMemberEdge{}, TotalCount: totalCount}
-		conn.build(nodes, pager, after, first, before, last)
-		return conn, nil
-	}
-	return _m.QueryMembers().Paginate(ctx, after, first, before, last, opts...)
-}
-
 func (_m *GroupMember) Group(ctx context.Context) (*Group, error) {
 	result, err := _m.Edges.GroupOrErr()
 	if IsNotLoaded(err) {

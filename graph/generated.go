@@ -267,7 +267,7 @@ type ComplexityRoot struct {
 		JoinLink       func(childComplexity int) int
 		JoinMode       func(childComplexity int) int
 		MemberCount    func(childComplexity int) int
-		Members        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.GroupMemberOrder) int
+		Members        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.GroupMemberOrder, query *string) int
 		MuteAll        func(childComplexity int) int
 		MyMembership   func(childComplexity int) int
 		Name           func(childComplexity int) int
@@ -861,6 +861,7 @@ type FileResolver interface {
 	HumanSize(ctx context.Context, obj *ent.File) (string, error)
 }
 type GroupResolver interface {
+	Members(ctx context.Context, obj *ent.Group, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.GroupMemberOrder, query *string) (*ent.GroupMemberConnection, error)
 	Title(ctx context.Context, obj *ent.Group) (string, error)
 
 	AvatarSources(ctx context.Context, obj *ent.Group) ([]string, error)
@@ -1921,7 +1922,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Group.Members(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.GroupMemberOrder)), true
+		return e.ComplexityRoot.Group.Members(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.GroupMemberOrder), args["query"].(*string)), true
 	case "Group.muteAll":
 		if e.ComplexityRoot.Group.MuteAll == nil {
 			break
@@ -6945,6 +6946,14 @@ func (ec *executionContext) field_Group_members_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg5
 	return args, nil
 }
 
@@ -13320,7 +13329,7 @@ func (ec *executionContext) _Group_members(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Members(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.GroupMemberOrder))
+			return ec.Resolvers.Group().Members(ctx, obj, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.GroupMemberOrder), fc.Args["query"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.GroupMemberConnection) graphql.Marshaler {
@@ -13335,7 +13344,7 @@ func (ec *executionContext) fieldContext_Group_members(ctx context.Context, fiel
 		Object:     "Group",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_GroupMemberConnection(ctx, field)
 		},

@@ -15,6 +15,11 @@ import (
 	"github.com/vikstrous/dataloadgen"
 )
 
+// Members is the resolver for the members field.
+func (r *groupResolver) Members(ctx context.Context, obj *ent.Group, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.GroupMemberOrder, query *string) (*ent.GroupMemberConnection, error) {
+	return r.Groups.Members(ctx, obj, query, after, first, before, last, orderBy)
+}
+
 // Title is the resolver for the title field.
 func (r *groupResolver) Title(ctx context.Context, obj *ent.Group) (string, error) {
 	return batched(ctx, func(l *loaders) *dataloadgen.Loader[int, string] { return l.groupTitle }, r.Groups.Titles, obj.ID)

@@ -12,6 +12,7 @@ import (
 	entgroup "github.com/parley-im/parley/ent/group"
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/rule"
+	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/social"
@@ -164,4 +165,37 @@ func (s *Service) TitlesOf(ctx context.Context, groups []*ent.Group) (map[int]st
 		out[g.ID] = social.Title(g.Name, remarks[g.ID])
 	}
 	return out, nil
+}
+
+// MemberQueryMax is the longest member search, in characters.
+const MemberQueryMax = 64
+
+// Members pages through a group's members in order (by joining unless
+// order says otherwise). A query keeps the members it finds by name
+// (social.NameMatches over what the group shows for them, their username
+// and nickname): the @-mention picker. The group's members are read once
+// to match, so a search costs one query more than a page.
+func (s *Service) Members(ctx context.Context, g *ent.Group, query *string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, order *ent.GroupMemberOrder) (*ent.GroupMemberConnection, error) {
+	db := s.reader(ctx)
+	q := db.GroupMember.Query().Where(groupmember.GroupID(g.ID))
+	if query != nil && strings.TrimSpace(*query) != "" {
+		text := strings.TrimSpace(*query)
+		if utf8.RuneCountInString(text) > MemberQueryMax {
+			return nil, apperr.Input(apperr.ReasonTooLong, "query", "query is longer than %d characters", MemberQueryMax)
+		}
+		all, err := db.GroupMember.Query().Where(groupmember.GroupID(g.ID)).
+			Select(groupmember.FieldAlias, groupmember.FieldUserID).
+			WithUser(func(u *ent.UserQuery) { u.Select(user.FieldUsername, user.FieldNickname) }).All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("group: members: %w", err)
+		}
+		var ids []int
+		for _, m := range all {
+			if u := m.Edges.User; u != nil && social.NameMatches(text, memberName(m), u.Username, u.Nickname) {
+				ids = append(ids, m.ID)
+			}
+		}
+		q.Where(groupmember.IDIn(ids...))
+	}
+	return q.Paginate(ctx, after, first, before, last, ent.WithGroupMemberOrder(order))
 }

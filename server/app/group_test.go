@@ -1360,3 +1360,47 @@ func TestGroupRemarkIsMyTitle(t *testing.T) {
 		require.Equal(t, "Aardvark work", node.Node.Title)
 	})
 }
+
+// TestGroupMemberSearch: members(query:) finds members for an @-mention by
+// display name, username or nickname, their pinyin or pinyin initials, and
+// pages what it finds.
+func TestGroupMemberSearch(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		p := k.people("Ann", "Zoe")
+		for i, nick := range []string{"张三", "曾小明"} {
+			a := k.Register(fmt.Sprintf("cn%d", i), map[string]any{"nickname": nick})
+			k.befriend(p[0], a)
+			p = append(p, a)
+		}
+		p[1], p[2], p[3] = p[2], p[3], p[1] // Ann, 张三, 曾小明, Zoe
+		g := k.group(p[0], "open", p[1], p[2], p[3])
+		k.OK(p[3].Token, `mutation($g: ID!) { updateMyGroupMembership(groupId: $g, input: {alias: "Zed"}) { alias } }`, map[string]any{"g": g.ID}, nil)
+		search := func(query string, page map[string]any) []string {
+			t.Helper()
+			vars := map[string]any{"id": g.ID, "q": query, "first": 10}
+			for key, v := range page {
+				vars[key] = v
+			}
+			var out struct {
+				Node struct {
+					Members struct {
+						Edges []struct{ Node struct{ DisplayName string } }
+					}
+				}
+			}
+			k.OK(p[1].Token, `query($id: ID!, $q: String, $first: Int) { node(id: $id) { ... on Group { members(query: $q, first: $first) { edges { node { displayName } } } } } }`, vars, &out)
+			return apptest.Map(out.Node.Members.Edges, func(e struct{ Node struct{ DisplayName string } }) string { return e.Node.DisplayName })
+		}
+		require.Equal(t, []string{"张三"}, search("zs", nil))
+		require.Equal(t, []string{"张三"}, search("zhang", nil))
+		require.Equal(t, []string{"曾小明"}, search("zxm", nil))
+		require.Equal(t, []string{"Zed"}, search("zed", nil), "by alias")
+		require.Equal(t, []string{"Zed"}, search("zoe", nil), "by nickname behind the alias")
+		require.Equal(t, []string{"Ann"}, search("ANN", nil))
+		require.Equal(t, []string{"张三", "曾小明", "Zed"}, search("z", nil))
+		require.Equal(t, []string{"张三"}, search("z", map[string]any{"first": 1}))
+		require.Len(t, search("", nil), 4, "no query: everyone")
+		require.Empty(t, search("nobody", nil))
+		k.Fails(p[1].Token, `query($id: ID!) { group(id: $id) { members(query: "`+strings.Repeat("x", 65)+`") { totalCount } } }`, map[string]any{"id": g.ID}, "BAD_USER_INPUT", "TOO_LONG")
+	})
+}
