@@ -150,15 +150,9 @@ func (s *Service) TitlesOf(ctx context.Context, groups []*ent.Group) (map[int]st
 	for i, g := range groups {
 		ids[i] = g.ID
 	}
-	mine, err := s.reader(ctx).GroupMember.Query().
-		Where(groupmember.UserID(viewer.UserID(ctx)), groupmember.GroupIDIn(ids...)).
-		Select(groupmember.FieldGroupID, groupmember.FieldRemark).All(ctx)
+	remarks, err := social.GroupRemarks(ctx, s.reader(ctx), ids)
 	if err != nil {
 		return nil, fmt.Errorf("group: titles: %w", err)
-	}
-	remarks := make(map[int]string, len(mine))
-	for _, m := range mine {
-		remarks[m.GroupID] = m.Remark
 	}
 	out := make(map[int]string, len(groups))
 	for _, g := range groups {

@@ -20,7 +20,6 @@ import (
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/friendship"
 	"github.com/parley-im/parley/ent/group"
-	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/room"
@@ -269,7 +268,11 @@ func (s *Service) Headings(ctx context.Context, convIDs []int) (map[int]Heading,
 	if err != nil {
 		return nil, fmt.Errorf("messaging: group headings: %w", err)
 	}
-	remarks, err := s.groupRemarks(ctx, groups)
+	groupIDs := make([]int, len(groups))
+	for i, g := range groups {
+		groupIDs[i] = g.ID
+	}
+	remarks, err := social.GroupRemarks(ctx, db, groupIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -302,29 +305,6 @@ func (s *Service) Headings(ctx context.Context, convIDs []int) (map[int]Heading,
 	}
 	for convID, p := range peers {
 		out[convID] = Heading{Title: social.DisplayName(p, friendRemarks[p.ID]), Avatar: p.Avatar}
-	}
-	return out, nil
-}
-
-// groupRemarks returns the viewer's remarks for groups, by group id; a
-// group he gave none is left out.
-func (s *Service) groupRemarks(ctx context.Context, groups []*ent.Group) (map[int]string, error) {
-	if len(groups) == 0 {
-		return nil, nil
-	}
-	ids := make([]int, len(groups))
-	for i, g := range groups {
-		ids[i] = g.ID
-	}
-	rows, err := s.reader(ctx).GroupMember.Query().Where(
-		groupmember.UserID(viewer.UserID(ctx)), groupmember.GroupIDIn(ids...), groupmember.RemarkNEQ(""),
-	).All(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("messaging: group remarks: %w", err)
-	}
-	out := make(map[int]string, len(rows))
-	for _, m := range rows {
-		out[m.GroupID] = m.Remark
 	}
 	return out, nil
 }

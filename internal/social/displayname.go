@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/user"
+	"github.com/parley-im/parley/ent/viewer"
 )
 
 // DisplayName is the one rule of the name a person shows: the name given to
@@ -33,6 +35,26 @@ func Title(name, remark string) string {
 		return remark
 	}
 	return name
+}
+
+// GroupRemarks returns the viewer's remarks for the groups of groupIDs, by
+// group id, read through db as the viewer; a group he gave none is left
+// out. Titles of groups (Title) are made of them.
+func GroupRemarks(ctx context.Context, db *ent.Client, groupIDs []int) (map[int]string, error) {
+	if len(groupIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := db.GroupMember.Query().Where(
+		groupmember.UserID(viewer.UserID(ctx)), groupmember.GroupIDIn(groupIDs...), groupmember.RemarkNEQ(""),
+	).Select(groupmember.FieldGroupID, groupmember.FieldRemark).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("social: group remarks: %w", err)
+	}
+	out := make(map[int]string, len(rows))
+	for _, m := range rows {
+		out[m.GroupID] = m.Remark
+	}
+	return out, nil
 }
 
 // LoadDisplayName is DisplayName for user uid, who may be at hand as u with
