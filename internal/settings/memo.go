@@ -52,13 +52,13 @@ func remember(tx *ent.Tx, set *Settings) {
 	}
 	tx.OnCommit(func(next ent.Committer) ent.Committer {
 		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-			defer drop(tx)
+			defer forgetTx(tx)
 			return next.Commit(ctx, tx)
 		})
 	})
 	tx.OnRollback(func(next ent.Rollbacker) ent.Rollbacker {
 		return ent.RollbackFunc(func(ctx context.Context, tx *ent.Tx) error {
-			defer drop(tx)
+			defer forgetTx(tx)
 			return next.Rollback(ctx, tx)
 		})
 	})
@@ -67,11 +67,12 @@ func remember(tx *ent.Tx, set *Settings) {
 // forget drops what was memoised for ctx's transaction, if anything.
 func forget(ctx context.Context) {
 	if tx := ent.TxFromContext(ctx); tx != nil {
-		drop(tx)
+		forgetTx(tx)
 	}
 }
 
-func drop(tx *ent.Tx) {
+// forgetTx forgets the settings remembered for tx once it ends.
+func forgetTx(tx *ent.Tx) {
 	memo.Lock()
 	defer memo.Unlock()
 	delete(memo.m, tx)

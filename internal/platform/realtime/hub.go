@@ -252,7 +252,7 @@ func (h *Hub) shutdown() {
 	h.mu.Lock()
 	h.closed = true
 	for s := range h.subs {
-		h.dropLocked(s, ErrHubClosed)
+		h.endLocked(s, ErrHubClosed)
 	}
 	h.mu.Unlock()
 	close(h.done)
@@ -314,18 +314,18 @@ func (h *Hub) removeTopicLocked(s *Subscription, topic string) {
 	}
 }
 
-// drop ends s for reason; see dropLocked.
-func (h *Hub) drop(s *Subscription, reason error) {
+// end ends s for reason; see endLocked.
+func (h *Hub) end(s *Subscription, reason error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.dropLocked(s, reason)
+	h.endLocked(s, reason)
 }
 
-// dropLocked ends s, keeping the first reason given, and unregisters it. C is
+// endLocked ends s, keeping the first reason given, and unregisters it. C is
 // closed here unless the replay or flush goroutine is running: it owns C until
 // it hands s over to dispatch, so it closes C itself. Events still held are
 // discarded: the client resumes from the last one it received.
-func (h *Hub) dropLocked(s *Subscription, reason error) {
+func (h *Hub) endLocked(s *Subscription, reason error) {
 	if s.ended {
 		return
 	}

@@ -159,7 +159,7 @@ func (h *Hub) endReplay(s *Subscription, err error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.dropLocked(s, err)
+	h.endLocked(s, err)
 	close(s.out)
 }
 

@@ -49,7 +49,7 @@ func (h *Hub) Subscribe(ctx context.Context, topics []string, after int64) (*Sub
 		return nil, fmt.Errorf("realtime: subscribe: %w", ErrHubClosed)
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.stopWatch = context.AfterFunc(ctx, func() { h.drop(s, nil) })
+	s.stopWatch = context.AfterFunc(ctx, func() { h.end(s, nil) })
 	h.subs[s] = struct{}{}
 	for _, t := range topics {
 		h.addTopicLocked(s, t)
@@ -155,7 +155,7 @@ func (s *Subscription) RemoveTopic(topic string) {
 }
 
 // Close ends the subscription; Err stays nil. It is idempotent.
-func (s *Subscription) Close() { s.hub.drop(s, nil) }
+func (s *Subscription) Close() { s.hub.end(s, nil) }
 
 func (s *Subscription) noteChangeLocked(topic string, id int64) {
 	if s.changed == nil {
@@ -207,7 +207,7 @@ func (h *Hub) deliverLocked(s *Subscription, ev Event) {
 			return
 		}
 	}
-	h.dropLocked(s, ErrSlowConsumer)
+	h.endLocked(s, ErrSlowConsumer)
 }
 
 // flush runs while s is flushing: it moves held into C, in order, waiting for
@@ -247,13 +247,13 @@ func (s *Subscription) flush() {
 		}
 		h.mu.Lock()
 		switch {
-		case s.ended: // dropLocked discarded held
+		case s.ended: // endLocked discarded held
 		case sent:
 			s.held = s.held[1:]
 		default:
 			// The caller's ctx is done: end s now, as its AfterFunc is
 			// about to, rather than spin until it does.
-			h.dropLocked(s, nil)
+			h.endLocked(s, nil)
 		}
 	}
 }
