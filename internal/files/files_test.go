@@ -226,7 +226,8 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) as(i int) context.Context {
+// signedIn is the context of a request by the env's user i.
+func (e *env) signedIn(i int) context.Context {
 	return viewer.NewContext(context.Background(), &viewer.Viewer{UserID: e.users[i]})
 }
 
@@ -255,7 +256,7 @@ func reasonOf(t *testing.T, err error) string {
 func TestUploadRules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	alice := e.as(0)
+	alice := e.signedIn(0)
 
 	_, err := e.svc.Upload(context.Background(), upload(pngOf(4, 4), "a.png"), file.KindImage)
 	require.Equal(t, apperr.ReasonSignInRequired, reasonOf(t, err))
@@ -268,9 +269,14 @@ func TestUploadRules(t *testing.T) {
 	require.Len(t, img.Sha256, 64)
 	require.Equal(t, "sha256/"+img.Sha256[:2]+"/"+img.Sha256, img.StorageKey)
 
-	again, err := e.svc.Upload(alice, upload(pngOf(4, 4), "other name.png"), file.KindImage)
+	again, err := e.svc.Upload(alice, upload(pngOf(4, 4), "../x/a.png"), file.KindImage)
 	require.NoError(t, err)
-	require.Equal(t, img.ID, again.ID, "same owner, content and kind: the same file")
+	require.Equal(t, img.ID, again.ID, "same owner, content, kind and name (a retry): the same file")
+	renamed, err := e.svc.Upload(alice, upload(pngOf(4, 4), "other name.png"), file.KindImage)
+	require.NoError(t, err)
+	require.NotEqual(t, img.ID, renamed.ID, "another name is another file")
+	require.Equal(t, "other name.png", renamed.Name)
+	require.Equal(t, img.StorageKey, renamed.StorageKey, "on the same stored bytes")
 
 	avatar, err := e.svc.Upload(alice, upload(pngOf(4, 4), ""), file.KindAvatar)
 	require.NoError(t, err)
@@ -294,7 +300,7 @@ func TestUploadRules(t *testing.T) {
 func TestAttach(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	alice, bob, carol := e.as(0), e.as(1), e.as(2)
+	alice, bob, carol := e.signedIn(0), e.signedIn(1), e.signedIn(2)
 	withBob, withCarol, bobCarol := e.direct(t, 0, 1), e.direct(t, 0, 2), e.direct(t, 1, 2)
 
 	f, err := e.svc.Upload(alice, upload([]byte("%PDF-1.4 minutes"), "minutes.pdf"), file.KindFile)
@@ -339,7 +345,7 @@ func TestAttach(t *testing.T) {
 func TestServeFile(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	alice := e.as(0)
+	alice := e.signedIn(0)
 	f, err := e.svc.Upload(alice, upload([]byte("<html><script>alert(1)</script>"), "页面.html"), file.KindFile)
 	require.NoError(t, err)
 
@@ -361,7 +367,7 @@ func TestServeFile(t *testing.T) {
 
 	plain := strings.Split(url, "?")[0]
 	require.Equal(t, http.StatusNotFound, get(context.Background(), plain).Code, "no token, no viewer")
-	require.Equal(t, http.StatusNotFound, get(e.as(1), plain).Code, "bob may not read it")
+	require.Equal(t, http.StatusNotFound, get(e.signedIn(1), plain).Code, "bob may not read it")
 	require.Equal(t, http.StatusOK, get(alice, plain).Code, "its owner may")
 	require.Equal(t, http.StatusNotFound, get(context.Background(), "/files/x/y").Code)
 }

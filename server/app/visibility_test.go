@@ -21,8 +21,8 @@ type floorSeen struct {
 	history, node, nodes, edge bool
 }
 
-// reach reports every path by which a sees message id in conversation conv.
-func (k grpKit) reach(a account, conv, groupID, id string) floorSeen {
+// pathsSeeing reports every path by which a sees message id in conversation conv.
+func (k grpKit) pathsSeeing(a account, conv, groupID, id string) floorSeen {
 	k.T.Helper()
 	var seen floorSeen
 	for _, m := range k.lastMessages(a, conv) {
@@ -101,13 +101,13 @@ func TestVisibilityFloor(t *testing.T) {
 
 		// Bob was there all along: everything, by every path.
 		for _, id := range []string{old.ID, oldFileMsg.ID, after.ID} {
-			require.Equal(t, floorSeen{true, true, true, true}, k.reach(bob, g.ConversationID, g.ID, id), "bob, %s", id)
+			require.Equal(t, floorSeen{true, true, true, true}, k.pathsSeeing(bob, g.ConversationID, g.ID, id), "bob, %s", id)
 		}
 		// Cat sees from his joining on, by every path.
 		for _, id := range []string{old.ID, oldFileMsg.ID} {
-			require.Equal(t, floorSeen{}, k.reach(cat, g.ConversationID, g.ID, id), "cat must not reach %s", id)
+			require.Equal(t, floorSeen{}, k.pathsSeeing(cat, g.ConversationID, g.ID, id), "cat must not reach %s", id)
 		}
-		require.Equal(t, floorSeen{true, true, true, true}, k.reach(cat, g.ConversationID, g.ID, after.ID))
+		require.Equal(t, floorSeen{true, true, true, true}, k.pathsSeeing(cat, g.ConversationID, g.ID, after.ID))
 		// A quote of an older message shows nothing of it to him.
 		var quoted struct {
 			Node struct{ Quote *struct{ ID string } }
@@ -141,9 +141,9 @@ func TestVisibilityFloor(t *testing.T) {
 		k.OK(ann.Token, `mutation($g: ID!, $u: [ID!]!) { inviteToGroup(groupId: $g, userIds: $u) { id } }`, map[string]any{"g": g.ID, "u": []string{bob.ID}}, nil)
 		back := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "bob is back"})
 		for _, id := range []string{out.ID, old.ID} {
-			require.Equal(t, floorSeen{}, k.reach(bob, g.ConversationID, g.ID, id), "bob must not reach %s after coming back", id)
+			require.Equal(t, floorSeen{}, k.pathsSeeing(bob, g.ConversationID, g.ID, id), "bob must not reach %s after coming back", id)
 		}
-		require.Equal(t, floorSeen{true, true, true, true}, k.reach(bob, g.ConversationID, g.ID, back.ID))
+		require.Equal(t, floorSeen{true, true, true, true}, k.pathsSeeing(bob, g.ConversationID, g.ID, back.ID))
 		res, _ = k.Get("/files/"+outFile.ID+"/out.pdf", bob.Token, nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
 		replay := k.replayed(bob, g.ID)

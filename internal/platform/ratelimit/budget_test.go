@@ -11,7 +11,8 @@ import (
 	"github.com/parley-im/parley/internal/platform/ratelimit"
 )
 
-func as(uid int) context.Context {
+// viewerCtx is the context of a request by user uid.
+func viewerCtx(uid int) context.Context {
 	return viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uid})
 }
 
@@ -21,7 +22,7 @@ func as(uid int) context.Context {
 // without a viewer and spending nothing are never refused.
 func TestBudget(t *testing.T) {
 	b := ratelimit.NewBudget(ratelimit.BudgetOptions{MessagesPerMinute: 2, TextsPerMinute: 1})
-	alice, bob := as(1), as(2)
+	alice, bob := viewerCtx(1), viewerCtx(2)
 	require.NoError(t, b.Spend(alice, ratelimit.Messages, 1))
 	require.NoError(t, b.Spend(alice, ratelimit.Messages, 1))
 	err := b.Spend(alice, ratelimit.Messages, 1)
