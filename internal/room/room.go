@@ -35,8 +35,10 @@ const (
 	ReasonNameTaken     = "ROOM_NAME_TAKEN"
 	ReasonNotOwner      = "NOT_ROOM_OWNER"
 	ReasonNotMember     = "NOT_ROOM_MEMBER"
-	ReasonAlreadyMember = "ALREADY_MEMBER"
 	ReasonTargetMissing = "ROOM_REQUIRED"
+	// ReasonOwnerCannotLeave is the groups' reason of the same rule: an
+	// owner deletes his room rather than leave it ownerless.
+	ReasonOwnerCannotLeave = "OWNER_CANNOT_LEAVE"
 )
 
 // Limits of rooms.
@@ -249,14 +251,16 @@ func (s *Service) Delete(ctx context.Context, id int) error {
 
 // Join makes the viewer a member of a room, so that he may post in it and
 // his events stream carries its messages. Watchers get room.joined
-// with the new counts.
+// with the new counts. Joining a room he is in already is a visit: a client
+// opening a shared link joins without asking first, so it gets the room
+// back, with no second membership and no event, as nothing changed.
 func (s *Service) Join(ctx context.Context, id int) (*ent.Room, error) {
 	db, me, r, in, err := s.standing(ctx, id)
 	switch {
 	case err != nil:
 		return nil, err
 	case in:
-		return nil, apperr.New(apperr.Conflict, ReasonAlreadyMember, "", "you are in this room already")
+		return r, nil
 	}
 	return r, s.enter(ctx, db, r, me)
 }
@@ -283,7 +287,8 @@ func (s *Service) enter(ctx context.Context, db *ent.Client, r *ent.Room, me int
 }
 
 // Leave takes the viewer out of a room; watchers get room.left with the
-// new counts. The owner may leave his room too: he still owns it.
+// new counts. The owner cannot leave (OWNER_CANNOT_LEAVE), as in groups: a
+// room must not be owned by someone outside it; he deletes it instead.
 func (s *Service) Leave(ctx context.Context, id int) (*ent.Room, error) {
 	db, me, r, in, err := s.standing(ctx, id)
 	switch {
@@ -291,6 +296,8 @@ func (s *Service) Leave(ctx context.Context, id int) (*ent.Room, error) {
 		return nil, err
 	case !in:
 		return nil, apperr.Deny(ReasonNotMember, "you are not in this room")
+	case r.OwnerID == me:
+		return nil, apperr.Deny(ReasonOwnerCannotLeave, "the owner cannot leave his room: delete it (deleteRoom)")
 	}
 	if err := s.messaging.Leave(ctx, r.ConversationID, me); err != nil {
 		return nil, err
