@@ -79,6 +79,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := auth.CheckPhoneRegion(cfg.PhoneRegion); err != nil {
 		return nil, fmt.Errorf("PARLEY_PHONE_REGION: %w", err)
 	}
+	if err := CheckWebAppURL(cfg.WebAppURL); err != nil {
+		return nil, fmt.Errorf("PARLEY_WEB_APP_URL %q: %w", cfg.WebAppURL, err)
+	}
 	opened, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
 	if err != nil {
 		return nil, err
@@ -263,6 +266,7 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 	r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket).Handle("/query", a.graphqlServer(resolver))
 	a.fileRoutes(r)
 	a.exportRoutes(r) // export.go
+	a.roomRoutes(r)   // rooms.go
 	return r
 }
 
