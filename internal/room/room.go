@@ -23,6 +23,7 @@ import (
 	"github.com/parley-im/parley/ent/presence"
 	entroom "github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/rule"
+	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/platform/apperr"
@@ -48,7 +49,8 @@ const (
 	SearchMax = 64
 )
 
-// Event kinds. Joins, leaves and changes go on the room's topic
+// Event kinds (and KindOnline, online.go). Joins, leaves and changes go on
+// the room's topic
 // (eventlog.RoomTopic), which only roomEvents listens to, so that members'
 // events streams carry the room's messages without its traffic of people;
 // the deletion goes on the conversation's topic, which every member's
@@ -244,6 +246,10 @@ func (s *Service) Delete(ctx context.Context, id int) error {
 	if err := db.Room.DeleteOne(r).Exec(ctx); err != nil {
 		return fmt.Errorf("room: delete: %w", err)
 	}
+	// Its online count's window (Announcer) is of no more use.
+	if _, err := db.Throttle.Delete().Where(throttle.Key(onlineKey(r.ID))).Exec(viewer.SystemContext(ctx)); err != nil {
+		return fmt.Errorf("room: delete: %w", err)
+	}
 	// The Room policy allowed the owner to delete the room; its
 	// conversation (messages, memberships) goes with it.
 	return s.messaging.Close(ctx, r.ConversationID)
@@ -433,12 +439,13 @@ func Topics(r *ent.Room) []string {
 	return []string{eventlog.RoomTopic(r.ID), eventlog.ConversationTopic(r.ConversationID)}
 }
 
-// Kept selects roomEvents' kinds: joins, leaves, changes and the deletion,
-// and the conversation's messages and typing; messaging's member.joined and
-// member.left are left out, as room.joined and room.left say more.
+// Kept selects roomEvents' kinds: joins, leaves, online counts, changes and
+// the deletion, and the conversation's messages and typing; messaging's
+// member.joined and member.left are left out, as room.joined and room.left
+// say more.
 func Kept(kind string) bool {
 	switch kind {
-	case KindJoined, KindLeft, KindUpdated, KindDeleted,
+	case KindJoined, KindLeft, KindOnline, KindUpdated, KindDeleted,
 		messaging.KindMessageCreated, messaging.KindMessageRevoked, messaging.KindMessageDeleted, messaging.KindTyping:
 		return true
 	}
