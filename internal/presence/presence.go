@@ -108,9 +108,9 @@ type Tracker struct {
 	users   map[int]*user
 	closed  bool
 	changed []func(uid int, online bool)
-	ops    sync.WaitGroup // Connect and release calls in flight
-	stop   context.CancelFunc
-	done   chan struct{} // closed when the heartbeat has returned
+	ops     sync.WaitGroup // Connect and release calls in flight
+	stop    context.CancelFunc
+	done    chan struct{} // closed when the heartbeat has returned
 
 	startOnce, closeOnce sync.Once
 }
