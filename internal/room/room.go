@@ -3,7 +3,9 @@
 // modifies and deletes it. A room is a conversation of kind room, which every
 // signed-in user may read (rule.VisibleConversation); members post in it
 // (messaging.Send with roomId). Room events carry the live online count:
-// the room's members who hold a connection to any server instance (presence).
+// the room's members who hold a connection to any server instance
+// (presence); joins and leaves carry it, and room.online tells when
+// members connect or disconnect (Announcer).
 package room
 
 import (
