@@ -22,6 +22,7 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/event"
 	"github.com/parley-im/parley/ent/presence"
 	entroom "github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/rule"
@@ -465,6 +466,30 @@ func (s *Service) Watch(ctx context.Context, id int) (*ent.Room, error) {
 		err = apperr.Missing("room")
 	}
 	return r, err
+}
+
+// Following is roomEvents' guard once the stream runs: the room still
+// exists, or its deletion is in the log already, ahead of the stream (its
+// room.deleted goes on the conversation's topic, which the stream holds,
+// and ends it). An event committed just before the deletion, such as a
+// member's room.online, then still arrives, followed by room.deleted,
+// instead of ending the stream with FORBIDDEN; only a room gone without
+// its event does that.
+func (s *Service) Following(ctx context.Context, r *ent.Room) error {
+	err := s.Watching(ctx, r.ID)
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.NotFound {
+		return err
+	}
+	deleted, qerr := s.client.Event.Query().Where(
+		event.Topic(eventlog.ConversationTopic(r.ConversationID)), event.Kind(KindDeleted),
+	).Exist(viewer.SystemContext(ctx))
+	switch {
+	case qerr != nil:
+		return fmt.Errorf("room: deletion: %w", qerr)
+	case deleted:
+		return nil
+	}
+	return err
 }
 
 // Watching is roomEvents' guard: the room still exists. A signed-in user
