@@ -11,6 +11,7 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/event"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -117,4 +118,25 @@ func TestRoomOnlineCount(t *testing.T) {
 		_, skipped := until(ews, "events", "message.created")
 		require.NotContains(t, skipped, "room.online")
 	})
+}
+
+// TestRoomOnlineCountAcrossInstances: a member connecting to one instance
+// and leaving it is told to the room's watchers on another, through the
+// event log (PostgreSQL only: SQLite is one instance).
+func TestRoomOnlineCountAcrossInstances(t *testing.T) {
+	one, two := twoInstances(t, dbtest.Schema)
+	ann, bob, carol := one.Register("ann", nil), one.Register("bob", nil), one.Register("carol", nil)
+	var out struct{ CreateRoom roomView }
+	one.OK(ann.Token, rmCreate, map[string]any{"in": map[string]any{"name": "lobby"}}, &out)
+	r := out.CreateRoom
+	one.OK(carol.Token, rmJoin, roomVars(r), nil)
+
+	watcher := two.MustDial(bob.Token)
+	watcher.Subscribe("r", rmEvents, roomVars(r))
+	two.WaitSubscriptions(1)
+	cws := one.MustDial(carol.Token)
+	ev := untilOnline(t, watcher, r, 1)
+	require.EqualValues(t, 2, ev.Data["memberCount"])
+	cws.Close()
+	untilOnline(t, watcher, r, 0)
 }
