@@ -24006,10 +24006,10 @@ func (ec *executionContext) _Room_messages(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.MessageConnection) graphql.Marshaler {
-			return ec.marshalNMessageConnection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageConnection(ctx, selections, v)
+			return ec.marshalOMessageConnection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Room_messages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -34642,7 +34642,7 @@ func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj
 				})
 		case "messages":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Room_messages(ctx, field, obj)
 				})
@@ -37675,6 +37675,13 @@ func (ec *executionContext) marshalOMessage2ᚖgithubᚗcomᚋparleyᚑimᚋparl
 		return graphql.Null
 	}
 	return ec._Message(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMessageConnection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageConnection(ctx context.Context, sel ast.SelectionSet, v *ent.MessageConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MessageConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOMessageEdge2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.MessageEdge) graphql.Marshaler {

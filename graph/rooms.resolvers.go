@@ -84,20 +84,31 @@ func (r *subscriptionResolver) RoomEvents(ctx context.Context, roomID int, after
 		return nil, err
 	}
 	// room.deleted is the stream's last event: the guard lets it through
-	// (the room is gone by then), and the subscription ends after it.
-	closing := false
+	// (the room is gone by then), and the subscription ends after it;
+	// events still buffered behind it (an online count announced as the
+	// room went) are not the room's any more. Once the stream runs, the
+	// guard lets through the events just before a deletion in the log
+	// (Following); when subscribing, the room must exist.
+	closing, ended, running := false, false, false
 	return r.Subscribe(ctx, after, Stream{
 		Topics: func(context.Context, int) ([]string, error) { return roomsvc.Topics(rm), nil },
-		Keep:   roomsvc.Kept,
+		Keep:   func(kind string) bool { return !ended && roomsvc.Kept(kind) },
 		Follow: func(_ context.Context, sub *realtime.Subscription, ev realtime.Event, _ eventlog.Payload) {
-			if roomsvc.Closes(rm, ev.Kind, ev.Topic) {
+			running = true
+			switch {
+			case closing:
+				ended = true
+			case roomsvc.Closes(rm, ev.Kind, ev.Topic):
 				closing = true
 				sub.Close()
 			}
 		},
 		Guard: func(ctx context.Context) error {
-			if closing {
+			switch {
+			case closing:
 				return nil
+			case running:
+				return r.Rooms.Following(ctx, rm)
 			}
 			return r.Rooms.Watching(ctx, roomID)
 		},

@@ -154,6 +154,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", e.duration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", e.duration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
 	fs.StringVar(&cfg.PhoneRegion, "phone-region", e.str("PARLEY_PHONE_REGION", cfg.PhoneRegion), "region (ISO 3166 code) of phone numbers written without a country code; phones are stored in E.164 form")
+	fs.StringVar(&cfg.WebAppURL, "web-app-url", e.str("PARLEY_WEB_APP_URL", ""), "web app address; a browser opening a room link /rooms/<id> is redirected to <web-app-url>/rooms/<id>; empty: JSON for all")
 	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", e.str("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
 	raw.maxSubs = fs.Int64("max-subscriptions", e.int("PARLEY_MAX_SUBSCRIPTIONS", int64(cfg.MaxSubscriptions)), "subscriptions per WebSocket connection")
 	fs.StringVar(&cfg.StorageURL, "storage-url", e.str("PARLEY_STORAGE_URL", ""), "bucket URL for uploads (s3://, gs://, mem://, file://); empty for -upload-dir")
@@ -205,6 +206,10 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 	cfg.PhoneRegion = strings.ToUpper(strings.TrimSpace(cfg.PhoneRegion))
 	if err := auth.CheckPhoneRegion(cfg.PhoneRegion); err != nil {
 		return fmt.Errorf("-phone-region: %w", err)
+	}
+	cfg.WebAppURL = strings.TrimSpace(cfg.WebAppURL)
+	if err := app.CheckWebAppURL(cfg.WebAppURL); err != nil {
+		return fmt.Errorf("-web-app-url %q: %w", cfg.WebAppURL, err)
 	}
 	cfg.AllowedOrigins = list(*raw.origins)
 	cfg.AvatarHosts = list(*raw.avatarHosts)

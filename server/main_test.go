@@ -65,3 +65,27 @@ func TestConfigurePhoneRegion(t *testing.T) {
 	_, _, err = configure(append(base, "-phone-region", "XX"), io.Discard)
 	require.ErrorContains(t, err, "phone-region")
 }
+
+// TestConfigureWebAppURL: PARLEY_WEB_APP_URL or -web-app-url names the web
+// app that room links redirect browsers to; anything but an http or https
+// URL without query stops the server at start-up.
+func TestConfigureWebAppURL(t *testing.T) {
+	base := []string{"-jwt-secret", "0123456789abcdef0123456789abcdef", "-data-dir", t.TempDir()}
+	cfg, _, err := configure(base, io.Discard)
+	require.NoError(t, err)
+	require.Empty(t, cfg.WebAppURL)
+
+	t.Setenv("PARLEY_WEB_APP_URL", " https://chat.example.com ")
+	cfg, _, err = configure(base, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "https://chat.example.com", cfg.WebAppURL)
+
+	cfg, _, err = configure(append(base, "-web-app-url", "http://localhost:5173/app/"), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "http://localhost:5173/app/", cfg.WebAppURL)
+
+	for _, bad := range []string{"chat.example.com", "https://chat.example.com/?room=1"} {
+		_, _, err = configure(append(base, "-web-app-url", bad), io.Discard)
+		require.ErrorContains(t, err, "web-app-url")
+	}
+}

@@ -220,7 +220,8 @@ func (VerificationCode) Policy() ent.Policy {
 	}
 }
 
-// Policy of the Throttle: internal bookkeeping of the sign-in limits.
+// Policy of the Throttle: internal bookkeeping of the sign-in limits and
+// of the rooms' online count announcements.
 func (Throttle) Policy() ent.Policy {
 	return privacy.Policy{
 		Query:    privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},

@@ -104,12 +104,13 @@ type Tracker struct {
 	log    *slog.Logger
 	loader loader
 
-	mu     sync.Mutex
-	users  map[int]*user
-	closed bool
-	ops    sync.WaitGroup // Connect and release calls in flight
-	stop   context.CancelFunc
-	done   chan struct{} // closed when the heartbeat has returned
+	mu      sync.Mutex
+	users   map[int]*user
+	closed  bool
+	changed []func(uid int, online bool)
+	ops     sync.WaitGroup // Connect and release calls in flight
+	stop    context.CancelFunc
+	done    chan struct{} // closed when the heartbeat has returned
 
 	startOnce, closeOnce sync.Once
 }
@@ -172,6 +173,20 @@ func (t *Tracker) Start() {
 		t.mu.Unlock()
 		go t.run(ctx)
 	})
+}
+
+// OnChange has f told every transition this instance decides, once its
+// transaction has committed: uid came online (his first connection
+// anywhere) or went offline (his last one closed, or his rows were swept).
+// Each transition is decided by exactly one instance, so across instances
+// every one is told once; what depends on who is online (the rooms' online
+// counts) follows it without polling. f is called while the user's
+// transitions are serialised, so it must not block; register it before
+// Start.
+func (t *Tracker) OnChange(f func(uid int, online bool)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.changed = append(t.changed, f)
 }
 
 // Connect counts one authenticated connection of uid. The user's first
@@ -370,6 +385,14 @@ func (t *Tracker) transition(ctx context.Context, uid int, fn func(context.Conte
 	if ev != nil && t.pub != nil {
 		if err := t.pub.PublishEphemeral(ctx, *ev); err != nil {
 			t.log.Warn("presence event lost", "user", uid, "kind", ev.Kind, "err", err)
+		}
+	}
+	if d != nil {
+		t.mu.Lock()
+		changed := t.changed
+		t.mu.Unlock()
+		for _, f := range changed {
+			f(uid, d.Online)
 		}
 	}
 	return nil

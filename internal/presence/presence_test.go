@@ -364,3 +364,45 @@ func TestConcurrentConnections(t *testing.T) {
 		})
 	}
 }
+
+// TestOnChange: OnChange's functions are told each transition the tracker
+// decides, after it committed, once across two instances: a user's first
+// connection anywhere and his last one, not those in between.
+func TestOnChange(t *testing.T) {
+	e := newEnv(t, 1)
+	rec := newRecorder()
+	one := New(e.client, rec, Options{TTL: time.Minute})
+	two := New(e.client, rec, Options{TTL: time.Minute})
+	defer one.Close()
+	defer two.Close()
+	type change struct {
+		uid    int
+		online bool
+		rows   int // presence rows when told
+	}
+	var mu sync.Mutex
+	var changes []change
+	record := func(uid int, online bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, change{uid, online, len(rows(t, e.client))})
+	}
+	one.OnChange(record)
+	two.OnChange(record)
+	told := func() []change {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]change(nil), changes...)
+	}
+	uid := e.users[0]
+
+	r1 := one.Connect(uid)
+	require.Equal(t, []change{{uid, true, 1}}, told(), "told after the row committed")
+	r2 := two.Connect(uid)
+	r3 := one.Connect(uid)
+	r1()
+	r3()
+	require.Len(t, told(), 1, "still online on instance two")
+	r2()
+	require.Equal(t, []change{{uid, true, 1}, {uid, false, 0}}, told())
+}

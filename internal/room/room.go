@@ -3,7 +3,9 @@
 // modifies and deletes it. A room is a conversation of kind room, which every
 // signed-in user may read (rule.VisibleConversation); members post in it
 // (messaging.Send with roomId). Room events carry the live online count:
-// the room's members who hold a connection to any server instance (presence).
+// the room's members who hold a connection to any server instance
+// (presence); joins and leaves carry it, and room.online tells when
+// members connect or disconnect (Announcer).
 package room
 
 import (
@@ -20,9 +22,11 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/event"
 	"github.com/parley-im/parley/ent/presence"
 	entroom "github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/ent/rule"
+	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/platform/apperr"
@@ -35,8 +39,10 @@ const (
 	ReasonNameTaken     = "ROOM_NAME_TAKEN"
 	ReasonNotOwner      = "NOT_ROOM_OWNER"
 	ReasonNotMember     = "NOT_ROOM_MEMBER"
-	ReasonAlreadyMember = "ALREADY_MEMBER"
 	ReasonTargetMissing = "ROOM_REQUIRED"
+	// ReasonOwnerCannotLeave is the groups' reason of the same rule: an
+	// owner deletes his room rather than leave it ownerless.
+	ReasonOwnerCannotLeave = "OWNER_CANNOT_LEAVE"
 )
 
 // Limits of rooms.
@@ -46,7 +52,8 @@ const (
 	SearchMax = 64
 )
 
-// Event kinds. Joins, leaves and changes go on the room's topic
+// Event kinds (and KindOnline, online.go). Joins, leaves and changes go on
+// the room's topic
 // (eventlog.RoomTopic), which only roomEvents listens to, so that members'
 // events streams carry the room's messages without its traffic of people;
 // the deletion goes on the conversation's topic, which every member's
@@ -242,6 +249,10 @@ func (s *Service) Delete(ctx context.Context, id int) error {
 	if err := db.Room.DeleteOne(r).Exec(ctx); err != nil {
 		return fmt.Errorf("room: delete: %w", err)
 	}
+	// Its online count's window (Announcer) is of no more use.
+	if _, err := db.Throttle.Delete().Where(throttle.Key(onlineKey(r.ID))).Exec(viewer.SystemContext(ctx)); err != nil {
+		return fmt.Errorf("room: delete: %w", err)
+	}
 	// The Room policy allowed the owner to delete the room; its
 	// conversation (messages, memberships) goes with it.
 	return s.messaging.Close(ctx, r.ConversationID)
@@ -249,14 +260,16 @@ func (s *Service) Delete(ctx context.Context, id int) error {
 
 // Join makes the viewer a member of a room, so that he may post in it and
 // his events stream carries its messages. Watchers get room.joined
-// with the new counts.
+// with the new counts. Joining a room he is in already is a visit: a client
+// opening a shared link joins without asking first, so it gets the room
+// back, with no second membership and no event, as nothing changed.
 func (s *Service) Join(ctx context.Context, id int) (*ent.Room, error) {
 	db, me, r, in, err := s.standing(ctx, id)
 	switch {
 	case err != nil:
 		return nil, err
 	case in:
-		return nil, apperr.New(apperr.Conflict, ReasonAlreadyMember, "", "you are in this room already")
+		return r, nil
 	}
 	return r, s.enter(ctx, db, r, me)
 }
@@ -283,7 +296,8 @@ func (s *Service) enter(ctx context.Context, db *ent.Client, r *ent.Room, me int
 }
 
 // Leave takes the viewer out of a room; watchers get room.left with the
-// new counts. The owner may leave his room too: he still owns it.
+// new counts. The owner cannot leave (OWNER_CANNOT_LEAVE), as in groups: a
+// room must not be owned by someone outside it; he deletes it instead.
 func (s *Service) Leave(ctx context.Context, id int) (*ent.Room, error) {
 	db, me, r, in, err := s.standing(ctx, id)
 	switch {
@@ -291,6 +305,8 @@ func (s *Service) Leave(ctx context.Context, id int) (*ent.Room, error) {
 		return nil, err
 	case !in:
 		return nil, apperr.Deny(ReasonNotMember, "you are not in this room")
+	case r.OwnerID == me:
+		return nil, apperr.Deny(ReasonOwnerCannotLeave, "the owner cannot leave his room: delete it (deleteRoom)")
 	}
 	if err := s.messaging.Leave(ctx, r.ConversationID, me); err != nil {
 		return nil, err
@@ -426,12 +442,13 @@ func Topics(r *ent.Room) []string {
 	return []string{eventlog.RoomTopic(r.ID), eventlog.ConversationTopic(r.ConversationID)}
 }
 
-// Kept selects roomEvents' kinds: joins, leaves, changes and the deletion,
-// and the conversation's messages and typing; messaging's member.joined and
-// member.left are left out, as room.joined and room.left say more.
+// Kept selects roomEvents' kinds: joins, leaves, online counts, changes and
+// the deletion, and the conversation's messages and typing; messaging's
+// member.joined and member.left are left out, as room.joined and room.left
+// say more.
 func Kept(kind string) bool {
 	switch kind {
-	case KindJoined, KindLeft, KindUpdated, KindDeleted,
+	case KindJoined, KindLeft, KindOnline, KindUpdated, KindDeleted,
 		messaging.KindMessageCreated, messaging.KindMessageRevoked, messaging.KindMessageDeleted, messaging.KindTyping:
 		return true
 	}
@@ -449,6 +466,30 @@ func (s *Service) Watch(ctx context.Context, id int) (*ent.Room, error) {
 		err = apperr.Missing("room")
 	}
 	return r, err
+}
+
+// Following is roomEvents' guard once the stream runs: the room still
+// exists, or its deletion is in the log already, ahead of the stream (its
+// room.deleted goes on the conversation's topic, which the stream holds,
+// and ends it). An event committed just before the deletion, such as a
+// member's room.online, then still arrives, followed by room.deleted,
+// instead of ending the stream with FORBIDDEN; only a room gone without
+// its event does that.
+func (s *Service) Following(ctx context.Context, r *ent.Room) error {
+	err := s.Watching(ctx, r.ID)
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.NotFound {
+		return err
+	}
+	deleted, qerr := s.client.Event.Query().Where(
+		event.Topic(eventlog.ConversationTopic(r.ConversationID)), event.Kind(KindDeleted),
+	).Exist(viewer.SystemContext(ctx))
+	switch {
+	case qerr != nil:
+		return fmt.Errorf("room: deletion: %w", qerr)
+	case deleted:
+		return nil
+	}
+	return err
 }
 
 // Watching is roomEvents' guard: the room still exists. A signed-in user

@@ -66,7 +66,8 @@ func TestRooms(t *testing.T) {
 		chattest.Refused(t, messaging.ReasonNotMember, post(guest), "join first")
 		chattest.Refused(t, room.ReasonNotMember, e.In(guest, func(ctx context.Context) error { _, err := e.Rooms.Leave(ctx, r.ID); return err }))
 		e.Must(t, guest, func(ctx context.Context) error { _, err := e.Rooms.Join(ctx, r.ID); return err })
-		chattest.Refused(t, room.ReasonAlreadyMember, e.In(guest, func(ctx context.Context) error { _, err := e.Rooms.Join(ctx, r.ID); return err }))
+		e.Must(t, guest, func(ctx context.Context) error { _, err := e.Rooms.Join(ctx, r.ID); return err }) // a visit
+		chattest.Refused(t, room.ReasonOwnerCannotLeave, e.In(owner, func(ctx context.Context) error { _, err := e.Rooms.Leave(ctx, r.ID); return err }))
 		require.NoError(t, post(guest))
 		require.Equal(t, []int64{1}, e.History(t, other, r.ConversationID), "any signed-in user reads a room")
 		count, err := e.Rooms.MemberCount(chattest.As(0), r)
@@ -90,6 +91,14 @@ func TestRooms(t *testing.T) {
 		require.Zero(t, e.Client.Conversation.Query().Where(conversation.ID(r.ConversationID)).CountX(sys), "its conversation goes")
 		require.Zero(t, e.Client.Message.Query().Where(message.ConversationID(r.ConversationID)).CountX(sys), "with its messages")
 		require.ErrorContains(t, e.Rooms.Watching(chattest.As(other), r.ID), "not found")
+		require.NoError(t, e.Rooms.Following(chattest.As(other), r), "its deletion is in the log: a running stream reaches it")
+		var silent *ent.Room
+		e.Must(t, owner, func(ctx context.Context) (err error) {
+			silent, err = e.Rooms.Create(ctx, room.Input{Name: "Silent"})
+			return err
+		})
+		require.NoError(t, e.Client.Room.DeleteOneID(silent.ID).Exec(sys))
+		chattest.Refused(t, apperr.ReasonNotFound, e.Rooms.Following(chattest.As(other), silent), "gone without its event")
 	})
 }
 

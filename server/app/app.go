@@ -64,6 +64,7 @@ type App struct {
 	Files   *files.Service
 	handler http.Handler
 	metrics *metrics // metrics.go
+	online  *room.Announcer
 
 	resolver *graph.Resolver
 	stopHub  context.CancelFunc
@@ -78,6 +79,9 @@ type App struct {
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := auth.CheckPhoneRegion(cfg.PhoneRegion); err != nil {
 		return nil, fmt.Errorf("PARLEY_PHONE_REGION: %w", err)
+	}
+	if err := CheckWebAppURL(cfg.WebAppURL); err != nil {
+		return nil, fmt.Errorf("PARLEY_WEB_APP_URL %q: %w", cfg.WebAppURL, err)
 	}
 	opened, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.TraceSQL)
 	if err != nil {
@@ -151,7 +155,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 	}()
 	svc.Presence = presence.New(client, hub, presence.Options{TTL: cfg.PresenceTTL, Postgres: postgres, NotifyChannel: channel, Logger: log})
-	svc.Presence.Start()
 	budget := ratelimit.NewBudget(ratelimit.BudgetOptions{
 		MessagesPerMinute: cfg.MessagesPerMinute, TextsPerMinute: cfg.TextsPerMinute, EntitiesPerMinute: cfg.EntitiesPerMinute,
 	})
@@ -161,6 +164,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	svc.Annotation = annotation.NewService(client, events, budget)
 	svc.Groups = group.NewService(client, events, svc.Messaging, svc.Notices, svc.Settings, svc.Social, svc.Files)
 	svc.Rooms = room.NewService(client, events, svc.Messaging, svc.Files, svc.Presence)
+	// Members coming online or going offline change their rooms' online
+	// counts: the announcer tells the rooms' watchers (room.online).
+	a.online = room.NewAnnouncer(svc.Rooms, room.AnnouncerOptions{Logger: log})
+	svc.Presence.OnChange(a.online.Changed)
+	a.online.Start()
+	svc.Presence.Start()
 	a.resolver = graph.NewResolver(svc, graph.Options{Log: log, LoaderWait: cfg.LoaderWait})
 	a.handler = a.routes(a.resolver)
 	return a, nil
@@ -216,6 +225,7 @@ func (a *App) BaseContext() context.Context {
 func (a *App) Close() error {
 	a.closeOne.Do(func() {
 		a.resolver.Presence.Close() // offline events go out while the bus is up
+		a.online.Close()            // and the rooms' counts they lower, while the hub runs
 		a.stopHub()
 		<-a.hubDone
 		a.resolver.WaitStreams(2 * time.Second)
@@ -264,6 +274,7 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 	r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket).Handle("/query", a.graphqlServer(resolver))
 	a.fileRoutes(r)
 	a.exportRoutes(r) // export.go
+	a.roomRoutes(r)   // rooms.go
 	return r
 }
 

@@ -71,6 +71,12 @@ type Config struct {
 	// E.164 form (auth.NormalizePhone).
 	PhoneRegion string
 
+	// WebAppURL is the web app's address (https://chat.example.com): a
+	// browser opening a room's shared link, GET /rooms/{id}, is redirected
+	// to its page of the room, <WebAppURL>/rooms/<id>. Empty answers every
+	// reader with the room's card as JSON.
+	WebAppURL string
+
 	// RevokeWindow is how long a sender may revoke his message.
 	RevokeWindow time.Duration
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
@@ -253,6 +254,9 @@ func TestResumeCursorUnknown(t *testing.T) {
 			"projectChanges":     fmt.Sprintf(`subscription($after: String) { projectChanges(projectId: %q, after: $after) { cursor } }`, project),
 		}
 		ws := k.MustDial(ann.Token)
+		// Ann's connection is announced to her room's watchers
+		// (room.online): let it land before the head is read.
+		require.Eventually(t, func() bool { return len(storedOnline(t, k, room)) > 0 }, 5*time.Second, 5*time.Millisecond)
 		beyond := strconv.FormatInt(k.head()+1, 10)
 		for name, sub := range streams {
 			ws.Subscribe(name, sub, map[string]any{"after": beyond})

@@ -12,6 +12,7 @@ import (
 // Error is one error of a GraphQL response.
 type Error struct {
 	Message    string         `json:"message"`
+	Path       []any          `json:"path,omitempty"`
 	Extensions map[string]any `json:"extensions"`
 }
 
