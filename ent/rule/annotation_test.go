@@ -43,6 +43,7 @@ type projectRows struct {
 	unusedType int
 }
 
+// newProjectFixture writes the projects of projectFixture on c.
 func newProjectFixture(t *testing.T, c *ent.Client) projectFixture {
 	t.Helper()
 	sys := viewer.SystemContext(context.Background())

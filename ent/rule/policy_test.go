@@ -34,6 +34,7 @@ const (
 	refused
 )
 
+// String names the outcome in a test's failure.
 func (o outcome) String() string {
 	return [...]string{"allowed", "denied", "hidden", "signIn", "refused"}[o]
 }

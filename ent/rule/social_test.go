@@ -34,6 +34,7 @@ type socialFixture struct {
 	applyBob, carolApply, carolRefused, systemToBob int
 }
 
+// newSocialFixture writes the contact book of socialFixture on c.
 func newSocialFixture(t *testing.T, c *ent.Client) socialFixture {
 	t.Helper()
 	sys := viewer.SystemContext(context.Background())

@@ -28,6 +28,8 @@ type env struct {
 	alice, bob, carl int
 }
 
+// newEnv opens a fresh database on b with the notice service on its event
+// log, which is how the server wires it.
 func newEnv(t *testing.T, b dbtest.Backend) env {
 	t.Helper()
 	c := dbtest.Open(t, b).Client
@@ -92,6 +94,7 @@ func (e env) events(t *testing.T) []string {
 	return out
 }
 
+// ev is one line of events.
 func ev(topic, kind string, actor, subject int) string {
 	return fmt.Sprintf("%s %s %d %d", topic, kind, actor, subject)
 }

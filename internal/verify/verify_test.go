@@ -18,6 +18,8 @@ import (
 	"github.com/parley-im/parley/internal/verify"
 )
 
+// phone is the number the tests send codes to, in E.164 form as Send
+// requires.
 const phone = "+8613800000000"
 
 // requireReason asserts that err is the apperr of code and reason, and
@@ -242,6 +244,7 @@ func TestHourlyLimits(t *testing.T) {
 // failingSender fails every send, as a gateway that is down.
 type failingSender struct{}
 
+// Send fails.
 func (failingSender) Send(context.Context, string, string, verify.Purpose) error {
 	return errors.New("gateway down")
 }
