@@ -1,0 +1,179 @@
+package rule_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/privacy"
+	"github.com/parley-im/parley/ent/rule"
+	"github.com/parley-im/parley/ent/viewer"
+)
+
+// outcome is how a policy answers one write, as its caller sees it.
+type outcome int
+
+const (
+	// allowed: the write went through.
+	allowed outcome = iota
+	// denied: a rule refused it with an error wrapping privacy.Deny.
+	denied
+	// hidden: a filter rule left the row out of the write's reach, so the
+	// write by id found nothing (ent.NotFoundError), as if the row did not
+	// exist.
+	hidden
+	// signIn: the anonymous request was refused with rule.ErrNoViewer.
+	signIn
+	// refused: denied or hidden, for the rows of a write that must not go
+	// through but whose refusal the policy may word either way.
+	refused
+)
+
+// String names the outcome in a test's failure.
+func (o outcome) String() string {
+	return [...]string{"allowed", "denied", "hidden", "signIn", "refused"}[o]
+}
+
+// outcomeOf names the outcome err is; unexpected errors are returned as
+// they are so that the test shows them.
+func outcomeOf(err error) (outcome, error) {
+	switch {
+	case err == nil:
+		return allowed, nil
+	case errors.Is(err, rule.ErrNoViewer):
+		return signIn, nil
+	case errors.Is(err, privacy.Deny):
+		return denied, nil
+	case ent.IsNotFound(err):
+		return hidden, nil
+	}
+	return 0, err
+}
+
+// matches reports whether got is what want asks for.
+func (want outcome) matches(got outcome) bool {
+	if want == refused {
+		return got == denied || got == hidden
+	}
+	return want == got
+}
+
+// anonymous is the viewer of a request nobody signed in to.
+var anonymous *viewer.Viewer
+
+// signedIn returns the viewer of user uid.
+func signedIn(uid int) *viewer.Viewer { return &viewer.Viewer{UserID: uid} }
+
+// asAdmin returns the viewer of uid, an administrator.
+func asAdmin(uid int) *viewer.Viewer { return &viewer.Viewer{UserID: uid, Admin: true} }
+
+// viewerContext returns a context acting as v; nil is anonymous.
+func viewerContext(v *viewer.Viewer) context.Context {
+	if v == nil {
+		return context.Background()
+	}
+	return viewer.NewContext(context.Background(), v)
+}
+
+// asViewer runs write as v straight through ent, in a transaction that is
+// rolled back, and returns its error: the policy alone decides, and every
+// row of a table starts from the same fixture.
+func asViewer(t *testing.T, c *ent.Client, v *viewer.Viewer, write func(ctx context.Context, c *ent.Client) error) error {
+	t.Helper()
+	ctx := viewerContext(v)
+	tx, err := c.Tx(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	return write(ent.NewTxContext(ctx, tx), tx.Client())
+}
+
+// writeCase is one row of a write table: viewer v runs write, and the
+// policy answers want.
+type writeCase struct {
+	name  string
+	v     *viewer.Viewer
+	write func(ctx context.Context, c *ent.Client) error
+	want  outcome
+	// hole, when set, says the row is a known gap in the policy: the row
+	// states what the policy should answer, the policy does not yet, and
+	// the row is skipped with hole as its reason until it does; then it
+	// fails, so that the mark is dropped and the row guards the fix.
+	hole string
+}
+
+// runWrites runs each case as its viewer (asViewer) and checks the
+// policy's answer.
+func runWrites(t *testing.T, c *ent.Client, cases []writeCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := outcomeOf(asViewer(t, c, tc.v, tc.write))
+			require.NoError(t, err, "not a policy answer")
+			switch {
+			case tc.hole != "" && tc.want.matches(got):
+				t.Fatalf("the hole is closed (%s): drop the row's hole mark", tc.hole)
+			case tc.hole != "":
+				t.Skipf("known hole, the policy answers %s: %s", got, tc.hole)
+			}
+			require.Equal(t, tc.want.String(), got.String())
+		})
+	}
+}
+
+// reader lists and loads one entity's rows as the viewer of ctx.
+type reader struct {
+	list func(ctx context.Context) ([]int, error)
+	get  func(ctx context.Context, id int) error
+}
+
+// readCase is one row of a read table: viewer v gets the rows want, or,
+// when err is set, a query that fails with it.
+type readCase struct {
+	name string
+	v    *viewer.Viewer
+	want []int
+	err  error
+}
+
+// runReads checks, for each case, that the viewer's query returns exactly
+// the rows want, and that of the rows all, loading one by id finds those
+// and no other: the filter hides the rest rather than failing.
+func runReads(t *testing.T, r reader, all []int, cases []readCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := viewerContext(tc.v)
+			got, err := r.list(ctx)
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				for _, id := range all {
+					require.ErrorIs(t, r.get(ctx, id), tc.err, "row %d", id)
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.ElementsMatch(t, tc.want, got)
+			for _, id := range all {
+				err := r.get(ctx, id)
+				if slices.Contains(tc.want, id) {
+					require.NoError(t, err, "row %d", id)
+				} else {
+					require.True(t, ent.IsNotFound(err), "row %d: %v", id, err)
+				}
+			}
+		})
+	}
+}
+
+// newUser writes a user as the system and returns its id.
+func newUser(t *testing.T, c *ent.Client, name string) int {
+	t.Helper()
+	n := fixtureUsers.Add(1)
+	return c.User.Create().SetUsername(fmt.Sprintf("%s%d", name, n)).SetNickname(name).SetPasswordHash("!").
+		SetPublicID(30_000_000 + n).SaveX(viewer.SystemContext(context.Background())).ID
+}
