@@ -169,6 +169,20 @@ func IsConsentedFriendship(ctx context.Context, m ent.Mutation, uid, userID int)
 	).Exist(ctx)
 }
 
+// IsOwnUnsettledNotice approves a notice the viewer sends in his own name
+// (fromID): not a system notice, and not settled, so that a request's
+// agreement or refusal only ever comes from its recipient.
+func IsOwnUnsettledNotice(_ context.Context, m ent.Mutation, uid, fromID int) (bool, error) {
+	if fromID != uid {
+		return false, nil
+	}
+	if t, ok := m.Field("type"); ok && t == notice.TypeSystem {
+		return false, nil
+	}
+	op, ok := m.Field("operation")
+	return !ok || op == notice.OperationNone || op == notice.OperationNotOperated, nil
+}
+
 // IsProjectOwner approves the owner's writes into his project.
 func IsProjectOwner(ctx context.Context, m ent.Mutation, uid, projectID int) (bool, error) {
 	return clientOf(m).Project.Query().Where(project.ID(projectID), project.OwnerID(uid)).Exist(ctx)

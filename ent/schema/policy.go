@@ -8,6 +8,8 @@ package schema
 // role, a mute) live in the domain packages, which run inside these bounds.
 
 import (
+	"context"
+
 	"entgo.io/ent"
 	"entgo.io/ent/entql"
 
@@ -18,6 +20,8 @@ import (
 	"github.com/parley-im/parley/ent/projectmember"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/user"
+	"github.com/parley-im/parley/ent/viewer"
 )
 
 // readPolicy is "signed in, then filtered".
@@ -44,11 +48,30 @@ func (User) Policy() ent.Policy {
 		Mutation: privacy.MutationPolicy{
 			rule.AllowIfSystem(), rule.DenyIfNoViewer(), rule.AllowIfAdmin(),
 			privacy.OnMutationOperation(rule.DenyFieldsUnlessAdmin("role", "account_state", "is_member"), gen.OpUpdate|gen.OpUpdateOne),
+			rule.OnCreate(plainAccount()),
 			rule.AllowCreateIf(rule.Field("parent_id"), rule.IsViewer),
 			rule.FilterBy(func(f *gen.UserFilter, uid int) { f.WhereID(entql.IntEQ(uid)) }),
 			privacy.AlwaysAllowRule(),
 		},
 	}
+}
+
+// plainAccount refuses a non-admin's new account (a sub-user) that would
+// start as anything but a plain, normal, non-member user: the defaults are
+// set before the policy runs, so the values are checked, not their presence.
+func plainAccount() privacy.MutationRule {
+	return privacy.UserMutationRuleFunc(func(ctx context.Context, m *gen.UserMutation) error {
+		if r, ok := m.Role(); ok && r != user.RoleUser {
+			return privacy.Denyf("only admins create admins")
+		}
+		if st, ok := m.AccountState(); ok && st != user.AccountStateNormal {
+			return privacy.Denyf("only admins create accounts in state %s", st)
+		}
+		if member, ok := m.IsMember(); ok && member {
+			return privacy.Denyf("only admins create members")
+		}
+		return privacy.Skip
+	})
 }
 
 // Policy of the Session: a user sees and revokes his own devices; sessions
@@ -80,15 +103,31 @@ func (Friendship) Policy() ent.Policy {
 	}
 }
 
-// Policy of the Notice: the sender and the recipient read it; the recipient
-// operates it.
+// Policy of the Notice: the sender and the recipient read it. A user sends
+// notices in his own name only, never a system notice and never one already
+// settled; only the recipient operates it or marks it read (a sender may
+// renew his pending request, no more), so a request's agreement, which
+// rule.IsConsentedFriendship trusts, is always the recipient's.
 func (Notice) Policy() ent.Policy {
 	both := rule.FilterBy(func(f *gen.NoticeFilter, uid int) {
 		f.Where(entql.Or(entql.FieldEQ("to_id", uid), entql.FieldEQ("from_id", uid)))
 	})
+	recipientOnly := privacy.NoticeMutationRuleFunc(func(ctx context.Context, m *gen.NoticeMutation) error {
+		_, operated := m.Operation()
+		_, read := m.Read()
+		if operated || read {
+			m.Filter().WhereToID(entql.IntEQ(viewer.UserID(ctx)))
+		}
+		return privacy.Skip
+	})
 	return privacy.Policy{
-		Query:    readPolicy(both),
-		Mutation: writePolicy(rule.AllowCreateIf(rule.Field("from_id"), rule.IsViewer), both),
+		Query: readPolicy(both),
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
+			rule.AllowCreateIf(rule.Field("from_id"), rule.IsOwnUnsettledNotice),
+			privacy.OnMutationOperation(recipientOnly, gen.OpUpdate|gen.OpUpdateOne),
+			both, privacy.AlwaysAllowRule(),
+		},
 	}
 }
 
@@ -300,9 +339,31 @@ func (ProjectInvite) Policy() ent.Policy {
 			entql.HasEdgeWith("project", entql.FieldEQ("owner_id", uid)),
 		))
 	})
+	// The invitee only answers a pending invite (accepted or refused); its
+	// role, a renewal and anything else are the owner's.
+	answers := privacy.ProjectInviteMutationRuleFunc(func(ctx context.Context, m *gen.ProjectInviteMutation) error {
+		uid := viewer.UserID(ctx)
+		owner := entql.HasEdgeWith("project", entql.FieldEQ("owner_id", uid))
+		status, answered := m.Status()
+		onlyStatus := true
+		for _, f := range m.Fields() {
+			onlyStatus = onlyStatus && (f == projectinvite.FieldStatus || f == projectinvite.FieldUpdatedAt)
+		}
+		if answered && onlyStatus && (status == projectinvite.StatusAccepted || status == projectinvite.StatusRefused) {
+			m.Filter().Where(entql.Or(owner, entql.And(entql.FieldEQ("invitee_id", uid), entql.FieldEQ("status", projectinvite.StatusPending.String()))))
+			return privacy.Skip
+		}
+		m.Filter().Where(owner)
+		return privacy.Skip
+	})
 	return privacy.Policy{
-		Query:    readPolicy(involved),
-		Mutation: writePolicy(rule.AllowCreateIf(rule.Field("project_id"), rule.IsProjectOwner), involved),
+		Query: readPolicy(involved),
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
+			rule.AllowCreateIf(rule.Field("project_id"), rule.IsProjectOwner),
+			privacy.OnMutationOperation(answers, gen.OpUpdate|gen.OpUpdateOne),
+			involved, privacy.AlwaysAllowRule(),
+		},
 	}
 }
 
