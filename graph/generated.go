@@ -5233,7 +5233,11 @@ type LiveEvent {
   .deleted) the node is gone and this is all that is left.
   """
   subjectId: ID
-  "Small extra data of some kinds (an online count, who is typing)."
+  """
+  Small extra data of some kinds (an online count, who is typing). Every id
+  in it (keys id, ending in Id, or in Ids for a list) is an ID string, the
+  one node(id:) takes.
+  """
   data: Map
   """
   Set on the last event of a stream the server ends (kind stream.closed),

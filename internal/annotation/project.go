@@ -2,7 +2,6 @@ package annotation
 
 import (
 	"context"
-	"strconv"
 
 	"entgo.io/contrib/entgql"
 
@@ -198,10 +197,11 @@ func (s *Service) dropMember(ctx context.Context, db *ent.Client, p *ent.Project
 	return s.log.Append(ctx, record(ctx, p.ID, KindMemberDeleted, m.ID, memberData(userID, why)))
 }
 
-// memberData is the data of a member event: whose membership changed (as an
-// ID string, like every id of the API) and, for a deletion, why.
+// memberData is the data of a member event: whose membership changed and,
+// for a deletion, why. The id is written as the number it is, like every id
+// of event data; the API presents it as an ID string.
 func memberData(userID int, why string) map[string]any {
-	data := map[string]any{"userId": strconv.Itoa(userID)}
+	data := map[string]any{"userId": userID}
 	if why != "" {
 		data["why"] = why
 	}
