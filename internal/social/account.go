@@ -128,7 +128,7 @@ func (s *Service) deleteAccount(ctx context.Context, accounts *auth.Service, dep
 			}
 			records := []eventlog.Record{{Topic: eventlog.UserTopic(me), Kind: KindAccountDeleted, Actor: me, Subject: me}}
 			for _, f := range friends {
-				records = append(records, eventlog.Record{Topic: eventlog.UserTopic(f), Kind: KindFriendDeleted, Actor: me, Data: map[string]int{"userId": me}})
+				records = append(records, friendDeleted(f, me, me))
 			}
 			return s.log.Append(ctx, records...)
 		}},

@@ -117,3 +117,103 @@ func TestEventDataIDs(t *testing.T) {
 		require.Equal(t, "cat", out.Node.Username)
 	})
 }
+
+// TestDeletionsCarrySubject: every deletion event (kinds ending in .deleted)
+// arrives with the id of what went as its subjectId and no node, whatever
+// deleted it: messages, friendships (by either side or by a deleted
+// account), groups, rooms, and everything of a project. (user.deleted goes
+// to the deleted user's own topic only, whose streams his sessions' end
+// closes first.)
+func TestDeletionsCarrySubject(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		ann, bob, cat := k.trio()
+		dave := k.Register("dave", nil)
+		k.befriend(dave, bob)
+		k.befriend(cat, bob)
+		bws := k.MustDial(bob.Token)
+		bws.Subscribe("e", eventsWithData, nil)
+		k.WaitSubscriptions(1)
+
+		// want is the subject each deletion must name, by kind.
+		want := map[string][]string{}
+		g := k.group(ann, "approval", bob)
+		m := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "for everyone"})
+		k.OK(ann.Token, `mutation($m: ID!) { deleteMessage(id: $m, forEveryone: true) }`, map[string]any{"m": m.ID}, nil)
+		mine := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "for bob"})
+		k.OK(bob.Token, `mutation($m: ID!) { deleteMessage(id: $m) }`, map[string]any{"m": mine.ID}, nil)
+		want["message.deleted"] = []string{m.ID, mine.ID}
+		r := k.room(ann, "lobby", "")
+		k.OK(bob.Token, rmJoin, roomVars(r), nil)
+		k.OK(ann.Token, rmDelete, roomVars(r), nil)
+		want["room.deleted"] = []string{r.ID}
+		k.OK(ann.Token, grpDissolve, map[string]any{"g": g.ID}, nil)
+		want["group.deleted"] = []string{g.ID}
+		k.OK(bob.Token, `mutation($u: ID!) { deleteFriend(userId: $u) }`, map[string]any{"u": cat.ID}, nil)
+		k.OK(dave.Token, `mutation { deleteAccount(password: "password1") }`, nil, nil)
+		want["friend.deleted"] = []string{cat.ID, dave.ID}
+
+		got := map[string][]grpEvent{}
+		for len(got["friend.deleted"]) < 2 {
+			for kind, evs := range collect(bws, "events", "friend.deleted") {
+				got[kind] = append(got[kind], evs...)
+			}
+		}
+
+		// A project's deletions, on a member's projectChanges.
+		a := annKit{k.server}
+		p := a.project(ann, "KG")
+		a.join(ann, p, bob, "annotator")
+		a.join(ann, p, cat, "viewer")
+		pws := k.MustDial(bob.Token)
+		pws.Subscribe("p", annChanges, map[string]any{"p": p})
+		k.WaitSubscriptions(1)
+		doc := a.text(ann, p, "doc", "张三和李四")
+		zhang, li := a.entity(ann, p, "张三", ""), a.entity(ann, p, "李四", "")
+		knows := a.relationType(ann, p, "knows", nil, nil, false)
+		rel := a.relation(ann, knows, zhang, li)
+		mention := a.id(ann.Token, annAddMention, map[string]any{"t": doc, "e": li, "start": 3, "end": 5})
+		a.id(ann.Token, annDeleteMention, map[string]any{"id": mention})
+		a.id(ann.Token, annDeleteRelation, map[string]any{"id": rel})
+		a.id(ann.Token, annDeleteType, map[string]any{"id": knows})
+		a.id(ann.Token, annDeleteEntity, map[string]any{"id": zhang})
+		a.id(ann.Token, annDeleteText, map[string]any{"id": doc})
+		a.id(ann.Token, annRemoveMember, map[string]any{"p": p, "u": cat.ID})
+		a.id(ann.Token, annDeleteProject, map[string]any{"id": p})
+		want["mention.deleted"] = []string{mention}
+		want["relation.deleted"] = []string{rel}
+		want["relation_type.deleted"] = []string{knows}
+		want["entity.deleted"] = []string{zhang}
+		want["text.deleted"] = []string{doc}
+		want["project.deleted"] = []string{p}
+		for {
+			ev, typ := a.change(pws)
+			require.Equal(t, "next", typ)
+			if strings.HasSuffix(ev.Kind, ".deleted") {
+				require.Nil(t, ev.Node, "%s has no node", ev.Kind)
+				require.NotNil(t, ev.SubjectID, "%s carries its subject", ev.Kind)
+				got[ev.Kind] = append(got[ev.Kind], grpEvent{Kind: ev.Kind, SubjectID: ev.SubjectID})
+			}
+			if ev.Kind == "project.deleted" {
+				break
+			}
+		}
+		require.Len(t, got["project_member.deleted"], 1)
+
+		for kind, evs := range got {
+			if !strings.HasSuffix(kind, ".deleted") {
+				continue
+			}
+			for _, ev := range evs {
+				require.NotNil(t, ev.SubjectID, "%s carries its subject: %+v", kind, ev)
+				require.Nil(t, ev.Node, "%s has no node", kind)
+			}
+		}
+		for kind, ids := range want {
+			var subjects []string
+			for _, ev := range got[kind] {
+				subjects = append(subjects, *ev.SubjectID)
+			}
+			require.Subset(t, subjects, ids, kind)
+		}
+	})
+}
