@@ -5292,6 +5292,7 @@ type AuthPayload {
   refreshToken: String!
   "When the access token expires."
   expiresAt: Time!
+  "The signed-in user; his own email and phone show here."
   user: User!
 }
 

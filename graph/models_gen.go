@@ -38,7 +38,8 @@ type AuthPayload struct {
 	RefreshToken string `json:"refreshToken"`
 	// When the access token expires.
 	ExpiresAt time.Time `json:"expiresAt"`
-	User      *ent.User `json:"user"`
+	// The signed-in user; his own email and phone show here.
+	User *ent.User `json:"user"`
 }
 
 type CannedReplyInput struct {
