@@ -131,13 +131,25 @@ func (s *Service) RenameProject(ctx context.Context, id int, name string) (*ent.
 // ON DELETE CASCADE declared in ent/schema/annotation.go, everything in it:
 // members, invites, texts and their mentions, entities, relation types and
 // relations, in the one DELETE of the mutation's transaction. Notices about
-// the project keep existing, without it. Subscribers get project.deleted.
+// the project keep existing, without it; the invites still pending are
+// cancelled first (their notices' operation becomes cancelled, and the
+// invitees are told), since nobody can accept them any more. Subscribers
+// get project.deleted.
 func (s *Service) DeleteProject(ctx context.Context, id int) (int, error) {
 	db, err := writer(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := memberProject(ctx, db, id, "id"); err != nil {
+	p, err := memberProject(ctx, db, id, "id")
+	if err != nil {
+		return 0, err
+	}
+	if p.OwnerID != viewer.UserID(ctx) {
+		// Checked before the invites are cancelled, which is written as
+		// the system; the delete's policy says the same.
+		return 0, apperr.Deny(ReasonOwnerOnly, "delete project: %s", reasonText[ReasonOwnerOnly])
+	}
+	if err := s.notices.Cancel(ctx, noticesvc.Spec{Type: notice.TypeProjectInvite, ProjectID: id}); err != nil {
 		return 0, err
 	}
 	if err := db.Project.DeleteOneID(id).Exec(ctx); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/auth"
+	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/txn"
@@ -38,13 +39,15 @@ type Departure interface {
 //     watchers get room.deleted) and he leaves the others; each group he
 //     owns passes to its longest-standing manager, else its longest-standing
 //     member, one he is alone in is dissolved, and he leaves them all;
-//   - projects he owns are deleted with everything in them; he leaves the
-//     projects of others;
+//   - projects he owns are deleted with everything in them, their pending
+//     invites cancelled; he leaves the projects of others (the annotation
+//     service's departure, members told as for a deletion by hand);
 //   - his messages everywhere are erased for everyone (content gone,
 //     deleted_at set) but keep their place, so conversations keep their
 //     numbering and every device converges;
 //   - his friendships, notices, canned replies, settings rows and sessions
-//     go; he leaves every group and conversation;
+//     go (the recipients of notices he sent get notice.deleted); he leaves
+//     every group and conversation;
 //   - the user row stays as an anonymous husk (account state deleted,
 //     username freed, contact fields and password cleared), so that old
 //     messages still have a sender and ids are never reused.
@@ -133,8 +136,19 @@ func (s *Service) deleteAccount(ctx context.Context, accounts *auth.Service, dep
 			return s.log.Append(ctx, records...)
 		}},
 		{"notices", func() error {
-			_, err := db.Notice.Delete().Where(notice.Or(notice.ToID(me), notice.FromID(me))).Exec(sys)
-			return err
+			// What he sent others leaves their inboxes: each is told.
+			sent, err := db.Notice.Query().Where(notice.FromID(me), notice.ToIDNEQ(me)).All(sys)
+			if err != nil {
+				return err
+			}
+			if _, err := db.Notice.Delete().Where(notice.Or(notice.ToID(me), notice.FromID(me))).Exec(sys); err != nil {
+				return err
+			}
+			records := make([]eventlog.Record, len(sent))
+			for i, n := range sent {
+				records[i] = eventlog.Record{Topic: eventlog.UserTopic(n.ToID), Kind: noticesvc.KindDeleted, Actor: me, Subject: n.ID}
+			}
+			return s.log.Append(ctx, records...)
 		}},
 		{"canned replies", func() error {
 			_, err := db.CannedReply.Delete().Where(cannedreply.OwnerID(me)).Exec(sys)
