@@ -440,7 +440,9 @@ func TestDeletedProjectCancelsInvites(t *testing.T) {
 		operations := func(a account) []string {
 			var out struct {
 				Notices struct {
-					Edges []struct{ Node struct{ Type, Operation string } }
+					Edges []struct {
+						Node struct{ Type, Operation string }
+					}
 				}
 			}
 			k.OK(a.Token, `{ notices(first: 10) { edges { node { type operation } } } }`, nil, &out)
