@@ -3,17 +3,14 @@ package social
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/parley-im/parley/ent/cannedreply"
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/friendship"
-	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
-	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/auth"
@@ -44,7 +41,10 @@ type Departure interface {
 //     service's departure, members told as for a deletion by hand);
 //   - his messages everywhere are erased for everyone (content gone,
 //     deleted_at set) but keep their place, so conversations keep their
-//     numbering and every device converges;
+//     numbering, and every device converges on the events of messaging's
+//     departure (messaging.Service.Depart, which must be among the
+//     departures; it goes last, after the groups and rooms that take their
+//     messages with them);
 //   - his friendships, notices, canned replies, settings rows and sessions
 //     go (the recipients of notices he sent get notice.deleted); he leaves
 //     every group and conversation;
@@ -109,11 +109,6 @@ func (s *Service) deleteAccount(ctx context.Context, accounts *auth.Service, dep
 				return err
 			}
 			_, err := db.ProjectMember.Delete().Where(projectmember.UserID(me)).Exec(sys)
-			return err
-		}},
-		{"messages", func() error {
-			_, err := db.Message.Update().Where(message.SenderID(me), message.DeletedAtIsNil()).
-				SetDeletedAt(time.Now()).SetParts([]schematype.MessagePart{}).Save(sys)
 			return err
 		}},
 		{"conversations", func() error {
