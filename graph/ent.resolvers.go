@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/parley-im/parley/ent"
 )
@@ -19,6 +20,12 @@ func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
 	return r.db(ctx).Noders(ctx, ids)
+}
+
+// LastSeenAt is the resolver for the lastSeenAt field.
+func (r *userResolver) LastSeenAt(ctx context.Context, obj *ent.User) (*time.Time, error) {
+	st, err := r.presenceState(ctx, obj.ID)
+	return st.LastSeenAt, err
 }
 
 // Conversation returns ConversationResolver implementation.

@@ -1013,6 +1013,7 @@ type SystemSettingsResolver interface {
 	DirtyWords(ctx context.Context, obj *settings.Settings) ([]string, error)
 }
 type UserResolver interface {
+	LastSeenAt(ctx context.Context, obj *ent.User) (*time.Time, error)
 	Email(ctx context.Context, obj *ent.User) (*string, error)
 	Phone(ctx context.Context, obj *ent.User) (*string, error)
 	FriendQRURL(ctx context.Context, obj *ent.User) (*string, error)
@@ -25652,7 +25653,7 @@ func (ec *executionContext) _User_lastSeenAt(ctx context.Context, field graphql.
 			return ec.fieldContext_User_lastSeenAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LastSeenAt, nil
+			return ec.Resolvers.User().LastSeenAt(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -25663,7 +25664,7 @@ func (ec *executionContext) _User_lastSeenAt(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_User_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
+	return graphql.NewScalarFieldContext("User", field, true, true, "Time")
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -35100,10 +35101,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSeenAt":
-			out.Values[i] = ec._User_lastSeenAt(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_lastSeenAt(ctx, field, obj)
+				})
 		case "email":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
