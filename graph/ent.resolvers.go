@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/user"
@@ -39,6 +40,12 @@ func (r *userResolver) Sex(ctx context.Context, obj *ent.User) (user.Sex, error)
 // Location is the resolver for the location field.
 func (r *userResolver) Location(ctx context.Context, obj *ent.User) (string, error) {
 	return detail(ctx, r.Resolver, obj, obj.Location)
+}
+
+// LastSeenAt is the resolver for the lastSeenAt field.
+func (r *userResolver) LastSeenAt(ctx context.Context, obj *ent.User) (*time.Time, error) {
+	st, err := r.presenceState(ctx, obj.ID)
+	return st.LastSeenAt, err
 }
 
 // Conversation returns ConversationResolver implementation.

@@ -1021,6 +1021,7 @@ type UserResolver interface {
 	Sex(ctx context.Context, obj *ent.User) (user.Sex, error)
 	Location(ctx context.Context, obj *ent.User) (string, error)
 
+	LastSeenAt(ctx context.Context, obj *ent.User) (*time.Time, error)
 	Email(ctx context.Context, obj *ent.User) (*string, error)
 	Phone(ctx context.Context, obj *ent.User) (*string, error)
 	FriendQRURL(ctx context.Context, obj *ent.User) (*string, error)
@@ -5247,7 +5248,11 @@ type LiveEvent {
   .deleted) the node is gone and this is all that is left.
   """
   subjectId: ID
-  "Small extra data of some kinds (an online count, who is typing)."
+  """
+  Small extra data of some kinds (an online count, who is typing). Every id
+  in it (keys id, ending in Id, or in Ids for a list) is an ID string, the
+  one node(id:) takes.
+  """
   data: Map
   """
   Set on the last event of a stream the server ends (kind stream.closed),
@@ -5309,6 +5314,7 @@ type AuthPayload {
   refreshToken: String!
   "When the access token expires."
   expiresAt: Time!
+  "The signed-in user; his own email and phone show here."
   user: User!
 }
 
@@ -25701,7 +25707,7 @@ func (ec *executionContext) _User_lastSeenAt(ctx context.Context, field graphql.
 			return ec.fieldContext_User_lastSeenAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LastSeenAt, nil
+			return ec.Resolvers.User().LastSeenAt(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -25712,7 +25718,7 @@ func (ec *executionContext) _User_lastSeenAt(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_User_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
+	return graphql.NewScalarFieldContext("User", field, true, true, "Time")
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -35165,10 +35171,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSeenAt":
-			out.Values[i] = ec._User_lastSeenAt(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_lastSeenAt(ctx, field, obj)
+				})
 		case "email":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/scalar"
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/platform/apperr"
@@ -249,9 +251,11 @@ func (r *Resolver) present(ctx context.Context, sub *realtime.Subscription, ev r
 		live.SubjectID = &p.Subject
 	}
 	if len(p.Data) > 0 {
-		if err := json.Unmarshal(p.Data, &live.Data); err != nil {
+		data, err := presentData(p.Data)
+		if err != nil {
 			r.Log.ErrorContext(ctx, "undecodable event data", "id", ev.ID, "err", err)
 		}
+		live.Data = data
 	}
 	if strings.HasSuffix(ev.Kind, ".deleted") || p.Subject == 0 {
 		return live, nil
@@ -279,6 +283,60 @@ func (r *Resolver) load(ctx context.Context, sub *realtime.Subscription, ev real
 		return m, nil
 	}
 	return r.Client.Noder(ctx, p.Subject)
+}
+
+// presentData decodes an event's data as the client receives it: every id
+// in it a global id string (scalar.GlobalID), like the ids of nodes. Domain
+// code writes ids as the numbers it holds, and the log keeps them so; the
+// ids are the values of the keys named id or ending in Id (one id) or Ids
+// (a list of them), at any depth. Other numbers (a seq, a count) stay
+// numbers, exactly as stored.
+func presentData(raw json.RawMessage) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var data map[string]any
+	if err := dec.Decode(&data); err != nil {
+		return nil, err
+	}
+	globalIDs(data)
+	return data, nil
+}
+
+// globalIDs rewrites in place the ids of v, a decoded JSON value, as global
+// id strings; see presentData.
+func globalIDs(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			switch {
+			case k == "id" || strings.HasSuffix(k, "Id"):
+				v[k] = globalID(x)
+			case strings.HasSuffix(k, "Ids"):
+				if list, ok := x.([]any); ok {
+					for i := range list {
+						list[i] = globalID(list[i])
+					}
+				}
+			default:
+				globalIDs(x)
+			}
+		}
+	case []any:
+		for _, x := range v {
+			globalIDs(x)
+		}
+	}
+}
+
+// globalID returns x, an id of event data, as a global id string; anything
+// but an integer (an id written as a string already, a null) is kept.
+func globalID(x any) any {
+	if n, ok := x.(json.Number); ok {
+		if id, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+			return scalar.GlobalID(int(id))
+		}
+	}
+	return x
 }
 
 func parseCursor(after *string) (int64, error) {

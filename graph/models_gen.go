@@ -39,7 +39,8 @@ type AuthPayload struct {
 	RefreshToken string `json:"refreshToken"`
 	// When the access token expires.
 	ExpiresAt time.Time `json:"expiresAt"`
-	User      *ent.User `json:"user"`
+	// The signed-in user; his own email and phone show here.
+	User *ent.User `json:"user"`
 }
 
 type CannedReplyInput struct {
@@ -148,7 +149,9 @@ type LiveEvent struct {
 	// The id of the node the event is about; for deletions (kinds ending in
 	// .deleted) the node is gone and this is all that is left.
 	SubjectID *int `json:"subjectId,omitempty"`
-	// Small extra data of some kinds (an online count, who is typing).
+	// Small extra data of some kinds (an online count, who is typing). Every id
+	// in it (keys id, ending in Id, or in Ids for a list) is an ID string, the
+	// one node(id:) takes.
 	Data map[string]any `json:"data,omitempty"`
 	// Set on the last event of a stream the server ends (kind stream.closed),
 	// whose cursor is where to resume:

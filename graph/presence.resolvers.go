@@ -79,13 +79,13 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 		if err != nil {
 			return nil
 		}
-		online, err := r.Resolver.Presence.Online(ctx, id) // r.Presence is this method
+		st, err := r.Resolver.Presence.State(ctx, id) // r.Presence is this method
 		if err != nil {
 			return nil
 		}
-		e := &PresenceEvent{User: u, Online: online}
-		if !online {
-			e.LastSeenAt = u.LastSeenAt
+		e := &PresenceEvent{User: u, Online: st.Online}
+		if !st.Online {
+			e.LastSeenAt = st.LastSeenAt
 		}
 		return e
 	}
@@ -159,8 +159,6 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 
 // Online is the resolver for the online field.
 func (r *userResolver) Online(ctx context.Context, obj *ent.User) (bool, error) {
-	if r.Presence == nil {
-		return false, nil
-	}
-	return r.Presence.Online(ctx, obj.ID)
+	st, err := r.presenceState(ctx, obj.ID)
+	return st.Online, err
 }

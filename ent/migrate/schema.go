@@ -447,7 +447,7 @@ var (
 		{Name: "type", Type: field.TypeEnum, Enums: []string{"friend_apply", "friend_accepted", "friend_added", "friend_deleted", "group_apply", "group_invited", "group_kicked", "group_dissolved", "project_invite", "system"}},
 		{Name: "postscript", Type: field.TypeString, Size: 256, Default: ""},
 		{Name: "data", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "text"}},
-		{Name: "operation", Type: field.TypeEnum, Enums: []string{"not_operated", "agreed", "refused", "none"}, Default: "none"},
+		{Name: "operation", Type: field.TypeEnum, Enums: []string{"not_operated", "agreed", "refused", "none", "cancelled"}, Default: "none"},
 		{Name: "read", Type: field.TypeBool, Default: false},
 		{Name: "from_id", Type: field.TypeInt, Nullable: true},
 		{Name: "to_id", Type: field.TypeInt},

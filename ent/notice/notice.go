@@ -171,6 +171,7 @@ const (
 	OperationAgreed      Operation = "agreed"
 	OperationRefused     Operation = "refused"
 	OperationNone        Operation = "none"
+	OperationCancelled   Operation = "cancelled"
 )
 
 func (o Operation) String() string {
@@ -180,7 +181,7 @@ func (o Operation) String() string {
 // OperationValidator is a validator for the "operation" field enum values. It is called by the builders before save.
 func OperationValidator(o Operation) error {
 	switch o {
-	case OperationNotOperated, OperationAgreed, OperationRefused, OperationNone:
+	case OperationNotOperated, OperationAgreed, OperationRefused, OperationNone, OperationCancelled:
 		return nil
 	default:
 		return fmt.Errorf("notice: invalid enum value for operation field: %q", o)

@@ -176,7 +176,8 @@ func (Conversation) Annotations() []schema.Annotation {
 // ConversationMember is one user's state in a conversation: read and delivery
 // positions (unread = last_seq - max(read_seq, cleared_seq), never below 0:
 // messaging.Unread), pin, hidden, and whether the
-// conversation was removed from the list (it comes back on a new message).
+// conversation was removed from the list (a new message brings a removed or
+// hidden conversation back, chatting).
 type ConversationMember struct{ ent.Schema }
 
 // Fields of the ConversationMember.

@@ -186,7 +186,9 @@ func (Notice) Fields() []ent.Field {
 		// Stored as text on PostgreSQL: see Message.parts.
 		field.JSON("data", map[string]any{}).Optional().SchemaType(jsonColumn).
 			Annotations(entgql.Skip()),
-		field.Enum("operation").Values("not_operated", "agreed", "refused", "none").Default("none"),
+		// cancelled: a request nobody can answer any more, what it was
+		// about being gone (the project an invite was for).
+		field.Enum("operation").Values("not_operated", "agreed", "refused", "none", "cancelled").Default("none"),
 		field.Bool("read").Default(false),
 	}
 }

@@ -15,9 +15,15 @@ import (
 // MarshalID writes an ent id as a GraphQL ID (a string, as Relay expects).
 func MarshalID(id int) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		io.WriteString(w, strconv.Quote(strconv.Itoa(id)))
+		io.WriteString(w, strconv.Quote(GlobalID(id)))
 	})
 }
+
+// GlobalID is the string an ent id is given to clients as, the one
+// node(id:) and every ID argument accept. Ids the API hands out in untyped
+// places (a LiveEvent's data) use it too, so that a client compares them
+// with the ids of nodes as strings, everywhere.
+func GlobalID(id int) string { return strconv.Itoa(id) }
 
 // UnmarshalID reads a GraphQL ID. Anything but a positive integer, as a
 // string or a number, is the client's mistake: BAD_USER_INPUT with reason

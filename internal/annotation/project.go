@@ -2,7 +2,6 @@ package annotation
 
 import (
 	"context"
-	"strconv"
 
 	"entgo.io/contrib/entgql"
 
@@ -132,13 +131,25 @@ func (s *Service) RenameProject(ctx context.Context, id int, name string) (*ent.
 // ON DELETE CASCADE declared in ent/schema/annotation.go, everything in it:
 // members, invites, texts and their mentions, entities, relation types and
 // relations, in the one DELETE of the mutation's transaction. Notices about
-// the project keep existing, without it. Subscribers get project.deleted.
+// the project keep existing, without it; the invites still pending are
+// cancelled first (their notices' operation becomes cancelled, and the
+// invitees are told), since nobody can accept them any more. Subscribers
+// get project.deleted.
 func (s *Service) DeleteProject(ctx context.Context, id int) (int, error) {
 	db, err := writer(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := memberProject(ctx, db, id, "id"); err != nil {
+	p, err := memberProject(ctx, db, id, "id")
+	if err != nil {
+		return 0, err
+	}
+	if p.OwnerID != viewer.UserID(ctx) {
+		// Checked before the invites are cancelled, which is written as
+		// the system; the delete's policy says the same.
+		return 0, apperr.Deny(ReasonOwnerOnly, "delete project: %s", reasonText[ReasonOwnerOnly])
+	}
+	if err := s.notices.Cancel(ctx, noticesvc.Spec{Type: notice.TypeProjectInvite, ProjectID: id}); err != nil {
 		return 0, err
 	}
 	if err := db.Project.DeleteOneID(id).Exec(ctx); err != nil {
@@ -198,10 +209,11 @@ func (s *Service) dropMember(ctx context.Context, db *ent.Client, p *ent.Project
 	return s.log.Append(ctx, record(ctx, p.ID, KindMemberDeleted, m.ID, memberData(userID, why)))
 }
 
-// memberData is the data of a member event: whose membership changed (as an
-// ID string, like every id of the API) and, for a deletion, why.
+// memberData is the data of a member event: whose membership changed and,
+// for a deletion, why. The id is written as the number it is, like every id
+// of event data; the API presents it as an ID string.
 func memberData(userID int, why string) map[string]any {
-	data := map[string]any{"userId": strconv.Itoa(userID)}
+	data := map[string]any{"userId": userID}
 	if why != "" {
 		data["why"] = why
 	}

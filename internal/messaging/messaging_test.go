@@ -2,6 +2,7 @@ package messaging_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/event"
+	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/messaging"
@@ -267,4 +270,63 @@ func TestWhatAViewerIsShown(t *testing.T) {
 		require.Empty(t, messaging.Text(m), what)
 		require.Equal(t, "["+what+"]", messaging.Preview(m))
 	}
+}
+
+// TestDepartErasesInBatches: Depart erases every message of the viewer for
+// everyone and tells each conversation in events of at most a batch of
+// messages, in seq order; the others' messages stay.
+func TestDepartErasesInBatches(t *testing.T) {
+	t.Cleanup(messaging.SetErasedPerEvent(2)) // after the subtests, which may run in parallel
+	chattest.Each(t, func(t *testing.T, e *chattest.Env) {
+		ann, bob := e.User(t, "ann"), e.User(t, "bob")
+		e.People.Befriend(ann, bob)
+		g := e.Group(t, bob, group.CreateInput{MemberIDs: []int{ann}})
+		var direct []int
+		for _, text := range []string{"one", "two", "three"} {
+			direct = append(direct, e.Send(t, ann, messaging.Request{To: bob, Text: text}).ID)
+		}
+		reply := e.Send(t, bob, messaging.Request{To: ann, Text: "reply"})
+		inGroup := e.Send(t, ann, messaging.Request{GroupID: g.ID, Text: "hi all"})
+		e.Must(t, ann, e.Messaging.Depart)
+
+		sys := chattest.System()
+		events, err := e.Client.Event.Query().Where(event.Kind(messaging.KindMessagesDeleted)).
+			Order(ent.Asc(event.FieldID)).All(sys)
+		require.NoError(t, err)
+		type data struct {
+			ConversationID, SenderID int
+			MessageIDs               []int `json:"messageIds"`
+			Seqs                     []int64
+			ForEveryone              bool
+		}
+		var got []data
+		for _, ev := range events {
+			var p struct {
+				Subject int
+				Data    data
+			}
+			require.NoError(t, json.Unmarshal(ev.Payload, &p))
+			require.Equal(t, p.Data.ConversationID, p.Subject)
+			require.Equal(t, ann, p.Data.SenderID)
+			require.True(t, p.Data.ForEveryone)
+			got = append(got, p.Data)
+		}
+		conv := reply.ConversationID
+		byConv := map[int][]data{}
+		for _, d := range got {
+			byConv[d.ConversationID] = append(byConv[d.ConversationID], d)
+		}
+		require.Len(t, got, 3)
+		require.Equal(t, []data{
+			{conv, ann, direct[:2], []int64{1, 2}, true},
+			{conv, ann, direct[2:], []int64{3}, true},
+		}, byConv[conv])
+		require.Len(t, byConv[inGroup.ConversationID], 1)
+		require.Equal(t, []int{inGroup.ID}, byConv[inGroup.ConversationID][0].MessageIDs)
+
+		require.Equal(t, []int64{4}, e.History(t, bob, conv), "his messages left the history, the reply stays")
+		left, err := e.Client.Message.Query().Where(message.SenderID(ann), message.DeletedAtIsNil()).Count(sys)
+		require.NoError(t, err)
+		require.Zero(t, left)
+	})
 }

@@ -421,12 +421,13 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 		}
 	}
 	// Every member's list moves the conversation up; one removed from a
-	// list comes back. Rooms keep no list. The sender has read his
-	// own message.
+	// list or hidden comes back, chatting: a new message is news to the
+	// members who put it away, and the sender is chatting in it. Rooms keep
+	// no list. The sender has read his own message.
 	if conv.Kind != conversation.KindRoom {
 		if err := db.ConversationMember.Update().
 			Where(conversationmember.ConversationID(conv.ID), conversationmember.Active(true)).
-			SetLastActivityAt(now).SetRemoved(false).Exec(sys); err != nil {
+			SetLastActivityAt(now).SetRemoved(false).SetState(conversationmember.StateChatting).Exec(sys); err != nil {
 			return nil, fmt.Errorf("messaging: list conversation: %w", err)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 const (
 	KindCreated = "notice.created"
 	KindUpdated = "notice.updated"
+	KindDeleted = "notice.deleted"
 )
 
 // ReasonAlreadyHandled refuses to operate a request twice.
@@ -156,6 +157,51 @@ func (s *Service) Settle(ctx context.Context, n *ent.Notice, op notice.Operation
 		records = append(records, record(n, KindUpdated, n.ToID, *n.FromID))
 	}
 	return n, s.log.Append(ctx, records...)
+}
+
+// Cancel closes the pending requests of spec's type (and group or project,
+// when given) that their recipients can no longer answer because what they
+// were about is going: operation cancelled. It writes as the system (the
+// one who ends the thing, a project's owner deleting it, is not the
+// recipient) in the caller's transaction, before the thing is deleted, and
+// tells both sides, as Settle does. The read flag is left alone: the
+// recipient has not seen the change.
+func (s *Service) Cancel(ctx context.Context, spec Spec) error {
+	db, err := txn.Writer(ctx)
+	if err != nil {
+		return err
+	}
+	sys := viewer.SystemContext(ctx)
+	q := db.Notice.Query().Where(notice.TypeEQ(spec.Type), notice.OperationEQ(notice.OperationNotOperated))
+	if spec.GroupID != 0 {
+		q.Where(notice.GroupID(spec.GroupID))
+	}
+	if spec.ProjectID != 0 {
+		q.Where(notice.ProjectID(spec.ProjectID))
+	}
+	pending, err := q.All(sys)
+	if err != nil {
+		return fmt.Errorf("notice: find to cancel: %w", err)
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	ids := make([]int, len(pending))
+	for i, n := range pending {
+		ids[i] = n.ID
+	}
+	if err := db.Notice.Update().Where(notice.IDIn(ids...)).SetOperation(notice.OperationCancelled).Exec(sys); err != nil {
+		return fmt.Errorf("notice: cancel: %w", err)
+	}
+	actor := viewer.UserID(ctx)
+	var records []eventlog.Record
+	for _, n := range pending {
+		records = append(records, record(n, KindUpdated, actor, n.ToID))
+		if n.FromID != nil && *n.FromID != n.ToID {
+			records = append(records, record(n, KindUpdated, actor, *n.FromID))
+		}
+	}
+	return s.log.Append(ctx, records...)
 }
 
 // MarkRead marks the viewer's notices read (all of them when ids is empty)

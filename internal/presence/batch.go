@@ -14,7 +14,7 @@ import (
 type loader struct {
 	wait  time.Duration
 	max   int
-	fetch func(ctx context.Context, keys []int) (map[int]bool, error)
+	fetch func(ctx context.Context, keys []int) (map[int]State, error)
 
 	mu  sync.Mutex
 	cur *batch // collecting keys; nil when none is
@@ -24,12 +24,12 @@ type batch struct {
 	keys []int
 	once sync.Once
 	done chan struct{} // closed when res and err are set
-	res  map[int]bool
+	res  map[int]State
 	err  error
 }
 
 // load returns fetch's answer for key.
-func (l *loader) load(ctx context.Context, key int) (bool, error) {
+func (l *loader) load(ctx context.Context, key int) (State, error) {
 	l.mu.Lock()
 	b := l.cur
 	if b == nil {
@@ -50,7 +50,7 @@ func (l *loader) load(ctx context.Context, key int) (bool, error) {
 	case <-b.done:
 		return b.res[key], b.err
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return State{}, ctx.Err()
 	}
 }
 

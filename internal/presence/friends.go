@@ -31,7 +31,9 @@ func Topics(ctx context.Context, client *ent.Client, uid int) (topics []string, 
 
 // Friend returns the other user of a friend.added or friend.deleted event
 // on uid's user topic: its data's userId, or else the other side of the
-// friendship row it is about (p.Subject), or 0.
+// friendship row a friend.added is about (p.Subject), or 0. (A
+// friend.deleted's subject is the former friend himself, and its data
+// always names him.)
 func Friend(ctx context.Context, client *ent.Client, uid int, p eventlog.Payload) int {
 	var d struct {
 		UserID json.Number `json:"userId"`

@@ -30,8 +30,11 @@ import (
 	"sync"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/presence"
+	entuser "github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/realtime"
@@ -148,7 +151,7 @@ func New(client *ent.Client, pub Publisher, opts Options) *Tracker {
 		users: make(map[int]*user),
 		done:  make(chan struct{}),
 	}
-	t.loader = loader{wait: opts.BatchWait, max: 100, fetch: t.fetchOnline}
+	t.loader = loader{wait: opts.BatchWait, max: 100, fetch: t.fetchStates}
 	return t
 }
 
@@ -418,7 +421,9 @@ func event(uid int, d Data) (*realtime.Event, error) {
 
 // Online reports whether uid has a fresh row on any instance. Concurrent
 // calls (a list of users, each resolved on its own) are batched into one
-// query; users connected to this instance are answered from memory.
+// query; users connected to this instance are answered from memory. A
+// reader who shows when an offline user was last seen too reads State
+// instead, which answers both at once.
 func (t *Tracker) Online(ctx context.Context, uid int) (bool, error) {
 	t.mu.Lock()
 	u := t.users[uid]
@@ -430,7 +435,59 @@ func (t *Tracker) Online(ctx context.Context, uid int) (bool, error) {
 	if local {
 		return true, nil
 	}
+	st, err := t.loader.load(ctx, uid)
+	return st.Online, err
+}
+
+// State is a user's presence as one read saw it: whether he is online, and
+// when his last connection closed (the user's last_seen_at).
+type State struct {
+	Online     bool
+	LastSeenAt *time.Time
+}
+
+// State returns uid's presence, online and last seen read together by one
+// statement. A user goes offline in one transaction that deletes his last
+// fresh row and sets his last_seen_at, so one snapshot never shows him
+// offline without the time of the connection that just closed, where
+// reading the user row and his presence apart could (the row read just
+// before the transaction commits, his rows just after). Concurrent calls
+// are batched into one query, like Online's; a user who does not exist is
+// offline, never seen.
+func (t *Tracker) State(ctx context.Context, uid int) (State, error) {
 	return t.loader.load(ctx, uid)
+}
+
+// fetchStates reads the State of uids in one statement: each user's
+// last_seen_at and whether a fresh presence row of his exists.
+func (t *Tracker) fetchStates(ctx context.Context, uids []int) (map[int]State, error) {
+	var rows []struct {
+		ID         int        `json:"id"`
+		LastSeenAt *time.Time `json:"last_seen_at"`
+		Online     bool       `json:"online"`
+	}
+	cutoff := now().Add(-t.opts.TTL)
+	err := t.client.User.Query().Where(entuser.IDIn(uids...)).Modify(func(s *sql.Selector) {
+		p := sql.Table(presence.Table)
+		fresh := sql.Select(p.C(presence.FieldID)).From(p).Where(sql.And(
+			sql.ColumnsEQ(p.C(presence.FieldUserID), s.C(entuser.FieldID)),
+			sql.GT(p.C(presence.FieldSeenAt), cutoff),
+		))
+		s.Select(s.C(entuser.FieldID), s.C(entuser.FieldLastSeenAt)).AppendSelectExprAs(sql.Exists(fresh), "online")
+	}).Scan(viewer.SystemContext(ctx), &rows)
+	if err != nil {
+		return nil, fmt.Errorf("presence: state: %w", err)
+	}
+	out := make(map[int]State, len(rows))
+	for _, r := range rows {
+		st := State{Online: r.Online, LastSeenAt: r.LastSeenAt}
+		if st.LastSeenAt != nil {
+			at := st.LastSeenAt.UTC()
+			st.LastSeenAt = &at
+		}
+		out[r.ID] = st
+	}
+	return out, nil
 }
 
 // OnlineAmong returns which of uids are online, in one query.

@@ -406,3 +406,36 @@ func TestOnChange(t *testing.T) {
 	r2()
 	require.Equal(t, []change{{uid, true, 1}, {uid, false, 0}}, told())
 }
+
+// TestState: State answers online and last seen from one read: online with
+// no last-seen time before the first close, offline with the time of the
+// close that the offline event carried, and a user never seen offline with
+// none.
+func TestState(t *testing.T) {
+	e := newEnv(t, 2)
+	rec := newRecorder()
+	tr := New(e.client, rec, Options{TTL: time.Minute})
+	defer tr.Close()
+	uid := e.users[0]
+	ctx := context.Background()
+
+	st, err := tr.State(ctx, uid)
+	require.NoError(t, err)
+	require.Equal(t, State{}, st, "never connected")
+	release := tr.Connect(uid)
+	rec.next(t)
+	st, err = tr.State(ctx, uid)
+	require.NoError(t, err)
+	require.Equal(t, State{Online: true}, st)
+	release()
+	_, d, _ := rec.next(t)
+	st, err = tr.State(ctx, uid)
+	require.NoError(t, err)
+	require.False(t, st.Online)
+	require.NotNil(t, st.LastSeenAt)
+	require.True(t, d.LastSeenAt.Equal(*st.LastSeenAt), "%v != %v", d.LastSeenAt, st.LastSeenAt)
+
+	st, err = tr.State(ctx, e.users[1]+1000)
+	require.NoError(t, err)
+	require.Equal(t, State{}, st, "no such user")
+}

@@ -3,20 +3,18 @@ package social
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/parley-im/parley/ent/cannedreply"
 	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/friendship"
-	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
-	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/auth"
+	noticesvc "github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/txn"
@@ -38,13 +36,18 @@ type Departure interface {
 //     watchers get room.deleted) and he leaves the others; each group he
 //     owns passes to its longest-standing manager, else its longest-standing
 //     member, one he is alone in is dissolved, and he leaves them all;
-//   - projects he owns are deleted with everything in them; he leaves the
-//     projects of others;
+//   - projects he owns are deleted with everything in them, their pending
+//     invites cancelled; he leaves the projects of others (the annotation
+//     service's departure, members told as for a deletion by hand);
 //   - his messages everywhere are erased for everyone (content gone,
 //     deleted_at set) but keep their place, so conversations keep their
-//     numbering and every device converges;
+//     numbering, and every device converges on the events of messaging's
+//     departure (messaging.Service.Depart, which must be among the
+//     departures; it goes last, after the groups and rooms that take their
+//     messages with them);
 //   - his friendships, notices, canned replies, settings rows and sessions
-//     go; he leaves every group and conversation;
+//     go (the recipients of notices he sent get notice.deleted); he leaves
+//     every group and conversation;
 //   - the user row stays as an anonymous husk (account state deleted,
 //     username freed, contact fields and password cleared), so that old
 //     messages still have a sender and ids are never reused.
@@ -108,11 +111,6 @@ func (s *Service) deleteAccount(ctx context.Context, accounts *auth.Service, dep
 			_, err := db.ProjectMember.Delete().Where(projectmember.UserID(me)).Exec(sys)
 			return err
 		}},
-		{"messages", func() error {
-			_, err := db.Message.Update().Where(message.SenderID(me), message.DeletedAtIsNil()).
-				SetDeletedAt(time.Now()).SetParts([]schematype.MessagePart{}).Save(sys)
-			return err
-		}},
 		{"conversations", func() error {
 			_, err := db.ConversationMember.Update().Where(conversationmember.UserID(me)).
 				SetActive(false).SetRemoved(true).Save(sys)
@@ -128,13 +126,24 @@ func (s *Service) deleteAccount(ctx context.Context, accounts *auth.Service, dep
 			}
 			records := []eventlog.Record{{Topic: eventlog.UserTopic(me), Kind: KindAccountDeleted, Actor: me, Subject: me}}
 			for _, f := range friends {
-				records = append(records, eventlog.Record{Topic: eventlog.UserTopic(f), Kind: KindFriendDeleted, Actor: me, Data: map[string]int{"userId": me}})
+				records = append(records, friendDeleted(f, me, me))
 			}
 			return s.log.Append(ctx, records...)
 		}},
 		{"notices", func() error {
-			_, err := db.Notice.Delete().Where(notice.Or(notice.ToID(me), notice.FromID(me))).Exec(sys)
-			return err
+			// What he sent others leaves their inboxes: each is told.
+			sent, err := db.Notice.Query().Where(notice.FromID(me), notice.ToIDNEQ(me)).All(sys)
+			if err != nil {
+				return err
+			}
+			if _, err := db.Notice.Delete().Where(notice.Or(notice.ToID(me), notice.FromID(me))).Exec(sys); err != nil {
+				return err
+			}
+			records := make([]eventlog.Record, len(sent))
+			for i, n := range sent {
+				records[i] = eventlog.Record{Topic: eventlog.UserTopic(n.ToID), Kind: noticesvc.KindDeleted, Actor: me, Subject: n.ID}
+			}
+			return s.log.Append(ctx, records...)
 		}},
 		{"canned replies", func() error {
 			_, err := db.CannedReply.Delete().Where(cannedreply.OwnerID(me)).Exec(sys)

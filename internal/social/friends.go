@@ -301,9 +301,20 @@ func (s *Service) DeleteFriend(ctx context.Context, friendID int) error {
 		return apperr.New(apperr.NotFound, ReasonNotFriends, "userId", "this user is not your friend")
 	}
 	return s.log.Append(ctx,
-		eventlog.Record{Topic: eventlog.UserTopic(me), Kind: KindFriendDeleted, Actor: me, Data: map[string]int{"userId": friendID}},
-		eventlog.Record{Topic: eventlog.UserTopic(friendID), Kind: KindFriendDeleted, Actor: me, Data: map[string]int{"userId": me}},
+		friendDeleted(me, me, friendID),
+		friendDeleted(friendID, me, me),
 	)
+}
+
+// friendDeleted is the friend.deleted event on to's stream, acted by actor,
+// telling that to and the user former are no longer friends. Its subject is
+// the former friend, the user a client drops from its contacts (both
+// friendship rows are gone), and its data names him too.
+func friendDeleted(to, actor, former int) eventlog.Record {
+	return eventlog.Record{
+		Topic: eventlog.UserTopic(to), Kind: KindFriendDeleted, Actor: actor, Subject: former,
+		Data: map[string]int{"userId": former},
+	}
 }
 
 // UnhandledApplications counts the friend applications waiting for uid.

@@ -391,3 +391,106 @@ func TestAnnotationInvites(t *testing.T) {
 		k.Fails(alice.Token, annRemoveMember, map[string]any{"p": p, "u": dave.ID}, "NOT_FOUND", "NOT_FOUND")
 	})
 }
+
+// TestDeletedProjectCancelsInvites: deleting a project cancels its pending
+// invites: the invitee's notice becomes cancelled, live on his notices and
+// events streams, and no pending invite or request is left to answer. An
+// invite already answered keeps its answer. A project going with its
+// owner's account is no exception.
+func TestDeletedProjectCancelsInvites(t *testing.T) {
+	eachKit(t, newAnnKit, func(t *testing.T, k annKit) {
+		alice, bob, carol := k.Register("alice", nil), k.Register("bob", nil), k.Register("carol", nil)
+		p := k.project(alice, "KG")
+		k.befriend(alice, bob)
+		k.befriend(alice, carol)
+		invite := k.id(alice.Token, annInvite, map[string]any{"p": p, "u": bob.ID, "role": "viewer"})
+		refused := k.id(alice.Token, annInvite, map[string]any{"p": p, "u": carol.ID})
+		k.OK(carol.Token, annRefuse, map[string]any{"id": refused}, nil)
+
+		ws := k.MustDial(bob.Token)
+		ws.Subscribe("n", noticesSubscription, nil)
+		ws.Subscribe("e", `subscription { events { kind node { id ... on Notice { type operation } } } }`, nil)
+		k.WaitSubscriptions(2)
+		k.id(alice.Token, annDeleteProject, map[string]any{"id": p})
+
+		// Both streams carry the change, in whatever order their frames
+		// interleave.
+		seen := map[string]string{}
+		for len(seen) < 2 {
+			var f struct {
+				ID      string
+				Type    string
+				Payload struct {
+					Data map[string]struct {
+						Kind string
+						Node *struct{ Type, Operation string }
+					}
+				}
+			}
+			require.NoError(t, ws.ReadInto(&f))
+			require.Equal(t, "next", f.Type)
+			for _, ev := range f.Payload.Data {
+				if ev.Kind == "notice.updated" && ev.Node != nil && ev.Node.Type == "project_invite" {
+					seen[f.ID] = ev.Node.Operation
+				}
+			}
+		}
+		require.Equal(t, map[string]string{"n": "cancelled", "e": "cancelled"}, seen)
+
+		operations := func(a account) []string {
+			var out struct {
+				Notices struct {
+					Edges []struct {
+						Node struct{ Type, Operation string }
+					}
+				}
+			}
+			k.OK(a.Token, `{ notices(first: 10) { edges { node { type operation } } } }`, nil, &out)
+			var ops []string
+			for _, e := range out.Notices.Edges {
+				if e.Node.Type == "project_invite" {
+					ops = append(ops, e.Node.Operation)
+				}
+			}
+			return ops
+		}
+		require.Equal(t, []string{"cancelled"}, operations(bob))
+		require.Equal(t, []string{"refused"}, operations(carol), "an answered invite keeps its answer")
+		var pending struct{ ProjectInvites struct{ TotalCount int } }
+		k.OK(bob.Token, annInvites, nil, &pending)
+		require.Zero(t, pending.ProjectInvites.TotalCount)
+		k.Fails(bob.Token, annAccept, map[string]any{"id": invite}, "NOT_FOUND", "NOT_FOUND")
+
+		// The projects of a deleted account go the same way.
+		dave := k.Register("dave", nil)
+		k.befriend(dave, bob)
+		q := k.project(dave, "Dave's")
+		k.id(dave.Token, annInvite, map[string]any{"p": q, "u": bob.ID})
+		ws.Close()
+		ws = k.MustDial(bob.Token)
+		ws.Subscribe("n", `subscription { notices { kind subjectId node { id ... on Notice { type operation } } } }`, nil)
+		k.WaitSubscriptions(1)
+		k.OK(dave.Token, `mutation { deleteAccount(password: "password1") }`, nil, nil)
+		require.Equal(t, []string{"cancelled"}, operations(bob), "the request from the deleted account is gone, the cancelled one stays")
+		// The request from the deleted account goes from bob's inbox too,
+		// live: it is cancelled with the project, then deleted with the
+		// account's notices.
+		type noticeChange struct {
+			Kind      string
+			SubjectID *string
+			Node      *struct{ ID, Type, Operation string }
+		}
+		var kinds []string
+		for {
+			ev, typ := apptest.Next[noticeChange](ws, "notices")
+			require.Equal(t, "next", typ)
+			kinds = append(kinds, ev.Kind)
+			if ev.Kind == "notice.deleted" {
+				require.NotNil(t, ev.SubjectID)
+				require.Nil(t, ev.Node)
+				break
+			}
+		}
+		require.NotContains(t, kinds, "notice.created")
+	})
+}

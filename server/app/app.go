@@ -324,6 +324,7 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	)}})
 	srv.AroundOperations(a.capSubscriptions)
 	srv.AroundOperations(resolver.WithLoaders)
+	srv.AroundResponses(resolver.WithPresenceReads)
 	srv.SetErrorPresenter(presenter.Presenter(a.log))
 	srv.SetRecoverFunc(presenter.Recover(a.log))
 	return srv

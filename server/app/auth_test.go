@@ -176,3 +176,44 @@ func TestErrorsClipEchoedInput(t *testing.T) {
 		require.Equal(t, `"`+strings.Repeat("9x", 32)+`…" is not a valid id`, short(r))
 	})
 }
+
+// TestAuthPayloadShowsOwnContact: the user of a register, login or refresh
+// payload is the one who just proved who he is, so he sees his own email
+// and phone there although the request carried no token; nobody else's
+// contact fields show through a payload.
+func TestAuthPayloadShowsOwnContact(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		const fields = `accessToken refreshToken user { id email phone }`
+		type payload struct {
+			AccessToken, RefreshToken string
+			User                      struct {
+				ID           string
+				Email, Phone *string
+			}
+		}
+		own := func(p payload) {
+			t.Helper()
+			require.NotNil(t, p.User.Email, "email")
+			require.Equal(t, "alice@example.com", *p.User.Email)
+			require.NotNil(t, p.User.Phone, "phone")
+			require.Equal(t, "+8613800000009", *p.User.Phone)
+		}
+		var reg struct{ Register payload }
+		s.OK("", `mutation($in: RegisterInput!) { register(input: $in) { `+fields+` } }`, map[string]any{"in": map[string]any{
+			"username": "alice", "password": "password1", "email": "alice@example.com", "phone": "+8613800000009",
+		}}, &reg)
+		own(reg.Register)
+		var login struct{ Login payload }
+		s.OK("", `mutation($in: LoginInput!) { login(input: $in) { `+fields+` } }`, apptest.LoginVars("alice", "password1"), &login)
+		own(login.Login)
+		var refresh struct{ RefreshToken payload }
+		s.OK("", `mutation($r: String!) { refreshToken(refreshToken: $r) { `+fields+` } }`, map[string]any{"r": login.Login.RefreshToken}, &refresh)
+		own(refresh.RefreshToken)
+
+		// Anywhere else, a stranger's contact stays hidden.
+		bob := s.Register("bob", map[string]any{"email": "bob@example.com"})
+		var stranger struct{ User struct{ Email *string } }
+		s.OK(login.Login.AccessToken, `query($id: ID!) { user(id: $id) { email } }`, map[string]any{"id": bob.ID}, &stranger)
+		require.Nil(t, stranger.User.Email)
+	})
+}

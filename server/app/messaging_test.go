@@ -152,6 +152,41 @@ func TestConversationListAndReceipts(t *testing.T) {
 	})
 }
 
+// TestNewMessageUnhides: a new message brings a hidden conversation back
+// into the chatting list, as it brings back a removed one, for every member
+// (the sender too: he is chatting in it); one without a new message stays
+// hidden.
+func TestNewMessageUnhides(t *testing.T) {
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
+		ann := s.Register("ann", map[string]any{"nickname": "Ann"})
+		ben := s.Register("ben", map[string]any{"nickname": "Ben"})
+		cat := s.Register("cat", map[string]any{"nickname": "Cat"})
+		toBen := s.sendIn(ann, map[string]any{"to": ben.ID, "text": "one"})
+		toCat := s.sendIn(ann, map[string]any{"to": cat.ID, "text": "one"})
+		hide := func(a account, conv string) {
+			s.OK(a.Token, `mutation($c: ID!) { updateConversation(conversationId: $c, input: {state: hidden}) { state } }`, map[string]any{"c": conv}, nil)
+		}
+		hide(ben, toBen.Conversation.ID)
+		hide(ann, toBen.Conversation.ID)
+		hide(ann, toCat.Conversation.ID)
+		require.Empty(t, s.conversationList(ben, ", state: chatting"))
+		require.Empty(t, s.conversationList(ann, ", state: chatting"))
+
+		// Ben's answer brings it back for both: he receives, Ann sent.
+		s.sendIn(ben, map[string]any{"to": ann.ID, "text": "two"})
+		for _, a := range []account{ann, ben} {
+			list := s.conversationList(a, ", state: chatting")
+			require.Len(t, list, 1, a.Name)
+			require.Equal(t, toBen.Conversation.ID, list[0].Conversation.ID, a.Name)
+			require.Equal(t, "chatting", list[0].State, a.Name)
+			require.Equal(t, "two", list[0].LastMessage.Text, a.Name)
+		}
+		hidden := s.conversationList(ann, ", state: hidden")
+		require.Len(t, hidden, 1, "the conversation with no new message stays hidden")
+		require.Equal(t, toCat.Conversation.ID, hidden[0].Conversation.ID)
+	})
+}
+
 // lastMessages returns a conversation's last 100 messages as a sees them,
 // oldest first.
 func (s *server) lastMessages(a account, conv string) []apptest.Message {

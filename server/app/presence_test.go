@@ -240,3 +240,30 @@ func TestPresenceTwoInstances(t *testing.T) {
 	one.App.Close()
 	expectPresence(ws, dave, false)
 }
+
+// TestOfflineComesWithLastSeen: online and lastSeenAt are read together, so
+// a reader never sees a user offline without the last-seen time of the
+// connection that just closed, however close to the close he reads: not
+// the time before it (none, the first time), nor an older one.
+func TestOfflineComesWithLastSeen(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		s := start(t, apptest.Config(t, b.DatabaseURL(t)))
+		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
+		const rounds = 30
+		for round := range rounds {
+			c := s.MustDial(alice.Token)
+			require.Eventually(t, func() bool { return s.presenceOf(bob, alice).Online }, 5*time.Second, time.Millisecond)
+			opened := time.Now()
+			c.Close()
+			for {
+				p := s.presenceOf(bob, alice)
+				if p.Online {
+					continue
+				}
+				require.NotNil(t, p.LastSeenAt, "round %d: offline without lastSeenAt", round)
+				require.False(t, p.LastSeenAt.Before(opened.Add(-time.Millisecond)), "round %d: offline with the last-seen time of an earlier connection: %v, opened at %v", round, p.LastSeenAt, opened)
+				break
+			}
+		}
+	})
+}

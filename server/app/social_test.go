@@ -1152,3 +1152,73 @@ func TestUserPolicyGuardsPrivilegedFields(t *testing.T) {
 		require.NoError(t, s.App.Client.User.UpdateOneID(id).SetNickname("fine").Exec(ctx))
 	})
 }
+
+// TestDeleteAccountErasesMessagesLive: the messages a deleted account
+// erases leave the other members' open streams at once: one
+// conversation.messages_deleted per conversation on its topic (events and
+// conversationEvents), naming the erased messages by id and seq, with the
+// conversation as it now is (its last message no longer his).
+func TestDeleteAccountErasesMessagesLive(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		ann, leaver, cat := k.trio()
+		k.befriend(leaver, cat)
+		g := k.group(ann, "approval", leaver, cat)
+		first := k.sendIn(leaver, map[string]any{"to": ann.ID, "text": "one"})
+		second := k.sendIn(leaver, map[string]any{"to": ann.ID, "text": "two"})
+		kept := k.sendIn(ann, map[string]any{"to": leaver.ID, "text": "mine stays"})
+		inGroup := k.sendIn(leaver, map[string]any{"groupId": g.ID, "text": "to the group"})
+		k.sendIn(cat, map[string]any{"groupId": g.ID, "text": "cat's"})
+		last := k.sendIn(leaver, map[string]any{"groupId": g.ID, "text": "last word"})
+
+		aws, cws := k.MustDial(ann.Token), k.MustDial(cat.Token)
+		aws.Subscribe("e", `subscription { events { `+grpEventFields+` node { ... on Conversation { id lastMessage { text } } } } }`, nil)
+		cws.Subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { `+grpEventFields+` node { ... on Conversation { id lastMessage { text } } } } }`, map[string]any{"c": g.ConversationID})
+		k.WaitSubscriptions(2)
+		k.OK(leaver.Token, `mutation { deleteAccount(password: "password1") }`, nil, nil)
+
+		type erased struct {
+			Kind      string
+			SubjectID *string
+			Data      map[string]any
+			Node      *struct {
+				ID          string
+				LastMessage *struct{ Text string }
+			}
+		}
+		next := func(c *apptest.Conn, field string) erased {
+			t.Helper()
+			for {
+				ev, typ := apptest.Next[erased](c, field)
+				require.Equal(t, "next", typ, "stream ended before conversation.messages_deleted")
+				if ev.Kind == "conversation.messages_deleted" {
+					return ev
+				}
+			}
+		}
+		strs := func(v any) []string {
+			var out []string
+			for _, x := range v.([]any) {
+				out = append(out, x.(string))
+			}
+			return out
+		}
+		byConv := map[string]erased{}
+		for len(byConv) < 2 {
+			ev := next(aws, "events")
+			byConv[ev.Data["conversationId"].(string)] = ev
+		}
+		direct, group := byConv[first.Conversation.ID], byConv[g.ConversationID]
+		require.Equal(t, []string{first.ID, second.ID}, strs(direct.Data["messageIds"]))
+		require.Equal(t, []any{float64(first.Seq), float64(second.Seq)}, direct.Data["seqs"])
+		require.Equal(t, leaver.ID, direct.Data["senderId"])
+		require.Equal(t, first.Conversation.ID, *direct.SubjectID)
+		require.Equal(t, "mine stays", direct.Node.LastMessage.Text, "the conversation as it now is")
+		require.Equal(t, []string{inGroup.ID, last.ID}, strs(group.Data["messageIds"]))
+		require.NotEqual(t, last.Text, group.Node.LastMessage.Text, "his last word is no longer the group's")
+		ev := next(cws, "conversationEvents")
+		require.Equal(t, []string{inGroup.ID, last.ID}, strs(ev.Data["messageIds"]))
+
+		// What the events say is what a reload shows.
+		require.Equal(t, []string{kept.Text}, k.texts(ann, first.Conversation.ID))
+	})
+}
