@@ -48,7 +48,7 @@ func (r *Resolver) friendship(ctx context.Context, uid int) (*ent.Friendship, er
 // homeConversations is how many conversations the home screen lists.
 const homeConversations = 50
 
-// home gathers the home screen (S2-35) in a fixed number of queries, however
+// home gathers the home screen in a fixed number of queries, however
 // many friends, groups and conversations the viewer has.
 func (r *Resolver) home(ctx context.Context) (*Home, error) {
 	uid := viewer.UserID(ctx)

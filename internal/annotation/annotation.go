@@ -1,5 +1,5 @@
 // Package annotation holds the rules of textMark's collaborative knowledge
-// graph (issue 5): projects with their members and invites, texts, entities
+// graph: projects with their members and invites, texts, entities
 // and their mentions, relation types and relations, the graph view, export
 // and import, and the events that carry every change to the project's
 // subscribers.

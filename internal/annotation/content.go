@@ -39,7 +39,7 @@ type AddMentionInput struct {
 	End      int `json:"end"`
 }
 
-// Texts selects a project's texts (S4-03). The connection resolver loads
+// Texts selects a project's texts. The connection resolver loads
 // only the fields the query asks for, so a list without content never
 // reads it.
 func (s *Service) Texts(ctx context.Context, projectID int) (*ent.TextQuery, error) {
@@ -146,7 +146,7 @@ func checkFilter(name *string) error {
 	return nil
 }
 
-// Entities selects a project's entities (S4-04): those whose name contains
+// Entities selects a project's entities: those whose name contains
 // name (by NameKey, so case-insensitively) and those created by creatorID,
 // when given.
 func (s *Service) Entities(ctx context.Context, projectID int, name *string, creatorID *int) (*ent.EntityQuery, error) {

@@ -26,7 +26,7 @@ const (
 	exportTextPage = 10
 )
 
-// Export is one download of a project's data (S4-13): the HTTP layer sets
+// Export is one download of a project's data: the HTTP layer sets
 // its headers, then Write streams it. Exports read as the viewer, so the
 // privacy policies apply as to any query. Pages are read one after another,
 // not in one snapshot: a row changed during a long export appears as its

@@ -24,7 +24,7 @@ const (
 
 // Graph is a knowledge graph in the shape of ECharts' graph series: Nodes
 // are series.data and Links series.links, whose Source and Target are node
-// ids (S4-07).
+// ids.
 type Graph struct {
 	Nodes     []*GraphNode
 	Links     []*GraphLink

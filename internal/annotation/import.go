@@ -119,7 +119,7 @@ func parseImport(data string) (entities, relations []importItem, err error) {
 }
 
 // Import adds entities and relations to a project in one transaction (the
-// mutation's) and reports what it created and skipped (S4-13). Entities and
+// mutation's) and reports what it created and skipped. Entities and
 // relation types are matched by NameKey: an entity that exists is skipped
 // (ENTITY_NAME_TAKEN), but a relation's ends and type are reused when they
 // exist and created when they do not (types without label constraints). Items that

@@ -29,7 +29,7 @@ type InviteInput struct {
 }
 
 // Projects selects the projects the viewer is a member of: owned true for
-// his own, false for those of others he takes part in (S4-12), nil for both.
+// his own, false for those of others he takes part in, nil for both.
 func (s *Service) Projects(ctx context.Context, owned *bool) (*ent.ProjectQuery, error) {
 	uid := viewer.UserID(ctx)
 	if uid == 0 {
@@ -158,7 +158,7 @@ func (s *Service) DeleteProject(ctx context.Context, id int) (int, error) {
 	return id, s.log.Append(ctx, record(ctx, id, KindProjectDeleted, id, nil))
 }
 
-// LeaveProject removes the viewer from a project he takes part in (S4-12).
+// LeaveProject removes the viewer from a project he takes part in.
 // The owner cannot leave: he deletes the project instead.
 func (s *Service) LeaveProject(ctx context.Context, id int) (int, error) {
 	db, err := writer(ctx)
@@ -300,7 +300,7 @@ func (s *Service) Watching(ctx context.Context, projectID int) error {
 	return nil
 }
 
-// Invite invites a friend of the viewer into his project (S4-11). Only
+// Invite invites a friend of the viewer into his project. Only
 // friends may be invited: the friendship is read as the system, from the
 // owner's side. The invitee gets a project_invite notice, live on his
 // events stream; inviting him again while that invite is pending changes
@@ -367,7 +367,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*ent.ProjectInvit
 }
 
 // AcceptInvite makes the viewer a member of the invite's project with its
-// role (S4-11). The member is added while the invite is still pending (the
+// role. The member is added while the invite is still pending (the
 // policy lets an invitee add himself only then), then the invite is marked
 // accepted and its notice settled.
 func (s *Service) AcceptInvite(ctx context.Context, id int) (*ent.ProjectMember, error) {
@@ -398,7 +398,7 @@ func (s *Service) AcceptInvite(ctx context.Context, id int) (*ent.ProjectMember,
 	return m, s.log.Append(ctx, record(ctx, inv.ProjectID, KindMemberCreated, m.ID, memberData(m.UserID, "")))
 }
 
-// RefuseInvite refuses an invite the viewer received (S4-11).
+// RefuseInvite refuses an invite the viewer received.
 func (s *Service) RefuseInvite(ctx context.Context, id int) (*ent.ProjectInvite, error) {
 	db, err := writer(ctx)
 	if err != nil {

@@ -33,7 +33,7 @@ type AddRelationInput struct {
 	TargetID int `json:"targetId"`
 }
 
-// RelationTypes selects a project's relation types (S4-05).
+// RelationTypes selects a project's relation types.
 func (s *Service) RelationTypes(ctx context.Context, projectID int) (*ent.RelationTypeQuery, error) {
 	p, err := s.Project(ctx, projectID)
 	if err != nil {
@@ -173,7 +173,7 @@ func loadRelationType(ctx context.Context, db *ent.Client, id int, field string)
 	return rt, found(err, "relation type", field)
 }
 
-// Relations selects a project's relations (S4-06), those touching entityID
+// Relations selects a project's relations, those touching entityID
 // and those of typeID when given.
 func (s *Service) Relations(ctx context.Context, projectID int, entityID, typeID *int) (*ent.RelationQuery, error) {
 	p, err := s.Project(ctx, projectID)

@@ -123,7 +123,7 @@ type Registration struct {
 	Username, Password       string
 	Email, Phone             *string
 	Nickname, Sign, Location string
-	// Code is the SMS code sent to Phone for registering (S2-03); required
+	// Code is the SMS code sent to Phone for registering; required
 	// when the register_captcha setting is on.
 	Code string
 }

@@ -14,8 +14,7 @@ import (
 	"github.com/parley-im/parley/internal/verify"
 )
 
-// ReasonPasswordUnchanged refuses a new password equal to the current one
-// (S4-09).
+// ReasonPasswordUnchanged refuses a new password equal to the current one.
 const ReasonPasswordUnchanged = "PASSWORD_UNCHANGED"
 
 // PasswordChange is a change of the viewer's password: with the current

@@ -1,5 +1,4 @@
-// Package files stores uploads and serves them back (issue 4: seeds S0-17,
-// S1-06, S2-33, S2-34, S3-03).
+// Package files stores uploads and serves them back.
 //
 // An upload arrives as a GraphQL multipart request (server/app checks the
 // CSRF preflight header and bounds the body). Upload checks it against the
@@ -167,7 +166,7 @@ func (s *Service) MaxUploadBytes() int64 {
 	return largest
 }
 
-// toggles is the setting that governs each kind (S2-37).
+// toggles is the setting that governs each kind.
 var toggles = map[file.Kind]settings.Toggle{
 	file.KindAvatar: settings.UploadImage,
 	file.KindImage:  settings.UploadImage,

@@ -16,7 +16,7 @@ import (
 	"github.com/parley-im/parley/internal/settings"
 )
 
-// Limits of GET /qr (S2-34).
+// Limits of GET /qr.
 const (
 	QRContentMax  = 1024 // bytes
 	QRSizeMin     = 64   // pixels

@@ -1,5 +1,5 @@
 // Package presence tracks who is online: a user is online while he holds an
-// authenticated WebSocket connection to any server instance (S2-05).
+// authenticated WebSocket connection to any server instance.
 //
 // Each instance runs one Tracker. It counts its own connections per user in
 // memory and keeps one Presence row per user it serves (user_id, instance,

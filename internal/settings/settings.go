@@ -1,4 +1,4 @@
-// Package settings holds the system settings of seed 002 (S2-37): feature
+// Package settings holds the system settings: feature
 // toggles, the dirty-word list and a few strings clients show. They are rows
 // of ent's Setting table, so every instance reads the same values; admins
 // change them, and each toggle is enforced by the domain code it governs
@@ -70,7 +70,7 @@ type Patch struct {
 // Toggle names one feature switch; its value is the key of its row.
 type Toggle string
 
-// The feature switches of S2-37.
+// The feature switches.
 const (
 	Voice           Toggle = "voice"
 	Audio           Toggle = "audio"

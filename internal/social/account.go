@@ -29,7 +29,7 @@ type Departure interface {
 	Depart(ctx context.Context) error
 }
 
-// DeleteAccount deletes the viewer's account in one transaction (S3-08):
+// DeleteAccount deletes the viewer's account in one transaction:
 //
 //   - the departures go first, as the user: rooms he owns are deleted with
 //     their messages and memberships (seed 003: "rooms he owns go too";

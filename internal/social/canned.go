@@ -12,7 +12,7 @@ import (
 	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
-// CannedGroup is the viewer's canned replies of one type (S2-38).
+// CannedGroup is the viewer's canned replies of one type.
 type CannedGroup struct {
 	Type    cannedreply.Type
 	Replies []*ent.CannedReply
@@ -81,7 +81,7 @@ func (c *Canned) validate() error {
 	return nil
 }
 
-// CreateCanned adds a canned reply for the viewer (S2-39).
+// CreateCanned adds a canned reply for the viewer.
 func (s *Service) CreateCanned(ctx context.Context, c Canned) (*ent.CannedReply, error) {
 	db, err := tx(ctx)
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) CreateCanned(ctx context.Context, c Canned) (*ent.CannedReply,
 	return r, nil
 }
 
-// UpdateCanned changes one of the viewer's canned replies (S2-39); another
+// UpdateCanned changes one of the viewer's canned replies; another
 // user's reply reads as missing.
 func (s *Service) UpdateCanned(ctx context.Context, id int, c Canned) (*ent.CannedReply, error) {
 	db, err := tx(ctx)

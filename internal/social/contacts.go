@@ -35,7 +35,7 @@ type Section struct {
 }
 
 // ContactBook returns the viewer's friends grouped by the initial of their
-// remark-or-nickname (S2-13), Chinese names by the pinyin of their first
+// remark-or-nickname, Chinese names by the pinyin of their first
 // character (猫猫 → M). Within a section, pinned friends come first, then by
 // the name's pinyin. One query.
 func (s *Service) ContactBook(ctx context.Context) ([]*Section, error) {
@@ -55,7 +55,7 @@ func (s *Service) ContactBook(ctx context.Context) ([]*Section, error) {
 }
 
 // Strangers returns the people the viewer has a direct conversation with who
-// are not his friends (S2-14), grouped like the contact book.
+// are not his friends, grouped like the contact book.
 func (s *Service) Strangers(ctx context.Context) ([]*Section, error) {
 	me := viewer.UserID(ctx)
 	users, err := s.read(ctx).User.Query().Where(

@@ -28,7 +28,7 @@ type Target struct {
 	Login  string
 }
 
-// Apply asks target to be the viewer's friend (S0-02, S2-09, S4-10). The
+// Apply asks target to be the viewer's friend. The
 // target receives a notice live. Applying again while the first application
 // is pending renews it (new postscript, unread again) instead of stacking a
 // second one; applying to someone who already applied to me makes us
@@ -138,8 +138,8 @@ func (s *Service) application(ctx context.Context, db *ent.Client, id int) (*ent
 	return n, nil
 }
 
-// Accept agrees to a friend application the viewer received (S0-03,
-// S2-09): both sides become friends, the applicant gets a notice.
+// Accept agrees to a friend application the viewer received: both sides
+// become friends, the applicant gets a notice.
 func (s *Service) Accept(ctx context.Context, noticeID int) (*ent.Friendship, error) {
 	db, err := tx(ctx)
 	if err != nil {
@@ -172,7 +172,7 @@ func (s *Service) accept(ctx context.Context, db *ent.Client, n *ent.Notice) (*e
 	return mine, err
 }
 
-// Refuse declines a friend application the viewer received (S2-09); the
+// Refuse declines a friend application the viewer received; the
 // applicant sees its state change.
 func (s *Service) Refuse(ctx context.Context, noticeID int) (*ent.Notice, error) {
 	db, err := tx(ctx)
@@ -186,7 +186,7 @@ func (s *Service) Refuse(ctx context.Context, noticeID int) (*ent.Notice, error)
 	return s.notices.Settle(ctx, n, notice.OperationRefused)
 }
 
-// AddDirect makes a and b friends without an application (S2-10, admins:
+// AddDirect makes a and b friends without an application (admins:
 // the Friendship policy lets only them create rows without consent). Both
 // get a notice.
 func (s *Service) AddDirect(ctx context.Context, a, b int) (*ent.Friendship, error) {
@@ -248,8 +248,8 @@ type FriendPatch struct {
 	Pinned *bool
 }
 
-// UpdateFriend sets the viewer's remark for and pin of a friend (S2-11,
-// S2-16). The other side does not see it.
+// UpdateFriend sets the viewer's remark for and pin of a friend. The
+// other side does not see it.
 func (s *Service) UpdateFriend(ctx context.Context, friendID int, p FriendPatch) (*ent.Friendship, error) {
 	db, err := tx(ctx)
 	if err != nil {
@@ -281,7 +281,7 @@ func (s *Service) UpdateFriend(ctx context.Context, friendID int, p FriendPatch)
 	})
 }
 
-// DeleteFriend ends a friendship on both sides (S0-13, S2-15, S4-10). The
+// DeleteFriend ends a friendship on both sides. The
 // other side is not sent a notice (as in common IM apps), but both users'
 // streams carry friend.deleted so that every device drops the contact.
 func (s *Service) DeleteFriend(ctx context.Context, friendID int) error {

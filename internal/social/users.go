@@ -40,7 +40,7 @@ func (s *Service) User(ctx context.Context, id int, username string) (*ent.User,
 	return u, err
 }
 
-// Users returns users by id in the order asked, nil where none exists (S2-06).
+// Users returns users by id in the order asked, nil where none exists.
 func (s *Service) Users(ctx context.Context, ids []int) ([]*ent.User, error) {
 	if len(ids) > UsersMax {
 		return nil, apperr.Input(ReasonTooManyIDs, "ids", "at most %d ids", UsersMax)
@@ -62,7 +62,7 @@ func (s *Service) Users(ctx context.Context, ids []int) ([]*ent.User, error) {
 }
 
 // Search finds users by a part of their username or nickname, or by their
-// exact phone or email (S1-11). Contact fields stay hidden from strangers
+// exact phone or email. Contact fields stay hidden from strangers
 // (the User type's email and phone resolvers), so exact matching reveals
 // only that an account uses them, as every sign-in form does.
 func (s *Service) Search(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error) {
@@ -95,7 +95,7 @@ type Profile struct {
 	Sex                                                      *user.Sex
 }
 
-// UpdateProfile changes the viewer's profile (S1-05, S2-07, S3-09, S4-09).
+// UpdateProfile changes the viewer's profile.
 // A new username follows the registration rules and must be free; the old
 // one is released at once (sessions are keyed by id, so nobody is signed
 // out). Friends are told through user.updated.
@@ -240,7 +240,7 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// AdminPatch is what admins change on any account (S2-07).
+// AdminPatch is what admins change on any account.
 type AdminPatch struct {
 	AccountState *user.AccountState
 	IsMember     *bool
@@ -290,7 +290,7 @@ func (s *Service) AdminUpdate(ctx context.Context, id int, p AdminPatch, revoke 
 	return u, s.log.Append(ctx, eventlog.Record{Topic: eventlog.UserTopic(id), Kind: KindUserUpdated, Actor: v.UserID, Subject: id})
 }
 
-// CreateUser opens an account for someone else (S2-04): admins create
+// CreateUser opens an account for someone else: admins create
 // ordinary accounts, members create sub-users of their own (at most
 // SubUsersMax). Everyone else is refused with MEMBERS_ONLY. The User policy
 // admits a create only from an admin or with the viewer as parent.

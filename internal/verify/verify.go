@@ -1,5 +1,4 @@
-// Package verify sends and checks SMS verification codes (seed 002's S2-01..
-// S2-03, S2-08). Codes are six digits, stored only as an HMAC, expire after
+// Package verify sends and checks SMS verification codes. Codes are six digits, stored only as an HMAC, expire after
 // a few minutes and allow a bounded number of attempts; resends wait out a
 // cooldown, and each phone and each client address may ask for a bounded
 // number per hour. The counts live in the database, so the limits hold
@@ -38,7 +37,7 @@ const (
 // Purpose is what a code may be used for.
 type Purpose = verificationcode.Purpose
 
-// The purposes of S2-01.
+// The purposes a code is sent for.
 const (
 	Register = verificationcode.PurposeRegister
 	Forget   = verificationcode.PurposeForget

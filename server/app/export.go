@@ -12,7 +12,7 @@ import (
 	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
-// exportRoutes serves the annotation exports (S4-13) as file downloads:
+// exportRoutes serves the annotation exports as file downloads:
 //
 //	GET /projects/{id}/export/entities.json
 //	GET /projects/{id}/export/relations.json

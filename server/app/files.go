@@ -1,6 +1,6 @@
 package app
 
-// Files and QR codes over HTTP (issue 4). graph/files does the work; this
+// Files and QR codes over HTTP. graph/files does the work; this
 // file wires it: the service from the configuration, the multipart upload
 // transport's limits and CSRF guard on /query, and the routes GET
 // /files/{id}/{name} and GET /qr.

@@ -257,7 +257,7 @@ func writeResponse(w http.ResponseWriter, status int, executed bool, rsp *graphq
 }
 
 // codedTransport gives the refusals of another gqlgen transport the shape of
-// httpTransport's (issue 6, hostile input). gqlgen's multipart transport
+// httpTransport's (hostile input). gqlgen's multipart transport
 // answers a malformed upload (operations or map that do not parse, a path
 // or file that is missing) with 422 or 200 and an error without
 // extensions.code, and its request errors (validation) with 422 and

@@ -1,6 +1,6 @@
 package app
 
-// Structured logs (issue 6, §5): the logger main.go builds from -log-format
+// Structured logs: the logger main.go builds from -log-format
 // and -log-level, and the access log, one line per HTTP request with chi's
 // request id, which is also on every error the presenter logs.
 

@@ -1,6 +1,6 @@
 package app
 
-// Prometheus metrics (issue 6, §5). Each App has its own registry, so that
+// Prometheus metrics. Each App has its own registry, so that
 // several instances in one process (tests) never share or collide; main.go
 // serves it on -metrics-addr (ops.go). docs/OPERATIONS.md lists the series.
 

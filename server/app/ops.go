@@ -1,6 +1,6 @@
 package app
 
-// The operations listeners (issue 6, §5): Prometheus metrics on
+// The operations listeners: Prometheus metrics on
 // -metrics-addr and pprof on -pprof-addr, each on its own listener so that
 // neither is reachable through the public API's port. Both are off unless
 // their address is set.
