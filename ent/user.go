@@ -33,13 +33,13 @@ type User struct {
 	PasswordHash string `json:"-"`
 	// Avatar holds the value of the "avatar" field.
 	Avatar string `json:"avatar,omitempty"`
-	// Bio, the seeds' sign/desc/userdetail.
+	// A short bio the user writes about himself.
 	Sign string `json:"sign,omitempty"`
 	// Sex holds the value of the "sex" field.
 	Sex user.Sex `json:"sex,omitempty"`
 	// Location holds the value of the "location" field.
 	Location string `json:"location,omitempty"`
-	// Numeric id shown to people (the seed's nid).
+	// A numeric id shown to people, to find and add each other.
 	PublicID int64 `json:"public_id,omitempty"`
 	// Paid membership: members may open sub-users.
 	IsMember bool `json:"is_member,omitempty"`
@@ -47,7 +47,7 @@ type User struct {
 	Role user.Role `json:"role,omitempty"`
 	// Deleted accounts stay as an anonymous husk so that conversations keep their sender.
 	AccountState user.AccountState `json:"account_state,omitempty"`
-	// When the user's last live connection closed (the seed's logout timestamp).
+	// When the user's last live connection closed.
 	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`
 	// ParentID holds the value of the "parent_id" field.
 	ParentID *int `json:"parent_id,omitempty"`

@@ -5198,11 +5198,11 @@ extend type Query {
 
 type Mutation {
   """
-  Creates an account and signs it in (seeds S1-02, S3-01, S4-08).
+  Creates an account and signs it in.
   """
   register(input: RegisterInput!): AuthPayload!
   """
-  Signs in with a username, email or phone and a password (S1-01, S4-08).
+  Signs in with a username, email or phone and a password.
   Fails with ALREADY_SIGNED_IN when the request already carries a valid token.
   """
   login(input: LoginInput!): AuthPayload!
@@ -5215,7 +5215,7 @@ type Mutation {
   """
   refreshToken(refreshToken: String!): AuthPayload!
   """
-  Sends a text message to a user (S0-04). A retry with the same clientId
+  Sends a text message to a user. A retry with the same clientId
   returns the message already sent instead of sending it twice.
   """
   sendMessage(input: SendMessageInput!): Message!
@@ -5226,7 +5226,7 @@ type Subscription {
   Everything that happens to the viewer: new messages of his conversations,
   conversations he joins, and (as features arrive) notices. Pass the cursor of
   the last event you saw as ` + "`" + `after` + "`" + ` to first receive, in order, what you
-  missed while offline (S1-10), then live events, with no gap and no
+  missed while offline, then live events, with no gap and no
   duplicate.
   """
   events(after: String): LiveEvent!
@@ -5289,8 +5289,7 @@ input RegisterInput {
   sign: String
   location: String
   """
-  The SMS code sent to phone with sendVerificationCode(purpose: register)
-  (S2-03); required when the registerCaptcha setting is on.
+  The SMS code sent to phone with sendVerificationCode(purpose: register); required when the registerCaptcha setting is on.
   """
   code: String
 }

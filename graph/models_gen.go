@@ -220,8 +220,7 @@ type RegisterInput struct {
 	Nickname *string `json:"nickname,omitempty"`
 	Sign     *string `json:"sign,omitempty"`
 	Location *string `json:"location,omitempty"`
-	// The SMS code sent to phone with sendVerificationCode(purpose: register)
-	// (S2-03); required when the registerCaptcha setting is on.
+	// The SMS code sent to phone with sendVerificationCode(purpose: register); required when the registerCaptcha setting is on.
 	Code *string `json:"code,omitempty"`
 }
 

@@ -300,7 +300,7 @@ func (RelationType) Annotations() []schema.Annotation {
 }
 
 // Relation is a typed, directed edge between two entities of one project; at
-// most one between any two entities, whichever way it points, as the seed
+// most one between any two entities, whichever way it points, as textMark
 // says. pair_key names the unordered pair ("low:high" entity ids) so that a
 // unique index holds that rule against concurrent writers; rows from before
 // it have none.

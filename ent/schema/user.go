@@ -30,18 +30,18 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.Skip()),
 		field.String("avatar").Default("").MaxRuneLen(1024),
 		field.String("sign").Default("").MaxRuneLen(256).
-			Comment("Bio, the seeds' sign/desc/userdetail."),
+			Comment("A short bio the user writes about himself."),
 		field.Enum("sex").Values("unknown", "male", "female").Default("unknown"),
 		field.String("location").Default("").MaxRuneLen(128),
 		field.Int64("public_id").Unique().Immutable().
-			Comment("Numeric id shown to people (the seed's nid)."),
+			Comment("A numeric id shown to people, to find and add each other."),
 		field.Bool("is_member").Default(false).
 			Comment("Paid membership: members may open sub-users."),
 		field.Enum("role").Values("user", "admin").Default("user"),
 		field.Enum("account_state").Values("normal", "disabled", "deleted").Default("normal").
 			Comment("Deleted accounts stay as an anonymous husk so that conversations keep their sender."),
 		field.Time("last_seen_at").Optional().Nillable().
-			Comment("When the user's last live connection closed (the seed's logout timestamp)."),
+			Comment("When the user's last live connection closed."),
 		field.Int("parent_id").Optional().Nillable().Immutable().
 			Annotations(entgql.Skip()),
 	}
