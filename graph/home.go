@@ -1,5 +1,8 @@
 package graph
 
+// This file holds the social reads that span several services: the home
+// screen, friendships by id for a request, and the orders of the lists.
+
 import (
 	"context"
 	"slices"

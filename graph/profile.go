@@ -1,5 +1,9 @@
 package graph
 
+// This file is what a viewer is shown of people: the profile details and
+// contact fields a user may read of another (social.ShowsDetail,
+// rule.CanSeeContact), and the sign-in payloads.
+
 import (
 	"context"
 
