@@ -9,15 +9,18 @@ package schema
 
 import (
 	"context"
+	"slices"
 
 	"entgo.io/ent"
 	"entgo.io/ent/entql"
 
 	gen "github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/entity"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
 	"github.com/parley-im/parley/ent/projectmember"
+	"github.com/parley-im/parley/ent/relationtype"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/text"
 	"github.com/parley-im/parley/ent/user"
@@ -401,7 +404,49 @@ func (RelationType) Policy() ent.Policy {
 
 // Policy of the Relation.
 func (Relation) Policy() ent.Policy {
-	return projectContent(func(f *gen.RelationFilter, p entql.P) { f.Where(entql.HasEdgeWith("project", p)) })
+	p := projectContent(func(f *gen.RelationFilter, p entql.P) { f.Where(entql.HasEdgeWith("project", p)) }).(privacy.Policy)
+	p.Mutation = append(privacy.MutationPolicy{rule.AllowIfSystem(), rule.OnCreate(privacy.RelationMutationRuleFunc(relationWithin))}, p.Mutation...)
+	return p
+}
+
+// relationWithin refuses a relation whose ends or type lie in another
+// project than its own, so that no write reaches rows its viewer may not
+// read.
+func relationWithin(ctx context.Context, m *gen.RelationMutation) error {
+	projectID, _ := m.ProjectID()
+	source, _ := m.SourceID()
+	target, _ := m.TargetID()
+	typeID, _ := m.TypeID()
+	sys := viewer.SystemContext(ctx)
+	ends, err := m.Client().Entity.Query().Where(entity.IDIn(source, target), entity.ProjectID(projectID)).Count(sys)
+	if err != nil {
+		return err
+	}
+	typed, err := m.Client().RelationType.Query().Where(relationtype.ID(typeID), relationtype.ProjectID(projectID)).Exist(sys)
+	switch {
+	case err != nil:
+		return err
+	case !typed || ends < len(slices.Compact([]int{min(source, target), max(source, target)})):
+		return privacy.Denyf("a relation joins entities of its own project with a type of its own project")
+	}
+	return privacy.Skip
+}
+
+// mentionWithin refuses a mention of an entity of another project than its
+// text's.
+func mentionWithin(ctx context.Context, m *gen.MentionMutation) error {
+	textID, _ := m.TextID()
+	entityID, _ := m.EntityID()
+	same, err := m.Client().Entity.Query().
+		Where(entity.ID(entityID), entity.HasProjectWith(project.HasTextsWith(text.ID(textID)))).
+		Exist(viewer.SystemContext(ctx))
+	switch {
+	case err != nil:
+		return err
+	case !same:
+		return privacy.Denyf("a mention is of an entity of its text's project")
+	}
+	return privacy.Skip
 }
 
 // Policy of the Mention: a mention belongs to its text's project.
@@ -410,11 +455,14 @@ func (Mention) Policy() ent.Policy {
 		Query: readPolicy(rule.FilterBy(func(f *gen.MentionFilter, uid int) {
 			f.WhereHasTextWith(text.HasProjectWith(project.HasMembersWith(projectmember.UserID(uid))))
 		})),
-		Mutation: writePolicy(
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
+			rule.OnCreate(privacy.MentionMutationRuleFunc(mentionWithin)),
 			rule.AllowCreateIf(rule.Field("text_id"), rule.IsTextWriter),
 			rule.FilterBy(func(f *gen.MentionFilter, uid int) {
 				f.WhereHasTextWith(text.HasProjectWith(project.HasMembersWith(rule.ProjectWriter(uid))))
 			}),
-		),
+			privacy.AlwaysAllowRule(),
+		},
 	}
 }
