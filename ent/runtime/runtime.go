@@ -325,6 +325,9 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	friendshipHooks := schema.Friendship{}.Hooks()
+
+	friendship.Hooks[1] = friendshipHooks[0]
 	friendshipMixinFields0 := friendshipMixin[0].Fields()
 	_ = friendshipMixinFields0
 	friendshipFields := schema.Friendship{}.Fields()

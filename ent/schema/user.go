@@ -187,7 +187,8 @@ func (Notice) Fields() []ent.Field {
 		field.JSON("data", map[string]any{}).Optional().SchemaType(jsonColumn).
 			Annotations(entgql.Skip()),
 		// cancelled: a request nobody can answer any more, what it was
-		// about being gone (the project an invite was for).
+		// about being gone (the project an invite was for, the friendship an
+		// agreed application made).
 		field.Enum("operation").Values("not_operated", "agreed", "refused", "none", "cancelled").Default("none"),
 		field.Bool("read").Default(false),
 	}
