@@ -55,7 +55,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input UpdateProfil
 
 // DeleteAccount is the resolver for the deleteAccount field.
 func (r *mutationResolver) DeleteAccount(ctx context.Context, password string) (bool, error) {
-	err := r.Social.DeleteAccount(ctx, password, clientInfo(ctx), r.Auth, r.Groups, r.Rooms, r.Annotation, r.Messaging)
+	err := r.Social.DeleteAccount(ctx, password, clientInfo(ctx))
 	return err == nil, err
 }
 

@@ -24,9 +24,19 @@ import (
 const KindAccountDeleted = "user.deleted"
 
 // Departure is another domain's way of letting a user go before his
-// account is deleted (the group and room services implement it).
+// account is deleted (the group, room, annotation and messaging services
+// implement it).
 type Departure interface {
 	Depart(ctx context.Context) error
+}
+
+// LetGoWith registers, once at construction, what DeleteAccount runs: the
+// account service that checks the password and ends the sessions, and the
+// departures of the domains above this one, in the order they run. The
+// domains that build on social register here rather than being handed in
+// at each call, so that a lower layer never reaches up for them.
+func (s *Service) LetGoWith(accounts *auth.Service, departures ...Departure) {
+	s.accounts, s.departures = accounts, departures
 }
 
 // DeleteAccount deletes the viewer's account in one transaction:
@@ -56,7 +66,11 @@ type Departure interface {
 // the sign-in budgets (auth.Service.VerifyPassword), so that a wrong one is
 // counted although the request fails; the deletion then runs in its own
 // transaction (server/app skips the Transactioner for deleteAccount).
-func (s *Service) DeleteAccount(ctx context.Context, password string, from auth.Client, accounts *auth.Service, departures ...Departure) error {
+func (s *Service) DeleteAccount(ctx context.Context, password string, from auth.Client) error {
+	accounts, departures := s.accounts, s.departures
+	if accounts == nil {
+		return fmt.Errorf("social: delete account: no account service (LetGoWith)")
+	}
 	me := viewer.UserID(ctx)
 	if me == 0 {
 		return apperr.SignIn()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/notice"
 	"github.com/parley-im/parley/internal/platform/apperr"
 	"github.com/parley-im/parley/internal/platform/eventlog"
@@ -71,6 +72,9 @@ type Service struct {
 	// phoneRegion reads phones written without a country code
 	// (auth.NormalizePhone), as sign-in does.
 	phoneRegion string
+	// accounts and departures serve DeleteAccount (LetGoWith).
+	accounts   *auth.Service
+	departures []Departure
 }
 
 // NewService returns the social service. phoneRegion is the region of

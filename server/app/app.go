@@ -164,6 +164,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	svc.Annotation = annotation.NewService(client, events, budget)
 	svc.Groups = group.NewService(client, events, svc.Messaging, svc.Notices, svc.Settings, svc.Social, svc.Files)
 	svc.Rooms = room.NewService(client, events, svc.Messaging, svc.Files, svc.Presence)
+	// Deleting an account lets the user go from each domain in turn: groups
+	// hand over, rooms close, projects go, then his messages are erased.
+	svc.Social.LetGoWith(svc.Auth, svc.Groups, svc.Rooms, svc.Annotation, svc.Messaging)
 	// Members coming online or going offline change their rooms' online
 	// counts: the announcer tells the rooms' watchers (room.online).
 	a.online = room.NewAnnouncer(svc.Rooms, room.AnnouncerOptions{Logger: log})
