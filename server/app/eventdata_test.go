@@ -57,8 +57,13 @@ func TestEventDataIDs(t *testing.T) {
 		k.OK(ann.Token, rmDelete, roomVars(r), nil)
 		k.OK(ann.Token, grpDissolve, map[string]any{"g": g.ID}, nil)
 		k.befriend(cat, bob)
+		// friend.added is read before the friendship ends: a stream presents
+		// an event with its node as it is then, and skips one whose node is gone.
+		got := collect(bws, "events", "friend.added")
 		k.OK(cat.Token, `mutation($u: ID!) { deleteFriend(userId: $u) }`, map[string]any{"u": bob.ID}, nil)
-		got := collect(bws, "events", "friend.deleted")
+		for kind, evs := range collect(bws, "events", "friend.deleted") {
+			got[kind] = append(got[kind], evs...)
+		}
 
 		// Each kind names what it should; the ids are those of the nodes.
 		want := map[string]map[string]string{
