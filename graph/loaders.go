@@ -32,6 +32,7 @@ type loaders struct {
 	unread      *dataloadgen.Loader[int, int]               // by conversation member id
 	friendship  *dataloadgen.Loader[int, *ent.Friendship]
 	groupTitle  *dataloadgen.Loader[int, string] // by group id
+	detail      *dataloadgen.Loader[int, bool]   // by user id: social.ShowsDetails
 }
 
 type loadersKey struct{}
@@ -54,6 +55,7 @@ func (r *Resolver) newLoaders() *loaders {
 		heading:     dataloadgen.NewMappedLoader(r.Messaging.Headings, wait),
 		unread:      dataloadgen.NewMappedLoader(r.Messaging.UnreadCounts, wait),
 		groupTitle:  dataloadgen.NewMappedLoader(r.Groups.Titles, wait),
+		detail:      dataloadgen.NewMappedLoader(r.Social.ShowsDetails, wait),
 		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {
 			return r.db(ctx).Friendship.Query().Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...)).All(ctx)
 		}, func(f *ent.Friendship) int { return f.FriendID }),

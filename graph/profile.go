@@ -1,13 +1,14 @@
 package graph
 
 // This file is what a viewer is shown of people: the profile details and
-// contact fields a user may read of another (social.ShowsDetail,
+// contact fields a user may read of another (social.ShowsDetails,
 // rule.CanSeeContact), and the sign-in payloads.
 
 import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/rule"
@@ -30,10 +31,10 @@ func authPayload(s *auth.Session) *AuthPayload {
 }
 
 // detail returns a profile detail of u when the viewer may read it
-// (social.ShowsDetail), else its zero value.
+// (social.ShowsDetails, batched per request), else its zero value.
 func detail[T any](ctx context.Context, r *Resolver, u *ent.User, value T) (T, error) {
 	var zero T
-	if ok, err := r.Social.ShowsDetail(ctx, u.ID); err != nil || !ok {
+	if ok, err := batched(ctx, func(l *loaders) *dataloadgen.Loader[int, bool] { return l.detail }, r.Social.ShowsDetails, u.ID); err != nil || !ok {
 		return zero, err
 	}
 	return value, nil

@@ -251,7 +251,7 @@ func (r *userResolver) Remark(ctx context.Context, obj *ent.User) (*string, erro
 
 // FriendCount is the resolver for the friendCount field.
 func (r *userResolver) FriendCount(ctx context.Context, obj *ent.User) (int, error) {
-	if ok, err := r.Social.ShowsDetail(ctx, obj.ID); err != nil || !ok {
+	if shown, err := detail(ctx, r.Resolver, obj, true); err != nil || !shown {
 		return 0, err
 	}
 	return r.db(ctx).Friendship.Query().Where(friendship.UserID(obj.ID)).Count(viewer.SystemContext(ctx))
