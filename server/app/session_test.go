@@ -210,13 +210,14 @@ func TestSocketSessionAcrossInstances(t *testing.T) {
 // TestSocketOutlivesToken: an access token's expiry does not end a socket
 // opened with it; the session's does.
 func TestSocketOutlivesToken(t *testing.T) {
-	eachConfigured(t, func(c *app.Config) { c.AccessTTL = time.Second }, func(t *testing.T, s *server) {
+	eachConfigured(t, func(c *app.Config) { c.AccessTTL = 2 * time.Second }, func(t *testing.T, s *server) {
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
 		s.Send(alice, bob, "open")
+		bob.Token = s.Login("bob", "password1").Token // fresh, so that a slow machine still dials in time
 		c := s.MustDialWith("graphql-transport-ws", bob.Token)
 		c.Subscribe("e", apptest.EventsSubscription, nil)
 		s.WaitSubscriptions(1)
-		time.Sleep(1500 * time.Millisecond) // the token has expired
+		time.Sleep(2500 * time.Millisecond) // the token has expired
 		require.Equal(t, "TOKEN_EXPIRED", s.Do(bob.Token, `{ me { id } }`, nil).Reason())
 		fresh := s.Login("alice", "password1").Token
 		s.OK(fresh, apptest.SendMessageMutation, map[string]any{"to": bob.ID, "text": "still here"}, nil)
