@@ -5,20 +5,14 @@ package graph
 
 import (
 	"context"
-	"slices"
-	"strings"
 
 	"entgo.io/contrib/entgql"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/parley-im/parley/ent"
-	"github.com/parley-im/parley/ent/conversationmember"
 	"github.com/parley-im/parley/ent/friendship"
-	"github.com/parley-im/parley/ent/group"
-	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/platform/apperr"
-	"github.com/parley-im/parley/internal/social"
 )
 
 // newestNotices orders inboxes newest first.
@@ -51,15 +45,14 @@ func (r *Resolver) friendship(ctx context.Context, uid int) (*ent.Friendship, er
 // homeConversations is how many conversations the home screen lists.
 const homeConversations = 50
 
-// home gathers the home screen in a fixed number of queries, however
-// many friends, groups and conversations the viewer has.
+// home gathers the home screen from the services' reads, in a fixed number
+// of queries however many friends, groups and conversations the viewer has.
 func (r *Resolver) home(ctx context.Context) (*Home, error) {
 	uid := viewer.UserID(ctx)
 	if uid == 0 {
 		return nil, apperr.SignIn()
 	}
-	db := r.db(ctx)
-	me, err := db.User.Get(ctx, uid)
+	me, err := r.db(ctx).User.Get(ctx, uid)
 	if err != nil {
 		return nil, err
 	}
@@ -71,44 +64,17 @@ func (r *Resolver) home(ctx context.Context) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, err := db.Group.Query().Where(group.HasMembersWith(groupmember.UserID(uid))).
-		Order(ent.Asc(group.FieldID)).All(ctx)
+	groups, err := r.Groups.Joined(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.byTitle(ctx, groups); err != nil {
-		return nil, err
-	}
-	members, err := db.ConversationMember.Query().
-		Where(conversationmember.UserID(uid), conversationmember.Active(true), conversationmember.Removed(false)).
-		WithConversation().
-		Order(ent.Desc(conversationmember.FieldPinned), ent.Desc(conversationmember.FieldUpdatedAt)).
-		Limit(homeConversations).All(ctx)
+	convs, err := r.Messaging.Recent(ctx, homeConversations)
 	if err != nil {
 		return nil, err
-	}
-	convs := make([]*ent.Conversation, 0, len(members))
-	for _, m := range members {
-		if m.Edges.Conversation != nil {
-			convs = append(convs, m.Edges.Conversation)
-		}
 	}
 	set, err := r.Settings.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &Home{Me: me, UnhandledApplicationCount: count, ContactBook: book, Groups: groups, Conversations: convs, Settings: set}, nil
-}
-
-// byTitle sorts groups by what they show the viewer (groupsvc.TitlesOf: his
-// remark, else the name), in the contact book's order (social.SortKey).
-func (r *Resolver) byTitle(ctx context.Context, groups []*ent.Group) error {
-	titles, err := r.Groups.TitlesOf(ctx, groups)
-	if err != nil {
-		return err
-	}
-	slices.SortStableFunc(groups, func(a, b *ent.Group) int {
-		return strings.Compare(social.SortKey(titles[a.ID]), social.SortKey(titles[b.ID]))
-	})
-	return nil
 }

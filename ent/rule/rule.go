@@ -9,6 +9,7 @@ package rule
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/friendship"
@@ -242,14 +243,38 @@ func viewerOf(ctx context.Context) *viewer.Viewer { return viewer.FromContext(ct
 // of user id: himself, his friends and admins. Strangers never see them,
 // whatever path reads the user.
 func CanSeeContact(ctx context.Context, c *ent.Client, id int) (bool, error) {
+	seen, err := SeesContacts(ctx, c, []int{id})
+	return seen[id], err
+}
+
+// SeesContacts is CanSeeContact for many users at once, in one query at
+// most: the users among ids whose contact fields the viewer may see are
+// true in the map.
+func SeesContacts(ctx context.Context, c *ent.Client, ids []int) (map[int]bool, error) {
+	out := make(map[int]bool, len(ids))
 	v := viewerOf(ctx)
 	switch {
 	case v == nil:
-		return false, nil
-	case v.System || v.Admin || v.UserID == id:
-		return true, nil
+		return out, nil
+	case v.System || v.Admin:
+		for _, id := range ids {
+			out[id] = true
+		}
+		return out, nil
+	case v.UserID == 0:
+		return out, nil
 	}
-	return c.Friendship.Query().
-		Where(friendship.UserID(v.UserID), friendship.FriendID(id)).
-		Exist(viewer.SystemContext(ctx))
+	friends, err := c.Friendship.Query().
+		Where(friendship.UserID(v.UserID), friendship.FriendIDIn(ids...)).
+		Select(friendship.FieldFriendID).All(viewer.SystemContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range friends {
+		out[f.FriendID] = true
+	}
+	if slices.Contains(ids, v.UserID) {
+		out[v.UserID] = true
+	}
+	return out, nil
 }

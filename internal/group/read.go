@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -53,6 +54,29 @@ func (s *Service) Mine(ctx context.Context, after *entgql.Cursor[int], first *in
 	}
 	return s.reader(ctx).Group.Query().Where(entgroup.HasMembersWith(groupmember.UserID(me))).
 		Paginate(ctx, after, first, before, last, byName)
+}
+
+// Joined returns every group the viewer is a member of, in the order of
+// his contact book: by what each shows him (Titles), as social.SortKey
+// orders names.
+func (s *Service) Joined(ctx context.Context) ([]*ent.Group, error) {
+	me := viewer.UserID(ctx)
+	if me == 0 {
+		return nil, apperr.SignIn()
+	}
+	groups, err := s.reader(ctx).Group.Query().Where(entgroup.HasMembersWith(groupmember.UserID(me))).
+		Order(ent.Asc(entgroup.FieldID)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("group: joined: %w", err)
+	}
+	titles, err := s.TitlesOf(ctx, groups)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(groups, func(a, b *ent.Group) int {
+		return strings.Compare(social.SortKey(titles[a.ID]), social.SortKey(titles[b.ID]))
+	})
+	return groups, nil
 }
 
 // TopMembers returns what the group detail shows: the first

@@ -38,26 +38,59 @@ func signedIn(ctx context.Context) (int, error) {
 	return me, nil
 }
 
-// List pages through the viewer's conversation list: his active
-// memberships of direct and group conversations that he did not remove
-// (rooms keep no list), in state when it is given; pinned first, then by
-// last activity.
+// listed selects the viewer's conversation list: his active memberships of
+// direct and group conversations that he did not remove (rooms keep no
+// list). listOrder is its order: pinned first, then by last activity.
+func (s *Service) listed(ctx context.Context, me int) *ent.ConversationMemberQuery {
+	return s.reader(ctx).ConversationMember.Query().Where(
+		conversationmember.UserID(me), conversationmember.Active(true), conversationmember.Removed(false),
+		conversationmember.HasConversationWith(conversation.KindNEQ(conversation.KindRoom)),
+	)
+}
+
+var listOrder = []*ent.ConversationMemberOrder{
+	{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldPinned},
+	{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldLastActivityAt},
+}
+
+// List pages through the viewer's conversation list (listed, in listOrder),
+// in state when it is given.
 func (s *Service) List(ctx context.Context, state *conversationmember.State, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.ConversationMemberConnection, error) {
 	me, err := signedIn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := s.reader(ctx).ConversationMember.Query().Where(
-		conversationmember.UserID(me), conversationmember.Active(true), conversationmember.Removed(false),
-		conversationmember.HasConversationWith(conversation.KindNEQ(conversation.KindRoom)),
-	)
+	q := s.listed(ctx, me)
 	if state != nil {
 		q.Where(conversationmember.StateEQ(*state))
 	}
-	return q.Paginate(ctx, after, first, before, last, ent.WithConversationMemberOrder([]*ent.ConversationMemberOrder{
-		{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldPinned},
-		{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldLastActivityAt},
-	}))
+	return q.Paginate(ctx, after, first, before, last, ent.WithConversationMemberOrder(listOrder))
+}
+
+// Recent returns the conversations of the first n entries of the viewer's
+// list, in the list's order (the connection's tie-break on id included):
+// what the home screen shows.
+func (s *Service) Recent(ctx context.Context, n int) ([]*ent.Conversation, error) {
+	me, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// listOrder as ent's terms, as the connection applies it.
+	members, err := s.listed(ctx, me).WithConversation().Order(
+		conversationmember.ByPinned(sql.OrderDesc()),
+		conversationmember.ByLastActivityAt(sql.OrderDesc()),
+		conversationmember.ByID(sql.OrderDesc()),
+	).Limit(n).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: recent: %w", err)
+	}
+	out := make([]*ent.Conversation, 0, len(members))
+	for _, m := range members {
+		if m.Edges.Conversation != nil {
+			out = append(out, m.Edges.Conversation)
+		}
+	}
+	return out, nil
 }
 
 // History pages through a conversation's messages by seq: those the viewer

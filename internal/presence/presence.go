@@ -220,12 +220,12 @@ func (t *Tracker) change(uid, delta int) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	t.sync(ctx, uid, u)
-	t.drop(uid, u)
+	t.release(uid, u)
 	return true
 }
 
 // holdLocked returns uid's entry, created if needed, and keeps it alive
-// until drop.
+// until release.
 func (t *Tracker) holdLocked(uid int) *user {
 	u := t.users[uid]
 	if u == nil {
@@ -236,13 +236,16 @@ func (t *Tracker) holdLocked(uid int) *user {
 	return u
 }
 
+// hold is holdLocked for a caller without the lock.
 func (t *Tracker) hold(uid int) *user {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.holdLocked(uid)
 }
 
-func (t *Tracker) drop(uid int, u *user) {
+// release undoes a hold: the entry is forgotten once no goroutine holds it
+// and nothing of uid is left to sync.
+func (t *Tracker) release(uid int, u *user) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	u.refs--
@@ -543,7 +546,7 @@ func (t *Tracker) each(match func(*user) bool, f func(uid int, u *user)) {
 	t.mu.Unlock()
 	for _, e := range list {
 		f(e.uid, e.u)
-		t.drop(e.uid, e.u)
+		t.release(e.uid, e.u)
 	}
 }
 
@@ -606,7 +609,7 @@ func (t *Tracker) refresh(ctx context.Context) {
 	for _, uid := range lost {
 		u := t.hold(uid)
 		t.restore(ctx, uid, u)
-		t.drop(uid, u)
+		t.release(uid, u)
 	}
 }
 
@@ -661,7 +664,7 @@ func (t *Tracker) sweep(ctx context.Context) {
 func (t *Tracker) sweepRow(ctx context.Context, row *ent.Presence, cutoff time.Time) {
 	uid := row.UserID
 	u := t.hold(uid)
-	defer t.drop(uid, u)
+	defer t.release(uid, u)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)

@@ -58,6 +58,30 @@ func titles(l []listEntry) []string {
 	return apptest.Map(l, func(e listEntry) string { return e.Title })
 }
 
+// TestHomeListsTheConversationList: the home screen's conversations are the
+// head of the conversation list, in its order (last activity, not the last
+// change of a member's settings).
+func TestHomeListsTheConversationList(t *testing.T) {
+	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
+		ann := s.Register("ann", nil)
+		ben := s.Register("ben", nil)
+		cat := s.Register("cat", nil)
+		toBen := s.sendIn(ann, map[string]any{"to": ben.ID, "text": "one"})
+		time.Sleep(5 * time.Millisecond)
+		s.sendIn(cat, map[string]any{"to": ann.ID, "text": "two"})
+		time.Sleep(5 * time.Millisecond)
+		// An update of ann's membership of the older conversation.
+		s.OK(ann.Token, `mutation($c: ID!) { updateConversation(conversationId: $c, input: {state: chatting}) { id } }`, map[string]any{"c": toBen.Conversation.ID}, nil)
+		var home struct {
+			Home struct{ Conversations []struct{ ID string } }
+		}
+		s.OK(ann.Token, `{ home { conversations { id } } }`, nil, &home)
+		list := apptest.Map(s.conversationList(ann, ""), func(e listEntry) string { return e.Conversation.ID })
+		require.Len(t, list, 2)
+		require.Equal(t, list, apptest.Map(home.Home.Conversations, func(c struct{ ID string }) string { return c.ID }))
+	})
+}
+
 func TestConversationListAndReceipts(t *testing.T) {
 	eachKit(t, socialKit, func(t *testing.T, s *socialServer) {
 		ann := s.Register("ann", map[string]any{"nickname": "Ann"})
