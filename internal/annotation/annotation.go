@@ -265,3 +265,15 @@ func deletions(ctx context.Context, projectID int, kind string, ids []int) []eve
 	}
 	return out
 }
+
+// writing opens a mutation's writer and loads, with load, the row it acts
+// on: the first two steps of every write of this package.
+func writing[T any](ctx context.Context, load func(context.Context, *ent.Client, int, string) (T, error), id int, field string) (*ent.Client, T, error) {
+	var zero T
+	db, err := writer(ctx)
+	if err != nil {
+		return nil, zero, err
+	}
+	row, err := load(ctx, db, id, field)
+	return db, row, err
+}

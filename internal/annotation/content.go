@@ -53,11 +53,7 @@ func (s *Service) Texts(ctx context.Context, projectID int) (*ent.TextQuery, err
 // AddText adds a text to a project. Its content is fixed from then on, so
 // that mention offsets stay valid; its length in characters is stored.
 func (s *Service) AddText(ctx context.Context, in AddTextInput) (*ent.Text, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := memberProject(ctx, db, in.ProjectID, "input.projectId")
+	db, p, err := writing(ctx, memberProject, in.ProjectID, "input.projectId")
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +83,7 @@ func (s *Service) AddText(ctx context.Context, in AddTextInput) (*ent.Text, erro
 
 // RenameText renames a text.
 func (s *Service) RenameText(ctx context.Context, id int, name string) (*ent.Text, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	t, err := textHead(ctx, db, id, "id")
+	db, t, err := writing(ctx, textHead, id, "id")
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +102,7 @@ func (s *Service) RenameText(ctx context.Context, id int, name string) (*ent.Tex
 // DeleteText deletes a text; its mentions go with it (ON DELETE CASCADE),
 // each with its own mention.deleted event.
 func (s *Service) DeleteText(ctx context.Context, id int) (int, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return 0, err
-	}
-	t, err := textHead(ctx, db, id, "id")
+	db, t, err := writing(ctx, textHead, id, "id")
 	if err != nil {
 		return 0, err
 	}
@@ -170,11 +158,7 @@ func (s *Service) Entities(ctx context.Context, projectID int, name *string, cre
 // AddEntity adds an entity to a project. Names are unique per project by
 // NameKey.
 func (s *Service) AddEntity(ctx context.Context, in AddEntityInput) (*ent.Entity, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := memberProject(ctx, db, in.ProjectID, "input.projectId")
+	db, p, err := writing(ctx, memberProject, in.ProjectID, "input.projectId")
 	if err != nil {
 		return nil, err
 	}
@@ -223,11 +207,7 @@ func entityNameFree(ctx context.Context, db *ent.Client, projectID, except int, 
 // RenameEntity renames an entity. A change of case only is a rename of the
 // entity to itself, allowed.
 func (s *Service) RenameEntity(ctx context.Context, id int, name string) (*ent.Entity, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	e, err := loadEntity(ctx, db, id, "id")
+	db, e, err := writing(ctx, loadEntity, id, "id")
 	if err != nil {
 		return nil, err
 	}
@@ -247,11 +227,7 @@ func (s *Service) RenameEntity(ctx context.Context, id int, name string) (*ent.E
 // RelabelEntity changes an entity's label, unless one of its relations'
 // types would then refuse it (LABEL_BREAKS_RELATION).
 func (s *Service) RelabelEntity(ctx context.Context, id int, label string) (*ent.Entity, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	e, err := loadEntity(ctx, db, id, "id")
+	db, e, err := writing(ctx, loadEntity, id, "id")
 	if err != nil {
 		return nil, err
 	}
@@ -287,11 +263,7 @@ func (s *Service) RelabelEntity(ctx context.Context, id int, label string) (*ent
 // DeleteEntity deletes an entity; its relations (either way) and its
 // mentions go with it (ON DELETE CASCADE), each with its deletion event.
 func (s *Service) DeleteEntity(ctx context.Context, id int) (int, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return 0, err
-	}
-	e, err := loadEntity(ctx, db, id, "id")
+	db, e, err := writing(ctx, loadEntity, id, "id")
 	if err != nil {
 		return 0, err
 	}
@@ -323,11 +295,7 @@ func loadEntity(ctx context.Context, db *ent.Client, id int, field string) (*ent
 // project. Spans may overlap and nest (one span may mention several
 // entities); the same span cannot point at the same entity twice.
 func (s *Service) AddMention(ctx context.Context, in AddMentionInput) (*ent.Mention, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	t, err := textHead(ctx, db, in.TextID, "input.textId")
+	db, t, err := writing(ctx, textHead, in.TextID, "input.textId")
 	if err != nil {
 		return nil, err
 	}

@@ -127,11 +127,7 @@ func parseImport(data string) (entities, relations []importItem, err error) {
 // (a viewer-role member) fails the whole import. Subscribers get one
 // project.imported event with the counts, not one event per item.
 func (s *Service) Import(ctx context.Context, projectID int, data string) (*ImportReport, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := memberProject(ctx, db, projectID, "projectId")
+	db, p, err := writing(ctx, memberProject, projectID, "projectId")
 	if err != nil {
 		return nil, err
 	}

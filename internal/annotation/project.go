@@ -106,11 +106,7 @@ func projectNameFree(ctx context.Context, db *ent.Client, owner, except int, nam
 
 // RenameProject renames a project (its owner).
 func (s *Service) RenameProject(ctx context.Context, id int, name string) (*ent.Project, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := memberProject(ctx, db, id, "id")
+	db, p, err := writing(ctx, memberProject, id, "id")
 	if err != nil {
 		return nil, err
 	}
@@ -136,11 +132,7 @@ func (s *Service) RenameProject(ctx context.Context, id int, name string) (*ent.
 // invitees are told), since nobody can accept them any more. Subscribers
 // get project.deleted.
 func (s *Service) DeleteProject(ctx context.Context, id int) (int, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return 0, err
-	}
-	p, err := memberProject(ctx, db, id, "id")
+	db, p, err := writing(ctx, memberProject, id, "id")
 	if err != nil {
 		return 0, err
 	}
@@ -161,11 +153,7 @@ func (s *Service) DeleteProject(ctx context.Context, id int) (int, error) {
 // LeaveProject removes the viewer from a project he takes part in.
 // The owner cannot leave: he deletes the project instead.
 func (s *Service) LeaveProject(ctx context.Context, id int) (int, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return 0, err
-	}
-	p, err := memberProject(ctx, db, id, "id")
+	db, p, err := writing(ctx, memberProject, id, "id")
 	if err != nil {
 		return 0, err
 	}
@@ -178,11 +166,7 @@ func (s *Service) LeaveProject(ctx context.Context, id int) (int, error) {
 // RemoveMember removes a member from a project (its owner). Removing oneself
 // is leaving, which the policy lets any member do.
 func (s *Service) RemoveMember(ctx context.Context, projectID, userID int) (int, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return 0, err
-	}
-	p, err := memberProject(ctx, db, projectID, "projectId")
+	db, p, err := writing(ctx, memberProject, projectID, "projectId")
 	if err != nil {
 		return 0, err
 	}
@@ -231,11 +215,7 @@ func member(ctx context.Context, db *ent.Client, projectID, userID int) (*ent.Pr
 // is fixed, and no one else can become owner: the input's type offers
 // annotator and viewer only.
 func (s *Service) SetMemberRole(ctx context.Context, projectID, userID int, role projectinvite.Role) (*ent.ProjectMember, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := memberProject(ctx, db, projectID, "projectId")
+	db, p, err := writing(ctx, memberProject, projectID, "projectId")
 	if err != nil {
 		return nil, err
 	}

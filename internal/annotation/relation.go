@@ -45,11 +45,7 @@ func (s *Service) RelationTypes(ctx context.Context, projectID int) (*ent.Relati
 // AddRelationType adds a relation type. Names are unique per project by
 // NameKey.
 func (s *Service) AddRelationType(ctx context.Context, in AddRelationTypeInput) (*ent.RelationType, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := memberProject(ctx, db, in.ProjectID, "input.projectId")
+	db, p, err := writing(ctx, memberProject, in.ProjectID, "input.projectId")
 	if err != nil {
 		return nil, err
 	}
@@ -121,11 +117,7 @@ func relationTypeNameFree(ctx context.Context, db *ent.Client, projectID, except
 
 // RenameRelationType renames a relation type.
 func (s *Service) RenameRelationType(ctx context.Context, id int, name string) (*ent.RelationType, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rt, err := loadRelationType(ctx, db, id, "id")
+	db, rt, err := writing(ctx, loadRelationType, id, "id")
 	if err != nil {
 		return nil, err
 	}
@@ -147,11 +139,7 @@ func (s *Service) RenameRelationType(ctx context.Context, id int, name string) (
 // a type should not silently delete annotators' relations. Delete or retype
 // them first. The foreign key (ON DELETE NO ACTION) backs this up.
 func (s *Service) DeleteRelationType(ctx context.Context, id int) (int, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return 0, err
-	}
-	rt, err := loadRelationType(ctx, db, id, "id")
+	db, rt, err := writing(ctx, loadRelationType, id, "id")
 	if err != nil {
 		return 0, err
 	}
@@ -193,11 +181,7 @@ func (s *Service) Relations(ctx context.Context, projectID int, entityID, typeID
 // AddRelation adds a relation: its type, source and target of one project,
 // two different entities, the labels its type allows, and a free pair.
 func (s *Service) AddRelation(ctx context.Context, in AddRelationInput) (*ent.Relation, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rt, err := loadRelationType(ctx, db, in.TypeID, "input.typeId")
+	db, rt, err := writing(ctx, loadRelationType, in.TypeID, "input.typeId")
 	if err != nil {
 		return nil, err
 	}
