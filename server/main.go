@@ -76,7 +76,7 @@ func run(args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("parley listening", "addr", cfg.Addr, "postgres", cfg.DatabaseURL != "")
+	log.Info("parley listening", "addr", cfg.Addr, "postgres", cfg.DatabaseURL != "", "bus", busName(cfg))
 
 	select {
 	case err := <-errc:
@@ -135,6 +135,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.Addr, "addr", e.str("PARLEY_ADDR", cfg.Addr), "listen address")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", e.str("DATABASE_URL", ""), "PostgreSQL URL; empty for embedded SQLite")
+	fs.StringVar(&cfg.BusURL, "bus-url", e.str("PARLEY_BUS_URL", ""), "NATS URL (nats://host:4222) of the bus that wakes instances; empty for PostgreSQL LISTEN/NOTIFY (in-process on SQLite)")
 	fs.StringVar(&cfg.DataDir, "data-dir", e.str("PARLEY_DATA_DIR", cfg.DataDir), "directory for SQLite and the dev JWT secret")
 	fs.StringVar(&cfg.UploadDir, "upload-dir", e.str("PARLEY_UPLOAD_DIR", cfg.UploadDir), "directory for uploaded files")
 	var raw rawFlags
@@ -299,4 +300,15 @@ func (e *environment) int(k string, def int64) int64 {
 
 func (e *environment) duration(k string, def time.Duration) time.Duration {
 	return parsed(e, k, def, time.ParseDuration)
+}
+
+// busName says which bus wakes the instances, for the start-up log.
+func busName(cfg app.Config) string {
+	switch {
+	case cfg.BusURL != "":
+		return "nats"
+	case cfg.DatabaseURL != "":
+		return "postgres"
+	}
+	return "local"
 }

@@ -93,19 +93,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		client.Close()
 		return nil, err
 	}
-	channel := "parley_events"
-	var bus realtime.Bus
-	if postgres {
-		if channel, err = busChannel(ctx, db); err != nil {
-			client.Close()
-			return nil, err
-		}
-		if bus, err = realtime.NewPGBus(db, cfg.DatabaseURL, channel, log); err != nil {
-			client.Close()
-			return nil, err
-		}
-	} else {
-		bus = realtime.NewLocalBus() // only here: an unused one would leak its pump goroutine
+	bus, channel, err := openBus(ctx, cfg, db, postgres, log)
+	if err != nil {
+		client.Close()
+		return nil, err
 	}
 	events := eventlog.New(client, postgres, nil)
 	hub := realtime.NewHub(events.Source(), bus, realtime.HubOptions{
@@ -176,30 +167,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.resolver = graph.NewResolver(svc, graph.Options{Log: log, LoaderWait: cfg.LoaderWait})
 	a.handler = a.routes(a.resolver)
 	return a, nil
-}
-
-// busChannel names the NOTIFY channel of this deployment. Channels are
-// shared by a whole database, so a deployment in its own schema (tests run
-// one per schema) gets its own channel; otherwise ephemeral events such as
-// typing and presence would reach the subscribers of another deployment.
-func busChannel(ctx context.Context, db *sql.DB) (string, error) {
-	var schema string
-	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-		return "", fmt.Errorf("app: current schema: %w", err)
-	}
-	if schema == "" || schema == "public" {
-		return "parley_events", nil
-	}
-	name := "parley_events_" + strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
-			return r
-		}
-		return '_'
-	}, strings.ToLower(schema))
-	if len(name) > 63 {
-		name = name[:63]
-	}
-	return name, nil
 }
 
 // codeSender picks where SMS codes go: the configured sender (tests), an

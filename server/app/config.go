@@ -19,6 +19,11 @@ type Config struct {
 	// SQLite under DataDir.
 	DatabaseURL string
 	DataDir     string
+	// BusURL selects the bus that wakes instances when the event log grows:
+	// nats://host:4222 (comma-separated for a cluster) for NATS; empty is
+	// PostgreSQL's LISTEN/NOTIFY on PostgreSQL, and an in-process bus on
+	// SQLite (one instance).
+	BusURL string
 	// JWTSecret signs tokens; required in production, generated once and
 	// kept in DataDir in development.
 	JWTSecret      []byte

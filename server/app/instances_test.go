@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -16,7 +17,42 @@ import (
 // each other's events through LISTEN/NOTIFY.
 func TestTwoInstances(t *testing.T) {
 	one, two := twoInstances(t, dbtest.Schema) // only a NOTIFY can wake instance two in time
+	deliverEachOthers(t, one, two)
+}
 
+// TestTwoInstancesOverNATS: the same over a NATS bus, and the bus's health
+// is part of readiness.
+func TestTwoInstancesOverNATS(t *testing.T) {
+	nats := natsURL(t)
+	one, two := twoInstances(t, dbtest.Schema, func(c *app.Config) { c.BusURL = nats })
+	deliverEachOthers(t, one, two)
+	require.NoError(t, one.App.Ready(t.Context()))
+
+	// A bus that cannot connect stops the server from starting.
+	cfg := apptest.Config(t, "")
+	cfg.BusURL = "nats://127.0.0.1:1"
+	_, err := app.New(t.Context(), cfg, nil)
+	require.Error(t, err)
+}
+
+// natsURL is TEST_NATS_URL or the local NATS server; the test is skipped
+// when none answers and TEST_NATS_URL is not set (CI sets it).
+func natsURL(t *testing.T) string {
+	url := os.Getenv("TEST_NATS_URL")
+	if url != "" {
+		return url
+	}
+	c, err := net.DialTimeout("tcp", "127.0.0.1:4222", time.Second)
+	if err != nil {
+		t.Skip("needs NATS: set TEST_NATS_URL (CI does)")
+	}
+	c.Close()
+	return "nats://127.0.0.1:4222"
+}
+
+// deliverEachOthers: a message sent on one instance reaches a subscriber on
+// the other, both ways.
+func deliverEachOthers(t *testing.T, one, two *server) {
 	alice, bob := one.Register("alice", nil), one.Register("bob", nil)
 	one.Send(alice, bob, "open")
 	ws := two.MustDial(bob.Token)

@@ -84,9 +84,16 @@ func next(t *testing.T, bus Bus) Signal {
 
 func TestPGBusBetweenInstances(t *testing.T) {
 	db, dsn := testDB(t)
+	busesBetweenInstances(t, func(channel string) Bus { return newTestPGBus(t, db, dsn, channel) })
+}
+
+// busesBetweenInstances: two buses on one channel, as two server processes
+// would hold, both hear every signal, the publisher's own included, and a
+// bus on another channel hears none of them.
+func busesBetweenInstances(t *testing.T, newBus func(channel string) Bus) {
 	channel := uniqueName("rt_test")
-	a := newTestPGBus(t, db, dsn, channel)
-	b := newTestPGBus(t, db, dsn, channel)
+	a := newBus(channel)
+	b := newBus(channel)
 	assert.True(t, a.Healthy())
 	assert.True(t, b.Healthy())
 
@@ -100,7 +107,7 @@ func TestPGBusBetweenInstances(t *testing.T) {
 	assert.Equal(t, Signal{Ephemeral: typing}, next(t, a))
 	assert.Equal(t, Signal{Ephemeral: typing}, next(t, b))
 
-	other := newTestPGBus(t, db, dsn, uniqueName("rt_test"))
+	other := newBus(uniqueName("rt_test"))
 	require.NoError(t, a.Publish(ctx, Signal{Head: 43}))
 	assert.Equal(t, Signal{Head: 43}, next(t, b))
 	select {
@@ -173,14 +180,18 @@ func TestPGBusReconnects(t *testing.T) {
 }
 
 // TestHubsAcrossInstances runs two hubs, as two server processes would, over
-// one log and one PostgreSQL channel: a write notified on hub A reaches a
+// one log and one bus channel (hubsAcrossInstances, for every bus): a write notified on hub A reaches a
 // subscriber on hub B without polling, and so does an ephemeral event.
 func TestHubsAcrossInstances(t *testing.T) {
 	db, dsn := testDB(t)
+	hubsAcrossInstances(t, func(channel string) Bus { return newTestPGBus(t, db, dsn, channel) })
+}
+
+func hubsAcrossInstances(t *testing.T, newBus func(channel string) Bus) {
 	channel := uniqueName("rt_test")
 	src := &fakeSource{}
-	a := NewHub(src, newTestPGBus(t, db, dsn, channel), HubOptions{PollInterval: time.Hour})
-	b := NewHub(src, newTestPGBus(t, db, dsn, channel), HubOptions{PollInterval: time.Hour})
+	a := NewHub(src, newBus(channel), HubOptions{PollInterval: time.Hour})
+	b := NewHub(src, newBus(channel), HubOptions{PollInterval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 2)
 	go func() { errc <- a.Run(ctx) }()
