@@ -79,6 +79,12 @@ type Hub struct {
 	// observers are told the events of their topic as dispatch passes
 	// them (Observe).
 	observers map[string]map[*observer]struct{}
+
+	// Wake-ups of Notify: the highest head not yet published (0 when none),
+	// a kick for the publisher goroutine and a local wake-up for Run, both
+	// of capacity 1 so that notifiers never wait.
+	unpublished atomic.Int64
+	kick, wake  chan struct{}
 }
 
 // observer is one Observe call.
@@ -96,6 +102,8 @@ func NewHub(src Source, bus Bus, opts HubOptions) *Hub {
 		byTopic:   make(map[string]map[*Subscription]struct{}),
 		subs:      make(map[*Subscription]struct{}),
 		observers: make(map[string]map[*observer]struct{}),
+		kick:      make(chan struct{}, 1),
+		wake:      make(chan struct{}, 1),
 	}
 }
 
@@ -133,6 +141,10 @@ func (h *Hub) Run(ctx context.Context) error {
 		return errors.New("realtime: run: hub already started")
 	}
 	defer h.shutdown()
+	pubCtx, stopPublishing := context.WithCancel(ctx)
+	published := make(chan struct{})
+	go h.publish(pubCtx, published)
+	defer func() { stopPublishing(); <-published }()
 
 	head, err := h.src.Head(ctx)
 	if err != nil {
@@ -159,6 +171,8 @@ func (h *Hub) Run(ctx context.Context) error {
 				return fmt.Errorf("realtime: run: %w", ErrBusClosed)
 			}
 			h.handle(ctx, s)
+		case <-h.wake:
+			h.catchUp(ctx)
 		case <-ticker.C:
 			h.catchUp(ctx)
 		case <-settle:
@@ -259,12 +273,56 @@ func (h *Hub) shutdown() {
 }
 
 // Notify tells every hub on the bus that the log head is now at least head.
-// The writer calls it after committing.
-func (h *Hub) Notify(ctx context.Context, head int64) error {
-	if err := h.bus.Publish(ctx, Signal{Head: head}); err != nil {
-		return fmt.Errorf("realtime: notify: %w", err)
+// The writer calls it after committing. It never waits for the bus: this
+// hub is woken at once, and the other instances' wake-ups coalesce, one
+// publish of the newest head in flight at a time (publish), so that a burst
+// of commits costs a few NOTIFYs, not one each, and no writer queues behind
+// PostgreSQL's NOTIFY lock.
+func (h *Hub) Notify(_ context.Context, head int64) error {
+	for {
+		old := h.unpublished.Load()
+		if head <= old || h.unpublished.CompareAndSwap(old, head) {
+			break
+		}
+	}
+	for _, c := range []chan struct{}{h.wake, h.kick} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 	return nil
+}
+
+// publishTimeout bounds one publish of a wake-up, so that a stuck bus costs
+// other instances a poll interval, not a stuck publisher.
+const publishTimeout = 5 * time.Second
+
+// publish sends Notify's newest head on the bus whenever kicked, until ctx
+// is done (Run returns); then it sends what is left once, so that other
+// instances hear of the last commits before this hub stops.
+func (h *Hub) publish(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	send := func() {
+		head := h.unpublished.Swap(0)
+		if head == 0 {
+			return
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		defer cancel()
+		if err := h.bus.Publish(pctx, Signal{Head: head}); err != nil && !errors.Is(err, ErrBusClosed) {
+			h.opts.Logger.Warn("realtime: publishing a wake-up", "head", head, "err", err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			send()
+			return
+		case <-h.kick:
+			send()
+		}
+	}
 }
 
 // PublishEphemeral sends e, which is not stored, to the live subscriptions on
