@@ -274,8 +274,9 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 		w.Write([]byte("ready"))
 	})
 	if a.cfg.Playground {
-		r.Get("/", playground.Page().ServeHTTP)
-		r.Get(playground.Prefix+"*", playground.Files().ServeHTTP)
+		r.Method(http.MethodGet, "/", playground.Page())
+		r.Method(http.MethodHead, "/", playground.Page())
+		r.Method(http.MethodGet, playground.Prefix+"*", playground.Files())
 	}
 	r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket).Handle("/query", a.graphqlServer(resolver))
 	a.fileRoutes(r)

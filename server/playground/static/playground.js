@@ -73,14 +73,16 @@
 
   // No token outlives the page: GraphiQL keeps tabs and history in
   // localStorage, and its history keeps each run's headers even when
-  // headers are not to be persisted. This storage drops every "headers"
-  // field from what GraphiQL stores, and the headers' own key.
+  // headers are not to be persisted. This storage empties every "headers"
+  // field of what GraphiQL stores (null, which GraphiQL reads as none: a
+  // tab without the field would make it drop every stored tab), and drops
+  // the headers' own key.
   function scrub(value) {
     if (Array.isArray(value)) return value.map(scrub);
     if (value && typeof value === 'object') {
       var out = {};
       Object.keys(value).forEach(function (k) {
-        if (k !== 'headers') out[k] = scrub(value[k]);
+        out[k] = k === 'headers' ? null : scrub(value[k]);
       });
       return out;
     }
