@@ -74,9 +74,18 @@ func run(args []string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return a.BaseContext() },
 	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		a.Close()
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("parley listening", "addr", cfg.Addr, "postgres", cfg.DatabaseURL != "", "bus", busName(cfg))
+	go func() { errc <- srv.Serve(ln) }()
+	playground := "off"
+	if cfg.Playground {
+		playground = playgroundURL(ln.Addr())
+	}
+	log.Info("parley listening", "addr", ln.Addr().String(), "postgres", cfg.DatabaseURL != "", "bus", busName(cfg), "playground", playground)
 
 	select {
 	case err := <-errc:
@@ -92,6 +101,19 @@ func run(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// playgroundURL is where a browser on this machine opens the playground
+// served on addr: a wildcard address is reached as localhost.
+func playgroundURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 // configure reads the environment, then flags (flags win), and returns the
@@ -120,6 +142,7 @@ func splitCommand(args []string) (flags, rest []string, ok bool) {
 // the configuration.
 type rawFlags struct {
 	secret, origins, introspection, avatarHosts *string
+	playground                                  *string
 	maxDepth, maxCost, maxSubs, maxMutations    *int64
 	registrations, messages, texts, entities    *int64
 	maxDecodes                                  *int64
@@ -143,6 +166,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	raw.origins = fs.String("allowed-origins", e.str("PARLEY_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed for CORS and WebSocket")
 	fs.BoolVar(&cfg.Production, "production", e.bool("PARLEY_PRODUCTION", false), "production mode: secret required, introspection off by default")
 	raw.introspection = fs.String("introspection", e.str("PARLEY_INTROSPECTION", ""), "true/false; default on in development, off in production")
+	raw.playground = fs.String("playground", e.str("PARLEY_PLAYGROUND", ""), "on/off: GraphiQL at /; default on in development, off in production")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", e.int("PARLEY_MAX_BODY_BYTES", cfg.MaxBodyBytes), "largest request body")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", e.duration("PARLEY_REQUEST_TIMEOUT", cfg.RequestTimeout), "deadline of one HTTP request")
 	raw.maxDepth = fs.Int64("max-depth", e.int("PARLEY_MAX_DEPTH", int64(cfg.MaxDepth)), "deepest query")
@@ -218,6 +242,16 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 		cfg.Introspection = *raw.introspection == "true"
 	} else {
 		cfg.Introspection = !cfg.Production
+	}
+	switch v := strings.ToLower(strings.TrimSpace(*raw.playground)); v {
+	case "":
+		cfg.Playground = !cfg.Production
+	case "on", "true", "1", "yes":
+		cfg.Playground = true
+	case "off", "false", "0", "no":
+		cfg.Playground = false
+	default:
+		return fmt.Errorf("-playground must be on or off, got %q", *raw.playground)
 	}
 	if !withSecret {
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -87,5 +88,44 @@ func TestConfigureWebAppURL(t *testing.T) {
 	for _, bad := range []string{"chat.example.com", "https://chat.example.com/?room=1"} {
 		_, _, err = configure(append(base, "-web-app-url", bad), io.Discard)
 		require.ErrorContains(t, err, "web-app-url")
+	}
+}
+
+// TestConfigurePlayground: the playground is on in development and off in
+// production, and PARLEY_PLAYGROUND or -playground (on or off) switches it
+// either way; another value stops the server at start-up.
+func TestConfigurePlayground(t *testing.T) {
+	base := []string{"-jwt-secret", "0123456789abcdef0123456789abcdef", "-data-dir", t.TempDir()}
+	playground := func(args ...string) bool {
+		t.Helper()
+		cfg, _, err := configure(append(append([]string{}, base...), args...), io.Discard)
+		require.NoError(t, err)
+		return cfg.Playground
+	}
+	require.True(t, playground())
+	require.False(t, playground("-production"))
+	require.True(t, playground("-production", "-playground", "on"))
+	require.False(t, playground("-playground", "off"))
+
+	t.Setenv("PARLEY_PLAYGROUND", "on")
+	require.True(t, playground("-production"))
+	require.False(t, playground("-production", "-playground", "off"))
+
+	_, _, err := configure(append(base, "-playground", "maybe"), io.Discard)
+	require.ErrorContains(t, err, "playground")
+}
+
+// TestPlaygroundURL: the start-up log names the playground as a browser on
+// the machine opens it.
+func TestPlaygroundURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"0.0.0.0:8080":   "http://localhost:8080/",
+		"[::]:8080":      "http://localhost:8080/",
+		"127.0.0.1:9000": "http://127.0.0.1:9000/",
+		"[::1]:9000":     "http://[::1]:9000/",
+	} {
+		tcp, err := net.ResolveTCPAddr("tcp", addr)
+		require.NoError(t, err)
+		require.Equal(t, want, playgroundURL(tcp), addr)
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
@@ -49,6 +48,7 @@ import (
 	"github.com/parley-im/parley/internal/settings"
 	"github.com/parley-im/parley/internal/social"
 	"github.com/parley-im/parley/internal/verify"
+	"github.com/parley-im/parley/server/playground"
 )
 
 // App is one running Parley instance.
@@ -240,7 +240,11 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 		}
 		w.Write([]byte("ready"))
 	})
-	r.Get("/", playground.Handler("Parley", "/query"))
+	if a.cfg.Playground {
+		r.Method(http.MethodGet, "/", playground.Page())
+		r.Method(http.MethodHead, "/", playground.Page())
+		r.Method(http.MethodGet, playground.Prefix+"*", playground.Files())
+	}
 	r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket).Handle("/query", a.graphqlServer(resolver))
 	a.fileRoutes(r)
 	a.exportRoutes(r) // export.go

@@ -31,6 +31,9 @@ type Config struct {
 	UploadDir      string // uploaded files, when StorageURL is empty
 	Production     bool
 	Introspection  bool
+	// Playground serves GraphiQL at "/" (server/playground): on by default
+	// in development, off in production unless switched on.
+	Playground bool
 
 	MaxBodyBytes       int64
 	RequestTimeout     time.Duration
@@ -133,6 +136,7 @@ func Defaults() Config {
 		DataDir:            "./data",
 		UploadDir:          "./data/uploads",
 		Introspection:      true,
+		Playground:         true,
 		MaxBodyBytes:       1 << 20,
 		RequestTimeout:     15 * time.Second,
 		MaxDepth:           12,

@@ -1,11 +1,11 @@
 // Package apptest is the kit of the tests that talk to Parley over HTTP and
-// WebSocket: server/app's, server's, test/clients', test/faults' and the
-// load tool's. It starts an App in-process on a database of
-// internal/platform/dbtest with the test configuration (New, Start), and
-// gives a GraphQL client over HTTP (Client, which returns errors and so
-// serves any goroutine and a server in another process; Server's methods
-// fail the test instead) and a WebSocket client that speaks
-// graphql-transport-ws and the legacy graphql-ws (Conn).
+// WebSocket: server/app's, server's, test/clients', test/browser's,
+// test/faults' and the load tool's. It starts an App in-process on a
+// database of internal/platform/dbtest with the test configuration (New,
+// Start), and gives a GraphQL client over HTTP (Client, which returns
+// errors and so serves any goroutine and a server in another process;
+// Server's methods fail the test instead) and a WebSocket client that
+// speaks graphql-transport-ws and the legacy graphql-ws (Conn).
 //
 // A test of HTTP or WebSocket behaviour reads:
 //
