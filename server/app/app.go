@@ -139,6 +139,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Codes:           verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
 		Events:          events,
 		PhoneRegion:     cfg.PhoneRegion,
+		RefreshReuse:    cfg.RefreshReuse,
 	})
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())

@@ -27,14 +27,20 @@ type Config struct {
 	Production     bool
 	Introspection  bool
 
-	MaxBodyBytes       int64
-	RequestTimeout     time.Duration
-	MaxDepth, MaxCost  int
-	MaxTokens          int // gqlparser's limit on a query's tokens
-	MaxSubscriptions   int // per WebSocket connection
-	KeepAlive          time.Duration
-	AccessTTL          time.Duration
-	RefreshTTL         time.Duration
+	MaxBodyBytes      int64
+	RequestTimeout    time.Duration
+	MaxDepth, MaxCost int
+	MaxTokens         int // gqlparser's limit on a query's tokens
+	MaxSubscriptions  int // per WebSocket connection
+	KeepAlive         time.Duration
+	AccessTTL         time.Duration
+	RefreshTTL        time.Duration
+	// RefreshReuse is the refresh token reuse interval: the refresh token
+	// just used, presented again within this time, is answered with the
+	// session's current pair instead of ending the session (two tabs
+	// refreshing at once; see auth.Service.Refresh). 0 ends the session
+	// on any replay.
+	RefreshReuse       time.Duration
 	BcryptCost         int
 	LoginBurst         int
 	LoginRefill        time.Duration
@@ -137,6 +143,7 @@ func Defaults() Config {
 		KeepAlive:          15 * time.Second,
 		AccessTTL:          15 * time.Minute,
 		RefreshTTL:         30 * 24 * time.Hour,
+		RefreshReuse:       30 * time.Second,
 		LoginBurst:         5,
 		LoginRefill:        time.Minute,
 		HubPollInterval:    2 * time.Second,
