@@ -357,13 +357,27 @@ func isWebsocket(r *http.Request) bool {
 // authenticate puts the viewer of a bearer token in the request context. A
 // request without a token is anonymous; one with a bad token is refused, so
 // that a client never mistakes a failed sign-in for an anonymous answer.
+// The refusal is a 401 with a GraphQL error (extensions.code and reason) in
+// the media type the request negotiates, as every answer of the endpoint,
+// so that a GraphQL client (Apollo's included) reads it as a GraphQL error
+// it can act on (TOKEN_EXPIRED: refresh) rather than a bare status.
 func (a *App) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := graph.WithClientInfo(r.Context(), auth.Client{IP: clientIP(r), UserAgent: r.UserAgent()})
 		if raw, ok := bearer(r.Header.Get("Authorization")); ok {
 			v, err := a.Auth.Authenticate(ctx, raw)
 			if err != nil {
-				writeError(w, http.StatusUnauthorized, apperr.Classify(err))
+				e, status := apperr.Classify(err), http.StatusUnauthorized
+				if e.Code == apperr.Internal {
+					// The session could not be read (the database is down):
+					// not the token's fault.
+					a.log.Error("authenticate", "err", err, "request_id", middleware.GetReqID(r.Context()))
+					status = http.StatusServiceUnavailable
+				} else {
+					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				}
+				w.Header().Set("Content-Type", responseMediaType(r.Header.Get("Accept"))) // httpspec.go
+				writeResponse(w, status, false, &graphql.Response{Errors: gqlerror.List{codedError(e)}})
 				return
 			}
 			ctx = viewer.NewContext(ctx, v)
@@ -513,6 +527,11 @@ func clientIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
+}
+
+// codedError is e as a GraphQL error.
+func codedError(e *apperr.Error) *gqlerror.Error {
+	return &gqlerror.Error{Message: e.Message, Extensions: e.Extensions()}
 }
 
 func writeError(w http.ResponseWriter, status int, e *apperr.Error) {

@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -78,5 +80,33 @@ func TestRefreshReplayAfterInterval(t *testing.T) {
 		_, rsp = s.refresh(alice.Refresh) // past the interval
 		require.Equal(t, "SESSION_REVOKED", rsp.Reason())
 		require.Equal(t, "SESSION_REVOKED", s.Do(next.AccessToken, `{ me { id } }`, nil).Reason())
+	})
+}
+
+// TestUnauthorizedIsGraphQLError: a request refused for its token is a 401
+// whose body is a GraphQL error with code and reason, in the media type its
+// Accept negotiates, so that Apollo Client shows a GraphQL error.
+func TestUnauthorizedIsGraphQLError(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		for accept, media := range map[string]string{
+			"": "application/json", "application/json": "application/json", "*/*": "application/json",
+			"application/graphql-response+json, application/json;q=0.9": "application/graphql-response+json",
+		} {
+			req, err := s.Request(context.Background(), "not.a.token", `{ me { id } }`, nil)
+			require.NoError(t, err)
+			req.Header.Del("Accept")
+			if accept != "" {
+				req.Header.Set("Accept", accept)
+			}
+			res, body, err := s.Exchange(req)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, res.StatusCode, accept)
+			require.Equal(t, media, res.Header.Get("Content-Type"), accept)
+			var r response
+			require.NoError(t, json.Unmarshal(body, &r), "%s", body)
+			require.Equal(t, "UNAUTHENTICATED", r.Code(), "%s", body)
+			require.Equal(t, "TOKEN_INVALID", r.Reason(), "%s", body)
+			require.NotEmpty(t, r.Errors[0].Message)
+		}
 	})
 }
