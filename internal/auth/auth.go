@@ -145,8 +145,15 @@ type Session struct {
 // Client identifies where a request comes from, for sessions and limits.
 type Client struct{ IP, UserAgent string }
 
-// Register creates an account and signs it in.
+// Register creates an account and signs it in. Like Login, it refuses a
+// request that already carries a valid token (ALREADY_SIGNED_IN): the
+// client would otherwise switch to the new account while the session it
+// holds stays open, unseen. A signed-in admin creates accounts with
+// createUser.
 func (s *Service) Register(ctx context.Context, r Registration, from Client) (*Session, error) {
+	if err := notSignedIn(ctx); err != nil {
+		return nil, err
+	}
 	if err := ValidateRegistration(&r, s.phoneRegion); err != nil {
 		return nil, err
 	}
@@ -376,8 +383,8 @@ func randomPublicID() int64 {
 // the request transaction (server/app skips the Transactioner for it), so
 // that its guesses count although the request fails.
 func (s *Service) Login(ctx context.Context, login, password, code string, from Client) (*Session, error) {
-	if v := viewer.FromContext(ctx); v != nil && v.UserID != 0 {
-		return nil, apperr.New(apperr.Conflict, apperr.ReasonAlreadySignedIn, "", "already signed in: sign out first")
+	if err := notSignedIn(ctx); err != nil {
+		return nil, err
 	}
 	login = strings.TrimSpace(login)
 	switch {
@@ -447,6 +454,15 @@ func (s *Service) loginCode(ctx context.Context, u *ent.User, code string) error
 		return apperr.Input(verify.ReasonCodeRequired, "input.code", "sign-in needs the SMS code sent to your phone")
 	}
 	return s.codes.Check(ctx, *u.Phone, verify.Login, strings.TrimSpace(code))
+}
+
+// notSignedIn refuses a sign-in or a registration made with a valid token
+// attached (the request's viewer).
+func notSignedIn(ctx context.Context) error {
+	if v := viewer.FromContext(ctx); v != nil && v.UserID != 0 {
+		return apperr.New(apperr.Conflict, apperr.ReasonAlreadySignedIn, "", "already signed in: sign out first, or send this without the token")
+	}
+	return nil
 }
 
 func wrongPassword() error {

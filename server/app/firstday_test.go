@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/server/app"
+	"github.com/parley-im/parley/server/apptest"
 )
 
 const refreshMutation = `mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }`
@@ -108,5 +109,19 @@ func TestUnauthorizedIsGraphQLError(t *testing.T) {
 			require.Equal(t, "TOKEN_INVALID", r.Reason(), "%s", body)
 			require.NotEmpty(t, r.Errors[0].Message)
 		}
+	})
+}
+
+// TestSignInWithTokenAttached: login and register with a valid token
+// attached are refused with CONFLICT / ALREADY_SIGNED_IN (the client would
+// switch accounts while its session stays open); without it they work.
+func TestSignInWithTokenAttached(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		alice := s.Register("alice", nil)
+		register := `mutation { register(input: {username: "carol", password: "password1"}) { accessToken } }`
+		s.Fails(alice.Token, apptest.LoginMutation, apptest.LoginVars("alice", "password1"), "CONFLICT", "ALREADY_SIGNED_IN")
+		s.Fails(alice.Token, register, nil, "CONFLICT", "ALREADY_SIGNED_IN")
+		s.OK("", register, nil, nil)
+		s.OK("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"), nil)
 	})
 }
