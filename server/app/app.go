@@ -256,13 +256,19 @@ func (a *App) Ready(ctx context.Context) error {
 func (a *App) routes(resolver *graph.Resolver) http.Handler {
 	a.metrics = newMetrics(a)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, a.accessLog, middleware.Recoverer) // accessLog: logging.go
+	r.Use(cleanRequestID, requestID, a.accessLog, middleware.Recoverer) // accessLog: logging.go
+	origins := a.allowedOrigins()
 	r.Use(cors.Handler(cors.Options{
 		AllowOriginFunc: func(r *http.Request, origin string) bool {
-			return wsgorilla.OriginAllowed(a.cfg.AllowedOrigins, r)
+			return wsgorilla.OriginAllowed(origins, r)
 		},
-		AllowedMethods:   []string{"GET", "POST", "OPTIONS"},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "Apollo-Require-Preflight", "X-Apollo-Operation-Name"},
+		AllowedMethods: []string{"GET", "POST", "OPTIONS"},
+		AllowedHeaders: []string{
+			"Authorization", "Content-Type", "Apollo-Require-Preflight", "X-Apollo-Operation-Name",
+			// Apollo Client's client awareness, and a request id of the client's own.
+			"Apollographql-Client-Name", "Apollographql-Client-Version", "X-Request-Id",
+		},
+		ExposedHeaders:   []string{"X-Request-Id"}, // what an INTERNAL_SERVER_ERROR's message names
 		AllowCredentials: false,
 		MaxAge:           600,
 	}))
@@ -282,13 +288,62 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 	return r
 }
 
+// devOrigins are the origins allowed in development when none are
+// configured: a web app's development server on this machine, on whatever
+// port it picked (Vite's 5173, Create React App's 3000...).
+var devOrigins = []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}
+
+// allowedOrigins are the browser origins CORS and the WebSocket origin
+// check allow: the configured ones, else in development devOrigins. In
+// production only the configured ones (and same-origin requests).
+func (a *App) allowedOrigins() []string {
+	if len(a.cfg.AllowedOrigins) == 0 && !a.cfg.Production {
+		return devOrigins
+	}
+	return a.cfg.AllowedOrigins
+}
+
+// requestID gives every request an id (chi's RequestID) and answers it in
+// X-Request-Id, so that a client can quote it (an INTERNAL_SERVER_ERROR's
+// message names it too). A client may send its own X-Request-Id to follow
+// a request through the logs; one longer than 64 characters, or with other
+// characters than letters, digits and ".:_-", is replaced by a new id.
+func requestID(next http.Handler) http.Handler {
+	return middleware.RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(middleware.RequestIDHeader, middleware.GetReqID(r.Context()))
+		next.ServeHTTP(w, r)
+	}))
+}
+
+// cleanRequestID drops an X-Request-Id that requestID must not take as is.
+func cleanRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get(middleware.RequestIDHeader); id != "" && !goodRequestID(id) {
+			r.Header.Del(middleware.RequestIDHeader)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func goodRequestID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".:_-", c)) {
+			return false
+		}
+	}
+	return true
+}
+
 func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: resolver}))
 	// First of all, before any other extension sees the operation: an
 	// operation of a WebSocket acts for the connection's live session.
 	srv.AroundOperations(liveSession)
 	srv.AddTransport(transport.Websocket{
-		Implementation:        wsSpec{inner: wsgorilla.Implementation{AllowedOrigins: a.cfg.AllowedOrigins}, metrics: a.metrics}, // wsspec.go
+		Implementation:        wsSpec{inner: wsgorilla.Implementation{AllowedOrigins: a.allowedOrigins()}, metrics: a.metrics}, // wsspec.go
 		InitFunc:              a.websocketInit,
 		CloseFunc:             a.websocketClose,
 		KeepAlivePingInterval: a.cfg.KeepAlive,
