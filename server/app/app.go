@@ -242,15 +242,44 @@ func (a *App) Close() error {
 	return nil
 }
 
-// Ready reports whether the database answers and the bus is connected.
+// Ready reports whether the database answers and the bus is connected. Its
+// error is a *NotReady that names the dependency down.
 func (a *App) Ready(ctx context.Context) error {
 	if err := a.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
+		return &NotReady{Dependency: "database", Err: err}
 	}
 	if !a.bus.Healthy() {
-		return errors.New("event bus: disconnected")
+		return &NotReady{Dependency: "event bus", Err: errors.New("LISTEN connection down")}
 	}
 	return nil
+}
+
+// NotReady says which dependency of the instance is down, and why.
+// /readyz answers only the dependency ("database: unavailable"): the
+// cause, a driver's error, may name hosts, users and addresses, and goes
+// to the log.
+type NotReady struct {
+	Dependency string
+	Err        error
+}
+
+func (e *NotReady) Error() string { return e.Dependency + ": " + e.Err.Error() }
+func (e *NotReady) Unwrap() error { return e.Err }
+
+// readyz answers whether the instance is ready (Ready): "ready", or 503
+// naming the dependency down.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := a.Ready(r.Context()); err != nil {
+		public := "unavailable"
+		var nr *NotReady
+		if errors.As(err, &nr) {
+			public = nr.Dependency + ": unavailable"
+		}
+		a.log.Warn("not ready", "err", err, "request_id", middleware.GetReqID(r.Context()))
+		http.Error(w, public, http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready"))
 }
 
 func (a *App) routes(resolver *graph.Resolver) http.Handler {
@@ -272,16 +301,19 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 		AllowCredentials: false,
 		MaxAge:           600,
 	}))
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
-	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := a.Ready(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready"))
-	})
+	// The probes answer HEAD too, as load balancers' checks often send it.
+	healthz := func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }
+	r.Get("/healthz", healthz)
+	r.Head("/healthz", healthz)
+	r.Get("/readyz", a.readyz)
+	r.Head("/readyz", a.readyz)
 	r.Get("/", playground.Handler("Parley", "/query"))
-	r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket).Handle("/query", a.graphqlServer(resolver))
+	// The API, HTTP and WebSocket, at /query and at /graphql, the path
+	// most GraphQL clients and tools assume.
+	api := r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket)
+	gql := a.graphqlServer(resolver)
+	api.Handle("/query", gql)
+	api.Handle("/graphql", gql)
 	a.fileRoutes(r)
 	a.exportRoutes(r) // export.go
 	a.roomRoutes(r)   // rooms.go

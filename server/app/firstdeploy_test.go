@@ -147,3 +147,35 @@ func TestCORSProduction(t *testing.T) {
 		require.Equal(t, "https://chat.example.com", preflight(t, s, "/query", "https://chat.example.com", "content-type").Header.Get("Access-Control-Allow-Origin"))
 	})
 }
+
+// TestGraphQLPathAndProbes: /graphql serves what /query serves, over HTTP
+// and WebSocket; HEAD /healthz answers 200; a failing /readyz names the
+// dependency down without the driver's error.
+func TestGraphQLPathAndProbes(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		alice := s.Register("alice", nil)
+		c := s.Client
+		c.Path = "/graphql"
+		var me struct{ Me struct{ ID string } }
+		require.NoError(t, c.Query(context.Background(), alice.Token, `{ me { id } }`, nil, &me))
+		require.Equal(t, alice.ID, me.Me.ID)
+
+		d := websocket.Dialer{Subprotocols: []string{apptest.TransportWS}}
+		conn, _, err := d.Dial("ws"+strings.TrimPrefix(s.URL, "http")+"/graphql", nil)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, apptest.Init(conn, apptest.Bearer(alice.Token)))
+
+		for _, path := range []string{"/healthz", "/readyz"} {
+			req, _ := http.NewRequest("HEAD", s.URL+path, nil)
+			res, _, err := s.Exchange(req)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, res.StatusCode, path)
+		}
+
+		require.NoError(t, s.App.Client.Close()) // the database goes away
+		res, body := s.Get("/readyz", "", nil)
+		require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+		require.Equal(t, "database: unavailable\n", string(body))
+	})
+}
