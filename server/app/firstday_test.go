@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,5 +125,42 @@ func TestSignInWithTokenAttached(t *testing.T) {
 		s.Fails(alice.Token, register, nil, "CONFLICT", "ALREADY_SIGNED_IN")
 		s.OK("", register, nil, nil)
 		s.OK("", apptest.LoginMutation, apptest.LoginVars("alice", "password1"), nil)
+	})
+}
+
+// TestEveryErrorHasReason: the errors a library raises carry a reason as
+// Parley's own do: node(id:) of nothing, an unknown persisted query, a
+// parse error, and the BAD_REQUEST answers to what is not a GraphQL
+// request.
+func TestEveryErrorHasReason(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		alice := s.Register("alice", nil)
+		s.Fails(alice.Token, `{ node(id: "858993459200") { id } }`, nil, "NOT_FOUND", "NOT_FOUND")
+		s.Fails(alice.Token, `{ nodes(ids: ["858993459200"]) { id } }`, nil, "NOT_FOUND", "NOT_FOUND")
+		s.Fails(alice.Token, `{`, nil, "GRAPHQL_PARSE_FAILED", "GRAPHQL_PARSE_FAILED")
+
+		post := func(contentType, body string) response {
+			t.Helper()
+			req, err := http.NewRequest("POST", s.URL+"/query", strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", contentType)
+			return s.DecodeOK(req)
+		}
+		apq := `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("ab", 32) + `"}}}`
+		for _, c := range []struct{ contentType, body, code, reason string }{
+			{"application/json", apq, "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_FOUND"},
+			{"application/json", `[1]`, "BAD_REQUEST", "MALFORMED_REQUEST"},
+			{"application/json", `{}`, "BAD_REQUEST", "MALFORMED_REQUEST"},
+			{"text/plain", `{ __typename }`, "BAD_REQUEST", "UNSUPPORTED_MEDIA_TYPE"},
+			{"application/json", `{"query":"subscription { events { cursor } }"}`, "BAD_REQUEST", "SUBSCRIPTION_OVER_HTTP"},
+			{"application/json", `{"query":"{ __typename }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"00"}}}`, "BAD_REQUEST", "MALFORMED_REQUEST"},
+		} {
+			r := post(c.contentType, c.body)
+			require.Equal(t, c.code, r.Code(), "%s: %+v", c.body, r.Errors)
+			require.Equal(t, c.reason, r.Reason(), "%s: %+v", c.body, r.Errors)
+		}
+		req, _ := http.NewRequest("GET", s.URL+"/query?query="+url.QueryEscape(`mutation { logout }`), nil)
+		r := s.DecodeOK(req)
+		require.Equal(t, "MUTATION_OVER_GET", r.Reason(), "%+v", r.Errors)
 	})
 }
