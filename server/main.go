@@ -177,6 +177,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	raw.texts = fs.Int64("texts-per-minute", e.int("PARLEY_TEXTS_PER_MINUTE", int64(cfg.TextsPerMinute)), "annotation texts one user adds per minute; 0: no limit")
 	raw.entities = fs.Int64("entities-per-minute", e.int("PARLEY_ENTITIES_PER_MINUTE", int64(cfg.EntitiesPerMinute)), "entities, mentions, relation types and relations one user creates per minute; 0: no limit")
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", e.duration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
+	fs.DurationVar(&cfg.RefreshReuse, "refresh-reuse-interval", e.duration("PARLEY_REFRESH_REUSE_INTERVAL", cfg.RefreshReuse), "how long the refresh token just used is still answered with the session's current pair (tabs refreshing at once); 0: any replay signs out")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", e.duration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
 	fs.StringVar(&cfg.PhoneRegion, "phone-region", e.str("PARLEY_PHONE_REGION", cfg.PhoneRegion), "region (ISO 3166 code) of phone numbers written without a country code; phones are stored in E.164 form")
 	fs.StringVar(&cfg.WebAppURL, "web-app-url", e.str("PARLEY_WEB_APP_URL", ""), "web app address; a browser opening a room link /rooms/<id> is redirected to <web-app-url>/rooms/<id>; empty: JSON for all")

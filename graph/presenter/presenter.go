@@ -24,8 +24,15 @@ import (
 func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
-		if _, ok := gqlErr.Extensions["code"]; ok && apperr.Known(err) == nil {
-			return gqlErr // gqlgen's own parse and validation errors
+		if code, ok := gqlErr.Extensions["code"]; ok && apperr.Known(err) == nil {
+			// gqlgen's own parse and validation errors, an unknown
+			// persisted query, entgql's node(id:) not found: they keep
+			// their code and get a reason, the code itself where the
+			// library gave none, so that every error carries one.
+			if _, has := gqlErr.Extensions["reason"]; !has {
+				gqlErr.Extensions["reason"] = code
+			}
+			return gqlErr
 		}
 		app := apperr.Classify(err)
 		if app.Code == apperr.Internal {
@@ -57,8 +64,8 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 //     gqlgen reports it (fieldContext_* in generated.go), before any resolver
 //     runs. BAD_USER_INPUT, reason INVALID, with the argument as field.
 //   - a *gqlerror.Error without a cause, which gqlgen and entgql write for
-//     clients (an APQ hash mismatch, first with last): BAD_REQUEST for the
-//     request, BAD_USER_INPUT INVALID for a field.
+//     clients (an APQ hash mismatch, first with last): BAD_REQUEST
+//     MALFORMED_REQUEST for the request, BAD_USER_INPUT INVALID for a field.
 func clientMistake(ctx context.Context, err error, presented *gqlerror.Error) *apperr.Error {
 	var gqlErr *gqlerror.Error
 	if !errors.As(err, &gqlErr) || errors.Is(err, errPanic) {
@@ -78,7 +85,7 @@ func clientMistake(ctx context.Context, err error, presented *gqlerror.Error) *a
 		return nil
 	}
 	if fc == nil {
-		return apperr.New("BAD_REQUEST", "", "", "%s", gqlErr.Message)
+		return apperr.New("BAD_REQUEST", "MALFORMED_REQUEST", "", "%s", gqlErr.Message)
 	}
 	return apperr.Input(apperr.ReasonInvalid, "", "%s", gqlErr.Message)
 }

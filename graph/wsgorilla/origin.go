@@ -21,7 +21,9 @@ import (
 // a scheme it matches any scheme, and a port must be written exactly as the
 // browser sends it (browsers omit default ports). A host of the form
 // "*.example.com" matches any subdomain of example.com but not example.com
-// itself. The entry "*" allows every origin; it is never implied.
+// itself. A port of "*" ("http://localhost:*") matches any port, or none:
+// a development server's, whichever it picked. The entry "*" allows every
+// origin; it is never implied.
 func OriginAllowed(allowed []string, r *http.Request) bool {
 	values := r.Header.Values("Origin")
 	if len(values) == 0 {
@@ -53,6 +55,9 @@ func originMatches(entry string, origin *url.URL) bool {
 			return false
 		}
 		host = rest
+	}
+	if hostname, ok := strings.CutSuffix(host, ":*"); ok {
+		return strings.EqualFold(strings.Trim(hostname, "[]"), origin.Hostname())
 	}
 	if domain, ok := strings.CutPrefix(host, "*"); ok {
 		// domain is ".example.com[:port]"; at least one label must precede it.

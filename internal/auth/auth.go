@@ -60,6 +60,8 @@ type Service struct {
 	// phoneRegion is the region of phone numbers written without a
 	// country code (NormalizePhone).
 	phoneRegion string
+	// reuse is the refresh token reuse interval (Options.RefreshReuse).
+	reuse time.Duration
 }
 
 // Options configure a Service.
@@ -82,6 +84,10 @@ type Options struct {
 	// PhoneRegion is the region of phone numbers written without a
 	// country code; empty is DefaultPhoneRegion.
 	PhoneRegion string
+	// RefreshReuse is how long after a refresh the refresh token it used
+	// is still answered (see Refresh): two tabs of one browser that
+	// refresh at once both keep the session. Zero answers no replay.
+	RefreshReuse time.Duration
 }
 
 // NewService returns the account service.
@@ -104,6 +110,7 @@ func NewService(client *ent.Client, tokens *Tokens, o Options) *Service {
 		accounts:    accounts,
 		dummyHash:   dummy,
 		phoneRegion: o.PhoneRegion,
+		reuse:       o.RefreshReuse,
 	}
 }
 
@@ -138,8 +145,15 @@ type Session struct {
 // Client identifies where a request comes from, for sessions and limits.
 type Client struct{ IP, UserAgent string }
 
-// Register creates an account and signs it in.
+// Register creates an account and signs it in. Like Login, it refuses a
+// request that already carries a valid token (ALREADY_SIGNED_IN): the
+// client would otherwise switch to the new account while the session it
+// holds stays open, unseen. A signed-in admin creates accounts with
+// createUser.
 func (s *Service) Register(ctx context.Context, r Registration, from Client) (*Session, error) {
+	if err := notSignedIn(ctx); err != nil {
+		return nil, err
+	}
 	if err := ValidateRegistration(&r, s.phoneRegion); err != nil {
 		return nil, err
 	}
@@ -369,8 +383,8 @@ func randomPublicID() int64 {
 // the request transaction (server/app skips the Transactioner for it), so
 // that its guesses count although the request fails.
 func (s *Service) Login(ctx context.Context, login, password, code string, from Client) (*Session, error) {
-	if v := viewer.FromContext(ctx); v != nil && v.UserID != 0 {
-		return nil, apperr.New(apperr.Conflict, apperr.ReasonAlreadySignedIn, "", "already signed in: sign out first")
+	if err := notSignedIn(ctx); err != nil {
+		return nil, err
 	}
 	login = strings.TrimSpace(login)
 	switch {
@@ -440,6 +454,15 @@ func (s *Service) loginCode(ctx context.Context, u *ent.User, code string) error
 		return apperr.Input(verify.ReasonCodeRequired, "input.code", "sign-in needs the SMS code sent to your phone")
 	}
 	return s.codes.Check(ctx, *u.Phone, verify.Login, strings.TrimSpace(code))
+}
+
+// notSignedIn refuses a sign-in or a registration made with a valid token
+// attached (the request's viewer).
+func notSignedIn(ctx context.Context) error {
+	if v := viewer.FromContext(ctx); v != nil && v.UserID != 0 {
+		return apperr.New(apperr.Conflict, apperr.ReasonAlreadySignedIn, "", "already signed in: sign out first, or send this without the token")
+	}
+	return nil
 }
 
 func wrongPassword() error {
@@ -516,6 +539,18 @@ func (s *Service) RevokeAll(ctx context.Context, userID int, reason string) erro
 // It runs outside the request transaction (see server/app) so that this
 // revocation stands although the request fails; the generation bump is one
 // conditional UPDATE, so two racing refreshes cannot both win.
+//
+// The one exception is the reuse interval (Options.RefreshReuse, like
+// Auth0's rotation reuse interval): the refresh token that was just used,
+// presented again within that time of its use, is answered with a pair of
+// the session's current generation, the one its first use was answered
+// with, and the session is left as it is. Two tabs that refresh at once
+// thus both stay signed in. The session is not forked: only one generation
+// is ever valid, whichever tab spends it first moves the session on, and
+// any older token, or the last one after the interval, still ends the
+// session. The interval runs from the rotation (the session's updated_at,
+// which only a refresh and a revocation change), and answering a replay
+// does not extend it.
 func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
 	c, err := s.tokens.Verify(raw, kindRefresh)
 	if err != nil {
@@ -535,20 +570,32 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: refresh: %w", err)
 	}
-	if n == 0 {
-		err := txn.Run(ctx, s.client, func(ctx context.Context) error {
-			if err := s.db(ctx).Session.UpdateOne(sess).SetRevokedAt(time.Now()).Exec(sys); err != nil {
-				return fmt.Errorf("auth: revoke replayed session: %w", err)
-			}
-			return s.announce(ctx, KindSessionEnded, SessionChange{User: sess.UserID, Sessions: []int{sess.ID}, Reason: EndSignedOut})
-		})
-		if err != nil {
-			return nil, err
-		}
-		return nil, apperr.New(apperr.Unauthenticated, apperr.ReasonSessionRevoked, "", "refresh token was already used: sign in again")
+	if n == 1 {
+		sess.RefreshGeneration = c.Generation + 1
+		return s.issue(sess.Edges.User, sess)
 	}
-	sess.RefreshGeneration = c.Generation + 1
-	return s.issue(sess.Edges.User, sess)
+	// A replay, or a refresh that lost the race to another use of the same
+	// token: read the session as the winner left it.
+	cur, err := s.client.Session.Query().Where(session.ID(sess.ID)).WithUser().Only(sys)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("auth: refresh: %w", err)
+	}
+	if err := sessionUsable(cur); err != nil {
+		return nil, err
+	}
+	if cur.RefreshGeneration == c.Generation+1 && time.Since(cur.UpdatedAt) <= s.reuse {
+		return s.issue(cur.Edges.User, cur)
+	}
+	err = txn.Run(ctx, s.client, func(ctx context.Context) error {
+		if err := s.db(ctx).Session.UpdateOne(sess).SetRevokedAt(time.Now()).Exec(sys); err != nil {
+			return fmt.Errorf("auth: revoke replayed session: %w", err)
+		}
+		return s.announce(ctx, KindSessionEnded, SessionChange{User: sess.UserID, Sessions: []int{sess.ID}, Reason: EndSignedOut})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return nil, apperr.New(apperr.Unauthenticated, apperr.ReasonSessionRevoked, "", "refresh token was already used: sign in again")
 }
 
 // Authenticate turns an access token into the viewer it stands for. It reads

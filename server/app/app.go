@@ -130,6 +130,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Codes:           verify.NewService(client, codeSender(cfg, log), cfg.JWTSecret, cfg.Codes),
 		Events:          events,
 		PhoneRegion:     cfg.PhoneRegion,
+		RefreshReuse:    cfg.RefreshReuse,
 	})
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())
@@ -208,48 +209,135 @@ func (a *App) Close() error {
 	return nil
 }
 
-// Ready reports whether the database answers and the bus is connected.
+// Ready reports whether the database answers and the bus is connected. Its
+// error is a *NotReady that names the dependency down.
 func (a *App) Ready(ctx context.Context) error {
 	if err := a.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
+		return &NotReady{Dependency: "database", Err: err}
 	}
 	if !a.bus.Healthy() {
-		return errors.New("event bus: disconnected")
+		return &NotReady{Dependency: "event bus", Err: errors.New("LISTEN connection down")}
 	}
 	return nil
+}
+
+// NotReady says which dependency of the instance is down, and why.
+// /readyz answers only the dependency ("database: unavailable"): the
+// cause, a driver's error, may name hosts, users and addresses, and goes
+// to the log.
+type NotReady struct {
+	Dependency string
+	Err        error
+}
+
+func (e *NotReady) Error() string { return e.Dependency + ": " + e.Err.Error() }
+func (e *NotReady) Unwrap() error { return e.Err }
+
+// readyz answers whether the instance is ready (Ready): "ready", or 503
+// naming the dependency down.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := a.Ready(r.Context()); err != nil {
+		public := "unavailable"
+		var nr *NotReady
+		if errors.As(err, &nr) {
+			public = nr.Dependency + ": unavailable"
+		}
+		a.log.Warn("not ready", "err", err, "request_id", middleware.GetReqID(r.Context()))
+		http.Error(w, public, http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready"))
 }
 
 func (a *App) routes(resolver *graph.Resolver) http.Handler {
 	a.metrics = newMetrics(a)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, a.accessLog, middleware.Recoverer) // accessLog: logging.go
+	r.Use(cleanRequestID, requestID, a.accessLog, middleware.Recoverer) // accessLog: logging.go
+	origins := a.allowedOrigins()
 	r.Use(cors.Handler(cors.Options{
 		AllowOriginFunc: func(r *http.Request, origin string) bool {
-			return wsgorilla.OriginAllowed(a.cfg.AllowedOrigins, r)
+			return wsgorilla.OriginAllowed(origins, r)
 		},
-		AllowedMethods:   []string{"GET", "POST", "OPTIONS"},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "Apollo-Require-Preflight", "X-Apollo-Operation-Name"},
+		AllowedMethods: []string{"GET", "POST", "OPTIONS"},
+		AllowedHeaders: []string{
+			"Authorization", "Content-Type", "Apollo-Require-Preflight", "X-Apollo-Operation-Name",
+			// Apollo Client's client awareness, and a request id of the client's own.
+			"Apollographql-Client-Name", "Apollographql-Client-Version", "X-Request-Id",
+		},
+		ExposedHeaders:   []string{"X-Request-Id"}, // what an INTERNAL_SERVER_ERROR's message names
 		AllowCredentials: false,
 		MaxAge:           600,
 	}))
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
-	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := a.Ready(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready"))
-	})
+	// The probes answer HEAD too, as load balancers' checks often send it.
+	healthz := func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }
+	r.Get("/healthz", healthz)
+	r.Head("/healthz", healthz)
+	r.Get("/readyz", a.readyz)
+	r.Head("/readyz", a.readyz)
 	if a.cfg.Playground {
 		r.Method(http.MethodGet, "/", playground.Page())
 		r.Method(http.MethodHead, "/", playground.Page())
 		r.Method(http.MethodGet, playground.Prefix+"*", playground.Files())
 	}
-	r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket).Handle("/query", a.graphqlServer(resolver))
+	// The API, HTTP and WebSocket, at /query and at /graphql, the path
+	// most GraphQL clients and tools assume.
+	api := r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket)
+	gql := a.graphqlServer(resolver)
+	api.Handle("/query", gql)
+	api.Handle("/graphql", gql)
 	a.fileRoutes(r)
 	a.exportRoutes(r) // export.go
 	a.roomRoutes(r)   // rooms.go
 	return r
+}
+
+// devOrigins are the origins allowed in development when none are
+// configured: a web app's development server on this machine, on whatever
+// port it picked (Vite's 5173, Create React App's 3000...).
+var devOrigins = []string{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"}
+
+// allowedOrigins are the browser origins CORS and the WebSocket origin
+// check allow: the configured ones, else in development devOrigins. In
+// production only the configured ones (and same-origin requests).
+func (a *App) allowedOrigins() []string {
+	if len(a.cfg.AllowedOrigins) == 0 && !a.cfg.Production {
+		return devOrigins
+	}
+	return a.cfg.AllowedOrigins
+}
+
+// requestID gives every request an id (chi's RequestID) and answers it in
+// X-Request-Id, so that a client can quote it (an INTERNAL_SERVER_ERROR's
+// message names it too). A client may send its own X-Request-Id to follow
+// a request through the logs; one longer than 64 characters, or with other
+// characters than letters, digits and ".:_-", is replaced by a new id.
+func requestID(next http.Handler) http.Handler {
+	return middleware.RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(middleware.RequestIDHeader, middleware.GetReqID(r.Context()))
+		next.ServeHTTP(w, r)
+	}))
+}
+
+// cleanRequestID drops an X-Request-Id that requestID must not take as is.
+func cleanRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get(middleware.RequestIDHeader); id != "" && !goodRequestID(id) {
+			r.Header.Del(middleware.RequestIDHeader)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func goodRequestID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".:_-", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
@@ -258,7 +346,7 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	// operation of a WebSocket acts for the connection's live session.
 	srv.AroundOperations(liveSession)
 	srv.AddTransport(transport.Websocket{
-		Implementation:        wsSpec{inner: wsgorilla.Implementation{AllowedOrigins: a.cfg.AllowedOrigins}, metrics: a.metrics}, // wsspec.go
+		Implementation:        wsSpec{inner: wsgorilla.Implementation{AllowedOrigins: a.allowedOrigins()}, metrics: a.metrics}, // wsspec.go
 		InitFunc:              a.websocketInit,
 		CloseFunc:             a.websocketClose,
 		KeepAlivePingInterval: a.cfg.KeepAlive,
@@ -327,13 +415,27 @@ func isWebsocket(r *http.Request) bool {
 // authenticate puts the viewer of a bearer token in the request context. A
 // request without a token is anonymous; one with a bad token is refused, so
 // that a client never mistakes a failed sign-in for an anonymous answer.
+// The refusal is a 401 with a GraphQL error (extensions.code and reason) in
+// the media type the request negotiates, as every answer of the endpoint,
+// so that a GraphQL client (Apollo's included) reads it as a GraphQL error
+// it can act on (TOKEN_EXPIRED: refresh) rather than a bare status.
 func (a *App) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := graph.WithClientInfo(r.Context(), auth.Client{IP: clientIP(r), UserAgent: r.UserAgent()})
 		if raw, ok := bearer(r.Header.Get("Authorization")); ok {
 			v, err := a.Auth.Authenticate(ctx, raw)
 			if err != nil {
-				writeError(w, http.StatusUnauthorized, apperr.Classify(err))
+				e, status := apperr.Classify(err), http.StatusUnauthorized
+				if e.Code == apperr.Internal {
+					// The session could not be read (the database is down):
+					// not the token's fault.
+					a.log.Error("authenticate", "err", err, "request_id", middleware.GetReqID(r.Context()))
+					status = http.StatusServiceUnavailable
+				} else {
+					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				}
+				w.Header().Set("Content-Type", responseMediaType(r.Header.Get("Accept"))) // httpspec.go
+				writeResponse(w, status, false, &graphql.Response{Errors: gqlerror.List{codedError(e)}})
 				return
 			}
 			ctx = viewer.NewContext(ctx, v)
@@ -483,6 +585,11 @@ func clientIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
+}
+
+// codedError is e as a GraphQL error.
+func codedError(e *apperr.Error) *gqlerror.Error {
+	return &gqlerror.Error{Message: e.Message, Extensions: e.Extensions()}
 }
 
 func writeError(w http.ResponseWriter, status int, e *apperr.Error) {

@@ -87,7 +87,8 @@ func TestLogin(t *testing.T) {
 
 // TestSessions covers logout, refresh, refresh-token replay and disabling.
 func TestSessions(t *testing.T) {
-	eachServer(t, func(t *testing.T, s *server) {
+	// Without a reuse interval (TestRefreshReuseInterval has one).
+	eachConfigured(t, func(c *app.Config) { c.RefreshReuse = 0 }, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
 
 		// Refresh rotates; the old refresh token is a replay that ends the session.

@@ -35,14 +35,20 @@ type Config struct {
 	// in development, off in production unless switched on.
 	Playground bool
 
-	MaxBodyBytes       int64
-	RequestTimeout     time.Duration
-	MaxDepth, MaxCost  int
-	MaxTokens          int // gqlparser's limit on a query's tokens
-	MaxSubscriptions   int // per WebSocket connection
-	KeepAlive          time.Duration
-	AccessTTL          time.Duration
-	RefreshTTL         time.Duration
+	MaxBodyBytes      int64
+	RequestTimeout    time.Duration
+	MaxDepth, MaxCost int
+	MaxTokens         int // gqlparser's limit on a query's tokens
+	MaxSubscriptions  int // per WebSocket connection
+	KeepAlive         time.Duration
+	AccessTTL         time.Duration
+	RefreshTTL        time.Duration
+	// RefreshReuse is the refresh token reuse interval: the refresh token
+	// just used, presented again within this time, is answered with the
+	// session's current pair instead of ending the session (two tabs
+	// refreshing at once; see auth.Service.Refresh). 0 ends the session
+	// on any replay.
+	RefreshReuse       time.Duration
 	BcryptCost         int
 	LoginBurst         int
 	LoginRefill        time.Duration
@@ -146,6 +152,7 @@ func Defaults() Config {
 		KeepAlive:          15 * time.Second,
 		AccessTTL:          15 * time.Minute,
 		RefreshTTL:         30 * 24 * time.Hour,
+		RefreshReuse:       30 * time.Second,
 		LoginBurst:         5,
 		LoginRefill:        time.Minute,
 		HubPollInterval:    2 * time.Second,

@@ -35,6 +35,16 @@ const (
 // It is Apollo Server's code for the same failures.
 const codeBadRequest = "BAD_REQUEST"
 
+// reasonMalformed is the reason of a BAD_REQUEST that no more exact
+// reason names: a body or URL that is not a GraphQL request.
+const reasonMalformed = "MALFORMED_REQUEST"
+
+// badRequest is a BAD_REQUEST error with its reason, which every error
+// carries.
+func badRequest(reason, message string) *gqlerror.Error {
+	return &gqlerror.Error{Message: message, Extensions: map[string]any{"code": codeBadRequest, "reason": reason}}
+}
+
 // httpTransport is the gqlgen transport for GET and for POST with a JSON body
 // (it replaces transport.GET and transport.POST). Successful requests behave
 // as with gqlgen's transports; failures follow the GraphQL-over-HTTP spec:
@@ -79,26 +89,27 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	case http.MethodGet:
 	case http.MethodPost:
 		if mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mediaType != mediaJSON {
-			writeResponse(w, http.StatusUnsupportedMediaType, false, &graphql.Response{Errors: gqlerror.List{{
-				Message:    "POST a GraphQL request as application/json (uploads as multipart/form-data)",
-				Extensions: map[string]any{"code": codeBadRequest},
-			}}})
+			writeResponse(w, http.StatusUnsupportedMediaType, false, &graphql.Response{Errors: gqlerror.List{
+				badRequest("UNSUPPORTED_MEDIA_TYPE", "POST a GraphQL request as application/json (uploads as multipart/form-data)"),
+			}})
 			return
 		}
 	default:
 		w.Header().Set("Allow", "GET, POST, OPTIONS")
-		writeResponse(w, http.StatusMethodNotAllowed, false, &graphql.Response{Errors: gqlerror.List{{
-			Message: "GraphQL is served by GET and POST", Extensions: map[string]any{"code": codeBadRequest},
-		}}})
+		writeResponse(w, http.StatusMethodNotAllowed, false, &graphql.Response{Errors: gqlerror.List{
+			badRequest("METHOD_NOT_ALLOWED", "GraphQL is served by GET and POST"),
+		}})
 		return
 	}
 
 	start := graphql.Now()
 	params, status, err := readParams(r)
 	if err != nil {
-		writeResponse(w, status, false, &graphql.Response{Errors: gqlerror.List{{
-			Message: err.Error(), Extensions: map[string]any{"code": codeBadRequest},
-		}}})
+		reason := reasonMalformed
+		if status == http.StatusRequestEntityTooLarge {
+			reason = "BODY_TOO_LARGE"
+		}
+		writeResponse(w, status, false, &graphql.Response{Errors: gqlerror.List{badRequest(reason, err.Error())}})
 		return
 	}
 	params.Headers = r.Header
@@ -107,10 +118,7 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	ctx := r.Context()
 	opCtx, errs := exec.CreateOperationContext(ctx, params)
 	if errs == nil && opCtx.Operation.Operation == ast.Subscription {
-		errs = gqlerror.List{{
-			Message:    "subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws) at this path",
-			Extensions: map[string]any{"code": codeBadRequest},
-		}}
+		errs = gqlerror.List{badRequest("SUBSCRIPTION_OVER_HTTP", "subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws) at this path")}
 	}
 	if errs != nil {
 		status := http.StatusOK
@@ -123,9 +131,9 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	if r.Method == http.MethodGet && opCtx.Operation.Operation != ast.Query {
 		// The spec's answer to an operation with side effects over GET.
 		w.Header().Set("Allow", http.MethodPost)
-		writeResponse(w, http.StatusMethodNotAllowed, false, &graphql.Response{Errors: gqlerror.List{{
-			Message: "GET carries queries only: send mutations with POST", Extensions: map[string]any{"code": codeBadRequest},
-		}}})
+		writeResponse(w, http.StatusMethodNotAllowed, false, &graphql.Response{Errors: gqlerror.List{
+			badRequest("MUTATION_OVER_GET", "GET carries queries only: send mutations with POST"),
+		}})
 		return
 	}
 
@@ -296,6 +304,9 @@ func (t codedTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.
 				e.Extensions = map[string]any{}
 			}
 			e.Extensions["code"] = codeBadRequest
+			if _, ok := e.Extensions["reason"]; !ok {
+				e.Extensions["reason"] = reasonMalformed
+			}
 		}
 	}
 	if executed || (!uncoded && status != http.StatusUnprocessableEntity) {

@@ -6,6 +6,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,6 +33,39 @@ func init() {
 // to package-level table descriptors, so two Apps in one process (tests, or
 // an embedding program) must not migrate at once.
 var migrateMu sync.Mutex
+
+// migrateLock is the first key of the PostgreSQL advisory lock that
+// migrations hold; the second is the hash of the schema migrated, so that
+// deployments in other schemas of the database (tests) do not wait.
+const migrateLock = 0x7061726c // "parl"
+
+// migrate brings the schema up to date. On PostgreSQL it holds an advisory
+// lock meanwhile, on a connection of its own: instances that start together
+// on an empty database would otherwise create the same tables at once, and
+// all but one fail (a duplicate key in pg_type). The others wait, then find
+// the tables made. The lock is a session lock, released when the migration
+// ends; a connection that cannot release it is discarded, which releases it.
+func migrate(ctx context.Context, client *ent.Client, db *sql.DB, postgres bool) error {
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
+	if postgres {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext(current_schema()))", migrateLock); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		defer func() {
+			_, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", migrateLock)
+			if err != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	return client.Schema.Create(ctx)
+}
 
 // oneRoundTrip turns on lib/pq's binary_parameters mode unless the URL sets
 // it: lib/pq then sends a query with arguments as one Parse/Bind/Execute
@@ -105,10 +139,7 @@ func Open(ctx context.Context, url, dataDir string, trace func(context.Context, 
 		drv = entdialect.DebugWithContext(drv, trace)
 	}
 	client := ent.NewClient(ent.Driver(drv))
-	migrateMu.Lock()
-	err = client.Schema.Create(ctx)
-	migrateMu.Unlock()
-	if err != nil {
+	if err := migrate(ctx, client, db, dialect == "postgres"); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("database: migrate: %w", err)
 	}
