@@ -374,7 +374,7 @@ func TestAnnotationInvites(t *testing.T) {
 		k.Fails(alice.Token, annSetRole, map[string]any{"p": p, "u": alice.ID, "role": "viewer"}, "FORBIDDEN", "OWNER_MEMBERSHIP_FIXED")
 		k.Fails(bob.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "annotator"}, "FORBIDDEN", "OWNER_ONLY")
 		k.Fails(alice.Token, annSetRole, map[string]any{"p": p, "u": carol.ID, "role": "viewer"}, "NOT_FOUND", "NOT_FOUND")
-		k.Fails(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "owner"}, "GRAPHQL_VALIDATION_FAILED", "")
+		k.Fails(alice.Token, annSetRole, map[string]any{"p": p, "u": bob.ID, "role": "owner"}, "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_VALIDATION_FAILED")
 
 		// Leaving and removing.
 		k.Fails(alice.Token, annLeaveProject, map[string]any{"id": p}, "FORBIDDEN", "OWNER_CANNOT_LEAVE")

@@ -612,7 +612,7 @@ func TestGroupUpdate(t *testing.T) {
 			{"long name", ann, groupVars(g, "in", map[string]any{"name": strings.Repeat("群", 65)}), "BAD_USER_INPUT", "TOO_LONG", "input.name"},
 			{"long notice", ann, groupVars(g, "in", map[string]any{"notice": strings.Repeat("x", 1025)}), "BAD_USER_INPUT", "TOO_LONG", "input.notice"},
 			{"control characters", ann, groupVars(g, "in", map[string]any{"notice": "a\x00b"}), "BAD_USER_INPUT", "INVALID", "input.notice"},
-			{"bad join mode", ann, groupVars(g, "in", map[string]any{"joinMode": "closed"}), "GRAPHQL_VALIDATION_FAILED", "", ""},
+			{"bad join mode", ann, groupVars(g, "in", map[string]any{"joinMode": "closed"}), "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_VALIDATION_FAILED", ""},
 			{"avatar and clear", ann, groupVars(g, "in", map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}), "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
 			{"bad avatar", ann, groupVars(g, "in", map[string]any{"avatarFileId": "4294967999"}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
 		})
