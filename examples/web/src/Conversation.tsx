@@ -1,6 +1,6 @@
 import type { ApolloCache } from '@apollo/client';
 import { useMutation, useQuery } from '@apollo/client/react';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 
 import { fileURL } from './api';
 import type { Target } from './Contacts';
@@ -63,9 +63,17 @@ function History({ conversationId }: { conversationId: string }) {
     variables: { conversationId, last: pageSize },
   });
   const [loadingOlder, setLoadingOlder] = useState(false);
+  // Keep the newest message in view when one arrives (not when older ones
+  // are prepended).
+  const list = useRef<HTMLDivElement>(null);
+  const edges = data?.messages.edges;
+  const newest = edges?.[edges.length - 1]?.node?.id;
+  useEffect(() => {
+    list.current?.scrollTo({ top: list.current.scrollHeight });
+  }, [newest]);
   if (error) return <p className="error">{error.message}</p>;
   if (!data) return <p className="empty">Loading…</p>;
-  const { edges, pageInfo } = data.messages;
+  const { pageInfo } = data.messages;
 
   async function loadOlder() {
     setLoadingOlder(true);
@@ -77,7 +85,7 @@ function History({ conversationId }: { conversationId: string }) {
   }
 
   return (
-    <div className="history">
+    <div className="history" ref={list}>
       {pageInfo.hasPreviousPage && (
         <button className="older" disabled={loadingOlder} onClick={() => void loadOlder()}>Load older</button>
       )}

@@ -83,9 +83,18 @@ export const MessagesDocument = graphql(`
   }
 `);
 
+// What a conversation's entry in the contact list shows; selected with each
+// new message, so that the normalized cache updates the entry by id.
+export const ConversationSummary = graphql(`
+  fragment ConversationSummary on Conversation {
+    id
+    mine { id unreadCount lastMessage { id preview } }
+  }
+`);
+
 export const SendDocument = graphql(`
   mutation Send($input: SendInput!) {
-    send(input: $input) { ...MessageFields }
+    send(input: $input) { ...MessageFields conversation { ...ConversationSummary } }
   }
 `);
 
@@ -96,8 +105,7 @@ export const UploadFileDocument = graphql(`
 `);
 
 // Everything that happens to me. A message's event carries the message and
-// its conversation's summary (my unread count, the last message), which the
-// normalized cache merges into the contact list by id.
+// its conversation's summary.
 export const EventsDocument = graphql(`
   subscription Events {
     events {
@@ -107,7 +115,7 @@ export const EventsDocument = graphql(`
         id
         ... on Message {
           ...MessageFields
-          conversation { id mine { id unreadCount lastMessage { id preview } } }
+          conversation { ...ConversationSummary }
         }
       }
     }

@@ -23,9 +23,10 @@ type Documents = {
     "\n  query DirectConversation($userId: ID!) {\n    directConversation(userId: $userId) { id }\n  }\n": typeof types.DirectConversationDocument,
     "\n  fragment MessageFields on Message {\n    id\n    seq\n    text\n    createdAt\n    mine\n    revokedAt\n    sender { id username }\n    conversation { id }\n    parts { category name url }\n  }\n": typeof types.MessageFieldsFragmentDoc,
     "\n  query Messages($conversationId: ID!, $last: Int!, $before: Cursor) {\n    messages(conversationId: $conversationId, last: $last, before: $before) {\n      edges { cursor node { ...MessageFields } }\n      pageInfo { hasPreviousPage startCursor }\n    }\n  }\n": typeof types.MessagesDocument,
-    "\n  mutation Send($input: SendInput!) {\n    send(input: $input) { ...MessageFields }\n  }\n": typeof types.SendDocument,
+    "\n  fragment ConversationSummary on Conversation {\n    id\n    mine { id unreadCount lastMessage { id preview } }\n  }\n": typeof types.ConversationSummaryFragmentDoc,
+    "\n  mutation Send($input: SendInput!) {\n    send(input: $input) { ...MessageFields conversation { ...ConversationSummary } }\n  }\n": typeof types.SendDocument,
     "\n  mutation UploadFile($file: Upload!, $kind: FileKind!) {\n    uploadFile(file: $file, kind: $kind) { id name }\n  }\n": typeof types.UploadFileDocument,
-    "\n  subscription Events {\n    events {\n      cursor\n      node {\n        __typename\n        id\n        ... on Message {\n          ...MessageFields\n          conversation { id mine { id unreadCount lastMessage { id preview } } }\n        }\n      }\n    }\n  }\n": typeof types.EventsDocument,
+    "\n  subscription Events {\n    events {\n      cursor\n      node {\n        __typename\n        id\n        ... on Message {\n          ...MessageFields\n          conversation { ...ConversationSummary }\n        }\n      }\n    }\n  }\n": typeof types.EventsDocument,
 };
 const documents: Documents = {
     "\n  fragment SessionFields on AuthPayload {\n    accessToken\n    refreshToken\n    expiresAt\n    user { id username }\n  }\n": types.SessionFieldsFragmentDoc,
@@ -37,9 +38,10 @@ const documents: Documents = {
     "\n  query DirectConversation($userId: ID!) {\n    directConversation(userId: $userId) { id }\n  }\n": types.DirectConversationDocument,
     "\n  fragment MessageFields on Message {\n    id\n    seq\n    text\n    createdAt\n    mine\n    revokedAt\n    sender { id username }\n    conversation { id }\n    parts { category name url }\n  }\n": types.MessageFieldsFragmentDoc,
     "\n  query Messages($conversationId: ID!, $last: Int!, $before: Cursor) {\n    messages(conversationId: $conversationId, last: $last, before: $before) {\n      edges { cursor node { ...MessageFields } }\n      pageInfo { hasPreviousPage startCursor }\n    }\n  }\n": types.MessagesDocument,
-    "\n  mutation Send($input: SendInput!) {\n    send(input: $input) { ...MessageFields }\n  }\n": types.SendDocument,
+    "\n  fragment ConversationSummary on Conversation {\n    id\n    mine { id unreadCount lastMessage { id preview } }\n  }\n": types.ConversationSummaryFragmentDoc,
+    "\n  mutation Send($input: SendInput!) {\n    send(input: $input) { ...MessageFields conversation { ...ConversationSummary } }\n  }\n": types.SendDocument,
     "\n  mutation UploadFile($file: Upload!, $kind: FileKind!) {\n    uploadFile(file: $file, kind: $kind) { id name }\n  }\n": types.UploadFileDocument,
-    "\n  subscription Events {\n    events {\n      cursor\n      node {\n        __typename\n        id\n        ... on Message {\n          ...MessageFields\n          conversation { id mine { id unreadCount lastMessage { id preview } } }\n        }\n      }\n    }\n  }\n": types.EventsDocument,
+    "\n  subscription Events {\n    events {\n      cursor\n      node {\n        __typename\n        id\n        ... on Message {\n          ...MessageFields\n          conversation { ...ConversationSummary }\n        }\n      }\n    }\n  }\n": types.EventsDocument,
 };
 
 /**
@@ -95,7 +97,11 @@ export function graphql(source: "\n  query Messages($conversationId: ID!, $last:
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation Send($input: SendInput!) {\n    send(input: $input) { ...MessageFields }\n  }\n"): (typeof documents)["\n  mutation Send($input: SendInput!) {\n    send(input: $input) { ...MessageFields }\n  }\n"];
+export function graphql(source: "\n  fragment ConversationSummary on Conversation {\n    id\n    mine { id unreadCount lastMessage { id preview } }\n  }\n"): (typeof documents)["\n  fragment ConversationSummary on Conversation {\n    id\n    mine { id unreadCount lastMessage { id preview } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Send($input: SendInput!) {\n    send(input: $input) { ...MessageFields conversation { ...ConversationSummary } }\n  }\n"): (typeof documents)["\n  mutation Send($input: SendInput!) {\n    send(input: $input) { ...MessageFields conversation { ...ConversationSummary } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -103,7 +109,7 @@ export function graphql(source: "\n  mutation UploadFile($file: Upload!, $kind: 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription Events {\n    events {\n      cursor\n      node {\n        __typename\n        id\n        ... on Message {\n          ...MessageFields\n          conversation { id mine { id unreadCount lastMessage { id preview } } }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription Events {\n    events {\n      cursor\n      node {\n        __typename\n        id\n        ... on Message {\n          ...MessageFields\n          conversation { id mine { id unreadCount lastMessage { id preview } } }\n        }\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  subscription Events {\n    events {\n      cursor\n      node {\n        __typename\n        id\n        ... on Message {\n          ...MessageFields\n          conversation { ...ConversationSummary }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription Events {\n    events {\n      cursor\n      node {\n        __typename\n        id\n        ... on Message {\n          ...MessageFields\n          conversation { ...ConversationSummary }\n        }\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
