@@ -20,7 +20,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,6 +87,36 @@ func TestWebExample(t *testing.T) {
 				"CHROMIUM":               chromium,
 			})
 		})
+	}
+}
+
+// TestReadmeSnippets checks that every TypeScript snippet of the README's
+// front-end quickstart is the example's code, verbatim, so the README cannot
+// drift from what the browser test runs.
+func TestReadmeSnippets(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "\n## Front-end quickstart\n")
+	require.True(t, ok, "README.md has no Front-end quickstart section")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var sources []string
+	for _, pattern := range []string{"src/*.ts", "src/*.tsx", "codegen.ts"} {
+		files, err := filepath.Glob(pattern)
+		require.NoError(t, err)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			sources = append(sources, string(b))
+		}
+	}
+	blocks := regexp.MustCompile("(?s)```tsx?\n(.*?)```").FindAllStringSubmatch(section, -1)
+	require.NotEmpty(t, blocks)
+	for _, b := range blocks {
+		found := false
+		for _, src := range sources {
+			found = found || strings.Contains(src, b[1])
+		}
+		require.True(t, found, "this README snippet is not in examples/web (copy it from the code):\n%s", b[1])
 	}
 }
 

@@ -1,7 +1,7 @@
 import { useMutation, useSubscription } from '@apollo/client/react';
 import { useState } from 'react';
 
-import { client, signOut, useLive } from './apollo';
+import { signOut, useLive } from './apollo';
 import { Contacts, type Target } from './Contacts';
 import { addMessage, Conversation } from './Conversation';
 import { ContactsDocument, EventsDocument, LogoutDocument } from './operations';
@@ -23,11 +23,12 @@ function Chat({ session }: { session: Session }) {
   // normalized cache by id, which updates every query showing it; a new
   // message must also join its conversation's list of messages.
   useSubscription(EventsDocument, {
-    onData: ({ client: { cache }, data }) => {
+    onData: ({ client, data }) => {
       const node = data.data?.events.node;
       if (node?.__typename !== 'Message') return;
-      addMessage(cache, node);
-      const contacts = cache.readQuery({ query: ContactsDocument });
+      addMessage(client.cache, node);
+      // A conversation new to me (a first message) joins the contact list.
+      const contacts = client.cache.readQuery({ query: ContactsDocument });
       const known = contacts?.conversations.edges?.some((e) => e?.node?.conversation.id === node.conversation.id);
       if (!known) void client.refetchQueries({ include: [ContactsDocument] });
     },
