@@ -120,21 +120,19 @@ function Composer({ conversationId, peerId, onFirstMessage }: {
   const [text, setText] = useState('');
   const [send, sendState] = useMutation(SendDocument, {
     update: (cache, { data }) => data && addMessage(cache, data.send),
+    onCompleted: () => {
+      if (!conversationId) onFirstMessage();
+    },
   });
   const [upload, uploadState] = useMutation(UploadFileDocument);
   const to = conversationId ? { conversationId } : { to: peerId };
   const error = sendState.error ?? uploadState.error;
 
-  async function sent() {
-    if (!conversationId) onFirstMessage();
-  }
-
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!text.trim()) return;
-    await send({ variables: { input: { ...to, text, clientId: crypto.randomUUID() } } });
+    await send({ variables: { input: { ...to, text, clientId: newClientId() } } });
     setText('');
-    await sent();
   }
 
   async function attach(file: File) {
@@ -142,8 +140,7 @@ function Composer({ conversationId, peerId, onFirstMessage }: {
     const { data } = await upload({ variables: { file, kind: image ? 'image' : 'file' } });
     if (!data) return;
     const category = image ? 'image' : 'file';
-    await send({ variables: { input: { ...to, parts: [{ category, fileId: data.uploadFile.id }] } } });
-    await sent();
+    await send({ variables: { input: { ...to, parts: [{ category, fileId: data.uploadFile.id }], clientId: newClientId() } } });
   }
 
   return (
@@ -161,4 +158,13 @@ function Composer({ conversationId, peerId, onFirstMessage }: {
       {error && <p className="error" role="alert">{error.message}</p>}
     </form>
   );
+}
+
+/**
+ * newClientId names one message the user sends: the server stores a
+ * message once per clientId, so a request retried (by the error link after
+ * a refresh, say) cannot send it twice.
+ */
+function newClientId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
