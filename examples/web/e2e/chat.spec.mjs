@@ -238,18 +238,13 @@ try {
     await page.locator('.live[data-live="true"]').waitFor();
   });
 
-  await step('the page made no request off the machine and threw nothing', async () => {
-    check(blocked.length === 0, `blocked requests: ${blocked}`);
-    check(pageErrors.length === 0, `page errors: ${pageErrors}`);
-  });
-
   if (process.env.SCREENSHOT) {
     await page.locator('.history img[alt="pattern.png"]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: process.env.SCREENSHOT });
     console.log(`  screenshot: ${process.env.SCREENSHOT}`);
   }
 
-  await step('A signs out; a newcomer registers from the page', async () => {
+  await step('A signs out; a newcomer registers from the page and writes to a new friend first', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     const newcomer = `newcomer_${Date.now().toString(36)}`;
     await page.fill('input[name=username]', newcomer);
@@ -258,6 +253,27 @@ try {
     await page.locator('header', { hasText: `Signed in as ${newcomer}` }).waitFor();
     await page.locator('.live[data-live="true"]').waitFor();
     check(await page.locator('.contacts li').count() === 0, 'a newcomer has no contacts');
+
+    // B and the newcomer become friends over the API; the newcomer writes
+    // first, from the page, which opens their conversation.
+    const { login: n } = await gql(
+      `mutation($in: LoginInput!) { login(input: $in) { accessToken user { id } } }`,
+      { in: { login: newcomer, password } });
+    const { applyFriend } = await gql(`mutation($u: ID!) { applyFriend(input: {userId: $u}) { id } }`,
+      { u: await idOf(userB) }, n.accessToken);
+    await gql(`mutation($id: ID!) { acceptFriendApplication(id: $id) { id } }`, { id: applyFriend.id }, await bob());
+    await page.reload();
+    await friend.click();
+    await page.locator('.conversation', { hasText: 'No messages yet' }).waitFor();
+    await page.fill('input[name=text]', 'nice to meet you');
+    await page.click('button:text("Send")');
+    await page.locator('.history li.mine', { hasText: 'nice to meet you' }).waitFor();
+    check((await bobReads(n.user.id)).includes('nice to meet you'), 'B did not get the first message');
+  });
+
+  await step('the page made no request off the machine and threw nothing', async () => {
+    check(blocked.length === 0, `blocked requests: ${blocked}`);
+    check(pageErrors.length === 0, `page errors: ${pageErrors}`);
   });
 } catch {
   failed = true;
