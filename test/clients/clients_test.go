@@ -33,7 +33,6 @@ var scripts = []struct{ file, what string }{
 	{"graphqlws.mjs", "graphql-ws client: live events, then resume after a disconnect"},
 	{"legacyws.mjs", "subscriptions-transport-ws client (legacy protocol): live events"},
 	{"apollo.mjs", "Apollo Client over HTTP and graphql-ws: a small user story"},
-	{"webapp.mjs", "the README's web-app client: token left off sign-in, refresh on TOKEN_EXPIRED over HTTP and WebSocket"},
 }
 
 // scriptTimeout bounds one script; each normally takes about a second.
