@@ -274,6 +274,15 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 		w.Write([]byte("ready"))
 	})
 	r.Get("/", playground.Handler("Parley", "/query"))
+	if !a.cfg.Production {
+		// The schema as SDL, for a client's code generator; a production
+		// server keeps it to itself, as it does introspection.
+		r.Get("/schema.graphql", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Write([]byte(graph.SDL()))
+		})
+	}
 	r.With(a.uploadGuard, a.limitBody, a.authenticate, withSocket).Handle("/query", a.graphqlServer(resolver))
 	a.fileRoutes(r)
 	a.exportRoutes(r) // export.go
