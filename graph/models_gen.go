@@ -137,23 +137,25 @@ type Home struct {
 	Settings      *settings.Settings  `json:"settings"`
 }
 
-// An event of the viewer's stream. The node is reloaded for the viewer when the
-// event is delivered, so it is null when the viewer may no longer see it.
+// An event of a subscription's stream. The node is reloaded for the viewer when
+// the event is delivered, so it is null when the viewer may no longer see it.
 type LiveEvent struct {
-	// Resume cursor: pass it back as `after`.
+	// Resume cursor, an opaque string: pass the cursor of the last event handled
+	// back as the subscription's `after` to receive what followed it.
 	Cursor string `json:"cursor"`
-	// What happened, such as message.created or member.joined.
-	Kind string `json:"kind"`
-	// The node the event is about (a Message, a Conversation...).
+	// What happened; the README lists the kinds each subscription sends.
+	Kind LiveEventKind `json:"kind"`
+	// The node the event is about (a Message, a Conversation, a Notice...).
 	Node ent.Noder `json:"node,omitempty"`
-	// The id of the node the event is about; for deletions (kinds ending in
-	// .deleted) the node is gone and this is all that is left.
+	// The id of the node the event is about. For deletions (kinds ending in
+	// _DELETED) the node is gone and this is all that is left; null on
+	// STREAM_CLOSED.
 	SubjectID *int `json:"subjectId,omitempty"`
-	// Small extra data of some kinds (an online count, who is typing). Every id
-	// in it (keys id, ending in Id, or in Ids for a list) is an ID string, the
-	// one node(id:) takes.
+	// Small extra data of some kinds (an online count, who is typing), null for
+	// the others. Every id in it (keys id, ending in Id, or in Ids for a list) is
+	// an ID string, the one node(id:) takes.
 	Data map[string]any `json:"data,omitempty"`
-	// Set on the last event of a stream the server ends (kind stream.closed),
+	// Set on the last event of a stream the server ends (kind STREAM_CLOSED),
 	// whose cursor is where to resume:
 	// - SLOW_CONSUMER (the client fell behind) or SHUTDOWN: resubscribe with the
 	//   cursor.
@@ -163,8 +165,11 @@ type LiveEvent struct {
 	//   next ones again.
 	// - RESUME_TOO_OLD: the cursor is too old to resume from; refetch, then
 	//   subscribe without it.
-	// - FORBIDDEN (conversationEvents, roomEvents, projectChanges): I may no
-	//   longer follow that stream.
+	// - FORBIDDEN (conversationEvents, roomEvents, projectChanges): the viewer
+	//   may no longer follow that stream.
+	// - SIGNED_OUT or ACCOUNT_DISABLED: the session of the connection ended;
+	//   the connection closes too.
+	// Null on every other event.
 	Reason *string `json:"reason,omitempty"`
 }
 
@@ -316,6 +321,217 @@ type VerificationCodePayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// When the next code for this phone may be asked for.
 	ResendAfter time.Time `json:"resendAfter"`
+}
+
+// What a LiveEvent says happened. On the wire, before this enum, kinds were
+// dotted strings: each value is the old string upper-cased with its dots as
+// underscores (message.created is MESSAGE_CREATED).
+type LiveEventKind string
+
+const (
+	// A message was sent (node: the Message).
+	LiveEventKindMessageCreated LiveEventKind = "MESSAGE_CREATED"
+	// A message was revoked by its sender: its content is gone (node: the Message).
+	LiveEventKindMessageRevoked LiveEventKind = "MESSAGE_REVOKED"
+	// A message was deleted, for everyone or for the viewer only (no node;
+	// data: conversationId, seq, forEveryone).
+	LiveEventKindMessageDeleted LiveEventKind = "MESSAGE_DELETED"
+	// Someone joined a conversation. On the viewer's own stream (events) when he
+	// joins: node the Conversation. On the conversation's: node the new
+	// ConversationMember, data userId.
+	LiveEventKindMemberJoined LiveEventKind = "MEMBER_JOINED"
+	// A member left or was removed from a conversation (subjectId: the
+	// Conversation, its node null once the viewer is out; data: userId,
+	// conversationId).
+	LiveEventKindMemberLeft LiveEventKind = "MEMBER_LEFT"
+	// A member's read position moved (node: the ConversationMember).
+	LiveEventKindConversationRead LiveEventKind = "CONVERSATION_READ"
+	// A member's delivered position moved (node: the ConversationMember).
+	LiveEventKindConversationDelivered LiveEventKind = "CONVERSATION_DELIVERED"
+	// Many messages of a conversation were deleted for everyone at once, as when
+	// their sender's account is deleted (node: the Conversation; data:
+	// messageIds and seqs). Apply it as one MESSAGE_DELETED per message.
+	LiveEventKindConversationMessagesDeleted LiveEventKind = "CONVERSATION_MESSAGES_DELETED"
+	// A member is typing (node: the User; data: userId). Never stored, so never replayed.
+	LiveEventKindTyping LiveEventKind = "TYPING"
+	// A friendship was made (node: the Friendship; data: userId, the new friend).
+	LiveEventKindFriendAdded LiveEventKind = "FRIEND_ADDED"
+	// The viewer changed a friend's remark or pin (node: the Friendship; data: userId).
+	LiveEventKindFriendUpdated LiveEventKind = "FRIEND_UPDATED"
+	// A friendship ended (no node; data: userId, the former friend).
+	LiveEventKindFriendDeleted LiveEventKind = "FRIEND_DELETED"
+	// The viewer's profile changed (node: the User).
+	LiveEventKindUserUpdated LiveEventKind = "USER_UPDATED"
+	// The viewer's account was deleted; the stream ends after it.
+	LiveEventKindUserDeleted LiveEventKind = "USER_DELETED"
+	// A notice arrived in the viewer's inbox (node: the Notice).
+	LiveEventKindNoticeCreated LiveEventKind = "NOTICE_CREATED"
+	// A notice of the viewer's changed, read or handled (node: the Notice).
+	LiveEventKindNoticeUpdated LiveEventKind = "NOTICE_UPDATED"
+	// A notice left the viewer's inbox, its sender's account deleted (no node).
+	LiveEventKindNoticeDeleted LiveEventKind = "NOTICE_DELETED"
+	// A group's name, announcement, avatar, join mode or mute-all changed (node: the Group).
+	LiveEventKindGroupUpdated LiveEventKind = "GROUP_UPDATED"
+	// A group membership changed: role, alias or mute (node: the GroupMember).
+	LiveEventKindGroupMemberUpdated LiveEventKind = "GROUP_MEMBER_UPDATED"
+	// A group was dissolved (no node).
+	LiveEventKindGroupDeleted LiveEventKind = "GROUP_DELETED"
+	// A user joined the room (node: the User; data: action, userId, onlineCount, memberCount).
+	LiveEventKindRoomJoined LiveEventKind = "ROOM_JOINED"
+	// A user left the room (node: the User; data: action, userId, onlineCount, memberCount).
+	LiveEventKindRoomLeft LiveEventKind = "ROOM_LEFT"
+	// The room's count of members online changed (data: onlineCount, memberCount).
+	LiveEventKindRoomOnline LiveEventKind = "ROOM_ONLINE"
+	// The room's name, detail or avatar changed (node: the Room).
+	LiveEventKindRoomUpdated LiveEventKind = "ROOM_UPDATED"
+	// The room was deleted; roomEvents ends after it (no node).
+	LiveEventKindRoomDeleted LiveEventKind = "ROOM_DELETED"
+	// A project was created (node: the Project).
+	LiveEventKindProjectCreated LiveEventKind = "PROJECT_CREATED"
+	// A project was renamed (node: the Project).
+	LiveEventKindProjectRenamed LiveEventKind = "PROJECT_RENAMED"
+	// A project was deleted (no node).
+	LiveEventKindProjectDeleted LiveEventKind = "PROJECT_DELETED"
+	// An import added entities and relations to the project (data: the import's counts).
+	LiveEventKindProjectImported LiveEventKind = "PROJECT_IMPORTED"
+	// A user became a member of the project (node: the ProjectMember).
+	LiveEventKindProjectMemberCreated LiveEventKind = "PROJECT_MEMBER_CREATED"
+	// A project member's role changed (node: the ProjectMember).
+	LiveEventKindProjectMemberUpdated LiveEventKind = "PROJECT_MEMBER_UPDATED"
+	// A member left or was removed (no node; data: userId and why, left or removed).
+	LiveEventKindProjectMemberDeleted LiveEventKind = "PROJECT_MEMBER_DELETED"
+	// A user was invited into the project (node: the ProjectInvite).
+	LiveEventKindProjectInviteCreated LiveEventKind = "PROJECT_INVITE_CREATED"
+	// An invite changed: its role, or accepted, refused or cancelled (node: the ProjectInvite).
+	LiveEventKindProjectInviteUpdated LiveEventKind = "PROJECT_INVITE_UPDATED"
+	// A text was added (node: the Text).
+	LiveEventKindTextCreated LiveEventKind = "TEXT_CREATED"
+	// A text was renamed (node: the Text).
+	LiveEventKindTextRenamed LiveEventKind = "TEXT_RENAMED"
+	// A text was deleted with its mentions (no node).
+	LiveEventKindTextDeleted LiveEventKind = "TEXT_DELETED"
+	// An entity was added (node: the Entity).
+	LiveEventKindEntityCreated LiveEventKind = "ENTITY_CREATED"
+	// An entity was renamed (node: the Entity).
+	LiveEventKindEntityRenamed LiveEventKind = "ENTITY_RENAMED"
+	// An entity's label changed (node: the Entity).
+	LiveEventKindEntityRelabelled LiveEventKind = "ENTITY_RELABELLED"
+	// An entity was deleted with its mentions and relations (no node).
+	LiveEventKindEntityDeleted LiveEventKind = "ENTITY_DELETED"
+	// A mention was added (node: the Mention).
+	LiveEventKindMentionCreated LiveEventKind = "MENTION_CREATED"
+	// A mention was deleted (no node).
+	LiveEventKindMentionDeleted LiveEventKind = "MENTION_DELETED"
+	// A relation type was added (node: the RelationType).
+	LiveEventKindRelationTypeCreated LiveEventKind = "RELATION_TYPE_CREATED"
+	// A relation type was renamed (node: the RelationType).
+	LiveEventKindRelationTypeRenamed LiveEventKind = "RELATION_TYPE_RENAMED"
+	// A relation type was deleted with its relations (no node).
+	LiveEventKindRelationTypeDeleted LiveEventKind = "RELATION_TYPE_DELETED"
+	// A relation was added (node: the Relation).
+	LiveEventKindRelationCreated LiveEventKind = "RELATION_CREATED"
+	// A relation's type changed (node: the Relation).
+	LiveEventKindRelationRetyped LiveEventKind = "RELATION_RETYPED"
+	// A relation was deleted (no node).
+	LiveEventKindRelationDeleted LiveEventKind = "RELATION_DELETED"
+	// The last event of a stream the server ends: see reason, and resume from its cursor.
+	LiveEventKindStreamClosed LiveEventKind = "STREAM_CLOSED"
+)
+
+var AllLiveEventKind = []LiveEventKind{
+	LiveEventKindMessageCreated,
+	LiveEventKindMessageRevoked,
+	LiveEventKindMessageDeleted,
+	LiveEventKindMemberJoined,
+	LiveEventKindMemberLeft,
+	LiveEventKindConversationRead,
+	LiveEventKindConversationDelivered,
+	LiveEventKindConversationMessagesDeleted,
+	LiveEventKindTyping,
+	LiveEventKindFriendAdded,
+	LiveEventKindFriendUpdated,
+	LiveEventKindFriendDeleted,
+	LiveEventKindUserUpdated,
+	LiveEventKindUserDeleted,
+	LiveEventKindNoticeCreated,
+	LiveEventKindNoticeUpdated,
+	LiveEventKindNoticeDeleted,
+	LiveEventKindGroupUpdated,
+	LiveEventKindGroupMemberUpdated,
+	LiveEventKindGroupDeleted,
+	LiveEventKindRoomJoined,
+	LiveEventKindRoomLeft,
+	LiveEventKindRoomOnline,
+	LiveEventKindRoomUpdated,
+	LiveEventKindRoomDeleted,
+	LiveEventKindProjectCreated,
+	LiveEventKindProjectRenamed,
+	LiveEventKindProjectDeleted,
+	LiveEventKindProjectImported,
+	LiveEventKindProjectMemberCreated,
+	LiveEventKindProjectMemberUpdated,
+	LiveEventKindProjectMemberDeleted,
+	LiveEventKindProjectInviteCreated,
+	LiveEventKindProjectInviteUpdated,
+	LiveEventKindTextCreated,
+	LiveEventKindTextRenamed,
+	LiveEventKindTextDeleted,
+	LiveEventKindEntityCreated,
+	LiveEventKindEntityRenamed,
+	LiveEventKindEntityRelabelled,
+	LiveEventKindEntityDeleted,
+	LiveEventKindMentionCreated,
+	LiveEventKindMentionDeleted,
+	LiveEventKindRelationTypeCreated,
+	LiveEventKindRelationTypeRenamed,
+	LiveEventKindRelationTypeDeleted,
+	LiveEventKindRelationCreated,
+	LiveEventKindRelationRetyped,
+	LiveEventKindRelationDeleted,
+	LiveEventKindStreamClosed,
+}
+
+func (e LiveEventKind) IsValid() bool {
+	switch e {
+	case LiveEventKindMessageCreated, LiveEventKindMessageRevoked, LiveEventKindMessageDeleted, LiveEventKindMemberJoined, LiveEventKindMemberLeft, LiveEventKindConversationRead, LiveEventKindConversationDelivered, LiveEventKindConversationMessagesDeleted, LiveEventKindTyping, LiveEventKindFriendAdded, LiveEventKindFriendUpdated, LiveEventKindFriendDeleted, LiveEventKindUserUpdated, LiveEventKindUserDeleted, LiveEventKindNoticeCreated, LiveEventKindNoticeUpdated, LiveEventKindNoticeDeleted, LiveEventKindGroupUpdated, LiveEventKindGroupMemberUpdated, LiveEventKindGroupDeleted, LiveEventKindRoomJoined, LiveEventKindRoomLeft, LiveEventKindRoomOnline, LiveEventKindRoomUpdated, LiveEventKindRoomDeleted, LiveEventKindProjectCreated, LiveEventKindProjectRenamed, LiveEventKindProjectDeleted, LiveEventKindProjectImported, LiveEventKindProjectMemberCreated, LiveEventKindProjectMemberUpdated, LiveEventKindProjectMemberDeleted, LiveEventKindProjectInviteCreated, LiveEventKindProjectInviteUpdated, LiveEventKindTextCreated, LiveEventKindTextRenamed, LiveEventKindTextDeleted, LiveEventKindEntityCreated, LiveEventKindEntityRenamed, LiveEventKindEntityRelabelled, LiveEventKindEntityDeleted, LiveEventKindMentionCreated, LiveEventKindMentionDeleted, LiveEventKindRelationTypeCreated, LiveEventKindRelationTypeRenamed, LiveEventKindRelationTypeDeleted, LiveEventKindRelationCreated, LiveEventKindRelationRetyped, LiveEventKindRelationDeleted, LiveEventKindStreamClosed:
+		return true
+	}
+	return false
+}
+
+func (e LiveEventKind) String() string {
+	return string(e)
+}
+
+func (e *LiveEventKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LiveEventKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LiveEventKind", str)
+	}
+	return nil
+}
+
+func (e LiveEventKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LiveEventKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LiveEventKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type MessagePartCategory string

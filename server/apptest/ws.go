@@ -221,7 +221,7 @@ func (c *Conn) NextMessage() Event {
 	for {
 		ev, typ := c.NextEvent()
 		require.Equal(c.T, "next", typ)
-		if ev.Kind == "message.created" {
+		if ev.Kind == "MESSAGE_CREATED" {
 			return ev
 		}
 	}

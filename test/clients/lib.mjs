@@ -164,7 +164,7 @@ export async function nextMessage(events) {
   const skipped = [];
   for (;;) {
     const ev = await nextEvent(events);
-    if (ev.kind === 'message.created') return { ev, skipped };
+    if (ev.kind === 'MESSAGE_CREATED') return { ev, skipped };
     skipped.push(ev.kind);
   }
 }
