@@ -5206,6 +5206,7 @@ extend type Query {
   me: User
 }
 
+"What a client may change. Every mutation runs in one transaction: it succeeds whole or changes nothing."
 type Mutation {
   """
   Creates an account and signs it in.
@@ -5231,12 +5232,16 @@ type Mutation {
   sendMessage(input: SendMessageInput!): Message!
 }
 
+"""
+Live streams, over a WebSocket (graphql-transport-ws or graphql-ws). Each
+sends LiveEvents, resumable from a cursor, except presence.
+"""
 type Subscription {
   """
-  Everything that happens to the viewer: new messages of his conversations,
-  conversations he joins, and (as features arrive) notices. Pass the cursor of
-  the last event you saw as ` + "`" + `after` + "`" + ` to first receive, in order, what you
-  missed while offline, then live events, with no gap and no
+  Everything that happens to the viewer: his conversations' messages and
+  members, his friends, groups and notices (the README lists the kinds).
+  Pass the cursor of the last event handled as ` + "`" + `after` + "`" + ` to first receive, in
+  order, what was missed while offline, then live events, with no gap and no
   duplicate.
   """
   events(after: String): LiveEvent!
@@ -5411,11 +5416,13 @@ enum LiveEventKind {
   STREAM_CLOSED
 }
 
+"A new account."
 input RegisterInput {
   "3 to 32 characters: a letter, then letters, digits or underscores."
   username: String!
   "8 to 72 characters."
   password: String!
+  "An email address, unique among accounts (EMAIL_TAKEN); it signs in too."
   email: String
   """
   A valid phone number, as people write it: digits, spaces, dashes, dots,
@@ -5425,8 +5432,11 @@ input RegisterInput {
   form (+8613912345588), so every way of writing a number is one account.
   """
   phone: String
+  "The name shown to others, at most 64 characters."
   nickname: String
+  "A short bio, at most 256 characters."
   sign: String
+  "Where the user is, at most 128 characters."
   location: String
   """
   The SMS code sent to phone with sendVerificationCode(purpose: register); required when the registerCaptcha setting is on.
@@ -5434,9 +5444,11 @@ input RegisterInput {
   code: String
 }
 
+"Credentials to sign in with."
 input LoginInput {
   "Username, email or phone."
   login: String!
+  "The account's password."
   password: String!
   """
   The SMS code sent to the account's phone (sendVerificationCode with purpose
@@ -5447,9 +5459,11 @@ input LoginInput {
   code: String
 }
 
+"A signed-in session's tokens and its user."
 type AuthPayload {
   "Bearer token for the Authorization header and the WebSocket connection_init payload."
   accessToken: String!
+  "Trades for a new token pair once (refreshToken mutation); keep it secret. Using one twice ends the session."
   refreshToken: String!
   "When the access token expires."
   expiresAt: Time!
@@ -5457,9 +5471,11 @@ type AuthPayload {
   user: User!
 }
 
+"A text message to a user (the older form of send)."
 input SendMessageInput {
   "The recipient's user id."
   to: ID!
+  "The text, 1 to 4,000 characters."
   text: String!
   "Idempotency key chosen by the client (at most 64 bytes)."
   clientId: String

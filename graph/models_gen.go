@@ -21,21 +21,29 @@ import (
 	"github.com/parley-im/parley/internal/social"
 )
 
+// What an admin changes about an account; only the fields given change.
 type AdminUpdateUserInput struct {
+	// normal, or disabled (every session ends and sign-in is refused with ACCOUNT_DISABLED).
 	AccountState *user.AccountState `json:"accountState,omitempty"`
-	IsMember     *bool              `json:"isMember,omitempty"`
+	// Grants or withdraws paid membership, which lets the user create sub-users.
+	IsMember *bool `json:"isMember,omitempty"`
 }
 
+// A friend application.
 type ApplyFriendInput struct {
-	// The user to befriend: give userId, or username, email or phone.
-	UserID     *int    `json:"userId,omitempty"`
-	Login      *string `json:"login,omitempty"`
+	// The user to befriend: give userId, or login.
+	UserID *int `json:"userId,omitempty"`
+	// The username, email or phone of the user to befriend, instead of userId.
+	Login *string `json:"login,omitempty"`
+	// A note for him, at most 256 characters.
 	Postscript *string `json:"postscript,omitempty"`
 }
 
+// A signed-in session's tokens and its user.
 type AuthPayload struct {
 	// Bearer token for the Authorization header and the WebSocket connection_init payload.
-	AccessToken  string `json:"accessToken"`
+	AccessToken string `json:"accessToken"`
+	// Trades for a new token pair once (refreshToken mutation); keep it secret. Using one twice ends the session.
 	RefreshToken string `json:"refreshToken"`
 	// When the access token expires.
 	ExpiresAt time.Time `json:"expiresAt"`
@@ -43,33 +51,51 @@ type AuthPayload struct {
 	User *ent.User `json:"user"`
 }
 
+// A new canned reply; see CannedReply for each field's rules.
 type CannedReplyInput struct {
-	Type      cannedreply.Type `json:"type"`
-	Title     string           `json:"title"`
-	Keyword   *string          `json:"keyword,omitempty"`
-	Content   string           `json:"content"`
-	Visible   *bool            `json:"visible,omitempty"`
-	Weight    *int             `json:"weight,omitempty"`
-	IsDefault *bool            `json:"isDefault,omitempty"`
+	// welcome, quick_reply or faq.
+	Type cannedreply.Type `json:"type"`
+	// 1 to 128 characters.
+	Title string `json:"title"`
+	// At most 64 characters.
+	Keyword *string `json:"keyword,omitempty"`
+	// 1 to 4096 characters.
+	Content string `json:"content"`
+	// True unless given.
+	Visible *bool `json:"visible,omitempty"`
+	// 0 unless given; higher comes first.
+	Weight *int `json:"weight,omitempty"`
+	// Makes it the default of its type, in place of any other.
+	IsDefault *bool `json:"isDefault,omitempty"`
 }
 
+// Changes to a canned reply; only the fields given change.
 type CannedReplyPatch struct {
-	Title     *string `json:"title,omitempty"`
-	Keyword   *string `json:"keyword,omitempty"`
-	Content   *string `json:"content,omitempty"`
-	Visible   *bool   `json:"visible,omitempty"`
-	Weight    *int    `json:"weight,omitempty"`
-	IsDefault *bool   `json:"isDefault,omitempty"`
+	// 1 to 128 characters.
+	Title *string `json:"title,omitempty"`
+	// At most 64 characters.
+	Keyword *string `json:"keyword,omitempty"`
+	// 1 to 4096 characters.
+	Content *string `json:"content,omitempty"`
+	// Offers or hides it.
+	Visible *bool `json:"visible,omitempty"`
+	// Higher comes first.
+	Weight *int `json:"weight,omitempty"`
+	// Makes it the default of its type, in place of any other.
+	IsDefault *bool `json:"isDefault,omitempty"`
 }
 
+// A new password for the viewer, proven by the current one or by an SMS code.
 type ChangePasswordInput struct {
-	// My current password; or give code instead.
+	// The current password; or give code instead.
 	OldPassword *string `json:"oldPassword,omitempty"`
-	// An SMS code of purpose reset sent to my phone.
-	Code        *string `json:"code,omitempty"`
-	NewPassword string  `json:"newPassword"`
+	// An SMS code of purpose reset sent to the viewer's phone.
+	Code *string `json:"code,omitempty"`
+	// The new password, 8 to 72 characters, not the current one (PASSWORD_UNCHANGED).
+	NewPassword string `json:"newPassword"`
 }
 
+// A new group, owned by the viewer.
 type CreateGroupInput struct {
 	// 1 to 64 characters; omitted or blank: named after the first members.
 	Name *string `json:"name,omitempty"`
@@ -77,64 +103,80 @@ type CreateGroupInput struct {
 	Notice *string `json:"notice,omitempty"`
 	// approval when omitted.
 	JoinMode *group.JoinMode `json:"joinMode,omitempty"`
-	// Friends of mine to add (at most 100).
+	// Friends of the viewer to add (at most 100).
 	MemberIds []int `json:"memberIds,omitempty"`
-	// An avatar I uploaded (uploadFile with kind avatar).
+	// An avatar the viewer uploaded (uploadFile with kind avatar).
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
 }
 
+// A new room, owned by the viewer.
 type CreateRoomInput struct {
 	// 1 to 64 characters, unique.
 	Name string `json:"name"`
 	// At most 1024 characters.
 	Detail *string `json:"detail,omitempty"`
-	// An avatar I uploaded (uploadFile with kind avatar).
+	// An avatar the viewer uploaded (uploadFile with kind avatar).
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
 }
 
+// A new account, created by an admin, or a member's sub-user.
 type CreateUserInput struct {
-	Username string  `json:"username"`
-	Password string  `json:"password"`
+	// As RegisterInput.username.
+	Username string `json:"username"`
+	// As RegisterInput.password.
+	Password string `json:"password"`
+	// The name shown to others, at most 64 characters.
 	Nickname *string `json:"nickname,omitempty"`
-	// An avatar I uploaded (uploadFile with kind avatar), as for updateProfile.
+	// An avatar the viewer uploaded (uploadFile with kind avatar), as for updateProfile.
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
 	// The older form of the avatar, as a URL, with the rule of updateProfile's avatar.
 	Avatar *string `json:"avatar,omitempty"`
-	Sign   *string `json:"sign,omitempty"`
+	// A short bio, at most 256 characters.
+	Sign *string `json:"sign,omitempty"`
 }
 
+// What applying to a group did.
 type GroupApplication struct {
+	// The group applied to.
 	Group *ent.Group `json:"group"`
-	// True when the group was open and I joined at once; false while the application waits.
+	// True when the group was open and the viewer joined at once; false while the application waits.
 	Joined bool `json:"joined"`
 }
 
+// A link that lets whoever holds it join a group, and its QR code.
 type GroupJoinLink struct {
 	// parley://group/<id>?t=<token>: what the QR code holds.
 	URL string `json:"url"`
 	// The token joinGroup takes.
 	Token string `json:"token"`
 	// The QR code PNG of url, under /qr.
-	QRURL     string    `json:"qrUrl"`
+	QRURL string `json:"qrUrl"`
+	// When the link stops working; ask for joinLink again for a fresh one.
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// Changes to the viewer's own membership of a group; only the fields given change.
 type GroupMembershipInput struct {
-	// My remark for the group, at most 64 characters; only I see it.
+	// The viewer's remark for the group, at most 64 characters; only he sees it.
 	Remark *string `json:"remark,omitempty"`
-	// My name in the group, at most 64 characters; empty for my nickname.
+	// The viewer's name in the group, at most 64 characters; empty for his nickname.
 	Alias *string `json:"alias,omitempty"`
 }
 
+// What a client's home screen shows after sign-in, read in one request.
 type Home struct {
-	Me                        *ent.User         `json:"me"`
-	UnhandledApplicationCount int               `json:"unhandledApplicationCount"`
-	ContactBook               []*social.Section `json:"contactBook"`
-	// My groups, by name.
+	// The viewer.
+	Me *ent.User `json:"me"`
+	// How many friend applications wait for the viewer's answer.
+	UnhandledApplicationCount int `json:"unhandledApplicationCount"`
+	// The viewer's contact book, as Query.contactBook.
+	ContactBook []*social.Section `json:"contactBook"`
+	// The viewer's groups, by name.
 	Groups []*ent.Group `json:"groups"`
-	// My conversations, pinned first then by last activity (the first 50).
+	// The viewer's conversations, pinned first then by last activity (the first 50).
 	Conversations []*ent.Conversation `json:"conversations"`
-	Settings      *settings.Settings  `json:"settings"`
+	// The system settings, as Query.settings.
+	Settings *settings.Settings `json:"settings"`
 }
 
 // An event of a subscription's stream. The node is reloaded for the viewer when
@@ -173,9 +215,11 @@ type LiveEvent struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// Credentials to sign in with.
 type LoginInput struct {
 	// Username, email or phone.
-	Login    string `json:"login"`
+	Login string `json:"login"`
+	// The account's password.
 	Password string `json:"password"`
 	// The SMS code sent to the account's phone (sendVerificationCode with purpose
 	// login). Needed when settings.loginCaptcha is on and the account has a
@@ -184,138 +228,197 @@ type LoginInput struct {
 	Code *string `json:"code,omitempty"`
 }
 
+// One part of a message: a text, emoji, image, voice clip, file or link.
 type MessagePart struct {
+	// What the part holds.
 	Category MessagePartCategory `json:"category"`
-	Content  string              `json:"content"`
-	URL      *string             `json:"url,omitempty"`
-	Name     *string             `json:"name,omitempty"`
-	Size     *int                `json:"size,omitempty"`
-	File     *ent.File           `json:"file,omitempty"`
+	// The text, the emoji codes or a link's label; empty for file parts without one.
+	Content string `json:"content"`
+	// A link's URL, or where to download the part's file (a signed URL for private files); null for text and emoji.
+	URL *string `json:"url,omitempty"`
+	// The file's name, for image, voice and file parts.
+	Name *string `json:"name,omitempty"`
+	// The file's size in bytes, for image, voice and file parts.
+	Size *int `json:"size,omitempty"`
+	// The file itself, for image, voice and file parts; null when the viewer may not read it.
+	File *ent.File `json:"file,omitempty"`
 }
 
+// One part of a message to send.
 type MessagePartInput struct {
+	// What the part holds; it decides which other fields it needs.
 	Category MessagePartCategory `json:"category"`
 	// Text, emoji codes, or a link's label.
 	Content *string `json:"content,omitempty"`
-	// An uploaded file of mine (image, voice, file parts).
+	// A file the viewer uploaded, of the part's kind (image, voice, file parts).
 	FileID *int `json:"fileId,omitempty"`
 	// A link's http(s) URL.
 	URL *string `json:"url,omitempty"`
 }
 
+// A friend of the viewer went online or offline.
 type PresenceEvent struct {
-	User   *ent.User `json:"user"`
-	Online bool      `json:"online"`
+	// The friend.
+	User *ent.User `json:"user"`
+	// Whether he is online now.
+	Online bool `json:"online"`
 	// When the user's last connection closed, once he is offline.
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
 }
 
+// A new account.
 type RegisterInput struct {
 	// 3 to 32 characters: a letter, then letters, digits or underscores.
 	Username string `json:"username"`
 	// 8 to 72 characters.
-	Password string  `json:"password"`
-	Email    *string `json:"email,omitempty"`
+	Password string `json:"password"`
+	// An email address, unique among accounts (EMAIL_TAKEN); it signs in too.
+	Email *string `json:"email,omitempty"`
 	// A valid phone number, as people write it: digits, spaces, dashes, dots,
 	// parentheses, and a leading + or international prefix before a country
 	// code; without one it is a number of the server's region
 	// (PARLEY_PHONE_REGION, CN by default). Stored, and returned, in E.164
 	// form (+8613912345588), so every way of writing a number is one account.
-	Phone    *string `json:"phone,omitempty"`
+	Phone *string `json:"phone,omitempty"`
+	// The name shown to others, at most 64 characters.
 	Nickname *string `json:"nickname,omitempty"`
-	Sign     *string `json:"sign,omitempty"`
+	// A short bio, at most 256 characters.
+	Sign *string `json:"sign,omitempty"`
+	// Where the user is, at most 128 characters.
 	Location *string `json:"location,omitempty"`
 	// The SMS code sent to phone with sendVerificationCode(purpose: register); required when the registerCaptcha setting is on.
 	Code *string `json:"code,omitempty"`
 }
 
+// Sets a new password without signing in, proven by an SMS code.
 type ResetPasswordInput struct {
-	Phone       string `json:"phone"`
-	Code        string `json:"code"`
-	Username    string `json:"username"`
+	// The account's phone.
+	Phone string `json:"phone"`
+	// The code sent to it with purpose forget.
+	Code string `json:"code"`
+	// The account's username, which must own that phone.
+	Username string `json:"username"`
+	// The new password, 8 to 72 characters.
 	NewPassword string `json:"newPassword"`
 }
 
+// A message to send. Give exactly one recipient (to, groupId, roomId or
+// conversationId) and text or parts.
 type SendInput struct {
 	// A user: the direct conversation with him (opened on first contact).
-	To      *int `json:"to,omitempty"`
+	To *int `json:"to,omitempty"`
+	// A group the viewer is a member of.
 	GroupID *int `json:"groupId,omitempty"`
-	RoomID  *int `json:"roomId,omitempty"`
-	// A conversation I am an active member of.
+	// A room the viewer has joined.
+	RoomID *int `json:"roomId,omitempty"`
+	// A conversation the viewer is an active member of.
 	ConversationID *int `json:"conversationId,omitempty"`
 	// Shorthand for one part: a text, or emoji only when it holds nothing but
 	// codes like [表情12].
 	Text *string `json:"text,omitempty"`
 	// Several parts in one message; give text or parts.
 	Parts []*MessagePartInput `json:"parts,omitempty"`
-	Type  *message.Type       `json:"type,omitempty"`
+	// What the message is for; normal when omitted.
+	Type *message.Type `json:"type,omitempty"`
 	// An earlier message of the same conversation to quote.
 	QuoteID *int `json:"quoteId,omitempty"`
 	// Idempotency key chosen by the client (at most 64 bytes).
 	ClientID *string `json:"clientId,omitempty"`
 }
 
+// A text message to a user (the older form of send).
 type SendMessageInput struct {
 	// The recipient's user id.
-	To   int    `json:"to"`
+	To int `json:"to"`
+	// The text, 1 to 4,000 characters.
 	Text string `json:"text"`
 	// Idempotency key chosen by the client (at most 64 bytes).
 	ClientID *string `json:"clientId,omitempty"`
 }
 
+// Asks for an SMS code.
 type SendVerificationCodeInput struct {
-	Phone   string                   `json:"phone"`
+	// The phone to send it to, written as RegisterInput.phone.
+	Phone string `json:"phone"`
+	// What the code will be used for.
 	Purpose verificationcode.Purpose `json:"purpose"`
 }
 
+// Live streams, over a WebSocket (graphql-transport-ws or graphql-ws). Each
+// sends LiveEvents, resumable from a cursor, except presence.
 type Subscription struct {
 }
 
+// Changes to the viewer's place of a conversation in his list; only the fields given change.
 type UpdateConversationInput struct {
-	Pinned *bool                     `json:"pinned,omitempty"`
-	State  *conversationmember.State `json:"state,omitempty"`
+	// Pins the conversation to the top of the list, or unpins it.
+	Pinned *bool `json:"pinned,omitempty"`
+	// hidden leaves it out of the list until its next message; chatting shows it again.
+	State *conversationmember.State `json:"state,omitempty"`
 }
 
+// Changes to the viewer's side of a friendship; only the fields given change.
 type UpdateFriendInput struct {
+	// The viewer's name for his friend, at most 64 characters; empty removes it.
 	Remark *string `json:"remark,omitempty"`
-	Pinned *bool   `json:"pinned,omitempty"`
+	// Pins the friend to the top of the contacts, or unpins him.
+	Pinned *bool `json:"pinned,omitempty"`
 }
 
+// Changes to a group; only the fields given change.
 type UpdateGroupInput struct {
-	Name         *string         `json:"name,omitempty"`
-	Notice       *string         `json:"notice,omitempty"`
-	JoinMode     *group.JoinMode `json:"joinMode,omitempty"`
-	AvatarFileID *int            `json:"avatarFileId,omitempty"`
+	// 1 to 64 characters.
+	Name *string `json:"name,omitempty"`
+	// The announcement, at most 1024 characters; empty removes it.
+	Notice *string `json:"notice,omitempty"`
+	// How people join from now on.
+	JoinMode *group.JoinMode `json:"joinMode,omitempty"`
+	// A new avatar the viewer uploaded (uploadFile with kind avatar).
+	AvatarFileID *int `json:"avatarFileId,omitempty"`
 	// Removes the avatar (clients then draw one from avatarSources).
 	ClearAvatar *bool `json:"clearAvatar,omitempty"`
 }
 
+// Changes to the viewer's profile: only the fields given change.
 type UpdateProfileInput struct {
+	// A new username, with the rules of registration; the old one is free at once.
 	Username *string `json:"username,omitempty"`
+	// The name shown to others, at most 64 characters; empty for none.
 	Nickname *string `json:"nickname,omitempty"`
-	// An avatar I uploaded (uploadFile with kind avatar), stored as its public
-	// URL; someone else's file or another kind is FILE_INVALID.
+	// An avatar the viewer uploaded (uploadFile with kind avatar), stored as its
+	// public URL; someone else's file or another kind is FILE_INVALID.
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
-	// The older form of the avatar, as a URL: the url of an avatar I uploaded
-	// here, or an image on a host the server allows (PARLEY_AVATAR_HOSTS, none by
-	// default); anything else is AVATAR_INVALID, and an empty one
-	// AVATAR_REQUIRED. null removes my avatar. Give avatarFileId or avatar, not
+	// The older form of the avatar, as a URL: the url of an avatar the viewer
+	// uploaded here, or an image on a host the server allows (PARLEY_AVATAR_HOSTS,
+	// none by default); anything else is AVATAR_INVALID, and an empty one
+	// AVATAR_REQUIRED. null removes the avatar. Give avatarFileId or avatar, not
 	// both.
-	Avatar   graphql.Omittable[*string] `json:"avatar,omitempty"`
-	Sign     *string                    `json:"sign,omitempty"`
-	Sex      *user.Sex                  `json:"sex,omitempty"`
-	Location *string                    `json:"location,omitempty"`
-	Email    *string                    `json:"email,omitempty"`
-	Phone    *string                    `json:"phone,omitempty"`
+	Avatar graphql.Omittable[*string] `json:"avatar,omitempty"`
+	// A short bio, at most 256 characters.
+	Sign *string `json:"sign,omitempty"`
+	// The user's sex.
+	Sex *user.Sex `json:"sex,omitempty"`
+	// Where the user is, at most 128 characters.
+	Location *string `json:"location,omitempty"`
+	// A new email, unique among accounts; empty removes it.
+	Email *string `json:"email,omitempty"`
+	// A new phone, written as RegisterInput.phone and unique among accounts; empty removes it.
+	Phone *string `json:"phone,omitempty"`
 }
 
+// Changes to a room; only the fields given change.
 type UpdateRoomInput struct {
-	Name         *string `json:"name,omitempty"`
-	Detail       *string `json:"detail,omitempty"`
-	AvatarFileID *int    `json:"avatarFileId,omitempty"`
-	ClearAvatar  *bool   `json:"clearAvatar,omitempty"`
+	// 1 to 64 characters, unique regardless of case (ROOM_NAME_TAKEN).
+	Name *string `json:"name,omitempty"`
+	// At most 1024 characters; empty removes it.
+	Detail *string `json:"detail,omitempty"`
+	// A new avatar the viewer uploaded (uploadFile with kind avatar).
+	AvatarFileID *int `json:"avatarFileId,omitempty"`
+	// Removes the avatar.
+	ClearAvatar *bool `json:"clearAvatar,omitempty"`
 }
 
+// When a code sent works and when another may be asked for.
 type VerificationCodePayload struct {
 	// When the code stops working.
 	ExpiresAt time.Time `json:"expiresAt"`
@@ -534,6 +637,7 @@ func (e LiveEventKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a part of a message holds.
 type MessagePartCategory string
 
 const (
