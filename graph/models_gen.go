@@ -641,12 +641,18 @@ func (e LiveEventKind) MarshalJSON() ([]byte, error) {
 type MessagePartCategory string
 
 const (
-	MessagePartCategoryText  MessagePartCategory = "text"
+	// Plain text in content.
+	MessagePartCategoryText MessagePartCategory = "text"
+	// Emoji codes such as [表情12] in content.
 	MessagePartCategoryEmoji MessagePartCategory = "emoji"
+	// An uploaded image (fileId); shown from url.
 	MessagePartCategoryImage MessagePartCategory = "image"
+	// An uploaded voice clip (fileId); played from url.
 	MessagePartCategoryVoice MessagePartCategory = "voice"
-	MessagePartCategoryFile  MessagePartCategory = "file"
-	MessagePartCategoryLink  MessagePartCategory = "link"
+	// An uploaded file of any type (fileId), with its name and size; downloaded from url.
+	MessagePartCategoryFile MessagePartCategory = "file"
+	// An http(s) url, with an optional label in content.
+	MessagePartCategoryLink MessagePartCategory = "link"
 )
 
 var AllMessagePartCategory = []MessagePartCategory{
