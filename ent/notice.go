@@ -51,7 +51,7 @@ type Notice struct {
 
 // NoticeEdges holds the relations/edges for other nodes in the graph.
 type NoticeEdges struct {
-	// The user it is from; null for a system notice, or once he deleted his account.
+	// The user it is from; null for a system notice.
 	From *User `json:"from,omitempty"`
 	// Its recipient.
 	To *User `json:"to,omitempty"`

@@ -5206,7 +5206,7 @@ extend type Query {
   me: User
 }
 
-"What a client may change. Every mutation runs in one transaction: it succeeds whole or changes nothing."
+"What a client may change. Each mutation runs in one transaction: one that fails changes nothing, except that failed attempts (SMS codes, passwords) are counted and a replayed refresh token ends its session."
 type Mutation {
   """
   Creates an account and signs it in.
@@ -5340,7 +5340,7 @@ enum LiveEventKind {
   FRIEND_DELETED
   "The viewer's profile changed (node: the User)."
   USER_UPDATED
-  "The viewer's account was deleted; the stream ends after it."
+  "The viewer's account was deleted (no node); his sessions, and so his streams, end with it."
   USER_DELETED
   "A notice arrived in the viewer's inbox (node: the Notice)."
   NOTICE_CREATED

@@ -465,7 +465,7 @@ const (
 	LiveEventKindFriendDeleted LiveEventKind = "FRIEND_DELETED"
 	// The viewer's profile changed (node: the User).
 	LiveEventKindUserUpdated LiveEventKind = "USER_UPDATED"
-	// The viewer's account was deleted; the stream ends after it.
+	// The viewer's account was deleted (no node); his sessions, and so his streams, end with it.
 	LiveEventKindUserDeleted LiveEventKind = "USER_DELETED"
 	// A notice arrived in the viewer's inbox (node: the Notice).
 	LiveEventKindNoticeCreated LiveEventKind = "NOTICE_CREATED"

@@ -197,7 +197,7 @@ func (Notice) Fields() []ent.Field {
 // Edges of the Notice.
 func (Notice) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("from", User.Type).Comment("The user it is from; null for a system notice, or once he deleted his account.").Field("from_id").Unique().Immutable(),
+		edge.To("from", User.Type).Comment("The user it is from; null for a system notice.").Field("from_id").Unique().Immutable(),
 		edge.To("to", User.Type).Comment("Its recipient.").Field("to_id").Unique().Required().Immutable(),
 		edge.To("group", Group.Type).Comment("The group it is about; null when none, or when the viewer may not see it.").Field("group_id").Unique(),
 		edge.To("project", Project.Type).Comment("The project it is about; null when none, or when the viewer may not see it.").Field("project_id").Unique(),
