@@ -215,7 +215,7 @@ func (c *Conn) NextEvent() (Event, string) {
 	return Next[Event](c, "events")
 }
 
-// NextMessage skips to the next message.created event.
+// NextMessage skips to the next MESSAGE_CREATED event.
 func (c *Conn) NextMessage() Event {
 	c.T.Helper()
 	for {

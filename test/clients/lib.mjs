@@ -157,7 +157,7 @@ export async function nextEvent(events) {
 }
 
 /**
- * nextMessage skips to the next message.created event and returns it,
+ * nextMessage skips to the next MESSAGE_CREATED event and returns it,
  * with the kinds it skipped, so a caller can check what came before.
  */
 export async function nextMessage(events) {
