@@ -5224,7 +5224,7 @@ type Mutation {
   """
   Trades a refresh token for a new token pair. Each refresh token works once.
   """
-  refreshToken(refreshToken: String!): AuthPayload!
+  refreshToken("The refreshToken of the latest AuthPayload of the session." refreshToken: String!): AuthPayload!
   """
   Sends a text message to a user. A retry with the same clientId
   returns the message already sent instead of sending it twice.
@@ -5244,7 +5244,7 @@ type Subscription {
   order, what was missed while offline, then live events, with no gap and no
   duplicate.
   """
-  events(after: String): LiveEvent!
+  events("The cursor of the last event handled, to resume after it; omitted to start live." after: String): LiveEvent!
 }
 
 """
