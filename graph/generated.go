@@ -5338,7 +5338,7 @@ enum LiveEventKind {
   FRIEND_UPDATED
   "A friendship ended (no node; data: userId, the former friend)."
   FRIEND_DELETED
-  "The viewer's profile changed (node: the User)."
+  "The viewer's account changed, by himself (updateProfile) or by an admin (node: the User)."
   USER_UPDATED
   "The viewer's account was deleted (no node); his sessions, and so his streams, end with it."
   USER_DELETED

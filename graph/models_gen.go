@@ -463,7 +463,7 @@ const (
 	LiveEventKindFriendUpdated LiveEventKind = "FRIEND_UPDATED"
 	// A friendship ended (no node; data: userId, the former friend).
 	LiveEventKindFriendDeleted LiveEventKind = "FRIEND_DELETED"
-	// The viewer's profile changed (node: the User).
+	// The viewer's account changed, by himself (updateProfile) or by an admin (node: the User).
 	LiveEventKindUserUpdated LiveEventKind = "USER_UPDATED"
 	// The viewer's account was deleted (no node); his sessions, and so his streams, end with it.
 	LiveEventKindUserDeleted LiveEventKind = "USER_DELETED"
