@@ -13,30 +13,30 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// CannedReply is the model entity for the CannedReply schema.
+// One of the viewer's prepared replies: a welcome text sent to strangers, a quick reply, or an FAQ entry. Only its owner sees it.
 type CannedReply struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// OwnerID holds the value of the "owner_id" field.
+	// The id of the user who owns the reply; only he sees it.
 	OwnerID int `json:"owner_id,omitempty"`
-	// Type holds the value of the "type" field.
+	// welcome (sent to a stranger who starts a chat), quick_reply (picked by the owner while chatting) or faq.
 	Type cannedreply.Type `json:"type,omitempty"`
-	// Title holds the value of the "title" field.
+	// Its title in the owner's lists, 1 to 128 characters.
 	Title string `json:"title,omitempty"`
-	// Keyword holds the value of the "keyword" field.
+	// A word that finds it when typed, at most 64 characters; empty for none.
 	Keyword string `json:"keyword,omitempty"`
-	// Content holds the value of the "content" field.
+	// The text sent, 1 to 4096 characters.
 	Content string `json:"content,omitempty"`
-	// Visible holds the value of the "visible" field.
+	// False for a reply kept but not offered.
 	Visible bool `json:"visible,omitempty"`
-	// Weight holds the value of the "weight" field.
+	// Sort weight within its type: higher comes first.
 	Weight int `json:"weight,omitempty"`
-	// IsDefault holds the value of the "is_default" field.
+	// The welcome reply sent by default; at most one per owner and type.
 	IsDefault bool `json:"is_default,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CannedReplyQuery when eager-loading is set.
@@ -46,7 +46,7 @@ type CannedReply struct {
 
 // CannedReplyEdges holds the relations/edges for other nodes in the graph.
 type CannedReplyEdges struct {
-	// Owner holds the value of the owner edge.
+	// The user who owns the reply.
 	Owner *User `json:"owner,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -14,22 +14,22 @@ import (
 	"github.com/parley-im/parley/ent/room"
 )
 
-// Conversation is the model entity for the Conversation schema.
+// The stream of messages of a direct chat, a group or a room, numbered by seq. Its members see it; rooms' are public.
 type Conversation struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Kind holds the value of the "kind" field.
+	// direct (two users), group or room.
 	Kind conversation.Kind `json:"kind,omitempty"`
 	// "low:high" user ids of a direct chat, so that a pair has one conversation.
 	DirectKey *string `json:"direct_key,omitempty"`
-	// LastSeq holds the value of the "last_seq" field.
+	// The seq of the latest message; 0 before the first. Messages are numbered 1, 2, 3... within a conversation.
 	LastSeq int64 `json:"last_seq,omitempty"`
-	// LastMessageAt holds the value of the "last_message_at" field.
+	// When the latest message was sent; null before the first.
 	LastMessageAt *time.Time `json:"last_message_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversationQuery when eager-loading is set.
@@ -39,13 +39,13 @@ type Conversation struct {
 
 // ConversationEdges holds the relations/edges for other nodes in the graph.
 type ConversationEdges struct {
-	// Members holds the value of the members edge.
+	// The conversation's memberships, one per member.
 	Members []*ConversationMember `json:"members,omitempty"`
-	// Messages holds the value of the messages edge.
+	// The conversation's messages, as the viewer may see them.
 	Messages []*Message `json:"messages,omitempty"`
-	// Group holds the value of the group edge.
+	// The group whose conversation this is; null unless kind is group.
 	Group *Group `json:"group,omitempty"`
-	// Room holds the value of the room edge.
+	// The room whose conversation this is; null unless kind is room.
 	Room *Room `json:"room,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

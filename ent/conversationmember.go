@@ -14,34 +14,34 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// ConversationMember is the model entity for the ConversationMember schema.
+// A user's place in a conversation: his read and delivered positions, pin and list state. The fields of the viewer's own membership are what his conversation list shows.
 type ConversationMember struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// ConversationID holds the value of the "conversation_id" field.
+	// The id of the conversation.
 	ConversationID int `json:"conversation_id,omitempty"`
-	// UserID holds the value of the "user_id" field.
+	// The id of the member.
 	UserID int `json:"user_id,omitempty"`
-	// ReadSeq holds the value of the "read_seq" field.
+	// The seq of the last message the member has read; 0 before any.
 	ReadSeq int64 `json:"read_seq,omitempty"`
-	// DeliveredSeq holds the value of the "delivered_seq" field.
+	// The seq of the last message delivered to one of the member's devices; 0 before any. Never below readSeq.
 	DeliveredSeq int64 `json:"delivered_seq,omitempty"`
 	// The member's visibility floor: he sees the messages and files after this seq. A group's new member starts at the conversation's last seq when he joins; clearing the history raises it.
 	ClearedSeq int64 `json:"cleared_seq,omitempty"`
-	// LastReadAt holds the value of the "last_read_at" field.
+	// When the member last moved his read position; null before.
 	LastReadAt *time.Time `json:"last_read_at,omitempty"`
-	// Pinned holds the value of the "pinned" field.
+	// Whether the member pinned the conversation to the top of his list.
 	Pinned bool `json:"pinned,omitempty"`
-	// State holds the value of the "state" field.
+	// chatting (listed) or hidden (left out of the list until its next message).
 	State conversationmember.State `json:"state,omitempty"`
 	// When the conversation last had a message, copied here so that a user's list sorts on one table.
 	LastActivityAt *time.Time `json:"last_activity_at,omitempty"`
-	// Deleted from my conversation list.
+	// Whether the member removed the conversation from his list; its next message brings it back.
 	Removed bool `json:"removed,omitempty"`
 	// False once the member left or was removed.
 	Active bool `json:"active,omitempty"`
@@ -53,9 +53,9 @@ type ConversationMember struct {
 
 // ConversationMemberEdges holds the relations/edges for other nodes in the graph.
 type ConversationMemberEdges struct {
-	// Conversation holds the value of the conversation edge.
+	// The conversation.
 	Conversation *Conversation `json:"conversation,omitempty"`
-	// User holds the value of the user edge.
+	// The member.
 	User *User `json:"user,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

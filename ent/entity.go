@@ -14,24 +14,24 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Entity is the model entity for the Entity schema.
+// A node of a project's knowledge graph, mentioned in texts and linked by relations.
 type Entity struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// ProjectID holds the value of the "project_id" field.
+	// The id of the project.
 	ProjectID int `json:"project_id,omitempty"`
-	// Name holds the value of the "name" field.
+	// The entity's name, 1 to 128 characters, unique per project regardless of case.
 	Name string `json:"name,omitempty"`
 	// Folded name: names are unique per project regardless of case.
 	NameKey string `json:"name_key,omitempty"`
 	// Entity type, e.g. PER or ORG, for relation constraints.
 	Label string `json:"label,omitempty"`
-	// CreatorID holds the value of the "creator_id" field.
+	// The id of the user who added it.
 	CreatorID int `json:"creator_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the EntityQuery when eager-loading is set.
@@ -41,11 +41,11 @@ type Entity struct {
 
 // EntityEdges holds the relations/edges for other nodes in the graph.
 type EntityEdges struct {
-	// Project holds the value of the project edge.
+	// The project.
 	Project *Project `json:"project,omitempty"`
-	// Creator holds the value of the creator edge.
+	// The user who added it.
 	Creator *User `json:"creator,omitempty"`
-	// Mentions holds the value of the mentions edge.
+	// The spans of texts that mention the entity.
 	Mentions []*Mention `json:"mentions,omitempty"`
 	// Outgoing holds the value of the outgoing edge.
 	Outgoing []*Relation `json:"outgoing,omitempty"`

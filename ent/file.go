@@ -14,24 +14,24 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// File is the model entity for the File schema.
+// An uploaded file. Its bytes are served at url; avatars are public, other files readable by their owner and the members of the conversation they were sent in.
 type File struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created; it never changes after.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// OwnerID holds the value of the "owner_id" field.
+	// The id of the user who uploaded the file.
 	OwnerID int `json:"owner_id,omitempty"`
-	// Kind holds the value of the "kind" field.
+	// What the file was uploaded as: avatar, image, voice or file. It decides its checks and size limit.
 	Kind file.Kind `json:"kind,omitempty"`
 	// Original file name.
 	Name string `json:"name,omitempty"`
-	// ContentType holds the value of the "content_type" field.
+	// The media type the server found in the content (image/png), not the one the client declared.
 	ContentType string `json:"content_type,omitempty"`
-	// Size holds the value of the "size" field.
+	// The size in bytes.
 	Size int64 `json:"size,omitempty"`
-	// Sha256 holds the value of the "sha256" field.
+	// The SHA-256 of the content, in hex.
 	Sha256 string `json:"sha256,omitempty"`
 	// StorageKey holds the value of the "storage_key" field.
 	StorageKey string `json:"storage_key,omitempty"`
@@ -49,9 +49,9 @@ type File struct {
 
 // FileEdges holds the relations/edges for other nodes in the graph.
 type FileEdges struct {
-	// Owner holds the value of the owner edge.
+	// The user who uploaded the file.
 	Owner *User `json:"owner,omitempty"`
-	// Conversation holds the value of the conversation edge.
+	// The conversation the file was sent in; null until sent.
 	Conversation *Conversation `json:"conversation,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -13,22 +13,22 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Friendship is the model entity for the Friendship schema.
+// The viewer's side of a friendship with another user: his remark and pin for that friend.
 type Friendship struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// UserID holds the value of the "user_id" field.
+	// The id of the user this side belongs to (the viewer, on his own friendships).
 	UserID int `json:"user_id,omitempty"`
-	// FriendID holds the value of the "friend_id" field.
+	// The id of the friend.
 	FriendID int `json:"friend_id,omitempty"`
-	// Remark holds the value of the "remark" field.
+	// The user's own name for his friend, at most 64 characters; only he sees it.
 	Remark string `json:"remark,omitempty"`
-	// Pinned holds the value of the "pinned" field.
+	// Whether the user pinned this friend to the top of his contacts.
 	Pinned bool `json:"pinned,omitempty"`
 	// Pinned first, then the pinyin-and-folded display name (social.SortKey), hex-encoded so that every collation orders it byte by byte; empty until computed.
 	SortKey string `json:"sort_key,omitempty"`
@@ -40,9 +40,9 @@ type Friendship struct {
 
 // FriendshipEdges holds the relations/edges for other nodes in the graph.
 type FriendshipEdges struct {
-	// User holds the value of the user edge.
+	// The user this side belongs to.
 	User *User `json:"user,omitempty"`
-	// Friend holds the value of the friend edge.
+	// The friend.
 	Friend *User `json:"friend,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -14,30 +14,30 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Group is the model entity for the Group schema.
+// A chat group: members with roles (owner, managers, members), its own conversation, join rules and a mute-all switch. Its members, and anyone through a join link or search, see it.
 type Group struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Name holds the value of the "name" field.
+	// The group's name, 1 to 64 characters; not unique.
 	Name string `json:"name,omitempty"`
-	// Avatar holds the value of the "avatar" field.
+	// The URL of the group's avatar image; empty for none.
 	Avatar string `json:"avatar,omitempty"`
 	// Group announcement.
 	Notice string `json:"notice,omitempty"`
-	// OwnerID holds the value of the "owner_id" field.
+	// The id of the group's owner.
 	OwnerID int `json:"owner_id,omitempty"`
 	// ConversationID holds the value of the "conversation_id" field.
 	ConversationID int `json:"conversation_id,omitempty"`
-	// JoinMode holds the value of the "join_mode" field.
+	// How people join: open (at once), approval (the owner or a manager accepts an application) or invite_only (invited by the owner or a manager).
 	JoinMode group.JoinMode `json:"join_mode,omitempty"`
-	// MuteAll holds the value of the "mute_all" field.
+	// When true only the owner and managers may send messages.
 	MuteAll bool `json:"mute_all,omitempty"`
-	// MemberCount holds the value of the "member_count" field.
+	// How many members the group has, its owner included.
 	MemberCount int `json:"member_count,omitempty"`
 	// Key of the group's join links (rule.GroupJoinToken); never shown. Set at creation.
 	JoinSecret string `json:"-"`
@@ -49,9 +49,9 @@ type Group struct {
 
 // GroupEdges holds the relations/edges for other nodes in the graph.
 type GroupEdges struct {
-	// Owner holds the value of the owner edge.
+	// The group's owner.
 	Owner *User `json:"owner,omitempty"`
-	// Conversation holds the value of the conversation edge.
+	// The group's conversation: its messages, readable by members.
 	Conversation *Conversation `json:"conversation,omitempty"`
 	// Members holds the value of the members edge.
 	Members []*GroupMember `json:"members,omitempty"`

@@ -14,26 +14,26 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// GroupMember is the model entity for the GroupMember schema.
+// A user's membership of a group: his role, alias and mute.
 type GroupMember struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// GroupID holds the value of the "group_id" field.
+	// The id of the group.
 	GroupID int `json:"group_id,omitempty"`
-	// UserID holds the value of the "user_id" field.
+	// The id of the member.
 	UserID int `json:"user_id,omitempty"`
-	// Role holds the value of the "role" field.
+	// owner (one per group), manager or member.
 	Role groupmember.Role `json:"role,omitempty"`
 	// The member's own name for the group; private to him (GroupMember.remark resolves it).
 	Remark string `json:"remark,omitempty"`
 	// Display name inside the group.
 	Alias string `json:"alias,omitempty"`
-	// MutedUntil holds the value of the "muted_until" field.
+	// Until when the member may not send messages (muted by the owner or a manager); null when not muted.
 	MutedUntil *time.Time `json:"muted_until,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the GroupMemberQuery when eager-loading is set.
@@ -43,9 +43,9 @@ type GroupMember struct {
 
 // GroupMemberEdges holds the relations/edges for other nodes in the graph.
 type GroupMemberEdges struct {
-	// Group holds the value of the group edge.
+	// The group.
 	Group *Group `json:"group,omitempty"`
-	// User holds the value of the user edge.
+	// The member.
 	User *User `json:"user,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -15,22 +15,22 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Mention is the model entity for the Mention schema.
+// A span of a text that refers to an entity.
 type Mention struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created; it never changes after.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// TextID holds the value of the "text_id" field.
+	// The id of the text.
 	TextID int `json:"text_id,omitempty"`
-	// EntityID holds the value of the "entity_id" field.
+	// The id of the entity mentioned.
 	EntityID int `json:"entity_id,omitempty"`
-	// Start holds the value of the "start" field.
+	// Offset of the span's first character in the text, from 0, in Unicode code points.
 	Start int `json:"start,omitempty"`
-	// End holds the value of the "end" field.
+	// Offset just after the span's last character, in Unicode code points: the span is [start, end).
 	End int `json:"end,omitempty"`
-	// CreatorID holds the value of the "creator_id" field.
+	// The id of the user who marked it.
 	CreatorID int `json:"creator_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the MentionQuery when eager-loading is set.
@@ -40,11 +40,11 @@ type Mention struct {
 
 // MentionEdges holds the relations/edges for other nodes in the graph.
 type MentionEdges struct {
-	// Text holds the value of the text edge.
+	// The text.
 	Text *Text `json:"text,omitempty"`
-	// Entity holds the value of the entity edge.
+	// The entity mentioned.
 	Entity *Entity `json:"entity,omitempty"`
-	// Creator holds the value of the creator edge.
+	// The user who marked it.
 	Creator *User `json:"creator,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

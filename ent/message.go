@@ -16,30 +16,30 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Message is the model entity for the Message schema.
+// A message of a conversation, numbered by seq within it. A revoked message keeps its place with its content gone; one deleted for everyone leaves the history.
 type Message struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created; it never changes after.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// ConversationID holds the value of the "conversation_id" field.
+	// The id of the conversation the message was sent in.
 	ConversationID int `json:"conversation_id,omitempty"`
-	// SenderID holds the value of the "sender_id" field.
+	// The id of the sender; null for a system message.
 	SenderID *int `json:"sender_id,omitempty"`
-	// Seq holds the value of the "seq" field.
+	// The message's number in its conversation, from 1, without gaps: order and page by it.
 	Seq int64 `json:"seq,omitempty"`
-	// Kind holds the value of the "kind" field.
+	// What the message holds: the category of its single part (text, emoji, image, voice, file, link), system, or mixed for several parts of different categories.
 	Kind message.Kind `json:"kind,omitempty"`
-	// Type holds the value of the "type" field.
+	// What the message is for, as the sender chose: normal unless set (system, request, topic, announcement, task, link).
 	Type message.Type `json:"type,omitempty"`
 	// Parts holds the value of the "parts" field.
 	Parts []schematype.MessagePart `json:"parts,omitempty"`
-	// QuoteID holds the value of the "quote_id" field.
+	// The id of the message this one quotes; null for none.
 	QuoteID *int `json:"quote_id,omitempty"`
 	// Idempotency key chosen by the sending client.
 	ClientID *string `json:"client_id,omitempty"`
-	// RevokedAt holds the value of the "revoked_at" field.
+	// When the sender revoked the message (its content is then gone); null unless revoked.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	// Deleted for everyone.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
@@ -51,11 +51,11 @@ type Message struct {
 
 // MessageEdges holds the relations/edges for other nodes in the graph.
 type MessageEdges struct {
-	// Conversation holds the value of the conversation edge.
+	// The conversation the message was sent in.
 	Conversation *Conversation `json:"conversation,omitempty"`
-	// Sender holds the value of the sender edge.
+	// The sender; null for a system message.
 	Sender *User `json:"sender,omitempty"`
-	// Quote holds the value of the quote edge.
+	// The quoted message; null for none, or when the viewer may not see it.
 	Quote *Message `json:"quote,omitempty"`
 	// Users who deleted this message for themselves.
 	HiddenFor []*User `json:"hidden_for,omitempty"`

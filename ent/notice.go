@@ -16,32 +16,32 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Notice is the model entity for the Notice schema.
+// An item of the viewer's inbox: a friend or group application, an invitation, or what happened to a friendship, group or project. Requests carry an operation state so that the recipient answers once.
 type Notice struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Type holds the value of the "type" field.
+	// What the notice is about: a friend application (friend_apply), its acceptance, a friend added or deleted, a group application, invitation, removal or dissolution, a project invite, or a system message.
 	Type notice.Type `json:"type,omitempty"`
-	// FromID holds the value of the "from_id" field.
+	// The id of the user it is from; null for a system notice.
 	FromID *int `json:"from_id,omitempty"`
-	// ToID holds the value of the "to_id" field.
+	// The id of its recipient.
 	ToID int `json:"to_id,omitempty"`
-	// GroupID holds the value of the "group_id" field.
+	// The id of the group it is about; null when none.
 	GroupID *int `json:"group_id,omitempty"`
-	// ProjectID holds the value of the "project_id" field.
+	// The id of the project it is about; null when none.
 	ProjectID *int `json:"project_id,omitempty"`
-	// Postscript holds the value of the "postscript" field.
+	// The sender's note, such as an application's message, at most 256 characters; empty for none.
 	Postscript string `json:"postscript,omitempty"`
 	// Data holds the value of the "data" field.
 	Data map[string]interface{} `json:"data,omitempty"`
-	// Operation holds the value of the "operation" field.
+	// A request's state: not_operated (waiting for the recipient), agreed, refused, or cancelled (nobody can answer it any more); none for notices that ask nothing.
 	Operation notice.Operation `json:"operation,omitempty"`
-	// Read holds the value of the "read" field.
+	// Whether the recipient marked it read.
 	Read bool `json:"read,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the NoticeQuery when eager-loading is set.
@@ -51,13 +51,13 @@ type Notice struct {
 
 // NoticeEdges holds the relations/edges for other nodes in the graph.
 type NoticeEdges struct {
-	// From holds the value of the from edge.
+	// The user it is from; null for a system notice.
 	From *User `json:"from,omitempty"`
-	// To holds the value of the to edge.
+	// Its recipient.
 	To *User `json:"to,omitempty"`
-	// Group holds the value of the group edge.
+	// The group it is about; null when none, or when the viewer may not see it.
 	Group *Group `json:"group,omitempty"`
-	// Project holds the value of the project edge.
+	// The project it is about; null when none, or when the viewer may not see it.
 	Project *Project `json:"project,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -13,20 +13,20 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Project is the model entity for the Project schema.
+// An annotation project: texts, entities, relation types and relations, shared with members by role. Its members see it.
 type Project struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Name holds the value of the "name" field.
+	// The project's name, 1 to 64 characters, unique per owner regardless of case.
 	Name string `json:"name,omitempty"`
 	// Folded name: project names are unique per owner regardless of case.
 	NameKey string `json:"name_key,omitempty"`
-	// OwnerID holds the value of the "owner_id" field.
+	// The id of the project's owner.
 	OwnerID int `json:"owner_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ProjectQuery when eager-loading is set.
@@ -36,19 +36,19 @@ type Project struct {
 
 // ProjectEdges holds the relations/edges for other nodes in the graph.
 type ProjectEdges struct {
-	// Owner holds the value of the owner edge.
+	// The project's owner.
 	Owner *User `json:"owner,omitempty"`
-	// Members holds the value of the members edge.
+	// The project's members with their roles, the owner included.
 	Members []*ProjectMember `json:"members,omitempty"`
 	// Invites holds the value of the invites edge.
 	Invites []*ProjectInvite `json:"invites,omitempty"`
-	// Texts holds the value of the texts edge.
+	// The project's texts.
 	Texts []*Text `json:"texts,omitempty"`
-	// Entities holds the value of the entities edge.
+	// The project's entities.
 	Entities []*Entity `json:"entities,omitempty"`
-	// RelationTypes holds the value of the relation_types edge.
+	// The project's relation types.
 	RelationTypes []*RelationType `json:"relation_types,omitempty"`
-	// Relations holds the value of the relations edge.
+	// The project's relations.
 	Relations []*Relation `json:"relations,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -14,24 +14,24 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// ProjectInvite is the model entity for the ProjectInvite schema.
+// The owner's invitation of a friend into a project, accepted or refused by the invitee. The project's owner and the invitee see it.
 type ProjectInvite struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// ProjectID holds the value of the "project_id" field.
+	// The id of the project.
 	ProjectID int `json:"project_id,omitempty"`
-	// InviterID holds the value of the "inviter_id" field.
+	// The id of the user who invited, the project's owner.
 	InviterID int `json:"inviter_id,omitempty"`
-	// InviteeID holds the value of the "invitee_id" field.
+	// The id of the invited user.
 	InviteeID int `json:"invitee_id,omitempty"`
-	// Role holds the value of the "role" field.
+	// The role the invitee gets on accepting: annotator or viewer.
 	Role projectinvite.Role `json:"role,omitempty"`
-	// Status holds the value of the "status" field.
+	// pending until the invitee answers, then accepted or refused.
 	Status projectinvite.Status `json:"status,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ProjectInviteQuery when eager-loading is set.
@@ -41,11 +41,11 @@ type ProjectInvite struct {
 
 // ProjectInviteEdges holds the relations/edges for other nodes in the graph.
 type ProjectInviteEdges struct {
-	// Project holds the value of the project edge.
+	// The project.
 	Project *Project `json:"project,omitempty"`
-	// Inviter holds the value of the inviter edge.
+	// The user who invited.
 	Inviter *User `json:"inviter,omitempty"`
-	// Invitee holds the value of the invitee edge.
+	// The invited user.
 	Invitee *User `json:"invitee,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

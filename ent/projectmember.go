@@ -14,20 +14,20 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// ProjectMember is the model entity for the ProjectMember schema.
+// A user's membership of a project, with his role.
 type ProjectMember struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// ProjectID holds the value of the "project_id" field.
+	// The id of the project.
 	ProjectID int `json:"project_id,omitempty"`
-	// UserID holds the value of the "user_id" field.
+	// The id of the member.
 	UserID int `json:"user_id,omitempty"`
-	// Role holds the value of the "role" field.
+	// owner (one per project), annotator (reads and writes) or viewer (reads).
 	Role projectmember.Role `json:"role,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ProjectMemberQuery when eager-loading is set.
@@ -37,9 +37,9 @@ type ProjectMember struct {
 
 // ProjectMemberEdges holds the relations/edges for other nodes in the graph.
 type ProjectMemberEdges struct {
-	// Project holds the value of the project edge.
+	// The project.
 	Project *Project `json:"project,omitempty"`
-	// User holds the value of the user edge.
+	// The member.
 	User *User `json:"user,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

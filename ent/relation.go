@@ -16,24 +16,24 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Relation is the model entity for the Relation schema.
+// A typed, directed edge between two entities of a project.
 type Relation struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// ProjectID holds the value of the "project_id" field.
+	// The id of the project.
 	ProjectID int `json:"project_id,omitempty"`
-	// TypeID holds the value of the "type_id" field.
+	// The id of its relation type.
 	TypeID int `json:"type_id,omitempty"`
-	// SourceID holds the value of the "source_id" field.
+	// The id of the source entity.
 	SourceID int `json:"source_id,omitempty"`
-	// TargetID holds the value of the "target_id" field.
+	// The id of the target entity.
 	TargetID int `json:"target_id,omitempty"`
-	// CreatorID holds the value of the "creator_id" field.
+	// The id of the user who added it.
 	CreatorID int `json:"creator_id,omitempty"`
 	// PairKey holds the value of the "pair_key" field.
 	PairKey *string `json:"pair_key,omitempty"`
@@ -45,15 +45,15 @@ type Relation struct {
 
 // RelationEdges holds the relations/edges for other nodes in the graph.
 type RelationEdges struct {
-	// Project holds the value of the project edge.
+	// The project.
 	Project *Project `json:"project,omitempty"`
-	// Type holds the value of the type edge.
+	// Its relation type.
 	Type *RelationType `json:"type,omitempty"`
-	// Source holds the value of the source edge.
+	// The source entity.
 	Source *Entity `json:"source,omitempty"`
-	// Target holds the value of the target edge.
+	// The target entity.
 	Target *Entity `json:"target,omitempty"`
-	// Creator holds the value of the creator edge.
+	// The user who added it.
 	Creator *User `json:"creator,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -15,28 +15,28 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// RelationType is the model entity for the RelationType schema.
+// A kind of relation of a project, with optional constraints on the labels of its ends.
 type RelationType struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// ProjectID holds the value of the "project_id" field.
+	// The id of the project.
 	ProjectID int `json:"project_id,omitempty"`
-	// Name holds the value of the "name" field.
+	// The relation type's name, 1 to 64 characters, unique per project regardless of case.
 	Name string `json:"name,omitempty"`
 	// Folded name: relation type names are unique per project regardless of case.
 	NameKey string `json:"name_key,omitempty"`
-	// SourceLabels holds the value of the "source_labels" field.
+	// Labels a relation's source entity may have; empty or null allows any.
 	SourceLabels []string `json:"source_labels,omitempty"`
-	// TargetLabels holds the value of the "target_labels" field.
+	// Labels a relation's target entity may have; empty or null allows any.
 	TargetLabels []string `json:"target_labels,omitempty"`
-	// Symmetric holds the value of the "symmetric" field.
+	// Whether the relation holds both ways, so that its reverse pair is taken too.
 	Symmetric bool `json:"symmetric,omitempty"`
-	// CreatorID holds the value of the "creator_id" field.
+	// The id of the user who added it.
 	CreatorID int `json:"creator_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the RelationTypeQuery when eager-loading is set.
@@ -46,9 +46,9 @@ type RelationType struct {
 
 // RelationTypeEdges holds the relations/edges for other nodes in the graph.
 type RelationTypeEdges struct {
-	// Project holds the value of the project edge.
+	// The project.
 	Project *Project `json:"project,omitempty"`
-	// Creator holds the value of the creator edge.
+	// The user who added it.
 	Creator *User `json:"creator,omitempty"`
 	// Relations holds the value of the relations edge.
 	Relations []*Relation `json:"relations,omitempty"`

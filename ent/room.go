@@ -14,22 +14,22 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Room is the model entity for the Room schema.
+// A public chat room: any signed-in user may see it, join it, and read its messages.
 type Room struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Name holds the value of the "name" field.
+	// The room's name, 1 to 64 characters, unique regardless of case.
 	Name string `json:"name,omitempty"`
-	// Detail holds the value of the "detail" field.
+	// What the room is about, at most 1024 characters; empty for nothing.
 	Detail string `json:"detail,omitempty"`
-	// Avatar holds the value of the "avatar" field.
+	// The URL of the room's avatar image; empty for none.
 	Avatar string `json:"avatar,omitempty"`
-	// OwnerID holds the value of the "owner_id" field.
+	// The id of the room's owner.
 	OwnerID int `json:"owner_id,omitempty"`
 	// ConversationID holds the value of the "conversation_id" field.
 	ConversationID int `json:"conversation_id,omitempty"`
@@ -41,9 +41,9 @@ type Room struct {
 
 // RoomEdges holds the relations/edges for other nodes in the graph.
 type RoomEdges struct {
-	// Owner holds the value of the owner edge.
+	// The room's owner, who may change and delete it.
 	Owner *User `json:"owner,omitempty"`
-	// Conversation holds the value of the conversation edge.
+	// The room's conversation: its messages.
 	Conversation *Conversation `json:"conversation,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -14,24 +14,24 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// Text is the model entity for the Text schema.
+// A document of a project, the thing annotators mark up.
 type Text struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// ProjectID holds the value of the "project_id" field.
+	// The id of the project.
 	ProjectID int `json:"project_id,omitempty"`
-	// Name holds the value of the "name" field.
+	// The text's name, 1 to 128 characters.
 	Name string `json:"name,omitempty"`
-	// Content holds the value of the "content" field.
+	// The full text, at most 100,000 characters; never changes. Loaded only when selected: leave it out of lists.
 	Content string `json:"content,omitempty"`
 	// The content's length in characters (Unicode code points), the unit of mention offsets.
 	Length int `json:"length,omitempty"`
-	// CreatorID holds the value of the "creator_id" field.
+	// The id of the user who added it.
 	CreatorID int `json:"creator_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TextQuery when eager-loading is set.
@@ -41,11 +41,11 @@ type Text struct {
 
 // TextEdges holds the relations/edges for other nodes in the graph.
 type TextEdges struct {
-	// Project holds the value of the project edge.
+	// The project.
 	Project *Project `json:"project,omitempty"`
-	// Creator holds the value of the creator edge.
+	// The user who added it.
 	Creator *User `json:"creator,omitempty"`
-	// Mentions holds the value of the mentions edge.
+	// The spans of the text marked as mentions of entities.
 	Mentions []*Mention `json:"mentions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.

@@ -12,18 +12,18 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
-// User is the model entity for the User schema.
+// A person's account. Anyone signed in may see a user's public profile; email, phone and some details are shown only as each field says.
 type User struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
-	// CreatedAt holds the value of the "created_at" field.
+	// When it was created.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// UpdatedAt holds the value of the "updated_at" field.
+	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// Username holds the value of the "username" field.
+	// The unique name to sign in with and be found by: 3 to 32 characters, a letter then letters, digits or underscores.
 	Username string `json:"username,omitempty"`
-	// Nickname holds the value of the "nickname" field.
+	// The name shown to others, at most 64 characters; empty for none (show the username).
 	Nickname string `json:"nickname,omitempty"`
 	// Email holds the value of the "email" field.
 	Email *string `json:"email,omitempty"`
@@ -31,21 +31,21 @@ type User struct {
 	Phone *string `json:"phone,omitempty"`
 	// PasswordHash holds the value of the "password_hash" field.
 	PasswordHash string `json:"-"`
-	// Avatar holds the value of the "avatar" field.
+	// The URL of the user's avatar image; empty for none.
 	Avatar string `json:"avatar,omitempty"`
 	// A short bio the user writes about himself.
 	Sign string `json:"sign,omitempty"`
-	// Sex holds the value of the "sex" field.
+	// unknown, male or female, as the user says.
 	Sex user.Sex `json:"sex,omitempty"`
-	// Location holds the value of the "location" field.
+	// Where the user says he is, at most 128 characters; empty for nothing.
 	Location string `json:"location,omitempty"`
 	// A numeric id shown to people, to find and add each other.
 	PublicID int64 `json:"public_id,omitempty"`
 	// Paid membership: members may open sub-users.
 	IsMember bool `json:"is_member,omitempty"`
-	// Role holds the value of the "role" field.
+	// user, or admin (may manage users and settings).
 	Role user.Role `json:"role,omitempty"`
-	// Deleted accounts stay as an anonymous husk so that conversations keep their sender.
+	// normal; disabled (an admin turned it off: no sign-in); or deleted (the account was deleted and stays as an anonymous husk, so that conversations keep their sender).
 	AccountState user.AccountState `json:"account_state,omitempty"`
 	// When the user's last live connection closed.
 	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`

@@ -5,3 +5,4 @@ package graph
 
 //go:generate go run -C .. ./ent/entc.go
 //go:generate go run -C .. github.com/99designs/gqlgen
+//go:generate go run -C .. ./graph/printschema schema.graphql

@@ -5186,7 +5186,17 @@ var sources = []*ast.Source{
 # ent (graph/ent.graphqls, generated); each domain extends Query, Mutation and
 # Subscription in its own file under graph/.
 
-scalar Time
+"""
+A point in time, as an RFC 3339 string with its offset and as many
+fractional seconds as it has (2026-01-02T15:04:05.123456Z). Inputs accept any RFC 3339
+time, with or without fractional seconds and with any offset.
+"""
+scalar Time @specifiedBy(url: "https://scalars.graphql.org/andimarek/date-time")
+
+"""
+A JSON object whose keys and values depend on where it is used; each field of
+this type says what it holds. Ids inside it are ID strings.
+"""
 scalar Map
 
 extend type Query {
@@ -5196,6 +5206,7 @@ extend type Query {
   me: User
 }
 
+"What a client may change. Each mutation runs in one transaction: one that fails changes nothing, except that failed attempts (SMS codes, passwords) are counted and a replayed refresh token ends its session."
 type Mutation {
   """
   Creates an account and signs it in.
@@ -5213,7 +5224,7 @@ type Mutation {
   """
   Trades a refresh token for a new token pair. Each refresh token works once.
   """
-  refreshToken(refreshToken: String!): AuthPayload!
+  refreshToken("The refreshToken of the latest AuthPayload of the session." refreshToken: String!): AuthPayload!
   """
   Sends a text message to a user. A retry with the same clientId
   returns the message already sent instead of sending it twice.
@@ -5221,41 +5232,49 @@ type Mutation {
   sendMessage(input: SendMessageInput!): Message!
 }
 
+"""
+Live streams, over a WebSocket (graphql-transport-ws or graphql-ws). Each
+sends LiveEvents, resumable from a cursor, except presence.
+"""
 type Subscription {
   """
-  Everything that happens to the viewer: new messages of his conversations,
-  conversations he joins, and (as features arrive) notices. Pass the cursor of
-  the last event you saw as ` + "`" + `after` + "`" + ` to first receive, in order, what you
-  missed while offline, then live events, with no gap and no
+  Everything that happens to the viewer: his conversations' messages and
+  members, his friends, groups and notices (the README lists the kinds).
+  Pass the cursor of the last event handled as ` + "`" + `after` + "`" + ` to first receive, in
+  order, what was missed while offline, then live events, with no gap and no
   duplicate.
   """
-  events(after: String): LiveEvent!
+  events("The cursor of the last event handled, to resume after it; omitted to start live." after: String): LiveEvent!
 }
 
 """
-An event of the viewer's stream. The node is reloaded for the viewer when the
-event is delivered, so it is null when the viewer may no longer see it.
+An event of a subscription's stream. The node is reloaded for the viewer when
+the event is delivered, so it is null when the viewer may no longer see it.
 """
 type LiveEvent {
-  "Resume cursor: pass it back as ` + "`" + `after` + "`" + `."
+  """
+  Resume cursor, an opaque string: pass the cursor of the last event handled
+  back as the subscription's ` + "`" + `after` + "`" + ` to receive what followed it.
+  """
   cursor: String!
-  "What happened, such as message.created or member.joined."
-  kind: String!
-  "The node the event is about (a Message, a Conversation...)."
+  "What happened; the README lists the kinds each subscription sends."
+  kind: LiveEventKind!
+  "The node the event is about (a Message, a Conversation, a Notice...)."
   node: Node
   """
-  The id of the node the event is about; for deletions (kinds ending in
-  .deleted) the node is gone and this is all that is left.
+  The id of the node the event is about. For deletions (kinds ending in
+  _DELETED) the node is gone and this is all that is left; null on
+  STREAM_CLOSED.
   """
   subjectId: ID
   """
-  Small extra data of some kinds (an online count, who is typing). Every id
-  in it (keys id, ending in Id, or in Ids for a list) is an ID string, the
-  one node(id:) takes.
+  Small extra data of some kinds (an online count, who is typing), null for
+  the others. Every id in it (keys id, ending in Id, or in Ids for a list) is
+  an ID string, the one node(id:) takes.
   """
   data: Map
   """
-  Set on the last event of a stream the server ends (kind stream.closed),
+  Set on the last event of a stream the server ends (kind STREAM_CLOSED),
   whose cursor is where to resume:
   - SLOW_CONSUMER (the client fell behind) or SHUTDOWN: resubscribe with the
     cursor.
@@ -5265,17 +5284,145 @@ type LiveEvent {
     next ones again.
   - RESUME_TOO_OLD: the cursor is too old to resume from; refetch, then
     subscribe without it.
-  - FORBIDDEN (conversationEvents, roomEvents, projectChanges): I may no
-    longer follow that stream.
+  - FORBIDDEN (conversationEvents, roomEvents, projectChanges): the viewer
+    may no longer follow that stream.
+  - SIGNED_OUT or ACCOUNT_DISABLED: the session of the connection ended;
+    the connection closes too.
+  Null on every other event.
   """
   reason: String
 }
 
+"""
+What a LiveEvent says happened. On the wire, before this enum, kinds were
+dotted strings: each value is the old string upper-cased with its dots as
+underscores (message.created is MESSAGE_CREATED).
+"""
+enum LiveEventKind {
+  "A message was sent (node: the Message)."
+  MESSAGE_CREATED
+  "A message was revoked by its sender: its content is gone (node: the Message)."
+  MESSAGE_REVOKED
+  """
+  A message was deleted, for everyone or for the viewer only (no node;
+  data: conversationId, seq, forEveryone).
+  """
+  MESSAGE_DELETED
+  """
+  Someone joined a conversation. On the viewer's own stream (events) when he
+  joins: node the Conversation. On the conversation's: node the new
+  ConversationMember, data userId.
+  """
+  MEMBER_JOINED
+  """
+  A member left or was removed from a conversation (subjectId: the
+  Conversation, its node null once the viewer is out; data: userId,
+  conversationId).
+  """
+  MEMBER_LEFT
+  "A member's read position moved (node: the ConversationMember)."
+  CONVERSATION_READ
+  "A member's delivered position moved (node: the ConversationMember)."
+  CONVERSATION_DELIVERED
+  """
+  Many messages of a conversation were deleted for everyone at once, as when
+  their sender's account is deleted (node: the Conversation; data:
+  messageIds and seqs). Apply it as one MESSAGE_DELETED per message.
+  """
+  CONVERSATION_MESSAGES_DELETED
+  "A member is typing (node: the User; data: userId). Never stored, so never replayed."
+  TYPING
+  "A friendship was made (node: the Friendship; data: userId, the new friend)."
+  FRIEND_ADDED
+  "The viewer changed a friend's remark or pin (node: the Friendship; data: userId)."
+  FRIEND_UPDATED
+  "A friendship ended (no node; data: userId, the former friend)."
+  FRIEND_DELETED
+  "The viewer's account changed, by himself (updateProfile) or by an admin (node: the User)."
+  USER_UPDATED
+  "The viewer's account was deleted (no node); his sessions, and so his streams, end with it."
+  USER_DELETED
+  "A notice arrived in the viewer's inbox (node: the Notice)."
+  NOTICE_CREATED
+  "A notice of the viewer's changed, read or handled (node: the Notice)."
+  NOTICE_UPDATED
+  "A notice left the viewer's inbox, its sender's account deleted (no node)."
+  NOTICE_DELETED
+  "A group's name, announcement, avatar, join mode or mute-all changed (node: the Group)."
+  GROUP_UPDATED
+  "A group membership changed: role, alias or mute (node: the GroupMember)."
+  GROUP_MEMBER_UPDATED
+  "A group was dissolved (no node)."
+  GROUP_DELETED
+  "A user joined the room (node: the User; data: action, userId, onlineCount, memberCount)."
+  ROOM_JOINED
+  "A user left the room (node: the User; data: action, userId, onlineCount, memberCount)."
+  ROOM_LEFT
+  "The room's count of members online changed (data: onlineCount, memberCount)."
+  ROOM_ONLINE
+  "The room's name, detail or avatar changed (node: the Room)."
+  ROOM_UPDATED
+  "The room was deleted; roomEvents ends after it (no node)."
+  ROOM_DELETED
+  "A project was created (node: the Project)."
+  PROJECT_CREATED
+  "A project was renamed (node: the Project)."
+  PROJECT_RENAMED
+  "A project was deleted (no node)."
+  PROJECT_DELETED
+  "An import added entities and relations to the project (data: the import's counts)."
+  PROJECT_IMPORTED
+  "A user became a member of the project (node: the ProjectMember)."
+  PROJECT_MEMBER_CREATED
+  "A project member's role changed (node: the ProjectMember)."
+  PROJECT_MEMBER_UPDATED
+  "A member left or was removed (no node; data: userId and why, left or removed)."
+  PROJECT_MEMBER_DELETED
+  "A user was invited into the project (node: the ProjectInvite)."
+  PROJECT_INVITE_CREATED
+  "An invite changed: its role, or accepted, refused or cancelled (node: the ProjectInvite)."
+  PROJECT_INVITE_UPDATED
+  "A text was added (node: the Text)."
+  TEXT_CREATED
+  "A text was renamed (node: the Text)."
+  TEXT_RENAMED
+  "A text was deleted with its mentions (no node)."
+  TEXT_DELETED
+  "An entity was added (node: the Entity)."
+  ENTITY_CREATED
+  "An entity was renamed (node: the Entity)."
+  ENTITY_RENAMED
+  "An entity's label changed (node: the Entity)."
+  ENTITY_RELABELLED
+  "An entity was deleted with its mentions and relations (no node)."
+  ENTITY_DELETED
+  "A mention was added (node: the Mention)."
+  MENTION_CREATED
+  "A mention was deleted (no node)."
+  MENTION_DELETED
+  "A relation type was added (node: the RelationType)."
+  RELATION_TYPE_CREATED
+  "A relation type was renamed (node: the RelationType)."
+  RELATION_TYPE_RENAMED
+  "A relation type was deleted with its relations (no node)."
+  RELATION_TYPE_DELETED
+  "A relation was added (node: the Relation)."
+  RELATION_CREATED
+  "A relation's type changed (node: the Relation)."
+  RELATION_RETYPED
+  "A relation was deleted (no node)."
+  RELATION_DELETED
+  "The last event of a stream the server ends: see reason, and resume from its cursor."
+  STREAM_CLOSED
+}
+
+"A new account."
 input RegisterInput {
   "3 to 32 characters: a letter, then letters, digits or underscores."
   username: String!
   "8 to 72 characters."
   password: String!
+  "An email address, unique among accounts (EMAIL_TAKEN); it signs in too."
   email: String
   """
   A valid phone number, as people write it: digits, spaces, dashes, dots,
@@ -5285,8 +5432,11 @@ input RegisterInput {
   form (+8613912345588), so every way of writing a number is one account.
   """
   phone: String
+  "The name shown to others, at most 64 characters."
   nickname: String
+  "A short bio, at most 256 characters."
   sign: String
+  "Where the user is, at most 128 characters."
   location: String
   """
   The SMS code sent to phone with sendVerificationCode(purpose: register); required when the registerCaptcha setting is on.
@@ -5294,9 +5444,11 @@ input RegisterInput {
   code: String
 }
 
+"Credentials to sign in with."
 input LoginInput {
   "Username, email or phone."
   login: String!
+  "The account's password."
   password: String!
   """
   The SMS code sent to the account's phone (sendVerificationCode with purpose
@@ -5307,9 +5459,11 @@ input LoginInput {
   code: String
 }
 
+"A signed-in session's tokens and its user."
 type AuthPayload {
   "Bearer token for the Authorization header and the WebSocket connection_init payload."
   accessToken: String!
+  "Trades for a new token pair once (refreshToken mutation); keep it secret. Using one twice ends the session."
   refreshToken: String!
   "When the access token expires."
   expiresAt: Time!
@@ -5317,9 +5471,11 @@ type AuthPayload {
   user: User!
 }
 
+"A text message to a user (the older form of send)."
 input SendMessageInput {
   "The recipient's user id."
   to: ID!
+  "The text, 1 to 4,000 characters."
   text: String!
   "Idempotency key chosen by the client (at most 64 bytes)."
   clientId: String
@@ -14759,15 +14915,15 @@ func (ec *executionContext) _LiveEvent_kind(ctx context.Context, field graphql.C
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v LiveEventKind) graphql.Marshaler {
+			return ec.marshalNLiveEventKind2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚐLiveEventKind(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_LiveEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("LiveEvent", field, false, false, "String")
+	return graphql.NewScalarFieldContext("LiveEvent", field, false, false, "LiveEventKind")
 }
 
 func (ec *executionContext) _LiveEvent_node(ctx context.Context, field graphql.CollectedField, obj *LiveEvent) (ret graphql.Marshaler) {
@@ -36445,6 +36601,16 @@ func (ec *executionContext) marshalNLiveEvent2ᚖgithubᚗcomᚋparleyᚑimᚋpa
 		return graphql.Null
 	}
 	return ec._LiveEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLiveEventKind2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚐLiveEventKind(ctx context.Context, v any) (LiveEventKind, error) {
+	var res LiveEventKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLiveEventKind2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚐLiveEventKind(ctx context.Context, sel ast.SelectionSet, v LiveEventKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNLoginInput2githubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚐLoginInput(ctx context.Context, v any) (LoginInput, error) {

@@ -218,7 +218,7 @@ func (r *Resolver) pump(ctx context.Context, live *auth.Live, s Stream, sub *rea
 // closeStream sends the last event of a stream the server ends.
 func closeStream(ctx context.Context, out chan<- *LiveEvent, cursor int64, reason string) {
 	select {
-	case out <- &LiveEvent{Cursor: strconv.FormatInt(cursor, 10), Kind: KindStreamClosed, Reason: &reason}:
+	case out <- &LiveEvent{Cursor: strconv.FormatInt(cursor, 10), Kind: LiveKind(KindStreamClosed), Reason: &reason}:
 	case <-ctx.Done():
 	}
 }
@@ -246,7 +246,10 @@ func hidden(err error) bool {
 // gone by the time it is delivered (created, then deleted at once) still
 // arrives, with a null node: the client's replica stays in step.
 func (r *Resolver) present(ctx context.Context, sub *realtime.Subscription, ev realtime.Event, p eventlog.Payload, guarded bool) (*LiveEvent, error) {
-	live := &LiveEvent{Cursor: strconv.FormatInt(ev.ID, 10), Kind: ev.Kind}
+	live := &LiveEvent{Cursor: strconv.FormatInt(ev.ID, 10), Kind: LiveKind(ev.Kind)}
+	if !live.Kind.IsValid() {
+		r.Log.ErrorContext(ctx, "live: an event kind has no LiveEventKind value; add it to the schema", "id", ev.ID, "kind", ev.Kind)
+	}
 	if p.Subject != 0 {
 		live.SubjectID = &p.Subject
 	}

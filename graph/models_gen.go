@@ -21,21 +21,29 @@ import (
 	"github.com/parley-im/parley/internal/social"
 )
 
+// What an admin changes about an account; only the fields given change.
 type AdminUpdateUserInput struct {
+	// normal, or disabled (every session ends and sign-in is refused with ACCOUNT_DISABLED).
 	AccountState *user.AccountState `json:"accountState,omitempty"`
-	IsMember     *bool              `json:"isMember,omitempty"`
+	// Grants or withdraws paid membership, which lets the user create sub-users.
+	IsMember *bool `json:"isMember,omitempty"`
 }
 
+// A friend application.
 type ApplyFriendInput struct {
-	// The user to befriend: give userId, or username, email or phone.
-	UserID     *int    `json:"userId,omitempty"`
-	Login      *string `json:"login,omitempty"`
+	// The user to befriend: give userId, or login.
+	UserID *int `json:"userId,omitempty"`
+	// The username, email or phone of the user to befriend, instead of userId.
+	Login *string `json:"login,omitempty"`
+	// A note for him, at most 256 characters.
 	Postscript *string `json:"postscript,omitempty"`
 }
 
+// A signed-in session's tokens and its user.
 type AuthPayload struct {
 	// Bearer token for the Authorization header and the WebSocket connection_init payload.
-	AccessToken  string `json:"accessToken"`
+	AccessToken string `json:"accessToken"`
+	// Trades for a new token pair once (refreshToken mutation); keep it secret. Using one twice ends the session.
 	RefreshToken string `json:"refreshToken"`
 	// When the access token expires.
 	ExpiresAt time.Time `json:"expiresAt"`
@@ -43,33 +51,51 @@ type AuthPayload struct {
 	User *ent.User `json:"user"`
 }
 
+// A new canned reply; see CannedReply for each field's rules.
 type CannedReplyInput struct {
-	Type      cannedreply.Type `json:"type"`
-	Title     string           `json:"title"`
-	Keyword   *string          `json:"keyword,omitempty"`
-	Content   string           `json:"content"`
-	Visible   *bool            `json:"visible,omitempty"`
-	Weight    *int             `json:"weight,omitempty"`
-	IsDefault *bool            `json:"isDefault,omitempty"`
+	// welcome, quick_reply or faq.
+	Type cannedreply.Type `json:"type"`
+	// 1 to 128 characters.
+	Title string `json:"title"`
+	// At most 64 characters.
+	Keyword *string `json:"keyword,omitempty"`
+	// 1 to 4096 characters.
+	Content string `json:"content"`
+	// True unless given.
+	Visible *bool `json:"visible,omitempty"`
+	// 0 unless given; higher comes first.
+	Weight *int `json:"weight,omitempty"`
+	// Makes it the default of its type, in place of any other.
+	IsDefault *bool `json:"isDefault,omitempty"`
 }
 
+// Changes to a canned reply; only the fields given change.
 type CannedReplyPatch struct {
-	Title     *string `json:"title,omitempty"`
-	Keyword   *string `json:"keyword,omitempty"`
-	Content   *string `json:"content,omitempty"`
-	Visible   *bool   `json:"visible,omitempty"`
-	Weight    *int    `json:"weight,omitempty"`
-	IsDefault *bool   `json:"isDefault,omitempty"`
+	// 1 to 128 characters.
+	Title *string `json:"title,omitempty"`
+	// At most 64 characters.
+	Keyword *string `json:"keyword,omitempty"`
+	// 1 to 4096 characters.
+	Content *string `json:"content,omitempty"`
+	// Offers or hides it.
+	Visible *bool `json:"visible,omitempty"`
+	// Higher comes first.
+	Weight *int `json:"weight,omitempty"`
+	// Makes it the default of its type, in place of any other.
+	IsDefault *bool `json:"isDefault,omitempty"`
 }
 
+// A new password for the viewer, proven by the current one or by an SMS code.
 type ChangePasswordInput struct {
-	// My current password; or give code instead.
+	// The current password; or give code instead.
 	OldPassword *string `json:"oldPassword,omitempty"`
-	// An SMS code of purpose reset sent to my phone.
-	Code        *string `json:"code,omitempty"`
-	NewPassword string  `json:"newPassword"`
+	// An SMS code of purpose reset sent to the viewer's phone.
+	Code *string `json:"code,omitempty"`
+	// The new password, 8 to 72 characters, not the current one (PASSWORD_UNCHANGED).
+	NewPassword string `json:"newPassword"`
 }
 
+// A new group, owned by the viewer.
 type CreateGroupInput struct {
 	// 1 to 64 characters; omitted or blank: named after the first members.
 	Name *string `json:"name,omitempty"`
@@ -77,83 +103,101 @@ type CreateGroupInput struct {
 	Notice *string `json:"notice,omitempty"`
 	// approval when omitted.
 	JoinMode *group.JoinMode `json:"joinMode,omitempty"`
-	// Friends of mine to add (at most 100).
+	// Friends of the viewer to add (at most 100).
 	MemberIds []int `json:"memberIds,omitempty"`
-	// An avatar I uploaded (uploadFile with kind avatar).
+	// An avatar the viewer uploaded (uploadFile with kind avatar).
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
 }
 
+// A new room, owned by the viewer.
 type CreateRoomInput struct {
 	// 1 to 64 characters, unique.
 	Name string `json:"name"`
 	// At most 1024 characters.
 	Detail *string `json:"detail,omitempty"`
-	// An avatar I uploaded (uploadFile with kind avatar).
+	// An avatar the viewer uploaded (uploadFile with kind avatar).
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
 }
 
+// A new account, created by an admin, or a member's sub-user.
 type CreateUserInput struct {
-	Username string  `json:"username"`
-	Password string  `json:"password"`
+	// As RegisterInput.username.
+	Username string `json:"username"`
+	// As RegisterInput.password.
+	Password string `json:"password"`
+	// The name shown to others, at most 64 characters.
 	Nickname *string `json:"nickname,omitempty"`
-	// An avatar I uploaded (uploadFile with kind avatar), as for updateProfile.
+	// An avatar the viewer uploaded (uploadFile with kind avatar), as for updateProfile.
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
 	// The older form of the avatar, as a URL, with the rule of updateProfile's avatar.
 	Avatar *string `json:"avatar,omitempty"`
-	Sign   *string `json:"sign,omitempty"`
+	// A short bio, at most 256 characters.
+	Sign *string `json:"sign,omitempty"`
 }
 
+// What applying to a group did.
 type GroupApplication struct {
+	// The group applied to.
 	Group *ent.Group `json:"group"`
-	// True when the group was open and I joined at once; false while the application waits.
+	// True when the group was open and the viewer joined at once; false while the application waits.
 	Joined bool `json:"joined"`
 }
 
+// A link that lets whoever holds it join a group, and its QR code.
 type GroupJoinLink struct {
 	// parley://group/<id>?t=<token>: what the QR code holds.
 	URL string `json:"url"`
 	// The token joinGroup takes.
 	Token string `json:"token"`
 	// The QR code PNG of url, under /qr.
-	QRURL     string    `json:"qrUrl"`
+	QRURL string `json:"qrUrl"`
+	// When the link stops working; ask for joinLink again for a fresh one.
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// Changes to the viewer's own membership of a group; only the fields given change.
 type GroupMembershipInput struct {
-	// My remark for the group, at most 64 characters; only I see it.
+	// The viewer's remark for the group, at most 64 characters; only he sees it.
 	Remark *string `json:"remark,omitempty"`
-	// My name in the group, at most 64 characters; empty for my nickname.
+	// The viewer's name in the group, at most 64 characters; empty for his nickname.
 	Alias *string `json:"alias,omitempty"`
 }
 
+// What a client's home screen shows after sign-in, read in one request.
 type Home struct {
-	Me                        *ent.User         `json:"me"`
-	UnhandledApplicationCount int               `json:"unhandledApplicationCount"`
-	ContactBook               []*social.Section `json:"contactBook"`
-	// My groups, by name.
+	// The viewer.
+	Me *ent.User `json:"me"`
+	// How many friend applications wait for the viewer's answer.
+	UnhandledApplicationCount int `json:"unhandledApplicationCount"`
+	// The viewer's contact book, as Query.contactBook.
+	ContactBook []*social.Section `json:"contactBook"`
+	// The viewer's groups, by name.
 	Groups []*ent.Group `json:"groups"`
-	// My conversations, pinned first then by last activity (the first 50).
+	// The viewer's conversations, pinned first then by last activity (the first 50).
 	Conversations []*ent.Conversation `json:"conversations"`
-	Settings      *settings.Settings  `json:"settings"`
+	// The system settings, as Query.settings.
+	Settings *settings.Settings `json:"settings"`
 }
 
-// An event of the viewer's stream. The node is reloaded for the viewer when the
-// event is delivered, so it is null when the viewer may no longer see it.
+// An event of a subscription's stream. The node is reloaded for the viewer when
+// the event is delivered, so it is null when the viewer may no longer see it.
 type LiveEvent struct {
-	// Resume cursor: pass it back as `after`.
+	// Resume cursor, an opaque string: pass the cursor of the last event handled
+	// back as the subscription's `after` to receive what followed it.
 	Cursor string `json:"cursor"`
-	// What happened, such as message.created or member.joined.
-	Kind string `json:"kind"`
-	// The node the event is about (a Message, a Conversation...).
+	// What happened; the README lists the kinds each subscription sends.
+	Kind LiveEventKind `json:"kind"`
+	// The node the event is about (a Message, a Conversation, a Notice...).
 	Node ent.Noder `json:"node,omitempty"`
-	// The id of the node the event is about; for deletions (kinds ending in
-	// .deleted) the node is gone and this is all that is left.
+	// The id of the node the event is about. For deletions (kinds ending in
+	// _DELETED) the node is gone and this is all that is left; null on
+	// STREAM_CLOSED.
 	SubjectID *int `json:"subjectId,omitempty"`
-	// Small extra data of some kinds (an online count, who is typing). Every id
-	// in it (keys id, ending in Id, or in Ids for a list) is an ID string, the
-	// one node(id:) takes.
+	// Small extra data of some kinds (an online count, who is typing), null for
+	// the others. Every id in it (keys id, ending in Id, or in Ids for a list) is
+	// an ID string, the one node(id:) takes.
 	Data map[string]any `json:"data,omitempty"`
-	// Set on the last event of a stream the server ends (kind stream.closed),
+	// Set on the last event of a stream the server ends (kind STREAM_CLOSED),
 	// whose cursor is where to resume:
 	// - SLOW_CONSUMER (the client fell behind) or SHUTDOWN: resubscribe with the
 	//   cursor.
@@ -163,14 +207,19 @@ type LiveEvent struct {
 	//   next ones again.
 	// - RESUME_TOO_OLD: the cursor is too old to resume from; refetch, then
 	//   subscribe without it.
-	// - FORBIDDEN (conversationEvents, roomEvents, projectChanges): I may no
-	//   longer follow that stream.
+	// - FORBIDDEN (conversationEvents, roomEvents, projectChanges): the viewer
+	//   may no longer follow that stream.
+	// - SIGNED_OUT or ACCOUNT_DISABLED: the session of the connection ended;
+	//   the connection closes too.
+	// Null on every other event.
 	Reason *string `json:"reason,omitempty"`
 }
 
+// Credentials to sign in with.
 type LoginInput struct {
 	// Username, email or phone.
-	Login    string `json:"login"`
+	Login string `json:"login"`
+	// The account's password.
 	Password string `json:"password"`
 	// The SMS code sent to the account's phone (sendVerificationCode with purpose
 	// login). Needed when settings.loginCaptcha is on and the account has a
@@ -179,138 +228,197 @@ type LoginInput struct {
 	Code *string `json:"code,omitempty"`
 }
 
+// One part of a message: a text, emoji, image, voice clip, file or link.
 type MessagePart struct {
+	// What the part holds.
 	Category MessagePartCategory `json:"category"`
-	Content  string              `json:"content"`
-	URL      *string             `json:"url,omitempty"`
-	Name     *string             `json:"name,omitempty"`
-	Size     *int                `json:"size,omitempty"`
-	File     *ent.File           `json:"file,omitempty"`
+	// The text, the emoji codes or a link's label; empty for file parts without one.
+	Content string `json:"content"`
+	// A link's URL, or where to download the part's file (a signed URL for private files); null for text and emoji.
+	URL *string `json:"url,omitempty"`
+	// The file's name, for image, voice and file parts.
+	Name *string `json:"name,omitempty"`
+	// The file's size in bytes, for image, voice and file parts.
+	Size *int `json:"size,omitempty"`
+	// The file itself, for image, voice and file parts; null when the viewer may not read it.
+	File *ent.File `json:"file,omitempty"`
 }
 
+// One part of a message to send.
 type MessagePartInput struct {
+	// What the part holds; it decides which other fields it needs.
 	Category MessagePartCategory `json:"category"`
 	// Text, emoji codes, or a link's label.
 	Content *string `json:"content,omitempty"`
-	// An uploaded file of mine (image, voice, file parts).
+	// A file the viewer uploaded, of the part's kind (image, voice, file parts).
 	FileID *int `json:"fileId,omitempty"`
 	// A link's http(s) URL.
 	URL *string `json:"url,omitempty"`
 }
 
+// A friend of the viewer went online or offline.
 type PresenceEvent struct {
-	User   *ent.User `json:"user"`
-	Online bool      `json:"online"`
+	// The friend.
+	User *ent.User `json:"user"`
+	// Whether he is online now.
+	Online bool `json:"online"`
 	// When the user's last connection closed, once he is offline.
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
 }
 
+// A new account.
 type RegisterInput struct {
 	// 3 to 32 characters: a letter, then letters, digits or underscores.
 	Username string `json:"username"`
 	// 8 to 72 characters.
-	Password string  `json:"password"`
-	Email    *string `json:"email,omitempty"`
+	Password string `json:"password"`
+	// An email address, unique among accounts (EMAIL_TAKEN); it signs in too.
+	Email *string `json:"email,omitempty"`
 	// A valid phone number, as people write it: digits, spaces, dashes, dots,
 	// parentheses, and a leading + or international prefix before a country
 	// code; without one it is a number of the server's region
 	// (PARLEY_PHONE_REGION, CN by default). Stored, and returned, in E.164
 	// form (+8613912345588), so every way of writing a number is one account.
-	Phone    *string `json:"phone,omitempty"`
+	Phone *string `json:"phone,omitempty"`
+	// The name shown to others, at most 64 characters.
 	Nickname *string `json:"nickname,omitempty"`
-	Sign     *string `json:"sign,omitempty"`
+	// A short bio, at most 256 characters.
+	Sign *string `json:"sign,omitempty"`
+	// Where the user is, at most 128 characters.
 	Location *string `json:"location,omitempty"`
 	// The SMS code sent to phone with sendVerificationCode(purpose: register); required when the registerCaptcha setting is on.
 	Code *string `json:"code,omitempty"`
 }
 
+// Sets a new password without signing in, proven by an SMS code.
 type ResetPasswordInput struct {
-	Phone       string `json:"phone"`
-	Code        string `json:"code"`
-	Username    string `json:"username"`
+	// The account's phone.
+	Phone string `json:"phone"`
+	// The code sent to it with purpose forget.
+	Code string `json:"code"`
+	// The account's username, which must own that phone.
+	Username string `json:"username"`
+	// The new password, 8 to 72 characters.
 	NewPassword string `json:"newPassword"`
 }
 
+// A message to send. Give exactly one recipient (to, groupId, roomId or
+// conversationId) and text or parts.
 type SendInput struct {
 	// A user: the direct conversation with him (opened on first contact).
-	To      *int `json:"to,omitempty"`
+	To *int `json:"to,omitempty"`
+	// A group the viewer is a member of.
 	GroupID *int `json:"groupId,omitempty"`
-	RoomID  *int `json:"roomId,omitempty"`
-	// A conversation I am an active member of.
+	// A room the viewer has joined.
+	RoomID *int `json:"roomId,omitempty"`
+	// A conversation the viewer is an active member of.
 	ConversationID *int `json:"conversationId,omitempty"`
 	// Shorthand for one part: a text, or emoji only when it holds nothing but
 	// codes like [表情12].
 	Text *string `json:"text,omitempty"`
 	// Several parts in one message; give text or parts.
 	Parts []*MessagePartInput `json:"parts,omitempty"`
-	Type  *message.Type       `json:"type,omitempty"`
+	// What the message is for; normal when omitted.
+	Type *message.Type `json:"type,omitempty"`
 	// An earlier message of the same conversation to quote.
 	QuoteID *int `json:"quoteId,omitempty"`
 	// Idempotency key chosen by the client (at most 64 bytes).
 	ClientID *string `json:"clientId,omitempty"`
 }
 
+// A text message to a user (the older form of send).
 type SendMessageInput struct {
 	// The recipient's user id.
-	To   int    `json:"to"`
+	To int `json:"to"`
+	// The text, 1 to 4,000 characters.
 	Text string `json:"text"`
 	// Idempotency key chosen by the client (at most 64 bytes).
 	ClientID *string `json:"clientId,omitempty"`
 }
 
+// Asks for an SMS code.
 type SendVerificationCodeInput struct {
-	Phone   string                   `json:"phone"`
+	// The phone to send it to, written as RegisterInput.phone.
+	Phone string `json:"phone"`
+	// What the code will be used for.
 	Purpose verificationcode.Purpose `json:"purpose"`
 }
 
+// Live streams, over a WebSocket (graphql-transport-ws or graphql-ws). Each
+// sends LiveEvents, resumable from a cursor, except presence.
 type Subscription struct {
 }
 
+// Changes to the viewer's place of a conversation in his list; only the fields given change.
 type UpdateConversationInput struct {
-	Pinned *bool                     `json:"pinned,omitempty"`
-	State  *conversationmember.State `json:"state,omitempty"`
+	// Pins the conversation to the top of the list, or unpins it.
+	Pinned *bool `json:"pinned,omitempty"`
+	// hidden leaves it out of the list until its next message; chatting shows it again.
+	State *conversationmember.State `json:"state,omitempty"`
 }
 
+// Changes to the viewer's side of a friendship; only the fields given change.
 type UpdateFriendInput struct {
+	// The viewer's name for his friend, at most 64 characters; empty removes it.
 	Remark *string `json:"remark,omitempty"`
-	Pinned *bool   `json:"pinned,omitempty"`
+	// Pins the friend to the top of the contacts, or unpins him.
+	Pinned *bool `json:"pinned,omitempty"`
 }
 
+// Changes to a group; only the fields given change.
 type UpdateGroupInput struct {
-	Name         *string         `json:"name,omitempty"`
-	Notice       *string         `json:"notice,omitempty"`
-	JoinMode     *group.JoinMode `json:"joinMode,omitempty"`
-	AvatarFileID *int            `json:"avatarFileId,omitempty"`
+	// 1 to 64 characters.
+	Name *string `json:"name,omitempty"`
+	// The announcement, at most 1024 characters; empty removes it.
+	Notice *string `json:"notice,omitempty"`
+	// How people join from now on.
+	JoinMode *group.JoinMode `json:"joinMode,omitempty"`
+	// A new avatar the viewer uploaded (uploadFile with kind avatar).
+	AvatarFileID *int `json:"avatarFileId,omitempty"`
 	// Removes the avatar (clients then draw one from avatarSources).
 	ClearAvatar *bool `json:"clearAvatar,omitempty"`
 }
 
+// Changes to the viewer's profile: only the fields given change.
 type UpdateProfileInput struct {
+	// A new username, with the rules of registration; the old one is free at once.
 	Username *string `json:"username,omitempty"`
+	// The name shown to others, at most 64 characters; empty for none.
 	Nickname *string `json:"nickname,omitempty"`
-	// An avatar I uploaded (uploadFile with kind avatar), stored as its public
-	// URL; someone else's file or another kind is FILE_INVALID.
+	// An avatar the viewer uploaded (uploadFile with kind avatar), stored as its
+	// public URL; someone else's file or another kind is FILE_INVALID.
 	AvatarFileID *int `json:"avatarFileId,omitempty"`
-	// The older form of the avatar, as a URL: the url of an avatar I uploaded
-	// here, or an image on a host the server allows (PARLEY_AVATAR_HOSTS, none by
-	// default); anything else is AVATAR_INVALID, and an empty one
-	// AVATAR_REQUIRED. null removes my avatar. Give avatarFileId or avatar, not
+	// The older form of the avatar, as a URL: the url of an avatar the viewer
+	// uploaded here, or an image on a host the server allows (PARLEY_AVATAR_HOSTS,
+	// none by default); anything else is AVATAR_INVALID, and an empty one
+	// AVATAR_REQUIRED. null removes the avatar. Give avatarFileId or avatar, not
 	// both.
-	Avatar   graphql.Omittable[*string] `json:"avatar,omitempty"`
-	Sign     *string                    `json:"sign,omitempty"`
-	Sex      *user.Sex                  `json:"sex,omitempty"`
-	Location *string                    `json:"location,omitempty"`
-	Email    *string                    `json:"email,omitempty"`
-	Phone    *string                    `json:"phone,omitempty"`
+	Avatar graphql.Omittable[*string] `json:"avatar,omitempty"`
+	// A short bio, at most 256 characters.
+	Sign *string `json:"sign,omitempty"`
+	// The user's sex.
+	Sex *user.Sex `json:"sex,omitempty"`
+	// Where the user is, at most 128 characters.
+	Location *string `json:"location,omitempty"`
+	// A new email, unique among accounts; empty removes it.
+	Email *string `json:"email,omitempty"`
+	// A new phone, written as RegisterInput.phone and unique among accounts; empty removes it.
+	Phone *string `json:"phone,omitempty"`
 }
 
+// Changes to a room; only the fields given change.
 type UpdateRoomInput struct {
-	Name         *string `json:"name,omitempty"`
-	Detail       *string `json:"detail,omitempty"`
-	AvatarFileID *int    `json:"avatarFileId,omitempty"`
-	ClearAvatar  *bool   `json:"clearAvatar,omitempty"`
+	// 1 to 64 characters, unique regardless of case (ROOM_NAME_TAKEN).
+	Name *string `json:"name,omitempty"`
+	// At most 1024 characters; empty removes it.
+	Detail *string `json:"detail,omitempty"`
+	// A new avatar the viewer uploaded (uploadFile with kind avatar).
+	AvatarFileID *int `json:"avatarFileId,omitempty"`
+	// Removes the avatar.
+	ClearAvatar *bool `json:"clearAvatar,omitempty"`
 }
 
+// When a code sent works and when another may be asked for.
 type VerificationCodePayload struct {
 	// When the code stops working.
 	ExpiresAt time.Time `json:"expiresAt"`
@@ -318,15 +426,233 @@ type VerificationCodePayload struct {
 	ResendAfter time.Time `json:"resendAfter"`
 }
 
+// What a LiveEvent says happened. On the wire, before this enum, kinds were
+// dotted strings: each value is the old string upper-cased with its dots as
+// underscores (message.created is MESSAGE_CREATED).
+type LiveEventKind string
+
+const (
+	// A message was sent (node: the Message).
+	LiveEventKindMessageCreated LiveEventKind = "MESSAGE_CREATED"
+	// A message was revoked by its sender: its content is gone (node: the Message).
+	LiveEventKindMessageRevoked LiveEventKind = "MESSAGE_REVOKED"
+	// A message was deleted, for everyone or for the viewer only (no node;
+	// data: conversationId, seq, forEveryone).
+	LiveEventKindMessageDeleted LiveEventKind = "MESSAGE_DELETED"
+	// Someone joined a conversation. On the viewer's own stream (events) when he
+	// joins: node the Conversation. On the conversation's: node the new
+	// ConversationMember, data userId.
+	LiveEventKindMemberJoined LiveEventKind = "MEMBER_JOINED"
+	// A member left or was removed from a conversation (subjectId: the
+	// Conversation, its node null once the viewer is out; data: userId,
+	// conversationId).
+	LiveEventKindMemberLeft LiveEventKind = "MEMBER_LEFT"
+	// A member's read position moved (node: the ConversationMember).
+	LiveEventKindConversationRead LiveEventKind = "CONVERSATION_READ"
+	// A member's delivered position moved (node: the ConversationMember).
+	LiveEventKindConversationDelivered LiveEventKind = "CONVERSATION_DELIVERED"
+	// Many messages of a conversation were deleted for everyone at once, as when
+	// their sender's account is deleted (node: the Conversation; data:
+	// messageIds and seqs). Apply it as one MESSAGE_DELETED per message.
+	LiveEventKindConversationMessagesDeleted LiveEventKind = "CONVERSATION_MESSAGES_DELETED"
+	// A member is typing (node: the User; data: userId). Never stored, so never replayed.
+	LiveEventKindTyping LiveEventKind = "TYPING"
+	// A friendship was made (node: the Friendship; data: userId, the new friend).
+	LiveEventKindFriendAdded LiveEventKind = "FRIEND_ADDED"
+	// The viewer changed a friend's remark or pin (node: the Friendship; data: userId).
+	LiveEventKindFriendUpdated LiveEventKind = "FRIEND_UPDATED"
+	// A friendship ended (no node; data: userId, the former friend).
+	LiveEventKindFriendDeleted LiveEventKind = "FRIEND_DELETED"
+	// The viewer's account changed, by himself (updateProfile) or by an admin (node: the User).
+	LiveEventKindUserUpdated LiveEventKind = "USER_UPDATED"
+	// The viewer's account was deleted (no node); his sessions, and so his streams, end with it.
+	LiveEventKindUserDeleted LiveEventKind = "USER_DELETED"
+	// A notice arrived in the viewer's inbox (node: the Notice).
+	LiveEventKindNoticeCreated LiveEventKind = "NOTICE_CREATED"
+	// A notice of the viewer's changed, read or handled (node: the Notice).
+	LiveEventKindNoticeUpdated LiveEventKind = "NOTICE_UPDATED"
+	// A notice left the viewer's inbox, its sender's account deleted (no node).
+	LiveEventKindNoticeDeleted LiveEventKind = "NOTICE_DELETED"
+	// A group's name, announcement, avatar, join mode or mute-all changed (node: the Group).
+	LiveEventKindGroupUpdated LiveEventKind = "GROUP_UPDATED"
+	// A group membership changed: role, alias or mute (node: the GroupMember).
+	LiveEventKindGroupMemberUpdated LiveEventKind = "GROUP_MEMBER_UPDATED"
+	// A group was dissolved (no node).
+	LiveEventKindGroupDeleted LiveEventKind = "GROUP_DELETED"
+	// A user joined the room (node: the User; data: action, userId, onlineCount, memberCount).
+	LiveEventKindRoomJoined LiveEventKind = "ROOM_JOINED"
+	// A user left the room (node: the User; data: action, userId, onlineCount, memberCount).
+	LiveEventKindRoomLeft LiveEventKind = "ROOM_LEFT"
+	// The room's count of members online changed (data: onlineCount, memberCount).
+	LiveEventKindRoomOnline LiveEventKind = "ROOM_ONLINE"
+	// The room's name, detail or avatar changed (node: the Room).
+	LiveEventKindRoomUpdated LiveEventKind = "ROOM_UPDATED"
+	// The room was deleted; roomEvents ends after it (no node).
+	LiveEventKindRoomDeleted LiveEventKind = "ROOM_DELETED"
+	// A project was created (node: the Project).
+	LiveEventKindProjectCreated LiveEventKind = "PROJECT_CREATED"
+	// A project was renamed (node: the Project).
+	LiveEventKindProjectRenamed LiveEventKind = "PROJECT_RENAMED"
+	// A project was deleted (no node).
+	LiveEventKindProjectDeleted LiveEventKind = "PROJECT_DELETED"
+	// An import added entities and relations to the project (data: the import's counts).
+	LiveEventKindProjectImported LiveEventKind = "PROJECT_IMPORTED"
+	// A user became a member of the project (node: the ProjectMember).
+	LiveEventKindProjectMemberCreated LiveEventKind = "PROJECT_MEMBER_CREATED"
+	// A project member's role changed (node: the ProjectMember).
+	LiveEventKindProjectMemberUpdated LiveEventKind = "PROJECT_MEMBER_UPDATED"
+	// A member left or was removed (no node; data: userId and why, left or removed).
+	LiveEventKindProjectMemberDeleted LiveEventKind = "PROJECT_MEMBER_DELETED"
+	// A user was invited into the project (node: the ProjectInvite).
+	LiveEventKindProjectInviteCreated LiveEventKind = "PROJECT_INVITE_CREATED"
+	// An invite changed: its role, or accepted, refused or cancelled (node: the ProjectInvite).
+	LiveEventKindProjectInviteUpdated LiveEventKind = "PROJECT_INVITE_UPDATED"
+	// A text was added (node: the Text).
+	LiveEventKindTextCreated LiveEventKind = "TEXT_CREATED"
+	// A text was renamed (node: the Text).
+	LiveEventKindTextRenamed LiveEventKind = "TEXT_RENAMED"
+	// A text was deleted with its mentions (no node).
+	LiveEventKindTextDeleted LiveEventKind = "TEXT_DELETED"
+	// An entity was added (node: the Entity).
+	LiveEventKindEntityCreated LiveEventKind = "ENTITY_CREATED"
+	// An entity was renamed (node: the Entity).
+	LiveEventKindEntityRenamed LiveEventKind = "ENTITY_RENAMED"
+	// An entity's label changed (node: the Entity).
+	LiveEventKindEntityRelabelled LiveEventKind = "ENTITY_RELABELLED"
+	// An entity was deleted with its mentions and relations (no node).
+	LiveEventKindEntityDeleted LiveEventKind = "ENTITY_DELETED"
+	// A mention was added (node: the Mention).
+	LiveEventKindMentionCreated LiveEventKind = "MENTION_CREATED"
+	// A mention was deleted (no node).
+	LiveEventKindMentionDeleted LiveEventKind = "MENTION_DELETED"
+	// A relation type was added (node: the RelationType).
+	LiveEventKindRelationTypeCreated LiveEventKind = "RELATION_TYPE_CREATED"
+	// A relation type was renamed (node: the RelationType).
+	LiveEventKindRelationTypeRenamed LiveEventKind = "RELATION_TYPE_RENAMED"
+	// A relation type was deleted with its relations (no node).
+	LiveEventKindRelationTypeDeleted LiveEventKind = "RELATION_TYPE_DELETED"
+	// A relation was added (node: the Relation).
+	LiveEventKindRelationCreated LiveEventKind = "RELATION_CREATED"
+	// A relation's type changed (node: the Relation).
+	LiveEventKindRelationRetyped LiveEventKind = "RELATION_RETYPED"
+	// A relation was deleted (no node).
+	LiveEventKindRelationDeleted LiveEventKind = "RELATION_DELETED"
+	// The last event of a stream the server ends: see reason, and resume from its cursor.
+	LiveEventKindStreamClosed LiveEventKind = "STREAM_CLOSED"
+)
+
+var AllLiveEventKind = []LiveEventKind{
+	LiveEventKindMessageCreated,
+	LiveEventKindMessageRevoked,
+	LiveEventKindMessageDeleted,
+	LiveEventKindMemberJoined,
+	LiveEventKindMemberLeft,
+	LiveEventKindConversationRead,
+	LiveEventKindConversationDelivered,
+	LiveEventKindConversationMessagesDeleted,
+	LiveEventKindTyping,
+	LiveEventKindFriendAdded,
+	LiveEventKindFriendUpdated,
+	LiveEventKindFriendDeleted,
+	LiveEventKindUserUpdated,
+	LiveEventKindUserDeleted,
+	LiveEventKindNoticeCreated,
+	LiveEventKindNoticeUpdated,
+	LiveEventKindNoticeDeleted,
+	LiveEventKindGroupUpdated,
+	LiveEventKindGroupMemberUpdated,
+	LiveEventKindGroupDeleted,
+	LiveEventKindRoomJoined,
+	LiveEventKindRoomLeft,
+	LiveEventKindRoomOnline,
+	LiveEventKindRoomUpdated,
+	LiveEventKindRoomDeleted,
+	LiveEventKindProjectCreated,
+	LiveEventKindProjectRenamed,
+	LiveEventKindProjectDeleted,
+	LiveEventKindProjectImported,
+	LiveEventKindProjectMemberCreated,
+	LiveEventKindProjectMemberUpdated,
+	LiveEventKindProjectMemberDeleted,
+	LiveEventKindProjectInviteCreated,
+	LiveEventKindProjectInviteUpdated,
+	LiveEventKindTextCreated,
+	LiveEventKindTextRenamed,
+	LiveEventKindTextDeleted,
+	LiveEventKindEntityCreated,
+	LiveEventKindEntityRenamed,
+	LiveEventKindEntityRelabelled,
+	LiveEventKindEntityDeleted,
+	LiveEventKindMentionCreated,
+	LiveEventKindMentionDeleted,
+	LiveEventKindRelationTypeCreated,
+	LiveEventKindRelationTypeRenamed,
+	LiveEventKindRelationTypeDeleted,
+	LiveEventKindRelationCreated,
+	LiveEventKindRelationRetyped,
+	LiveEventKindRelationDeleted,
+	LiveEventKindStreamClosed,
+}
+
+func (e LiveEventKind) IsValid() bool {
+	switch e {
+	case LiveEventKindMessageCreated, LiveEventKindMessageRevoked, LiveEventKindMessageDeleted, LiveEventKindMemberJoined, LiveEventKindMemberLeft, LiveEventKindConversationRead, LiveEventKindConversationDelivered, LiveEventKindConversationMessagesDeleted, LiveEventKindTyping, LiveEventKindFriendAdded, LiveEventKindFriendUpdated, LiveEventKindFriendDeleted, LiveEventKindUserUpdated, LiveEventKindUserDeleted, LiveEventKindNoticeCreated, LiveEventKindNoticeUpdated, LiveEventKindNoticeDeleted, LiveEventKindGroupUpdated, LiveEventKindGroupMemberUpdated, LiveEventKindGroupDeleted, LiveEventKindRoomJoined, LiveEventKindRoomLeft, LiveEventKindRoomOnline, LiveEventKindRoomUpdated, LiveEventKindRoomDeleted, LiveEventKindProjectCreated, LiveEventKindProjectRenamed, LiveEventKindProjectDeleted, LiveEventKindProjectImported, LiveEventKindProjectMemberCreated, LiveEventKindProjectMemberUpdated, LiveEventKindProjectMemberDeleted, LiveEventKindProjectInviteCreated, LiveEventKindProjectInviteUpdated, LiveEventKindTextCreated, LiveEventKindTextRenamed, LiveEventKindTextDeleted, LiveEventKindEntityCreated, LiveEventKindEntityRenamed, LiveEventKindEntityRelabelled, LiveEventKindEntityDeleted, LiveEventKindMentionCreated, LiveEventKindMentionDeleted, LiveEventKindRelationTypeCreated, LiveEventKindRelationTypeRenamed, LiveEventKindRelationTypeDeleted, LiveEventKindRelationCreated, LiveEventKindRelationRetyped, LiveEventKindRelationDeleted, LiveEventKindStreamClosed:
+		return true
+	}
+	return false
+}
+
+func (e LiveEventKind) String() string {
+	return string(e)
+}
+
+func (e *LiveEventKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LiveEventKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LiveEventKind", str)
+	}
+	return nil
+}
+
+func (e LiveEventKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LiveEventKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LiveEventKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a part of a message holds.
 type MessagePartCategory string
 
 const (
-	MessagePartCategoryText  MessagePartCategory = "text"
+	// Plain text in content.
+	MessagePartCategoryText MessagePartCategory = "text"
+	// Emoji codes such as [表情12] in content.
 	MessagePartCategoryEmoji MessagePartCategory = "emoji"
+	// An uploaded image (fileId); shown from url.
 	MessagePartCategoryImage MessagePartCategory = "image"
+	// An uploaded voice clip (fileId); played from url.
 	MessagePartCategoryVoice MessagePartCategory = "voice"
-	MessagePartCategoryFile  MessagePartCategory = "file"
-	MessagePartCategoryLink  MessagePartCategory = "link"
+	// An uploaded file of any type (fileId), with its name and size; downloaded from url.
+	MessagePartCategoryFile MessagePartCategory = "file"
+	// An http(s) url, with an optional label in content.
+	MessagePartCategoryLink MessagePartCategory = "link"
 )
 
 var AllMessagePartCategory = []MessagePartCategory{

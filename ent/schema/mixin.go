@@ -17,9 +17,9 @@ type TimeMixin struct{ mixin.Schema }
 // Fields of the TimeMixin.
 func (TimeMixin) Fields() []ent.Field {
 	return []ent.Field{
-		field.Time("created_at").Immutable().Default(time.Now).
+		field.Time("created_at").Immutable().Default(time.Now).Comment("When it was created.").
 			Annotations(entgql.OrderField("CREATED_AT")),
-		field.Time("updated_at").Default(time.Now).UpdateDefault(time.Now).
+		field.Time("updated_at").Comment("When it last changed; its creation time until then.").Default(time.Now).UpdateDefault(time.Now).
 			Annotations(entgql.OrderField("UPDATED_AT")),
 	}
 }
@@ -30,7 +30,7 @@ type CreatedMixin struct{ mixin.Schema }
 // Fields of the CreatedMixin.
 func (CreatedMixin) Fields() []ent.Field {
 	return []ent.Field{
-		field.Time("created_at").Immutable().Default(time.Now).
+		field.Time("created_at").Immutable().Default(time.Now).Comment("When it was created; it never changes after.").
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}
 }

@@ -17,9 +17,9 @@ type User struct{ ent.Schema }
 // Fields of the User.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("username").NotEmpty().MaxLen(32).Unique().
+		field.String("username").Comment("The unique name to sign in with and be found by: 3 to 32 characters, a letter then letters, digits or underscores.").NotEmpty().MaxLen(32).Unique().
 			Annotations(entgql.OrderField("USERNAME")),
-		field.String("nickname").MaxRuneLen(64).Default("").
+		field.String("nickname").Comment("The name shown to others, at most 64 characters; empty for none (show the username).").MaxRuneLen(64).Default("").
 			Annotations(entgql.OrderField("NICKNAME")),
 		// email and phone are exposed through resolvers that hide them from strangers.
 		field.String("email").Optional().Nillable().Unique().MaxLen(254).
@@ -28,18 +28,18 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.Skip()),
 		field.String("password_hash").Sensitive().
 			Annotations(entgql.Skip()),
-		field.String("avatar").Default("").MaxRuneLen(1024),
+		field.String("avatar").Comment("The URL of the user's avatar image; empty for none.").Default("").MaxRuneLen(1024),
 		field.String("sign").Default("").MaxRuneLen(256).
 			Comment("A short bio the user writes about himself."),
-		field.Enum("sex").Values("unknown", "male", "female").Default("unknown"),
-		field.String("location").Default("").MaxRuneLen(128),
+		field.Enum("sex").Comment("unknown, male or female, as the user says.").Values("unknown", "male", "female").Default("unknown"),
+		field.String("location").Comment("Where the user says he is, at most 128 characters; empty for nothing.").Default("").MaxRuneLen(128),
 		field.Int64("public_id").Unique().Immutable().
 			Comment("A numeric id shown to people, to find and add each other."),
 		field.Bool("is_member").Default(false).
 			Comment("Paid membership: members may open sub-users."),
-		field.Enum("role").Values("user", "admin").Default("user"),
+		field.Enum("role").Comment("user, or admin (may manage users and settings).").Values("user", "admin").Default("user"),
 		field.Enum("account_state").Values("normal", "disabled", "deleted").Default("normal").
-			Comment("Deleted accounts stay as an anonymous husk so that conversations keep their sender."),
+			Comment("normal; disabled (an admin turned it off: no sign-in); or deleted (the account was deleted and stays as an anonymous husk, so that conversations keep their sender)."),
 		field.Time("last_seen_at").Optional().Nillable().
 			Comment("When the user's last live connection closed."),
 		field.Int("parent_id").Optional().Nillable().Immutable().
@@ -79,7 +79,7 @@ func (User) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 
 // Annotations of the User.
 func (User) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{schema.Comment("A person's account. Anyone signed in may see a user's public profile; email, phone and some details are shown only as each field says."), entgql.RelayConnection()}
 }
 
 // Indexes of the User.
@@ -127,10 +127,10 @@ type Friendship struct{ ent.Schema }
 // Fields of the Friendship.
 func (Friendship) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("user_id").Immutable(),
-		field.Int("friend_id").Immutable(),
-		field.String("remark").Default("").MaxRuneLen(64),
-		field.Bool("pinned").Default(false),
+		field.Int("user_id").Comment("The id of the user this side belongs to (the viewer, on his own friendships).").Immutable(),
+		field.Int("friend_id").Comment("The id of the friend.").Immutable(),
+		field.String("remark").Comment("The user's own name for his friend, at most 64 characters; only he sees it.").Default("").MaxRuneLen(64),
+		field.Bool("pinned").Comment("Whether the user pinned this friend to the top of his contacts.").Default(false),
 		// Kept by the social service (its resort), from pinned, the remark
 		// and the friend's names, so that the friends connection pages in
 		// the contact book's order on the database: a stored column is the
@@ -144,8 +144,8 @@ func (Friendship) Fields() []ent.Field {
 // Edges of the Friendship.
 func (Friendship) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("user", User.Type).Ref("friendships").Field("user_id").Unique().Required().Immutable(),
-		edge.To("friend", User.Type).Field("friend_id").Unique().Required().Immutable(),
+		edge.From("user", User.Type).Comment("The user this side belongs to.").Ref("friendships").Field("user_id").Unique().Required().Immutable(),
+		edge.To("friend", User.Type).Comment("The friend.").Field("friend_id").Unique().Required().Immutable(),
 	}
 }
 
@@ -162,7 +162,7 @@ func (Friendship) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 
 // Annotations of the Friendship.
 func (Friendship) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{schema.Comment("The viewer's side of a friendship with another user: his remark and pin for that friend."), entgql.RelayConnection()}
 }
 
 // Notice is one item of a user's inbox: friend applications and acceptances,
@@ -173,34 +173,34 @@ type Notice struct{ ent.Schema }
 // Fields of the Notice.
 func (Notice) Fields() []ent.Field {
 	return []ent.Field{
-		field.Enum("type").Values(
+		field.Enum("type").Comment("What the notice is about: a friend application (friend_apply), its acceptance, a friend added or deleted, a group application, invitation, removal or dissolution, a project invite, or a system message.").Values(
 			"friend_apply", "friend_accepted", "friend_added", "friend_deleted",
 			"group_apply", "group_invited", "group_kicked", "group_dissolved",
 			"project_invite", "system",
 		),
-		field.Int("from_id").Optional().Nillable().Immutable(),
-		field.Int("to_id").Immutable(),
-		field.Int("group_id").Optional().Nillable(),
-		field.Int("project_id").Optional().Nillable(),
-		field.String("postscript").Default("").MaxRuneLen(256),
+		field.Int("from_id").Comment("The id of the user it is from; null for a system notice.").Optional().Nillable().Immutable(),
+		field.Int("to_id").Comment("The id of its recipient.").Immutable(),
+		field.Int("group_id").Comment("The id of the group it is about; null when none.").Optional().Nillable(),
+		field.Int("project_id").Comment("The id of the project it is about; null when none.").Optional().Nillable(),
+		field.String("postscript").Comment("The sender's note, such as an application's message, at most 256 characters; empty for none.").Default("").MaxRuneLen(256),
 		// Stored as text on PostgreSQL: see Message.parts.
 		field.JSON("data", map[string]any{}).Optional().SchemaType(jsonColumn).
 			Annotations(entgql.Skip()),
 		// cancelled: a request nobody can answer any more, what it was
 		// about being gone (the project an invite was for, the friendship an
 		// agreed application made).
-		field.Enum("operation").Values("not_operated", "agreed", "refused", "none", "cancelled").Default("none"),
-		field.Bool("read").Default(false),
+		field.Enum("operation").Comment("A request's state: not_operated (waiting for the recipient), agreed, refused, or cancelled (nobody can answer it any more); none for notices that ask nothing.").Values("not_operated", "agreed", "refused", "none", "cancelled").Default("none"),
+		field.Bool("read").Comment("Whether the recipient marked it read.").Default(false),
 	}
 }
 
 // Edges of the Notice.
 func (Notice) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("from", User.Type).Field("from_id").Unique().Immutable(),
-		edge.To("to", User.Type).Field("to_id").Unique().Required().Immutable(),
-		edge.To("group", Group.Type).Field("group_id").Unique(),
-		edge.To("project", Project.Type).Field("project_id").Unique(),
+		edge.To("from", User.Type).Comment("The user it is from; null for a system notice.").Field("from_id").Unique().Immutable(),
+		edge.To("to", User.Type).Comment("Its recipient.").Field("to_id").Unique().Required().Immutable(),
+		edge.To("group", Group.Type).Comment("The group it is about; null when none, or when the viewer may not see it.").Field("group_id").Unique(),
+		edge.To("project", Project.Type).Comment("The project it is about; null when none, or when the viewer may not see it.").Field("project_id").Unique(),
 	}
 }
 
@@ -214,7 +214,7 @@ func (Notice) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
 
 // Annotations of the Notice.
 func (Notice) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{schema.Comment("An item of the viewer's inbox: a friend or group application, an invitation, or what happened to a friendship, group or project. Requests carry an operation state so that the recipient answers once."), entgql.RelayConnection()}
 }
 
 // Presence counts one server instance's live connections of a user. A user is

@@ -72,8 +72,8 @@ func TestAnnotationLive(t *testing.T) {
 		// Each node is reloaded as the subscriber when delivered (an event
 		// whose node is gone by then is skipped), so read them before the
 		// next deletion.
-		created := []string{"text.created", "entity.created", "entity.created", "entity.renamed",
-			"relation_type.created", "relation.created", "mention.created"}
+		created := []string{"TEXT_CREATED", "ENTITY_CREATED", "ENTITY_CREATED", "ENTITY_RENAMED",
+			"RELATION_TYPE_CREATED", "RELATION_CREATED", "MENTION_CREATED"}
 		got := k.expect(bobWS, created...)
 		require.Equal(t, "Text", got[0].Node.Typename)
 		require.Equal(t, doc, got[0].Node.ID)
@@ -82,11 +82,11 @@ func TestAnnotationLive(t *testing.T) {
 		require.Equal(t, "knows", got[5].Node.Type.Name)
 		k.expect(carolWS, created...)
 		k.id(alice.Token, annDeleteRelation, map[string]any{"id": rel})
-		deleted := k.expect(bobWS, "relation.deleted")[0]
+		deleted := k.expect(bobWS, "RELATION_DELETED")[0]
 		require.Nil(t, deleted.Node, "a deletion has no node")
 		require.Equal(t, rel, *deleted.SubjectID)
 		cursor := deleted.Cursor
-		k.expect(carolWS, "relation.deleted")
+		k.expect(carolWS, "RELATION_DELETED")
 
 		// Resume: what happened while bob was away, then live again.
 		bobWS.Close()
@@ -94,26 +94,26 @@ func TestAnnotationLive(t *testing.T) {
 		k.id(alice.Token, annDeleteEntity, map[string]any{"id": li}) // its mention goes too
 		bobWS = k.MustDial(bob.Token)
 		bobWS.Subscribe("2", annChanges, map[string]any{"p": p, "after": cursor})
-		got = k.expect(bobWS, "text.renamed", "mention.deleted", "entity.deleted")
+		got = k.expect(bobWS, "TEXT_RENAMED", "MENTION_DELETED", "ENTITY_DELETED")
 		require.Equal(t, "新闻", got[0].Node.Name)
 		require.Equal(t, li, *got[2].SubjectID)
-		k.expect(carolWS, "text.renamed", "mention.deleted", "entity.deleted")
+		k.expect(carolWS, "TEXT_RENAMED", "MENTION_DELETED", "ENTITY_DELETED")
 
 		// Membership changes are events too; the removed member's stream
 		// ends instead of carrying them.
 		k.OK(alice.Token, annSetRole, map[string]any{"p": p, "u": carol.ID, "role": "annotator"}, nil)
-		require.Equal(t, "annotator", k.expect(bobWS, "project_member.updated")[0].Node.Role)
-		k.expect(carolWS, "project_member.updated")
+		require.Equal(t, "annotator", k.expect(bobWS, "PROJECT_MEMBER_UPDATED")[0].Node.Role)
+		k.expect(carolWS, "PROJECT_MEMBER_UPDATED")
 		k.id(alice.Token, annRemoveMember, map[string]any{"p": p, "u": carol.ID})
-		removed := k.expect(bobWS, "project_member.deleted")[0]
+		removed := k.expect(bobWS, "PROJECT_MEMBER_DELETED")[0]
 		require.Equal(t, carol.ID, removed.Data["userId"].(string))
 		require.Equal(t, "removed", removed.Data["why"])
-		closed := k.expect(carolWS, "stream.closed")[0]
+		closed := k.expect(carolWS, "STREAM_CLOSED")[0]
 		require.Equal(t, "FORBIDDEN", *closed.Reason)
 		_, typ := k.change(carolWS)
 		require.Equal(t, "complete", typ)
 		k.entity(alice, p, "王五", "")
-		k.expect(bobWS, "entity.created")
+		k.expect(bobWS, "ENTITY_CREATED")
 
 		// Only members subscribe; a stranger cannot tell the project exists.
 		daveWS := k.MustDial(dave.Token)
@@ -124,7 +124,7 @@ func TestAnnotationLive(t *testing.T) {
 
 		// The project's deletion reaches its members, then nothing follows.
 		k.id(alice.Token, annDeleteProject, map[string]any{"id": p})
-		gone := k.expect(bobWS, "project.deleted")[0]
+		gone := k.expect(bobWS, "PROJECT_DELETED")[0]
 		require.Equal(t, p, *gone.SubjectID)
 	})
 }

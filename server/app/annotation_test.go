@@ -276,7 +276,7 @@ func TestAnnotationInvites(t *testing.T) {
 			require.NoError(t, ws.ReadInto(&msg))
 		}
 		ev := msg.Payload.Data.Events
-		require.Equal(t, "notice.created", ev.Kind)
+		require.Equal(t, "NOTICE_CREATED", ev.Kind)
 		require.Equal(t, "not_operated", ev.Node.Operation)
 		require.Equal(t, "KG", ev.Node.Project.Name, "the invitee sees the project he is invited into")
 
@@ -430,7 +430,7 @@ func TestDeletedProjectCancelsInvites(t *testing.T) {
 			require.NoError(t, ws.ReadInto(&f))
 			require.Equal(t, "next", f.Type)
 			for _, ev := range f.Payload.Data {
-				if ev.Kind == "notice.updated" && ev.Node != nil && ev.Node.Type == "project_invite" {
+				if ev.Kind == "NOTICE_UPDATED" && ev.Node != nil && ev.Node.Type == "project_invite" {
 					seen[f.ID] = ev.Node.Operation
 				}
 			}
@@ -485,12 +485,12 @@ func TestDeletedProjectCancelsInvites(t *testing.T) {
 			ev, typ := apptest.Next[noticeChange](ws, "notices")
 			require.Equal(t, "next", typ)
 			kinds = append(kinds, ev.Kind)
-			if ev.Kind == "notice.deleted" {
+			if ev.Kind == "NOTICE_DELETED" {
 				require.NotNil(t, ev.SubjectID)
 				require.Nil(t, ev.Node)
 				break
 			}
 		}
-		require.NotContains(t, kinds, "notice.created")
+		require.NotContains(t, kinds, "NOTICE_CREATED")
 	})
 }

@@ -285,6 +285,15 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 	gql := a.graphqlServer(resolver)
 	api.Handle("/query", gql)
 	api.Handle("/graphql", gql)
+	if !a.cfg.Production {
+		// The schema as SDL, for a client's code generator; a production
+		// server keeps it to itself, as it does introspection.
+		r.Get("/schema.graphql", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Write([]byte(graph.SDL()))
+		})
+	}
 	a.fileRoutes(r)
 	a.exportRoutes(r) // export.go
 	a.roomRoutes(r)   // rooms.go

@@ -59,23 +59,23 @@ func TestEventDataIDs(t *testing.T) {
 		k.befriend(cat, bob)
 		// friend.added is read before the friendship ends: a stream presents
 		// an event with its node as it is then, and skips one whose node is gone.
-		got := collect(bws, "events", "friend.added")
+		got := collect(bws, "events", "FRIEND_ADDED")
 		k.OK(cat.Token, `mutation($u: ID!) { deleteFriend(userId: $u) }`, map[string]any{"u": bob.ID}, nil)
-		for kind, evs := range collect(bws, "events", "friend.deleted") {
+		for kind, evs := range collect(bws, "events", "FRIEND_DELETED") {
 			got[kind] = append(got[kind], evs...)
 		}
 
 		// Each kind names what it should; the ids are those of the nodes.
 		want := map[string]map[string]string{
-			"member.joined":        {"userId": ""},
-			"conversation.read":    {"userId": bob.ID},
-			"message.deleted":      {"conversationId": g.ConversationID},
-			"group_member.updated": {"userId": bob.ID},
-			"typing":               {"userId": ann.ID},
-			"room.deleted":         {"roomId": r.ID},
-			"group.deleted":        {"groupId": g.ID},
-			"friend.added":         {"userId": cat.ID},
-			"friend.deleted":       {"userId": cat.ID},
+			"MEMBER_JOINED":        {"userId": ""},
+			"CONVERSATION_READ":    {"userId": bob.ID},
+			"MESSAGE_DELETED":      {"conversationId": g.ConversationID},
+			"GROUP_MEMBER_UPDATED": {"userId": bob.ID},
+			"TYPING":               {"userId": ann.ID},
+			"ROOM_DELETED":         {"roomId": r.ID},
+			"GROUP_DELETED":        {"groupId": g.ID},
+			"FRIEND_ADDED":         {"userId": cat.ID},
+			"FRIEND_DELETED":       {"userId": cat.ID},
 		}
 		users := map[string]bool{ann.ID: true, bob.ID: true, cat.ID: true}
 		for kind, keys := range want {
@@ -118,7 +118,7 @@ func TestEventDataIDs(t *testing.T) {
 		// A user id of the data is a node id.
 		var out struct{ Node struct{ Username string } }
 		k.OK(bob.Token, `query($id: ID!) { node(id: $id) { ... on User { username } } }`,
-			map[string]any{"id": got["friend.deleted"][0].Data["userId"]}, &out)
+			map[string]any{"id": got["FRIEND_DELETED"][0].Data["userId"]}, &out)
 		require.Equal(t, "cat", out.Node.Username)
 	})
 }
@@ -147,18 +147,18 @@ func TestDeletionsCarrySubject(t *testing.T) {
 		k.OK(ann.Token, `mutation($m: ID!) { deleteMessage(id: $m, forEveryone: true) }`, map[string]any{"m": m.ID}, nil)
 		mine := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": "for bob"})
 		k.OK(bob.Token, `mutation($m: ID!) { deleteMessage(id: $m) }`, map[string]any{"m": mine.ID}, nil)
-		want["message.deleted"] = []string{m.ID, mine.ID}
+		want["MESSAGE_DELETED"] = []string{m.ID, mine.ID}
 		r := k.room(ann, "lobby", "")
 		k.OK(bob.Token, rmJoin, roomVars(r), nil)
 		k.OK(ann.Token, rmDelete, roomVars(r), nil)
-		want["room.deleted"] = []string{r.ID}
+		want["ROOM_DELETED"] = []string{r.ID}
 		k.OK(ann.Token, grpDissolve, map[string]any{"g": g.ID}, nil)
-		want["group.deleted"] = []string{g.ID}
+		want["GROUP_DELETED"] = []string{g.ID}
 		k.OK(bob.Token, `mutation($u: ID!) { deleteFriend(userId: $u) }`, map[string]any{"u": cat.ID}, nil)
 		k.OK(dave.Token, `mutation { deleteAccount(password: "password1") }`, nil, nil)
-		want["friend.deleted"] = []string{cat.ID, dave.ID}
-		want["notice.deleted"] = []string{applied.ID} // what dave sent bob goes with him
-		got := collect(bws, "events", "notice.deleted")
+		want["FRIEND_DELETED"] = []string{cat.ID, dave.ID}
+		want["NOTICE_DELETED"] = []string{applied.ID} // what dave sent bob goes with him
+		got := collect(bws, "events", "NOTICE_DELETED")
 
 		// A project's deletions, on a member's projectChanges.
 		a := annKit{k.server}
@@ -180,28 +180,28 @@ func TestDeletionsCarrySubject(t *testing.T) {
 		a.id(ann.Token, annDeleteText, map[string]any{"id": doc})
 		a.id(ann.Token, annRemoveMember, map[string]any{"p": p, "u": cat.ID})
 		a.id(ann.Token, annDeleteProject, map[string]any{"id": p})
-		want["mention.deleted"] = []string{mention}
-		want["relation.deleted"] = []string{rel}
-		want["relation_type.deleted"] = []string{knows}
-		want["entity.deleted"] = []string{zhang}
-		want["text.deleted"] = []string{doc}
-		want["project.deleted"] = []string{p}
+		want["MENTION_DELETED"] = []string{mention}
+		want["RELATION_DELETED"] = []string{rel}
+		want["RELATION_TYPE_DELETED"] = []string{knows}
+		want["ENTITY_DELETED"] = []string{zhang}
+		want["TEXT_DELETED"] = []string{doc}
+		want["PROJECT_DELETED"] = []string{p}
 		for {
 			ev, typ := a.change(pws)
 			require.Equal(t, "next", typ)
-			if strings.HasSuffix(ev.Kind, ".deleted") {
+			if strings.HasSuffix(ev.Kind, "_DELETED") {
 				require.Nil(t, ev.Node, "%s has no node", ev.Kind)
 				require.NotNil(t, ev.SubjectID, "%s carries its subject", ev.Kind)
 				got[ev.Kind] = append(got[ev.Kind], grpEvent{Kind: ev.Kind, SubjectID: ev.SubjectID})
 			}
-			if ev.Kind == "project.deleted" {
+			if ev.Kind == "PROJECT_DELETED" {
 				break
 			}
 		}
-		require.Len(t, got["project_member.deleted"], 1)
+		require.Len(t, got["PROJECT_MEMBER_DELETED"], 1)
 
 		for kind, evs := range got {
-			if !strings.HasSuffix(kind, ".deleted") {
+			if !strings.HasSuffix(kind, "_DELETED") {
 				continue
 			}
 			for _, ev := range evs {

@@ -35,7 +35,7 @@ func TestEventsResumeAcrossJoin(t *testing.T) {
 		ws = s.MustDial(bob.Token)
 		ws.Subscribe("2", apptest.EventsSubscription, map[string]any{"after": ev.Cursor})
 		first, _ := ws.NextEvent()
-		require.Equal(t, "member.joined", first.Kind)
+		require.Equal(t, "MEMBER_JOINED", first.Kind)
 		for _, id := range want {
 			require.Equal(t, id, ws.NextMessage().Node.ID)
 		}

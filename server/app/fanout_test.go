@@ -50,7 +50,7 @@ func untilText(c *apptest.Conn, text string) (fanEvent, []string) {
 	for {
 		ev, typ := nextFan(c)
 		require.Equal(c.T, "next", typ, "stream ended while waiting for %q after %v", text, before)
-		if ev.Kind != "message.created" || ev.Node == nil {
+		if ev.Kind != "MESSAGE_CREATED" || ev.Node == nil {
 			continue
 		}
 		if ev.Node.Text == text {
@@ -90,7 +90,7 @@ func TestGroupFanOut(t *testing.T) {
 		for {
 			ev, typ := nextFan(bare)
 			require.Equal(t, "next", typ)
-			if ev.Kind == "message.created" {
+			if ev.Kind == "MESSAGE_CREATED" {
 				break
 			}
 		}
@@ -135,7 +135,7 @@ func TestSharedMessageInFull(t *testing.T) {
 		for {
 			ev, typ := nextFan(bare)
 			require.Equal(t, "next", typ)
-			if ev.Kind == "message.created" {
+			if ev.Kind == "MESSAGE_CREATED" {
 				break
 			}
 		}
@@ -279,11 +279,11 @@ func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
 		_, err = raw.Exec(`ALTER TABLE messages RENAME TO messages_away`)
 		require.NoError(t, err)
 		k.appendEvents(cfg,
-			eventlog.Record{Topic: stored.Topic, Kind: "test.about", Subject: intID(m.ID)},
-			eventlog.Record{Topic: eventlog.UserTopic(intID(bob.ID)), Kind: "test.after"})
+			eventlog.Record{Topic: stored.Topic, Kind: "message.revoked", Subject: intID(m.ID)},
+			eventlog.Record{Topic: eventlog.UserTopic(intID(bob.ID)), Kind: "notice.deleted"})
 		ev, typ := c.NextEvent()
 		require.Equal(t, "next", typ)
-		require.Equal(t, "stream.closed", ev.Kind, "the event that failed to load must not be skipped")
+		require.Equal(t, "STREAM_CLOSED", ev.Kind, "the event that failed to load must not be skipped")
 		require.NotNil(t, ev.Reason)
 		require.Equal(t, "ERROR", *ev.Reason)
 		require.Equal(t, first.Cursor, ev.Cursor, "resume from the event before the one that failed")
@@ -296,12 +296,12 @@ func TestStreamEndsWhenAnEventFailsToLoad(t *testing.T) {
 		again.Subscribe("e", apptest.EventsSubscription, map[string]any{"after": ev.Cursor})
 		ev, typ = again.NextEvent()
 		require.Equal(t, "next", typ)
-		require.Equal(t, "test.about", ev.Kind)
+		require.Equal(t, "MESSAGE_REVOKED", ev.Kind)
 		require.NotNil(t, ev.Node)
 		require.Equal(t, m.ID, ev.Node.ID)
 		require.Equal(t, "first", ev.Node.Text)
 		ev, _ = again.NextEvent()
-		require.Equal(t, "test.after", ev.Kind)
+		require.Equal(t, "NOTICE_DELETED", ev.Kind)
 	})
 }
 
@@ -322,10 +322,10 @@ func TestGuardedStreamEndsWhenTheGuardFails(t *testing.T) {
 		raw := rawDB(t, cfg)
 		_, err := raw.Exec(`ALTER TABLE conversations RENAME TO conversations_away`)
 		require.NoError(t, err)
-		k.appendEvents(cfg, eventlog.Record{Topic: eventlog.ConversationTopic(intID(g.ConversationID)), Kind: "test.guarded"})
+		k.appendEvents(cfg, eventlog.Record{Topic: eventlog.ConversationTopic(intID(g.ConversationID)), Kind: "group.updated"})
 		ev, typ := nextOf(c, "conversationEvents")
 		require.Equal(t, "next", typ)
-		require.Equal(t, "stream.closed", ev.Kind)
+		require.Equal(t, "STREAM_CLOSED", ev.Kind)
 		require.NotNil(t, ev.Reason)
 		require.Equal(t, "ERROR", *ev.Reason, "the database failed, not the viewer's right to follow")
 		require.NotEqual(t, "0", ev.Cursor, "the stream's starting point, to resume from")
@@ -337,6 +337,6 @@ func TestGuardedStreamEndsWhenTheGuardFails(t *testing.T) {
 			map[string]any{"c": g.ConversationID, "after": ev.Cursor})
 		ev, typ = nextOf(again, "conversationEvents")
 		require.Equal(t, "next", typ)
-		require.Equal(t, "test.guarded", ev.Kind)
+		require.Equal(t, "GROUP_UPDATED", ev.Kind)
 	})
 }

@@ -360,15 +360,15 @@ func TestGroupApplyFlow(t *testing.T) {
 		require.False(t, applied.ApplyToGroup.Joined)
 		for _, ws := range []*apptest.Conn{aws, bws} {
 			ev := nextNotice(ws)
-			require.Equal(t, "notice.created", ev.Kind)
+			require.Equal(t, "NOTICE_CREATED", ev.Kind)
 			require.Equal(t, "group_apply", ev.Node.Type)
 			require.Equal(t, "let me in", ev.Node.Postscript)
 			require.Equal(t, "not_operated", ev.Node.Operation)
 		}
 		// Applying again renews the same requests.
 		k.OK(dan.Token, grpApply, groupVars(g, "ps", "please"), nil)
-		require.Equal(t, "notice.updated", nextNotice(aws).Kind)
-		require.Equal(t, "notice.updated", nextNotice(bws).Kind)
+		require.Equal(t, "NOTICE_UPDATED", nextNotice(aws).Kind)
+		require.Equal(t, "NOTICE_UPDATED", nextNotice(bws).Kind)
 
 		// A plain member cannot answer; neither can anyone for someone who
 		// did not apply.
@@ -384,8 +384,8 @@ func TestGroupApplyFlow(t *testing.T) {
 		require.Equal(t, "dan", approved.User.Username)
 		ev := nextNotice(bws)
 		require.Equal(t, "agreed", ev.Node.Operation)
-		ev = expectNotice(aws, "notice.updated", "agreed")
-		ev = expectNotice(dws, "notice.updated", "agreed")
+		ev = expectNotice(aws, "NOTICE_UPDATED", "agreed")
+		ev = expectNotice(dws, "NOTICE_UPDATED", "agreed")
 		require.Equal(t, "group_apply", ev.Node.Type)
 		card := k.card(dan.Token, g.ID)
 		require.Equal(t, 4, card.MemberCount)
@@ -594,7 +594,7 @@ func TestGroupUpdate(t *testing.T) {
 		require.Equal(t, "Handsome", out.UpdateGroup.Name)
 		require.Equal(t, "Be kind", out.UpdateGroup.Notice)
 		require.Equal(t, "open", out.UpdateGroup.JoinMode)
-		ev, _ := until(cws, "conversationEvents", "group.updated")
+		ev, _ := until(cws, "conversationEvents", "GROUP_UPDATED")
 		require.Equal(t, "Handsome", ev.Node.Name)
 		require.Equal(t, []string{"Ann created the group with Bob, Cat", "Bob renamed the group to “Handsome”", "Bob updated the announcement:\nBe kind"}, k.texts(cat, g.ConversationID))
 
@@ -853,15 +853,15 @@ func TestGroupKickStopsStreams(t *testing.T) {
 		k.WaitSubscriptions(2)
 
 		require.Empty(t, k.sendGroup(bob, g.ID, "before").Errors)
-		ev, _ := until(conv, "conversationEvents", "message.created")
+		ev, _ := until(conv, "conversationEvents", "MESSAGE_CREATED")
 		require.Equal(t, "before", ev.Node.Text)
-		ev, _ = until(all, "events", "message.created")
+		ev, _ = until(all, "events", "MESSAGE_CREATED")
 		require.Equal(t, "before", ev.Node.Text)
 
 		k.OK(ann.Token, grpRemove, groupVars(g, "u", []string{cat.ID}), nil)
 		ev, typ := nextOf(conv, "conversationEvents")
 		require.Equal(t, "next", typ)
-		require.Equal(t, "stream.closed", ev.Kind)
+		require.Equal(t, "STREAM_CLOSED", ev.Kind)
 		require.Equal(t, "FORBIDDEN", *ev.Reason)
 		_, typ = nextOf(conv, "conversationEvents")
 		require.Equal(t, "complete", typ)
@@ -876,20 +876,20 @@ func TestGroupKickStopsStreams(t *testing.T) {
 			ev, typ := nextOf(all, "events")
 			require.Equal(t, "next", typ)
 			kinds = append(kinds, ev.Kind)
-			if ev.Kind == "message.created" {
+			if ev.Kind == "MESSAGE_CREATED" {
 				texts = append(texts, ev.Node.Text)
 				if ev.Node.Text == "sentinel" {
 					break
 				}
 			}
-			if ev.Kind == "notice.created" {
+			if ev.Kind == "NOTICE_CREATED" {
 				require.Equal(t, "group_kicked", ev.Node.Type)
 				require.Equal(t, "team", ev.Node.Postscript)
 			}
 		}
 		require.Equal(t, []string{"sentinel"}, texts)
-		require.Contains(t, kinds, "notice.created")
-		require.Contains(t, kinds, "member.left")
+		require.Contains(t, kinds, "NOTICE_CREATED")
+		require.Contains(t, kinds, "MEMBER_LEFT")
 
 		// History and posting are closed to him; a new subscription is refused.
 		r := k.Do(cat.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { edges { node { id } } } }`, map[string]any{"c": g.ConversationID})
@@ -928,11 +928,11 @@ func TestGroupRejoinKeepsStream(t *testing.T) {
 			for {
 				ev, typ := c.NextEvent()
 				require.Equal(t, "next", typ, "stream ended before %q, after %v", sentinel, out)
-				require.NotEqual(t, "stream.closed", ev.Kind)
+				require.NotEqual(t, "STREAM_CLOSED", ev.Kind)
 				if first == "" {
 					first = ev.Cursor
 				}
-				if ev.Kind != "message.created" || ev.Node == nil {
+				if ev.Kind != "MESSAGE_CREATED" || ev.Node == nil {
 					continue
 				}
 				if ev.Node.Text == sentinel {
@@ -1007,13 +1007,13 @@ func TestGroupDissolve(t *testing.T) {
 		k.OK(ann.Token, grpDissolve, groupVars(g), &out)
 		require.Equal(t, g.ID, out.DissolveGroup)
 
-		ev, _ := until(bws, "events", "notice.created")
+		ev, _ := until(bws, "events", "NOTICE_CREATED")
 		require.Equal(t, "group_dissolved", ev.Node.Type)
 		require.Equal(t, "team", ev.Node.Postscript)
-		ev, _ = until(bws, "events", "group.deleted")
+		ev, _ = until(bws, "events", "GROUP_DELETED")
 		require.Equal(t, g.ID, *ev.SubjectID)
 		require.Equal(t, "team", ev.Data["name"])
-		_, _ = until(bws, "events", "member.left")
+		_, _ = until(bws, "events", "MEMBER_LEFT")
 		// The pending application is refused.
 		require.Equal(t, "refused", nextNotice(dws).Node.Operation)
 

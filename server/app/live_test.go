@@ -204,7 +204,7 @@ func TestShutdownClosesStreams(t *testing.T) {
 		s.App.Close()
 		for {
 			ev, typ := ws.NextEvent()
-			if typ == "next" && ev.Kind == "stream.closed" {
+			if typ == "next" && ev.Kind == "STREAM_CLOSED" {
 				require.Equal(t, "SHUTDOWN", *ev.Reason)
 				break
 			}

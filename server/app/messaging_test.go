@@ -418,7 +418,7 @@ func TestRevokeAndDelete(t *testing.T) {
 			ev = msg.Payload.Data.ConversationEvents
 		}
 		next()
-		require.Equal(t, "message.revoked", ev.Kind)
+		require.Equal(t, "MESSAGE_REVOKED", ev.Kind)
 		require.Equal(t, m1.ID, ev.Node.ID)
 		require.NotNil(t, ev.Node.RevokedAt)
 
@@ -444,7 +444,7 @@ func TestRevokeAndDelete(t *testing.T) {
 		require.Equal(t, "NOT_SENDER", r.Reason())
 		s.OK(z.Token, `mutation($id: ID!) { deleteMessage(id: $id, forEveryone: true) }`, map[string]any{"id": m3.ID}, nil)
 		next()
-		require.Equal(t, "message.deleted", ev.Kind)
+		require.Equal(t, "MESSAGE_DELETED", ev.Kind)
 		require.Equal(t, m3.ID, *ev.SubjectID)
 		require.Nil(t, ev.Node)
 		require.Equal(t, []int{2}, seqs(s.history(a, conv, "last: 10")))
@@ -454,7 +454,7 @@ func TestRevokeAndDelete(t *testing.T) {
 		// Typing is live only.
 		s.OK(a.Token, `mutation($c: ID!) { typing(conversationId: $c) }`, map[string]any{"c": conv}, nil)
 		next()
-		require.Equal(t, "typing", ev.Kind)
+		require.Equal(t, "TYPING", ev.Kind)
 		require.Equal(t, a.ID, *ev.SubjectID)
 		outsider := s.Register("outsider", nil)
 		r = s.Do(outsider.Token, `mutation($c: ID!) { typing(conversationId: $c) }`, map[string]any{"c": conv})

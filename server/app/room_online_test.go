@@ -19,7 +19,7 @@ import (
 // returns it.
 func onlineEvent(t *testing.T, c *apptest.Conn, r roomView) grpEvent {
 	t.Helper()
-	ev, _ := until(c, "roomEvents", "room.online")
+	ev, _ := until(c, "roomEvents", "ROOM_ONLINE")
 	require.Equal(t, r.ID, *ev.SubjectID)
 	return ev
 }
@@ -115,8 +115,8 @@ func TestRoomOnlineCount(t *testing.T) {
 		untilOnline(t, bws, r, 1)
 		res := k.Do(carol.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": "hi"}})
 		require.Empty(t, res.Errors)
-		_, skipped := until(ews, "events", "message.created")
-		require.NotContains(t, skipped, "room.online")
+		_, skipped := until(ews, "events", "MESSAGE_CREATED")
+		require.NotContains(t, skipped, "ROOM_ONLINE")
 	})
 }
 

@@ -39,10 +39,10 @@ func TestRoomJoinAgainIsAVisit(t *testing.T) {
 
 		// The next event after cat's join is the rename: the visits said nothing.
 		k.OK(ann.Token, rmUpdate, roomVars(r, "in", map[string]any{"detail": "after the visits"}), nil)
-		ev, skipped := until(watcher, "roomEvents", "room.joined")
+		ev, skipped := until(watcher, "roomEvents", "ROOM_JOINED")
 		require.Empty(t, skipped)
 		require.Equal(t, "cat", ev.Node.Username)
-		ev, skipped = until(watcher, "roomEvents", "room.updated")
+		ev, skipped = until(watcher, "roomEvents", "ROOM_UPDATED")
 		require.Empty(t, skipped, "a visit appends no event")
 
 		sys := viewer.SystemContext(context.Background())

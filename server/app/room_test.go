@@ -104,7 +104,7 @@ func TestRoomCreateAndModify(t *testing.T) {
 		})
 
 		// The owner modifies his room; the avatar is an upload of his.
-		avatar := k.upload(ann.Token, "avatar", "room.png", pngImage(16, 16))
+		avatar := k.upload(ann.Token, "avatar", "ROOM_PNG", pngImage(16, 16))
 		var up struct{ UpdateRoom roomView }
 		k.OK(ann.Token, rmUpdate, roomVars(r, "in", map[string]any{"name": "TestRoom", "detail": "new", "avatarFileId": avatar.ID}), &up)
 		require.Equal(t, "TestRoom", up.UpdateRoom.Name)
@@ -165,16 +165,16 @@ func TestRoomEvents(t *testing.T) {
 		k.OK(bob.Token, rmJoin, roomVars(r), &joined)
 		require.True(t, joined.JoinRoom.Joined)
 		require.Equal(t, 2, joined.JoinRoom.MemberCount)
-		ev, skipped := until(aws, "roomEvents", "room.joined")
+		ev, skipped := until(aws, "roomEvents", "ROOM_JOINED")
 		for _, kind := range skipped {
-			require.Equal(t, "room.online", kind, "ann's own connection at most")
+			require.Equal(t, "ROOM_ONLINE", kind, "ann's own connection at most")
 		}
 		require.Equal(t, "bob", ev.Node.Username)
 		require.Equal(t, "in", ev.Data["action"])
 		require.EqualValues(t, 2, ev.Data["onlineCount"])
 		require.EqualValues(t, 2, ev.Data["memberCount"])
 		k.OK(cat.Token, rmJoin, roomVars(r), nil)
-		ev, _ = until(aws, "roomEvents", "room.joined")
+		ev, _ = until(aws, "roomEvents", "ROOM_JOINED")
 		require.Equal(t, "cat", ev.Node.Username)
 		require.EqualValues(t, 2, ev.Data["onlineCount"], "cat is not connected")
 		require.EqualValues(t, 3, ev.Data["memberCount"])
@@ -190,7 +190,7 @@ func TestRoomEvents(t *testing.T) {
 		for _, text := range []string{"666", "hello"} {
 			res := k.Do(bob.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{"roomId": r.ID, "text": text}})
 			require.Empty(t, res.Errors)
-			ev, _ := until(aws, "roomEvents", "message.created")
+			ev, _ := until(aws, "roomEvents", "MESSAGE_CREATED")
 			require.Equal(t, text, ev.Node.Text)
 		}
 
@@ -233,7 +233,7 @@ func TestRoomEvents(t *testing.T) {
 		var left struct{ LeaveRoom roomView }
 		k.OK(cat.Token, rmLeave, roomVars(r), &left)
 		require.False(t, left.LeaveRoom.Joined)
-		ev, _ = until(aws, "roomEvents", "room.left")
+		ev, _ = until(aws, "roomEvents", "ROOM_LEFT")
 		require.Equal(t, "cat", ev.Node.Username)
 		require.Equal(t, "out", ev.Data["action"])
 		require.EqualValues(t, 1, ev.Data["onlineCount"])
@@ -242,7 +242,7 @@ func TestRoomEvents(t *testing.T) {
 
 		// A renamed room tells its watchers.
 		k.OK(ann.Token, rmUpdate, roomVars(r, "in", map[string]any{"name": "Lobby 2"}), nil)
-		ev, _ = until(aws, "roomEvents", "room.updated")
+		ev, _ = until(aws, "roomEvents", "ROOM_UPDATED")
 		require.Equal(t, "Lobby 2", ev.Node.Name)
 
 		// Resume from a cursor replays what was missed.
@@ -250,7 +250,7 @@ func TestRoomEvents(t *testing.T) {
 		k.OK(cat.Token, rmJoin, roomVars(r), nil)
 		again := k.MustDial(ann.Token)
 		again.Subscribe("r", rmEvents, roomVars(r, "after", cursor))
-		ev, _ = until(again, "roomEvents", "room.joined")
+		ev, _ = until(again, "roomEvents", "ROOM_JOINED")
 		require.Equal(t, "cat", ev.Node.Username)
 
 		// Watching needs sign-in and an existing room.
@@ -286,16 +286,16 @@ func TestRoomDelete(t *testing.T) {
 		k.OK(ann.Token, rmDelete, roomVars(r), &out)
 		require.Equal(t, r.ID, out.DeleteRoom)
 
-		ev, skipped := until(watcher, "roomEvents", "room.deleted")
+		ev, skipped := until(watcher, "roomEvents", "ROOM_DELETED")
 		for _, kind := range skipped {
-			require.Equal(t, "room.online", kind, "bob's connection at most")
+			require.Equal(t, "ROOM_ONLINE", kind, "bob's connection at most")
 		}
 		require.Equal(t, r.ID, *ev.SubjectID)
 		require.Equal(t, "close", ev.Data["action"])
 		require.Equal(t, "doomed", ev.Data["name"])
 		_, typ := nextOf(watcher, "roomEvents")
 		require.Equal(t, "complete", typ, "the stream ends after room.deleted")
-		ev, _ = until(member, "events", "room.deleted")
+		ev, _ = until(member, "events", "ROOM_DELETED")
 		require.Equal(t, r.ID, *ev.SubjectID)
 
 		require.Nil(t, k.roomInfo("", r.ID))

@@ -101,7 +101,7 @@ func TestSocketEndsWithSession(t *testing.T) {
 						evs := events[id]
 						require.NotEmpty(t, evs, "stream %s", id)
 						last := evs[len(evs)-1]
-						require.Equal(t, "stream.closed", last.Kind, "stream %s ends with stream.closed", id)
+						require.Equal(t, "STREAM_CLOSED", last.Kind, "stream %s ends with stream.closed", id)
 						require.Equal(t, way.reason, *last.Reason)
 						for _, ev := range evs {
 							if ev.Node != nil {
@@ -203,7 +203,7 @@ func TestSocketSessionAcrossInstances(t *testing.T) {
 	require.Equal(t, "SIGNED_OUT", closed.Text)
 	evs := events["e"]
 	require.NotEmpty(t, evs)
-	require.Equal(t, "stream.closed", evs[len(evs)-1].Kind)
+	require.Equal(t, "STREAM_CLOSED", evs[len(evs)-1].Kind)
 	for _, ev := range evs {
 		if ev.Node != nil {
 			require.NotEqual(t, "after", ev.Node.Text)
@@ -254,7 +254,7 @@ func TestSocketEndsWithSessionExpiry(t *testing.T) {
 		events, _, closed := c.Ending()
 		require.Equal(t, 4403, closed.Code)
 		require.Equal(t, "SIGNED_OUT", closed.Text)
-		require.Equal(t, "stream.closed", events["e"][len(events["e"])-1].Kind)
+		require.Equal(t, "STREAM_CLOSED", events["e"][len(events["e"])-1].Kind)
 	})
 }
 

@@ -148,7 +148,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 		require.Equal(t, "not_operated", first.Operation)
 		require.Equal(t, "friend_apply", first.Type)
 		ev := nextNotice(ws)
-		require.Equal(t, "notice.created", ev.Kind)
+		require.Equal(t, "NOTICE_CREATED", ev.Kind)
 		require.Equal(t, first.ID, ev.Node.ID)
 		require.Equal(t, "I am Alice", ev.Node.Postscript)
 
@@ -156,7 +156,7 @@ func TestFriendApplicationFlow(t *testing.T) {
 		again := s.apply(alice, bob, "it is me again")
 		require.Equal(t, first.ID, again.ID)
 		ev = nextNotice(ws)
-		require.Equal(t, "notice.updated", ev.Kind)
+		require.Equal(t, "NOTICE_UPDATED", ev.Kind)
 		require.Equal(t, "it is me again", ev.Node.Postscript)
 
 		var pending struct {
@@ -209,9 +209,9 @@ func TestFriendApplicationFlow(t *testing.T) {
 		require.Equal(t, alice.ID, accepted.AcceptFriendApplication.Friend.ID)
 
 		// Alice sees her application agreed, then an acceptance notice.
-		ev = expectNotice(aws, "notice.updated", "agreed")
+		ev = expectNotice(aws, "NOTICE_UPDATED", "agreed")
 		ev = nextNotice(aws)
-		require.Equal(t, "notice.created", ev.Kind)
+		require.Equal(t, "NOTICE_CREATED", ev.Kind)
 		require.Equal(t, "friend_accepted", ev.Node.Type)
 
 		require.Equal(t, []string{bob.ID}, s.friendIDs(alice))
@@ -1190,7 +1190,7 @@ func TestDeleteAccountErasesMessagesLive(t *testing.T) {
 			for {
 				ev, typ := apptest.Next[erased](c, field)
 				require.Equal(t, "next", typ, "stream ended before conversation.messages_deleted")
-				if ev.Kind == "conversation.messages_deleted" {
+				if ev.Kind == "CONVERSATION_MESSAGES_DELETED" {
 					return ev
 				}
 			}

@@ -76,7 +76,7 @@ func (k grpKit) replayed(a account, groupID string) []string {
 			Data struct{ Events apptest.Event }
 		}
 		require.NoError(k.T, json.Unmarshal(f.Payload, &p))
-		if ev := p.Data.Events; ev.Kind == "message.created" && ev.Node != nil {
+		if ev := p.Data.Events; ev.Kind == "MESSAGE_CREATED" && ev.Node != nil {
 			if ev.Node.ID == marker.ID {
 				c.Close()
 				return ids

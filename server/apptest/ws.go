@@ -215,13 +215,13 @@ func (c *Conn) NextEvent() (Event, string) {
 	return Next[Event](c, "events")
 }
 
-// NextMessage skips to the next message.created event.
+// NextMessage skips to the next MESSAGE_CREATED event.
 func (c *Conn) NextMessage() Event {
 	c.T.Helper()
 	for {
 		ev, typ := c.NextEvent()
 		require.Equal(c.T, "next", typ)
-		if ev.Kind == "message.created" {
+		if ev.Kind == "MESSAGE_CREATED" {
 			return ev
 		}
 	}

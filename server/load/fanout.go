@@ -65,7 +65,7 @@ func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int
 		complete = make(chan struct{}, 1)
 	)
 	onEvent := func(ev event) {
-		if ev.Kind != "message.created" || ev.Node == nil {
+		if ev.Kind != "MESSAGE_CREATED" || ev.Node == nil {
 			return
 		}
 		now := time.Now()

@@ -39,7 +39,7 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 		received  atomic.Int64
 	)
 	onEvent := func(ev event) {
-		if ev.Kind != "message.created" || ev.Node == nil {
+		if ev.Kind != "MESSAGE_CREATED" || ev.Node == nil {
 			return
 		}
 		now := time.Now()

@@ -190,7 +190,7 @@ await story('Apollo Client: register, log in, message, befriend, upload, history
     });
     equal(data.sendMessage.text, 'hello', 'sent text');
     const { ev, skipped } = await nextMessage(ctx.bobEvents);
-    check(skipped.includes('member.joined'), `expected member.joined before the message, got ${skipped}`);
+    check(skipped.includes('MEMBER_JOINED'), `expected MEMBER_JOINED before the message, got ${skipped}`);
     equal(ev.node?.id, data.sendMessage.id, 'received message id');
     equal(ev.node?.text, 'hello', 'received text');
   }],

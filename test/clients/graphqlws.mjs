@@ -35,10 +35,10 @@ await story('graphql-ws: live events and resume', [
     await waitSubscriptions(1);
   }],
 
-  ['alice sends "hi": bob receives member.joined, then message.created', async (ctx) => {
+  ['alice sends "hi": bob receives MEMBER_JOINED, then MESSAGE_CREATED', async (ctx) => {
     const id = await send(ctx.alice, ctx.bob.id, 'hi', 'c1');
     const { ev, skipped } = await nextMessage(ctx.live.events);
-    check(skipped.includes('member.joined'), `expected member.joined before the message, got ${skipped}`);
+    check(skipped.includes('MEMBER_JOINED'), `expected MEMBER_JOINED before the message, got ${skipped}`);
     equal(ev.node?.id, id, 'message id');
     equal(ev.node?.text, 'hi', 'message text');
     ctx.cursor = ev.cursor;

@@ -27,10 +27,10 @@ await story('subscriptions-transport-ws: live events', [
     await waitSubscriptions(1);
   }],
 
-  ['alice sends "hi": bob receives member.joined, then message.created', async (ctx) => {
+  ['alice sends "hi": bob receives MEMBER_JOINED, then MESSAGE_CREATED', async (ctx) => {
     const id = await send(ctx.alice, ctx.bob.id, 'hi', 'c1');
     const { ev, skipped } = await nextMessage(ctx.events);
-    check(skipped.includes('member.joined'), `expected member.joined before the message, got ${skipped}`);
+    check(skipped.includes('MEMBER_JOINED'), `expected MEMBER_JOINED before the message, got ${skipped}`);
     equal(ev.node?.id, id, 'message id');
     equal(ev.node?.text, 'hi', 'message text');
   }],

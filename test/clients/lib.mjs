@@ -157,14 +157,14 @@ export async function nextEvent(events) {
 }
 
 /**
- * nextMessage skips to the next message.created event and returns it,
+ * nextMessage skips to the next MESSAGE_CREATED event and returns it,
  * with the kinds it skipped, so a caller can check what came before.
  */
 export async function nextMessage(events) {
   const skipped = [];
   for (;;) {
     const ev = await nextEvent(events);
-    if (ev.kind === 'message.created') return { ev, skipped };
+    if (ev.kind === 'MESSAGE_CREATED') return { ev, skipped };
     skipped.push(ev.kind);
   }
 }

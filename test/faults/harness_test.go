@@ -591,11 +591,11 @@ func (w *watcher) session() {
 			if ev.Cursor != "" && ev.Cursor != "0" {
 				w.cursor = ev.Cursor
 			}
-			if ev.Kind == "message.created" && ev.Node != nil {
+			if ev.Kind == "MESSAGE_CREATED" && ev.Node != nil {
 				w.messages = append(w.messages, *ev.Node)
 			}
 			w.mu.Unlock()
-			if ev.Kind == "stream.closed" {
+			if ev.Kind == "STREAM_CLOSED" {
 				w.note("stream.closed " + fmt.Sprint(deref(ev.Reason)))
 				return
 			}
