@@ -5209,7 +5209,8 @@ extend type Query {
 "What a client may change. Each mutation runs in one transaction: one that fails changes nothing, except that failed attempts (SMS codes, passwords) are counted and a replayed refresh token ends its session."
 type Mutation {
   """
-  Creates an account and signs it in.
+  Creates an account and signs it in. Fails with ALREADY_SIGNED_IN when the request
+  already carries a valid token: sign out first (an admin creates accounts with createUser).
   """
   register(input: RegisterInput!): AuthPayload!
   """

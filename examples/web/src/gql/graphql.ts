@@ -4,13 +4,14 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-/** FileKind is enum for the field kind */
+/** The values of File.kind: What the file was uploaded as: avatar, image, voice or file. It decides its checks and size limit. */
 export type FileKind =
   | 'avatar'
   | 'file'
   | 'image'
   | 'voice';
 
+/** Credentials to sign in with. */
 export type LoginInput = {
   /**
    * The SMS code sent to the account's phone (sendVerificationCode with purpose
@@ -21,28 +22,38 @@ export type LoginInput = {
   code?: string | null | undefined;
   /** Username, email or phone. */
   login: string;
+  /** The account's password. */
   password: string;
 };
 
+/** What a part of a message holds. */
 export type MessagePartCategory =
+  /** Emoji codes such as [表情12] in content. */
   | 'emoji'
+  /** An uploaded file of any type (fileId), with its name and size; downloaded from url. */
   | 'file'
+  /** An uploaded image (fileId); shown from url. */
   | 'image'
+  /** An http(s) url, with an optional label in content. */
   | 'link'
+  /** Plain text in content. */
   | 'text'
+  /** An uploaded voice clip (fileId); played from url. */
   | 'voice';
 
+/** One part of a message to send. */
 export type MessagePartInput = {
+  /** What the part holds; it decides which other fields it needs. */
   category: MessagePartCategory;
   /** Text, emoji codes, or a link's label. */
   content?: string | null | undefined;
-  /** An uploaded file of mine (image, voice, file parts). */
+  /** A file the viewer uploaded, of the part's kind (image, voice, file parts). */
   fileId?: string | number | null | undefined;
   /** A link's http(s) URL. */
   url?: string | null | undefined;
 };
 
-/** MessageType is enum for the field type */
+/** The values of Message.type: What the message is for, as the sender chose: normal unless set (system, request, topic, announcement, task, link). */
 export type MessageType =
   | 'announcement'
   | 'link'
@@ -52,11 +63,15 @@ export type MessageType =
   | 'task'
   | 'topic';
 
+/** A new account. */
 export type RegisterInput = {
   /** The SMS code sent to phone with sendVerificationCode(purpose: register); required when the registerCaptcha setting is on. */
   code?: string | null | undefined;
+  /** An email address, unique among accounts (EMAIL_TAKEN); it signs in too. */
   email?: string | null | undefined;
+  /** Where the user is, at most 128 characters. */
   location?: string | null | undefined;
+  /** The name shown to others, at most 64 characters. */
   nickname?: string | null | undefined;
   /** 8 to 72 characters. */
   password: string;
@@ -68,21 +83,28 @@ export type RegisterInput = {
    * form (+8613912345588), so every way of writing a number is one account.
    */
   phone?: string | null | undefined;
+  /** A short bio, at most 256 characters. */
   sign?: string | null | undefined;
   /** 3 to 32 characters: a letter, then letters, digits or underscores. */
   username: string;
 };
 
+/**
+ * A message to send. Give exactly one recipient (to, groupId, roomId or
+ * conversationId) and text or parts.
+ */
 export type SendInput = {
   /** Idempotency key chosen by the client (at most 64 bytes). */
   clientId?: string | null | undefined;
-  /** A conversation I am an active member of. */
+  /** A conversation the viewer is an active member of. */
   conversationId?: string | number | null | undefined;
+  /** A group the viewer is a member of. */
   groupId?: string | number | null | undefined;
   /** Several parts in one message; give text or parts. */
   parts?: Array<MessagePartInput> | null | undefined;
   /** An earlier message of the same conversation to quote. */
   quoteId?: string | number | null | undefined;
+  /** A room the viewer has joined. */
   roomId?: string | number | null | undefined;
   /**
    * Shorthand for one part: a text, or emoji only when it holds nothing but
@@ -91,6 +113,7 @@ export type SendInput = {
   text?: string | null | undefined;
   /** A user: the direct conversation with him (opened on first contact). */
   to?: string | number | null | undefined;
+  /** What the message is for; normal when omitted. */
   type?: MessageType | null | undefined;
 };
 
