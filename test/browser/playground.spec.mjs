@@ -144,7 +144,7 @@ await story('the playground, offline', [
     check(sent.text === 'Hello Bob', `sent: ${JSON.stringify(sent)}`);
   }],
   ['the message arrives in bob\'s result pane, over a socket to this server', async (ctx) => {
-    const event = ok(await result(ctx.bobPage, 'message.created')).events;
+    const event = ok(await result(ctx.bobPage, 'MESSAGE_CREATED')).events;
     check(event.node.text === 'Hello Bob' && event.node.sender.username === 'alice', `event: ${JSON.stringify(event)}`);
     await screenshot(ctx.bobPage, 'playground-subscription');
     const want = `${base.replace(/^http/, 'ws')}/query`;
