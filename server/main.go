@@ -176,6 +176,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	raw.messages = fs.Int64("messages-per-minute", e.int("PARLEY_MESSAGES_PER_MINUTE", int64(cfg.MessagesPerMinute)), "messages one user sends per minute; 0: no limit")
 	raw.texts = fs.Int64("texts-per-minute", e.int("PARLEY_TEXTS_PER_MINUTE", int64(cfg.TextsPerMinute)), "annotation texts one user adds per minute; 0: no limit")
 	raw.entities = fs.Int64("entities-per-minute", e.int("PARLEY_ENTITIES_PER_MINUTE", int64(cfg.EntitiesPerMinute)), "entities, mentions, relation types and relations one user creates per minute; 0: no limit")
+	fs.DurationVar(&cfg.WSInitTimeout, "ws-init-timeout", e.duration("PARLEY_WS_INIT_TIMEOUT", cfg.WSInitTimeout), "how long a WebSocket may wait before connection_init until it is closed (4408)")
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", e.duration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
 	fs.DurationVar(&cfg.RefreshReuse, "refresh-reuse-interval", e.duration("PARLEY_REFRESH_REUSE_INTERVAL", cfg.RefreshReuse), "how long the refresh token just used is still answered with the session's current pair (tabs refreshing at once); 0: any replay signs out")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", e.duration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")

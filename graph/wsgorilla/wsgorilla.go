@@ -14,9 +14,11 @@
 package wsgorilla
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -63,6 +65,9 @@ type Implementation struct {
 
 var _ transport.WebsocketImplementation = Implementation{}
 
+// errNoSubprotocol refuses an upgrade offering none of gqlgen's subprotocols.
+var errNoSubprotocol = errors.New("websocket: no supported subprotocol offered")
+
 // Accept upgrades the request to a websocket speaking one of the subprotocols
 // gqlgen offers. On failure, such as an origin that isn't allowed (403), the
 // upgrader has already written the HTTP error response.
@@ -78,6 +83,13 @@ func (i Implementation) Accept(
 		Subprotocols:      slices.Clone(options.Subprotocols),
 		CheckOrigin:       i.CheckOrigin,
 		EnableCompression: i.EnableCompression,
+	}
+	// A client that offers none of the subprotocols would be answered in
+	// one it never asked for; refuse the handshake instead (RFC 6455 lets
+	// the server fail it), saying which ones it could have offered.
+	if !slices.ContainsFunc(websocket.Subprotocols(r), func(p string) bool { return slices.Contains(options.Subprotocols, p) }) {
+		http.Error(w, "websocket: offer one of the subprotocols "+strings.Join(options.Subprotocols, ", "), http.StatusBadRequest)
+		return nil, errNoSubprotocol
 	}
 	// The upgrader hijacks the connection and writes the 101 response itself,
 	// so headers gqlgen wants sent must be passed to Upgrade rather than set

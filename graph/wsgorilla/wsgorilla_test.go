@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -300,4 +301,28 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 	assert.Equal(t, websocket.CloseNormalClosure, readClose(t, c).Code)
 	<-done
+}
+
+// TestRefusesUpgradeWithoutSubprotocol: a client offering none of the
+// GraphQL subprotocols (or none at all) gets a 400 naming them, not a socket
+// answered in a protocol it never asked for.
+func TestRefusesUpgradeWithoutSubprotocol(t *testing.T) {
+	s := newServer(t, transport.Websocket{Implementation: wsgorilla.Implementation{}})
+	for _, offer := range [][]string{nil, {"chat"}, {"graphql-transport-ws-x"}} {
+		d := &websocket.Dialer{Subprotocols: offer, HandshakeTimeout: 5 * time.Second}
+		c, resp, err := d.Dial(s.url, nil)
+		require.Error(t, err, "offer %v", offer)
+		require.Nil(t, c)
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "offer %v", offer)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Contains(t, string(body), "graphql-transport-ws")
+	}
+	// Offering one of them among others still connects.
+	d := &websocket.Dialer{Subprotocols: []string{"chat", "graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	c, resp, err := d.Dial(s.url, nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, "graphql-transport-ws", c.Subprotocol())
+	c.Close()
 }

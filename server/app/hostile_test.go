@@ -1119,6 +1119,7 @@ func websocketHostileCases() []wsCase {
 		{name: "too many subscriptions", token: aliceToken, init: true, send: []string{sub("1", events), sub("2", events), sub("3", events), sub("4", events), sub("5", events)}, errorCode: "RATE_LIMITED", errorReason: "TOO_MANY_SUBSCRIPTIONS"},
 		{name: "message over the read limit", token: aliceToken, init: true, send: []string{`{"type": "ping", "payload": {"pad": "` + strings.Repeat("x", 2<<20) + `"}}`}, close: 1009},
 		{name: "forbidden origin", origin: "https://evil.example", status: 403},
+		{name: "no GraphQL subprotocol offered", protocol: "chat", status: 400},
 		{name: "legacy protocol: connection_init payload a string", protocol: "graphql-ws", send: []string{`{"type": "connection_init", "payload": "x"}`}, close: 1002},
 		{name: "legacy protocol: bad JSON", protocol: "graphql-ws", send: []string{"{{"}, close: 1002},
 		{name: "legacy protocol: bad token", protocol: "graphql-ws", token: func(*hostileFixture) string { return "not.a.token" }, init: true, close: 4403},
