@@ -12,25 +12,19 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/internal/platform/dbtest"
-	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -45,8 +39,8 @@ const accessTTL = 4 * time.Second
 // the browser story against a server on SQLite and, when TEST_DATABASE_URL
 // is set, on PostgreSQL.
 func TestWebExample(t *testing.T) {
-	node := requireNode(t)
-	installDeps(t)
+	node := apptest.RequireNode(t, "to build examples/web")
+	apptest.NpmCI(t, ".")
 	checkGenerated(t, node)
 	run(t, node, bin("tsc"), "--noEmit")
 	dist := t.TempDir()
@@ -62,12 +56,7 @@ func TestWebExample(t *testing.T) {
 			cfg := apptest.Config(t, b.URL(t))
 			cfg.AllowedOrigins = []string{static.URL}
 			cfg.AccessTTL = accessTTL
-			s := apptest.StartWith(t, cfg, apptest.Options{Handler: func(a *app.App) http.Handler {
-				mux := http.NewServeMux()
-				mux.Handle("/", a.Handler())
-				mux.Handle("GET /test/subscriptions", waitSubscriptions(a))
-				return mux
-			}})
+			s := apptest.StartForScripts(t, cfg)
 			s.Register("ann", nil)
 			s.Register("ben", nil)
 			befriend(s, "ann", "ben")
@@ -207,78 +196,4 @@ func runSpec(t *testing.T, node string, env map[string]string) {
 		t.Fatalf("e2e/chat.spec.mjs failed (%v); output:\n%s", err, out)
 	}
 	t.Logf("e2e/chat.spec.mjs passed in %s; output:\n%s", time.Since(start).Round(time.Millisecond), out)
-}
-
-// requireNode returns the path of node. A missing node fails the test
-// instead of skipping it: a skipped example would look like a green one.
-func requireNode(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not installed (needed to build examples/web): %v\n"+
-			"install Node.js 20.19 or later, then run go test again", err)
-	}
-	return node
-}
-
-var (
-	installOnce sync.Once
-	installErr  error
-	installLog  []byte
-)
-
-// installDeps runs `npm ci` when node_modules is missing or older than
-// package-lock.json (npm writes node_modules/.package-lock.json last, so its
-// time says when node_modules was installed).
-func installDeps(t *testing.T) {
-	t.Helper()
-	installOnce.Do(func() {
-		lock, err := os.Stat("package-lock.json")
-		if err != nil {
-			installErr = err
-			return
-		}
-		installed, err := os.Stat(filepath.Join("node_modules", ".package-lock.json"))
-		if err == nil && !installed.ModTime().Before(lock.ModTime()) {
-			return
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			installErr = errors.New("npm is not installed; it comes with Node.js")
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		installLog, installErr = cmd.CombinedOutput()
-	})
-	if installErr != nil {
-		t.Fatalf("npm ci in examples/web: %v\n%s", installErr, installLog)
-	}
-}
-
-// waitSubscriptions serves GET /test/subscriptions?atLeast=N next to the
-// API, for the spec only: it answers once the app's hub holds at least N
-// subscriptions (504 after 10 s).
-func waitSubscriptions(a *app.App) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, err := strconv.Atoi(r.URL.Query().Get("atLeast"))
-		if err != nil {
-			http.Error(w, "atLeast must be a number", http.StatusBadRequest)
-			return
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			got := a.Hub.Stats().Subscriptions
-			if got >= n {
-				json.NewEncoder(w).Encode(got)
-				return
-			}
-			if time.Now().After(deadline) || r.Context().Err() != nil {
-				http.Error(w, fmt.Sprintf("%d subscriptions, want %d", got, n), http.StatusGatewayTimeout)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
 }

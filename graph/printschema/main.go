@@ -15,7 +15,7 @@ func main() {
 	if len(os.Args) > 1 {
 		out = os.Args[1]
 	}
-	if err := os.WriteFile(out, []byte(graph.SDL()), 0o644); err != nil {
+	if err := os.WriteFile(out, []byte(graph.SDLFileHeader+graph.SDL()), 0o644); err != nil {
 		log.Fatalf("writing %s: %v", out, err)
 	}
 }
