@@ -351,11 +351,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*ent.ProjectInvit
 // policy lets an invitee add himself only then), then the invite is marked
 // accepted and its notice settled.
 func (s *Service) AcceptInvite(ctx context.Context, id int) (*ent.ProjectMember, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := pendingInvite(ctx, db, id)
+	db, inv, err := writing(ctx, pendingInvite, id, "id")
 	if err != nil {
 		return nil, err
 	}
@@ -380,11 +376,7 @@ func (s *Service) AcceptInvite(ctx context.Context, id int) (*ent.ProjectMember,
 
 // RefuseInvite refuses an invite the viewer received.
 func (s *Service) RefuseInvite(ctx context.Context, id int) (*ent.ProjectInvite, error) {
-	db, err := writer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := pendingInvite(ctx, db, id)
+	db, inv, err := writing(ctx, pendingInvite, id, "id")
 	if err != nil {
 		return nil, err
 	}
@@ -396,15 +388,15 @@ func (s *Service) RefuseInvite(ctx context.Context, id int) (*ent.ProjectInvite,
 
 // pendingInvite loads an invite the viewer may answer: his own, pending.
 // The owner sees his project's invites but cannot answer them.
-func pendingInvite(ctx context.Context, db *ent.Client, id int) (*ent.ProjectInvite, error) {
+func pendingInvite(ctx context.Context, db *ent.Client, id int, field string) (*ent.ProjectInvite, error) {
 	inv, err := db.ProjectInvite.Get(ctx, id)
 	switch {
 	case err != nil:
-		return nil, found(err, "invite", "id")
+		return nil, found(err, "invite", field)
 	case inv.InviteeID != viewer.UserID(ctx):
 		return nil, apperr.Deny(ReasonInviteeOnly, "only the invited user answers an invite")
 	case inv.Status != projectinvite.StatusPending:
-		return nil, conflict(ReasonInviteNotPending, "id", "this invite was already %s", inv.Status)
+		return nil, conflict(ReasonInviteNotPending, field, "this invite was already %s", inv.Status)
 	}
 	return inv, nil
 }

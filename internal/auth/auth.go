@@ -193,8 +193,26 @@ func (s *Service) Register(ctx context.Context, r Registration, from Client) (*S
 
 func (s *Service) register(ctx context.Context, r Registration, from Client) (*Session, error) {
 	sys := viewer.SystemContext(ctx)
-	db := s.db(ctx)
-	if err := s.checkTaken(sys, db, r.Username, r.Email, r.Phone); err != nil {
+	create, err := s.newAccount(ctx, s.db(ctx), r)
+	if err != nil {
+		return nil, err
+	}
+	u, err := create.Save(sys)
+	if ent.IsConstraintError(err) {
+		// A concurrent registration won the name (the check above saw none).
+		return nil, apperr.New(apperr.Conflict, apperr.ReasonUsernameTaken, "input.username", "username, email or phone was just taken: try again")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: register: %w", err)
+	}
+	return s.openSession(ctx, u, from)
+}
+
+// newAccount checks that r's username, email and phone are free, hashes its
+// password and returns the user row to create, for register and
+// CreateAccount alike. The nickname defaults to the username.
+func (s *Service) newAccount(ctx context.Context, db *ent.Client, r Registration) (*ent.UserCreate, error) {
+	if err := s.checkTaken(viewer.SystemContext(ctx), db, r.Username, r.Email, r.Phone); err != nil {
 		return nil, err
 	}
 	hash, err := s.hash(r.Password)
@@ -205,19 +223,10 @@ func (s *Service) register(ctx context.Context, r Registration, from Client) (*S
 	if nickname == "" {
 		nickname = r.Username
 	}
-	u, err := db.User.Create().
+	return db.User.Create().
 		SetUsername(r.Username).SetNickname(nickname).SetPasswordHash(string(hash)).
 		SetNillableEmail(r.Email).SetNillablePhone(r.Phone).
-		SetSign(r.Sign).SetLocation(r.Location).SetPublicID(randomPublicID()).
-		Save(sys)
-	if ent.IsConstraintError(err) {
-		// A concurrent registration won the name (the check above saw none).
-		return nil, apperr.New(apperr.Conflict, apperr.ReasonUsernameTaken, "input.username", "username, email or phone was just taken: try again")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: register: %w", err)
-	}
-	return s.openSession(ctx, u, from)
+		SetSign(r.Sign).SetLocation(r.Location).SetPublicID(randomPublicID()), nil
 }
 
 // spendAccount takes one account creation from key's budget. Each
@@ -242,21 +251,11 @@ func (s *Service) CreateAccount(ctx context.Context, r Registration, avatar stri
 	if err := s.spendAccount("user:" + strconv.Itoa(viewer.UserID(ctx))); err != nil {
 		return nil, err
 	}
-	db := s.db(ctx)
-	if err := s.checkTaken(viewer.SystemContext(ctx), db, r.Username, r.Email, r.Phone); err != nil {
-		return nil, err
-	}
-	hash, err := s.hash(r.Password)
+	create, err := s.newAccount(ctx, s.db(ctx), r)
 	if err != nil {
 		return nil, err
 	}
-	nickname := r.Nickname
-	if nickname == "" {
-		nickname = r.Username
-	}
-	create := db.User.Create().
-		SetUsername(r.Username).SetNickname(nickname).SetPasswordHash(string(hash)).
-		SetSign(r.Sign).SetAvatar(avatar).SetPublicID(randomPublicID())
+	create.SetAvatar(avatar)
 	if parentID != 0 {
 		create.SetParentID(parentID)
 	}

@@ -141,15 +141,22 @@ func (s *Service) application(ctx context.Context, db *ent.Client, id int) (*ent
 // Accept agrees to a friend application the viewer received: both sides
 // become friends, the applicant gets a notice.
 func (s *Service) Accept(ctx context.Context, noticeID int) (*ent.Friendship, error) {
-	db, err := tx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, err := s.application(ctx, db, noticeID)
+	db, n, err := s.received(ctx, noticeID)
 	if err != nil {
 		return nil, err
 	}
 	return s.accept(ctx, db, n)
+}
+
+// received opens the mutation's transaction and loads the friend
+// application noticeID that the viewer received, for Accept and Refuse.
+func (s *Service) received(ctx context.Context, noticeID int) (*ent.Client, *ent.Notice, error) {
+	db, err := tx(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := s.application(ctx, db, noticeID)
+	return db, n, err
 }
 
 func (s *Service) accept(ctx context.Context, db *ent.Client, n *ent.Notice) (*ent.Friendship, error) {
@@ -175,11 +182,7 @@ func (s *Service) accept(ctx context.Context, db *ent.Client, n *ent.Notice) (*e
 // Refuse declines a friend application the viewer received; the
 // applicant sees its state change.
 func (s *Service) Refuse(ctx context.Context, noticeID int) (*ent.Notice, error) {
-	db, err := tx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, err := s.application(ctx, db, noticeID)
+	_, n, err := s.received(ctx, noticeID)
 	if err != nil {
 		return nil, err
 	}

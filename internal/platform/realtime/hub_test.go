@@ -90,7 +90,12 @@ func (f *fakeSource) expected(topics []string, after int64) []int64 {
 // has read the head of src when it returns.
 func startHub(t *testing.T, src Source, opts HubOptions) *Hub {
 	t.Helper()
-	bus := NewLocalBus()
+	return startHubOn(t, src, NewLocalBus(), opts)
+}
+
+// startHubOn is startHub on bus, which it closes at the end.
+func startHubOn(t *testing.T, src Source, bus Bus, opts HubOptions) *Hub {
+	t.Helper()
 	hub := NewHub(src, bus, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

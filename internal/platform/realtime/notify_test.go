@@ -46,16 +46,7 @@ func (b *stuckBus) published() []int64 {
 func TestNotifyNeverWaitsForTheBus(t *testing.T) {
 	src := &fakeSource{}
 	bus := &stuckBus{LocalBus: NewLocalBus(), release: make(chan struct{})}
-	hub := NewHub(src, bus, HubOptions{PollInterval: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- hub.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-errc)
-		assert.NoError(t, bus.Close())
-	})
-	<-hub.ready
+	hub := startHubOn(t, src, bus, HubOptions{PollInterval: time.Hour})
 	sub := subscribe(t, hub, []string{"conversation:1"}, 0)
 
 	var last Event
