@@ -7,9 +7,8 @@
 --   -D sess=<the reader's session> -D me=<the reader> -D conv=<conversation>
 --   -D senders=<ids of the page's senders, comma-separated>
 --   -D quotes=<ids of the page's quotes> -D quoteSenders=<their senders>
--- authenticate
-SELECT "sessions"."id", "sessions"."created_at", "sessions"."updated_at", "sessions"."user_id", "sessions"."refresh_generation", "sessions"."expires_at", "sessions"."revoked_at", "sessions"."user_agent", "sessions"."ip" FROM "sessions" WHERE "sessions"."id" = :sess LIMIT 2;
-SELECT "users"."id", "users"."created_at", "users"."updated_at", "users"."username", "users"."nickname", "users"."email", "users"."phone", "users"."password_hash", "users"."avatar", "users"."sign", "users"."sex", "users"."location", "users"."public_id", "users"."is_member", "users"."role", "users"."account_state", "users"."last_seen_at", "users"."parent_id" FROM "users" WHERE "users"."id" IN (:me);
+-- authenticate: the session's user, if the session is live (outside the transaction)
+SELECT "users"."id", "users"."role", "users"."account_state" FROM "users" WHERE EXISTS (SELECT "sessions"."user_id" FROM "sessions" WHERE (("users"."id" = "sessions"."user_id" AND "sessions"."id" = :sess) AND "sessions"."revoked_at" IS NULL) AND "sessions"."expires_at" > now()) LIMIT 2;
 -- the conversation, as the viewer may see it
 SELECT "conversations"."id", "conversations"."created_at", "conversations"."updated_at", "conversations"."kind", "conversations"."direct_key", "conversations"."last_seq", "conversations"."last_message_at" FROM "conversations" WHERE "conversations"."id" = :conv AND ("conversations"."kind" = 'room' OR EXISTS (SELECT "conversation_members"."conversation_id" FROM "conversation_members" WHERE ("conversations"."id" = "conversation_members"."conversation_id" AND "conversation_members"."user_id" = :me) AND "conversation_members"."active" = true)) LIMIT 2;
 -- the viewer's membership (cleared position)

@@ -604,14 +604,21 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*viewer.Viewer,
 	if err != nil {
 		return nil, tokenError(err)
 	}
-	sess, err := s.client.Session.Query().Where(session.ID(c.SessionID)).WithUser().Only(viewer.SystemContext(ctx))
-	if err != nil && !ent.IsNotFound(err) {
+	// One statement on every request: the session's user, if the session
+	// is neither revoked nor expired; what the viewer needs of him.
+	u, err := s.client.User.Query().
+		Where(user.HasSessionsWith(session.ID(c.SessionID), session.RevokedAtIsNil(), session.ExpiresAtGT(time.Now()))).
+		Select(user.FieldRole, user.FieldAccountState).
+		Only(viewer.SystemContext(ctx))
+	switch {
+	case ent.IsNotFound(err):
+		return nil, sessionEnded()
+	case err != nil:
 		return nil, fmt.Errorf("auth: authenticate: %w", err)
+	case u.AccountState != user.AccountStateNormal:
+		return nil, disabled()
 	}
-	if err := sessionUsable(sess); err != nil {
-		return nil, err
-	}
-	return viewerOf(sess), nil
+	return &viewer.Viewer{UserID: u.ID, SessionID: c.SessionID, Admin: u.Role == user.RoleAdmin}, nil
 }
 
 // viewerOf is the viewer a usable session stands for.
