@@ -253,6 +253,9 @@ func (e *env) runWith(ctx context.Context, name string, count int) error {
 	if err != nil {
 		e.report.fail(label, err)
 		fmt.Fprintf(os.Stderr, "%s failed: %v\n", label, err)
+		if strings.Contains(err.Error(), "too many clients") {
+			e.report.note("%s: PostgreSQL ran out of connections: each instance's pool keeps up to 40 open and idle (internal/platform/database), so two of them and a baseline's clients can pass max_connections (SHOW max_connections)", label)
+		}
 	}
 	fmt.Fprintf(os.Stderr, "   %s took %s (load average now %s)\n", label, time.Since(start).Round(time.Millisecond), loadAvg())
 	return nil
