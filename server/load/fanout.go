@@ -24,7 +24,7 @@ import (
 // member on B).
 func fanoutScenario(ctx context.Context, e *env) error {
 	cli := newAPI(e.base, 32)
-	users, err := cli.registerMany(ctx, fmt.Sprintf("fan%d", max(len(e.procs), 1)), e.opt.groupSize, 8)
+	users, err := cli.registerMany(ctx, fmt.Sprintf("fan%d", e.instanceCount()), e.opt.groupSize, 8)
 	if err != nil {
 		return err
 	}
@@ -38,8 +38,8 @@ func fanoutScenario(ctx context.Context, e *env) error {
 	}
 	p99, base99 := pct(big.last, 99), pct(small.last, 99)
 	figure := fmt.Sprintf("send → last of %d deliveries, %d rounds", len(users), len(big.last))
-	e.report.measured("fanout", figure, max(len(e.procs), 1), float64(p99), fmt.Sprintf("p50 %s, p99 %s", ms(pct(big.last, 50)), ms(p99)), false)
-	e.report.measured("fanout", "send → receipt in a 2-member group", max(len(e.procs), 1), float64(base99),
+	e.report.measured("fanout", figure, e.instanceCount(), float64(p99), fmt.Sprintf("p50 %s, p99 %s", ms(pct(big.last, 50)), ms(p99)), false)
+	e.report.measured("fanout", "send → receipt in a 2-member group", e.instanceCount(), float64(base99),
 		fmt.Sprintf("p50 %s, p99 %s", ms(pct(small.last, 50)), ms(base99)), false)
 	e.report.add(row{
 		scenario: "fanout", figure: figure + e.label(),

@@ -20,6 +20,9 @@ import (
 // subscribe on B, so that every delivery crosses the bus.
 func latencyScenario(ctx context.Context, e *env) error {
 	for _, r := range e.opt.rates {
+		if err := e.startSecond(ctx); err != nil { // stopped before the previous rate's baseline
+			return err
+		}
 		if err := latencyAt(ctx, e, r); err != nil {
 			return fmt.Errorf("at %d/s: %w", r, err)
 		}
@@ -30,7 +33,7 @@ func latencyScenario(ctx context.Context, e *env) error {
 func latencyAt(ctx context.Context, e *env, rate int) error {
 	n := e.opt.pairs
 	cli := newAPI(e.base, 64)
-	pairs, err := makePairs(ctx, e, cli, fmt.Sprintf("lat%d_%d", rate, max(len(e.procs), 1)), n)
+	pairs, err := makePairs(ctx, e, cli, fmt.Sprintf("lat%d_%d", rate, e.instanceCount()), n)
 	if err != nil {
 		return err
 	}
@@ -134,6 +137,12 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 	// The achieved rate: messages received over the time from the first
 	// measured message's scheduled send to the last send's answer.
 	achieved := float64(len(got)) / sentAt.Sub(start.Add(time.Duration(warm)*interval)).Seconds()
+	if e.twoInstances() {
+		for _, s := range subs {
+			s.Close()
+		}
+		e.stopSecond() // see stopSecond: the baseline runs beside A alone
+	}
 
 	pg, err := e.pgbench(ctx, pgbenchRun{script: filepath.Join(e.opt.benchDir, "send.sql"), vars: pairs.pgbenchVars(fmt.Sprintf("lat%d", rate)),
 		clients: min(n, 32), duration: e.opt.duration, rate: rate, logLat: true})
@@ -142,7 +151,7 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 	}
 	p99, pgp99 := pct(got, 99), pct(pg.latencies, 99)
 	figure := fmt.Sprintf("send → receipt at %d msg/s, %d pairs", rate, n)
-	e.report.measured("latency", figure, max(len(e.procs), 1), float64(p99), fmt.Sprintf("p50 %s, p99 %s, %d missing", ms(pct(got, 50)), ms(p99), missing), false)
+	e.report.measured("latency", figure, e.count, float64(p99), fmt.Sprintf("p50 %s, p99 %s, %d missing", ms(pct(got, 50)), ms(p99), missing), false)
 	x := row{
 		scenario: "latency", figure: figure + e.label(),
 		value:    fmt.Sprintf("%s; achieved %.0f/s, %d missing", summary(got), achieved, missing),

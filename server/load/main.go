@@ -74,6 +74,8 @@ type env struct {
 	// (instance A); a second one (B) serves the same schema with the same
 	// JWT secret, so a token from one is good on the other.
 	procs []*inProcess
+	// count is the instance count of the current run (1 or 2).
+	count int
 	// scriptChecked: the send scenario checked its pgbench script against a
 	// traced send in an earlier run (with another instance count).
 	scriptChecked bool
@@ -221,14 +223,10 @@ var instanceAware = map[string]bool{"send": true, "latency": true, "fanout": tru
 // instance B on A's schema with A's secret for the scenario and stops it
 // after, so that no idle second instance weighs on the other runs.
 func (e *env) runWith(ctx context.Context, name string, count int) error {
-	if count == 2 {
-		b, err := startInProcess(ctx, e.dbURL, e.proc.secret, nil, e.opt.busURL)
-		if err != nil {
-			return fmt.Errorf("second instance: %w", err)
-		}
-		defer func() { b.Close(); e.procs = e.procs[:1] }()
-		e.procs = append(e.procs[:1], b)
-		fmt.Fprintf(os.Stderr, "second in-process server at %s on the same schema\n", b.base)
+	e.count = count
+	defer e.stopSecond()
+	if err := e.startSecond(ctx); err != nil {
+		return err
 	}
 	label := name + e.label()
 	start := time.Now()
@@ -261,8 +259,44 @@ func (e *env) runWith(ctx context.Context, name string, count int) error {
 	return nil
 }
 
-// twoInstances reports whether the current run has instances A and B.
+// startSecond starts instance B when the current run has two instances and
+// B is not running.
+func (e *env) startSecond(ctx context.Context) error {
+	if e.count != 2 || len(e.procs) > 1 {
+		return nil
+	}
+	b, err := startInProcess(ctx, e.dbURL, e.proc.secret, nil, e.opt.busURL)
+	if err != nil {
+		return fmt.Errorf("second instance: %w", err)
+	}
+	e.procs = append(e.procs[:1], b)
+	fmt.Fprintf(os.Stderr, "second in-process server at %s on the same schema\n", b.base)
+	return nil
+}
+
+// stopSecond stops instance B if it runs. The latency scenario stops it
+// before its pgbench baseline: each instance's pool keeps up to 40
+// connections idle for a minute, and two full pools beside the baseline's
+// 32 clients pass a default PostgreSQL's max_connections (100). Without B
+// the baseline runs as it does in the one-instance run.
+func (e *env) stopSecond() {
+	if len(e.procs) > 1 {
+		e.procs[1].Close()
+		e.procs = e.procs[:1]
+	}
+}
+
+// twoInstances reports whether instances A and B both run now.
 func (e *env) twoInstances() bool { return len(e.procs) > 1 }
+
+// instanceCount is the instance count of the current run: 2 also after the
+// latency scenario stopped B for its baseline.
+func (e *env) instanceCount() int {
+	if e.count == 2 {
+		return 2
+	}
+	return 1
+}
 
 // baseOf is the instance the i-th client of a split talks to: A for even
 // i, B for odd i with two instances, else the one server.
@@ -291,7 +325,7 @@ func (e *env) label() string {
 	if e.opt.busURL == "" && !slices.ContainsFunc(e.opt.instances, func(n int) bool { return n != 1 }) {
 		return ""
 	}
-	if e.twoInstances() {
+	if e.instanceCount() == 2 {
 		return fmt.Sprintf(" (2 instances, bus %s)", e.busName())
 	}
 	return fmt.Sprintf(" (1 instance, bus %s)", e.busName())

@@ -115,7 +115,7 @@ func (p *pairSet) pgbenchVars(tag string) map[string]string {
 func sendScenario(ctx context.Context, e *env) error {
 	n := e.opt.senders
 	cli := newAPI(e.base, n)
-	pairs, err := makePairs(ctx, e, cli, fmt.Sprintf("send%d", max(len(e.procs), 1)), n)
+	pairs, err := makePairs(ctx, e, cli, fmt.Sprintf("send%d", e.instanceCount()), n)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func sendScenario(ctx context.Context, e *env) error {
 			return err
 		}
 		bestMin = max(bestMin, least.tps)
-		rate, lat, errs, err := closedLoopSends(ctx, clis, pairs, e.opt.warmup, e.opt.duration, fmt.Sprintf("i%dr%d", len(e.procs), r))
+		rate, lat, errs, err := closedLoopSends(ctx, clis, pairs, e.opt.warmup, e.opt.duration, fmt.Sprintf("i%dr%d", e.instanceCount(), r))
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func sendScenario(ctx context.Context, e *env) error {
 	}
 	ratio := best / bestPG
 	figure := fmt.Sprintf("direct sends/s, %d concurrent senders", n)
-	e.report.measured("send", figure, max(len(e.procs), 1), best, fmt.Sprintf("%.0f/s (p99 %s)", best, ms(pct(bestLat, 99))), true)
+	e.report.measured("send", figure, e.instanceCount(), best, fmt.Sprintf("%.0f/s (p99 %s)", best, ms(pct(bestLat, 99))), true)
 	e.report.add(row{
 		scenario: "send", figure: figure + e.label(),
 		value:    fmt.Sprintf("%.0f/s (%s)", best, summary(bestLat)),

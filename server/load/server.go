@@ -68,6 +68,7 @@ type inProcess struct {
 	app    *app.App
 	srv    *http.Server
 	secret []byte
+	closed sync.Once
 }
 
 // sqlTrace records the statements the in-process server runs while on.
@@ -143,11 +144,13 @@ func startInProcess(ctx context.Context, dbURL string, secret []byte, trace *sql
 }
 
 func (p *inProcess) Close() {
-	p.app.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	p.srv.Shutdown(ctx)
-	os.RemoveAll(p.dir)
+	p.closed.Do(func() {
+		p.app.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.srv.Shutdown(ctx)
+		os.RemoveAll(p.dir)
+	})
 }
 
 // spawned is a server binary run as a child process, so that its memory
