@@ -40,7 +40,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		b.Cleanup(db.Close)
 		e.db, e.dbURL, dbURL = db, db.url, db.url
 	}
-	p, err := startInProcess(ctx, dbURL, randomSecret(), nil)
+	p, err := startInProcess(ctx, dbURL, randomSecret(), nil, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,9 +18,13 @@ import (
 //
 // The group is built through the API too: createGroup, then joinGroup by
 // every member (it is open). A group holds at most group.MembersMax members.
+//
+// With two instances the owner sends through A and the members subscribe
+// on A and B alternately (the 2-member baseline: the owner on A, the other
+// member on B).
 func fanoutScenario(ctx context.Context, e *env) error {
 	cli := newAPI(e.base, 32)
-	users, err := cli.registerMany(ctx, "fan", e.opt.groupSize, 8)
+	users, err := cli.registerMany(ctx, fmt.Sprintf("fan%d", e.instanceCount()), e.opt.groupSize, 8)
 	if err != nil {
 		return err
 	}
@@ -33,14 +37,18 @@ func fanoutScenario(ctx context.Context, e *env) error {
 		return fmt.Errorf("%d-member group: %w", len(users), err)
 	}
 	p99, base99 := pct(big.last, 99), pct(small.last, 99)
+	figure := fmt.Sprintf("send → last of %d deliveries, %d rounds", len(users), len(big.last))
+	e.report.measured("fanout", figure, e.instanceCount(), float64(p99), fmt.Sprintf("p50 %s, p99 %s", ms(pct(big.last, 50)), ms(p99)), false)
+	e.report.measured("fanout", "send → receipt in a 2-member group", e.instanceCount(), float64(base99),
+		fmt.Sprintf("p50 %s, p99 %s", ms(pct(small.last, 50)), ms(base99)), false)
 	e.report.add(row{
-		scenario: "fanout", figure: fmt.Sprintf("send → last of %d deliveries, %d rounds", len(users), len(big.last)),
+		scenario: "fanout", figure: figure + e.label(),
 		value:    summary(big.last),
 		baseline: fmt.Sprintf("2-member group: %s", summary(small.last)),
 		ratio:    float64(base99) / float64(max(p99, 1)), ratioOf: "2-member p99/1,000-member p99",
 		goal: "p99 ≤ 100 ms", met: boolp(p99 <= 100*time.Millisecond && len(users) >= 1000),
 	})
-	e.report.note("fanout: time to the first delivery %s; from the first delivery to the last (the fan-out itself) %s; the group's send request alone %s",
+	e.report.note("fanout%s: time to the first delivery %s; from the first delivery to the last (the fan-out itself) %s; the group's send request alone %s", e.label(),
 		summary(big.first), summary(big.spread), summary(big.send))
 	return nil
 }
@@ -83,7 +91,12 @@ func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int
 			complete <- struct{}{}
 		}
 	}
-	before := hubSubscriptions(e)
+	live := liveCounts(e)
+	for i := range members {
+		if len(live) > 0 {
+			live[i%len(live)]++ // member i subscribes on e.baseOf(i)
+		}
+	}
 	subs := make([]*subscriber, len(members))
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
@@ -95,7 +108,7 @@ func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			s, err := subscribe(ctx, d, e.base, m.Token, eventsSubscription, onEvent)
+			s, err := subscribe(ctx, d, e.baseOf(i), m.Token, eventsSubscription, onEvent)
 			if err != nil {
 				select {
 				case errc <- err:
@@ -119,7 +132,7 @@ func runFanout(ctx context.Context, e *env, cli *api, members []user, rounds int
 		return res, fmt.Errorf("subscribe: %w", err)
 	default:
 	}
-	if err := waitLive(e, before+len(members)); err != nil {
+	if err := waitLiveAll(e, live); err != nil {
 		return res, err
 	}
 	var first, last, send, spread durations

@@ -16,8 +16,13 @@ import (
 // lower rate). The latency of a message runs from its scheduled send time to
 // its receipt on the receiver's WebSocket. Beside it, pgbench replays the
 // send transaction at the same rate, from the scheduled start likewise.
+// With two instances the senders send through A and the receivers
+// subscribe on B, so that every delivery crosses the bus.
 func latencyScenario(ctx context.Context, e *env) error {
 	for _, r := range e.opt.rates {
+		if err := e.startSecond(ctx); err != nil { // stopped before the previous rate's baseline
+			return err
+		}
 		if err := latencyAt(ctx, e, r); err != nil {
 			return fmt.Errorf("at %d/s: %w", r, err)
 		}
@@ -28,7 +33,7 @@ func latencyScenario(ctx context.Context, e *env) error {
 func latencyAt(ctx context.Context, e *env, rate int) error {
 	n := e.opt.pairs
 	cli := newAPI(e.base, 64)
-	pairs, err := makePairs(ctx, e, cli, fmt.Sprintf("lat%d", rate), n)
+	pairs, err := makePairs(ctx, e, cli, fmt.Sprintf("lat%d_%d", rate, e.instanceCount()), n)
 	if err != nil {
 		return err
 	}
@@ -52,11 +57,14 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 			received.Add(1)
 		}
 	}
-	before := hubSubscriptions(e)
+	want := liveCounts(e)
+	if len(want) > 0 {
+		want[len(want)-1] += n // the receivers' instance: B with two, else A
+	}
 	d := wsDialer(nil)
 	subs := make([]*subscriber, n)
 	for i := range n {
-		s, err := subscribe(ctx, d, e.base, pairs.peers[i].Token, eventsSubscription, onEvent)
+		s, err := subscribe(ctx, d, e.far(), pairs.peers[i].Token, eventsSubscription, onEvent)
 		if err != nil {
 			return fmt.Errorf("subscribe: %w", err)
 		}
@@ -67,7 +75,7 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 			s.Close()
 		}
 	}()
-	if err := waitLive(e, before+n); err != nil {
+	if err := waitLiveAll(e, want); err != nil {
 		return err
 	}
 
@@ -129,6 +137,12 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 	// The achieved rate: messages received over the time from the first
 	// measured message's scheduled send to the last send's answer.
 	achieved := float64(len(got)) / sentAt.Sub(start.Add(time.Duration(warm)*interval)).Seconds()
+	if e.twoInstances() {
+		for _, s := range subs {
+			s.Close()
+		}
+		e.stopSecond() // see stopSecond: the baseline runs beside A alone
+	}
 
 	pg, err := e.pgbench(ctx, pgbenchRun{script: filepath.Join(e.opt.benchDir, "send.sql"), vars: pairs.pgbenchVars(fmt.Sprintf("lat%d", rate)),
 		clients: min(n, 32), duration: e.opt.duration, rate: rate, logLat: true})
@@ -136,8 +150,10 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 		return err
 	}
 	p99, pgp99 := pct(got, 99), pct(pg.latencies, 99)
+	figure := fmt.Sprintf("send → receipt at %d msg/s, %d pairs", rate, n)
+	e.report.measured("latency", figure, e.count, float64(p99), fmt.Sprintf("p50 %s, p99 %s, %d missing", ms(pct(got, 50)), ms(p99), missing), false)
 	x := row{
-		scenario: "latency", figure: fmt.Sprintf("send → receipt at %d msg/s, %d pairs", rate, n),
+		scenario: "latency", figure: figure + e.label(),
 		value:    fmt.Sprintf("%s; achieved %.0f/s, %d missing", summary(got), achieved, missing),
 		baseline: fmt.Sprintf("pgbench send.sql at %d tps: %s", rate, summary(pg.latencies)),
 		ratio:    float64(pgp99) / float64(max(p99, 1)), ratioOf: "pgbench p99/parley p99",
@@ -148,39 +164,62 @@ func latencyAt(ctx context.Context, e *env, rate int) error {
 	}
 	e.report.add(x)
 	if pg.tps < 0.95*float64(rate) {
-		e.report.note("latency: at %d/s pgbench itself reached only %.0f tps: the machine (the database and pgbench) did not keep up with that rate in this run, so its latencies there include a growing queue", rate, pg.tps)
+		e.report.note("latency%s: at %d/s pgbench itself reached only %.0f tps: the machine (the database and pgbench) did not keep up with that rate in this run, so its latencies there include a growing queue", e.label(), rate, pg.tps)
 	}
 	sl := sendLat.snapshot()
-	e.report.note("latency at %d/s: the sendMessage request alone (HTTP round trip) took %s", rate, summary(sl))
+	e.report.note("latency at %d/s%s: the sendMessage request alone (HTTP round trip) took %s", rate, e.label(), summary(sl))
 	if missing > 0 {
 		fmt.Fprintf(os.Stderr, "   %d of %d messages were not received within 5 s\n", missing, total)
 	}
 	return nil
 }
 
-// hubSubscriptions is the in-process hub's subscription count (0 with -url).
-func hubSubscriptions(e *env) int {
-	if e.proc == nil {
-		return 0
+// instancesOf are the in-process instances of the current run (none with
+// -url).
+func instancesOf(e *env) []*inProcess {
+	if len(e.procs) == 0 && e.proc != nil {
+		return []*inProcess{e.proc}
 	}
-	return e.proc.app.Hub.Stats().Subscriptions
+	return e.procs
 }
 
-// waitLive waits until the in-process hub holds want subscriptions: a
+// liveCounts is each in-process instance's hub subscription count now, in
+// the order of e.procs (empty with -url).
+func liveCounts(e *env) []int {
+	var out []int
+	for _, p := range instancesOf(e) {
+		out = append(out, p.app.Hub.Stats().Subscriptions)
+	}
+	return out
+}
+
+// waitLive waits until instance A's hub holds want subscriptions: a
 // live-only subscription misses what commits before the server registered
 // it, and graphql-transport-ws does not acknowledge a subscribe. Against a
 // server elsewhere, a pause stands in for the count.
 func waitLive(e *env, want int) error {
 	if e.proc == nil {
+		return waitLiveAll(e, nil)
+	}
+	return waitLiveAll(e, []int{want})
+}
+
+// waitLiveAll waits until the hub of each in-process instance i holds
+// want[i] subscriptions (see waitLive).
+func waitLiveAll(e *env, want []int) error {
+	procs := instancesOf(e)
+	if len(procs) == 0 {
 		time.Sleep(2 * time.Second)
 		return nil
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for hubSubscriptions(e) < want {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d subscriptions registered", hubSubscriptions(e), want)
+	for i, w := range want {
+		for procs[i].app.Hub.Stats().Subscriptions < w {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("only %d of %d subscriptions registered on instance %d", procs[i].app.Hub.Stats().Subscriptions, w, i+1)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
 }

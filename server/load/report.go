@@ -23,14 +23,71 @@ type row struct {
 }
 
 type report struct {
-	mu     sync.Mutex
-	rows   []row
-	notes  []string
-	failed map[string]error
-	order  []string
+	mu      sync.Mutex
+	rows    []row
+	notes   []string
+	failed  map[string]error
+	order   []string
+	byCount []*countFigure
+}
+
+// countFigure is one figure of an instance-aware scenario as measured with
+// each -instances count, so that two instances can be read against one in
+// the same run.
+type countFigure struct {
+	scenario, figure string
+	higherBetter     bool
+	value            map[int]float64 // by instance count
+	shown            map[int]string
 }
 
 func newReport() *report { return &report{failed: map[string]error{}} }
+
+// measured records a figure of the run with instances instances: v is the
+// number compared across counts, shown what the row prints.
+func (r *report) measured(scenario, figure string, instances int, v float64, shown string, higherBetter bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var f *countFigure
+	for _, x := range r.byCount {
+		if x.scenario == scenario && x.figure == figure {
+			f = x
+		}
+	}
+	if f == nil {
+		f = &countFigure{scenario: scenario, figure: figure, higherBetter: higherBetter, value: map[int]float64{}, shown: map[int]string{}}
+		r.byCount = append(r.byCount, f)
+	}
+	f.value[instances], f.shown[instances] = v, shown
+}
+
+// compareInstances adds a row for every figure measured with both one and
+// two instances: the two-instance figure against the one-instance one of
+// the same run, which is what the bus between the instances costs.
+func (r *report) compareInstances(bus string) {
+	r.mu.Lock()
+	var add []row
+	for _, f := range r.byCount {
+		one, ok1 := f.value[1]
+		two, ok2 := f.value[2]
+		if !ok1 || !ok2 || one <= 0 || two <= 0 {
+			continue
+		}
+		x := row{
+			scenario: f.scenario, figure: fmt.Sprintf("%s: 2 instances (bus %s) against 1", f.figure, bus),
+			value: "2 instances: " + f.shown[2], baseline: "1 instance: " + f.shown[1],
+			ratio: two / one, ratioOf: "2-instance/1-instance",
+		}
+		if !f.higherBetter {
+			x.ratio, x.ratioOf = one/two, "1-instance/2-instance"
+		}
+		add = append(add, x)
+	}
+	r.mu.Unlock()
+	for _, x := range add {
+		r.add(x)
+	}
+}
 
 func (r *report) add(x row) {
 	r.mu.Lock()

@@ -68,6 +68,7 @@ type inProcess struct {
 	app    *app.App
 	srv    *http.Server
 	secret []byte
+	closed sync.Once
 }
 
 // sqlTrace records the statements the in-process server runs while on.
@@ -101,10 +102,14 @@ func (t *sqlTrace) stop() []string {
 // startInProcess starts the app on dbURL. The configuration is the
 // development default except for the cheapest bcrypt (only registration
 // hashes passwords, and the tool registers thousands of users) and no
-// sign-in, registration or write throttling.
-func startInProcess(ctx context.Context, dbURL string, secret []byte, trace *sqlTrace) (*inProcess, error) {
+// sign-in, registration or write throttling. busURL is Config.BusURL: empty
+// is PostgreSQL's LISTEN/NOTIFY. Several of them on one dbURL with one
+// secret are instances of one deployment, each with its own hub polling at
+// the default interval between the bus's wake-ups.
+func startInProcess(ctx context.Context, dbURL string, secret []byte, trace *sqlTrace, busURL string) (*inProcess, error) {
 	cfg := app.Defaults()
 	cfg.DatabaseURL = dbURL
+	cfg.BusURL = busURL
 	dir, err := os.MkdirTemp("", "parley-load-")
 	if err != nil {
 		return nil, err
@@ -139,11 +144,13 @@ func startInProcess(ctx context.Context, dbURL string, secret []byte, trace *sql
 }
 
 func (p *inProcess) Close() {
-	p.app.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	p.srv.Shutdown(ctx)
-	os.RemoveAll(p.dir)
+	p.closed.Do(func() {
+		p.app.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.srv.Shutdown(ctx)
+		os.RemoveAll(p.dir)
+	})
 }
 
 // spawned is a server binary run as a child process, so that its memory
