@@ -146,6 +146,7 @@ type rawFlags struct {
 	maxDepth, maxCost, maxSubs, maxMutations    *int64
 	registrations, messages, texts, entities    *int64
 	maxDecodes                                  *int64
+	dbMaxConns                                  *int64
 	badEnv                                      []string // values of the environment that did not parse
 }
 
@@ -191,6 +192,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	fs.Int64Var(&cfg.MaxFileBytes, "max-file-bytes", e.int("PARLEY_MAX_FILE_BYTES", cfg.MaxFileBytes), "largest file upload")
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", e.int("PARLEY_MAX_IMAGE_PIXELS", cfg.MaxImagePixels), "largest width × height of an uploaded image")
 	fs.Int64Var(&cfg.MaxImageDecodeBytes, "max-image-decode-bytes", e.int("PARLEY_MAX_IMAGE_DECODE_BYTES", cfg.MaxImageDecodeBytes), "most memory decoding one uploaded image may take, as its header announces it")
+	raw.dbMaxConns = fs.Int64("db-max-conns", e.int("PARLEY_DB_MAX_CONNS", int64(cfg.DBMaxConns)), "most PostgreSQL connections this instance opens (and keeps idle); instances × this must fit under max_connections")
 	raw.maxDecodes = fs.Int64("max-concurrent-decodes", e.int("PARLEY_MAX_CONCURRENT_DECODES", int64(cfg.MaxConcurrentDecodes)), "uploaded images decoded at once; others wait")
 	fs.DurationVar(&cfg.FileURLTTL, "file-url-ttl", e.duration("PARLEY_FILE_URL_TTL", cfg.FileURLTTL), "least lifetime of a private file's signed URL")
 	fs.DurationVar(&cfg.UploadTimeout, "upload-timeout", e.duration("PARLEY_UPLOAD_TIMEOUT", cfg.UploadTimeout), "deadline of one upload request")
@@ -217,7 +219,7 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 	for name, v := range map[string]int64{
 		"max-depth": *raw.maxDepth, "max-cost": *raw.maxCost, "max-mutation-fields": *raw.maxMutations,
 		"registrations-per-hour": *raw.registrations, "messages-per-minute": *raw.messages,
-		"texts-per-minute": *raw.texts, "entities-per-minute": *raw.entities,
+		"texts-per-minute": *raw.texts, "entities-per-minute": *raw.entities, "db-max-conns": *raw.dbMaxConns,
 	} {
 		if v < 0 || v > math.MaxInt32 {
 			return fmt.Errorf("-%s must be between 0 and %d, got %d", name, math.MaxInt32, v)
@@ -227,6 +229,7 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 	cfg.MaxMutationFields, cfg.RegistrationsPerHour = int(*raw.maxMutations), int(*raw.registrations)
 	cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = int(*raw.messages), int(*raw.texts), int(*raw.entities)
 	cfg.MaxConcurrentDecodes = int(*raw.maxDecodes)
+	cfg.DBMaxConns = int(*raw.dbMaxConns)
 	if err := app.CheckFiles(*cfg); err != nil {
 		return err
 	}

@@ -88,6 +88,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	client, db, postgres := opened.Client, opened.SQL, opened.Postgres
+	if postgres && cfg.DBMaxConns > 0 {
+		database.SetMaxConns(db, cfg.DBMaxConns)
+	}
 	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.AccessTTL, cfg.RefreshTTL)
 	if err != nil {
 		client.Close()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/platform/database"
 	"github.com/parley-im/parley/internal/verify"
 )
 
@@ -24,6 +25,10 @@ type Config struct {
 	// PostgreSQL's LISTEN/NOTIFY on PostgreSQL, and an in-process bus on
 	// SQLite (one instance).
 	BusURL string
+	// DBMaxConns is how many PostgreSQL connections the instance opens at
+	// most, and keeps open while idle (a minute): every instance's pool must
+	// fit, with every other client, under the server's max_connections.
+	DBMaxConns int
 	// JWTSecret signs tokens; required in production, generated once and
 	// kept in DataDir in development.
 	JWTSecret      []byte
@@ -150,6 +155,7 @@ func Defaults() Config {
 		MaxTokens:          15000,
 		MaxSubscriptions:   32,
 		KeepAlive:          15 * time.Second,
+		DBMaxConns:         database.DefaultMaxConns,
 		AccessTTL:          15 * time.Minute,
 		RefreshTTL:         30 * 24 * time.Hour,
 		RefreshReuse:       30 * time.Second,

@@ -203,3 +203,19 @@ func TestOpsListeners(t *testing.T) {
 	_, err = app.ServeOps(s.App, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.Error(t, err)
 }
+
+// TestDBMaxConns: the PostgreSQL pool is as large as the setting says (so
+// that instances × pool fits under max_connections), and 40 by default.
+func TestDBMaxConns(t *testing.T) {
+	for _, b := range dbtest.Backends() {
+		if b.Name != "postgres" {
+			continue
+		}
+		t.Run(b.Name, func(t *testing.T) {
+			small := newServer(t, b, func(c *app.Config) { c.DBMaxConns = 3 })
+			require.Contains(t, scrape(t, small.App), `go_sql_max_open_connections{db_name="parley"} 3`+"\n")
+			plain := newServer(t, b)
+			require.Contains(t, scrape(t, plain.App), `go_sql_max_open_connections{db_name="parley"} 40`+"\n")
+		})
+	}
+}

@@ -90,6 +90,17 @@ type DB struct {
 	Postgres bool
 }
 
+// DefaultMaxConns is the PostgreSQL pool's size unless the caller sets
+// another with SetMaxConns.
+const DefaultMaxConns = 40
+
+// SetMaxConns sizes db's pool: at most n connections, all of them kept while
+// idle (see Open for why idle ones are kept).
+func SetMaxConns(db *sql.DB, n int) {
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+}
+
 // Open opens and migrates the database: PostgreSQL when url is a
 // postgres:// or postgresql:// URL, embedded SQLite under dataDir when url
 // is empty; anything else is refused. trace, when set, sees every
@@ -130,8 +141,7 @@ func Open(ctx context.Context, url, dataDir string, trace func(context.Context, 
 		// filters' subqueries from cold caches. Measured: a 50-member
 		// fan-out went from 612 to 51 ms (docs/PERFORMANCE.md). Connections
 		// idle for a minute are still released.
-		db.SetMaxOpenConns(40)
-		db.SetMaxIdleConns(40)
+		SetMaxConns(db, DefaultMaxConns)
 		db.SetConnMaxIdleTime(time.Minute)
 	}
 	var drv entdialect.Driver = entsql.OpenDB(dialect, db)
