@@ -47,7 +47,13 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				level = slog.LevelDebug // the client left: nobody reads the answer
 			}
 			log.Log(ctx, level, "internal error", "request_id", reqID, "path", gqlErr.Path.String(), "err", err)
-			app = &apperr.Error{Code: apperr.Internal, Message: "internal server error (request " + reqID + ")"}
+			// The cause stays in the log; a reason the classifier gave
+			// (TIMEOUT, DATABASE_UNAVAILABLE) tells the client it may retry.
+			msg := "internal server error"
+			if app.Reason != "" {
+				msg = app.Message
+			}
+			app = &apperr.Error{Code: apperr.Internal, Reason: app.Reason, Message: msg + " (request " + reqID + ")"}
 		}
 		gqlErr.Message = app.Message
 		gqlErr.Extensions = app.Extensions()

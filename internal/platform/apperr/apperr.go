@@ -6,10 +6,14 @@ package apperr
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/rule"
@@ -197,8 +201,34 @@ func Classify(err error) *Error {
 		return New(Conflict, ReasonDuplicate, "", "conflicts with existing data")
 	case errors.Is(err, context.DeadlineExceeded):
 		return New(Internal, "TIMEOUT", "", "request timed out")
+	case databaseUnavailable(err):
+		return &Error{Code: Internal, Reason: ReasonDatabaseUnavailable, Message: "the database is unavailable for a moment: try again", Err: err}
 	}
 	return &Error{Code: Internal, Message: "internal server error", Err: err}
+}
+
+// ReasonDatabaseUnavailable says that a request failed because the
+// database could not be reached or took no more connections: the request
+// may be retried as it is.
+const ReasonDatabaseUnavailable = "DATABASE_UNAVAILABLE"
+
+// databaseUnavailable reports whether err is the database refusing or
+// losing the connection rather than refusing the statement: PostgreSQL's
+// connection exceptions (class 08), insufficient resources (53, such as
+// too many connections) and shutdowns (57P01 to 57P03), or a broken
+// connection.
+func databaseUnavailable(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch code := string(pqErr.Code); {
+		case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"),
+			code == "57P01", code == "57P02", code == "57P03":
+			return true
+		}
+		return false
+	}
+	var netErr *net.OpError
+	return errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr)
 }
 
 // Known returns the *Error in err's chain, or nil.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/ent"
@@ -37,6 +39,9 @@ func TestClassify(t *testing.T) {
 
 		own := apperr.Input(apperr.ReasonTooLong, "input.name", "too long")
 		cause := errors.New("disk on fire")
+		tooMany := &pq.Error{Code: "53300", Message: "sorry, too many clients already"}
+		syntax := &pq.Error{Code: "42601", Message: "syntax error"}
+		refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
 		for _, tc := range []struct {
 			name         string
 			err          error
@@ -53,6 +58,9 @@ func TestClassify(t *testing.T) {
 			{"denial, bare", fmt.Errorf("x: %w", privacy.Deny), apperr.Forbidden, apperr.ReasonNotAllowed, "not allowed", nil, nil},
 			{"constraint", constraint, apperr.Conflict, apperr.ReasonDuplicate, "conflicts with existing data", nil, nil},
 			{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), apperr.Internal, "TIMEOUT", "request timed out", nil, nil},
+			{"too many connections", fmt.Errorf("query: %w", tooMany), apperr.Internal, apperr.ReasonDatabaseUnavailable, "the database is unavailable for a moment: try again", tooMany, nil},
+			{"connection refused", fmt.Errorf("query: %w", refused), apperr.Internal, apperr.ReasonDatabaseUnavailable, "the database is unavailable for a moment: try again", refused, nil},
+			{"a statement refused", fmt.Errorf("query: %w", syntax), apperr.Internal, "", "internal server error", syntax, nil},
 			{"anything else", cause, apperr.Internal, "", "internal server error", cause, nil},
 		} {
 			got := apperr.Classify(tc.err)
