@@ -285,13 +285,18 @@ func (h *Hub) Notify(_ context.Context, head int64) error {
 			break
 		}
 	}
-	for _, c := range []chan struct{}{h.wake, h.kick} {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-	}
+	nudge(h.wake)
+	nudge(h.kick)
 	return nil
+}
+
+// nudge marks c, of capacity 1, as due without waiting: a mark already
+// there stands for this one too.
+func nudge(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // publishTimeout bounds one publish of a wake-up, so that a stuck bus costs
