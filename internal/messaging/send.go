@@ -300,22 +300,33 @@ func (s *Service) direct(ctx context.Context, db *ent.Client, me, to int) (*ent.
 	if err := s.settings.Require(ctx, settings.PrivateChat); err != nil {
 		return nil, err
 	}
-	friends, err := s.people.AreFriends(ctx, me, peer.ID)
+	// Whether they are friends matters when strangers may not chat, and
+	// when the conversation opens (the welcome reply); a send into an open
+	// conversation with stranger chat on does not ask.
+	strangers, err := s.settings.Enabled(ctx, settings.StrangerChat)
 	if err != nil {
 		return nil, err
 	}
-	if !friends {
-		if on, err := s.settings.Enabled(ctx, settings.StrangerChat); err != nil {
+	friends, asked := false, false
+	if !strangers {
+		if friends, err = s.people.AreFriends(ctx, me, peer.ID); err != nil {
 			return nil, err
-		} else if !on {
+		}
+		if !friends {
 			return nil, apperr.Deny(ReasonStrangerChatOff, "chatting with people who are not your friends is turned off")
 		}
+		asked = true
 	}
 	conv, opened, err := s.openDirect(ctx, db, me, peer.ID)
-	if err != nil {
-		return nil, err
+	if err != nil || !opened {
+		return conv, err
 	}
-	if opened && !friends {
+	if !asked {
+		if friends, err = s.people.AreFriends(ctx, me, peer.ID); err != nil {
+			return nil, err
+		}
+	}
+	if !friends {
 		if err := s.welcome(ctx, db, conv, peer.ID); err != nil {
 			return nil, err
 		}
