@@ -49,10 +49,24 @@ func TestListFollowsOthersMessages(t *testing.T) {
 		}
 		require.Equal(t, []string{"Cat", "Ann", "team"}, order(ben))
 
-		// Others' messages move Ben's list, in the group and in a direct chat.
+		// Others' messages move Ben's list, in the group and in a direct chat,
+		// without writing his row (the fan-out stays out of the send).
+		updated := func() string {
+			for _, e := range k.activityList(ben, "first: 20").Nodes() {
+				if e.Title == "team" {
+					var node struct{ Node struct{ UpdatedAt string } }
+					k.OK(ben.Token, `query($id: ID!) { node(id: $id) { ... on ConversationMember { updatedAt } } }`, map[string]any{"id": e.ID}, &node)
+					return node.Node.UpdatedAt
+				}
+			}
+			t.Fatal("no team in Ben's list")
+			return ""
+		}
+		before := updated()
 		time.Sleep(5 * time.Millisecond)
 		require.Empty(t, k.sendGroup(cat, team.ID, "in the team").Errors)
 		require.Equal(t, []string{"team", "Cat", "Ann"}, order(ben))
+		require.Equal(t, before, updated(), "a message into the group writes no other member's row")
 		time.Sleep(5 * time.Millisecond)
 		k.Send(ann, ben, "again")
 		require.Equal(t, []string{"Ann", "team", "Cat"}, order(ben))
