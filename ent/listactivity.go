@@ -28,7 +28,8 @@ const ListActivityExpr = "(SELECT CASE WHEN conversation_members.last_activity_a
 	" FROM conversations WHERE conversations.id = conversation_members.conversation_id)"
 
 // ListActivity is ListActivityExpr in Go, for a row whose conversation is
-// at hand: the same value, so that a cursor taken from it matches the SQL.
+// at hand (messaging.LastActivities, behind the lastActivityAt field): the
+// same value the list sorts on.
 func ListActivity(m *ConversationMember, c *Conversation) *time.Time {
 	switch {
 	case c == nil || c.LastMessageAt == nil:

@@ -433,7 +433,7 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 			return nil, fmt.Errorf("messaging: number files: %w", err)
 		}
 	}
-	if err := listed(sys, db, conv, sender, seq, now); err != nil {
+	if err := updateMembersOnSend(sys, db, conv, sender, seq, now); err != nil {
 		return nil, err
 	}
 	return msg, s.log.Append(ctx, eventlog.Record{
@@ -441,7 +441,7 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 	})
 }
 
-// listed writes what a new message changes in the member rows, in one
+// updateMembersOnSend writes what a new message changes in the member rows, in one
 // statement whose work does not grow with the conversation. Every member's
 // list moves the conversation up, but that is read from the conversation's
 // last_message_at (ent.ListActivityExpr), not copied into each row. The
@@ -449,7 +449,7 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 // chatting in it, and those of the members who removed or hid the
 // conversation: a new message is news to them and brings it back, chatting.
 // Rooms keep no list: only the sender's read position moves.
-func listed(sys context.Context, db *ent.Client, conv *ent.Conversation, sender int, seq int64, now time.Time) error {
+func updateMembersOnSend(sys context.Context, db *ent.Client, conv *ent.Conversation, sender int, seq int64, now time.Time) error {
 	room := conv.Kind == conversation.KindRoom
 	if room && sender == 0 {
 		return nil
