@@ -84,50 +84,54 @@ func (s *Service) Search(ctx context.Context, query string, conversationID *int,
 		}
 		cursorID = after.ID
 	}
-	db := s.reader(ctx)
-	mq := db.Message.Query().Where(Shown())
 	if conversationID != nil {
 		if err := s.Watching(ctx, *conversationID); err != nil {
 			return nil, err
 		}
-		mq.Where(message.ConversationID(*conversationID))
-	} else {
-		mq.Where(message.HasConversationWith(conversation.HasMembersWith(rule.ActiveConversationMember(me))))
 	}
-	ranked := len(q.Terms) > 1
-	id := func(s *sql.Selector) string { return s.C(message.FieldID) }
-	postgres := func(s *sql.Selector) bool { return s.Dialect() == dialect.Postgres }
-	mq.Where(func(s *sql.Selector) {
-		s.Where(fulltext.Matches(postgres(s), q, id(s)))
-		if after == nil {
-			return
-		}
-		older := sql.LT(id(s), cursorID)
-		switch {
-		case !ranked || rank == rankWords:
-			if ranked {
-				s.Where(sql.Not(fulltext.Phrase(postgres(s), q, id(s))))
-			}
-			s.Where(older)
-		case rank == rankPhrase:
-			s.Where(sql.Or(sql.Not(fulltext.Phrase(postgres(s), q, id(s))), older))
-		}
-	})
-	mq.Modify(func(s *sql.Selector) {
-		if !ranked {
-			s.AppendSelectExprAs(sql.Expr(fmt.Sprint(rankPhrase)), searchRank)
+	build := func(db *ent.Client) *ent.MessageQuery {
+		mq := db.Message.Query().Where(Shown())
+		if conversationID != nil {
+			mq.Where(message.ConversationID(*conversationID))
 		} else {
-			s.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
-				b.WriteString("CASE WHEN ").Join(fulltext.Phrase(postgres(s), q, id(s))).
-					WriteString(fmt.Sprintf(" THEN %d ELSE %d END", rankPhrase, rankWords))
-			}), searchRank)
-			s.OrderExpr(sql.Expr(searchRank + " DESC"))
+			mq.Where(message.HasConversationWith(conversation.HasMembersWith(rule.ActiveConversationMember(me))))
 		}
-		s.OrderBy(sql.Desc(id(s)))
-	})
-	msgs, err := mq.Limit(n + 1).All(ctx)
+		ranked := len(q.Terms) > 1
+		id := func(s *sql.Selector) string { return s.C(message.FieldID) }
+		postgres := func(s *sql.Selector) bool { return s.Dialect() == dialect.Postgres }
+		mq.Where(func(s *sql.Selector) {
+			s.Where(fulltext.Matches(postgres(s), q, id(s)))
+			if after == nil {
+				return
+			}
+			older := sql.LT(id(s), cursorID)
+			switch {
+			case !ranked || rank == rankWords:
+				if ranked {
+					s.Where(sql.Not(fulltext.Phrase(postgres(s), q, id(s))))
+				}
+				s.Where(older)
+			case rank == rankPhrase:
+				s.Where(sql.Or(sql.Not(fulltext.Phrase(postgres(s), q, id(s))), older))
+			}
+		})
+		mq.Modify(func(s *sql.Selector) {
+			if !ranked {
+				s.AppendSelectExprAs(sql.Expr(fmt.Sprint(rankPhrase)), searchRank)
+			} else {
+				s.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+					b.WriteString("CASE WHEN ").Join(fulltext.Phrase(postgres(s), q, id(s))).
+						WriteString(fmt.Sprintf(" THEN %d ELSE %d END", rankPhrase, rankWords))
+				}), searchRank)
+				s.OrderExpr(sql.Expr(searchRank + " DESC"))
+			}
+			s.OrderBy(sql.Desc(id(s)))
+		})
+		return mq.Limit(n + 1)
+	}
+	msgs, err := s.searchRead(ctx, build)
 	if err != nil {
-		return nil, fmt.Errorf("messaging: search: %w", err)
+		return nil, err
 	}
 	c := &SearchConnection{}
 	c.PageInfo.HasPreviousPage = after != nil
@@ -152,6 +156,34 @@ func (s *Service) Search(ctx context.Context, query string, conversationID *int,
 		c.PageInfo.EndCursor = &c.Edges[len(c.Edges)-1].Cursor
 	}
 	return c, nil
+}
+
+// searchRead runs a search's query. On PostgreSQL it runs in a read
+// transaction of its own with JIT compilation off: the planner's estimate
+// of the privacy filters' subqueries is far above jit_above_cost, and
+// compiling the plan took a second where running it took milliseconds
+// (docs/PERFORMANCE.md).
+func (s *Service) searchRead(ctx context.Context, query func(*ent.Client) *ent.MessageQuery) ([]*ent.Message, error) {
+	if !s.log.Postgres() || ent.FromContext(ctx) != nil {
+		msgs, err := query(s.reader(ctx)).All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("messaging: search: %w", err)
+		}
+		return msgs, nil
+	}
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: search: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+		return nil, fmt.Errorf("messaging: search: %w", err)
+	}
+	msgs, err := query(tx.Client()).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: search: %w", err)
+	}
+	return msgs, nil
 }
 
 // searchInput checks a search's query and page size.

@@ -206,3 +206,14 @@ func Phrase(postgres bool, q Query, id string) *entsql.Predicate {
 		b.WriteString(id + " IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ").Arg("main : " + q.fts5("+")).WriteString(")")
 	})
 }
+
+// Vector is text's tsvector literal as Write stores it on PostgreSQL, for
+// bulk loads that insert many rows in one statement (the load tool's
+// search scenario); empty when the text has nothing to index.
+func Vector(text string) string {
+	d := Tokenize(text)
+	if d.Empty() {
+		return ""
+	}
+	return d.vector()
+}
