@@ -183,6 +183,14 @@ func (s *Service) searchRead(ctx context.Context, query func(*ent.Client) *ent.M
 	if err != nil {
 		return nil, fmt.Errorf("messaging: search: %w", err)
 	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("messaging: search: %w", err)
+	}
+	// The messages' edges (sender, quote, conversation) load after the
+	// transaction, through the root client.
+	for i, m := range msgs {
+		msgs[i] = m.Unwrap()
+	}
 	return msgs, nil
 }
 
@@ -277,7 +285,11 @@ func IndexHook(postgres bool) ent.Hook {
 			if err != nil {
 				return v, err
 			}
-			if msg, ok := v.(*ent.Message); ok {
+			msg, ok := v.(*ent.Message)
+			switch {
+			case ok && m.Op().Is(ent.OpCreate):
+				return v, fulltext.Add(ctx, m.Client(), postgres, msg.ID, Text(msg))
+			case ok:
 				return v, Reindex(ctx, m.Client(), postgres, msg)
 			}
 			return v, reindexIDs(ctx, m.Client(), postgres, ids)

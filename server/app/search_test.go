@@ -34,7 +34,7 @@ type searchPage struct {
 
 const searchQuery = `query($q: String!, $c: ID, $first: Int, $after: Cursor) {
   searchMessages(query: $q, conversationId: $c, first: $first, after: $after) {
-    edges { cursor snippet node { id text } }
+    edges { cursor snippet node { id text sender { id } conversation { id } quote { id } } }
     pageInfo { hasNextPage endCursor }
   }
 }`

@@ -115,6 +115,27 @@ func Write(ctx context.Context, db Execer, postgres bool, id int, text string) e
 	return nil
 }
 
+// Add indexes a new message's text: Write without first removing an
+// earlier row, one statement on either database, none for a text with
+// nothing to index.
+func Add(ctx context.Context, db Execer, postgres bool, id int, text string) error {
+	d := Tokenize(text)
+	if d.Empty() {
+		return nil
+	}
+	var err error
+	if postgres {
+		_, err = db.ExecContext(ctx, `INSERT INTO message_search (message_id, doc) VALUES ($1, $2::tsvector)`, id, d.vector())
+	} else {
+		_, err = db.ExecContext(ctx, `INSERT INTO message_fts (rowid, main, tail) VALUES (?, ?, ?)`,
+			id, strings.Join(d.Main, " "), strings.Join(d.Tail, " "))
+	}
+	if err != nil {
+		return fmt.Errorf("fulltext: index message %d: %w", id, err)
+	}
+	return nil
+}
+
 // Remove drops the index rows of messages (their content is gone).
 func Remove(ctx context.Context, db Execer, postgres bool, ids []int) error {
 	for len(ids) > 0 {
