@@ -248,3 +248,31 @@ func (k grpKit) indexed(ids ...string) int {
 	}
 	return n
 }
+
+// TestSearchMessagesOverWebSocket: a search answers over both WebSocket
+// protocols as over HTTP, with the same visibility, its hits' edges loaded.
+func TestSearchMessagesOverWebSocket(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		ann, bob, cat := k.trio()
+		m := k.sendIn(ann, map[string]any{"to": bob.ID, "text": "二叉树的遍历 over the socket"})
+		for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
+			for _, c := range []struct {
+				who  account
+				hits int
+			}{{bob, 1}, {cat, 0}} {
+				conn := k.MustDialWith(protocol, c.who.Token)
+				conn.Subscribe("s", searchQuery, map[string]any{"q": "二叉"})
+				r := conn.Result("s")
+				require.Empty(t, r.Errors, "%s", protocol)
+				var out struct{ SearchMessages searchPage }
+				require.NoError(t, jsonUnmarshal(r.Data, &out))
+				require.Len(t, out.SearchMessages.Edges, c.hits, "%s", protocol)
+				if c.hits > 0 {
+					require.Equal(t, m.ID, out.SearchMessages.Edges[0].Node.ID)
+					require.Equal(t, "<mark>二叉</mark>树的遍历 over the socket", out.SearchMessages.Edges[0].Snippet)
+				}
+				conn.Close()
+			}
+		}
+	})
+}
