@@ -276,3 +276,19 @@ func TestSearchMessagesOverWebSocket(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchMessagesAfterAccountDeletion: a deleted account's messages are
+// erased for everyone in one bulk update, and leave the index with their
+// content.
+func TestSearchMessagesAfterAccountDeletion(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		ann, bob := k.pair()
+		gone := k.sendIn(bob, map[string]any{"to": ann.ID, "text": "farewell message"})
+		kept := k.sendIn(ann, map[string]any{"to": bob.ID, "text": "farewell reply"})
+		require.ElementsMatch(t, []string{gone.ID, kept.ID}, k.found(ann, "farewell"))
+		k.OK(bob.Token, `mutation { deleteAccount(password: "password1") }`, nil, nil)
+		require.Equal(t, []string{kept.ID}, k.found(ann, "farewell"))
+		require.Zero(t, k.indexed(gone.ID))
+		require.Equal(t, 1, k.indexed(kept.ID))
+	})
+}
