@@ -31,6 +31,7 @@ import (
 	"github.com/parley-im/parley/ent/verificationcode"
 	"github.com/parley-im/parley/graph/scalar"
 	"github.com/parley-im/parley/internal/annotation"
+	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/settings"
 	"github.com/parley-im/parley/internal/social"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -428,6 +429,17 @@ type ComplexityRoot struct {
 		URL      func(childComplexity int) int
 	}
 
+	MessageSearchConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	MessageSearchEdge struct {
+		Cursor  func(childComplexity int) int
+		Node    func(childComplexity int) int
+		Snippet func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AcceptFriendApplication func(childComplexity int, id int) int
 		AcceptProjectInvite     func(childComplexity int, id int) int
@@ -649,6 +661,7 @@ type ComplexityRoot struct {
 		Room               func(childComplexity int, id *int, name *string) int
 		Rooms              func(childComplexity int, query *string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		SearchGroups       func(childComplexity int, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
+		SearchMessages     func(childComplexity int, query string, conversationID *int, first *int, after *entgql.Cursor[int]) int
 		SearchUsers        func(childComplexity int, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		Settings           func(childComplexity int) int
 		Strangers          func(childComplexity int) int
@@ -988,6 +1001,7 @@ type QueryResolver interface {
 	DirectConversation(ctx context.Context, userID int) (*ent.Conversation, error)
 	Room(ctx context.Context, id *int, name *string) (*ent.Room, error)
 	Rooms(ctx context.Context, query *string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.RoomConnection, error)
+	SearchMessages(ctx context.Context, query string, conversationID *int, first *int, after *entgql.Cursor[int]) (*messaging.SearchConnection, error)
 	User(ctx context.Context, id *int, username *string) (*ent.User, error)
 	Users(ctx context.Context, ids []int) ([]*ent.User, error)
 	SearchUsers(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error)
@@ -2569,6 +2583,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessagePart.URL(childComplexity), true
 
+	case "MessageSearchConnection.edges":
+		if e.ComplexityRoot.MessageSearchConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageSearchConnection.Edges(childComplexity), true
+	case "MessageSearchConnection.pageInfo":
+		if e.ComplexityRoot.MessageSearchConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageSearchConnection.PageInfo(childComplexity), true
+
+	case "MessageSearchEdge.cursor":
+		if e.ComplexityRoot.MessageSearchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageSearchEdge.Cursor(childComplexity), true
+	case "MessageSearchEdge.node":
+		if e.ComplexityRoot.MessageSearchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageSearchEdge.Node(childComplexity), true
+	case "MessageSearchEdge.snippet":
+		if e.ComplexityRoot.MessageSearchEdge.Snippet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageSearchEdge.Snippet(childComplexity), true
+
 	case "Mutation.acceptFriendApplication":
 		if e.ComplexityRoot.Mutation.AcceptFriendApplication == nil {
 			break
@@ -4145,6 +4191,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SearchGroups(childComplexity, args["query"].(string), args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
+	case "Query.searchMessages":
+		if e.ComplexityRoot.Query.SearchMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchMessages(childComplexity, args["query"].(string), args["conversationId"].(*int), args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
 	case "Query.searchUsers":
 		if e.ComplexityRoot.Query.SearchUsers == nil {
 			break
@@ -5172,7 +5229,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "annotation.graphqls" "ent.graphqls" "files.graphqls" "groups.graphqls" "messaging.graphqls" "presence.graphqls" "rooms.graphqls" "social.graphqls"
+//go:embed "annotation.graphqls" "ent.graphqls" "files.graphqls" "groups.graphqls" "messaging.graphqls" "presence.graphqls" "rooms.graphqls" "search.graphqls" "social.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5503,6 +5560,7 @@ extend type Message {
 	{Name: "messaging.graphqls", Input: sourceData("messaging.graphqls"), BuiltIn: false},
 	{Name: "presence.graphqls", Input: sourceData("presence.graphqls"), BuiltIn: false},
 	{Name: "rooms.graphqls", Input: sourceData("rooms.graphqls"), BuiltIn: false},
+	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
 	{Name: "social.graphqls", Input: sourceData("social.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -6221,6 +6279,28 @@ func (ec *executionContext) childFields_MessagePart(ctx context.Context, field g
 		return ec.fieldContext_MessagePart_file(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MessagePart", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageSearchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MessageSearchConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MessageSearchConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageSearchConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MessageSearchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_MessageSearchEdge_node(ctx, field)
+	case "snippet":
+		return ec.fieldContext_MessageSearchEdge_snippet(ctx, field)
+	case "cursor":
+		return ec.fieldContext_MessageSearchEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageSearchEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Notice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9504,6 +9584,44 @@ func (ec *executionContext) field_Query_searchGroups_args(ctx context.Context, r
 		return nil, err
 	}
 	args["last"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_searchMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "conversationId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["conversationId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -16191,6 +16309,148 @@ func (ec *executionContext) fieldContext_MessagePart_file(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _MessageSearchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *messaging.SearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageSearchConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*messaging.SearchEdge) graphql.Marshaler {
+			return ec.marshalNMessageSearchEdge2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋmessagingᚐSearchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageSearchConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageSearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageSearchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageSearchConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *messaging.SearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageSearchConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageSearchConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageSearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageSearchEdge_node(ctx context.Context, field graphql.CollectedField, obj *messaging.SearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageSearchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageSearchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageSearchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageSearchEdge_snippet(ctx context.Context, field graphql.CollectedField, obj *messaging.SearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageSearchEdge_snippet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Snippet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageSearchEdge_snippet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageSearchEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageSearchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *messaging.SearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageSearchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageSearchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageSearchEdge", field, false, false, "Cursor")
+}
+
 func (ec *executionContext) _Mutation_register(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22411,6 +22671,50 @@ func (ec *executionContext) fieldContext_Query_rooms(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_rooms_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_searchMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchMessages(ctx, fc.Args["query"].(string), fc.Args["conversationId"].(*int), fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *messaging.SearchConnection) graphql.Marshaler {
+			return ec.marshalNMessageSearchConnection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋmessagingᚐSearchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageSearchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -32788,6 +33092,87 @@ func (ec *executionContext) _MessagePart(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var messageSearchConnectionImplementors = []string{"MessageSearchConnection"}
+
+func (ec *executionContext) _MessageSearchConnection(ctx context.Context, sel ast.SelectionSet, obj *messaging.SearchConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageSearchConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageSearchConnection")
+		case "edges":
+			out.Values[i] = ec._MessageSearchConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._MessageSearchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var messageSearchEdgeImplementors = []string{"MessageSearchEdge"}
+
+func (ec *executionContext) _MessageSearchEdge(ctx context.Context, sel ast.SelectionSet, obj *messaging.SearchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageSearchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageSearchEdge")
+		case "node":
+			out.Values[i] = ec._MessageSearchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "snippet":
+			out.Values[i] = ec._MessageSearchEdge_snippet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._MessageSearchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -34275,6 +34660,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_rooms(ctx, field)
+				})
+		case "searchMessages":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchMessages(ctx, field)
 				})
 		case "user":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -36729,6 +37120,38 @@ func (ec *executionContext) marshalNMessagePartCategory2githubᚗcomᚋparleyᚑ
 func (ec *executionContext) unmarshalNMessagePartInput2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋgraphᚐMessagePartInput(ctx context.Context, v any) (*MessagePartInput, error) {
 	res, err := ec.unmarshalInputMessagePartInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMessageSearchConnection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋmessagingᚐSearchConnection(ctx context.Context, sel ast.SelectionSet, v *messaging.SearchConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MessageSearchConnection!")
+		return graphql.Null
+	}
+	return ec._MessageSearchConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMessageSearchEdge2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋmessagingᚐSearchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*messaging.SearchEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMessageSearchEdge2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋmessagingᚐSearchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMessageSearchEdge2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋmessagingᚐSearchEdge(ctx context.Context, sel ast.SelectionSet, v *messaging.SearchEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MessageSearchEdge!")
+		return graphql.Null
+	}
+	return ec._MessageSearchEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNMessageType2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋmessageᚐType(ctx context.Context, v any) (message.Type, error) {

@@ -34,6 +34,8 @@ SELECT "messages"."id", "messages"."created_at", "messages"."conversation_id", "
 -- the Message create policy: the conversation is visible to the sender
 SELECT "conversations"."id" FROM "conversations" WHERE "conversations"."id" = :conv AND ("conversations"."kind" = 'room' OR EXISTS (SELECT "conversation_members"."conversation_id" FROM "conversation_members" WHERE ("conversations"."id" = "conversation_members"."conversation_id" AND "conversation_members"."user_id" = :me) AND "conversation_members"."active")) LIMIT 1;
 INSERT INTO "messages" ("created_at", "seq", "kind", "type", "parts", "client_id", "conversation_id", "sender_id") VALUES (now(), :last_seq, 'text', 'normal', '[{"category":"text","content":"load message 1234"}]', concat(:tag::text, '-', :client_id::text, '-', :r::text), :conv, :me) RETURNING "id" \gset msg_
+-- the message's full-text index row (messaging.IndexHook, in the same transaction)
+INSERT INTO message_search (message_id, doc) VALUES (:msg_id, '''load'':1 ''messag'':2 ''1234'':3'::tsvector);
 -- the member rows, in one statement: the sender's read position, and the rows of
 -- members who removed or hid the conversation (brought back). The other members'
 -- lists move by the conversation's last_message_at (ent.ListActivityExpr).

@@ -109,6 +109,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	svc := graph.Services{Client: client, Hub: hub, Events: events.Source(), Settings: settings.NewService(client)}
 	client.Use(svc.Settings.MaskHook())
+	client.Message.Use(messaging.IndexHook(postgres)) // message search's index, in the writer's transaction
 	svc.Notices = notice.NewService(events)
 	if svc.Files, err = newFiles(ctx, cfg, client, log); err != nil {
 		bus.Close()

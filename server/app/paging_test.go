@@ -52,6 +52,7 @@ func buildPageFixture(k grpKit) pageFixture {
 	}
 	k.Send(ann, bob, "hi")
 	k.Send(ann, cat, "hi")
+	k.Send(ann, dan, "one more") // searchMessages(query: "one") finds it, the group's and the room's
 
 	var rooms []roomView
 	for i := range 3 {
@@ -100,6 +101,7 @@ func buildPageFixture(k grpKit) pageFixture {
 		"Query.conversations":      {},
 		"Query.messages":           {args: fmt.Sprintf("conversationId: %q", groups[0].ConversationID)},
 		"Query.rooms":              {args: `query: "hall"`},
+		"Query.searchMessages":     {args: `query: "one"`},
 		"Query.projects":           {},
 		"Query.projectInvites":     {},
 		"Query.texts":              {args: inProject},
@@ -240,7 +242,7 @@ func TestEveryConnectionPages(t *testing.T) {
 			for _, order := range orderings(f, enums, inputs) {
 				t.Run(name+order.label, func(t *testing.T) {
 					page := func(args string) pageOf { return k.page(fx.viewer, name, reach, f, order, args) }
-					all := page("first: 100")
+					all := page("first: 50")
 					require.GreaterOrEqualf(t, len(all.Edges), 3, "%s: the fixture gives fewer than 3 rows", name)
 					want := make([]string, len(all.Edges))
 					for i, e := range all.Edges {
@@ -248,12 +250,24 @@ func TestEveryConnectionPages(t *testing.T) {
 					}
 					for _, size := range []int{1, 2} {
 						require.Equal(t, want, pageThrough(t, page, size, len(want), true), "first: %d", size)
-						require.Equal(t, want, pageThrough(t, page, size, len(want), false), "last: %d", size)
+						if takes(f, "last") { // some connections page forwards only
+							require.Equal(t, want, pageThrough(t, page, size, len(want), false), "last: %d", size)
+						}
 					}
 				})
 			}
 		}
 	})
+}
+
+// takes reports whether field f has an argument named arg.
+func takes(f introspectedField, arg string) bool {
+	for _, a := range f.Args {
+		if a.Name == arg {
+			return true
+		}
+	}
+	return false
 }
 
 // ordering is one value of a connection's orderBy argument ("" for none).

@@ -36,23 +36,24 @@ type options struct {
 	cpuProfile       string
 	serverBin        string
 
-	duration   time.Duration
-	senders    int
-	rates      []int
-	pairs      int
-	groupSize  int
-	rounds     int
-	conns      int
-	idleUsers  int
-	readers    int
-	pgbench    string
-	postgraph  string
-	pgWorkers  int
-	benchDir   string
-	repeat     int
-	warmup     time.Duration
-	historyLen int
-	verbose    bool
+	duration       time.Duration
+	senders        int
+	rates          []int
+	pairs          int
+	groupSize      int
+	rounds         int
+	conns          int
+	idleUsers      int
+	readers        int
+	pgbench        string
+	postgraph      string
+	pgWorkers      int
+	benchDir       string
+	repeat         int
+	warmup         time.Duration
+	historyLen     int
+	searchMessages int
+	verbose        bool
 	// instances are the instance counts the instance-aware scenarios
 	// (send, latency, fanout) run with, each in turn: 1 is one in-process
 	// server, 2 two of them on the same schema with their clients split
@@ -87,7 +88,7 @@ func main() {
 	flag.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL URL: without -url a fresh schema is made in this database; with -url, the server's own database")
 	flag.IntVar(&o.pid, "pid", 0, "with -url: the server's process id, for the idle scenario's RSS")
-	flag.StringVar(&o.scenarios, "scenarios", "send,latency,fanout,history,idle", "comma-separated: send, latency, fanout, history, idle, trace")
+	flag.StringVar(&o.scenarios, "scenarios", "send,latency,fanout,history,idle", "comma-separated: send, latency, fanout, history, idle, search, trace")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch schema")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the in-process server (and this tool) to this file")
 	flag.StringVar(&o.serverBin, "server-bin", "", "server binary for the idle scenario; empty builds ./server")
@@ -102,6 +103,7 @@ func main() {
 	flag.IntVar(&o.idleUsers, "idle-users", 0, "idle: distinct users (0: one per connection)")
 	flag.IntVar(&o.readers, "readers", 8, "history: concurrent readers (and pgbench clients)")
 	flag.IntVar(&o.historyLen, "history-len", 200, "history: messages in the conversation read")
+	flag.IntVar(&o.searchMessages, "search-messages", 1000000, "search: messages seeded (by SQL) before searching")
 	flag.StringVar(&o.pgbench, "pgbench", findPgbench(), "pgbench binary")
 	flag.StringVar(&o.postgraph, "postgraphile", "bench/postgraphile", "folder with the pinned PostGraphile 4 (npm ci is run there if needed); empty skips it")
 	flag.IntVar(&o.pgWorkers, "postgraphile-workers", 2, "history: PostGraphile cluster workers (2 matches Parley's use of both cores)")
@@ -245,6 +247,8 @@ func (e *env) runWith(ctx context.Context, name string, count int) error {
 		err = historyScenario(ctx, e)
 	case "idle":
 		err = idleScenario(ctx, e)
+	case "search":
+		err = searchScenario(ctx, e)
 	default:
 		err = fmt.Errorf("unknown scenario %q", name)
 	}

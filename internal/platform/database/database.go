@@ -21,6 +21,7 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	_ "github.com/parley-im/parley/ent/runtime" // policies and defaults
+	"github.com/parley-im/parley/internal/platform/fulltext"
 )
 
 func init() {
@@ -64,7 +65,12 @@ func migrate(ctx context.Context, client *ent.Client, db *sql.DB, postgres bool)
 			}
 		}()
 	}
-	return client.Schema.Create(ctx)
+	if err := client.Schema.Create(ctx); err != nil {
+		return err
+	}
+	// The full-text index is raw SQL (a tsvector with a GIN index, an FTS5
+	// table) that ent does not migrate.
+	return fulltext.Migrate(ctx, db, postgres)
 }
 
 // oneRoundTrip turns on lib/pq's binary_parameters mode unless the URL sets

@@ -245,3 +245,7 @@ func Decode(e realtime.Event) (Payload, error) {
 	err := json.Unmarshal(e.Payload, &p)
 	return p, err
 }
+
+// Postgres reports whether the log is on PostgreSQL, for the few readers
+// that tune a statement by database.
+func (l *Log) Postgres() bool { return l.postgres }
