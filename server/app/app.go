@@ -357,7 +357,7 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	// First of all, before any other extension sees the operation: an
 	// operation of a WebSocket acts for the connection's live session.
 	srv.AroundOperations(liveSession)
-	srv.AddTransport(transport.Websocket{
+	srv.AddTransport(wsgorilla.Transport{
 		Implementation:        wsSpec{inner: wsgorilla.Implementation{AllowedOrigins: a.allowedOrigins()}, metrics: a.metrics}, // wsspec.go
 		InitFunc:              a.websocketInit,
 		CloseFunc:             a.websocketClose,
@@ -477,7 +477,7 @@ func (a *App) websocketInit(ctx context.Context, p transport.InitPayload) (conte
 	live, err := a.Auth.Connect(ctx, raw)
 	if err != nil {
 		e := apperr.Classify(err)
-		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), refusalReason(e))
+		ctx = wsgorilla.WithCloseReason(wsgorilla.WithCloseCode(ctx, closeForbidden), refusalReason(e))
 		return ctx, nil, errors.New("forbidden: " + e.Message)
 	}
 	if sock := socketOf(ctx); sock != nil {

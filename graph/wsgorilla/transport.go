@@ -1,0 +1,600 @@
+package wsgorilla
+
+// This file is Parley's GraphQL-over-WebSocket transport for gqlgen's
+// executor. It speaks graphql-transport-ws
+// (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md) and the
+// legacy graphql-ws of subscriptions-transport-ws, as gqlgen's
+// transport.Websocket does, message for message, but holds fewer
+// goroutines per connection: gqlgen's keeps, besides the handler's read
+// loop, one for its keep-alive ticker, one waiting for the connection's
+// context, and one per operation blocked on the subscription's channel.
+// Here the read loop runs in the handler's goroutine, keep-alives and the
+// wait for the context are runtime timers and context.AfterFunc (no
+// goroutine until they fire), an operation's goroutine lasts while it
+// executes, and a subscription whose producer is driven (package push)
+// holds none while idle: its producer wakes the transport, which delivers
+// on a goroutine that ends with the delivery.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/parley-im/parley/graph/push"
+)
+
+// Subprotocols are the GraphQL WebSocket subprotocols Transport speaks.
+var Subprotocols = []string{subprotocolGraphQLWS, subprotocolTransportWS}
+
+const (
+	subprotocolGraphQLWS   = "graphql-ws" // subscriptions-transport-ws
+	subprotocolTransportWS = "graphql-transport-ws"
+)
+
+// defaultPayloadReadLimit bounds a client's message when
+// Transport.PayloadReadLimit is nil, as gqlgen's does.
+const defaultPayloadReadLimit = 1 << 20
+
+// Transport serves GraphQL over WebSocket to gqlgen's executor; add it
+// with handler.Server.AddTransport. Its fields are those of gqlgen's
+// transport.Websocket that Parley uses, with the same meaning.
+type Transport struct {
+	// Implementation accepts the connection; nil means Implementation{}.
+	Implementation transport.WebsocketImplementation
+
+	// InitFunc decides on connection_init: the context it returns is the
+	// connection's; an error closes the connection with the code and
+	// reason set by WithCloseCode and WithCloseReason on the context it
+	// returns (1000 and "terminated" otherwise).
+	InitFunc transport.WebsocketInitFunc
+	// InitTimeout closes a connection that sends no connection_init in
+	// time, with 1002 and the reason InitTimeoutReason; zero waits forever.
+	InitTimeout time.Duration
+	// ErrorFunc is told of read and write errors other than a normal close.
+	ErrorFunc transport.WebsocketErrorFunc
+	// CloseFunc is called once when a connection that got past the
+	// handshake closes, with the connection's context.
+	CloseFunc transport.WebsocketCloseFunc
+	// KeepAlivePingInterval is how often a graphql-ws connection gets a
+	// ka message; zero sends none.
+	KeepAlivePingInterval time.Duration
+	// PingPongInterval is how often a graphql-transport-ws connection gets
+	// a ping; a client that answers none within twice the interval is
+	// dropped. Zero sends none.
+	PingPongInterval time.Duration
+	// PayloadReadLimit bounds a client's message in bytes; nil means 1 MB,
+	// -1 no limit.
+	PayloadReadLimit *int64
+}
+
+// InitTimeoutReason is the close reason of a connection that sent no
+// connection_init within Transport.InitTimeout (gqlgen's words).
+const InitTimeoutReason = "connection initialisation timeout"
+
+var _ graphql.Transport = Transport{}
+
+type closeCodeKey struct{}
+type closeReasonKey struct{}
+
+// WithCloseCode returns ctx telling the transport which close code to
+// use when InitFunc refuses with it.
+func WithCloseCode(ctx context.Context, code int) context.Context {
+	return context.WithValue(ctx, closeCodeKey{}, code)
+}
+
+// WithCloseReason returns ctx telling the transport the close reason to
+// use when InitFunc refuses with it.
+func WithCloseReason(ctx context.Context, reason string) context.Context {
+	return context.WithValue(ctx, closeReasonKey{}, reason)
+}
+
+func closeCodeOf(ctx context.Context, otherwise int) int {
+	if code, ok := ctx.Value(closeCodeKey{}).(int); ok {
+		return code
+	}
+	return otherwise
+}
+
+func closeReasonOf(ctx context.Context) string {
+	reason, _ := ctx.Value(closeReasonKey{}).(string)
+	return reason
+}
+
+// Supports reports an upgrade request.
+func (t Transport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
+
+// Do upgrades the request and serves the connection until it closes, in
+// the calling goroutine.
+func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	impl := t.Implementation
+	if impl == nil {
+		impl = Implementation{}
+	}
+	ws, err := impl.Accept(w, r, transport.WebsocketAcceptOptions{ResponseHeader: http.Header{}, Subprotocols: Subprotocols})
+	if err != nil {
+		if !errors.Is(err, errNoSubprotocol) {
+			log.Printf("wsgorilla: unable to upgrade %T to websocket: %v", w, err)
+		}
+		return // the implementation answered the request
+	}
+	c := &wsConn{t: t, ws: ws, ctx: r.Context(), exec: exec, headers: r.Header, active: map[string]*operation{}}
+	switch ws.Subprotocol() {
+	case subprotocolTransportWS:
+		c.strict = true
+	case subprotocolGraphQLWS, "":
+	default:
+		_ = ws.WriteClose(transport.WebsocketCloseProtocolError, "unsupported negotiated subprotocol "+ws.Subprotocol())
+		_ = ws.Close()
+		return
+	}
+	limit := int64(defaultPayloadReadLimit)
+	if t.PayloadReadLimit != nil {
+		limit = *t.PayloadReadLimit
+	}
+	if l, ok := ws.(transport.WebsocketReadLimiter); ok && limit > 0 {
+		l.SetReadLimit(limit)
+	}
+	if !c.init() {
+		return
+	}
+	c.run()
+}
+
+// wsConn is one connection. Its reader is the handler's goroutine; writes
+// come from it, from operations and from the keep-alive timer, under mu.
+type wsConn struct {
+	t       Transport
+	ws      transport.WebsocketConn
+	ctx     context.Context // the request's, then InitFunc's
+	exec    graphql.GraphExecutor
+	headers http.Header
+	strict  bool // graphql-transport-ws; else graphql-ws
+
+	mu           sync.Mutex
+	active       map[string]*operation
+	closed       bool
+	receivedPong bool
+	keepAlive    *time.Timer
+}
+
+// operation is one started operation, until it ends.
+type operation struct {
+	id     string
+	cancel context.CancelFunc
+}
+
+// wire is a message in either protocol; Type holds the protocol's name.
+type wire struct {
+	Payload json.RawMessage `json:"payload,omitempty"`
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+}
+
+// Client message kinds, as the two protocols name them.
+const (
+	kindInit      = iota // connection_init
+	kindStart            // subscribe, start
+	kindStop             // complete, stop
+	kindTerminate        // connection_terminate (graphql-ws)
+	kindPing             // ping (graphql-transport-ws)
+	kindPong             // pong (graphql-transport-ws)
+	kindServer           // a type only the server sends
+)
+
+var (
+	transportWSKinds = map[string]int{
+		"connection_init": kindInit, "subscribe": kindStart, "complete": kindStop, "ping": kindPing, "pong": kindPong,
+		"connection_ack": kindServer, "next": kindServer, "error": kindServer,
+	}
+	graphQLWSKinds = map[string]int{
+		"connection_init": kindInit, "connection_terminate": kindTerminate, "start": kindStart, "stop": kindStop,
+		"connection_ack": kindServer, "connection_error": kindServer, "data": kindServer, "error": kindServer,
+		"complete": kindServer, "ka": kindServer,
+	}
+)
+
+var errInvalidMessage = errors.New("invalid message received")
+
+// next reads the client's next message and its kind.
+func (c *wsConn) next() (wire, int, error) {
+	_, r, err := c.ws.NextReader()
+	if err != nil {
+		return wire{}, 0, err
+	}
+	var m wire
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return wire{}, 0, errInvalidMessage
+	}
+	kinds := graphQLWSKinds
+	if c.strict {
+		kinds = transportWSKinds
+	}
+	kind, ok := kinds[m.Type]
+	if !ok {
+		return wire{}, 0, errInvalidMessage
+	}
+	if kind == kindServer && c.strict {
+		return wire{}, 0, fmt.Errorf("invalid client->server message type %s", m.Type)
+	}
+	return m, kind, nil
+}
+
+func (c *wsConn) reportError(err error, read bool) {
+	if c.t.ErrorFunc != nil && err != nil {
+		c.t.ErrorFunc(c.ctx, transport.WebsocketError{Err: err, IsReadError: read})
+	}
+}
+
+func (c *wsConn) setReadDeadline(t time.Time) {
+	if d, ok := c.ws.(transport.WebsocketReadDeadliner); ok {
+		_ = d.SetReadDeadline(t)
+	}
+}
+
+// init handles connection_init, within InitTimeout: a read deadline, so
+// that no goroutine waits beside the reader.
+func (c *wsConn) init() bool {
+	if c.t.InitTimeout > 0 {
+		c.setReadDeadline(time.Now().Add(c.t.InitTimeout))
+	}
+	m, kind, err := c.next()
+	if err != nil {
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			c.close(transport.WebsocketCloseProtocolError, InitTimeoutReason)
+		case errors.Is(err, errInvalidMessage):
+			c.sendConnectionError("invalid json")
+			c.close(transport.WebsocketCloseProtocolError, "decoding error")
+		default:
+			c.close(transport.WebsocketCloseProtocolError, "decoding error")
+		}
+		return false
+	}
+	if c.t.InitTimeout > 0 {
+		c.setReadDeadline(time.Time{})
+	}
+	switch kind {
+	case kindInit:
+		var payload transport.InitPayload
+		if len(m.Payload) > 0 {
+			payload = make(transport.InitPayload)
+			if err := json.Unmarshal(m.Payload, &payload); err != nil {
+				c.close(transport.WebsocketCloseProtocolError, "decoding error")
+				return false
+			}
+		}
+		var ack *transport.InitPayload
+		if c.t.InitFunc != nil {
+			ctx, a, err := c.t.InitFunc(c.ctx, payload)
+			if err != nil {
+				c.sendConnectionError("%s", err.Error())
+				reason := closeReasonOf(ctx)
+				if reason == "" {
+					reason = "terminated"
+				}
+				c.close(closeCodeOf(ctx, transport.WebsocketCloseNormalClosure), reason)
+				return false
+			}
+			c.ctx, ack = ctx, a
+		}
+		msg := wire{Type: "connection_ack"}
+		if ack != nil {
+			b, err := json.Marshal(*ack)
+			if err != nil {
+				panic(err)
+			}
+			msg.Payload = b
+		}
+		c.write(msg)
+		if !c.strict {
+			c.write(wire{Type: "ka"})
+		}
+		return true
+	case kindTerminate:
+		c.close(transport.WebsocketCloseNormalClosure, "terminated")
+	default:
+		c.sendConnectionError("unexpected message %s", m.Type)
+		c.close(transport.WebsocketCloseProtocolError, "unexpected message")
+	}
+	return false
+}
+
+// write sends m; keep-alives and connection errors exist in one protocol
+// only.
+func (c *wsConn) write(m wire) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writeLocked(m)
+}
+
+func (c *wsConn) writeLocked(m wire) {
+	c.reportError(c.ws.WriteJSON(m), false)
+}
+
+// run reads until the connection ends, and then closes it.
+func (c *wsConn) run() {
+	c.startKeepAlive()
+	// The connection's context (the server's base context) ending closes
+	// the connection, as does the reader's end.
+	stop := context.AfterFunc(c.ctx, func() { c.close(transport.WebsocketCloseNormalClosure, "terminated") })
+	defer func() {
+		stop()
+		c.close(transport.WebsocketCloseNormalClosure, "terminated")
+	}()
+
+	for {
+		start := graphql.Now()
+		m, kind, err := c.next()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, transport.ErrWebsocketClosed) {
+				c.reportError(err, true)
+			}
+			if errors.Is(err, errInvalidMessage) {
+				c.close(transport.WebsocketCloseProtocolError, "invalid message")
+			}
+			return
+		}
+		switch kind {
+		case kindStart:
+			c.subscribe(start, m)
+		case kindStop:
+			c.mu.Lock()
+			op := c.active[m.ID]
+			c.mu.Unlock()
+			if op != nil {
+				op.cancel()
+			}
+		case kindTerminate:
+			c.close(transport.WebsocketCloseNormalClosure, "terminated")
+			return
+		case kindPing:
+			c.write(wire{Type: "pong", Payload: m.Payload})
+		case kindPong:
+			c.mu.Lock()
+			c.receivedPong = true
+			c.mu.Unlock()
+			c.setReadDeadline(time.Time{})
+		default:
+			c.sendConnectionError("unexpected message %s", m.Type)
+			c.close(transport.WebsocketCloseProtocolError, "unexpected message")
+			return
+		}
+	}
+}
+
+// startKeepAlive arms the connection's keep-alive: ka on graphql-ws, ping
+// (with the pong deadline) on graphql-transport-ws. It is a runtime timer
+// rearmed at each tick, which costs no goroutine between ticks.
+func (c *wsConn) startKeepAlive() {
+	every := c.t.KeepAlivePingInterval
+	if c.strict {
+		every = c.t.PingPongInterval
+	}
+	if every <= 0 {
+		return
+	}
+	if c.strict {
+		c.setReadDeadline(time.Now().Add(2 * every))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keepAlive = time.AfterFunc(every, func() { c.tick(every) })
+}
+
+func (c *wsConn) tick(every time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if !c.strict {
+		c.writeLocked(wire{Type: "ka"})
+	} else {
+		c.writeLocked(wire{Type: "ping"})
+		// No pong since the last ping: the deadline set then stands.
+		if c.receivedPong {
+			c.setReadDeadline(time.Now().Add(2 * every))
+		}
+		c.receivedPong = false
+	}
+	c.keepAlive.Reset(every)
+}
+
+// subscribe starts an operation (subscribe, start) on its own goroutine.
+func (c *wsConn) subscribe(start time.Time, m wire) {
+	ctx := graphql.StartOperationTrace(c.ctx)
+	params := &graphql.RawParams{}
+	dec := json.NewDecoder(bytes.NewReader(m.Payload))
+	dec.UseNumber()
+	if err := dec.Decode(params); err != nil {
+		c.sendError(m.ID, &gqlerror.Error{Message: "invalid json"})
+		c.complete(m.ID)
+		return
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	params.Headers = c.headers
+
+	rc, errs := c.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
+			c.sendError(m.ID, resp.Errors...)
+		} else {
+			c.sendResponse(m.ID, &graphql.Response{Errors: errs})
+		}
+		c.complete(m.ID)
+		return
+	}
+	ctx = graphql.WithOperationContext(ctx, rc)
+	ctx, cancel := context.WithCancel(ctx)
+	op := &operation{id: m.ID, cancel: cancel}
+	c.mu.Lock()
+	c.active[m.ID] = op
+	c.mu.Unlock()
+	go c.execute(ctx, rc, op)
+}
+
+// execute dispatches op and delivers its responses: all of them here,
+// or, for a driven producer, those available now, and later ones each on
+// a goroutine of its own when the producer wakes the operation.
+func (c *wsConn) execute(ctx context.Context, rc *graphql.OperationContext, op *operation) {
+	var driven bool
+	defer func() {
+		if r := recover(); r != nil {
+			c.fail(ctx, rc, op, r)
+			return
+		}
+		if !driven {
+			c.finish(op)
+		}
+	}()
+	p := &push.Op{}
+	responses, ctx := c.exec.DispatchOperation(push.NewContext(ctx, p), rc)
+	if driven = p.Driven(); driven {
+		p.Start(func(sent int, closed bool) { c.deliver(ctx, rc, op, responses, sent, closed) })
+		return
+	}
+	for {
+		response := responses(ctx)
+		if response == nil {
+			return
+		}
+		c.sendResponse(op.id, response)
+	}
+}
+
+// deliver sends what a driven producer's step made available, and ends op
+// after its last.
+func (c *wsConn) deliver(ctx context.Context, rc *graphql.OperationContext, op *operation, responses graphql.ResponseHandler, sent int, closed bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.fail(ctx, rc, op, r)
+		}
+	}()
+	for range sent {
+		response := responses(ctx)
+		if response == nil {
+			break
+		}
+		c.sendResponse(op.id, response)
+	}
+	if closed {
+		for responses(ctx) != nil { // the channel is closed: the handler says so
+		}
+		c.finish(op)
+	}
+}
+
+// fail answers a panic of op's execution with an error, which ends it.
+func (c *wsConn) fail(ctx context.Context, rc *graphql.OperationContext, op *operation, r any) {
+	err := rc.Recover(ctx, r)
+	var gqlErr *gqlerror.Error
+	if !errors.As(err, &gqlErr) {
+		gqlErr = &gqlerror.Error{}
+		if err != nil {
+			gqlErr.Message = err.Error()
+		}
+	}
+	if c.forget(op) {
+		c.sendError(op.id, gqlErr)
+	}
+	op.cancel()
+}
+
+// finish ends op with complete, unless the connection is ending: its
+// close frame says so.
+func (c *wsConn) finish(op *operation) {
+	if c.forget(op) && c.ctx.Err() == nil {
+		c.complete(op.id)
+	}
+	op.cancel()
+}
+
+// forget removes op from the active ones, reporting whether it was there
+// (an operation ends once).
+func (c *wsConn) forget(op *operation) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.active[op.id] != op {
+		return false
+	}
+	delete(c.active, op.id)
+	return true
+}
+
+func (c *wsConn) sendResponse(id string, response *graphql.Response) {
+	b, err := json.Marshal(response)
+	if err != nil {
+		panic(err)
+	}
+	typ := "data"
+	if c.strict {
+		typ = "next"
+	}
+	c.write(wire{Type: typ, ID: id, Payload: b})
+}
+
+func (c *wsConn) complete(id string) { c.write(wire{Type: "complete", ID: id}) }
+
+func (c *wsConn) sendError(id string, errs ...*gqlerror.Error) {
+	list := make([]error, len(errs))
+	for i, err := range errs {
+		list[i] = err
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		panic(err)
+	}
+	c.write(wire{Type: "error", ID: id, Payload: b})
+}
+
+// sendConnectionError tells a graphql-ws client why the connection fails;
+// graphql-transport-ws has no such message (the close reason says it).
+func (c *wsConn) sendConnectionError(format string, args ...any) {
+	if c.strict {
+		return
+	}
+	b, err := json.Marshal(&gqlerror.Error{Message: fmt.Sprintf(format, args...)})
+	if err != nil {
+		panic(err)
+	}
+	c.write(wire{Type: "connection_error", Payload: b})
+}
+
+// close closes the connection once, with code and reason, ending its
+// operations, and tells CloseFunc.
+func (c *wsConn) close(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	_ = c.ws.WriteClose(code, reason)
+	for _, op := range c.active {
+		op.cancel()
+	}
+	if c.keepAlive != nil {
+		c.keepAlive.Stop()
+	}
+	c.mu.Unlock()
+	_ = c.ws.Close()
+	if c.t.CloseFunc != nil {
+		c.t.CloseFunc(c.ctx, code)
+	}
+}
