@@ -88,6 +88,10 @@ func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent
 // cursor after (nil: live events only). A stream lasts as long as the
 // session of its connection (auth.Live), which the transport checked when
 // the operation started.
+//
+// When the transport drives producers (a push.Op in ctx), the stream is
+// driven (drive): the resolver must return the channel as it is. One that
+// reads it itself (presence) passes push.Detach(ctx).
 func (r *Resolver) Subscribe(ctx context.Context, after *string, s Stream) (<-chan *LiveEvent, error) {
 	v := viewer.FromContext(ctx)
 	if v == nil || v.UserID == 0 {

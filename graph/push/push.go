@@ -42,6 +42,17 @@ func NewContext(ctx context.Context, op *Op) context.Context {
 	return context.WithValue(ctx, opKey{}, op)
 }
 
+// Detach returns ctx without its Op: a producer that consumes another
+// producer's channel itself, rather than returning it to the transport,
+// gives it this context, so that the inner producer feeds its channel from
+// a goroutine and the transport loops on the outer one.
+func Detach(ctx context.Context) context.Context {
+	if FromContext(ctx) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, opKey{}, (*Op)(nil))
+}
+
 // FromContext returns the Op of the operation ctx belongs to, or nil when
 // its transport does not drive producers (the producer then feeds its
 // channel from a goroutine).
