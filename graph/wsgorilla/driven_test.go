@@ -2,6 +2,7 @@ package wsgorilla_test
 
 import (
 	"context"
+	"net"
 	"net/http/httptest"
 	"runtime"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/testserver"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -236,4 +238,26 @@ func TestDrivenStreamEndsWithConnection(t *testing.T) {
 	c.Close() // no close frame
 	require.Eventually(t, func() bool { return d.count() == 0 }, 5*time.Second, 10*time.Millisecond)
 	assert.LessOrEqual(t, waitGoroutines(before), before)
+}
+
+// TestServerContextClosesConnections: the connections of a server whose
+// base context is marked (WithServerContext) close with 1000 when it ends,
+// although their handlers returned long before; CloseFunc hears of it.
+func TestServerContextClosesConnections(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	s := &server{TestServer: testserver.New(), closed: make(chan int, 1), errs: make(chan error, 10)}
+	s.AddTransport(wsgorilla.Transport{CloseFunc: func(_ context.Context, code int) { s.closed <- code }})
+	hs := httptest.NewUnstartedServer(s)
+	hs.Config.BaseContext = func(net.Listener) context.Context { return wsgorilla.WithServerContext(ctx) }
+	hs.Start()
+	t.Cleanup(hs.Close)
+	c := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http"), "graphql-transport-ws", "")
+	send(t, c, "connection_init", "", "")
+	require.Equal(t, "connection_ack", receive(t, c).Type)
+	send(t, c, "subscribe", "1", subscription)
+	time.Sleep(50 * time.Millisecond) // the request's context is long gone: the subscription runs on
+	stop()
+	assert.Equal(t, websocket.CloseNormalClosure, readClose(t, c).Code)
+	assert.Equal(t, websocket.CloseNormalClosure, s.waitClosed(t))
 }

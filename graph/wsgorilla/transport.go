@@ -8,12 +8,14 @@ package wsgorilla
 // goroutines per connection: gqlgen's keeps, besides the handler's read
 // loop, one for its keep-alive ticker, one waiting for the connection's
 // context, and one per operation blocked on the subscription's channel.
-// Here the read loop runs in the handler's goroutine, keep-alives and the
-// wait for the context are runtime timers and context.AfterFunc (no
-// goroutine until they fire), an operation's goroutine lasts while it
-// executes, and a subscription whose producer is driven (package push)
-// holds none while idle: its producer wakes the transport, which delivers
-// on a goroutine that ends with the delivery.
+// Here a connection has one goroutine, its reader, started when
+// connection_init is accepted so that the handler returns and net/http
+// lets go of the request's buffers; keep-alives and the wait for the
+// server's end are a runtime timer and context.AfterFunc (no goroutine
+// until they fire); an operation's goroutine lasts while it executes; and
+// a subscription whose producer is driven (package push) holds none while
+// idle: its producer wakes the transport, which delivers on a goroutine
+// that ends with the delivery.
 
 import (
 	"bytes"
@@ -24,12 +26,14 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/parley-im/parley/graph/push"
@@ -115,8 +119,8 @@ func closeReasonOf(ctx context.Context) string {
 // Supports reports an upgrade request.
 func (t Transport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
 
-// Do upgrades the request and serves the connection until it closes, in
-// the calling goroutine.
+// Do upgrades the request, handles connection_init, and leaves the
+// connection to its reader goroutine.
 func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	impl := t.Implementation
 	if impl == nil {
@@ -129,7 +133,21 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 		}
 		return // the implementation answered the request
 	}
-	c := &wsConn{t: t, ws: ws, ctx: r.Context(), exec: exec, headers: r.Header, active: map[string]*operation{}}
+	// The connection outlives the request (see Do's end): its context keeps
+	// the request's values, and ends with the server's context
+	// (WithServerContext) or the connection.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	stopServer := func() bool { return false }
+	if server, ok := r.Context().Value(serverKey{}).(context.Context); ok {
+		stopServer = context.AfterFunc(server, cancel)
+	}
+	defer func() {
+		if cancel != nil { // the connection did not get past init
+			stopServer()
+			cancel()
+		}
+	}()
+	c := &wsConn{t: t, ws: ws, ctx: ctx, exec: exec, headers: r.Header, active: map[string]*operation{}}
 	switch ws.Subprotocol() {
 	case subprotocolTransportWS:
 		c.strict = true
@@ -149,7 +167,38 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	if !c.init() {
 		return
 	}
-	c.run()
+	// The reader goes on in a goroutine of its own and the handler returns,
+	// which lets net/http drop what it holds for the request: its 4 KB read
+	// and write buffers, the response, and the handler's stack, grown deep
+	// by the middlewares and connection_init (16 KB). The connection still
+	// has one goroutine, with a shallow stack.
+	release := cancel
+	cancel = nil
+	go func() {
+		defer func() {
+			stopServer()
+			release()
+		}()
+		defer func() {
+			// Past the handler, net/http's recovery no longer applies.
+			if p := recover(); p != nil {
+				log.Printf("wsgorilla: panic in a connection's reader: %v\n%s", p, debug.Stack())
+				c.close(websocket.CloseInternalServerErr, "internal error")
+			}
+		}()
+		c.run()
+	}()
+}
+
+type serverKey struct{}
+
+// WithServerContext returns ctx marked as the server's lifetime: give it to
+// http.Server.BaseContext, and the connections of requests under it close
+// (1000, as gqlgen's do) when it is done. A connection's context keeps the
+// request's values but not its cancellation, since it outlives the
+// handler.
+func WithServerContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, serverKey{}, ctx)
 }
 
 // wsConn is one connection. Its reader is the handler's goroutine; writes
@@ -415,15 +464,30 @@ func (c *wsConn) tick(every time.Duration) {
 	c.keepAlive.Reset(every)
 }
 
-// subscribe starts an operation (subscribe, start) on its own goroutine.
+// subscribe starts an operation (subscribe, start) on a goroutine of its
+// own, which parses and validates it too: the reader only reads.
 func (c *wsConn) subscribe(start time.Time, m wire) {
-	ctx := graphql.StartOperationTrace(c.ctx)
+	ctx, cancel := context.WithCancel(graphql.StartOperationTrace(c.ctx))
+	op := &operation{id: m.ID, cancel: cancel}
+	c.mu.Lock()
+	c.active[m.ID] = op
+	c.mu.Unlock()
+	go c.execute(ctx, start, m.Payload, op)
+}
+
+// execute runs op and delivers its responses: all of them here, or, for
+// a driven producer, those available now, and later ones each on a
+// goroutine of its own when the producer wakes the operation.
+func (c *wsConn) execute(ctx context.Context, start time.Time, payload json.RawMessage, op *operation) {
 	params := &graphql.RawParams{}
-	dec := json.NewDecoder(bytes.NewReader(m.Payload))
+	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	if err := dec.Decode(params); err != nil {
-		c.sendError(m.ID, &gqlerror.Error{Message: "invalid json"})
-		c.complete(m.ID)
+		if c.forget(op) {
+			c.sendError(op.id, &gqlerror.Error{Message: "invalid json"})
+			c.complete(op.id)
+		}
+		op.cancel()
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
@@ -432,27 +496,19 @@ func (c *wsConn) subscribe(start time.Time, m wire) {
 	rc, errs := c.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
-		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
-			c.sendError(m.ID, resp.Errors...)
-		} else {
-			c.sendResponse(m.ID, &graphql.Response{Errors: errs})
+		if c.forget(op) {
+			if errcode.GetErrorKind(errs) == errcode.KindProtocol {
+				c.sendError(op.id, resp.Errors...)
+			} else {
+				c.sendResponse(op.id, &graphql.Response{Errors: errs})
+			}
+			c.complete(op.id)
 		}
-		c.complete(m.ID)
+		op.cancel()
 		return
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)
-	ctx, cancel := context.WithCancel(ctx)
-	op := &operation{id: m.ID, cancel: cancel}
-	c.mu.Lock()
-	c.active[m.ID] = op
-	c.mu.Unlock()
-	go c.execute(ctx, rc, op)
-}
 
-// execute dispatches op and delivers its responses: all of them here,
-// or, for a driven producer, those available now, and later ones each on
-// a goroutine of its own when the producer wakes the operation.
-func (c *wsConn) execute(ctx context.Context, rc *graphql.OperationContext, op *operation) {
 	var driven bool
 	defer func() {
 		if r := recover(); r != nil {

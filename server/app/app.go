@@ -189,13 +189,15 @@ func codeSender(cfg Config, log *slog.Logger) verify.Sender {
 func (a *App) Handler() http.Handler { return a.handler }
 
 // BaseContext is the context every connection derives from; Close cancels it
-// so that WebSocket connections end when the server stops.
+// so that WebSocket connections end when the server stops (a WebSocket
+// outlives its request, so the transport follows this context itself:
+// wsgorilla.WithServerContext).
 func (a *App) BaseContext() context.Context {
-	return transport.WithWebsocketCloseCode(a.baseCtx, 1001)
+	return wsgorilla.WithServerContext(a.baseCtx)
 }
 
 // Close ends subscriptions (each gets a stream.closed event with reason
-// SHUTDOWN), then live connections (close code 1001), then the database.
+// SHUTDOWN), then live connections (close code 1000), then the database.
 func (a *App) Close() error {
 	a.closeOne.Do(func() {
 		a.resolver.Presence.Close() // offline events go out while the bus is up
