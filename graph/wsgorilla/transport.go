@@ -10,7 +10,8 @@ package wsgorilla
 // context, and one per operation blocked on the subscription's channel.
 // Here a connection has one goroutine, its reader, started when
 // connection_init is accepted so that the handler returns and net/http
-// lets go of the request's buffers; keep-alives and the wait for the
+// lets go of the request's buffers, and renewed after each message so that
+// its stack stays small (read); keep-alives and the wait for the
 // server's end are a runtime timer and context.AfterFunc (no goroutine
 // until they fire); an operation's goroutine lasts while it executes; and
 // a subscription whose producer is driven (package push) holds none while
@@ -53,7 +54,10 @@ const defaultPayloadReadLimit = 1 << 20
 
 // Transport serves GraphQL over WebSocket to gqlgen's executor; add it
 // with handler.Server.AddTransport. Its fields are those of gqlgen's
-// transport.Websocket that Parley uses, with the same meaning.
+// transport.Websocket that Parley uses, with the same meaning. Unlike
+// gqlgen's, operations get no HTTP headers (RawParams.Headers): keeping
+// the upgrade request's for the connection's life would cost every
+// connection its header map, and nothing reads them.
 type Transport struct {
 	// Implementation accepts the connection; nil means Implementation{}.
 	Implementation transport.WebsocketImplementation
@@ -147,7 +151,7 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 			cancel()
 		}
 	}()
-	c := &wsConn{t: t, ws: ws, ctx: ctx, exec: exec, headers: r.Header, active: map[string]*operation{}}
+	c := &wsConn{t: t, ws: ws, ctx: ctx, exec: exec, active: map[string]*operation{}}
 	switch ws.Subprotocol() {
 	case subprotocolTransportWS:
 		c.strict = true
@@ -174,20 +178,10 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	// has one goroutine, with a shallow stack.
 	release := cancel
 	cancel = nil
-	go func() {
-		defer func() {
-			stopServer()
-			release()
-		}()
-		defer func() {
-			// Past the handler, net/http's recovery no longer applies.
-			if p := recover(); p != nil {
-				log.Printf("wsgorilla: panic in a connection's reader: %v\n%s", p, debug.Stack())
-				c.close(websocket.CloseInternalServerErr, "internal error")
-			}
-		}()
-		c.run()
-	}()
+	go c.run(func() {
+		stopServer()
+		release()
+	})
 }
 
 type serverKey struct{}
@@ -204,12 +198,12 @@ func WithServerContext(ctx context.Context) context.Context {
 // wsConn is one connection. Its reader is the handler's goroutine; writes
 // come from it, from operations and from the keep-alive timer, under mu.
 type wsConn struct {
-	t       Transport
-	ws      transport.WebsocketConn
-	ctx     context.Context // the request's, then InitFunc's
-	exec    graphql.GraphExecutor
-	headers http.Header
-	strict  bool // graphql-transport-ws; else graphql-ws
+	t      Transport
+	ws     transport.WebsocketConn
+	ctx    context.Context // the request's, then InitFunc's
+	exec   graphql.GraphExecutor
+	strict bool   // graphql-transport-ws; else graphql-ws
+	end    func() // the reader's last act (run)
 
 	mu           sync.Mutex
 	active       map[string]*operation
@@ -376,54 +370,83 @@ func (c *wsConn) writeLocked(m wire) {
 }
 
 // run reads until the connection ends, and then closes it.
-func (c *wsConn) run() {
+func (c *wsConn) run(end func()) {
 	c.startKeepAlive()
 	// The connection's context (the server's base context) ending closes
 	// the connection, as does the reader's end.
 	stop := context.AfterFunc(c.ctx, func() { c.close(transport.WebsocketCloseNormalClosure, "terminated") })
-	defer func() {
+	c.end = func() {
 		stop()
 		c.close(transport.WebsocketCloseNormalClosure, "terminated")
-	}()
-
-	for {
-		start := graphql.Now()
-		m, kind, err := c.next()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, transport.ErrWebsocketClosed) {
-				c.reportError(err, true)
-			}
-			if errors.Is(err, errInvalidMessage) {
-				c.close(transport.WebsocketCloseProtocolError, "invalid message")
-			}
-			return
-		}
-		switch kind {
-		case kindStart:
-			c.subscribe(start, m)
-		case kindStop:
-			c.mu.Lock()
-			op := c.active[m.ID]
-			c.mu.Unlock()
-			if op != nil {
-				op.cancel()
-			}
-		case kindTerminate:
-			c.close(transport.WebsocketCloseNormalClosure, "terminated")
-			return
-		case kindPing:
-			c.write(wire{Type: "pong", Payload: m.Payload})
-		case kindPong:
-			c.mu.Lock()
-			c.receivedPong = true
-			c.mu.Unlock()
-			c.setReadDeadline(time.Time{})
-		default:
-			c.sendConnectionError("unexpected message %s", m.Type)
-			c.close(transport.WebsocketCloseProtocolError, "unexpected message")
-			return
-		}
+		end()
 	}
+	c.read()
+}
+
+// read reads and handles one message, then reads the next on a new
+// goroutine while this one ends. A connection still has one reader at a
+// time, in order, but its stack is the few KB a blocked read needs: a
+// goroutine's stack grows to the deepest call it made (decoding JSON,
+// starting an operation) and only halves at a collection where less than
+// a quarter of it is in use, which a blocked read's exceeds. Spawning a
+// goroutine per client message (init, subscribe, a pong every few
+// seconds) costs less than the 4 KB it saves per idle connection.
+func (c *wsConn) read() {
+	defer func() {
+		// Past the handler, net/http's recovery no longer applies.
+		if p := recover(); p != nil {
+			log.Printf("wsgorilla: panic in a connection's reader: %v\n%s", p, debug.Stack())
+			c.close(websocket.CloseInternalServerErr, "internal error")
+			c.end()
+		}
+	}()
+	if c.handleNext() {
+		go c.read()
+		return
+	}
+	c.end()
+}
+
+// handleNext reads and handles the client's next message, and reports
+// whether the connection goes on.
+func (c *wsConn) handleNext() bool {
+	start := graphql.Now()
+	m, kind, err := c.next()
+	if err != nil {
+		if !errors.Is(err, net.ErrClosed) && !errors.Is(err, transport.ErrWebsocketClosed) {
+			c.reportError(err, true)
+		}
+		if errors.Is(err, errInvalidMessage) {
+			c.close(transport.WebsocketCloseProtocolError, "invalid message")
+		}
+		return false
+	}
+	switch kind {
+	case kindStart:
+		c.subscribe(start, m)
+	case kindStop:
+		c.mu.Lock()
+		op := c.active[m.ID]
+		c.mu.Unlock()
+		if op != nil {
+			op.cancel()
+		}
+	case kindTerminate:
+		c.close(transport.WebsocketCloseNormalClosure, "terminated")
+		return false
+	case kindPing:
+		c.write(wire{Type: "pong", Payload: m.Payload})
+	case kindPong:
+		c.mu.Lock()
+		c.receivedPong = true
+		c.mu.Unlock()
+		c.setReadDeadline(time.Time{})
+	default:
+		c.sendConnectionError("unexpected message %s", m.Type)
+		c.close(transport.WebsocketCloseProtocolError, "unexpected message")
+		return false
+	}
+	return true
 }
 
 // startKeepAlive arms the connection's keep-alive: ka on graphql-ws, ping
@@ -491,7 +514,6 @@ func (c *wsConn) execute(ctx context.Context, start time.Time, payload json.RawM
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	params.Headers = c.headers
 
 	rc, errs := c.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
