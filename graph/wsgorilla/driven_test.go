@@ -241,7 +241,7 @@ func TestDrivenStreamEndsWithConnection(t *testing.T) {
 }
 
 // TestServerContextClosesConnections: the connections of a server whose
-// base context is marked (WithServerContext) close with 1000 when it ends,
+// base context is marked (WithServerContext) close with 1001 when it ends,
 // although their handlers returned long before; CloseFunc hears of it.
 func TestServerContextClosesConnections(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
@@ -258,6 +258,6 @@ func TestServerContextClosesConnections(t *testing.T) {
 	send(t, c, "subscribe", "1", subscription)
 	time.Sleep(50 * time.Millisecond) // the request's context is long gone: the subscription runs on
 	stop()
-	assert.Equal(t, websocket.CloseNormalClosure, readClose(t, c).Code)
-	assert.Equal(t, websocket.CloseNormalClosure, s.waitClosed(t))
+	assert.Equal(t, websocket.CloseGoingAway, readClose(t, c).Code)
+	assert.Equal(t, websocket.CloseGoingAway, s.waitClosed(t))
 }

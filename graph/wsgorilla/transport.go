@@ -178,9 +178,12 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	// has one goroutine, with a shallow stack.
 	release := cancel
 	cancel = nil
+	outliving, _ := r.Context().Value(outlivingKey{}).(*Outliving)
+	outliving.keep()
 	go c.run(func() {
 		stopServer()
 		release()
+		outliving.end()
 	})
 }
 
@@ -188,7 +191,7 @@ type serverKey struct{}
 
 // WithServerContext returns ctx marked as the server's lifetime: give it to
 // http.Server.BaseContext, and the connections of requests under it close
-// (1000, as gqlgen's do) when it is done. A connection's context keeps the
+// with 1001 (going away) when it is done. A connection's context keeps the
 // request's values but not its cancellation, since it outlives the
 // handler.
 func WithServerContext(ctx context.Context) context.Context {
@@ -372,9 +375,9 @@ func (c *wsConn) writeLocked(m wire) {
 // run reads until the connection ends, and then closes it.
 func (c *wsConn) run(end func()) {
 	c.startKeepAlive()
-	// The connection's context (the server's base context) ending closes
-	// the connection, as does the reader's end.
-	stop := context.AfterFunc(c.ctx, func() { c.close(transport.WebsocketCloseNormalClosure, "terminated") })
+	// The server's end (WithServerContext) closes the connection with 1001
+	// (going away); the reader's end, with 1000.
+	stop := context.AfterFunc(c.ctx, func() { c.close(websocket.CloseGoingAway, "server shutting down") })
 	c.end = func() {
 		stop()
 		c.close(transport.WebsocketCloseNormalClosure, "terminated")
@@ -674,5 +677,63 @@ func (c *wsConn) close(code int, reason string) {
 	_ = c.ws.Close()
 	if c.t.CloseFunc != nil {
 		c.t.CloseFunc(c.ctx, code)
+	}
+}
+
+// Outliving lets middleware around the transport act when a connection
+// ends rather than when its handler returns (the handler returns once
+// connection_init is accepted): an access log, an in-flight gauge. Put
+// one in the request's context with WithOutliving.
+type Outliving struct {
+	mu    sync.Mutex
+	kept  bool // the connection outlived its handler
+	ended bool
+	then  []func()
+}
+
+type outlivingKey struct{}
+
+// WithOutliving returns ctx carrying a new Outliving for the transport.
+func WithOutliving(ctx context.Context) (context.Context, *Outliving) {
+	o := &Outliving{}
+	return context.WithValue(ctx, outlivingKey{}, o), o
+}
+
+// Then arranges for fn to run when the connection ends and reports true,
+// if the transport kept the connection past its handler and it has not
+// ended yet; otherwise it reports false and the caller runs fn itself.
+// Call it once the handler has returned.
+func (o *Outliving) Then(fn func()) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.kept || o.ended {
+		return false
+	}
+	o.then = append(o.then, fn)
+	return true
+}
+
+// keep marks the connection as outliving its handler.
+func (o *Outliving) keep() {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	o.kept = true
+	o.mu.Unlock()
+}
+
+// end runs what Then arranged.
+func (o *Outliving) end() {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	o.ended = true
+	then := o.then
+	o.then = nil
+	o.mu.Unlock()
+	for _, fn := range then {
+		fn()
 	}
 }

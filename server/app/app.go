@@ -197,7 +197,7 @@ func (a *App) BaseContext() context.Context {
 }
 
 // Close ends subscriptions (each gets a stream.closed event with reason
-// SHUTDOWN), then live connections (close code 1000), then the database.
+// SHUTDOWN), then live connections (close code 1001), then the database.
 func (a *App) Close() error {
 	a.closeOne.Do(func() {
 		a.resolver.Presence.Close() // offline events go out while the bus is up
