@@ -138,20 +138,22 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 		return // the implementation answered the request
 	}
 	// The connection outlives the request (see Do's end): its context keeps
-	// the request's values, and ends with the server's context
-	// (WithServerContext) or the connection.
+	// the request's values but not its cancellation; close cancels it. The
+	// server's end (WithServerContext) closes the connection with 1001
+	// (going away).
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	c := &wsConn{t: t, ws: ws, ctx: ctx, cancel: cancel, exec: exec, active: map[string]*operation{}}
 	stopServer := func() bool { return false }
 	if server, ok := r.Context().Value(serverKey{}).(context.Context); ok {
-		stopServer = context.AfterFunc(server, cancel)
+		stopServer = context.AfterFunc(server, func() { c.close(websocket.CloseGoingAway, "server shutting down") })
 	}
+	kept := false
 	defer func() {
-		if cancel != nil { // the connection did not get past init
+		if !kept { // the connection did not get past init
 			stopServer()
 			cancel()
 		}
 	}()
-	c := &wsConn{t: t, ws: ws, ctx: ctx, exec: exec, active: map[string]*operation{}}
 	switch ws.Subprotocol() {
 	case subprotocolTransportWS:
 		c.strict = true
@@ -176,13 +178,11 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	// and write buffers, the response, and the handler's stack, grown deep
 	// by the middlewares and connection_init (16 KB). The connection still
 	// has one goroutine, with a shallow stack.
-	release := cancel
-	cancel = nil
+	kept = true
 	outliving, _ := r.Context().Value(outlivingKey{}).(*Outliving)
 	outliving.keep()
 	go c.run(func() {
 		stopServer()
-		release()
 		outliving.end()
 	})
 }
@@ -203,7 +203,8 @@ func WithServerContext(ctx context.Context) context.Context {
 type wsConn struct {
 	t      Transport
 	ws     transport.WebsocketConn
-	ctx    context.Context // the request's, then InitFunc's
+	ctx    context.Context    // the request's, then InitFunc's
+	cancel context.CancelFunc // ends ctx: close calls it
 	exec   graphql.GraphExecutor
 	strict bool   // graphql-transport-ws; else graphql-ws
 	end    func() // the reader's last act (run)
@@ -375,11 +376,7 @@ func (c *wsConn) writeLocked(m wire) {
 // run reads until the connection ends, and then closes it.
 func (c *wsConn) run(end func()) {
 	c.startKeepAlive()
-	// The server's end (WithServerContext) closes the connection with 1001
-	// (going away); the reader's end, with 1000.
-	stop := context.AfterFunc(c.ctx, func() { c.close(websocket.CloseGoingAway, "server shutting down") })
-	c.end = func() {
-		stop()
+	c.end = func() { // the reader's end closes the connection with 1000
 		c.close(transport.WebsocketCloseNormalClosure, "terminated")
 		end()
 	}
@@ -493,9 +490,17 @@ func (c *wsConn) tick(every time.Duration) {
 // subscribe starts an operation (subscribe, start) on a goroutine of its
 // own, which parses and validates it too: the reader only reads.
 func (c *wsConn) subscribe(start time.Time, m wire) {
-	ctx, cancel := context.WithCancel(graphql.StartOperationTrace(c.ctx))
+	// close cancels the active operations itself, so an operation's
+	// context need not be a child of the connection's (which would cost
+	// the connection a map of children).
+	ctx, cancel := context.WithCancel(context.WithoutCancel(graphql.StartOperationTrace(c.ctx)))
 	op := &operation{id: m.ID, cancel: cancel}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		cancel()
+		return
+	}
 	c.active[m.ID] = op
 	c.mu.Unlock()
 	go c.execute(ctx, start, m.Payload, op)
@@ -666,6 +671,7 @@ func (c *wsConn) close(code int, reason string) {
 		return
 	}
 	c.closed = true
+	c.cancel()
 	_ = c.ws.WriteClose(code, reason)
 	for _, op := range c.active {
 		op.cancel()

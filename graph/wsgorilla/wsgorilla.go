@@ -32,7 +32,7 @@ import (
 // subscribe, ping) are small, and a larger one is read through it in
 // pieces. net/http's 4 KB buffer, which gorilla would otherwise keep, is
 // left to the collector.
-const DefaultReadBufferSize = 512
+const DefaultReadBufferSize = 256
 
 // writeBuffers lends connections their write buffers (gorilla's
 // Upgrader.WriteBufferPool), shared by every Implementation.
