@@ -13,6 +13,7 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/push"
 	"github.com/parley-im/parley/graph/scalar"
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/messaging"
@@ -87,6 +88,10 @@ func (r *Resolver) events(ctx context.Context, after *string) (<-chan *LiveEvent
 // cursor after (nil: live events only). A stream lasts as long as the
 // session of its connection (auth.Live), which the transport checked when
 // the operation started.
+//
+// When the transport drives producers (a push.Op in ctx), the stream is
+// driven (drive): the resolver must return the channel as it is. One that
+// reads it itself (presence) passes push.Detach(ctx).
 func (r *Resolver) Subscribe(ctx context.Context, after *string, s Stream) (<-chan *LiveEvent, error) {
 	v := viewer.FromContext(ctx)
 	if v == nil || v.UserID == 0 {
@@ -126,15 +131,19 @@ func (r *Resolver) Subscribe(ctx context.Context, after *string, s Stream) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan *LiveEvent)
 	r.streams.Add(1)
+	if op := push.FromContext(ctx); op != nil {
+		return r.drive(ctx, op, live, s, sub, cursor), nil
+	}
+	out := make(chan *LiveEvent)
 	go r.pump(ctx, live, s, sub, cursor, out)
 	return out, nil
 }
 
-// pump presents the events of sub to the viewer. last starts at the cursor
-// the stream started from, so that a stream ended before its first event
-// still tells the client where to resume.
+// pump presents the events of sub to the viewer, from a goroutine of its
+// own, for a transport that does not drive streams (drive). last starts at
+// the cursor the stream started from, so that a stream ended before its
+// first event still tells the client where to resume.
 //
 // The stream ends, with the reason, as soon as the session of its
 // connection ends. Every instance marks the session ended when its hub
@@ -154,71 +163,134 @@ func (r *Resolver) pump(ctx context.Context, live *auth.Live, s Stream, sub *rea
 			return
 		case ev, open = <-sub.C():
 		}
-		if !open {
-			break
-		}
-		select {
-		case <-live.Done(): // ended while ev waited: the end comes first
-			closeStream(ctx, out, last, live.Reason())
-			return
-		default:
-		}
-		before := last // where to resume if ev cannot be presented now
-		if ev.ID != 0 {
-			last = ev.ID
-		}
-		p, err := eventlog.Decode(ev)
-		if err != nil {
-			r.Log.ErrorContext(ctx, "undecodable event", "id", ev.ID, "err", err)
-			continue
-		}
-		if s.Follow != nil {
-			s.Follow(ctx, sub, ev, p)
-		}
-		if s.Keep != nil && !s.Keep(ev.Kind) {
-			continue
-		}
-		if s.Guard != nil {
-			if err := s.Guard(ctx); err != nil {
-				switch {
-				case ctx.Err() != nil:
-				case hidden(err):
-					closeStream(ctx, out, last, ReasonForbidden)
-				default:
-					r.Log.ErrorContext(ctx, "live: stream guard failed; the stream ends for the client to resume", "id", ev.ID, "err", err)
-					closeStream(ctx, out, before, ReasonError)
-				}
+		next, end := r.next(ctx, live, s, sub, ev, open, &last)
+		if next != nil {
+			select {
+			case out <- next:
+			case <-ctx.Done():
 				return
 			}
 		}
-		live, err := r.present(ctx, sub, ev, p, s.Guard != nil)
-		if err != nil {
-			// Skipping the event would lose it for good: the stream ends
-			// before it instead, and the client's resume sends it again.
-			if ctx.Err() == nil {
-				r.Log.ErrorContext(ctx, "live: loading an event failed; the stream ends for the client to resume", "id", ev.ID, "kind", ev.Kind, "err", err)
-				closeStream(ctx, out, before, ReasonError)
+		if end {
+			return
+		}
+	}
+}
+
+// stepEvents is how many events a driven stream handles per step; its
+// channel holds them and the stream's last event.
+const stepEvents = 16
+
+// drive runs the stream as the transport's driven producer (package
+// push): no goroutine waits for its events. The hub's subscription and the
+// end of the session wake the operation, and each step presents the events
+// queued by then, as pump would, into a channel with room for all of them.
+func (r *Resolver) drive(ctx context.Context, op *push.Op, live *auth.Live, s Stream, sub *realtime.Subscription, last int64) <-chan *LiveEvent {
+	out := make(chan *LiveEvent, stepEvents+1)
+	stopLive := context.AfterFunc(live.Ended(), op.Wake)
+	ended := false
+	finish := func() (int, bool) {
+		ended = true
+		stopLive()
+		sub.Close()
+		close(out)
+		r.streams.Done()
+		return len(out), true
+	}
+	op.Drive(func() (int, bool) {
+		if ended {
+			return 0, true
+		}
+		for len(out) < stepEvents {
+			if live.Err() != nil {
+				out <- closeEvent(last, live.Reason())
+				return finish()
 			}
-			return
+			var ev realtime.Event
+			var open bool
+			select {
+			case ev, open = <-sub.C():
+			default:
+				return len(out), false
+			}
+			next, end := r.next(ctx, live, s, sub, ev, open, &last)
+			if next != nil {
+				out <- next
+			}
+			if end {
+				return finish()
+			}
 		}
-		if live == nil {
-			continue
+		op.Wake() // more may be queued: after this step's are delivered
+		return len(out), false
+	})
+	sub.Notify(op.Wake)
+	return out
+}
+
+// next handles one receive from sub (open false: C closed) for the stream
+// at cursor *last: it returns what to send the client, if anything, and
+// whether the stream ends with it.
+func (r *Resolver) next(ctx context.Context, live *auth.Live, s Stream, sub *realtime.Subscription, ev realtime.Event, open bool, last *int64) (*LiveEvent, bool) {
+	if !open {
+		if reason := closeReason(sub.Err()); reason != "" {
+			return closeEvent(*last, reason), true
 		}
-		select {
-		case out <- live:
-		case <-ctx.Done():
-			return
+		return nil, true
+	}
+	if live.Err() != nil { // ended while ev waited: the end comes first
+		return closeEvent(*last, live.Reason()), true
+	}
+	before := *last // where to resume if ev cannot be presented now
+	if ev.ID != 0 {
+		*last = ev.ID
+	}
+	p, err := eventlog.Decode(ev)
+	if err != nil {
+		r.Log.ErrorContext(ctx, "undecodable event", "id", ev.ID, "err", err)
+		return nil, false
+	}
+	if s.Follow != nil {
+		s.Follow(ctx, sub, ev, p)
+	}
+	if s.Keep != nil && !s.Keep(ev.Kind) {
+		return nil, false
+	}
+	if s.Guard != nil {
+		if err := s.Guard(ctx); err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil, true
+			case hidden(err):
+				return closeEvent(*last, ReasonForbidden), true
+			default:
+				r.Log.ErrorContext(ctx, "live: stream guard failed; the stream ends for the client to resume", "id", ev.ID, "err", err)
+				return closeEvent(before, ReasonError), true
+			}
 		}
 	}
-	if reason := closeReason(sub.Err()); reason != "" {
-		closeStream(ctx, out, last, reason)
+	presented, err := r.present(ctx, sub, ev, p, s.Guard != nil)
+	if err != nil {
+		// Skipping the event would lose it for good: the stream ends
+		// before it instead, and the client's resume sends it again.
+		if ctx.Err() != nil {
+			return nil, true
+		}
+		r.Log.ErrorContext(ctx, "live: loading an event failed; the stream ends for the client to resume", "id", ev.ID, "kind", ev.Kind, "err", err)
+		return closeEvent(before, ReasonError), true
 	}
+	return presented, false
+}
+
+// closeEvent is the last event of a stream the server ends.
+func closeEvent(cursor int64, reason string) *LiveEvent {
+	return &LiveEvent{Cursor: strconv.FormatInt(cursor, 10), Kind: LiveKind(KindStreamClosed), Reason: &reason}
 }
 
 // closeStream sends the last event of a stream the server ends.
 func closeStream(ctx context.Context, out chan<- *LiveEvent, cursor int64, reason string) {
 	select {
-	case out <- &LiveEvent{Cursor: strconv.FormatInt(cursor, 10), Kind: LiveKind(KindStreamClosed), Reason: &reason}:
+	case out <- closeEvent(cursor, reason):
 	case <-ctx.Done():
 	}
 }

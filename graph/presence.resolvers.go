@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/graph/push"
 	"github.com/parley-im/parley/internal/platform/eventlog"
 	"github.com/parley-im/parley/internal/platform/realtime"
 	"github.com/parley-im/parley/internal/presence"
@@ -38,7 +39,9 @@ func (r *subscriptionResolver) Presence(ctx context.Context) (<-chan *PresenceEv
 			delete(friends, id)
 		}
 	}
-	live, err := r.Subscribe(ctx, nil, Stream{
+	// This stream reads live itself: the transport loops on out, and
+	// Subscribe's stream runs on its own goroutine.
+	live, err := r.Subscribe(push.Detach(ctx), nil, Stream{
 		Topics: func(ctx context.Context, uid int) ([]string, error) {
 			topics, ids, err := presence.Topics(ctx, r.Client, uid)
 			for _, id := range ids {

@@ -1,19 +1,19 @@
-// Package wsgorilla plugs github.com/gorilla/websocket into gqlgen's websocket
-// transport.
+// Package wsgorilla is Parley's GraphQL-over-WebSocket transport for
+// gqlgen's executor (Transport, transport.go), on github.com/gorilla/websocket
+// (Implementation, with the origin allow-list the server needs):
 //
-// Since v0.17.98 gqlgen no longer takes a gorilla Upgrader: transport.Websocket
-// accepts any transport.WebsocketImplementation and defaults to
-// github.com/coder/websocket. Implementation keeps gorilla as the websocket
-// library and adds the origin allow-list the server needs:
-//
-//	srv.AddTransport(transport.Websocket{
+//	srv.AddTransport(wsgorilla.Transport{
 //		Implementation: wsgorilla.Implementation{
 //			AllowedOrigins: []string{"https://app.parley.im"},
 //		},
 //	})
+//
+// Implementation also satisfies gqlgen's transport.WebsocketImplementation,
+// so gqlgen's own transport.Websocket can run on it.
 package wsgorilla
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"net/http"
@@ -26,6 +26,17 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 )
+
+// DefaultReadBufferSize is a connection's read buffer when
+// Implementation.ReadBufferSize is zero: a client's messages (init,
+// subscribe, ping) are small, and a larger one is read through it in
+// pieces. net/http's 4 KB buffer, which gorilla would otherwise keep, is
+// left to the collector.
+const DefaultReadBufferSize = 256
+
+// writeBuffers lends connections their write buffers (gorilla's
+// Upgrader.WriteBufferPool), shared by every Implementation.
+var writeBuffers = &sync.Pool{}
 
 // defaultWriteTimeout bounds a write when Implementation.WriteTimeout is zero.
 const defaultWriteTimeout = 10 * time.Second
@@ -44,8 +55,11 @@ type Implementation struct {
 	AllowedOrigins []string
 
 	// ReadBufferSize and WriteBufferSize are the upgrader's I/O buffer sizes
-	// in bytes; zero reuses the buffers the HTTP server allocated. They do
-	// not limit message size: transport.Websocket.PayloadReadLimit does.
+	// in bytes. Zero means DefaultReadBufferSize, and gorilla's 4 KB write
+	// buffer. A connection holds its read buffer for its lifetime, so it is
+	// small; write buffers are lent from a pool for the time of a write
+	// only, so an idle connection holds none. Neither limits message size:
+	// Transport.PayloadReadLimit does.
 	ReadBufferSize, WriteBufferSize int
 
 	// HandshakeTimeout bounds writing the upgrade response; zero means no
@@ -78,8 +92,9 @@ func (i Implementation) Accept(
 ) (transport.WebsocketConn, error) {
 	upgrader := websocket.Upgrader{
 		HandshakeTimeout:  i.HandshakeTimeout,
-		ReadBufferSize:    i.ReadBufferSize,
+		ReadBufferSize:    cmp.Or(i.ReadBufferSize, DefaultReadBufferSize),
 		WriteBufferSize:   i.WriteBufferSize,
+		WriteBufferPool:   writeBuffers,
 		Subprotocols:      slices.Clone(options.Subprotocols),
 		CheckOrigin:       i.CheckOrigin,
 		EnableCompression: i.EnableCompression,

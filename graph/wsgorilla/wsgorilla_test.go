@@ -45,7 +45,7 @@ type server struct {
 	errs   chan error
 }
 
-func newServer(t *testing.T, ws transport.Websocket) *server {
+func newServer(t *testing.T, ws wsgorilla.Transport) *server {
 	t.Helper()
 	s := &server{
 		TestServer: testserver.New(),
@@ -158,7 +158,7 @@ type protocol struct {
 // subscribeOnce opens a connection in p, runs one subscription through one
 // event to its end, and hangs up.
 func subscribeOnce(t *testing.T, p protocol) {
-	s := newServer(t, transport.Websocket{Implementation: wsgorilla.Implementation{}})
+	s := newServer(t, wsgorilla.Transport{Implementation: wsgorilla.Implementation{}})
 	c := dial(t, s.url, p.name, "")
 
 	send(t, c, "connection_init", "", "")
@@ -195,7 +195,7 @@ func TestGraphQLWS(t *testing.T) {
 }
 
 func TestOriginCheckedOnUpgrade(t *testing.T) {
-	s := newServer(t, transport.Websocket{Implementation: wsgorilla.Implementation{
+	s := newServer(t, wsgorilla.Transport{Implementation: wsgorilla.Implementation{
 		AllowedOrigins: []string{"https://app.parley.im", "https://*.preview.parley.im"},
 	}})
 	host := strings.TrimPrefix(s.url, "ws://")
@@ -231,7 +231,7 @@ func TestOriginCheckedOnUpgrade(t *testing.T) {
 
 func TestReadLimitClosesOversizedMessage(t *testing.T) {
 	limit := int64(64)
-	s := newServer(t, transport.Websocket{
+	s := newServer(t, wsgorilla.Transport{
 		Implementation:   wsgorilla.Implementation{},
 		PayloadReadLimit: &limit,
 	})
@@ -245,11 +245,11 @@ func TestReadLimitClosesOversizedMessage(t *testing.T) {
 
 func TestInitFuncCloseCode(t *testing.T) {
 	reason := strings.Repeat("é", 100) // 200 bytes: too long for a close frame
-	s := newServer(t, transport.Websocket{
+	s := newServer(t, wsgorilla.Transport{
 		Implementation: wsgorilla.Implementation{},
 		InitFunc: func(ctx context.Context, _ transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			ctx = transport.WithWebsocketCloseCode(ctx, 4403)
-			ctx = transport.AppendCloseReason(ctx, reason)
+			ctx = wsgorilla.WithCloseCode(ctx, 4403)
+			ctx = wsgorilla.WithCloseReason(ctx, reason)
 			return ctx, nil, errors.New("forbidden")
 		},
 	})
@@ -307,7 +307,7 @@ func TestConcurrentWrites(t *testing.T) {
 // GraphQL subprotocols (or none at all) gets a 400 naming them, not a socket
 // answered in a protocol it never asked for.
 func TestRefusesUpgradeWithoutSubprotocol(t *testing.T) {
-	s := newServer(t, transport.Websocket{Implementation: wsgorilla.Implementation{}})
+	s := newServer(t, wsgorilla.Transport{Implementation: wsgorilla.Implementation{}})
 	for _, offer := range [][]string{nil, {"chat"}, {"graphql-transport-ws-x"}} {
 		d := &websocket.Dialer{Subprotocols: offer, HandshakeTimeout: 5 * time.Second}
 		c, resp, err := d.Dial(s.url, nil)

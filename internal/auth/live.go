@@ -79,6 +79,8 @@ type Live struct {
 	sessionID int
 	viewer    atomic.Pointer[viewer.Viewer]
 	done      chan struct{} // closed when the session ends
+	ended     context.Context
+	endCtx    context.CancelFunc // cancels ended
 
 	mu       sync.Mutex
 	reason   string // why it ended; "" while it lasts
@@ -93,6 +95,11 @@ func (l *Live) Viewer() *viewer.Viewer { return l.viewer.Load() }
 
 // Done is closed when the session ends.
 func (l *Live) Done() <-chan struct{} { return l.done }
+
+// Ended is a context cancelled when the session ends, for
+// context.AfterFunc: a stream that waits without a goroutine (graph's
+// driven streams) wakes by it. It carries no values.
+func (l *Live) Ended() context.Context { return l.ended }
 
 // Reason says why the session ended (EndSignedOut, EndAccountDisabled), or
 // "" while it lasts.
@@ -147,6 +154,7 @@ func (l *Live) end(reason string) {
 	}
 	l.reason = reason
 	close(l.done)
+	l.endCtx()
 	if l.expiry != nil {
 		l.expiry.Stop()
 	}
@@ -292,6 +300,7 @@ func (s *Service) Connect(ctx context.Context, raw string) (*Live, error) {
 		return nil, tokenError(err)
 	}
 	l := &Live{svc: s, userID: c.UserID, sessionID: c.SessionID, done: make(chan struct{})}
+	l.ended, l.endCtx = context.WithCancel(context.Background())
 	l.viewer.Store(&viewer.Viewer{UserID: c.UserID, SessionID: c.SessionID})
 	s.live.add(l)
 	sess, err := s.readSession(ctx, c.SessionID)

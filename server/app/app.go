@@ -190,9 +190,11 @@ func codeSender(cfg Config, log *slog.Logger) verify.Sender {
 func (a *App) Handler() http.Handler { return a.handler }
 
 // BaseContext is the context every connection derives from; Close cancels it
-// so that WebSocket connections end when the server stops.
+// so that WebSocket connections end when the server stops (a WebSocket
+// outlives its request, so the transport follows this context itself:
+// wsgorilla.WithServerContext).
 func (a *App) BaseContext() context.Context {
-	return transport.WithWebsocketCloseCode(a.baseCtx, 1001)
+	return wsgorilla.WithServerContext(a.baseCtx)
 }
 
 // Close ends subscriptions (each gets a stream.closed event with reason
@@ -358,7 +360,7 @@ func (a *App) graphqlServer(resolver *graph.Resolver) http.Handler {
 	// First of all, before any other extension sees the operation: an
 	// operation of a WebSocket acts for the connection's live session.
 	srv.AroundOperations(liveSession)
-	srv.AddTransport(transport.Websocket{
+	srv.AddTransport(wsgorilla.Transport{
 		Implementation:        wsSpec{inner: wsgorilla.Implementation{AllowedOrigins: a.allowedOrigins()}, metrics: a.metrics}, // wsspec.go
 		InitFunc:              a.websocketInit,
 		CloseFunc:             a.websocketClose,
@@ -478,7 +480,7 @@ func (a *App) websocketInit(ctx context.Context, p transport.InitPayload) (conte
 	live, err := a.Auth.Connect(ctx, raw)
 	if err != nil {
 		e := apperr.Classify(err)
-		ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), refusalReason(e))
+		ctx = wsgorilla.WithCloseReason(wsgorilla.WithCloseCode(ctx, closeForbidden), refusalReason(e))
 		return ctx, nil, errors.New("forbidden: " + e.Message)
 	}
 	if sock := socketOf(ctx); sock != nil {

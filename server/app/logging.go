@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-im/parley/graph/wsgorilla"
+
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -112,8 +114,12 @@ func (a *App) accessLog(next http.Handler) http.Handler {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		ws := isWebsocket(r)
 		a.metrics.httpInFlight.Inc()
+		var outliving *wsgorilla.Outliving
+		ctx := context.WithValue(r.Context(), requestInfoKey{}, info)
+		if ws {
+			ctx, outliving = wsgorilla.WithOutliving(ctx)
+		}
 		defer func() {
-			a.metrics.httpInFlight.Dec()
 			status := ww.Status()
 			if status == 0 {
 				status = http.StatusOK
@@ -125,46 +131,56 @@ func (a *App) accessLog(next http.Handler) http.Handler {
 				status = http.StatusInternalServerError
 				defer panic(p)
 			}
-			d := time.Since(start)
+			bytes := ww.BytesWritten()
 			route := "unmatched"
 			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 				route = rc.RoutePattern()
 			}
-			a.metrics.observeHTTP(route, r.Method, status, d, ws)
+			ctx, method, path, remote := r.Context(), r.Method, r.URL.Path, clientIP(r)
+			// A WebSocket connection outlives its handler: it is counted and
+			// logged when it ends, with what its operations recorded.
+			done := func() {
+				a.metrics.httpInFlight.Dec()
+				d := time.Since(start)
+				a.metrics.observeHTTP(route, method, status, d, ws)
 
-			level := slog.LevelInfo
-			switch {
-			case status >= 500:
-				level = slog.LevelError
-			case quietRoutes[route]:
-				level = slog.LevelDebug
+				level := slog.LevelInfo
+				switch {
+				case status >= 500:
+					level = slog.LevelError
+				case quietRoutes[route]:
+					level = slog.LevelDebug
+				}
+				if !a.log.Enabled(ctx, level) {
+					return
+				}
+				attrs := []slog.Attr{
+					slog.String("request_id", middleware.GetReqID(ctx)),
+					slog.String("method", method),
+					slog.String("path", path),
+					slog.String("route", route),
+					slog.Int("status", status),
+					slog.Int("bytes", bytes),
+					slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+					slog.String("remote", remote),
+				}
+				info.mu.Lock()
+				if info.operation != "" {
+					attrs = append(attrs, slog.String("operation", info.operation), slog.String("operation_type", info.opType))
+				}
+				if info.code != "" {
+					attrs = append(attrs, slog.String("code", info.code))
+				}
+				if info.userID != 0 {
+					attrs = append(attrs, slog.Int("user_id", info.userID))
+				}
+				info.mu.Unlock()
+				a.log.LogAttrs(ctx, level, "http request", attrs...)
 			}
-			if !a.log.Enabled(r.Context(), level) {
-				return
+			if outliving == nil || !outliving.Then(done) {
+				done()
 			}
-			attrs := []slog.Attr{
-				slog.String("request_id", middleware.GetReqID(r.Context())),
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.String("route", route),
-				slog.Int("status", status),
-				slog.Int("bytes", ww.BytesWritten()),
-				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-				slog.String("remote", clientIP(r)),
-			}
-			info.mu.Lock()
-			if info.operation != "" {
-				attrs = append(attrs, slog.String("operation", info.operation), slog.String("operation_type", info.opType))
-			}
-			if info.code != "" {
-				attrs = append(attrs, slog.String("code", info.code))
-			}
-			if info.userID != 0 {
-				attrs = append(attrs, slog.Int("user_id", info.userID))
-			}
-			info.mu.Unlock()
-			a.log.LogAttrs(r.Context(), level, "http request", attrs...)
 		}()
-		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+		next.ServeHTTP(ww, r.WithContext(ctx))
 	})
 }

@@ -41,6 +41,8 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/parley-im/parley/graph/wsgorilla"
 )
 
 // Close codes of graphql-transport-ws.
@@ -53,11 +55,7 @@ const (
 	closeTooManyInitRequests = 4429
 )
 
-const (
-	subprotocolTransportWS = "graphql-transport-ws"
-	// gqlgen's close reason for the init timeout (websocket.go).
-	gqlgenInitTimeoutReason = "connection initialisation timeout"
-)
+const subprotocolTransportWS = "graphql-transport-ws"
 
 // errClosedByProtocol is what a read returns after wsSpec closed the
 // connection for a protocol violation.
@@ -375,7 +373,7 @@ func (c *specConn) WriteClose(code int, reason string) error {
 	c.closeSent = true
 	c.mu.Unlock()
 	if c.strict && code == transport.WebsocketCloseProtocolError {
-		if reason == gqlgenInitTimeoutReason {
+		if reason == wsgorilla.InitTimeoutReason {
 			code, reason = closeInitTimeout, "Connection initialisation timeout"
 		} else {
 			code, reason = closeBadRequest, "Invalid message received"

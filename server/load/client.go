@@ -66,6 +66,12 @@ func (a *api) registerMany(ctx context.Context, prefix string, n, parallel int) 
 			defer wg.Done()
 			for i := range next {
 				u, err := a.register(ctx, fmt.Sprintf("%s_%d", prefix, i))
+				for try := 0; try < 3 && err != nil && strings.Contains(err.Error(), "try again"); try++ {
+					// A conflict the server asks to retry (USERNAME_TAKEN
+					// under a concurrent registration): nothing was written.
+					time.Sleep(50 * time.Millisecond)
+					u, err = a.register(ctx, fmt.Sprintf("%s_%d", prefix, i))
+				}
 				if err != nil {
 					select {
 					case errc <- fmt.Errorf("register %s_%d: %w", prefix, i, err):

@@ -349,10 +349,11 @@ func (f *floor) stop() {
 	f.cmd.Wait()
 }
 
-// runFloor serves the bare WebSocket server: it upgrades /query like
-// Parley's wsgorilla (gorilla's default buffers), acknowledges
-// connection_init, answers pings and otherwise reads, one goroutine per
-// connection.
+// runFloor serves the bare WebSocket server: it upgrades /query with
+// gorilla's defaults (net/http's 4 KB buffers reused, the handler's
+// goroutine reading; Parley's wsgorilla has its own, smaller, choices),
+// acknowledges connection_init, answers pings and otherwise reads, one
+// goroutine per connection.
 func runFloor(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

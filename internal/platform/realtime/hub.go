@@ -403,5 +403,6 @@ func (h *Hub) endLocked(s *Subscription, reason error) {
 	s.held = nil
 	if !s.replaying && !s.flushing {
 		close(s.out)
+		s.wake()
 	}
 }

@@ -140,6 +140,7 @@ func (h *Hub) nextHeld(s *Subscription, more bool) (held []Event, done bool) {
 	defer h.mu.Unlock()
 	if s.ended {
 		close(s.out)
+		s.wake()
 		return nil, true
 	}
 	held, s.held = s.held, nil
@@ -161,6 +162,7 @@ func (h *Hub) endReplay(s *Subscription, err error) {
 	defer h.mu.Unlock()
 	h.endLocked(s, err)
 	close(s.out)
+	s.wake()
 }
 
 // mergeByID merges two id-ordered lists, dropping duplicates; ephemeral

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync/atomic"
 )
 
 // Subscribe starts a subscription to the events whose Topic is in topics. It
@@ -103,6 +104,8 @@ type Subscription struct {
 	changed map[string]int64
 	ended   bool
 	err     error
+
+	notify atomic.Pointer[func()] // see Notify
 }
 
 // C returns the events, in ID order (ephemeral ones, with ID 0, interleaved).
@@ -110,6 +113,24 @@ type Subscription struct {
 // still in the channel then (at most 8) are delivered before it closes; the
 // rest of a backlog is not.
 func (s *Subscription) C() <-chan Event { return s.out }
+
+// Notify makes fn be called whenever C may have become readable: an event
+// was put in it, or it was closed. It is called once at once, for what C
+// already holds. fn may run under the hub's lock: it must return at once
+// and not call the subscription. It lets a consumer wait for events
+// without a goroutine blocked on C (graph's driven streams); a consumer
+// that reads C in a loop needs none.
+func (s *Subscription) Notify(fn func()) {
+	s.notify.Store(&fn)
+	fn()
+}
+
+// wake calls the Notify function, if any.
+func (s *Subscription) wake() {
+	if fn := s.notify.Load(); fn != nil {
+		(*fn)()
+	}
+}
 
 // Err returns why the subscription ended: nil for ctx cancellation or Close,
 // ErrSlowConsumer or ErrHubClosed (the client resumes from its cursor),
@@ -197,6 +218,7 @@ func (h *Hub) deliverLocked(s *Subscription, ev Event) {
 	default:
 		select {
 		case s.out <- ev:
+			s.wake()
 			return
 		default:
 		}
@@ -220,6 +242,7 @@ func (s *Subscription) flush() {
 	for {
 		if s.ended {
 			close(s.out)
+			s.wake()
 			return
 		}
 	fill: // what fits without waiting
@@ -227,6 +250,7 @@ func (s *Subscription) flush() {
 			select {
 			case s.out <- s.held[0]:
 				s.held = s.held[1:]
+				s.wake()
 			default:
 				break fill
 			}
@@ -250,6 +274,7 @@ func (s *Subscription) flush() {
 		case s.ended: // endLocked discarded held
 		case sent:
 			s.held = s.held[1:]
+			s.wake()
 		default:
 			// The caller's ctx is done: end s now, as its AfterFunc is
 			// about to, rather than spin until it does.
@@ -263,6 +288,7 @@ func (s *Subscription) send(events []Event) error {
 	for _, ev := range events {
 		select {
 		case s.out <- ev:
+			s.wake()
 		case <-s.ctx.Done():
 			return s.ctx.Err()
 		}
