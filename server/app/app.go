@@ -480,8 +480,12 @@ func (a *App) websocketInit(ctx context.Context, p transport.InitPayload) (conte
 	live, err := a.Auth.Connect(ctx, raw)
 	if err != nil {
 		e := apperr.Classify(err)
-		ctx = wsgorilla.WithCloseReason(wsgorilla.WithCloseCode(ctx, closeForbidden), refusalReason(e))
-		return ctx, nil, errors.New("forbidden: " + e.Message)
+		code, reason := initRefusal(e)
+		if code == closeTryAgainLater {
+			a.log.ErrorContext(ctx, "websocket connection_init failed", "err", err)
+		}
+		ctx = wsgorilla.WithCloseReason(wsgorilla.WithCloseCode(ctx, code), reason)
+		return ctx, nil, errors.New("refused: " + e.Message)
 	}
 	if sock := socketOf(ctx); sock != nil {
 		live.OnEnd(func(reason string) { sock.endSession(closeForbidden, reason) })
@@ -491,15 +495,24 @@ func (a *App) websocketInit(ctx context.Context, p transport.InitPayload) (conte
 	return context.WithValue(ctx, presenceKey{}, release), nil, nil
 }
 
-// refusalReason is the close reason of a connection_init refused for e.
-func refusalReason(e *apperr.Error) string {
-	switch e.Reason {
-	case apperr.ReasonSessionRevoked:
-		return auth.EndSignedOut
-	case apperr.ReasonTokenExpired, apperr.ReasonTokenInvalid, apperr.ReasonAccountDisabled:
-		return e.Reason
+// initRefusal is the close code and reason of a connection_init refused
+// for e. A refused token closes with 4403 and says why, so the client signs
+// in again; a failure of the server's own (the database unreachable or
+// slow) closes with 1013 Try Again Later, which graphql-ws and Apollo's
+// clients retry, with the reason (DATABASE_UNAVAILABLE, TIMEOUT or
+// INTERNAL_SERVER_ERROR) and no detail of the cause.
+func initRefusal(e *apperr.Error) (code int, reason string) {
+	switch {
+	case e.Code == apperr.Internal && e.Reason != "":
+		return closeTryAgainLater, e.Reason
+	case e.Code == apperr.Internal:
+		return closeTryAgainLater, string(apperr.Internal)
+	case e.Reason == apperr.ReasonSessionRevoked:
+		return closeForbidden, auth.EndSignedOut
+	case e.Reason == apperr.ReasonTokenExpired, e.Reason == apperr.ReasonTokenInvalid, e.Reason == apperr.ReasonAccountDisabled:
+		return closeForbidden, e.Reason
 	}
-	return "FORBIDDEN"
+	return closeForbidden, "FORBIDDEN"
 }
 
 // presenceKey carries the presence release of an authenticated connection.

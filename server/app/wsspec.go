@@ -53,6 +53,9 @@ const (
 	closeInitTimeout         = 4408
 	closeSubscriberExists    = 4409
 	closeTooManyInitRequests = 4429
+	// closeTryAgainLater (RFC 6455's 1013) ends a connection the server
+	// could not serve for a moment; clients reconnect.
+	closeTryAgainLater = 1013
 )
 
 const subprotocolTransportWS = "graphql-transport-ws"
