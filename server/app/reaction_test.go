@@ -162,8 +162,23 @@ func TestReactions(t *testing.T) {
 		k.OK(ann.Token, rmJoin, map[string]any{"r": room.ID}, nil)
 		rm := s.sendIn(ann, map[string]any{"roomId": room.ID, "text": "welcome"})
 		k.Fails(outsider.Token, addReaction, map[string]any{"m": rm.ID, "e": "🎉"}, "FORBIDDEN", "NOT_A_MEMBER")
+		watcher := k.MustDial(ann.Token)
+		watcher.Subscribe("w", `subscription($r: ID!) { roomEvents(roomId: $r) { `+liveEventFields+` } }`, map[string]any{"r": room.ID})
+		k.WaitSubscriptions(2)
 		k.OK(outsider.Token, rmJoin, map[string]any{"r": room.ID}, nil)
 		require.Equal(t, []string{"🎉1"}, counts(s.react(outsider, rm.ID, "🎉", false)))
+		for {
+			ev := nextLive(t, watcher, "roomEvents")
+			if ev.Kind == "MESSAGE_REACTED" {
+				require.Equal(t, rm.ID, *ev.SubjectID)
+				require.Equal(t, []string{"🎉"}, apptest.Map(ev.Node.Reactions, func(r reactionView) string { return r.Emoji }))
+				break
+			}
+		}
+		s.edit(ann, rm.ID, map[string]any{"text": "welcome all"})
+		ev = nextLive(t, watcher, "roomEvents")
+		require.Equal(t, "MESSAGE_EDITED", ev.Kind)
+		require.Equal(t, "welcome all", ev.Node.Text)
 
 		// A revoked message loses its reactions and takes no more.
 		s.OK(ann.Token, `mutation($id: ID!) { revokeMessage(id: $id) { id } }`, map[string]any{"id": m.ID}, nil)
