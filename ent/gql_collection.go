@@ -2007,28 +2007,6 @@ func newMessageEditPaginateArgs(rv map[string]any) *messageeditPaginateArgs {
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
 	}
-	if v, ok := rv[orderByField]; ok {
-		switch v := v.(type) {
-		case map[string]any:
-			var (
-				err1, err2 error
-				order      = &MessageEditOrder{Field: &MessageEditOrderField{}, Direction: entgql.OrderDirectionAsc}
-			)
-			if d, ok := v[directionField]; ok {
-				err1 = order.Direction.UnmarshalGQL(d)
-			}
-			if f, ok := v[fieldField]; ok {
-				err2 = order.Field.UnmarshalGQL(f)
-			}
-			if err1 == nil && err2 == nil {
-				args.opts = append(args.opts, WithMessageEditOrder(order))
-			}
-		case *MessageEditOrder:
-			if v != nil {
-				args.opts = append(args.opts, WithMessageEditOrder(v))
-			}
-		}
-	}
 	return args
 }
 

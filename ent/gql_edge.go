@@ -237,11 +237,9 @@ func (_m *Message) Quote(ctx context.Context) (*Message, error) {
 }
 
 func (_m *Message) Edits(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *MessageEditOrder,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int,
 ) (*MessageEditConnection, error) {
-	opts := []MessageEditPaginateOption{
-		WithMessageEditOrder(orderBy),
-	}
+	opts := []MessageEditPaginateOption{}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
 	if nodes, err := _m.NamedEdits(alias); err == nil || hasTotalCount {

@@ -3591,53 +3591,6 @@ func (_m *MessageEditQuery) Paginate(
 	return conn, nil
 }
 
-var (
-	// MessageEditOrderFieldReplacedAt orders MessageEdit by replaced_at.
-	MessageEditOrderFieldReplacedAt = &MessageEditOrderField{
-		Value: func(_m *MessageEdit) (ent.Value, error) {
-			return _m.ReplacedAt, nil
-		},
-		column: messageedit.FieldReplacedAt,
-		toTerm: messageedit.ByReplacedAt,
-		toCursor: func(_m *MessageEdit) Cursor {
-			return Cursor{
-				ID:    _m.ID,
-				Value: _m.ReplacedAt,
-			}
-		},
-	}
-)
-
-// String implement fmt.Stringer interface.
-func (f MessageEditOrderField) String() string {
-	var str string
-	switch f.column {
-	case MessageEditOrderFieldReplacedAt.column:
-		str = "REPLACED_AT"
-	}
-	return str
-}
-
-// MarshalGQL implements graphql.Marshaler interface.
-func (f MessageEditOrderField) MarshalGQL(w io.Writer) {
-	io.WriteString(w, strconv.Quote(f.String()))
-}
-
-// UnmarshalGQL implements graphql.Unmarshaler interface.
-func (f *MessageEditOrderField) UnmarshalGQL(v interface{}) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("MessageEditOrderField %T must be a string", v)
-	}
-	switch str {
-	case "REPLACED_AT":
-		*f = *MessageEditOrderFieldReplacedAt
-	default:
-		return fmt.Errorf("%s is not a valid MessageEditOrderField", str)
-	}
-	return nil
-}
-
 // MessageEditOrderField defines the ordering field of MessageEdit.
 type MessageEditOrderField struct {
 	// Value extracts the ordering value from the given MessageEdit.

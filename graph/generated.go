@@ -397,7 +397,7 @@ type ComplexityRoot struct {
 		DeletedAt      func(childComplexity int) int
 		Delivered      func(childComplexity int) int
 		EditedAt       func(childComplexity int) int
-		Edits          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.MessageEditOrder) int
+		Edits          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		ID             func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		Mine           func(childComplexity int) int
@@ -693,7 +693,7 @@ type ComplexityRoot struct {
 		Count func(childComplexity int) int
 		Emoji func(childComplexity int) int
 		Mine  func(childComplexity int) int
-		Users func(childComplexity int, first *int, after *entgql.Cursor[int]) int
+		Users func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 	}
 
 	Relation struct {
@@ -1046,7 +1046,7 @@ type QueryResolver interface {
 	Home(ctx context.Context) (*Home, error)
 }
 type ReactionResolver interface {
-	Users(ctx context.Context, obj *messaging.Reaction, first *int, after *entgql.Cursor[int]) (*ent.UserConnection, error)
+	Users(ctx context.Context, obj *messaging.Reaction, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error)
 }
 type RoomResolver interface {
 	URL(ctx context.Context, obj *ent.Room) (string, error)
@@ -2479,7 +2479,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Message.Edits(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.MessageEditOrder)), true
+		return e.ComplexityRoot.Message.Edits(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 	case "Message.id":
 		if e.ComplexityRoot.Message.ID == nil {
 			break
@@ -4415,7 +4415,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Reaction.Users(childComplexity, args["first"].(*int), args["after"].(*entgql.Cursor[int])), true
+		return e.ComplexityRoot.Reaction.Users(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 
 	case "Relation.createdAt":
 		if e.ComplexityRoot.Relation.CreatedAt == nil {
@@ -5273,7 +5273,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("InviteToProjectInput", ec.unmarshalInputInviteToProjectInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MentionOrder", ec.unmarshalInputMentionOrder),
-			graphql.NewInputUnmarshaler("MessageEditOrder", ec.unmarshalInputMessageEditOrder),
 			graphql.NewInputUnmarshaler("MessageOrder", ec.unmarshalInputMessageOrder),
 			graphql.NewInputUnmarshaler("MessagePartInput", ec.unmarshalInputMessagePartInput),
 			graphql.NewInputUnmarshaler("NoticeOrder", ec.unmarshalInputNoticeOrder),
@@ -7437,14 +7436,6 @@ func (ec *executionContext) field_Message_edits_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
-		func(ctx context.Context, v any) (*ent.MessageEditOrder, error) {
-			return ec.unmarshalOMessageEditOrder2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageEditOrder(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["orderBy"] = arg4
 	return args, nil
 }
 
@@ -10047,22 +10038,38 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 func (ec *executionContext) field_Reaction_users_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
 			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg1
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
 	return args, nil
 }
 
@@ -16211,7 +16218,7 @@ func (ec *executionContext) _Message_edits(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Edits(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.MessageEditOrder))
+			return obj.Edits(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.MessageEditConnection) graphql.Marshaler {
@@ -23994,7 +24001,7 @@ func (ec *executionContext) _Reaction_users(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Reaction().Users(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*entgql.Cursor[int]))
+			return ec.Resolvers.Reaction().Users(ctx, obj, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
@@ -29924,59 +29931,6 @@ func (ec *executionContext) unmarshalInputMentionOrder(ctx context.Context, obj 
 func UnmarshalMentionOrder(ctx context.Context, raw any) (ent.MentionOrder, error) {
 	var out ent.MentionOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MentionOrder", raw, &out)
-	return out, err
-}
-
-func (ec *executionContext) unmarshalInputMessageEditOrder(ctx context.Context, obj any) (ent.MessageEditOrder, error) {
-	var it ent.MessageEditOrder
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	if _, present := asMap["direction"]; !present {
-		asMap["direction"] = "ASC"
-	}
-
-	fieldsInOrder := [...]string{"direction", "field"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
-			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Direction = data
-		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
-			data, err := ec.unmarshalNMessageEditOrderField2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageEditOrderField(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Field = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalMessageEditOrder unmarshals raw into the MessageEditOrder input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalMessageEditOrder(ctx context.Context, raw any) (ent.MessageEditOrder, error) {
-	var out ent.MessageEditOrder
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "MessageEditOrder", raw, &out)
 	return out, err
 }
 
@@ -38093,20 +38047,6 @@ func (ec *executionContext) marshalNMessageEditKind2githubᚗcomᚋparleyᚑim�
 	return v
 }
 
-func (ec *executionContext) unmarshalNMessageEditOrderField2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageEditOrderField(ctx context.Context, v any) (*ent.MessageEditOrderField, error) {
-	var res = new(ent.MessageEditOrderField)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNMessageEditOrderField2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageEditOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.MessageEditOrderField) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "MessageEditOrderField!")
-		return graphql.Null
-	}
-	return v
-}
-
 func (ec *executionContext) unmarshalNMessageKind2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋmessageᚐKind(ctx context.Context, v any) (message.Kind, error) {
 	var res message.Kind
 	err := res.UnmarshalGQL(v)
@@ -39368,14 +39308,6 @@ func (ec *executionContext) marshalOMessageEditEdge2ᚖgithubᚗcomᚋparleyᚑi
 		return graphql.Null
 	}
 	return ec._MessageEditEdge(ctx, sel, v)
-}
-
-func (ec *executionContext) unmarshalOMessageEditOrder2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageEditOrder(ctx context.Context, v any) (*ent.MessageEditOrder, error) {
-	if v == nil {
-		return nil, nil
-	}
-	res, err := ec.unmarshalInputMessageEditOrder(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOMessageOrder2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageOrder(ctx context.Context, v any) (*ent.MessageOrder, error) {

@@ -44,8 +44,8 @@ func (r *mutationResolver) RemoveReaction(ctx context.Context, messageID int, em
 }
 
 // Users is the resolver for the users field.
-func (r *reactionResolver) Users(ctx context.Context, obj *messaging.Reaction, first *int, after *entgql.Cursor[int]) (*ent.UserConnection, error) {
-	return r.Messaging.ReactionUsers(ctx, obj, first, after)
+func (r *reactionResolver) Users(ctx context.Context, obj *messaging.Reaction, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error) {
+	return r.Messaging.ReactionUsers(ctx, obj, after, first, before, last)
 }
 
 // Reaction returns ReactionResolver implementation.

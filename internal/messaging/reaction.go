@@ -230,15 +230,22 @@ func (s *Service) Reactions(ctx context.Context, messageIDs []int) (map[int][]*R
 }
 
 // ReactionUsers pages through the users who reacted to a message with
-// emoji, first to react first. The cursor is the reaction's; first
-// defaults to 20 and is at most 100.
-func (s *Service) ReactionUsers(ctx context.Context, r *Reaction, first *int, after *entgql.Cursor[int]) (*ent.UserConnection, error) {
-	n := reactionUsersDefault
-	if first != nil {
+// emoji, first to react first, as a Relay connection: forwards with first
+// and after, backwards with last and before (the cursors are the
+// reactions'). A page holds 20 users unless first or last says otherwise,
+// and at most 100.
+func (s *Service) ReactionUsers(ctx context.Context, r *Reaction, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error) {
+	n, backwards := reactionUsersDefault, last != nil
+	switch {
+	case first != nil && last != nil:
+		return nil, apperr.Input(apperr.ReasonInvalid, "first", "give first or last, not both")
+	case first != nil:
 		n = *first
+	case last != nil:
+		n = *last
 	}
 	if n < 0 || n > reactionUsersMax {
-		return nil, apperr.Input(apperr.ReasonInvalid, "first", "first must be between 0 and %d", reactionUsersMax)
+		return nil, apperr.Input(apperr.ReasonInvalid, map[bool]string{false: "first", true: "last"}[backwards], "a page holds between 0 and %d users", reactionUsersMax)
 	}
 	db := s.reader(ctx)
 	all := db.MessageReaction.Query().Where(
@@ -252,14 +259,31 @@ func (s *Service) ReactionUsers(ctx context.Context, r *Reaction, first *int, af
 	if after != nil {
 		page.Where(messagereaction.IDGT(after.ID))
 	}
-	rows, err := page.Order(ent.Asc(messagereaction.FieldID)).Limit(n + 1).WithUser().All(ctx)
+	if before != nil {
+		page.Where(messagereaction.IDLT(before.ID))
+	}
+	order := ent.Asc(messagereaction.FieldID)
+	if backwards {
+		order = ent.Desc(messagereaction.FieldID)
+	}
+	rows, err := page.Order(order).Limit(n + 1).WithUser().All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: reaction users: %w", err)
 	}
+	more := len(rows) > n
+	if more {
+		rows = rows[:n]
+	}
+	if backwards {
+		slices.Reverse(rows)
+	}
 	conn := &ent.UserConnection{TotalCount: total}
-	conn.PageInfo.HasPreviousPage = after != nil
-	if len(rows) > n {
-		rows, conn.PageInfo.HasNextPage = rows[:n], true
+	// As entgql's connections do: the far side of a cursor counts as more.
+	conn.PageInfo.HasNextPage, conn.PageInfo.HasPreviousPage = before != nil, after != nil
+	if backwards {
+		conn.PageInfo.HasPreviousPage = more
+	} else {
+		conn.PageInfo.HasNextPage = more
 	}
 	for _, row := range rows {
 		if row.Edges.User == nil {
