@@ -26,6 +26,8 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/presence"
 	"github.com/parley-im/parley/ent/project"
@@ -71,6 +73,10 @@ type Client struct {
 	Mention *MentionClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
+	// MessageEdit is the client for interacting with the MessageEdit builders.
+	MessageEdit *MessageEditClient
+	// MessageReaction is the client for interacting with the MessageReaction builders.
+	MessageReaction *MessageReactionClient
 	// Notice is the client for interacting with the Notice builders.
 	Notice *NoticeClient
 	// Presence is the client for interacting with the Presence builders.
@@ -121,6 +127,8 @@ func (c *Client) init() {
 	c.GroupMember = NewGroupMemberClient(c.config)
 	c.Mention = NewMentionClient(c.config)
 	c.Message = NewMessageClient(c.config)
+	c.MessageEdit = NewMessageEditClient(c.config)
+	c.MessageReaction = NewMessageReactionClient(c.config)
 	c.Notice = NewNoticeClient(c.config)
 	c.Presence = NewPresenceClient(c.config)
 	c.Project = NewProjectClient(c.config)
@@ -238,6 +246,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		GroupMember:        NewGroupMemberClient(cfg),
 		Mention:            NewMentionClient(cfg),
 		Message:            NewMessageClient(cfg),
+		MessageEdit:        NewMessageEditClient(cfg),
+		MessageReaction:    NewMessageReactionClient(cfg),
 		Notice:             NewNoticeClient(cfg),
 		Presence:           NewPresenceClient(cfg),
 		Project:            NewProjectClient(cfg),
@@ -282,6 +292,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		GroupMember:        NewGroupMemberClient(cfg),
 		Mention:            NewMentionClient(cfg),
 		Message:            NewMessageClient(cfg),
+		MessageEdit:        NewMessageEditClient(cfg),
+		MessageReaction:    NewMessageReactionClient(cfg),
 		Notice:             NewNoticeClient(cfg),
 		Presence:           NewPresenceClient(cfg),
 		Project:            NewProjectClient(cfg),
@@ -326,10 +338,10 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.CannedReply, c.Conversation, c.ConversationMember, c.Entity, c.Event, c.File,
-		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.Notice,
-		c.Presence, c.Project, c.ProjectInvite, c.ProjectMember, c.Relation,
-		c.RelationType, c.Room, c.Session, c.Setting, c.Text, c.Throttle, c.User,
-		c.VerificationCode,
+		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.MessageEdit,
+		c.MessageReaction, c.Notice, c.Presence, c.Project, c.ProjectInvite,
+		c.ProjectMember, c.Relation, c.RelationType, c.Room, c.Session, c.Setting,
+		c.Text, c.Throttle, c.User, c.VerificationCode,
 	} {
 		n.Use(hooks...)
 	}
@@ -340,10 +352,10 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.CannedReply, c.Conversation, c.ConversationMember, c.Entity, c.Event, c.File,
-		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.Notice,
-		c.Presence, c.Project, c.ProjectInvite, c.ProjectMember, c.Relation,
-		c.RelationType, c.Room, c.Session, c.Setting, c.Text, c.Throttle, c.User,
-		c.VerificationCode,
+		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.MessageEdit,
+		c.MessageReaction, c.Notice, c.Presence, c.Project, c.ProjectInvite,
+		c.ProjectMember, c.Relation, c.RelationType, c.Room, c.Session, c.Setting,
+		c.Text, c.Throttle, c.User, c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -374,6 +386,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Mention.mutate(ctx, m)
 	case *MessageMutation:
 		return c.Message.mutate(ctx, m)
+	case *MessageEditMutation:
+		return c.MessageEdit.mutate(ctx, m)
+	case *MessageReactionMutation:
+		return c.MessageReaction.mutate(ctx, m)
 	case *NoticeMutation:
 		return c.Notice.mutate(ctx, m)
 	case *PresenceMutation:
@@ -2303,6 +2319,38 @@ func (c *MessageClient) QueryHiddenFor(_m *Message) *UserQuery {
 	return query
 }
 
+// QueryEdits queries the edits edge of a Message.
+func (c *MessageClient) QueryEdits(_m *Message) *MessageEditQuery {
+	query := (&MessageEditClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(messageedit.Table, messageedit.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.EditsTable, message.EditsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryReactions queries the reactions edge of a Message.
+func (c *MessageClient) QueryReactions(_m *Message) *MessageReactionQuery {
+	query := (&MessageReactionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(messagereaction.Table, messagereaction.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.ReactionsTable, message.ReactionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *MessageClient) Hooks() []Hook {
 	hooks := c.hooks.Message
@@ -2326,6 +2374,322 @@ func (c *MessageClient) mutate(ctx context.Context, m *MessageMutation) (Value, 
 		return (&MessageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Message mutation op: %q", m.Op())
+	}
+}
+
+// MessageEditClient is a client for the MessageEdit schema.
+type MessageEditClient struct {
+	config
+}
+
+// NewMessageEditClient returns a client for the MessageEdit from the given config.
+func NewMessageEditClient(c config) *MessageEditClient {
+	return &MessageEditClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `messageedit.Hooks(f(g(h())))`.
+func (c *MessageEditClient) Use(hooks ...Hook) {
+	c.hooks.MessageEdit = append(c.hooks.MessageEdit, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `messageedit.Intercept(f(g(h())))`.
+func (c *MessageEditClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MessageEdit = append(c.inters.MessageEdit, interceptors...)
+}
+
+// Create returns a builder for creating a MessageEdit entity.
+func (c *MessageEditClient) Create() *MessageEditCreate {
+	mutation := newMessageEditMutation(c.config, OpCreate)
+	return &MessageEditCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MessageEdit entities.
+func (c *MessageEditClient) CreateBulk(builders ...*MessageEditCreate) *MessageEditCreateBulk {
+	return &MessageEditCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MessageEditClient) MapCreateBulk(slice any, setFunc func(*MessageEditCreate, int)) *MessageEditCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MessageEditCreateBulk{err: fmt.Errorf("calling to MessageEditClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MessageEditCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MessageEditCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MessageEdit.
+func (c *MessageEditClient) Update() *MessageEditUpdate {
+	mutation := newMessageEditMutation(c.config, OpUpdate)
+	return &MessageEditUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MessageEditClient) UpdateOne(_m *MessageEdit) *MessageEditUpdateOne {
+	mutation := newMessageEditMutation(c.config, OpUpdateOne, withMessageEdit(_m))
+	return &MessageEditUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MessageEditClient) UpdateOneID(id int) *MessageEditUpdateOne {
+	mutation := newMessageEditMutation(c.config, OpUpdateOne, withMessageEditID(id))
+	return &MessageEditUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MessageEdit.
+func (c *MessageEditClient) Delete() *MessageEditDelete {
+	mutation := newMessageEditMutation(c.config, OpDelete)
+	return &MessageEditDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MessageEditClient) DeleteOne(_m *MessageEdit) *MessageEditDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MessageEditClient) DeleteOneID(id int) *MessageEditDeleteOne {
+	builder := c.Delete().Where(messageedit.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MessageEditDeleteOne{builder}
+}
+
+// Query returns a query builder for MessageEdit.
+func (c *MessageEditClient) Query() *MessageEditQuery {
+	return &MessageEditQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMessageEdit},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MessageEdit entity by its id.
+func (c *MessageEditClient) Get(ctx context.Context, id int) (*MessageEdit, error) {
+	return c.Query().Where(messageedit.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MessageEditClient) GetX(ctx context.Context, id int) *MessageEdit {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryMessage queries the message edge of a MessageEdit.
+func (c *MessageEditClient) QueryMessage(_m *MessageEdit) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(messageedit.Table, messageedit.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, messageedit.MessageTable, messageedit.MessageColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MessageEditClient) Hooks() []Hook {
+	hooks := c.hooks.MessageEdit
+	return append(hooks[:len(hooks):len(hooks)], messageedit.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MessageEditClient) Interceptors() []Interceptor {
+	return c.inters.MessageEdit
+}
+
+func (c *MessageEditClient) mutate(ctx context.Context, m *MessageEditMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MessageEditCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MessageEditUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MessageEditUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MessageEditDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MessageEdit mutation op: %q", m.Op())
+	}
+}
+
+// MessageReactionClient is a client for the MessageReaction schema.
+type MessageReactionClient struct {
+	config
+}
+
+// NewMessageReactionClient returns a client for the MessageReaction from the given config.
+func NewMessageReactionClient(c config) *MessageReactionClient {
+	return &MessageReactionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `messagereaction.Hooks(f(g(h())))`.
+func (c *MessageReactionClient) Use(hooks ...Hook) {
+	c.hooks.MessageReaction = append(c.hooks.MessageReaction, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `messagereaction.Intercept(f(g(h())))`.
+func (c *MessageReactionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MessageReaction = append(c.inters.MessageReaction, interceptors...)
+}
+
+// Create returns a builder for creating a MessageReaction entity.
+func (c *MessageReactionClient) Create() *MessageReactionCreate {
+	mutation := newMessageReactionMutation(c.config, OpCreate)
+	return &MessageReactionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MessageReaction entities.
+func (c *MessageReactionClient) CreateBulk(builders ...*MessageReactionCreate) *MessageReactionCreateBulk {
+	return &MessageReactionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MessageReactionClient) MapCreateBulk(slice any, setFunc func(*MessageReactionCreate, int)) *MessageReactionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MessageReactionCreateBulk{err: fmt.Errorf("calling to MessageReactionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MessageReactionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MessageReactionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MessageReaction.
+func (c *MessageReactionClient) Update() *MessageReactionUpdate {
+	mutation := newMessageReactionMutation(c.config, OpUpdate)
+	return &MessageReactionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MessageReactionClient) UpdateOne(_m *MessageReaction) *MessageReactionUpdateOne {
+	mutation := newMessageReactionMutation(c.config, OpUpdateOne, withMessageReaction(_m))
+	return &MessageReactionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MessageReactionClient) UpdateOneID(id int) *MessageReactionUpdateOne {
+	mutation := newMessageReactionMutation(c.config, OpUpdateOne, withMessageReactionID(id))
+	return &MessageReactionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MessageReaction.
+func (c *MessageReactionClient) Delete() *MessageReactionDelete {
+	mutation := newMessageReactionMutation(c.config, OpDelete)
+	return &MessageReactionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MessageReactionClient) DeleteOne(_m *MessageReaction) *MessageReactionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MessageReactionClient) DeleteOneID(id int) *MessageReactionDeleteOne {
+	builder := c.Delete().Where(messagereaction.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MessageReactionDeleteOne{builder}
+}
+
+// Query returns a query builder for MessageReaction.
+func (c *MessageReactionClient) Query() *MessageReactionQuery {
+	return &MessageReactionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMessageReaction},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MessageReaction entity by its id.
+func (c *MessageReactionClient) Get(ctx context.Context, id int) (*MessageReaction, error) {
+	return c.Query().Where(messagereaction.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MessageReactionClient) GetX(ctx context.Context, id int) *MessageReaction {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryMessage queries the message edge of a MessageReaction.
+func (c *MessageReactionClient) QueryMessage(_m *MessageReaction) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(messagereaction.Table, messagereaction.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, messagereaction.MessageTable, messagereaction.MessageColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUser queries the user edge of a MessageReaction.
+func (c *MessageReactionClient) QueryUser(_m *MessageReaction) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(messagereaction.Table, messagereaction.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, messagereaction.UserTable, messagereaction.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MessageReactionClient) Hooks() []Hook {
+	hooks := c.hooks.MessageReaction
+	return append(hooks[:len(hooks):len(hooks)], messagereaction.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MessageReactionClient) Interceptors() []Interceptor {
+	return c.inters.MessageReaction
+}
+
+func (c *MessageReactionClient) mutate(ctx context.Context, m *MessageReactionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MessageReactionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MessageReactionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MessageReactionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MessageReactionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MessageReaction mutation op: %q", m.Op())
 	}
 }
 
@@ -4849,15 +5213,15 @@ func (c *VerificationCodeClient) mutate(ctx context.Context, m *VerificationCode
 type (
 	hooks struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
-		Group, GroupMember, Mention, Message, Notice, Presence, Project, ProjectInvite,
-		ProjectMember, Relation, RelationType, Room, Session, Setting, Text, Throttle,
-		User, VerificationCode []ent.Hook
+		Group, GroupMember, Mention, Message, MessageEdit, MessageReaction, Notice,
+		Presence, Project, ProjectInvite, ProjectMember, Relation, RelationType, Room,
+		Session, Setting, Text, Throttle, User, VerificationCode []ent.Hook
 	}
 	inters struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
-		Group, GroupMember, Mention, Message, Notice, Presence, Project, ProjectInvite,
-		ProjectMember, Relation, RelationType, Room, Session, Setting, Text, Throttle,
-		User, VerificationCode []ent.Interceptor
+		Group, GroupMember, Mention, Message, MessageEdit, MessageReaction, Notice,
+		Presence, Project, ProjectInvite, ProjectMember, Relation, RelationType, Room,
+		Session, Setting, Text, Throttle, User, VerificationCode []ent.Interceptor
 	}
 )
 

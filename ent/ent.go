@@ -23,6 +23,8 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/presence"
 	"github.com/parley-im/parley/ent/project"
@@ -108,6 +110,8 @@ func checkColumn(t, c string) error {
 			groupmember.Table:        groupmember.ValidColumn,
 			mention.Table:            mention.ValidColumn,
 			message.Table:            message.ValidColumn,
+			messageedit.Table:        messageedit.ValidColumn,
+			messagereaction.Table:    messagereaction.ValidColumn,
 			notice.Table:             notice.ValidColumn,
 			presence.Table:           presence.ValidColumn,
 			project.Table:            project.ValidColumn,

@@ -14,6 +14,8 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/presence"
@@ -38,7 +40,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 25)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 27)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cannedreply.Table,
@@ -278,9 +280,46 @@ var schemaGraph = func() *sqlgraph.Schema {
 			message.FieldClientID:       {Type: field.TypeString, Column: message.FieldClientID},
 			message.FieldRevokedAt:      {Type: field.TypeTime, Column: message.FieldRevokedAt},
 			message.FieldDeletedAt:      {Type: field.TypeTime, Column: message.FieldDeletedAt},
+			message.FieldEditedAt:       {Type: field.TypeTime, Column: message.FieldEditedAt},
+			message.FieldReactedAt:      {Type: field.TypeTime, Column: message.FieldReactedAt},
 		},
 	}
 	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   messageedit.Table,
+			Columns: messageedit.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: messageedit.FieldID,
+			},
+		},
+		Type: "MessageEdit",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			messageedit.FieldMessageID:  {Type: field.TypeInt, Column: messageedit.FieldMessageID},
+			messageedit.FieldKind:       {Type: field.TypeEnum, Column: messageedit.FieldKind},
+			messageedit.FieldParts:      {Type: field.TypeJSON, Column: messageedit.FieldParts},
+			messageedit.FieldWrittenAt:  {Type: field.TypeTime, Column: messageedit.FieldWrittenAt},
+			messageedit.FieldReplacedAt: {Type: field.TypeTime, Column: messageedit.FieldReplacedAt},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   messagereaction.Table,
+			Columns: messagereaction.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: messagereaction.FieldID,
+			},
+		},
+		Type: "MessageReaction",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			messagereaction.FieldCreatedAt: {Type: field.TypeTime, Column: messagereaction.FieldCreatedAt},
+			messagereaction.FieldMessageID: {Type: field.TypeInt, Column: messagereaction.FieldMessageID},
+			messagereaction.FieldUserID:    {Type: field.TypeInt, Column: messagereaction.FieldUserID},
+			messagereaction.FieldEmoji:     {Type: field.TypeString, Column: messagereaction.FieldEmoji},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notice.Table,
 			Columns: notice.Columns,
@@ -304,7 +343,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notice.FieldRead:       {Type: field.TypeBool, Column: notice.FieldRead},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   presence.Table,
 			Columns: presence.Columns,
@@ -321,7 +360,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			presence.FieldSeenAt:      {Type: field.TypeTime, Column: presence.FieldSeenAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
@@ -339,7 +378,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldOwnerID:   {Type: field.TypeInt, Column: project.FieldOwnerID},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   projectinvite.Table,
 			Columns: projectinvite.Columns,
@@ -359,7 +398,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			projectinvite.FieldStatus:    {Type: field.TypeEnum, Column: projectinvite.FieldStatus},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   projectmember.Table,
 			Columns: projectmember.Columns,
@@ -377,7 +416,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			projectmember.FieldRole:      {Type: field.TypeEnum, Column: projectmember.FieldRole},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   relation.Table,
 			Columns: relation.Columns,
@@ -398,7 +437,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			relation.FieldPairKey:   {Type: field.TypeString, Column: relation.FieldPairKey},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   relationtype.Table,
 			Columns: relationtype.Columns,
@@ -420,7 +459,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			relationtype.FieldCreatorID:    {Type: field.TypeInt, Column: relationtype.FieldCreatorID},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   room.Table,
 			Columns: room.Columns,
@@ -440,7 +479,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			room.FieldConversationID: {Type: field.TypeInt, Column: room.FieldConversationID},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -461,7 +500,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldIP:                {Type: field.TypeString, Column: session.FieldIP},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -479,7 +518,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldPublic:    {Type: field.TypeBool, Column: setting.FieldPublic},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   text.Table,
 			Columns: text.Columns,
@@ -499,7 +538,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			text.FieldCreatorID: {Type: field.TypeInt, Column: text.FieldCreatorID},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   throttle.Table,
 			Columns: throttle.Columns,
@@ -514,7 +553,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			throttle.FieldTat: {Type: field.TypeInt64, Column: throttle.FieldTat},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -544,7 +583,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldParentID:     {Type: field.TypeInt, Column: user.FieldParentID},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -899,6 +938,66 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"Message",
+		"User",
+	)
+	graph.MustAddE(
+		"edits",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.EditsTable,
+			Columns: []string{message.EditsColumn},
+			Bidi:    false,
+		},
+		"Message",
+		"MessageEdit",
+	)
+	graph.MustAddE(
+		"reactions",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+		},
+		"Message",
+		"MessageReaction",
+	)
+	graph.MustAddE(
+		"message",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   messageedit.MessageTable,
+			Columns: []string{messageedit.MessageColumn},
+			Bidi:    false,
+		},
+		"MessageEdit",
+		"Message",
+	)
+	graph.MustAddE(
+		"message",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   messagereaction.MessageTable,
+			Columns: []string{messagereaction.MessageColumn},
+			Bidi:    false,
+		},
+		"MessageReaction",
+		"Message",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   messagereaction.UserTable,
+			Columns: []string{messagereaction.UserColumn},
+			Bidi:    false,
+		},
+		"MessageReaction",
 		"User",
 	)
 	graph.MustAddE(
@@ -2656,6 +2755,16 @@ func (f *MessageFilter) WhereDeletedAt(p entql.TimeP) {
 	f.Where(p.Field(message.FieldDeletedAt))
 }
 
+// WhereEditedAt applies the entql time.Time predicate on the edited_at field.
+func (f *MessageFilter) WhereEditedAt(p entql.TimeP) {
+	f.Where(p.Field(message.FieldEditedAt))
+}
+
+// WhereReactedAt applies the entql time.Time predicate on the reacted_at field.
+func (f *MessageFilter) WhereReactedAt(p entql.TimeP) {
+	f.Where(p.Field(message.FieldReactedAt))
+}
+
 // WhereHasConversation applies a predicate to check if query has an edge conversation.
 func (f *MessageFilter) WhereHasConversation() {
 	f.Where(entql.HasEdge("conversation"))
@@ -2712,6 +2821,201 @@ func (f *MessageFilter) WhereHasHiddenForWith(preds ...predicate.User) {
 	})))
 }
 
+// WhereHasEdits applies a predicate to check if query has an edge edits.
+func (f *MessageFilter) WhereHasEdits() {
+	f.Where(entql.HasEdge("edits"))
+}
+
+// WhereHasEditsWith applies a predicate to check if query has an edge edits with a given conditions (other predicates).
+func (f *MessageFilter) WhereHasEditsWith(preds ...predicate.MessageEdit) {
+	f.Where(entql.HasEdgeWith("edits", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasReactions applies a predicate to check if query has an edge reactions.
+func (f *MessageFilter) WhereHasReactions() {
+	f.Where(entql.HasEdge("reactions"))
+}
+
+// WhereHasReactionsWith applies a predicate to check if query has an edge reactions with a given conditions (other predicates).
+func (f *MessageFilter) WhereHasReactionsWith(preds ...predicate.MessageReaction) {
+	f.Where(entql.HasEdgeWith("reactions", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *MessageEditQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MessageEditQuery builder.
+func (_q *MessageEditQuery) Filter() *MessageEditFilter {
+	return &MessageEditFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MessageEditMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MessageEditMutation builder.
+func (m *MessageEditMutation) Filter() *MessageEditFilter {
+	return &MessageEditFilter{config: m.config, predicateAdder: m}
+}
+
+// MessageEditFilter provides a generic filtering capability at runtime for MessageEditQuery.
+type MessageEditFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MessageEditFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *MessageEditFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(messageedit.FieldID))
+}
+
+// WhereMessageID applies the entql int predicate on the message_id field.
+func (f *MessageEditFilter) WhereMessageID(p entql.IntP) {
+	f.Where(p.Field(messageedit.FieldMessageID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *MessageEditFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(messageedit.FieldKind))
+}
+
+// WhereParts applies the entql json.RawMessage predicate on the parts field.
+func (f *MessageEditFilter) WhereParts(p entql.BytesP) {
+	f.Where(p.Field(messageedit.FieldParts))
+}
+
+// WhereWrittenAt applies the entql time.Time predicate on the written_at field.
+func (f *MessageEditFilter) WhereWrittenAt(p entql.TimeP) {
+	f.Where(p.Field(messageedit.FieldWrittenAt))
+}
+
+// WhereReplacedAt applies the entql time.Time predicate on the replaced_at field.
+func (f *MessageEditFilter) WhereReplacedAt(p entql.TimeP) {
+	f.Where(p.Field(messageedit.FieldReplacedAt))
+}
+
+// WhereHasMessage applies a predicate to check if query has an edge message.
+func (f *MessageEditFilter) WhereHasMessage() {
+	f.Where(entql.HasEdge("message"))
+}
+
+// WhereHasMessageWith applies a predicate to check if query has an edge message with a given conditions (other predicates).
+func (f *MessageEditFilter) WhereHasMessageWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("message", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *MessageReactionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MessageReactionQuery builder.
+func (_q *MessageReactionQuery) Filter() *MessageReactionFilter {
+	return &MessageReactionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MessageReactionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MessageReactionMutation builder.
+func (m *MessageReactionMutation) Filter() *MessageReactionFilter {
+	return &MessageReactionFilter{config: m.config, predicateAdder: m}
+}
+
+// MessageReactionFilter provides a generic filtering capability at runtime for MessageReactionQuery.
+type MessageReactionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MessageReactionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *MessageReactionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(messagereaction.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *MessageReactionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(messagereaction.FieldCreatedAt))
+}
+
+// WhereMessageID applies the entql int predicate on the message_id field.
+func (f *MessageReactionFilter) WhereMessageID(p entql.IntP) {
+	f.Where(p.Field(messagereaction.FieldMessageID))
+}
+
+// WhereUserID applies the entql int predicate on the user_id field.
+func (f *MessageReactionFilter) WhereUserID(p entql.IntP) {
+	f.Where(p.Field(messagereaction.FieldUserID))
+}
+
+// WhereEmoji applies the entql string predicate on the emoji field.
+func (f *MessageReactionFilter) WhereEmoji(p entql.StringP) {
+	f.Where(p.Field(messagereaction.FieldEmoji))
+}
+
+// WhereHasMessage applies a predicate to check if query has an edge message.
+func (f *MessageReactionFilter) WhereHasMessage() {
+	f.Where(entql.HasEdge("message"))
+}
+
+// WhereHasMessageWith applies a predicate to check if query has an edge message with a given conditions (other predicates).
+func (f *MessageReactionFilter) WhereHasMessageWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("message", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *MessageReactionFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *MessageReactionFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
 // addPredicate implements the predicateAdder interface.
 func (_q *NoticeQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
@@ -2741,7 +3045,7 @@ type NoticeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NoticeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2892,7 +3196,7 @@ type PresenceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PresenceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2952,7 +3256,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3115,7 +3419,7 @@ type ProjectInviteFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectInviteFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3232,7 +3536,7 @@ type ProjectMemberFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectMemberFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3325,7 +3629,7 @@ type RelationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RelationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3475,7 +3779,7 @@ type RelationTypeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RelationTypeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3602,7 +3906,7 @@ type RoomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3705,7 +4009,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3799,7 +4103,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3864,7 +4168,7 @@ type TextFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TextFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3981,7 +4285,7 @@ type ThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4031,7 +4335,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4296,7 +4600,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
@@ -1716,6 +1717,95 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, message.FieldQuoteID)
 				fieldSeen[message.FieldQuoteID] = struct{}{}
 			}
+
+		case "edits":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&MessageEditClient{config: _q.config}).Query()
+			)
+			args := newMessageEditPaginateArgs(fieldArgs(ctx, nil, path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newMessageEditPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Message) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"message_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(message.EditsColumn), ids...))
+						})
+						if err := query.GroupBy(message.EditsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[3][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Message) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Edits)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[3][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, messageeditImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(message.EditsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedEdits(alias, func(wq *MessageEditQuery) {
+				*wq = *query
+			})
 		case "createdAt":
 			if _, ok := fieldSeen[message.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, message.FieldCreatedAt)
@@ -1760,6 +1850,11 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[message.FieldDeletedAt]; !ok {
 				selectedFields = append(selectedFields, message.FieldDeletedAt)
 				fieldSeen[message.FieldDeletedAt] = struct{}{}
+			}
+		case "editedAt":
+			if _, ok := fieldSeen[message.FieldEditedAt]; !ok {
+				selectedFields = append(selectedFields, message.FieldEditedAt)
+				fieldSeen[message.FieldEditedAt] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -1817,6 +1912,100 @@ func newMessagePaginateArgs(rv map[string]any) *messagePaginateArgs {
 				args.opts = append(args.opts, WithMessageOrder(v))
 			}
 		}
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *MessageEditQuery) CollectFields(ctx context.Context, satisfies ...string) (*MessageEditQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *MessageEditQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(messageedit.Columns))
+		selectedFields = []string{messageedit.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "message":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&MessageClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, messageImplementors)...); err != nil {
+				return err
+			}
+			_q.withMessage = query
+			if _, ok := fieldSeen[messageedit.FieldMessageID]; !ok {
+				selectedFields = append(selectedFields, messageedit.FieldMessageID)
+				fieldSeen[messageedit.FieldMessageID] = struct{}{}
+			}
+		case "messageID":
+			if _, ok := fieldSeen[messageedit.FieldMessageID]; !ok {
+				selectedFields = append(selectedFields, messageedit.FieldMessageID)
+				fieldSeen[messageedit.FieldMessageID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[messageedit.FieldKind]; !ok {
+				selectedFields = append(selectedFields, messageedit.FieldKind)
+				fieldSeen[messageedit.FieldKind] = struct{}{}
+			}
+		case "writtenAt":
+			if _, ok := fieldSeen[messageedit.FieldWrittenAt]; !ok {
+				selectedFields = append(selectedFields, messageedit.FieldWrittenAt)
+				fieldSeen[messageedit.FieldWrittenAt] = struct{}{}
+			}
+		case "replacedAt":
+			if _, ok := fieldSeen[messageedit.FieldReplacedAt]; !ok {
+				selectedFields = append(selectedFields, messageedit.FieldReplacedAt)
+				fieldSeen[messageedit.FieldReplacedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type messageeditPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []MessageEditPaginateOption
+}
+
+func newMessageEditPaginateArgs(rv map[string]any) *messageeditPaginateArgs {
+	args := &messageeditPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
 	}
 	return args
 }

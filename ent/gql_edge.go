@@ -236,6 +236,32 @@ func (_m *Message) Quote(ctx context.Context) (*Message, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Message) Edits(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int,
+) (*MessageEditConnection, error) {
+	opts := []MessageEditPaginateOption{}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	if nodes, err := _m.NamedEdits(alias); err == nil || hasTotalCount {
+		pager, err := newMessageEditPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &MessageEditConnection{Edges: []*MessageEditEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryEdits().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *MessageEdit) Message(ctx context.Context) (*Message, error) {
+	result, err := _m.Edges.MessageOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryMessage().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Notice) From(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.FromOrErr()
 	if IsNotLoaded(err) {

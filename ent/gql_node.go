@@ -21,6 +21,7 @@ import (
 	"github.com/parley-im/parley/ent/internal"
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
@@ -86,6 +87,11 @@ var messageImplementors = []string{"Message", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Message) IsNode() {}
+
+var messageeditImplementors = []string{"MessageEdit", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*MessageEdit) IsNode() {}
 
 var noticeImplementors = []string{"Notice", "Node"}
 
@@ -295,6 +301,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(message.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, messageImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case messageedit.Table:
+		query := c.MessageEdit.Query().
+			Where(messageedit.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, messageeditImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -601,6 +616,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Message.Query().
 			Where(message.IDIn(ids...))
 		query, err := query.CollectFields(ctx, messageImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case messageedit.Table:
+		query := c.MessageEdit.Query().
+			Where(messageedit.IDIn(ids...))
+		query, err := query.CollectFields(ctx, messageeditImplementors...)
 		if err != nil {
 			return nil, err
 		}

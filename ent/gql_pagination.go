@@ -24,6 +24,7 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectinvite"
@@ -3377,6 +3378,255 @@ func (_m *Message) ToEdge(order *MessageOrder) *MessageEdge {
 		order = DefaultMessageOrder
 	}
 	return &MessageEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// MessageEditEdge is the edge representation of MessageEdit.
+type MessageEditEdge struct {
+	Node   *MessageEdit `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// MessageEditConnection is the connection containing edges to MessageEdit.
+type MessageEditConnection struct {
+	Edges      []*MessageEditEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *MessageEditConnection) build(nodes []*MessageEdit, pager *messageeditPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *MessageEdit
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *MessageEdit {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *MessageEdit {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*MessageEditEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &MessageEditEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// MessageEditPaginateOption enables pagination customization.
+type MessageEditPaginateOption func(*messageeditPager) error
+
+// WithMessageEditOrder configures pagination ordering.
+func WithMessageEditOrder(order *MessageEditOrder) MessageEditPaginateOption {
+	if order == nil {
+		order = DefaultMessageEditOrder
+	}
+	o := *order
+	return func(pager *messageeditPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultMessageEditOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithMessageEditFilter configures pagination filter.
+func WithMessageEditFilter(filter func(*MessageEditQuery) (*MessageEditQuery, error)) MessageEditPaginateOption {
+	return func(pager *messageeditPager) error {
+		if filter == nil {
+			return errors.New("MessageEditQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type messageeditPager struct {
+	reverse bool
+	order   *MessageEditOrder
+	filter  func(*MessageEditQuery) (*MessageEditQuery, error)
+}
+
+func newMessageEditPager(opts []MessageEditPaginateOption, reverse bool) (*messageeditPager, error) {
+	pager := &messageeditPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultMessageEditOrder
+	}
+	return pager, nil
+}
+
+func (p *messageeditPager) applyFilter(query *MessageEditQuery) (*MessageEditQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *messageeditPager) toCursor(_m *MessageEdit) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *messageeditPager) applyCursors(query *MessageEditQuery, after, before *Cursor) (*MessageEditQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultMessageEditOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *messageeditPager) applyOrder(query *MessageEditQuery) *MessageEditQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultMessageEditOrder.Field {
+		query = query.Order(DefaultMessageEditOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *messageeditPager) orderExpr(query *MessageEditQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultMessageEditOrder.Field {
+			b.Comma().Ident(DefaultMessageEditOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to MessageEdit.
+func (_m *MessageEditQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...MessageEditPaginateOption,
+) (*MessageEditConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newMessageEditPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &MessageEditConnection{Edges: []*MessageEditEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+// MessageEditOrderField defines the ordering field of MessageEdit.
+type MessageEditOrderField struct {
+	// Value extracts the ordering value from the given MessageEdit.
+	Value    func(*MessageEdit) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) messageedit.OrderOption
+	toCursor func(*MessageEdit) Cursor
+}
+
+// MessageEditOrder defines the ordering of MessageEdit.
+type MessageEditOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *MessageEditOrderField `json:"field"`
+}
+
+// DefaultMessageEditOrder is the default ordering of MessageEdit.
+var DefaultMessageEditOrder = &MessageEditOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &MessageEditOrderField{
+		Value: func(_m *MessageEdit) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: messageedit.FieldID,
+		toTerm: messageedit.ByID,
+		toCursor: func(_m *MessageEdit) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts MessageEdit into MessageEditEdge.
+func (_m *MessageEdit) ToEdge(order *MessageEditOrder) *MessageEditEdge {
+	if order == nil {
+		order = DefaultMessageEditOrder
+	}
+	return &MessageEditEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -43,6 +43,10 @@ type Message struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	// Deleted for everyone.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// When its sender last edited it; null unless edited. Its earlier versions are its edits.
+	EditedAt *time.Time `json:"edited_at,omitempty"`
+	// When its reactions last changed. Writing it first serialises the reactions to one message, so that the cap of distinct emoji holds under concurrent reactions.
+	ReactedAt *time.Time `json:"reacted_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the MessageQuery when eager-loading is set.
 	Edges        MessageEdges `json:"edges"`
@@ -59,13 +63,19 @@ type MessageEdges struct {
 	Quote *Message `json:"quote,omitempty"`
 	// Users who deleted this message for themselves.
 	HiddenFor []*User `json:"hidden_for,omitempty"`
+	// The message's earlier versions, oldest first; empty unless it was edited.
+	Edits []*MessageEdit `json:"edits,omitempty"`
+	// Every user's reactions; Message.reactions groups them by emoji.
+	Reactions []*MessageReaction `json:"reactions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
-	totalCount [3]map[string]int
+	totalCount [4]map[string]int
 
 	namedHiddenFor map[string][]*User
+	namedEdits     map[string][]*MessageEdit
+	namedReactions map[string][]*MessageReaction
 }
 
 // ConversationOrErr returns the Conversation value or an error if the edge
@@ -110,6 +120,24 @@ func (e MessageEdges) HiddenForOrErr() ([]*User, error) {
 	return nil, &NotLoadedError{edge: "hidden_for"}
 }
 
+// EditsOrErr returns the Edits value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) EditsOrErr() ([]*MessageEdit, error) {
+	if e.loadedTypes[4] {
+		return e.Edits, nil
+	}
+	return nil, &NotLoadedError{edge: "edits"}
+}
+
+// ReactionsOrErr returns the Reactions value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) ReactionsOrErr() ([]*MessageReaction, error) {
+	if e.loadedTypes[5] {
+		return e.Reactions, nil
+	}
+	return nil, &NotLoadedError{edge: "reactions"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Message) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -121,7 +149,7 @@ func (*Message) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case message.FieldKind, message.FieldType, message.FieldClientID:
 			values[i] = new(sql.NullString)
-		case message.FieldCreatedAt, message.FieldRevokedAt, message.FieldDeletedAt:
+		case message.FieldCreatedAt, message.FieldRevokedAt, message.FieldDeletedAt, message.FieldEditedAt, message.FieldReactedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -217,6 +245,20 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 				_m.DeletedAt = new(time.Time)
 				*_m.DeletedAt = value.Time
 			}
+		case message.FieldEditedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field edited_at", values[i])
+			} else if value.Valid {
+				_m.EditedAt = new(time.Time)
+				*_m.EditedAt = value.Time
+			}
+		case message.FieldReactedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field reacted_at", values[i])
+			} else if value.Valid {
+				_m.ReactedAt = new(time.Time)
+				*_m.ReactedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -248,6 +290,16 @@ func (_m *Message) QueryQuote() *MessageQuery {
 // QueryHiddenFor queries the "hidden_for" edge of the Message entity.
 func (_m *Message) QueryHiddenFor() *UserQuery {
 	return NewMessageClient(_m.config).QueryHiddenFor(_m)
+}
+
+// QueryEdits queries the "edits" edge of the Message entity.
+func (_m *Message) QueryEdits() *MessageEditQuery {
+	return NewMessageClient(_m.config).QueryEdits(_m)
+}
+
+// QueryReactions queries the "reactions" edge of the Message entity.
+func (_m *Message) QueryReactions() *MessageReactionQuery {
+	return NewMessageClient(_m.config).QueryReactions(_m)
 }
 
 // Update returns a builder for updating this Message.
@@ -315,6 +367,16 @@ func (_m *Message) String() string {
 		builder.WriteString("deleted_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	if v := _m.EditedAt; v != nil {
+		builder.WriteString("edited_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReactedAt; v != nil {
+		builder.WriteString("reacted_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -340,6 +402,54 @@ func (_m *Message) appendNamedHiddenFor(name string, edges ...*User) {
 		_m.Edges.namedHiddenFor[name] = []*User{}
 	} else {
 		_m.Edges.namedHiddenFor[name] = append(_m.Edges.namedHiddenFor[name], edges...)
+	}
+}
+
+// NamedEdits returns the Edits named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Message) NamedEdits(name string) ([]*MessageEdit, error) {
+	if _m.Edges.namedEdits == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedEdits[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Message) appendNamedEdits(name string, edges ...*MessageEdit) {
+	if _m.Edges.namedEdits == nil {
+		_m.Edges.namedEdits = make(map[string][]*MessageEdit)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedEdits[name] = []*MessageEdit{}
+	} else {
+		_m.Edges.namedEdits[name] = append(_m.Edges.namedEdits[name], edges...)
+	}
+}
+
+// NamedReactions returns the Reactions named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Message) NamedReactions(name string) ([]*MessageReaction, error) {
+	if _m.Edges.namedReactions == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedReactions[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Message) appendNamedReactions(name string, edges ...*MessageReaction) {
+	if _m.Edges.namedReactions == nil {
+		_m.Edges.namedReactions = make(map[string][]*MessageReaction)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedReactions[name] = []*MessageReaction{}
+	} else {
+		_m.Edges.namedReactions[name] = append(_m.Edges.namedReactions[name], edges...)
 	}
 }
 

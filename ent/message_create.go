@@ -13,6 +13,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/user"
 )
@@ -147,6 +149,34 @@ func (_c *MessageCreate) SetNillableDeletedAt(v *time.Time) *MessageCreate {
 	return _c
 }
 
+// SetEditedAt sets the "edited_at" field.
+func (_c *MessageCreate) SetEditedAt(v time.Time) *MessageCreate {
+	_c.mutation.SetEditedAt(v)
+	return _c
+}
+
+// SetNillableEditedAt sets the "edited_at" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableEditedAt(v *time.Time) *MessageCreate {
+	if v != nil {
+		_c.SetEditedAt(*v)
+	}
+	return _c
+}
+
+// SetReactedAt sets the "reacted_at" field.
+func (_c *MessageCreate) SetReactedAt(v time.Time) *MessageCreate {
+	_c.mutation.SetReactedAt(v)
+	return _c
+}
+
+// SetNillableReactedAt sets the "reacted_at" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableReactedAt(v *time.Time) *MessageCreate {
+	if v != nil {
+		_c.SetReactedAt(*v)
+	}
+	return _c
+}
+
 // SetConversation sets the "conversation" edge to the Conversation entity.
 func (_c *MessageCreate) SetConversation(v *Conversation) *MessageCreate {
 	return _c.SetConversationID(v.ID)
@@ -175,6 +205,36 @@ func (_c *MessageCreate) AddHiddenFor(v ...*User) *MessageCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddHiddenForIDs(ids...)
+}
+
+// AddEditIDs adds the "edits" edge to the MessageEdit entity by IDs.
+func (_c *MessageCreate) AddEditIDs(ids ...int) *MessageCreate {
+	_c.mutation.AddEditIDs(ids...)
+	return _c
+}
+
+// AddEdits adds the "edits" edges to the MessageEdit entity.
+func (_c *MessageCreate) AddEdits(v ...*MessageEdit) *MessageCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddEditIDs(ids...)
+}
+
+// AddReactionIDs adds the "reactions" edge to the MessageReaction entity by IDs.
+func (_c *MessageCreate) AddReactionIDs(ids ...int) *MessageCreate {
+	_c.mutation.AddReactionIDs(ids...)
+	return _c
+}
+
+// AddReactions adds the "reactions" edges to the MessageReaction entity.
+func (_c *MessageCreate) AddReactions(v ...*MessageReaction) *MessageCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddReactionIDs(ids...)
 }
 
 // Mutation returns the MessageMutation object of the builder.
@@ -325,6 +385,14 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 		_spec.SetField(message.FieldDeletedAt, field.TypeTime, value)
 		_node.DeletedAt = &value
 	}
+	if value, ok := _c.mutation.EditedAt(); ok {
+		_spec.SetField(message.FieldEditedAt, field.TypeTime, value)
+		_node.EditedAt = &value
+	}
+	if value, ok := _c.mutation.ReactedAt(); ok {
+		_spec.SetField(message.FieldReactedAt, field.TypeTime, value)
+		_node.ReactedAt = &value
+	}
 	if nodes := _c.mutation.ConversationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -392,6 +460,38 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.EditsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.EditsTable,
+			Columns: []string{message.EditsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messageedit.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ReactionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagereaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -444,6 +544,18 @@ type (
 	}
 )
 
+// SetKind sets the "kind" field.
+func (u *MessageUpsert) SetKind(v message.Kind) *MessageUpsert {
+	u.Set(message.FieldKind, v)
+	return u
+}
+
+// UpdateKind sets the "kind" field to the value that was provided on create.
+func (u *MessageUpsert) UpdateKind() *MessageUpsert {
+	u.SetExcluded(message.FieldKind)
+	return u
+}
+
 // SetParts sets the "parts" field.
 func (u *MessageUpsert) SetParts(v []schematype.MessagePart) *MessageUpsert {
 	u.Set(message.FieldParts, v)
@@ -492,6 +604,42 @@ func (u *MessageUpsert) ClearDeletedAt() *MessageUpsert {
 	return u
 }
 
+// SetEditedAt sets the "edited_at" field.
+func (u *MessageUpsert) SetEditedAt(v time.Time) *MessageUpsert {
+	u.Set(message.FieldEditedAt, v)
+	return u
+}
+
+// UpdateEditedAt sets the "edited_at" field to the value that was provided on create.
+func (u *MessageUpsert) UpdateEditedAt() *MessageUpsert {
+	u.SetExcluded(message.FieldEditedAt)
+	return u
+}
+
+// ClearEditedAt clears the value of the "edited_at" field.
+func (u *MessageUpsert) ClearEditedAt() *MessageUpsert {
+	u.SetNull(message.FieldEditedAt)
+	return u
+}
+
+// SetReactedAt sets the "reacted_at" field.
+func (u *MessageUpsert) SetReactedAt(v time.Time) *MessageUpsert {
+	u.Set(message.FieldReactedAt, v)
+	return u
+}
+
+// UpdateReactedAt sets the "reacted_at" field to the value that was provided on create.
+func (u *MessageUpsert) UpdateReactedAt() *MessageUpsert {
+	u.SetExcluded(message.FieldReactedAt)
+	return u
+}
+
+// ClearReactedAt clears the value of the "reacted_at" field.
+func (u *MessageUpsert) ClearReactedAt() *MessageUpsert {
+	u.SetNull(message.FieldReactedAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -514,9 +662,6 @@ func (u *MessageUpsertOne) UpdateNewValues() *MessageUpsertOne {
 		}
 		if _, exists := u.create.mutation.Seq(); exists {
 			s.SetIgnore(message.FieldSeq)
-		}
-		if _, exists := u.create.mutation.Kind(); exists {
-			s.SetIgnore(message.FieldKind)
 		}
 		if _, exists := u.create.mutation.GetType(); exists {
 			s.SetIgnore(message.FieldType)
@@ -556,6 +701,20 @@ func (u *MessageUpsertOne) Update(set func(*MessageUpsert)) *MessageUpsertOne {
 		set(&MessageUpsert{UpdateSet: update})
 	}))
 	return u
+}
+
+// SetKind sets the "kind" field.
+func (u *MessageUpsertOne) SetKind(v message.Kind) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetKind(v)
+	})
+}
+
+// UpdateKind sets the "kind" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdateKind() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateKind()
+	})
 }
 
 // SetParts sets the "parts" field.
@@ -611,6 +770,48 @@ func (u *MessageUpsertOne) UpdateDeletedAt() *MessageUpsertOne {
 func (u *MessageUpsertOne) ClearDeletedAt() *MessageUpsertOne {
 	return u.Update(func(s *MessageUpsert) {
 		s.ClearDeletedAt()
+	})
+}
+
+// SetEditedAt sets the "edited_at" field.
+func (u *MessageUpsertOne) SetEditedAt(v time.Time) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetEditedAt(v)
+	})
+}
+
+// UpdateEditedAt sets the "edited_at" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdateEditedAt() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateEditedAt()
+	})
+}
+
+// ClearEditedAt clears the value of the "edited_at" field.
+func (u *MessageUpsertOne) ClearEditedAt() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearEditedAt()
+	})
+}
+
+// SetReactedAt sets the "reacted_at" field.
+func (u *MessageUpsertOne) SetReactedAt(v time.Time) *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetReactedAt(v)
+	})
+}
+
+// UpdateReactedAt sets the "reacted_at" field to the value that was provided on create.
+func (u *MessageUpsertOne) UpdateReactedAt() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateReactedAt()
+	})
+}
+
+// ClearReactedAt clears the value of the "reacted_at" field.
+func (u *MessageUpsertOne) ClearReactedAt() *MessageUpsertOne {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearReactedAt()
 	})
 }
 
@@ -802,9 +1003,6 @@ func (u *MessageUpsertBulk) UpdateNewValues() *MessageUpsertBulk {
 			if _, exists := b.mutation.Seq(); exists {
 				s.SetIgnore(message.FieldSeq)
 			}
-			if _, exists := b.mutation.Kind(); exists {
-				s.SetIgnore(message.FieldKind)
-			}
 			if _, exists := b.mutation.GetType(); exists {
 				s.SetIgnore(message.FieldType)
 			}
@@ -844,6 +1042,20 @@ func (u *MessageUpsertBulk) Update(set func(*MessageUpsert)) *MessageUpsertBulk 
 		set(&MessageUpsert{UpdateSet: update})
 	}))
 	return u
+}
+
+// SetKind sets the "kind" field.
+func (u *MessageUpsertBulk) SetKind(v message.Kind) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetKind(v)
+	})
+}
+
+// UpdateKind sets the "kind" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdateKind() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateKind()
+	})
 }
 
 // SetParts sets the "parts" field.
@@ -899,6 +1111,48 @@ func (u *MessageUpsertBulk) UpdateDeletedAt() *MessageUpsertBulk {
 func (u *MessageUpsertBulk) ClearDeletedAt() *MessageUpsertBulk {
 	return u.Update(func(s *MessageUpsert) {
 		s.ClearDeletedAt()
+	})
+}
+
+// SetEditedAt sets the "edited_at" field.
+func (u *MessageUpsertBulk) SetEditedAt(v time.Time) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetEditedAt(v)
+	})
+}
+
+// UpdateEditedAt sets the "edited_at" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdateEditedAt() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateEditedAt()
+	})
+}
+
+// ClearEditedAt clears the value of the "edited_at" field.
+func (u *MessageUpsertBulk) ClearEditedAt() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearEditedAt()
+	})
+}
+
+// SetReactedAt sets the "reacted_at" field.
+func (u *MessageUpsertBulk) SetReactedAt(v time.Time) *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.SetReactedAt(v)
+	})
+}
+
+// UpdateReactedAt sets the "reacted_at" field to the value that was provided on create.
+func (u *MessageUpsertBulk) UpdateReactedAt() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.UpdateReactedAt()
+	})
+}
+
+// ClearReactedAt clears the value of the "reacted_at" field.
+func (u *MessageUpsertBulk) ClearReactedAt() *MessageUpsertBulk {
+	return u.Update(func(s *MessageUpsert) {
+		s.ClearReactedAt()
 	})
 }
 

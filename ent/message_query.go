@@ -16,6 +16,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/user"
 )
@@ -31,9 +33,13 @@ type MessageQuery struct {
 	withSender         *UserQuery
 	withQuote          *MessageQuery
 	withHiddenFor      *UserQuery
+	withEdits          *MessageEditQuery
+	withReactions      *MessageReactionQuery
 	loadTotal          []func(context.Context, []*Message) error
 	modifiers          []func(*sql.Selector)
 	withNamedHiddenFor map[string]*UserQuery
+	withNamedEdits     map[string]*MessageEditQuery
+	withNamedReactions map[string]*MessageReactionQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -151,6 +157,50 @@ func (_q *MessageQuery) QueryHiddenFor() *UserQuery {
 			sqlgraph.From(message.Table, message.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.M2M, false, message.HiddenForTable, message.HiddenForPrimaryKey...),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryEdits chains the current query on the "edits" edge.
+func (_q *MessageQuery) QueryEdits() *MessageEditQuery {
+	query := (&MessageEditClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(messageedit.Table, messageedit.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.EditsTable, message.EditsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReactions chains the current query on the "reactions" edge.
+func (_q *MessageQuery) QueryReactions() *MessageReactionQuery {
+	query := (&MessageReactionClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(messagereaction.Table, messagereaction.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.ReactionsTable, message.ReactionsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -354,6 +404,8 @@ func (_q *MessageQuery) Clone() *MessageQuery {
 		withSender:       _q.withSender.Clone(),
 		withQuote:        _q.withQuote.Clone(),
 		withHiddenFor:    _q.withHiddenFor.Clone(),
+		withEdits:        _q.withEdits.Clone(),
+		withReactions:    _q.withReactions.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -402,6 +454,28 @@ func (_q *MessageQuery) WithHiddenFor(opts ...func(*UserQuery)) *MessageQuery {
 		opt(query)
 	}
 	_q.withHiddenFor = query
+	return _q
+}
+
+// WithEdits tells the query-builder to eager-load the nodes that are connected to
+// the "edits" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithEdits(opts ...func(*MessageEditQuery)) *MessageQuery {
+	query := (&MessageEditClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withEdits = query
+	return _q
+}
+
+// WithReactions tells the query-builder to eager-load the nodes that are connected to
+// the "reactions" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithReactions(opts ...func(*MessageReactionQuery)) *MessageQuery {
+	query := (&MessageReactionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReactions = query
 	return _q
 }
 
@@ -489,11 +563,13 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	var (
 		nodes       = []*Message{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [6]bool{
 			_q.withConversation != nil,
 			_q.withSender != nil,
 			_q.withQuote != nil,
 			_q.withHiddenFor != nil,
+			_q.withEdits != nil,
+			_q.withReactions != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -542,10 +618,38 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 			return nil, err
 		}
 	}
+	if query := _q.withEdits; query != nil {
+		if err := _q.loadEdits(ctx, query, nodes,
+			func(n *Message) { n.Edges.Edits = []*MessageEdit{} },
+			func(n *Message, e *MessageEdit) { n.Edges.Edits = append(n.Edges.Edits, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withReactions; query != nil {
+		if err := _q.loadReactions(ctx, query, nodes,
+			func(n *Message) { n.Edges.Reactions = []*MessageReaction{} },
+			func(n *Message, e *MessageReaction) { n.Edges.Reactions = append(n.Edges.Reactions, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedHiddenFor {
 		if err := _q.loadHiddenFor(ctx, query, nodes,
 			func(n *Message) { n.appendNamedHiddenFor(name) },
 			func(n *Message, e *User) { n.appendNamedHiddenFor(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedEdits {
+		if err := _q.loadEdits(ctx, query, nodes,
+			func(n *Message) { n.appendNamedEdits(name) },
+			func(n *Message, e *MessageEdit) { n.appendNamedEdits(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedReactions {
+		if err := _q.loadReactions(ctx, query, nodes,
+			func(n *Message) { n.appendNamedReactions(name) },
+			func(n *Message, e *MessageReaction) { n.appendNamedReactions(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -711,6 +815,66 @@ func (_q *MessageQuery) loadHiddenFor(ctx context.Context, query *UserQuery, nod
 	}
 	return nil
 }
+func (_q *MessageQuery) loadEdits(ctx context.Context, query *MessageEditQuery, nodes []*Message, init func(*Message), assign func(*Message, *MessageEdit)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(messageedit.FieldMessageID)
+	}
+	query.Where(predicate.MessageEdit(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.EditsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.MessageID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "message_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *MessageQuery) loadReactions(ctx context.Context, query *MessageReactionQuery, nodes []*Message, init func(*Message), assign func(*Message, *MessageReaction)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(messagereaction.FieldMessageID)
+	}
+	query.Where(predicate.MessageReaction(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.ReactionsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.MessageID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "message_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *MessageQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -851,6 +1015,34 @@ func (_q *MessageQuery) WithNamedHiddenFor(name string, opts ...func(*UserQuery)
 		_q.withNamedHiddenFor = make(map[string]*UserQuery)
 	}
 	_q.withNamedHiddenFor[name] = query
+	return _q
+}
+
+// WithNamedEdits tells the query-builder to eager-load the nodes that are connected to the "edits"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithNamedEdits(name string, opts ...func(*MessageEditQuery)) *MessageQuery {
+	query := (&MessageEditClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedEdits == nil {
+		_q.withNamedEdits = make(map[string]*MessageEditQuery)
+	}
+	_q.withNamedEdits[name] = query
+	return _q
+}
+
+// WithNamedReactions tells the query-builder to eager-load the nodes that are connected to the "reactions"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithNamedReactions(name string, opts ...func(*MessageReactionQuery)) *MessageQuery {
+	query := (&MessageReactionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedReactions == nil {
+		_q.withNamedReactions = make(map[string]*MessageReactionQuery)
+	}
+	_q.withNamedReactions[name] = query
 	return _q
 }
 

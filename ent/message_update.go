@@ -13,6 +13,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/ent/user"
@@ -29,6 +31,20 @@ type MessageUpdate struct {
 // Where appends a list predicates to the MessageUpdate builder.
 func (_u *MessageUpdate) Where(ps ...predicate.Message) *MessageUpdate {
 	_u.mutation.Where(ps...)
+	return _u
+}
+
+// SetKind sets the "kind" field.
+func (_u *MessageUpdate) SetKind(v message.Kind) *MessageUpdate {
+	_u.mutation.SetKind(v)
+	return _u
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableKind(v *message.Kind) *MessageUpdate {
+	if v != nil {
+		_u.SetKind(*v)
+	}
 	return _u
 }
 
@@ -84,6 +100,46 @@ func (_u *MessageUpdate) ClearDeletedAt() *MessageUpdate {
 	return _u
 }
 
+// SetEditedAt sets the "edited_at" field.
+func (_u *MessageUpdate) SetEditedAt(v time.Time) *MessageUpdate {
+	_u.mutation.SetEditedAt(v)
+	return _u
+}
+
+// SetNillableEditedAt sets the "edited_at" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableEditedAt(v *time.Time) *MessageUpdate {
+	if v != nil {
+		_u.SetEditedAt(*v)
+	}
+	return _u
+}
+
+// ClearEditedAt clears the value of the "edited_at" field.
+func (_u *MessageUpdate) ClearEditedAt() *MessageUpdate {
+	_u.mutation.ClearEditedAt()
+	return _u
+}
+
+// SetReactedAt sets the "reacted_at" field.
+func (_u *MessageUpdate) SetReactedAt(v time.Time) *MessageUpdate {
+	_u.mutation.SetReactedAt(v)
+	return _u
+}
+
+// SetNillableReactedAt sets the "reacted_at" field if the given value is not nil.
+func (_u *MessageUpdate) SetNillableReactedAt(v *time.Time) *MessageUpdate {
+	if v != nil {
+		_u.SetReactedAt(*v)
+	}
+	return _u
+}
+
+// ClearReactedAt clears the value of the "reacted_at" field.
+func (_u *MessageUpdate) ClearReactedAt() *MessageUpdate {
+	_u.mutation.ClearReactedAt()
+	return _u
+}
+
 // AddHiddenForIDs adds the "hidden_for" edge to the User entity by IDs.
 func (_u *MessageUpdate) AddHiddenForIDs(ids ...int) *MessageUpdate {
 	_u.mutation.AddHiddenForIDs(ids...)
@@ -97,6 +153,36 @@ func (_u *MessageUpdate) AddHiddenFor(v ...*User) *MessageUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddHiddenForIDs(ids...)
+}
+
+// AddEditIDs adds the "edits" edge to the MessageEdit entity by IDs.
+func (_u *MessageUpdate) AddEditIDs(ids ...int) *MessageUpdate {
+	_u.mutation.AddEditIDs(ids...)
+	return _u
+}
+
+// AddEdits adds the "edits" edges to the MessageEdit entity.
+func (_u *MessageUpdate) AddEdits(v ...*MessageEdit) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEditIDs(ids...)
+}
+
+// AddReactionIDs adds the "reactions" edge to the MessageReaction entity by IDs.
+func (_u *MessageUpdate) AddReactionIDs(ids ...int) *MessageUpdate {
+	_u.mutation.AddReactionIDs(ids...)
+	return _u
+}
+
+// AddReactions adds the "reactions" edges to the MessageReaction entity.
+func (_u *MessageUpdate) AddReactions(v ...*MessageReaction) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReactionIDs(ids...)
 }
 
 // Mutation returns the MessageMutation object of the builder.
@@ -123,6 +209,48 @@ func (_u *MessageUpdate) RemoveHiddenFor(v ...*User) *MessageUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveHiddenForIDs(ids...)
+}
+
+// ClearEdits clears all "edits" edges to the MessageEdit entity.
+func (_u *MessageUpdate) ClearEdits() *MessageUpdate {
+	_u.mutation.ClearEdits()
+	return _u
+}
+
+// RemoveEditIDs removes the "edits" edge to MessageEdit entities by IDs.
+func (_u *MessageUpdate) RemoveEditIDs(ids ...int) *MessageUpdate {
+	_u.mutation.RemoveEditIDs(ids...)
+	return _u
+}
+
+// RemoveEdits removes "edits" edges to MessageEdit entities.
+func (_u *MessageUpdate) RemoveEdits(v ...*MessageEdit) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEditIDs(ids...)
+}
+
+// ClearReactions clears all "reactions" edges to the MessageReaction entity.
+func (_u *MessageUpdate) ClearReactions() *MessageUpdate {
+	_u.mutation.ClearReactions()
+	return _u
+}
+
+// RemoveReactionIDs removes the "reactions" edge to MessageReaction entities by IDs.
+func (_u *MessageUpdate) RemoveReactionIDs(ids ...int) *MessageUpdate {
+	_u.mutation.RemoveReactionIDs(ids...)
+	return _u
+}
+
+// RemoveReactions removes "reactions" edges to MessageReaction entities.
+func (_u *MessageUpdate) RemoveReactions(v ...*MessageReaction) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReactionIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -154,6 +282,11 @@ func (_u *MessageUpdate) ExecX(ctx context.Context) {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *MessageUpdate) check() error {
+	if v, ok := _u.mutation.Kind(); ok {
+		if err := message.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Message.kind": %w`, err)}
+		}
+	}
 	if _u.mutation.ConversationCleared() && len(_u.mutation.ConversationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Message.conversation"`)
 	}
@@ -178,6 +311,9 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			}
 		}
 	}
+	if value, ok := _u.mutation.Kind(); ok {
+		_spec.SetField(message.FieldKind, field.TypeEnum, value)
+	}
 	if value, ok := _u.mutation.Parts(); ok {
 		_spec.SetField(message.FieldParts, field.TypeJSON, value)
 	}
@@ -200,6 +336,18 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.DeletedAtCleared() {
 		_spec.ClearField(message.FieldDeletedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EditedAt(); ok {
+		_spec.SetField(message.FieldEditedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EditedAtCleared() {
+		_spec.ClearField(message.FieldEditedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReactedAt(); ok {
+		_spec.SetField(message.FieldReactedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ReactedAtCleared() {
+		_spec.ClearField(message.FieldReactedAt, field.TypeTime)
 	}
 	if _u.mutation.HiddenForCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -246,6 +394,96 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.EditsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.EditsTable,
+			Columns: []string{message.EditsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messageedit.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEditsIDs(); len(nodes) > 0 && !_u.mutation.EditsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.EditsTable,
+			Columns: []string{message.EditsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messageedit.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EditsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.EditsTable,
+			Columns: []string{message.EditsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messageedit.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReactionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagereaction.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReactionsIDs(); len(nodes) > 0 && !_u.mutation.ReactionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagereaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReactionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagereaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -266,6 +504,20 @@ type MessageUpdateOne struct {
 	hooks     []Hook
 	mutation  *MessageMutation
 	modifiers []func(*sql.UpdateBuilder)
+}
+
+// SetKind sets the "kind" field.
+func (_u *MessageUpdateOne) SetKind(v message.Kind) *MessageUpdateOne {
+	_u.mutation.SetKind(v)
+	return _u
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableKind(v *message.Kind) *MessageUpdateOne {
+	if v != nil {
+		_u.SetKind(*v)
+	}
+	return _u
 }
 
 // SetParts sets the "parts" field.
@@ -320,6 +572,46 @@ func (_u *MessageUpdateOne) ClearDeletedAt() *MessageUpdateOne {
 	return _u
 }
 
+// SetEditedAt sets the "edited_at" field.
+func (_u *MessageUpdateOne) SetEditedAt(v time.Time) *MessageUpdateOne {
+	_u.mutation.SetEditedAt(v)
+	return _u
+}
+
+// SetNillableEditedAt sets the "edited_at" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableEditedAt(v *time.Time) *MessageUpdateOne {
+	if v != nil {
+		_u.SetEditedAt(*v)
+	}
+	return _u
+}
+
+// ClearEditedAt clears the value of the "edited_at" field.
+func (_u *MessageUpdateOne) ClearEditedAt() *MessageUpdateOne {
+	_u.mutation.ClearEditedAt()
+	return _u
+}
+
+// SetReactedAt sets the "reacted_at" field.
+func (_u *MessageUpdateOne) SetReactedAt(v time.Time) *MessageUpdateOne {
+	_u.mutation.SetReactedAt(v)
+	return _u
+}
+
+// SetNillableReactedAt sets the "reacted_at" field if the given value is not nil.
+func (_u *MessageUpdateOne) SetNillableReactedAt(v *time.Time) *MessageUpdateOne {
+	if v != nil {
+		_u.SetReactedAt(*v)
+	}
+	return _u
+}
+
+// ClearReactedAt clears the value of the "reacted_at" field.
+func (_u *MessageUpdateOne) ClearReactedAt() *MessageUpdateOne {
+	_u.mutation.ClearReactedAt()
+	return _u
+}
+
 // AddHiddenForIDs adds the "hidden_for" edge to the User entity by IDs.
 func (_u *MessageUpdateOne) AddHiddenForIDs(ids ...int) *MessageUpdateOne {
 	_u.mutation.AddHiddenForIDs(ids...)
@@ -333,6 +625,36 @@ func (_u *MessageUpdateOne) AddHiddenFor(v ...*User) *MessageUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.AddHiddenForIDs(ids...)
+}
+
+// AddEditIDs adds the "edits" edge to the MessageEdit entity by IDs.
+func (_u *MessageUpdateOne) AddEditIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.AddEditIDs(ids...)
+	return _u
+}
+
+// AddEdits adds the "edits" edges to the MessageEdit entity.
+func (_u *MessageUpdateOne) AddEdits(v ...*MessageEdit) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEditIDs(ids...)
+}
+
+// AddReactionIDs adds the "reactions" edge to the MessageReaction entity by IDs.
+func (_u *MessageUpdateOne) AddReactionIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.AddReactionIDs(ids...)
+	return _u
+}
+
+// AddReactions adds the "reactions" edges to the MessageReaction entity.
+func (_u *MessageUpdateOne) AddReactions(v ...*MessageReaction) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReactionIDs(ids...)
 }
 
 // Mutation returns the MessageMutation object of the builder.
@@ -359,6 +681,48 @@ func (_u *MessageUpdateOne) RemoveHiddenFor(v ...*User) *MessageUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveHiddenForIDs(ids...)
+}
+
+// ClearEdits clears all "edits" edges to the MessageEdit entity.
+func (_u *MessageUpdateOne) ClearEdits() *MessageUpdateOne {
+	_u.mutation.ClearEdits()
+	return _u
+}
+
+// RemoveEditIDs removes the "edits" edge to MessageEdit entities by IDs.
+func (_u *MessageUpdateOne) RemoveEditIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.RemoveEditIDs(ids...)
+	return _u
+}
+
+// RemoveEdits removes "edits" edges to MessageEdit entities.
+func (_u *MessageUpdateOne) RemoveEdits(v ...*MessageEdit) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEditIDs(ids...)
+}
+
+// ClearReactions clears all "reactions" edges to the MessageReaction entity.
+func (_u *MessageUpdateOne) ClearReactions() *MessageUpdateOne {
+	_u.mutation.ClearReactions()
+	return _u
+}
+
+// RemoveReactionIDs removes the "reactions" edge to MessageReaction entities by IDs.
+func (_u *MessageUpdateOne) RemoveReactionIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.RemoveReactionIDs(ids...)
+	return _u
+}
+
+// RemoveReactions removes "reactions" edges to MessageReaction entities.
+func (_u *MessageUpdateOne) RemoveReactions(v ...*MessageReaction) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReactionIDs(ids...)
 }
 
 // Where appends a list predicates to the MessageUpdate builder.
@@ -403,6 +767,11 @@ func (_u *MessageUpdateOne) ExecX(ctx context.Context) {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *MessageUpdateOne) check() error {
+	if v, ok := _u.mutation.Kind(); ok {
+		if err := message.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Message.kind": %w`, err)}
+		}
+	}
 	if _u.mutation.ConversationCleared() && len(_u.mutation.ConversationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Message.conversation"`)
 	}
@@ -444,6 +813,9 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 			}
 		}
 	}
+	if value, ok := _u.mutation.Kind(); ok {
+		_spec.SetField(message.FieldKind, field.TypeEnum, value)
+	}
 	if value, ok := _u.mutation.Parts(); ok {
 		_spec.SetField(message.FieldParts, field.TypeJSON, value)
 	}
@@ -466,6 +838,18 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 	}
 	if _u.mutation.DeletedAtCleared() {
 		_spec.ClearField(message.FieldDeletedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.EditedAt(); ok {
+		_spec.SetField(message.FieldEditedAt, field.TypeTime, value)
+	}
+	if _u.mutation.EditedAtCleared() {
+		_spec.ClearField(message.FieldEditedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ReactedAt(); ok {
+		_spec.SetField(message.FieldReactedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ReactedAtCleared() {
+		_spec.ClearField(message.FieldReactedAt, field.TypeTime)
 	}
 	if _u.mutation.HiddenForCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -505,6 +889,96 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EditsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.EditsTable,
+			Columns: []string{message.EditsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messageedit.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEditsIDs(); len(nodes) > 0 && !_u.mutation.EditsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.EditsTable,
+			Columns: []string{message.EditsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messageedit.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EditsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.EditsTable,
+			Columns: []string{message.EditsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messageedit.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReactionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagereaction.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReactionsIDs(); len(nodes) > 0 && !_u.mutation.ReactionsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagereaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReactionsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.ReactionsTable,
+			Columns: []string{message.ReactionsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(messagereaction.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

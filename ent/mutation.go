@@ -22,6 +22,8 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/presence"
@@ -60,6 +62,8 @@ const (
 	TypeGroupMember        = "GroupMember"
 	TypeMention            = "Mention"
 	TypeMessage            = "Message"
+	TypeMessageEdit        = "MessageEdit"
+	TypeMessageReaction    = "MessageReaction"
 	TypeNotice             = "Notice"
 	TypePresence           = "Presence"
 	TypeProject            = "Project"
@@ -9634,6 +9638,8 @@ type MessageMutation struct {
 	client_id           *string
 	revoked_at          *time.Time
 	deleted_at          *time.Time
+	edited_at           *time.Time
+	reacted_at          *time.Time
 	clearedFields       map[string]struct{}
 	conversation        *int
 	clearedconversation bool
@@ -9644,6 +9650,12 @@ type MessageMutation struct {
 	hidden_for          map[int]struct{}
 	removedhidden_for   map[int]struct{}
 	clearedhidden_for   bool
+	edits               map[int]struct{}
+	removededits        map[int]struct{}
+	clearededits        bool
+	reactions           map[int]struct{}
+	removedreactions    map[int]struct{}
+	clearedreactions    bool
 	done                bool
 	oldValue            func(context.Context) (*Message, error)
 	predicates          []predicate.Message
@@ -10243,6 +10255,104 @@ func (m *MessageMutation) ResetDeletedAt() {
 	delete(m.clearedFields, message.FieldDeletedAt)
 }
 
+// SetEditedAt sets the "edited_at" field.
+func (m *MessageMutation) SetEditedAt(t time.Time) {
+	m.edited_at = &t
+}
+
+// EditedAt returns the value of the "edited_at" field in the mutation.
+func (m *MessageMutation) EditedAt() (r time.Time, exists bool) {
+	v := m.edited_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEditedAt returns the old "edited_at" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldEditedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEditedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEditedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEditedAt: %w", err)
+	}
+	return oldValue.EditedAt, nil
+}
+
+// ClearEditedAt clears the value of the "edited_at" field.
+func (m *MessageMutation) ClearEditedAt() {
+	m.edited_at = nil
+	m.clearedFields[message.FieldEditedAt] = struct{}{}
+}
+
+// EditedAtCleared returns if the "edited_at" field was cleared in this mutation.
+func (m *MessageMutation) EditedAtCleared() bool {
+	_, ok := m.clearedFields[message.FieldEditedAt]
+	return ok
+}
+
+// ResetEditedAt resets all changes to the "edited_at" field.
+func (m *MessageMutation) ResetEditedAt() {
+	m.edited_at = nil
+	delete(m.clearedFields, message.FieldEditedAt)
+}
+
+// SetReactedAt sets the "reacted_at" field.
+func (m *MessageMutation) SetReactedAt(t time.Time) {
+	m.reacted_at = &t
+}
+
+// ReactedAt returns the value of the "reacted_at" field in the mutation.
+func (m *MessageMutation) ReactedAt() (r time.Time, exists bool) {
+	v := m.reacted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReactedAt returns the old "reacted_at" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldReactedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReactedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReactedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReactedAt: %w", err)
+	}
+	return oldValue.ReactedAt, nil
+}
+
+// ClearReactedAt clears the value of the "reacted_at" field.
+func (m *MessageMutation) ClearReactedAt() {
+	m.reacted_at = nil
+	m.clearedFields[message.FieldReactedAt] = struct{}{}
+}
+
+// ReactedAtCleared returns if the "reacted_at" field was cleared in this mutation.
+func (m *MessageMutation) ReactedAtCleared() bool {
+	_, ok := m.clearedFields[message.FieldReactedAt]
+	return ok
+}
+
+// ResetReactedAt resets all changes to the "reacted_at" field.
+func (m *MessageMutation) ResetReactedAt() {
+	m.reacted_at = nil
+	delete(m.clearedFields, message.FieldReactedAt)
+}
+
 // ClearConversation clears the "conversation" edge to the Conversation entity.
 func (m *MessageMutation) ClearConversation() {
 	m.clearedconversation = true
@@ -10378,6 +10488,114 @@ func (m *MessageMutation) ResetHiddenFor() {
 	m.removedhidden_for = nil
 }
 
+// AddEditIDs adds the "edits" edge to the MessageEdit entity by ids.
+func (m *MessageMutation) AddEditIDs(ids ...int) {
+	if m.edits == nil {
+		m.edits = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.edits[ids[i]] = struct{}{}
+	}
+}
+
+// ClearEdits clears the "edits" edge to the MessageEdit entity.
+func (m *MessageMutation) ClearEdits() {
+	m.clearededits = true
+}
+
+// EditsCleared reports if the "edits" edge to the MessageEdit entity was cleared.
+func (m *MessageMutation) EditsCleared() bool {
+	return m.clearededits
+}
+
+// RemoveEditIDs removes the "edits" edge to the MessageEdit entity by IDs.
+func (m *MessageMutation) RemoveEditIDs(ids ...int) {
+	if m.removededits == nil {
+		m.removededits = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.edits, ids[i])
+		m.removededits[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedEdits returns the removed IDs of the "edits" edge to the MessageEdit entity.
+func (m *MessageMutation) RemovedEditsIDs() (ids []int) {
+	for id := range m.removededits {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// EditsIDs returns the "edits" edge IDs in the mutation.
+func (m *MessageMutation) EditsIDs() (ids []int) {
+	for id := range m.edits {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetEdits resets all changes to the "edits" edge.
+func (m *MessageMutation) ResetEdits() {
+	m.edits = nil
+	m.clearededits = false
+	m.removededits = nil
+}
+
+// AddReactionIDs adds the "reactions" edge to the MessageReaction entity by ids.
+func (m *MessageMutation) AddReactionIDs(ids ...int) {
+	if m.reactions == nil {
+		m.reactions = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.reactions[ids[i]] = struct{}{}
+	}
+}
+
+// ClearReactions clears the "reactions" edge to the MessageReaction entity.
+func (m *MessageMutation) ClearReactions() {
+	m.clearedreactions = true
+}
+
+// ReactionsCleared reports if the "reactions" edge to the MessageReaction entity was cleared.
+func (m *MessageMutation) ReactionsCleared() bool {
+	return m.clearedreactions
+}
+
+// RemoveReactionIDs removes the "reactions" edge to the MessageReaction entity by IDs.
+func (m *MessageMutation) RemoveReactionIDs(ids ...int) {
+	if m.removedreactions == nil {
+		m.removedreactions = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.reactions, ids[i])
+		m.removedreactions[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedReactions returns the removed IDs of the "reactions" edge to the MessageReaction entity.
+func (m *MessageMutation) RemovedReactionsIDs() (ids []int) {
+	for id := range m.removedreactions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ReactionsIDs returns the "reactions" edge IDs in the mutation.
+func (m *MessageMutation) ReactionsIDs() (ids []int) {
+	for id := range m.reactions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetReactions resets all changes to the "reactions" edge.
+func (m *MessageMutation) ResetReactions() {
+	m.reactions = nil
+	m.clearedreactions = false
+	m.removedreactions = nil
+}
+
 // Where appends a list predicates to the MessageMutation builder.
 func (m *MessageMutation) Where(ps ...predicate.Message) {
 	m.predicates = append(m.predicates, ps...)
@@ -10412,7 +10630,7 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 13)
 	if m.created_at != nil {
 		fields = append(fields, message.FieldCreatedAt)
 	}
@@ -10446,6 +10664,12 @@ func (m *MessageMutation) Fields() []string {
 	if m.deleted_at != nil {
 		fields = append(fields, message.FieldDeletedAt)
 	}
+	if m.edited_at != nil {
+		fields = append(fields, message.FieldEditedAt)
+	}
+	if m.reacted_at != nil {
+		fields = append(fields, message.FieldReactedAt)
+	}
 	return fields
 }
 
@@ -10476,6 +10700,10 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.RevokedAt()
 	case message.FieldDeletedAt:
 		return m.DeletedAt()
+	case message.FieldEditedAt:
+		return m.EditedAt()
+	case message.FieldReactedAt:
+		return m.ReactedAt()
 	}
 	return nil, false
 }
@@ -10507,6 +10735,10 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldRevokedAt(ctx)
 	case message.FieldDeletedAt:
 		return m.OldDeletedAt(ctx)
+	case message.FieldEditedAt:
+		return m.OldEditedAt(ctx)
+	case message.FieldReactedAt:
+		return m.OldReactedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Message field %s", name)
 }
@@ -10593,6 +10825,20 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDeletedAt(v)
 		return nil
+	case message.FieldEditedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEditedAt(v)
+		return nil
+	case message.FieldReactedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReactedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
 }
@@ -10653,6 +10899,12 @@ func (m *MessageMutation) ClearedFields() []string {
 	if m.FieldCleared(message.FieldDeletedAt) {
 		fields = append(fields, message.FieldDeletedAt)
 	}
+	if m.FieldCleared(message.FieldEditedAt) {
+		fields = append(fields, message.FieldEditedAt)
+	}
+	if m.FieldCleared(message.FieldReactedAt) {
+		fields = append(fields, message.FieldReactedAt)
+	}
 	return fields
 }
 
@@ -10681,6 +10933,12 @@ func (m *MessageMutation) ClearField(name string) error {
 		return nil
 	case message.FieldDeletedAt:
 		m.ClearDeletedAt()
+		return nil
+	case message.FieldEditedAt:
+		m.ClearEditedAt()
+		return nil
+	case message.FieldReactedAt:
+		m.ClearReactedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Message nullable field %s", name)
@@ -10723,13 +10981,19 @@ func (m *MessageMutation) ResetField(name string) error {
 	case message.FieldDeletedAt:
 		m.ResetDeletedAt()
 		return nil
+	case message.FieldEditedAt:
+		m.ResetEditedAt()
+		return nil
+	case message.FieldReactedAt:
+		m.ResetReactedAt()
+		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *MessageMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 6)
 	if m.conversation != nil {
 		edges = append(edges, message.EdgeConversation)
 	}
@@ -10741,6 +11005,12 @@ func (m *MessageMutation) AddedEdges() []string {
 	}
 	if m.hidden_for != nil {
 		edges = append(edges, message.EdgeHiddenFor)
+	}
+	if m.edits != nil {
+		edges = append(edges, message.EdgeEdits)
+	}
+	if m.reactions != nil {
+		edges = append(edges, message.EdgeReactions)
 	}
 	return edges
 }
@@ -10767,15 +11037,33 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case message.EdgeEdits:
+		ids := make([]ent.Value, 0, len(m.edits))
+		for id := range m.edits {
+			ids = append(ids, id)
+		}
+		return ids
+	case message.EdgeReactions:
+		ids := make([]ent.Value, 0, len(m.reactions))
+		for id := range m.reactions {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *MessageMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 6)
 	if m.removedhidden_for != nil {
 		edges = append(edges, message.EdgeHiddenFor)
+	}
+	if m.removededits != nil {
+		edges = append(edges, message.EdgeEdits)
+	}
+	if m.removedreactions != nil {
+		edges = append(edges, message.EdgeReactions)
 	}
 	return edges
 }
@@ -10790,13 +11078,25 @@ func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case message.EdgeEdits:
+		ids := make([]ent.Value, 0, len(m.removededits))
+		for id := range m.removededits {
+			ids = append(ids, id)
+		}
+		return ids
+	case message.EdgeReactions:
+		ids := make([]ent.Value, 0, len(m.removedreactions))
+		for id := range m.removedreactions {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *MessageMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 6)
 	if m.clearedconversation {
 		edges = append(edges, message.EdgeConversation)
 	}
@@ -10808,6 +11108,12 @@ func (m *MessageMutation) ClearedEdges() []string {
 	}
 	if m.clearedhidden_for {
 		edges = append(edges, message.EdgeHiddenFor)
+	}
+	if m.clearededits {
+		edges = append(edges, message.EdgeEdits)
+	}
+	if m.clearedreactions {
+		edges = append(edges, message.EdgeReactions)
 	}
 	return edges
 }
@@ -10824,6 +11130,10 @@ func (m *MessageMutation) EdgeCleared(name string) bool {
 		return m.clearedquote
 	case message.EdgeHiddenFor:
 		return m.clearedhidden_for
+	case message.EdgeEdits:
+		return m.clearededits
+	case message.EdgeReactions:
+		return m.clearedreactions
 	}
 	return false
 }
@@ -10861,8 +11171,1220 @@ func (m *MessageMutation) ResetEdge(name string) error {
 	case message.EdgeHiddenFor:
 		m.ResetHiddenFor()
 		return nil
+	case message.EdgeEdits:
+		m.ResetEdits()
+		return nil
+	case message.EdgeReactions:
+		m.ResetReactions()
+		return nil
 	}
 	return fmt.Errorf("unknown Message edge %s", name)
+}
+
+// MessageEditMutation represents an operation that mutates the MessageEdit nodes in the graph.
+type MessageEditMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	kind           *messageedit.Kind
+	parts          *[]schematype.MessagePart
+	appendparts    []schematype.MessagePart
+	written_at     *time.Time
+	replaced_at    *time.Time
+	clearedFields  map[string]struct{}
+	message        *int
+	clearedmessage bool
+	done           bool
+	oldValue       func(context.Context) (*MessageEdit, error)
+	predicates     []predicate.MessageEdit
+}
+
+var _ ent.Mutation = (*MessageEditMutation)(nil)
+
+// messageeditOption allows management of the mutation configuration using functional options.
+type messageeditOption func(*MessageEditMutation)
+
+// newMessageEditMutation creates new mutation for the MessageEdit entity.
+func newMessageEditMutation(c config, op Op, opts ...messageeditOption) *MessageEditMutation {
+	m := &MessageEditMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMessageEdit,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMessageEditID sets the ID field of the mutation.
+func withMessageEditID(id int) messageeditOption {
+	return func(m *MessageEditMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MessageEdit
+		)
+		m.oldValue = func(ctx context.Context) (*MessageEdit, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MessageEdit.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMessageEdit sets the old MessageEdit of the mutation.
+func withMessageEdit(node *MessageEdit) messageeditOption {
+	return func(m *MessageEditMutation) {
+		m.oldValue = func(context.Context) (*MessageEdit, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MessageEditMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MessageEditMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MessageEditMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MessageEditMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MessageEdit.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetMessageID sets the "message_id" field.
+func (m *MessageEditMutation) SetMessageID(i int) {
+	m.message = &i
+}
+
+// MessageID returns the value of the "message_id" field in the mutation.
+func (m *MessageEditMutation) MessageID() (r int, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessageID returns the old "message_id" field's value of the MessageEdit entity.
+// If the MessageEdit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageEditMutation) OldMessageID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessageID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessageID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessageID: %w", err)
+	}
+	return oldValue.MessageID, nil
+}
+
+// ResetMessageID resets all changes to the "message_id" field.
+func (m *MessageEditMutation) ResetMessageID() {
+	m.message = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *MessageEditMutation) SetKind(value messageedit.Kind) {
+	m.kind = &value
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *MessageEditMutation) Kind() (r messageedit.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the MessageEdit entity.
+// If the MessageEdit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageEditMutation) OldKind(ctx context.Context) (v messageedit.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *MessageEditMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetParts sets the "parts" field.
+func (m *MessageEditMutation) SetParts(sp []schematype.MessagePart) {
+	m.parts = &sp
+	m.appendparts = nil
+}
+
+// Parts returns the value of the "parts" field in the mutation.
+func (m *MessageEditMutation) Parts() (r []schematype.MessagePart, exists bool) {
+	v := m.parts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParts returns the old "parts" field's value of the MessageEdit entity.
+// If the MessageEdit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageEditMutation) OldParts(ctx context.Context) (v []schematype.MessagePart, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParts: %w", err)
+	}
+	return oldValue.Parts, nil
+}
+
+// AppendParts adds sp to the "parts" field.
+func (m *MessageEditMutation) AppendParts(sp []schematype.MessagePart) {
+	m.appendparts = append(m.appendparts, sp...)
+}
+
+// AppendedParts returns the list of values that were appended to the "parts" field in this mutation.
+func (m *MessageEditMutation) AppendedParts() ([]schematype.MessagePart, bool) {
+	if len(m.appendparts) == 0 {
+		return nil, false
+	}
+	return m.appendparts, true
+}
+
+// ResetParts resets all changes to the "parts" field.
+func (m *MessageEditMutation) ResetParts() {
+	m.parts = nil
+	m.appendparts = nil
+}
+
+// SetWrittenAt sets the "written_at" field.
+func (m *MessageEditMutation) SetWrittenAt(t time.Time) {
+	m.written_at = &t
+}
+
+// WrittenAt returns the value of the "written_at" field in the mutation.
+func (m *MessageEditMutation) WrittenAt() (r time.Time, exists bool) {
+	v := m.written_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWrittenAt returns the old "written_at" field's value of the MessageEdit entity.
+// If the MessageEdit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageEditMutation) OldWrittenAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWrittenAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWrittenAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWrittenAt: %w", err)
+	}
+	return oldValue.WrittenAt, nil
+}
+
+// ResetWrittenAt resets all changes to the "written_at" field.
+func (m *MessageEditMutation) ResetWrittenAt() {
+	m.written_at = nil
+}
+
+// SetReplacedAt sets the "replaced_at" field.
+func (m *MessageEditMutation) SetReplacedAt(t time.Time) {
+	m.replaced_at = &t
+}
+
+// ReplacedAt returns the value of the "replaced_at" field in the mutation.
+func (m *MessageEditMutation) ReplacedAt() (r time.Time, exists bool) {
+	v := m.replaced_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReplacedAt returns the old "replaced_at" field's value of the MessageEdit entity.
+// If the MessageEdit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageEditMutation) OldReplacedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReplacedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReplacedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReplacedAt: %w", err)
+	}
+	return oldValue.ReplacedAt, nil
+}
+
+// ResetReplacedAt resets all changes to the "replaced_at" field.
+func (m *MessageEditMutation) ResetReplacedAt() {
+	m.replaced_at = nil
+}
+
+// ClearMessage clears the "message" edge to the Message entity.
+func (m *MessageEditMutation) ClearMessage() {
+	m.clearedmessage = true
+	m.clearedFields[messageedit.FieldMessageID] = struct{}{}
+}
+
+// MessageCleared reports if the "message" edge to the Message entity was cleared.
+func (m *MessageEditMutation) MessageCleared() bool {
+	return m.clearedmessage
+}
+
+// MessageIDs returns the "message" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// MessageID instead. It exists only for internal usage by the builders.
+func (m *MessageEditMutation) MessageIDs() (ids []int) {
+	if id := m.message; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetMessage resets all changes to the "message" edge.
+func (m *MessageEditMutation) ResetMessage() {
+	m.message = nil
+	m.clearedmessage = false
+}
+
+// Where appends a list predicates to the MessageEditMutation builder.
+func (m *MessageEditMutation) Where(ps ...predicate.MessageEdit) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MessageEditMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MessageEditMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MessageEdit, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MessageEditMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MessageEditMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MessageEdit).
+func (m *MessageEditMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MessageEditMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.message != nil {
+		fields = append(fields, messageedit.FieldMessageID)
+	}
+	if m.kind != nil {
+		fields = append(fields, messageedit.FieldKind)
+	}
+	if m.parts != nil {
+		fields = append(fields, messageedit.FieldParts)
+	}
+	if m.written_at != nil {
+		fields = append(fields, messageedit.FieldWrittenAt)
+	}
+	if m.replaced_at != nil {
+		fields = append(fields, messageedit.FieldReplacedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MessageEditMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case messageedit.FieldMessageID:
+		return m.MessageID()
+	case messageedit.FieldKind:
+		return m.Kind()
+	case messageedit.FieldParts:
+		return m.Parts()
+	case messageedit.FieldWrittenAt:
+		return m.WrittenAt()
+	case messageedit.FieldReplacedAt:
+		return m.ReplacedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MessageEditMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case messageedit.FieldMessageID:
+		return m.OldMessageID(ctx)
+	case messageedit.FieldKind:
+		return m.OldKind(ctx)
+	case messageedit.FieldParts:
+		return m.OldParts(ctx)
+	case messageedit.FieldWrittenAt:
+		return m.OldWrittenAt(ctx)
+	case messageedit.FieldReplacedAt:
+		return m.OldReplacedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown MessageEdit field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageEditMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case messageedit.FieldMessageID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessageID(v)
+		return nil
+	case messageedit.FieldKind:
+		v, ok := value.(messageedit.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case messageedit.FieldParts:
+		v, ok := value.([]schematype.MessagePart)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParts(v)
+		return nil
+	case messageedit.FieldWrittenAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWrittenAt(v)
+		return nil
+	case messageedit.FieldReplacedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReplacedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageEdit field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MessageEditMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MessageEditMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageEditMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown MessageEdit numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MessageEditMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MessageEditMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MessageEditMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown MessageEdit nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MessageEditMutation) ResetField(name string) error {
+	switch name {
+	case messageedit.FieldMessageID:
+		m.ResetMessageID()
+		return nil
+	case messageedit.FieldKind:
+		m.ResetKind()
+		return nil
+	case messageedit.FieldParts:
+		m.ResetParts()
+		return nil
+	case messageedit.FieldWrittenAt:
+		m.ResetWrittenAt()
+		return nil
+	case messageedit.FieldReplacedAt:
+		m.ResetReplacedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageEdit field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MessageEditMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.message != nil {
+		edges = append(edges, messageedit.EdgeMessage)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MessageEditMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case messageedit.EdgeMessage:
+		if id := m.message; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MessageEditMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MessageEditMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MessageEditMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedmessage {
+		edges = append(edges, messageedit.EdgeMessage)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MessageEditMutation) EdgeCleared(name string) bool {
+	switch name {
+	case messageedit.EdgeMessage:
+		return m.clearedmessage
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MessageEditMutation) ClearEdge(name string) error {
+	switch name {
+	case messageedit.EdgeMessage:
+		m.ClearMessage()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageEdit unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MessageEditMutation) ResetEdge(name string) error {
+	switch name {
+	case messageedit.EdgeMessage:
+		m.ResetMessage()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageEdit edge %s", name)
+}
+
+// MessageReactionMutation represents an operation that mutates the MessageReaction nodes in the graph.
+type MessageReactionMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *int
+	created_at     *time.Time
+	emoji          *string
+	clearedFields  map[string]struct{}
+	message        *int
+	clearedmessage bool
+	user           *int
+	cleareduser    bool
+	done           bool
+	oldValue       func(context.Context) (*MessageReaction, error)
+	predicates     []predicate.MessageReaction
+}
+
+var _ ent.Mutation = (*MessageReactionMutation)(nil)
+
+// messagereactionOption allows management of the mutation configuration using functional options.
+type messagereactionOption func(*MessageReactionMutation)
+
+// newMessageReactionMutation creates new mutation for the MessageReaction entity.
+func newMessageReactionMutation(c config, op Op, opts ...messagereactionOption) *MessageReactionMutation {
+	m := &MessageReactionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMessageReaction,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMessageReactionID sets the ID field of the mutation.
+func withMessageReactionID(id int) messagereactionOption {
+	return func(m *MessageReactionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MessageReaction
+		)
+		m.oldValue = func(ctx context.Context) (*MessageReaction, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MessageReaction.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMessageReaction sets the old MessageReaction of the mutation.
+func withMessageReaction(node *MessageReaction) messagereactionOption {
+	return func(m *MessageReactionMutation) {
+		m.oldValue = func(context.Context) (*MessageReaction, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MessageReactionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MessageReactionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MessageReactionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MessageReactionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MessageReaction.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MessageReactionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MessageReactionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MessageReaction entity.
+// If the MessageReaction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageReactionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MessageReactionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetMessageID sets the "message_id" field.
+func (m *MessageReactionMutation) SetMessageID(i int) {
+	m.message = &i
+}
+
+// MessageID returns the value of the "message_id" field in the mutation.
+func (m *MessageReactionMutation) MessageID() (r int, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessageID returns the old "message_id" field's value of the MessageReaction entity.
+// If the MessageReaction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageReactionMutation) OldMessageID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessageID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessageID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessageID: %w", err)
+	}
+	return oldValue.MessageID, nil
+}
+
+// ResetMessageID resets all changes to the "message_id" field.
+func (m *MessageReactionMutation) ResetMessageID() {
+	m.message = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *MessageReactionMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *MessageReactionMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the MessageReaction entity.
+// If the MessageReaction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageReactionMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *MessageReactionMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetEmoji sets the "emoji" field.
+func (m *MessageReactionMutation) SetEmoji(s string) {
+	m.emoji = &s
+}
+
+// Emoji returns the value of the "emoji" field in the mutation.
+func (m *MessageReactionMutation) Emoji() (r string, exists bool) {
+	v := m.emoji
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmoji returns the old "emoji" field's value of the MessageReaction entity.
+// If the MessageReaction object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageReactionMutation) OldEmoji(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmoji is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmoji requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmoji: %w", err)
+	}
+	return oldValue.Emoji, nil
+}
+
+// ResetEmoji resets all changes to the "emoji" field.
+func (m *MessageReactionMutation) ResetEmoji() {
+	m.emoji = nil
+}
+
+// ClearMessage clears the "message" edge to the Message entity.
+func (m *MessageReactionMutation) ClearMessage() {
+	m.clearedmessage = true
+	m.clearedFields[messagereaction.FieldMessageID] = struct{}{}
+}
+
+// MessageCleared reports if the "message" edge to the Message entity was cleared.
+func (m *MessageReactionMutation) MessageCleared() bool {
+	return m.clearedmessage
+}
+
+// MessageIDs returns the "message" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// MessageID instead. It exists only for internal usage by the builders.
+func (m *MessageReactionMutation) MessageIDs() (ids []int) {
+	if id := m.message; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetMessage resets all changes to the "message" edge.
+func (m *MessageReactionMutation) ResetMessage() {
+	m.message = nil
+	m.clearedmessage = false
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *MessageReactionMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[messagereaction.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *MessageReactionMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *MessageReactionMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *MessageReactionMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the MessageReactionMutation builder.
+func (m *MessageReactionMutation) Where(ps ...predicate.MessageReaction) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MessageReactionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MessageReactionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MessageReaction, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MessageReactionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MessageReactionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MessageReaction).
+func (m *MessageReactionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MessageReactionMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.created_at != nil {
+		fields = append(fields, messagereaction.FieldCreatedAt)
+	}
+	if m.message != nil {
+		fields = append(fields, messagereaction.FieldMessageID)
+	}
+	if m.user != nil {
+		fields = append(fields, messagereaction.FieldUserID)
+	}
+	if m.emoji != nil {
+		fields = append(fields, messagereaction.FieldEmoji)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MessageReactionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case messagereaction.FieldCreatedAt:
+		return m.CreatedAt()
+	case messagereaction.FieldMessageID:
+		return m.MessageID()
+	case messagereaction.FieldUserID:
+		return m.UserID()
+	case messagereaction.FieldEmoji:
+		return m.Emoji()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MessageReactionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case messagereaction.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case messagereaction.FieldMessageID:
+		return m.OldMessageID(ctx)
+	case messagereaction.FieldUserID:
+		return m.OldUserID(ctx)
+	case messagereaction.FieldEmoji:
+		return m.OldEmoji(ctx)
+	}
+	return nil, fmt.Errorf("unknown MessageReaction field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageReactionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case messagereaction.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case messagereaction.FieldMessageID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessageID(v)
+		return nil
+	case messagereaction.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case messagereaction.FieldEmoji:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmoji(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageReaction field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MessageReactionMutation) AddedFields() []string {
+	var fields []string
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MessageReactionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageReactionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown MessageReaction numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MessageReactionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MessageReactionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MessageReactionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown MessageReaction nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MessageReactionMutation) ResetField(name string) error {
+	switch name {
+	case messagereaction.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case messagereaction.FieldMessageID:
+		m.ResetMessageID()
+		return nil
+	case messagereaction.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case messagereaction.FieldEmoji:
+		m.ResetEmoji()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageReaction field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MessageReactionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.message != nil {
+		edges = append(edges, messagereaction.EdgeMessage)
+	}
+	if m.user != nil {
+		edges = append(edges, messagereaction.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MessageReactionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case messagereaction.EdgeMessage:
+		if id := m.message; id != nil {
+			return []ent.Value{*id}
+		}
+	case messagereaction.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MessageReactionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MessageReactionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MessageReactionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedmessage {
+		edges = append(edges, messagereaction.EdgeMessage)
+	}
+	if m.cleareduser {
+		edges = append(edges, messagereaction.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MessageReactionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case messagereaction.EdgeMessage:
+		return m.clearedmessage
+	case messagereaction.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MessageReactionMutation) ClearEdge(name string) error {
+	switch name {
+	case messagereaction.EdgeMessage:
+		m.ClearMessage()
+		return nil
+	case messagereaction.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageReaction unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MessageReactionMutation) ResetEdge(name string) error {
+	switch name {
+	case messagereaction.EdgeMessage:
+		m.ResetMessage()
+		return nil
+	case messagereaction.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageReaction edge %s", name)
 }
 
 // NoticeMutation represents an operation that mutates the Notice nodes in the graph.

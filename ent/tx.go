@@ -36,6 +36,10 @@ type Tx struct {
 	Mention *MentionClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
+	// MessageEdit is the client for interacting with the MessageEdit builders.
+	MessageEdit *MessageEditClient
+	// MessageReaction is the client for interacting with the MessageReaction builders.
+	MessageReaction *MessageReactionClient
 	// Notice is the client for interacting with the Notice builders.
 	Notice *NoticeClient
 	// Presence is the client for interacting with the Presence builders.
@@ -206,6 +210,8 @@ func (tx *Tx) init() {
 	tx.GroupMember = NewGroupMemberClient(tx.config)
 	tx.Mention = NewMentionClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
+	tx.MessageEdit = NewMessageEditClient(tx.config)
+	tx.MessageReaction = NewMessageReactionClient(tx.config)
 	tx.Notice = NewNoticeClient(tx.config)
 	tx.Presence = NewPresenceClient(tx.config)
 	tx.Project = NewProjectClient(tx.config)

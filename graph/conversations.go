@@ -7,6 +7,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/parley-im/parley/ent"
+	"github.com/parley-im/parley/ent/schematype"
 	"github.com/parley-im/parley/internal/messaging"
 )
 
@@ -71,7 +72,12 @@ func (r *Resolver) lastActivity(ctx context.Context, memberID int) (*time.Time, 
 // parts presents the parts of a message the viewer is shown
 // (messaging.VisibleParts), with fresh URLs for its files.
 func (r *Resolver) parts(ctx context.Context, m *ent.Message) ([]*MessagePart, error) {
-	shown := messaging.VisibleParts(m)
+	return r.presentParts(ctx, messaging.VisibleParts(m))
+}
+
+// presentParts presents stored parts (a message's, an earlier version's),
+// with fresh URLs for the files the viewer may read.
+func (r *Resolver) presentParts(ctx context.Context, shown []schematype.MessagePart) ([]*MessagePart, error) {
 	out := make([]*MessagePart, 0, len(shown))
 	for _, p := range shown {
 		part := &MessagePart{Category: MessagePartCategory(p.Category), Content: p.Content}
@@ -90,4 +96,25 @@ func (r *Resolver) parts(ctx context.Context, m *ent.Message) ([]*MessagePart, e
 		out = append(out, part)
 	}
 	return out, nil
+}
+
+// messageParts turns the parts a client gives (send, editMessage) into
+// messaging's.
+func messageParts(in []*MessagePartInput) []messaging.Part {
+	var out []messaging.Part
+	for _, p := range in {
+		out = append(out, messaging.Part{Category: string(p.Category), Content: deref(p.Content), FileID: deref(p.FileID), URL: deref(p.URL)})
+	}
+	return out
+}
+
+// reactions returns the reactions to a message the viewer sees
+// (messaging.Service.Reactions), never nil.
+func (r *Resolver) reactions(ctx context.Context, m *ent.Message) ([]*messaging.Reaction, error) {
+	found, err := batched(ctx, func(l *loaders) *dataloadgen.Loader[int, []*messaging.Reaction] { return l.reactions },
+		r.Messaging.Reactions, m.ID)
+	if found == nil {
+		found = []*messaging.Reaction{}
+	}
+	return found, err
 }

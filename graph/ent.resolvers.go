@@ -73,6 +73,9 @@ func (r *Resolver) GroupMember() GroupMemberResolver { return &groupMemberResolv
 // Message returns MessageResolver implementation.
 func (r *Resolver) Message() MessageResolver { return &messageResolver{r} }
 
+// MessageEdit returns MessageEditResolver implementation.
+func (r *Resolver) MessageEdit() MessageEditResolver { return &messageEditResolver{r} }
+
 // Project returns ProjectResolver implementation.
 func (r *Resolver) Project() ProjectResolver { return &projectResolver{r} }
 
@@ -92,6 +95,7 @@ type (
 	groupResolver              struct{ *Resolver }
 	groupMemberResolver        struct{ *Resolver }
 	messageResolver            struct{ *Resolver }
+	messageEditResolver        struct{ *Resolver }
 	projectResolver            struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
 	roomResolver               struct{ *Resolver }

@@ -19,7 +19,7 @@ import (
 var streamedKinds = []string{
 	messaging.KindMessageCreated, messaging.KindMessageRevoked, messaging.KindMessageDeleted,
 	messaging.KindMemberJoined, messaging.KindMemberLeft, messaging.KindRead, messaging.KindDelivered,
-	messaging.KindTyping, messaging.KindMessagesDeleted,
+	messaging.KindTyping, messaging.KindMessagesDeleted, messaging.KindMessageEdited, messaging.KindMessageReacted,
 	social.KindFriendAdded, social.KindFriendUpdated, social.KindFriendDeleted, social.KindUserUpdated,
 	social.KindAccountDeleted,
 	notice.KindCreated, notice.KindUpdated, notice.KindDeleted,

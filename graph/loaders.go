@@ -32,8 +32,9 @@ type loaders struct {
 	unread      *dataloadgen.Loader[int, int]               // by conversation member id
 	activity    *dataloadgen.Loader[int, *time.Time]        // by conversation member id
 	friendship  *dataloadgen.Loader[int, *ent.Friendship]
-	groupTitle  *dataloadgen.Loader[int, string] // by group id
-	detail      *dataloadgen.Loader[int, bool]   // by user id: social.ShowsDetails
+	groupTitle  *dataloadgen.Loader[int, string]                // by group id
+	detail      *dataloadgen.Loader[int, bool]                  // by user id: social.ShowsDetails
+	reactions   *dataloadgen.Loader[int, []*messaging.Reaction] // by message id
 }
 
 type loadersKey struct{}
@@ -58,6 +59,7 @@ func (r *Resolver) newLoaders() *loaders {
 		activity:    dataloadgen.NewMappedLoader(r.Messaging.LastActivities, wait),
 		groupTitle:  dataloadgen.NewMappedLoader(r.Groups.Titles, wait),
 		detail:      dataloadgen.NewMappedLoader(r.Social.ShowsDetails, wait),
+		reactions:   dataloadgen.NewMappedLoader(r.Messaging.Reactions, wait),
 		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {
 			return r.db(ctx).Friendship.Query().Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...)).All(ctx)
 		}, func(f *ent.Friendship) int { return f.FriendID }),

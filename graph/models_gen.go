@@ -539,6 +539,12 @@ const (
 	LiveEventKindRelationDeleted LiveEventKind = "RELATION_DELETED"
 	// The last event of a stream the server ends: see reason, and resume from its cursor.
 	LiveEventKindStreamClosed LiveEventKind = "STREAM_CLOSED"
+	// A message's sender edited it (node: the Message as it now is; data: conversationId, seq).
+	LiveEventKindMessageEdited LiveEventKind = "MESSAGE_EDITED"
+	// A reaction to a message was added or taken back (node: the Message with
+	// its reactions; data: conversationId, seq, userId, emoji, and added,
+	// false for a removal).
+	LiveEventKindMessageReacted LiveEventKind = "MESSAGE_REACTED"
 )
 
 var AllLiveEventKind = []LiveEventKind{
@@ -592,11 +598,13 @@ var AllLiveEventKind = []LiveEventKind{
 	LiveEventKindRelationRetyped,
 	LiveEventKindRelationDeleted,
 	LiveEventKindStreamClosed,
+	LiveEventKindMessageEdited,
+	LiveEventKindMessageReacted,
 }
 
 func (e LiveEventKind) IsValid() bool {
 	switch e {
-	case LiveEventKindMessageCreated, LiveEventKindMessageRevoked, LiveEventKindMessageDeleted, LiveEventKindMemberJoined, LiveEventKindMemberLeft, LiveEventKindConversationRead, LiveEventKindConversationDelivered, LiveEventKindConversationMessagesDeleted, LiveEventKindTyping, LiveEventKindFriendAdded, LiveEventKindFriendUpdated, LiveEventKindFriendDeleted, LiveEventKindUserUpdated, LiveEventKindUserDeleted, LiveEventKindNoticeCreated, LiveEventKindNoticeUpdated, LiveEventKindNoticeDeleted, LiveEventKindGroupUpdated, LiveEventKindGroupMemberUpdated, LiveEventKindGroupDeleted, LiveEventKindRoomJoined, LiveEventKindRoomLeft, LiveEventKindRoomOnline, LiveEventKindRoomUpdated, LiveEventKindRoomDeleted, LiveEventKindProjectCreated, LiveEventKindProjectRenamed, LiveEventKindProjectDeleted, LiveEventKindProjectImported, LiveEventKindProjectMemberCreated, LiveEventKindProjectMemberUpdated, LiveEventKindProjectMemberDeleted, LiveEventKindProjectInviteCreated, LiveEventKindProjectInviteUpdated, LiveEventKindTextCreated, LiveEventKindTextRenamed, LiveEventKindTextDeleted, LiveEventKindEntityCreated, LiveEventKindEntityRenamed, LiveEventKindEntityRelabelled, LiveEventKindEntityDeleted, LiveEventKindMentionCreated, LiveEventKindMentionDeleted, LiveEventKindRelationTypeCreated, LiveEventKindRelationTypeRenamed, LiveEventKindRelationTypeDeleted, LiveEventKindRelationCreated, LiveEventKindRelationRetyped, LiveEventKindRelationDeleted, LiveEventKindStreamClosed:
+	case LiveEventKindMessageCreated, LiveEventKindMessageRevoked, LiveEventKindMessageDeleted, LiveEventKindMemberJoined, LiveEventKindMemberLeft, LiveEventKindConversationRead, LiveEventKindConversationDelivered, LiveEventKindConversationMessagesDeleted, LiveEventKindTyping, LiveEventKindFriendAdded, LiveEventKindFriendUpdated, LiveEventKindFriendDeleted, LiveEventKindUserUpdated, LiveEventKindUserDeleted, LiveEventKindNoticeCreated, LiveEventKindNoticeUpdated, LiveEventKindNoticeDeleted, LiveEventKindGroupUpdated, LiveEventKindGroupMemberUpdated, LiveEventKindGroupDeleted, LiveEventKindRoomJoined, LiveEventKindRoomLeft, LiveEventKindRoomOnline, LiveEventKindRoomUpdated, LiveEventKindRoomDeleted, LiveEventKindProjectCreated, LiveEventKindProjectRenamed, LiveEventKindProjectDeleted, LiveEventKindProjectImported, LiveEventKindProjectMemberCreated, LiveEventKindProjectMemberUpdated, LiveEventKindProjectMemberDeleted, LiveEventKindProjectInviteCreated, LiveEventKindProjectInviteUpdated, LiveEventKindTextCreated, LiveEventKindTextRenamed, LiveEventKindTextDeleted, LiveEventKindEntityCreated, LiveEventKindEntityRenamed, LiveEventKindEntityRelabelled, LiveEventKindEntityDeleted, LiveEventKindMentionCreated, LiveEventKindMentionDeleted, LiveEventKindRelationTypeCreated, LiveEventKindRelationTypeRenamed, LiveEventKindRelationTypeDeleted, LiveEventKindRelationCreated, LiveEventKindRelationRetyped, LiveEventKindRelationDeleted, LiveEventKindStreamClosed, LiveEventKindMessageEdited, LiveEventKindMessageReacted:
 		return true
 	}
 	return false

@@ -147,6 +147,7 @@ type rawFlags struct {
 	registrations, messages, texts, entities    *int64
 	maxDecodes                                  *int64
 	dbMaxConns                                  *int64
+	reactionCap                                 *int64
 	badEnv                                      []string // values of the environment that did not parse
 }
 
@@ -181,6 +182,8 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", e.duration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
 	fs.DurationVar(&cfg.RefreshReuse, "refresh-reuse-interval", e.duration("PARLEY_REFRESH_REUSE_INTERVAL", cfg.RefreshReuse), "how long the refresh token just used is still answered with the session's current pair (tabs refreshing at once); 0: any replay signs out")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", e.duration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
+	fs.DurationVar(&cfg.EditWindow, "edit-window", e.duration("PARLEY_EDIT_WINDOW", cfg.EditWindow), "how long a sender may edit a message; 0: always")
+	raw.reactionCap = fs.Int64("reaction-cap", e.int("PARLEY_REACTION_CAP", int64(cfg.ReactionCap)), "most distinct emoji one message's reactions hold")
 	fs.StringVar(&cfg.PhoneRegion, "phone-region", e.str("PARLEY_PHONE_REGION", cfg.PhoneRegion), "region (ISO 3166 code) of phone numbers written without a country code; phones are stored in E.164 form")
 	fs.StringVar(&cfg.WebAppURL, "web-app-url", e.str("PARLEY_WEB_APP_URL", ""), "web app address; a browser opening a room link /rooms/<id> is redirected to <web-app-url>/rooms/<id>; empty: JSON for all")
 	fs.StringVar(&cfg.SMSWebhook, "sms-webhook", e.str("PARLEY_SMS_WEBHOOK", ""), "URL that receives SMS verification codes as JSON; empty logs them (development)")
@@ -220,6 +223,7 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 		"max-depth": *raw.maxDepth, "max-cost": *raw.maxCost, "max-mutation-fields": *raw.maxMutations,
 		"registrations-per-hour": *raw.registrations, "messages-per-minute": *raw.messages,
 		"texts-per-minute": *raw.texts, "entities-per-minute": *raw.entities, "db-max-conns": *raw.dbMaxConns,
+		"reaction-cap": *raw.reactionCap,
 	} {
 		if v < 0 || v > math.MaxInt32 {
 			return fmt.Errorf("-%s must be between 0 and %d, got %d", name, math.MaxInt32, v)
@@ -229,6 +233,13 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 	cfg.MaxMutationFields, cfg.RegistrationsPerHour = int(*raw.maxMutations), int(*raw.registrations)
 	cfg.MessagesPerMinute, cfg.TextsPerMinute, cfg.EntitiesPerMinute = int(*raw.messages), int(*raw.texts), int(*raw.entities)
 	cfg.MaxConcurrentDecodes = int(*raw.maxDecodes)
+	if *raw.reactionCap < 1 {
+		return fmt.Errorf("-reaction-cap must be at least 1, got %d", *raw.reactionCap)
+	}
+	cfg.ReactionCap = int(*raw.reactionCap)
+	if cfg.EditWindow < 0 {
+		return fmt.Errorf("-edit-window must not be negative, got %s", cfg.EditWindow)
+	}
 	cfg.DBMaxConns = int(*raw.dbMaxConns)
 	if err := app.CheckFiles(*cfg); err != nil {
 		return err

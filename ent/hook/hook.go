@@ -141,6 +141,30 @@ func (f MessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MessageMutation", m)
 }
 
+// The MessageEditFunc type is an adapter to allow the use of ordinary
+// function as MessageEdit mutator.
+type MessageEditFunc func(context.Context, *ent.MessageEditMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MessageEditFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MessageEditMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MessageEditMutation", m)
+}
+
+// The MessageReactionFunc type is an adapter to allow the use of ordinary
+// function as MessageReaction mutator.
+type MessageReactionFunc func(context.Context, *ent.MessageReactionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MessageReactionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MessageReactionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MessageReactionMutation", m)
+}
+
 // The NoticeFunc type is an adapter to allow the use of ordinary
 // function as Notice mutator.
 type NoticeFunc func(context.Context, *ent.NoticeMutation) (ent.Value, error)

@@ -40,6 +40,10 @@ const (
 	FieldRevokedAt = "revoked_at"
 	// FieldDeletedAt holds the string denoting the deleted_at field in the database.
 	FieldDeletedAt = "deleted_at"
+	// FieldEditedAt holds the string denoting the edited_at field in the database.
+	FieldEditedAt = "edited_at"
+	// FieldReactedAt holds the string denoting the reacted_at field in the database.
+	FieldReactedAt = "reacted_at"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
 	EdgeConversation = "conversation"
 	// EdgeSender holds the string denoting the sender edge name in mutations.
@@ -48,6 +52,10 @@ const (
 	EdgeQuote = "quote"
 	// EdgeHiddenFor holds the string denoting the hidden_for edge name in mutations.
 	EdgeHiddenFor = "hidden_for"
+	// EdgeEdits holds the string denoting the edits edge name in mutations.
+	EdgeEdits = "edits"
+	// EdgeReactions holds the string denoting the reactions edge name in mutations.
+	EdgeReactions = "reactions"
 	// Table holds the table name of the message in the database.
 	Table = "messages"
 	// ConversationTable is the table that holds the conversation relation/edge.
@@ -73,6 +81,20 @@ const (
 	// HiddenForInverseTable is the table name for the User entity.
 	// It exists in this package in order to avoid circular dependency with the "user" package.
 	HiddenForInverseTable = "users"
+	// EditsTable is the table that holds the edits relation/edge.
+	EditsTable = "message_edits"
+	// EditsInverseTable is the table name for the MessageEdit entity.
+	// It exists in this package in order to avoid circular dependency with the "messageedit" package.
+	EditsInverseTable = "message_edits"
+	// EditsColumn is the table column denoting the edits relation/edge.
+	EditsColumn = "message_id"
+	// ReactionsTable is the table that holds the reactions relation/edge.
+	ReactionsTable = "message_reactions"
+	// ReactionsInverseTable is the table name for the MessageReaction entity.
+	// It exists in this package in order to avoid circular dependency with the "messagereaction" package.
+	ReactionsInverseTable = "message_reactions"
+	// ReactionsColumn is the table column denoting the reactions relation/edge.
+	ReactionsColumn = "message_id"
 )
 
 // Columns holds all SQL columns for message fields.
@@ -89,6 +111,8 @@ var Columns = []string{
 	FieldClientID,
 	FieldRevokedAt,
 	FieldDeletedAt,
+	FieldEditedAt,
+	FieldReactedAt,
 }
 
 var (
@@ -239,6 +263,16 @@ func ByDeletedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDeletedAt, opts...).ToFunc()
 }
 
+// ByEditedAt orders the results by the edited_at field.
+func ByEditedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEditedAt, opts...).ToFunc()
+}
+
+// ByReactedAt orders the results by the reacted_at field.
+func ByReactedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReactedAt, opts...).ToFunc()
+}
+
 // ByConversationField orders the results by conversation field.
 func ByConversationField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -273,6 +307,34 @@ func ByHiddenFor(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newHiddenForStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByEditsCount orders the results by edits count.
+func ByEditsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newEditsStep(), opts...)
+	}
+}
+
+// ByEdits orders the results by edits terms.
+func ByEdits(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newEditsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByReactionsCount orders the results by reactions count.
+func ByReactionsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newReactionsStep(), opts...)
+	}
+}
+
+// ByReactions orders the results by reactions terms.
+func ByReactions(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReactionsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newConversationStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -299,6 +361,20 @@ func newHiddenForStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(HiddenForInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2M, false, HiddenForTable, HiddenForPrimaryKey...),
+	)
+}
+func newEditsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(EditsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, EditsTable, EditsColumn),
+	)
+}
+func newReactionsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ReactionsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ReactionsTable, ReactionsColumn),
 	)
 }
 

@@ -95,6 +95,16 @@ func DeletedAt(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldDeletedAt, v))
 }
 
+// EditedAt applies equality check predicate on the "edited_at" field. It's identical to EditedAtEQ.
+func EditedAt(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldEditedAt, v))
+}
+
+// ReactedAt applies equality check predicate on the "reacted_at" field. It's identical to ReactedAtEQ.
+func ReactedAt(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldReactedAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldCreatedAt, v))
@@ -470,6 +480,106 @@ func DeletedAtNotNil() predicate.Message {
 	return predicate.Message(sql.FieldNotNull(FieldDeletedAt))
 }
 
+// EditedAtEQ applies the EQ predicate on the "edited_at" field.
+func EditedAtEQ(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldEditedAt, v))
+}
+
+// EditedAtNEQ applies the NEQ predicate on the "edited_at" field.
+func EditedAtNEQ(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldEditedAt, v))
+}
+
+// EditedAtIn applies the In predicate on the "edited_at" field.
+func EditedAtIn(vs ...time.Time) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldEditedAt, vs...))
+}
+
+// EditedAtNotIn applies the NotIn predicate on the "edited_at" field.
+func EditedAtNotIn(vs ...time.Time) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldEditedAt, vs...))
+}
+
+// EditedAtGT applies the GT predicate on the "edited_at" field.
+func EditedAtGT(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldEditedAt, v))
+}
+
+// EditedAtGTE applies the GTE predicate on the "edited_at" field.
+func EditedAtGTE(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldEditedAt, v))
+}
+
+// EditedAtLT applies the LT predicate on the "edited_at" field.
+func EditedAtLT(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldEditedAt, v))
+}
+
+// EditedAtLTE applies the LTE predicate on the "edited_at" field.
+func EditedAtLTE(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldEditedAt, v))
+}
+
+// EditedAtIsNil applies the IsNil predicate on the "edited_at" field.
+func EditedAtIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldEditedAt))
+}
+
+// EditedAtNotNil applies the NotNil predicate on the "edited_at" field.
+func EditedAtNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldEditedAt))
+}
+
+// ReactedAtEQ applies the EQ predicate on the "reacted_at" field.
+func ReactedAtEQ(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldReactedAt, v))
+}
+
+// ReactedAtNEQ applies the NEQ predicate on the "reacted_at" field.
+func ReactedAtNEQ(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldReactedAt, v))
+}
+
+// ReactedAtIn applies the In predicate on the "reacted_at" field.
+func ReactedAtIn(vs ...time.Time) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldReactedAt, vs...))
+}
+
+// ReactedAtNotIn applies the NotIn predicate on the "reacted_at" field.
+func ReactedAtNotIn(vs ...time.Time) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldReactedAt, vs...))
+}
+
+// ReactedAtGT applies the GT predicate on the "reacted_at" field.
+func ReactedAtGT(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldGT(FieldReactedAt, v))
+}
+
+// ReactedAtGTE applies the GTE predicate on the "reacted_at" field.
+func ReactedAtGTE(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldGTE(FieldReactedAt, v))
+}
+
+// ReactedAtLT applies the LT predicate on the "reacted_at" field.
+func ReactedAtLT(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldLT(FieldReactedAt, v))
+}
+
+// ReactedAtLTE applies the LTE predicate on the "reacted_at" field.
+func ReactedAtLTE(v time.Time) predicate.Message {
+	return predicate.Message(sql.FieldLTE(FieldReactedAt, v))
+}
+
+// ReactedAtIsNil applies the IsNil predicate on the "reacted_at" field.
+func ReactedAtIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldReactedAt))
+}
+
+// ReactedAtNotNil applies the NotNil predicate on the "reacted_at" field.
+func ReactedAtNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldReactedAt))
+}
+
 // HasConversation applies the HasEdge predicate on the "conversation" edge.
 func HasConversation() predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
@@ -554,6 +664,52 @@ func HasHiddenFor() predicate.Message {
 func HasHiddenForWith(preds ...predicate.User) predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
 		step := newHiddenForStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasEdits applies the HasEdge predicate on the "edits" edge.
+func HasEdits() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, EditsTable, EditsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasEditsWith applies the HasEdge predicate on the "edits" edge with a given conditions (other predicates).
+func HasEditsWith(preds ...predicate.MessageEdit) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newEditsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReactions applies the HasEdge predicate on the "reactions" edge.
+func HasReactions() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ReactionsTable, ReactionsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasReactionsWith applies the HasEdge predicate on the "reactions" edge with a given conditions (other predicates).
+func HasReactionsWith(preds ...predicate.MessageReaction) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newReactionsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

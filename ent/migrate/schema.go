@@ -397,6 +397,8 @@ var (
 		{Name: "client_id", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "edited_at", Type: field.TypeTime, Nullable: true},
+		{Name: "reacted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "sender_id", Type: field.TypeInt, Nullable: true},
 		{Name: "quote_id", Type: field.TypeInt, Unique: true, Nullable: true},
@@ -409,19 +411,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "messages_conversations_messages",
-				Columns:    []*schema.Column{MessagesColumns[9]},
+				Columns:    []*schema.Column{MessagesColumns[11]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "messages_users_sender",
-				Columns:    []*schema.Column{MessagesColumns[10]},
+				Columns:    []*schema.Column{MessagesColumns[12]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "messages_messages_quote",
-				Columns:    []*schema.Column{MessagesColumns[11]},
+				Columns:    []*schema.Column{MessagesColumns[13]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -430,12 +432,82 @@ var (
 			{
 				Name:    "message_conversation_id_seq",
 				Unique:  true,
-				Columns: []*schema.Column{MessagesColumns[9], MessagesColumns[2]},
+				Columns: []*schema.Column{MessagesColumns[11], MessagesColumns[2]},
 			},
 			{
 				Name:    "message_sender_id_client_id",
 				Unique:  true,
-				Columns: []*schema.Column{MessagesColumns[10], MessagesColumns[6]},
+				Columns: []*schema.Column{MessagesColumns[12], MessagesColumns[6]},
+			},
+		},
+	}
+	// MessageEditsColumns holds the columns for the "message_edits" table.
+	MessageEditsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"text", "emoji", "image", "voice", "file", "link", "system", "mixed"}},
+		{Name: "parts", Type: field.TypeJSON, SchemaType: map[string]string{"postgres": "text"}},
+		{Name: "written_at", Type: field.TypeTime},
+		{Name: "replaced_at", Type: field.TypeTime},
+		{Name: "message_id", Type: field.TypeInt},
+	}
+	// MessageEditsTable holds the schema information for the "message_edits" table.
+	MessageEditsTable = &schema.Table{
+		Name:       "message_edits",
+		Columns:    MessageEditsColumns,
+		PrimaryKey: []*schema.Column{MessageEditsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "message_edits_messages_edits",
+				Columns:    []*schema.Column{MessageEditsColumns[5]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "messageedit_message_id",
+				Unique:  false,
+				Columns: []*schema.Column{MessageEditsColumns[5]},
+			},
+		},
+	}
+	// MessageReactionsColumns holds the columns for the "message_reactions" table.
+	MessageReactionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "emoji", Type: field.TypeString, Size: 64},
+		{Name: "message_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// MessageReactionsTable holds the schema information for the "message_reactions" table.
+	MessageReactionsTable = &schema.Table{
+		Name:       "message_reactions",
+		Columns:    MessageReactionsColumns,
+		PrimaryKey: []*schema.Column{MessageReactionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "message_reactions_messages_reactions",
+				Columns:    []*schema.Column{MessageReactionsColumns[3]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "message_reactions_users_user",
+				Columns:    []*schema.Column{MessageReactionsColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "messagereaction_message_id_user_id_emoji",
+				Unique:  true,
+				Columns: []*schema.Column{MessageReactionsColumns[3], MessageReactionsColumns[4], MessageReactionsColumns[2]},
+			},
+			{
+				Name:    "messagereaction_message_id_emoji",
+				Unique:  false,
+				Columns: []*schema.Column{MessageReactionsColumns[3], MessageReactionsColumns[2]},
 			},
 		},
 	}
@@ -990,6 +1062,8 @@ var (
 		GroupMembersTable,
 		MentionsTable,
 		MessagesTable,
+		MessageEditsTable,
+		MessageReactionsTable,
 		NoticesTable,
 		PresencesTable,
 		ProjectsTable,
@@ -1060,6 +1134,15 @@ func init() {
 	MessagesTable.ForeignKeys[2].RefTable = MessagesTable
 	MessagesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	MessageEditsTable.ForeignKeys[0].RefTable = MessagesTable
+	MessageEditsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(107374182400),
+	}
+	MessageReactionsTable.ForeignKeys[0].RefTable = MessagesTable
+	MessageReactionsTable.ForeignKeys[1].RefTable = UsersTable
+	MessageReactionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(111669149696),
 	}
 	NoticesTable.ForeignKeys[0].RefTable = UsersTable
 	NoticesTable.ForeignKeys[1].RefTable = UsersTable

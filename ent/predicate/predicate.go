@@ -39,6 +39,12 @@ type Mention func(*sql.Selector)
 // Message is the predicate function for message builders.
 type Message func(*sql.Selector)
 
+// MessageEdit is the predicate function for messageedit builders.
+type MessageEdit func(*sql.Selector)
+
+// MessageReaction is the predicate function for messagereaction builders.
+type MessageReaction func(*sql.Selector)
+
 // Notice is the predicate function for notice builders.
 type Notice func(*sql.Selector)
 

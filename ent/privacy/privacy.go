@@ -375,6 +375,54 @@ func (f MessageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageMutation", m)
 }
 
+// The MessageEditQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MessageEditQueryRuleFunc func(context.Context, *ent.MessageEditQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MessageEditQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MessageEditQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MessageEditQuery", q)
+}
+
+// The MessageEditMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MessageEditMutationRuleFunc func(context.Context, *ent.MessageEditMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MessageEditMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MessageEditMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageEditMutation", m)
+}
+
+// The MessageReactionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MessageReactionQueryRuleFunc func(context.Context, *ent.MessageReactionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MessageReactionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MessageReactionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MessageReactionQuery", q)
+}
+
+// The MessageReactionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MessageReactionMutationRuleFunc func(context.Context, *ent.MessageReactionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MessageReactionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MessageReactionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageReactionMutation", m)
+}
+
 // The NoticeQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type NoticeQueryRuleFunc func(context.Context, *ent.NoticeQuery) error
@@ -768,6 +816,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.MessageQuery:
 		return q.Filter(), nil
+	case *ent.MessageEditQuery:
+		return q.Filter(), nil
+	case *ent.MessageReactionQuery:
+		return q.Filter(), nil
 	case *ent.NoticeQuery:
 		return q.Filter(), nil
 	case *ent.PresenceQuery:
@@ -824,6 +876,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.MentionMutation:
 		return m.Filter(), nil
 	case *ent.MessageMutation:
+		return m.Filter(), nil
+	case *ent.MessageEditMutation:
+		return m.Filter(), nil
+	case *ent.MessageReactionMutation:
 		return m.Filter(), nil
 	case *ent.NoticeMutation:
 		return m.Filter(), nil

@@ -11,6 +11,8 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/rule"
 	_ "github.com/parley-im/parley/ent/runtime"
 	"github.com/parley-im/parley/ent/schematype"
@@ -21,7 +23,8 @@ import (
 // TestMessageVisibilityForms: for random conversations, memberships, floors
 // and hidden messages, the policy (each user reading as himself) and
 // MessageReaders (one question for all users) give the same readers, and
-// the policy's answer is the rule written out in Go.
+// the policy's answer is the rule written out in Go. A message's versions
+// and reactions are seen exactly when it is.
 func TestMessageVisibilityForms(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		c := dbtest.Open(t, b).Client
@@ -56,6 +59,10 @@ func TestMessageVisibilityForms(t *testing.T) {
 				for seq := int64(1); seq <= 6; seq++ {
 					msg := c.Message.Create().SetConversationID(conv.ID).SetSeq(seq).SetKind(message.KindText).
 						SetParts([]schematype.MessagePart{{Category: "text", Content: fmt.Sprint(ci, seq)}}).SaveX(sys)
+					// A version and a reaction of it, seen exactly when it is.
+					c.MessageEdit.Create().SetMessageID(msg.ID).SetKind(messageedit.KindText).SetParts(msg.Parts).
+						SetWrittenAt(msg.CreatedAt).SetReplacedAt(msg.CreatedAt).ExecX(sys)
+					c.MessageReaction.Create().SetMessageID(msg.ID).SetUserID(users[0]).SetEmoji("👍").ExecX(sys)
 					hidden := map[int]bool{}
 					for _, uid := range users {
 						if rnd.IntN(5) == 0 {
@@ -85,6 +92,12 @@ func TestMessageVisibilityForms(t *testing.T) {
 					require.NoError(t, err)
 					require.Equal(t, want[seen{msg.ID, uid}], policy, "policy: user %d, message %d", uid, msg.ID)
 					require.Equal(t, policy, readers[uid], "MessageReaders: user %d, message %d", uid, msg.ID)
+					edits, err := c.MessageEdit.Query().Where(messageedit.MessageID(msg.ID)).Exist(asHim)
+					require.NoError(t, err)
+					require.Equal(t, policy, edits, "MessageEdit policy: user %d, message %d", uid, msg.ID)
+					reactions, err := c.MessageReaction.Query().Where(messagereaction.MessageID(msg.ID)).Count(asHim)
+					require.NoError(t, err)
+					require.Equal(t, policy, reactions == 1, "MessageReaction policy: user %d, message %d", uid, msg.ID)
 				}
 			}
 		}

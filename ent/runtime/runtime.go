@@ -17,6 +17,8 @@ import (
 	"github.com/parley-im/parley/ent/groupmember"
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
+	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/presence"
 	"github.com/parley-im/parley/ent/project"
@@ -506,6 +508,37 @@ func init() {
 	messageDescClientID := messageFields[7].Descriptor()
 	// message.ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
 	message.ClientIDValidator = messageDescClientID.Validators[0].(func(string) error)
+	messageedit.Policy = privacy.NewPolicies(schema.MessageEdit{})
+	messageedit.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := messageedit.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	messagereactionMixin := schema.MessageReaction{}.Mixin()
+	messagereaction.Policy = privacy.NewPolicies(schema.MessageReaction{})
+	messagereaction.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := messagereaction.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	messagereactionMixinFields0 := messagereactionMixin[0].Fields()
+	_ = messagereactionMixinFields0
+	messagereactionFields := schema.MessageReaction{}.Fields()
+	_ = messagereactionFields
+	// messagereactionDescCreatedAt is the schema descriptor for created_at field.
+	messagereactionDescCreatedAt := messagereactionMixinFields0[0].Descriptor()
+	// messagereaction.DefaultCreatedAt holds the default value on creation for the created_at field.
+	messagereaction.DefaultCreatedAt = messagereactionDescCreatedAt.Default.(func() time.Time)
+	// messagereactionDescEmoji is the schema descriptor for emoji field.
+	messagereactionDescEmoji := messagereactionFields[2].Descriptor()
+	// messagereaction.EmojiValidator is a validator for the "emoji" field. It is called by the builders before save.
+	messagereaction.EmojiValidator = messagereactionDescEmoji.Validators[0].(func(string) error)
 	noticeMixin := schema.Notice{}.Mixin()
 	notice.Policy = privacy.NewPolicies(schema.Notice{})
 	notice.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -236,7 +236,7 @@ func (Message) Fields() []ent.Field {
 		field.Int("conversation_id").Comment("The id of the conversation the message was sent in.").Immutable(),
 		field.Int("sender_id").Comment("The id of the sender; null for a system message.").Optional().Nillable().Immutable(),
 		field.Int64("seq").Comment("The message's number in its conversation, from 1, without gaps: order and page by it.").Immutable().Annotations(entgql.OrderField("SEQ")),
-		field.Enum("kind").Comment("What the message holds: the category of its single part (text, emoji, image, voice, file, link), system, or mixed for several parts of different categories.").Values("text", "emoji", "image", "voice", "file", "link", "system", "mixed").Immutable(),
+		field.Enum("kind").Comment("What the message holds: the category of its single part (text, emoji, image, voice, file, link), system, or mixed for several parts of different categories.").Values("text", "emoji", "image", "voice", "file", "link", "system", "mixed"),
 		field.Enum("type").Comment("What the message is for, as the sender chose: normal unless set (system, request, topic, announcement, task, link).").Values("normal", "system", "request", "topic", "announcement", "task", "link").Default("normal").Immutable(),
 		// text, not jsonb, on PostgreSQL: the server sends []byte arguments
 		// in binary (lib/pq's binary_parameters, one round trip per
@@ -249,6 +249,9 @@ func (Message) Fields() []ent.Field {
 			Comment("Idempotency key chosen by the sending client."),
 		field.Time("revoked_at").Comment("When the sender revoked the message (its content is then gone); null unless revoked.").Optional().Nillable(),
 		field.Time("deleted_at").Optional().Nillable().Comment("Deleted for everyone."),
+		field.Time("edited_at").Optional().Nillable().Comment("When its sender last edited it; null unless edited. Its earlier versions are its edits."),
+		field.Time("reacted_at").Optional().Nillable().Annotations(entgql.Skip()).
+			Comment("When its reactions last changed. Writing it first serialises the reactions to one message, so that the cap of distinct emoji holds under concurrent reactions."),
 	}
 }
 
@@ -260,6 +263,10 @@ func (Message) Edges() []ent.Edge {
 		edge.To("quote", Message.Type).Comment("The quoted message; null for none, or when the viewer may not see it.").Field("quote_id").Unique().Immutable(),
 		edge.To("hidden_for", User.Type).Annotations(entgql.Skip()).
 			Comment("Users who deleted this message for themselves."),
+		edge.To("edits", MessageEdit.Type).Comment("The message's earlier versions, oldest first; empty unless it was edited.").
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+		edge.To("reactions", MessageReaction.Type).Annotations(entgql.Skip(), entsql.OnDelete(entsql.Cascade)).
+			Comment("Every user's reactions; Message.reactions groups them by emoji."),
 	}
 }
 

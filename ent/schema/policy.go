@@ -466,3 +466,31 @@ func (Mention) Policy() ent.Policy {
 		},
 	}
 }
+
+// Policy of the MessageEdit: an earlier version is seen by whoever sees its
+// message (rule.VisibleMessageEdits); the sender keeps the versions of his
+// own messages as he edits them; they never change, and only the system
+// removes them (with the message's content, on revoke and delete).
+func (MessageEdit) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{rule.AllowIfSystem(), rule.DenyIfNoViewer(), rule.VisibleMessageEdits(), privacy.AlwaysAllowRule()},
+		Mutation: privacy.MutationPolicy{
+			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
+			rule.AllowCreateIf(rule.Field("message_id"), rule.IsOwnVisibleMessage),
+			privacy.AlwaysDenyRule(),
+		},
+	}
+}
+
+// Policy of the MessageReaction: reactions are seen by whoever sees their
+// message (rule.VisibleMessageReactions); a user reacts as himself to a
+// message he sees, and removes his own reactions only.
+func (MessageReaction) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{rule.AllowIfSystem(), rule.DenyIfNoViewer(), rule.VisibleMessageReactions(), privacy.AlwaysAllowRule()},
+		Mutation: writePolicy(
+			rule.AllowCreateIf(rule.Field("message_id"), rule.IsOwnReactionToVisibleMessage),
+			rule.FilterBy(func(f *gen.MessageReactionFilter, uid int) { f.WhereUserID(entql.IntEQ(uid)) }),
+		),
+	}
+}

@@ -50,6 +50,9 @@ func (s *Service) Depart(ctx context.Context) error {
 		SetDeletedAt(time.Now()).SetParts([]schematype.MessagePart{}).Save(sys); err != nil {
 		return fmt.Errorf("messaging: depart: erase: %w", err)
 	}
+	if err := forgetContent(ctx, db, message.SenderID(me)); err != nil {
+		return err
+	}
 	var records []eventlog.Record
 	for start := 0; start < len(mine); {
 		conv := mine[start].ConversationID

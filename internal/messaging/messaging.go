@@ -104,6 +104,13 @@ type Options struct {
 	// Budget bounds how many messages a user sends per minute (Send
 	// spends from it); nil is no limit.
 	Budget *ratelimit.Budget
+	// EditWindow is how long a sender may edit his message (Edit). Unlike
+	// the other options its zero value is no limit: the server's
+	// configuration holds the default (DefaultEditWindow).
+	EditWindow time.Duration
+	// ReactionCap is how many distinct emoji one message's reactions hold
+	// at most (DefaultReactionCap when 0).
+	ReactionCap int
 }
 
 // Service is the messaging service.
@@ -122,6 +129,9 @@ type Service struct {
 func NewService(client *ent.Client, log *eventlog.Log, people People, settings *settings.Service, files Files, ephemeral Ephemeral, o Options) *Service {
 	if o.RevokeWindow == 0 {
 		o.RevokeWindow = 2 * time.Minute
+	}
+	if o.ReactionCap <= 0 {
+		o.ReactionCap = DefaultReactionCap
 	}
 	if o.Groups == nil {
 		o.Groups = noGroupRules{}

@@ -69,6 +69,9 @@ func (s *Service) Revoke(ctx context.Context, id int) (*ent.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messaging: revoke: %w", err)
 	}
+	if err := forgetContent(ctx, db, message.ID(m.ID)); err != nil {
+		return nil, err
+	}
 	return m, s.log.Append(ctx, eventlog.Record{
 		Topic: eventlog.ConversationTopic(m.ConversationID), Kind: KindMessageRevoked, Actor: me, Subject: m.ID,
 	})
@@ -106,6 +109,9 @@ func (s *Service) Delete(ctx context.Context, id int, forEveryone bool) error {
 	}
 	if err := m.Update().SetDeletedAt(time.Now()).SetParts([]schematype.MessagePart{}).Exec(viewer.SystemContext(ctx)); err != nil {
 		return fmt.Errorf("messaging: delete: %w", err)
+	}
+	if err := forgetContent(ctx, db, message.ID(m.ID)); err != nil {
+		return err
 	}
 	return s.log.Append(ctx, eventlog.Record{
 		Topic: eventlog.ConversationTopic(m.ConversationID), Kind: KindMessageDeleted, Actor: me, Subject: m.ID, Data: data,

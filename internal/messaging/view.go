@@ -57,9 +57,12 @@ func SentByViewer(ctx context.Context, m *ent.Message) bool {
 
 // Text returns the text of a message: its text and emoji parts joined, or
 // nothing once it was revoked or deleted.
-func Text(m *ent.Message) string {
+func Text(m *ent.Message) string { return textOf(VisibleParts(m)) }
+
+// textOf joins the text and emoji parts of parts.
+func textOf(parts []schematype.MessagePart) string {
 	var b strings.Builder
-	for _, p := range VisibleParts(m) {
+	for _, p := range parts {
 		if p.Category == "text" || p.Category == "emoji" {
 			b.WriteString(p.Content)
 		}

@@ -443,13 +443,15 @@ func Topics(r *ent.Room) []string {
 }
 
 // Kept selects roomEvents' kinds: joins, leaves, online counts, changes and
-// the deletion, and the conversation's messages and typing; messaging's
+// the deletion, and the conversation's messages (with their edits and
+// reactions) and typing; messaging's
 // member.joined and member.left are left out, as room.joined and room.left
 // say more.
 func Kept(kind string) bool {
 	switch kind {
 	case KindJoined, KindLeft, KindOnline, KindUpdated, KindDeleted,
-		messaging.KindMessageCreated, messaging.KindMessageRevoked, messaging.KindMessageDeleted, messaging.KindTyping:
+		messaging.KindMessageCreated, messaging.KindMessageRevoked, messaging.KindMessageDeleted, messaging.KindTyping,
+		messaging.KindMessageEdited, messaging.KindMessageReacted:
 		return true
 	}
 	return false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/messaging"
 	"github.com/parley-im/parley/internal/platform/database"
 	"github.com/parley-im/parley/internal/verify"
 )
@@ -98,6 +99,11 @@ type Config struct {
 
 	// RevokeWindow is how long a sender may revoke his message.
 	RevokeWindow time.Duration
+	// EditWindow is how long a sender may edit his message; 0 is no limit.
+	EditWindow time.Duration
+	// ReactionCap is how many distinct emoji one message's reactions hold
+	// at most.
+	ReactionCap int
 
 	// TraceSQL, when set, is called with every SQL statement the ent client
 	// runs and its context (tests count the statements of one request).
@@ -164,6 +170,8 @@ func Defaults() Config {
 		HubPollInterval:    2 * time.Second,
 		SubscriptionBuffer: 256,
 		RevokeWindow:       2 * time.Minute,
+		EditWindow:         messaging.DefaultEditWindow,
+		ReactionCap:        messaging.DefaultReactionCap,
 		PhoneRegion:        auth.DefaultPhoneRegion,
 		MaxAvatarBytes:     files.DefaultMaxAvatarBytes,
 		MaxImageBytes:      files.DefaultMaxImageBytes,

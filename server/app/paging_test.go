@@ -18,6 +18,10 @@ import (
 // the field's required arguments.
 type pagedConnection struct {
 	parent, args string
+	// inList, when set, is a list field between the parent node and the
+	// connection (Message.reactions for Reaction.users): the page is read
+	// from its first element.
+	inList string
 }
 
 // pageFixture is every connection's reach, for the viewer the fixture builds.
@@ -53,6 +57,15 @@ func buildPageFixture(k grpKit) pageFixture {
 	k.Send(ann, bob, "hi")
 	k.Send(ann, cat, "hi")
 	k.Send(ann, dan, "one more") // searchMessages(query: "one") finds it, the group's and the room's
+	// A message with three earlier versions and three reactions with one
+	// emoji.
+	edited := k.sendIn(ann, map[string]any{"groupId": groups[1].ID, "text": "draft 0"})
+	for i := 1; i <= 3; i++ {
+		k.edit(ann, edited.ID, map[string]any{"text": fmt.Sprintf("draft %d", i)})
+	}
+	for _, a := range []account{ann, bob, cat} {
+		k.react(a, edited.ID, "👍", false)
+	}
 
 	var rooms []roomView
 	for i := range 3 {
@@ -87,7 +100,10 @@ func buildPageFixture(k grpKit) pageFixture {
 		a.id(ann.Token, annAddMention, map[string]any{"t": texts[0], "e": entities[0], "start": i, "end": i + 1})
 	}
 
-	node := func(typ, id string) string {
+	node := func(typ, id string, inside ...string) string {
+		if len(inside) > 0 { // a connection of the objects of a list field
+			return fmt.Sprintf(`node(id: %q) { ... on %s { %s { %%s } } }`, id, typ, inside[0])
+		}
 		return fmt.Sprintf(`node(id: %q) { ... on %s { %%s } }`, id, typ)
 	}
 	inProject := fmt.Sprintf("projectId: %q", kg)
@@ -119,6 +135,8 @@ func buildPageFixture(k grpKit) pageFixture {
 		"Project.relations":        {parent: node("Project", kg)},
 		"Entity.mentions":          {parent: node("Entity", entities[0])},
 		"Text.mentions":            {parent: node("Text", texts[0])},
+		"Message.edits":            {parent: node("Message", edited.ID)},
+		"Reaction.users":           {parent: node("Message", edited.ID, "reactions"), inList: "reactions"},
 	}}
 }
 
@@ -324,6 +342,12 @@ func (k grpKit) page(viewer account, name string, reach pagedConnection, f intro
 		require.NoError(k.T, json.Unmarshal(out["node"], &parent))
 		require.NotNilf(k.T, parent, "%s: the parent node is not readable", name)
 		raw = parent[f.Name]
+		if reach.inList != "" {
+			var list []map[string]json.RawMessage
+			require.NoError(k.T, json.Unmarshal(parent[reach.inList], &list))
+			require.NotEmptyf(k.T, list, "%s: %s is empty", name, reach.inList)
+			raw = list[0][f.Name]
+		}
 	}
 	var p pageOf
 	require.NoError(k.T, json.Unmarshal(raw, &p))
