@@ -292,3 +292,20 @@ func TestSearchMessagesAfterAccountDeletion(t *testing.T) {
 		require.Equal(t, 1, k.indexed(kept.ID))
 	})
 }
+
+// TestSearchFindsTheEditedText: an edit reindexes its message, so search
+// finds the current text and no longer the replaced one, whose versions
+// stay out of the index.
+func TestSearchFindsTheEditedText(t *testing.T) {
+	eachKit(t, newGrpKit, func(t *testing.T, k grpKit) {
+		ann, bob := k.pair()
+		m := k.sendIn(ann, map[string]any{"to": bob.ID, "text": "meet at the library"})
+		require.Equal(t, []string{m.ID}, k.found(bob, "library"))
+		k.edit(ann, m.ID, map[string]any{"text": "meet at the 图书馆 instead"})
+		require.Empty(t, k.found(bob, "library"), "the replaced text is no longer found")
+		require.Equal(t, []string{m.ID}, k.found(bob, "图书"))
+		p := k.search(bob, "instead", nil)
+		require.Equal(t, "meet at the 图书馆 <mark>instead</mark>", p.Edges[0].Snippet)
+		require.Equal(t, 1, k.indexed(m.ID))
+	})
+}
