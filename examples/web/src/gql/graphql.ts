@@ -199,6 +199,7 @@ export type EventsSubscription = { events: { cursor: string, node:
       | { __typename: 'GroupMember', id: string }
       | { __typename: 'Mention', id: string }
       | { __typename: 'Message', id: string, seq: number, text: string, createdAt: string, mine: boolean, revokedAt: string | null, conversation: { id: string, mine: { id: string, unreadCount: number, lastMessage: { id: string, preview: string } | null } | null }, sender: { id: string, username: string } | null, parts: Array<{ category: MessagePartCategory, name: string | null, url: string | null }> }
+      | { __typename: 'MessageEdit', id: string }
       | { __typename: 'Notice', id: string }
       | { __typename: 'Project', id: string }
       | { __typename: 'ProjectInvite', id: string }
