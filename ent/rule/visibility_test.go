@@ -21,7 +21,8 @@ import (
 // TestMessageVisibilityForms: for random conversations, memberships, floors
 // and hidden messages, the policy (each user reading as himself) and
 // MessageReaders (one question for all users) give the same readers, and
-// the policy's answer is the rule written out in Go.
+// the policy's answer is the rule written out in Go; and a user who sees a
+// message may read its conversation.
 func TestMessageVisibilityForms(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		c := dbtest.Open(t, b).Client
@@ -85,6 +86,11 @@ func TestMessageVisibilityForms(t *testing.T) {
 					require.NoError(t, err)
 					require.Equal(t, want[seen{msg.ID, uid}], policy, "policy: user %d, message %d", uid, msg.ID)
 					require.Equal(t, policy, readers[uid], "MessageReaders: user %d, message %d", uid, msg.ID)
+					if policy { // messaging.History skips the conversation check on a page with a message
+						conv, err := c.Conversation.Query().Where(conversation.ID(msg.ConversationID)).Exist(asHim)
+						require.NoError(t, err)
+						require.True(t, conv, "a visible message's conversation is visible: user %d, message %d", uid, msg.ID)
+					}
 				}
 			}
 		}
