@@ -57,12 +57,32 @@ func SentByViewer(ctx context.Context, m *ent.Message) bool {
 
 // Text returns the text of a message: its text and emoji parts joined, or
 // nothing once it was revoked or deleted.
+//
+// A message of one such part, the common case, returns its content without
+// copying it.
 func Text(m *ent.Message) string {
-	var b strings.Builder
+	var (
+		first string
+		n     int
+		b     strings.Builder
+	)
 	for _, p := range VisibleParts(m) {
-		if p.Category == "text" || p.Category == "emoji" {
+		if p.Category != "text" && p.Category != "emoji" {
+			continue
+		}
+		switch n {
+		case 0:
+			first = p.Content
+		case 1:
+			b.WriteString(first)
+			fallthrough
+		default:
 			b.WriteString(p.Content)
 		}
+		n++
+	}
+	if n <= 1 {
+		return first
 	}
 	return b.String()
 }
