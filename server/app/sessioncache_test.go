@@ -82,8 +82,8 @@ func TestSessionCacheTTL(t *testing.T) {
 
 // TestSessionCacheAcrossInstances: two instances with an hour-long cache,
 // on PostgreSQL's bus and on NATS. A session that ends on one instance
-// (logout, a password change, an account disabled by an admin) is refused
-// at once on that instance, and on the other the moment the event reaches
+// (logout, a password change, an account disabled by an admin, a replayed
+// refresh token) is refused at once on that instance, and on the other the moment the event reaches
 // it, which is when that instance closes the session's socket: no request
 // is answered from a stale cache after that. A user's other session
 // outlives a logout on both.
@@ -106,48 +106,57 @@ func TestSessionCacheAcrossInstances(t *testing.T) {
 			ways := []struct {
 				name, reason string
 				otherStays   bool
-				end          func(victim account)
+				end          func(t *testing.T, victim account)
 			}{
-				{"logout", "SESSION_REVOKED", true, func(v account) { one.OK(v.Token, `mutation { logout }`, nil, nil) }},
-				{"password change", "SESSION_REVOKED", false, func(v account) {
+				{"logout", "SESSION_REVOKED", true, func(t *testing.T, v account) { one.OK(v.Token, `mutation { logout }`, nil, nil) }},
+				{"password change", "SESSION_REVOKED", false, func(t *testing.T, v account) {
 					one.OK(v.Token, `mutation { changePassword(input: {oldPassword: "password1", newPassword: "password2"}) { accessToken } }`, nil, nil)
 				}},
-				{"disabled by an admin", "SESSION_REVOKED", false, func(v account) {
+				{"disabled by an admin", "SESSION_REVOKED", false, func(t *testing.T, v account) {
 					one.OK(root.Token, `mutation($id: ID!) { updateUser(id: $id, input: {accountState: disabled}) { id } }`, map[string]any{"id": v.ID}, nil)
+				}},
+				{"refresh token replayed", "SESSION_REVOKED", true, func(t *testing.T, v account) {
+					// Two rotations on, the first token is a replay even within
+					// the reuse interval; the rotations keep the session.
+					const refresh = `mutation($r: String!) { refreshToken(refreshToken: $r) { refreshToken } }`
+					var out struct{ RefreshToken struct{ RefreshToken string } }
+					one.OK("", refresh, map[string]any{"r": v.Refresh}, &out)
+					one.OK("", refresh, map[string]any{"r": out.RefreshToken.RefreshToken}, nil)
+					require.Empty(t, two.Do(v.Token, `{ me { id } }`, nil).Errors, "rotation keeps the session")
+					require.Equal(t, "SESSION_REVOKED", one.Do("", refresh, map[string]any{"r": v.Refresh}).Reason())
 				}},
 			}
 			for i, way := range ways {
-				t.Run(way.name, func(t *testing.T) {
-					victim := one.Register(fmt.Sprintf("victim%d", i), nil)
-					other := one.Login(victim.Name, "password1").Token
-					one.Send(alice, victim, "open")
-					for _, s := range []*server{one, two} {
-						s.OK(victim.Token, `{ me { id } }`, nil, nil)
-						s.OK(other, `{ me { id } }`, nil, nil)
-					}
-					reads.Store(0)
-					for _, s := range []*server{one, two} {
-						s.OK(victim.Token, `{ me { id } }`, nil, nil)
-					}
-					require.Zero(t, reads.Load(), "both instances answer from their caches")
+				// In this test, not a subtest: the servers belong to it.
+				victim := one.Register(fmt.Sprintf("victim%d", i), nil)
+				other := one.Login(victim.Name, "password1").Token
+				one.Send(alice, victim, "open")
+				for _, s := range []*server{one, two} {
+					s.OK(victim.Token, `{ me { id } }`, nil, nil)
+					s.OK(other, `{ me { id } }`, nil, nil)
+				}
+				reads.Store(0)
+				for _, s := range []*server{one, two} {
+					s.OK(victim.Token, `{ me { id } }`, nil, nil)
+				}
+				require.Zero(t, reads.Load(), "%s: both instances answer from their caches", way.name)
 
-					c := two.MustDialWith("graphql-transport-ws", victim.Token)
-					c.Subscribe("e", apptest.EventsSubscription, nil)
-					two.WaitSubscriptions(1)
-					way.end(victim)
-					require.Equal(t, way.reason, one.Do(victim.Token, `{ me { id } }`, nil).Reason(), "refused at once where it ended")
-					_, _, closed := c.Ending() // the event has reached instance two
-					require.Equal(t, 4403, closed.Code)
-					require.Equal(t, way.reason, two.Do(victim.Token, `{ me { id } }`, nil).Reason(), "refused on the other instance once the event is there")
-					for _, s := range []*server{one, two} {
-						r := s.Do(other, `{ me { id } }`, nil)
-						if way.otherStays {
-							require.Empty(t, r.Errors, "the other session stays")
-						} else {
-							require.NotEmpty(t, r.Errors, "every session ended")
-						}
+				c := two.MustDialWith("graphql-transport-ws", victim.Token)
+				c.Subscribe("e", apptest.EventsSubscription, nil)
+				two.WaitSubscriptions(1)
+				way.end(t, victim)
+				require.Equal(t, way.reason, one.Do(victim.Token, `{ me { id } }`, nil).Reason(), "%s: refused at once where it ended", way.name)
+				_, _, closed := c.Ending() // the event has reached instance two
+				require.Equal(t, 4403, closed.Code, way.name)
+				require.Equal(t, way.reason, two.Do(victim.Token, `{ me { id } }`, nil).Reason(), "%s: refused on the other instance once the event is there", way.name)
+				for _, s := range []*server{one, two} {
+					r := s.Do(other, `{ me { id } }`, nil)
+					if way.otherStays {
+						require.Empty(t, r.Errors, "%s: the other session stays", way.name)
+					} else {
+						require.NotEmpty(t, r.Errors, "%s: every session ended", way.name)
 					}
-				})
+				}
 			}
 		})
 	}
