@@ -39,7 +39,7 @@ type ConversationMember struct {
 	Pinned bool `json:"pinned,omitempty"`
 	// chatting (listed) or hidden (left out of the list until its next message).
 	State conversationmember.State `json:"state,omitempty"`
-	// When the conversation last had a message, copied here so that a user's list sorts on one table.
+	// When the conversation last had a message, or when the member joined it if that is later: what his conversation list sorts on. Null in rooms, which keep no list.
 	LastActivityAt *time.Time `json:"last_activity_at,omitempty"`
 	// Whether the member removed the conversation from his list; its next message brings it back.
 	Removed bool `json:"removed,omitempty"`

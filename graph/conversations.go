@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/vikstrous/dataloadgen"
 
@@ -58,6 +59,13 @@ func (r *Resolver) avatar(ctx context.Context, convID int) (string, error) {
 func (r *Resolver) unreadCount(ctx context.Context, memberID int) (int, error) {
 	return batched(ctx, func(l *loaders) *dataloadgen.Loader[int, int] { return l.unread },
 		r.Messaging.UnreadCounts, memberID)
+}
+
+// lastActivity returns when a membership's conversation last had a
+// message, as the viewer's list sorts it (messaging.Service.LastActivities).
+func (r *Resolver) lastActivity(ctx context.Context, memberID int) (*time.Time, error) {
+	return batched(ctx, func(l *loaders) *dataloadgen.Loader[int, *time.Time] { return l.activity },
+		r.Messaging.LastActivities, memberID)
 }
 
 // parts presents the parts of a message the viewer is shown

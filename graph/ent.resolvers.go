@@ -13,6 +13,11 @@ import (
 	"github.com/parley-im/parley/ent/user"
 )
 
+// LastActivityAt is the resolver for the lastActivityAt field.
+func (r *conversationMemberResolver) LastActivityAt(ctx context.Context, obj *ent.ConversationMember) (*time.Time, error) {
+	return r.lastActivity(ctx, obj.ID)
+}
+
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	return r.db(ctx).Noder(ctx, id)

@@ -850,6 +850,8 @@ type ConversationResolver interface {
 	Peer(ctx context.Context, obj *ent.Conversation) (*ent.User, error)
 }
 type ConversationMemberResolver interface {
+	LastActivityAt(ctx context.Context, obj *ent.ConversationMember) (*time.Time, error)
+
 	UnreadCount(ctx context.Context, obj *ent.ConversationMember) (int, error)
 	Title(ctx context.Context, obj *ent.ConversationMember) (string, error)
 	Avatar(ctx context.Context, obj *ent.ConversationMember) (string, error)
@@ -11266,7 +11268,7 @@ func (ec *executionContext) _ConversationMember_lastActivityAt(ctx context.Conte
 			return ec.fieldContext_ConversationMember_lastActivityAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LastActivityAt, nil
+			return ec.Resolvers.ConversationMember().LastActivityAt(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -11277,7 +11279,7 @@ func (ec *executionContext) _ConversationMember_lastActivityAt(ctx context.Conte
 	)
 }
 func (ec *executionContext) fieldContext_ConversationMember_lastActivityAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConversationMember", field, false, false, "Time")
+	return graphql.NewScalarFieldContext("ConversationMember", field, true, true, "Time")
 }
 
 func (ec *executionContext) _ConversationMember_removed(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
@@ -30914,10 +30916,11 @@ func (ec *executionContext) _ConversationMember(ctx context.Context, sel ast.Sel
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastActivityAt":
-			out.Values[i] = ec._ConversationMember_lastActivityAt(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConversationMember_lastActivityAt(ctx, field, obj)
+				})
 		case "removed":
 			out.Values[i] = ec._ConversationMember_removed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

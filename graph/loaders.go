@@ -30,6 +30,7 @@ type loaders struct {
 	peer        *dataloadgen.Loader[int, *ent.User]         // by conversation id
 	heading     *dataloadgen.Loader[int, messaging.Heading] // by conversation id
 	unread      *dataloadgen.Loader[int, int]               // by conversation member id
+	activity    *dataloadgen.Loader[int, *time.Time]        // by conversation member id
 	friendship  *dataloadgen.Loader[int, *ent.Friendship]
 	groupTitle  *dataloadgen.Loader[int, string] // by group id
 	detail      *dataloadgen.Loader[int, bool]   // by user id: social.ShowsDetails
@@ -54,6 +55,7 @@ func (r *Resolver) newLoaders() *loaders {
 		peer:        dataloadgen.NewMappedLoader(r.Messaging.Peers, wait),
 		heading:     dataloadgen.NewMappedLoader(r.Messaging.Headings, wait),
 		unread:      dataloadgen.NewMappedLoader(r.Messaging.UnreadCounts, wait),
+		activity:    dataloadgen.NewMappedLoader(r.Messaging.LastActivities, wait),
 		groupTitle:  dataloadgen.NewMappedLoader(r.Groups.Titles, wait),
 		detail:      dataloadgen.NewMappedLoader(r.Social.ShowsDetails, wait),
 		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {

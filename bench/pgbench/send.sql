@@ -17,29 +17,29 @@
 -- authenticate: the session's user, if the session is live (outside the transaction)
 SELECT "users"."id", "users"."role", "users"."account_state" FROM "users" WHERE EXISTS (SELECT "sessions"."user_id" FROM "sessions" WHERE (("users"."id" = "sessions"."user_id" AND "sessions"."id" = :sess) AND "sessions"."revoked_at" IS NULL) AND "sessions"."expires_at" > now()) LIMIT 2;
 BEGIN;
--- settings.Require(private chat): the settings, read once per transaction
-SELECT "settings"."id", "settings"."created_at", "settings"."updated_at", "settings"."key", "settings"."value", "settings"."public" FROM "settings";
 -- retried: an earlier send with this client id?
 SELECT "messages"."id", "messages"."created_at", "messages"."conversation_id", "messages"."sender_id", "messages"."seq", "messages"."kind", "messages"."type", "messages"."parts", "messages"."quote_id", "messages"."client_id", "messages"."revoked_at", "messages"."deleted_at" FROM "messages" WHERE "messages"."sender_id" = :me AND "messages"."client_id" = concat(:tag::text, '-', :client_id::text, '-', :r::text) LIMIT 2;
 -- the recipient
 SELECT "users"."id", "users"."created_at", "users"."updated_at", "users"."username", "users"."nickname", "users"."email", "users"."phone", "users"."password_hash", "users"."avatar", "users"."sign", "users"."sex", "users"."location", "users"."public_id", "users"."is_member", "users"."role", "users"."account_state", "users"."last_seen_at", "users"."parent_id" FROM "users" WHERE "users"."id" = :peer AND "users"."account_state" <> 'deleted' LIMIT 2;
--- friendship (the settings are read once per transaction: see above)
-SELECT "friendships"."id" FROM "friendships" WHERE "friendships"."user_id" = :me AND "friendships"."friend_id" = :peer LIMIT 1;
+-- settings.Require(private chat), Enabled(stranger chat): the settings, read once per
+-- transaction. Stranger chat is on (the default), so the friendship is not asked:
+-- it matters only when strangers may not chat or when the conversation opens.
+SELECT "settings"."id", "settings"."created_at", "settings"."updated_at", "settings"."key", "settings"."value", "settings"."public" FROM "settings";
 -- the direct conversation
 SELECT "conversations"."id", "conversations"."created_at", "conversations"."updated_at", "conversations"."kind", "conversations"."direct_key", "conversations"."last_seq", "conversations"."last_message_at" FROM "conversations" WHERE "conversations"."direct_key" = concat(least(:me, :peer)::text, ':', greatest(:me, :peer)::text) LIMIT 2;
--- number the message (locks the conversation row until commit)
-UPDATE "conversations" SET "updated_at" = now(), "last_message_at" = now(), "last_seq" = COALESCE("conversations"."last_seq", 0) + 1 WHERE "id" = :conv;
-SELECT "id", "created_at", "updated_at", "kind", "direct_key", "last_seq", "last_message_at" FROM "conversations" WHERE "id" = :conv \gset
+-- number the message (locks the conversation row until commit): ent.NextSeq
+UPDATE "conversations" SET "last_seq" = COALESCE("conversations"."last_seq", 0) + 1, "last_message_at" = now(), "updated_at" = now() WHERE "id" = :conv RETURNING "last_seq" \gset
 -- retried again, under the lock
 SELECT "messages"."id", "messages"."created_at", "messages"."conversation_id", "messages"."sender_id", "messages"."seq", "messages"."kind", "messages"."type", "messages"."parts", "messages"."quote_id", "messages"."client_id", "messages"."revoked_at", "messages"."deleted_at" FROM "messages" WHERE "messages"."sender_id" = :me AND "messages"."client_id" = concat(:tag::text, '-', :client_id::text, '-', :r::text) LIMIT 2;
 -- the Message create policy: the conversation is visible to the sender
 SELECT "conversations"."id" FROM "conversations" WHERE "conversations"."id" = :conv AND ("conversations"."kind" = 'room' OR EXISTS (SELECT "conversation_members"."conversation_id" FROM "conversation_members" WHERE ("conversations"."id" = "conversation_members"."conversation_id" AND "conversation_members"."user_id" = :me) AND "conversation_members"."active")) LIMIT 1;
 INSERT INTO "messages" ("created_at", "seq", "kind", "type", "parts", "client_id", "conversation_id", "sender_id") VALUES (now(), :last_seq, 'text', 'normal', '[{"category":"text","content":"load message 1234"}]', concat(:tag::text, '-', :client_id::text, '-', :r::text), :conv, :me) RETURNING "id" \gset msg_
-UPDATE "conversation_members" SET "updated_at" = now(), "last_activity_at" = now(), "removed" = false WHERE "conversation_members"."conversation_id" = :conv AND "conversation_members"."active";
-UPDATE "conversation_members" SET "updated_at" = now(), "read_seq" = :last_seq, "delivered_seq" = :last_seq, "last_read_at" = now() WHERE "conversation_members"."conversation_id" = :conv AND "conversation_members"."user_id" = :me;
--- the event log: mark this transaction as an appender (a shared lock), then the event
-SELECT pg_advisory_xact_lock_shared(88379461756281);
-INSERT INTO "events" ("actor_id", "created_at", "kind", "payload", "subject_id", "topic") VALUES (:me, now(), 'message.created', convert_to(concat('{"actor":', :me::text, ',"subject":', :msg_id::text, '}'), 'UTF8'), :msg_id, concat('conversation:', :conv::text)) RETURNING "id" \gset ev_
+-- the member rows, in one statement: the sender's read position, and the rows of
+-- members who removed or hid the conversation (brought back). The other members'
+-- lists move by the conversation's last_message_at (ent.ListActivityExpr).
+UPDATE "conversation_members" SET "updated_at" = now(), "state" = 'chatting', "last_activity_at" = now(), "removed" = false, "read_seq" = CASE WHEN "user_id" = :me THEN :last_seq ELSE "read_seq" END, "delivered_seq" = CASE WHEN "user_id" = :me THEN :last_seq ELSE "delivered_seq" END, "last_read_at" = CASE WHEN "user_id" = :me THEN now() ELSE "last_read_at" END WHERE "conversation_members"."conversation_id" = :conv AND ("conversation_members"."user_id" = :me OR ("conversation_members"."active" AND ("conversation_members"."removed" OR "conversation_members"."state" = 'hidden')));
+-- the event, with the event log's shared append lock taken before its id is drawn
+WITH appender AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(88379461756281)) INSERT INTO events (topic, kind, actor_id, subject_id, payload, join_topic, leave_topic, created_at) SELECT concat('conversation:', :conv::text), 'message.created', :me, :msg_id, convert_to(concat('{"actor":', :me::text, ',"subject":', :msg_id::text, '}'), 'UTF8'), NULL, NULL, now() FROM appender RETURNING id \gset ev_
 COMMIT;
 -- After the commit the hub wakes every instance, but not per send: wake-ups
 -- coalesce, one pg_notify of the newest head in flight per instance

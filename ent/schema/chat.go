@@ -191,9 +191,13 @@ func (ConversationMember) Fields() []ent.Field {
 		field.Time("last_read_at").Comment("When the member last moved his read position; null before.").Optional().Nillable(),
 		field.Bool("pinned").Comment("Whether the member pinned the conversation to the top of his list.").Default(false).Annotations(entgql.OrderField("PINNED")),
 		field.Enum("state").Comment("chatting (listed) or hidden (left out of the list until its next message).").Values("chatting", "hidden").Default("chatting"),
+		// Stored: when the member joined, last sent, or brought the
+		// conversation back; a message does not write the other members'
+		// rows. What clients read (and the list sorts on) is the later of
+		// this and the conversation's last_message_at: ent.ListActivity.
 		field.Time("last_activity_at").Optional().Nillable().
 			Annotations(entgql.OrderField("LAST_ACTIVITY_AT")).
-			Comment("When the conversation last had a message, copied here so that a user's list sorts on one table."),
+			Comment("When the conversation last had a message, or when the member joined it if that is later: what his conversation list sorts on. Null in rooms, which keep no list."),
 		field.Bool("removed").Default(false).Comment("Whether the member removed the conversation from his list; its next message brings it back."),
 		field.Bool("active").Default(true).Comment("False once the member left or was removed."),
 	}

@@ -11,6 +11,7 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
@@ -40,7 +41,9 @@ func signedIn(ctx context.Context) (int, error) {
 
 // listed selects the viewer's conversation list: his active memberships of
 // direct and group conversations that he did not remove (rooms keep no
-// list). listOrder is its order: pinned first, then by last activity.
+// list). listOrder is its order: pinned first, then by last activity
+// (ent.ListActivityExpr: the later of the row's own last activity and the
+// conversation's last message, so that a send writes no other member's row).
 func (s *Service) listed(ctx context.Context, me int) *ent.ConversationMemberQuery {
 	return s.reader(ctx).ConversationMember.Query().Where(
 		conversationmember.UserID(me), conversationmember.Active(true), conversationmember.Removed(false),
@@ -50,7 +53,7 @@ func (s *Service) listed(ctx context.Context, me int) *ent.ConversationMemberQue
 
 var listOrder = []*ent.ConversationMemberOrder{
 	{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldPinned},
-	{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldLastActivityAt},
+	{Direction: entgql.OrderDirectionDesc, Field: ent.ConversationMemberOrderFieldListActivity},
 }
 
 // List pages through the viewer's conversation list (listed, in listOrder),
@@ -64,7 +67,7 @@ func (s *Service) List(ctx context.Context, state *conversationmember.State, aft
 	if state != nil {
 		q.Where(conversationmember.StateEQ(*state))
 	}
-	return q.Paginate(ctx, after, first, before, last, ent.WithConversationMemberOrder(listOrder))
+	return q.WithListActivity().Paginate(ctx, after, first, before, last, ent.WithConversationMemberOrder(listOrder))
 }
 
 // Recent returns the conversations of the first n entries of the viewer's
@@ -78,7 +81,7 @@ func (s *Service) Recent(ctx context.Context, n int) ([]*ent.Conversation, error
 	// listOrder as ent's terms, as the connection applies it.
 	members, err := s.listed(ctx, me).WithConversation().Order(
 		conversationmember.ByPinned(sql.OrderDesc()),
-		conversationmember.ByLastActivityAt(sql.OrderDesc()),
+		ent.ByListActivity(sql.OrderDesc()),
 		conversationmember.ByID(sql.OrderDesc()),
 	).Limit(n).All(ctx)
 	if err != nil {
@@ -177,6 +180,28 @@ func afterFloor(m *ent.ConversationMember, c *ent.Conversation) int {
 }
 
 func floor(m *ent.ConversationMember) int64 { return max(m.ReadSeq, m.ClearedSeq) }
+
+// LastActivities returns the last activity of each membership of
+// memberIDs the viewer can see, by membership id: what his list sorts on
+// (ent.ListActivity: the later of the row's own and the conversation's last
+// message). A room's rows keep their own, as rooms keep no list. Like
+// UnreadCounts it reads the rows itself, with their conversations.
+func (s *Service) LastActivities(ctx context.Context, memberIDs []int) (map[int]*time.Time, error) {
+	rows, err := s.reader(ctx).ConversationMember.Query().
+		Where(conversationmember.IDIn(memberIDs...)).WithConversation().All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: last activities: %w", err)
+	}
+	out := make(map[int]*time.Time, len(rows))
+	for _, m := range rows {
+		if c := m.Edges.Conversation; c != nil && c.Kind != conversation.KindRoom {
+			out[m.ID] = ent.ListActivity(m, c)
+		} else {
+			out[m.ID] = m.LastActivityAt
+		}
+	}
+	return out, nil
+}
 
 // UnreadCounts returns the unread count (Unread) of each membership of
 // memberIDs the viewer can see, by membership id. It reads the rows itself:

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
@@ -298,22 +300,33 @@ func (s *Service) direct(ctx context.Context, db *ent.Client, me, to int) (*ent.
 	if err := s.settings.Require(ctx, settings.PrivateChat); err != nil {
 		return nil, err
 	}
-	friends, err := s.people.AreFriends(ctx, me, peer.ID)
+	// Whether they are friends matters when strangers may not chat, and
+	// when the conversation opens (the welcome reply); a send into an open
+	// conversation with stranger chat on does not ask.
+	strangers, err := s.settings.Enabled(ctx, settings.StrangerChat)
 	if err != nil {
 		return nil, err
 	}
-	if !friends {
-		if on, err := s.settings.Enabled(ctx, settings.StrangerChat); err != nil {
+	friends, asked := false, false
+	if !strangers {
+		if friends, err = s.people.AreFriends(ctx, me, peer.ID); err != nil {
 			return nil, err
-		} else if !on {
+		}
+		if !friends {
 			return nil, apperr.Deny(ReasonStrangerChatOff, "chatting with people who are not your friends is turned off")
 		}
+		asked = true
 	}
 	conv, opened, err := s.openDirect(ctx, db, me, peer.ID)
-	if err != nil {
-		return nil, err
+	if err != nil || !opened {
+		return conv, err
 	}
-	if opened && !friends {
+	if !asked {
+		if friends, err = s.people.AreFriends(ctx, me, peer.ID); err != nil {
+			return nil, err
+		}
+	}
+	if !friends {
 		if err := s.welcome(ctx, db, conv, peer.ID); err != nil {
 			return nil, err
 		}
@@ -382,7 +395,7 @@ type appendSpec struct {
 func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.Conversation, sender int, a appendSpec) (*ent.Message, error) {
 	now := time.Now()
 	sys := viewer.SystemContext(ctx)
-	numbered, err := db.Conversation.UpdateOneID(conv.ID).AddLastSeq(1).SetLastMessageAt(now).Save(sys)
+	seq, err := db.Conversation.NextSeq(sys, conv.ID, now)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: number message: %w", err)
 	}
@@ -392,7 +405,7 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 		}
 		return sent, err
 	}
-	create := db.Message.Create().SetConversationID(conv.ID).SetSeq(numbered.LastSeq).
+	create := db.Message.Create().SetConversationID(conv.ID).SetSeq(seq).
 		SetKind(a.kind).SetType(a.typ).SetParts(a.parts).SetCreatedAt(now)
 	if sender != 0 {
 		create.SetSenderID(sender)
@@ -416,30 +429,61 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 		}
 	}
 	if len(files) > 0 {
-		if err := db.File.Update().Where(file.IDIn(files...), file.SeqIsNil()).SetSeq(numbered.LastSeq).Exec(sys); err != nil {
+		if err := db.File.Update().Where(file.IDIn(files...), file.SeqIsNil()).SetSeq(seq).Exec(sys); err != nil {
 			return nil, fmt.Errorf("messaging: number files: %w", err)
 		}
 	}
-	// Every member's list moves the conversation up; one removed from a
-	// list or hidden comes back, chatting: a new message is news to the
-	// members who put it away, and the sender is chatting in it. Rooms keep
-	// no list. The sender has read his own message.
-	if conv.Kind != conversation.KindRoom {
-		if err := db.ConversationMember.Update().
-			Where(conversationmember.ConversationID(conv.ID), conversationmember.Active(true)).
-			SetLastActivityAt(now).SetRemoved(false).SetState(conversationmember.StateChatting).Exec(sys); err != nil {
-			return nil, fmt.Errorf("messaging: list conversation: %w", err)
-		}
-	}
-	if sender != 0 {
-		if err := db.ConversationMember.Update().
-			Where(conversationmember.ConversationID(conv.ID), conversationmember.UserID(sender)).
-			SetReadSeq(numbered.LastSeq).SetDeliveredSeq(numbered.LastSeq).SetLastReadAt(now).Exec(sys); err != nil {
-			return nil, fmt.Errorf("messaging: sender read position: %w", err)
-		}
+	if err := updateMembersOnSend(sys, db, conv, sender, seq, now); err != nil {
+		return nil, err
 	}
 	return msg, s.log.Append(ctx, eventlog.Record{
 		Topic: eventlog.ConversationTopic(conv.ID), Kind: KindMessageCreated, Actor: sender, Subject: msg.ID,
+	})
+}
+
+// updateMembersOnSend writes what a new message changes in the member rows, in one
+// statement whose work does not grow with the conversation. Every member's
+// list moves the conversation up, but that is read from the conversation's
+// last_message_at (ent.ListActivityExpr), not copied into each row. The
+// rows written are the sender's, who has read his own message and is
+// chatting in it, and those of the members who removed or hid the
+// conversation: a new message is news to them and brings it back, chatting.
+// Rooms keep no list: only the sender's read position moves.
+func updateMembersOnSend(sys context.Context, db *ent.Client, conv *ent.Conversation, sender int, seq int64, now time.Time) error {
+	room := conv.Kind == conversation.KindRoom
+	if room && sender == 0 {
+		return nil
+	}
+	u := db.ConversationMember.Update().Where(conversationmember.ConversationID(conv.ID))
+	mine := conversationmember.UserID(sender)
+	back := conversationmember.And(conversationmember.Active(true), conversationmember.Or(
+		conversationmember.Removed(true), conversationmember.StateEQ(conversationmember.StateHidden)))
+	switch {
+	case room:
+		u.Where(mine).SetReadSeq(seq).SetDeliveredSeq(seq).SetLastReadAt(now)
+	case sender == 0:
+		u.Where(back).SetLastActivityAt(now).SetRemoved(false).SetState(conversationmember.StateChatting)
+	default:
+		u.Where(conversationmember.Or(mine, back)).
+			SetLastActivityAt(now).SetRemoved(false).SetState(conversationmember.StateChatting).
+			Modify(func(b *sql.UpdateBuilder) {
+				b.Set(conversationmember.FieldReadSeq, sendersOnly(sender, conversationmember.FieldReadSeq, seq))
+				b.Set(conversationmember.FieldDeliveredSeq, sendersOnly(sender, conversationmember.FieldDeliveredSeq, seq))
+				b.Set(conversationmember.FieldLastReadAt, sendersOnly(sender, conversationmember.FieldLastReadAt, now))
+			})
+	}
+	if err := u.Exec(sys); err != nil {
+		return fmt.Errorf("messaging: list conversation: %w", err)
+	}
+	return nil
+}
+
+// sendersOnly sets column to v in the sender's row and keeps it in the
+// others of the same UPDATE.
+func sendersOnly(sender int, column string, v any) sql.Querier {
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("CASE WHEN ").Ident(conversationmember.FieldUserID).WriteString(" = ").Arg(sender).
+			WriteString(" THEN ").Arg(v).WriteString(" ELSE ").Ident(column).WriteString(" END")
 	})
 }
 
