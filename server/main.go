@@ -181,6 +181,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	fs.DurationVar(&cfg.WSInitTimeout, "ws-init-timeout", e.duration("PARLEY_WS_INIT_TIMEOUT", cfg.WSInitTimeout), "how long a WebSocket may wait before connection_init until it is closed (4408)")
 	fs.DurationVar(&cfg.PresenceTTL, "presence-ttl", e.duration("PARLEY_PRESENCE_TTL", cfg.PresenceTTL), "a user with no heartbeat for this long is offline (crashed instance)")
 	fs.DurationVar(&cfg.RefreshReuse, "refresh-reuse-interval", e.duration("PARLEY_REFRESH_REUSE_INTERVAL", cfg.RefreshReuse), "how long the refresh token just used is still answered with the session's current pair (tabs refreshing at once); 0: any replay signs out")
+	fs.DurationVar(&cfg.SessionCacheTTL, "session-cache-ttl", e.duration("PARLEY_SESSION_CACHE_TTL", cfg.SessionCacheTTL), "how long an instance trusts a session it read without reading it again, unless an event ends it sooner; 0: read it on every request")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", e.duration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
 	fs.DurationVar(&cfg.EditWindow, "edit-window", e.duration("PARLEY_EDIT_WINDOW", cfg.EditWindow), "how long a sender may edit a message; 0: always")
 	raw.reactionCap = fs.Int64("reaction-cap", e.int("PARLEY_REACTION_CAP", int64(cfg.ReactionCap)), "most distinct emoji one message's reactions hold")

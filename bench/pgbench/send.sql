@@ -14,8 +14,10 @@
 \set sess :s0 + 2 * :client_id
 \set conv :c0 + :client_id
 \set r random(1, 1000000000000000)
--- authenticate: the session's user, if the session is live (outside the transaction)
-SELECT "users"."id", "users"."role", "users"."account_state" FROM "users" WHERE EXISTS (SELECT "sessions"."user_id" FROM "sessions" WHERE (("users"."id" = "sessions"."user_id" AND "sessions"."id" = :sess) AND "sessions"."revoked_at" IS NULL) AND "sessions"."expires_at" > now()) LIMIT 2;
+-- authenticate: no statement; the instance's session cache answers it
+-- (internal/auth/sessioncache.go: one read per session per
+-- PARLEY_SESSION_CACHE_TTL at most, which a sender's back-to-back sends
+-- never reach). :sess stays for the variables' sake.
 BEGIN;
 -- retried: an earlier send with this client id?
 SELECT "messages"."id", "messages"."created_at", "messages"."conversation_id", "messages"."sender_id", "messages"."seq", "messages"."kind", "messages"."type", "messages"."parts", "messages"."quote_id", "messages"."client_id", "messages"."revoked_at", "messages"."deleted_at" FROM "messages" WHERE "messages"."sender_id" = :me AND "messages"."client_id" = concat(:tag::text, '-', :client_id::text, '-', :r::text) LIMIT 2;

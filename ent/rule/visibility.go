@@ -86,7 +86,9 @@ func MessageInReach(uid int) predicate.Message {
 }
 
 // VisibleMessage selects the messages uid sees: in reach, and not deleted
-// by him for himself.
+// by him for himself. Each of them is in a conversation VisibleConversation
+// admits for uid (an active membership, or a room): a history page with a
+// message needs no check of its conversation (messaging.Service.History).
 func VisibleMessage(uid int) predicate.Message {
 	return message.And(MessageInReach(uid), message.Not(message.HasHiddenForWith(user.ID(uid))))
 }

@@ -23,8 +23,9 @@ import (
 // TestMessageVisibilityForms: for random conversations, memberships, floors
 // and hidden messages, the policy (each user reading as himself) and
 // MessageReaders (one question for all users) give the same readers, and
-// the policy's answer is the rule written out in Go. A message's versions
-// and reactions are seen exactly when it is.
+// the policy's answer is the rule written out in Go; a user who sees a
+// message may read its conversation; and a message's versions and
+// reactions are seen exactly when it is.
 func TestMessageVisibilityForms(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
 		c := dbtest.Open(t, b).Client
@@ -98,6 +99,11 @@ func TestMessageVisibilityForms(t *testing.T) {
 					reactions, err := c.MessageReaction.Query().Where(messagereaction.MessageID(msg.ID)).Count(asHim)
 					require.NoError(t, err)
 					require.Equal(t, policy, reactions == 1, "MessageReaction policy: user %d, message %d", uid, msg.ID)
+					if policy { // messaging.History skips the conversation check on a page with a message
+						conv, err := c.Conversation.Query().Where(conversation.ID(msg.ConversationID)).Exist(asHim)
+						require.NoError(t, err)
+						require.True(t, conv, "a visible message's conversation is visible: user %d, message %d", uid, msg.ID)
+					}
 				}
 			}
 		}

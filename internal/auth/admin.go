@@ -22,9 +22,10 @@ import (
 // It runs as the system viewer, in one transaction (graph/txn), which also
 // appends a user.role_changed event to events: every server instance's live
 // connections of that user act with the new role from then on (live.go),
-// as soon as its hub passes the event. Requests over HTTP see the new role
-// at once, since Authenticate reads it on every request. A deleted account
-// is no user (NOT_FOUND).
+// as soon as its hub passes the event, and so do their requests over HTTP
+// (the session cache forgets his sessions then, sessioncache.go); the
+// session caches of this process forget them at once, on commit. A deleted
+// account is no user (NOT_FOUND).
 func SetRole(ctx context.Context, client *ent.Client, events *eventlog.Log, username string, admin bool) (*ent.User, bool, error) {
 	role := user.RoleUser
 	if admin {
@@ -53,9 +54,18 @@ func SetRole(ctx context.Context, client *ent.Client, events *eventlog.Log, user
 			return fmt.Errorf("auth: set role: %w", err)
 		}
 		changed = true
+		change := SessionChange{User: u.ID, Admin: &admin}
+		ent.TxFromContext(ctx).OnCommit(func(next ent.Committer) ent.Committer {
+			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+				if err := next.Commit(ctx, tx); err != nil {
+					return err
+				}
+				dropEverywhere(change)
+				return nil
+			})
+		})
 		return events.Append(ctx, eventlog.Record{
-			Topic: SessionsTopic, Kind: KindRoleChanged, Subject: u.ID,
-			Data: SessionChange{User: u.ID, Admin: &admin},
+			Topic: SessionsTopic, Kind: KindRoleChanged, Subject: u.ID, Data: change,
 		})
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"entgo.io/ent/dialect/sql"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parley-im/parley/ent"
@@ -62,6 +63,11 @@ type Service struct {
 	phoneRegion string
 	// reuse is the refresh token reuse interval (Options.RefreshReuse).
 	reuse time.Duration
+	// cache answers Authenticate for sessions read recently
+	// (sessioncache.go); it caches once WatchSessions follows the ends of
+	// sessions, for cacheTTL.
+	cache    sessionCache
+	cacheTTL time.Duration
 }
 
 // Options configure a Service.
@@ -88,6 +94,10 @@ type Options struct {
 	// is still answered (see Refresh): two tabs of one browser that
 	// refresh at once both keep the session. Zero answers no replay.
 	RefreshReuse time.Duration
+	// SessionCacheTTL is how long Authenticate answers a session it read
+	// from memory (sessioncache.go) once WatchSessions follows the ends of
+	// sessions; zero or less reads the session on every request.
+	SessionCacheTTL time.Duration
 }
 
 // NewService returns the account service.
@@ -111,6 +121,7 @@ func NewService(client *ent.Client, tokens *Tokens, o Options) *Service {
 		dummyHash:   dummy,
 		phoneRegion: o.PhoneRegion,
 		reuse:       o.RefreshReuse,
+		cacheTTL:    o.SessionCacheTTL,
 	}
 }
 
@@ -597,28 +608,65 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
 	return nil, apperr.New(apperr.Unauthenticated, apperr.ReasonSessionRevoked, "", "refresh token was already used: sign in again")
 }
 
-// Authenticate turns an access token into the viewer it stands for. It reads
-// the session on every call, so revocation and disabling take effect at once.
+// Authenticate turns an access token into the viewer it stands for. It
+// answers from the instance's session cache when the session was read
+// there recently (sessioncache.go), and otherwise reads the session and its
+// user in one statement: revocation and disabling take effect on every
+// instance as soon as its hub passes the event that records them, and
+// within the cache's TTL at the latest.
 func (s *Service) Authenticate(ctx context.Context, raw string) (*viewer.Viewer, error) {
 	c, err := s.tokens.Verify(raw, kindAccess)
 	if err != nil {
 		return nil, tokenError(err)
 	}
-	// One statement on every request: the session's user, if the session
-	// is neither revoked nor expired; what the viewer needs of him.
-	u, err := s.client.User.Query().
-		Where(user.HasSessionsWith(session.ID(c.SessionID), sessionLive(time.Now()))).
-		Select(user.FieldRole, user.FieldAccountState).
-		Only(viewer.SystemContext(ctx))
+	now := time.Now()
+	if v, ok := s.cache.get(c.SessionID, now); ok {
+		return &v, nil
+	}
+	gen := s.cache.begin()
+	row, err := s.readLiveSession(ctx, c.SessionID, now)
 	switch {
-	case ent.IsNotFound(err):
-		return nil, sessionEnded()
 	case err != nil:
-		return nil, fmt.Errorf("auth: authenticate: %w", err)
-	case u.AccountState != user.AccountStateNormal:
+		return nil, err
+	case row == nil:
+		return nil, sessionEnded()
+	case row.AccountState != user.AccountStateNormal:
 		return nil, disabled()
 	}
-	return &viewer.Viewer{UserID: u.ID, SessionID: c.SessionID, Admin: u.Role == user.RoleAdmin}, nil
+	v := viewer.Viewer{UserID: row.UserID, SessionID: c.SessionID, Admin: row.Role == user.RoleAdmin}
+	s.cache.put(gen, v, now, row.ExpiresAt)
+	return &v, nil
+}
+
+// liveSession is what Authenticate reads of a live session: its user, what
+// the viewer needs of him, and when the session expires.
+type liveSession struct {
+	UserID       int               `sql:"user_id"`
+	ExpiresAt    time.Time         `sql:"expires_at"`
+	Role         user.Role         `sql:"role"`
+	AccountState user.AccountState `sql:"account_state"`
+}
+
+// readLiveSession reads session sid with its user in one statement, if the
+// session is neither revoked nor expired at now (sessionLive); nil when it
+// is not.
+func (s *Service) readLiveSession(ctx context.Context, sid int, now time.Time) (*liveSession, error) {
+	var rows []liveSession
+	err := s.client.Session.Query().
+		Where(session.ID(sid), sessionLive(now)).
+		Modify(func(sel *sql.Selector) {
+			u := sql.Table(user.Table)
+			sel.Join(u).On(sel.C(session.FieldUserID), u.C(user.FieldID))
+			sel.Select(sel.C(session.FieldUserID), sel.C(session.FieldExpiresAt), u.C(user.FieldRole), u.C(user.FieldAccountState))
+		}).
+		Scan(viewer.SystemContext(ctx), &rows)
+	if err != nil {
+		return nil, fmt.Errorf("auth: authenticate: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &rows[0], nil
 }
 
 // viewerOf is the viewer a usable session stands for.

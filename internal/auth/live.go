@@ -332,25 +332,42 @@ func (s *Service) readSession(ctx context.Context, id int) (*ent.Session, error)
 	return sess, nil
 }
 
-// WatchSessions keeps the live connections of this instance in step with
-// the session changes every instance commits, as hub dispatches them. The
-// returned func stops watching.
+// WatchSessions keeps the live connections and the session cache of this
+// instance in step with the session changes every instance commits, as hub
+// dispatches them; from then on Authenticate answers from the cache
+// (sessioncache.go), since every end of a session reaches it. The returned
+// func stops watching, and caching.
 func (s *Service) WatchSessions(hub *realtime.Hub) (stop func()) {
-	return hub.Observe(SessionsTopic, func(ev realtime.Event) {
+	s.cache.enable(s.cacheTTL)
+	caches.Store(&s.cache, struct{}{})
+	unobserve := hub.Observe(SessionsTopic, func(ev realtime.Event) {
 		p, err := eventlog.Decode(ev)
 		if err != nil {
 			return
 		}
 		var c SessionChange
 		if json.Unmarshal(p.Data, &c) == nil {
-			s.live.apply(c)
+			s.applyChange(c)
 		}
 	})
+	return func() {
+		unobserve()
+		caches.Delete(&s.cache)
+		s.cache.enable(0)
+	}
+}
+
+// applyChange brings this instance in line with c: the cache forgets what c
+// makes untrue, then the live connections of ended sessions end. Applying a
+// change twice does nothing more.
+func (s *Service) applyChange(c SessionChange) {
+	s.cache.drop(c)
+	s.live.apply(c)
 }
 
 // announce records c in the transaction of ctx (its own when ctx has none)
-// for every instance, and applies it to this instance's connections once the
-// transaction commits, before the caller answers.
+// for every instance, and applies it to this instance's session cache and
+// connections once the transaction commits, before the caller answers.
 func (s *Service) announce(ctx context.Context, kind string, c SessionChange) error {
 	return txn.Run(ctx, s.client, func(ctx context.Context) error {
 		tx := ent.TxFromContext(ctx)
@@ -365,7 +382,7 @@ func (s *Service) announce(ctx context.Context, kind string, c SessionChange) er
 				if err := next.Commit(ctx, tx); err != nil {
 					return err
 				}
-				s.live.apply(c)
+				s.applyChange(c)
 				return nil
 			})
 		})

@@ -59,13 +59,31 @@ func SentByViewer(ctx context.Context, m *ent.Message) bool {
 // nothing once it was revoked or deleted.
 func Text(m *ent.Message) string { return textOf(VisibleParts(m)) }
 
-// textOf joins the text and emoji parts of parts.
+// textOf joins the text and emoji parts of parts. A message of one such
+// part, the common case, returns its content without copying it.
 func textOf(parts []schematype.MessagePart) string {
-	var b strings.Builder
+	var (
+		first string
+		n     int
+		b     strings.Builder
+	)
 	for _, p := range parts {
-		if p.Category == "text" || p.Category == "emoji" {
+		if p.Category != "text" && p.Category != "emoji" {
+			continue
+		}
+		switch n {
+		case 0:
+			first = p.Content
+		case 1:
+			b.WriteString(first)
+			fallthrough
+		default:
 			b.WriteString(p.Content)
 		}
+		n++
+	}
+	if n <= 1 {
+		return first
 	}
 	return b.String()
 }

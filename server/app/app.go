@@ -135,6 +135,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Events:          events,
 		PhoneRegion:     cfg.PhoneRegion,
 		RefreshReuse:    cfg.RefreshReuse,
+		SessionCacheTTL: cfg.SessionCacheTTL,
 	})
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	base, stop := context.WithCancel(context.Background())

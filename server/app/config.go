@@ -54,7 +54,12 @@ type Config struct {
 	// session's current pair instead of ending the session (two tabs
 	// refreshing at once; see auth.Service.Refresh). 0 ends the session
 	// on any replay.
-	RefreshReuse       time.Duration
+	RefreshReuse time.Duration
+	// SessionCacheTTL is how long an instance answers a request's
+	// authentication from memory for a session it read (see
+	// auth.Service.Authenticate): the bound on a revocation that no
+	// event reaches it with. 0 reads the session on every request.
+	SessionCacheTTL    time.Duration
 	BcryptCost         int
 	LoginBurst         int
 	LoginRefill        time.Duration
@@ -165,6 +170,7 @@ func Defaults() Config {
 		AccessTTL:          15 * time.Minute,
 		RefreshTTL:         30 * 24 * time.Hour,
 		RefreshReuse:       30 * time.Second,
+		SessionCacheTTL:    auth.DefaultSessionCacheTTL,
 		LoginBurst:         5,
 		LoginRefill:        time.Minute,
 		HubPollInterval:    2 * time.Second,

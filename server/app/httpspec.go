@@ -249,7 +249,7 @@ func writeResponse(w http.ResponseWriter, status int, executed bool, rsp *graphq
 	var body []byte
 	var err error
 	if executed {
-		body, err = json.Marshal(rsp)
+		body, err = marshalExecuted(rsp)
 	} else {
 		body, err = json.Marshal(struct {
 			Errors     gqlerror.List  `json:"errors"`
@@ -262,6 +262,48 @@ func writeResponse(w http.ResponseWriter, status int, executed bool, rsp *graphq
 	}
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// marshalExecuted is json.Marshal(rsp) for an executed operation, without
+// encoding/json compacting and validating rsp.Data byte by byte, as it does
+// for every json.RawMessage: the data is most of the body (a history page's
+// tens of kilobytes) and gqlgen's marshalers wrote it as compact JSON. It
+// is HTML-escaped as json.Marshal would have (json.HTMLEscape), and the
+// other members are marshaled as graphql.Response tags them, in its order.
+func marshalExecuted(rsp *graphql.Response) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(rsp.Data) + 64)
+	buf.WriteByte('{')
+	if len(rsp.Errors) > 0 {
+		errs, err := json.Marshal(rsp.Errors)
+		if err != nil {
+			return nil, err
+		}
+		buf.WriteString(`"errors":`)
+		buf.Write(errs)
+		buf.WriteByte(',')
+	}
+	buf.WriteString(`"data":`)
+	if len(rsp.Data) == 0 {
+		buf.WriteString("null")
+	} else {
+		json.HTMLEscape(&buf, rsp.Data)
+	}
+	rest, err := json.Marshal(struct {
+		Label      string         `json:"label,omitempty"`
+		Path       ast.Path       `json:"path,omitempty"`
+		HasNext    *bool          `json:"hasNext,omitempty"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{rsp.Label, rsp.Path, rsp.HasNext, rsp.Extensions})
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 2 { // not {}
+		buf.WriteByte(',')
+		buf.Write(rest[1 : len(rest)-1])
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // codedTransport gives the refusals of another gqlgen transport the shape of

@@ -215,6 +215,11 @@ func historyVars(ctx context.Context, e *env, cli *api, reader user, conv string
 	if err := e.db.db.QueryRowContext(ctx, `SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1`, reader.ID).Scan(&sess); err != nil {
 		return nil, err
 	}
+	// Once untraced first, as every measured page comes after another one:
+	// the session is then in the instance's cache.
+	if err := historyPage(ctx, cli, reader, conv); err != nil {
+		return nil, err
+	}
 	e.trace.start()
 	err := historyPage(ctx, cli, reader, conv)
 	stmts := e.trace.stop()
@@ -232,6 +237,20 @@ func historyVars(ctx context.Context, e *env, cli *api, reader user, conv string
 	}
 	if len(lists) != 3 {
 		return nil, fmt.Errorf("expected 3 id lists (senders, quotes, their senders) in a traced page, got %d: update bench/pgbench/history.sql", len(lists))
+	}
+	// The script must replay what the server ran, no more and no less.
+	script := filepath.Join(e.opt.benchDir, "history.sql")
+	want, err := statementsIn(script)
+	if err != nil {
+		return nil, err
+	}
+	if got := countStatements(stmts); got != want {
+		for _, s := range stmts {
+			fmt.Fprintln(os.Stderr, "   traced:", oneLine(s))
+		}
+		e.report.note("history: the server ran %d statements for one page, %s has %d: update the script (go run ./server/load -scenarios trace)", got, script, want)
+	} else {
+		e.report.note("history: %s replays the %d statements the server runs for one page (checked against a traced page in this run)", script, got)
 	}
 	return map[string]string{"me": reader.ID, "sess": strconv.FormatInt(sess, 10), "conv": conv,
 		"senders": lists[0], "quotes": lists[1], "quoteSenders": lists[2]}, nil
