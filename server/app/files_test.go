@@ -11,8 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"image"
-	"image/color"
-	"image/jpeg"
 	"image/png"
 	"io"
 	"io/fs"
@@ -31,31 +29,11 @@ import (
 
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/files"
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
-
-// pngImage and jpegImage encode a w×h test picture.
-func pngImage(w, h int) []byte {
-	var b bytes.Buffer
-	png.Encode(&b, picture(w, h))
-	return b.Bytes()
-}
-
-func jpegImage(w, h int) []byte {
-	var b bytes.Buffer
-	jpeg.Encode(&b, picture(w, h), nil)
-	return b.Bytes()
-}
-
-func picture(w, h int) image.Image {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for x := range w {
-		img.Set(x, x%h, color.RGBA{R: uint8(x), A: 255})
-	}
-	return img
-}
 
 // oggVoice starts like an Ogg Opus recording, which is all sniffing reads.
 var oggVoice = append([]byte("OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00OpusHead"), bytes.Repeat([]byte{1}, 200)...)
@@ -153,7 +131,7 @@ func sha256Hex(data []byte) string {
 func TestUploadKinds(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		alice := s.Register("alice", nil)
-		face, photo, pdf := pngImage(64, 64), jpegImage(320, 200), []byte("%PDF-1.4\n% minutes of the meeting\n")
+		face, photo, pdf := filestest.PNG(64, 64), filestest.JPEG(320, 200), []byte("%PDF-1.4\n% minutes of the meeting\n")
 
 		for _, c := range []struct {
 			kind, name  string
@@ -206,7 +184,7 @@ func TestUploadRefusals(t *testing.T) {
 		r, _ = s.tryUpload(alice.Token, "avatar", "page.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), nil)
 		require.Equal(t, "FILE_INVALID", r.Reason(), "SVG can carry script")
 
-		r, _ = s.tryUpload(alice.Token, "voice", "song.png", pngImage(8, 8), nil)
+		r, _ = s.tryUpload(alice.Token, "voice", "song.png", filestest.PNG(8, 8), nil)
 		require.Equal(t, "FILE_INVALID", r.Reason(), "voice must be audio")
 
 		for _, damaged := range []string{"GIF89a garbage", "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x7f\xff\x00\x00\x7f\xff\x08\x02\x00\x00\x00 garbage"} {
@@ -216,10 +194,10 @@ func TestUploadRefusals(t *testing.T) {
 			require.Equal(t, "FILE_INVALID", r.Reason(), "as an avatar too")
 		}
 
-		r, _ = s.tryUpload(alice.Token, "image", "huge.png", pngImage(2000, 1000), nil)
+		r, _ = s.tryUpload(alice.Token, "image", "huge.png", filestest.PNG(2000, 1000), nil)
 		require.Equal(t, "FILE_TOO_LARGE", r.Reason(), "two megapixels over a one-megapixel limit")
 
-		big := append(pngImage(8, 8), make([]byte, 100<<10)...)
+		big := append(filestest.PNG(8, 8), make([]byte, 100<<10)...)
 		r, _ = s.tryUpload(alice.Token, "image", "big.png", big, nil)
 		require.Equal(t, "BAD_USER_INPUT", r.Code())
 		require.Equal(t, "FILE_TOO_LARGE", r.Reason(), "over the image limit")
@@ -232,7 +210,7 @@ func TestUploadRefusals(t *testing.T) {
 		require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode, "over every limit: refused unread")
 		require.Equal(t, "FILE_TOO_LARGE", errorOf(t, body).Extensions["reason"])
 
-		req := s.multipartUpload(alice.Token, "image", "a.png", pngImage(8, 8), nil)
+		req := s.multipartUpload(alice.Token, "image", "a.png", filestest.PNG(8, 8), nil)
 		req.Header.Del("Apollo-Require-Preflight")
 		res, err = http.DefaultClient.Do(req)
 		require.NoError(t, err)
@@ -243,12 +221,12 @@ func TestUploadRefusals(t *testing.T) {
 		require.Equal(t, "BAD_USER_INPUT", e.Extensions["code"])
 		require.Equal(t, "CSRF_PREFLIGHT_REQUIRED", e.Extensions["reason"])
 
-		r, f := s.tryUpload(alice.Token, "image", "a.png", pngImage(8, 8),
+		r, f := s.tryUpload(alice.Token, "image", "a.png", filestest.PNG(8, 8),
 			http.Header{"Apollo-Require-Preflight": nil, "X-Apollo-Operation-Name": {"Upload"}})
 		require.Empty(t, r.Errors, "X-Apollo-Operation-Name is enough")
 		require.Equal(t, "image/png", f.ContentType)
 
-		r, _ = s.tryUpload("", "image", "a.png", pngImage(8, 8), nil)
+		r, _ = s.tryUpload("", "image", "a.png", filestest.PNG(8, 8), nil)
 		require.Equal(t, "UNAUTHENTICATED", r.Code(), "anonymous upload")
 
 		// Plain JSON bodies keep their own, smaller limit.
@@ -280,7 +258,7 @@ func TestUploadDedupe(t *testing.T) {
 		cfg := apptest.Config(t, b.URL(t))
 		s := start(t, cfg)
 		alice, bob := s.Register("alice", nil), s.Register("bob", nil)
-		img := pngImage(32, 32)
+		img := filestest.PNG(32, 32)
 
 		first := s.upload(alice.Token, "image", "one.png", img)
 		again := s.upload(alice.Token, "image", "one.png", img)
@@ -301,7 +279,7 @@ func TestUploadDedupe(t *testing.T) {
 		require.NotEqual(t, first.ID, theirs.ID, "another owner")
 		require.Equal(t, 1, blobs(t, cfg.UploadDir), "the bytes are stored once")
 
-		s.upload(alice.Token, "image", "other.png", pngImage(33, 32))
+		s.upload(alice.Token, "image", "other.png", filestest.PNG(33, 32))
 		require.Equal(t, 2, blobs(t, cfg.UploadDir))
 	})
 }
@@ -311,7 +289,7 @@ func TestFileAccess(t *testing.T) {
 		cfg := apptest.Config(t, b.URL(t))
 		s := start(t, cfg)
 		alice, bob, carol := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil)
-		data := jpegImage(40, 30)
+		data := filestest.JPEG(40, 30)
 		f := s.upload(alice.Token, "image", "private.jpg", data)
 		plain := strings.Split(f.URL, "?")[0]
 
@@ -337,7 +315,7 @@ func TestFileAccess(t *testing.T) {
 			require.Equal(t, http.StatusNotFound, res.StatusCode, "token %q", bad)
 		}
 		// A token for one file does not open another.
-		other := s.upload(alice.Token, "image", "other.png", pngImage(9, 9))
+		other := s.upload(alice.Token, "image", "other.png", filestest.PNG(9, 9))
 		res, _ = s.Get(strings.Split(other.URL, "?")[0]+"?t="+tok, "", nil)
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
 
@@ -414,7 +392,7 @@ func TestFileHeaders(t *testing.T) {
 		require.Equal(t, "<body>", string(body))
 
 		// An image is shown inline as itself.
-		img := pngImage(16, 16)
+		img := filestest.PNG(16, 16)
 		pic := s.upload(alice.Token, "image", "图片.png", img)
 		res, _ = s.Get(pic.URL, "", nil)
 		require.Equal(t, "image/png", res.Header.Get("Content-Type"))
@@ -442,14 +420,14 @@ func TestUploadSettings(t *testing.T) {
 
 		s.settings(root, map[string]any{"uploadImage": false})
 		for _, kind := range []string{"image", "avatar"} {
-			r, _ := s.tryUpload(alice.Token, kind, "a.png", pngImage(8, 8), nil)
+			r, _ := s.tryUpload(alice.Token, kind, "a.png", filestest.PNG(8, 8), nil)
 			require.Equal(t, "FORBIDDEN", r.Code(), kind)
 			require.Equal(t, "FEATURE_DISABLED", r.Reason(), kind)
 		}
 		s.upload(alice.Token, "file", "a.pdf", []byte("%PDF-1.4 still fine"))
 
 		s.settings(root, map[string]any{"uploadImage": true, "uploadFile": false, "voice": false})
-		s.upload(alice.Token, "image", "a.png", pngImage(8, 8))
+		s.upload(alice.Token, "image", "a.png", filestest.PNG(8, 8))
 		r, _ := s.tryUpload(alice.Token, "file", "b.pdf", []byte("%PDF-1.4 refused"), nil)
 		require.Equal(t, "FEATURE_DISABLED", r.Reason())
 		r, _ = s.tryUpload(alice.Token, "voice", "v.ogg", oggVoice, nil)
@@ -554,7 +532,7 @@ func TestFileStorageS3(t *testing.T) {
 		}.Encode()
 		s := start(t, cfg)
 		alice := s.Register("alice", nil)
-		img := jpegImage(120, 80)
+		img := filestest.JPEG(120, 80)
 
 		f := s.upload(alice.Token, "image", "s3.jpg", img)
 		again := s.upload(alice.Token, "avatar", "s3.jpg", img)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -104,7 +105,7 @@ func TestRoomCreateAndModify(t *testing.T) {
 		})
 
 		// The owner modifies his room; the avatar is an upload of his.
-		avatar := k.upload(ann.Token, "avatar", "ROOM_PNG", pngImage(16, 16))
+		avatar := k.upload(ann.Token, "avatar", "ROOM_PNG", filestest.PNG(16, 16))
 		var up struct{ UpdateRoom roomView }
 		k.OK(ann.Token, rmUpdate, roomVars(r, "in", map[string]any{"name": "TestRoom", "detail": "new", "avatarFileId": avatar.ID}), &up)
 		require.Equal(t, "TestRoom", up.UpdateRoom.Name)
@@ -121,7 +122,7 @@ func TestRoomCreateAndModify(t *testing.T) {
 			{"anonymous", account{}, roomVars(r, "in", map[string]any{"detail": "mine"}), "UNAUTHENTICATED", "SIGN_IN_REQUIRED", ""},
 			{"taken name", ann, roomVars(r, "in", map[string]any{"name": "SECOND"}), "CONFLICT", "ROOM_NAME_TAKEN", "input.name"},
 			{"blank name", ann, roomVars(r, "in", map[string]any{"name": ""}), "BAD_USER_INPUT", "REQUIRED", "input.name"},
-			{"someone else's avatar", ann, roomVars(r, "in", map[string]any{"avatarFileId": k.upload(bob.Token, "avatar", "b.png", pngImage(7, 7)).ID}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
+			{"someone else's avatar", ann, roomVars(r, "in", map[string]any{"avatarFileId": k.upload(bob.Token, "avatar", "b.png", filestest.PNG(7, 7)).ID}), "BAD_USER_INPUT", "FILE_INVALID", "input.avatarFileId"},
 			{"avatar and clear", ann, roomVars(r, "in", map[string]any{"avatarFileId": avatar.ID, "clearAvatar": true}), "BAD_USER_INPUT", "INVALID", "input.clearAvatar"},
 		})
 		k.Fails(ann.Token, rmUpdate, map[string]any{"r": "999999", "in": map[string]any{"detail": "x"}}, "NOT_FOUND", "NOT_FOUND")

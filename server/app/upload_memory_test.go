@@ -9,14 +9,11 @@ package app_test
 // them.
 
 import (
-	"bytes"
-	"compress/zlib"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"hash"
-	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -33,42 +30,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 )
 
-// pngBomb is a w×h 16-bit RGBA PNG of zero pixels, built directly: IHDR, one
-// IDAT of the zlib-compressed rows, IEND. At 6324×6324 it is about 304 KB,
-// just under the default 40 megapixels, and decodes to 6324×6324×8 bytes
-// (320 MB).
-func pngBomb(w, h int) []byte {
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&out, binary.BigEndian, uint32(len(data)))
-		crc := crc32.NewIEEE()
-		out.WriteString(typ)
-		crc.Write([]byte(typ))
-		out.Write(data)
-		crc.Write(data)
-		binary.Write(&out, binary.BigEndian, crc.Sum32())
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 16, 6 // 16 bits per sample, RGBA; deflate, no filter, no interlace
-	chunk("IHDR", ihdr)
-	var idat bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
-	row := make([]byte, 1+8*w) // filter byte "none", then the samples
-	for range h {
-		zw.Write(row)
-	}
-	zw.Close()
-	chunk("IDAT", idat.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
-}
+// pngBomb is a w×h 16-bit RGBA PNG of zero pixels. At 6324×6324 it is
+// about 304 KB, just under the default 40 megapixels, and decodes to
+// 6324×6324×8 bytes (320 MB).
+func pngBomb(w, h int) []byte { return filestest.ZeroPNG(w, h, 16, 6, false, false) }
 
 var (
 	bombOnce sync.Once
@@ -169,7 +139,7 @@ func TestUploadDecompressionBomb(t *testing.T) {
 				require.NotContains(t, msg, "png:", "no decoder detail")
 			}
 
-			f := s.upload(alice.Token, "image", "fine.png", pngImage(64, 64))
+			f := s.upload(alice.Token, "image", "fine.png", filestest.PNG(64, 64))
 			require.Equal(t, "image/png", f.ContentType, "the server keeps serving")
 		})
 	}
