@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -98,7 +97,7 @@ func TestDecodeCost(t *testing.T) {
 		"png gray16 tRNS":          filestest.ZeroPNG(w, h, 16, 0, false, true),
 		"png interlaced rgba64":    filestest.ZeroPNG(w, h, 16, 6, true, false),
 		"png interlaced gray tRNS": filestest.ZeroPNG(w, h, 8, 0, true, true),
-		"png interlaced paletted":  encodedInterlacedPaletted(w, h),
+		"png interlaced paletted":  filestest.ZeroPNG(w, h, 1, 3, true, false),
 		"jpeg 4:2:0":               encoded(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, rgba, nil) }),
 		"jpeg gray":                encoded(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, image.NewGray(rgba.Rect), nil) }),
 		"jpeg progressive 4:4:4":   progressiveJPEG(w, h, 3),
@@ -141,20 +140,6 @@ func TestDecodeCost(t *testing.T) {
 			}
 		})
 	}
-}
-
-// encodedInterlacedPaletted is an interlaced 1-bit paletted PNG: PLTE, then
-// the passes.
-func encodedInterlacedPaletted(w, h int) []byte {
-	plain := filestest.ZeroPNG(w, h, 1, 3, true, false)
-	// Insert a two-colour PLTE after IHDR (8 + 25 bytes).
-	var plte bytes.Buffer
-	data := []byte{0, 0, 0, 255, 255, 255}
-	binary.Write(&plte, binary.BigEndian, uint32(len(data)))
-	plte.WriteString("PLTE")
-	plte.Write(data)
-	binary.Write(&plte, binary.BigEndian, crc32.ChecksumIEEE(append([]byte("PLTE"), data...)))
-	return append(append(append([]byte{}, plain[:33]...), plte.Bytes()...), plain[33:]...)
 }
 
 // TestImageBombs: images that are small files but huge decodes are refused

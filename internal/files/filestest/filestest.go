@@ -50,7 +50,8 @@ func encode(w, h int, enc func(io.Writer, image.Image) error) []byte {
 }
 
 // ZeroPNG builds a w×h PNG of zero samples directly (so that any colour
-// type, depth and interlacing can be had): IHDR, an optional tRNS, one IDAT
+// type, depth and interlacing can be had): IHDR, a two-colour PLTE for a
+// paletted one (colour type 3), an optional tRNS, one IDAT
 // of the zlib-compressed rows (pass by pass when interlaced), IEND.
 func ZeroPNG(w, h int, depth, colorType byte, interlaced, trns bool) []byte {
 	var out bytes.Buffer
@@ -72,6 +73,9 @@ func ZeroPNG(w, h int, depth, colorType byte, interlaced, trns bool) []byte {
 		ihdr[12] = 1
 	}
 	chunk("IHDR", ihdr)
+	if colorType == 3 {
+		chunk("PLTE", []byte{0, 0, 0, 255, 255, 255}) // black and white
+	}
 	if trns {
 		chunk("tRNS", make([]byte, 2)) // gray: one 16-bit sample value
 	}
