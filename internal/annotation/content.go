@@ -183,7 +183,7 @@ func (s *Service) AddEntity(ctx context.Context, in AddEntityInput) (*ent.Entity
 // createEntity checks the name's uniqueness and creates the entity; addEntity
 // and importGraph share it.
 func (s *Service) createEntity(ctx context.Context, db *ent.Client, projectID int, name, label, field string) (*ent.Entity, error) {
-	if err := entityNameFree(ctx, db, projectID, 0, name, field); err != nil {
+	if err := entityNaming.free(ctx, db, projectID, 0, name, field); err != nil {
 		return nil, err
 	}
 	e, err := db.Entity.Create().SetProjectID(projectID).SetName(name).SetNameKey(NameKey(name)).
@@ -191,37 +191,9 @@ func (s *Service) createEntity(ctx context.Context, db *ent.Client, projectID in
 	return e, saved(err, "add entity", ReasonReadOnlyRole, ReasonEntityNameTaken, field)
 }
 
-func entityNameFree(ctx context.Context, db *ent.Client, projectID, except int, name, field string) error {
-	taken, err := db.Entity.Query().
-		Where(entity.ProjectID(projectID), entity.NameKey(NameKey(name)), entity.IDNEQ(except)).
-		Exist(ctx)
-	switch {
-	case err != nil:
-		return err
-	case taken:
-		return conflict(ReasonEntityNameTaken, field, "the project already has an entity named %q", apperr.Clip(name))
-	}
-	return nil
-}
-
-// RenameEntity renames an entity. A change of case only is a rename of the
-// entity to itself, allowed.
+// RenameEntity renames an entity.
 func (s *Service) RenameEntity(ctx context.Context, id int, name string) (*ent.Entity, error) {
-	db, e, err := writing(ctx, loadEntity, id, "id")
-	if err != nil {
-		return nil, err
-	}
-	if name, err = cleanName(name, "name", EntityNameMax); err != nil {
-		return nil, err
-	}
-	if err := entityNameFree(ctx, db, e.ProjectID, e.ID, name, "name"); err != nil {
-		return nil, err
-	}
-	e, err = db.Entity.UpdateOneID(e.ID).SetName(name).SetNameKey(NameKey(name)).Save(ctx)
-	if err != nil {
-		return nil, saved(err, "rename entity", ReasonReadOnlyRole, ReasonEntityNameTaken, "name")
-	}
-	return e, s.log.Append(ctx, record(ctx, e.ProjectID, KindEntityRenamed, e.ID, nil))
+	return entityNaming.rename(ctx, s, id, name)
 }
 
 // RelabelEntity changes an entity's label, unless one of its relations'

@@ -73,7 +73,7 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectInput) (*en
 	if err != nil {
 		return nil, err
 	}
-	if err := projectNameFree(ctx, db, uid, 0, name, "input.name"); err != nil {
+	if err := projectNaming.free(ctx, db, uid, 0, name, "input.name"); err != nil {
 		return nil, err
 	}
 	p, err := db.Project.Create().SetName(name).SetNameKey(NameKey(name)).SetOwnerID(uid).Save(ctx)
@@ -87,40 +87,9 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectInput) (*en
 	return p, s.log.Append(ctx, record(ctx, p.ID, KindProjectCreated, p.ID, nil))
 }
 
-// projectNameFree checks that owner has no other project (but except) named
-// like name. The owner is a member of each of his projects, so the viewer
-// sees them all when he is the owner, and only the ones he shares otherwise
-// (the policy refuses his write anyway).
-func projectNameFree(ctx context.Context, db *ent.Client, owner, except int, name, field string) error {
-	taken, err := db.Project.Query().
-		Where(project.OwnerID(owner), project.NameKey(NameKey(name)), project.IDNEQ(except)).
-		Exist(ctx)
-	switch {
-	case err != nil:
-		return found(err, "project", field)
-	case taken:
-		return conflict(ReasonProjectNameTaken, field, "you already have a project named %q", apperr.Clip(name))
-	}
-	return nil
-}
-
 // RenameProject renames a project (its owner).
 func (s *Service) RenameProject(ctx context.Context, id int, name string) (*ent.Project, error) {
-	db, p, err := writing(ctx, memberProject, id, "id")
-	if err != nil {
-		return nil, err
-	}
-	if name, err = cleanName(name, "name", ProjectNameMax); err != nil {
-		return nil, err
-	}
-	if err := projectNameFree(ctx, db, p.OwnerID, p.ID, name, "name"); err != nil {
-		return nil, err
-	}
-	p, err = db.Project.UpdateOneID(p.ID).SetName(name).SetNameKey(NameKey(name)).Save(ctx)
-	if err != nil {
-		return nil, saved(err, "rename project", ReasonOwnerOnly, ReasonProjectNameTaken, "name")
-	}
-	return p, s.log.Append(ctx, record(ctx, p.ID, KindProjectRenamed, p.ID, nil))
+	return projectNaming.rename(ctx, s, id, name)
 }
 
 // DeleteProject deletes a project (its owner) and, through the foreign keys'
