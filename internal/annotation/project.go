@@ -271,13 +271,8 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*ent.ProjectInvit
 	if _, err := db.User.Get(ctx, in.UserID); err != nil {
 		return nil, found(err, "user", "input.userId")
 	}
-	isMember, err := db.ProjectMember.Query().
-		Where(projectmember.ProjectID(p.ID), projectmember.UserID(in.UserID)).Exist(ctx)
-	if err != nil {
+	if err := notMember(ctx, db, p.ID, in.UserID, "input.userId", "this user is already a member of the project"); err != nil {
 		return nil, err
-	}
-	if isMember {
-		return nil, conflict(ReasonAlreadyMember, "input.userId", "this user is already a member of the project")
 	}
 	friends, err := db.Friendship.Query().
 		Where(friendship.UserID(uid), friendship.FriendID(in.UserID)).
@@ -315,6 +310,21 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*ent.ProjectInvit
 	return inv, s.log.Append(ctx, record(ctx, p.ID, kind, inv.ID, nil))
 }
 
+// notMember checks that uid is not a member of project projectID yet,
+// which an invite and its acceptance both need: ALREADY_MEMBER on field,
+// with message, when he is.
+func notMember(ctx context.Context, db *ent.Client, projectID, uid int, field, message string) error {
+	isMember, err := db.ProjectMember.Query().
+		Where(projectmember.ProjectID(projectID), projectmember.UserID(uid)).Exist(ctx)
+	switch {
+	case err != nil:
+		return err
+	case isMember:
+		return conflict(ReasonAlreadyMember, field, "%s", message)
+	}
+	return nil
+}
+
 // AcceptInvite makes the viewer a member of the invite's project with its
 // role. The member is added while the invite is still pending (the
 // policy lets an invitee add himself only then), then the invite is marked
@@ -324,13 +334,8 @@ func (s *Service) AcceptInvite(ctx context.Context, id int) (*ent.ProjectMember,
 	if err != nil {
 		return nil, err
 	}
-	isMember, err := db.ProjectMember.Query().
-		Where(projectmember.ProjectID(inv.ProjectID), projectmember.UserID(inv.InviteeID)).Exist(ctx)
-	if err != nil {
+	if err := notMember(ctx, db, inv.ProjectID, inv.InviteeID, "id", "you are already a member of this project"); err != nil {
 		return nil, err
-	}
-	if isMember {
-		return nil, conflict(ReasonAlreadyMember, "id", "you are already a member of this project")
 	}
 	m, err := db.ProjectMember.Create().SetProjectID(inv.ProjectID).SetUserID(inv.InviteeID).
 		SetRole(projectmember.Role(inv.Role)).Save(ctx)
