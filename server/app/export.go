@@ -37,18 +37,13 @@ func (a *App) exportProject(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, apperr.SignIn())
 		return
 	}
-	id, err := strconv.Atoi(chi.URLParam(r, "id"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, apperr.Missing("project"))
+	id, ok := pathID(w, r, "project")
+	if !ok {
 		return
 	}
 	export, err := a.resolver.Annotation.Export(ctx, id, chi.URLParam(r, "file"))
 	if err != nil {
-		e := apperr.Classify(err)
-		if e.Code == apperr.Internal {
-			a.log.ErrorContext(ctx, "export", "request_id", middleware.GetReqID(ctx), "err", err)
-		}
-		writeError(w, exportStatus(e.Code), e)
+		a.writeFailure(w, r, "export", err)
 		return
 	}
 	h := w.Header()
@@ -62,7 +57,31 @@ func (a *App) exportProject(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func exportStatus(code apperr.Code) int {
+// pathID is the route's {id}, a positive number; any other answers the
+// NOT_FOUND of what, and ok is false.
+func pathID(w http.ResponseWriter, r *http.Request, what string) (id int, ok bool) {
+	id, err := strconv.Atoi(chi.URLParam(r, "id"))
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusNotFound, apperr.Missing(what))
+		return 0, false
+	}
+	return id, true
+}
+
+// writeFailure answers err as a JSON error with its code's HTTP status
+// (httpStatus); the server's own failures are logged as op, with the
+// request id the client was given.
+func (a *App) writeFailure(w http.ResponseWriter, r *http.Request, op string, err error) {
+	e := apperr.Classify(err)
+	if e.Code == apperr.Internal {
+		a.log.ErrorContext(r.Context(), op, "request_id", middleware.GetReqID(r.Context()), "err", err)
+	}
+	writeError(w, httpStatus(e.Code), e)
+}
+
+// httpStatus is the HTTP status of an error code, for the JSON routes
+// beside GraphQL.
+func httpStatus(code apperr.Code) int {
 	switch code {
 	case apperr.Unauthenticated:
 		return http.StatusUnauthorized

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/parley-im/parley/internal/platform/apperr"
 )
@@ -33,18 +32,13 @@ func (a *App) roomRoutes(r chi.Router) {
 func (a *App) roomLink(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Add("Vary", "Accept")
-	id, err := strconv.Atoi(chi.URLParam(r, "id"))
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusNotFound, apperr.Missing("room"))
+	id, ok := pathID(w, r, "room")
+	if !ok {
 		return
 	}
 	card, err := a.resolver.Rooms.Card(ctx, id)
 	if err != nil {
-		e := apperr.Classify(err)
-		if e.Code == apperr.Internal {
-			a.log.ErrorContext(ctx, "room link", "request_id", middleware.GetReqID(ctx), "err", err)
-		}
-		writeError(w, exportStatus(e.Code), e)
+		a.writeFailure(w, r, "room link", err)
 		return
 	}
 	if a.cfg.WebAppURL != "" && acceptsHTML(r.Header.Values("Accept")) {
