@@ -191,11 +191,6 @@ func (s *Service) createEntity(ctx context.Context, db *ent.Client, projectID in
 	return e, saved(err, "add entity", ReasonReadOnlyRole, ReasonEntityNameTaken, field)
 }
 
-// RenameEntity renames an entity.
-func (s *Service) RenameEntity(ctx context.Context, id int, name string) (*ent.Entity, error) {
-	return entityNaming.rename(ctx, s, id, name)
-}
-
 // RelabelEntity changes an entity's label, unless one of its relations'
 // types would then refuse it (LABEL_BREAKS_RELATION).
 func (s *Service) RelabelEntity(ctx context.Context, id int, label string) (*ent.Entity, error) {

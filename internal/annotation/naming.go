@@ -109,3 +109,18 @@ func (n naming[T]) rename(ctx context.Context, s *Service, id int, name string) 
 	}
 	return row, s.log.Append(ctx, record(ctx, projectID, n.renamed, rowID, nil))
 }
+
+// RenameProject renames a project (its owner).
+func (s *Service) RenameProject(ctx context.Context, id int, name string) (*ent.Project, error) {
+	return projectNaming.rename(ctx, s, id, name)
+}
+
+// RenameEntity renames an entity.
+func (s *Service) RenameEntity(ctx context.Context, id int, name string) (*ent.Entity, error) {
+	return entityNaming.rename(ctx, s, id, name)
+}
+
+// RenameRelationType renames a relation type.
+func (s *Service) RenameRelationType(ctx context.Context, id int, name string) (*ent.RelationType, error) {
+	return relationTypeNaming.rename(ctx, s, id, name)
+}

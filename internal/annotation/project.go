@@ -87,11 +87,6 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectInput) (*en
 	return p, s.log.Append(ctx, record(ctx, p.ID, KindProjectCreated, p.ID, nil))
 }
 
-// RenameProject renames a project (its owner).
-func (s *Service) RenameProject(ctx context.Context, id int, name string) (*ent.Project, error) {
-	return projectNaming.rename(ctx, s, id, name)
-}
-
 // DeleteProject deletes a project (its owner) and, through the foreign keys'
 // ON DELETE CASCADE declared in ent/schema/annotation.go, everything in it:
 // members, invites, texts and their mentions, entities, relation types and

@@ -102,11 +102,6 @@ func cleanLabels(raw []string, field string) ([]string, error) {
 	return out, nil
 }
 
-// RenameRelationType renames a relation type.
-func (s *Service) RenameRelationType(ctx context.Context, id int, name string) (*ent.RelationType, error) {
-	return relationTypeNaming.rename(ctx, s, id, name)
-}
-
 // DeleteRelationType deletes a relation type that no relation uses. A type
 // in use is refused (RELATION_TYPE_IN_USE) rather than cascading: deleting
 // a type should not silently delete annotators' relations. Delete or retype

@@ -22,7 +22,7 @@ import (
 )
 
 // Target names the user an application is for: by id, or by username,
-// email or phone (seed 000 adds friends by email).
+// email or phone.
 type Target struct {
 	UserID int
 	Login  string
