@@ -103,10 +103,7 @@ func TestProjectPolicy(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		f := newProjectFixture(t, c)
 		p, q := []int{f.p.project}, []int{f.q.project}
-		runReads(t, reader{
-			list: func(ctx context.Context) ([]int, error) { return c.Project.Query().IDs(ctx) },
-			get:  func(ctx context.Context, id int) error { _, err := c.Project.Get(ctx, id); return err },
-		}, []int{f.p.project, f.q.project}, []readCase{
+		runReads(t, readerOf(c.Project.Query, c.Project.Get), []int{f.p.project, f.q.project}, []readCase{
 			{name: "the owner", v: signedIn(f.owner), want: p},
 			{name: "an annotator", v: signedIn(f.annotator), want: p},
 			{name: "a viewer-role member", v: signedIn(f.reader), want: p},
@@ -153,10 +150,7 @@ func TestProjectMemberPolicy(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		f := newProjectFixture(t, c)
 		p := []int{f.members[f.owner], f.members[f.annotator], f.members[f.reader]}
-		runReads(t, reader{
-			list: func(ctx context.Context) ([]int, error) { return c.ProjectMember.Query().IDs(ctx) },
-			get:  func(ctx context.Context, id int) error { _, err := c.ProjectMember.Get(ctx, id); return err },
-		}, append(p, f.qOwner), []readCase{
+		runReads(t, readerOf(c.ProjectMember.Query, c.ProjectMember.Get), append(p, f.qOwner), []readCase{
 			{name: "the owner", v: signedIn(f.owner), want: p},
 			{name: "an annotator", v: signedIn(f.annotator), want: p},
 			{name: "a viewer-role member", v: signedIn(f.reader), want: p},
@@ -184,13 +178,24 @@ func TestProjectMemberPolicy(t *testing.T) {
 				return c.ProjectMember.DeleteOneID(f.members[uid]).Exec(ctx)
 			}
 		}
-		accept := func(uid int, role projectmember.Role) func(context.Context, *ent.Client) error {
-			// As the domain accepts: the member row, then the invite's answer.
+		invite := func(uid int, change func(*ent.ProjectInviteUpdateOne)) writeFunc {
 			return func(ctx context.Context, c *ent.Client) error {
-				if err := add(uid, role)(ctx, c); err != nil {
-					return err
-				}
-				return c.ProjectInvite.UpdateOneID(f.invites[uid]).SetStatus(projectinvite.StatusAccepted).Exec(ctx)
+				u := c.ProjectInvite.UpdateOneID(f.invites[uid])
+				change(u)
+				return u.Exec(ctx)
+			}
+		}
+		status := func(s projectinvite.Status) func(*ent.ProjectInviteUpdateOne) {
+			return func(u *ent.ProjectInviteUpdateOne) { u.SetStatus(s) }
+		}
+		// As the domain accepts: the member row, then the invite's answer.
+		accept := func(uid int, role projectmember.Role) writeFunc {
+			return steps(add(uid, role), invite(uid, status(projectinvite.StatusAccepted)))
+		}
+		leave := func(uid int) writeFunc {
+			return func(ctx context.Context, c *ent.Client) error {
+				_, err := c.ProjectMember.Delete().Where(projectmember.UserID(uid)).Exec(ctx)
+				return err
 			}
 		}
 		runWrites(t, c, []writeCase{
@@ -210,15 +215,9 @@ func TestProjectMemberPolicy(t *testing.T) {
 			{name: "an invitee takes no lower role either", v: signedIn(f.asAnnotator), write: add(f.asAnnotator, projectmember.RoleViewer), want: denied},
 			{name: "an invitee adds nobody else", v: signedIn(f.asAnnotator), write: add(f.outsider, projectmember.RoleAnnotator), want: denied},
 			{name: "a refused invite lets nobody in", v: signedIn(f.refusedOne), write: add(f.refusedOne, projectmember.RoleAnnotator), want: denied},
-			{name: "an accepted invite lets him in once", v: signedIn(f.asAnnotator), write: func(ctx context.Context, c *ent.Client) error {
-				if err := accept(f.asAnnotator, projectmember.RoleAnnotator)(ctx, c); err != nil {
-					return err
-				}
-				if _, err := c.ProjectMember.Delete().Where(projectmember.UserID(f.asAnnotator)).Exec(ctx); err != nil {
-					return err
-				}
-				return add(f.asAnnotator, projectmember.RoleAnnotator)(ctx, c)
-			}, want: denied},
+			{name: "an accepted invite lets him in once", v: signedIn(f.asAnnotator), write: steps(
+				accept(f.asAnnotator, projectmember.RoleAnnotator), leave(f.asAnnotator), add(f.asAnnotator, projectmember.RoleAnnotator),
+			), want: denied},
 
 			{name: "the owner changes roles", v: signedIn(f.owner), write: setRole(f.annotator, projectmember.RoleViewer), want: allowed},
 			{name: "the owner promotes a viewer-role member", v: signedIn(f.owner), write: setRole(f.reader, projectmember.RoleAnnotator), want: allowed},
@@ -234,43 +233,15 @@ func TestProjectMemberPolicy(t *testing.T) {
 			{name: "a stranger removes nobody", v: signedIn(f.outsider), write: remove(f.reader), want: hidden},
 			{name: "an anonymous request removes nobody", v: anonymous, write: remove(f.reader), want: signIn},
 
-			{
-				name: "an invitee raises not the role of his invite", v: signedIn(f.asReader),
-				write: func(ctx context.Context, c *ent.Client) error {
-					err := c.ProjectInvite.UpdateOneID(f.invites[f.asReader]).SetRole(projectinvite.RoleAnnotator).Exec(ctx)
-					if err != nil {
-						return err
-					}
-					return add(f.asReader, projectmember.RoleAnnotator)(ctx, c)
-				},
-				want: hidden, // the invite is out of his reach for that change
-			},
-			{
-				name: "an invitee reopens not the invite he refused", v: signedIn(f.refusedOne),
-				write: func(ctx context.Context, c *ent.Client) error {
-					err := c.ProjectInvite.UpdateOneID(f.invites[f.refusedOne]).SetStatus(projectinvite.StatusPending).Exec(ctx)
-					if err != nil {
-						return err
-					}
-					return add(f.refusedOne, projectmember.RoleAnnotator)(ctx, c)
-				},
-				want: hidden, // the invite is out of his reach for that change
-			},
-			{
-				name: "a removed member comes not back on his old invite", v: signedIn(f.annotator),
-				write: func(ctx context.Context, c *ent.Client) error {
-					octx := viewer.NewContext(ctx, signedIn(f.owner))
-					if err := c.ProjectMember.DeleteOneID(f.members[f.annotator]).Exec(octx); err != nil {
-						return err
-					}
-					err := c.ProjectInvite.UpdateOneID(f.invites[f.annotator]).SetStatus(projectinvite.StatusPending).Exec(ctx)
-					if err != nil {
-						return err
-					}
-					return add(f.annotator, projectmember.RoleAnnotator)(ctx, c)
-				},
-				want: hidden, // the invite is out of his reach for that change
-			},
+			// In the next three, the invite is out of the viewer's reach for
+			// the change (hidden).
+			{name: "an invitee raises not the role of his invite", v: signedIn(f.asReader), want: hidden, write: steps(
+				invite(f.asReader, func(u *ent.ProjectInviteUpdateOne) { u.SetRole(projectinvite.RoleAnnotator) }),
+				add(f.asReader, projectmember.RoleAnnotator))},
+			{name: "an invitee reopens not the invite he refused", v: signedIn(f.refusedOne), want: hidden, write: steps(
+				invite(f.refusedOne, status(projectinvite.StatusPending)), add(f.refusedOne, projectmember.RoleAnnotator))},
+			{name: "a removed member comes not back on his old invite", v: signedIn(f.annotator), want: hidden, write: steps(
+				by(f.owner, remove(f.annotator)), invite(f.annotator, status(projectinvite.StatusPending)), add(f.annotator, projectmember.RoleAnnotator))},
 		})
 	})
 }
@@ -285,10 +256,7 @@ func TestProjectInvitePolicy(t *testing.T) {
 		for _, id := range f.invites {
 			all = append(all, id)
 		}
-		runReads(t, reader{
-			list: func(ctx context.Context) ([]int, error) { return c.ProjectInvite.Query().IDs(ctx) },
-			get:  func(ctx context.Context, id int) error { _, err := c.ProjectInvite.Get(ctx, id); return err },
-		}, all, []readCase{
+		runReads(t, readerOf(c.ProjectInvite.Query, c.ProjectInvite.Get), all, []readCase{
 			{name: "the owner reads every invite of his project", v: signedIn(f.owner), want: all},
 			{name: "an invitee reads his own", v: signedIn(f.asReader), want: []int{f.invites[f.asReader]}},
 			{name: "a member reads the invite he accepted", v: signedIn(f.annotator), want: []int{f.invites[f.annotator]}},

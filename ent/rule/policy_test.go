@@ -101,6 +101,27 @@ type writeCase struct {
 	want  outcome
 }
 
+// writeFunc is a write of a case, or one step of it, as the viewer of ctx.
+type writeFunc = func(ctx context.Context, c *ent.Client) error
+
+// steps is a write made of steps run in turn until one fails: the changes
+// a case makes before the write it checks.
+func steps(ws ...writeFunc) writeFunc {
+	return func(ctx context.Context, c *ent.Client) error {
+		for _, w := range ws {
+			if err := w(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// by runs w as user uid instead of the case's viewer: another party's step.
+func by(uid int, w writeFunc) writeFunc {
+	return func(ctx context.Context, c *ent.Client) error { return w(viewer.NewContext(ctx, signedIn(uid)), c) }
+}
+
 // runWrites runs each case as its viewer (asViewer) and checks the
 // policy's answer.
 func runWrites(t *testing.T, c *ent.Client, cases []writeCase) {
@@ -118,6 +139,17 @@ func runWrites(t *testing.T, c *ent.Client, cases []writeCase) {
 type reader struct {
 	list func(ctx context.Context) ([]int, error)
 	get  func(ctx context.Context, id int) error
+}
+
+// readerOf is the reader of an entity's generated client: its query's
+// IDs and its Get, e.g. readerOf(c.Session.Query, c.Session.Get).
+func readerOf[Q interface {
+	IDs(context.Context) ([]int, error)
+}, T any](query func() Q, get func(context.Context, int) (T, error)) reader {
+	return reader{
+		list: func(ctx context.Context) ([]int, error) { return query().IDs(ctx) },
+		get:  func(ctx context.Context, id int) error { _, err := get(ctx, id); return err },
+	}
 }
 
 // readCase is one row of a read table: viewer v gets the rows want, or,

@@ -73,10 +73,7 @@ func TestUserPolicy(t *testing.T) {
 		f := newSocialFixture(t, c)
 		all := c.User.Query().IDsX(sys)
 		require.Len(t, all, 5)
-		runReads(t, reader{
-			list: func(ctx context.Context) ([]int, error) { return c.User.Query().IDs(ctx) },
-			get:  func(ctx context.Context, id int) error { _, err := c.User.Get(ctx, id); return err },
-		}, all, []readCase{
+		runReads(t, readerOf(c.User.Query, c.User.Get), all, []readCase{
 			{name: "anonymous reads every profile", v: anonymous, want: all},
 			{name: "a stranger reads every profile", v: signedIn(f.carol), want: all},
 			{name: "an admin reads every profile", v: asAdmin(f.dave), want: all},
@@ -157,10 +154,7 @@ func TestSessionPolicy(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		f := newSocialFixture(t, c)
 		all := []int{f.aliceSession, f.bobSession}
-		runReads(t, reader{
-			list: func(ctx context.Context) ([]int, error) { return c.Session.Query().IDs(ctx) },
-			get:  func(ctx context.Context, id int) error { _, err := c.Session.Get(ctx, id); return err },
-		}, all, []readCase{
+		runReads(t, readerOf(c.Session.Query, c.Session.Get), all, []readCase{
 			{name: "a user reads his own", v: signedIn(f.alice), want: []int{f.aliceSession}},
 			{name: "his friend reads his own", v: signedIn(f.bob), want: []int{f.bobSession}},
 			{name: "a user without sessions reads none", v: signedIn(f.carol), want: nil},
@@ -203,10 +197,7 @@ func TestFriendshipPolicy(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		f := newSocialFixture(t, c)
 		all := []int{f.aliceBob, f.bobAlice}
-		runReads(t, reader{
-			list: func(ctx context.Context) ([]int, error) { return c.Friendship.Query().IDs(ctx) },
-			get:  func(ctx context.Context, id int) error { _, err := c.Friendship.Get(ctx, id); return err },
-		}, all, []readCase{
+		runReads(t, readerOf(c.Friendship.Query, c.Friendship.Get), all, []readCase{
 			{name: "a side reads his own row", v: signedIn(f.alice), want: []int{f.aliceBob}},
 			{name: "the other side reads his", v: signedIn(f.bob), want: []int{f.bobAlice}},
 			{name: "a stranger reads none", v: signedIn(f.carol), want: nil},
@@ -310,10 +301,7 @@ func TestNoticePolicy(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		f := newSocialFixture(t, c)
 		all := c.Notice.Query().IDsX(sys)
-		runReads(t, reader{
-			list: func(ctx context.Context) ([]int, error) { return c.Notice.Query().IDs(ctx) },
-			get:  func(ctx context.Context, id int) error { _, err := c.Notice.Get(ctx, id); return err },
-		}, all, []readCase{
+		runReads(t, readerOf(c.Notice.Query, c.Notice.Get), all, []readCase{
 			{name: "a recipient reads what he got, the system's too", v: signedIn(f.bob),
 				want: []int{f.applyBob, f.carolRefused, f.systemToBob}},
 			{name: "a sender reads what he sent", v: signedIn(f.carol),

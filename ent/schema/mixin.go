@@ -5,7 +5,6 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
-	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
 )
@@ -33,13 +32,4 @@ func (CreatedMixin) Fields() []ent.Field {
 		field.Time("created_at").Immutable().Default(time.Now).Comment("When it was created; it never changes after.").
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}
-}
-
-// Internal keeps an entity out of the GraphQL schema: rows the server keeps
-// for itself, which no client reads as such.
-type Internal struct{ mixin.Schema }
-
-// Annotations of the Internal.
-func (Internal) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip()}
 }

@@ -32,9 +32,19 @@ func readPolicy(filter privacy.QueryMutationRule) privacy.QueryPolicy {
 	return privacy.QueryPolicy{rule.AllowIfSystem(), rule.DenyIfNoViewer(), filter, privacy.AlwaysAllowRule()}
 }
 
-// writePolicy is "signed in, creates checked, updates and deletes filtered".
-func writePolicy(create privacy.MutationRule, change privacy.QueryMutationRule) privacy.MutationPolicy {
+// writePolicy is "signed in, creates checked, updates and deletes filtered
+// (or checked)".
+func writePolicy(create, change privacy.MutationRule) privacy.MutationPolicy {
 	return privacy.MutationPolicy{rule.AllowIfSystem(), rule.DenyIfNoViewer(), create, change, privacy.AlwaysAllowRule()}
+}
+
+// systemOnly is for the server's own rows: no viewer reads or writes them,
+// only the server's code as the system.
+func systemOnly() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+		Mutation: privacy.MutationPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
+	}
 }
 
 // publicReads is for cards anyone may see, signed in or not.
@@ -140,12 +150,8 @@ func (Notice) Policy() ent.Policy {
 // or dissolves it (rule.GroupWrites).
 func (Group) Policy() ent.Policy {
 	return privacy.Policy{
-		Query: publicReads(),
-		Mutation: privacy.MutationPolicy{
-			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
-			rule.AllowCreateIf(rule.Field("owner_id"), rule.IsNewGroup),
-			rule.GroupWrites(), privacy.AlwaysAllowRule(),
-		},
+		Query:    publicReads(),
+		Mutation: writePolicy(rule.AllowCreateIf(rule.Field("owner_id"), rule.IsNewGroup), rule.GroupWrites()),
 	}
 }
 
@@ -159,12 +165,8 @@ func (Group) Policy() ent.Policy {
 // leaves.
 func (GroupMember) Policy() ent.Policy {
 	return privacy.Policy{
-		Query: publicReads(),
-		Mutation: privacy.MutationPolicy{
-			rule.AllowIfSystem(), rule.DenyIfNoViewer(),
-			rule.AllowCreateIf(rule.Field("group_id"), rule.IsGroupMemberOrJoining),
-			rule.GroupMemberWrites(), privacy.AlwaysAllowRule(),
-		},
+		Query:    publicReads(),
+		Mutation: writePolicy(rule.AllowCreateIf(rule.Field("group_id"), rule.IsGroupMemberOrJoining), rule.GroupMemberWrites()),
 	}
 }
 
@@ -256,27 +258,18 @@ func (Setting) Policy() ent.Policy {
 
 // Policy of the VerificationCode: internal only.
 func (VerificationCode) Policy() ent.Policy {
-	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
-		Mutation: privacy.MutationPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
-	}
+	return systemOnly()
 }
 
 // Policy of the Throttle: internal bookkeeping of the sign-in limits and
 // of the rooms' online count announcements.
 func (Throttle) Policy() ent.Policy {
-	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
-		Mutation: privacy.MutationPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
-	}
+	return systemOnly()
 }
 
 // Policy of the Presence: internal bookkeeping of the presence tracker.
 func (Presence) Policy() ent.Policy {
-	return privacy.Policy{
-		Query:    privacy.QueryPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
-		Mutation: privacy.MutationPolicy{rule.AllowIfSystem(), privacy.AlwaysDenyRule()},
-	}
+	return systemOnly()
 }
 
 // Policy of the Event: the log is written by domain code inside the viewer's

@@ -53,25 +53,25 @@ func (User) Edges() []ent.Edge {
 		edge.To("sub_users", User.Type).Annotations(entgql.Skip()).
 			From("parent").Field("parent_id").Unique().Immutable().
 			Annotations(entgql.Skip()),
-		edge.To("friendships", Friendship.Type).
-			Annotations(entgql.Skip()),
-		edge.To("sessions", Session.Type).
-			Annotations(entgql.Skip()),
-		edge.To("group_memberships", GroupMember.Type).
-			Annotations(entgql.Skip()),
-		edge.To("conversation_memberships", ConversationMember.Type).
-			Annotations(entgql.Skip()),
-		edge.To("project_memberships", ProjectMember.Type).
-			Annotations(entgql.Skip()),
-		edge.To("canned_replies", CannedReply.Type).
-			Annotations(entgql.Skip()),
-		edge.To("files", File.Type).
-			Annotations(entgql.Skip()),
+		hiddenTo("friendships", Friendship.Type),
+		hiddenTo("sessions", Session.Type),
+		hiddenTo("group_memberships", GroupMember.Type),
+		hiddenTo("conversation_memberships", ConversationMember.Type),
+		hiddenTo("project_memberships", ProjectMember.Type),
+		hiddenTo("canned_replies", CannedReply.Type),
+		hiddenTo("files", File.Type),
 		// hidden_messages makes Message.hidden_for many-to-many: each user
 		// hides his own set of messages ("delete for me").
 		edge.From("hidden_messages", Message.Type).Ref("hidden_for").
 			Annotations(entgql.Skip()),
 	}
+}
+
+// hiddenTo is an edge from the user kept out of the GraphQL schema: what it
+// leads to (his sessions, memberships, files...) is read through the
+// services and their own fields, not as a field of the user.
+func hiddenTo(name string, t any) ent.Edge {
+	return edge.To(name, t).Annotations(entgql.Skip())
 }
 
 // Mixin of the User.
@@ -241,7 +241,43 @@ func (Presence) Indexes() []ent.Index {
 	}
 }
 
-// Annotations of the Presence.
-func (Presence) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip()}
+// Mixin of the Presence.
+func (Presence) Mixin() []ent.Mixin { return []ent.Mixin{Internal{}} }
+
+// CannedReply is one of a user's prepared replies: a welcome text sent to
+// strangers, a quick reply, or an FAQ entry.
+type CannedReply struct{ ent.Schema }
+
+// Fields of the CannedReply.
+func (CannedReply) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("owner_id").Comment("The id of the user who owns the reply; only he sees it.").Immutable(),
+		field.Enum("type").Comment("welcome (sent to a stranger who starts a chat), quick_reply (picked by the owner while chatting) or faq.").Values("welcome", "quick_reply", "faq"),
+		field.String("title").Comment("Its title in the owner's lists, 1 to 128 characters.").NotEmpty().MaxRuneLen(128),
+		field.String("keyword").Comment("A word that finds it when typed, at most 64 characters; empty for none.").Default("").MaxRuneLen(64),
+		field.String("content").Comment("The text sent, 1 to 4096 characters.").NotEmpty().MaxRuneLen(4096),
+		field.Bool("visible").Comment("False for a reply kept but not offered.").Default(true),
+		field.Int("weight").Comment("Sort weight within its type: higher comes first.").Default(0).Annotations(entgql.OrderField("WEIGHT")),
+		field.Bool("is_default").Comment("The welcome reply sent by default; at most one per owner and type.").Default(false),
+	}
+}
+
+// Edges of the CannedReply.
+func (CannedReply) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("owner", User.Type).Comment("The user who owns the reply.").Ref("canned_replies").Field("owner_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the CannedReply.
+func (CannedReply) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("owner_id", "type")}
+}
+
+// Mixin of the CannedReply.
+func (CannedReply) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+
+// Annotations of the CannedReply.
+func (CannedReply) Annotations() []schema.Annotation {
+	return []schema.Annotation{schema.Comment("One of the viewer's prepared replies: a welcome text sent to strangers, a quick reply, or an FAQ entry. Only its owner sees it.")}
 }

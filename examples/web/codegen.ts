@@ -22,6 +22,8 @@ const config: CodegenConfig = {
       },
     },
   },
+  // Every file written is marked as generated (mark-generated.mjs).
+  hooks: { afterOneFileWrite: ['node mark-generated.mjs'] },
 };
 
 export default config;

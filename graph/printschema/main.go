@@ -4,6 +4,8 @@
 package main
 
 import (
+	"cmp"
+	"flag"
 	"log"
 	"os"
 
@@ -11,10 +13,8 @@ import (
 )
 
 func main() {
-	out := "schema.graphql"
-	if len(os.Args) > 1 {
-		out = os.Args[1]
-	}
+	flag.Parse()
+	out := cmp.Or(flag.Arg(0), "schema.graphql")
 	if err := os.WriteFile(out, []byte(graph.SDLFileHeader+graph.SDL()), 0o644); err != nil {
 		log.Fatalf("writing %s: %v", out, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/entity"
 	"github.com/parley-im/parley/ent/mention"
+	"github.com/parley-im/parley/ent/predicate"
 	"github.com/parley-im/parley/ent/relation"
 	"github.com/parley-im/parley/ent/text"
 	"github.com/parley-im/parley/ent/viewer"
@@ -106,16 +107,27 @@ func (s *Service) DeleteText(ctx context.Context, id int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	mentions, err := db.Mention.Query().Where(mention.TextID(t.ID)).IDs(ctx)
+	events, err := deleteWithMentions(ctx, db, t.ProjectID, mention.TextID(t.ID), "delete text",
+		func() error { return db.Text.DeleteOneID(t.ID).Exec(ctx) })
 	if err != nil {
 		return 0, err
 	}
-	if err := db.Text.DeleteOneID(t.ID).Exec(ctx); err != nil {
-		return 0, denied(err, ReasonReadOnlyRole, "delete text")
+	return t.ID, s.log.Append(ctx, append(events, record(ctx, t.ProjectID, KindTextDeleted, t.ID, nil))...)
+}
+
+// deleteWithMentions deletes a text or an entity with del (the viewer's
+// write, FORBIDDEN for a viewer-role member), and with it, by ON DELETE
+// CASCADE, its mentions (which): their ids are read first, so that each is
+// told by its own mention.deleted event, which it returns.
+func deleteWithMentions(ctx context.Context, db *ent.Client, projectID int, which predicate.Mention, op string, del func() error) ([]eventlog.Record, error) {
+	mentions, err := db.Mention.Query().Where(which).IDs(ctx)
+	if err != nil {
+		return nil, err
 	}
-	events := append(deletions(ctx, t.ProjectID, KindMentionDeleted, mentions),
-		record(ctx, t.ProjectID, KindTextDeleted, t.ID, nil))
-	return t.ID, s.log.Append(ctx, events...)
+	if err := del(); err != nil {
+		return nil, denied(err, ReasonReadOnlyRole, op)
+	}
+	return deletions(ctx, projectID, KindMentionDeleted, mentions), nil
 }
 
 // textHead loads a text the viewer can see without its content.
@@ -183,45 +195,12 @@ func (s *Service) AddEntity(ctx context.Context, in AddEntityInput) (*ent.Entity
 // createEntity checks the name's uniqueness and creates the entity; addEntity
 // and importGraph share it.
 func (s *Service) createEntity(ctx context.Context, db *ent.Client, projectID int, name, label, field string) (*ent.Entity, error) {
-	if err := entityNameFree(ctx, db, projectID, 0, name, field); err != nil {
+	if err := entityNaming.free(ctx, db, projectID, 0, name, field); err != nil {
 		return nil, err
 	}
 	e, err := db.Entity.Create().SetProjectID(projectID).SetName(name).SetNameKey(NameKey(name)).
 		SetLabel(label).SetCreatorID(viewer.UserID(ctx)).Save(ctx)
 	return e, saved(err, "add entity", ReasonReadOnlyRole, ReasonEntityNameTaken, field)
-}
-
-func entityNameFree(ctx context.Context, db *ent.Client, projectID, except int, name, field string) error {
-	taken, err := db.Entity.Query().
-		Where(entity.ProjectID(projectID), entity.NameKey(NameKey(name)), entity.IDNEQ(except)).
-		Exist(ctx)
-	switch {
-	case err != nil:
-		return err
-	case taken:
-		return conflict(ReasonEntityNameTaken, field, "the project already has an entity named %q", apperr.Clip(name))
-	}
-	return nil
-}
-
-// RenameEntity renames an entity. A change of case only is a rename of the
-// entity to itself, allowed.
-func (s *Service) RenameEntity(ctx context.Context, id int, name string) (*ent.Entity, error) {
-	db, e, err := writing(ctx, loadEntity, id, "id")
-	if err != nil {
-		return nil, err
-	}
-	if name, err = cleanName(name, "name", EntityNameMax); err != nil {
-		return nil, err
-	}
-	if err := entityNameFree(ctx, db, e.ProjectID, e.ID, name, "name"); err != nil {
-		return nil, err
-	}
-	e, err = db.Entity.UpdateOneID(e.ID).SetName(name).SetNameKey(NameKey(name)).Save(ctx)
-	if err != nil {
-		return nil, saved(err, "rename entity", ReasonReadOnlyRole, ReasonEntityNameTaken, "name")
-	}
-	return e, s.log.Append(ctx, record(ctx, e.ProjectID, KindEntityRenamed, e.ID, nil))
 }
 
 // RelabelEntity changes an entity's label, unless one of its relations'
@@ -272,18 +251,13 @@ func (s *Service) DeleteEntity(ctx context.Context, id int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	mentions, err := db.Mention.Query().Where(mention.EntityID(e.ID)).IDs(ctx)
+	mentions, err := deleteWithMentions(ctx, db, e.ProjectID, mention.EntityID(e.ID), "delete entity",
+		func() error { return db.Entity.DeleteOneID(e.ID).Exec(ctx) })
 	if err != nil {
 		return 0, err
 	}
-	if err := db.Entity.DeleteOneID(e.ID).Exec(ctx); err != nil {
-		return 0, denied(err, ReasonReadOnlyRole, "delete entity")
-	}
-	var events []eventlog.Record
-	events = append(events, deletions(ctx, e.ProjectID, KindRelationDeleted, relations)...)
-	events = append(events, deletions(ctx, e.ProjectID, KindMentionDeleted, mentions)...)
-	events = append(events, record(ctx, e.ProjectID, KindEntityDeleted, e.ID, nil))
-	return e.ID, s.log.Append(ctx, events...)
+	events := append(deletions(ctx, e.ProjectID, KindRelationDeleted, relations), mentions...)
+	return e.ID, s.log.Append(ctx, append(events, record(ctx, e.ProjectID, KindEntityDeleted, e.ID, nil))...)
 }
 
 func loadEntity(ctx context.Context, db *ent.Client, id int, field string) (*ent.Entity, error) {

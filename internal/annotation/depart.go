@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/parley-im/parley/ent/project"
 	"github.com/parley-im/parley/ent/projectmember"
 	"github.com/parley-im/parley/ent/viewer"
 )
@@ -20,22 +19,19 @@ func (s *Service) Depart(ctx context.Context) error {
 		return err
 	}
 	me := viewer.UserID(ctx)
-	owned, err := db.Project.Query().Where(project.OwnerID(me)).IDs(ctx)
+	// The owner is a member of each of his projects, and cannot stop being
+	// one, so his memberships name them all.
+	joined, err := db.ProjectMember.Query().Where(projectmember.UserID(me)).QueryProject().All(ctx)
 	if err != nil {
 		return fmt.Errorf("annotation: depart: %w", err)
 	}
-	for _, id := range owned {
-		if _, err := s.DeleteProject(ctx, id); err != nil {
-			return err
+	for _, p := range joined {
+		if p.OwnerID == me {
+			_, err = s.DeleteProject(ctx, p.ID)
+		} else {
+			_, err = s.LeaveProject(ctx, p.ID)
 		}
-	}
-	joined, err := db.ProjectMember.Query().Where(projectmember.UserID(me)).
-		Select(projectmember.FieldProjectID).Ints(ctx)
-	if err != nil {
-		return fmt.Errorf("annotation: depart: %w", err)
-	}
-	for _, id := range joined {
-		if _, err := s.LeaveProject(ctx, id); err != nil {
+		if err != nil {
 			return err
 		}
 	}

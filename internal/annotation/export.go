@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/parley-im/parley/ent"
@@ -398,7 +399,7 @@ func (s *Service) doccanoPage(ctx context.Context, texts []*ent.Text) ([]Doccano
 	for _, m := range mentions {
 		entities = append(entities, m.EntityID)
 	}
-	entities = dedupe(entities)
+	entities = slices.Compact(slices.Sorted(slices.Values(entities)))
 	rels, err := s.client.Relation.Query().
 		Where(relation.SourceIDIn(entities...), relation.TargetIDIn(entities...)).
 		Order(ent.Asc(relation.FieldID)).WithType().All(ctx)

@@ -3,6 +3,7 @@ package annotation
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/parley-im/parley/ent"
@@ -214,7 +215,7 @@ func creators(ctx context.Context, db *ent.Client, entities []*ent.Entity, rels 
 	for _, r := range rels {
 		ids = append(ids, r.CreatorID)
 	}
-	users, err := db.User.Query().Where(user.IDIn(dedupe(ids)...)).All(ctx)
+	users, err := db.User.Query().Where(user.IDIn(slices.Compact(slices.Sorted(slices.Values(ids)))...)).All(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -231,16 +232,4 @@ func entityIDs(entities []*ent.Entity) []int {
 		ids[i] = e.ID
 	}
 	return ids
-}
-
-func dedupe(ids []int) []int {
-	seen := make(map[int]bool, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }

@@ -73,7 +73,7 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectInput) (*en
 	if err != nil {
 		return nil, err
 	}
-	if err := projectNameFree(ctx, db, uid, 0, name, "input.name"); err != nil {
+	if err := projectNaming.free(ctx, db, uid, 0, name, "input.name"); err != nil {
 		return nil, err
 	}
 	p, err := db.Project.Create().SetName(name).SetNameKey(NameKey(name)).SetOwnerID(uid).Save(ctx)
@@ -85,42 +85,6 @@ func (s *Service) CreateProject(ctx context.Context, in CreateProjectInput) (*en
 		return nil, saved(err, "add owner", ReasonOwnerOnly, "", "")
 	}
 	return p, s.log.Append(ctx, record(ctx, p.ID, KindProjectCreated, p.ID, nil))
-}
-
-// projectNameFree checks that owner has no other project (but except) named
-// like name. The owner is a member of each of his projects, so the viewer
-// sees them all when he is the owner, and only the ones he shares otherwise
-// (the policy refuses his write anyway).
-func projectNameFree(ctx context.Context, db *ent.Client, owner, except int, name, field string) error {
-	taken, err := db.Project.Query().
-		Where(project.OwnerID(owner), project.NameKey(NameKey(name)), project.IDNEQ(except)).
-		Exist(ctx)
-	switch {
-	case err != nil:
-		return found(err, "project", field)
-	case taken:
-		return conflict(ReasonProjectNameTaken, field, "you already have a project named %q", apperr.Clip(name))
-	}
-	return nil
-}
-
-// RenameProject renames a project (its owner).
-func (s *Service) RenameProject(ctx context.Context, id int, name string) (*ent.Project, error) {
-	db, p, err := writing(ctx, memberProject, id, "id")
-	if err != nil {
-		return nil, err
-	}
-	if name, err = cleanName(name, "name", ProjectNameMax); err != nil {
-		return nil, err
-	}
-	if err := projectNameFree(ctx, db, p.OwnerID, p.ID, name, "name"); err != nil {
-		return nil, err
-	}
-	p, err = db.Project.UpdateOneID(p.ID).SetName(name).SetNameKey(NameKey(name)).Save(ctx)
-	if err != nil {
-		return nil, saved(err, "rename project", ReasonOwnerOnly, ReasonProjectNameTaken, "name")
-	}
-	return p, s.log.Append(ctx, record(ctx, p.ID, KindProjectRenamed, p.ID, nil))
 }
 
 // DeleteProject deletes a project (its owner) and, through the foreign keys'
@@ -302,13 +266,8 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*ent.ProjectInvit
 	if _, err := db.User.Get(ctx, in.UserID); err != nil {
 		return nil, found(err, "user", "input.userId")
 	}
-	isMember, err := db.ProjectMember.Query().
-		Where(projectmember.ProjectID(p.ID), projectmember.UserID(in.UserID)).Exist(ctx)
-	if err != nil {
+	if err := notMember(ctx, db, p.ID, in.UserID, "input.userId", "this user is already a member of the project"); err != nil {
 		return nil, err
-	}
-	if isMember {
-		return nil, conflict(ReasonAlreadyMember, "input.userId", "this user is already a member of the project")
 	}
 	friends, err := db.Friendship.Query().
 		Where(friendship.UserID(uid), friendship.FriendID(in.UserID)).
@@ -346,6 +305,21 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*ent.ProjectInvit
 	return inv, s.log.Append(ctx, record(ctx, p.ID, kind, inv.ID, nil))
 }
 
+// notMember checks that uid is not a member of project projectID yet,
+// which an invite and its acceptance both need: ALREADY_MEMBER on field,
+// with message, when he is.
+func notMember(ctx context.Context, db *ent.Client, projectID, uid int, field, message string) error {
+	isMember, err := db.ProjectMember.Query().
+		Where(projectmember.ProjectID(projectID), projectmember.UserID(uid)).Exist(ctx)
+	switch {
+	case err != nil:
+		return err
+	case isMember:
+		return conflict(ReasonAlreadyMember, field, "%s", message)
+	}
+	return nil
+}
+
 // AcceptInvite makes the viewer a member of the invite's project with its
 // role. The member is added while the invite is still pending (the
 // policy lets an invitee add himself only then), then the invite is marked
@@ -355,13 +329,8 @@ func (s *Service) AcceptInvite(ctx context.Context, id int) (*ent.ProjectMember,
 	if err != nil {
 		return nil, err
 	}
-	isMember, err := db.ProjectMember.Query().
-		Where(projectmember.ProjectID(inv.ProjectID), projectmember.UserID(inv.InviteeID)).Exist(ctx)
-	if err != nil {
+	if err := notMember(ctx, db, inv.ProjectID, inv.InviteeID, "id", "you are already a member of this project"); err != nil {
 		return nil, err
-	}
-	if isMember {
-		return nil, conflict(ReasonAlreadyMember, "id", "you are already a member of this project")
 	}
 	m, err := db.ProjectMember.Create().SetProjectID(inv.ProjectID).SetUserID(inv.InviteeID).
 		SetRole(projectmember.Role(inv.Role)).Save(ctx)

@@ -74,7 +74,7 @@ func (s *Service) AddRelationType(ctx context.Context, in AddRelationTypeInput) 
 // createRelationType checks the name's uniqueness and creates the type;
 // addRelationType and importGraph share it.
 func (s *Service) createRelationType(ctx context.Context, db *ent.Client, projectID int, name string, sources, targets []string, symmetric bool, field string) (*ent.RelationType, error) {
-	if err := relationTypeNameFree(ctx, db, projectID, 0, name, field); err != nil {
+	if err := relationTypeNaming.free(ctx, db, projectID, 0, name, field); err != nil {
 		return nil, err
 	}
 	rt, err := db.RelationType.Create().SetProjectID(projectID).SetName(name).SetNameKey(NameKey(name)).
@@ -100,38 +100,6 @@ func cleanLabels(raw []string, field string) ([]string, error) {
 		return nil, apperr.Input(ReasonTooManyLabels, field, "at most %d labels", LabelsMax)
 	}
 	return out, nil
-}
-
-func relationTypeNameFree(ctx context.Context, db *ent.Client, projectID, except int, name, field string) error {
-	taken, err := db.RelationType.Query().
-		Where(relationtype.ProjectID(projectID), relationtype.NameKey(NameKey(name)), relationtype.IDNEQ(except)).
-		Exist(ctx)
-	switch {
-	case err != nil:
-		return err
-	case taken:
-		return conflict(ReasonRelationTypeNameTaken, field, "the project already has a relation type named %q", apperr.Clip(name))
-	}
-	return nil
-}
-
-// RenameRelationType renames a relation type.
-func (s *Service) RenameRelationType(ctx context.Context, id int, name string) (*ent.RelationType, error) {
-	db, rt, err := writing(ctx, loadRelationType, id, "id")
-	if err != nil {
-		return nil, err
-	}
-	if name, err = cleanName(name, "name", RelationTypeNameMax); err != nil {
-		return nil, err
-	}
-	if err := relationTypeNameFree(ctx, db, rt.ProjectID, rt.ID, name, "name"); err != nil {
-		return nil, err
-	}
-	rt, err = db.RelationType.UpdateOneID(rt.ID).SetName(name).SetNameKey(NameKey(name)).Save(ctx)
-	if err != nil {
-		return nil, saved(err, "rename relation type", ReasonReadOnlyRole, ReasonRelationTypeNameTaken, "name")
-	}
-	return rt, s.log.Append(ctx, record(ctx, rt.ProjectID, KindRelationTypeRenamed, rt.ID, nil))
 }
 
 // DeleteRelationType deletes a relation type that no relation uses. A type

@@ -123,40 +123,70 @@ type pngLayout struct {
 // before the image data.
 func readPNGLayout(r io.ReadSeeker) (pngLayout, error) {
 	var l pngLayout
-	if _, err := r.Seek(8, io.SeekStart); err != nil { // the signature
+	c, err := openChunks(r, 8) // after the signature
+	if err != nil {
 		return l, err
 	}
-	br := bufio.NewReader(r)
-	var hdr [8]byte
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			return l, errHeader
+		if err := c.next(); err != nil {
+			return l, err
 		}
-		n := int(binary.BigEndian.Uint32(hdr[:4]))
-		switch string(hdr[4:]) {
+		n := int64(binary.BigEndian.Uint32(c.hdr[:4])) + 4 // the data and its CRC
+		switch string(c.hdr[4:]) {
 		case "IHDR":
 			var ihdr [13]byte
-			if n != len(ihdr) {
+			if n != int64(len(ihdr))+4 {
 				return l, errHeader
 			}
-			if _, err := io.ReadFull(br, ihdr[:]); err != nil {
+			if _, err := io.ReadFull(c.br, ihdr[:]); err != nil {
 				return l, errHeader
 			}
 			l.interlaced = ihdr[12] != 0
-			n = 0
+			n = 4
 		case "tRNS":
 			l.transparent = true
 			return l, nil
 		case "IDAT", "IEND":
 			return l, nil
 		}
-		if n < 0 || n > 1<<31-1-4 {
-			return l, errHeader
-		}
-		if _, err := br.Discard(n + 4); err != nil { // the data and its CRC
-			return l, errHeader
+		if err := c.skip(n); err != nil {
+			return l, err
 		}
 	}
+}
+
+// chunks walks a file made of chunks (PNG's, RIFF's), each an 8-byte
+// header and its data: next reads a header into hdr, and skip passes over
+// what is left of the chunk. A file that ends early, or a chunk larger
+// than a file can hold, is errHeader.
+type chunks struct {
+	br  *bufio.Reader
+	hdr [8]byte
+}
+
+// openChunks starts walking the chunks of r at offset start.
+func openChunks(r io.ReadSeeker, start int64) (*chunks, error) {
+	if _, err := r.Seek(start, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return &chunks{br: bufio.NewReader(r)}, nil
+}
+
+func (c *chunks) next() error {
+	if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
+		return errHeader
+	}
+	return nil
+}
+
+func (c *chunks) skip(n int64) error {
+	if n < 0 || n > 1<<31-1 {
+		return errHeader
+	}
+	if _, err := c.br.Discard(int(n)); err != nil {
+		return errHeader
+	}
+	return nil
 }
 
 // readGIFLayout walks a GIF's blocks up to its first image descriptor
@@ -393,25 +423,24 @@ type webpLayout struct {
 // readWebPLayout walks the RIFF chunks to the image data.
 func readWebPLayout(r io.ReadSeeker) (webpLayout, error) {
 	var l webpLayout
-	if _, err := r.Seek(12, io.SeekStart); err != nil { // RIFF, size, WEBP
+	c, err := openChunks(r, 12) // after RIFF, size, WEBP
+	if err != nil {
 		return l, err
 	}
-	br := bufio.NewReader(r)
-	var hdr [8]byte
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			return l, errHeader
+		if err := c.next(); err != nil {
+			return l, err
 		}
-		n := int64(binary.LittleEndian.Uint32(hdr[4:]))
+		n := int64(binary.LittleEndian.Uint32(c.hdr[4:]))
 		n += n & 1 // chunks are padded to even sizes
-		switch string(hdr[:4]) {
+		switch string(c.hdr[:4]) {
 		case "VP8 ":
 			return l, nil
 		case "VP8L":
 			l.lossless = true
 			return l, nil
 		case "ALPH":
-			method, err := br.ReadByte()
+			method, err := c.br.ReadByte()
 			if err != nil {
 				return l, errHeader
 			}
@@ -421,11 +450,8 @@ func readWebPLayout(r io.ReadSeeker) (webpLayout, error) {
 			}
 			n--
 		}
-		if n < 0 || n > 1<<31-1 {
-			return l, errHeader
-		}
-		if _, err := br.Discard(int(n)); err != nil {
-			return l, errHeader
+		if err := c.skip(n); err != nil {
+			return l, err
 		}
 	}
 }

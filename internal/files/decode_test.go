@@ -2,10 +2,8 @@ package files
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -23,60 +21,9 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/parley-im/parley/ent/file"
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/internal/platform/apperr"
 )
-
-// pngOfZeros builds a w×h PNG of zero samples directly (so that any colour
-// type, depth and interlacing can be had): IHDR, an optional tRNS, one IDAT
-// of the zlib-compressed rows (pass by pass when interlaced), IEND.
-func pngOfZeros(w, h int, depth, colorType byte, interlaced, trns bool) []byte {
-	var out bytes.Buffer
-	out.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&out, binary.BigEndian, uint32(len(data)))
-		crc := crc32.NewIEEE()
-		out.WriteString(typ)
-		crc.Write([]byte(typ))
-		out.Write(data)
-		crc.Write(data)
-		binary.Write(&out, binary.BigEndian, crc.Sum32())
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = depth, colorType
-	if interlaced {
-		ihdr[12] = 1
-	}
-	chunk("IHDR", ihdr)
-	if trns {
-		chunk("tRNS", make([]byte, 2)) // gray: one 16-bit sample value
-	}
-	channels := map[byte]int{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colorType]
-	bits := int(depth) * channels
-	var idat bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
-	rows := func(pw, ph int) {
-		row := make([]byte, 1+(bits*pw+7)/8)
-		for range ph {
-			zw.Write(row)
-		}
-	}
-	if !interlaced {
-		rows(w, h)
-	} else {
-		for _, p := range [][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}} {
-			pw, ph := (w-p[0]+p[2]-1)/p[2], (h-p[1]+p[3]-1)/p[3]
-			if pw > 0 && ph > 0 {
-				rows(pw, ph)
-			}
-		}
-	}
-	zw.Close()
-	chunk("IDAT", idat.Bytes())
-	chunk("IEND", nil)
-	return out.Bytes()
-}
 
 // progressiveJPEG is a w×h progressive JPEG of nComp components sampled
 // 1×1 (a CMYK one when nComp is 4), black, in one DC scan: every block's DC
@@ -146,11 +93,11 @@ func TestDecodeCost(t *testing.T) {
 		"png rgba":                 encoded(t, func(b *bytes.Buffer) error { return png.Encode(b, nrgba) }),
 		"png rgba64":               encoded(t, func(b *bytes.Buffer) error { return png.Encode(b, nrgba64) }),
 		"png paletted":             encoded(t, func(b *bytes.Buffer) error { return png.Encode(b, paletted) }),
-		"png gray tRNS":            pngOfZeros(w, h, 8, 0, false, true),
-		"png gray16 tRNS":          pngOfZeros(w, h, 16, 0, false, true),
-		"png interlaced rgba64":    pngOfZeros(w, h, 16, 6, true, false),
-		"png interlaced gray tRNS": pngOfZeros(w, h, 8, 0, true, true),
-		"png interlaced paletted":  encodedInterlacedPaletted(w, h),
+		"png gray tRNS":            filestest.ZeroPNG(w, h, 8, 0, false, true),
+		"png gray16 tRNS":          filestest.ZeroPNG(w, h, 16, 0, false, true),
+		"png interlaced rgba64":    filestest.ZeroPNG(w, h, 16, 6, true, false),
+		"png interlaced gray tRNS": filestest.ZeroPNG(w, h, 8, 0, true, true),
+		"png interlaced paletted":  filestest.ZeroPNG(w, h, 1, 3, true, false),
 		"jpeg 4:2:0":               encoded(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, rgba, nil) }),
 		"jpeg gray":                encoded(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, image.NewGray(rgba.Rect), nil) }),
 		"jpeg progressive 4:4:4":   progressiveJPEG(w, h, 3),
@@ -195,20 +142,6 @@ func TestDecodeCost(t *testing.T) {
 	}
 }
 
-// encodedInterlacedPaletted is an interlaced 1-bit paletted PNG: PLTE, then
-// the passes.
-func encodedInterlacedPaletted(w, h int) []byte {
-	plain := pngOfZeros(w, h, 1, 3, true, false)
-	// Insert a two-colour PLTE after IHDR (8 + 25 bytes).
-	var plte bytes.Buffer
-	data := []byte{0, 0, 0, 255, 255, 255}
-	binary.Write(&plte, binary.BigEndian, uint32(len(data)))
-	plte.WriteString("PLTE")
-	plte.Write(data)
-	binary.Write(&plte, binary.BigEndian, crc32.ChecksumIEEE(append([]byte("PLTE"), data...)))
-	return append(append(append([]byte{}, plain[:33]...), plte.Bytes()...), plain[33:]...)
-}
-
 // TestImageBombs: images that are small files but huge decodes are refused
 // from their headers with IMAGE_TOO_LARGE, naming the limit, whatever the
 // format, before they take a decode slot; within the limit they decode.
@@ -218,13 +151,13 @@ func TestImageBombs(t *testing.T) {
 	// the deadline instead.
 	noSlot := imageLimits{maxPixels: DefaultMaxPixels, maxDecodeBytes: DefaultMaxDecodeBytes, slots: semaphore.NewWeighted(0)}
 	for name, data := range map[string][]byte{
-		"16-bit RGBA PNG":       pngOfZeros(6324, 6324, 16, 6, false, false),
-		"interlaced 8-bit gray": pngOfZeros(6000, 6000, 8, 0, true, true),
+		"16-bit RGBA PNG":       filestest.ZeroPNG(6324, 6324, 16, 6, false, false),
+		"interlaced 8-bit gray": filestest.ZeroPNG(6000, 6000, 8, 0, true, true),
 		"progressive JPEG":      progressiveJPEG(4000, 4000, 3),
 		"progressive CMYK JPEG": progressiveJPEG(3000, 3000, 4),
-		"wide 16-bit RGBA PNG":  pngOfZeros(4_000_000, 2, 16, 6, false, false),
-		"gray PNG with tRNS":    pngOfZeros(5000, 5000, 8, 0, false, true),
-		"paletted GIF":          gifOf(6000, 6000),
+		"wide 16-bit RGBA PNG":  filestest.ZeroPNG(4_000_000, 2, 16, 6, false, false),
+		"gray PNG with tRNS":    filestest.ZeroPNG(5000, 5000, 8, 0, false, true),
+		"paletted GIF":          filestest.GIF(6000, 6000),
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -241,9 +174,9 @@ func TestImageBombs(t *testing.T) {
 	lim := noSlot
 	lim.slots = semaphore.NewWeighted(1)
 	for name, data := range map[string][]byte{
-		"4K screenshot":         pngOfZeros(3840, 2160, 8, 6, false, false),
+		"4K screenshot":         filestest.ZeroPNG(3840, 2160, 8, 6, false, false),
 		"12 MP photo":           encoded(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, image.NewRGBA(image.Rect(0, 0, 4032, 3024)), nil) }),
-		"gray PNG, no tRNS":     pngOfZeros(6000, 6000, 8, 0, false, false),
+		"gray PNG, no tRNS":     filestest.ZeroPNG(6000, 6000, 8, 0, false, false),
 		"progressive 2000×2000": progressiveJPEG(2000, 2000, 3),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -259,7 +192,7 @@ func TestImageBombs(t *testing.T) {
 func TestDecodeSlots(t *testing.T) {
 	t.Parallel()
 	lim := testLimits(DefaultMaxPixels)
-	data := pngOf(64, 64)
+	data := filestest.PNG(64, 64)
 	sniffWith := func(ctx context.Context, r io.ReadSeeker) error {
 		_, err := sniff(ctx, r, file.KindImage, int64(len(data)), lim)
 		return err

@@ -327,12 +327,10 @@ func (s *Service) Attach(ctx context.Context, fileID, conversationID int) (*ent.
 	}
 	c := s.db(ctx)
 	f, err := c.File.Get(ctx, fileID)
-	switch {
-	case ent.IsNotFound(err):
-		return nil, apperr.Missing("file")
-	case err != nil:
-		return nil, fmt.Errorf("files: attach: load file: %w", err)
-	case f.OwnerID != uid:
+	if f, err = apperr.Found(f, err, "file", "files: attach: load file"); err != nil {
+		return nil, err
+	}
+	if f.OwnerID != uid {
 		return nil, apperr.Deny(apperr.ReasonNotAllowed, "only the uploader may send this file")
 	}
 	visible, err := c.Conversation.Query().Where(conversation.ID(conversationID)).Exist(ctx)

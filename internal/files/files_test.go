@@ -5,11 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"image"
-	"image/color"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +26,7 @@ import (
 	"github.com/parley-im/parley/ent/file"
 	_ "github.com/parley-im/parley/ent/runtime"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/internal/platform/apperr"
 )
 
@@ -43,35 +39,11 @@ var (
 	webpLossy, _    = base64.StdEncoding.DecodeString("UklGRiIAAABXRUJQVlA4IBYAAAAwAQCdASoBAAEADsD+JaQAA3AAAAAA")
 )
 
-func testImage(w, h int) image.Image {
-	img := image.NewPaletted(image.Rect(0, 0, w, h), []color.Color{color.White, color.Black})
-	img.SetColorIndex(0, 0, 1)
-	return img
-}
-
-func pngOf(w, h int) []byte {
-	var b bytes.Buffer
-	png.Encode(&b, testImage(w, h))
-	return b.Bytes()
-}
-
-func jpegOf(w, h int) []byte {
-	var b bytes.Buffer
-	jpeg.Encode(&b, testImage(w, h), nil)
-	return b.Bytes()
-}
-
-func gifOf(w, h int) []byte {
-	var b bytes.Buffer
-	gif.Encode(&b, testImage(w, h), nil)
-	return b.Bytes()
-}
-
 func TestSniff(t *testing.T) {
 	ogg := append([]byte("OggS\x00\x02"), make([]byte, 40)...)
 	wav := append([]byte("RIFF\x24\x00\x00\x00WAVEfmt "), make([]byte, 40)...)
 	webm := append([]byte{0x1A, 0x45, 0xDF, 0xA3}, []byte("\x9fB\x86\x81\x01B\xf7\x81\x01B\xf2\x81\x04B\xf3\x81\x08B\x82\x84webm")...)
-	png := pngOf(8, 8)
+	png := filestest.PNG(8, 8)
 	for _, c := range []struct {
 		name   string
 		kind   file.Kind
@@ -80,17 +52,17 @@ func TestSniff(t *testing.T) {
 		reason bool
 	}{
 		{"png image", file.KindImage, png, "image/png", false},
-		{"jpeg avatar", file.KindAvatar, jpegOf(8, 8), "image/jpeg", false},
-		{"gif image", file.KindImage, gifOf(8, 8), "image/gif", false},
+		{"jpeg avatar", file.KindAvatar, filestest.JPEG(8, 8), "image/jpeg", false},
+		{"gif image", file.KindImage, filestest.GIF(8, 8), "image/gif", false},
 		{"lossless webp", file.KindImage, webpLossless, "image/webp", false},
 		{"lossy webp", file.KindImage, webpLossy, "image/webp", false},
 		{"text as image", file.KindImage, []byte("hello, world"), apperr.ReasonFileInvalid, true},
 		{"svg as image", file.KindImage, []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`), apperr.ReasonFileInvalid, true},
 		{"truncated png", file.KindImage, png[:len(png)-20], apperr.ReasonFileInvalid, true},
-		{"too many pixels", file.KindImage, pngOf(20, 20), apperr.ReasonFileTooLarge, true},
-		{"too many gif pixels", file.KindImage, gifOf(20, 20), apperr.ReasonFileTooLarge, true},
+		{"too many pixels", file.KindImage, filestest.PNG(20, 20), apperr.ReasonFileTooLarge, true},
+		{"too many gif pixels", file.KindImage, filestest.GIF(20, 20), apperr.ReasonFileTooLarge, true},
 		{"gif header then garbage", file.KindImage, []byte("GIF89a garbage"), apperr.ReasonFileInvalid, true},
-		{"gif without a frame", file.KindImage, gifOf(8, 8)[:13], apperr.ReasonFileInvalid, true},
+		{"gif without a frame", file.KindImage, filestest.GIF(8, 8)[:13], apperr.ReasonFileInvalid, true},
 		{"png header then garbage", file.KindImage, append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x7f\xff\x00\x00\x7f\xff\x08\x02\x00\x00\x00"), "garbage"...), apperr.ReasonFileInvalid, true},
 		{"ogg voice", file.KindVoice, ogg, "audio/ogg", false},
 		{"wav voice", file.KindVoice, wav, "audio/wave", false},
@@ -258,10 +230,10 @@ func TestUploadRules(t *testing.T) {
 	e := newEnv(t)
 	alice := e.signedIn(0)
 
-	_, err := e.svc.Upload(context.Background(), upload(pngOf(4, 4), "a.png"), file.KindImage)
+	_, err := e.svc.Upload(context.Background(), upload(filestest.PNG(4, 4), "a.png"), file.KindImage)
 	require.Equal(t, apperr.ReasonSignInRequired, reasonOf(t, err))
 
-	img, err := e.svc.Upload(alice, upload(pngOf(4, 4), "../x/a.png"), file.KindImage)
+	img, err := e.svc.Upload(alice, upload(filestest.PNG(4, 4), "../x/a.png"), file.KindImage)
 	require.NoError(t, err)
 	require.Equal(t, "a.png", img.Name)
 	require.Equal(t, "image/png", img.ContentType)
@@ -269,23 +241,23 @@ func TestUploadRules(t *testing.T) {
 	require.Len(t, img.Sha256, 64)
 	require.Equal(t, "sha256/"+img.Sha256[:2]+"/"+img.Sha256, img.StorageKey)
 
-	again, err := e.svc.Upload(alice, upload(pngOf(4, 4), "../x/a.png"), file.KindImage)
+	again, err := e.svc.Upload(alice, upload(filestest.PNG(4, 4), "../x/a.png"), file.KindImage)
 	require.NoError(t, err)
 	require.Equal(t, img.ID, again.ID, "same owner, content, kind and name (a retry): the same file")
-	renamed, err := e.svc.Upload(alice, upload(pngOf(4, 4), "other name.png"), file.KindImage)
+	renamed, err := e.svc.Upload(alice, upload(filestest.PNG(4, 4), "other name.png"), file.KindImage)
 	require.NoError(t, err)
 	require.NotEqual(t, img.ID, renamed.ID, "another name is another file")
 	require.Equal(t, "other name.png", renamed.Name)
 	require.Equal(t, img.StorageKey, renamed.StorageKey, "on the same stored bytes")
 
-	avatar, err := e.svc.Upload(alice, upload(pngOf(4, 4), ""), file.KindAvatar)
+	avatar, err := e.svc.Upload(alice, upload(filestest.PNG(4, 4), ""), file.KindAvatar)
 	require.NoError(t, err)
 	require.NotEqual(t, img.ID, avatar.ID, "another kind is another file")
 	require.True(t, avatar.Public)
 	require.Equal(t, "avatar.png", avatar.Name, "a nameless upload is named after its kind")
 	require.Equal(t, img.StorageKey, avatar.StorageKey, "the bytes are stored once")
 
-	big := append(pngOf(4, 4), make([]byte, 1<<20)...)
+	big := append(filestest.PNG(4, 4), make([]byte, 1<<20)...)
 	_, err = e.svc.Upload(alice, upload(big, "big.png"), file.KindImage)
 	require.Equal(t, apperr.ReasonFileTooLarge, reasonOf(t, err))
 	lying := upload(big, "big.png")

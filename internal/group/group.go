@@ -64,7 +64,7 @@ const (
 	ReasonMuteTooLong    = "MUTE_TOO_LONG"
 	ReasonLinkInvalid    = "JOIN_LINK_INVALID"
 	ReasonLinkExpired    = "JOIN_LINK_EXPIRED"
-	ReasonQueryTooShort  = "QUERY_TOO_SHORT"
+	ReasonQueryTooShort  = apperr.ReasonQueryTooShort
 )
 
 // Limits of groups.
@@ -90,7 +90,7 @@ const (
 	// LinkTTL is how long a join link works.
 	LinkTTL = 7 * 24 * time.Hour
 	// SearchMax bounds a search query, in characters.
-	SearchMax = 64
+	SearchMax = apperr.SearchMax
 )
 
 // Event kinds on a group's conversation topic, besides messaging's
@@ -134,12 +134,7 @@ func (s *Service) reader(ctx context.Context) *ent.Client { return txn.Reader(ct
 // NOT_FOUND.
 func loadGroup(ctx context.Context, db *ent.Client, id int) (*ent.Group, error) {
 	g, err := db.Group.Get(ctx, id)
-	if ent.IsNotFound(err) {
-		return nil, apperr.Missing("group")
-	} else if err != nil {
-		return nil, fmt.Errorf("group: load: %w", err)
-	}
-	return g, nil
+	return apperr.Found(g, err, "group", "group: load")
 }
 
 // membershipOf returns uid's membership of a group, with the user, or nil.

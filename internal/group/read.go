@@ -35,12 +35,9 @@ var byName = ent.WithGroupOrder(&ent.GroupOrder{Direction: entgql.OrderDirection
 // insensitively, by name. Group cards are public, so no sign-in is
 // needed. LIKE wildcards in the query match themselves.
 func (s *Service) Search(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.GroupConnection, error) {
-	query = strings.TrimSpace(query)
-	switch n := utf8.RuneCountInString(query); {
-	case n == 0:
-		return nil, apperr.Input(ReasonQueryTooShort, "query", "query is required")
-	case n > SearchMax:
-		return nil, apperr.Input(apperr.ReasonTooLong, "query", "query is longer than %d characters", SearchMax)
+	query, err := apperr.SearchQuery(query, true)
+	if err != nil {
+		return nil, err
 	}
 	return s.reader(ctx).Group.Query().Where(entgroup.NameContainsFold(query)).
 		Paginate(ctx, after, first, before, last, byName)

@@ -2,6 +2,7 @@ package presence
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -65,19 +66,7 @@ func (l *loader) run(b *batch) {
 	b.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		defer cancel()
-		b.res, b.err = l.fetch(ctx, dedupe(b.keys))
+		b.res, b.err = l.fetch(ctx, slices.Compact(slices.Sorted(slices.Values(b.keys))))
 		close(b.done)
 	})
-}
-
-func dedupe(keys []int) []int {
-	seen := make(map[int]bool, len(keys))
-	out := keys[:0:0]
-	for _, k := range keys {
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, k)
-		}
-	}
-	return out
 }

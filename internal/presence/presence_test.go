@@ -36,6 +36,13 @@ type env struct {
 	users   []int
 }
 
+// tracker is a Tracker on the env's database, closed when the test ends.
+func (e *env) tracker(t *testing.T, rec *recorder, opts Options) *Tracker {
+	tr := New(e.client, rec, opts)
+	t.Cleanup(tr.Close)
+	return tr
+}
+
 func newEnv(t *testing.T, users int) *env {
 	t.Helper()
 	dsn := "file:" + filepath.Join(t.TempDir(), "p.db") +
@@ -130,9 +137,8 @@ func rows(t *testing.T, c *ent.Client) []*ent.Presence {
 func TestConnectRelease(t *testing.T) {
 	e := newEnv(t, 1)
 	rec := newRecorder()
-	tr := New(e.client, rec, Options{TTL: time.Minute})
+	tr := e.tracker(t, rec, Options{TTL: time.Minute})
 	tr.Start()
-	defer tr.Close()
 	uid := e.users[0]
 
 	first := tr.Connect(uid)
@@ -176,10 +182,7 @@ func TestConnectRelease(t *testing.T) {
 func TestTwoTrackers(t *testing.T) {
 	e := newEnv(t, 1)
 	rec := newRecorder()
-	one := New(e.client, rec, Options{TTL: time.Minute})
-	two := New(e.client, rec, Options{TTL: time.Minute})
-	defer one.Close()
-	defer two.Close()
+	one, two := e.tracker(t, rec, Options{TTL: time.Minute}), e.tracker(t, rec, Options{TTL: time.Minute})
 	uid := e.users[0]
 
 	r1 := one.Connect(uid)
@@ -276,10 +279,8 @@ func TestClose(t *testing.T) {
 func TestOnlineBatched(t *testing.T) {
 	e := newEnv(t, 30)
 	rec := newRecorder()
-	tr := New(e.client, rec, Options{TTL: time.Minute, BatchWait: 50 * time.Millisecond})
-	other := New(e.client, rec, Options{TTL: time.Minute})
-	defer tr.Close()
-	defer other.Close()
+	tr := e.tracker(t, rec, Options{TTL: time.Minute, BatchWait: 50 * time.Millisecond})
+	other := e.tracker(t, rec, Options{TTL: time.Minute})
 	for _, uid := range e.users[:10] {
 		other.Connect(uid)
 	}
@@ -371,10 +372,7 @@ func TestConcurrentConnections(t *testing.T) {
 func TestOnChange(t *testing.T) {
 	e := newEnv(t, 1)
 	rec := newRecorder()
-	one := New(e.client, rec, Options{TTL: time.Minute})
-	two := New(e.client, rec, Options{TTL: time.Minute})
-	defer one.Close()
-	defer two.Close()
+	one, two := e.tracker(t, rec, Options{TTL: time.Minute}), e.tracker(t, rec, Options{TTL: time.Minute})
 	type change struct {
 		uid    int
 		online bool
@@ -414,8 +412,7 @@ func TestOnChange(t *testing.T) {
 func TestState(t *testing.T) {
 	e := newEnv(t, 2)
 	rec := newRecorder()
-	tr := New(e.client, rec, Options{TTL: time.Minute})
-	defer tr.Close()
+	tr := e.tracker(t, rec, Options{TTL: time.Minute})
 	uid := e.users[0]
 	ctx := context.Background()
 

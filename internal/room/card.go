@@ -2,11 +2,9 @@ package room
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/parley-im/parley/ent"
 	entroom "github.com/parley-im/parley/ent/room"
 	"github.com/parley-im/parley/internal/platform/apperr"
 )
@@ -40,10 +38,8 @@ type CardUser struct {
 func (s *Service) Card(ctx context.Context, id int) (*Card, error) {
 	db := s.reader(ctx)
 	r, err := db.Room.Query().Where(entroom.ID(id)).WithOwner().Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, apperr.Missing("room")
-	} else if err != nil {
-		return nil, fmt.Errorf("room: card: %w", err)
+	if r, err = apperr.Found(r, err, "room", "room: card"); err != nil {
+		return nil, err
 	}
 	c := &Card{
 		ID: strconv.Itoa(r.ID), Name: r.Name, Detail: r.Detail, Avatar: r.Avatar, URL: URL(r),

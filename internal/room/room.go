@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
@@ -49,7 +48,7 @@ const (
 const (
 	NameMax   = 64
 	DetailMax = 1024
-	SearchMax = 64
+	SearchMax = apperr.SearchMax
 )
 
 // Event kinds (and KindOnline, online.go). Joins, leaves and changes go on
@@ -95,12 +94,7 @@ func (s *Service) reader(ctx context.Context) *ent.Client { return txn.Reader(ct
 // NOT_FOUND.
 func loadRoom(ctx context.Context, db *ent.Client, id int) (*ent.Room, error) {
 	r, err := db.Room.Get(ctx, id)
-	if ent.IsNotFound(err) {
-		return nil, apperr.Missing("room")
-	} else if err != nil {
-		return nil, fmt.Errorf("room: load: %w", err)
-	}
-	return r, nil
+	return apperr.Found(r, err, "room", "room: load")
 }
 
 // loadOwnedRoom loads a room that the signed-in viewer owns, for a write in
@@ -420,11 +414,12 @@ func (s *Service) Get(ctx context.Context, id int, byName string) (*ent.Room, er
 // List pages through the rooms by name, those whose name contains query
 // when it is given.
 func (s *Service) List(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.RoomConnection, error) {
+	query, err := apperr.SearchQuery(query, false)
+	if err != nil {
+		return nil, err
+	}
 	q := s.reader(ctx).Room.Query()
-	if query = strings.TrimSpace(query); query != "" {
-		if utf8.RuneCountInString(query) > SearchMax {
-			return nil, apperr.Input(apperr.ReasonTooLong, "query", "query is longer than %d characters", SearchMax)
-		}
+	if query != "" {
 		q.Where(entroom.NameContainsFold(query))
 	}
 	return q.Paginate(ctx, after, first, before, last,

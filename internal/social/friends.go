@@ -22,7 +22,7 @@ import (
 )
 
 // Target names the user an application is for: by id, or by username,
-// email or phone (seed 000 adds friends by email).
+// email or phone.
 type Target struct {
 	UserID int
 	Login  string
@@ -125,11 +125,10 @@ func (s *Service) AreFriends(ctx context.Context, a, b int) (bool, error) {
 // application loads a friend application the viewer received.
 func (s *Service) application(ctx context.Context, db *ent.Client, id int) (*ent.Notice, error) {
 	n, err := db.Notice.Get(ctx, id)
+	if n, err = apperr.Found(n, err, "friend application", "social: load application"); err != nil {
+		return nil, err
+	}
 	switch {
-	case ent.IsNotFound(err):
-		return nil, apperr.Missing("friend application")
-	case err != nil:
-		return nil, fmt.Errorf("social: load application: %w", err)
 	case n.ToID != viewer.UserID(ctx):
 		return nil, apperr.Missing("friend application")
 	case n.Type != notice.TypeFriendApply:

@@ -30,7 +30,7 @@ const (
 	ReasonMembersOnly     = "MEMBERS_ONLY"
 	ReasonSubUserLimit    = "SUB_USER_LIMIT"
 	ReasonCannotSelf      = "CANNOT_CHANGE_SELF"
-	ReasonQueryTooShort   = "QUERY_TOO_SHORT"
+	ReasonQueryTooShort   = apperr.ReasonQueryTooShort
 	ReasonTooManyIDs      = "TOO_MANY_IDS"
 	ReasonDefaultNotShown = "DEFAULT_MUST_BE_VISIBLE"
 )
@@ -38,7 +38,7 @@ const (
 // Limits of social inputs.
 const (
 	RemarkMax      = 64
-	SearchMax      = 64
+	SearchMax      = apperr.SearchMax
 	UsersMax       = 100
 	SubUsersMax    = 20
 	CannedTitleMax = 128

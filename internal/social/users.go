@@ -66,12 +66,9 @@ func (s *Service) Users(ctx context.Context, ids []int) ([]*ent.User, error) {
 // (the User type's email and phone resolvers), so exact matching reveals
 // only that an account uses them, as every sign-in form does.
 func (s *Service) Search(ctx context.Context, query string, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error) {
-	query = strings.TrimSpace(query)
-	switch n := utf8.RuneCountInString(query); {
-	case n == 0:
-		return nil, apperr.Input(ReasonQueryTooShort, "query", "query is required")
-	case n > SearchMax:
-		return nil, apperr.Input(apperr.ReasonTooLong, "query", "query is longer than %d characters", SearchMax)
+	query, err := apperr.SearchQuery(query, true)
+	if err != nil {
+		return nil, err
 	}
 	match := []predicate.User{
 		user.UsernameContainsFold(query), user.NicknameContainsFold(query), user.Email(strings.ToLower(query)),

@@ -117,25 +117,12 @@ func (s *Service) Send(ctx context.Context, phone string, purpose Purpose, ip st
 		return nil, apperr.Limited(ReasonResendTooSoon, "input.phone", wait,
 			"wait %d s before asking for another code", apperr.RetrySeconds(wait))
 	}
-	hour := now.Add(-time.Hour)
-	n, err := db.VerificationCode.Query().
-		Where(verificationcode.Phone(phone), verificationcode.CreatedAtGT(hour)).Count(sys)
-	if err != nil {
-		return nil, fmt.Errorf("verify: count codes: %w", err)
-	}
-	if n >= s.opts.PerPhoneHourly {
-		wait := s.hourFrees(sys, db, now, verificationcode.Phone(phone))
-		return nil, apperr.Limited(ReasonTooManyCodes, "input.phone", wait, "too many codes for this phone: try again in %d s", apperr.RetrySeconds(wait))
+	if err := s.hourly(sys, db, now, verificationcode.Phone(phone), s.opts.PerPhoneHourly, "input.phone", "for this phone"); err != nil {
+		return nil, err
 	}
 	if ip != "" {
-		n, err := db.VerificationCode.Query().
-			Where(verificationcode.IP(ip), verificationcode.CreatedAtGT(hour)).Count(sys)
-		if err != nil {
-			return nil, fmt.Errorf("verify: count codes: %w", err)
-		}
-		if n >= s.opts.PerAddressHourly {
-			wait := s.hourFrees(sys, db, now, verificationcode.IP(ip))
-			return nil, apperr.Limited(ReasonTooManyCodes, "", wait, "too many codes from this address: try again in %d s", apperr.RetrySeconds(wait))
+		if err := s.hourly(sys, db, now, verificationcode.IP(ip), s.opts.PerAddressHourly, "", "from this address"); err != nil {
+			return nil, err
 		}
 	}
 	code := newCode()
@@ -156,6 +143,21 @@ func (s *Service) Send(ctx context.Context, phone string, purpose Purpose, ip st
 // hourFrees is how long until the oldest of the past hour's codes that
 // match which is an hour old, which frees a place in that hourly count:
 // the refusal's retryAfter.
+// hourly is an hourly budget of codes: the codes sent in the last hour
+// that match which (one phone's, one address's) stay under limit, else
+// TOO_MANY_CODES on field, with the wait until the oldest of them ages out.
+func (s *Service) hourly(ctx context.Context, db *ent.Client, now time.Time, which predicate.VerificationCode, limit int, field, from string) error {
+	n, err := db.VerificationCode.Query().Where(which, verificationcode.CreatedAtGT(now.Add(-time.Hour))).Count(ctx)
+	if err != nil {
+		return fmt.Errorf("verify: count codes: %w", err)
+	}
+	if n < limit {
+		return nil
+	}
+	wait := s.hourFrees(ctx, db, now, which)
+	return apperr.Limited(ReasonTooManyCodes, field, wait, "too many codes %s: try again in %d s", from, apperr.RetrySeconds(wait))
+}
+
 func (s *Service) hourFrees(ctx context.Context, db *ent.Client, now time.Time, which predicate.VerificationCode) time.Duration {
 	oldest, err := db.VerificationCode.Query().
 		Where(which, verificationcode.CreatedAtGT(now.Add(-time.Hour))).

@@ -39,6 +39,13 @@ func newService(c *ent.Client, o verify.Options) (*verify.Service, *verify.Recor
 	return verify.NewService(c, rec, []byte("secret"), o), rec
 }
 
+// sent sends a code for purpose to phone, which must work.
+func sent(t *testing.T, s *verify.Service, purpose verify.Purpose) {
+	t.Helper()
+	_, err := s.Send(context.Background(), phone, purpose, "")
+	require.NoError(t, err)
+}
+
 // TestCheck: the code sent works once, for its phone and purpose only; a
 // wrong code is refused, and so is the right one once used.
 func TestCheck(t *testing.T) {
@@ -79,8 +86,7 @@ func TestStoredAsHMAC(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		s, rec := newService(c, verify.Options{})
 		ctx := context.Background()
-		_, err := s.Send(ctx, phone, verify.Register, "")
-		require.NoError(t, err)
+		sent(t, s, verify.Register)
 		code := rec.Last(phone)
 		row := c.VerificationCode.Query().OnlyX(sys)
 		require.NotContains(t, row.CodeHash, code)
@@ -100,16 +106,14 @@ func TestAttempts(t *testing.T) {
 		s, rec := newService(c, verify.Options{MaxAttempts: 3, Cooldown: time.Nanosecond})
 		ctx := context.Background()
 
-		_, err := s.Send(ctx, phone, verify.Register, "")
-		require.NoError(t, err)
+		sent(t, s, verify.Register)
 		code := rec.Last(phone)
 		for range 2 {
 			requireReason(t, s.Check(ctx, phone, verify.Register, wrong(code)), apperr.BadUserInput, verify.ReasonCodeInvalid)
 		}
 		require.NoError(t, s.Check(ctx, phone, verify.Register, code), "the right code on the last attempt")
 
-		_, err = s.Send(ctx, phone, verify.Login, "")
-		require.NoError(t, err)
+		sent(t, s, verify.Login)
 		code = rec.Last(phone)
 		for range 3 {
 			requireReason(t, s.Check(ctx, phone, verify.Login, wrong(code)), apperr.BadUserInput, verify.ReasonCodeInvalid)
@@ -119,8 +123,7 @@ func TestAttempts(t *testing.T) {
 
 		// A new code starts with all its attempts.
 		time.Sleep(time.Millisecond)
-		_, err = s.Send(ctx, phone, verify.Login, "")
-		require.NoError(t, err)
+		sent(t, s, verify.Login)
 		require.NoError(t, s.Check(ctx, phone, verify.Login, rec.Last(phone)))
 	})
 }
@@ -131,8 +134,7 @@ func TestConcurrentGuesses(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		s, rec := newService(c, verify.Options{MaxAttempts: 4})
 		ctx := context.Background()
-		_, err := s.Send(ctx, phone, verify.Register, "")
-		require.NoError(t, err)
+		sent(t, s, verify.Register)
 		guess := wrong(rec.Last(phone))
 
 		const n = 12
@@ -159,8 +161,7 @@ func TestExpiry(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		s, rec := newService(c, verify.Options{TTL: 50 * time.Millisecond})
 		ctx := context.Background()
-		_, err := s.Send(ctx, phone, verify.Reset, "")
-		require.NoError(t, err)
+		sent(t, s, verify.Reset)
 		time.Sleep(100 * time.Millisecond)
 		requireReason(t, s.Check(ctx, phone, verify.Reset, rec.Last(phone)), apperr.BadUserInput, verify.ReasonCodeExpired)
 		require.Zero(t, c.VerificationCode.Query().OnlyX(sys).Attempts, "an expired code spends no attempt")
@@ -175,11 +176,10 @@ func TestCooldown(t *testing.T) {
 	dbtest.EachClient(t, func(t *testing.T, c *ent.Client, sys context.Context) {
 		s, rec := newService(c, verify.Options{Cooldown: 300 * time.Millisecond})
 		ctx := context.Background()
-		_, err := s.Send(ctx, phone, verify.Register, "")
-		require.NoError(t, err)
+		sent(t, s, verify.Register)
 		first := rec.Last(phone)
 
-		_, err = s.Send(ctx, phone, verify.Register, "")
+		_, err := s.Send(ctx, phone, verify.Register, "")
 		e := requireReason(t, err, apperr.RateLimited, verify.ReasonResendTooSoon)
 		require.Equal(t, time.Second, e.RetryAfter, "the wait left, but never under a second")
 		require.Equal(t, "input.phone", e.Field)
@@ -189,8 +189,7 @@ func TestCooldown(t *testing.T) {
 		require.NoError(t, err, "the cooldown is per purpose")
 
 		time.Sleep(350 * time.Millisecond)
-		_, err = s.Send(ctx, phone, verify.Register, "")
-		require.NoError(t, err)
+		sent(t, s, verify.Register)
 		second := rec.Last(phone)
 		if second != first {
 			requireReason(t, s.Check(ctx, phone, verify.Register, first), apperr.BadUserInput, verify.ReasonCodeInvalid)

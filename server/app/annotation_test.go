@@ -332,22 +332,8 @@ func TestAnnotationInvites(t *testing.T) {
 		var accepted inviteList
 		k.OK(bob.Token, annInvites, map[string]any{"status": "accepted"}, &accepted)
 		require.Equal(t, 1, accepted.ProjectInvites.TotalCount)
-		var notices struct {
-			Notices struct {
-				Edges []struct {
-					Node struct{ Type, Operation string }
-				}
-			}
-		}
-		k.OK(bob.Token, `{ notices(first: 10) { edges { node { type operation } } } }`, nil, &notices)
-		settled := 0
-		for _, e := range notices.Notices.Edges {
-			if e.Node.Type == "project_invite" {
-				require.Equal(t, "agreed", e.Node.Operation, "the invite's notice is settled")
-				settled++
-			}
-		}
-		require.Equal(t, 1, settled, "one notice per invite, renewed rather than repeated")
+		require.Equal(t, []string{"agreed"}, k.noticeOperations(bob.Token, "project_invite"),
+			"one notice per invite, renewed rather than repeated, and settled")
 
 		// Only the owner invites, even a friend of the inviter.
 		k.befriend(bob, dave)

@@ -303,8 +303,8 @@ func (a *App) routes(resolver *graph.Resolver) http.Handler {
 		})
 	}
 	a.fileRoutes(r)
-	a.exportRoutes(r) // export.go
-	a.roomRoutes(r)   // rooms.go
+	a.exportRoutes(r) // routes.go
+	a.roomRoutes(r)   // routes.go
 	return r
 }
 

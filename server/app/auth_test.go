@@ -218,3 +218,22 @@ func TestAuthPayloadShowsOwnContact(t *testing.T) {
 		require.Nil(t, stranger.User.Email)
 	})
 }
+
+// TestRegisterProfile: the profile fields registration takes are kept.
+func TestRegisterProfile(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		u := s.Register("dora", map[string]any{"nickname": "朵拉", "sign": "explorer", "location": "Shanghai", "phone": "13800000009"})
+		var me struct {
+			Me struct {
+				Username, Nickname, Sign, Location, Phone string
+				PublicID                                  int
+			}
+		}
+		s.OK(u.Token, `{ me { username nickname sign location phone publicID } }`, nil, &me)
+		require.Equal(t, "朵拉", me.Me.Nickname)
+		require.Equal(t, "explorer", me.Me.Sign)
+		require.Equal(t, "Shanghai", me.Me.Location)
+		require.Equal(t, "+8613800000009", me.Me.Phone, "stored in E.164 form")
+		require.Greater(t, me.Me.PublicID, 9_999_999)
+	})
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 )
@@ -31,7 +32,7 @@ func TestProfileAvatars(t *testing.T) {
 
 		// Bob sends alice a private image: the URL she reads carries a token
 		// signed for her.
-		img := s.upload(bob.Token, "image", "secret.png", pngImage(8, 8))
+		img := s.upload(bob.Token, "image", "secret.png", filestest.PNG(8, 8))
 		require.Contains(t, img.URL, "?t=")
 		msg := s.sendIn(bob, map[string]any{"to": alice.ID, "parts": []map[string]any{{"category": "image", "fileId": img.ID}}})
 		var seen struct {
@@ -41,10 +42,10 @@ func TestProfileAvatars(t *testing.T) {
 		foreignPrivate := seen.Node.Parts[0].URL
 		require.Contains(t, foreignPrivate, "?t=")
 
-		mine := s.upload(alice.Token, "avatar", "me.png", pngImage(9, 9))
+		mine := s.upload(alice.Token, "avatar", "me.png", filestest.PNG(9, 9))
 		require.NotContains(t, mine.URL, "?t=", "avatars are public")
-		myImage := s.upload(alice.Token, "image", "photo.png", pngImage(10, 10))
-		bobs := s.upload(bob.Token, "avatar", "bob.png", pngImage(11, 11))
+		myImage := s.upload(alice.Token, "image", "photo.png", filestest.PNG(10, 10))
+		bobs := s.upload(bob.Token, "avatar", "bob.png", filestest.PNG(11, 11))
 
 		for _, tc := range []struct {
 			name                string

@@ -97,3 +97,24 @@ func eachConfigured(t *testing.T, configure func(*app.Config), f func(t *testing
 func eachKit[K any](t *testing.T, newKit func(*testing.T, dbtest.Backend) K, f func(*testing.T, K)) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) { f(t, newKit(t, b)) })
 }
+
+// noticeOperations is the operation of each of the first notices of type
+// typ in the inbox of token's user, as the API shows them.
+func (s *server) noticeOperations(token, typ string) []string {
+	s.T.Helper()
+	var inbox struct {
+		Notices struct {
+			Edges []struct {
+				Node struct{ Type, Operation string }
+			}
+		}
+	}
+	s.OK(token, `{ notices(first: 50) { edges { node { type operation } } } }`, nil, &inbox)
+	var out []string
+	for _, e := range inbox.Notices.Edges {
+		if e.Node.Type == typ {
+			out = append(out, e.Node.Operation)
+		}
+	}
+	return out
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley/ent/privacy"
 	"github.com/parley-im/parley/ent/rule"
 	"github.com/parley-im/parley/ent/viewer"
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/internal/group"
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
@@ -231,9 +232,9 @@ func TestGroupCreateAndCard(t *testing.T) {
 		require.True(t, detail.Group.AnnIs)
 
 		// Input errors and refusals, each with its reason.
-		png := k.upload(ann.Token, "avatar", "a.png", pngImage(8, 8))
-		image := k.upload(ann.Token, "image", "i.png", pngImage(9, 9))
-		bobAvatar := k.upload(bob.Token, "avatar", "b.png", pngImage(10, 10))
+		png := k.upload(ann.Token, "avatar", "a.png", filestest.PNG(8, 8))
+		image := k.upload(ann.Token, "image", "i.png", filestest.PNG(9, 9))
+		bobAvatar := k.upload(bob.Token, "avatar", "b.png", filestest.PNG(10, 10))
 		const create = `mutation($in: CreateGroupInput!) { createGroup(input: $in) { id avatar } }`
 		k.refuse(t, create, []refusal{
 			{"name too long", ann, input(map[string]any{"name": strings.Repeat("x", 65)}), "BAD_USER_INPUT", "TOO_LONG", "input.name"},
@@ -598,7 +599,7 @@ func TestGroupUpdate(t *testing.T) {
 		require.Equal(t, "Handsome", ev.Node.Name)
 		require.Equal(t, []string{"Ann created the group with Bob, Cat", "Bob renamed the group to “Handsome”", "Bob updated the announcement:\nBe kind"}, k.texts(cat, g.ConversationID))
 
-		avatar := k.upload(ann.Token, "avatar", "g.png", pngImage(12, 12))
+		avatar := k.upload(ann.Token, "avatar", "g.png", filestest.PNG(12, 12))
 		k.OK(ann.Token, grpUpdate, groupVars(g, "in", map[string]any{"avatarFileId": avatar.ID}), &out)
 		require.Equal(t, avatar.URL, out.UpdateGroup.Avatar)
 		k.OK(ann.Token, grpUpdate, groupVars(g, "in", map[string]any{"clearAvatar": true}), &out)
@@ -807,7 +808,7 @@ func TestGroupMutes(t *testing.T) {
 		require.Contains(t, texts, "Ann unmuted everyone")
 
 		// An image to the group: members fetch it, others do not.
-		img := k.upload(cat.Token, "image", "cat.png", pngImage(20, 20))
+		img := k.upload(cat.Token, "image", "cat.png", filestest.PNG(20, 20))
 		res := k.Do(cat.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": map[string]any{
 			"groupId": g.ID, "parts": []map[string]any{{"category": "image", "fileId": img.ID}},
 		}})
@@ -1016,6 +1017,8 @@ func TestGroupDissolve(t *testing.T) {
 		_, _ = until(bws, "events", "MEMBER_LEFT")
 		// The pending application is refused.
 		require.Equal(t, "refused", nextNotice(dws).Node.Operation)
+		// And so is the owner's copy of it: nothing is left to answer.
+		require.Equal(t, []string{"refused"}, k.noticeOperations(ann.Token, "group_apply"), "the owner's copy of the application")
 
 		require.Nil(t, k.card("", g.ID))
 		r := k.Do(bob.Token, `query($c: ID!) { messages(conversationId: $c, last: 5) { edges { node { id } } } }`, map[string]any{"c": g.ConversationID})

@@ -437,3 +437,26 @@ func TestWriteBudgets(t *testing.T) {
 		requireRetryAfter(t, r, "TOO_MANY_WRITES", 60)
 	})
 }
+
+// TestQueryLimits: depth, cost and token limits refuse a request with a
+// code, and the server keeps serving.
+func TestQueryLimits(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		u := s.Register("fred", nil)
+		costly := `query($id: ID!) { node(id: $id) { ... on Message { conversation { messages(first: 100) { edges { node { conversation { messages(first: 100) { edges { node { conversation { members(first: 100) { totalCount } } } } } } } } } } } } }`
+		r := s.Do(u.Token, costly, map[string]any{"id": u.ID})
+		require.Equal(t, "QUERY_TOO_COMPLEX", r.Code())
+		require.Equal(t, "COST_LIMIT", r.Reason())
+
+		deep := `{ me { id } node(id: 1) { ... on Message { conversation { messages { edges { node { conversation { messages { edges { node { conversation { messages { edges { node { id } } } } } } } } } } } } } } }`
+		r = s.Do(u.Token, deep, nil)
+		require.Equal(t, "QUERY_TOO_COMPLEX", r.Code())
+		require.Equal(t, "DEPTH_LIMIT", r.Reason())
+
+		huge := "{ " + strings.Repeat("me { id } ", 20000) + "}"
+		r = s.Do(u.Token, huge, nil)
+		require.Equal(t, "GRAPHQL_PARSE_FAILED", r.Code())
+
+		s.OK(u.Token, `{ me { id } }`, nil, nil)
+	})
+}

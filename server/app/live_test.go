@@ -2,11 +2,14 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/server/app"
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
@@ -279,4 +282,51 @@ func (k grpKit) head() int64 {
 	h, err := k.App.Events.Source().Head(context.Background())
 	require.NoError(k.T, err)
 	return h
+}
+
+// TestEventsResumeAcrossJoin: a conversation opened while the client was
+// offline is part of the replay: the join, then its messages, in order.
+func TestEventsResumeAcrossJoin(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		alice, bob, carol := s.Register("alice", nil), s.Register("bob", nil), s.Register("carol", nil)
+		s.Send(alice, bob, "hello")
+		ws := s.MustDial(bob.Token)
+		ws.Subscribe("1", apptest.EventsSubscription, nil)
+		s.WaitSubscriptions(1)
+		cursor := s.Send(alice, bob, "last seen").ID
+		ev := ws.NextMessage()
+		require.Equal(t, cursor, ev.Node.ID)
+		ws.Close()
+
+		// While bob is away, carol opens a conversation with him.
+		var want []string
+		for i := 0; i < 3; i++ {
+			want = append(want, s.Send(carol, bob, fmt.Sprint("from carol ", i)).ID)
+		}
+		ws = s.MustDial(bob.Token)
+		ws.Subscribe("2", apptest.EventsSubscription, map[string]any{"after": ev.Cursor})
+		first, _ := ws.NextEvent()
+		require.Equal(t, "MEMBER_JOINED", first.Kind)
+		for _, id := range want {
+			require.Equal(t, id, ws.NextMessage().Node.ID)
+		}
+	})
+}
+
+// TestKeepalive: the server pings idle WebSocket clients.
+func TestKeepalive(t *testing.T) {
+	eachConfigured(t, func(c *app.Config) { c.KeepAlive = 100 * time.Millisecond }, func(t *testing.T, s *server) {
+		u := s.Register("erin", nil)
+		ws := s.MustDial(u.Token)
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			_, raw, err := ws.ReadMessage()
+			require.NoError(t, err)
+			var msg struct{ Type string }
+			require.NoError(t, json.Unmarshal(raw, &msg))
+			if msg.Type == "ping" {
+				break
+			}
+		}
+	})
 }

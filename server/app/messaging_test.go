@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
@@ -297,7 +298,7 @@ func TestSendForms(t *testing.T) {
 		require.Equal(t, first.ID, mixed.Quote.ID)
 		require.Equal(t, "https://example.com/parley", *mixed.Parts[1].URL)
 
-		img := s.upload(a.Token, "image", "猫.png", pngImage(8, 8))
+		img := s.upload(a.Token, "image", "猫.png", filestest.PNG(8, 8))
 		pic := s.sendIn(a, map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "image", "fileId": img.ID}}})
 		require.Equal(t, "image", pic.Kind)
 		require.Equal(t, "[image]", pic.Preview)
@@ -313,7 +314,7 @@ func TestSendForms(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
 		doc := s.upload(a.Token, "file", "report.pdf", []byte("%PDF-1.4 hello"))
 		s.sendIn(a, map[string]any{"to": z.ID, "parts": []map[string]any{{"category": "file", "fileId": doc.ID}}})
-		theirs := s.upload(other.Token, "image", "x.png", pngImage(4, 4))
+		theirs := s.upload(other.Token, "image", "x.png", filestest.PNG(4, 4))
 
 		long := strings.Repeat("x", 4001)
 		for _, tc := range []struct {

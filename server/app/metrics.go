@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -66,52 +67,35 @@ type metrics struct {
 // newMetrics registers Parley's collectors, the Go runtime's, the process's,
 // the database pool's and the event hub's.
 func newMetrics(a *App) *metrics {
+	reg := prometheus.NewRegistry()
+	r := registrar{promauto.With(reg)}
 	m := &metrics{
-		reg:   prometheus.NewRegistry(),
+		reg:   reg,
 		names: map[string]string{},
-		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "parley_graphql_operations_total",
-			Help: "GraphQL operations by operation name, type (query, mutation, subscription, unknown) and outcome: OK or the first error's extensions.code. A subscription counts once, when it ends.",
-		}, []string{"operation", "type", "code"}),
-		opDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "parley_graphql_operation_duration_seconds",
-			Help:    "Time from reading a query or mutation to its response, by operation name and type. Subscriptions are not timed.",
-			Buckets: latencyBuckets,
-		}, []string{"operation", "type"}),
-		opInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "parley_graphql_operations_in_flight",
-			Help: "Queries and mutations being executed.",
-		}),
-		subscriptions: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		operations: r.counter("parley_graphql_operations_total",
+			"GraphQL operations by operation name, type (query, mutation, subscription, unknown) and outcome: OK or the first error's extensions.code. A subscription counts once, when it ends.",
+			"operation", "type", "code"),
+		opDuration: r.latency("parley_graphql_operation_duration_seconds",
+			"Time from reading a query or mutation to its response, by operation name and type. Subscriptions are not timed.",
+			"operation", "type"),
+		opInFlight: r.gauge("parley_graphql_operations_in_flight", "Queries and mutations being executed."),
+		subscriptions: r.factory.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "parley_graphql_subscriptions_active",
 			Help: "Subscription operations running, by operation name.",
 		}, []string{"operation"}),
-		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "parley_http_requests_total",
-			Help: "HTTP requests by route pattern, method and status (101 for WebSocket upgrades, counted when the connection ends).",
-		}, []string{"route", "method", "status"}),
-		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "parley_http_request_duration_seconds",
-			Help:    "HTTP request duration by route pattern, WebSocket connections excluded.",
-			Buckets: latencyBuckets,
-		}, []string{"route"}),
-		httpInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "parley_http_requests_in_flight",
-			Help: "HTTP requests being served, WebSocket connections included.",
-		}),
-		wsConnections: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "parley_websocket_connections",
-			Help: "Open GraphQL WebSocket connections.",
-		}),
-		wsCloses: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "parley_websocket_closes_total",
-			Help: "WebSocket close frames the server sent, by close code (1000 normal, 1001 shutdown, 44xx graphql-transport-ws protocol errors).",
-		}, []string{"code"}),
+		httpRequests: r.counter("parley_http_requests_total",
+			"HTTP requests by route pattern, method and status (101 for WebSocket upgrades, counted when the connection ends).",
+			"route", "method", "status"),
+		httpDuration: r.latency("parley_http_request_duration_seconds",
+			"HTTP request duration by route pattern, WebSocket connections excluded.",
+			"route"),
+		httpInFlight:  r.gauge("parley_http_requests_in_flight", "HTTP requests being served, WebSocket connections included."),
+		wsConnections: r.gauge("parley_websocket_connections", "Open GraphQL WebSocket connections."),
+		wsCloses: r.counter("parley_websocket_closes_total",
+			"WebSocket close frames the server sent, by close code (1000 normal, 1001 shutdown, 44xx graphql-transport-ws protocol errors).",
+			"code"),
 	}
-	m.reg.MustRegister(
-		m.operations, m.opDuration, m.opInFlight, m.subscriptions,
-		m.httpRequests, m.httpDuration, m.httpInFlight,
-		m.wsConnections, m.wsCloses,
+	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
@@ -119,6 +103,26 @@ func newMetrics(a *App) *metrics {
 		hubCollector{a},
 	)
 	return m
+}
+
+// registrar creates Parley's own metrics, each registered on the registry
+// as it is made, so that none can be declared and left out.
+type registrar struct{ factory promauto.Factory }
+
+// counter is a counter by labels.
+func (r registrar) counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return r.factory.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+// latency is a histogram of durations in seconds, by labels, in the
+// latency buckets every duration shares.
+func (r registrar) latency(name, help string, labels ...string) *prometheus.HistogramVec {
+	return r.factory.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets}, labels)
+}
+
+// gauge is a gauge without labels.
+func (r registrar) gauge(name, help string) prometheus.Gauge {
+	return r.factory.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 }
 
 // handler serves the registry in the Prometheus exposition format.

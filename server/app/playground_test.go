@@ -1,5 +1,8 @@
 package app_test
 
+// What the server serves a front-end developer besides the API: the
+// playground, and the schema as SDL.
+
 import (
 	"bytes"
 	"compress/gzip"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/graph"
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/server/apptest"
 	"github.com/parley-im/parley/server/playground"
@@ -70,5 +74,24 @@ func TestPlayground(t *testing.T) {
 		cfg.Production, cfg.Introspection, cfg.Playground = true, false, true
 		res, _ = start(t, cfg).Get("/", "", nil)
 		require.Equal(t, http.StatusOK, res.StatusCode, "switched on in production")
+	})
+}
+
+// TestSchemaSDL: outside production, GET /schema.graphql serves the schema
+// as SDL (the committed schema.graphql), as plain UTF-8 text and to anyone;
+// a production server answers 404, as it refuses introspection.
+func TestSchemaSDL(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		s := newServer(t, b)
+		res, body := s.Get("/schema.graphql", "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Equal(t, "text/plain; charset=utf-8", res.Header.Get("Content-Type"))
+		require.Equal(t, graph.SDL(), string(body))
+		require.Contains(t, string(body), "type Query {")
+		require.NotContains(t, string(body), "@goField")
+
+		prod := productionServer(t, b)
+		res, _ = prod.Get("/schema.graphql", "", nil)
+		require.Equal(t, http.StatusNotFound, res.StatusCode)
 	})
 }

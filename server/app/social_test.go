@@ -15,6 +15,7 @@ import (
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/viewer"
 	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/files/filestest"
 	"github.com/parley-im/parley/internal/platform/dbtest"
 	"github.com/parley-im/parley/internal/verify"
 	"github.com/parley-im/parley/server/app"
@@ -579,7 +580,7 @@ func TestProfileAndUsers(t *testing.T) {
 		}
 		s.OK(a.Token, update, map[string]any{"in": map[string]any{
 			"username": "amelia", "nickname": "Amelia", "sign": "raggedy doctor", "sex": "female",
-			"location": "Leadworth", "avatarFileId": s.upload(a.Token, "avatar", "a.png", pngImage(4, 4)).ID,
+			"location": "Leadworth", "avatarFileId": s.upload(a.Token, "avatar", "a.png", filestest.PNG(4, 4)).ID,
 		}}, &out)
 		require.Equal(t, "amelia", out.UpdateProfile.Username)
 		require.Equal(t, "female", out.UpdateProfile.Sex)

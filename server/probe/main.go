@@ -4,6 +4,8 @@
 package main
 
 import (
+	"cmp"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,10 +13,8 @@ import (
 )
 
 func main() {
-	url := "http://127.0.0.1:8080/readyz"
-	if len(os.Args) > 1 {
-		url = os.Args[1]
-	}
+	flag.Parse()
+	url := cmp.Or(flag.Arg(0), "http://127.0.0.1:8080/readyz")
 	client := http.Client{Timeout: 3 * time.Second}
 	res, err := client.Get(url)
 	if err != nil {

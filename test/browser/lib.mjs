@@ -14,6 +14,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
+import { check, story as runStory, within } from '../story.mjs';
+
 function required(name) {
   const v = process.env[name];
   if (!v) {
@@ -33,41 +35,18 @@ const stepTimeout = 30_000;
 
 /**
  * story runs steps, [name, async (ctx) => {}] pairs, in order with one
- * shared ctx, and exits: 0 when every step passed, 1 at the first failure.
- * ctx.browser, once a step has set it (launch()), is closed either way.
+ * shared ctx, and exits: 0 when every step passed, 1 at the first failure
+ * (test/story.mjs). ctx.browser, once a step has set it (launch()), is
+ * closed either way.
  */
-export async function story(title, steps) {
-  console.log(`${title} (${base})`);
-  const ctx = {};
-  let code = 0;
-  for (const [name, run] of steps) {
-    const started = Date.now();
-    try {
-      await within(stepTimeout, `step "${name}"`, run(ctx));
-    } catch (err) {
-      console.log(`  FAIL ${name}: ${err?.stack ?? err}`);
-      code = 1;
-      break;
-    }
-    console.log(`  ok   ${name} (${Date.now() - started} ms)`);
-  }
-  await ctx.browser?.close().catch(() => {});
-  process.exit(code);
-}
-
-/** check throws message unless cond holds. */
-export function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-/** within resolves like promise, or rejects once ms have passed. */
-export function within(ms, what, promise) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+export function story(title, steps) {
+  return runStory(`${title} (${base})`, steps, {
+    timeout: stepTimeout,
+    after: (ctx) => ctx.browser?.close().catch(() => {}),
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+export { check, within };
 
 /** local tells whether url stays on this machine (127.0.0.1, or no network at all). */
 function local(url) {

@@ -6,12 +6,15 @@
 // Scripts get the server's base URL (http://127.0.0.1:port) as their only
 // argument, from clients_test.go.
 
+import { check, story as runStory, within } from '../story.mjs';
+
 /** base is the server's base URL; /query is its GraphQL endpoint. */
 export const base = process.argv[2];
 if (!base) {
   console.error(`usage: node ${process.argv[1]} <server base URL>`);
   process.exit(2);
 }
+export { check, within };
 export const httpURL = `${base}/query`;
 export const wsURL = httpURL.replace(/^http/, 'ws');
 
@@ -21,28 +24,10 @@ const stepTimeout = 15_000;
 /**
  * story runs steps, a list of [name, async (ctx) => {}] pairs, in order with
  * one shared ctx object, and exits the process: 0 when every step passed, 1
- * at the first failure. It is how every script is written, so that a failure
- * names the step, and adding a check means adding a step.
+ * at the first failure (test/story.mjs).
  */
-export async function story(title, steps) {
-  console.log(`${title} (${base})`);
-  const ctx = {};
-  for (const [name, run] of steps) {
-    const started = Date.now();
-    try {
-      await within(stepTimeout, `step "${name}"`, run(ctx));
-    } catch (err) {
-      console.log(`  FAIL ${name}: ${err?.stack ?? err}`);
-      process.exit(1);
-    }
-    console.log(`  ok   ${name} (${Date.now() - started} ms)`);
-  }
-  process.exit(0); // open sockets would otherwise keep node alive
-}
-
-/** check throws message unless cond holds. */
-export function check(cond, message) {
-  if (!cond) throw new Error(message);
+export function story(title, steps) {
+  return runStory(`${title} (${base})`, steps, { timeout: stepTimeout });
 }
 
 /** equal throws unless actual === expected, showing both. */
@@ -50,15 +35,6 @@ export function equal(actual, expected, what) {
   if (actual !== expected) {
     throw new Error(`${what}: got ${JSON.stringify(actual)}, want ${JSON.stringify(expected)}`);
   }
-}
-
-/** within resolves like promise, or rejects once ms have passed. */
-export function within(ms, what, promise) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

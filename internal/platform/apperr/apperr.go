@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lib/pq"
 	"github.com/parley-im/parley/ent"
@@ -37,6 +38,7 @@ const (
 // switch on the reason, people read the message.
 const (
 	ReasonRequired         = "REQUIRED"
+	ReasonQueryTooShort    = "QUERY_TOO_SHORT"
 	ReasonTooLong          = "TOO_LONG"
 	ReasonInvalid          = "INVALID"
 	ReasonUsernameRequired = "USERNAME_REQUIRED"
@@ -140,6 +142,37 @@ func Limited(reason, field string, retry time.Duration, format string, args ...a
 // Input reports a bad input field.
 func Input(reason, field, format string, args ...any) *Error {
 	return New(BadUserInput, reason, field, format, args...)
+}
+
+// SearchMax bounds a search query, in characters.
+const SearchMax = 64
+
+// SearchQuery is the one rule of every search's query argument: trimmed of
+// white space, at most SearchMax characters (TOO_LONG), and not empty
+// (QUERY_TOO_SHORT) unless the search may list everything.
+func SearchQuery(query string, required bool) (string, error) {
+	query = strings.TrimSpace(query)
+	switch n := utf8.RuneCountInString(query); {
+	case n == 0 && required:
+		return "", Input(ReasonQueryTooShort, "query", "query is required")
+	case n > SearchMax:
+		return "", Input(ReasonTooLong, "query", "query is longer than %d characters", SearchMax)
+	}
+	return query, nil
+}
+
+// Found is the result of loading one object: v when err is nil; what's
+// NOT_FOUND when ent found nothing (or nothing the viewer may see);
+// another error wrapped with op, for the log.
+func Found[T any](v T, err error, what, op string) (T, error) {
+	var zero T
+	switch {
+	case ent.IsNotFound(err):
+		return zero, Missing(what)
+	case err != nil:
+		return zero, fmt.Errorf("%s: %w", op, err)
+	}
+	return v, nil
 }
 
 // Missing reports an object that does not exist or that the viewer may not

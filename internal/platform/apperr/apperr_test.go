@@ -1,10 +1,13 @@
 package apperr
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/parley-im/parley/ent"
 )
 
 func TestClip(t *testing.T) {
@@ -37,5 +40,52 @@ func TestInputMessageBounded(t *testing.T) {
 	e := Input(ReasonEmailInvalid, "input.email", "email %q is not a valid address", Clip(huge))
 	if want := fmt.Sprintf("email %q is not a valid address", strings.Repeat("x", EchoMax)+"…"); e.Message != want {
 		t.Fatalf("message %.100q…, want %q", e.Message, want)
+	}
+}
+
+// TestSearchQuery: a query is trimmed; empty is QUERY_TOO_SHORT where the
+// search needs one and nothing otherwise; longer than SearchMax characters
+// (not bytes) is TOO_LONG; both name the query argument.
+func TestSearchQuery(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		required bool
+		want     string
+		reason   string
+	}{
+		{"  go ", true, "go", ""},
+		{" \t", false, "", ""},
+		{" \t", true, "", ReasonQueryTooShort},
+		{strings.Repeat("界", SearchMax), true, strings.Repeat("界", SearchMax), ""},
+		{strings.Repeat("界", SearchMax+1), false, "", ReasonTooLong},
+	} {
+		got, err := SearchQuery(c.in, c.required)
+		if c.reason == "" {
+			if err != nil || got != c.want {
+				t.Errorf("SearchQuery(%q, %v) = %q, %v; want %q", c.in, c.required, got, err, c.want)
+			}
+			continue
+		}
+		if e, ok := As(err); !ok || e.Reason != c.reason || e.Field != "query" || e.Code != BadUserInput {
+			t.Errorf("SearchQuery(%q, %v): %v; want %s on query", c.in, c.required, err, c.reason)
+		}
+	}
+}
+
+// TestFound: a loaded object passes; ent's not-found is the object's
+// NOT_FOUND; another error is kept, wrapped with the operation.
+func TestFound(t *testing.T) {
+	v, err := Found(7, nil, "room", "room: load")
+	if v != 7 || err != nil {
+		t.Fatalf("Found(7, nil) = %v, %v", v, err)
+	}
+	_, err = Found(0, &ent.NotFoundError{}, "room", "room: load")
+	if e, ok := As(err); !ok || e.Code != NotFound || e.Message != "room not found" {
+		t.Fatalf("not found: %v", err)
+	}
+	cause := errors.New("connection reset")
+	_, err = Found(0, cause, "room", "room: load")
+	if _, ok := As(err); ok || !errors.Is(err, cause) || !strings.HasPrefix(err.Error(), "room: load: ") {
+		t.Fatalf("other error: %v", err)
 	}
 }

@@ -120,90 +120,80 @@
   // playground").
   var tabs = [
     {
-      query: [
-        '# Register two accounts. Leave the Headers panel empty:',
-        '# login refuses a request that already carries a valid',
-        '# token (ALREADY_SIGNED_IN). Run: Ctrl-Enter or ▶.',
-        'mutation Register {',
-        '  alice: register(input: {',
-        '    username: "alice", password: "password1", phone: "+8613800000001",',
-        '    nickname: "Alice", sign: "hello", location: "Paris"',
-        '  }) {',
-        '    user { id username }',
-        '  }',
-        '  bob: register(input: {username: "bob", password: "password2"}) {',
-        '    accessToken',
-        '    user { id username }',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
+      query: `# Register two accounts. Leave the Headers panel empty:
+# login refuses a request that already carries a valid
+# token (ALREADY_SIGNED_IN). Run: Ctrl-Enter or ▶.
+mutation Register {
+  alice: register(input: {
+    username: "alice", password: "password1", phone: "+8613800000001",
+    nickname: "Alice", sign: "hello", location: "Paris"
+  }) {
+    user { id username }
+  }
+  bob: register(input: {username: "bob", password: "password2"}) {
+    accessToken
+    user { id username }
+  }
+}
+`,
     },
     {
-      query: [
-        '# Log in as alice, by username, email or phone. Her',
-        '# accessToken goes in the Headers panel of other tabs:',
-        '#   {"Authorization": "Bearer <accessToken>"}',
-        'mutation Login {',
-        '  login(input: {',
-        '    login: "+8613800000001", password: "password1"',
-        '  }) {',
-        '    accessToken refreshToken expiresAt',
-        '    user { id username }',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
+      query: `# Log in as alice, by username, email or phone. Her
+# accessToken goes in the Headers panel of other tabs:
+#   {"Authorization": "Bearer <accessToken>"}
+mutation Login {
+  login(input: {
+    login: "+8613800000001", password: "password1"
+  }) {
+    accessToken refreshToken expiresAt
+    user { id username }
+  }
+}
+`,
     },
     {
-      query: [
-        '# Who am I? The access token goes in the Headers panel:',
-        '#   {"Authorization": "Bearer <accessToken>"}',
-        'query Me {',
-        '  me { id username nickname phone sign location publicID }',
-        '}',
-        '',
-      ].join('\n'),
+      query: `# Who am I? The access token goes in the Headers panel:
+#   {"Authorization": "Bearer <accessToken>"}
+query Me {
+  me { id username nickname phone sign location publicID }
+}
+`,
     },
     {
-      query: [
-        '# Send a message to bob, with alice\'s token in the',
-        '# Headers panel and bob\'s id from the Register tab. The',
-        '# first message opens their direct conversation; a retry',
-        '# with the same clientId returns the same message.',
-        'mutation SendMessage {',
-        '  sendMessage(input: {',
-        '    to: "<bob\'s id>", text: "Hello Bob", clientId: "c-1"',
-        '  }) {',
-        '    id seq text createdAt',
-        '    conversation { id kind }',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
+      query: `# Send a message to bob, with alice's token in the
+# Headers panel and bob's id from the Register tab. The
+# first message opens their direct conversation; a retry
+# with the same clientId returns the same message.
+mutation SendMessage {
+  sendMessage(input: {
+    to: "<bob's id>", text: "Hello Bob", clientId: "c-1"
+  }) {
+    id seq text createdAt
+    conversation { id kind }
+  }
+}
+`,
     },
     {
-      query: [
-        '# Bob\'s live events, over a WebSocket. Open the',
-        '# playground in a second browser tab (changing tabs here',
-        '# stops a running subscription), put bob\'s token in its',
-        '# Headers panel (it is sent as the connection_init',
-        '# payload) and run this. Then send bob a message from',
-        '# alice in the first tab (SendMessage, another text and',
-        '# no clientId): it arrives here. Pass the last cursor as',
-        '# events(after:) to resume where the stream stopped.',
-        'subscription Events {',
-        '  events {',
-        '    cursor kind reason',
-        '    node {',
-        '      id',
-        '      ... on Message { seq text sender { username } }',
-        '      ... on Conversation { kind }',
-        '    }',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
+      query: `# Bob's live events, over a WebSocket. Open the
+# playground in a second browser tab (changing tabs here
+# stops a running subscription), put bob's token in its
+# Headers panel (it is sent as the connection_init
+# payload) and run this. Then send bob a message from
+# alice in the first tab (SendMessage, another text and
+# no clientId): it arrives here. Pass the last cursor as
+# events(after:) to resume where the stream stopped.
+subscription Events {
+  events {
+    cursor kind reason
+    node {
+      id
+      ... on Message { seq text sender { username } }
+      ... on Conversation { kind }
+    }
+  }
+}
+`,
     },
   ];
 

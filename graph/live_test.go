@@ -2,14 +2,32 @@ package graph
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
 	"testing"
 	"unicode/utf8"
 
 	"entgo.io/contrib/entgql"
+	"github.com/stretchr/testify/require"
 
 	"github.com/parley-im/parley/internal/platform/apperr"
 )
+
+// TestPresentData: the ids of event data, at any depth and in lists, are
+// given as global id strings; other numbers, strings and nulls are kept.
+func TestPresentData(t *testing.T) {
+	got, err := presentData(json.RawMessage(`{"userId": 12, "seq": 9007199254740993, "id": 3,
+		"messageIds": [4, 5], "who": {"groupId": 6, "name": "x"}, "items": [{"roomId": 7}],
+		"inviteId": "8", "quoteId": null, "forEveryone": true}`))
+	require.NoError(t, err)
+	out, err := json.Marshal(got)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"userId": "12", "seq": 9007199254740993, "id": "3",
+		"messageIds": ["4", "5"], "who": {"groupId": "6", "name": "x"}, "items": [{"roomId": "7"}],
+		"inviteId": "8", "quoteId": null, "forEveryone": true}`, string(out))
+	_, err = presentData(json.RawMessage(`[1]`))
+	require.Error(t, err)
+}
 
 // FuzzStreamCursor checks the resume cursor of the event streams (events,
 // notices, conversationEvents, projectChanges: their after argument). It
