@@ -16,7 +16,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
 import {
-  Events, check, equal, eventsSubscription, httpURL, nextMessage, story, waitSubscriptions, wsURL,
+  Events, check, equal, eventsSubscription, httpURL, nextEvent, nextMessage, story, waitSubscriptions, wsURL,
 } from './lib.mjs';
 
 // The operations of the story.
@@ -83,6 +83,24 @@ const HISTORY = gql`
   }
 `;
 
+const EDIT = gql`
+  mutation Edit($id: ID!, $text: String) {
+    editMessage(id: $id, text: $text) { id text editedAt edits(first: 5) { edges { node { text } } } }
+  }
+`;
+
+const REACT = gql`
+  mutation React($id: ID!, $emoji: String!) {
+    addReaction(messageId: $id, emoji: $emoji) { id reactions { emoji count mine } }
+  }
+`;
+
+const REACTIONS = gql`
+  query Reactions($id: ID!) {
+    node(id: $id) { id ... on Message { text reactions { emoji count mine users(first: 5) { edges { node { id } } } } } }
+  }
+`;
+
 const PASSWORD = 'password1';
 
 /**
@@ -135,7 +153,7 @@ async function expectError(call) {
   throw new Error('the call succeeded, but it should have failed');
 }
 
-await story('Apollo Client: register, log in, message, befriend, upload, history, catch up, errors', [
+await story('Apollo Client: register, log in, message, befriend, upload, history, catch up, edit, react, errors', [
   ['alice and bob register', async (ctx) => {
     ctx.anonymous = connect();
     ctx.users = {};
@@ -276,8 +294,41 @@ await story('Apollo Client: register, log in, message, befriend, upload, history
     const events = new Events();
     ctx.bob.client.subscribe({ query: EVENTS, variables: { after: ctx.lastCursor } }).subscribe(events.observer);
     const texts = [];
-    for (let i = 0; i < 2; i++) texts.push((await nextMessage(events)).ev.node?.text);
+    for (let i = 0; i < 2; i++) {
+      const { ev } = await nextMessage(events);
+      texts.push(ev.node?.text);
+      ctx.lastMessageId = ev.node?.id;
+    }
     equal(JSON.stringify(texts), JSON.stringify(['while you were out', 'one more']), 'missed messages, in order');
+    ctx.bobEvents = events;
+  }],
+
+  ['alice edits her last message; bob is told live and reads the new text', async (ctx) => {
+    const { data } = await ctx.alice.client.mutate({
+      mutation: EDIT, variables: { id: ctx.lastMessageId, text: 'one more, edited' },
+    });
+    equal(data.editMessage.text, 'one more, edited', 'edited text');
+    check(data.editMessage.editedAt, 'editedAt is set');
+    equal(JSON.stringify(data.editMessage.edits.edges.map((e) => e.node.text)), JSON.stringify(['one more']), 'earlier version');
+    let ev;
+    do ev = await nextEvent(ctx.bobEvents); while (ev.kind !== 'MESSAGE_EDITED');
+    equal(ev.node?.id, ctx.lastMessageId, 'edited message id');
+    equal(ev.node?.text, 'one more, edited', 'the event carries the new text');
+  }],
+
+  ['bob reacts with 👍; alice sees the count, and who reacted', async (ctx) => {
+    const { data } = await ctx.bob.client.mutate({ mutation: REACT, variables: { id: ctx.lastMessageId, emoji: '👍' } });
+    equal(JSON.stringify(data.addReaction.reactions), JSON.stringify([{ __typename: 'Reaction', emoji: '👍', count: 1, mine: true }]), "bob's view");
+    let ev;
+    do ev = await nextEvent(ctx.bobEvents); while (ev.kind !== 'MESSAGE_REACTED');
+    equal(ev.node?.id, ctx.lastMessageId, 'reacted message id');
+    const { data: seen } = await ctx.alice.client.query({ query: REACTIONS, variables: { id: ctx.lastMessageId }, fetchPolicy: 'network-only' });
+    const [r] = seen.node.reactions;
+    equal(r.count, 1, 'count');
+    equal(r.mine, false, "alice's view: not hers");
+    equal(r.users.edges[0].node.id, ctx.users.bob.id, 'bob reacted');
+    const err = await expectError(() => ctx.bob.client.mutate({ mutation: REACT, variables: { id: ctx.lastMessageId, emoji: 'no' } }));
+    equal(err.extensions?.reason, 'EMOJI_INVALID', 'a word is no emoji');
   }],
 
   ['everyone disconnects', async (ctx) => {
