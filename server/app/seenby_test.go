@@ -87,7 +87,8 @@ func TestSeenBy(t *testing.T) {
 		require.Nil(t, v.Delivered)
 
 		ws := k.MustDial(ann.Token)
-		ws.Subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind data } }`, map[string]any{"c": conv})
+		const convEvents = `subscription($c: ID!, $after: String) { conversationEvents(conversationId: $c, after: $after) { cursor kind data } }`
+		ws.Subscribe("c", convEvents, map[string]any{"c": conv})
 		k.WaitSubscriptions(1)
 		s.readTo(bob, conv, m1.Seq)
 		ev := nextLive(t, ws, "conversationEvents")
@@ -101,6 +102,14 @@ func TestSeenBy(t *testing.T) {
 		require.Equal(t, "CONVERSATION_READ", nextLive(t, ws, "conversationEvents").Kind)
 		s.readTo(dan, conv, 0)
 		require.Equal(t, "CONVERSATION_READ", nextLive(t, ws, "conversationEvents").Kind)
+		// A client that resumes after bob's read replays the others'.
+		resumed := k.MustDial(ann.Token)
+		resumed.Subscribe("r", convEvents, map[string]any{"c": conv, "after": ev.Cursor})
+		for _, who := range []account{cat, dan} {
+			re := nextLive(t, resumed, "conversationEvents")
+			require.Equal(t, "CONVERSATION_READ", re.Kind)
+			require.Equal(t, who.ID, re.Data["userId"])
+		}
 		v = s.seen(ann, m1.ID)
 		require.Equal(t, 3, count(v))
 		require.Equal(t, 3, v.ReadBy.TotalCount)
