@@ -102,6 +102,9 @@ func TestSeenBy(t *testing.T) {
 		require.Equal(t, "CONVERSATION_READ", nextLive(t, ws, "conversationEvents").Kind)
 		s.readTo(dan, conv, 0)
 		require.Equal(t, "CONVERSATION_READ", nextLive(t, ws, "conversationEvents").Kind)
+		live := k.MustDial(ann.Token)
+		live.Subscribe("l", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind node { id ... on Message { readCount } } } }`, map[string]any{"c": conv})
+		k.WaitSubscriptions(2)
 		// A client that resumes after bob's read replays the others'.
 		resumed := k.MustDial(ann.Token)
 		resumed.Subscribe("r", convEvents, map[string]any{"c": conv, "after": ev.Cursor})
@@ -134,6 +137,18 @@ func TestSeenBy(t *testing.T) {
 		// A reply's sender is not among its readers; his position counts
 		// for the earlier messages it already did.
 		m3 := s.sendIn(bob, map[string]any{"groupId": g.ID, "text": "three"})
+		// The live node (no request loaders there) counts as a query does.
+		created, typ := apptest.Next[struct {
+			Kind string
+			Node struct {
+				ID        string
+				ReadCount *int
+			}
+		}](live, "conversationEvents")
+		require.Equal(t, "next", typ)
+		require.Equal(t, "MESSAGE_CREATED", created.Kind)
+		require.Equal(t, m3.ID, created.Node.ID)
+		require.Equal(t, intp(0), created.Node.ReadCount)
 		require.Equal(t, intp(0), s.seen(ann, m3.ID).ReadCount, "ann has not read bob's reply")
 		s.readTo(ann, conv, 0)
 		v = s.seen(bob, m3.ID)
