@@ -109,9 +109,9 @@ type Config struct {
 	// ReactionCap is how many distinct emoji one message's reactions hold
 	// at most.
 	ReactionCap int
-	// ReadReceiptsMaxMembers is the largest group whose readers
+	// ReceiptsMaxMembers is the largest group whose readers
 	// Message.readBy lists; bigger groups keep only readCount.
-	ReadReceiptsMaxMembers int
+	ReceiptsMaxMembers int
 
 	// TraceSQL, when set, is called with every SQL statement the ent client
 	// runs and its context (tests count the statements of one request).
@@ -157,41 +157,41 @@ type Config struct {
 // Defaults returns the development configuration.
 func Defaults() Config {
 	return Config{
-		Addr:                   ":8080",
-		DataDir:                "./data",
-		UploadDir:              "./data/uploads",
-		Introspection:          true,
-		Playground:             true,
-		MaxBodyBytes:           1 << 20,
-		RequestTimeout:         15 * time.Second,
-		MaxDepth:               12,
-		MaxCost:                20000,
-		MaxTokens:              15000,
-		MaxSubscriptions:       32,
-		KeepAlive:              15 * time.Second,
-		DBMaxConns:             database.DefaultMaxConns,
-		AccessTTL:              15 * time.Minute,
-		RefreshTTL:             30 * 24 * time.Hour,
-		RefreshReuse:           30 * time.Second,
-		SessionCacheTTL:        auth.DefaultSessionCacheTTL,
-		LoginBurst:             5,
-		LoginRefill:            time.Minute,
-		HubPollInterval:        2 * time.Second,
-		SubscriptionBuffer:     256,
-		RevokeWindow:           2 * time.Minute,
-		EditWindow:             messaging.DefaultEditWindow,
-		ReactionCap:            messaging.DefaultReactionCap,
-		ReadReceiptsMaxMembers: messaging.DefaultReadReceiptsMaxMembers,
-		PhoneRegion:            auth.DefaultPhoneRegion,
-		MaxAvatarBytes:         files.DefaultMaxAvatarBytes,
-		MaxImageBytes:          files.DefaultMaxImageBytes,
-		MaxVoiceBytes:          files.DefaultMaxVoiceBytes,
-		MaxFileBytes:           files.DefaultMaxFileBytes,
-		MaxImagePixels:         files.DefaultMaxPixels,
-		FileURLTTL:             files.DefaultURLTTL,
-		UploadTimeout:          5 * time.Minute,
-		PresenceTTL:            45 * time.Second,
-		WSInitTimeout:          10 * time.Second,
+		Addr:               ":8080",
+		DataDir:            "./data",
+		UploadDir:          "./data/uploads",
+		Introspection:      true,
+		Playground:         true,
+		MaxBodyBytes:       1 << 20,
+		RequestTimeout:     15 * time.Second,
+		MaxDepth:           12,
+		MaxCost:            20000,
+		MaxTokens:          15000,
+		MaxSubscriptions:   32,
+		KeepAlive:          15 * time.Second,
+		DBMaxConns:         database.DefaultMaxConns,
+		AccessTTL:          15 * time.Minute,
+		RefreshTTL:         30 * 24 * time.Hour,
+		RefreshReuse:       30 * time.Second,
+		SessionCacheTTL:    auth.DefaultSessionCacheTTL,
+		LoginBurst:         5,
+		LoginRefill:        time.Minute,
+		HubPollInterval:    2 * time.Second,
+		SubscriptionBuffer: 256,
+		RevokeWindow:       2 * time.Minute,
+		EditWindow:         messaging.DefaultEditWindow,
+		ReactionCap:        messaging.DefaultReactionCap,
+		ReceiptsMaxMembers: messaging.DefaultReadReceiptsMaxMembers,
+		PhoneRegion:        auth.DefaultPhoneRegion,
+		MaxAvatarBytes:     files.DefaultMaxAvatarBytes,
+		MaxImageBytes:      files.DefaultMaxImageBytes,
+		MaxVoiceBytes:      files.DefaultMaxVoiceBytes,
+		MaxFileBytes:       files.DefaultMaxFileBytes,
+		MaxImagePixels:     files.DefaultMaxPixels,
+		FileURLTTL:         files.DefaultURLTTL,
+		UploadTimeout:      5 * time.Minute,
+		PresenceTTL:        45 * time.Second,
+		WSInitTimeout:      10 * time.Second,
 
 		LoginAddressBurst:    20,
 		LoginAccountBurst:    100,

@@ -183,7 +183,7 @@ func TestSeenBy(t *testing.T) {
 // rest of the page, and lists again once the group is small enough.
 func TestSeenByThreshold(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
-		k := grpKit{newSocialServer(t, b, func(c *app.Config) { c.ReadReceiptsMaxMembers = 3 })}
+		k := grpKit{newSocialServer(t, b, func(c *app.Config) { c.ReceiptsMaxMembers = 3 })}
 		s := k.server
 		p := k.people("Ann", "Bob", "Cat", "Dan")
 		ann, bob, cat, dan := p[0], p[1], p[2], p[3]
