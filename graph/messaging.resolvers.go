@@ -72,12 +72,14 @@ func (r *messageResolver) Mine(ctx context.Context, obj *ent.Message) (bool, err
 
 // Delivered is the resolver for the delivered field.
 func (r *messageResolver) Delivered(ctx context.Context, obj *ent.Message) (*bool, error) {
-	return r.Messaging.Delivered(ctx, obj)
+	rc, err := r.receipt(ctx, obj)
+	return messaging.DirectDelivered(ctx, obj, rc), err
 }
 
 // Read is the resolver for the read field.
 func (r *messageResolver) Read(ctx context.Context, obj *ent.Message) (*bool, error) {
-	return r.Messaging.Read(ctx, obj)
+	rc, err := r.receipt(ctx, obj)
+	return messaging.DirectRead(ctx, obj, rc), err
 }
 
 // Send is the resolver for the send field.

@@ -148,6 +148,7 @@ type rawFlags struct {
 	maxDecodes                                  *int64
 	dbMaxConns                                  *int64
 	reactionCap                                 *int64
+	readReceiptsMax                             *int64
 	badEnv                                      []string // values of the environment that did not parse
 }
 
@@ -184,6 +185,7 @@ func parseFlags(args []string, out io.Writer) (app.Config, rawFlags, []string, e
 	fs.DurationVar(&cfg.SessionCacheTTL, "session-cache-ttl", e.duration("PARLEY_SESSION_CACHE_TTL", cfg.SessionCacheTTL), "how long an instance trusts a session it read without reading it again, unless an event ends it sooner; 0: read it on every request")
 	fs.DurationVar(&cfg.RevokeWindow, "revoke-window", e.duration("PARLEY_REVOKE_WINDOW", cfg.RevokeWindow), "how long a sender may revoke a message")
 	fs.DurationVar(&cfg.EditWindow, "edit-window", e.duration("PARLEY_EDIT_WINDOW", cfg.EditWindow), "how long a sender may edit a message; 0: always")
+	raw.readReceiptsMax = fs.Int64("read-receipts-max-members", e.int("PARLEY_READ_RECEIPTS_MAX_MEMBERS", int64(cfg.ReceiptsMaxMembers)), "largest group whose readers Message.readBy lists; bigger groups keep only readCount")
 	raw.reactionCap = fs.Int64("reaction-cap", e.int("PARLEY_REACTION_CAP", int64(cfg.ReactionCap)), "most distinct emoji one message's reactions hold")
 	fs.StringVar(&cfg.PhoneRegion, "phone-region", e.str("PARLEY_PHONE_REGION", cfg.PhoneRegion), "region (ISO 3166 code) of phone numbers written without a country code; phones are stored in E.164 form")
 	fs.StringVar(&cfg.WebAppURL, "web-app-url", e.str("PARLEY_WEB_APP_URL", ""), "web app address; a browser opening a room link /rooms/<id> is redirected to <web-app-url>/rooms/<id>; empty: JSON for all")
@@ -238,6 +240,10 @@ func (raw rawFlags) apply(cfg *app.Config, withSecret bool) error {
 		return fmt.Errorf("-reaction-cap must be at least 1, got %d", *raw.reactionCap)
 	}
 	cfg.ReactionCap = int(*raw.reactionCap)
+	if *raw.readReceiptsMax < 1 {
+		return fmt.Errorf("-read-receipts-max-members must be at least 1, got %d", *raw.readReceiptsMax)
+	}
+	cfg.ReceiptsMaxMembers = int(*raw.readReceiptsMax)
 	if cfg.EditWindow < 0 {
 		return fmt.Errorf("-edit-window must not be negative, got %s", cfg.EditWindow)
 	}

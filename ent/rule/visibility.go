@@ -134,7 +134,7 @@ func MessageReaders(ctx context.Context, c *ent.Client, m *ent.Message, uids []i
 	} else {
 		members, err := c.ConversationMember.Query().Where(
 			conversationmember.ConversationID(m.ConversationID), conversationmember.UserIDIn(uids...),
-			conversationmember.Active(true), conversationmember.ClearedSeqLT(m.Seq),
+			SeesMessage(m.Seq),
 		).Select(conversationmember.FieldUserID).Ints(sys)
 		if err != nil {
 			return nil, fmt.Errorf("rule: message readers: %w", err)
@@ -151,6 +151,13 @@ func MessageReaders(ctx context.Context, c *ent.Client, m *ent.Message, uids []i
 		delete(readers, uid)
 	}
 	return readers, nil
+}
+
+// SeesMessage selects the memberships whose user sees the message at seq
+// of their conversation (not a room): active ones whose floor is below it.
+// Read receipts count the readers among them (messaging.Receipts).
+func SeesMessage(seq int64) predicate.ConversationMember {
+	return conversationmember.And(conversationmember.Active(true), conversationmember.ClearedSeqLT(seq))
 }
 
 // VisibleMessages is the Message policy's filter: VisibleMessage on reads,

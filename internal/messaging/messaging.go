@@ -111,6 +111,10 @@ type Options struct {
 	// ReactionCap is how many distinct emoji one message's reactions hold
 	// at most (DefaultReactionCap when 0).
 	ReactionCap int
+	// ReadReceiptsMaxMembers is the largest group whose readers ReadBy
+	// lists (DefaultReadReceiptsMaxMembers when 0); bigger ones keep
+	// only the count.
+	ReadReceiptsMaxMembers int
 }
 
 // Service is the messaging service.
@@ -132,6 +136,9 @@ func NewService(client *ent.Client, log *eventlog.Log, people People, settings *
 	}
 	if o.ReactionCap <= 0 {
 		o.ReactionCap = DefaultReactionCap
+	}
+	if o.ReadReceiptsMaxMembers <= 0 {
+		o.ReadReceiptsMaxMembers = DefaultReadReceiptsMaxMembers
 	}
 	if o.Groups == nil {
 		o.Groups = noGroupRules{}

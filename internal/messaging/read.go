@@ -382,33 +382,17 @@ func (s *Service) Headings(ctx context.Context, convIDs []int) (map[int]Heading,
 }
 
 // Delivered tells the sender of a direct message whether the other side's
-// device received it; nil for anyone else and in other conversations.
+// device received it; nil for anyone else and in other conversations
+// (DirectDelivered of its Receipts).
 func (s *Service) Delivered(ctx context.Context, m *ent.Message) (*bool, error) {
-	return s.receipt(ctx, m, func(other *ent.ConversationMember) int64 { return other.DeliveredSeq })
+	rs, err := s.Receipts(ctx, []*ent.Message{m})
+	return DirectDelivered(ctx, m, rs[m]), err
 }
 
 // Read tells the sender of a direct message whether the other side read it;
-// nil for anyone else and in other conversations.
+// nil for anyone else and in other conversations (DirectRead of its
+// Receipts).
 func (s *Service) Read(ctx context.Context, m *ent.Message) (*bool, error) {
-	return s.receipt(ctx, m, func(other *ent.ConversationMember) int64 { return other.ReadSeq })
-}
-
-// receipt tells the sender of a direct message whether the other side's
-// position (delivered or read) has reached it.
-func (s *Service) receipt(ctx context.Context, m *ent.Message, position func(*ent.ConversationMember) int64) (*bool, error) {
-	if !SentByViewer(ctx, m) {
-		return nil, nil
-	}
-	other, err := s.reader(ctx).ConversationMember.Query().Where(
-		conversationmember.ConversationID(m.ConversationID), conversationmember.UserIDNEQ(viewer.UserID(ctx)),
-		conversationmember.HasConversationWith(conversation.KindEQ(conversation.KindDirect)),
-	).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	reached := position(other) >= m.Seq
-	return &reached, nil
+	rs, err := s.Receipts(ctx, []*ent.Message{m})
+	return DirectRead(ctx, m, rs[m]), err
 }

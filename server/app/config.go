@@ -109,6 +109,9 @@ type Config struct {
 	// ReactionCap is how many distinct emoji one message's reactions hold
 	// at most.
 	ReactionCap int
+	// ReceiptsMaxMembers is the largest group whose readers
+	// Message.readBy lists; bigger groups keep only readCount.
+	ReceiptsMaxMembers int
 
 	// TraceSQL, when set, is called with every SQL statement the ent client
 	// runs and its context (tests count the statements of one request).
@@ -178,6 +181,7 @@ func Defaults() Config {
 		RevokeWindow:       2 * time.Minute,
 		EditWindow:         messaging.DefaultEditWindow,
 		ReactionCap:        messaging.DefaultReactionCap,
+		ReceiptsMaxMembers: messaging.DefaultReadReceiptsMaxMembers,
 		PhoneRegion:        auth.DefaultPhoneRegion,
 		MaxAvatarBytes:     files.DefaultMaxAvatarBytes,
 		MaxImageBytes:      files.DefaultMaxImageBytes,

@@ -66,6 +66,9 @@ func buildPageFixture(k grpKit) pageFixture {
 	for _, a := range []account{ann, bob, cat} {
 		k.react(a, edited.ID, "👍", false)
 	}
+	for _, a := range []account{bob, cat, dan} { // three who read it (Message.readBy)
+		k.OK(a.Token, `mutation($c: ID!) { markRead(conversationId: $c) { id } }`, map[string]any{"c": groups[1].ConversationID}, nil)
+	}
 
 	var rooms []roomView
 	for i := range 3 {
@@ -136,6 +139,7 @@ func buildPageFixture(k grpKit) pageFixture {
 		"Entity.mentions":          {parent: node("Entity", entities[0])},
 		"Text.mentions":            {parent: node("Text", texts[0])},
 		"Message.edits":            {parent: node("Message", edited.ID)},
+		"Message.readBy":           {parent: node("Message", edited.ID)},
 		"Reaction.users":           {parent: node("Message", edited.ID, "reactions"), inList: "reactions"},
 	}}
 }
