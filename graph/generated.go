@@ -137,27 +137,28 @@ type ComplexityRoot struct {
 	}
 
 	ConversationMember struct {
-		Active         func(childComplexity int) int
-		Avatar         func(childComplexity int) int
-		ClearedSeq     func(childComplexity int) int
-		Conversation   func(childComplexity int) int
-		ConversationID func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		DeliveredSeq   func(childComplexity int) int
-		ID             func(childComplexity int) int
-		LastActivityAt func(childComplexity int) int
-		LastMessage    func(childComplexity int) int
-		LastReadAt     func(childComplexity int) int
-		Peer           func(childComplexity int) int
-		Pinned         func(childComplexity int) int
-		ReadSeq        func(childComplexity int) int
-		Removed        func(childComplexity int) int
-		State          func(childComplexity int) int
-		Title          func(childComplexity int) int
-		UnreadCount    func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
-		User           func(childComplexity int) int
-		UserID         func(childComplexity int) int
+		Active            func(childComplexity int) int
+		Avatar            func(childComplexity int) int
+		ClearedSeq        func(childComplexity int) int
+		Conversation      func(childComplexity int) int
+		ConversationID    func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		DeliveredSeq      func(childComplexity int) int
+		ID                func(childComplexity int) int
+		LastActivityAt    func(childComplexity int) int
+		LastMessage       func(childComplexity int) int
+		LastReadAt        func(childComplexity int) int
+		NotificationLevel func(childComplexity int) int
+		Peer              func(childComplexity int) int
+		Pinned            func(childComplexity int) int
+		ReadSeq           func(childComplexity int) int
+		Removed           func(childComplexity int) int
+		State             func(childComplexity int) int
+		Title             func(childComplexity int) int
+		UnreadCount       func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+		User              func(childComplexity int) int
+		UserID            func(childComplexity int) int
 	}
 
 	ConversationMemberConnection struct {
@@ -1451,6 +1452,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversationMember.LastReadAt(childComplexity), true
+	case "ConversationMember.notificationLevel":
+		if e.ComplexityRoot.ConversationMember.NotificationLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMember.NotificationLevel(childComplexity), true
 	case "ConversationMember.peer":
 		if e.ComplexityRoot.ConversationMember.Peer == nil {
 			break
@@ -5936,6 +5943,8 @@ func (ec *executionContext) childFields_ConversationMember(ctx context.Context, 
 		return ec.fieldContext_ConversationMember_removed(ctx, field)
 	case "active":
 		return ec.fieldContext_ConversationMember_active(ctx, field)
+	case "notificationLevel":
+		return ec.fieldContext_ConversationMember_notificationLevel(ctx, field)
 	case "conversation":
 		return ec.fieldContext_ConversationMember_conversation(ctx, field)
 	case "user":
@@ -11875,6 +11884,29 @@ func (ec *executionContext) _ConversationMember_active(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_ConversationMember_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConversationMember", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConversationMember_notificationLevel(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMember_notificationLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotificationLevel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v conversationmember.NotificationLevel) graphql.Marshaler {
+			return ec.marshalNNotificationLevel2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋconversationmemberᚐNotificationLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMember_notificationLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMember", field, false, false, "NotificationLevel")
 }
 
 func (ec *executionContext) _ConversationMember_conversation(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
@@ -32359,6 +32391,11 @@ func (ec *executionContext) _ConversationMember(ctx context.Context, sel ast.Sel
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "notificationLevel":
+			out.Values[i] = ec._ConversationMember_notificationLevel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "conversation":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -38602,6 +38639,16 @@ func (ec *executionContext) unmarshalNNoticeType2githubᚗcomᚋparleyᚑimᚋpa
 }
 
 func (ec *executionContext) marshalNNoticeType2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋnoticeᚐType(ctx context.Context, sel ast.SelectionSet, v notice.Type) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNNotificationLevel2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋconversationmemberᚐNotificationLevel(ctx context.Context, v any) (conversationmember.NotificationLevel, error) {
+	var res conversationmember.NotificationLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationLevel2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋconversationmemberᚐNotificationLevel(ctx context.Context, sel ast.SelectionSet, v conversationmember.NotificationLevel) graphql.Marshaler {
 	return v
 }
 
