@@ -320,7 +320,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			messagemention.FieldConversationID: {Type: field.TypeInt, Column: messagemention.FieldConversationID},
 			messagemention.FieldSeq:            {Type: field.TypeInt64, Column: messagemention.FieldSeq},
 			messagemention.FieldUserID:         {Type: field.TypeInt, Column: messagemention.FieldUserID},
-			messagemention.FieldAll:            {Type: field.TypeBool, Column: messagemention.FieldAll},
+			messagemention.FieldEveryone:       {Type: field.TypeBool, Column: messagemention.FieldEveryone},
+			messagemention.FieldLevel:          {Type: field.TypeString, Column: messagemention.FieldLevel},
 		},
 	}
 	graph.Nodes[13] = &sqlgraph.Node{
@@ -3043,9 +3044,14 @@ func (f *MessageMentionFilter) WhereUserID(p entql.IntP) {
 	f.Where(p.Field(messagemention.FieldUserID))
 }
 
-// WhereAll applies the entql bool predicate on the all field.
-func (f *MessageMentionFilter) WhereAll(p entql.BoolP) {
-	f.Where(p.Field(messagemention.FieldAll))
+// WhereEveryone applies the entql bool predicate on the everyone field.
+func (f *MessageMentionFilter) WhereEveryone(p entql.BoolP) {
+	f.Where(p.Field(messagemention.FieldEveryone))
+}
+
+// WhereLevel applies the entql string predicate on the level field.
+func (f *MessageMentionFilter) WhereLevel(p entql.StringP) {
+	f.Where(p.Field(messagemention.FieldLevel))
 }
 
 // WhereHasMessage applies a predicate to check if query has an edge message.

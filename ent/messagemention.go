@@ -29,8 +29,10 @@ type MessageMention struct {
 	Seq int64 `json:"seq,omitempty"`
 	// UserID holds the value of the "user_id" field.
 	UserID *int `json:"user_id,omitempty"`
-	// All holds the value of the "all" field.
-	All bool `json:"all,omitempty"`
+	// Everyone holds the value of the "everyone" field.
+	Everyone bool `json:"everyone,omitempty"`
+	// Level holds the value of the "level" field.
+	Level string `json:"level,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the MessageMentionQuery when eager-loading is set.
 	Edges        MessageMentionEdges `json:"edges"`
@@ -77,10 +79,12 @@ func (*MessageMention) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case messagemention.FieldAll:
+		case messagemention.FieldEveryone:
 			values[i] = new(sql.NullBool)
 		case messagemention.FieldID, messagemention.FieldMessageID, messagemention.FieldConversationID, messagemention.FieldSeq, messagemention.FieldUserID:
 			values[i] = new(sql.NullInt64)
+		case messagemention.FieldLevel:
+			values[i] = new(sql.NullString)
 		case messagemention.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
 		default:
@@ -135,11 +139,17 @@ func (_m *MessageMention) assignValues(columns []string, values []any) error {
 				_m.UserID = new(int)
 				*_m.UserID = int(value.Int64)
 			}
-		case messagemention.FieldAll:
+		case messagemention.FieldEveryone:
 			if value, ok := values[i].(*sql.NullBool); !ok {
-				return fmt.Errorf("unexpected type %T for field all", values[i])
+				return fmt.Errorf("unexpected type %T for field everyone", values[i])
 			} else if value.Valid {
-				_m.All = value.Bool
+				_m.Everyone = value.Bool
+			}
+		case messagemention.FieldLevel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field level", values[i])
+			} else if value.Valid {
+				_m.Level = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -204,8 +214,11 @@ func (_m *MessageMention) String() string {
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
-	builder.WriteString("all=")
-	builder.WriteString(fmt.Sprintf("%v", _m.All))
+	builder.WriteString("everyone=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Everyone))
+	builder.WriteString(", ")
+	builder.WriteString("level=")
+	builder.WriteString(_m.Level)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -70,16 +70,30 @@ func (_c *MessageMentionCreate) SetNillableUserID(v *int) *MessageMentionCreate 
 	return _c
 }
 
-// SetAll sets the "all" field.
-func (_c *MessageMentionCreate) SetAll(v bool) *MessageMentionCreate {
-	_c.mutation.SetAll(v)
+// SetEveryone sets the "everyone" field.
+func (_c *MessageMentionCreate) SetEveryone(v bool) *MessageMentionCreate {
+	_c.mutation.SetEveryone(v)
 	return _c
 }
 
-// SetNillableAll sets the "all" field if the given value is not nil.
-func (_c *MessageMentionCreate) SetNillableAll(v *bool) *MessageMentionCreate {
+// SetNillableEveryone sets the "everyone" field if the given value is not nil.
+func (_c *MessageMentionCreate) SetNillableEveryone(v *bool) *MessageMentionCreate {
 	if v != nil {
-		_c.SetAll(*v)
+		_c.SetEveryone(*v)
+	}
+	return _c
+}
+
+// SetLevel sets the "level" field.
+func (_c *MessageMentionCreate) SetLevel(v string) *MessageMentionCreate {
+	_c.mutation.SetLevel(v)
+	return _c
+}
+
+// SetNillableLevel sets the "level" field if the given value is not nil.
+func (_c *MessageMentionCreate) SetNillableLevel(v *string) *MessageMentionCreate {
+	if v != nil {
+		_c.SetLevel(*v)
 	}
 	return _c
 }
@@ -138,9 +152,13 @@ func (_c *MessageMentionCreate) defaults() error {
 		v := messagemention.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
-	if _, ok := _c.mutation.All(); !ok {
-		v := messagemention.DefaultAll
-		_c.mutation.SetAll(v)
+	if _, ok := _c.mutation.Everyone(); !ok {
+		v := messagemention.DefaultEveryone
+		_c.mutation.SetEveryone(v)
+	}
+	if _, ok := _c.mutation.Level(); !ok {
+		v := messagemention.DefaultLevel
+		_c.mutation.SetLevel(v)
 	}
 	return nil
 }
@@ -159,8 +177,11 @@ func (_c *MessageMentionCreate) check() error {
 	if _, ok := _c.mutation.Seq(); !ok {
 		return &ValidationError{Name: "seq", err: errors.New(`ent: missing required field "MessageMention.seq"`)}
 	}
-	if _, ok := _c.mutation.All(); !ok {
-		return &ValidationError{Name: "all", err: errors.New(`ent: missing required field "MessageMention.all"`)}
+	if _, ok := _c.mutation.Everyone(); !ok {
+		return &ValidationError{Name: "everyone", err: errors.New(`ent: missing required field "MessageMention.everyone"`)}
+	}
+	if _, ok := _c.mutation.Level(); !ok {
+		return &ValidationError{Name: "level", err: errors.New(`ent: missing required field "MessageMention.level"`)}
 	}
 	if len(_c.mutation.MessageIDs()) == 0 {
 		return &ValidationError{Name: "message", err: errors.New(`ent: missing required edge "MessageMention.message"`)}
@@ -204,9 +225,13 @@ func (_c *MessageMentionCreate) createSpec() (*MessageMention, *sqlgraph.CreateS
 		_spec.SetField(messagemention.FieldSeq, field.TypeInt64, value)
 		_node.Seq = value
 	}
-	if value, ok := _c.mutation.All(); ok {
-		_spec.SetField(messagemention.FieldAll, field.TypeBool, value)
-		_node.All = value
+	if value, ok := _c.mutation.Everyone(); ok {
+		_spec.SetField(messagemention.FieldEveryone, field.TypeBool, value)
+		_node.Everyone = value
+	}
+	if value, ok := _c.mutation.Level(); ok {
+		_spec.SetField(messagemention.FieldLevel, field.TypeString, value)
+		_node.Level = value
 	}
 	if nodes := _c.mutation.MessageIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -320,8 +345,11 @@ func (u *MessageMentionUpsertOne) UpdateNewValues() *MessageMentionUpsertOne {
 		if _, exists := u.create.mutation.UserID(); exists {
 			s.SetIgnore(messagemention.FieldUserID)
 		}
-		if _, exists := u.create.mutation.All(); exists {
-			s.SetIgnore(messagemention.FieldAll)
+		if _, exists := u.create.mutation.Everyone(); exists {
+			s.SetIgnore(messagemention.FieldEveryone)
+		}
+		if _, exists := u.create.mutation.Level(); exists {
+			s.SetIgnore(messagemention.FieldLevel)
 		}
 	}))
 	return u
@@ -545,8 +573,11 @@ func (u *MessageMentionUpsertBulk) UpdateNewValues() *MessageMentionUpsertBulk {
 			if _, exists := b.mutation.UserID(); exists {
 				s.SetIgnore(messagemention.FieldUserID)
 			}
-			if _, exists := b.mutation.All(); exists {
-				s.SetIgnore(messagemention.FieldAll)
+			if _, exists := b.mutation.Everyone(); exists {
+				s.SetIgnore(messagemention.FieldEveryone)
+			}
+			if _, exists := b.mutation.Level(); exists {
+				s.SetIgnore(messagemention.FieldLevel)
 			}
 		}
 	}))

@@ -11863,7 +11863,8 @@ type MessageMentionMutation struct {
 	addconversation_id *int
 	seq                *int64
 	addseq             *int64
-	all                *bool
+	everyone           *bool
+	level              *string
 	clearedFields      map[string]struct{}
 	message            *int
 	clearedmessage     bool
@@ -12205,40 +12206,76 @@ func (m *MessageMentionMutation) ResetUserID() {
 	delete(m.clearedFields, messagemention.FieldUserID)
 }
 
-// SetAll sets the "all" field.
-func (m *MessageMentionMutation) SetAll(b bool) {
-	m.all = &b
+// SetEveryone sets the "everyone" field.
+func (m *MessageMentionMutation) SetEveryone(b bool) {
+	m.everyone = &b
 }
 
-// All returns the value of the "all" field in the mutation.
-func (m *MessageMentionMutation) All() (r bool, exists bool) {
-	v := m.all
+// Everyone returns the value of the "everyone" field in the mutation.
+func (m *MessageMentionMutation) Everyone() (r bool, exists bool) {
+	v := m.everyone
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldAll returns the old "all" field's value of the MessageMention entity.
+// OldEveryone returns the old "everyone" field's value of the MessageMention entity.
 // If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *MessageMentionMutation) OldAll(ctx context.Context) (v bool, err error) {
+func (m *MessageMentionMutation) OldEveryone(ctx context.Context) (v bool, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldAll is only allowed on UpdateOne operations")
+		return v, errors.New("OldEveryone is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldAll requires an ID field in the mutation")
+		return v, errors.New("OldEveryone requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldAll: %w", err)
+		return v, fmt.Errorf("querying old value for OldEveryone: %w", err)
 	}
-	return oldValue.All, nil
+	return oldValue.Everyone, nil
 }
 
-// ResetAll resets all changes to the "all" field.
-func (m *MessageMentionMutation) ResetAll() {
-	m.all = nil
+// ResetEveryone resets all changes to the "everyone" field.
+func (m *MessageMentionMutation) ResetEveryone() {
+	m.everyone = nil
+}
+
+// SetLevel sets the "level" field.
+func (m *MessageMentionMutation) SetLevel(s string) {
+	m.level = &s
+}
+
+// Level returns the value of the "level" field in the mutation.
+func (m *MessageMentionMutation) Level() (r string, exists bool) {
+	v := m.level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLevel returns the old "level" field's value of the MessageMention entity.
+// If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMentionMutation) OldLevel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLevel: %w", err)
+	}
+	return oldValue.Level, nil
+}
+
+// ResetLevel resets all changes to the "level" field.
+func (m *MessageMentionMutation) ResetLevel() {
+	m.level = nil
 }
 
 // ClearMessage clears the "message" edge to the Message entity.
@@ -12329,7 +12366,7 @@ func (m *MessageMentionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMentionMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.created_at != nil {
 		fields = append(fields, messagemention.FieldCreatedAt)
 	}
@@ -12345,8 +12382,11 @@ func (m *MessageMentionMutation) Fields() []string {
 	if m.user != nil {
 		fields = append(fields, messagemention.FieldUserID)
 	}
-	if m.all != nil {
-		fields = append(fields, messagemention.FieldAll)
+	if m.everyone != nil {
+		fields = append(fields, messagemention.FieldEveryone)
+	}
+	if m.level != nil {
+		fields = append(fields, messagemention.FieldLevel)
 	}
 	return fields
 }
@@ -12366,8 +12406,10 @@ func (m *MessageMentionMutation) Field(name string) (ent.Value, bool) {
 		return m.Seq()
 	case messagemention.FieldUserID:
 		return m.UserID()
-	case messagemention.FieldAll:
-		return m.All()
+	case messagemention.FieldEveryone:
+		return m.Everyone()
+	case messagemention.FieldLevel:
+		return m.Level()
 	}
 	return nil, false
 }
@@ -12387,8 +12429,10 @@ func (m *MessageMentionMutation) OldField(ctx context.Context, name string) (ent
 		return m.OldSeq(ctx)
 	case messagemention.FieldUserID:
 		return m.OldUserID(ctx)
-	case messagemention.FieldAll:
-		return m.OldAll(ctx)
+	case messagemention.FieldEveryone:
+		return m.OldEveryone(ctx)
+	case messagemention.FieldLevel:
+		return m.OldLevel(ctx)
 	}
 	return nil, fmt.Errorf("unknown MessageMention field %s", name)
 }
@@ -12433,12 +12477,19 @@ func (m *MessageMentionMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetUserID(v)
 		return nil
-	case messagemention.FieldAll:
+	case messagemention.FieldEveryone:
 		v, ok := value.(bool)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetAll(v)
+		m.SetEveryone(v)
+		return nil
+	case messagemention.FieldLevel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLevel(v)
 		return nil
 	}
 	return fmt.Errorf("unknown MessageMention field %s", name)
@@ -12540,8 +12591,11 @@ func (m *MessageMentionMutation) ResetField(name string) error {
 	case messagemention.FieldUserID:
 		m.ResetUserID()
 		return nil
-	case messagemention.FieldAll:
-		m.ResetAll()
+	case messagemention.FieldEveryone:
+		m.ResetEveryone()
+		return nil
+	case messagemention.FieldLevel:
+		m.ResetLevel()
 		return nil
 	}
 	return fmt.Errorf("unknown MessageMention field %s", name)

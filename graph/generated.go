@@ -148,6 +148,7 @@ type ComplexityRoot struct {
 		LastActivityAt    func(childComplexity int) int
 		LastMessage       func(childComplexity int) int
 		LastReadAt        func(childComplexity int) int
+		MentionCount      func(childComplexity int) int
 		NotificationLevel func(childComplexity int) int
 		Peer              func(childComplexity int) int
 		Pinned            func(childComplexity int) int
@@ -401,6 +402,9 @@ type ComplexityRoot struct {
 		Edits          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		ID             func(childComplexity int) int
 		Kind           func(childComplexity int) int
+		MentionAll     func(childComplexity int) int
+		Mentions       func(childComplexity int) int
+		MentionsMe     func(childComplexity int) int
 		Mine           func(childComplexity int) int
 		Parts          func(childComplexity int) int
 		Preview        func(childComplexity int) int
@@ -538,6 +542,7 @@ type ComplexityRoot struct {
 		SendVerificationCode    func(childComplexity int, input SendVerificationCodeInput) int
 		SetGroupManager         func(childComplexity int, groupID int, userID int, manager bool) int
 		SetGroupMuteAll         func(childComplexity int, groupID int, muted bool) int
+		SetNotificationLevel    func(childComplexity int, conversationID int, level conversationmember.NotificationLevel) int
 		SetProjectMemberRole    func(childComplexity int, projectID int, userID int, role projectinvite.Role) int
 		TransferGroup           func(childComplexity int, groupID int, userID int) int
 		Typing                  func(childComplexity int, conversationID int) int
@@ -904,6 +909,7 @@ type ConversationResolver interface {
 type ConversationMemberResolver interface {
 	LastActivityAt(ctx context.Context, obj *ent.ConversationMember) (*time.Time, error)
 
+	MentionCount(ctx context.Context, obj *ent.ConversationMember) (int, error)
 	UnreadCount(ctx context.Context, obj *ent.ConversationMember) (int, error)
 	Title(ctx context.Context, obj *ent.ConversationMember) (string, error)
 	Avatar(ctx context.Context, obj *ent.ConversationMember) (string, error)
@@ -931,6 +937,9 @@ type GroupMemberResolver interface {
 }
 type MessageResolver interface {
 	Text(ctx context.Context, obj *ent.Message) (string, error)
+	Mentions(ctx context.Context, obj *ent.Message) ([]*ent.User, error)
+	MentionAll(ctx context.Context, obj *ent.Message) (bool, error)
+	MentionsMe(ctx context.Context, obj *ent.Message) (bool, error)
 	Parts(ctx context.Context, obj *ent.Message) ([]*MessagePart, error)
 	Preview(ctx context.Context, obj *ent.Message) (string, error)
 	Mine(ctx context.Context, obj *ent.Message) (bool, error)
@@ -989,6 +998,7 @@ type MutationResolver interface {
 	LeaveGroup(ctx context.Context, groupID int) (int, error)
 	TransferGroup(ctx context.Context, groupID int, userID int) (*ent.Group, error)
 	DissolveGroup(ctx context.Context, id int) (int, error)
+	SetNotificationLevel(ctx context.Context, conversationID int, level conversationmember.NotificationLevel) (*ent.ConversationMember, error)
 	Send(ctx context.Context, input SendInput) (*ent.Message, error)
 	RevokeMessage(ctx context.Context, id int) (*ent.Message, error)
 	DeleteMessage(ctx context.Context, id int, forEveryone *bool) (int, error)
@@ -1452,6 +1462,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversationMember.LastReadAt(childComplexity), true
+	case "ConversationMember.mentionCount":
+		if e.ComplexityRoot.ConversationMember.MentionCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMember.MentionCount(childComplexity), true
 	case "ConversationMember.notificationLevel":
 		if e.ComplexityRoot.ConversationMember.NotificationLevel == nil {
 			break
@@ -2514,6 +2530,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Kind(childComplexity), true
+	case "Message.mentionAll":
+		if e.ComplexityRoot.Message.MentionAll == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.MentionAll(childComplexity), true
+	case "Message.mentions":
+		if e.ComplexityRoot.Message.Mentions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Mentions(childComplexity), true
+	case "Message.mentionsMe":
+		if e.ComplexityRoot.Message.MentionsMe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.MentionsMe(childComplexity), true
 	case "Message.mine":
 		if e.ComplexityRoot.Message.Mine == nil {
 			break
@@ -3518,6 +3552,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGroupMuteAll(childComplexity, args["groupId"].(int), args["muted"].(bool)), true
+	case "Mutation.setNotificationLevel":
+		if e.ComplexityRoot.Mutation.SetNotificationLevel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setNotificationLevel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetNotificationLevel(childComplexity, args["conversationId"].(int), args["level"].(conversationmember.NotificationLevel)), true
 	case "Mutation.setProjectMemberRole":
 		if e.ComplexityRoot.Mutation.SetProjectMemberRole == nil {
 			break
@@ -5452,7 +5497,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "annotation.graphqls" "ent.graphqls" "files.graphqls" "groups.graphqls" "messaging.graphqls" "presence.graphqls" "reactions.graphqls" "rooms.graphqls" "search.graphqls" "social.graphqls"
+//go:embed "annotation.graphqls" "ent.graphqls" "files.graphqls" "groups.graphqls" "mentions.graphqls" "messaging.graphqls" "presence.graphqls" "reactions.graphqls" "rooms.graphqls" "search.graphqls" "social.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5780,6 +5825,7 @@ extend type Message {
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
 	{Name: "files.graphqls", Input: sourceData("files.graphqls"), BuiltIn: false},
 	{Name: "groups.graphqls", Input: sourceData("groups.graphqls"), BuiltIn: false},
+	{Name: "mentions.graphqls", Input: sourceData("mentions.graphqls"), BuiltIn: false},
 	{Name: "messaging.graphqls", Input: sourceData("messaging.graphqls"), BuiltIn: false},
 	{Name: "presence.graphqls", Input: sourceData("presence.graphqls"), BuiltIn: false},
 	{Name: "reactions.graphqls", Input: sourceData("reactions.graphqls"), BuiltIn: false},
@@ -5949,6 +5995,8 @@ func (ec *executionContext) childFields_ConversationMember(ctx context.Context, 
 		return ec.fieldContext_ConversationMember_conversation(ctx, field)
 	case "user":
 		return ec.fieldContext_ConversationMember_user(ctx, field)
+	case "mentionCount":
+		return ec.fieldContext_ConversationMember_mentionCount(ctx, field)
 	case "unreadCount":
 		return ec.fieldContext_ConversationMember_unreadCount(ctx, field)
 	case "title":
@@ -6457,6 +6505,12 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_edits(ctx, field)
 	case "text":
 		return ec.fieldContext_Message_text(ctx, field)
+	case "mentions":
+		return ec.fieldContext_Message_mentions(ctx, field)
+	case "mentionAll":
+		return ec.fieldContext_Message_mentionAll(ctx, field)
+	case "mentionsMe":
+		return ec.fieldContext_Message_mentionsMe(ctx, field)
 	case "parts":
 		return ec.fieldContext_Message_parts(ctx, field)
 	case "preview":
@@ -8680,6 +8734,28 @@ func (ec *executionContext) field_Mutation_setGroupMuteAll_args(ctx context.Cont
 		return nil, err
 	}
 	args["muted"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setNotificationLevel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "conversationId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["conversationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (conversationmember.NotificationLevel, error) {
+			return ec.unmarshalNNotificationLevel2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋconversationmemberᚐNotificationLevel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg1
 	return args, nil
 }
 
@@ -11971,6 +12047,29 @@ func (ec *executionContext) fieldContext_ConversationMember_user(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ConversationMember_mentionCount(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMember_mentionCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConversationMember().MentionCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMember_mentionCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMember", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ConversationMember_unreadCount(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
@@ -16426,6 +16525,84 @@ func (ec *executionContext) fieldContext_Message_text(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Message", field, true, true, "String")
 }
 
+func (ec *executionContext) _Message_mentions(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_mentions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().Mentions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_mentions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_mentionAll(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_mentionAll(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().MentionAll(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_mentionAll(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Message_mentionsMe(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_mentionsMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().MentionsMe(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_mentionsMe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _Message_parts(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19354,6 +19531,50 @@ func (ec *executionContext) fieldContext_Mutation_dissolveGroup(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_dissolveGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setNotificationLevel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setNotificationLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetNotificationLevel(ctx, fc.Args["conversationId"].(int), fc.Args["level"].(conversationmember.NotificationLevel))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ConversationMember) graphql.Marshaler {
+			return ec.marshalNConversationMember2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐConversationMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setNotificationLevel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConversationMember(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setNotificationLevel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -30923,7 +31144,7 @@ func (ec *executionContext) unmarshalInputSendInput(ctx context.Context, obj any
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"to", "groupId", "roomId", "conversationId", "text", "parts", "type", "quoteId", "clientId"}
+	fieldsInOrder := [...]string{"to", "groupId", "roomId", "conversationId", "text", "parts", "type", "quoteId", "clientId", "mentions", "mentionAll"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -30993,6 +31214,20 @@ func (ec *executionContext) unmarshalInputSendInput(ctx context.Context, obj any
 				return it, err
 			}
 			it.ClientID = data
+		case "mentions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mentions"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mentions = data
+		case "mentionAll":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mentionAll"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MentionAll = data
 		}
 	}
 	return it, nil
@@ -32407,6 +32642,12 @@ func (ec *executionContext) _ConversationMember(ctx context.Context, sel ast.Sel
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ConversationMember_user(ctx, field, obj)
+				})
+		case "mentionCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConversationMember_mentionCount(ctx, field, obj)
 				})
 		case "unreadCount":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -34078,6 +34319,24 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Message_text(ctx, field, obj)
 				})
+		case "mentions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_mentions(ctx, field, obj)
+				})
+		case "mentionAll":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_mentionAll(ctx, field, obj)
+				})
+		case "mentionsMe":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_mentionsMe(ctx, field, obj)
+				})
 		case "parts":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -34840,6 +35099,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "dissolveGroup":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_dissolveGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setNotificationLevel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setNotificationLevel(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -39078,6 +39344,22 @@ func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparl
 		fc.Result = &v[i]
 		return ec.marshalOUser2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUser(ctx, sel, v[i])
 	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.User) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUser2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
 
 	return ret
 }

@@ -25,8 +25,10 @@ const (
 	FieldSeq = "seq"
 	// FieldUserID holds the string denoting the user_id field in the database.
 	FieldUserID = "user_id"
-	// FieldAll holds the string denoting the all field in the database.
-	FieldAll = "all"
+	// FieldEveryone holds the string denoting the everyone field in the database.
+	FieldEveryone = "everyone"
+	// FieldLevel holds the string denoting the level field in the database.
+	FieldLevel = "level"
 	// EdgeMessage holds the string denoting the message edge name in mutations.
 	EdgeMessage = "message"
 	// EdgeUser holds the string denoting the user edge name in mutations.
@@ -57,7 +59,8 @@ var Columns = []string{
 	FieldConversationID,
 	FieldSeq,
 	FieldUserID,
-	FieldAll,
+	FieldEveryone,
+	FieldLevel,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -80,8 +83,10 @@ var (
 	Policy ent.Policy
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
-	// DefaultAll holds the default value on creation for the "all" field.
-	DefaultAll bool
+	// DefaultEveryone holds the default value on creation for the "everyone" field.
+	DefaultEveryone bool
+	// DefaultLevel holds the default value on creation for the "level" field.
+	DefaultLevel string
 )
 
 // OrderOption defines the ordering options for the MessageMention queries.
@@ -117,9 +122,14 @@ func ByUserID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUserID, opts...).ToFunc()
 }
 
-// ByAll orders the results by the all field.
-func ByAll(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldAll, opts...).ToFunc()
+// ByEveryone orders the results by the everyone field.
+func ByEveryone(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEveryone, opts...).ToFunc()
+}
+
+// ByLevel orders the results by the level field.
+func ByLevel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLevel, opts...).ToFunc()
 }
 
 // ByMessageField orders the results by message field.

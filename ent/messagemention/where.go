@@ -80,9 +80,14 @@ func UserID(v int) predicate.MessageMention {
 	return predicate.MessageMention(sql.FieldEQ(FieldUserID, v))
 }
 
-// All applies equality check predicate on the "all" field. It's identical to AllEQ.
-func All(v bool) predicate.MessageMention {
-	return predicate.MessageMention(sql.FieldEQ(FieldAll, v))
+// Everyone applies equality check predicate on the "everyone" field. It's identical to EveryoneEQ.
+func Everyone(v bool) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldEQ(FieldEveryone, v))
+}
+
+// Level applies equality check predicate on the "level" field. It's identical to LevelEQ.
+func Level(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldEQ(FieldLevel, v))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
@@ -255,14 +260,79 @@ func UserIDNotNil() predicate.MessageMention {
 	return predicate.MessageMention(sql.FieldNotNull(FieldUserID))
 }
 
-// AllEQ applies the EQ predicate on the "all" field.
-func AllEQ(v bool) predicate.MessageMention {
-	return predicate.MessageMention(sql.FieldEQ(FieldAll, v))
+// EveryoneEQ applies the EQ predicate on the "everyone" field.
+func EveryoneEQ(v bool) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldEQ(FieldEveryone, v))
 }
 
-// AllNEQ applies the NEQ predicate on the "all" field.
-func AllNEQ(v bool) predicate.MessageMention {
-	return predicate.MessageMention(sql.FieldNEQ(FieldAll, v))
+// EveryoneNEQ applies the NEQ predicate on the "everyone" field.
+func EveryoneNEQ(v bool) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldNEQ(FieldEveryone, v))
+}
+
+// LevelEQ applies the EQ predicate on the "level" field.
+func LevelEQ(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldEQ(FieldLevel, v))
+}
+
+// LevelNEQ applies the NEQ predicate on the "level" field.
+func LevelNEQ(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldNEQ(FieldLevel, v))
+}
+
+// LevelIn applies the In predicate on the "level" field.
+func LevelIn(vs ...string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldIn(FieldLevel, vs...))
+}
+
+// LevelNotIn applies the NotIn predicate on the "level" field.
+func LevelNotIn(vs ...string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldNotIn(FieldLevel, vs...))
+}
+
+// LevelGT applies the GT predicate on the "level" field.
+func LevelGT(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldGT(FieldLevel, v))
+}
+
+// LevelGTE applies the GTE predicate on the "level" field.
+func LevelGTE(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldGTE(FieldLevel, v))
+}
+
+// LevelLT applies the LT predicate on the "level" field.
+func LevelLT(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldLT(FieldLevel, v))
+}
+
+// LevelLTE applies the LTE predicate on the "level" field.
+func LevelLTE(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldLTE(FieldLevel, v))
+}
+
+// LevelContains applies the Contains predicate on the "level" field.
+func LevelContains(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldContains(FieldLevel, v))
+}
+
+// LevelHasPrefix applies the HasPrefix predicate on the "level" field.
+func LevelHasPrefix(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldHasPrefix(FieldLevel, v))
+}
+
+// LevelHasSuffix applies the HasSuffix predicate on the "level" field.
+func LevelHasSuffix(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldHasSuffix(FieldLevel, v))
+}
+
+// LevelEqualFold applies the EqualFold predicate on the "level" field.
+func LevelEqualFold(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldEqualFold(FieldLevel, v))
+}
+
+// LevelContainsFold applies the ContainsFold predicate on the "level" field.
+func LevelContainsFold(v string) predicate.MessageMention {
+	return predicate.MessageMention(sql.FieldContainsFold(FieldLevel, v))
 }
 
 // HasMessage applies the HasEdge predicate on the "message" edge.

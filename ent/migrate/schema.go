@@ -478,7 +478,8 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "seq", Type: field.TypeInt64},
-		{Name: "all", Type: field.TypeBool, Default: false},
+		{Name: "everyone", Type: field.TypeBool, Default: false},
+		{Name: "level", Type: field.TypeString, Default: ""},
 		{Name: "message_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -490,13 +491,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "message_mentions_messages_message",
-				Columns:    []*schema.Column{MessageMentionsColumns[5]},
+				Columns:    []*schema.Column{MessageMentionsColumns[6]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "message_mentions_users_user",
-				Columns:    []*schema.Column{MessageMentionsColumns[6]},
+				Columns:    []*schema.Column{MessageMentionsColumns[7]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
@@ -505,12 +506,12 @@ var (
 			{
 				Name:    "messagemention_message_id_user_id",
 				Unique:  true,
-				Columns: []*schema.Column{MessageMentionsColumns[5], MessageMentionsColumns[6]},
+				Columns: []*schema.Column{MessageMentionsColumns[6], MessageMentionsColumns[7]},
 			},
 			{
 				Name:    "messagemention_conversation_id_user_id_seq",
 				Unique:  false,
-				Columns: []*schema.Column{MessageMentionsColumns[2], MessageMentionsColumns[6], MessageMentionsColumns[3]},
+				Columns: []*schema.Column{MessageMentionsColumns[2], MessageMentionsColumns[7], MessageMentionsColumns[3]},
 			},
 		},
 	}

@@ -536,10 +536,14 @@ func init() {
 	messagementionDescCreatedAt := messagementionMixinFields0[0].Descriptor()
 	// messagemention.DefaultCreatedAt holds the default value on creation for the created_at field.
 	messagemention.DefaultCreatedAt = messagementionDescCreatedAt.Default.(func() time.Time)
-	// messagementionDescAll is the schema descriptor for all field.
-	messagementionDescAll := messagementionFields[4].Descriptor()
-	// messagemention.DefaultAll holds the default value on creation for the all field.
-	messagemention.DefaultAll = messagementionDescAll.Default.(bool)
+	// messagementionDescEveryone is the schema descriptor for everyone field.
+	messagementionDescEveryone := messagementionFields[4].Descriptor()
+	// messagemention.DefaultEveryone holds the default value on creation for the everyone field.
+	messagemention.DefaultEveryone = messagementionDescEveryone.Default.(bool)
+	// messagementionDescLevel is the schema descriptor for level field.
+	messagementionDescLevel := messagementionFields[5].Descriptor()
+	// messagemention.DefaultLevel holds the default value on creation for the level field.
+	messagemention.DefaultLevel = messagementionDescLevel.Default.(string)
 	messagereactionMixin := schema.MessageReaction{}.Mixin()
 	messagereaction.Policy = privacy.NewPolicies(schema.MessageReaction{})
 	messagereaction.Hooks[0] = func(next ent.Mutator) ent.Mutator {

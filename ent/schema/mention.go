@@ -28,7 +28,11 @@ func (MessageMention) Fields() []ent.Field {
 		field.Int("conversation_id").Immutable(),
 		field.Int64("seq").Immutable(),
 		field.Int("user_id").Optional().Nillable().Immutable(),
-		field.Bool("all").Default(false).Immutable(),
+		field.Bool("everyone").Default(false).Immutable(),
+		// Copied from the membership by the statement that writes the row,
+		// so that the send decides the notice (messaging.ShouldNotify)
+		// without reading the members again.
+		field.String("level").Default("").Immutable(),
 	}
 }
 

@@ -111,6 +111,8 @@ type Options struct {
 	// ReactionCap is how many distinct emoji one message's reactions hold
 	// at most (DefaultReactionCap when 0).
 	ReactionCap int
+	// Notices pushes the mention notices; nil pushes none.
+	Notices Notices
 }
 
 // Service is the messaging service.
