@@ -23,6 +23,7 @@ import (
 	"github.com/parley-im/parley/ent"
 	"github.com/parley-im/parley/ent/conversation"
 	"github.com/parley-im/parley/ent/conversationmember"
+	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/messagemention"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/predicate"
@@ -109,9 +110,22 @@ func (s *Service) storeMentions(ctx context.Context, db *ent.Client, msg *ent.Me
 	cols := []string{messagemention.FieldMessageID, messagemention.FieldConversationID, messagemention.FieldSeq,
 		messagemention.FieldUserID, messagemention.FieldEveryone, messagemention.FieldLevel, messagemention.FieldCreatedAt}
 	b.WriteString("INSERT INTO ").Ident(messagemention.Table).WriteString(" (").IdentComma(cols...).WriteString(") ")
+	// PostgreSQL types the arguments of a SELECT by casts (a UNION leaves
+	// them text otherwise); SQLite takes them as they come.
+	cast := func(typ string) string {
+		if d == dialect.Postgres {
+			return "::" + typ
+		}
+		return ""
+	}
+	values := func(b *sql.Builder) *sql.Builder {
+		return b.Arg(msg.ID).WriteString(cast("bigint")).Comma().Arg(msg.ConversationID).WriteString(cast("bigint")).Comma().
+			Arg(msg.Seq).WriteString(cast("bigint")).Comma()
+	}
 	if len(m.users) > 0 {
-		b.WriteString("SELECT ").Arg(msg.ID).Comma().Arg(msg.ConversationID).Comma().Arg(msg.Seq).Comma().
-			Ident(conversationmember.FieldUserID).Comma().Arg(false).Comma().Ident(conversationmember.FieldNotificationLevel).Comma().Arg(now).
+		b.WriteString("SELECT ")
+		values(b).Ident(conversationmember.FieldUserID).Comma().Arg(false).WriteString(cast("boolean")).Comma().
+			Ident(conversationmember.FieldNotificationLevel).Comma().Arg(now).WriteString(cast("timestamptz")).
 			WriteString(" FROM ").Ident(conversationmember.Table).
 			WriteString(" WHERE ").Ident(conversationmember.FieldConversationID).WriteString(" = ").Arg(msg.ConversationID).
 			WriteString(" AND ").Ident(conversationmember.FieldActive).WriteString(" = ").Arg(true).
@@ -128,8 +142,9 @@ func (s *Service) storeMentions(ctx context.Context, db *ent.Client, msg *ent.Me
 		if len(m.users) > 0 {
 			b.WriteString(" UNION ALL ")
 		}
-		b.WriteString("SELECT ").Arg(msg.ID).Comma().Arg(msg.ConversationID).Comma().Arg(msg.Seq).Comma().
-			WriteString("NULL").Comma().Arg(true).Comma().Arg("").Comma().Arg(now)
+		b.WriteString("SELECT ")
+		values(b).WriteString("NULL").WriteString(cast("bigint")).Comma().Arg(true).WriteString(cast("boolean")).Comma().
+			Arg("").WriteString(cast("text")).Comma().Arg(now).WriteString(cast("timestamptz"))
 	}
 	b.WriteString(" RETURNING ").Ident(messagemention.FieldUserID).Comma().Ident(messagemention.FieldLevel)
 	query, args := b.Query()
@@ -183,11 +198,11 @@ type Mentions struct {
 
 // MessageMentions returns what each of messages mentions, as the viewer
 // sees it: nothing for a message he does not see (the MessageMention
-// policy). One query whatever the number of messages, for the GraphQL
+// policy), nor for one whose content is not shown (revoked, deleted). One query whatever the number of messages, for the GraphQL
 // layer's loaders; senders come from the messages themselves.
 func (s *Service) MessageMentions(ctx context.Context, messageIDs []int) (map[int]*Mentions, error) {
 	rows, err := s.reader(ctx).MessageMention.Query().
-		Where(messagemention.MessageIDIn(messageIDs...)).
+		Where(messagemention.MessageIDIn(messageIDs...), messagemention.HasMessageWith(Shown())).
 		WithMessage().WithUser(func(q *ent.UserQuery) { q.Where(user.AccountStateNEQ(user.AccountStateDeleted)) }).
 		Order(ent.Asc(messagemention.FieldID)).All(ctx)
 	if err != nil {
@@ -249,11 +264,11 @@ func (s *Service) MentionCounts(ctx context.Context, memberIDs []int) (map[int]i
 			messagemention.Or(messagemention.UserID(me), messagemention.Everyone(true)),
 			messagemention.HasMessageWith(Shown()),
 			// mentionAll does not count for its own sender.
-			func(s *sql.Selector) {
-				s.Where(sql.Not(sql.And(sql.EQ(s.C(messagemention.FieldEveryone), true), sql.ExprP(
-					"EXISTS (SELECT 1 FROM messages WHERE messages.id = "+s.C(messagemention.FieldMessageID)+" AND messages.sender_id = ?)", me))))
-			},
-		).GroupBy(messagemention.FieldConversationID).Aggregate(ent.Count()).Scan(ctx, &got)
+			messagemention.Not(messagemention.And(messagemention.Everyone(true), messagemention.HasMessageWith(message.SenderID(me)))),
+		).GroupBy(messagemention.FieldConversationID).Aggregate(func(s *sql.Selector) string {
+			// A message that mentions him by name and everyone counts once.
+			return sql.As(sql.Count(sql.Distinct(s.C(messagemention.FieldMessageID))), "count")
+		}).Scan(ctx, &got)
 		if err != nil {
 			return nil, fmt.Errorf("messaging: mention counts: %w", err)
 		}
