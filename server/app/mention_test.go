@@ -3,9 +3,12 @@ package app_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -182,7 +185,9 @@ func TestNotificationLevels(t *testing.T) {
 		conv := g.ConversationID
 		require.Equal(t, "ALL", s.mine(bob, conv).Mine.NotificationLevel)
 
-		var out struct{ SetNotificationLevel struct{ NotificationLevel string } }
+		var out struct {
+			SetNotificationLevel struct{ NotificationLevel string }
+		}
 		k.OK(bob.Token, setLevel, map[string]any{"c": conv, "l": "MENTIONS"}, &out)
 		require.Equal(t, "MENTIONS", out.SetNotificationLevel.NotificationLevel)
 		k.OK(cat.Token, setLevel, map[string]any{"c": conv, "l": "NONE"}, nil)
@@ -216,5 +221,61 @@ func TestMentionsFollowTheSendRules(t *testing.T) {
 		require.Equal(t, []string{bob.ID}, m.ids())
 		k.settings(root, map[string]any{"groupChat": false})
 		k.Fails(ann.Token, mentionSend, map[string]any{"in": map[string]any{"groupId": g.ID, "text": "hi", "mentions": []string{bob.ID}}}, "FORBIDDEN", "FEATURE_DISABLED")
+	})
+}
+
+// TestMentionStatements: a send without mentions costs what any send
+// costs; mentions add one statement (the rows, checked against the
+// members as they are written), and the notices they send their own two
+// writes (rows, events) whatever their number; mentionAll adds its role
+// check and no notice. Lists and history pages read mentions in a fixed
+// number of statements however long they are (loaders).
+func TestMentionStatements(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		k := grpKit{newSocialServer(t, b, func(c *app.Config) { c.LoaderWait = 50 * time.Millisecond })}
+		s := k.server
+		p := k.people("Ann", "Bob", "Cat", "Dan")
+		ann, bob, cat, dan := p[0], p[1], p[2], p[3]
+		g := k.create(ann, map[string]any{"name": "club", "memberIds": []string{bob.ID, cat.ID, dan.ID}})
+		conv := g.ConversationID
+		for _, who := range []account{bob, cat, dan} {
+			k.OK(who.Token, setLevel, map[string]any{"c": conv, "l": "NONE"}, nil)
+		}
+		k.OK(dan.Token, setLevel, map[string]any{"c": conv, "l": "ALL"}, nil)
+		send := func(in map[string]any) int64 {
+			in["groupId"] = g.ID
+			k.statements.Store(0)
+			s.OK(ann.Token, `mutation($in: SendInput!) { send(input: $in) { id } }`, map[string]any{"in": in}, nil)
+			return k.statements.Load()
+		}
+		send(map[string]any{"text": "warm up"})
+		plain := send(map[string]any{"text": "plain"})
+		require.Equal(t, plain, send(map[string]any{"text": "empty", "mentions": []string{}, "mentionAll": false}), "no mentions, no statements")
+		quiet := send(map[string]any{"text": "quiet", "mentions": []string{bob.ID, cat.ID}})
+		require.Equal(t, plain+1, quiet, "mentions that notify nobody: one statement")
+		told := send(map[string]any{"text": "told", "mentions": []string{bob.ID, dan.ID}})
+		require.Equal(t, plain+3, told, "and the notice's row and event")
+		all := send(map[string]any{"text": "all", "mentionAll": true})
+		require.Equal(t, plain+2, all, "mentionAll: the role check and the row")
+		t.Logf("%s: statements per group send: plain %d, mentions notifying nobody %d, mentions with a notice %d, mentionAll %d", b.Name, plain, quiet, told, all)
+
+		list := func() int64 {
+			k.statements.Store(0)
+			s.OK(cat.Token, `{ conversations(first: 50) { edges { node { mentionCount unreadCount } } } }`, nil, nil)
+			return k.statements.Load()
+		}
+		history := func() int64 {
+			k.statements.Store(0)
+			s.OK(cat.Token, `query($c: ID!) { node(id: $c) { ... on Conversation { messages(last: 50) { edges { node { mentionAll mentionsMe mentions { id } } } } } } }`, map[string]any{"c": conv}, nil)
+			return k.statements.Load()
+		}
+		few, page := list(), history()
+		for i := 0; i < 5; i++ {
+			k2 := k.create(ann, map[string]any{"name": fmt.Sprintf("club%d", i), "memberIds": []string{cat.ID}})
+			s.mentionIn(ann, map[string]any{"groupId": k2.ID, "text": "hey", "mentions": []string{cat.ID}})
+			s.mentionIn(ann, map[string]any{"groupId": g.ID, "text": "again", "mentions": []string{cat.ID, dan.ID}})
+		}
+		require.Equal(t, few, list(), "mentionCount costs no statement per conversation")
+		require.Equal(t, page, history(), "mentions cost no statement per message")
 	})
 }
