@@ -90,7 +90,9 @@ func TestMentions(t *testing.T) {
 
 		ws := k.MustDial(cat.Token)
 		ws.Subscribe("n", noticesSubscription, nil)
-		k.WaitSubscriptions(1)
+		live := k.MustDial(dan.Token)
+		live.Subscribe("c", `subscription($c: ID!) { conversationEvents(conversationId: $c) { kind node { ... on Message { `+mentionFields+` } } } }`, map[string]any{"c": conv})
+		k.WaitSubscriptions(2)
 
 		m := s.mentionIn(ann, map[string]any{"groupId": g.ID, "text": "@Cat @Dan look", "mentions": []string{cat.ID, dan.ID, cat.ID}})
 		require.Equal(t, []string{cat.ID, dan.ID}, m.ids(), "repeats count once")
@@ -101,6 +103,14 @@ func TestMentions(t *testing.T) {
 		require.Equal(t, "mention", ev.Node.Type)
 		require.Len(t, s.noticeOperations(dan.Token, "mention"), 1)
 		require.Empty(t, s.noticeOperations(ann.Token, "mention"), "the sender is not told")
+		created, typ := apptest.Next[struct {
+			Kind string
+			Node mentioned
+		}](live, "conversationEvents")
+		require.Equal(t, "next", typ)
+		require.Equal(t, "MESSAGE_CREATED", created.Kind)
+		require.True(t, created.Node.MentionsMe, "live, as dan sees it")
+		require.Equal(t, []string{cat.ID, dan.ID}, created.Node.ids())
 
 		seen := s.mentionsSeen(cat, m.ID)
 		require.True(t, seen.MentionsMe)
