@@ -27,6 +27,7 @@ import (
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagemention"
 	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/presence"
@@ -75,6 +76,8 @@ type Client struct {
 	Message *MessageClient
 	// MessageEdit is the client for interacting with the MessageEdit builders.
 	MessageEdit *MessageEditClient
+	// MessageMention is the client for interacting with the MessageMention builders.
+	MessageMention *MessageMentionClient
 	// MessageReaction is the client for interacting with the MessageReaction builders.
 	MessageReaction *MessageReactionClient
 	// Notice is the client for interacting with the Notice builders.
@@ -128,6 +131,7 @@ func (c *Client) init() {
 	c.Mention = NewMentionClient(c.config)
 	c.Message = NewMessageClient(c.config)
 	c.MessageEdit = NewMessageEditClient(c.config)
+	c.MessageMention = NewMessageMentionClient(c.config)
 	c.MessageReaction = NewMessageReactionClient(c.config)
 	c.Notice = NewNoticeClient(c.config)
 	c.Presence = NewPresenceClient(c.config)
@@ -247,6 +251,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Mention:            NewMentionClient(cfg),
 		Message:            NewMessageClient(cfg),
 		MessageEdit:        NewMessageEditClient(cfg),
+		MessageMention:     NewMessageMentionClient(cfg),
 		MessageReaction:    NewMessageReactionClient(cfg),
 		Notice:             NewNoticeClient(cfg),
 		Presence:           NewPresenceClient(cfg),
@@ -293,6 +298,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Mention:            NewMentionClient(cfg),
 		Message:            NewMessageClient(cfg),
 		MessageEdit:        NewMessageEditClient(cfg),
+		MessageMention:     NewMessageMentionClient(cfg),
 		MessageReaction:    NewMessageReactionClient(cfg),
 		Notice:             NewNoticeClient(cfg),
 		Presence:           NewPresenceClient(cfg),
@@ -339,9 +345,9 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.CannedReply, c.Conversation, c.ConversationMember, c.Entity, c.Event, c.File,
 		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.MessageEdit,
-		c.MessageReaction, c.Notice, c.Presence, c.Project, c.ProjectInvite,
-		c.ProjectMember, c.Relation, c.RelationType, c.Room, c.Session, c.Setting,
-		c.Text, c.Throttle, c.User, c.VerificationCode,
+		c.MessageMention, c.MessageReaction, c.Notice, c.Presence, c.Project,
+		c.ProjectInvite, c.ProjectMember, c.Relation, c.RelationType, c.Room,
+		c.Session, c.Setting, c.Text, c.Throttle, c.User, c.VerificationCode,
 	} {
 		n.Use(hooks...)
 	}
@@ -353,9 +359,9 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.CannedReply, c.Conversation, c.ConversationMember, c.Entity, c.Event, c.File,
 		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.MessageEdit,
-		c.MessageReaction, c.Notice, c.Presence, c.Project, c.ProjectInvite,
-		c.ProjectMember, c.Relation, c.RelationType, c.Room, c.Session, c.Setting,
-		c.Text, c.Throttle, c.User, c.VerificationCode,
+		c.MessageMention, c.MessageReaction, c.Notice, c.Presence, c.Project,
+		c.ProjectInvite, c.ProjectMember, c.Relation, c.RelationType, c.Room,
+		c.Session, c.Setting, c.Text, c.Throttle, c.User, c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -388,6 +394,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Message.mutate(ctx, m)
 	case *MessageEditMutation:
 		return c.MessageEdit.mutate(ctx, m)
+	case *MessageMentionMutation:
+		return c.MessageMention.mutate(ctx, m)
 	case *MessageReactionMutation:
 		return c.MessageReaction.mutate(ctx, m)
 	case *NoticeMutation:
@@ -2524,6 +2532,172 @@ func (c *MessageEditClient) mutate(ctx context.Context, m *MessageEditMutation) 
 		return (&MessageEditDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown MessageEdit mutation op: %q", m.Op())
+	}
+}
+
+// MessageMentionClient is a client for the MessageMention schema.
+type MessageMentionClient struct {
+	config
+}
+
+// NewMessageMentionClient returns a client for the MessageMention from the given config.
+func NewMessageMentionClient(c config) *MessageMentionClient {
+	return &MessageMentionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `messagemention.Hooks(f(g(h())))`.
+func (c *MessageMentionClient) Use(hooks ...Hook) {
+	c.hooks.MessageMention = append(c.hooks.MessageMention, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `messagemention.Intercept(f(g(h())))`.
+func (c *MessageMentionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MessageMention = append(c.inters.MessageMention, interceptors...)
+}
+
+// Create returns a builder for creating a MessageMention entity.
+func (c *MessageMentionClient) Create() *MessageMentionCreate {
+	mutation := newMessageMentionMutation(c.config, OpCreate)
+	return &MessageMentionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MessageMention entities.
+func (c *MessageMentionClient) CreateBulk(builders ...*MessageMentionCreate) *MessageMentionCreateBulk {
+	return &MessageMentionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MessageMentionClient) MapCreateBulk(slice any, setFunc func(*MessageMentionCreate, int)) *MessageMentionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MessageMentionCreateBulk{err: fmt.Errorf("calling to MessageMentionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MessageMentionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MessageMentionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MessageMention.
+func (c *MessageMentionClient) Update() *MessageMentionUpdate {
+	mutation := newMessageMentionMutation(c.config, OpUpdate)
+	return &MessageMentionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MessageMentionClient) UpdateOne(_m *MessageMention) *MessageMentionUpdateOne {
+	mutation := newMessageMentionMutation(c.config, OpUpdateOne, withMessageMention(_m))
+	return &MessageMentionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MessageMentionClient) UpdateOneID(id int) *MessageMentionUpdateOne {
+	mutation := newMessageMentionMutation(c.config, OpUpdateOne, withMessageMentionID(id))
+	return &MessageMentionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MessageMention.
+func (c *MessageMentionClient) Delete() *MessageMentionDelete {
+	mutation := newMessageMentionMutation(c.config, OpDelete)
+	return &MessageMentionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MessageMentionClient) DeleteOne(_m *MessageMention) *MessageMentionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MessageMentionClient) DeleteOneID(id int) *MessageMentionDeleteOne {
+	builder := c.Delete().Where(messagemention.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MessageMentionDeleteOne{builder}
+}
+
+// Query returns a query builder for MessageMention.
+func (c *MessageMentionClient) Query() *MessageMentionQuery {
+	return &MessageMentionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMessageMention},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MessageMention entity by its id.
+func (c *MessageMentionClient) Get(ctx context.Context, id int) (*MessageMention, error) {
+	return c.Query().Where(messagemention.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MessageMentionClient) GetX(ctx context.Context, id int) *MessageMention {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryMessage queries the message edge of a MessageMention.
+func (c *MessageMentionClient) QueryMessage(_m *MessageMention) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(messagemention.Table, messagemention.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, messagemention.MessageTable, messagemention.MessageColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUser queries the user edge of a MessageMention.
+func (c *MessageMentionClient) QueryUser(_m *MessageMention) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(messagemention.Table, messagemention.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, messagemention.UserTable, messagemention.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MessageMentionClient) Hooks() []Hook {
+	hooks := c.hooks.MessageMention
+	return append(hooks[:len(hooks):len(hooks)], messagemention.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *MessageMentionClient) Interceptors() []Interceptor {
+	return c.inters.MessageMention
+}
+
+func (c *MessageMentionClient) mutate(ctx context.Context, m *MessageMentionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MessageMentionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MessageMentionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MessageMentionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MessageMentionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MessageMention mutation op: %q", m.Op())
 	}
 }
 
@@ -5213,15 +5387,17 @@ func (c *VerificationCodeClient) mutate(ctx context.Context, m *VerificationCode
 type (
 	hooks struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
-		Group, GroupMember, Mention, Message, MessageEdit, MessageReaction, Notice,
-		Presence, Project, ProjectInvite, ProjectMember, Relation, RelationType, Room,
-		Session, Setting, Text, Throttle, User, VerificationCode []ent.Hook
+		Group, GroupMember, Mention, Message, MessageEdit, MessageMention,
+		MessageReaction, Notice, Presence, Project, ProjectInvite, ProjectMember,
+		Relation, RelationType, Room, Session, Setting, Text, Throttle, User,
+		VerificationCode []ent.Hook
 	}
 	inters struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
-		Group, GroupMember, Mention, Message, MessageEdit, MessageReaction, Notice,
-		Presence, Project, ProjectInvite, ProjectMember, Relation, RelationType, Room,
-		Session, Setting, Text, Throttle, User, VerificationCode []ent.Interceptor
+		Group, GroupMember, Mention, Message, MessageEdit, MessageMention,
+		MessageReaction, Notice, Presence, Project, ProjectInvite, ProjectMember,
+		Relation, RelationType, Room, Session, Setting, Text, Throttle, User,
+		VerificationCode []ent.Interceptor
 	}
 )
 

@@ -45,6 +45,8 @@ type ConversationMember struct {
 	Removed bool `json:"removed,omitempty"`
 	// False once the member left or was removed.
 	Active bool `json:"active,omitempty"`
+	// What the conversation's new messages notify the member of: ALL, only the MENTIONS of him, or NONE.
+	NotificationLevel conversationmember.NotificationLevel `json:"notification_level,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversationMemberQuery when eager-loading is set.
 	Edges        ConversationMemberEdges `json:"edges"`
@@ -95,7 +97,7 @@ func (*ConversationMember) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case conversationmember.FieldID, conversationmember.FieldConversationID, conversationmember.FieldUserID, conversationmember.FieldReadSeq, conversationmember.FieldDeliveredSeq, conversationmember.FieldClearedSeq:
 			values[i] = new(sql.NullInt64)
-		case conversationmember.FieldState:
+		case conversationmember.FieldState, conversationmember.FieldNotificationLevel:
 			values[i] = new(sql.NullString)
 		case conversationmember.FieldCreatedAt, conversationmember.FieldUpdatedAt, conversationmember.FieldLastReadAt, conversationmember.FieldLastActivityAt:
 			values[i] = new(sql.NullTime)
@@ -200,6 +202,12 @@ func (_m *ConversationMember) assignValues(columns []string, values []any) error
 			} else if value.Valid {
 				_m.Active = value.Bool
 			}
+		case conversationmember.FieldNotificationLevel:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field notification_level", values[i])
+			} else if value.Valid {
+				_m.NotificationLevel = conversationmember.NotificationLevel(value.String)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -288,6 +296,9 @@ func (_m *ConversationMember) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("active=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Active))
+	builder.WriteString(", ")
+	builder.WriteString("notification_level=")
+	builder.WriteString(fmt.Sprintf("%v", _m.NotificationLevel))
 	builder.WriteByte(')')
 	return builder.String()
 }

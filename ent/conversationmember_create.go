@@ -190,6 +190,20 @@ func (_c *ConversationMemberCreate) SetNillableActive(v *bool) *ConversationMemb
 	return _c
 }
 
+// SetNotificationLevel sets the "notification_level" field.
+func (_c *ConversationMemberCreate) SetNotificationLevel(v conversationmember.NotificationLevel) *ConversationMemberCreate {
+	_c.mutation.SetNotificationLevel(v)
+	return _c
+}
+
+// SetNillableNotificationLevel sets the "notification_level" field if the given value is not nil.
+func (_c *ConversationMemberCreate) SetNillableNotificationLevel(v *conversationmember.NotificationLevel) *ConversationMemberCreate {
+	if v != nil {
+		_c.SetNotificationLevel(*v)
+	}
+	return _c
+}
+
 // SetConversation sets the "conversation" edge to the Conversation entity.
 func (_c *ConversationMemberCreate) SetConversation(v *Conversation) *ConversationMemberCreate {
 	return _c.SetConversationID(v.ID)
@@ -279,6 +293,10 @@ func (_c *ConversationMemberCreate) defaults() error {
 		v := conversationmember.DefaultActive
 		_c.mutation.SetActive(v)
 	}
+	if _, ok := _c.mutation.NotificationLevel(); !ok {
+		v := conversationmember.DefaultNotificationLevel
+		_c.mutation.SetNotificationLevel(v)
+	}
 	return nil
 }
 
@@ -321,6 +339,14 @@ func (_c *ConversationMemberCreate) check() error {
 	}
 	if _, ok := _c.mutation.Active(); !ok {
 		return &ValidationError{Name: "active", err: errors.New(`ent: missing required field "ConversationMember.active"`)}
+	}
+	if _, ok := _c.mutation.NotificationLevel(); !ok {
+		return &ValidationError{Name: "notification_level", err: errors.New(`ent: missing required field "ConversationMember.notification_level"`)}
+	}
+	if v, ok := _c.mutation.NotificationLevel(); ok {
+		if err := conversationmember.NotificationLevelValidator(v); err != nil {
+			return &ValidationError{Name: "notification_level", err: fmt.Errorf(`ent: validator failed for field "ConversationMember.notification_level": %w`, err)}
+		}
 	}
 	if len(_c.mutation.ConversationIDs()) == 0 {
 		return &ValidationError{Name: "conversation", err: errors.New(`ent: missing required edge "ConversationMember.conversation"`)}
@@ -398,6 +424,10 @@ func (_c *ConversationMemberCreate) createSpec() (*ConversationMember, *sqlgraph
 	if value, ok := _c.mutation.Active(); ok {
 		_spec.SetField(conversationmember.FieldActive, field.TypeBool, value)
 		_node.Active = value
+	}
+	if value, ok := _c.mutation.NotificationLevel(); ok {
+		_spec.SetField(conversationmember.FieldNotificationLevel, field.TypeEnum, value)
+		_node.NotificationLevel = value
 	}
 	if nodes := _c.mutation.ConversationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -635,6 +665,18 @@ func (u *ConversationMemberUpsert) UpdateActive() *ConversationMemberUpsert {
 	return u
 }
 
+// SetNotificationLevel sets the "notification_level" field.
+func (u *ConversationMemberUpsert) SetNotificationLevel(v conversationmember.NotificationLevel) *ConversationMemberUpsert {
+	u.Set(conversationmember.FieldNotificationLevel, v)
+	return u
+}
+
+// UpdateNotificationLevel sets the "notification_level" field to the value that was provided on create.
+func (u *ConversationMemberUpsert) UpdateNotificationLevel() *ConversationMemberUpsert {
+	u.SetExcluded(conversationmember.FieldNotificationLevel)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -858,6 +900,20 @@ func (u *ConversationMemberUpsertOne) SetActive(v bool) *ConversationMemberUpser
 func (u *ConversationMemberUpsertOne) UpdateActive() *ConversationMemberUpsertOne {
 	return u.Update(func(s *ConversationMemberUpsert) {
 		s.UpdateActive()
+	})
+}
+
+// SetNotificationLevel sets the "notification_level" field.
+func (u *ConversationMemberUpsertOne) SetNotificationLevel(v conversationmember.NotificationLevel) *ConversationMemberUpsertOne {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.SetNotificationLevel(v)
+	})
+}
+
+// UpdateNotificationLevel sets the "notification_level" field to the value that was provided on create.
+func (u *ConversationMemberUpsertOne) UpdateNotificationLevel() *ConversationMemberUpsertOne {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.UpdateNotificationLevel()
 	})
 }
 
@@ -1250,6 +1306,20 @@ func (u *ConversationMemberUpsertBulk) SetActive(v bool) *ConversationMemberUpse
 func (u *ConversationMemberUpsertBulk) UpdateActive() *ConversationMemberUpsertBulk {
 	return u.Update(func(s *ConversationMemberUpsert) {
 		s.UpdateActive()
+	})
+}
+
+// SetNotificationLevel sets the "notification_level" field.
+func (u *ConversationMemberUpsertBulk) SetNotificationLevel(v conversationmember.NotificationLevel) *ConversationMemberUpsertBulk {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.SetNotificationLevel(v)
+	})
+}
+
+// UpdateNotificationLevel sets the "notification_level" field to the value that was provided on create.
+func (u *ConversationMemberUpsertBulk) UpdateNotificationLevel() *ConversationMemberUpsertBulk {
+	return u.Update(func(s *ConversationMemberUpsert) {
+		s.UpdateNotificationLevel()
 	})
 }
 

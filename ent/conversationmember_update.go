@@ -194,6 +194,20 @@ func (_u *ConversationMemberUpdate) SetNillableActive(v *bool) *ConversationMemb
 	return _u
 }
 
+// SetNotificationLevel sets the "notification_level" field.
+func (_u *ConversationMemberUpdate) SetNotificationLevel(v conversationmember.NotificationLevel) *ConversationMemberUpdate {
+	_u.mutation.SetNotificationLevel(v)
+	return _u
+}
+
+// SetNillableNotificationLevel sets the "notification_level" field if the given value is not nil.
+func (_u *ConversationMemberUpdate) SetNillableNotificationLevel(v *conversationmember.NotificationLevel) *ConversationMemberUpdate {
+	if v != nil {
+		_u.SetNotificationLevel(*v)
+	}
+	return _u
+}
+
 // Mutation returns the ConversationMemberMutation object of the builder.
 func (_u *ConversationMemberUpdate) Mutation() *ConversationMemberMutation {
 	return _u.mutation
@@ -246,6 +260,11 @@ func (_u *ConversationMemberUpdate) check() error {
 	if v, ok := _u.mutation.State(); ok {
 		if err := conversationmember.StateValidator(v); err != nil {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "ConversationMember.state": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.NotificationLevel(); ok {
+		if err := conversationmember.NotificationLevelValidator(v); err != nil {
+			return &ValidationError{Name: "notification_level", err: fmt.Errorf(`ent: validator failed for field "ConversationMember.notification_level": %w`, err)}
 		}
 	}
 	if _u.mutation.ConversationCleared() && len(_u.mutation.ConversationIDs()) > 0 {
@@ -319,6 +338,9 @@ func (_u *ConversationMemberUpdate) sqlSave(ctx context.Context) (_node int, err
 	}
 	if value, ok := _u.mutation.Active(); ok {
 		_spec.SetField(conversationmember.FieldActive, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.NotificationLevel(); ok {
+		_spec.SetField(conversationmember.FieldNotificationLevel, field.TypeEnum, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -507,6 +529,20 @@ func (_u *ConversationMemberUpdateOne) SetNillableActive(v *bool) *ConversationM
 	return _u
 }
 
+// SetNotificationLevel sets the "notification_level" field.
+func (_u *ConversationMemberUpdateOne) SetNotificationLevel(v conversationmember.NotificationLevel) *ConversationMemberUpdateOne {
+	_u.mutation.SetNotificationLevel(v)
+	return _u
+}
+
+// SetNillableNotificationLevel sets the "notification_level" field if the given value is not nil.
+func (_u *ConversationMemberUpdateOne) SetNillableNotificationLevel(v *conversationmember.NotificationLevel) *ConversationMemberUpdateOne {
+	if v != nil {
+		_u.SetNotificationLevel(*v)
+	}
+	return _u
+}
+
 // Mutation returns the ConversationMemberMutation object of the builder.
 func (_u *ConversationMemberUpdateOne) Mutation() *ConversationMemberMutation {
 	return _u.mutation
@@ -572,6 +608,11 @@ func (_u *ConversationMemberUpdateOne) check() error {
 	if v, ok := _u.mutation.State(); ok {
 		if err := conversationmember.StateValidator(v); err != nil {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "ConversationMember.state": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.NotificationLevel(); ok {
+		if err := conversationmember.NotificationLevelValidator(v); err != nil {
+			return &ValidationError{Name: "notification_level", err: fmt.Errorf(`ent: validator failed for field "ConversationMember.notification_level": %w`, err)}
 		}
 	}
 	if _u.mutation.ConversationCleared() && len(_u.mutation.ConversationIDs()) > 0 {
@@ -662,6 +703,9 @@ func (_u *ConversationMemberUpdateOne) sqlSave(ctx context.Context) (_node *Conv
 	}
 	if value, ok := _u.mutation.Active(); ok {
 		_spec.SetField(conversationmember.FieldActive, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.NotificationLevel(); ok {
+		_spec.SetField(conversationmember.FieldNotificationLevel, field.TypeEnum, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &ConversationMember{config: _u.config}

@@ -24,6 +24,7 @@ import (
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagemention"
 	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/presence"
@@ -111,6 +112,7 @@ func checkColumn(t, c string) error {
 			mention.Table:            mention.ValidColumn,
 			message.Table:            message.ValidColumn,
 			messageedit.Table:        messageedit.ValidColumn,
+			messagemention.Table:     messagemention.ValidColumn,
 			messagereaction.Table:    messagereaction.ValidColumn,
 			notice.Table:             notice.ValidColumn,
 			presence.Table:           presence.ValidColumn,

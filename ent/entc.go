@@ -67,7 +67,13 @@ func describe(g *gen.Graph, s *ast.Schema) error {
 		// An enum of a field says what the field's values mean, where
 		// entgql names only the field.
 		for _, f := range n.Fields {
-			if e := s.Types[n.Name+pascal(f.Name)]; f.IsEnum() && e != nil && e.Kind == ast.Enum && f.Comment() != "" {
+			name := n.Name + pascal(f.Name)
+			if a, ok := f.Annotations["EntGQL"].(map[string]any); ok {
+				if t, _ := a["Type"].(string); t != "" { // named by entgql.Type
+					name = t
+				}
+			}
+			if e := s.Types[name]; f.IsEnum() && e != nil && e.Kind == ast.Enum && f.Comment() != "" {
 				e.Description = "The values of " + n.Name + "." + camel(f.Name) + ": " + f.Comment()
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagemention"
 	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/predicate"
@@ -40,7 +41,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 27)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 28)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cannedreply.Table,
@@ -94,19 +95,20 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "ConversationMember",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			conversationmember.FieldCreatedAt:      {Type: field.TypeTime, Column: conversationmember.FieldCreatedAt},
-			conversationmember.FieldUpdatedAt:      {Type: field.TypeTime, Column: conversationmember.FieldUpdatedAt},
-			conversationmember.FieldConversationID: {Type: field.TypeInt, Column: conversationmember.FieldConversationID},
-			conversationmember.FieldUserID:         {Type: field.TypeInt, Column: conversationmember.FieldUserID},
-			conversationmember.FieldReadSeq:        {Type: field.TypeInt64, Column: conversationmember.FieldReadSeq},
-			conversationmember.FieldDeliveredSeq:   {Type: field.TypeInt64, Column: conversationmember.FieldDeliveredSeq},
-			conversationmember.FieldClearedSeq:     {Type: field.TypeInt64, Column: conversationmember.FieldClearedSeq},
-			conversationmember.FieldLastReadAt:     {Type: field.TypeTime, Column: conversationmember.FieldLastReadAt},
-			conversationmember.FieldPinned:         {Type: field.TypeBool, Column: conversationmember.FieldPinned},
-			conversationmember.FieldState:          {Type: field.TypeEnum, Column: conversationmember.FieldState},
-			conversationmember.FieldLastActivityAt: {Type: field.TypeTime, Column: conversationmember.FieldLastActivityAt},
-			conversationmember.FieldRemoved:        {Type: field.TypeBool, Column: conversationmember.FieldRemoved},
-			conversationmember.FieldActive:         {Type: field.TypeBool, Column: conversationmember.FieldActive},
+			conversationmember.FieldCreatedAt:         {Type: field.TypeTime, Column: conversationmember.FieldCreatedAt},
+			conversationmember.FieldUpdatedAt:         {Type: field.TypeTime, Column: conversationmember.FieldUpdatedAt},
+			conversationmember.FieldConversationID:    {Type: field.TypeInt, Column: conversationmember.FieldConversationID},
+			conversationmember.FieldUserID:            {Type: field.TypeInt, Column: conversationmember.FieldUserID},
+			conversationmember.FieldReadSeq:           {Type: field.TypeInt64, Column: conversationmember.FieldReadSeq},
+			conversationmember.FieldDeliveredSeq:      {Type: field.TypeInt64, Column: conversationmember.FieldDeliveredSeq},
+			conversationmember.FieldClearedSeq:        {Type: field.TypeInt64, Column: conversationmember.FieldClearedSeq},
+			conversationmember.FieldLastReadAt:        {Type: field.TypeTime, Column: conversationmember.FieldLastReadAt},
+			conversationmember.FieldPinned:            {Type: field.TypeBool, Column: conversationmember.FieldPinned},
+			conversationmember.FieldState:             {Type: field.TypeEnum, Column: conversationmember.FieldState},
+			conversationmember.FieldLastActivityAt:    {Type: field.TypeTime, Column: conversationmember.FieldLastActivityAt},
+			conversationmember.FieldRemoved:           {Type: field.TypeBool, Column: conversationmember.FieldRemoved},
+			conversationmember.FieldActive:            {Type: field.TypeBool, Column: conversationmember.FieldActive},
+			conversationmember.FieldNotificationLevel: {Type: field.TypeEnum, Column: conversationmember.FieldNotificationLevel},
 		},
 	}
 	graph.Nodes[3] = &sqlgraph.Node{
@@ -304,6 +306,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   messagemention.Table,
+			Columns: messagemention.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: messagemention.FieldID,
+			},
+		},
+		Type: "MessageMention",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			messagemention.FieldCreatedAt:      {Type: field.TypeTime, Column: messagemention.FieldCreatedAt},
+			messagemention.FieldMessageID:      {Type: field.TypeInt, Column: messagemention.FieldMessageID},
+			messagemention.FieldConversationID: {Type: field.TypeInt, Column: messagemention.FieldConversationID},
+			messagemention.FieldSeq:            {Type: field.TypeInt64, Column: messagemention.FieldSeq},
+			messagemention.FieldUserID:         {Type: field.TypeInt, Column: messagemention.FieldUserID},
+			messagemention.FieldEveryone:       {Type: field.TypeBool, Column: messagemention.FieldEveryone},
+			messagemention.FieldLevel:          {Type: field.TypeString, Column: messagemention.FieldLevel},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   messagereaction.Table,
 			Columns: messagereaction.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -319,7 +341,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			messagereaction.FieldEmoji:     {Type: field.TypeString, Column: messagereaction.FieldEmoji},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   notice.Table,
 			Columns: notice.Columns,
@@ -343,7 +365,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			notice.FieldRead:       {Type: field.TypeBool, Column: notice.FieldRead},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   presence.Table,
 			Columns: presence.Columns,
@@ -360,7 +382,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			presence.FieldSeenAt:      {Type: field.TypeTime, Column: presence.FieldSeenAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   project.Table,
 			Columns: project.Columns,
@@ -378,7 +400,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			project.FieldOwnerID:   {Type: field.TypeInt, Column: project.FieldOwnerID},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   projectinvite.Table,
 			Columns: projectinvite.Columns,
@@ -398,7 +420,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			projectinvite.FieldStatus:    {Type: field.TypeEnum, Column: projectinvite.FieldStatus},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   projectmember.Table,
 			Columns: projectmember.Columns,
@@ -416,7 +438,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			projectmember.FieldRole:      {Type: field.TypeEnum, Column: projectmember.FieldRole},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   relation.Table,
 			Columns: relation.Columns,
@@ -437,7 +459,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			relation.FieldPairKey:   {Type: field.TypeString, Column: relation.FieldPairKey},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   relationtype.Table,
 			Columns: relationtype.Columns,
@@ -459,7 +481,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			relationtype.FieldCreatorID:    {Type: field.TypeInt, Column: relationtype.FieldCreatorID},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   room.Table,
 			Columns: room.Columns,
@@ -479,7 +501,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			room.FieldConversationID: {Type: field.TypeInt, Column: room.FieldConversationID},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -500,7 +522,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldIP:                {Type: field.TypeString, Column: session.FieldIP},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -518,7 +540,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldPublic:    {Type: field.TypeBool, Column: setting.FieldPublic},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   text.Table,
 			Columns: text.Columns,
@@ -538,7 +560,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			text.FieldCreatorID: {Type: field.TypeInt, Column: text.FieldCreatorID},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   throttle.Table,
 			Columns: throttle.Columns,
@@ -553,7 +575,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			throttle.FieldTat: {Type: field.TypeInt64, Column: throttle.FieldTat},
 		},
 	}
-	graph.Nodes[25] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -583,7 +605,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldParentID:     {Type: field.TypeInt, Column: user.FieldParentID},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -975,6 +997,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"MessageEdit",
 		"Message",
+	)
+	graph.MustAddE(
+		"message",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   messagemention.MessageTable,
+			Columns: []string{messagemention.MessageColumn},
+			Bidi:    false,
+		},
+		"MessageMention",
+		"Message",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   messagemention.UserTable,
+			Columns: []string{messagemention.UserColumn},
+			Bidi:    false,
+		},
+		"MessageMention",
+		"User",
 	)
 	graph.MustAddE(
 		"message",
@@ -1822,6 +1868,11 @@ func (f *ConversationMemberFilter) WhereRemoved(p entql.BoolP) {
 // WhereActive applies the entql bool predicate on the active field.
 func (f *ConversationMemberFilter) WhereActive(p entql.BoolP) {
 	f.Where(p.Field(conversationmember.FieldActive))
+}
+
+// WhereNotificationLevel applies the entql string predicate on the notification_level field.
+func (f *ConversationMemberFilter) WhereNotificationLevel(p entql.StringP) {
+	f.Where(p.Field(conversationmember.FieldNotificationLevel))
 }
 
 // WhereHasConversation applies a predicate to check if query has an edge conversation.
@@ -2929,6 +2980,109 @@ func (f *MessageEditFilter) WhereHasMessageWith(preds ...predicate.Message) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *MessageMentionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the MessageMentionQuery builder.
+func (_q *MessageMentionQuery) Filter() *MessageMentionFilter {
+	return &MessageMentionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *MessageMentionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the MessageMentionMutation builder.
+func (m *MessageMentionMutation) Filter() *MessageMentionFilter {
+	return &MessageMentionFilter{config: m.config, predicateAdder: m}
+}
+
+// MessageMentionFilter provides a generic filtering capability at runtime for MessageMentionQuery.
+type MessageMentionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *MessageMentionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *MessageMentionFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(messagemention.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *MessageMentionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(messagemention.FieldCreatedAt))
+}
+
+// WhereMessageID applies the entql int predicate on the message_id field.
+func (f *MessageMentionFilter) WhereMessageID(p entql.IntP) {
+	f.Where(p.Field(messagemention.FieldMessageID))
+}
+
+// WhereConversationID applies the entql int predicate on the conversation_id field.
+func (f *MessageMentionFilter) WhereConversationID(p entql.IntP) {
+	f.Where(p.Field(messagemention.FieldConversationID))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *MessageMentionFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(messagemention.FieldSeq))
+}
+
+// WhereUserID applies the entql int predicate on the user_id field.
+func (f *MessageMentionFilter) WhereUserID(p entql.IntP) {
+	f.Where(p.Field(messagemention.FieldUserID))
+}
+
+// WhereEveryone applies the entql bool predicate on the everyone field.
+func (f *MessageMentionFilter) WhereEveryone(p entql.BoolP) {
+	f.Where(p.Field(messagemention.FieldEveryone))
+}
+
+// WhereLevel applies the entql string predicate on the level field.
+func (f *MessageMentionFilter) WhereLevel(p entql.StringP) {
+	f.Where(p.Field(messagemention.FieldLevel))
+}
+
+// WhereHasMessage applies a predicate to check if query has an edge message.
+func (f *MessageMentionFilter) WhereHasMessage() {
+	f.Where(entql.HasEdge("message"))
+}
+
+// WhereHasMessageWith applies a predicate to check if query has an edge message with a given conditions (other predicates).
+func (f *MessageMentionFilter) WhereHasMessageWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("message", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *MessageMentionFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *MessageMentionFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MessageReactionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2957,7 +3111,7 @@ type MessageReactionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MessageReactionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3045,7 +3199,7 @@ type NoticeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *NoticeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3196,7 +3350,7 @@ type PresenceFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PresenceFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3256,7 +3410,7 @@ type ProjectFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3419,7 +3573,7 @@ type ProjectInviteFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectInviteFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3536,7 +3690,7 @@ type ProjectMemberFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ProjectMemberFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3629,7 +3783,7 @@ type RelationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RelationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3779,7 +3933,7 @@ type RelationTypeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RelationTypeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3906,7 +4060,7 @@ type RoomFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoomFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4009,7 +4163,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4103,7 +4257,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4168,7 +4322,7 @@ type TextFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TextFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4285,7 +4439,7 @@ type ThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4335,7 +4489,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4600,7 +4754,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -600,6 +600,11 @@ func (_q *ConversationMemberQuery) collectField(ctx context.Context, oneNode boo
 				selectedFields = append(selectedFields, conversationmember.FieldActive)
 				fieldSeen[conversationmember.FieldActive] = struct{}{}
 			}
+		case "notificationLevel":
+			if _, ok := fieldSeen[conversationmember.FieldNotificationLevel]; !ok {
+				selectedFields = append(selectedFields, conversationmember.FieldNotificationLevel)
+				fieldSeen[conversationmember.FieldNotificationLevel] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -23,6 +23,7 @@ import (
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagemention"
 	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/predicate"
@@ -63,6 +64,7 @@ const (
 	TypeMention            = "Mention"
 	TypeMessage            = "Message"
 	TypeMessageEdit        = "MessageEdit"
+	TypeMessageMention     = "MessageMention"
 	TypeMessageReaction    = "MessageReaction"
 	TypeNotice             = "Notice"
 	TypePresence           = "Presence"
@@ -1969,6 +1971,7 @@ type ConversationMemberMutation struct {
 	last_activity_at    *time.Time
 	removed             *bool
 	active              *bool
+	notification_level  *conversationmember.NotificationLevel
 	clearedFields       map[string]struct{}
 	conversation        *int
 	clearedconversation bool
@@ -2631,6 +2634,42 @@ func (m *ConversationMemberMutation) ResetActive() {
 	m.active = nil
 }
 
+// SetNotificationLevel sets the "notification_level" field.
+func (m *ConversationMemberMutation) SetNotificationLevel(cl conversationmember.NotificationLevel) {
+	m.notification_level = &cl
+}
+
+// NotificationLevel returns the value of the "notification_level" field in the mutation.
+func (m *ConversationMemberMutation) NotificationLevel() (r conversationmember.NotificationLevel, exists bool) {
+	v := m.notification_level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotificationLevel returns the old "notification_level" field's value of the ConversationMember entity.
+// If the ConversationMember object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMemberMutation) OldNotificationLevel(ctx context.Context) (v conversationmember.NotificationLevel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotificationLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotificationLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotificationLevel: %w", err)
+	}
+	return oldValue.NotificationLevel, nil
+}
+
+// ResetNotificationLevel resets all changes to the "notification_level" field.
+func (m *ConversationMemberMutation) ResetNotificationLevel() {
+	m.notification_level = nil
+}
+
 // ClearConversation clears the "conversation" edge to the Conversation entity.
 func (m *ConversationMemberMutation) ClearConversation() {
 	m.clearedconversation = true
@@ -2719,7 +2758,7 @@ func (m *ConversationMemberMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMemberMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, conversationmember.FieldCreatedAt)
 	}
@@ -2759,6 +2798,9 @@ func (m *ConversationMemberMutation) Fields() []string {
 	if m.active != nil {
 		fields = append(fields, conversationmember.FieldActive)
 	}
+	if m.notification_level != nil {
+		fields = append(fields, conversationmember.FieldNotificationLevel)
+	}
 	return fields
 }
 
@@ -2793,6 +2835,8 @@ func (m *ConversationMemberMutation) Field(name string) (ent.Value, bool) {
 		return m.Removed()
 	case conversationmember.FieldActive:
 		return m.Active()
+	case conversationmember.FieldNotificationLevel:
+		return m.NotificationLevel()
 	}
 	return nil, false
 }
@@ -2828,6 +2872,8 @@ func (m *ConversationMemberMutation) OldField(ctx context.Context, name string) 
 		return m.OldRemoved(ctx)
 	case conversationmember.FieldActive:
 		return m.OldActive(ctx)
+	case conversationmember.FieldNotificationLevel:
+		return m.OldNotificationLevel(ctx)
 	}
 	return nil, fmt.Errorf("unknown ConversationMember field %s", name)
 }
@@ -2927,6 +2973,13 @@ func (m *ConversationMemberMutation) SetField(name string, value ent.Value) erro
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetActive(v)
+		return nil
+	case conversationmember.FieldNotificationLevel:
+		v, ok := value.(conversationmember.NotificationLevel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotificationLevel(v)
 		return nil
 	}
 	return fmt.Errorf("unknown ConversationMember field %s", name)
@@ -3069,6 +3122,9 @@ func (m *ConversationMemberMutation) ResetField(name string) error {
 		return nil
 	case conversationmember.FieldActive:
 		m.ResetActive()
+		return nil
+	case conversationmember.FieldNotificationLevel:
+		m.ResetNotificationLevel()
 		return nil
 	}
 	return fmt.Errorf("unknown ConversationMember field %s", name)
@@ -11794,6 +11850,847 @@ func (m *MessageEditMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown MessageEdit edge %s", name)
+}
+
+// MessageMentionMutation represents an operation that mutates the MessageMention nodes in the graph.
+type MessageMentionMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	conversation_id    *int
+	addconversation_id *int
+	seq                *int64
+	addseq             *int64
+	everyone           *bool
+	level              *string
+	clearedFields      map[string]struct{}
+	message            *int
+	clearedmessage     bool
+	user               *int
+	cleareduser        bool
+	done               bool
+	oldValue           func(context.Context) (*MessageMention, error)
+	predicates         []predicate.MessageMention
+}
+
+var _ ent.Mutation = (*MessageMentionMutation)(nil)
+
+// messagementionOption allows management of the mutation configuration using functional options.
+type messagementionOption func(*MessageMentionMutation)
+
+// newMessageMentionMutation creates new mutation for the MessageMention entity.
+func newMessageMentionMutation(c config, op Op, opts ...messagementionOption) *MessageMentionMutation {
+	m := &MessageMentionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMessageMention,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMessageMentionID sets the ID field of the mutation.
+func withMessageMentionID(id int) messagementionOption {
+	return func(m *MessageMentionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MessageMention
+		)
+		m.oldValue = func(ctx context.Context) (*MessageMention, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MessageMention.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMessageMention sets the old MessageMention of the mutation.
+func withMessageMention(node *MessageMention) messagementionOption {
+	return func(m *MessageMentionMutation) {
+		m.oldValue = func(context.Context) (*MessageMention, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MessageMentionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MessageMentionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MessageMentionMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MessageMentionMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MessageMention.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MessageMentionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MessageMentionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MessageMention entity.
+// If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMentionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MessageMentionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetMessageID sets the "message_id" field.
+func (m *MessageMentionMutation) SetMessageID(i int) {
+	m.message = &i
+}
+
+// MessageID returns the value of the "message_id" field in the mutation.
+func (m *MessageMentionMutation) MessageID() (r int, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessageID returns the old "message_id" field's value of the MessageMention entity.
+// If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMentionMutation) OldMessageID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessageID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessageID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessageID: %w", err)
+	}
+	return oldValue.MessageID, nil
+}
+
+// ResetMessageID resets all changes to the "message_id" field.
+func (m *MessageMentionMutation) ResetMessageID() {
+	m.message = nil
+}
+
+// SetConversationID sets the "conversation_id" field.
+func (m *MessageMentionMutation) SetConversationID(i int) {
+	m.conversation_id = &i
+	m.addconversation_id = nil
+}
+
+// ConversationID returns the value of the "conversation_id" field in the mutation.
+func (m *MessageMentionMutation) ConversationID() (r int, exists bool) {
+	v := m.conversation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConversationID returns the old "conversation_id" field's value of the MessageMention entity.
+// If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMentionMutation) OldConversationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConversationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConversationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConversationID: %w", err)
+	}
+	return oldValue.ConversationID, nil
+}
+
+// AddConversationID adds i to the "conversation_id" field.
+func (m *MessageMentionMutation) AddConversationID(i int) {
+	if m.addconversation_id != nil {
+		*m.addconversation_id += i
+	} else {
+		m.addconversation_id = &i
+	}
+}
+
+// AddedConversationID returns the value that was added to the "conversation_id" field in this mutation.
+func (m *MessageMentionMutation) AddedConversationID() (r int, exists bool) {
+	v := m.addconversation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetConversationID resets all changes to the "conversation_id" field.
+func (m *MessageMentionMutation) ResetConversationID() {
+	m.conversation_id = nil
+	m.addconversation_id = nil
+}
+
+// SetSeq sets the "seq" field.
+func (m *MessageMentionMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *MessageMentionMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the MessageMention entity.
+// If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMentionMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *MessageMentionMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *MessageMentionMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *MessageMentionMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *MessageMentionMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *MessageMentionMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the MessageMention entity.
+// If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMentionMutation) OldUserID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (m *MessageMentionMutation) ClearUserID() {
+	m.user = nil
+	m.clearedFields[messagemention.FieldUserID] = struct{}{}
+}
+
+// UserIDCleared returns if the "user_id" field was cleared in this mutation.
+func (m *MessageMentionMutation) UserIDCleared() bool {
+	_, ok := m.clearedFields[messagemention.FieldUserID]
+	return ok
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *MessageMentionMutation) ResetUserID() {
+	m.user = nil
+	delete(m.clearedFields, messagemention.FieldUserID)
+}
+
+// SetEveryone sets the "everyone" field.
+func (m *MessageMentionMutation) SetEveryone(b bool) {
+	m.everyone = &b
+}
+
+// Everyone returns the value of the "everyone" field in the mutation.
+func (m *MessageMentionMutation) Everyone() (r bool, exists bool) {
+	v := m.everyone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEveryone returns the old "everyone" field's value of the MessageMention entity.
+// If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMentionMutation) OldEveryone(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEveryone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEveryone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEveryone: %w", err)
+	}
+	return oldValue.Everyone, nil
+}
+
+// ResetEveryone resets all changes to the "everyone" field.
+func (m *MessageMentionMutation) ResetEveryone() {
+	m.everyone = nil
+}
+
+// SetLevel sets the "level" field.
+func (m *MessageMentionMutation) SetLevel(s string) {
+	m.level = &s
+}
+
+// Level returns the value of the "level" field in the mutation.
+func (m *MessageMentionMutation) Level() (r string, exists bool) {
+	v := m.level
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLevel returns the old "level" field's value of the MessageMention entity.
+// If the MessageMention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMentionMutation) OldLevel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLevel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLevel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLevel: %w", err)
+	}
+	return oldValue.Level, nil
+}
+
+// ResetLevel resets all changes to the "level" field.
+func (m *MessageMentionMutation) ResetLevel() {
+	m.level = nil
+}
+
+// ClearMessage clears the "message" edge to the Message entity.
+func (m *MessageMentionMutation) ClearMessage() {
+	m.clearedmessage = true
+	m.clearedFields[messagemention.FieldMessageID] = struct{}{}
+}
+
+// MessageCleared reports if the "message" edge to the Message entity was cleared.
+func (m *MessageMentionMutation) MessageCleared() bool {
+	return m.clearedmessage
+}
+
+// MessageIDs returns the "message" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// MessageID instead. It exists only for internal usage by the builders.
+func (m *MessageMentionMutation) MessageIDs() (ids []int) {
+	if id := m.message; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetMessage resets all changes to the "message" edge.
+func (m *MessageMentionMutation) ResetMessage() {
+	m.message = nil
+	m.clearedmessage = false
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *MessageMentionMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[messagemention.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *MessageMentionMutation) UserCleared() bool {
+	return m.UserIDCleared() || m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *MessageMentionMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *MessageMentionMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the MessageMentionMutation builder.
+func (m *MessageMentionMutation) Where(ps ...predicate.MessageMention) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MessageMentionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MessageMentionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MessageMention, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MessageMentionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MessageMentionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MessageMention).
+func (m *MessageMentionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MessageMentionMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, messagemention.FieldCreatedAt)
+	}
+	if m.message != nil {
+		fields = append(fields, messagemention.FieldMessageID)
+	}
+	if m.conversation_id != nil {
+		fields = append(fields, messagemention.FieldConversationID)
+	}
+	if m.seq != nil {
+		fields = append(fields, messagemention.FieldSeq)
+	}
+	if m.user != nil {
+		fields = append(fields, messagemention.FieldUserID)
+	}
+	if m.everyone != nil {
+		fields = append(fields, messagemention.FieldEveryone)
+	}
+	if m.level != nil {
+		fields = append(fields, messagemention.FieldLevel)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MessageMentionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case messagemention.FieldCreatedAt:
+		return m.CreatedAt()
+	case messagemention.FieldMessageID:
+		return m.MessageID()
+	case messagemention.FieldConversationID:
+		return m.ConversationID()
+	case messagemention.FieldSeq:
+		return m.Seq()
+	case messagemention.FieldUserID:
+		return m.UserID()
+	case messagemention.FieldEveryone:
+		return m.Everyone()
+	case messagemention.FieldLevel:
+		return m.Level()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MessageMentionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case messagemention.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case messagemention.FieldMessageID:
+		return m.OldMessageID(ctx)
+	case messagemention.FieldConversationID:
+		return m.OldConversationID(ctx)
+	case messagemention.FieldSeq:
+		return m.OldSeq(ctx)
+	case messagemention.FieldUserID:
+		return m.OldUserID(ctx)
+	case messagemention.FieldEveryone:
+		return m.OldEveryone(ctx)
+	case messagemention.FieldLevel:
+		return m.OldLevel(ctx)
+	}
+	return nil, fmt.Errorf("unknown MessageMention field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageMentionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case messagemention.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case messagemention.FieldMessageID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessageID(v)
+		return nil
+	case messagemention.FieldConversationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConversationID(v)
+		return nil
+	case messagemention.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	case messagemention.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case messagemention.FieldEveryone:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEveryone(v)
+		return nil
+	case messagemention.FieldLevel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLevel(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageMention field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MessageMentionMutation) AddedFields() []string {
+	var fields []string
+	if m.addconversation_id != nil {
+		fields = append(fields, messagemention.FieldConversationID)
+	}
+	if m.addseq != nil {
+		fields = append(fields, messagemention.FieldSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MessageMentionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case messagemention.FieldConversationID:
+		return m.AddedConversationID()
+	case messagemention.FieldSeq:
+		return m.AddedSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MessageMentionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case messagemention.FieldConversationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddConversationID(v)
+		return nil
+	case messagemention.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MessageMention numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MessageMentionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(messagemention.FieldUserID) {
+		fields = append(fields, messagemention.FieldUserID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MessageMentionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MessageMentionMutation) ClearField(name string) error {
+	switch name {
+	case messagemention.FieldUserID:
+		m.ClearUserID()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageMention nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MessageMentionMutation) ResetField(name string) error {
+	switch name {
+	case messagemention.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case messagemention.FieldMessageID:
+		m.ResetMessageID()
+		return nil
+	case messagemention.FieldConversationID:
+		m.ResetConversationID()
+		return nil
+	case messagemention.FieldSeq:
+		m.ResetSeq()
+		return nil
+	case messagemention.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case messagemention.FieldEveryone:
+		m.ResetEveryone()
+		return nil
+	case messagemention.FieldLevel:
+		m.ResetLevel()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageMention field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MessageMentionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.message != nil {
+		edges = append(edges, messagemention.EdgeMessage)
+	}
+	if m.user != nil {
+		edges = append(edges, messagemention.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MessageMentionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case messagemention.EdgeMessage:
+		if id := m.message; id != nil {
+			return []ent.Value{*id}
+		}
+	case messagemention.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MessageMentionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MessageMentionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MessageMentionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedmessage {
+		edges = append(edges, messagemention.EdgeMessage)
+	}
+	if m.cleareduser {
+		edges = append(edges, messagemention.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MessageMentionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case messagemention.EdgeMessage:
+		return m.clearedmessage
+	case messagemention.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MessageMentionMutation) ClearEdge(name string) error {
+	switch name {
+	case messagemention.EdgeMessage:
+		m.ClearMessage()
+		return nil
+	case messagemention.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageMention unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MessageMentionMutation) ResetEdge(name string) error {
+	switch name {
+	case messagemention.EdgeMessage:
+		m.ResetMessage()
+		return nil
+	case messagemention.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown MessageMention edge %s", name)
 }
 
 // MessageReactionMutation represents an operation that mutates the MessageReaction nodes in the graph.

@@ -25,7 +25,7 @@ type Notice struct {
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// When it last changed; its creation time until then.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
-	// What the notice is about: a friend application (friend_apply), its acceptance, a friend added or deleted, a group application, invitation, removal or dissolution, a project invite, or a system message.
+	// What the notice is about: a friend application (friend_apply), its acceptance, a friend added or deleted, a group application, invitation, removal or dissolution, a project invite, a mention of the recipient in a message (mention), or a system message.
 	Type notice.Type `json:"type,omitempty"`
 	// The id of the user it is from; null for a system notice.
 	FromID *int `json:"from_id,omitempty"`

@@ -38,6 +38,8 @@ type Tx struct {
 	Message *MessageClient
 	// MessageEdit is the client for interacting with the MessageEdit builders.
 	MessageEdit *MessageEditClient
+	// MessageMention is the client for interacting with the MessageMention builders.
+	MessageMention *MessageMentionClient
 	// MessageReaction is the client for interacting with the MessageReaction builders.
 	MessageReaction *MessageReactionClient
 	// Notice is the client for interacting with the Notice builders.
@@ -211,6 +213,7 @@ func (tx *Tx) init() {
 	tx.Mention = NewMentionClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
 	tx.MessageEdit = NewMessageEditClient(tx.config)
+	tx.MessageMention = NewMessageMentionClient(tx.config)
 	tx.MessageReaction = NewMessageReactionClient(tx.config)
 	tx.Notice = NewNoticeClient(tx.config)
 	tx.Presence = NewPresenceClient(tx.config)

@@ -137,27 +137,29 @@ type ComplexityRoot struct {
 	}
 
 	ConversationMember struct {
-		Active         func(childComplexity int) int
-		Avatar         func(childComplexity int) int
-		ClearedSeq     func(childComplexity int) int
-		Conversation   func(childComplexity int) int
-		ConversationID func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		DeliveredSeq   func(childComplexity int) int
-		ID             func(childComplexity int) int
-		LastActivityAt func(childComplexity int) int
-		LastMessage    func(childComplexity int) int
-		LastReadAt     func(childComplexity int) int
-		Peer           func(childComplexity int) int
-		Pinned         func(childComplexity int) int
-		ReadSeq        func(childComplexity int) int
-		Removed        func(childComplexity int) int
-		State          func(childComplexity int) int
-		Title          func(childComplexity int) int
-		UnreadCount    func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
-		User           func(childComplexity int) int
-		UserID         func(childComplexity int) int
+		Active            func(childComplexity int) int
+		Avatar            func(childComplexity int) int
+		ClearedSeq        func(childComplexity int) int
+		Conversation      func(childComplexity int) int
+		ConversationID    func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		DeliveredSeq      func(childComplexity int) int
+		ID                func(childComplexity int) int
+		LastActivityAt    func(childComplexity int) int
+		LastMessage       func(childComplexity int) int
+		LastReadAt        func(childComplexity int) int
+		MentionCount      func(childComplexity int) int
+		NotificationLevel func(childComplexity int) int
+		Peer              func(childComplexity int) int
+		Pinned            func(childComplexity int) int
+		ReadSeq           func(childComplexity int) int
+		Removed           func(childComplexity int) int
+		State             func(childComplexity int) int
+		Title             func(childComplexity int) int
+		UnreadCount       func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
+		User              func(childComplexity int) int
+		UserID            func(childComplexity int) int
 	}
 
 	ConversationMemberConnection struct {
@@ -400,6 +402,9 @@ type ComplexityRoot struct {
 		Edits          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		ID             func(childComplexity int) int
 		Kind           func(childComplexity int) int
+		MentionAll     func(childComplexity int) int
+		Mentions       func(childComplexity int) int
+		MentionsMe     func(childComplexity int) int
 		Mine           func(childComplexity int) int
 		Parts          func(childComplexity int) int
 		Preview        func(childComplexity int) int
@@ -539,6 +544,7 @@ type ComplexityRoot struct {
 		SendVerificationCode    func(childComplexity int, input SendVerificationCodeInput) int
 		SetGroupManager         func(childComplexity int, groupID int, userID int, manager bool) int
 		SetGroupMuteAll         func(childComplexity int, groupID int, muted bool) int
+		SetNotificationLevel    func(childComplexity int, conversationID int, level conversationmember.NotificationLevel) int
 		SetProjectMemberRole    func(childComplexity int, projectID int, userID int, role projectinvite.Role) int
 		TransferGroup           func(childComplexity int, groupID int, userID int) int
 		Typing                  func(childComplexity int, conversationID int) int
@@ -905,6 +911,7 @@ type ConversationResolver interface {
 type ConversationMemberResolver interface {
 	LastActivityAt(ctx context.Context, obj *ent.ConversationMember) (*time.Time, error)
 
+	MentionCount(ctx context.Context, obj *ent.ConversationMember) (int, error)
 	UnreadCount(ctx context.Context, obj *ent.ConversationMember) (int, error)
 	Title(ctx context.Context, obj *ent.ConversationMember) (string, error)
 	Avatar(ctx context.Context, obj *ent.ConversationMember) (string, error)
@@ -932,6 +939,9 @@ type GroupMemberResolver interface {
 }
 type MessageResolver interface {
 	Text(ctx context.Context, obj *ent.Message) (string, error)
+	Mentions(ctx context.Context, obj *ent.Message) ([]*ent.User, error)
+	MentionAll(ctx context.Context, obj *ent.Message) (bool, error)
+	MentionsMe(ctx context.Context, obj *ent.Message) (bool, error)
 	Parts(ctx context.Context, obj *ent.Message) ([]*MessagePart, error)
 	Preview(ctx context.Context, obj *ent.Message) (string, error)
 	Mine(ctx context.Context, obj *ent.Message) (bool, error)
@@ -992,6 +1002,7 @@ type MutationResolver interface {
 	LeaveGroup(ctx context.Context, groupID int) (int, error)
 	TransferGroup(ctx context.Context, groupID int, userID int) (*ent.Group, error)
 	DissolveGroup(ctx context.Context, id int) (int, error)
+	SetNotificationLevel(ctx context.Context, conversationID int, level conversationmember.NotificationLevel) (*ent.ConversationMember, error)
 	Send(ctx context.Context, input SendInput) (*ent.Message, error)
 	RevokeMessage(ctx context.Context, id int) (*ent.Message, error)
 	DeleteMessage(ctx context.Context, id int, forEveryone *bool) (int, error)
@@ -1455,6 +1466,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConversationMember.LastReadAt(childComplexity), true
+	case "ConversationMember.mentionCount":
+		if e.ComplexityRoot.ConversationMember.MentionCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMember.MentionCount(childComplexity), true
+	case "ConversationMember.notificationLevel":
+		if e.ComplexityRoot.ConversationMember.NotificationLevel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConversationMember.NotificationLevel(childComplexity), true
 	case "ConversationMember.peer":
 		if e.ComplexityRoot.ConversationMember.Peer == nil {
 			break
@@ -2511,6 +2534,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Kind(childComplexity), true
+	case "Message.mentionAll":
+		if e.ComplexityRoot.Message.MentionAll == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.MentionAll(childComplexity), true
+	case "Message.mentions":
+		if e.ComplexityRoot.Message.Mentions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Mentions(childComplexity), true
+	case "Message.mentionsMe":
+		if e.ComplexityRoot.Message.MentionsMe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.MentionsMe(childComplexity), true
 	case "Message.mine":
 		if e.ComplexityRoot.Message.Mine == nil {
 			break
@@ -3532,6 +3573,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetGroupMuteAll(childComplexity, args["groupId"].(int), args["muted"].(bool)), true
+	case "Mutation.setNotificationLevel":
+		if e.ComplexityRoot.Mutation.SetNotificationLevel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setNotificationLevel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetNotificationLevel(childComplexity, args["conversationId"].(int), args["level"].(conversationmember.NotificationLevel)), true
 	case "Mutation.setProjectMemberRole":
 		if e.ComplexityRoot.Mutation.SetProjectMemberRole == nil {
 			break
@@ -5466,7 +5518,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "annotation.graphqls" "ent.graphqls" "files.graphqls" "groups.graphqls" "messaging.graphqls" "presence.graphqls" "reactions.graphqls" "rooms.graphqls" "search.graphqls" "seenby.graphqls" "social.graphqls"
+//go:embed "annotation.graphqls" "ent.graphqls" "files.graphqls" "groups.graphqls" "mentions.graphqls" "messaging.graphqls" "presence.graphqls" "reactions.graphqls" "rooms.graphqls" "search.graphqls" "seenby.graphqls" "social.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5794,6 +5846,7 @@ extend type Message {
 	{Name: "ent.graphqls", Input: sourceData("ent.graphqls"), BuiltIn: false},
 	{Name: "files.graphqls", Input: sourceData("files.graphqls"), BuiltIn: false},
 	{Name: "groups.graphqls", Input: sourceData("groups.graphqls"), BuiltIn: false},
+	{Name: "mentions.graphqls", Input: sourceData("mentions.graphqls"), BuiltIn: false},
 	{Name: "messaging.graphqls", Input: sourceData("messaging.graphqls"), BuiltIn: false},
 	{Name: "presence.graphqls", Input: sourceData("presence.graphqls"), BuiltIn: false},
 	{Name: "reactions.graphqls", Input: sourceData("reactions.graphqls"), BuiltIn: false},
@@ -5958,10 +6011,14 @@ func (ec *executionContext) childFields_ConversationMember(ctx context.Context, 
 		return ec.fieldContext_ConversationMember_removed(ctx, field)
 	case "active":
 		return ec.fieldContext_ConversationMember_active(ctx, field)
+	case "notificationLevel":
+		return ec.fieldContext_ConversationMember_notificationLevel(ctx, field)
 	case "conversation":
 		return ec.fieldContext_ConversationMember_conversation(ctx, field)
 	case "user":
 		return ec.fieldContext_ConversationMember_user(ctx, field)
+	case "mentionCount":
+		return ec.fieldContext_ConversationMember_mentionCount(ctx, field)
 	case "unreadCount":
 		return ec.fieldContext_ConversationMember_unreadCount(ctx, field)
 	case "title":
@@ -6470,6 +6527,12 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_edits(ctx, field)
 	case "text":
 		return ec.fieldContext_Message_text(ctx, field)
+	case "mentions":
+		return ec.fieldContext_Message_mentions(ctx, field)
+	case "mentionAll":
+		return ec.fieldContext_Message_mentionAll(ctx, field)
+	case "mentionsMe":
+		return ec.fieldContext_Message_mentionsMe(ctx, field)
 	case "parts":
 		return ec.fieldContext_Message_parts(ctx, field)
 	case "preview":
@@ -8735,6 +8798,28 @@ func (ec *executionContext) field_Mutation_setGroupMuteAll_args(ctx context.Cont
 		return nil, err
 	}
 	args["muted"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setNotificationLevel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "conversationId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["conversationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (conversationmember.NotificationLevel, error) {
+			return ec.unmarshalNNotificationLevel2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋconversationmemberᚐNotificationLevel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg1
 	return args, nil
 }
 
@@ -11941,6 +12026,29 @@ func (ec *executionContext) fieldContext_ConversationMember_active(_ context.Con
 	return graphql.NewScalarFieldContext("ConversationMember", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _ConversationMember_notificationLevel(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMember_notificationLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotificationLevel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v conversationmember.NotificationLevel) graphql.Marshaler {
+			return ec.marshalNNotificationLevel2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋconversationmemberᚐNotificationLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMember_notificationLevel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMember", field, false, false, "NotificationLevel")
+}
+
 func (ec *executionContext) _ConversationMember_conversation(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12003,6 +12111,29 @@ func (ec *executionContext) fieldContext_ConversationMember_user(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ConversationMember_mentionCount(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConversationMember_mentionCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConversationMember().MentionCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConversationMember_mentionCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConversationMember", field, true, true, "Int")
 }
 
 func (ec *executionContext) _ConversationMember_unreadCount(ctx context.Context, field graphql.CollectedField, obj *ent.ConversationMember) (ret graphql.Marshaler) {
@@ -16458,6 +16589,84 @@ func (ec *executionContext) fieldContext_Message_text(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Message", field, true, true, "String")
 }
 
+func (ec *executionContext) _Message_mentions(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_mentions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().Mentions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_mentions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_mentionAll(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_mentionAll(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().MentionAll(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_mentionAll(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Message_mentionsMe(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_mentionsMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().MentionsMe(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Message_mentionsMe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _Message_parts(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19453,6 +19662,50 @@ func (ec *executionContext) fieldContext_Mutation_dissolveGroup(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_dissolveGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setNotificationLevel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setNotificationLevel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetNotificationLevel(ctx, fc.Args["conversationId"].(int), fc.Args["level"].(conversationmember.NotificationLevel))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ConversationMember) graphql.Marshaler {
+			return ec.marshalNConversationMember2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐConversationMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setNotificationLevel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConversationMember(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setNotificationLevel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -31022,7 +31275,7 @@ func (ec *executionContext) unmarshalInputSendInput(ctx context.Context, obj any
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"to", "groupId", "roomId", "conversationId", "text", "parts", "type", "quoteId", "clientId"}
+	fieldsInOrder := [...]string{"to", "groupId", "roomId", "conversationId", "text", "parts", "type", "quoteId", "clientId", "mentions", "mentionAll"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -31092,6 +31345,20 @@ func (ec *executionContext) unmarshalInputSendInput(ctx context.Context, obj any
 				return it, err
 			}
 			it.ClientID = data
+		case "mentions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mentions"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mentions = data
+		case "mentionAll":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mentionAll"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MentionAll = data
 		}
 	}
 	return it, nil
@@ -32490,6 +32757,11 @@ func (ec *executionContext) _ConversationMember(ctx context.Context, sel ast.Sel
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "notificationLevel":
+			out.Values[i] = ec._ConversationMember_notificationLevel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "conversation":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -32501,6 +32773,12 @@ func (ec *executionContext) _ConversationMember(ctx context.Context, sel ast.Sel
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ConversationMember_user(ctx, field, obj)
+				})
+		case "mentionCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConversationMember_mentionCount(ctx, field, obj)
 				})
 		case "unreadCount":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -34172,6 +34450,24 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Message_text(ctx, field, obj)
 				})
+		case "mentions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_mentions(ctx, field, obj)
+				})
+		case "mentionAll":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_mentionAll(ctx, field, obj)
+				})
+		case "mentionsMe":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_mentionsMe(ctx, field, obj)
+				})
 		case "parts":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -34946,6 +35242,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "dissolveGroup":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_dissolveGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setNotificationLevel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setNotificationLevel(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -38748,6 +39051,16 @@ func (ec *executionContext) marshalNNoticeType2githubᚗcomᚋparleyᚑimᚋparl
 	return v
 }
 
+func (ec *executionContext) unmarshalNNotificationLevel2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋconversationmemberᚐNotificationLevel(ctx context.Context, v any) (conversationmember.NotificationLevel, error) {
+	var res conversationmember.NotificationLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationLevel2githubᚗcomᚋparleyᚑimᚋparleyᚋentᚋconversationmemberᚐNotificationLevel(ctx context.Context, sel ast.SelectionSet, v conversationmember.NotificationLevel) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx context.Context, v any) (entgql.OrderDirection, error) {
 	var res entgql.OrderDirection
 	err := res.UnmarshalGQL(v)
@@ -39174,6 +39487,22 @@ func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparl
 		fc.Result = &v[i]
 		return ec.marshalOUser2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUser(ctx, sel, v[i])
 	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.User) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUser2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
 
 	return ret
 }

@@ -36,6 +36,8 @@ type loaders struct {
 	detail      *dataloadgen.Loader[int, bool]                  // by user id: social.ShowsDetails
 	reactions   *dataloadgen.Loader[int, []*messaging.Reaction] // by message id
 	receipts    *dataloadgen.Loader[*ent.Message, messaging.Receipt]
+	mentions    *dataloadgen.Loader[int, *messaging.Mentions] // by message id
+	mentionNum  *dataloadgen.Loader[int, int]                 // by conversation member id
 }
 
 type loadersKey struct{}
@@ -62,6 +64,8 @@ func (r *Resolver) newLoaders() *loaders {
 		detail:      dataloadgen.NewMappedLoader(r.Social.ShowsDetails, wait),
 		reactions:   dataloadgen.NewMappedLoader(r.Messaging.Reactions, wait),
 		receipts:    dataloadgen.NewMappedLoader(r.Messaging.Receipts, wait),
+		mentions:    dataloadgen.NewMappedLoader(r.Messaging.MessageMentions, wait),
+		mentionNum:  dataloadgen.NewMappedLoader(r.Messaging.MentionCounts, wait),
 		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {
 			return r.db(ctx).Friendship.Query().Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...)).All(ctx)
 		}, func(f *ent.Friendship) int { return f.FriendID }),

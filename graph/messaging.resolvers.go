@@ -91,6 +91,7 @@ func (r *mutationResolver) Send(ctx context.Context, input SendInput) (*ent.Mess
 	for _, p := range input.Parts {
 		req.Parts = append(req.Parts, messaging.Part{Category: string(p.Category), Content: deref(p.Content), FileID: deref(p.FileID), URL: deref(p.URL)})
 	}
+	req.Mentions, req.MentionAll = input.Mentions, deref(input.MentionAll)
 	return r.Messaging.Send(ctx, req)
 }
 

@@ -324,6 +324,14 @@ type SendInput struct {
 	QuoteID *int `json:"quoteId,omitempty"`
 	// Idempotency key chosen by the client (at most 64 bytes).
 	ClientID *string `json:"clientId,omitempty"`
+	// Members of the conversation to mention (MENTION_NOT_MEMBER for anyone
+	// else; repeats count once; at most 50, TOO_MANY_MENTIONS past it). Each
+	// one the message notifies gets a mention notice.
+	Mentions []int `json:"mentions,omitempty"`
+	// Mentions everyone in the group: its owner and managers only
+	// (MENTION_ALL_FORBIDDEN otherwise, and outside groups). It counts in every
+	// member's mentionCount and mentionsMe but sends no notices.
+	MentionAll *bool `json:"mentionAll,omitempty"`
 }
 
 // A text message to a user (the older form of send).

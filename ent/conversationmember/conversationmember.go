@@ -44,6 +44,8 @@ const (
 	FieldRemoved = "removed"
 	// FieldActive holds the string denoting the active field in the database.
 	FieldActive = "active"
+	// FieldNotificationLevel holds the string denoting the notification_level field in the database.
+	FieldNotificationLevel = "notification_level"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
 	EdgeConversation = "conversation"
 	// EdgeUser holds the string denoting the user edge name in mutations.
@@ -82,6 +84,7 @@ var Columns = []string{
 	FieldLastActivityAt,
 	FieldRemoved,
 	FieldActive,
+	FieldNotificationLevel,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -145,6 +148,33 @@ func StateValidator(s State) error {
 		return nil
 	default:
 		return fmt.Errorf("conversationmember: invalid enum value for state field: %q", s)
+	}
+}
+
+// NotificationLevel defines the type for the "notification_level" enum field.
+type NotificationLevel string
+
+// NotificationLevelALL is the default value of the NotificationLevel enum.
+const DefaultNotificationLevel = NotificationLevelALL
+
+// NotificationLevel values.
+const (
+	NotificationLevelALL      NotificationLevel = "ALL"
+	NotificationLevelMENTIONS NotificationLevel = "MENTIONS"
+	NotificationLevelNONE     NotificationLevel = "NONE"
+)
+
+func (nl NotificationLevel) String() string {
+	return string(nl)
+}
+
+// NotificationLevelValidator is a validator for the "notification_level" field enum values. It is called by the builders before save.
+func NotificationLevelValidator(nl NotificationLevel) error {
+	switch nl {
+	case NotificationLevelALL, NotificationLevelMENTIONS, NotificationLevelNONE:
+		return nil
+	default:
+		return fmt.Errorf("conversationmember: invalid enum value for notification_level field: %q", nl)
 	}
 }
 
@@ -221,6 +251,11 @@ func ByActive(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldActive, opts...).ToFunc()
 }
 
+// ByNotificationLevel orders the results by the notification_level field.
+func ByNotificationLevel(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldNotificationLevel, opts...).ToFunc()
+}
+
 // ByConversationField orders the results by conversation field.
 func ByConversationField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -263,6 +298,24 @@ func (e *State) UnmarshalGQL(val interface{}) error {
 	*e = State(str)
 	if err := StateValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid State", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e NotificationLevel) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *NotificationLevel) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = NotificationLevel(str)
+	if err := NotificationLevelValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid NotificationLevel", str)
 	}
 	return nil
 }

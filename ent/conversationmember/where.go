@@ -505,6 +505,26 @@ func ActiveNEQ(v bool) predicate.ConversationMember {
 	return predicate.ConversationMember(sql.FieldNEQ(FieldActive, v))
 }
 
+// NotificationLevelEQ applies the EQ predicate on the "notification_level" field.
+func NotificationLevelEQ(v NotificationLevel) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldEQ(FieldNotificationLevel, v))
+}
+
+// NotificationLevelNEQ applies the NEQ predicate on the "notification_level" field.
+func NotificationLevelNEQ(v NotificationLevel) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldNEQ(FieldNotificationLevel, v))
+}
+
+// NotificationLevelIn applies the In predicate on the "notification_level" field.
+func NotificationLevelIn(vs ...NotificationLevel) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldIn(FieldNotificationLevel, vs...))
+}
+
+// NotificationLevelNotIn applies the NotIn predicate on the "notification_level" field.
+func NotificationLevelNotIn(vs ...NotificationLevel) predicate.ConversationMember {
+	return predicate.ConversationMember(sql.FieldNotIn(FieldNotificationLevel, vs...))
+}
+
 // HasConversation applies the HasEdge predicate on the "conversation" edge.
 func HasConversation() predicate.ConversationMember {
 	return predicate.ConversationMember(func(s *sql.Selector) {

@@ -74,6 +74,7 @@ var (
 		{Name: "last_activity_at", Type: field.TypeTime, Nullable: true},
 		{Name: "removed", Type: field.TypeBool, Default: false},
 		{Name: "active", Type: field.TypeBool, Default: true},
+		{Name: "notification_level", Type: field.TypeEnum, Enums: []string{"ALL", "MENTIONS", "NONE"}, Default: "ALL"},
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "user_id", Type: field.TypeInt},
 	}
@@ -85,13 +86,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversation_members_conversations_members",
-				Columns:    []*schema.Column{ConversationMembersColumns[12]},
+				Columns:    []*schema.Column{ConversationMembersColumns[13]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "conversation_members_users_conversation_memberships",
-				Columns:    []*schema.Column{ConversationMembersColumns[13]},
+				Columns:    []*schema.Column{ConversationMembersColumns[14]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -100,12 +101,12 @@ var (
 			{
 				Name:    "conversationmember_conversation_id_user_id",
 				Unique:  true,
-				Columns: []*schema.Column{ConversationMembersColumns[12], ConversationMembersColumns[13]},
+				Columns: []*schema.Column{ConversationMembersColumns[13], ConversationMembersColumns[14]},
 			},
 			{
 				Name:    "conversationmember_user_id_active_pinned_last_activity_at",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationMembersColumns[13], ConversationMembersColumns[11], ConversationMembersColumns[7], ConversationMembersColumns[9]},
+				Columns: []*schema.Column{ConversationMembersColumns[14], ConversationMembersColumns[11], ConversationMembersColumns[7], ConversationMembersColumns[9]},
 			},
 		},
 	}
@@ -471,6 +472,49 @@ var (
 			},
 		},
 	}
+	// MessageMentionsColumns holds the columns for the "message_mentions" table.
+	MessageMentionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "conversation_id", Type: field.TypeInt},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "everyone", Type: field.TypeBool, Default: false},
+		{Name: "level", Type: field.TypeString, Default: ""},
+		{Name: "message_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt, Nullable: true},
+	}
+	// MessageMentionsTable holds the schema information for the "message_mentions" table.
+	MessageMentionsTable = &schema.Table{
+		Name:       "message_mentions",
+		Columns:    MessageMentionsColumns,
+		PrimaryKey: []*schema.Column{MessageMentionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "message_mentions_messages_message",
+				Columns:    []*schema.Column{MessageMentionsColumns[6]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "message_mentions_users_user",
+				Columns:    []*schema.Column{MessageMentionsColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "messagemention_message_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{MessageMentionsColumns[6], MessageMentionsColumns[7]},
+			},
+			{
+				Name:    "messagemention_conversation_id_user_id_seq",
+				Unique:  false,
+				Columns: []*schema.Column{MessageMentionsColumns[2], MessageMentionsColumns[7], MessageMentionsColumns[3]},
+			},
+		},
+	}
 	// MessageReactionsColumns holds the columns for the "message_reactions" table.
 	MessageReactionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -516,7 +560,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "type", Type: field.TypeEnum, Enums: []string{"friend_apply", "friend_accepted", "friend_added", "friend_deleted", "group_apply", "group_invited", "group_kicked", "group_dissolved", "project_invite", "system"}},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"friend_apply", "friend_accepted", "friend_added", "friend_deleted", "group_apply", "group_invited", "group_kicked", "group_dissolved", "project_invite", "system", "mention"}},
 		{Name: "postscript", Type: field.TypeString, Size: 256, Default: ""},
 		{Name: "data", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "text"}},
 		{Name: "operation", Type: field.TypeEnum, Enums: []string{"not_operated", "agreed", "refused", "none", "cancelled"}, Default: "none"},
@@ -1063,6 +1107,7 @@ var (
 		MentionsTable,
 		MessagesTable,
 		MessageEditsTable,
+		MessageMentionsTable,
 		MessageReactionsTable,
 		NoticesTable,
 		PresencesTable,
@@ -1138,6 +1183,11 @@ func init() {
 	MessageEditsTable.ForeignKeys[0].RefTable = MessagesTable
 	MessageEditsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(107374182400),
+	}
+	MessageMentionsTable.ForeignKeys[0].RefTable = MessagesTable
+	MessageMentionsTable.ForeignKeys[1].RefTable = UsersTable
+	MessageMentionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(115964116992),
 	}
 	MessageReactionsTable.ForeignKeys[0].RefTable = MessagesTable
 	MessageReactionsTable.ForeignKeys[1].RefTable = UsersTable

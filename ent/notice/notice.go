@@ -143,6 +143,7 @@ const (
 	TypeGroupDissolved Type = "group_dissolved"
 	TypeProjectInvite  Type = "project_invite"
 	TypeSystem         Type = "system"
+	TypeMention        Type = "mention"
 )
 
 func (_type Type) String() string {
@@ -152,7 +153,7 @@ func (_type Type) String() string {
 // TypeValidator is a validator for the "type" field enum values. It is called by the builders before save.
 func TypeValidator(_type Type) error {
 	switch _type {
-	case TypeFriendApply, TypeFriendAccepted, TypeFriendAdded, TypeFriendDeleted, TypeGroupApply, TypeGroupInvited, TypeGroupKicked, TypeGroupDissolved, TypeProjectInvite, TypeSystem:
+	case TypeFriendApply, TypeFriendAccepted, TypeFriendAdded, TypeFriendDeleted, TypeGroupApply, TypeGroupInvited, TypeGroupKicked, TypeGroupDissolved, TypeProjectInvite, TypeSystem, TypeMention:
 		return nil
 	default:
 		return fmt.Errorf("notice: invalid enum value for type field: %q", _type)

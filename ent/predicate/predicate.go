@@ -42,6 +42,9 @@ type Message func(*sql.Selector)
 // MessageEdit is the predicate function for messageedit builders.
 type MessageEdit func(*sql.Selector)
 
+// MessageMention is the predicate function for messagemention builders.
+type MessageMention func(*sql.Selector)
+
 // MessageReaction is the predicate function for messagereaction builders.
 type MessageReaction func(*sql.Selector)
 

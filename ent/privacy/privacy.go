@@ -399,6 +399,30 @@ func (f MessageEditMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mut
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageEditMutation", m)
 }
 
+// The MessageMentionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type MessageMentionQueryRuleFunc func(context.Context, *ent.MessageMentionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f MessageMentionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MessageMentionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.MessageMentionQuery", q)
+}
+
+// The MessageMentionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type MessageMentionMutationRuleFunc func(context.Context, *ent.MessageMentionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f MessageMentionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.MessageMentionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.MessageMentionMutation", m)
+}
+
 // The MessageReactionQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MessageReactionQueryRuleFunc func(context.Context, *ent.MessageReactionQuery) error
@@ -818,6 +842,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.MessageEditQuery:
 		return q.Filter(), nil
+	case *ent.MessageMentionQuery:
+		return q.Filter(), nil
 	case *ent.MessageReactionQuery:
 		return q.Filter(), nil
 	case *ent.NoticeQuery:
@@ -878,6 +904,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.MessageMutation:
 		return m.Filter(), nil
 	case *ent.MessageEditMutation:
+		return m.Filter(), nil
+	case *ent.MessageMentionMutation:
 		return m.Filter(), nil
 	case *ent.MessageReactionMutation:
 		return m.Filter(), nil

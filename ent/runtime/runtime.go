@@ -18,6 +18,7 @@ import (
 	"github.com/parley-im/parley/ent/mention"
 	"github.com/parley-im/parley/ent/message"
 	"github.com/parley-im/parley/ent/messageedit"
+	"github.com/parley-im/parley/ent/messagemention"
 	"github.com/parley-im/parley/ent/messagereaction"
 	"github.com/parley-im/parley/ent/notice"
 	"github.com/parley-im/parley/ent/presence"
@@ -517,6 +518,32 @@ func init() {
 			return next.Mutate(ctx, m)
 		})
 	}
+	messagementionMixin := schema.MessageMention{}.Mixin()
+	messagemention.Policy = privacy.NewPolicies(schema.MessageMention{})
+	messagemention.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := messagemention.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	messagementionMixinFields0 := messagementionMixin[0].Fields()
+	_ = messagementionMixinFields0
+	messagementionFields := schema.MessageMention{}.Fields()
+	_ = messagementionFields
+	// messagementionDescCreatedAt is the schema descriptor for created_at field.
+	messagementionDescCreatedAt := messagementionMixinFields0[0].Descriptor()
+	// messagemention.DefaultCreatedAt holds the default value on creation for the created_at field.
+	messagemention.DefaultCreatedAt = messagementionDescCreatedAt.Default.(func() time.Time)
+	// messagementionDescEveryone is the schema descriptor for everyone field.
+	messagementionDescEveryone := messagementionFields[4].Descriptor()
+	// messagemention.DefaultEveryone holds the default value on creation for the everyone field.
+	messagemention.DefaultEveryone = messagementionDescEveryone.Default.(bool)
+	// messagementionDescLevel is the schema descriptor for level field.
+	messagementionDescLevel := messagementionFields[5].Descriptor()
+	// messagemention.DefaultLevel holds the default value on creation for the level field.
+	messagemention.DefaultLevel = messagementionDescLevel.Default.(string)
 	messagereactionMixin := schema.MessageReaction{}.Mixin()
 	messagereaction.Policy = privacy.NewPolicies(schema.MessageReaction{})
 	messagereaction.Hooks[0] = func(next ent.Mutator) ent.Mutator {

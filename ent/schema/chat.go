@@ -200,6 +200,12 @@ func (ConversationMember) Fields() []ent.Field {
 			Comment("When the conversation last had a message, or when the member joined it if that is later: what his conversation list sorts on. Null in rooms, which keep no list."),
 		field.Bool("removed").Default(false).Comment("Whether the member removed the conversation from his list; its next message brings it back."),
 		field.Bool("active").Default(true).Comment("False once the member left or was removed."),
+		// What a new message notifies (messaging.ShouldNotify): set by the
+		// member (setNotificationLevel); read on notifying only, never
+		// written by a send.
+		field.Enum("notification_level").Values("ALL", "MENTIONS", "NONE").Default("ALL").
+			Annotations(entgql.Type("NotificationLevel")).
+			Comment("What the conversation's new messages notify the member of: ALL, only the MENTIONS of him, or NONE."),
 	}
 }
 

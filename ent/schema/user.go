@@ -173,10 +173,10 @@ type Notice struct{ ent.Schema }
 // Fields of the Notice.
 func (Notice) Fields() []ent.Field {
 	return []ent.Field{
-		field.Enum("type").Comment("What the notice is about: a friend application (friend_apply), its acceptance, a friend added or deleted, a group application, invitation, removal or dissolution, a project invite, or a system message.").Values(
+		field.Enum("type").Comment("What the notice is about: a friend application (friend_apply), its acceptance, a friend added or deleted, a group application, invitation, removal or dissolution, a project invite, a mention of the recipient in a message (mention), or a system message.").Values(
 			"friend_apply", "friend_accepted", "friend_added", "friend_deleted",
 			"group_apply", "group_invited", "group_kicked", "group_dissolved",
-			"project_invite", "system",
+			"project_invite", "system", "mention",
 		),
 		field.Int("from_id").Comment("The id of the user it is from; null for a system notice.").Optional().Nillable().Immutable(),
 		field.Int("to_id").Comment("The id of its recipient.").Immutable(),

@@ -115,6 +115,8 @@ type Options struct {
 	// lists (DefaultReadReceiptsMaxMembers when 0); bigger ones keep
 	// only the count.
 	ReadReceiptsMaxMembers int
+	// Notices pushes the mention notices; nil pushes none.
+	Notices Notices
 }
 
 // Service is the messaging service.

@@ -43,6 +43,8 @@ type Request struct {
 	Type                                message.Type
 	QuoteID                             int
 	ClientID                            string
+	Mentions                            []int // members of the conversation to mention (mention.go)
+	MentionAll                          bool  // mention everyone: a group's owner and managers only
 }
 
 var emojiOnly = regexp.MustCompile(`^(\[表情\d{1,3}\])+$`)
@@ -108,7 +110,11 @@ func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 			return nil, err
 		}
 	}
-	return s.storeNumbered(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID})
+	mentions, err := s.checkMentions(ctx, db, conv, me, r)
+	if err != nil {
+		return nil, err
+	}
+	return s.storeNumbered(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID, mentions: mentions})
 }
 
 // retried returns the message an earlier send with the same client id made.
@@ -386,6 +392,7 @@ type appendSpec struct {
 	parts    []schematype.MessagePart
 	quote    int
 	clientID string
+	mentions mentionSpec
 }
 
 // storeNumbered numbers and stores a message. Bumping last_seq locks the
@@ -419,6 +426,9 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 	msg, err := create.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: store message: %w", err)
+	}
+	if err := s.storeMentions(ctx, db, msg, sender, a.mentions); err != nil {
+		return nil, err
 	}
 	// A file is seen from the same floor as the first message that sent it
 	// in this conversation (rule.VisibleFile).

@@ -103,6 +103,43 @@ func (s *Service) Push(ctx context.Context, spec Spec) (*ent.Notice, error) {
 	return n, s.log.Append(ctx, record(n, KindCreated, spec.From, n.ToID))
 }
 
+// PushAll stores notices that ask nothing (no Request), all from the
+// viewer, and tells each recipient, in two writes whatever their number:
+// one insert of the rows and one append of their events. It must run in
+// the caller's transaction; the Notice policy checks each row as Push's.
+func (s *Service) PushAll(ctx context.Context, specs []Spec) error {
+	if len(specs) == 0 {
+		return nil
+	}
+	db, err := txn.Writer(ctx)
+	if err != nil {
+		return err
+	}
+	creates := make([]*ent.NoticeCreate, len(specs))
+	for i, spec := range specs {
+		if spec.Request || spec.From == 0 {
+			return fmt.Errorf("notice: push all: requests and system notices go through Push")
+		}
+		c := db.Notice.Create().SetType(spec.Type).SetFromID(spec.From).SetToID(spec.To).SetPostscript(spec.Postscript)
+		if spec.GroupID != 0 {
+			c.SetGroupID(spec.GroupID)
+		}
+		if spec.Data != nil {
+			c.SetData(spec.Data)
+		}
+		creates[i] = c
+	}
+	made, err := db.Notice.CreateBulk(creates...).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("notice: push all: %w", err)
+	}
+	records := make([]eventlog.Record, len(made))
+	for i, n := range made {
+		records[i] = record(n, KindCreated, specs[i].From, n.ToID)
+	}
+	return s.log.Append(ctx, records...)
+}
+
 // pending finds the still-open request that spec repeats.
 func (s *Service) pending(ctx context.Context, db *ent.Client, spec Spec) (*ent.Notice, error) {
 	q := db.Notice.Query().Where(

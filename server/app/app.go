@@ -157,7 +157,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	})
 	svc.Messaging = messaging.NewService(client, events, svc.Social, svc.Settings, svc.Files, hub, messaging.Options{
 		RevokeWindow: cfg.RevokeWindow, Budget: budget, Groups: group.NewPosting(svc.Settings),
-		EditWindow: cfg.EditWindow, ReactionCap: cfg.ReactionCap,
+		EditWindow: cfg.EditWindow, ReactionCap: cfg.ReactionCap, Notices: svc.Notices,
 		ReadReceiptsMaxMembers: cfg.ReceiptsMaxMembers,
 	})
 	svc.Annotation = annotation.NewService(client, events, budget)
