@@ -32,6 +32,7 @@ type MessageQuery struct {
 	withConversation   *ConversationQuery
 	withSender         *UserQuery
 	withQuote          *MessageQuery
+	withThreadRoot     *MessageQuery
 	withHiddenFor      *UserQuery
 	withEdits          *MessageEditQuery
 	withReactions      *MessageReactionQuery
@@ -135,6 +136,28 @@ func (_q *MessageQuery) QueryQuote() *MessageQuery {
 			sqlgraph.From(message.Table, message.FieldID, selector),
 			sqlgraph.To(message.Table, message.FieldID),
 			sqlgraph.Edge(sqlgraph.O2O, false, message.QuoteTable, message.QuoteColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryThreadRoot chains the current query on the "thread_root" edge.
+func (_q *MessageQuery) QueryThreadRoot() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, message.ThreadRootTable, message.ThreadRootColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -403,6 +426,7 @@ func (_q *MessageQuery) Clone() *MessageQuery {
 		withConversation: _q.withConversation.Clone(),
 		withSender:       _q.withSender.Clone(),
 		withQuote:        _q.withQuote.Clone(),
+		withThreadRoot:   _q.withThreadRoot.Clone(),
 		withHiddenFor:    _q.withHiddenFor.Clone(),
 		withEdits:        _q.withEdits.Clone(),
 		withReactions:    _q.withReactions.Clone(),
@@ -443,6 +467,17 @@ func (_q *MessageQuery) WithQuote(opts ...func(*MessageQuery)) *MessageQuery {
 		opt(query)
 	}
 	_q.withQuote = query
+	return _q
+}
+
+// WithThreadRoot tells the query-builder to eager-load the nodes that are connected to
+// the "thread_root" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithThreadRoot(opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withThreadRoot = query
 	return _q
 }
 
@@ -563,10 +598,11 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	var (
 		nodes       = []*Message{}
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [7]bool{
 			_q.withConversation != nil,
 			_q.withSender != nil,
 			_q.withQuote != nil,
+			_q.withThreadRoot != nil,
 			_q.withHiddenFor != nil,
 			_q.withEdits != nil,
 			_q.withReactions != nil,
@@ -608,6 +644,12 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	if query := _q.withQuote; query != nil {
 		if err := _q.loadQuote(ctx, query, nodes, nil,
 			func(n *Message, e *Message) { n.Edges.Quote = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withThreadRoot; query != nil {
+		if err := _q.loadThreadRoot(ctx, query, nodes, nil,
+			func(n *Message, e *Message) { n.Edges.ThreadRoot = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -747,6 +789,38 @@ func (_q *MessageQuery) loadQuote(ctx context.Context, query *MessageQuery, node
 		nodes, ok := nodeids[n.ID]
 		if !ok {
 			return fmt.Errorf(`unexpected foreign-key "quote_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *MessageQuery) loadThreadRoot(ctx context.Context, query *MessageQuery, nodes []*Message, init func(*Message), assign func(*Message, *Message)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*Message)
+	for i := range nodes {
+		if nodes[i].ThreadID == nil {
+			continue
+		}
+		fk := *nodes[i].ThreadID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(message.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "thread_id" returned %v`, n.ID)
 		}
 		for i := range nodes {
 			assign(nodes[i], n)
@@ -912,6 +986,9 @@ func (_q *MessageQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withQuote != nil {
 			_spec.Node.AddColumnOnce(message.FieldQuoteID)
+		}
+		if _q.withThreadRoot != nil {
+			_spec.Node.AddColumnOnce(message.FieldThreadID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

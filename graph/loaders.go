@@ -35,6 +35,7 @@ type loaders struct {
 	groupTitle  *dataloadgen.Loader[int, string]                // by group id
 	detail      *dataloadgen.Loader[int, bool]                  // by user id: social.ShowsDetails
 	reactions   *dataloadgen.Loader[int, []*messaging.Reaction] // by message id
+	threads     *dataloadgen.Loader[int, *messaging.Thread]     // by root message id
 }
 
 type loadersKey struct{}
@@ -60,6 +61,7 @@ func (r *Resolver) newLoaders() *loaders {
 		groupTitle:  dataloadgen.NewMappedLoader(r.Groups.Titles, wait),
 		detail:      dataloadgen.NewMappedLoader(r.Social.ShowsDetails, wait),
 		reactions:   dataloadgen.NewMappedLoader(r.Messaging.Reactions, wait),
+		threads:     dataloadgen.NewMappedLoader(r.Messaging.Threads, wait),
 		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {
 			return r.db(ctx).Friendship.Query().Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...)).All(ctx)
 		}, func(f *ent.Friendship) int { return f.FriendID }),

@@ -42,6 +42,8 @@ const (
 	FieldDeletedAt = "deleted_at"
 	// FieldEditedAt holds the string denoting the edited_at field in the database.
 	FieldEditedAt = "edited_at"
+	// FieldThreadID holds the string denoting the thread_id field in the database.
+	FieldThreadID = "thread_id"
 	// FieldReactedAt holds the string denoting the reacted_at field in the database.
 	FieldReactedAt = "reacted_at"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
@@ -50,6 +52,8 @@ const (
 	EdgeSender = "sender"
 	// EdgeQuote holds the string denoting the quote edge name in mutations.
 	EdgeQuote = "quote"
+	// EdgeThreadRoot holds the string denoting the thread_root edge name in mutations.
+	EdgeThreadRoot = "thread_root"
 	// EdgeHiddenFor holds the string denoting the hidden_for edge name in mutations.
 	EdgeHiddenFor = "hidden_for"
 	// EdgeEdits holds the string denoting the edits edge name in mutations.
@@ -76,6 +80,10 @@ const (
 	QuoteTable = "messages"
 	// QuoteColumn is the table column denoting the quote relation/edge.
 	QuoteColumn = "quote_id"
+	// ThreadRootTable is the table that holds the thread_root relation/edge.
+	ThreadRootTable = "messages"
+	// ThreadRootColumn is the table column denoting the thread_root relation/edge.
+	ThreadRootColumn = "thread_id"
 	// HiddenForTable is the table that holds the hidden_for relation/edge. The primary key declared below.
 	HiddenForTable = "message_hidden_for"
 	// HiddenForInverseTable is the table name for the User entity.
@@ -112,6 +120,7 @@ var Columns = []string{
 	FieldRevokedAt,
 	FieldDeletedAt,
 	FieldEditedAt,
+	FieldThreadID,
 	FieldReactedAt,
 }
 
@@ -268,6 +277,11 @@ func ByEditedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEditedAt, opts...).ToFunc()
 }
 
+// ByThreadID orders the results by the thread_id field.
+func ByThreadID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldThreadID, opts...).ToFunc()
+}
+
 // ByReactedAt orders the results by the reacted_at field.
 func ByReactedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReactedAt, opts...).ToFunc()
@@ -291,6 +305,13 @@ func BySenderField(field string, opts ...sql.OrderTermOption) OrderOption {
 func ByQuoteField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newQuoteStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByThreadRootField orders the results by thread_root field.
+func ByThreadRootField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newThreadRootStep(), sql.OrderByField(field, opts...))
 	}
 }
 
@@ -354,6 +375,13 @@ func newQuoteStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(Table, FieldID),
 		sqlgraph.Edge(sqlgraph.O2O, false, QuoteTable, QuoteColumn),
+	)
+}
+func newThreadRootStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, ThreadRootTable, ThreadRootColumn),
 	)
 }
 func newHiddenForStep() *sqlgraph.Step {

@@ -402,6 +402,7 @@ var (
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "sender_id", Type: field.TypeInt, Nullable: true},
 		{Name: "quote_id", Type: field.TypeInt, Unique: true, Nullable: true},
+		{Name: "thread_id", Type: field.TypeInt, Unique: true, Nullable: true},
 	}
 	// MessagesTable holds the schema information for the "messages" table.
 	MessagesTable = &schema.Table{
@@ -427,6 +428,12 @@ var (
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
+			{
+				Symbol:     "messages_messages_thread_root",
+				Columns:    []*schema.Column{MessagesColumns[14]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
 		},
 		Indexes: []*schema.Index{
 			{
@@ -438,6 +445,11 @@ var (
 				Name:    "message_sender_id_client_id",
 				Unique:  true,
 				Columns: []*schema.Column{MessagesColumns[12], MessagesColumns[6]},
+			},
+			{
+				Name:    "message_thread_id_seq",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[14], MessagesColumns[2]},
 			},
 		},
 	}
@@ -938,6 +950,41 @@ var (
 			},
 		},
 	}
+	// ThreadReadsColumns holds the columns for the "thread_reads" table.
+	ThreadReadsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "read_seq", Type: field.TypeInt64, Default: 0},
+		{Name: "root_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// ThreadReadsTable holds the schema information for the "thread_reads" table.
+	ThreadReadsTable = &schema.Table{
+		Name:       "thread_reads",
+		Columns:    ThreadReadsColumns,
+		PrimaryKey: []*schema.Column{ThreadReadsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "thread_reads_messages_root",
+				Columns:    []*schema.Column{ThreadReadsColumns[3]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "thread_reads_users_user",
+				Columns:    []*schema.Column{ThreadReadsColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "threadread_root_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{ThreadReadsColumns[3], ThreadReadsColumns[4]},
+			},
+		},
+	}
 	// ThrottlesColumns holds the columns for the "throttles" table.
 	ThrottlesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1075,6 +1122,7 @@ var (
 		SessionsTable,
 		SettingsTable,
 		TextsTable,
+		ThreadReadsTable,
 		ThrottlesTable,
 		UsersTable,
 		VerificationCodesTable,
@@ -1132,6 +1180,7 @@ func init() {
 	MessagesTable.ForeignKeys[0].RefTable = ConversationsTable
 	MessagesTable.ForeignKeys[1].RefTable = UsersTable
 	MessagesTable.ForeignKeys[2].RefTable = MessagesTable
+	MessagesTable.ForeignKeys[3].RefTable = MessagesTable
 	MessagesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
 	}
@@ -1198,6 +1247,11 @@ func init() {
 	TextsTable.ForeignKeys[1].RefTable = UsersTable
 	TextsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(85899345920),
+	}
+	ThreadReadsTable.ForeignKeys[0].RefTable = MessagesTable
+	ThreadReadsTable.ForeignKeys[1].RefTable = UsersTable
+	ThreadReadsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(115964116992),
 	}
 	ThrottlesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(103079215104),

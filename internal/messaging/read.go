@@ -111,7 +111,7 @@ func (s *Service) History(ctx context.Context, convID int, after *entgql.Cursor[
 	if _, err := signedIn(ctx); err != nil {
 		return nil, err
 	}
-	conn, err := s.reader(ctx).Message.Query().Where(message.ConversationID(convID), InHistory()).
+	conn, err := s.reader(ctx).Message.Query().Where(message.ConversationID(convID), MainHistory()).
 		Paginate(ctx, after, first, before, last,
 			ent.WithMessageOrder(&ent.MessageOrder{Direction: entgql.OrderDirectionAsc, Field: ent.MessageOrderFieldSeq}))
 	if err != nil || len(conn.Edges) == 0 {
@@ -229,7 +229,7 @@ func (s *Service) UnreadCounts(ctx context.Context, memberIDs []int) (map[int]in
 			ConversationID int `json:"conversation_id"`
 			Count          int `json:"count"`
 		}
-		err := db.Message.Query().Where(message.Or(after...), Shown()).
+		err := db.Message.Query().Where(message.Or(after...), Shown(), message.ThreadIDIsNil()).
 			GroupBy(message.FieldConversationID).Aggregate(ent.Count()).Scan(ctx, &counts)
 		if err != nil {
 			return nil, fmt.Errorf("messaging: unread counts: %w", err)
@@ -260,7 +260,7 @@ func (s *Service) UnreadCounts(ctx context.Context, memberIDs []int) (map[int]in
 // on its own.
 func (s *Service) LastMessages(ctx context.Context, convIDs []int) (map[int]*ent.Message, error) {
 	db := s.reader(ctx)
-	rows, err := db.Message.Query().Where(message.ConversationIDIn(convIDs...), Shown(), newestShown).All(ctx)
+	rows, err := db.Message.Query().Where(message.ConversationIDIn(convIDs...), Shown(), message.ThreadIDIsNil(), newestShown).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: last messages: %w", err)
 	}
@@ -282,7 +282,7 @@ func (s *Service) LastMessages(ctx context.Context, convIDs []int) (map[int]*ent
 		return nil, fmt.Errorf("messaging: last messages: %w", err)
 	}
 	for _, id := range withMessages {
-		m, err := db.Message.Query().Where(message.ConversationID(id), Shown()).
+		m, err := db.Message.Query().Where(message.ConversationID(id), Shown(), message.ThreadIDIsNil()).
 			Order(ent.Desc(message.FieldSeq)).First(ctx)
 		switch {
 		case ent.IsNotFound(err):
@@ -302,6 +302,7 @@ func newestShown(s *sql.Selector) {
 	newest := sql.Select(sql.Max(t.C(message.FieldSeq))).From(t).
 		Where(sql.ColumnsEQ(t.C(message.FieldConversationID), s.C(message.FieldConversationID)))
 	Shown()(newest)
+	message.ThreadIDIsNil()(newest)
 	s.Where(sql.In(s.C(message.FieldSeq), newest))
 }
 

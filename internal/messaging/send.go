@@ -43,6 +43,9 @@ type Request struct {
 	Type                                message.Type
 	QuoteID                             int
 	ClientID                            string
+	// ThreadID is the root of the thread the message replies in (thread.go);
+	// 0 for the main history.
+	ThreadID int
 }
 
 var emojiOnly = regexp.MustCompile(`^(\[表情\d{1,3}\])+$`)
@@ -100,6 +103,11 @@ func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 			return nil, apperr.Input(ReasonQuoteInvalid, "input.quoteId", "the quoted message is not in this conversation")
 		}
 	}
+	if r.ThreadID != 0 {
+		if _, err := threadRoot(ctx, db, conv.ID, r.ThreadID); err != nil {
+			return nil, err
+		}
+	}
 	for i := range parts {
 		if parts[i].FileID == 0 {
 			continue
@@ -108,7 +116,7 @@ func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 			return nil, err
 		}
 	}
-	return s.storeNumbered(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID})
+	return s.storeNumbered(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID, thread: r.ThreadID})
 }
 
 // retried returns the message an earlier send with the same client id made.
@@ -386,6 +394,7 @@ type appendSpec struct {
 	parts    []schematype.MessagePart
 	quote    int
 	clientID string
+	thread   int // the thread's root, for a reply
 }
 
 // storeNumbered numbers and stores a message. Bumping last_seq locks the
@@ -416,6 +425,9 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 	if a.clientID != "" {
 		create.SetClientID(a.clientID)
 	}
+	if a.thread != 0 {
+		create.SetThreadID(a.thread)
+	}
 	msg, err := create.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: store message: %w", err)
@@ -436,9 +448,12 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 	if err := updateMembersOnSend(sys, db, conv, sender, seq, now); err != nil {
 		return nil, err
 	}
-	return msg, s.log.Append(ctx, eventlog.Record{
+	if err := s.log.Append(ctx, eventlog.Record{
 		Topic: eventlog.ConversationTopic(conv.ID), Kind: KindMessageCreated, Actor: sender, Subject: msg.ID,
-	})
+	}); err != nil {
+		return msg, err
+	}
+	return msg, s.replied(ctx, db, msg) // a reply's thread (thread.go)
 }
 
 // updateMembersOnSend writes what a new message changes in the member rows, in one
