@@ -950,11 +950,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 	graph.MustAddE(
 		"thread_root",
 		&sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.O2O,
-			Inverse: false,
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
 			Table:   message.ThreadRootTable,
 			Columns: []string{message.ThreadRootColumn},
-			Bidi:    true,
+			Bidi:    false,
+		},
+		"Message",
+		"Message",
+	)
+	graph.MustAddE(
+		"replies",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
 		},
 		"Message",
 		"Message",
@@ -2875,6 +2887,20 @@ func (f *MessageFilter) WhereHasThreadRoot() {
 // WhereHasThreadRootWith applies a predicate to check if query has an edge thread_root with a given conditions (other predicates).
 func (f *MessageFilter) WhereHasThreadRootWith(preds ...predicate.Message) {
 	f.Where(entql.HasEdgeWith("thread_root", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasReplies applies a predicate to check if query has an edge replies.
+func (f *MessageFilter) WhereHasReplies() {
+	f.Where(entql.HasEdge("replies"))
+}
+
+// WhereHasRepliesWith applies a predicate to check if query has an edge replies with a given conditions (other predicates).
+func (f *MessageFilter) WhereHasRepliesWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("replies", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

@@ -65,6 +65,8 @@ type MessageEdges struct {
 	Quote *Message `json:"quote,omitempty"`
 	// The root message of the thread this one replies in; null for a message of the main history, or when the viewer may not see the root.
 	ThreadRoot *Message `json:"thread_root,omitempty"`
+	// The replies in this message's thread; threadMessages pages them.
+	Replies []*Message `json:"replies,omitempty"`
 	// Users who deleted this message for themselves.
 	HiddenFor []*User `json:"hidden_for,omitempty"`
 	// The message's earlier versions, oldest first; empty unless it was edited.
@@ -73,10 +75,11 @@ type MessageEdges struct {
 	Reactions []*MessageReaction `json:"reactions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [7]bool
+	loadedTypes [8]bool
 	// totalCount holds the count of the edges above.
 	totalCount [5]map[string]int
 
+	namedReplies   map[string][]*Message
 	namedHiddenFor map[string][]*User
 	namedEdits     map[string][]*MessageEdit
 	namedReactions map[string][]*MessageReaction
@@ -126,10 +129,19 @@ func (e MessageEdges) ThreadRootOrErr() (*Message, error) {
 	return nil, &NotLoadedError{edge: "thread_root"}
 }
 
+// RepliesOrErr returns the Replies value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) RepliesOrErr() ([]*Message, error) {
+	if e.loadedTypes[4] {
+		return e.Replies, nil
+	}
+	return nil, &NotLoadedError{edge: "replies"}
+}
+
 // HiddenForOrErr returns the HiddenFor value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) HiddenForOrErr() ([]*User, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[5] {
 		return e.HiddenFor, nil
 	}
 	return nil, &NotLoadedError{edge: "hidden_for"}
@@ -138,7 +150,7 @@ func (e MessageEdges) HiddenForOrErr() ([]*User, error) {
 // EditsOrErr returns the Edits value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) EditsOrErr() ([]*MessageEdit, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[6] {
 		return e.Edits, nil
 	}
 	return nil, &NotLoadedError{edge: "edits"}
@@ -147,7 +159,7 @@ func (e MessageEdges) EditsOrErr() ([]*MessageEdit, error) {
 // ReactionsOrErr returns the Reactions value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) ReactionsOrErr() ([]*MessageReaction, error) {
-	if e.loadedTypes[6] {
+	if e.loadedTypes[7] {
 		return e.Reactions, nil
 	}
 	return nil, &NotLoadedError{edge: "reactions"}
@@ -314,6 +326,11 @@ func (_m *Message) QueryThreadRoot() *MessageQuery {
 	return NewMessageClient(_m.config).QueryThreadRoot(_m)
 }
 
+// QueryReplies queries the "replies" edge of the Message entity.
+func (_m *Message) QueryReplies() *MessageQuery {
+	return NewMessageClient(_m.config).QueryReplies(_m)
+}
+
 // QueryHiddenFor queries the "hidden_for" edge of the Message entity.
 func (_m *Message) QueryHiddenFor() *UserQuery {
 	return NewMessageClient(_m.config).QueryHiddenFor(_m)
@@ -411,6 +428,30 @@ func (_m *Message) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedReplies returns the Replies named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Message) NamedReplies(name string) ([]*Message, error) {
+	if _m.Edges.namedReplies == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedReplies[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Message) appendNamedReplies(name string, edges ...*Message) {
+	if _m.Edges.namedReplies == nil {
+		_m.Edges.namedReplies = make(map[string][]*Message)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedReplies[name] = []*Message{}
+	} else {
+		_m.Edges.namedReplies[name] = append(_m.Edges.namedReplies[name], edges...)
+	}
 }
 
 // NamedHiddenFor returns the HiddenFor named value or an error if the edge was not

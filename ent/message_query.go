@@ -33,11 +33,13 @@ type MessageQuery struct {
 	withSender         *UserQuery
 	withQuote          *MessageQuery
 	withThreadRoot     *MessageQuery
+	withReplies        *MessageQuery
 	withHiddenFor      *UserQuery
 	withEdits          *MessageEditQuery
 	withReactions      *MessageReactionQuery
 	loadTotal          []func(context.Context, []*Message) error
 	modifiers          []func(*sql.Selector)
+	withNamedReplies   map[string]*MessageQuery
 	withNamedHiddenFor map[string]*UserQuery
 	withNamedEdits     map[string]*MessageEditQuery
 	withNamedReactions map[string]*MessageReactionQuery
@@ -157,7 +159,29 @@ func (_q *MessageQuery) QueryThreadRoot() *MessageQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(message.Table, message.FieldID, selector),
 			sqlgraph.To(message.Table, message.FieldID),
-			sqlgraph.Edge(sqlgraph.O2O, false, message.ThreadRootTable, message.ThreadRootColumn),
+			sqlgraph.Edge(sqlgraph.M2O, true, message.ThreadRootTable, message.ThreadRootColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReplies chains the current query on the "replies" edge.
+func (_q *MessageQuery) QueryReplies() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.RepliesTable, message.RepliesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -427,6 +451,7 @@ func (_q *MessageQuery) Clone() *MessageQuery {
 		withSender:       _q.withSender.Clone(),
 		withQuote:        _q.withQuote.Clone(),
 		withThreadRoot:   _q.withThreadRoot.Clone(),
+		withReplies:      _q.withReplies.Clone(),
 		withHiddenFor:    _q.withHiddenFor.Clone(),
 		withEdits:        _q.withEdits.Clone(),
 		withReactions:    _q.withReactions.Clone(),
@@ -478,6 +503,17 @@ func (_q *MessageQuery) WithThreadRoot(opts ...func(*MessageQuery)) *MessageQuer
 		opt(query)
 	}
 	_q.withThreadRoot = query
+	return _q
+}
+
+// WithReplies tells the query-builder to eager-load the nodes that are connected to
+// the "replies" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithReplies(opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReplies = query
 	return _q
 }
 
@@ -598,11 +634,12 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	var (
 		nodes       = []*Message{}
 		_spec       = _q.querySpec()
-		loadedTypes = [7]bool{
+		loadedTypes = [8]bool{
 			_q.withConversation != nil,
 			_q.withSender != nil,
 			_q.withQuote != nil,
 			_q.withThreadRoot != nil,
+			_q.withReplies != nil,
 			_q.withHiddenFor != nil,
 			_q.withEdits != nil,
 			_q.withReactions != nil,
@@ -653,6 +690,13 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 			return nil, err
 		}
 	}
+	if query := _q.withReplies; query != nil {
+		if err := _q.loadReplies(ctx, query, nodes,
+			func(n *Message) { n.Edges.Replies = []*Message{} },
+			func(n *Message, e *Message) { n.Edges.Replies = append(n.Edges.Replies, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withHiddenFor; query != nil {
 		if err := _q.loadHiddenFor(ctx, query, nodes,
 			func(n *Message) { n.Edges.HiddenFor = []*User{} },
@@ -671,6 +715,13 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 		if err := _q.loadReactions(ctx, query, nodes,
 			func(n *Message) { n.Edges.Reactions = []*MessageReaction{} },
 			func(n *Message, e *MessageReaction) { n.Edges.Reactions = append(n.Edges.Reactions, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedReplies {
+		if err := _q.loadReplies(ctx, query, nodes,
+			func(n *Message) { n.appendNamedReplies(name) },
+			func(n *Message, e *Message) { n.appendNamedReplies(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -825,6 +876,39 @@ func (_q *MessageQuery) loadThreadRoot(ctx context.Context, query *MessageQuery,
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *MessageQuery) loadReplies(ctx context.Context, query *MessageQuery, nodes []*Message, init func(*Message), assign func(*Message, *Message)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(message.FieldThreadID)
+	}
+	query.Where(predicate.Message(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.RepliesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ThreadID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "thread_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "thread_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -1079,6 +1163,20 @@ func (_q *MessageQuery) ForShare(opts ...sql.LockOption) *MessageQuery {
 func (_q *MessageQuery) Modify(modifiers ...func(s *sql.Selector)) *MessageSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedReplies tells the query-builder to eager-load the nodes that are connected to the "replies"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithNamedReplies(name string, opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedReplies == nil {
+		_q.withNamedReplies = make(map[string]*MessageQuery)
+	}
+	_q.withNamedReplies[name] = query
+	return _q
 }
 
 // WithNamedHiddenFor tells the query-builder to eager-load the nodes that are connected to the "hidden_for"

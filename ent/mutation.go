@@ -9651,6 +9651,9 @@ type MessageMutation struct {
 	clearedquote        bool
 	thread_root         *int
 	clearedthread_root  bool
+	replies             map[int]struct{}
+	removedreplies      map[int]struct{}
+	clearedreplies      bool
 	hidden_for          map[int]struct{}
 	removedhidden_for   map[int]struct{}
 	clearedhidden_for   bool
@@ -10527,6 +10530,60 @@ func (m *MessageMutation) ResetThreadRoot() {
 	m.clearedthread_root = false
 }
 
+// AddReplyIDs adds the "replies" edge to the Message entity by ids.
+func (m *MessageMutation) AddReplyIDs(ids ...int) {
+	if m.replies == nil {
+		m.replies = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.replies[ids[i]] = struct{}{}
+	}
+}
+
+// ClearReplies clears the "replies" edge to the Message entity.
+func (m *MessageMutation) ClearReplies() {
+	m.clearedreplies = true
+}
+
+// RepliesCleared reports if the "replies" edge to the Message entity was cleared.
+func (m *MessageMutation) RepliesCleared() bool {
+	return m.clearedreplies
+}
+
+// RemoveReplyIDs removes the "replies" edge to the Message entity by IDs.
+func (m *MessageMutation) RemoveReplyIDs(ids ...int) {
+	if m.removedreplies == nil {
+		m.removedreplies = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.replies, ids[i])
+		m.removedreplies[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedReplies returns the removed IDs of the "replies" edge to the Message entity.
+func (m *MessageMutation) RemovedRepliesIDs() (ids []int) {
+	for id := range m.removedreplies {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RepliesIDs returns the "replies" edge IDs in the mutation.
+func (m *MessageMutation) RepliesIDs() (ids []int) {
+	for id := range m.replies {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetReplies resets all changes to the "replies" edge.
+func (m *MessageMutation) ResetReplies() {
+	m.replies = nil
+	m.clearedreplies = false
+	m.removedreplies = nil
+}
+
 // AddHiddenForIDs adds the "hidden_for" edge to the User entity by ids.
 func (m *MessageMutation) AddHiddenForIDs(ids ...int) {
 	if m.hidden_for == nil {
@@ -11109,7 +11166,7 @@ func (m *MessageMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *MessageMutation) AddedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.conversation != nil {
 		edges = append(edges, message.EdgeConversation)
 	}
@@ -11121,6 +11178,9 @@ func (m *MessageMutation) AddedEdges() []string {
 	}
 	if m.thread_root != nil {
 		edges = append(edges, message.EdgeThreadRoot)
+	}
+	if m.replies != nil {
+		edges = append(edges, message.EdgeReplies)
 	}
 	if m.hidden_for != nil {
 		edges = append(edges, message.EdgeHiddenFor)
@@ -11154,6 +11214,12 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 		if id := m.thread_root; id != nil {
 			return []ent.Value{*id}
 		}
+	case message.EdgeReplies:
+		ids := make([]ent.Value, 0, len(m.replies))
+		for id := range m.replies {
+			ids = append(ids, id)
+		}
+		return ids
 	case message.EdgeHiddenFor:
 		ids := make([]ent.Value, 0, len(m.hidden_for))
 		for id := range m.hidden_for {
@@ -11178,7 +11244,10 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *MessageMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
+	if m.removedreplies != nil {
+		edges = append(edges, message.EdgeReplies)
+	}
 	if m.removedhidden_for != nil {
 		edges = append(edges, message.EdgeHiddenFor)
 	}
@@ -11195,6 +11264,12 @@ func (m *MessageMutation) RemovedEdges() []string {
 // the given name in this mutation.
 func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 	switch name {
+	case message.EdgeReplies:
+		ids := make([]ent.Value, 0, len(m.removedreplies))
+		for id := range m.removedreplies {
+			ids = append(ids, id)
+		}
+		return ids
 	case message.EdgeHiddenFor:
 		ids := make([]ent.Value, 0, len(m.removedhidden_for))
 		for id := range m.removedhidden_for {
@@ -11219,7 +11294,7 @@ func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *MessageMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 7)
+	edges := make([]string, 0, 8)
 	if m.clearedconversation {
 		edges = append(edges, message.EdgeConversation)
 	}
@@ -11231,6 +11306,9 @@ func (m *MessageMutation) ClearedEdges() []string {
 	}
 	if m.clearedthread_root {
 		edges = append(edges, message.EdgeThreadRoot)
+	}
+	if m.clearedreplies {
+		edges = append(edges, message.EdgeReplies)
 	}
 	if m.clearedhidden_for {
 		edges = append(edges, message.EdgeHiddenFor)
@@ -11256,6 +11334,8 @@ func (m *MessageMutation) EdgeCleared(name string) bool {
 		return m.clearedquote
 	case message.EdgeThreadRoot:
 		return m.clearedthread_root
+	case message.EdgeReplies:
+		return m.clearedreplies
 	case message.EdgeHiddenFor:
 		return m.clearedhidden_for
 	case message.EdgeEdits:
@@ -11301,6 +11381,9 @@ func (m *MessageMutation) ResetEdge(name string) error {
 		return nil
 	case message.EdgeThreadRoot:
 		m.ResetThreadRoot()
+		return nil
+	case message.EdgeReplies:
+		m.ResetReplies()
 		return nil
 	case message.EdgeHiddenFor:
 		m.ResetHiddenFor()

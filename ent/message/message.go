@@ -54,6 +54,8 @@ const (
 	EdgeQuote = "quote"
 	// EdgeThreadRoot holds the string denoting the thread_root edge name in mutations.
 	EdgeThreadRoot = "thread_root"
+	// EdgeReplies holds the string denoting the replies edge name in mutations.
+	EdgeReplies = "replies"
 	// EdgeHiddenFor holds the string denoting the hidden_for edge name in mutations.
 	EdgeHiddenFor = "hidden_for"
 	// EdgeEdits holds the string denoting the edits edge name in mutations.
@@ -84,6 +86,10 @@ const (
 	ThreadRootTable = "messages"
 	// ThreadRootColumn is the table column denoting the thread_root relation/edge.
 	ThreadRootColumn = "thread_id"
+	// RepliesTable is the table that holds the replies relation/edge.
+	RepliesTable = "messages"
+	// RepliesColumn is the table column denoting the replies relation/edge.
+	RepliesColumn = "thread_id"
 	// HiddenForTable is the table that holds the hidden_for relation/edge. The primary key declared below.
 	HiddenForTable = "message_hidden_for"
 	// HiddenForInverseTable is the table name for the User entity.
@@ -315,6 +321,20 @@ func ByThreadRootField(field string, opts ...sql.OrderTermOption) OrderOption {
 	}
 }
 
+// ByRepliesCount orders the results by replies count.
+func ByRepliesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newRepliesStep(), opts...)
+	}
+}
+
+// ByReplies orders the results by replies terms.
+func ByReplies(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newRepliesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByHiddenForCount orders the results by hidden_for count.
 func ByHiddenForCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -381,7 +401,14 @@ func newThreadRootStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(Table, FieldID),
-		sqlgraph.Edge(sqlgraph.O2O, false, ThreadRootTable, ThreadRootColumn),
+		sqlgraph.Edge(sqlgraph.M2O, true, ThreadRootTable, ThreadRootColumn),
+	)
+}
+func newRepliesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, RepliesTable, RepliesColumn),
 	)
 }
 func newHiddenForStep() *sqlgraph.Step {

@@ -402,7 +402,7 @@ var (
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "sender_id", Type: field.TypeInt, Nullable: true},
 		{Name: "quote_id", Type: field.TypeInt, Unique: true, Nullable: true},
-		{Name: "thread_id", Type: field.TypeInt, Unique: true, Nullable: true},
+		{Name: "thread_id", Type: field.TypeInt, Nullable: true},
 	}
 	// MessagesTable holds the schema information for the "messages" table.
 	MessagesTable = &schema.Table{
@@ -429,7 +429,7 @@ var (
 				OnDelete:   schema.SetNull,
 			},
 			{
-				Symbol:     "messages_messages_thread_root",
+				Symbol:     "messages_messages_replies",
 				Columns:    []*schema.Column{MessagesColumns[14]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,

@@ -263,7 +263,12 @@ func (Message) Edges() []ent.Edge {
 		edge.From("conversation", Conversation.Type).Comment("The conversation the message was sent in.").Ref("messages").Field("conversation_id").Unique().Required().Immutable(),
 		edge.To("sender", User.Type).Comment("The sender; null for a system message.").Field("sender_id").Unique().Immutable(),
 		edge.To("quote", Message.Type).Comment("The quoted message; null for none, or when the viewer may not see it.").Field("quote_id").Unique().Immutable(),
-		edge.To("thread_root", Message.Type).Comment("The root message of the thread this one replies in; null for a message of the main history, or when the viewer may not see the root.").Field("thread_id").Unique().Immutable(),
+		// replies/thread_root is one-to-many: a unique To edge of a type to
+		// itself, without its From, would be a two-way one-to-one.
+		edge.To("replies", Message.Type).Annotations(entgql.Skip()).
+			Comment("The replies in this message's thread; threadMessages pages them.").
+			From("thread_root").Comment("The root message of the thread this one replies in; null for a message of the main history, or when the viewer may not see the root.").
+			Field("thread_id").Unique().Immutable(),
 		edge.To("hidden_for", User.Type).Annotations(entgql.Skip()).
 			Comment("Users who deleted this message for themselves."),
 		edge.To("edits", MessageEdit.Type).Comment("The message's earlier versions, oldest first; empty unless it was edited.").

@@ -445,8 +445,12 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 			return nil, fmt.Errorf("messaging: number files: %w", err)
 		}
 	}
-	if err := updateMembersOnSend(sys, db, conv, sender, seq, now); err != nil {
-		return nil, err
+	// A reply leaves the member rows alone: it is not news of the main
+	// history, nor does it read it (thread.go).
+	if a.thread == 0 {
+		if err := updateMembersOnSend(sys, db, conv, sender, seq, now); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.log.Append(ctx, eventlog.Record{
 		Topic: eventlog.ConversationTopic(conv.ID), Kind: KindMessageCreated, Actor: sender, Subject: msg.ID,

@@ -115,7 +115,8 @@ func moveThreadRead(ctx context.Context, db *ent.Client, rootID, uid int, seq in
 	err := db.ThreadRead.Create().SetRootID(rootID).SetUserID(uid).SetReadSeq(seq).
 		OnConflict(sql.ConflictColumns(threadread.FieldRootID, threadread.FieldUserID),
 			sql.ResolveWith(func(u *sql.UpdateSet) {
-				cur, next := u.Table().C(threadread.FieldReadSeq), sql.Table("excluded").C(threadread.FieldReadSeq)
+				cur := u.Table().C(threadread.FieldReadSeq)
+				next := sql.Dialect(u.UpdateBuilder.Dialect()).Table("excluded").C(threadread.FieldReadSeq)
 				u.Set(threadread.FieldReadSeq, sql.Expr(fmt.Sprintf("CASE WHEN %s > %s THEN %s ELSE %s END", next, cur, next, cur)))
 			})).Exec(ctx)
 	if err != nil {
