@@ -68,7 +68,9 @@ func (s *server) replies(a account, root string, vars map[string]any) apptest.Co
 		vars = map[string]any{}
 	}
 	vars["r"] = root
-	var out struct{ ThreadMessages apptest.Connection[threadReply] }
+	var out struct {
+		ThreadMessages apptest.Connection[threadReply]
+	}
 	s.OK(a.Token, threadMessages, vars, &out)
 	return out.ThreadMessages
 }
