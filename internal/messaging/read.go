@@ -98,7 +98,8 @@ func (s *Service) Recent(ctx context.Context, n int) ([]*ent.Conversation, error
 
 // History pages through a conversation's messages by seq: those the viewer
 // sees (the Message policy applies his visibility floor) that keep their
-// place (InHistory). A conversation he may not read is NOT_FOUND.
+// place in the main history (MainHistory: thread replies are paged by
+// ThreadMessages). A conversation he may not read is NOT_FOUND.
 //
 // The page is read first, and the conversation is checked (Watching) only
 // when the page has no message or fails: a message the viewer sees is one
@@ -164,10 +165,11 @@ func (s *Service) MyMembership(ctx context.Context, convID int) (*ent.Conversati
 	return m, err
 }
 
-// Unread is the one rule of a member's unread count: the messages after
-// his read position or his visibility floor, whichever is higher, that he
-// can see with their content (not deleted for everyone, for him, nor
-// revoked). The sender's own messages are read: sending moves his read
+// Unread is the one rule of a member's unread count: the messages of the
+// main history after his read position or his visibility floor, whichever
+// is higher, that he can see with their content (not deleted for everyone,
+// for him, nor revoked); thread replies count in their thread only
+// (thread.go). The sender's own messages are read: sending moves his read
 // position. afterFloor is how many messages lie after that floor
 // (last_seq − max(read_seq, cleared_seq)); hidden is how many of them he
 // cannot see.
@@ -252,8 +254,8 @@ func (s *Service) UnreadCounts(ctx context.Context, memberIDs []int) (map[int]in
 	return out, nil
 }
 
-// LastMessages returns the newest message the viewer is shown of each
-// conversation of convIDs (Shown and the Message policy), by
+// LastMessages returns the newest message of the main history the viewer
+// is shown of each conversation of convIDs (Shown and the Message policy), by
 // conversation id; a conversation without one is left out. One query finds
 // the newest message of every conversation; where privacy hides that one
 // from the viewer (he deleted it for himself), that conversation asks again
