@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parley-im/parley/internal/platform/dbtest"
+	"github.com/parley-im/parley/server/app"
 	"github.com/parley-im/parley/server/apptest"
 )
 
@@ -293,4 +295,36 @@ func apptestNextThread(t *testing.T, ws *apptest.Conn, field string) threadEvent
 	ev, typ := apptest.Next[threadEvent](ws, field)
 	require.Equal(t, "next", typ)
 	return ev
+}
+
+// TestThreadSummaryQueryCount: a history page's thread summaries cost a
+// fixed number of SQL statements however many of its messages have
+// threads: the request's loader batches them (messaging.Service.Threads).
+func TestThreadSummaryQueryCount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, b dbtest.Backend) {
+		// A wide loader wait, as in TestConversationListQueryCount.
+		k := grpKit{newSocialServer(t, b, func(c *app.Config) { c.LoaderWait = 50 * time.Millisecond })}
+		p := k.people("Ann", "Bob", "Cat")
+		ann, bob, cat := p[0], p[1], p[2]
+		g := k.create(ann, map[string]any{"name": "busy", "memberIds": []string{bob.ID, cat.ID}})
+		const page = `query($c: ID!) { messages(conversationId: $c, last: 50) { edges { node { id ` + threadFields + ` } } } }`
+		measure := func() int64 {
+			k.statements.Store(0)
+			k.OK(bob.Token, page, map[string]any{"c": g.ConversationID}, nil)
+			return k.statements.Load()
+		}
+		thread := func(i int) {
+			root := k.sendIn(ann, map[string]any{"groupId": g.ID, "text": fmt.Sprintf("topic %d", i)})
+			for _, a := range []account{bob, cat} {
+				k.sendIn(a, map[string]any{"groupId": g.ID, "text": "re", "threadId": root.ID})
+			}
+		}
+		thread(0)
+		thread(1)
+		few := measure()
+		for i := 2; i < 8; i++ {
+			thread(i)
+		}
+		require.Equal(t, few, measure(), "thread summaries must not cost statements per message")
+	})
 }
