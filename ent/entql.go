@@ -938,11 +938,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 	graph.MustAddE(
 		"quote",
 		&sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.O2O,
-			Inverse: false,
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
 			Table:   message.QuoteTable,
 			Columns: []string{message.QuoteColumn},
-			Bidi:    true,
+			Bidi:    false,
+		},
+		"Message",
+		"Message",
+	)
+	graph.MustAddE(
+		"quoted_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
 		},
 		"Message",
 		"Message",
@@ -2873,6 +2885,20 @@ func (f *MessageFilter) WhereHasQuote() {
 // WhereHasQuoteWith applies a predicate to check if query has an edge quote with a given conditions (other predicates).
 func (f *MessageFilter) WhereHasQuoteWith(preds ...predicate.Message) {
 	f.Where(entql.HasEdgeWith("quote", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasQuotedBy applies a predicate to check if query has an edge quoted_by.
+func (f *MessageFilter) WhereHasQuotedBy() {
+	f.Where(entql.HasEdge("quoted_by"))
+}
+
+// WhereHasQuotedByWith applies a predicate to check if query has an edge quoted_by with a given conditions (other predicates).
+func (f *MessageFilter) WhereHasQuotedByWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("quoted_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

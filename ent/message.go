@@ -63,6 +63,8 @@ type MessageEdges struct {
 	Sender *User `json:"sender,omitempty"`
 	// The quoted message; null for none, or when the viewer may not see it.
 	Quote *Message `json:"quote,omitempty"`
+	// The messages that quote this one.
+	QuotedBy []*Message `json:"quoted_by,omitempty"`
 	// The root message of the thread this one replies in; null for a message of the main history, or when the viewer may not see the root.
 	ThreadRoot *Message `json:"thread_root,omitempty"`
 	// The replies in this message's thread; threadMessages pages them.
@@ -75,10 +77,11 @@ type MessageEdges struct {
 	Reactions []*MessageReaction `json:"reactions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [8]bool
+	loadedTypes [9]bool
 	// totalCount holds the count of the edges above.
 	totalCount [5]map[string]int
 
+	namedQuotedBy  map[string][]*Message
 	namedReplies   map[string][]*Message
 	namedHiddenFor map[string][]*User
 	namedEdits     map[string][]*MessageEdit
@@ -118,12 +121,21 @@ func (e MessageEdges) QuoteOrErr() (*Message, error) {
 	return nil, &NotLoadedError{edge: "quote"}
 }
 
+// QuotedByOrErr returns the QuotedBy value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) QuotedByOrErr() ([]*Message, error) {
+	if e.loadedTypes[3] {
+		return e.QuotedBy, nil
+	}
+	return nil, &NotLoadedError{edge: "quoted_by"}
+}
+
 // ThreadRootOrErr returns the ThreadRoot value or an error if the edge
 // was not loaded in eager-loading, or loaded but was not found.
 func (e MessageEdges) ThreadRootOrErr() (*Message, error) {
 	if e.ThreadRoot != nil {
 		return e.ThreadRoot, nil
-	} else if e.loadedTypes[3] {
+	} else if e.loadedTypes[4] {
 		return nil, &NotFoundError{label: message.Label}
 	}
 	return nil, &NotLoadedError{edge: "thread_root"}
@@ -132,7 +144,7 @@ func (e MessageEdges) ThreadRootOrErr() (*Message, error) {
 // RepliesOrErr returns the Replies value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) RepliesOrErr() ([]*Message, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[5] {
 		return e.Replies, nil
 	}
 	return nil, &NotLoadedError{edge: "replies"}
@@ -141,7 +153,7 @@ func (e MessageEdges) RepliesOrErr() ([]*Message, error) {
 // HiddenForOrErr returns the HiddenFor value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) HiddenForOrErr() ([]*User, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[6] {
 		return e.HiddenFor, nil
 	}
 	return nil, &NotLoadedError{edge: "hidden_for"}
@@ -150,7 +162,7 @@ func (e MessageEdges) HiddenForOrErr() ([]*User, error) {
 // EditsOrErr returns the Edits value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) EditsOrErr() ([]*MessageEdit, error) {
-	if e.loadedTypes[6] {
+	if e.loadedTypes[7] {
 		return e.Edits, nil
 	}
 	return nil, &NotLoadedError{edge: "edits"}
@@ -159,7 +171,7 @@ func (e MessageEdges) EditsOrErr() ([]*MessageEdit, error) {
 // ReactionsOrErr returns the Reactions value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) ReactionsOrErr() ([]*MessageReaction, error) {
-	if e.loadedTypes[7] {
+	if e.loadedTypes[8] {
 		return e.Reactions, nil
 	}
 	return nil, &NotLoadedError{edge: "reactions"}
@@ -321,6 +333,11 @@ func (_m *Message) QueryQuote() *MessageQuery {
 	return NewMessageClient(_m.config).QueryQuote(_m)
 }
 
+// QueryQuotedBy queries the "quoted_by" edge of the Message entity.
+func (_m *Message) QueryQuotedBy() *MessageQuery {
+	return NewMessageClient(_m.config).QueryQuotedBy(_m)
+}
+
 // QueryThreadRoot queries the "thread_root" edge of the Message entity.
 func (_m *Message) QueryThreadRoot() *MessageQuery {
 	return NewMessageClient(_m.config).QueryThreadRoot(_m)
@@ -428,6 +445,30 @@ func (_m *Message) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedQuotedBy returns the QuotedBy named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Message) NamedQuotedBy(name string) ([]*Message, error) {
+	if _m.Edges.namedQuotedBy == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedQuotedBy[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Message) appendNamedQuotedBy(name string, edges ...*Message) {
+	if _m.Edges.namedQuotedBy == nil {
+		_m.Edges.namedQuotedBy = make(map[string][]*Message)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedQuotedBy[name] = []*Message{}
+	} else {
+		_m.Edges.namedQuotedBy[name] = append(_m.Edges.namedQuotedBy[name], edges...)
+	}
 }
 
 // NamedReplies returns the Replies named value or an error if the edge was not

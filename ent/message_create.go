@@ -206,6 +206,21 @@ func (_c *MessageCreate) SetQuote(v *Message) *MessageCreate {
 	return _c.SetQuoteID(v.ID)
 }
 
+// AddQuotedByIDs adds the "quoted_by" edge to the Message entity by IDs.
+func (_c *MessageCreate) AddQuotedByIDs(ids ...int) *MessageCreate {
+	_c.mutation.AddQuotedByIDs(ids...)
+	return _c
+}
+
+// AddQuotedBy adds the "quoted_by" edges to the Message entity.
+func (_c *MessageCreate) AddQuotedBy(v ...*Message) *MessageCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddQuotedByIDs(ids...)
+}
+
 // SetThreadRootID sets the "thread_root" edge to the Message entity by ID.
 func (_c *MessageCreate) SetThreadRootID(id int) *MessageCreate {
 	_c.mutation.SetThreadRootID(id)
@@ -477,11 +492,11 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 	}
 	if nodes := _c.mutation.QuoteIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.O2O,
-			Inverse: false,
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
 			Table:   message.QuoteTable,
 			Columns: []string{message.QuoteColumn},
-			Bidi:    true,
+			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
 			},
@@ -490,6 +505,22 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.QuoteID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.QuotedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.ThreadRootIDs(); len(nodes) > 0 {

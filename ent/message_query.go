@@ -32,6 +32,7 @@ type MessageQuery struct {
 	withConversation   *ConversationQuery
 	withSender         *UserQuery
 	withQuote          *MessageQuery
+	withQuotedBy       *MessageQuery
 	withThreadRoot     *MessageQuery
 	withReplies        *MessageQuery
 	withHiddenFor      *UserQuery
@@ -39,6 +40,7 @@ type MessageQuery struct {
 	withReactions      *MessageReactionQuery
 	loadTotal          []func(context.Context, []*Message) error
 	modifiers          []func(*sql.Selector)
+	withNamedQuotedBy  map[string]*MessageQuery
 	withNamedReplies   map[string]*MessageQuery
 	withNamedHiddenFor map[string]*UserQuery
 	withNamedEdits     map[string]*MessageEditQuery
@@ -137,7 +139,29 @@ func (_q *MessageQuery) QueryQuote() *MessageQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(message.Table, message.FieldID, selector),
 			sqlgraph.To(message.Table, message.FieldID),
-			sqlgraph.Edge(sqlgraph.O2O, false, message.QuoteTable, message.QuoteColumn),
+			sqlgraph.Edge(sqlgraph.M2O, true, message.QuoteTable, message.QuoteColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryQuotedBy chains the current query on the "quoted_by" edge.
+func (_q *MessageQuery) QueryQuotedBy() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.QuotedByTable, message.QuotedByColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -450,6 +474,7 @@ func (_q *MessageQuery) Clone() *MessageQuery {
 		withConversation: _q.withConversation.Clone(),
 		withSender:       _q.withSender.Clone(),
 		withQuote:        _q.withQuote.Clone(),
+		withQuotedBy:     _q.withQuotedBy.Clone(),
 		withThreadRoot:   _q.withThreadRoot.Clone(),
 		withReplies:      _q.withReplies.Clone(),
 		withHiddenFor:    _q.withHiddenFor.Clone(),
@@ -492,6 +517,17 @@ func (_q *MessageQuery) WithQuote(opts ...func(*MessageQuery)) *MessageQuery {
 		opt(query)
 	}
 	_q.withQuote = query
+	return _q
+}
+
+// WithQuotedBy tells the query-builder to eager-load the nodes that are connected to
+// the "quoted_by" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithQuotedBy(opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withQuotedBy = query
 	return _q
 }
 
@@ -634,10 +670,11 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	var (
 		nodes       = []*Message{}
 		_spec       = _q.querySpec()
-		loadedTypes = [8]bool{
+		loadedTypes = [9]bool{
 			_q.withConversation != nil,
 			_q.withSender != nil,
 			_q.withQuote != nil,
+			_q.withQuotedBy != nil,
 			_q.withThreadRoot != nil,
 			_q.withReplies != nil,
 			_q.withHiddenFor != nil,
@@ -684,6 +721,13 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 			return nil, err
 		}
 	}
+	if query := _q.withQuotedBy; query != nil {
+		if err := _q.loadQuotedBy(ctx, query, nodes,
+			func(n *Message) { n.Edges.QuotedBy = []*Message{} },
+			func(n *Message, e *Message) { n.Edges.QuotedBy = append(n.Edges.QuotedBy, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withThreadRoot; query != nil {
 		if err := _q.loadThreadRoot(ctx, query, nodes, nil,
 			func(n *Message, e *Message) { n.Edges.ThreadRoot = e }); err != nil {
@@ -715,6 +759,13 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 		if err := _q.loadReactions(ctx, query, nodes,
 			func(n *Message) { n.Edges.Reactions = []*MessageReaction{} },
 			func(n *Message, e *MessageReaction) { n.Edges.Reactions = append(n.Edges.Reactions, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedQuotedBy {
+		if err := _q.loadQuotedBy(ctx, query, nodes,
+			func(n *Message) { n.appendNamedQuotedBy(name) },
+			func(n *Message, e *Message) { n.appendNamedQuotedBy(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -844,6 +895,39 @@ func (_q *MessageQuery) loadQuote(ctx context.Context, query *MessageQuery, node
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *MessageQuery) loadQuotedBy(ctx context.Context, query *MessageQuery, nodes []*Message, init func(*Message), assign func(*Message, *Message)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(message.FieldQuoteID)
+	}
+	query.Where(predicate.Message(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.QuotedByColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.QuoteID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "quote_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "quote_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -1163,6 +1247,20 @@ func (_q *MessageQuery) ForShare(opts ...sql.LockOption) *MessageQuery {
 func (_q *MessageQuery) Modify(modifiers ...func(s *sql.Selector)) *MessageSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedQuotedBy tells the query-builder to eager-load the nodes that are connected to the "quoted_by"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithNamedQuotedBy(name string, opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedQuotedBy == nil {
+		_q.withNamedQuotedBy = make(map[string]*MessageQuery)
+	}
+	_q.withNamedQuotedBy[name] = query
+	return _q
 }
 
 // WithNamedReplies tells the query-builder to eager-load the nodes that are connected to the "replies"

@@ -140,6 +140,21 @@ func (_u *MessageUpdate) ClearReactedAt() *MessageUpdate {
 	return _u
 }
 
+// AddQuotedByIDs adds the "quoted_by" edge to the Message entity by IDs.
+func (_u *MessageUpdate) AddQuotedByIDs(ids ...int) *MessageUpdate {
+	_u.mutation.AddQuotedByIDs(ids...)
+	return _u
+}
+
+// AddQuotedBy adds the "quoted_by" edges to the Message entity.
+func (_u *MessageUpdate) AddQuotedBy(v ...*Message) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddQuotedByIDs(ids...)
+}
+
 // AddReplyIDs adds the "replies" edge to the Message entity by IDs.
 func (_u *MessageUpdate) AddReplyIDs(ids ...int) *MessageUpdate {
 	_u.mutation.AddReplyIDs(ids...)
@@ -203,6 +218,27 @@ func (_u *MessageUpdate) AddReactions(v ...*MessageReaction) *MessageUpdate {
 // Mutation returns the MessageMutation object of the builder.
 func (_u *MessageUpdate) Mutation() *MessageMutation {
 	return _u.mutation
+}
+
+// ClearQuotedBy clears all "quoted_by" edges to the Message entity.
+func (_u *MessageUpdate) ClearQuotedBy() *MessageUpdate {
+	_u.mutation.ClearQuotedBy()
+	return _u
+}
+
+// RemoveQuotedByIDs removes the "quoted_by" edge to Message entities by IDs.
+func (_u *MessageUpdate) RemoveQuotedByIDs(ids ...int) *MessageUpdate {
+	_u.mutation.RemoveQuotedByIDs(ids...)
+	return _u
+}
+
+// RemoveQuotedBy removes "quoted_by" edges to Message entities.
+func (_u *MessageUpdate) RemoveQuotedBy(v ...*Message) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveQuotedByIDs(ids...)
 }
 
 // ClearReplies clears all "replies" edges to the Message entity.
@@ -384,6 +420,51 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ReactedAtCleared() {
 		_spec.ClearField(message.FieldReactedAt, field.TypeTime)
+	}
+	if _u.mutation.QuotedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedQuotedByIDs(); len(nodes) > 0 && !_u.mutation.QuotedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.QuotedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.RepliesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -693,6 +774,21 @@ func (_u *MessageUpdateOne) ClearReactedAt() *MessageUpdateOne {
 	return _u
 }
 
+// AddQuotedByIDs adds the "quoted_by" edge to the Message entity by IDs.
+func (_u *MessageUpdateOne) AddQuotedByIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.AddQuotedByIDs(ids...)
+	return _u
+}
+
+// AddQuotedBy adds the "quoted_by" edges to the Message entity.
+func (_u *MessageUpdateOne) AddQuotedBy(v ...*Message) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddQuotedByIDs(ids...)
+}
+
 // AddReplyIDs adds the "replies" edge to the Message entity by IDs.
 func (_u *MessageUpdateOne) AddReplyIDs(ids ...int) *MessageUpdateOne {
 	_u.mutation.AddReplyIDs(ids...)
@@ -756,6 +852,27 @@ func (_u *MessageUpdateOne) AddReactions(v ...*MessageReaction) *MessageUpdateOn
 // Mutation returns the MessageMutation object of the builder.
 func (_u *MessageUpdateOne) Mutation() *MessageMutation {
 	return _u.mutation
+}
+
+// ClearQuotedBy clears all "quoted_by" edges to the Message entity.
+func (_u *MessageUpdateOne) ClearQuotedBy() *MessageUpdateOne {
+	_u.mutation.ClearQuotedBy()
+	return _u
+}
+
+// RemoveQuotedByIDs removes the "quoted_by" edge to Message entities by IDs.
+func (_u *MessageUpdateOne) RemoveQuotedByIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.RemoveQuotedByIDs(ids...)
+	return _u
+}
+
+// RemoveQuotedBy removes "quoted_by" edges to Message entities.
+func (_u *MessageUpdateOne) RemoveQuotedBy(v ...*Message) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveQuotedByIDs(ids...)
 }
 
 // ClearReplies clears all "replies" edges to the Message entity.
@@ -967,6 +1084,51 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 	}
 	if _u.mutation.ReactedAtCleared() {
 		_spec.ClearField(message.FieldReactedAt, field.TypeTime)
+	}
+	if _u.mutation.QuotedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedQuotedByIDs(); len(nodes) > 0 && !_u.mutation.QuotedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.QuotedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.RepliesCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -9649,6 +9649,9 @@ type MessageMutation struct {
 	clearedsender       bool
 	quote               *int
 	clearedquote        bool
+	quoted_by           map[int]struct{}
+	removedquoted_by    map[int]struct{}
+	clearedquoted_by    bool
 	thread_root         *int
 	clearedthread_root  bool
 	replies             map[int]struct{}
@@ -10490,6 +10493,60 @@ func (m *MessageMutation) ResetQuote() {
 	m.clearedquote = false
 }
 
+// AddQuotedByIDs adds the "quoted_by" edge to the Message entity by ids.
+func (m *MessageMutation) AddQuotedByIDs(ids ...int) {
+	if m.quoted_by == nil {
+		m.quoted_by = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.quoted_by[ids[i]] = struct{}{}
+	}
+}
+
+// ClearQuotedBy clears the "quoted_by" edge to the Message entity.
+func (m *MessageMutation) ClearQuotedBy() {
+	m.clearedquoted_by = true
+}
+
+// QuotedByCleared reports if the "quoted_by" edge to the Message entity was cleared.
+func (m *MessageMutation) QuotedByCleared() bool {
+	return m.clearedquoted_by
+}
+
+// RemoveQuotedByIDs removes the "quoted_by" edge to the Message entity by IDs.
+func (m *MessageMutation) RemoveQuotedByIDs(ids ...int) {
+	if m.removedquoted_by == nil {
+		m.removedquoted_by = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.quoted_by, ids[i])
+		m.removedquoted_by[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedQuotedBy returns the removed IDs of the "quoted_by" edge to the Message entity.
+func (m *MessageMutation) RemovedQuotedByIDs() (ids []int) {
+	for id := range m.removedquoted_by {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// QuotedByIDs returns the "quoted_by" edge IDs in the mutation.
+func (m *MessageMutation) QuotedByIDs() (ids []int) {
+	for id := range m.quoted_by {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetQuotedBy resets all changes to the "quoted_by" edge.
+func (m *MessageMutation) ResetQuotedBy() {
+	m.quoted_by = nil
+	m.clearedquoted_by = false
+	m.removedquoted_by = nil
+}
+
 // SetThreadRootID sets the "thread_root" edge to the Message entity by id.
 func (m *MessageMutation) SetThreadRootID(id int) {
 	m.thread_root = &id
@@ -11166,7 +11223,7 @@ func (m *MessageMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *MessageMutation) AddedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 9)
 	if m.conversation != nil {
 		edges = append(edges, message.EdgeConversation)
 	}
@@ -11175,6 +11232,9 @@ func (m *MessageMutation) AddedEdges() []string {
 	}
 	if m.quote != nil {
 		edges = append(edges, message.EdgeQuote)
+	}
+	if m.quoted_by != nil {
+		edges = append(edges, message.EdgeQuotedBy)
 	}
 	if m.thread_root != nil {
 		edges = append(edges, message.EdgeThreadRoot)
@@ -11210,6 +11270,12 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 		if id := m.quote; id != nil {
 			return []ent.Value{*id}
 		}
+	case message.EdgeQuotedBy:
+		ids := make([]ent.Value, 0, len(m.quoted_by))
+		for id := range m.quoted_by {
+			ids = append(ids, id)
+		}
+		return ids
 	case message.EdgeThreadRoot:
 		if id := m.thread_root; id != nil {
 			return []ent.Value{*id}
@@ -11244,7 +11310,10 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *MessageMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 9)
+	if m.removedquoted_by != nil {
+		edges = append(edges, message.EdgeQuotedBy)
+	}
 	if m.removedreplies != nil {
 		edges = append(edges, message.EdgeReplies)
 	}
@@ -11264,6 +11333,12 @@ func (m *MessageMutation) RemovedEdges() []string {
 // the given name in this mutation.
 func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 	switch name {
+	case message.EdgeQuotedBy:
+		ids := make([]ent.Value, 0, len(m.removedquoted_by))
+		for id := range m.removedquoted_by {
+			ids = append(ids, id)
+		}
+		return ids
 	case message.EdgeReplies:
 		ids := make([]ent.Value, 0, len(m.removedreplies))
 		for id := range m.removedreplies {
@@ -11294,7 +11369,7 @@ func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *MessageMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 8)
+	edges := make([]string, 0, 9)
 	if m.clearedconversation {
 		edges = append(edges, message.EdgeConversation)
 	}
@@ -11303,6 +11378,9 @@ func (m *MessageMutation) ClearedEdges() []string {
 	}
 	if m.clearedquote {
 		edges = append(edges, message.EdgeQuote)
+	}
+	if m.clearedquoted_by {
+		edges = append(edges, message.EdgeQuotedBy)
 	}
 	if m.clearedthread_root {
 		edges = append(edges, message.EdgeThreadRoot)
@@ -11332,6 +11410,8 @@ func (m *MessageMutation) EdgeCleared(name string) bool {
 		return m.clearedsender
 	case message.EdgeQuote:
 		return m.clearedquote
+	case message.EdgeQuotedBy:
+		return m.clearedquoted_by
 	case message.EdgeThreadRoot:
 		return m.clearedthread_root
 	case message.EdgeReplies:
@@ -11378,6 +11458,9 @@ func (m *MessageMutation) ResetEdge(name string) error {
 		return nil
 	case message.EdgeQuote:
 		m.ResetQuote()
+		return nil
+	case message.EdgeQuotedBy:
+		m.ResetQuotedBy()
 		return nil
 	case message.EdgeThreadRoot:
 		m.ResetThreadRoot()

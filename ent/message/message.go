@@ -52,6 +52,8 @@ const (
 	EdgeSender = "sender"
 	// EdgeQuote holds the string denoting the quote edge name in mutations.
 	EdgeQuote = "quote"
+	// EdgeQuotedBy holds the string denoting the quoted_by edge name in mutations.
+	EdgeQuotedBy = "quoted_by"
 	// EdgeThreadRoot holds the string denoting the thread_root edge name in mutations.
 	EdgeThreadRoot = "thread_root"
 	// EdgeReplies holds the string denoting the replies edge name in mutations.
@@ -82,6 +84,10 @@ const (
 	QuoteTable = "messages"
 	// QuoteColumn is the table column denoting the quote relation/edge.
 	QuoteColumn = "quote_id"
+	// QuotedByTable is the table that holds the quoted_by relation/edge.
+	QuotedByTable = "messages"
+	// QuotedByColumn is the table column denoting the quoted_by relation/edge.
+	QuotedByColumn = "quote_id"
 	// ThreadRootTable is the table that holds the thread_root relation/edge.
 	ThreadRootTable = "messages"
 	// ThreadRootColumn is the table column denoting the thread_root relation/edge.
@@ -314,6 +320,20 @@ func ByQuoteField(field string, opts ...sql.OrderTermOption) OrderOption {
 	}
 }
 
+// ByQuotedByCount orders the results by quoted_by count.
+func ByQuotedByCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newQuotedByStep(), opts...)
+	}
+}
+
+// ByQuotedBy orders the results by quoted_by terms.
+func ByQuotedBy(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newQuotedByStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByThreadRootField orders the results by thread_root field.
 func ByThreadRootField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -394,7 +414,14 @@ func newQuoteStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(Table, FieldID),
-		sqlgraph.Edge(sqlgraph.O2O, false, QuoteTable, QuoteColumn),
+		sqlgraph.Edge(sqlgraph.M2O, true, QuoteTable, QuoteColumn),
+	)
+}
+func newQuotedByStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, QuotedByTable, QuotedByColumn),
 	)
 }
 func newThreadRootStep() *sqlgraph.Step {

@@ -666,7 +666,7 @@ func HasQuote() predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.O2O, false, QuoteTable, QuoteColumn),
+			sqlgraph.Edge(sqlgraph.M2O, true, QuoteTable, QuoteColumn),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})
@@ -676,6 +676,29 @@ func HasQuote() predicate.Message {
 func HasQuoteWith(preds ...predicate.Message) predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
 		step := newQuoteStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasQuotedBy applies the HasEdge predicate on the "quoted_by" edge.
+func HasQuotedBy() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, QuotedByTable, QuotedByColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasQuotedByWith applies the HasEdge predicate on the "quoted_by" edge with a given conditions (other predicates).
+func HasQuotedByWith(preds ...predicate.Message) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newQuotedByStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

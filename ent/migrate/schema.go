@@ -401,7 +401,7 @@ var (
 		{Name: "reacted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "sender_id", Type: field.TypeInt, Nullable: true},
-		{Name: "quote_id", Type: field.TypeInt, Unique: true, Nullable: true},
+		{Name: "quote_id", Type: field.TypeInt, Nullable: true},
 		{Name: "thread_id", Type: field.TypeInt, Nullable: true},
 	}
 	// MessagesTable holds the schema information for the "messages" table.
@@ -423,7 +423,7 @@ var (
 				OnDelete:   schema.SetNull,
 			},
 			{
-				Symbol:     "messages_messages_quote",
+				Symbol:     "messages_messages_quoted_by",
 				Columns:    []*schema.Column{MessagesColumns[13]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,

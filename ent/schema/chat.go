@@ -262,7 +262,14 @@ func (Message) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("conversation", Conversation.Type).Comment("The conversation the message was sent in.").Ref("messages").Field("conversation_id").Unique().Required().Immutable(),
 		edge.To("sender", User.Type).Comment("The sender; null for a system message.").Field("sender_id").Unique().Immutable(),
-		edge.To("quote", Message.Type).Comment("The quoted message; null for none, or when the viewer may not see it.").Field("quote_id").Unique().Immutable(),
+		// quoted_by/quote is one-to-many, as replies/thread_root: a unique To
+		// edge of a type to itself, without its From, is a two-way
+		// one-to-one, which wrote the quoting message's id into the quoted
+		// one and refused a second quote of it.
+		edge.To("quoted_by", Message.Type).Annotations(entgql.Skip()).
+			Comment("The messages that quote this one.").
+			From("quote").Comment("The quoted message; null for none, or when the viewer may not see it.").
+			Field("quote_id").Unique().Immutable(),
 		// replies/thread_root is one-to-many: a unique To edge of a type to
 		// itself, without its From, would be a two-way one-to-one.
 		edge.To("replies", Message.Type).Annotations(entgql.Skip()).
