@@ -18,7 +18,9 @@ func TestQuoteIsOneWay(t *testing.T) {
 			require.NotNil(t, q.Quote)
 			require.Equal(t, m.ID, q.Quote.ID)
 		}
-		var out struct{ Node struct{ Quote *struct{ ID string } } }
+		var out struct {
+			Node struct{ Quote *struct{ ID string } }
+		}
 		k.OK(ann.Token, `query($id: ID!) { node(id: $id) { ... on Message { quote { id } } } }`, map[string]any{"id": m.ID}, &out)
 		require.Nil(t, out.Node.Quote, "the quoted message quotes nothing")
 	})
