@@ -40,6 +40,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/threadread"
 	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
@@ -102,6 +103,8 @@ type Client struct {
 	Setting *SettingClient
 	// Text is the client for interacting with the Text builders.
 	Text *TextClient
+	// ThreadRead is the client for interacting with the ThreadRead builders.
+	ThreadRead *ThreadReadClient
 	// Throttle is the client for interacting with the Throttle builders.
 	Throttle *ThrottleClient
 	// User is the client for interacting with the User builders.
@@ -144,6 +147,7 @@ func (c *Client) init() {
 	c.Session = NewSessionClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.Text = NewTextClient(c.config)
+	c.ThreadRead = NewThreadReadClient(c.config)
 	c.Throttle = NewThrottleClient(c.config)
 	c.User = NewUserClient(c.config)
 	c.VerificationCode = NewVerificationCodeClient(c.config)
@@ -264,6 +268,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Session:            NewSessionClient(cfg),
 		Setting:            NewSettingClient(cfg),
 		Text:               NewTextClient(cfg),
+		ThreadRead:         NewThreadReadClient(cfg),
 		Throttle:           NewThrottleClient(cfg),
 		User:               NewUserClient(cfg),
 		VerificationCode:   NewVerificationCodeClient(cfg),
@@ -311,6 +316,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Session:            NewSessionClient(cfg),
 		Setting:            NewSettingClient(cfg),
 		Text:               NewTextClient(cfg),
+		ThreadRead:         NewThreadReadClient(cfg),
 		Throttle:           NewThrottleClient(cfg),
 		User:               NewUserClient(cfg),
 		VerificationCode:   NewVerificationCodeClient(cfg),
@@ -347,7 +353,8 @@ func (c *Client) Use(hooks ...Hook) {
 		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.MessageEdit,
 		c.MessageMention, c.MessageReaction, c.Notice, c.Presence, c.Project,
 		c.ProjectInvite, c.ProjectMember, c.Relation, c.RelationType, c.Room,
-		c.Session, c.Setting, c.Text, c.Throttle, c.User, c.VerificationCode,
+		c.Session, c.Setting, c.Text, c.ThreadRead, c.Throttle, c.User,
+		c.VerificationCode,
 	} {
 		n.Use(hooks...)
 	}
@@ -361,7 +368,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.Friendship, c.Group, c.GroupMember, c.Mention, c.Message, c.MessageEdit,
 		c.MessageMention, c.MessageReaction, c.Notice, c.Presence, c.Project,
 		c.ProjectInvite, c.ProjectMember, c.Relation, c.RelationType, c.Room,
-		c.Session, c.Setting, c.Text, c.Throttle, c.User, c.VerificationCode,
+		c.Session, c.Setting, c.Text, c.ThreadRead, c.Throttle, c.User,
+		c.VerificationCode,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -420,6 +428,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Setting.mutate(ctx, m)
 	case *TextMutation:
 		return c.Text.mutate(ctx, m)
+	case *ThreadReadMutation:
+		return c.ThreadRead.mutate(ctx, m)
 	case *ThrottleMutation:
 		return c.Throttle.mutate(ctx, m)
 	case *UserMutation:
@@ -2303,7 +2313,55 @@ func (c *MessageClient) QueryQuote(_m *Message) *MessageQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(message.Table, message.FieldID, id),
 			sqlgraph.To(message.Table, message.FieldID),
-			sqlgraph.Edge(sqlgraph.O2O, false, message.QuoteTable, message.QuoteColumn),
+			sqlgraph.Edge(sqlgraph.M2O, true, message.QuoteTable, message.QuoteColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryQuotedBy queries the quoted_by edge of a Message.
+func (c *MessageClient) QueryQuotedBy(_m *Message) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.QuotedByTable, message.QuotedByColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryThreadRoot queries the thread_root edge of a Message.
+func (c *MessageClient) QueryThreadRoot(_m *Message) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, message.ThreadRootTable, message.ThreadRootColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryReplies queries the replies edge of a Message.
+func (c *MessageClient) QueryReplies(_m *Message) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.RepliesTable, message.RepliesColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -4821,6 +4879,172 @@ func (c *TextClient) mutate(ctx context.Context, m *TextMutation) (Value, error)
 	}
 }
 
+// ThreadReadClient is a client for the ThreadRead schema.
+type ThreadReadClient struct {
+	config
+}
+
+// NewThreadReadClient returns a client for the ThreadRead from the given config.
+func NewThreadReadClient(c config) *ThreadReadClient {
+	return &ThreadReadClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `threadread.Hooks(f(g(h())))`.
+func (c *ThreadReadClient) Use(hooks ...Hook) {
+	c.hooks.ThreadRead = append(c.hooks.ThreadRead, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `threadread.Intercept(f(g(h())))`.
+func (c *ThreadReadClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ThreadRead = append(c.inters.ThreadRead, interceptors...)
+}
+
+// Create returns a builder for creating a ThreadRead entity.
+func (c *ThreadReadClient) Create() *ThreadReadCreate {
+	mutation := newThreadReadMutation(c.config, OpCreate)
+	return &ThreadReadCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ThreadRead entities.
+func (c *ThreadReadClient) CreateBulk(builders ...*ThreadReadCreate) *ThreadReadCreateBulk {
+	return &ThreadReadCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ThreadReadClient) MapCreateBulk(slice any, setFunc func(*ThreadReadCreate, int)) *ThreadReadCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ThreadReadCreateBulk{err: fmt.Errorf("calling to ThreadReadClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ThreadReadCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ThreadReadCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ThreadRead.
+func (c *ThreadReadClient) Update() *ThreadReadUpdate {
+	mutation := newThreadReadMutation(c.config, OpUpdate)
+	return &ThreadReadUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ThreadReadClient) UpdateOne(_m *ThreadRead) *ThreadReadUpdateOne {
+	mutation := newThreadReadMutation(c.config, OpUpdateOne, withThreadRead(_m))
+	return &ThreadReadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ThreadReadClient) UpdateOneID(id int) *ThreadReadUpdateOne {
+	mutation := newThreadReadMutation(c.config, OpUpdateOne, withThreadReadID(id))
+	return &ThreadReadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ThreadRead.
+func (c *ThreadReadClient) Delete() *ThreadReadDelete {
+	mutation := newThreadReadMutation(c.config, OpDelete)
+	return &ThreadReadDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ThreadReadClient) DeleteOne(_m *ThreadRead) *ThreadReadDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ThreadReadClient) DeleteOneID(id int) *ThreadReadDeleteOne {
+	builder := c.Delete().Where(threadread.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ThreadReadDeleteOne{builder}
+}
+
+// Query returns a query builder for ThreadRead.
+func (c *ThreadReadClient) Query() *ThreadReadQuery {
+	return &ThreadReadQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeThreadRead},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ThreadRead entity by its id.
+func (c *ThreadReadClient) Get(ctx context.Context, id int) (*ThreadRead, error) {
+	return c.Query().Where(threadread.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ThreadReadClient) GetX(ctx context.Context, id int) *ThreadRead {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryRoot queries the root edge of a ThreadRead.
+func (c *ThreadReadClient) QueryRoot(_m *ThreadRead) *MessageQuery {
+	query := (&MessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(threadread.Table, threadread.FieldID, id),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, threadread.RootTable, threadread.RootColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryUser queries the user edge of a ThreadRead.
+func (c *ThreadReadClient) QueryUser(_m *ThreadRead) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(threadread.Table, threadread.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, threadread.UserTable, threadread.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ThreadReadClient) Hooks() []Hook {
+	hooks := c.hooks.ThreadRead
+	return append(hooks[:len(hooks):len(hooks)], threadread.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ThreadReadClient) Interceptors() []Interceptor {
+	return c.inters.ThreadRead
+}
+
+func (c *ThreadReadClient) mutate(ctx context.Context, m *ThreadReadMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ThreadReadCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ThreadReadUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ThreadReadUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ThreadReadDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ThreadRead mutation op: %q", m.Op())
+	}
+}
+
 // ThrottleClient is a client for the Throttle schema.
 type ThrottleClient struct {
 	config
@@ -5389,15 +5613,15 @@ type (
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
 		Group, GroupMember, Mention, Message, MessageEdit, MessageMention,
 		MessageReaction, Notice, Presence, Project, ProjectInvite, ProjectMember,
-		Relation, RelationType, Room, Session, Setting, Text, Throttle, User,
-		VerificationCode []ent.Hook
+		Relation, RelationType, Room, Session, Setting, Text, ThreadRead, Throttle,
+		User, VerificationCode []ent.Hook
 	}
 	inters struct {
 		CannedReply, Conversation, ConversationMember, Entity, Event, File, Friendship,
 		Group, GroupMember, Mention, Message, MessageEdit, MessageMention,
 		MessageReaction, Notice, Presence, Project, ProjectInvite, ProjectMember,
-		Relation, RelationType, Room, Session, Setting, Text, Throttle, User,
-		VerificationCode []ent.Interceptor
+		Relation, RelationType, Room, Session, Setting, Text, ThreadRead, Throttle,
+		User, VerificationCode []ent.Interceptor
 	}
 )
 

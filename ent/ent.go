@@ -37,6 +37,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/threadread"
 	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
@@ -125,6 +126,7 @@ func checkColumn(t, c string) error {
 			session.Table:            session.ValidColumn,
 			setting.Table:            setting.ValidColumn,
 			text.Table:               text.ValidColumn,
+			threadread.Table:         threadread.ValidColumn,
 			throttle.Table:           throttle.ValidColumn,
 			user.Table:               user.ValidColumn,
 			verificationcode.Table:   verificationcode.ValidColumn,

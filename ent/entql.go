@@ -29,6 +29,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/threadread"
 	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
@@ -41,7 +42,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 28)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 29)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cannedreply.Table,
@@ -283,6 +284,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			message.FieldRevokedAt:      {Type: field.TypeTime, Column: message.FieldRevokedAt},
 			message.FieldDeletedAt:      {Type: field.TypeTime, Column: message.FieldDeletedAt},
 			message.FieldEditedAt:       {Type: field.TypeTime, Column: message.FieldEditedAt},
+			message.FieldThreadID:       {Type: field.TypeInt, Column: message.FieldThreadID},
 			message.FieldReactedAt:      {Type: field.TypeTime, Column: message.FieldReactedAt},
 		},
 	}
@@ -562,6 +564,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   threadread.Table,
+			Columns: threadread.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: threadread.FieldID,
+			},
+		},
+		Type: "ThreadRead",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			threadread.FieldCreatedAt: {Type: field.TypeTime, Column: threadread.FieldCreatedAt},
+			threadread.FieldRootID:    {Type: field.TypeInt, Column: threadread.FieldRootID},
+			threadread.FieldUserID:    {Type: field.TypeInt, Column: threadread.FieldUserID},
+			threadread.FieldReadSeq:   {Type: field.TypeInt64, Column: threadread.FieldReadSeq},
+		},
+	}
+	graph.Nodes[26] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   throttle.Table,
 			Columns: throttle.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -575,7 +594,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			throttle.FieldTat: {Type: field.TypeInt64, Column: throttle.FieldTat},
 		},
 	}
-	graph.Nodes[26] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -605,7 +624,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldParentID:     {Type: field.TypeInt, Column: user.FieldParentID},
 		},
 	}
-	graph.Nodes[27] = &sqlgraph.Node{
+	graph.Nodes[28] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   verificationcode.Table,
 			Columns: verificationcode.Columns,
@@ -941,11 +960,47 @@ var schemaGraph = func() *sqlgraph.Schema {
 	graph.MustAddE(
 		"quote",
 		&sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.O2O,
-			Inverse: false,
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
 			Table:   message.QuoteTable,
 			Columns: []string{message.QuoteColumn},
-			Bidi:    true,
+			Bidi:    false,
+		},
+		"Message",
+		"Message",
+	)
+	graph.MustAddE(
+		"quoted_by",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+		},
+		"Message",
+		"Message",
+	)
+	graph.MustAddE(
+		"thread_root",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   message.ThreadRootTable,
+			Columns: []string{message.ThreadRootColumn},
+			Bidi:    false,
+		},
+		"Message",
+		"Message",
+	)
+	graph.MustAddE(
+		"replies",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
 		},
 		"Message",
 		"Message",
@@ -1405,6 +1460,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Text",
 		"Mention",
+	)
+	graph.MustAddE(
+		"root",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   threadread.RootTable,
+			Columns: []string{threadread.RootColumn},
+			Bidi:    false,
+		},
+		"ThreadRead",
+		"Message",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   threadread.UserTable,
+			Columns: []string{threadread.UserColumn},
+			Bidi:    false,
+		},
+		"ThreadRead",
+		"User",
 	)
 	graph.MustAddE(
 		"parent",
@@ -2811,6 +2890,11 @@ func (f *MessageFilter) WhereEditedAt(p entql.TimeP) {
 	f.Where(p.Field(message.FieldEditedAt))
 }
 
+// WhereThreadID applies the entql int predicate on the thread_id field.
+func (f *MessageFilter) WhereThreadID(p entql.IntP) {
+	f.Where(p.Field(message.FieldThreadID))
+}
+
 // WhereReactedAt applies the entql time.Time predicate on the reacted_at field.
 func (f *MessageFilter) WhereReactedAt(p entql.TimeP) {
 	f.Where(p.Field(message.FieldReactedAt))
@@ -2852,6 +2936,48 @@ func (f *MessageFilter) WhereHasQuote() {
 // WhereHasQuoteWith applies a predicate to check if query has an edge quote with a given conditions (other predicates).
 func (f *MessageFilter) WhereHasQuoteWith(preds ...predicate.Message) {
 	f.Where(entql.HasEdgeWith("quote", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasQuotedBy applies a predicate to check if query has an edge quoted_by.
+func (f *MessageFilter) WhereHasQuotedBy() {
+	f.Where(entql.HasEdge("quoted_by"))
+}
+
+// WhereHasQuotedByWith applies a predicate to check if query has an edge quoted_by with a given conditions (other predicates).
+func (f *MessageFilter) WhereHasQuotedByWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("quoted_by", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasThreadRoot applies a predicate to check if query has an edge thread_root.
+func (f *MessageFilter) WhereHasThreadRoot() {
+	f.Where(entql.HasEdge("thread_root"))
+}
+
+// WhereHasThreadRootWith applies a predicate to check if query has an edge thread_root with a given conditions (other predicates).
+func (f *MessageFilter) WhereHasThreadRootWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("thread_root", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasReplies applies a predicate to check if query has an edge replies.
+func (f *MessageFilter) WhereHasReplies() {
+	f.Where(entql.HasEdge("replies"))
+}
+
+// WhereHasRepliesWith applies a predicate to check if query has an edge replies with a given conditions (other predicates).
+func (f *MessageFilter) WhereHasRepliesWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("replies", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}
@@ -4411,6 +4537,94 @@ func (f *TextFilter) WhereHasMentionsWith(preds ...predicate.Mention) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ThreadReadQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ThreadReadQuery builder.
+func (_q *ThreadReadQuery) Filter() *ThreadReadFilter {
+	return &ThreadReadFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ThreadReadMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ThreadReadMutation builder.
+func (m *ThreadReadMutation) Filter() *ThreadReadFilter {
+	return &ThreadReadFilter{config: m.config, predicateAdder: m}
+}
+
+// ThreadReadFilter provides a generic filtering capability at runtime for ThreadReadQuery.
+type ThreadReadFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ThreadReadFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ThreadReadFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(threadread.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ThreadReadFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(threadread.FieldCreatedAt))
+}
+
+// WhereRootID applies the entql int predicate on the root_id field.
+func (f *ThreadReadFilter) WhereRootID(p entql.IntP) {
+	f.Where(p.Field(threadread.FieldRootID))
+}
+
+// WhereUserID applies the entql int predicate on the user_id field.
+func (f *ThreadReadFilter) WhereUserID(p entql.IntP) {
+	f.Where(p.Field(threadread.FieldUserID))
+}
+
+// WhereReadSeq applies the entql int64 predicate on the read_seq field.
+func (f *ThreadReadFilter) WhereReadSeq(p entql.Int64P) {
+	f.Where(p.Field(threadread.FieldReadSeq))
+}
+
+// WhereHasRoot applies a predicate to check if query has an edge root.
+func (f *ThreadReadFilter) WhereHasRoot() {
+	f.Where(entql.HasEdge("root"))
+}
+
+// WhereHasRootWith applies a predicate to check if query has an edge root with a given conditions (other predicates).
+func (f *ThreadReadFilter) WhereHasRootWith(preds ...predicate.Message) {
+	f.Where(entql.HasEdgeWith("root", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *ThreadReadFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *ThreadReadFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ThrottleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -4439,7 +4653,7 @@ type ThrottleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ThrottleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4489,7 +4703,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -4754,7 +4968,7 @@ type VerificationCodeFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *VerificationCodeFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[28].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

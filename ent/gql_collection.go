@@ -1723,6 +1723,21 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				fieldSeen[message.FieldQuoteID] = struct{}{}
 			}
 
+		case "threadRoot":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&MessageClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, messageImplementors)...); err != nil {
+				return err
+			}
+			_q.withThreadRoot = query
+			if _, ok := fieldSeen[message.FieldThreadID]; !ok {
+				selectedFields = append(selectedFields, message.FieldThreadID)
+				fieldSeen[message.FieldThreadID] = struct{}{}
+			}
+
 		case "edits":
 			var (
 				alias = field.Alias
@@ -1766,10 +1781,10 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[3] == nil {
-								nodes[i].Edges.totalCount[3] = make(map[string]int)
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[3][alias] = n
+							nodes[i].Edges.totalCount[4][alias] = n
 						}
 						return nil
 					})
@@ -1777,10 +1792,10 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Message) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Edits)
-							if nodes[i].Edges.totalCount[3] == nil {
-								nodes[i].Edges.totalCount[3] = make(map[string]int)
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[3][alias] = n
+							nodes[i].Edges.totalCount[4][alias] = n
 						}
 						return nil
 					})
@@ -1860,6 +1875,11 @@ func (_q *MessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[message.FieldEditedAt]; !ok {
 				selectedFields = append(selectedFields, message.FieldEditedAt)
 				fieldSeen[message.FieldEditedAt] = struct{}{}
+			}
+		case "threadID":
+			if _, ok := fieldSeen[message.FieldThreadID]; !ok {
+				selectedFields = append(selectedFields, message.FieldThreadID)
+				fieldSeen[message.FieldThreadID] = struct{}{}
 			}
 		case "id":
 		case "__typename":

@@ -236,12 +236,20 @@ func (_m *Message) Quote(ctx context.Context) (*Message, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Message) ThreadRoot(ctx context.Context) (*Message, error) {
+	result, err := _m.Edges.ThreadRootOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryThreadRoot().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *Message) Edits(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int,
 ) (*MessageEditConnection, error) {
 	opts := []MessageEditPaginateOption{}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
 	if nodes, err := _m.NamedEdits(alias); err == nil || hasTotalCount {
 		pager, err := newMessageEditPager(opts, last != nil)
 		if err != nil {

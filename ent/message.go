@@ -45,6 +45,8 @@ type Message struct {
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// When its sender last edited it; null unless edited. Its earlier versions are its edits.
 	EditedAt *time.Time `json:"edited_at,omitempty"`
+	// The id of the root message of the thread this message replies in; null for a message of the main history.
+	ThreadID *int `json:"thread_id,omitempty"`
 	// When its reactions last changed. Writing it first serialises the reactions to one message, so that the cap of distinct emoji holds under concurrent reactions.
 	ReactedAt *time.Time `json:"reacted_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -61,6 +63,12 @@ type MessageEdges struct {
 	Sender *User `json:"sender,omitempty"`
 	// The quoted message; null for none, or when the viewer may not see it.
 	Quote *Message `json:"quote,omitempty"`
+	// The messages that quote this one.
+	QuotedBy []*Message `json:"quoted_by,omitempty"`
+	// The root message of the thread this one replies in; null for a message of the main history, or when the viewer may not see the root.
+	ThreadRoot *Message `json:"thread_root,omitempty"`
+	// The replies in this message's thread; threadMessages pages them.
+	Replies []*Message `json:"replies,omitempty"`
 	// Users who deleted this message for themselves.
 	HiddenFor []*User `json:"hidden_for,omitempty"`
 	// The message's earlier versions, oldest first; empty unless it was edited.
@@ -69,10 +77,12 @@ type MessageEdges struct {
 	Reactions []*MessageReaction `json:"reactions,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [9]bool
 	// totalCount holds the count of the edges above.
-	totalCount [4]map[string]int
+	totalCount [5]map[string]int
 
+	namedQuotedBy  map[string][]*Message
+	namedReplies   map[string][]*Message
 	namedHiddenFor map[string][]*User
 	namedEdits     map[string][]*MessageEdit
 	namedReactions map[string][]*MessageReaction
@@ -111,10 +121,39 @@ func (e MessageEdges) QuoteOrErr() (*Message, error) {
 	return nil, &NotLoadedError{edge: "quote"}
 }
 
+// QuotedByOrErr returns the QuotedBy value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) QuotedByOrErr() ([]*Message, error) {
+	if e.loadedTypes[3] {
+		return e.QuotedBy, nil
+	}
+	return nil, &NotLoadedError{edge: "quoted_by"}
+}
+
+// ThreadRootOrErr returns the ThreadRoot value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e MessageEdges) ThreadRootOrErr() (*Message, error) {
+	if e.ThreadRoot != nil {
+		return e.ThreadRoot, nil
+	} else if e.loadedTypes[4] {
+		return nil, &NotFoundError{label: message.Label}
+	}
+	return nil, &NotLoadedError{edge: "thread_root"}
+}
+
+// RepliesOrErr returns the Replies value or an error if the edge
+// was not loaded in eager-loading.
+func (e MessageEdges) RepliesOrErr() ([]*Message, error) {
+	if e.loadedTypes[5] {
+		return e.Replies, nil
+	}
+	return nil, &NotLoadedError{edge: "replies"}
+}
+
 // HiddenForOrErr returns the HiddenFor value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) HiddenForOrErr() ([]*User, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[6] {
 		return e.HiddenFor, nil
 	}
 	return nil, &NotLoadedError{edge: "hidden_for"}
@@ -123,7 +162,7 @@ func (e MessageEdges) HiddenForOrErr() ([]*User, error) {
 // EditsOrErr returns the Edits value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) EditsOrErr() ([]*MessageEdit, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[7] {
 		return e.Edits, nil
 	}
 	return nil, &NotLoadedError{edge: "edits"}
@@ -132,7 +171,7 @@ func (e MessageEdges) EditsOrErr() ([]*MessageEdit, error) {
 // ReactionsOrErr returns the Reactions value or an error if the edge
 // was not loaded in eager-loading.
 func (e MessageEdges) ReactionsOrErr() ([]*MessageReaction, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[8] {
 		return e.Reactions, nil
 	}
 	return nil, &NotLoadedError{edge: "reactions"}
@@ -145,7 +184,7 @@ func (*Message) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case message.FieldParts:
 			values[i] = new([]byte)
-		case message.FieldID, message.FieldConversationID, message.FieldSenderID, message.FieldSeq, message.FieldQuoteID:
+		case message.FieldID, message.FieldConversationID, message.FieldSenderID, message.FieldSeq, message.FieldQuoteID, message.FieldThreadID:
 			values[i] = new(sql.NullInt64)
 		case message.FieldKind, message.FieldType, message.FieldClientID:
 			values[i] = new(sql.NullString)
@@ -252,6 +291,13 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 				_m.EditedAt = new(time.Time)
 				*_m.EditedAt = value.Time
 			}
+		case message.FieldThreadID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field thread_id", values[i])
+			} else if value.Valid {
+				_m.ThreadID = new(int)
+				*_m.ThreadID = int(value.Int64)
+			}
 		case message.FieldReactedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field reacted_at", values[i])
@@ -285,6 +331,21 @@ func (_m *Message) QuerySender() *UserQuery {
 // QueryQuote queries the "quote" edge of the Message entity.
 func (_m *Message) QueryQuote() *MessageQuery {
 	return NewMessageClient(_m.config).QueryQuote(_m)
+}
+
+// QueryQuotedBy queries the "quoted_by" edge of the Message entity.
+func (_m *Message) QueryQuotedBy() *MessageQuery {
+	return NewMessageClient(_m.config).QueryQuotedBy(_m)
+}
+
+// QueryThreadRoot queries the "thread_root" edge of the Message entity.
+func (_m *Message) QueryThreadRoot() *MessageQuery {
+	return NewMessageClient(_m.config).QueryThreadRoot(_m)
+}
+
+// QueryReplies queries the "replies" edge of the Message entity.
+func (_m *Message) QueryReplies() *MessageQuery {
+	return NewMessageClient(_m.config).QueryReplies(_m)
 }
 
 // QueryHiddenFor queries the "hidden_for" edge of the Message entity.
@@ -373,12 +434,65 @@ func (_m *Message) String() string {
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
+	if v := _m.ThreadID; v != nil {
+		builder.WriteString("thread_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
 	if v := _m.ReactedAt; v != nil {
 		builder.WriteString("reacted_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedQuotedBy returns the QuotedBy named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Message) NamedQuotedBy(name string) ([]*Message, error) {
+	if _m.Edges.namedQuotedBy == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedQuotedBy[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Message) appendNamedQuotedBy(name string, edges ...*Message) {
+	if _m.Edges.namedQuotedBy == nil {
+		_m.Edges.namedQuotedBy = make(map[string][]*Message)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedQuotedBy[name] = []*Message{}
+	} else {
+		_m.Edges.namedQuotedBy[name] = append(_m.Edges.namedQuotedBy[name], edges...)
+	}
+}
+
+// NamedReplies returns the Replies named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Message) NamedReplies(name string) ([]*Message, error) {
+	if _m.Edges.namedReplies == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedReplies[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Message) appendNamedReplies(name string, edges ...*Message) {
+	if _m.Edges.namedReplies == nil {
+		_m.Edges.namedReplies = make(map[string][]*Message)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedReplies[name] = []*Message{}
+	} else {
+		_m.Edges.namedReplies[name] = append(_m.Edges.namedReplies[name], edges...)
+	}
 }
 
 // NamedHiddenFor returns the HiddenFor named value or an error if the edge was not

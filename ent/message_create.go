@@ -163,6 +163,20 @@ func (_c *MessageCreate) SetNillableEditedAt(v *time.Time) *MessageCreate {
 	return _c
 }
 
+// SetThreadID sets the "thread_id" field.
+func (_c *MessageCreate) SetThreadID(v int) *MessageCreate {
+	_c.mutation.SetThreadID(v)
+	return _c
+}
+
+// SetNillableThreadID sets the "thread_id" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableThreadID(v *int) *MessageCreate {
+	if v != nil {
+		_c.SetThreadID(*v)
+	}
+	return _c
+}
+
 // SetReactedAt sets the "reacted_at" field.
 func (_c *MessageCreate) SetReactedAt(v time.Time) *MessageCreate {
 	_c.mutation.SetReactedAt(v)
@@ -190,6 +204,55 @@ func (_c *MessageCreate) SetSender(v *User) *MessageCreate {
 // SetQuote sets the "quote" edge to the Message entity.
 func (_c *MessageCreate) SetQuote(v *Message) *MessageCreate {
 	return _c.SetQuoteID(v.ID)
+}
+
+// AddQuotedByIDs adds the "quoted_by" edge to the Message entity by IDs.
+func (_c *MessageCreate) AddQuotedByIDs(ids ...int) *MessageCreate {
+	_c.mutation.AddQuotedByIDs(ids...)
+	return _c
+}
+
+// AddQuotedBy adds the "quoted_by" edges to the Message entity.
+func (_c *MessageCreate) AddQuotedBy(v ...*Message) *MessageCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddQuotedByIDs(ids...)
+}
+
+// SetThreadRootID sets the "thread_root" edge to the Message entity by ID.
+func (_c *MessageCreate) SetThreadRootID(id int) *MessageCreate {
+	_c.mutation.SetThreadRootID(id)
+	return _c
+}
+
+// SetNillableThreadRootID sets the "thread_root" edge to the Message entity by ID if the given value is not nil.
+func (_c *MessageCreate) SetNillableThreadRootID(id *int) *MessageCreate {
+	if id != nil {
+		_c = _c.SetThreadRootID(*id)
+	}
+	return _c
+}
+
+// SetThreadRoot sets the "thread_root" edge to the Message entity.
+func (_c *MessageCreate) SetThreadRoot(v *Message) *MessageCreate {
+	return _c.SetThreadRootID(v.ID)
+}
+
+// AddReplyIDs adds the "replies" edge to the Message entity by IDs.
+func (_c *MessageCreate) AddReplyIDs(ids ...int) *MessageCreate {
+	_c.mutation.AddReplyIDs(ids...)
+	return _c
+}
+
+// AddReplies adds the "replies" edges to the Message entity.
+func (_c *MessageCreate) AddReplies(v ...*Message) *MessageCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddReplyIDs(ids...)
 }
 
 // AddHiddenForIDs adds the "hidden_for" edge to the User entity by IDs.
@@ -429,11 +492,11 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 	}
 	if nodes := _c.mutation.QuoteIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
-			Rel:     sqlgraph.O2O,
-			Inverse: false,
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
 			Table:   message.QuoteTable,
 			Columns: []string{message.QuoteColumn},
-			Bidi:    true,
+			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
 			},
@@ -442,6 +505,55 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.QuoteID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.QuotedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ThreadRootIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   message.ThreadRootTable,
+			Columns: []string{message.ThreadRootColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.ThreadID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.RepliesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.HiddenForIDs(); len(nodes) > 0 {
@@ -671,6 +783,9 @@ func (u *MessageUpsertOne) UpdateNewValues() *MessageUpsertOne {
 		}
 		if _, exists := u.create.mutation.ClientID(); exists {
 			s.SetIgnore(message.FieldClientID)
+		}
+		if _, exists := u.create.mutation.ThreadID(); exists {
+			s.SetIgnore(message.FieldThreadID)
 		}
 	}))
 	return u
@@ -1011,6 +1126,9 @@ func (u *MessageUpsertBulk) UpdateNewValues() *MessageUpsertBulk {
 			}
 			if _, exists := b.mutation.ClientID(); exists {
 				s.SetIgnore(message.FieldClientID)
+			}
+			if _, exists := b.mutation.ThreadID(); exists {
+				s.SetIgnore(message.FieldThreadID)
 			}
 		}
 	}))

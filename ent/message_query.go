@@ -32,11 +32,16 @@ type MessageQuery struct {
 	withConversation   *ConversationQuery
 	withSender         *UserQuery
 	withQuote          *MessageQuery
+	withQuotedBy       *MessageQuery
+	withThreadRoot     *MessageQuery
+	withReplies        *MessageQuery
 	withHiddenFor      *UserQuery
 	withEdits          *MessageEditQuery
 	withReactions      *MessageReactionQuery
 	loadTotal          []func(context.Context, []*Message) error
 	modifiers          []func(*sql.Selector)
+	withNamedQuotedBy  map[string]*MessageQuery
+	withNamedReplies   map[string]*MessageQuery
 	withNamedHiddenFor map[string]*UserQuery
 	withNamedEdits     map[string]*MessageEditQuery
 	withNamedReactions map[string]*MessageReactionQuery
@@ -134,7 +139,73 @@ func (_q *MessageQuery) QueryQuote() *MessageQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(message.Table, message.FieldID, selector),
 			sqlgraph.To(message.Table, message.FieldID),
-			sqlgraph.Edge(sqlgraph.O2O, false, message.QuoteTable, message.QuoteColumn),
+			sqlgraph.Edge(sqlgraph.M2O, true, message.QuoteTable, message.QuoteColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryQuotedBy chains the current query on the "quoted_by" edge.
+func (_q *MessageQuery) QueryQuotedBy() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.QuotedByTable, message.QuotedByColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryThreadRoot chains the current query on the "thread_root" edge.
+func (_q *MessageQuery) QueryThreadRoot() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, message.ThreadRootTable, message.ThreadRootColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReplies chains the current query on the "replies" edge.
+func (_q *MessageQuery) QueryReplies() *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(message.Table, message.FieldID, selector),
+			sqlgraph.To(message.Table, message.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, message.RepliesTable, message.RepliesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -403,6 +474,9 @@ func (_q *MessageQuery) Clone() *MessageQuery {
 		withConversation: _q.withConversation.Clone(),
 		withSender:       _q.withSender.Clone(),
 		withQuote:        _q.withQuote.Clone(),
+		withQuotedBy:     _q.withQuotedBy.Clone(),
+		withThreadRoot:   _q.withThreadRoot.Clone(),
+		withReplies:      _q.withReplies.Clone(),
 		withHiddenFor:    _q.withHiddenFor.Clone(),
 		withEdits:        _q.withEdits.Clone(),
 		withReactions:    _q.withReactions.Clone(),
@@ -443,6 +517,39 @@ func (_q *MessageQuery) WithQuote(opts ...func(*MessageQuery)) *MessageQuery {
 		opt(query)
 	}
 	_q.withQuote = query
+	return _q
+}
+
+// WithQuotedBy tells the query-builder to eager-load the nodes that are connected to
+// the "quoted_by" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithQuotedBy(opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withQuotedBy = query
+	return _q
+}
+
+// WithThreadRoot tells the query-builder to eager-load the nodes that are connected to
+// the "thread_root" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithThreadRoot(opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withThreadRoot = query
+	return _q
+}
+
+// WithReplies tells the query-builder to eager-load the nodes that are connected to
+// the "replies" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithReplies(opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReplies = query
 	return _q
 }
 
@@ -563,10 +670,13 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 	var (
 		nodes       = []*Message{}
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [9]bool{
 			_q.withConversation != nil,
 			_q.withSender != nil,
 			_q.withQuote != nil,
+			_q.withQuotedBy != nil,
+			_q.withThreadRoot != nil,
+			_q.withReplies != nil,
 			_q.withHiddenFor != nil,
 			_q.withEdits != nil,
 			_q.withReactions != nil,
@@ -611,6 +721,26 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 			return nil, err
 		}
 	}
+	if query := _q.withQuotedBy; query != nil {
+		if err := _q.loadQuotedBy(ctx, query, nodes,
+			func(n *Message) { n.Edges.QuotedBy = []*Message{} },
+			func(n *Message, e *Message) { n.Edges.QuotedBy = append(n.Edges.QuotedBy, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withThreadRoot; query != nil {
+		if err := _q.loadThreadRoot(ctx, query, nodes, nil,
+			func(n *Message, e *Message) { n.Edges.ThreadRoot = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withReplies; query != nil {
+		if err := _q.loadReplies(ctx, query, nodes,
+			func(n *Message) { n.Edges.Replies = []*Message{} },
+			func(n *Message, e *Message) { n.Edges.Replies = append(n.Edges.Replies, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withHiddenFor; query != nil {
 		if err := _q.loadHiddenFor(ctx, query, nodes,
 			func(n *Message) { n.Edges.HiddenFor = []*User{} },
@@ -629,6 +759,20 @@ func (_q *MessageQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Mess
 		if err := _q.loadReactions(ctx, query, nodes,
 			func(n *Message) { n.Edges.Reactions = []*MessageReaction{} },
 			func(n *Message, e *MessageReaction) { n.Edges.Reactions = append(n.Edges.Reactions, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedQuotedBy {
+		if err := _q.loadQuotedBy(ctx, query, nodes,
+			func(n *Message) { n.appendNamedQuotedBy(name) },
+			func(n *Message, e *Message) { n.appendNamedQuotedBy(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedReplies {
+		if err := _q.loadReplies(ctx, query, nodes,
+			func(n *Message) { n.appendNamedReplies(name) },
+			func(n *Message, e *Message) { n.appendNamedReplies(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -751,6 +895,104 @@ func (_q *MessageQuery) loadQuote(ctx context.Context, query *MessageQuery, node
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *MessageQuery) loadQuotedBy(ctx context.Context, query *MessageQuery, nodes []*Message, init func(*Message), assign func(*Message, *Message)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(message.FieldQuoteID)
+	}
+	query.Where(predicate.Message(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.QuotedByColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.QuoteID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "quote_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "quote_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *MessageQuery) loadThreadRoot(ctx context.Context, query *MessageQuery, nodes []*Message, init func(*Message), assign func(*Message, *Message)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*Message)
+	for i := range nodes {
+		if nodes[i].ThreadID == nil {
+			continue
+		}
+		fk := *nodes[i].ThreadID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(message.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "thread_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *MessageQuery) loadReplies(ctx context.Context, query *MessageQuery, nodes []*Message, init func(*Message), assign func(*Message, *Message)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Message)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(message.FieldThreadID)
+	}
+	query.Where(predicate.Message(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(message.RepliesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ThreadID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "thread_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "thread_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -913,6 +1155,9 @@ func (_q *MessageQuery) querySpec() *sqlgraph.QuerySpec {
 		if _q.withQuote != nil {
 			_spec.Node.AddColumnOnce(message.FieldQuoteID)
 		}
+		if _q.withThreadRoot != nil {
+			_spec.Node.AddColumnOnce(message.FieldThreadID)
+		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
@@ -1002,6 +1247,34 @@ func (_q *MessageQuery) ForShare(opts ...sql.LockOption) *MessageQuery {
 func (_q *MessageQuery) Modify(modifiers ...func(s *sql.Selector)) *MessageSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedQuotedBy tells the query-builder to eager-load the nodes that are connected to the "quoted_by"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithNamedQuotedBy(name string, opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedQuotedBy == nil {
+		_q.withNamedQuotedBy = make(map[string]*MessageQuery)
+	}
+	_q.withNamedQuotedBy[name] = query
+	return _q
+}
+
+// WithNamedReplies tells the query-builder to eager-load the nodes that are connected to the "replies"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *MessageQuery) WithNamedReplies(name string, opts ...func(*MessageQuery)) *MessageQuery {
+	query := (&MessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedReplies == nil {
+		_q.withNamedReplies = make(map[string]*MessageQuery)
+	}
+	_q.withNamedReplies[name] = query
+	return _q
 }
 
 // WithNamedHiddenFor tells the query-builder to eager-load the nodes that are connected to the "hidden_for"

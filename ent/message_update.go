@@ -140,6 +140,36 @@ func (_u *MessageUpdate) ClearReactedAt() *MessageUpdate {
 	return _u
 }
 
+// AddQuotedByIDs adds the "quoted_by" edge to the Message entity by IDs.
+func (_u *MessageUpdate) AddQuotedByIDs(ids ...int) *MessageUpdate {
+	_u.mutation.AddQuotedByIDs(ids...)
+	return _u
+}
+
+// AddQuotedBy adds the "quoted_by" edges to the Message entity.
+func (_u *MessageUpdate) AddQuotedBy(v ...*Message) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddQuotedByIDs(ids...)
+}
+
+// AddReplyIDs adds the "replies" edge to the Message entity by IDs.
+func (_u *MessageUpdate) AddReplyIDs(ids ...int) *MessageUpdate {
+	_u.mutation.AddReplyIDs(ids...)
+	return _u
+}
+
+// AddReplies adds the "replies" edges to the Message entity.
+func (_u *MessageUpdate) AddReplies(v ...*Message) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReplyIDs(ids...)
+}
+
 // AddHiddenForIDs adds the "hidden_for" edge to the User entity by IDs.
 func (_u *MessageUpdate) AddHiddenForIDs(ids ...int) *MessageUpdate {
 	_u.mutation.AddHiddenForIDs(ids...)
@@ -188,6 +218,48 @@ func (_u *MessageUpdate) AddReactions(v ...*MessageReaction) *MessageUpdate {
 // Mutation returns the MessageMutation object of the builder.
 func (_u *MessageUpdate) Mutation() *MessageMutation {
 	return _u.mutation
+}
+
+// ClearQuotedBy clears all "quoted_by" edges to the Message entity.
+func (_u *MessageUpdate) ClearQuotedBy() *MessageUpdate {
+	_u.mutation.ClearQuotedBy()
+	return _u
+}
+
+// RemoveQuotedByIDs removes the "quoted_by" edge to Message entities by IDs.
+func (_u *MessageUpdate) RemoveQuotedByIDs(ids ...int) *MessageUpdate {
+	_u.mutation.RemoveQuotedByIDs(ids...)
+	return _u
+}
+
+// RemoveQuotedBy removes "quoted_by" edges to Message entities.
+func (_u *MessageUpdate) RemoveQuotedBy(v ...*Message) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveQuotedByIDs(ids...)
+}
+
+// ClearReplies clears all "replies" edges to the Message entity.
+func (_u *MessageUpdate) ClearReplies() *MessageUpdate {
+	_u.mutation.ClearReplies()
+	return _u
+}
+
+// RemoveReplyIDs removes the "replies" edge to Message entities by IDs.
+func (_u *MessageUpdate) RemoveReplyIDs(ids ...int) *MessageUpdate {
+	_u.mutation.RemoveReplyIDs(ids...)
+	return _u
+}
+
+// RemoveReplies removes "replies" edges to Message entities.
+func (_u *MessageUpdate) RemoveReplies(v ...*Message) *MessageUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReplyIDs(ids...)
 }
 
 // ClearHiddenFor clears all "hidden_for" edges to the User entity.
@@ -348,6 +420,96 @@ func (_u *MessageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ReactedAtCleared() {
 		_spec.ClearField(message.FieldReactedAt, field.TypeTime)
+	}
+	if _u.mutation.QuotedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedQuotedByIDs(); len(nodes) > 0 && !_u.mutation.QuotedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.QuotedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.RepliesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedRepliesIDs(); len(nodes) > 0 && !_u.mutation.RepliesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RepliesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.HiddenForCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -612,6 +774,36 @@ func (_u *MessageUpdateOne) ClearReactedAt() *MessageUpdateOne {
 	return _u
 }
 
+// AddQuotedByIDs adds the "quoted_by" edge to the Message entity by IDs.
+func (_u *MessageUpdateOne) AddQuotedByIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.AddQuotedByIDs(ids...)
+	return _u
+}
+
+// AddQuotedBy adds the "quoted_by" edges to the Message entity.
+func (_u *MessageUpdateOne) AddQuotedBy(v ...*Message) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddQuotedByIDs(ids...)
+}
+
+// AddReplyIDs adds the "replies" edge to the Message entity by IDs.
+func (_u *MessageUpdateOne) AddReplyIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.AddReplyIDs(ids...)
+	return _u
+}
+
+// AddReplies adds the "replies" edges to the Message entity.
+func (_u *MessageUpdateOne) AddReplies(v ...*Message) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReplyIDs(ids...)
+}
+
 // AddHiddenForIDs adds the "hidden_for" edge to the User entity by IDs.
 func (_u *MessageUpdateOne) AddHiddenForIDs(ids ...int) *MessageUpdateOne {
 	_u.mutation.AddHiddenForIDs(ids...)
@@ -660,6 +852,48 @@ func (_u *MessageUpdateOne) AddReactions(v ...*MessageReaction) *MessageUpdateOn
 // Mutation returns the MessageMutation object of the builder.
 func (_u *MessageUpdateOne) Mutation() *MessageMutation {
 	return _u.mutation
+}
+
+// ClearQuotedBy clears all "quoted_by" edges to the Message entity.
+func (_u *MessageUpdateOne) ClearQuotedBy() *MessageUpdateOne {
+	_u.mutation.ClearQuotedBy()
+	return _u
+}
+
+// RemoveQuotedByIDs removes the "quoted_by" edge to Message entities by IDs.
+func (_u *MessageUpdateOne) RemoveQuotedByIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.RemoveQuotedByIDs(ids...)
+	return _u
+}
+
+// RemoveQuotedBy removes "quoted_by" edges to Message entities.
+func (_u *MessageUpdateOne) RemoveQuotedBy(v ...*Message) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveQuotedByIDs(ids...)
+}
+
+// ClearReplies clears all "replies" edges to the Message entity.
+func (_u *MessageUpdateOne) ClearReplies() *MessageUpdateOne {
+	_u.mutation.ClearReplies()
+	return _u
+}
+
+// RemoveReplyIDs removes the "replies" edge to Message entities by IDs.
+func (_u *MessageUpdateOne) RemoveReplyIDs(ids ...int) *MessageUpdateOne {
+	_u.mutation.RemoveReplyIDs(ids...)
+	return _u
+}
+
+// RemoveReplies removes "replies" edges to Message entities.
+func (_u *MessageUpdateOne) RemoveReplies(v ...*Message) *MessageUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReplyIDs(ids...)
 }
 
 // ClearHiddenFor clears all "hidden_for" edges to the User entity.
@@ -850,6 +1084,96 @@ func (_u *MessageUpdateOne) sqlSave(ctx context.Context) (_node *Message, err er
 	}
 	if _u.mutation.ReactedAtCleared() {
 		_spec.ClearField(message.FieldReactedAt, field.TypeTime)
+	}
+	if _u.mutation.QuotedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedQuotedByIDs(); len(nodes) > 0 && !_u.mutation.QuotedByCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.QuotedByIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.QuotedByTable,
+			Columns: []string{message.QuotedByColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.RepliesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedRepliesIDs(); len(nodes) > 0 && !_u.mutation.RepliesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RepliesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   message.RepliesTable,
+			Columns: []string{message.RepliesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.HiddenForCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -38,6 +38,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/threadread"
 	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
@@ -77,6 +78,7 @@ const (
 	TypeSession            = "Session"
 	TypeSetting            = "Setting"
 	TypeText               = "Text"
+	TypeThreadRead         = "ThreadRead"
 	TypeThrottle           = "Throttle"
 	TypeUser               = "User"
 	TypeVerificationCode   = "VerificationCode"
@@ -9703,6 +9705,14 @@ type MessageMutation struct {
 	clearedsender       bool
 	quote               *int
 	clearedquote        bool
+	quoted_by           map[int]struct{}
+	removedquoted_by    map[int]struct{}
+	clearedquoted_by    bool
+	thread_root         *int
+	clearedthread_root  bool
+	replies             map[int]struct{}
+	removedreplies      map[int]struct{}
+	clearedreplies      bool
 	hidden_for          map[int]struct{}
 	removedhidden_for   map[int]struct{}
 	clearedhidden_for   bool
@@ -10360,6 +10370,55 @@ func (m *MessageMutation) ResetEditedAt() {
 	delete(m.clearedFields, message.FieldEditedAt)
 }
 
+// SetThreadID sets the "thread_id" field.
+func (m *MessageMutation) SetThreadID(i int) {
+	m.thread_root = &i
+}
+
+// ThreadID returns the value of the "thread_id" field in the mutation.
+func (m *MessageMutation) ThreadID() (r int, exists bool) {
+	v := m.thread_root
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThreadID returns the old "thread_id" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldThreadID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThreadID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThreadID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThreadID: %w", err)
+	}
+	return oldValue.ThreadID, nil
+}
+
+// ClearThreadID clears the value of the "thread_id" field.
+func (m *MessageMutation) ClearThreadID() {
+	m.thread_root = nil
+	m.clearedFields[message.FieldThreadID] = struct{}{}
+}
+
+// ThreadIDCleared returns if the "thread_id" field was cleared in this mutation.
+func (m *MessageMutation) ThreadIDCleared() bool {
+	_, ok := m.clearedFields[message.FieldThreadID]
+	return ok
+}
+
+// ResetThreadID resets all changes to the "thread_id" field.
+func (m *MessageMutation) ResetThreadID() {
+	m.thread_root = nil
+	delete(m.clearedFields, message.FieldThreadID)
+}
+
 // SetReactedAt sets the "reacted_at" field.
 func (m *MessageMutation) SetReactedAt(t time.Time) {
 	m.reacted_at = &t
@@ -10488,6 +10547,154 @@ func (m *MessageMutation) QuoteIDs() (ids []int) {
 func (m *MessageMutation) ResetQuote() {
 	m.quote = nil
 	m.clearedquote = false
+}
+
+// AddQuotedByIDs adds the "quoted_by" edge to the Message entity by ids.
+func (m *MessageMutation) AddQuotedByIDs(ids ...int) {
+	if m.quoted_by == nil {
+		m.quoted_by = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.quoted_by[ids[i]] = struct{}{}
+	}
+}
+
+// ClearQuotedBy clears the "quoted_by" edge to the Message entity.
+func (m *MessageMutation) ClearQuotedBy() {
+	m.clearedquoted_by = true
+}
+
+// QuotedByCleared reports if the "quoted_by" edge to the Message entity was cleared.
+func (m *MessageMutation) QuotedByCleared() bool {
+	return m.clearedquoted_by
+}
+
+// RemoveQuotedByIDs removes the "quoted_by" edge to the Message entity by IDs.
+func (m *MessageMutation) RemoveQuotedByIDs(ids ...int) {
+	if m.removedquoted_by == nil {
+		m.removedquoted_by = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.quoted_by, ids[i])
+		m.removedquoted_by[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedQuotedBy returns the removed IDs of the "quoted_by" edge to the Message entity.
+func (m *MessageMutation) RemovedQuotedByIDs() (ids []int) {
+	for id := range m.removedquoted_by {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// QuotedByIDs returns the "quoted_by" edge IDs in the mutation.
+func (m *MessageMutation) QuotedByIDs() (ids []int) {
+	for id := range m.quoted_by {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetQuotedBy resets all changes to the "quoted_by" edge.
+func (m *MessageMutation) ResetQuotedBy() {
+	m.quoted_by = nil
+	m.clearedquoted_by = false
+	m.removedquoted_by = nil
+}
+
+// SetThreadRootID sets the "thread_root" edge to the Message entity by id.
+func (m *MessageMutation) SetThreadRootID(id int) {
+	m.thread_root = &id
+}
+
+// ClearThreadRoot clears the "thread_root" edge to the Message entity.
+func (m *MessageMutation) ClearThreadRoot() {
+	m.clearedthread_root = true
+	m.clearedFields[message.FieldThreadID] = struct{}{}
+}
+
+// ThreadRootCleared reports if the "thread_root" edge to the Message entity was cleared.
+func (m *MessageMutation) ThreadRootCleared() bool {
+	return m.ThreadIDCleared() || m.clearedthread_root
+}
+
+// ThreadRootID returns the "thread_root" edge ID in the mutation.
+func (m *MessageMutation) ThreadRootID() (id int, exists bool) {
+	if m.thread_root != nil {
+		return *m.thread_root, true
+	}
+	return
+}
+
+// ThreadRootIDs returns the "thread_root" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ThreadRootID instead. It exists only for internal usage by the builders.
+func (m *MessageMutation) ThreadRootIDs() (ids []int) {
+	if id := m.thread_root; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetThreadRoot resets all changes to the "thread_root" edge.
+func (m *MessageMutation) ResetThreadRoot() {
+	m.thread_root = nil
+	m.clearedthread_root = false
+}
+
+// AddReplyIDs adds the "replies" edge to the Message entity by ids.
+func (m *MessageMutation) AddReplyIDs(ids ...int) {
+	if m.replies == nil {
+		m.replies = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.replies[ids[i]] = struct{}{}
+	}
+}
+
+// ClearReplies clears the "replies" edge to the Message entity.
+func (m *MessageMutation) ClearReplies() {
+	m.clearedreplies = true
+}
+
+// RepliesCleared reports if the "replies" edge to the Message entity was cleared.
+func (m *MessageMutation) RepliesCleared() bool {
+	return m.clearedreplies
+}
+
+// RemoveReplyIDs removes the "replies" edge to the Message entity by IDs.
+func (m *MessageMutation) RemoveReplyIDs(ids ...int) {
+	if m.removedreplies == nil {
+		m.removedreplies = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.replies, ids[i])
+		m.removedreplies[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedReplies returns the removed IDs of the "replies" edge to the Message entity.
+func (m *MessageMutation) RemovedRepliesIDs() (ids []int) {
+	for id := range m.removedreplies {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// RepliesIDs returns the "replies" edge IDs in the mutation.
+func (m *MessageMutation) RepliesIDs() (ids []int) {
+	for id := range m.replies {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetReplies resets all changes to the "replies" edge.
+func (m *MessageMutation) ResetReplies() {
+	m.replies = nil
+	m.clearedreplies = false
+	m.removedreplies = nil
 }
 
 // AddHiddenForIDs adds the "hidden_for" edge to the User entity by ids.
@@ -10686,7 +10893,7 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, message.FieldCreatedAt)
 	}
@@ -10723,6 +10930,9 @@ func (m *MessageMutation) Fields() []string {
 	if m.edited_at != nil {
 		fields = append(fields, message.FieldEditedAt)
 	}
+	if m.thread_root != nil {
+		fields = append(fields, message.FieldThreadID)
+	}
 	if m.reacted_at != nil {
 		fields = append(fields, message.FieldReactedAt)
 	}
@@ -10758,6 +10968,8 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.DeletedAt()
 	case message.FieldEditedAt:
 		return m.EditedAt()
+	case message.FieldThreadID:
+		return m.ThreadID()
 	case message.FieldReactedAt:
 		return m.ReactedAt()
 	}
@@ -10793,6 +11005,8 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldDeletedAt(ctx)
 	case message.FieldEditedAt:
 		return m.OldEditedAt(ctx)
+	case message.FieldThreadID:
+		return m.OldThreadID(ctx)
 	case message.FieldReactedAt:
 		return m.OldReactedAt(ctx)
 	}
@@ -10888,6 +11102,13 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetEditedAt(v)
 		return nil
+	case message.FieldThreadID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThreadID(v)
+		return nil
 	case message.FieldReactedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -10958,6 +11179,9 @@ func (m *MessageMutation) ClearedFields() []string {
 	if m.FieldCleared(message.FieldEditedAt) {
 		fields = append(fields, message.FieldEditedAt)
 	}
+	if m.FieldCleared(message.FieldThreadID) {
+		fields = append(fields, message.FieldThreadID)
+	}
 	if m.FieldCleared(message.FieldReactedAt) {
 		fields = append(fields, message.FieldReactedAt)
 	}
@@ -10992,6 +11216,9 @@ func (m *MessageMutation) ClearField(name string) error {
 		return nil
 	case message.FieldEditedAt:
 		m.ClearEditedAt()
+		return nil
+	case message.FieldThreadID:
+		m.ClearThreadID()
 		return nil
 	case message.FieldReactedAt:
 		m.ClearReactedAt()
@@ -11040,6 +11267,9 @@ func (m *MessageMutation) ResetField(name string) error {
 	case message.FieldEditedAt:
 		m.ResetEditedAt()
 		return nil
+	case message.FieldThreadID:
+		m.ResetThreadID()
+		return nil
 	case message.FieldReactedAt:
 		m.ResetReactedAt()
 		return nil
@@ -11049,7 +11279,7 @@ func (m *MessageMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *MessageMutation) AddedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 9)
 	if m.conversation != nil {
 		edges = append(edges, message.EdgeConversation)
 	}
@@ -11058,6 +11288,15 @@ func (m *MessageMutation) AddedEdges() []string {
 	}
 	if m.quote != nil {
 		edges = append(edges, message.EdgeQuote)
+	}
+	if m.quoted_by != nil {
+		edges = append(edges, message.EdgeQuotedBy)
+	}
+	if m.thread_root != nil {
+		edges = append(edges, message.EdgeThreadRoot)
+	}
+	if m.replies != nil {
+		edges = append(edges, message.EdgeReplies)
 	}
 	if m.hidden_for != nil {
 		edges = append(edges, message.EdgeHiddenFor)
@@ -11087,6 +11326,22 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 		if id := m.quote; id != nil {
 			return []ent.Value{*id}
 		}
+	case message.EdgeQuotedBy:
+		ids := make([]ent.Value, 0, len(m.quoted_by))
+		for id := range m.quoted_by {
+			ids = append(ids, id)
+		}
+		return ids
+	case message.EdgeThreadRoot:
+		if id := m.thread_root; id != nil {
+			return []ent.Value{*id}
+		}
+	case message.EdgeReplies:
+		ids := make([]ent.Value, 0, len(m.replies))
+		for id := range m.replies {
+			ids = append(ids, id)
+		}
+		return ids
 	case message.EdgeHiddenFor:
 		ids := make([]ent.Value, 0, len(m.hidden_for))
 		for id := range m.hidden_for {
@@ -11111,7 +11366,13 @@ func (m *MessageMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *MessageMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 9)
+	if m.removedquoted_by != nil {
+		edges = append(edges, message.EdgeQuotedBy)
+	}
+	if m.removedreplies != nil {
+		edges = append(edges, message.EdgeReplies)
+	}
 	if m.removedhidden_for != nil {
 		edges = append(edges, message.EdgeHiddenFor)
 	}
@@ -11128,6 +11389,18 @@ func (m *MessageMutation) RemovedEdges() []string {
 // the given name in this mutation.
 func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 	switch name {
+	case message.EdgeQuotedBy:
+		ids := make([]ent.Value, 0, len(m.removedquoted_by))
+		for id := range m.removedquoted_by {
+			ids = append(ids, id)
+		}
+		return ids
+	case message.EdgeReplies:
+		ids := make([]ent.Value, 0, len(m.removedreplies))
+		for id := range m.removedreplies {
+			ids = append(ids, id)
+		}
+		return ids
 	case message.EdgeHiddenFor:
 		ids := make([]ent.Value, 0, len(m.removedhidden_for))
 		for id := range m.removedhidden_for {
@@ -11152,7 +11425,7 @@ func (m *MessageMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *MessageMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 9)
 	if m.clearedconversation {
 		edges = append(edges, message.EdgeConversation)
 	}
@@ -11161,6 +11434,15 @@ func (m *MessageMutation) ClearedEdges() []string {
 	}
 	if m.clearedquote {
 		edges = append(edges, message.EdgeQuote)
+	}
+	if m.clearedquoted_by {
+		edges = append(edges, message.EdgeQuotedBy)
+	}
+	if m.clearedthread_root {
+		edges = append(edges, message.EdgeThreadRoot)
+	}
+	if m.clearedreplies {
+		edges = append(edges, message.EdgeReplies)
 	}
 	if m.clearedhidden_for {
 		edges = append(edges, message.EdgeHiddenFor)
@@ -11184,6 +11466,12 @@ func (m *MessageMutation) EdgeCleared(name string) bool {
 		return m.clearedsender
 	case message.EdgeQuote:
 		return m.clearedquote
+	case message.EdgeQuotedBy:
+		return m.clearedquoted_by
+	case message.EdgeThreadRoot:
+		return m.clearedthread_root
+	case message.EdgeReplies:
+		return m.clearedreplies
 	case message.EdgeHiddenFor:
 		return m.clearedhidden_for
 	case message.EdgeEdits:
@@ -11207,6 +11495,9 @@ func (m *MessageMutation) ClearEdge(name string) error {
 	case message.EdgeQuote:
 		m.ClearQuote()
 		return nil
+	case message.EdgeThreadRoot:
+		m.ClearThreadRoot()
+		return nil
 	}
 	return fmt.Errorf("unknown Message unique edge %s", name)
 }
@@ -11223,6 +11514,15 @@ func (m *MessageMutation) ResetEdge(name string) error {
 		return nil
 	case message.EdgeQuote:
 		m.ResetQuote()
+		return nil
+	case message.EdgeQuotedBy:
+		m.ResetQuotedBy()
+		return nil
+	case message.EdgeThreadRoot:
+		m.ResetThreadRoot()
+		return nil
+	case message.EdgeReplies:
+		m.ResetReplies()
 		return nil
 	case message.EdgeHiddenFor:
 		m.ResetHiddenFor()
@@ -22492,6 +22792,630 @@ func (m *TextMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Text edge %s", name)
+}
+
+// ThreadReadMutation represents an operation that mutates the ThreadRead nodes in the graph.
+type ThreadReadMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	read_seq      *int64
+	addread_seq   *int64
+	clearedFields map[string]struct{}
+	root          *int
+	clearedroot   bool
+	user          *int
+	cleareduser   bool
+	done          bool
+	oldValue      func(context.Context) (*ThreadRead, error)
+	predicates    []predicate.ThreadRead
+}
+
+var _ ent.Mutation = (*ThreadReadMutation)(nil)
+
+// threadreadOption allows management of the mutation configuration using functional options.
+type threadreadOption func(*ThreadReadMutation)
+
+// newThreadReadMutation creates new mutation for the ThreadRead entity.
+func newThreadReadMutation(c config, op Op, opts ...threadreadOption) *ThreadReadMutation {
+	m := &ThreadReadMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeThreadRead,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withThreadReadID sets the ID field of the mutation.
+func withThreadReadID(id int) threadreadOption {
+	return func(m *ThreadReadMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ThreadRead
+		)
+		m.oldValue = func(ctx context.Context) (*ThreadRead, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ThreadRead.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withThreadRead sets the old ThreadRead of the mutation.
+func withThreadRead(node *ThreadRead) threadreadOption {
+	return func(m *ThreadReadMutation) {
+		m.oldValue = func(context.Context) (*ThreadRead, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ThreadReadMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ThreadReadMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ThreadReadMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ThreadReadMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ThreadRead.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ThreadReadMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ThreadReadMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ThreadRead entity.
+// If the ThreadRead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThreadReadMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ThreadReadMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetRootID sets the "root_id" field.
+func (m *ThreadReadMutation) SetRootID(i int) {
+	m.root = &i
+}
+
+// RootID returns the value of the "root_id" field in the mutation.
+func (m *ThreadReadMutation) RootID() (r int, exists bool) {
+	v := m.root
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRootID returns the old "root_id" field's value of the ThreadRead entity.
+// If the ThreadRead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThreadReadMutation) OldRootID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRootID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRootID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRootID: %w", err)
+	}
+	return oldValue.RootID, nil
+}
+
+// ResetRootID resets all changes to the "root_id" field.
+func (m *ThreadReadMutation) ResetRootID() {
+	m.root = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *ThreadReadMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *ThreadReadMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the ThreadRead entity.
+// If the ThreadRead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThreadReadMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *ThreadReadMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetReadSeq sets the "read_seq" field.
+func (m *ThreadReadMutation) SetReadSeq(i int64) {
+	m.read_seq = &i
+	m.addread_seq = nil
+}
+
+// ReadSeq returns the value of the "read_seq" field in the mutation.
+func (m *ThreadReadMutation) ReadSeq() (r int64, exists bool) {
+	v := m.read_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReadSeq returns the old "read_seq" field's value of the ThreadRead entity.
+// If the ThreadRead object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ThreadReadMutation) OldReadSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReadSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReadSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReadSeq: %w", err)
+	}
+	return oldValue.ReadSeq, nil
+}
+
+// AddReadSeq adds i to the "read_seq" field.
+func (m *ThreadReadMutation) AddReadSeq(i int64) {
+	if m.addread_seq != nil {
+		*m.addread_seq += i
+	} else {
+		m.addread_seq = &i
+	}
+}
+
+// AddedReadSeq returns the value that was added to the "read_seq" field in this mutation.
+func (m *ThreadReadMutation) AddedReadSeq() (r int64, exists bool) {
+	v := m.addread_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetReadSeq resets all changes to the "read_seq" field.
+func (m *ThreadReadMutation) ResetReadSeq() {
+	m.read_seq = nil
+	m.addread_seq = nil
+}
+
+// ClearRoot clears the "root" edge to the Message entity.
+func (m *ThreadReadMutation) ClearRoot() {
+	m.clearedroot = true
+	m.clearedFields[threadread.FieldRootID] = struct{}{}
+}
+
+// RootCleared reports if the "root" edge to the Message entity was cleared.
+func (m *ThreadReadMutation) RootCleared() bool {
+	return m.clearedroot
+}
+
+// RootIDs returns the "root" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RootID instead. It exists only for internal usage by the builders.
+func (m *ThreadReadMutation) RootIDs() (ids []int) {
+	if id := m.root; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRoot resets all changes to the "root" edge.
+func (m *ThreadReadMutation) ResetRoot() {
+	m.root = nil
+	m.clearedroot = false
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *ThreadReadMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[threadread.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *ThreadReadMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *ThreadReadMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *ThreadReadMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the ThreadReadMutation builder.
+func (m *ThreadReadMutation) Where(ps ...predicate.ThreadRead) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ThreadReadMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ThreadReadMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ThreadRead, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ThreadReadMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ThreadReadMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ThreadRead).
+func (m *ThreadReadMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ThreadReadMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.created_at != nil {
+		fields = append(fields, threadread.FieldCreatedAt)
+	}
+	if m.root != nil {
+		fields = append(fields, threadread.FieldRootID)
+	}
+	if m.user != nil {
+		fields = append(fields, threadread.FieldUserID)
+	}
+	if m.read_seq != nil {
+		fields = append(fields, threadread.FieldReadSeq)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ThreadReadMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case threadread.FieldCreatedAt:
+		return m.CreatedAt()
+	case threadread.FieldRootID:
+		return m.RootID()
+	case threadread.FieldUserID:
+		return m.UserID()
+	case threadread.FieldReadSeq:
+		return m.ReadSeq()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ThreadReadMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case threadread.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case threadread.FieldRootID:
+		return m.OldRootID(ctx)
+	case threadread.FieldUserID:
+		return m.OldUserID(ctx)
+	case threadread.FieldReadSeq:
+		return m.OldReadSeq(ctx)
+	}
+	return nil, fmt.Errorf("unknown ThreadRead field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ThreadReadMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case threadread.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case threadread.FieldRootID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRootID(v)
+		return nil
+	case threadread.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case threadread.FieldReadSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReadSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ThreadRead field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ThreadReadMutation) AddedFields() []string {
+	var fields []string
+	if m.addread_seq != nil {
+		fields = append(fields, threadread.FieldReadSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ThreadReadMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case threadread.FieldReadSeq:
+		return m.AddedReadSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ThreadReadMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case threadread.FieldReadSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddReadSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ThreadRead numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ThreadReadMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ThreadReadMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ThreadReadMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ThreadRead nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ThreadReadMutation) ResetField(name string) error {
+	switch name {
+	case threadread.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case threadread.FieldRootID:
+		m.ResetRootID()
+		return nil
+	case threadread.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case threadread.FieldReadSeq:
+		m.ResetReadSeq()
+		return nil
+	}
+	return fmt.Errorf("unknown ThreadRead field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ThreadReadMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.root != nil {
+		edges = append(edges, threadread.EdgeRoot)
+	}
+	if m.user != nil {
+		edges = append(edges, threadread.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ThreadReadMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case threadread.EdgeRoot:
+		if id := m.root; id != nil {
+			return []ent.Value{*id}
+		}
+	case threadread.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ThreadReadMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ThreadReadMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ThreadReadMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedroot {
+		edges = append(edges, threadread.EdgeRoot)
+	}
+	if m.cleareduser {
+		edges = append(edges, threadread.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ThreadReadMutation) EdgeCleared(name string) bool {
+	switch name {
+	case threadread.EdgeRoot:
+		return m.clearedroot
+	case threadread.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ThreadReadMutation) ClearEdge(name string) error {
+	switch name {
+	case threadread.EdgeRoot:
+		m.ClearRoot()
+		return nil
+	case threadread.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown ThreadRead unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ThreadReadMutation) ResetEdge(name string) error {
+	switch name {
+	case threadread.EdgeRoot:
+		m.ResetRoot()
+		return nil
+	case threadread.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown ThreadRead edge %s", name)
 }
 
 // ThrottleMutation represents an operation that mutates the Throttle nodes in the graph.

@@ -64,6 +64,8 @@ type Tx struct {
 	Setting *SettingClient
 	// Text is the client for interacting with the Text builders.
 	Text *TextClient
+	// ThreadRead is the client for interacting with the ThreadRead builders.
+	ThreadRead *ThreadReadClient
 	// Throttle is the client for interacting with the Throttle builders.
 	Throttle *ThrottleClient
 	// User is the client for interacting with the User builders.
@@ -226,6 +228,7 @@ func (tx *Tx) init() {
 	tx.Session = NewSessionClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Text = NewTextClient(tx.config)
+	tx.ThreadRead = NewThreadReadClient(tx.config)
 	tx.Throttle = NewThrottleClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.VerificationCode = NewVerificationCodeClient(tx.config)

@@ -419,6 +419,9 @@ type ComplexityRoot struct {
 		SenderID       func(childComplexity int) int
 		Seq            func(childComplexity int) int
 		Text           func(childComplexity int) int
+		Thread         func(childComplexity int) int
+		ThreadID       func(childComplexity int) int
+		ThreadRoot     func(childComplexity int) int
 		Type           func(childComplexity int) int
 	}
 
@@ -522,6 +525,7 @@ type ComplexityRoot struct {
 		MarkDelivered           func(childComplexity int, conversationID int, seq int) int
 		MarkNoticesRead         func(childComplexity int, ids []int) int
 		MarkRead                func(childComplexity int, conversationID int, seq *int) int
+		MarkThreadRead          func(childComplexity int, rootID int, seq int) int
 		MuteGroupMember         func(childComplexity int, groupID int, userID int, until *time.Time) int
 		RefreshToken            func(childComplexity int, refreshToken string) int
 		RefuseFriendApplication func(childComplexity int, id int) int
@@ -705,6 +709,7 @@ type ComplexityRoot struct {
 		Settings           func(childComplexity int) int
 		Strangers          func(childComplexity int) int
 		Texts              func(childComplexity int, projectID int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TextOrder) int
+		ThreadMessages     func(childComplexity int, rootID int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) int
 		User               func(childComplexity int, id *int, username *string) int
 		Users              func(childComplexity int, ids []int) int
 	}
@@ -857,6 +862,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Thread struct {
+		LastReplyAt  func(childComplexity int) int
+		Participants func(childComplexity int) int
+		ReplyCount   func(childComplexity int) int
+		Root         func(childComplexity int) int
+		UnreadCount  func(childComplexity int) int
+	}
+
 	User struct {
 		AccountState              func(childComplexity int) int
 		Avatar                    func(childComplexity int) int
@@ -950,6 +963,7 @@ type MessageResolver interface {
 	Reactions(ctx context.Context, obj *ent.Message) ([]*messaging.Reaction, error)
 	ReadCount(ctx context.Context, obj *ent.Message) (*int, error)
 	ReadBy(ctx context.Context, obj *ent.Message, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error)
+	Thread(ctx context.Context, obj *ent.Message) (*messaging.Thread, error)
 }
 type MessageEditResolver interface {
 	Parts(ctx context.Context, obj *ent.MessageEdit) ([]*MessagePart, error)
@@ -1038,6 +1052,7 @@ type MutationResolver interface {
 	CreateCannedReply(ctx context.Context, input CannedReplyInput) (*ent.CannedReply, error)
 	UpdateCannedReply(ctx context.Context, id int, input CannedReplyPatch) (*ent.CannedReply, error)
 	DeleteCannedReply(ctx context.Context, id int) (int, error)
+	MarkThreadRead(ctx context.Context, rootID int, seq int) (*ent.Message, error)
 }
 type ProjectResolver interface {
 	MyRole(ctx context.Context, obj *ent.Project) (*projectmember.Role, error)
@@ -1074,6 +1089,7 @@ type QueryResolver interface {
 	Settings(ctx context.Context) (*settings.Settings, error)
 	CannedReplies(ctx context.Context) ([]*social.CannedGroup, error)
 	Home(ctx context.Context) (*Home, error)
+	ThreadMessages(ctx context.Context, rootID int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.MessageConnection, error)
 }
 type ReactionResolver interface {
 	Users(ctx context.Context, obj *messaging.Reaction, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int) (*ent.UserConnection, error)
@@ -2641,6 +2657,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Text(childComplexity), true
+	case "Message.thread":
+		if e.ComplexityRoot.Message.Thread == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Thread(childComplexity), true
+	case "Message.threadID":
+		if e.ComplexityRoot.Message.ThreadID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.ThreadID(childComplexity), true
+	case "Message.threadRoot":
+		if e.ComplexityRoot.Message.ThreadRoot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.ThreadRoot(childComplexity), true
 	case "Message.type":
 		if e.ComplexityRoot.Message.Type == nil {
 			break
@@ -3331,6 +3365,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkRead(childComplexity, args["conversationId"].(int), args["seq"].(*int)), true
+	case "Mutation.markThreadRead":
+		if e.ComplexityRoot.Mutation.MarkThreadRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markThreadRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkThreadRead(childComplexity, args["rootId"].(int), args["seq"].(int)), true
 	case "Mutation.muteGroupMember":
 		if e.ComplexityRoot.Mutation.MuteGroupMember == nil {
 			break
@@ -4495,6 +4540,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Texts(childComplexity, args["projectId"].(int), args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TextOrder)), true
+	case "Query.threadMessages":
+		if e.ComplexityRoot.Query.ThreadMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Query_threadMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ThreadMessages(childComplexity, args["rootId"].(int), args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int)), true
 	case "Query.user":
 		if e.ComplexityRoot.Query.User == nil {
 			break
@@ -5191,6 +5247,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TextEdge.Node(childComplexity), true
 
+	case "Thread.lastReplyAt":
+		if e.ComplexityRoot.Thread.LastReplyAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.LastReplyAt(childComplexity), true
+	case "Thread.participants":
+		if e.ComplexityRoot.Thread.Participants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.Participants(childComplexity), true
+	case "Thread.replyCount":
+		if e.ComplexityRoot.Thread.ReplyCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.ReplyCount(childComplexity), true
+	case "Thread.root":
+		if e.ComplexityRoot.Thread.Root == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.Root(childComplexity), true
+	case "Thread.unreadCount":
+		if e.ComplexityRoot.Thread.UnreadCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.UnreadCount(childComplexity), true
+
 	case "User.accountState":
 		if e.ComplexityRoot.User.AccountState == nil {
 			break
@@ -5518,7 +5605,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "annotation.graphqls" "ent.graphqls" "files.graphqls" "groups.graphqls" "mentions.graphqls" "messaging.graphqls" "presence.graphqls" "reactions.graphqls" "rooms.graphqls" "search.graphqls" "seenby.graphqls" "social.graphqls"
+//go:embed "annotation.graphqls" "ent.graphqls" "files.graphqls" "groups.graphqls" "mentions.graphqls" "messaging.graphqls" "presence.graphqls" "reactions.graphqls" "rooms.graphqls" "search.graphqls" "seenby.graphqls" "social.graphqls" "threads.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5854,6 +5941,7 @@ extend type Message {
 	{Name: "search.graphqls", Input: sourceData("search.graphqls"), BuiltIn: false},
 	{Name: "seenby.graphqls", Input: sourceData("seenby.graphqls"), BuiltIn: false},
 	{Name: "social.graphqls", Input: sourceData("social.graphqls"), BuiltIn: false},
+	{Name: "threads.graphqls", Input: sourceData("threads.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6517,12 +6605,16 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_deletedAt(ctx, field)
 	case "editedAt":
 		return ec.fieldContext_Message_editedAt(ctx, field)
+	case "threadID":
+		return ec.fieldContext_Message_threadID(ctx, field)
 	case "conversation":
 		return ec.fieldContext_Message_conversation(ctx, field)
 	case "sender":
 		return ec.fieldContext_Message_sender(ctx, field)
 	case "quote":
 		return ec.fieldContext_Message_quote(ctx, field)
+	case "threadRoot":
+		return ec.fieldContext_Message_threadRoot(ctx, field)
 	case "edits":
 		return ec.fieldContext_Message_edits(ctx, field)
 	case "text":
@@ -6549,6 +6641,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_readCount(ctx, field)
 	case "readBy":
 		return ec.fieldContext_Message_readBy(ctx, field)
+	case "thread":
+		return ec.fieldContext_Message_thread(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Message", field.Name)
 }
@@ -7165,6 +7259,22 @@ func (ec *executionContext) childFields_TextEdge(ctx context.Context, field grap
 		return ec.fieldContext_TextEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TextEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Thread(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "root":
+		return ec.fieldContext_Thread_root(ctx, field)
+	case "replyCount":
+		return ec.fieldContext_Thread_replyCount(ctx, field)
+	case "lastReplyAt":
+		return ec.fieldContext_Thread_lastReplyAt(ctx, field)
+	case "participants":
+		return ec.fieldContext_Thread_participants(ctx, field)
+	case "unreadCount":
+		return ec.fieldContext_Thread_unreadCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Thread", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8373,6 +8483,28 @@ func (ec *executionContext) field_Mutation_markRead_args(ctx context.Context, ra
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "seq",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["seq"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_markThreadRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rootId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rootId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "seq",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10264,6 +10396,52 @@ func (ec *executionContext) field_Query_texts_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orderBy"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_threadMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rootId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rootId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
 	return args, nil
 }
 
@@ -16426,6 +16604,29 @@ func (ec *executionContext) fieldContext_Message_editedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Message", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Message_threadID(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_threadID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ThreadID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_threadID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, "ID")
+}
+
 func (ec *executionContext) _Message_conversation(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16510,6 +16711,38 @@ func (ec *executionContext) _Message_quote(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Message_quote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_threadRoot(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_threadRoot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ThreadRoot(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Message) graphql.Marshaler {
+			return ec.marshalOMessage2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_threadRoot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Message",
 		Field:      field,
@@ -16886,6 +17119,38 @@ func (ec *executionContext) fieldContext_Message_readBy(ctx context.Context, fie
 	if fc.Args, err = ec.field_Message_readBy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_thread(ctx context.Context, field graphql.CollectedField, obj *ent.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_thread(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().Thread(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *messaging.Thread) graphql.Marshaler {
+			return ec.marshalOThread2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋmessagingᚐThread(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_thread(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Thread(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -21252,6 +21517,50 @@ func (ec *executionContext) fieldContext_Mutation_deleteCannedReply(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_markThreadRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markThreadRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkThreadRead(ctx, fc.Args["rootId"].(int), fc.Args["seq"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markThreadRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markThreadRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notice_id(ctx context.Context, field graphql.CollectedField, obj *ent.Notice) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24535,6 +24844,50 @@ func (ec *executionContext) fieldContext_Query_home(_ context.Context, field gra
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_threadMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_threadMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ThreadMessages(ctx, fc.Args["rootId"].(int), fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.MessageConnection) graphql.Marshaler {
+			return ec.marshalNMessageConnection2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessageConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_threadMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_threadMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27362,6 +27715,139 @@ func (ec *executionContext) _TextEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_TextEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TextEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _Thread_root(ctx context.Context, field graphql.CollectedField, obj *messaging.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_root(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Root, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_root(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Thread",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Thread_replyCount(ctx context.Context, field graphql.CollectedField, obj *messaging.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_replyCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReplyCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_replyCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Thread_lastReplyAt(ctx context.Context, field graphql.CollectedField, obj *messaging.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_lastReplyAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastReplyAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_lastReplyAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Thread_participants(ctx context.Context, field graphql.CollectedField, obj *messaging.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_participants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Participants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚕᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋentᚐUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_participants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Thread",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Thread_unreadCount(ctx context.Context, field graphql.CollectedField, obj *messaging.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_unreadCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnreadCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_unreadCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "Int")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -31275,7 +31761,7 @@ func (ec *executionContext) unmarshalInputSendInput(ctx context.Context, obj any
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"to", "groupId", "roomId", "conversationId", "text", "parts", "type", "quoteId", "clientId", "mentions", "mentionAll"}
+	fieldsInOrder := [...]string{"to", "groupId", "roomId", "conversationId", "text", "parts", "type", "quoteId", "clientId", "mentions", "mentionAll", "threadId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -31359,6 +31845,13 @@ func (ec *executionContext) unmarshalInputSendInput(ctx context.Context, obj any
 				return it, err
 			}
 			it.MentionAll = data
+		case "threadId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("threadId"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ThreadID = data
 		}
 	}
 	return it, nil
@@ -34420,6 +34913,11 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "threadID":
+			out.Values[i] = ec._Message_threadID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "conversation":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -34437,6 +34935,12 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Message_quote(ctx, field, obj)
+				})
+		case "threadRoot":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_threadRoot(ctx, field, obj)
 				})
 		case "edits":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -34515,6 +35019,12 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Message_readBy(ctx, field, obj)
+				})
+		case "thread":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_thread(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -35494,6 +36004,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteCannedReply":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteCannedReply(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markThreadRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markThreadRead(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -36493,6 +37010,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_home(ctx, field)
 				})
+		case "threadMessages":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_threadMessages(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -37430,6 +37953,59 @@ func (ec *executionContext) _TextEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._TextEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var threadImplementors = []string{"Thread"}
+
+func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, obj *messaging.Thread) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, threadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Thread")
+		case "root":
+			out.Values[i] = ec._Thread_root(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replyCount":
+			out.Values[i] = ec._Thread_replyCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastReplyAt":
+			out.Values[i] = ec._Thread_lastReplyAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "participants":
+			out.Values[i] = ec._Thread_participants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unreadCount":
+			out.Values[i] = ec._Thread_unreadCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -40626,6 +41202,13 @@ func (ec *executionContext) unmarshalOTextOrder2ᚖgithubᚗcomᚋparleyᚑimᚋ
 	}
 	res, err := ec.unmarshalInputTextOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOThread2ᚖgithubᚗcomᚋparleyᚑimᚋparleyᚋinternalᚋmessagingᚐThread(ctx context.Context, sel ast.SelectionSet, v *messaging.Thread) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Thread(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

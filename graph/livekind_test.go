@@ -20,6 +20,7 @@ var streamedKinds = []string{
 	messaging.KindMessageCreated, messaging.KindMessageRevoked, messaging.KindMessageDeleted,
 	messaging.KindMemberJoined, messaging.KindMemberLeft, messaging.KindRead, messaging.KindDelivered,
 	messaging.KindTyping, messaging.KindMessagesDeleted, messaging.KindMessageEdited, messaging.KindMessageReacted,
+	messaging.KindThreadUpdated, messaging.KindThreadRead,
 	social.KindFriendAdded, social.KindFriendUpdated, social.KindFriendDeleted, social.KindUserUpdated,
 	social.KindAccountDeleted,
 	notice.KindCreated, notice.KindUpdated, notice.KindDeleted,

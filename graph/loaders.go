@@ -38,6 +38,7 @@ type loaders struct {
 	receipts    *dataloadgen.Loader[*ent.Message, messaging.Receipt]
 	mentions    *dataloadgen.Loader[int, *messaging.Mentions] // by message id
 	mentionNum  *dataloadgen.Loader[int, int]                 // by conversation member id
+	threads     *dataloadgen.Loader[int, *messaging.Thread]   // by root message id
 }
 
 type loadersKey struct{}
@@ -66,6 +67,7 @@ func (r *Resolver) newLoaders() *loaders {
 		receipts:    dataloadgen.NewMappedLoader(r.Messaging.Receipts, wait),
 		mentions:    dataloadgen.NewMappedLoader(r.Messaging.MessageMentions, wait),
 		mentionNum:  dataloadgen.NewMappedLoader(r.Messaging.MentionCounts, wait),
+		threads:     dataloadgen.NewMappedLoader(r.Messaging.Threads, wait),
 		friendship: keyedLoader(wait, func(ctx context.Context, ids []int) ([]*ent.Friendship, error) {
 			return r.db(ctx).Friendship.Query().Where(friendship.UserID(viewer.UserID(ctx)), friendship.FriendIDIn(ids...)).All(ctx)
 		}, func(f *ent.Friendship) int { return f.FriendID }),

@@ -87,6 +87,7 @@ func (r *mutationResolver) Send(ctx context.Context, input SendInput) (*ent.Mess
 	req := messaging.Request{
 		To: deref(input.To), GroupID: deref(input.GroupID), RoomID: deref(input.RoomID), ConversationID: deref(input.ConversationID),
 		Text: deref(input.Text), Type: deref(input.Type), QuoteID: deref(input.QuoteID), ClientID: deref(input.ClientID),
+		ThreadID: deref(input.ThreadID),
 	}
 	for _, p := range input.Parts {
 		req.Parts = append(req.Parts, messaging.Part{Category: string(p.Category), Content: deref(p.Content), FileID: deref(p.FileID), URL: deref(p.URL)})

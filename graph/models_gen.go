@@ -332,6 +332,13 @@ type SendInput struct {
 	// (MENTION_ALL_FORBIDDEN otherwise, and outside groups). It counts in every
 	// member's mentionCount and mentionsMe but sends no notices.
 	MentionAll *bool `json:"mentionAll,omitempty"`
+	// Replies in the thread of this message (the thread's root): a message of
+	// the same conversation that the viewer sees and that is not itself a reply
+	// (THREAD_INVALID otherwise, THREAD_NOT_ROOT for a reply: reply in its
+	// root's thread), neither revoked (MESSAGE_REVOKED) nor deleted
+	// (MESSAGE_DELETED). A reply stays out of the conversation's history and
+	// its unread count; the thread has its own.
+	ThreadID *int `json:"threadId,omitempty"`
 }
 
 // A text message to a user (the older form of send).
@@ -553,6 +560,13 @@ const (
 	// its reactions; data: conversationId, seq, userId, emoji, and added,
 	// false for a removal).
 	LiveEventKindMessageReacted LiveEventKind = "MESSAGE_REACTED"
+	// A thread's summary changed: a reply was sent (node: the root Message with
+	// its thread; data: conversationId, rootId, and seq of the reply). The
+	// reply itself arrives as MESSAGE_CREATED, its threadID set.
+	LiveEventKindThreadUpdated LiveEventKind = "THREAD_UPDATED"
+	// The viewer read a thread up to seq, on one of his devices (node: the root
+	// Message; data: conversationId, rootId, seq).
+	LiveEventKindThreadRead LiveEventKind = "THREAD_READ"
 )
 
 var AllLiveEventKind = []LiveEventKind{
@@ -608,11 +622,13 @@ var AllLiveEventKind = []LiveEventKind{
 	LiveEventKindStreamClosed,
 	LiveEventKindMessageEdited,
 	LiveEventKindMessageReacted,
+	LiveEventKindThreadUpdated,
+	LiveEventKindThreadRead,
 }
 
 func (e LiveEventKind) IsValid() bool {
 	switch e {
-	case LiveEventKindMessageCreated, LiveEventKindMessageRevoked, LiveEventKindMessageDeleted, LiveEventKindMemberJoined, LiveEventKindMemberLeft, LiveEventKindConversationRead, LiveEventKindConversationDelivered, LiveEventKindConversationMessagesDeleted, LiveEventKindTyping, LiveEventKindFriendAdded, LiveEventKindFriendUpdated, LiveEventKindFriendDeleted, LiveEventKindUserUpdated, LiveEventKindUserDeleted, LiveEventKindNoticeCreated, LiveEventKindNoticeUpdated, LiveEventKindNoticeDeleted, LiveEventKindGroupUpdated, LiveEventKindGroupMemberUpdated, LiveEventKindGroupDeleted, LiveEventKindRoomJoined, LiveEventKindRoomLeft, LiveEventKindRoomOnline, LiveEventKindRoomUpdated, LiveEventKindRoomDeleted, LiveEventKindProjectCreated, LiveEventKindProjectRenamed, LiveEventKindProjectDeleted, LiveEventKindProjectImported, LiveEventKindProjectMemberCreated, LiveEventKindProjectMemberUpdated, LiveEventKindProjectMemberDeleted, LiveEventKindProjectInviteCreated, LiveEventKindProjectInviteUpdated, LiveEventKindTextCreated, LiveEventKindTextRenamed, LiveEventKindTextDeleted, LiveEventKindEntityCreated, LiveEventKindEntityRenamed, LiveEventKindEntityRelabelled, LiveEventKindEntityDeleted, LiveEventKindMentionCreated, LiveEventKindMentionDeleted, LiveEventKindRelationTypeCreated, LiveEventKindRelationTypeRenamed, LiveEventKindRelationTypeDeleted, LiveEventKindRelationCreated, LiveEventKindRelationRetyped, LiveEventKindRelationDeleted, LiveEventKindStreamClosed, LiveEventKindMessageEdited, LiveEventKindMessageReacted:
+	case LiveEventKindMessageCreated, LiveEventKindMessageRevoked, LiveEventKindMessageDeleted, LiveEventKindMemberJoined, LiveEventKindMemberLeft, LiveEventKindConversationRead, LiveEventKindConversationDelivered, LiveEventKindConversationMessagesDeleted, LiveEventKindTyping, LiveEventKindFriendAdded, LiveEventKindFriendUpdated, LiveEventKindFriendDeleted, LiveEventKindUserUpdated, LiveEventKindUserDeleted, LiveEventKindNoticeCreated, LiveEventKindNoticeUpdated, LiveEventKindNoticeDeleted, LiveEventKindGroupUpdated, LiveEventKindGroupMemberUpdated, LiveEventKindGroupDeleted, LiveEventKindRoomJoined, LiveEventKindRoomLeft, LiveEventKindRoomOnline, LiveEventKindRoomUpdated, LiveEventKindRoomDeleted, LiveEventKindProjectCreated, LiveEventKindProjectRenamed, LiveEventKindProjectDeleted, LiveEventKindProjectImported, LiveEventKindProjectMemberCreated, LiveEventKindProjectMemberUpdated, LiveEventKindProjectMemberDeleted, LiveEventKindProjectInviteCreated, LiveEventKindProjectInviteUpdated, LiveEventKindTextCreated, LiveEventKindTextRenamed, LiveEventKindTextDeleted, LiveEventKindEntityCreated, LiveEventKindEntityRenamed, LiveEventKindEntityRelabelled, LiveEventKindEntityDeleted, LiveEventKindMentionCreated, LiveEventKindMentionDeleted, LiveEventKindRelationTypeCreated, LiveEventKindRelationTypeRenamed, LiveEventKindRelationTypeDeleted, LiveEventKindRelationCreated, LiveEventKindRelationRetyped, LiveEventKindRelationDeleted, LiveEventKindStreamClosed, LiveEventKindMessageEdited, LiveEventKindMessageReacted, LiveEventKindThreadUpdated, LiveEventKindThreadRead:
 		return true
 	}
 	return false

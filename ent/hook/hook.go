@@ -309,6 +309,18 @@ func (f TextFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TextMutation", m)
 }
 
+// The ThreadReadFunc type is an adapter to allow the use of ordinary
+// function as ThreadRead mutator.
+type ThreadReadFunc func(context.Context, *ent.ThreadReadMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ThreadReadFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ThreadReadMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ThreadReadMutation", m)
+}
+
 // The ThrottleFunc type is an adapter to allow the use of ordinary
 // function as Throttle mutator.
 type ThrottleFunc func(context.Context, *ent.ThrottleMutation) (ent.Value, error)

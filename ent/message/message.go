@@ -42,6 +42,8 @@ const (
 	FieldDeletedAt = "deleted_at"
 	// FieldEditedAt holds the string denoting the edited_at field in the database.
 	FieldEditedAt = "edited_at"
+	// FieldThreadID holds the string denoting the thread_id field in the database.
+	FieldThreadID = "thread_id"
 	// FieldReactedAt holds the string denoting the reacted_at field in the database.
 	FieldReactedAt = "reacted_at"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
@@ -50,6 +52,12 @@ const (
 	EdgeSender = "sender"
 	// EdgeQuote holds the string denoting the quote edge name in mutations.
 	EdgeQuote = "quote"
+	// EdgeQuotedBy holds the string denoting the quoted_by edge name in mutations.
+	EdgeQuotedBy = "quoted_by"
+	// EdgeThreadRoot holds the string denoting the thread_root edge name in mutations.
+	EdgeThreadRoot = "thread_root"
+	// EdgeReplies holds the string denoting the replies edge name in mutations.
+	EdgeReplies = "replies"
 	// EdgeHiddenFor holds the string denoting the hidden_for edge name in mutations.
 	EdgeHiddenFor = "hidden_for"
 	// EdgeEdits holds the string denoting the edits edge name in mutations.
@@ -76,6 +84,18 @@ const (
 	QuoteTable = "messages"
 	// QuoteColumn is the table column denoting the quote relation/edge.
 	QuoteColumn = "quote_id"
+	// QuotedByTable is the table that holds the quoted_by relation/edge.
+	QuotedByTable = "messages"
+	// QuotedByColumn is the table column denoting the quoted_by relation/edge.
+	QuotedByColumn = "quote_id"
+	// ThreadRootTable is the table that holds the thread_root relation/edge.
+	ThreadRootTable = "messages"
+	// ThreadRootColumn is the table column denoting the thread_root relation/edge.
+	ThreadRootColumn = "thread_id"
+	// RepliesTable is the table that holds the replies relation/edge.
+	RepliesTable = "messages"
+	// RepliesColumn is the table column denoting the replies relation/edge.
+	RepliesColumn = "thread_id"
 	// HiddenForTable is the table that holds the hidden_for relation/edge. The primary key declared below.
 	HiddenForTable = "message_hidden_for"
 	// HiddenForInverseTable is the table name for the User entity.
@@ -112,6 +132,7 @@ var Columns = []string{
 	FieldRevokedAt,
 	FieldDeletedAt,
 	FieldEditedAt,
+	FieldThreadID,
 	FieldReactedAt,
 }
 
@@ -268,6 +289,11 @@ func ByEditedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEditedAt, opts...).ToFunc()
 }
 
+// ByThreadID orders the results by the thread_id field.
+func ByThreadID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldThreadID, opts...).ToFunc()
+}
+
 // ByReactedAt orders the results by the reacted_at field.
 func ByReactedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReactedAt, opts...).ToFunc()
@@ -291,6 +317,41 @@ func BySenderField(field string, opts ...sql.OrderTermOption) OrderOption {
 func ByQuoteField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newQuoteStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByQuotedByCount orders the results by quoted_by count.
+func ByQuotedByCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newQuotedByStep(), opts...)
+	}
+}
+
+// ByQuotedBy orders the results by quoted_by terms.
+func ByQuotedBy(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newQuotedByStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByThreadRootField orders the results by thread_root field.
+func ByThreadRootField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newThreadRootStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByRepliesCount orders the results by replies count.
+func ByRepliesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newRepliesStep(), opts...)
+	}
+}
+
+// ByReplies orders the results by replies terms.
+func ByReplies(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newRepliesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 
@@ -353,7 +414,28 @@ func newQuoteStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(Table, FieldID),
-		sqlgraph.Edge(sqlgraph.O2O, false, QuoteTable, QuoteColumn),
+		sqlgraph.Edge(sqlgraph.M2O, true, QuoteTable, QuoteColumn),
+	)
+}
+func newQuotedByStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, QuotedByTable, QuotedByColumn),
+	)
+}
+func newThreadRootStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, ThreadRootTable, ThreadRootColumn),
+	)
+}
+func newRepliesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(Table, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, RepliesTable, RepliesColumn),
 	)
 }
 func newHiddenForStep() *sqlgraph.Step {

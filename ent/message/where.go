@@ -100,6 +100,11 @@ func EditedAt(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldEditedAt, v))
 }
 
+// ThreadID applies equality check predicate on the "thread_id" field. It's identical to ThreadIDEQ.
+func ThreadID(v int) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldThreadID, v))
+}
+
 // ReactedAt applies equality check predicate on the "reacted_at" field. It's identical to ReactedAtEQ.
 func ReactedAt(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldReactedAt, v))
@@ -530,6 +535,36 @@ func EditedAtNotNil() predicate.Message {
 	return predicate.Message(sql.FieldNotNull(FieldEditedAt))
 }
 
+// ThreadIDEQ applies the EQ predicate on the "thread_id" field.
+func ThreadIDEQ(v int) predicate.Message {
+	return predicate.Message(sql.FieldEQ(FieldThreadID, v))
+}
+
+// ThreadIDNEQ applies the NEQ predicate on the "thread_id" field.
+func ThreadIDNEQ(v int) predicate.Message {
+	return predicate.Message(sql.FieldNEQ(FieldThreadID, v))
+}
+
+// ThreadIDIn applies the In predicate on the "thread_id" field.
+func ThreadIDIn(vs ...int) predicate.Message {
+	return predicate.Message(sql.FieldIn(FieldThreadID, vs...))
+}
+
+// ThreadIDNotIn applies the NotIn predicate on the "thread_id" field.
+func ThreadIDNotIn(vs ...int) predicate.Message {
+	return predicate.Message(sql.FieldNotIn(FieldThreadID, vs...))
+}
+
+// ThreadIDIsNil applies the IsNil predicate on the "thread_id" field.
+func ThreadIDIsNil() predicate.Message {
+	return predicate.Message(sql.FieldIsNull(FieldThreadID))
+}
+
+// ThreadIDNotNil applies the NotNil predicate on the "thread_id" field.
+func ThreadIDNotNil() predicate.Message {
+	return predicate.Message(sql.FieldNotNull(FieldThreadID))
+}
+
 // ReactedAtEQ applies the EQ predicate on the "reacted_at" field.
 func ReactedAtEQ(v time.Time) predicate.Message {
 	return predicate.Message(sql.FieldEQ(FieldReactedAt, v))
@@ -631,7 +666,7 @@ func HasQuote() predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.O2O, false, QuoteTable, QuoteColumn),
+			sqlgraph.Edge(sqlgraph.M2O, true, QuoteTable, QuoteColumn),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})
@@ -641,6 +676,75 @@ func HasQuote() predicate.Message {
 func HasQuoteWith(preds ...predicate.Message) predicate.Message {
 	return predicate.Message(func(s *sql.Selector) {
 		step := newQuoteStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasQuotedBy applies the HasEdge predicate on the "quoted_by" edge.
+func HasQuotedBy() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, QuotedByTable, QuotedByColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasQuotedByWith applies the HasEdge predicate on the "quoted_by" edge with a given conditions (other predicates).
+func HasQuotedByWith(preds ...predicate.Message) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newQuotedByStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasThreadRoot applies the HasEdge predicate on the "thread_root" edge.
+func HasThreadRoot() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, ThreadRootTable, ThreadRootColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasThreadRootWith applies the HasEdge predicate on the "thread_root" edge with a given conditions (other predicates).
+func HasThreadRootWith(preds ...predicate.Message) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newThreadRootStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasReplies applies the HasEdge predicate on the "replies" edge.
+func HasReplies() predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, RepliesTable, RepliesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasRepliesWith applies the HasEdge predicate on the "replies" edge with a given conditions (other predicates).
+func HasRepliesWith(preds ...predicate.Message) predicate.Message {
+	return predicate.Message(func(s *sql.Selector) {
+		step := newRepliesStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

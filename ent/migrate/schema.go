@@ -402,7 +402,8 @@ var (
 		{Name: "reacted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "sender_id", Type: field.TypeInt, Nullable: true},
-		{Name: "quote_id", Type: field.TypeInt, Unique: true, Nullable: true},
+		{Name: "quote_id", Type: field.TypeInt, Nullable: true},
+		{Name: "thread_id", Type: field.TypeInt, Nullable: true},
 	}
 	// MessagesTable holds the schema information for the "messages" table.
 	MessagesTable = &schema.Table{
@@ -423,8 +424,14 @@ var (
 				OnDelete:   schema.SetNull,
 			},
 			{
-				Symbol:     "messages_messages_quote",
+				Symbol:     "messages_messages_quoted_by",
 				Columns:    []*schema.Column{MessagesColumns[13]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "messages_messages_replies",
+				Columns:    []*schema.Column{MessagesColumns[14]},
 				RefColumns: []*schema.Column{MessagesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -439,6 +446,11 @@ var (
 				Name:    "message_sender_id_client_id",
 				Unique:  true,
 				Columns: []*schema.Column{MessagesColumns[12], MessagesColumns[6]},
+			},
+			{
+				Name:    "message_thread_id_seq",
+				Unique:  false,
+				Columns: []*schema.Column{MessagesColumns[14], MessagesColumns[2]},
 			},
 		},
 	}
@@ -982,6 +994,41 @@ var (
 			},
 		},
 	}
+	// ThreadReadsColumns holds the columns for the "thread_reads" table.
+	ThreadReadsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "read_seq", Type: field.TypeInt64, Default: 0},
+		{Name: "root_id", Type: field.TypeInt},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// ThreadReadsTable holds the schema information for the "thread_reads" table.
+	ThreadReadsTable = &schema.Table{
+		Name:       "thread_reads",
+		Columns:    ThreadReadsColumns,
+		PrimaryKey: []*schema.Column{ThreadReadsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "thread_reads_messages_root",
+				Columns:    []*schema.Column{ThreadReadsColumns[3]},
+				RefColumns: []*schema.Column{MessagesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "thread_reads_users_user",
+				Columns:    []*schema.Column{ThreadReadsColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "threadread_root_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{ThreadReadsColumns[3], ThreadReadsColumns[4]},
+			},
+		},
+	}
 	// ThrottlesColumns holds the columns for the "throttles" table.
 	ThrottlesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -1120,6 +1167,7 @@ var (
 		SessionsTable,
 		SettingsTable,
 		TextsTable,
+		ThreadReadsTable,
 		ThrottlesTable,
 		UsersTable,
 		VerificationCodesTable,
@@ -1177,6 +1225,7 @@ func init() {
 	MessagesTable.ForeignKeys[0].RefTable = ConversationsTable
 	MessagesTable.ForeignKeys[1].RefTable = UsersTable
 	MessagesTable.ForeignKeys[2].RefTable = MessagesTable
+	MessagesTable.ForeignKeys[3].RefTable = MessagesTable
 	MessagesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
 	}
@@ -1248,6 +1297,11 @@ func init() {
 	TextsTable.ForeignKeys[1].RefTable = UsersTable
 	TextsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(85899345920),
+	}
+	ThreadReadsTable.ForeignKeys[0].RefTable = MessagesTable
+	ThreadReadsTable.ForeignKeys[1].RefTable = UsersTable
+	ThreadReadsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(120259084288),
 	}
 	ThrottlesTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(103079215104),

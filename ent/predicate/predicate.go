@@ -81,6 +81,9 @@ type Setting func(*sql.Selector)
 // Text is the predicate function for text builders.
 type Text func(*sql.Selector)
 
+// ThreadRead is the predicate function for threadread builders.
+type ThreadRead func(*sql.Selector)
+
 // Throttle is the predicate function for throttle builders.
 type Throttle func(*sql.Selector)
 

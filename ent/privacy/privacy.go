@@ -711,6 +711,30 @@ func (f TextMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) 
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TextMutation", m)
 }
 
+// The ThreadReadQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ThreadReadQueryRuleFunc func(context.Context, *ent.ThreadReadQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ThreadReadQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ThreadReadQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ThreadReadQuery", q)
+}
+
+// The ThreadReadMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ThreadReadMutationRuleFunc func(context.Context, *ent.ThreadReadMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ThreadReadMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ThreadReadMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ThreadReadMutation", m)
+}
+
 // The ThrottleQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ThrottleQueryRuleFunc func(context.Context, *ent.ThrottleQuery) error
@@ -868,6 +892,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.TextQuery:
 		return q.Filter(), nil
+	case *ent.ThreadReadQuery:
+		return q.Filter(), nil
 	case *ent.ThrottleQuery:
 		return q.Filter(), nil
 	case *ent.UserQuery:
@@ -930,6 +956,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.SettingMutation:
 		return m.Filter(), nil
 	case *ent.TextMutation:
+		return m.Filter(), nil
+	case *ent.ThreadReadMutation:
 		return m.Filter(), nil
 	case *ent.ThrottleMutation:
 		return m.Filter(), nil

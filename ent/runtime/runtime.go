@@ -32,6 +32,7 @@ import (
 	"github.com/parley-im/parley/ent/session"
 	"github.com/parley-im/parley/ent/setting"
 	"github.com/parley-im/parley/ent/text"
+	"github.com/parley-im/parley/ent/threadread"
 	"github.com/parley-im/parley/ent/throttle"
 	"github.com/parley-im/parley/ent/user"
 	"github.com/parley-im/parley/ent/verificationcode"
@@ -977,6 +978,28 @@ func init() {
 	text.DefaultLength = textDescLength.Default.(int)
 	// text.LengthValidator is a validator for the "length" field. It is called by the builders before save.
 	text.LengthValidator = textDescLength.Validators[0].(func(int) error)
+	threadreadMixin := schema.ThreadRead{}.Mixin()
+	threadread.Policy = privacy.NewPolicies(schema.ThreadRead{})
+	threadread.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := threadread.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	threadreadMixinFields0 := threadreadMixin[0].Fields()
+	_ = threadreadMixinFields0
+	threadreadFields := schema.ThreadRead{}.Fields()
+	_ = threadreadFields
+	// threadreadDescCreatedAt is the schema descriptor for created_at field.
+	threadreadDescCreatedAt := threadreadMixinFields0[0].Descriptor()
+	// threadread.DefaultCreatedAt holds the default value on creation for the created_at field.
+	threadread.DefaultCreatedAt = threadreadDescCreatedAt.Default.(func() time.Time)
+	// threadreadDescReadSeq is the schema descriptor for read_seq field.
+	threadreadDescReadSeq := threadreadFields[2].Descriptor()
+	// threadread.DefaultReadSeq holds the default value on creation for the read_seq field.
+	threadread.DefaultReadSeq = threadreadDescReadSeq.Default.(int64)
 	throttle.Policy = privacy.NewPolicies(schema.Throttle{})
 	throttle.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

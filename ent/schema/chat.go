@@ -256,6 +256,8 @@ func (Message) Fields() []ent.Field {
 		field.Time("revoked_at").Comment("When the sender revoked the message (its content is then gone); null unless revoked.").Optional().Nillable(),
 		field.Time("deleted_at").Optional().Nillable().Comment("Deleted for everyone."),
 		field.Time("edited_at").Optional().Nillable().Comment("When its sender last edited it; null unless edited. Its earlier versions are its edits."),
+		field.Int("thread_id").Optional().Nillable().Immutable().
+			Comment("The id of the root message of the thread this message replies in; null for a message of the main history."),
 		field.Time("reacted_at").Optional().Nillable().Annotations(entgql.Skip()).
 			Comment("When its reactions last changed. Writing it first serialises the reactions to one message, so that the cap of distinct emoji holds under concurrent reactions."),
 	}
@@ -266,7 +268,20 @@ func (Message) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("conversation", Conversation.Type).Comment("The conversation the message was sent in.").Ref("messages").Field("conversation_id").Unique().Required().Immutable(),
 		edge.To("sender", User.Type).Comment("The sender; null for a system message.").Field("sender_id").Unique().Immutable(),
-		edge.To("quote", Message.Type).Comment("The quoted message; null for none, or when the viewer may not see it.").Field("quote_id").Unique().Immutable(),
+		// quoted_by/quote is one-to-many, as replies/thread_root: a unique To
+		// edge of a type to itself, without its From, is a two-way
+		// one-to-one, which wrote the quoting message's id into the quoted
+		// one and refused a second quote of it.
+		edge.To("quoted_by", Message.Type).Annotations(entgql.Skip()).
+			Comment("The messages that quote this one.").
+			From("quote").Comment("The quoted message; null for none, or when the viewer may not see it.").
+			Field("quote_id").Unique().Immutable(),
+		// replies/thread_root is one-to-many: a unique To edge of a type to
+		// itself, without its From, would be a two-way one-to-one.
+		edge.To("replies", Message.Type).Annotations(entgql.Skip()).
+			Comment("The replies in this message's thread; threadMessages pages them.").
+			From("thread_root").Comment("The root message of the thread this one replies in; null for a message of the main history, or when the viewer may not see the root.").
+			Field("thread_id").Unique().Immutable(),
 		edge.To("hidden_for", User.Type).Annotations(entgql.Skip()).
 			Comment("Users who deleted this message for themselves."),
 		edge.To("edits", MessageEdit.Type).Comment("The message's earlier versions, oldest first; empty unless it was edited.").
@@ -281,6 +296,7 @@ func (Message) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("conversation_id", "seq").Unique(),
 		index.Fields("sender_id", "client_id").Unique(),
+		index.Fields("thread_id", "seq"),
 	}
 }
 

@@ -98,7 +98,8 @@ func (s *Service) Recent(ctx context.Context, n int) ([]*ent.Conversation, error
 
 // History pages through a conversation's messages by seq: those the viewer
 // sees (the Message policy applies his visibility floor) that keep their
-// place (InHistory). A conversation he may not read is NOT_FOUND.
+// place in the main history (MainHistory: thread replies are paged by
+// ThreadMessages). A conversation he may not read is NOT_FOUND.
 //
 // The page is read first, and the conversation is checked (Watching) only
 // when the page has no message or fails: a message the viewer sees is one
@@ -111,7 +112,7 @@ func (s *Service) History(ctx context.Context, convID int, after *entgql.Cursor[
 	if _, err := signedIn(ctx); err != nil {
 		return nil, err
 	}
-	conn, err := s.reader(ctx).Message.Query().Where(message.ConversationID(convID), InHistory()).
+	conn, err := s.reader(ctx).Message.Query().Where(message.ConversationID(convID), MainHistory()).
 		Paginate(ctx, after, first, before, last,
 			ent.WithMessageOrder(&ent.MessageOrder{Direction: entgql.OrderDirectionAsc, Field: ent.MessageOrderFieldSeq}))
 	if err != nil || len(conn.Edges) == 0 {
@@ -164,10 +165,11 @@ func (s *Service) MyMembership(ctx context.Context, convID int) (*ent.Conversati
 	return m, err
 }
 
-// Unread is the one rule of a member's unread count: the messages after
-// his read position or his visibility floor, whichever is higher, that he
-// can see with their content (not deleted for everyone, for him, nor
-// revoked). The sender's own messages are read: sending moves his read
+// Unread is the one rule of a member's unread count: the messages of the
+// main history after his read position or his visibility floor, whichever
+// is higher, that he can see with their content (not deleted for everyone,
+// for him, nor revoked); thread replies count in their thread only
+// (thread.go). The sender's own messages are read: sending moves his read
 // position. afterFloor is how many messages lie after that floor
 // (last_seq − max(read_seq, cleared_seq)); hidden is how many of them he
 // cannot see.
@@ -229,7 +231,7 @@ func (s *Service) UnreadCounts(ctx context.Context, memberIDs []int) (map[int]in
 			ConversationID int `json:"conversation_id"`
 			Count          int `json:"count"`
 		}
-		err := db.Message.Query().Where(message.Or(after...), Shown()).
+		err := db.Message.Query().Where(message.Or(after...), Shown(), message.ThreadIDIsNil()).
 			GroupBy(message.FieldConversationID).Aggregate(ent.Count()).Scan(ctx, &counts)
 		if err != nil {
 			return nil, fmt.Errorf("messaging: unread counts: %w", err)
@@ -252,15 +254,15 @@ func (s *Service) UnreadCounts(ctx context.Context, memberIDs []int) (map[int]in
 	return out, nil
 }
 
-// LastMessages returns the newest message the viewer is shown of each
-// conversation of convIDs (Shown and the Message policy), by
+// LastMessages returns the newest message of the main history the viewer
+// is shown of each conversation of convIDs (Shown and the Message policy), by
 // conversation id; a conversation without one is left out. One query finds
 // the newest message of every conversation; where privacy hides that one
 // from the viewer (he deleted it for himself), that conversation asks again
 // on its own.
 func (s *Service) LastMessages(ctx context.Context, convIDs []int) (map[int]*ent.Message, error) {
 	db := s.reader(ctx)
-	rows, err := db.Message.Query().Where(message.ConversationIDIn(convIDs...), Shown(), newestShown).All(ctx)
+	rows, err := db.Message.Query().Where(message.ConversationIDIn(convIDs...), Shown(), message.ThreadIDIsNil(), newestShown).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: last messages: %w", err)
 	}
@@ -282,7 +284,7 @@ func (s *Service) LastMessages(ctx context.Context, convIDs []int) (map[int]*ent
 		return nil, fmt.Errorf("messaging: last messages: %w", err)
 	}
 	for _, id := range withMessages {
-		m, err := db.Message.Query().Where(message.ConversationID(id), Shown()).
+		m, err := db.Message.Query().Where(message.ConversationID(id), Shown(), message.ThreadIDIsNil()).
 			Order(ent.Desc(message.FieldSeq)).First(ctx)
 		switch {
 		case ent.IsNotFound(err):
@@ -302,6 +304,7 @@ func newestShown(s *sql.Selector) {
 	newest := sql.Select(sql.Max(t.C(message.FieldSeq))).From(t).
 		Where(sql.ColumnsEQ(t.C(message.FieldConversationID), s.C(message.FieldConversationID)))
 	Shown()(newest)
+	message.ThreadIDIsNil()(newest)
 	s.Where(sql.In(s.C(message.FieldSeq), newest))
 }
 

@@ -45,6 +45,9 @@ type Request struct {
 	ClientID                            string
 	Mentions                            []int // members of the conversation to mention (mention.go)
 	MentionAll                          bool  // mention everyone: a group's owner and managers only
+	// ThreadID is the root of the thread the message replies in (thread.go);
+	// 0 for the main history.
+	ThreadID int
 }
 
 var emojiOnly = regexp.MustCompile(`^(\[表情\d{1,3}\])+$`)
@@ -102,6 +105,11 @@ func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 			return nil, apperr.Input(ReasonQuoteInvalid, "input.quoteId", "the quoted message is not in this conversation")
 		}
 	}
+	if r.ThreadID != 0 {
+		if _, err := threadRoot(ctx, db, conv.ID, r.ThreadID); err != nil {
+			return nil, err
+		}
+	}
 	for i := range parts {
 		if parts[i].FileID == 0 {
 			continue
@@ -114,7 +122,7 @@ func (s *Service) Send(ctx context.Context, r Request) (*ent.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.storeNumbered(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID, mentions: mentions})
+	return s.storeNumbered(ctx, db, conv, me, appendSpec{kind: kind, typ: r.Type, parts: parts, quote: r.QuoteID, clientID: r.ClientID, mentions: mentions, thread: r.ThreadID})
 }
 
 // retried returns the message an earlier send with the same client id made.
@@ -393,6 +401,7 @@ type appendSpec struct {
 	quote    int
 	clientID string
 	mentions mentionSpec
+	thread   int // the thread's root, for a reply
 }
 
 // storeNumbered numbers and stores a message. Bumping last_seq locks the
@@ -423,6 +432,9 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 	if a.clientID != "" {
 		create.SetClientID(a.clientID)
 	}
+	if a.thread != 0 {
+		create.SetThreadID(a.thread)
+	}
 	msg, err := create.Save(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: store message: %w", err)
@@ -443,12 +455,19 @@ func (s *Service) storeNumbered(ctx context.Context, db *ent.Client, conv *ent.C
 			return nil, fmt.Errorf("messaging: number files: %w", err)
 		}
 	}
-	if err := updateMembersOnSend(sys, db, conv, sender, seq, now); err != nil {
-		return nil, err
+	// A reply leaves the member rows alone: it is not news of the main
+	// history, nor does it read it (thread.go).
+	if a.thread == 0 {
+		if err := updateMembersOnSend(sys, db, conv, sender, seq, now); err != nil {
+			return nil, err
+		}
 	}
-	return msg, s.log.Append(ctx, eventlog.Record{
+	if err := s.log.Append(ctx, eventlog.Record{
 		Topic: eventlog.ConversationTopic(conv.ID), Kind: KindMessageCreated, Actor: sender, Subject: msg.ID,
-	})
+	}); err != nil {
+		return msg, err
+	}
+	return msg, s.replied(ctx, db, msg) // a reply's thread (thread.go)
 }
 
 // updateMembersOnSend writes what a new message changes in the member rows, in one

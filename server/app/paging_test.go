@@ -69,6 +69,10 @@ func buildPageFixture(k grpKit) pageFixture {
 	for _, a := range []account{bob, cat, dan} { // three who read it (Message.readBy)
 		k.OK(a.Token, `mutation($c: ID!) { markRead(conversationId: $c) { id } }`, map[string]any{"c": groups[1].ConversationID}, nil)
 	}
+	// A thread of three replies.
+	for _, a := range []account{bob, cat, ann} {
+		k.sendIn(a, map[string]any{"groupId": groups[1].ID, "text": "reply", "threadId": edited.ID})
+	}
 
 	var rooms []roomView
 	for i := range 3 {
@@ -121,6 +125,7 @@ func buildPageFixture(k grpKit) pageFixture {
 		"Query.messages":           {args: fmt.Sprintf("conversationId: %q", groups[0].ConversationID)},
 		"Query.rooms":              {args: `query: "hall"`},
 		"Query.searchMessages":     {args: `query: "one"`},
+		"Query.threadMessages":     {args: fmt.Sprintf("rootId: %q", edited.ID)},
 		"Query.projects":           {},
 		"Query.projectInvites":     {},
 		"Query.texts":              {args: inProject},

@@ -101,6 +101,25 @@ const REACTIONS = gql`
   }
 `;
 
+const REPLY = gql`
+  mutation Reply($input: SendInput!) {
+    send(input: $input) { id text threadID }
+  }
+`;
+
+const THREAD = gql`
+  query Thread($id: ID!) {
+    node(id: $id) { id ... on Message { thread { replyCount unreadCount participants { id } } } }
+    threadMessages(rootId: $id, first: 10) { edges { node { id seq text } } }
+  }
+`;
+
+const MARK_THREAD_READ = gql`
+  mutation MarkThreadRead($rootId: ID!, $seq: Int!) {
+    markThreadRead(rootId: $rootId, seq: $seq) { id thread { replyCount unreadCount } }
+  }
+`;
+
 const PASSWORD = 'password1';
 
 /**
@@ -153,7 +172,7 @@ async function expectError(call) {
   throw new Error('the call succeeded, but it should have failed');
 }
 
-await story('Apollo Client: register, log in, message, befriend, upload, history, catch up, edit, react, errors', [
+await story('Apollo Client: register, log in, message, befriend, upload, history, catch up, edit, react, thread, errors', [
   ['alice and bob register', async (ctx) => {
     ctx.anonymous = connect();
     ctx.users = {};
@@ -329,6 +348,28 @@ await story('Apollo Client: register, log in, message, befriend, upload, history
     equal(r.users.edges[0].node.id, ctx.users.bob.id, 'bob reacted');
     const err = await expectError(() => ctx.bob.client.mutate({ mutation: REACT, variables: { id: ctx.lastMessageId, emoji: 'no' } }));
     equal(err.extensions?.reason, 'EMOJI_INVALID', 'a word is no emoji');
+  }],
+
+  ['bob replies in the thread of that message; alice reads the thread, its unread count, and marks it read', async (ctx) => {
+    const { data } = await ctx.bob.client.mutate({
+      mutation: REPLY, variables: { input: { to: ctx.users.alice.id, text: 'a reply', threadId: ctx.lastMessageId } },
+    });
+    equal(data.send.threadID, ctx.lastMessageId, 'the reply is in the thread');
+    let ev;
+    do ev = await nextEvent(ctx.bobEvents); while (ev.kind !== 'THREAD_UPDATED');
+    equal(ev.node?.id, ctx.lastMessageId, "the event carries the thread's root");
+    const { data: seen } = await ctx.alice.client.query({ query: THREAD, variables: { id: ctx.lastMessageId }, fetchPolicy: 'network-only' });
+    equal(seen.node.thread.replyCount, 1, 'one reply');
+    equal(seen.node.thread.unreadCount, 1, 'unread for alice');
+    equal(JSON.stringify(seen.node.thread.participants.map((u) => u.id)), JSON.stringify([ctx.users.alice.id, ctx.users.bob.id]), 'participants');
+    const [reply] = seen.threadMessages.edges;
+    equal(reply.node.text, 'a reply', 'the thread holds the reply');
+    const { data: marked } = await ctx.alice.client.mutate({ mutation: MARK_THREAD_READ, variables: { rootId: ctx.lastMessageId, seq: reply.node.seq } });
+    equal(marked.markThreadRead.thread.unreadCount, 0, 'read');
+    const err = await expectError(() => ctx.alice.client.mutate({
+      mutation: REPLY, variables: { input: { to: ctx.users.bob.id, text: 'nested', threadId: reply.node.id } },
+    }));
+    equal(err.extensions?.reason, 'THREAD_NOT_ROOT', 'threads are one level deep');
   }],
 
   ['everyone disconnects', async (ctx) => {
