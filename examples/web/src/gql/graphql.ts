@@ -101,6 +101,18 @@ export type SendInput = {
   conversationId?: string | number | null | undefined;
   /** A group the viewer is a member of. */
   groupId?: string | number | null | undefined;
+  /**
+   * Mentions everyone in the group: its owner and managers only
+   * (MENTION_ALL_FORBIDDEN otherwise, and outside groups). It counts in every
+   * member's mentionCount and mentionsMe but sends no notices.
+   */
+  mentionAll?: boolean | null | undefined;
+  /**
+   * Members of the conversation to mention (MENTION_NOT_MEMBER for anyone
+   * else; repeats count once; at most 50, TOO_MANY_MENTIONS past it). Each
+   * one the message notifies gets a mention notice.
+   */
+  mentions?: Array<string | number> | null | undefined;
   /** Several parts in one message; give text or parts. */
   parts?: Array<MessagePartInput> | null | undefined;
   /** An earlier message of the same conversation to quote. */
@@ -112,6 +124,15 @@ export type SendInput = {
    * codes like [表情12].
    */
   text?: string | null | undefined;
+  /**
+   * Replies in the thread of this message (the thread's root): a message of
+   * the same conversation that the viewer sees and that is not itself a reply
+   * (THREAD_INVALID otherwise, THREAD_NOT_ROOT for a reply: reply in its
+   * root's thread), neither revoked (MESSAGE_REVOKED) nor deleted
+   * (MESSAGE_DELETED). A reply stays out of the conversation's history and
+   * its unread count; the thread has its own.
+   */
+  threadId?: string | number | null | undefined;
   /** A user: the direct conversation with him (opened on first contact). */
   to?: string | number | null | undefined;
   /** What the message is for; normal when omitted. */
