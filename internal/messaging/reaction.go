@@ -270,30 +270,7 @@ func (s *Service) ReactionUsers(ctx context.Context, r *Reaction, after *entgql.
 	if err != nil {
 		return nil, fmt.Errorf("messaging: reaction users: %w", err)
 	}
-	more := len(rows) > n
-	if more {
-		rows = rows[:n]
-	}
-	if backwards {
-		slices.Reverse(rows)
-	}
-	conn := &ent.UserConnection{TotalCount: total}
-	// As entgql's connections do: the far side of a cursor counts as more.
-	conn.PageInfo.HasNextPage, conn.PageInfo.HasPreviousPage = before != nil, after != nil
-	if backwards {
-		conn.PageInfo.HasPreviousPage = more
-	} else {
-		conn.PageInfo.HasNextPage = more
-	}
-	for _, row := range rows {
-		if row.Edges.User == nil {
-			continue
-		}
-		conn.Edges = append(conn.Edges, &ent.UserEdge{Node: row.Edges.User, Cursor: entgql.Cursor[int]{ID: row.ID}})
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
-	return conn, nil
+	return userPage(rows, n, total, backwards, after != nil, before != nil,
+		func(r *ent.MessageReaction) int { return r.ID },
+		func(r *ent.MessageReaction) *ent.User { return r.Edges.User }), nil
 }
